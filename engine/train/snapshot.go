@@ -1,0 +1,148 @@
+// Package train runs a training session in its own goroutine and publishes
+// what happens as snapshots, so that a slow reader (a terminal UI, a pipe)
+// never holds the training loop back.
+//
+// The contract is small: the trainer owns a Snapshot behind a mutex, updates
+// it at batch boundaries, and signals Changed() without blocking. Readers call
+// Snapshot() when signalled (at most as often as they want to redraw).
+// Commands go the other way over a buffered channel and are applied at the
+// next batch boundary.
+package train
+
+import "time"
+
+// State is where a run is in its life.
+type State int
+
+const (
+	Loading State = iota // fetching data, building the model
+	Running
+	Paused
+	Done
+	Failed // stopped by an error; Snapshot.Err says which
+)
+
+func (s State) String() string {
+	switch s {
+	case Loading:
+		return "LOADING"
+	case Running:
+		return "RUNNING"
+	case Paused:
+		return "PAUSED"
+	case Done:
+		return "DONE"
+	case Failed:
+		return "ERROR"
+	}
+	return "UNKNOWN"
+}
+
+// LogPoint is one log_interval report, the tutorial's
+// "[1,   300]: loss: 0.820 , acc: 76.82 %" line.
+type LogPoint struct {
+	Epoch int     // 1-based
+	Batch int     // batches done in this epoch when the point was taken
+	Step  int64   // optimizer steps since the run began
+	Loss  float64 // mean training loss over the interval
+	Acc   float64 // percent of the interval's training images classified right
+	LR    float64 // learning rate in force at the end of the interval
+}
+
+// EpochResult summarises one finished epoch.
+type EpochResult struct {
+	Epoch        int
+	TrainLoss    float64 // mean over the epoch's batches, weighted by images
+	TrainAcc     float64 // percent
+	TestLoss     float64
+	TestAcc      float64 // percent, the tutorial's "Accuracy on test set"
+	Seconds      float64 // wall time of the training part of the epoch
+	ImagesPerSec float64
+}
+
+// Sample is one test image with what the model currently says about it.
+type Sample struct {
+	Index int         // position in the test set
+	Image []uint8     // 28*28 raw pixels, row-major, 0 = background
+	Label int         // the truth
+	Pred  int         // the model's answer
+	Probs [10]float32 // softmax output; Probs[Pred] is the confidence
+}
+
+// HyperChange records a live change of a hyperparameter, so charts can mark it.
+type HyperChange struct {
+	Step     int64
+	Key      string // "learning_rate", "momentum", ...
+	Old, New float64
+}
+
+// Download reports data fetching progress while the run is Loading.
+type Download struct {
+	File        string
+	Done, Total int64 // bytes; Total is -1 when unknown
+}
+
+// Snapshot is everything a reader needs to draw the run. Slices are shared
+// with the trainer, which only ever appends to them: treat them as read-only.
+type Snapshot struct {
+	Seq uint64 // increases with every change; equal Seq means nothing new
+
+	RunID   string
+	RunDir  string
+	Model   string
+	Params  int // number of learnable scalars
+	Dataset string
+	Classes [10]string
+
+	State   State
+	Message string // last status line: "saved runs/.../step-900.safetensors", ...
+	Err     error  // set when State == Failed, or for a recoverable error (e.g. a failed save)
+
+	Epoch, Epochs  int // current epoch (1-based) and planned total
+	Batch, Batches int // batches done in the current epoch, and per epoch
+	Step           int64
+	LR, Momentum   float64
+
+	RunningLoss  float64 // since the last log point
+	RunningAcc   float64 // percent, since the last log point
+	ImagesPerSec float64 // recent training throughput
+	Elapsed      time.Duration
+	ETA          time.Duration // to the end of the last epoch; 0 when unknown
+
+	Download *Download // non-nil while data is being fetched
+
+	Logs    []LogPoint
+	History []EpochResult
+	Changes []HyperChange
+	Samples []Sample // refreshed after each evaluation
+}
+
+// Command asks the trainer to do something at the next batch boundary.
+type Command interface{ isCommand() }
+
+// Pause stops training at the next batch boundary; Resume continues exactly there.
+type Pause struct{}
+
+// Resume continues a paused run.
+type Resume struct{}
+
+// Stop ends the run at the next batch boundary, saving last.safetensors.
+type Stop struct{}
+
+// Save writes a checkpoint now (runs/<id>/step-<n>.safetensors).
+type Save struct{}
+
+// SetHyper changes hyperparameters that may change live, from the next step.
+// Nil fields are left as they are.
+type SetHyper struct {
+	LearningRate *float64
+	Momentum     *float64
+	LogInterval  *int
+	Epochs       *int
+}
+
+func (Pause) isCommand()    {}
+func (Resume) isCommand()   {}
+func (Stop) isCommand()     {}
+func (Save) isCommand()     {}
+func (SetHyper) isCommand() {}
