@@ -1,0 +1,179 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, path, content string, mode fs.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil { // WriteFile's mode is filtered by the umask
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// onlyFiles fails the test when dir holds anything but the named files, such
+// as a leftover temporary file.
+func onlyFiles(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, ",") != strings.Join(names, ",") {
+		t.Errorf("folder holds %v, want only %v", got, names)
+	}
+}
+
+func TestWriteFileAtomicReplacesAndKeepsMode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	writeFile(t, path, "epochs: 1\n", 0o640)
+
+	if err := WriteFileAtomic(path, []byte("epochs: 2\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != "epochs: 2\n" {
+		t.Errorf("content %q", got)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want the old file's 0640", info.Mode().Perm())
+	}
+	onlyFiles(t, dir, "config.yaml")
+}
+
+func TestWriteFileAtomicNewFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "new.yaml")
+	if err := WriteFileAtomic(path, []byte("x: 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o644 || readFile(t, path) != "x: 1\n" {
+		t.Errorf("new file: mode %v content %q", info.Mode().Perm(), readFile(t, path))
+	}
+}
+
+func TestWriteFileAtomicThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.yaml")
+	link := filepath.Join(dir, "link.yaml")
+	writeFile(t, real, "old\n", 0o600)
+	if err := os.Symlink("real.yaml", link); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	if err := WriteFileAtomic(link, []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Lstat(link); err != nil || info.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the link was replaced by a file (%v)", err)
+	}
+	if got := readFile(t, real); got != "new\n" {
+		t.Errorf("the link's target holds %q", got)
+	}
+}
+
+func TestWriteFileAtomicRefusesAFolder(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteFileAtomic(dir, []byte("x")); err == nil {
+		t.Error("writing over a folder succeeded")
+	}
+}
+
+// failingFile lets the first few bytes through and then fails, like a disk
+// that fills up halfway.
+type failingFile struct {
+	*os.File
+	allow int
+}
+
+func (f *failingFile) Write(p []byte) (int, error) {
+	if len(p) <= f.allow {
+		return f.File.Write(p)
+	}
+	n, _ := f.File.Write(p[:f.allow])
+	return n, errors.New("no space left on device")
+}
+
+func TestWriteFileAtomicFailuresKeepTheOldFile(t *testing.T) {
+	failWrite := fileOps{
+		createTemp: func(dir, pattern string) (tempFile, error) {
+			f, err := os.CreateTemp(dir, pattern)
+			if err != nil {
+				return nil, err
+			}
+			return &failingFile{File: f, allow: 3}, nil
+		},
+		rename: os.Rename,
+	}
+	failRename := osFiles
+	failRename.rename = func(string, string) error { return errors.New("rename refused") }
+	failCreate := osFiles
+	failCreate.createTemp = func(string, string) (tempFile, error) { return nil, errors.New("read-only file system") }
+
+	for name, ops := range map[string]fileOps{"write": failWrite, "rename": failRename, "create": failCreate} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "config.yaml")
+			writeFile(t, path, "epochs: 1\n", 0o644)
+
+			err := ops.writeAtomic(path, []byte("epochs: 2 # a longer new content\n"))
+			if err == nil || !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %v, want one naming %s", err, path)
+			}
+			if got := readFile(t, path); got != "epochs: 1\n" {
+				t.Errorf("the old file now holds %q", got)
+			}
+			onlyFiles(t, dir, "config.yaml")
+		})
+	}
+}
+
+// The same with real permissions, where they bite (not for root).
+func TestWriteFileAtomicReadOnlyFolder(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores folder permissions; the injected failures above cover this")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	writeFile(t, path, "epochs: 1\n", 0o644)
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+
+	if err := WriteFileAtomic(path, []byte("epochs: 2\n")); err == nil {
+		t.Fatal("writing into a read-only folder succeeded")
+	}
+	if got := readFile(t, path); got != "epochs: 1\n" {
+		t.Errorf("the old file now holds %q", got)
+	}
+	onlyFiles(t, dir, "config.yaml")
+}

@@ -1,0 +1,131 @@
+package config
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Error is a problem with a configuration: where it is (file, line and
+// column, 1-based; 0 when not known, as for a Config built from flags), which
+// key it concerns ("" for problems of the file as a whole, like bad YAML
+// syntax) and what is wrong.
+//
+// Error() reads like a compiler message:
+//
+//	config.yaml:7:16: learning_rate: must be a finite number greater than 0 (got -1)
+//
+// Callers that present keys differently (as --lr flags, say) can use
+// errors.As and rewrite Key.
+type Error struct {
+	File   string
+	Line   int
+	Column int
+	Key    string
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			b.WriteString(":" + strconv.Itoa(e.Line))
+			if e.Column > 0 {
+				b.WriteString(":" + strconv.Itoa(e.Column))
+			}
+		}
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// unknownKeyMsg says that key is not a setting and, when it looks like a
+// misspelling of one, which.
+func unknownKeyMsg(key string) string {
+	if s := suggest(key); s != "" {
+		return "unknown key; did you mean " + s + "?"
+	}
+	keys := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+	}
+	return "unknown key; the keys are " + strings.Join(keys, ", ")
+}
+
+// aliases are names from other tools (PyTorch scripts, other trainers) that
+// are too far from ours for an edit distance to find.
+var aliases = map[string]string{
+	"lr":          "learning_rate",
+	"wd":          "weight_decay",
+	"bs":          "batch_size",
+	"arch":        "model",
+	"net":         "model",
+	"network":     "model",
+	"num_threads": "threads",
+	"workers":     "threads",
+	"output_dir":  "runs_dir",
+}
+
+// suggest returns the known key closest to name, or "" when none is close
+// enough to be a likely typo.
+func suggest(name string) string {
+	norm := strings.ToLower(strings.TrimSpace(name))
+	norm = strings.NewReplacer("-", "_", " ", "_", ".", "_").Replace(norm)
+	if s, ok := aliases[norm]; ok {
+		return s
+	}
+	best, bestDist := "", -1
+	for _, f := range fields {
+		d := editDistance(norm, f.key)
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = f.key, d
+		}
+	}
+	// A third of the name may be wrong, at least one and at most three
+	// edits: "modle" finds model, "x" finds nothing.
+	allowed := min(max(len(norm)/3, 1), 3)
+	if bestDist <= allowed {
+		return best
+	}
+	// "runs" or "batch" are the start of a key.
+	if len(norm) >= 3 {
+		for _, f := range fields {
+			if strings.HasPrefix(f.key, norm) {
+				return f.key
+			}
+		}
+	}
+	return ""
+}
+
+// editDistance counts the insertions, deletions, substitutions and swaps of
+// neighbouring letters that turn a into b (optimal string alignment).
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	// d[i][j] is the distance between ra[:i] and rb[:j].
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
