@@ -1,0 +1,348 @@
+// Package checkpoint saves and restores a Net's weights, its optimizer's
+// momentum and the run's progress as one safetensors file.
+//
+// The weights sit under their bare PyTorch state_dict names, so in Python
+//
+//	model.load_state_dict(load_file(path), strict=False)
+//
+// loads a checkpoint (strict=False skips the "optimizer.momentum.<name>"
+// tensors), and a state_dict saved by PyTorch loads here: Load recognises the
+// model from its tensor names and shapes.
+package checkpoint
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"mnist-tui/engine"
+	"mnist-tui/engine/safetensors"
+
+	"gorgonia.org/tensor"
+)
+
+const (
+	// Format is the value of the "format" metadata key in files Save writes.
+	// A future incompatible layout gets a new number.
+	Format = "mnist-tui-checkpoint/1"
+
+	formatFamily   = "mnist-tui-checkpoint/"
+	optimizerSpace = "optimizer."
+	momentumPrefix = optimizerSpace + "momentum."
+)
+
+// Checkpoint is a loaded checkpoint file.
+type Checkpoint struct {
+	File    *safetensors.File
+	Meta    Meta // zero unless HasMeta
+	HasMeta bool // false for a bare state_dict, e.g. one saved by PyTorch
+	Model   string
+}
+
+// Save writes params, opt's momentum buffers (if opt is non-nil and has
+// taken a step) and meta to path atomically: a crash leaves either the old
+// file or the new one.
+func Save(path string, params []*engine.Param, opt *engine.SGD, meta Meta) error {
+	metadata, err := meta.encode()
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	tensors := make([]safetensors.Tensor, 0, 2*len(params))
+	for _, p := range params {
+		if strings.HasPrefix(p.Name, optimizerSpace) {
+			return fmt.Errorf("checkpoint %s: parameter %q: names starting %q are reserved for the optimizer", path, p.Name, optimizerSpace)
+		}
+		t, err := denseTensor(p.Name, p.Value)
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: %w", path, err)
+		}
+		tensors = append(tensors, t)
+	}
+	if opt != nil {
+		// nil before the first step: there is no momentum to keep yet.
+		if bufs := opt.Buffers(); bufs != nil {
+			if len(bufs) != len(params) {
+				return fmt.Errorf("checkpoint %s: the optimizer has %d momentum buffers for %d parameters", path, len(bufs), len(params))
+			}
+			for i, b := range bufs {
+				t, err := denseTensor(momentumPrefix+params[i].Name, b)
+				if err != nil {
+					return fmt.Errorf("checkpoint %s: %w", path, err)
+				}
+				if !slices.Equal(t.Shape, tensors[i].Shape) {
+					return fmt.Errorf("checkpoint %s: momentum buffer %d has shape %v but parameter %q has %v",
+						path, i, t.Shape, params[i].Name, tensors[i].Shape)
+				}
+				tensors = append(tensors, t)
+			}
+		}
+	}
+	if err := safetensors.WriteFileAtomic(path, tensors, metadata); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Load reads a checkpoint written by Save, or a bare state_dict of one of
+// engine.Models(), and checks that its tensors are exactly the model's.
+func Load(path string) (*Checkpoint, error) {
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	c, err := fromFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// fromFile is Load after the file is parsed.
+func fromFile(f *safetensors.File) (*Checkpoint, error) {
+	c := &Checkpoint{File: f}
+	format, hasFormat := f.Metadata[keyFormat]
+	// Other writers use "format" too (PyTorch's save_file writes "pt"): only
+	// our own family of values means the metadata is ours.
+	if !hasFormat || !strings.HasPrefix(format, formatFamily) {
+		model, want, err := detect(f)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := momentum(want, f); err != nil {
+			return nil, err
+		}
+		c.Model = model
+		return c, nil
+	}
+	if format != Format {
+		return nil, fmt.Errorf("metadata %q is %q; this program reads %q (written by a newer version?)", keyFormat, format, Format)
+	}
+	meta, err := decodeMeta(f.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	c.Meta, c.HasMeta, c.Model = meta, true, meta.Model
+
+	want, err := modelSpecs(meta.Model)
+	if err != nil {
+		return nil, fmt.Errorf("metadata %q: %w", keyModel, err)
+	}
+	if problems := mismatches(want, f); len(problems) > 0 {
+		return nil, fmt.Errorf("tensors do not match model %q: %s", meta.Model, summarise(problems))
+	}
+	if _, err := momentum(want, f); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DetectModel names the model of engine.Models() whose parameter names and
+// shapes are exactly f's tensors (ignoring "optimizer.*"). If none is, the
+// error lists how the closest model differs.
+func DetectModel(f *safetensors.File) (string, error) {
+	model, _, err := detect(f)
+	return model, err
+}
+
+// detect is DetectModel also returning the model's parameter specs.
+func detect(f *safetensors.File) (string, []spec, error) {
+	if countState(f) == 0 {
+		return "", nil, fmt.Errorf("no model tensors in the file (only optimizer state or nothing); not a state_dict")
+	}
+	best, bestProblems := "", []string(nil)
+	for _, model := range engine.Models() {
+		want, err := modelSpecs(model)
+		if err != nil {
+			return "", nil, err
+		}
+		problems := mismatches(want, f)
+		if len(problems) == 0 {
+			return model, want, nil
+		}
+		if best == "" || len(problems) < len(bestProblems) {
+			best, bestProblems = model, problems
+		}
+	}
+	return "", nil, fmt.Errorf("not a state_dict of any known model (%s); closest is %q: %s",
+		strings.Join(engine.Models(), ", "), best, summarise(bestProblems))
+}
+
+// LoadInto copies the checkpoint's weights into params and, when opt is
+// non-nil and the file holds momentum, restores opt's momentum buffers. A
+// file without momentum leaves opt as it is: pass a fresh SGD to start the
+// momentum from zero, as PyTorch does. Everything is checked first: on
+// error, params and opt are unchanged.
+func (c *Checkpoint) LoadInto(params []*engine.Param, opt *engine.SGD) error {
+	want := make([]spec, len(params))
+	dst := make([][]float32, len(params))
+	for i, p := range params {
+		values, err := denseFloats(p.Value)
+		if err != nil {
+			return fmt.Errorf("checkpoint: parameter %q: %w", p.Name, err)
+		}
+		want[i] = spec{name: p.Name, shape: p.Value.Shape()}
+		dst[i] = values
+	}
+	if problems := mismatches(want, c.File); len(problems) > 0 {
+		if c.Model != "" {
+			return fmt.Errorf("checkpoint of model %q does not fit these parameters: %s", c.Model, summarise(problems))
+		}
+		return fmt.Errorf("checkpoint does not fit these parameters: %s", summarise(problems))
+	}
+	bufs, err := momentum(want, c.File)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+
+	weights := make([][]float32, len(params))
+	for i, s := range want {
+		t, _ := c.File.Get(s.name) // present and F32: mismatches checked
+		if weights[i], err = t.Float32s(); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	if opt != nil && bufs != nil {
+		if err := opt.SetBuffers(bufs); err != nil {
+			return fmt.Errorf("checkpoint: restore momentum: %w", err)
+		}
+	}
+	for i := range params {
+		copy(dst[i], weights[i])
+	}
+	return nil
+}
+
+// spec is a tensor a model expects.
+type spec struct {
+	name  string
+	shape []int
+}
+
+// modelSpecs lists a model's parameters by building it; a Net is the one
+// place the list is written down.
+func modelSpecs(model string) ([]spec, error) {
+	net, err := engine.NewNet(model, 0, 1)
+	if err != nil {
+		return nil, err
+	}
+	specs := make([]spec, 0, len(net.Params()))
+	for _, p := range net.Params() {
+		specs = append(specs, spec{name: p.Name, shape: p.Value.Shape()})
+	}
+	return specs, nil
+}
+
+// mismatches lists how f's model tensors differ from want: missing, extra,
+// not F32, or shaped differently. "optimizer.*" tensors are not model tensors.
+func mismatches(want []spec, f *safetensors.File) []string {
+	var problems []string
+	expected := make(map[string]bool, len(want))
+	for _, s := range want {
+		expected[s.name] = true
+		t, ok := f.Get(s.name)
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("tensor %q %v is missing", s.name, s.shape))
+		case t.DType != "F32":
+			problems = append(problems, fmt.Sprintf("tensor %q is %s, want F32", s.name, t.DType))
+		case !slices.Equal(t.Shape, s.shape):
+			problems = append(problems, fmt.Sprintf("tensor %q has shape %v, the model's is %v", s.name, t.Shape, s.shape))
+		}
+	}
+	for _, t := range f.Tensors {
+		if !expected[t.Name] && !strings.HasPrefix(t.Name, optimizerSpace) {
+			problems = append(problems, fmt.Sprintf("tensor %q %v is not in the model", t.Name, t.Shape))
+		}
+	}
+	return problems
+}
+
+// momentum returns the momentum buffers stored for want, in want's order, or
+// nil if the file has none. A file holds a buffer for every parameter or for
+// none: momentum for only some would resume a different optimisation.
+func momentum(want []spec, f *safetensors.File) ([]*tensor.Dense, error) {
+	stored := 0
+	byParam := make(map[string]bool, len(want))
+	for _, s := range want {
+		byParam[momentumPrefix+s.name] = true
+	}
+	for _, t := range f.Tensors {
+		if strings.HasPrefix(t.Name, momentumPrefix) {
+			if !byParam[t.Name] {
+				return nil, fmt.Errorf("momentum tensor %q belongs to no parameter of the model", t.Name)
+			}
+			stored++
+		}
+	}
+	if stored == 0 {
+		return nil, nil
+	}
+	bufs := make([]*tensor.Dense, len(want))
+	for i, s := range want {
+		t, ok := f.Get(momentumPrefix + s.name)
+		if !ok {
+			return nil, fmt.Errorf("momentum tensor %q is missing (the file has momentum for %d of %d parameters)", momentumPrefix+s.name, stored, len(want))
+		}
+		if !slices.Equal(t.Shape, s.shape) {
+			return nil, fmt.Errorf("momentum tensor %q has shape %v, the parameter's is %v", t.Name, t.Shape, s.shape)
+		}
+		values, err := t.Float32s()
+		if err != nil {
+			return nil, err
+		}
+		bufs[i] = tensor.New(tensor.WithShape(s.shape...), tensor.WithBacking(values))
+	}
+	return bufs, nil
+}
+
+// countState counts f's model tensors, those outside "optimizer.*".
+func countState(f *safetensors.File) int {
+	n := 0
+	for _, t := range f.Tensors {
+		if !strings.HasPrefix(t.Name, optimizerSpace) {
+			n++
+		}
+	}
+	return n
+}
+
+// summarise joins problems, sorted, keeping the message readable when a
+// file belongs to a different model entirely.
+func summarise(problems []string) string {
+	const shown = 6
+	sorted := append([]string(nil), problems...)
+	sort.Strings(sorted)
+	if len(sorted) <= shown {
+		return strings.Join(sorted, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(sorted[:shown], "; "), len(sorted)-shown)
+}
+
+// denseTensor copies a float32 Dense into a safetensors tensor.
+func denseTensor(name string, d *tensor.Dense) (safetensors.Tensor, error) {
+	values, err := denseFloats(d)
+	if err != nil {
+		return safetensors.Tensor{}, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	return safetensors.F32(name, d.Shape(), values), nil
+}
+
+// denseFloats returns d's backing float32 slice, refusing what cannot be
+// read or written as one contiguous run in row-major order.
+func denseFloats(d *tensor.Dense) ([]float32, error) {
+	if d == nil {
+		return nil, fmt.Errorf("tensor is nil")
+	}
+	if d.RequiresIterator() {
+		return nil, fmt.Errorf("tensor %v is a non-contiguous view; pass a contiguous tensor", d.Shape())
+	}
+	values, ok := d.Data().([]float32)
+	if !ok {
+		return nil, fmt.Errorf("tensor %v holds %v, not a float32 array", d.Shape(), d.Dtype())
+	}
+	if len(values) != d.Shape().TotalSize() {
+		return nil, fmt.Errorf("tensor %v has %d values, its shape needs %d", d.Shape(), len(values), d.Shape().TotalSize())
+	}
+	return values, nil
+}
