@@ -1,0 +1,303 @@
+package dashboard
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/NimbleMarkets/ntcharts/canvas"
+	"github.com/NimbleMarkets/ntcharts/canvas/graph"
+	"github.com/NimbleMarkets/ntcharts/canvas/runes"
+	"github.com/NimbleMarkets/ntcharts/linechart"
+	"github.com/NimbleMarkets/ntcharts/sparkline"
+	"github.com/charmbracelet/lipgloss"
+
+	"mnist-tui/engine/train"
+)
+
+// lrKey is the HyperChange key whose changes are marked on the loss chart.
+const lrKey = "learning_rate"
+
+// minLoss keeps a loss of exactly zero (possible on a tiny interval) on the
+// log-scale chart instead of at minus infinity.
+const minLoss = 1e-4
+
+// lossPoint is one log interval on the chart: x is the optimizer step, y
+// the log10 of the running loss.
+type lossPoint = canvas.Float64Point
+
+// lossPoints converts log points for a log-scale chart, dropping the ones
+// whose loss is not a number (a diverging run) and reporting how many.
+func lossPoints(logs []train.LogPoint) (pts []lossPoint, dropped int) {
+	pts = make([]lossPoint, 0, len(logs))
+	for _, l := range logs {
+		if math.IsNaN(l.Loss) || math.IsInf(l.Loss, 0) {
+			dropped++
+			continue
+		}
+		pts = append(pts, lossPoint{X: float64(l.Step), Y: math.Log10(max(l.Loss, minLoss))})
+	}
+	return pts, dropped
+}
+
+// lossRange is the chart's extent: x spans the whole planned run so the
+// curve grows from left to right, y spans the data with a little air.
+func lossRange(pts []lossPoint, plannedSteps int) (minX, maxX, minY, maxY float64) {
+	maxX = float64(plannedSteps)
+	minY, maxY = math.Inf(1), math.Inf(-1)
+	for _, p := range pts {
+		maxX = max(maxX, p.X)
+		minY = min(minY, p.Y)
+		maxY = max(maxY, p.Y)
+	}
+	if maxX <= minX {
+		maxX = minX + 1
+	}
+	pad := max(0.05, 0.05*(maxY-minY))
+	return minX, maxX, minY - pad, maxY + pad
+}
+
+// lossChart draws a title line and, below it, the running loss of every log
+// interval over the whole run on a log scale. A log scale keeps both the
+// first steep fall (2.3 to 0.3) and the late slow creep (0.05 to 0.03)
+// readable. Learning-rate changes are dotted vertical lines with a label.
+func lossChart(snap train.Snapshot, w, h int, st styles) string {
+	xAxis := "epoch"
+	if snap.Batches <= 0 {
+		xAxis = "step"
+	}
+	title := st.section.Render("running loss") + st.dim.Render(" log scale · x: "+xAxis+" · ") +
+		st.marker.Render("┊") + st.dim.Render(" lr change")
+	pts, dropped := lossPoints(snap.Logs)
+	if dropped > 0 {
+		title += st.bad.Render(fmt.Sprintf(" · %d non-finite skipped", dropped))
+	}
+	title = fitWidth(title, w)
+	chartH := h - 1
+	if len(pts) == 0 || chartH < 3 {
+		return title + "\n" + placeholder("waiting for the first log interval…", w, chartH, st)
+	}
+
+	plannedSteps := snap.Epochs * snap.Batches
+	minX, maxX, minY, maxY := lossRange(pts, plannedSteps)
+	lc := linechart.New(w, chartH, minX, maxX, minY, maxY,
+		linechart.WithXYSteps(1, 2),
+		linechart.WithStyles(st.dim, st.label, st.line),
+		linechart.WithXLabelFormatter(epochLabel(snap.Batches)),
+		linechart.WithYLabelFormatter(powerOfTenLabel),
+	)
+	lc.DrawXYAxisAndLabel()
+
+	origin := lc.Origin()
+	graphW, graphH := lc.GraphWidth(), lc.GraphHeight()
+	if graphW < 2 || graphH < 1 {
+		return title + "\n" + placeholder("chart area too small", w, chartH, st)
+	}
+	// column maps a step to the text column the braille grid puts it in.
+	column := func(step float64) int {
+		frac := (step - minX) / (maxX - minX)
+		sub := int(math.Round(frac * float64(2*graphW-1)))
+		return origin.X + 1 + sub/2
+	}
+
+	var lrMarks []train.HyperChange
+	for _, c := range snap.Changes {
+		// A change outside the x range (a bogus step) has nowhere to go.
+		if c.Key == lrKey && float64(c.Step) >= minX && float64(c.Step) <= maxX {
+			lrMarks = append(lrMarks, c)
+		}
+	}
+	for _, c := range lrMarks {
+		x := column(float64(c.Step))
+		for y := range origin.Y {
+			lc.Canvas.SetCell(canvas.Point{X: x, Y: y}, canvas.NewCellWithStyle('┊', st.marker))
+		}
+	}
+
+	grid := graph.NewBrailleGrid(graphW, graphH, minX, maxX, minY, maxY)
+	prev := grid.GridPoint(pts[0])
+	grid.Set(prev)
+	for _, p := range pts[1:] {
+		next := grid.GridPoint(p)
+		for _, gp := range graph.GetLinePoints(prev, next) {
+			grid.Set(gp)
+		}
+		prev = next
+	}
+	graph.DrawBraillePatterns(&lc.Canvas, canvas.Point{X: origin.X + 1, Y: 0}, grid.BraillePatterns(), st.line)
+
+	// Labels go on last so the curve cannot hide them; they sit on the top
+	// row, right of their mark, or left of it when that would overflow.
+	for _, c := range lrMarks {
+		x := column(float64(c.Step))
+		label := "lr " + strconv.FormatFloat(c.New, 'g', 3, 64)
+		if x+1+len(label) > w {
+			x -= len(label) + 1
+		}
+		lc.Canvas.SetStringWithStyle(canvas.Point{X: x + 1, Y: 0}, label, st.marker)
+	}
+	return title + "\n" + canvasView(&lc.Canvas)
+}
+
+// canvasView draws a canvas like canvas.Model.View, only much cheaper:
+// that one passes every cell through lipgloss, which was most of the time
+// of a redraw. Here blank cells are plain spaces (a foreground colour on a
+// space shows nothing, and no chart here gives them a background), and each
+// run of cells with the same colours is rendered with one lipgloss call.
+func canvasView(c *canvas.Model) string {
+	var b strings.Builder
+	var run []rune
+	var runStyle lipgloss.Style
+	var runLook look
+	flush := func() {
+		if len(run) > 0 {
+			b.WriteString(runStyle.Render(string(run)))
+			run = run[:0]
+		}
+	}
+	for y := range c.Height() {
+		if y > 0 {
+			b.WriteByte('\n')
+		}
+		for x := range c.Width() {
+			cell := c.Cell(canvas.Point{X: x, Y: y})
+			if cell.Rune == runes.Null {
+				flush()
+				b.WriteByte(' ')
+				continue
+			}
+			if l := lookOf(cell.Style); len(run) == 0 || l != runLook {
+				flush()
+				runStyle, runLook = cell.Style, l
+			}
+			run = append(run, cell.Rune)
+		}
+		flush()
+	}
+	return b.String()
+}
+
+// look is what of a style shows on a chart cell. (lipgloss.Style itself
+// cannot be compared.)
+type look struct {
+	fg, bg lipgloss.TerminalColor
+	bold   bool
+}
+
+func lookOf(s lipgloss.Style) look {
+	return look{fg: s.GetForeground(), bg: s.GetBackground(), bold: s.GetBold()}
+}
+
+// epochLabel turns a step on the x axis into the epoch it belongs to, so a
+// label appears where each epoch begins. Without a known epoch length the
+// axis shows steps.
+func epochLabel(batches int) linechart.LabelFormatter {
+	return func(_ int, step float64) string {
+		if batches <= 0 {
+			return strconv.Itoa(int(step))
+		}
+		return strconv.Itoa(max(1, int(math.Ceil(step/float64(batches)))))
+	}
+}
+
+// powerOfTenLabel undoes the log10 of the y axis so labels read as losses.
+func powerOfTenLabel(_ int, v float64) string {
+	return strconv.FormatFloat(math.Pow(10, v), 'g', 2, 64)
+}
+
+// errorPanel draws the test error rate of each epoch as a sparkline, with a
+// title above and the latest and best accuracy below: h lines of width w.
+//
+// Accuracy sits between 95 and 100 % for most of a run, so bars of accuracy
+// would all look full. The error rate (100 - accuracy) is plotted instead,
+// zoomed so the bars start a little below the best epoch; the labels on the
+// left give the top and the bottom of the zoomed range.
+func errorPanel(history []train.EpochResult, w, h int, st styles) string {
+	title := fitWidth(st.section.Render("test error %")+st.dim.Render(" per epoch, lower is better"), w)
+	barH := h - 2
+	if len(history) == 0 || barH < 1 {
+		return title + "\n" + placeholder("no finished epoch yet", w, h-1, st)
+	}
+
+	errs := make([]float64, len(history))
+	for i, e := range history {
+		errs[i] = errorRate(e.TestAcc)
+	}
+	top, base := errorScale(errs)
+
+	const labelW = 6 // " 2.50" and a space
+	barW := w - labelW
+	per := max(1, min(4, barW/len(errs)))
+	if len(errs)*per > barW {
+		errs = errs[len(errs)-barW/per:] // keep the latest epochs that fit
+	}
+	sl := sparkline.New(barW, barH,
+		sparkline.WithMaxValue(top-base),
+		sparkline.WithNoAutoMaxValue(),
+		sparkline.WithStyle(st.bars))
+	for _, e := range errs {
+		for range per {
+			sl.Push(e - base)
+		}
+	}
+	sl.Draw()
+
+	labels := make([]string, barH)
+	labels[0] = fmt.Sprintf("%5.2f", top)
+	if barH > 1 {
+		labels[barH-1] = fmt.Sprintf("%5.2f", base)
+	}
+	axis := st.label.Render(strings.Join(labels, "\n"))
+	axis = lipgloss.NewStyle().Width(labelW).Render(axis)
+	bars := lipgloss.JoinHorizontal(lipgloss.Top, axis, canvasView(&sl.Canvas))
+
+	last := history[len(history)-1]
+	best := bestEpoch(history)
+	caption := st.label.Render("test acc ") + st.value.Render(fmt.Sprintf("%.2f%%", last.TestAcc)) +
+		st.label.Render(" · best ") + st.good.Render(fmt.Sprintf("%.2f%% (epoch %d)", history[best].TestAcc, history[best].Epoch))
+	return title + "\n" + bars + "\n" + fitWidth(caption, w)
+}
+
+// errorRate is 100 - accuracy, clamped to [0, 100] so a bogus accuracy
+// cannot send the scale somewhere absurd.
+func errorRate(acc float64) float64 {
+	if math.IsNaN(acc) {
+		return 100
+	}
+	return min(100, max(0, 100-acc))
+}
+
+// errorScale picks the zoomed range of the error sparkline: the top is the
+// worst epoch, the base sits a quarter of the spread below the best one so
+// that even the best epoch keeps a visible bar.
+func errorScale(errs []float64) (top, base float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, e := range errs {
+		lo, hi = min(lo, e), max(hi, e)
+	}
+	if hi <= lo {
+		// One epoch, or all equal: nothing to zoom into.
+		return max(hi, 0.01), 0
+	}
+	return hi, max(0, lo-(hi-lo)/4)
+}
+
+// bestEpoch is the index of the highest test accuracy, the earliest on a tie.
+func bestEpoch(history []train.EpochResult) int {
+	best := 0
+	for i, e := range history {
+		if e.TestAcc > history[best].TestAcc {
+			best = i
+		}
+	}
+	return best
+}
+
+// placeholder fills h lines of width w with a dim, centred note.
+func placeholder(note string, w, h int, st styles) string {
+	if h <= 0 {
+		return ""
+	}
+	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, st.dim.Render(fitWidth(note, w)))
+}

@@ -1,0 +1,477 @@
+// Package dashboard shows a training run live in the terminal: header and
+// state, epoch progress, the table of finished epochs, loss and error
+// charts, and sample digits with the model's guesses.
+//
+// It reads the trainer only through the train.Snapshot contract: it waits
+// on Changed(), takes a Snapshot() at most about 20 times a second, and
+// sends commands with Send(), which never blocks. The trainer never waits
+// for the screen.
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/progress"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"mnist-tui/engine/train"
+)
+
+// Trainer is what the dashboard needs from a training run.
+type Trainer interface {
+	// Snapshot returns a cheap copy of the run's state; its slices are
+	// append-only and must not be modified.
+	Snapshot() train.Snapshot
+	// Changed is signalled, without blocking, whenever the snapshot changes.
+	Changed() <-chan struct{}
+	// Send queues a command for the next batch boundary; it never blocks.
+	Send(train.Command)
+}
+
+// Options configures the dashboard.
+type Options struct {
+	Title   string // shown first in the header; "mnist-tui" when empty
+	NoColor bool   // NO_COLOR set or colour off: ASCII digits only, no colours
+
+	// Input and Output are the terminal; nil means stdin and stdout.
+	Input  io.Reader
+	Output io.Writer
+	// Renderer decides the colour profile. Nil means one for Output that
+	// detects the terminal; tests pass one with a fixed profile so that
+	// golden files agree everywhere. NoColor overrides it.
+	Renderer *lipgloss.Renderer
+	// Context, when cancelled (SIGTERM, a closed terminal), closes the
+	// dashboard and restores the terminal; the trainer is stopped by the
+	// same context. Nil means never.
+	Context context.Context
+}
+
+// ErrInterrupted is returned by Run when the user forced the dashboard to
+// quit (a second ctrl+c) before the trainer confirmed that it had stopped.
+var ErrInterrupted = errors.New("dashboard: quit before the trainer stopped; its last checkpoint may not be written")
+
+// minRedraw is the least time between two snapshots: about 20 a second.
+const minRedraw = 50 * time.Millisecond
+
+// Messages, each as small as it can be.
+type (
+	changedMsg     struct{} // the trainer signalled a change
+	redrawMsg      struct{} // a coalesced change is due now
+	trainerGoneMsg struct{} // Changed() was closed: no more signals will come
+)
+
+var _ tea.Model = Model{}
+
+// Model is the dashboard's whole state; it implements tea.Model.
+type Model struct {
+	trainer Trainer
+	title   string
+	keys    keyMap
+	styles  styles
+	help    help.Model
+	bar     progress.Model // drawn with ViewAs: no animation, no extra frames
+	now     func() time.Time
+	// stop is closed by Run when the program has ended, releasing the
+	// goroutine that waits on Changed().
+	stop chan struct{}
+
+	snap          train.Snapshot
+	pulledAt      time.Time // when snap was taken
+	trainerGone   bool
+	width, height int
+	view          viewID
+	hiRes         bool
+	stopping      bool // Stop was sent; quit once the trainer is Done or Failed
+	forced        bool // quit before the trainer stopped
+	note          note
+
+	cache  panelCache
+	screen string // the whole frame, built in Update; View returns it
+}
+
+// note is the dashboard's answer to a key press ("pausing at the next
+// batch…"). It stays until the trainer's state, message or error changes,
+// which is how the trainer answers.
+type note struct {
+	text    string
+	state   train.State
+	message string
+	err     string // the error's text: errors need not be comparable
+}
+
+// New builds the dashboard for t. It takes a first snapshot so the very
+// first frame already shows the run.
+func New(t Trainer, opts Options) Model {
+	if t == nil {
+		t = missingTrainer{}
+	}
+	title := opts.Title
+	if title == "" {
+		title = "mnist-tui"
+	}
+	st := newStyles(pickRenderer(opts))
+	m := Model{
+		trainer: t,
+		title:   title,
+		keys:    newKeyMap(st.colorful()),
+		styles:  st,
+		help:    newHelp(st),
+		bar: progress.New(
+			progress.WithDefaultGradient(),
+			progress.WithColorProfile(st.profile),
+		),
+		now:  time.Now,
+		stop: make(chan struct{}),
+	}
+	m.snap = t.Snapshot()
+	return m
+}
+
+func pickRenderer(opts Options) *lipgloss.Renderer {
+	if opts.NoColor {
+		// A renderer of our own: the caller's one may be shared.
+		r := lipgloss.NewRenderer(io.Discard)
+		r.SetColorProfile(termenv.Ascii)
+		return r
+	}
+	if opts.Renderer != nil {
+		return opts.Renderer
+	}
+	var out io.Writer = os.Stdout
+	if opts.Output != nil {
+		out = opts.Output
+	}
+	return lipgloss.NewRenderer(out)
+}
+
+func newHelp(st styles) help.Model {
+	h := help.New()
+	h.Styles = help.Styles{
+		Ellipsis:       st.dim,
+		ShortKey:       st.helpKey,
+		ShortDesc:      st.helpTxt,
+		ShortSeparator: st.dim,
+		FullKey:        st.helpKey,
+		FullDesc:       st.helpTxt,
+		FullSeparator:  st.dim,
+	}
+	return h
+}
+
+// Run shows the dashboard on the terminal (alternate screen, mouse cell
+// motion on) until the user quits and the trainer has reached Done or
+// Failed. If the terminal fails first, it asks the trainer to stop and
+// returns the error.
+func Run(t Trainer, opts Options) error {
+	if t == nil {
+		return errors.New("dashboard: no trainer to show (nil Trainer)")
+	}
+	m := New(t, opts)
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithMouseCellMotion()}
+	if opts.Input != nil {
+		popts = append(popts, tea.WithInput(opts.Input))
+	}
+	if opts.Output != nil {
+		popts = append(popts, tea.WithOutput(opts.Output))
+	}
+	if opts.Context != nil {
+		popts = append(popts, tea.WithContext(opts.Context))
+	}
+	final, err := tea.NewProgram(m, popts...).Run()
+	close(m.stop)
+	if err != nil {
+		t.Send(train.Stop{})
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	if fm, ok := final.(Model); ok && fm.forced {
+		return ErrInterrupted
+	}
+	return nil
+}
+
+// Init starts listening to the trainer.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(tea.SetWindowTitle(m.title), m.listen())
+}
+
+// listen waits, on the command goroutine, for the trainer's next signal.
+// Only one listener is ever pending, so however fast the trainer signals,
+// the dashboard sees at most one message per snapshot it takes.
+func (m Model) listen() tea.Cmd {
+	if m.trainerGone {
+		return nil
+	}
+	changed, stop := m.trainer.Changed(), m.stop
+	return func() tea.Msg {
+		select {
+		case _, ok := <-changed:
+			if !ok {
+				return trainerGoneMsg{}
+			}
+			return changedMsg{}
+		case <-stop:
+			return nil
+		}
+	}
+}
+
+// Update applies one message to the state.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.Width = msg.Width
+		m.render()
+		return m, nil
+	case tea.KeyMsg:
+		return m.handleKey(msg)
+	case changedMsg:
+		if wait := minRedraw - m.now().Sub(m.pulledAt); wait > 0 {
+			// Too soon after the last snapshot: take one later instead. No
+			// listener is pending meanwhile, so further signals pile up in
+			// the trainer's one-slot channel and cost nothing.
+			return m, tea.Tick(wait, func(time.Time) tea.Msg { return redrawMsg{} })
+		}
+		return m.pull()
+	case redrawMsg:
+		return m.pull()
+	case trainerGoneMsg:
+		m.trainerGone = true
+		return m.pull()
+	}
+	return m, nil
+}
+
+// pull takes a snapshot, redraws if it is new, and listens again.
+func (m Model) pull() (Model, tea.Cmd) {
+	snap := m.trainer.Snapshot()
+	m.pulledAt = m.now()
+	if snap.Seq != m.snap.Seq || m.screen == "" {
+		m.snap = snap
+		m.dropAnsweredNote()
+		m.render()
+	}
+	if m.stopping && (isFinal(m.snap.State) || m.trainerGone) {
+		return m, tea.Quit
+	}
+	return m, m.listen()
+}
+
+func isFinal(s train.State) bool { return s == train.Done || s == train.Failed }
+
+func (m *Model) dropAnsweredNote() {
+	n := m.note
+	if n.text != "" && (m.snap.State != n.state || m.snap.Message != n.message || errText(m.snap.Err) != n.err) {
+		m.note = note{}
+	}
+}
+
+func (m *Model) setNote(text string) {
+	m.note = note{text: text, state: m.snap.State, message: m.snap.Message, err: errText(m.snap.Err)}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return m.quit(k)
+	case key.Matches(k, m.keys.Pause):
+		m.togglePause()
+	case key.Matches(k, m.keys.Save):
+		m.save()
+	case key.Matches(k, m.keys.Edit):
+		// Hook for the hyperparameter editor (sends train.SetHyper); the
+		// binding stays disabled until it exists.
+	case key.Matches(k, m.keys.NextView):
+		m.view = m.view.next()
+	case key.Matches(k, m.keys.PickView):
+		if v, ok := viewForKey(k.String()); ok {
+			m.view = v
+		}
+	case key.Matches(k, m.keys.Render):
+		m.hiRes = !m.hiRes
+	case key.Matches(k, m.keys.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		if m.help.ShowAll {
+			m.keys.Help.SetHelp("?", "fewer keys")
+		} else {
+			m.keys.Help.SetHelp("?", "more keys")
+		}
+	default:
+		return m, nil
+	}
+	m.render()
+	return m, nil
+}
+
+// Commands go straight to the trainer from Update: Send never blocks, and a
+// tea.Cmd would run on a goroutine of its own, so two quick presses (pause,
+// resume) could reach the trainer in the wrong order.
+
+func (m *Model) togglePause() {
+	switch {
+	case m.stopping:
+		m.setNote("the run is stopping")
+	case m.snap.State == train.Running:
+		m.trainer.Send(train.Pause{})
+		m.setNote("pausing at the next batch…")
+	case m.snap.State == train.Paused:
+		m.trainer.Send(train.Resume{})
+		m.setNote("resuming…")
+	default:
+		m.setNote("nothing to pause while " + m.snap.State.String())
+	}
+}
+
+func (m *Model) save() {
+	switch {
+	case m.stopping:
+		m.setNote("the run is stopping: it saves its last checkpoint itself")
+	case m.snap.State == train.Running || m.snap.State == train.Paused:
+		m.trainer.Send(train.Save{})
+		m.setNote("saving checkpoint…")
+	default:
+		m.setNote("nothing to save while " + m.snap.State.String())
+	}
+}
+
+// quit ends the dashboard once the trainer has stopped: the first q or
+// ctrl+c asks it to stop (it saves a checkpoint), a second ctrl+c gives up
+// waiting.
+func (m Model) quit(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case isFinal(m.snap.State) || m.trainerGone:
+		return m, tea.Quit
+	case m.stopping:
+		if k.Type == tea.KeyCtrlC {
+			m.forced = true
+			return m, tea.Quit
+		}
+		return m, nil
+	}
+	m.trainer.Send(train.Stop{})
+	m.stopping = true
+	m.render()
+	return m, nil
+}
+
+// View returns the frame built by the last Update.
+func (m Model) View() string { return m.screen }
+
+// panelCache keeps the expensive panels (table, charts, digits) between
+// frames; each is redrawn only when what it shows or its size changed.
+type panelCache struct {
+	table   cachedPanel[tableKey]
+	errors  cachedPanel[errorKey]
+	loss    cachedPanel[lossKey]
+	samples cachedPanel[samplesKey]
+}
+
+// cachedPanel is one drawn panel and the key it was drawn for: everything
+// its drawing depends on.
+type cachedPanel[K comparable] struct {
+	key   K
+	drawn string
+	valid bool
+}
+
+// get returns the panel for key, drawing it only when key changed.
+func (c *cachedPanel[K]) get(key K, draw func() string) string {
+	if !c.valid || c.key != key {
+		c.key, c.drawn, c.valid = key, draw(), true
+	}
+	return c.drawn
+}
+
+// render rebuilds the frame from the state.
+func (m *Model) render() {
+	if m.width == 0 || m.height == 0 {
+		m.screen = "" // no size yet: nothing sensible to draw
+		return
+	}
+	st := m.styles
+	top := headerLines(m.snap, m.title, m.stopping, m.width, st) + "\n" +
+		progressLines(m.snap, m.bar, m.width, st)
+	bottom := statusText(m.snap, m.stopping, m.note.text, m.width, st) + "\n" + m.help.View(m.keys)
+	l := newLayout(m.width, m.height, lipgloss.Height(top), lipgloss.Height(bottom))
+	if l.tooSmall {
+		// Wrapped to the width, whatever it is, and centred.
+		msg := st.bad.Width(m.width).Align(lipgloss.Center).Render(tooSmallMessage(m.width, m.height))
+		m.screen = lipgloss.PlaceVertical(m.height, lipgloss.Center, msg)
+		return
+	}
+	var body string
+	switch m.view {
+	case viewDashboard:
+		body = m.dashboardBody(l)
+	}
+	m.screen = top + "\n" + body + "\n" + bottom
+}
+
+// Cache keys: everything a panel's drawing depends on. The snapshot's slices
+// only grow, so a length stands for the whole content.
+type (
+	tableKey   struct{ epochs, height int }
+	errorKey   struct{ epochs, width int }
+	lossKey    struct{ logs, changes, epochs, batches, width, height int }
+	samplesKey struct {
+		first         *train.Sample // a new evaluation brings a new slice
+		count, width  int
+		hiRes, digits bool
+	}
+)
+
+func (m *Model) dashboardBody(l layout) string {
+	s, st, c := m.snap, m.styles, &m.cache
+	table := c.table.get(tableKey{len(s.History), l.tableH}, func() string {
+		return epochTable(s.History, l.tableH, st)
+	})
+	errs := c.errors.get(errorKey{len(s.History), l.leftW}, func() string {
+		return errorPanel(s.History, l.leftW, errorH, st)
+	})
+	loss := c.loss.get(lossKey{len(s.Logs), len(s.Changes), s.Epochs, s.Batches, l.rightW, l.middleH}, func() string {
+		return lossChart(s, l.rightW, l.middleH, st)
+	})
+	var first *train.Sample
+	if len(s.Samples) > 0 {
+		first = &s.Samples[0]
+	}
+	samples := c.samples.get(samplesKey{first, len(s.Samples), l.width, m.hiRes, l.digits}, func() string {
+		if l.digits {
+			return "\n" + samplesPanel(s, l.width, m.hiRes, st)
+		}
+		return samplesLine(s, l.width, st)
+	})
+
+	left := lipgloss.NewStyle().Width(l.leftW).Render(table + "\n" + errs)
+	middle := lipgloss.JoinHorizontal(lipgloss.Top, left, strings.Repeat(" ", columnGap), loss)
+	return middle + "\n" + samples
+}
+
+// missingTrainer stands in for a nil Trainer so that New never panics; it
+// shows the caller's mistake as a failed run.
+type missingTrainer struct{}
+
+var errNoTrainer = errors.New("no trainer was given to the dashboard (a bug in the caller)")
+
+func (missingTrainer) Snapshot() train.Snapshot {
+	return train.Snapshot{State: train.Failed, Err: errNoTrainer}
+}
+func (missingTrainer) Changed() <-chan struct{} { return nil }
+func (missingTrainer) Send(train.Command)       {}

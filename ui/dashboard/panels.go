@@ -1,0 +1,186 @@
+package dashboard
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/progress"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
+	"mnist-tui/engine/train"
+)
+
+// headerLines draws the two header lines: what is being trained and its
+// state, then where the run is and how fast it goes.
+func headerLines(snap train.Snapshot, title string, stopping bool, width int, st styles) string {
+	model := oneLine(snap.Model)
+	if model == "" {
+		model = "model not built yet"
+	}
+	what := []string{st.title.Render(title), st.value.Render(model)}
+	if snap.Params > 0 {
+		what = append(what, st.label.Render(groupThousands(int64(snap.Params))+" params"))
+	}
+	if snap.Dataset != "" {
+		what = append(what, st.label.Render("on ")+st.value.Render(oneLine(snap.Dataset)))
+	}
+	badge := st.stateBadge(snap.State, stopping)
+	left := fitWidth(strings.Join(what, st.dim.Render(" · ")), width-lipgloss.Width(badge)-1)
+	gap := max(1, width-lipgloss.Width(left)-lipgloss.Width(badge))
+	line1 := left + strings.Repeat(" ", gap) + badge
+
+	// Most important first: items that do not fit are dropped from the end.
+	items := []string{
+		st.label.Render("epoch ") + st.value.Render(fmt.Sprintf("%d/%d", snap.Epoch, snap.Epochs)),
+		st.label.Render("elapsed ") + st.value.Render(formatDuration(snap.Elapsed)),
+		st.label.Render("ETA ") + st.value.Render(formatDuration(snap.ETA)),
+		st.value.Render(formatRate(snap.ImagesPerSec)) + st.label.Render(" img/s"),
+		st.label.Render("lr ") + st.value.Render(formatFloat(snap.LR)),
+		st.label.Render("momentum ") + st.value.Render(formatFloat(snap.Momentum)),
+		st.label.Render("step ") + st.value.Render(groupThousands(snap.Step)),
+	}
+	return line1 + "\n" + joinFitting(items, st.dim.Render(" · "), width)
+}
+
+// progressLines draws the epoch progress bar and, while data is being
+// fetched, the download bar under it.
+func progressLines(snap train.Snapshot, bar progress.Model, width int, st styles) string {
+	counts := fmt.Sprintf(" batch %d/%d", snap.Batch, snap.Batches)
+	epoch := "–"
+	if snap.Epoch > 0 {
+		epoch = strconv.Itoa(snap.Epoch)
+	}
+	label := st.label.Render(fmt.Sprintf("epoch %-3s ", epoch))
+	bar.Width = max(10, width-lipgloss.Width(label)-len(counts))
+	out := label + bar.ViewAs(fraction(snap.Batch, snap.Batches)) + st.label.Render(counts)
+	if d := snap.Download; d != nil {
+		out += "\n" + downloadLine(*d, bar, width, st)
+	}
+	return out
+}
+
+func downloadLine(d train.Download, bar progress.Model, width int, st styles) string {
+	label := st.label.Render("download ") + st.value.Render(oneLine(d.File)) + " "
+	if d.Total <= 0 {
+		// Unknown size: a bar would lie, so only the count is shown.
+		return fitWidth(label+st.label.Render(formatBytes(d.Done)+" so far"), width)
+	}
+	size := " " + formatBytes(d.Done) + " / " + formatBytes(d.Total)
+	label = fitWidth(label, width/2)
+	bar.Width = max(10, width-lipgloss.Width(label)-len(size))
+	return label + bar.ViewAs(float64(d.Done)/float64(d.Total)) + st.label.Render(size)
+}
+
+// statusText is the line above the key hint. What the user most needs to
+// know wins: that quitting is in progress, then errors, then the answer to
+// their last key press, then the trainer's own message.
+func statusText(snap train.Snapshot, stopping bool, note string, width int, st styles) string {
+	var parts []string
+	final := snap.State == train.Done || snap.State == train.Failed
+	if stopping && !final {
+		parts = append(parts, st.warn.Render("stopping — saving checkpoint… (ctrl+c again quits at once)"))
+	}
+	if snap.Err != nil {
+		prefix := "error: "
+		if snap.State == train.Failed {
+			prefix = "run failed: "
+		}
+		parts = append(parts, st.bad.Render(prefix+oneLine(snap.Err.Error())))
+	}
+	if note != "" {
+		parts = append(parts, st.warn.Render(note))
+	}
+	if snap.Message != "" {
+		parts = append(parts, oneLine(snap.Message))
+	}
+	if snap.State == train.Done && !stopping {
+		parts = append(parts, st.good.Render("run finished — q quits"))
+	}
+	return fitWidth(strings.Join(parts, st.dim.Render(" · ")), width)
+}
+
+// oneLine makes text from the trainer safe for a single screen line: a
+// wrapped error or a stray escape sequence must not break the layout.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(ansi.Strip(s)), " ")
+}
+
+// joinFitting joins as many leading items as fit in width.
+func joinFitting(items []string, sep string, width int) string {
+	out := ""
+	for i, it := range items {
+		next := it
+		if i > 0 {
+			next = out + sep + it
+		}
+		if lipgloss.Width(next) > width {
+			break
+		}
+		out = next
+	}
+	return out
+}
+
+func fraction(done, total int) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return min(1, max(0, float64(done)/float64(total)))
+}
+
+// formatDuration shows whole seconds, the way a person reads a clock;
+// zero means unknown.
+func formatDuration(d time.Duration) string {
+	if d <= 0 {
+		return "–"
+	}
+	s := int64(d.Round(time.Second) / time.Second)
+	switch {
+	case s >= 3600:
+		return fmt.Sprintf("%dh%02dm%02ds", s/3600, s/60%60, s%60)
+	case s >= 60:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+// formatRate shows a throughput as a whole number; zero means unknown.
+func formatRate(r float64) string {
+	if !(r > 0) || math.IsInf(r, 0) {
+		return "–"
+	}
+	return groupThousands(int64(math.Round(r)))
+}
+
+// formatFloat prints hyperparameters compactly: 0.01, 0.5, 1e-05.
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+
+// groupThousands writes 44426 as "44,426".
+func groupThousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func formatBytes(n int64) string {
+	const mb = 1 << 20
+	if n >= mb {
+		return fmt.Sprintf("%.1f MB", float64(n)/mb)
+	}
+	return fmt.Sprintf("%.0f kB", float64(n)/1024)
+}
