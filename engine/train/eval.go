@@ -1,0 +1,156 @@
+package train
+
+import (
+	"math"
+
+	"mnist-tui/dataset"
+	"mnist-tui/engine"
+)
+
+// Evaluation is a model's result on a whole data set, computed in inference
+// mode (nothing kept for a backward pass).
+type Evaluation struct {
+	N         int
+	Correct   int
+	Loss      float64     // mean cross-entropy
+	Confusion [10][10]int // [truth][prediction]
+	Pred      []uint8     // the prediction for every image
+	Conf      []float32   // the probability given to that prediction
+}
+
+// Accuracy is the percentage of images classified right.
+func (e Evaluation) Accuracy() float64 {
+	if e.N == 0 {
+		return 0
+	}
+	return 100 * float64(e.Correct) / float64(e.N)
+}
+
+// ClassAccuracy is the percentage right among images whose truth is class c.
+func (e Evaluation) ClassAccuracy(c int) float64 {
+	total := 0
+	for _, n := range e.Confusion[c] {
+		total += n
+	}
+	if total == 0 {
+		return 0
+	}
+	return 100 * float64(e.Confusion[c][c]) / float64(total)
+}
+
+// Evaluate runs the net over every image of set, batch images at a time.
+// logits is a scratch buffer kept by the caller between calls (it may be nil).
+func Evaluate(net *engine.Net, set *dataset.Set, info dataset.Info, batch int, scratch *EvalScratch) Evaluation {
+	if batch < 1 {
+		batch = 1000
+	}
+	scratch.grow(batch)
+	ev := Evaluation{N: set.N, Pred: make([]uint8, set.N), Conf: make([]float32, set.N)}
+	var probs [10]float32
+	for start := 0; start < set.N; start += batch {
+		n := min(batch, set.N-start)
+		for i := 0; i < n; i++ {
+			dataset.Normalize(scratch.x[i*784:(i+1)*784], set.Image(start+i), info.Mean, info.Std)
+		}
+		net.Infer(scratch.x[:n*784], n, scratch.logits[:n*10])
+		for i := 0; i < n; i++ {
+			engine.Softmax(probs[:], scratch.logits[i*10:(i+1)*10])
+			truth := int(set.Labels[start+i])
+			pred := argmax(probs[:])
+			ev.Pred[start+i] = uint8(pred)
+			ev.Conf[start+i] = probs[pred]
+			ev.Confusion[truth][pred]++
+			if pred == truth {
+				ev.Correct++
+			}
+			ev.Loss -= math.Log(math.Max(float64(probs[truth]), 1e-30))
+		}
+	}
+	if set.N > 0 {
+		ev.Loss /= float64(set.N)
+	}
+	return ev
+}
+
+// EvalScratch holds Evaluate's buffers so repeated evaluations reuse them.
+type EvalScratch struct {
+	x, logits []float32
+}
+
+func (s *EvalScratch) grow(batch int) {
+	if len(s.x) < batch*784 {
+		s.x = make([]float32, batch*784)
+		s.logits = make([]float32, batch*10)
+	}
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// pickSamples chooses which test images the dashboard shows after an epoch:
+// about half of them misclassified (what is still hard), the rest right,
+// chosen afresh each epoch but deterministically, so a run is reproducible.
+func pickSamples(ev Evaluation, set *dataset.Set, info dataset.Info, net *engine.Net, count, epoch int) []Sample {
+	if set.N == 0 {
+		return nil
+	}
+	var wrong, right []int
+	// Stride through the set by a prime from an epoch-dependent offset: cheap
+	// and spread over the whole set.
+	offset := (epoch * 7919) % set.N
+	for k := 0; k < set.N && (len(wrong) < count || len(right) < count); k++ {
+		i := (offset + k*104729) % set.N
+		if int(ev.Pred[i]) != int(set.Labels[i]) {
+			wrong = append(wrong, i)
+		} else {
+			right = append(right, i)
+		}
+	}
+	nWrong := min(len(wrong), count/2)
+	nRight := min(len(right), count-nWrong)
+	nWrong = min(len(wrong), count-nRight) // few right ones: show more mistakes
+	chosen := append(wrong[:nWrong:nWrong], right[:nRight]...)
+	return Describe(net, set, info, chosen)
+}
+
+// Describe runs the net on the given images of set and returns them with
+// the model's answer and probabilities.
+func Describe(net *engine.Net, set *dataset.Set, info dataset.Info, indices []int) []Sample {
+	n := len(indices)
+	if n == 0 {
+		return nil
+	}
+	x := make([]float32, n*784)
+	logits := make([]float32, n*10)
+	for k, i := range indices {
+		dataset.Normalize(x[k*784:(k+1)*784], set.Image(i), info.Mean, info.Std)
+	}
+	net.Infer(x, n, logits)
+	samples := make([]Sample, n)
+	for k, i := range indices {
+		s := Sample{Index: i, Image: set.Image(i), Label: int(set.Labels[i])}
+		engine.Softmax(s.Probs[:], logits[k*10:(k+1)*10])
+		s.Pred = argmax(s.Probs[:])
+		samples[k] = s
+	}
+	return samples
+}
+
+// Classify runs one prepared 28x28 image (see dataset/prepare) through the
+// net and returns the probability of each class. predict and the draw view
+// both come here.
+func Classify(net *engine.Net, info dataset.Info, pixels [784]uint8) [10]float32 {
+	var x [784]float32
+	var logits, probs [10]float32
+	dataset.Normalize(x[:], pixels[:], info.Mean, info.Std)
+	net.Infer(x[:], 1, logits[:])
+	engine.Softmax(probs[:], logits[:])
+	return probs
+}

@@ -1,0 +1,375 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"time"
+
+	"gorgonia.org/tensor"
+
+	"mnist-tui/engine"
+	"mnist-tui/engine/checkpoint"
+)
+
+// loop is the training loop: epochs of batches, with commands handled at
+// every batch boundary and an evaluation after every epoch.
+func (r *run) loop(ctx context.Context) error {
+	r.start = time.Now()
+	for r.epoch <= r.cfg.Epochs {
+		r.loader.Seek(r.epoch, r.batch)
+		epochStart := time.Now()
+		for {
+			if err := r.handleCommands(ctx); err != nil {
+				r.acc.EpochSeconds += time.Since(epochStart).Seconds()
+				return err
+			}
+			n := r.loader.Next(r.x, r.y)
+			if n == 0 {
+				break
+			}
+			stepStart := time.Now()
+			loss, correct := r.net.TrainStep(r.x[:n*784], r.y[:n], n)
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				r.acc.EpochSeconds += time.Since(epochStart).Seconds()
+				r.diverge(loss)
+				epochStart = time.Now()
+				continue
+			}
+			r.opt.Step()
+			r.step++
+			r.batch++
+			r.window.add(n, time.Since(stepStart))
+			r.accumulate(loss, correct, n)
+			if r.acc.LogBatches >= r.cfg.LogInterval {
+				r.logPoint()
+			}
+			r.publishProgress()
+			if r.t.afterStep != nil {
+				r.t.afterStep(r.step)
+			}
+		}
+		r.acc.EpochSeconds += time.Since(epochStart).Seconds()
+		if err := r.endEpoch(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handleCommands applies queued commands; while paused it waits for one.
+func (r *run) handleCommands(ctx context.Context) error {
+	for {
+		var cmd Command
+		if r.paused {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case cmd = <-r.t.cmds:
+			}
+		} else {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case cmd = <-r.t.cmds:
+			default:
+				return nil
+			}
+		}
+		if err := r.apply(cmd); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *run) apply(cmd Command) error {
+	switch c := cmd.(type) {
+	case Pause:
+		if !r.paused {
+			r.paused = true
+			r.t.update(func(s *Snapshot) { s.State = Paused; s.Message = "paused — space to resume" })
+		}
+	case Resume:
+		if r.paused {
+			r.paused = false
+			if r.diverged {
+				if err := r.restoreGoodParams(); err != nil {
+					return err
+				}
+			}
+			r.window.reset()
+			r.t.update(func(s *Snapshot) { s.State = Running; s.Message = "resumed"; s.Err = nil })
+		}
+	case Stop:
+		return errStopped
+	case Save:
+		path := filepath.Join(r.dir, fmt.Sprintf("step-%d.safetensors", r.step))
+		r.save(path, "saved "+path)
+	case SetHyper:
+		r.setHyper(c)
+	default:
+		return fmt.Errorf("internal: unknown command %T", cmd)
+	}
+	return nil
+}
+
+func (r *run) setHyper(c SetHyper) {
+	var changes []HyperChange
+	if c.LearningRate != nil && *c.LearningRate != r.opt.LR {
+		changes = append(changes, HyperChange{Step: r.step, Key: "learning_rate", Old: r.opt.LR, New: *c.LearningRate})
+		r.opt.LR = *c.LearningRate
+	}
+	if c.Momentum != nil && *c.Momentum != r.opt.Momentum {
+		changes = append(changes, HyperChange{Step: r.step, Key: "momentum", Old: r.opt.Momentum, New: *c.Momentum})
+		r.opt.Momentum = *c.Momentum
+	}
+	if c.LogInterval != nil && *c.LogInterval != r.cfg.LogInterval {
+		changes = append(changes, HyperChange{Step: r.step, Key: "log_interval", Old: float64(r.cfg.LogInterval), New: float64(*c.LogInterval)})
+		r.cfg.LogInterval = *c.LogInterval
+	}
+	if c.Epochs != nil && *c.Epochs != r.cfg.Epochs {
+		changes = append(changes, HyperChange{Step: r.step, Key: "epochs", Old: float64(r.cfg.Epochs), New: float64(*c.Epochs)})
+		r.cfg.Epochs = *c.Epochs
+	}
+	if len(changes) == 0 {
+		return
+	}
+	r.hist.Changes = append(r.hist.Changes, changes...)
+	for _, ch := range changes {
+		r.writeMetric(map[string]any{"type": "change", "step": ch.Step, "key": ch.Key, "old": ch.Old, "new": ch.New})
+	}
+	r.t.update(func(s *Snapshot) {
+		s.Changes = r.hist.Changes
+		s.LR, s.Momentum, s.Epochs = r.opt.LR, r.opt.Momentum, r.cfg.Epochs
+		s.Message = fmt.Sprintf("changed %s from step %d", changes[0].Key, r.step)
+	})
+}
+
+// diverge handles a loss that is no longer a number: the weights that
+// produced it are useless, so training pauses and, on resume, starts again
+// from the weights of the last epoch boundary.
+func (r *run) diverge(loss float64) {
+	r.paused, r.diverged = true, true
+	err := fmt.Errorf("training diverged: the loss became %v at step %d (epoch %d, batch %d) with learning rate %g; "+
+		"lower the learning rate (e to edit) and resume: training restarts from the weights of the last epoch boundary",
+		loss, r.step+1, r.epoch, r.batch+1, r.opt.LR)
+	r.t.update(func(s *Snapshot) { s.State = Paused; s.Err = err; s.Message = err.Error() })
+}
+
+// rememberGoodParams copies the weights and momentum buffers, to come back
+// to if training diverges.
+func (r *run) rememberGoodParams() {
+	r.good.params = copyTensors(r.good.params, valuesOf(r.net.Params()))
+	r.good.momentum = copyTensors(r.good.momentum, r.opt.Buffers())
+}
+
+func (r *run) restoreGoodParams() error {
+	for i, p := range r.net.Params() {
+		copy(p.Value.Data().([]float32), r.good.params[i])
+	}
+	// A fresh optimiser with the remembered momentum (none if it had not
+	// started), keeping the hyperparameters the user has set since.
+	lr, momentum, wd := r.opt.LR, r.opt.Momentum, r.opt.WeightDecay
+	r.opt = engine.NewSGD(r.net.Params(), lr, momentum, wd)
+	if r.good.momentum != nil {
+		bufs := make([]*tensor.Dense, len(r.good.momentum))
+		for i, b := range r.good.momentum {
+			bufs[i] = tensor.New(tensor.WithShape(r.net.Params()[i].Value.Shape().Clone()...), tensor.WithBacking(append([]float32(nil), b...)))
+		}
+		if err := r.opt.SetBuffers(bufs); err != nil {
+			return fmt.Errorf("restoring momentum after divergence: %w", err)
+		}
+	}
+	r.diverged = false
+	// The epoch restarts: its order is a function of (seed, epoch), so the
+	// same batches come again, now with the new learning rate.
+	r.step -= int64(r.batch)
+	r.batch = 0
+	r.acc = accumulators{}
+	r.loader.Seek(r.epoch, 0)
+	return nil
+}
+
+func valuesOf(params []*engine.Param) []*tensor.Dense {
+	out := make([]*tensor.Dense, len(params))
+	for i, p := range params {
+		out[i] = p.Value
+	}
+	return out
+}
+
+// copyTensors copies the tensors' data into dst, reusing its slices; nil
+// tensors (an optimiser that has not started) give nil.
+func copyTensors(dst [][]float32, src []*tensor.Dense) [][]float32 {
+	if src == nil {
+		return nil
+	}
+	if len(dst) != len(src) {
+		dst = make([][]float32, len(src))
+	}
+	for i, t := range src {
+		dst[i] = append(dst[i][:0], t.Data().([]float32)...)
+	}
+	return dst
+}
+
+func (r *run) accumulate(loss float64, correct, n int) {
+	r.acc.LogLoss += loss
+	r.acc.LogCorrect += correct
+	r.acc.LogSeen += n
+	r.acc.LogBatches++
+	r.acc.EpochLoss += loss * float64(n)
+	r.acc.EpochCorrect += correct
+	r.acc.EpochSeen += n
+}
+
+func (r *run) logPoint() {
+	p := LogPoint{
+		Epoch: r.epoch,
+		Batch: r.batch,
+		Step:  r.step,
+		Loss:  r.acc.LogLoss / float64(r.acc.LogBatches),
+		Acc:   100 * float64(r.acc.LogCorrect) / float64(r.acc.LogSeen),
+		LR:    r.opt.LR,
+	}
+	r.acc.LogLoss, r.acc.LogCorrect, r.acc.LogSeen, r.acc.LogBatches = 0, 0, 0, 0
+	r.hist.Logs = append(r.hist.Logs, p)
+	r.writeMetric(map[string]any{"type": "log", "epoch": p.Epoch, "batch": p.Batch, "step": p.Step, "loss": p.Loss, "acc": p.Acc, "lr": p.LR})
+	r.t.update(func(s *Snapshot) { s.Logs = r.hist.Logs })
+}
+
+func (r *run) publishProgress() {
+	ips := r.window.rate()
+	remaining := (r.cfg.Epochs-r.epoch)*r.data.Train.N + (r.data.Train.N - r.batch*r.cfg.BatchSize)
+	var eta time.Duration
+	if ips > 0 {
+		eta = time.Duration(float64(remaining) / ips * float64(time.Second))
+	}
+	runningLoss, runningAcc := 0.0, 0.0
+	if r.acc.LogBatches > 0 {
+		runningLoss = r.acc.LogLoss / float64(r.acc.LogBatches)
+		runningAcc = 100 * float64(r.acc.LogCorrect) / float64(r.acc.LogSeen)
+	}
+	r.t.update(func(s *Snapshot) {
+		s.Epoch, s.Batch, s.Step = r.epoch, r.batch, r.step
+		s.RunningLoss, s.RunningAcc = runningLoss, runningAcc
+		s.ImagesPerSec = ips
+		s.Elapsed = time.Since(r.start)
+		s.ETA = eta
+	})
+}
+
+func (r *run) endEpoch() error {
+	ev := Evaluate(r.net, r.data.Test, r.data.Info, evalBatch, &r.evalScratch)
+	res := EpochResult{
+		Epoch:     r.epoch,
+		TrainLoss: r.acc.EpochLoss / float64(max(r.acc.EpochSeen, 1)),
+		TrainAcc:  100 * float64(r.acc.EpochCorrect) / float64(max(r.acc.EpochSeen, 1)),
+		TestLoss:  ev.Loss,
+		TestAcc:   ev.Accuracy(),
+		Seconds:   r.acc.EpochSeconds,
+	}
+	if res.Seconds > 0 {
+		res.ImagesPerSec = float64(r.acc.EpochSeen) / res.Seconds
+	}
+	r.acc = accumulators{}
+	r.hist.Epochs = append(r.hist.Epochs, res)
+	r.writeMetric(map[string]any{"type": "epoch", "epoch": res.Epoch, "train_loss": res.TrainLoss, "train_acc": res.TrainAcc,
+		"test_loss": res.TestLoss, "test_acc": res.TestAcc, "seconds": res.Seconds, "img_s": res.ImagesPerSec})
+	samples := pickSamples(ev, r.data.Test, r.data.Info, r.net, r.t.opts.Samples, r.epoch)
+	r.t.update(func(s *Snapshot) {
+		s.History = r.hist.Epochs
+		s.Samples = samples
+		s.Message = fmt.Sprintf("epoch %d: test accuracy %.2f %%", res.Epoch, res.TestAcc)
+	})
+
+	// The epoch is complete: checkpoints from here on resume at the start of
+	// the next one.
+	r.epoch, r.batch = r.epoch+1, 0
+	r.rememberGoodParams()
+	best := res.TestAcc > r.bestAcc
+	if best {
+		r.bestAcc = res.TestAcc
+	}
+	r.saveLast()
+	if best {
+		r.save(filepath.Join(r.dir, "best.safetensors"), "")
+	}
+	return nil
+}
+
+// saveLast writes last.safetensors at the current position.
+func (r *run) saveLast() {
+	r.save(filepath.Join(r.dir, "last.safetensors"), "")
+}
+
+// save writes a checkpoint. A failure (full disk, read-only folder) is shown
+// to the user and training goes on; the previous file is left intact because
+// the write is atomic, and the next save tries again.
+func (r *run) save(path, okMessage string) {
+	r.hist.Acc = r.acc
+	r.hist.BestAcc = r.bestAcc
+	histJSON, err := json.Marshal(r.hist)
+	if err == nil {
+		err = checkpoint.Save(path, r.net.Params(), r.opt, checkpoint.Meta{
+			Model:   r.cfg.Model,
+			Dataset: r.cfg.Dataset,
+			Epoch:   r.epoch,
+			Batch:   r.batch,
+			Step:    r.step,
+			Seed:    r.cfg.Seed,
+			Config:  string(r.cfg.Marshal()),
+			History: histJSON,
+			Version: r.t.opts.Version,
+			RunID:   r.id,
+		})
+	}
+	if err != nil {
+		err = fmt.Errorf("saving %s failed (training goes on; the previous file is intact): %w", path, err)
+		r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error() })
+		return
+	}
+	if okMessage != "" {
+		r.t.update(func(s *Snapshot) { s.Err = nil; s.Message = okMessage })
+	}
+}
+
+func (r *run) writeMetric(v map[string]any) {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	line = append(line, '\n')
+	if _, err := r.metrics.Write(line); err != nil {
+		err = fmt.Errorf("metrics.jsonl: %w", err)
+		r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error() })
+	}
+}
+
+// throughput is images per second over the last few seconds of training
+// steps (pauses and evaluations do not count).
+type throughput struct {
+	images int
+	busy   time.Duration
+}
+
+func (w *throughput) add(n int, d time.Duration) {
+	// Decay so that the rate follows changes within a few seconds.
+	if w.busy > 3*time.Second {
+		w.images /= 2
+		w.busy /= 2
+	}
+	w.images += n
+	w.busy += d
+}
+
+func (w *throughput) rate() float64 {
+	if w.busy <= 0 {
+		return 0
+	}
+	return float64(w.images) / w.busy.Seconds()
+}
+
+func (w *throughput) reset() { *w = throughput{} }
