@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// configPath is the repository's config.yaml, resolved before any test
+// changes the working folder.
+var configPath, _ = filepath.Abs("../../config.yaml")
+
+// run runs mnist-tui with args in a fresh folder and returns the exit code
+// and what it printed.
+func run(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	defaultConfig, err := os.ReadFile(configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	t.Chdir(dir)
+	code = Main(args, &Env{Stdout: &out, Stderr: &errOut, DefaultConfig: defaultConfig})
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"train", "--epochs", "many"}, "invalid value"},
+		{[]string{"train", "--no-such-flag"}, "no-such-flag"},
+		{[]string{"train", "--lr", "-1"}, "learning_rate"},
+		{[]string{"train", "--model", "transformer"}, "linear"},
+		{[]string{"eval"}, "checkpoint"},
+		{[]string{"predict", "only-a-checkpoint.safetensors"}, "at least one image"},
+		{[]string{"bench", "--batches", "0"}, "at least 1"},
+		{[]string{"data", "--dataset", "cifar"}, "fashion-mnist"},
+	}
+	for _, c := range cases {
+		code, _, stderr := run(t, t.TempDir(), c.args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit code %d, want %d (stderr %q)", c.args, code, exitUsage, stderr)
+		}
+		if !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: stderr %q does not mention %q", c.args, stderr, c.want)
+		}
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"train", "--help"}, {"data", "-h"}, {"eval", "--help"}, {"predict", "--help"}, {"bench", "--help"}} {
+		code, stdout, _ := run(t, t.TempDir(), args...)
+		if code != exitOK || !strings.Contains(stdout, "Usage") {
+			t.Errorf("%v: exit %d, stdout %q", args, code, stdout)
+		}
+	}
+}
+
+func TestBadConfigFileNamesTheLine(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("model: cnn\nepochs: 3\nbatch_size: 0\n"), 0o644)
+	code, _, stderr := run(t, dir, "train", "--headless")
+	if code == exitOK || !strings.Contains(stderr, "config.yaml:3") || !strings.Contains(stderr, "batch_size") {
+		t.Errorf("exit %d, stderr %q: want the file, line 3 and the key", code, stderr)
+	}
+}
+
+// TestHeadlessTrainingPrintsTheTutorialsLines trains the linear model for one
+// epoch on real MNIST and checks the output a tutorial user lays beside theirs.
+func TestHeadlessTrainingPrintsTheTutorialsLines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on real MNIST")
+	}
+	dir := t.TempDir()
+	code, stdout, stderr := run(t, dir, "train", "--headless", "--model", "linear", "--epochs", "1", "--data-dir", dataDir(t))
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	logLine := regexp.MustCompile(`(?m)^\[1,   (300|600|900)\]: loss: \d\.\d{3} , acc: \d{2}\.\d{2} %$`)
+	if n := len(logLine.FindAllString(stdout, -1)); n != 3 {
+		t.Errorf("%d log lines of the tutorial's form, want 3:\n%s", n, stdout)
+	}
+	m := regexp.MustCompile(`(?m)^\[1 / 1\]: Accuracy on test set: (\d+\.\d\d) %$`).FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("no test accuracy line:\n%s", stdout)
+	}
+	if m[1] < "85.00" {
+		t.Errorf("linear model after one epoch: %s %%, want above 85", m[1])
+	}
+	runs, _ := filepath.Glob(filepath.Join(dir, "runs", "*", "last.safetensors"))
+	if len(runs) != 1 {
+		t.Errorf("want one run with last.safetensors, found %v", runs)
+	}
+}
+
+// dataDir is a folder holding verified MNIST, fetched once per test binary.
+func dataDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(os.TempDir(), "mnist-tui-test-data", "mnist")
+	var out, errOut bytes.Buffer
+	cfg, _ := os.ReadFile(configPath)
+	if code := Main([]string{"data", "--data-dir", dir}, &Env{Stdout: &out, Stderr: &errOut, DefaultConfig: cfg}); code != exitOK {
+		t.Fatalf("fetching MNIST: exit %d: %s", code, errOut.String())
+	}
+	return dir
+}
+
+func TestDataSummarisesMNIST(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := run(t, dir, "data", "--data-dir", filepath.Join(dir, "mnist"))
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"verified", "train  60000 images", "test   10000 images", "1:6742", "1:1135"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"mnist-tui/dataset"
+	"mnist-tui/engine"
+	"mnist-tui/engine/checkpoint"
+	"mnist-tui/engine/train"
+)
+
+func runEval(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet("eval", "eval CHECKPOINT [--dataset D] [--data-dir DIR] [--model M]", env)
+	var cf configFlags
+	fs.StringVar(&cf.path, "config", "", "configuration `file` (default ./config.yaml, else the built-in default)")
+	fs.StringVar(&cf.dataset, "dataset", "", "data set: mnist or fashion-mnist (default: the checkpoint's)")
+	fs.StringVar(&cf.dataDir, "data-dir", "", "`folder` holding the data set's four .gz files")
+	model := fs.String("model", "", "model of a bare state_dict, when it cannot be recognised")
+	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
+	if err := parse(fs, reorderArgs(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want exactly one checkpoint file, got %d arguments", fs.NArg())
+	}
+	cfg, _, err := cf.load(fs, env)
+	if err != nil {
+		return err
+	}
+	ck, net, err := loadModel(fs.Arg(0), *model, *threads)
+	if err != nil {
+		return err
+	}
+	dsName := cfg.Dataset
+	if ck.HasMeta && ck.Meta.Dataset != "" && !flagSet(fs, "dataset") {
+		dsName = ck.Meta.Dataset
+	}
+	info, err := dataset.Lookup(dsName)
+	if err != nil {
+		return usageError{err}
+	}
+	_, test, err := dataset.Load(ctx, dsName, dataset.FetchOptions{DataDir: cfg.DataDir, Log: func(m string) { fmt.Fprintln(env.Stderr, m) }})
+	if err != nil {
+		return err
+	}
+	ev := train.Evaluate(net, test, info, 1000, &train.EvalScratch{})
+	fmt.Fprintf(env.Stdout, "%s (%s) on the %s test set, %d images\n", fs.Arg(0), net.Model(), dsName, ev.N)
+	fmt.Fprintf(env.Stdout, "Accuracy on test set: %.2f %%\n", ev.Accuracy())
+	fmt.Fprintf(env.Stdout, "Mean loss: %.4f\n\n", ev.Loss)
+	writeClassAccuracy(env.Stdout, ev, info)
+	fmt.Fprintln(env.Stdout)
+	writeConfusion(env.Stdout, ev, info)
+	return nil
+}
+
+// loadModel reads a checkpoint (ours, or a bare PyTorch state_dict) into a
+// new net. The model is the checkpoint's, the one recognised from its
+// tensors, or the one named.
+func loadModel(path, model string, threads int) (*checkpoint.Checkpoint, *engine.Net, error) {
+	ck, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if model == "" {
+		model = ck.Model
+	}
+	if model == "" {
+		model, err = checkpoint.DetectModel(ck.File)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w (name it with --model)", path, err)
+		}
+	}
+	net, err := engine.NewNet(model, 1, threads)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	if err := ck.LoadInto(net.Params(), nil); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ck, net, nil
+}
+
+func writeClassAccuracy(w io.Writer, ev train.Evaluation, info dataset.Info) {
+	fmt.Fprintln(w, "Per-class accuracy:")
+	for c := 0; c < 10; c++ {
+		total := 0
+		for _, n := range ev.Confusion[c] {
+			total += n
+		}
+		fmt.Fprintf(w, "  %-12s %6.2f %%  (%d of %d)\n", info.Classes[c], ev.ClassAccuracy(c), ev.Confusion[c][c], total)
+	}
+}
+
+func writeConfusion(w io.Writer, ev train.Evaluation, info dataset.Info) {
+	fmt.Fprintln(w, "Confusion matrix (rows: truth, columns: prediction):")
+	fmt.Fprintf(w, "%14s", "")
+	for c := 0; c < 10; c++ {
+		fmt.Fprintf(w, "%6d", c)
+	}
+	fmt.Fprintln(w)
+	for truth := 0; truth < 10; truth++ {
+		fmt.Fprintf(w, "  %d %-10.10s", truth, info.Classes[truth])
+		for pred := 0; pred < 10; pred++ {
+			fmt.Fprintf(w, "%6d", ev.Confusion[truth][pred])
+		}
+		fmt.Fprintln(w)
+	}
+}

@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"mnist-tui/engine/checkpoint"
+	"mnist-tui/engine/config"
+	"mnist-tui/engine/train"
+	"mnist-tui/ui/dashboard"
+)
+
+func runTrain(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet("train", "train [--headless] [--json] [--resume PATH] [flags]", env)
+	var cf configFlags
+	cf.register(fs)
+	headless := fs.Bool("headless", false, "print the tutorial's log lines instead of opening the dashboard")
+	asJSON := fs.Bool("json", false, "with --headless: print events as JSON lines")
+	resume := fs.String("resume", "", "continue the run saved in this checkpoint `file`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+
+	var cfg config.Config
+	var err error
+	if *resume != "" {
+		cfg, err = resumeConfig(*resume, &cf, fs)
+	} else {
+		cfg, _, err = cf.load(fs, env)
+	}
+	if err != nil {
+		return err
+	}
+
+	opts := train.Options{Resume: *resume, Version: Version}
+	if *headless || *asJSON || !env.IsTerminal {
+		opts.Log = func(msg string) { fmt.Fprintln(env.Stderr, msg) }
+		return trainHeadless(ctx, env, train.New(cfg, opts), *asJSON)
+	}
+	return trainDashboard(ctx, env, train.New(cfg, opts))
+}
+
+// resumeConfig is the configuration a checkpoint was trained with, with the
+// flags given now on top (e.g. --epochs 20 to train further).
+func resumeConfig(path string, cf *configFlags, fs *flag.FlagSet) (config.Config, error) {
+	ck, err := checkpoint.Load(path)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if !ck.HasMeta {
+		return config.Config{}, fmt.Errorf("resume %s: the file holds weights only, no training state; use it with eval or predict", path)
+	}
+	cfg, err := config.Parse(path+" (config)", []byte(ck.Meta.Config))
+	if err != nil {
+		return config.Config{}, fmt.Errorf("resume %s: %w", path, err)
+	}
+	cfg = cf.apply(fs, cfg)
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+// trainHeadless runs the trainer and prints the tutorial's lines (or JSON
+// lines) as they happen, then a summary.
+func trainHeadless(ctx context.Context, env *Env, t *train.Trainer, asJSON bool) error {
+	done := make(chan error, 1)
+	go func() { done <- t.Run(ctx) }()
+	p := printer{w: env.Stdout, json: asJSON}
+	for {
+		select {
+		case <-t.Changed():
+			p.print(t.Snapshot())
+		case err := <-done:
+			s := t.Snapshot()
+			p.print(s)
+			p.summary(s)
+			if err != nil {
+				return err
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted; %s", s.Message)
+			}
+			return nil
+		}
+	}
+}
+
+// printer writes what is new in each snapshot: log lines, epoch results and
+// messages, each exactly once.
+type printer struct {
+	w           io.Writer
+	json        bool
+	logs        int
+	epochs      int
+	lastMessage string
+}
+
+func (p *printer) print(s train.Snapshot) {
+	for ; p.logs < len(s.Logs); p.logs++ {
+		l := s.Logs[p.logs]
+		if p.json {
+			p.emit(map[string]any{"event": "log", "epoch": l.Epoch, "batch": l.Batch, "step": l.Step, "loss": l.Loss, "acc": l.Acc, "lr": l.LR})
+			continue
+		}
+		fmt.Fprintf(p.w, "[%d, %5d]: loss: %.3f , acc: %.2f %%\n", l.Epoch, l.Batch, l.Loss, l.Acc)
+	}
+	for ; p.epochs < len(s.History); p.epochs++ {
+		e := s.History[p.epochs]
+		if p.json {
+			p.emit(map[string]any{"event": "epoch", "epoch": e.Epoch, "epochs": s.Epochs, "train_loss": e.TrainLoss, "train_acc": e.TrainAcc,
+				"test_loss": e.TestLoss, "test_acc": e.TestAcc, "seconds": e.Seconds, "img_s": e.ImagesPerSec})
+			continue
+		}
+		fmt.Fprintf(p.w, "[%d / %d]: Accuracy on test set: %.2f %%\n", e.Epoch, s.Epochs, e.TestAcc)
+	}
+	if p.json && s.Message != p.lastMessage {
+		p.emit(map[string]any{"event": "status", "state": s.State.String(), "message": s.Message})
+	}
+	p.lastMessage = s.Message
+}
+
+func (p *printer) summary(s train.Snapshot) {
+	var images float64
+	var seconds float64
+	best := 0.0
+	for _, e := range s.History {
+		images += e.ImagesPerSec * e.Seconds
+		seconds += e.Seconds
+		best = max(best, e.TestAcc)
+	}
+	rate := 0.0
+	if seconds > 0 {
+		rate = images / seconds
+	}
+	if p.json {
+		p.emit(map[string]any{"event": "summary", "state": s.State.String(), "model": s.Model, "epochs": len(s.History),
+			"best_test_acc": best, "wall_seconds": s.Elapsed.Seconds(), "train_img_s": rate, "run_dir": s.RunDir})
+		return
+	}
+	fmt.Fprintf(p.w, "%s: %s %s, %d epochs in %s (%.0f images/s while training), best test accuracy %.2f %%\n",
+		s.State, s.Model, s.Dataset, len(s.History), s.Elapsed.Round(100*time.Millisecond), rate, best)
+	if s.Message != "" {
+		fmt.Fprintln(p.w, s.Message)
+	}
+}
+
+func (p *printer) emit(v map[string]any) {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(p.w, "%s\n", line)
+}
+
+// trainDashboard runs the trainer under the terminal dashboard. The
+// dashboard returns once the user quit and the trainer has stopped (it saves
+// last.safetensors on the way out), or when ctx is cancelled by a signal.
+func trainDashboard(ctx context.Context, env *Env, t *train.Trainer) error {
+	done := make(chan error, 1)
+	go func() { done <- t.Run(ctx) }()
+	_, noColor := os.LookupEnv("NO_COLOR")
+	uiErr := dashboard.Run(t, dashboard.Options{Title: "mnist-tui", NoColor: noColor, Context: ctx})
+	t.Send(train.Stop{}) // the dashboard is gone: training must not go on unseen
+	runErr := <-done
+	s := t.Snapshot()
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted; %s", s.Message)
+	}
+	if s.RunDir != "" {
+		fmt.Fprintf(env.Stdout, "%s\n", s.Message)
+	}
+	return errors.Join(uiErr, runErr)
+}
