@@ -1,0 +1,369 @@
+// Command asmgen writes the AVX2/FMA micro-kernels of package kernels with avo.
+//
+// It lives in its own module so that the main module never depends on avo. Run it through
+// `go generate ./engine/kernels/` from the main module; the output (sgemm_amd64.s and the
+// Go stubs in sgemm_amd64.go) is committed, so building the engine never needs this program.
+//
+// Two families of kernels are generated, each in every size up to the largest so that the
+// edges of C need no padding:
+//
+//   - kernRxC (and kernRxCp) compute an R x C tile of C from a packed A sliver (R floats per k
+//     step) and a B sliver read with a stride: the broadcast-and-FMA "outer product" kernel of
+//     BLIS. The p variant also copies the B sliver it reads into a contiguous buffer, so the
+//     driver packs B for free while computing the first tile of a column of tiles.
+//   - dotRxJ compute an R x J tile of C = A * B^T from rows of A and rows of B, both contiguous
+//     along k, as R*J vectorised dot products: it needs no packing at all, which is what makes
+//     the engine's transposed-B products (Linear forward, weight gradients) fast.
+//
+// Every kernel finishes with C = alpha*acc + beta*C, where beta == 0 writes C without reading
+// it, so NaNs already in C cannot leak into the result.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// Register budget: AVX2 has 16 YMM registers. The outer-product kernel holds rows*vecs
+// accumulators, vecs B vectors and one broadcast; the dot kernel rows*cols accumulators,
+// cols B vectors and one A vector. 4 x 3 fills all 16 in both.
+const (
+	maxRows = 4
+	maxVecs = 3 // 8-float vectors per tile row in the outer-product kernel
+	maxCols = 3 // columns of C per dot kernel
+	unroll  = 4 // k steps per loop iteration of the outer-product kernel
+)
+
+func main() {
+	ConstraintExpr("amd64,!purego") // old-style syntax: the comma is "and"
+	for rows := 1; rows <= maxRows; rows++ {
+		for vecs := 1; vecs <= maxVecs; vecs++ {
+			outerKernel(rows, vecs, false)
+			outerKernel(rows, vecs, true)
+		}
+	}
+	for rows := 1; rows <= maxRows; rows++ {
+		for cols := 1; cols <= maxCols; cols++ {
+			dotKernel(rows, cols)
+		}
+	}
+	Generate()
+}
+
+// outerKernel emits kernRxC (or kernRxCp with pack) for a tile of rows x 8*vecs floats.
+func outerKernel(rows, vecs int, pack bool) {
+	name := fmt.Sprintf("kern%dx%d", rows, 8*vecs)
+	sig := "func(kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride int)"
+	doc := []string{
+		fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B + beta*C over kc k steps,", name, rows, 8*vecs),
+		fmt.Sprintf("prefetching one row of the next B sliver (rows nextStride floats apart) per %d k steps.", unroll),
+	}
+	if pack {
+		name += "p"
+		sig = "func(kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, bpack []float32)"
+		doc = []string{fmt.Sprintf("%s is like %s without prefetching, and copies the B sliver it reads into",
+			name, name[:len(name)-1]), fmt.Sprintf("bpack, %d floats per k step.", 8*vecs)}
+	}
+	TEXT(name, NOSPLIT, sig)
+	// The kernel keeps no pointer, so callers' slices need not escape to the heap.
+	Pragma("noescape")
+	Doc(doc...)
+
+	// Physical registers keep the budget obvious: Y0..Y11 accumulate, Y12..Y14 hold the B
+	// vectors of one k step, Y15 the broadcast A element.
+	acc := accumulators(rows, vecs)
+	bvec := []reg.VecPhysical{reg.Y12, reg.Y13, reg.Y14}
+	abc := reg.Y15
+
+	k := Load(Param("kc"), GP64())
+	ap := Load(Param("a").Base(), GP64())
+	bp := Load(Param("b").Base(), GP64())
+	bstride := Load(Param("bstride"), GP64())
+	SHLQ(U8(2), bstride) // floats to bytes
+	var pp, pf reg.GPVirtual
+	if pack {
+		pp = GP64()
+		Load(Param("bpack").Base(), pp)
+		// pf runs prefetchDistance rows of B ahead of bp. The rows are usually a page or
+		// more apart, where hardware prefetchers stop, so without this every k step of the
+		// packing tile would wait for memory. Prefetching past the end of B is harmless.
+		pf = GP64()
+		IMUL3Q(U32(prefetchDistance), bstride, pf)
+		ADDQ(bp, pf)
+	}
+
+	var next, nextStride reg.GPVirtual
+	if !pack {
+		// While the packing tile reads its own sliver, the other tiles of the column warm
+		// the cache with the next sliver's rows, so that memory traffic overlaps with
+		// arithmetic instead of stalling the packing tile.
+		next = GP64()
+		Load(Param("next"), next)
+		nextStride = GP64()
+		Load(Param("nextStride"), nextStride)
+		SHLQ(U8(2), nextStride)
+	}
+
+	zero(acc)
+	step := func(aOffset int) {
+		if pack {
+			// Touch every cache line the row's 32*vecs bytes can straddle.
+			for _, off := range prefetchOffsets(vecs) {
+				PREFETCHT0(Mem{Base: pf, Disp: off})
+			}
+		}
+		for v := 0; v < vecs; v++ {
+			VMOVUPS(Mem{Base: bp, Disp: 32 * v}, bvec[v])
+			if pack {
+				VMOVUPS(bvec[v], Mem{Base: pp, Disp: 32 * v})
+			}
+		}
+		for r := 0; r < rows; r++ {
+			VBROADCASTSS(Mem{Base: ap, Disp: 4 * (aOffset + r)}, abc)
+			for v := 0; v < vecs; v++ {
+				VFMADD231PS(bvec[v], abc, acc[r][v])
+			}
+		}
+		ADDQ(bstride, bp)
+		if pack {
+			ADDQ(bstride, pf)
+			ADDQ(U8(32*vecs), pp)
+		}
+	}
+
+	Label(name + "_unrolled")
+	CMPQ(k, U8(unroll))
+	JL(LabelRef(name + "_tail"))
+	if !pack {
+		for _, off := range prefetchOffsets(maxVecs) {
+			PREFETCHT0(Mem{Base: next, Disp: off})
+		}
+		ADDQ(nextStride, next)
+	}
+	for u := 0; u < unroll; u++ {
+		step(u * rows)
+	}
+	ADDQ(U32(4*rows*unroll), ap)
+	SUBQ(U8(unroll), k)
+	JMP(LabelRef(name + "_unrolled"))
+
+	Label(name + "_tail")
+	TESTQ(k, k)
+	JE(LabelRef(name + "_store"))
+	step(0)
+	ADDQ(U8(4*rows), ap)
+	DECQ(k)
+	JMP(LabelRef(name + "_tail"))
+
+	Label(name + "_store")
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	alpha, beta := reg.Y12, reg.Y13
+	VBROADCASTSS(paramAddr("alpha"), alpha)
+	VBROADCASTSS(paramAddr("beta"), beta)
+	for r := range acc {
+		for _, y := range acc[r] {
+			VMULPS(alpha, y, y)
+		}
+	}
+	branchOnBeta(name, reg.X13)
+	for _, accumulate := range []bool{false, true} {
+		if accumulate {
+			Label(name + "_accumulate")
+		}
+		for r := range acc {
+			for v, y := range acc[r] {
+				m := Mem{Base: cp, Disp: 32 * v}
+				if accumulate {
+					VFMADD231PS(m, beta, y)
+				}
+				VMOVUPS(y, m)
+			}
+			if r+1 < len(acc) {
+				ADDQ(ldc, cp)
+			}
+		}
+		VZEROUPPER()
+		RET()
+	}
+}
+
+// dotKernel emits dotRxJ: C[r][j] = alpha * sum_p A[r][p]*B[j][p] + beta*C[r][j] for an R x J
+// tile, reading R rows of A and J rows of B (row strides lda, ldb) eight k steps at a time.
+func dotKernel(rows, cols int) {
+	name := fmt.Sprintf("dot%dx%d", rows, cols)
+	TEXT(name, NOSPLIT, "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B^T + beta*C as dot products over k.", name, rows, cols))
+
+	acc := accumulators(rows, cols)
+	bvec := []reg.VecPhysical{reg.Y12, reg.Y13, reg.Y14}
+	avec := reg.Y15
+
+	// One row pointer per operand row and a shared byte offset along k.
+	rowPointers := func(param string, ld string, n int) []reg.GPVirtual {
+		base := GP64()
+		Load(Param(param).Base(), base)
+		stride := Load(Param(ld), GP64())
+		SHLQ(U8(2), stride)
+		ptrs := []reg.GPVirtual{base}
+		for i := 1; i < n; i++ {
+			p := GP64()
+			LEAQ(Mem{Base: ptrs[i-1], Index: stride, Scale: 1}, p)
+			ptrs = append(ptrs, p)
+		}
+		return ptrs
+	}
+	ar := rowPointers("a", "lda", rows)
+	br := rowPointers("b", "ldb", cols)
+	off := GP64()
+	XORQ(off, off)
+	k := Load(Param("k"), GP64())
+	blocks := GP64()
+	MOVQ(k, blocks)
+	SHRQ(U8(3), blocks)
+	ANDQ(U8(7), k)
+
+	zero(acc)
+	TESTQ(blocks, blocks)
+	JE(LabelRef(name + "_fold"))
+	Label(name + "_vectors")
+	for j := 0; j < cols; j++ {
+		VMOVUPS(Mem{Base: br[j], Index: off, Scale: 1}, bvec[j])
+	}
+	for r := 0; r < rows; r++ {
+		VMOVUPS(Mem{Base: ar[r], Index: off, Scale: 1}, avec)
+		for j := 0; j < cols; j++ {
+			VFMADD231PS(bvec[j], avec, acc[r][j])
+		}
+	}
+	ADDQ(U8(32), off)
+	DECQ(blocks)
+	JNZ(LabelRef(name + "_vectors"))
+
+	// Fold each accumulator to 128 bits before the scalar tail: VEX scalar FMAs clear the
+	// upper half of their destination.
+	Label(name + "_fold")
+	for r := range acc {
+		for _, y := range acc[r] {
+			VEXTRACTF128(U8(1), y, avec.AsX())
+			VADDPS(avec.AsX(), y.AsX(), y.AsX())
+		}
+	}
+
+	Label(name + "_tail")
+	TESTQ(k, k)
+	JE(LabelRef(name + "_sum"))
+	for j := 0; j < cols; j++ {
+		VMOVSS(Mem{Base: br[j], Index: off, Scale: 1}, bvec[j].AsX())
+	}
+	for r := 0; r < rows; r++ {
+		VMOVSS(Mem{Base: ar[r], Index: off, Scale: 1}, avec.AsX())
+		for j := 0; j < cols; j++ {
+			VFMADD231SS(bvec[j].AsX(), avec.AsX(), acc[r][j].AsX())
+		}
+	}
+	ADDQ(U8(4), off)
+	DECQ(k)
+	JMP(LabelRef(name + "_tail"))
+
+	Label(name + "_sum")
+	for r := range acc {
+		for _, y := range acc[r] {
+			VHADDPS(y.AsX(), y.AsX(), y.AsX())
+			VHADDPS(y.AsX(), y.AsX(), y.AsX())
+		}
+	}
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	alpha, beta := reg.X12, reg.X13
+	VMOVSS(paramAddr("alpha"), alpha)
+	VMOVSS(paramAddr("beta"), beta)
+	for r := range acc {
+		for _, y := range acc[r] {
+			VMULSS(alpha, y.AsX(), y.AsX())
+		}
+	}
+	branchOnBeta(name, beta)
+	for _, accumulate := range []bool{false, true} {
+		if accumulate {
+			Label(name + "_accumulate")
+		}
+		for r := range acc {
+			for j, y := range acc[r] {
+				m := Mem{Base: cp, Disp: 4 * j}
+				if accumulate {
+					VFMADD231SS(m, beta, y.AsX())
+				}
+				VMOVSS(y.AsX(), m)
+			}
+			if r+1 < len(acc) {
+				ADDQ(ldc, cp)
+			}
+		}
+		VZEROUPPER()
+		RET()
+	}
+}
+
+// prefetchDistance is how many k steps ahead the packing kernels prefetch their own B rows.
+const prefetchDistance = 24
+
+// prefetchOffsets returns byte offsets that hit every 64-byte line a run of 32*vecs bytes can
+// straddle, whatever its alignment: with offsets at most 64 bytes apart, no line between the
+// first and the last byte can be skipped.
+func prefetchOffsets(vecs int) []int {
+	last := 32*vecs - 1
+	offs := []int{0}
+	for o := 64; o < last; o += 64 {
+		offs = append(offs, o)
+	}
+	return append(offs, last)
+}
+
+// branchOnBeta jumps to name_accumulate unless beta (lane 0) is zero. A NaN beta is not zero:
+// the comparison is then unordered, which sets PF.
+func branchOnBeta(name string, beta reg.Register) {
+	Comment("beta == 0 overwrites C without reading it.")
+	zero := reg.X14
+	VXORPS(zero, zero, zero)
+	VUCOMISS(beta, zero)
+	JNE(LabelRef(name + "_accumulate"))
+	JP(LabelRef(name + "_accumulate"))
+}
+
+// accumulators assigns Y0, Y1, ... to a rows x cols grid of accumulators.
+func accumulators(rows, cols int) [][]reg.VecPhysical {
+	all := []reg.VecPhysical{
+		reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7,
+		reg.Y8, reg.Y9, reg.Y10, reg.Y11,
+	}
+	acc := make([][]reg.VecPhysical, rows)
+	for r := range acc {
+		acc[r] = all[r*cols : (r+1)*cols]
+	}
+	return acc
+}
+
+func zero(acc [][]reg.VecPhysical) {
+	Comment("Zero the accumulators.")
+	for r := range acc {
+		for _, y := range acc[r] {
+			VXORPS(y, y, y)
+		}
+	}
+}
+
+// paramAddr is the stack address of a scalar parameter, for instructions that read memory.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(fmt.Sprintf("asmgen: parameter %s: %v", name, err))
+	}
+	return b.Addr
+}
