@@ -16,6 +16,7 @@ type Evaluation struct {
 	Confusion [10][10]int // [truth][prediction]
 	Pred      []uint8     // the prediction for every image
 	Conf      []float32   // the probability given to that prediction
+	Probs     []float32   // N x 10: every class's probability, image by image
 }
 
 // Accuracy is the percentage of images classified right.
@@ -45,8 +46,7 @@ func Evaluate(net *engine.Net, set *dataset.Set, info dataset.Info, batch int, s
 		batch = 1000
 	}
 	scratch.grow(batch)
-	ev := Evaluation{N: set.N, Pred: make([]uint8, set.N), Conf: make([]float32, set.N)}
-	var probs [10]float32
+	ev := Evaluation{N: set.N, Pred: make([]uint8, set.N), Conf: make([]float32, set.N), Probs: make([]float32, set.N*10)}
 	for start := 0; start < set.N; start += batch {
 		n := min(batch, set.N-start)
 		for i := 0; i < n; i++ {
@@ -54,9 +54,10 @@ func Evaluate(net *engine.Net, set *dataset.Set, info dataset.Info, batch int, s
 		}
 		net.Infer(scratch.x[:n*784], n, scratch.logits[:n*10])
 		for i := 0; i < n; i++ {
-			engine.Softmax(probs[:], scratch.logits[i*10:(i+1)*10])
+			probs := ev.Probs[(start+i)*10 : (start+i+1)*10]
+			engine.Softmax(probs, scratch.logits[i*10:(i+1)*10])
 			truth := int(set.Labels[start+i])
-			pred := argmax(probs[:])
+			pred := argmax(probs)
 			ev.Pred[start+i] = uint8(pred)
 			ev.Conf[start+i] = probs[pred]
 			ev.Confusion[truth][pred]++
@@ -116,7 +117,17 @@ func pickSamples(ev Evaluation, set *dataset.Set, info dataset.Info, net *engine
 	nWrong := min(len(wrong), count/2)
 	nRight := min(len(right), count-nWrong)
 	nWrong = min(len(wrong), count-nRight) // few right ones: show more mistakes
-	chosen := append(wrong[:nWrong:nWrong], right[:nRight]...)
+	// Interleave, mistakes first, so a narrow screen that shows only the
+	// first few still shows both kinds.
+	chosen := make([]int, 0, nWrong+nRight)
+	for k := 0; k < max(nWrong, nRight); k++ {
+		if k < nWrong {
+			chosen = append(chosen, wrong[k])
+		}
+		if k < nRight {
+			chosen = append(chosen, right[k])
+		}
+	}
 	return Describe(net, set, info, chosen)
 }
 

@@ -109,6 +109,8 @@ func (r *run) apply(cmd Command) error {
 		r.save(path, "saved "+path)
 	case SetHyper:
 		r.setHyper(c)
+	case copyWeights:
+		c.done <- copyParams(c.dst, r.net.Params())
 	default:
 		return fmt.Errorf("internal: unknown command %T", cmd)
 	}
@@ -237,7 +239,32 @@ func (r *run) logPoint() {
 	r.acc.LogLoss, r.acc.LogCorrect, r.acc.LogSeen, r.acc.LogBatches = 0, 0, 0, 0
 	r.hist.Logs = append(r.hist.Logs, p)
 	r.writeMetric(map[string]any{"type": "log", "epoch": p.Epoch, "batch": p.Batch, "step": p.Step, "loss": p.Loss, "acc": p.Acc, "lr": p.LR})
-	r.t.update(func(s *Snapshot) { s.Logs = r.hist.Logs })
+	samples := r.refreshSamples()
+	r.t.update(func(s *Snapshot) {
+		s.Logs = r.hist.Logs
+		if samples != nil {
+			s.Samples = samples
+		}
+	})
+}
+
+// refreshSamples runs the shown test images through the model as it is now,
+// so the dashboard's guesses change as the model learns. Before the first
+// evaluation the samples are a spread of the test set.
+func (r *run) refreshSamples() []Sample {
+	test := r.data.Test
+	if test.N == 0 {
+		return nil
+	}
+	indices := r.sampleIndices
+	if indices == nil {
+		for k := 0; k < min(r.t.opts.Samples, test.N); k++ {
+			indices = append(indices, (k*104729+17)%test.N)
+		}
+	}
+	samples := Describe(r.net, test, r.data.Info, indices)
+	r.sampleIndices = indices
+	return samples
 }
 
 func (r *run) publishProgress() {
@@ -279,8 +306,13 @@ func (r *run) endEpoch() error {
 	r.writeMetric(map[string]any{"type": "epoch", "epoch": res.Epoch, "train_loss": res.TrainLoss, "train_acc": res.TrainAcc,
 		"test_loss": res.TestLoss, "test_acc": res.TestAcc, "seconds": res.Seconds, "img_s": res.ImagesPerSec})
 	samples := pickSamples(ev, r.data.Test, r.data.Info, r.net, r.t.opts.Samples, r.epoch)
+	r.sampleIndices = r.sampleIndices[:0]
+	for _, s := range samples {
+		r.sampleIndices = append(r.sampleIndices, s.Index)
+	}
 	r.t.update(func(s *Snapshot) {
 		s.History = r.hist.Epochs
+		s.Eval = &ev
 		s.Samples = samples
 		s.Message = fmt.Sprintf("epoch %d: test accuracy %.2f %%", res.Epoch, res.TestAcc)
 	})

@@ -115,6 +115,12 @@ type Snapshot struct {
 	History []EpochResult
 	Changes []HyperChange
 	Samples []Sample // refreshed after each evaluation
+
+	// Data is the loaded data set (nil while Loading); read-only.
+	Data *Data
+	// Eval is the latest evaluation of the test set (nil before the first
+	// epoch ends); a new one replaces it, it is never changed. Read-only.
+	Eval *Evaluation
 }
 
 // Command asks the trainer to do something at the next batch boundary.

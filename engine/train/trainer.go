@@ -47,6 +47,11 @@ type Trainer struct {
 
 	// afterStep, when set (by tests), is called after every optimizer step.
 	afterStep func(step int64)
+
+	// finished is closed when Run returns; from then on final (the trained
+	// net, if one was built) is read under mu by CopyWeights.
+	finished chan struct{}
+	final    *engine.Net
 }
 
 // New prepares a run; nothing happens until Run.
@@ -55,10 +60,11 @@ func New(cfg config.Config, opts Options) *Trainer {
 		opts.Samples = 8
 	}
 	t := &Trainer{
-		cfg:     cfg,
-		opts:    opts,
-		cmds:    make(chan Command, 64),
-		changed: make(chan struct{}, 1),
+		cfg:      cfg,
+		opts:     opts,
+		cmds:     make(chan Command, 64),
+		changed:  make(chan struct{}, 1),
+		finished: make(chan struct{}),
 	}
 	t.snap = Snapshot{
 		Model:    cfg.Model,
@@ -130,11 +136,17 @@ var errStopped = errors.New("stopped")
 // stopped by a command or ctx (a checkpoint is written in both cases), and the
 // error otherwise; the snapshot always tells the same story.
 func (t *Trainer) Run(ctx context.Context) error {
+	defer close(t.finished)
 	r, err := t.prepare(ctx)
 	if err != nil {
 		return t.fail(err)
 	}
 	defer r.close()
+	defer func() {
+		t.mu.Lock()
+		t.final = r.net
+		t.mu.Unlock()
+	}()
 	err = r.loop(ctx)
 	if errors.Is(err, errStopped) || errors.Is(err, context.Canceled) {
 		r.saveLast()
@@ -177,6 +189,8 @@ type run struct {
 	paused       bool
 	diverged     bool
 	good         struct{ params, momentum [][]float32 } // state at the last epoch boundary, to recover from divergence
+
+	sampleIndices []int // test images the dashboard shows
 
 	acc    accumulators
 	hist   history
@@ -249,8 +263,11 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	samples := r.refreshSamples()
 	t.update(func(s *Snapshot) {
+		s.Samples = samples
 		s.RunID, s.RunDir = r.id, r.dir
+		s.Data = data
 		s.Params = net.NumParams()
 		s.Classes = data.Info.Classes
 		s.Batches = r.loader.Batches()
@@ -346,4 +363,54 @@ func (r *run) close() {
 	if r.metrics != nil {
 		r.metrics.Close()
 	}
+}
+
+// copyWeights asks the training goroutine for a copy of its weights at the
+// next batch boundary (the only moment they are not being written).
+type copyWeights struct {
+	dst  []*engine.Param
+	done chan error
+}
+
+func (copyWeights) isCommand() {}
+
+// CopyWeights copies the model's current weights into dst, the Params of a
+// net of the same model (the draw view keeps one for itself, so it can run
+// the model as often as it likes without touching the trainer's). It waits
+// for the next batch boundary, or for ctx.
+func (t *Trainer) CopyWeights(ctx context.Context, dst []*engine.Param) error {
+	done := make(chan error, 1)
+	select {
+	case t.cmds <- copyWeights{dst: dst, done: done}:
+	case <-t.finished:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-t.finished:
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.final == nil {
+			return errors.New("the model was never built: the run failed before training")
+		}
+		return copyParams(dst, t.final.Params())
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func copyParams(dst, src []*engine.Param) error {
+	if len(dst) != len(src) {
+		return fmt.Errorf("copy weights: %d parameters into %d: not the same model", len(src), len(dst))
+	}
+	for i := range src {
+		d, s := dst[i].Value.Data().([]float32), src[i].Value.Data().([]float32)
+		if dst[i].Name != src[i].Name || len(d) != len(s) {
+			return fmt.Errorf("copy weights: %s (%d values) into %s (%d values): not the same model", src[i].Name, len(s), dst[i].Name, len(d))
+		}
+		copy(d, s)
+	}
+	return nil
 }

@@ -41,7 +41,7 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	_, test, err := dataset.Load(ctx, dsName, dataset.FetchOptions{DataDir: cfg.DataDir, Log: func(m string) { fmt.Fprintln(env.Stderr, m) }})
+	_, test, err := dataset.Load(ctx, dsName, dataset.FetchOptions{DataDir: cfg.DataDir})
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func writeClassAccuracy(w io.Writer, ev train.Evaluation, info dataset.Info) {
 		for _, n := range ev.Confusion[c] {
 			total += n
 		}
-		fmt.Fprintf(w, "  %-12s %6.2f %%  (%d of %d)\n", info.Classes[c], ev.ClassAccuracy(c), ev.Confusion[c][c], total)
+		fmt.Fprintf(w, "  %-14s %6.2f %%  (%d of %d)\n", classLabel(info, c), ev.ClassAccuracy(c), ev.Confusion[c][c], total)
 	}
 }
 
@@ -101,10 +101,18 @@ func writeConfusion(w io.Writer, ev train.Evaluation, info dataset.Info) {
 	}
 	fmt.Fprintln(w)
 	for truth := 0; truth < 10; truth++ {
-		fmt.Fprintf(w, "  %d %-10.10s", truth, info.Classes[truth])
+		fmt.Fprintf(w, "  %-12.12s", classLabel(info, truth))
 		for pred := 0; pred < 10; pred++ {
 			fmt.Fprintf(w, "%6d", ev.Confusion[truth][pred])
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// classLabel is "3" for MNIST and "3 Dress" for Fashion-MNIST.
+func classLabel(info dataset.Info, c int) string {
+	if name := info.Classes[c]; name != fmt.Sprint(c) {
+		return fmt.Sprintf("%d %s", c, name)
+	}
+	return fmt.Sprint(c)
 }

@@ -1,0 +1,45 @@
+// Package view is the contract between the dashboard and its pages. The
+// dashboard draws the header, progress and status lines; a View fills the
+// space between them. Each page lives in a package of its own and knows
+// nothing of the others.
+package view
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"mnist-tui/engine/train"
+)
+
+// View is one page of the dashboard.
+type View interface {
+	// Name is the page's label in the tab bar: "runs", "draw", ...
+	Name() string
+	// SetSnapshot hands the page the trainer's newest snapshot. It is
+	// called for every page whenever the snapshot changes, shown or not,
+	// so pages stay current; keep it cheap.
+	SetSnapshot(s train.Snapshot)
+	// Update receives key and mouse messages while the page is shown, and
+	// every other message (including those of the page's own commands)
+	// always. It changes state only.
+	Update(msg tea.Msg) tea.Cmd
+	// Render draws the page in exactly width x height cells.
+	Render(width, height int) string
+	// Keys are the page's own bindings, for the help.
+	Keys() []key.Binding
+	// CapturesKeys reports whether the page wants every key for now (a
+	// text editor, a canvas that paints with space); the dashboard then
+	// keeps only ctrl+c and esc for itself.
+	CapturesKeys() bool
+}
+
+// Options are what the dashboard passes to every page's constructor.
+type Options struct {
+	// Renderer carries the colour profile (fixed in golden tests); draw
+	// styles with Renderer.NewStyle().
+	Renderer *lipgloss.Renderer
+	// NoColor: NO_COLOR is set or the terminal has no colours; draw with
+	// characters only.
+	NoColor bool
+}
