@@ -383,7 +383,7 @@ func isDigits(s string) bool {
 // firstContentLine returns the number of the first line of src that is not
 // blank, a comment or a document marker (--- or ...), or 0 if there is none.
 func firstContentLine(src string) int {
-	for i, line := range strings.Split(src, "\n") {
+	for i, line := range splitLines(src) {
 		line = strings.TrimSpace(line)
 		for _, marker := range []string{"---", "..."} {
 			if rest, ok := strings.CutPrefix(line, marker); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
@@ -401,9 +401,9 @@ func firstContentLine(src string) int {
 // "---" document marker in src, or 0 if there is none.
 func secondDocumentStart(src string) int {
 	seen := false
-	for i, line := range strings.Split(src, "\n") {
+	for i, line := range splitLines(src) {
 		rest, ok := strings.CutPrefix(line, "---")
-		if !ok || rest != "" && !strings.ContainsAny(rest[:1], " \t\r") {
+		if !ok || rest != "" && rest[0] != ' ' && rest[0] != '\t' {
 			continue
 		}
 		if seen {

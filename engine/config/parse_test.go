@@ -103,6 +103,7 @@ func TestParseRejects(t *testing.T) {
 		{"directive", "%YAML 1.2\n---\nepochs: 3\n", 1, 1, "", "directives"},
 		{"lone tag at the end", "epochs: 3\n!x", 2, 1, "", "invalid YAML"},
 		{"two documents", "epochs: 3\n---\nepochs: 4\n", 3, 1, "", "only one YAML document"},
+		{"two documents, CR line endings", "---\r---\repochs: 1\r", 2, 1, "", "only one YAML document"},
 		{"two empty documents", "---\n# nothing\n--- # here\n", 3, 1, "", "only one YAML document"},
 
 		// Types.
@@ -157,6 +158,7 @@ func TestParseRejects(t *testing.T) {
 		{"blanks after the value", "epochs: 0  \nmodel: cnn\n", 1, 9, "epochs", "from 1 to 10000"},
 		{"blanks after a quoted value", "model: \"mlp\" \t \n", 1, 8, "model", "(got \"mlp\")"},
 		{"value that repeats the key", "runs_dir: runs_dir\nmodel: model   \n", 2, 8, "model", "(got \"model\")"},
+		{"CR line endings", "model: cnn\repochs: 0\r", 2, 9, "epochs", "from 1 to 10000"},
 		{"CRLF line endings", "model: cnn\r\nepochs: 0\r\n", 2, 9, "epochs", "from 1 to 10000"},
 	}
 	for _, tt := range tests {

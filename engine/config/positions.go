@@ -1,6 +1,7 @@
 package config
 
 import (
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -72,8 +73,13 @@ func scalarSpan(src string, node ast.Node) (span, bool) {
 	}
 	tk := node.GetToken()
 	// Origin is the token as written (with quotes) plus the blanks around
-	// it; Value is the same for an unquoted token.
-	for _, raw := range []string{strings.TrimSpace(tk.Origin), tk.Value} {
+	// it; Value is the same for an unquoted token, and for a quoted one
+	// lacks the quotes.
+	candidates := []string{strings.TrimSpace(tk.Origin)}
+	if s, isText := node.(*ast.StringNode); !isText || isPlain(s) {
+		candidates = append(candidates, tk.Value)
+	}
+	for _, raw := range candidates {
 		if raw == "" || strings.ContainsAny(raw, "\r\n") {
 			continue
 		}
@@ -85,33 +91,54 @@ func scalarSpan(src string, node ast.Node) (span, bool) {
 	return span{}, false
 }
 
-// lineBounds returns the byte offsets of the start and end (before any line
+// lineStarts returns the byte offset where each line of src starts. Like
+// the YAML library, it takes "\r\n", "\n" and a lone "\r" as line breaks.
+func lineStarts(src string) []int {
+	starts := []int{0}
+	for i := 0; i < len(src); i++ {
+		switch {
+		case src[i] == '\n':
+			starts = append(starts, i+1)
+		case src[i] == '\r' && (i+1 == len(src) || src[i+1] != '\n'):
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// splitLines returns the lines of src without their line breaks.
+func splitLines(src string) []string {
+	starts := lineStarts(src)
+	lines := make([]string, len(starts))
+	for i, start := range starts {
+		end := len(src)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		lines[i] = strings.TrimRight(src[start:end], "\r\n")
+	}
+	return lines
+}
+
+// lineBounds returns the byte offsets of the start and end (before the line
 // break) of the 1-based line in src.
 func lineBounds(src string, line int) (start, end int, ok bool) {
-	if line < 1 {
+	starts := lineStarts(src)
+	if line < 1 || line > len(starts) {
 		return 0, 0, false
 	}
-	for l := 1; l < line; l++ {
-		i := strings.IndexByte(src[start:], '\n')
-		if i < 0 {
-			return 0, 0, false
-		}
-		start += i + 1
+	start, end = starts[line-1], len(src)
+	if line < len(starts) {
+		end = starts[line]
 	}
-	end = len(src)
-	if i := strings.IndexByte(src[start:], '\n'); i >= 0 {
-		end = start + i
-	}
-	if end > start && src[end-1] == '\r' {
-		end--
-	}
+	end = start + len(strings.TrimRight(src[start:end], "\r\n"))
 	return start, end, true
 }
 
 // lineColumn converts a byte offset in src into a 1-based line and column
 // counted in characters, as the YAML library counts them.
 func lineColumn(src string, offset int) (line, col int) {
-	before := src[:offset]
-	lineStart := strings.LastIndexByte(before, '\n') + 1
-	return strings.Count(before, "\n") + 1, utf8.RuneCountInString(before[lineStart:]) + 1
+	starts := lineStarts(src)
+	line = sort.SearchInts(starts, offset+1) // the last start at or before offset, 1-based
+	return line, utf8.RuneCountInString(src[starts[line-1]:offset]) + 1
 }

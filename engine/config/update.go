@@ -121,12 +121,15 @@ func applyEdits(src string, edits []edit) string {
 // document's other keys and with the document's line ending.
 func appendLines(src string, lines []string, keyColumn int) string {
 	newline := "\n"
-	if strings.Contains(src, "\r\n") {
-		newline = "\r\n"
+	if i := strings.IndexAny(src, "\r\n"); i >= 0 && src[i] == '\r' {
+		newline = "\r" // a lone \r, as on classic Mac OS
+		if strings.HasPrefix(src[i:], "\r\n") {
+			newline = "\r\n"
+		}
 	}
 	var b strings.Builder
 	b.WriteString(src)
-	if src != "" && !strings.HasSuffix(src, "\n") {
+	if src != "" && !strings.HasSuffix(src, "\n") && !strings.HasSuffix(src, "\r") {
 		b.WriteString(newline)
 	}
 	indent := strings.Repeat(" ", max(keyColumn-1, 0))

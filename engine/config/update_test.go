@@ -94,6 +94,8 @@ func TestUpdateEditsInPlace(t *testing.T) {
 			"# mine\nepochs: 3\nmodel: linear\nthreads: 4\n"},
 		{"added to a file without final newline", "epochs: 3", map[string]any{"threads": 4},
 			"epochs: 3\nthreads: 4\n"},
+		{"CR", "epochs:\r1", map[string]any{"epochs": 2}, "epochs:\r2"},
+		{"added with CR", "epochs: 3\r", map[string]any{"threads": 4}, "epochs: 3\rthreads: 4\r"},
 		{"added with CRLF", "epochs: 3\r\n", map[string]any{"threads": 4}, "epochs: 3\r\nthreads: 4\r\n"},
 		{"added with the keys' indentation", "  epochs: 3\n", map[string]any{"threads": 4},
 			"  epochs: 3\n  threads: 4\n"},

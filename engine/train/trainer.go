@@ -147,9 +147,13 @@ func (t *Trainer) Run(ctx context.Context) error {
 		t.final = r.net
 		t.mu.Unlock()
 	}()
+	r.writeMetric(map[string]any{"type": "start", "run_id": r.id, "model": r.cfg.Model, "dataset": r.cfg.Dataset,
+		"params": r.net.NumParams(), "epochs": r.cfg.Epochs, "batch_size": r.cfg.BatchSize, "threads": r.net.Threads(),
+		"epoch": r.epoch, "batch": r.batch, "step": r.step})
 	err = r.loop(ctx)
 	if errors.Is(err, errStopped) || errors.Is(err, context.Canceled) {
 		r.saveLast()
+		r.writeMetric(map[string]any{"type": "end", "state": "stopped", "step": r.step})
 		t.update(func(s *Snapshot) {
 			s.State = Done
 			s.Message = "stopped; resume with: mnist-tui train --resume " + filepath.Join(r.dir, "last.safetensors")
@@ -157,8 +161,10 @@ func (t *Trainer) Run(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
+		r.writeMetric(map[string]any{"type": "end", "state": "failed", "step": r.step, "error": err.Error()})
 		return t.fail(err)
 	}
+	r.writeMetric(map[string]any{"type": "end", "state": "done", "step": r.step})
 	t.update(func(s *Snapshot) {
 		s.State = Done
 		s.Message = fmt.Sprintf("done: best test accuracy %.2f %% — checkpoints in %s", r.bestAcc, r.dir)

@@ -107,8 +107,8 @@ func TestTrainsAndWritesRunFiles(t *testing.T) {
 		}
 	}
 	metrics, _ := os.ReadFile(filepath.Join(s.RunDir, "metrics.jsonl"))
-	if n := strings.Count(string(metrics), "\n"); n != 10 {
-		t.Errorf("metrics.jsonl has %d lines, want 8 log + 2 epoch lines:\n%s", n, metrics)
+	if n := strings.Count(string(metrics), "\n"); n != 12 {
+		t.Errorf("metrics.jsonl has %d lines, want start + 8 log + 2 epoch + end lines:\n%s", n, metrics)
 	}
 }
 
