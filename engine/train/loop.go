@@ -122,10 +122,12 @@ func (r *run) setHyper(c SetHyper) {
 	if c.LearningRate != nil && *c.LearningRate != r.opt.LR {
 		changes = append(changes, HyperChange{Step: r.step, Key: "learning_rate", Old: r.opt.LR, New: *c.LearningRate})
 		r.opt.LR = *c.LearningRate
+		r.cfg.LearningRate = *c.LearningRate
 	}
 	if c.Momentum != nil && *c.Momentum != r.opt.Momentum {
 		changes = append(changes, HyperChange{Step: r.step, Key: "momentum", Old: r.opt.Momentum, New: *c.Momentum})
 		r.opt.Momentum = *c.Momentum
+		r.cfg.Momentum = *c.Momentum
 	}
 	if c.LogInterval != nil && *c.LogInterval != r.cfg.LogInterval {
 		changes = append(changes, HyperChange{Step: r.step, Key: "log_interval", Old: float64(r.cfg.LogInterval), New: float64(*c.LogInterval)})
@@ -145,6 +147,7 @@ func (r *run) setHyper(c SetHyper) {
 	r.t.update(func(s *Snapshot) {
 		s.Changes = r.hist.Changes
 		s.LR, s.Momentum, s.Epochs = r.opt.LR, r.opt.Momentum, r.cfg.Epochs
+		s.Config = r.cfg
 		s.Message = fmt.Sprintf("changed %s from step %d", changes[0].Key, r.step)
 	})
 }

@@ -9,7 +9,11 @@
 // next batch boundary.
 package train
 
-import "time"
+import (
+	"time"
+
+	"mnist-tui/engine/config"
+)
 
 // State is where a run is in its life.
 type State int
@@ -86,6 +90,10 @@ type Download struct {
 // with the trainer, which only ever appends to them: treat them as read-only.
 type Snapshot struct {
 	Seq uint64 // increases with every change; equal Seq means nothing new
+
+	// Config is the run's configuration as it stands now, live changes
+	// included.
+	Config config.Config
 
 	RunID   string
 	RunDir  string

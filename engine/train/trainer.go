@@ -67,6 +67,7 @@ func New(cfg config.Config, opts Options) *Trainer {
 		finished: make(chan struct{}),
 	}
 	t.snap = Snapshot{
+		Config:   cfg,
 		Model:    cfg.Model,
 		Dataset:  cfg.Dataset,
 		State:    Loading,

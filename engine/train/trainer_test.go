@@ -3,6 +3,8 @@ package train
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"mnist-tui/dataset"
+	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
 )
@@ -289,5 +292,65 @@ func TestBadConfigFails(t *testing.T) {
 	var cerr *config.Error
 	if !errors.As(err, &cerr) && !strings.Contains(err.Error(), "transformer") {
 		t.Errorf("error does not name the model: %v", err)
+	}
+}
+
+// TestLiveLearningRateChangeAppliesFromTheNextStep changes the learning rate
+// after step k and checks step k+1 against SGD's rule done by hand:
+// buf = momentum*buf + grad; w -= lr*buf, with the new lr.
+func TestLiveLearningRateChangeAppliesFromTheNextStep(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Threads = 1
+	data := syntheticData(640, 50, 8)
+	const k = 7
+	newLR := 0.05
+	tr := New(cfg, Options{Data: data})
+	tr.afterStep = func(step int64) {
+		switch step {
+		case k:
+			tr.Send(Save{})
+			tr.Send(SetHyper{LearningRate: &newLR})
+		case k + 1:
+			tr.Send(Stop{})
+		}
+	}
+	s := runToEnd(t, tr)
+	if len(s.Changes) != 1 || s.Changes[0].Step != k || s.Changes[0].Old != cfg.LearningRate {
+		t.Fatalf("change not recorded at step %d: %+v", k, s.Changes)
+	}
+
+	// Step k+1 by hand, from the weights and momentum saved at step k.
+	ck, err := checkpoint.Load(filepath.Join(s.RunDir, fmt.Sprintf("step-%d.safetensors", k)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := engine.NewNet(cfg.Model, cfg.Seed, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := engine.NewSGD(net.Params(), cfg.LearningRate, cfg.Momentum, 0)
+	if err := ck.LoadInto(net.Params(), opt); err != nil {
+		t.Fatal(err)
+	}
+	loader := dataset.NewLoader(data.Train, data.Info, cfg.BatchSize, true, cfg.Seed)
+	loader.Seek(1, k)
+	x, y := make([]float32, cfg.BatchSize*784), make([]int32, cfg.BatchSize)
+	n := loader.Next(x, y)
+	net.TrainStep(x[:n*784], y[:n], n)
+
+	got := paramsOf(t, filepath.Join(s.RunDir, "last.safetensors"))
+	mom, lr := float32(cfg.Momentum), float32(newLR)
+	for i, p := range net.Params() {
+		w := p.Value.Data().([]float32)
+		g := p.Grad.Data().([]float32)
+		buf := opt.Buffers()[i].Data().([]float32)
+		for j := range w {
+			b := mom*buf[j] + g[j]
+			want := w[j] - lr*b
+			oldRate := w[j] - float32(cfg.LearningRate)*b
+			if d := math.Abs(float64(got[p.Name][j] - want)); d > 1e-6*math.Max(1, math.Abs(float64(want))) {
+				t.Fatalf("%s[%d] after the change: %v, SGD's rule with lr %v gives %v (with the old rate: %v)", p.Name, j, got[p.Name][j], newLR, want, oldRate)
+			}
+		}
 	}
 }

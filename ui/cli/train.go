@@ -2,6 +2,10 @@ package cli
 
 import (
 	"context"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,6 +18,8 @@ import (
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/dashboard"
+	"mnist-tui/ui/editor"
+	"mnist-tui/ui/view"
 )
 
 func runTrain(ctx context.Context, env *Env, args []string) error {
@@ -31,11 +37,13 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	}
 
 	var cfg config.Config
+	var source string
 	var err error
 	if *resume != "" {
 		cfg, err = resumeConfig(*resume, &cf, fs)
+		source = cf.path
 	} else {
-		cfg, _, err = cf.load(fs, env)
+		cfg, source, err = cf.load(fs, env)
 	}
 	if err != nil {
 		return err
@@ -46,7 +54,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		opts.Log = func(msg string) { fmt.Fprintln(env.Stderr, msg) }
 		return trainHeadless(ctx, env, train.New(cfg, opts), *asJSON)
 	}
-	return trainDashboard(ctx, env, train.New(cfg, opts))
+	return trainDashboard(ctx, env, cfg, source, opts)
 }
 
 // resumeConfig is the configuration a checkpoint was trained with, with the
@@ -165,14 +173,49 @@ func (p *printer) emit(v map[string]any) {
 // trainDashboard runs the trainer under the terminal dashboard. The
 // dashboard returns once the user quit and the trainer has stopped (it saves
 // last.safetensors on the way out), or when ctx is cancelled by a signal.
-func trainDashboard(ctx context.Context, env *Env, t *train.Trainer) error {
-	done := make(chan error, 1)
-	go func() { done <- t.Run(ctx) }()
+// A page may restart training with a new configuration: every run started
+// is waited for before returning.
+func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source string, opts train.Options) error {
+	var runs []chan error
+	var current *train.Trainer
+	start := func(cfg config.Config, opts train.Options) *train.Trainer {
+		t := train.New(cfg, opts)
+		done := make(chan error, 1)
+		go func() { done <- t.Run(ctx) }()
+		runs = append(runs, done)
+		current = t
+		return t
+	}
+	first := start(cfg, opts)
+
+	restart := func(cfg config.Config) (dashboard.Trainer, error) {
+		next := train.Options{Version: opts.Version, Log: opts.Log}
+		if old := current.Snapshot(); old.Data != nil && old.Config.Dataset == cfg.Dataset && old.Config.DataDir == cfg.DataDir {
+			next.Data = old.Data // same images: no need to load them again
+		}
+		return start(cfg, next), nil
+	}
+
+	configPath, configText := editableConfig(source, cfg, env)
 	_, noColor := os.LookupEnv("NO_COLOR")
-	uiErr := dashboard.Run(t, dashboard.Options{Title: "mnist-tui", NoColor: noColor, Context: ctx})
-	t.Send(train.Stop{}) // the dashboard is gone: training must not go on unseen
-	runErr := <-done
-	s := t.Snapshot()
+	renderer := lipgloss.NewRenderer(os.Stdout)
+	if noColor {
+		renderer.SetColorProfile(termenv.Ascii)
+	}
+	pageOpts := view.Options{Renderer: renderer, NoColor: noColor}
+	pages := []view.View{
+		editor.New(configPath, configText, pageOpts),
+	}
+	uiErr := dashboard.Run(first, dashboard.Options{
+		Title: "mnist-tui", NoColor: noColor, Context: ctx, Renderer: renderer,
+		Pages: pages, Restart: restart,
+	})
+	current.Send(train.Stop{}) // the dashboard is gone: training must not go on unseen
+	var runErr error
+	for _, done := range runs {
+		runErr = errors.Join(runErr, <-done)
+	}
+	s := current.Snapshot()
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted; %s", s.Message)
 	}
@@ -180,4 +223,21 @@ func trainDashboard(ctx context.Context, env *Env, t *train.Trainer) error {
 		fmt.Fprintf(env.Stdout, "%s\n", s.Message)
 	}
 	return errors.Join(uiErr, runErr)
+}
+
+// editableConfig is the file the editor page writes to, and its text: the
+// file the run came from, or ./config.yaml (with the built-in default's
+// text) when it came from the default or a checkpoint.
+func editableConfig(source string, cfg config.Config, env *Env) (path string, text []byte) {
+	path = source
+	if path == "" || path == config.EmbeddedSource {
+		path = "config.yaml"
+	}
+	if data, err := os.ReadFile(path); err == nil {
+		return path, data
+	}
+	if len(env.DefaultConfig) > 0 {
+		return path, env.DefaultConfig
+	}
+	return path, cfg.Marshal()
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +25,9 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/view"
 )
 
 // Trainer is what the dashboard needs from a training run.
@@ -50,6 +53,11 @@ type Options struct {
 	// detects the terminal; tests pass one with a fixed profile so that
 	// golden files agree everywhere. NoColor overrides it.
 	Renderer *lipgloss.Renderer
+	// Pages are shown after the dashboard page, in this order.
+	Pages []view.View
+	// Restart starts a new run with cfg once the current one has stopped
+	// (a page asked for it with view.RestartMsg). Nil: restarts are refused.
+	Restart func(cfg config.Config) (Trainer, error)
 	// Context, when cancelled (SIGTERM, a closed terminal), closes the
 	// dashboard and restores the terminal; the trainer is stopped by the
 	// same context. Nil means never.
@@ -89,7 +97,10 @@ type Model struct {
 	pulledAt      time.Time // when snap was taken
 	trainerGone   bool
 	width, height int
-	view          viewID
+	pages         []view.View
+	restart       func(config.Config) (Trainer, error)
+	restartTo     *config.Config // a restart waits for the current run to stop
+	page          int            // 0 = the dashboard page, i = pages[i-1]
 	hiRes         bool
 	stopping      bool // Stop was sent; quit once the trainer is Done or Failed
 	forced        bool // quit before the trainer stopped
@@ -133,7 +144,15 @@ func New(t Trainer, opts Options) Model {
 		now:  time.Now,
 		stop: make(chan struct{}),
 	}
+	m.pages = opts.Pages
+	m.restart = opts.Restart
 	m.snap = t.Snapshot()
+	for _, p := range m.pages {
+		p.SetSnapshot(m.snap)
+	}
+	m.keys.NextView.SetEnabled(len(m.pages) > 0)
+	m.keys.PickView.SetEnabled(len(m.pages) > 0)
+	m.keys.PickView.SetHelp("1-"+strconv.Itoa(len(m.pages)+1), "go to page")
 	return m
 }
 
@@ -201,7 +220,13 @@ func Run(t Trainer, opts Options) error {
 
 // Init starts listening to the trainer.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(tea.SetWindowTitle(m.title), m.listen())
+	cmds := []tea.Cmd{tea.SetWindowTitle(m.title), m.listen()}
+	for _, p := range m.pages {
+		if s, ok := p.(view.Starter); ok {
+			cmds = append(cmds, s.Start())
+		}
+	}
+	return tea.Batch(cmds...)
 }
 
 // listen waits, on the command goroutine, for the trainer's next signal.
@@ -235,6 +260,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyMsg:
 		return m.handleKey(msg)
+	case tea.MouseMsg:
+		return m, m.routeToPage(msg)
 	case changedMsg:
 		if wait := minRedraw - m.now().Sub(m.pulledAt); wait > 0 {
 			// Too soon after the last snapshot: take one later instead. No
@@ -248,8 +275,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case trainerGoneMsg:
 		m.trainerGone = true
 		return m.pull()
+	case view.SendMsg:
+		m.trainer.Send(msg.Command)
+		return m, nil
+	case view.RestartMsg:
+		return m.requestRestart(msg.Config)
 	}
-	return m, nil
+	return m, m.broadcast(msg)
 }
 
 // pull takes a snapshot, redraws if it is new, and listens again.
@@ -258,12 +290,60 @@ func (m Model) pull() (Model, tea.Cmd) {
 	m.pulledAt = m.now()
 	if snap.Seq != m.snap.Seq || m.screen == "" {
 		m.snap = snap
+		for _, p := range m.pages {
+			p.SetSnapshot(snap)
+		}
 		m.dropAnsweredNote()
 		m.render()
 	}
 	if m.stopping && (isFinal(m.snap.State) || m.trainerGone) {
 		return m, tea.Quit
 	}
+	if m.restartTo != nil && (isFinal(m.snap.State) || m.trainerGone) {
+		return m.startNewRun()
+	}
+	return m, m.listen()
+}
+
+// requestRestart stops the current run; the new one starts when the old
+// one has saved its checkpoint and stopped (see pull).
+func (m Model) requestRestart(cfg config.Config) (tea.Model, tea.Cmd) {
+	switch {
+	case m.restart == nil:
+		m.setNote("restarting is not possible here: quit and start mnist-tui again")
+	case m.stopping:
+		m.setNote("the run is stopping")
+	default:
+		m.restartTo = &cfg
+		m.trainer.Send(train.Stop{})
+		m.setNote("stopping this run to start a new one…")
+		if isFinal(m.snap.State) || m.trainerGone {
+			return m.startNewRun()
+		}
+	}
+	m.render()
+	return m, nil
+}
+
+// startNewRun swaps in a trainer for the pending configuration.
+func (m Model) startNewRun() (Model, tea.Cmd) {
+	cfg := *m.restartTo
+	m.restartTo = nil
+	t, err := m.restart(cfg)
+	if err != nil {
+		m.setNote("could not start the new run: " + err.Error())
+		m.render()
+		return m, nil
+	}
+	m.trainer, m.trainerGone = t, false
+	m.snap = t.Snapshot()
+	for _, p := range m.pages {
+		p.SetSnapshot(m.snap)
+	}
+	m.cache = panelCache{}
+	m.page = 0
+	m.setNote("started a new run")
+	m.render()
 	return m, m.listen()
 }
 
@@ -288,6 +368,20 @@ func errText(err error) string {
 }
 
 func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	page := m.current()
+	if page != nil && k.Type == tea.KeyEsc {
+		if pageWantsEsc(page) {
+			return m, m.routeToPage(k)
+		}
+		m.page = 0
+		m.render()
+		return m, nil
+	}
+	// A page that wants every key (an editor, a canvas) gets them all but
+	// ctrl+c, which must always be able to stop the program.
+	if page != nil && page.CapturesKeys() && k.Type != tea.KeyCtrlC {
+		return m, m.routeToPage(k)
+	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		return m.quit(k)
@@ -295,17 +389,12 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.togglePause()
 	case key.Matches(k, m.keys.Save):
 		m.save()
-	case key.Matches(k, m.keys.Edit):
-		// Hook for the hyperparameter editor (sends train.SetHyper); the
-		// binding stays disabled until it exists.
 	case key.Matches(k, m.keys.NextView):
-		m.view = m.view.next()
+		m.page = (m.page + 1) % m.pageCount()
 	case key.Matches(k, m.keys.PickView):
-		if v, ok := viewForKey(k.String()); ok {
-			m.view = v
+		if p, ok := m.pageForKey(k.String()); ok {
+			m.page = p
 		}
-	case key.Matches(k, m.keys.Render):
-		m.hiRes = !m.hiRes
 	case key.Matches(k, m.keys.Help):
 		m.help.ShowAll = !m.help.ShowAll
 		if m.help.ShowAll {
@@ -314,6 +403,17 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.keys.Help.SetHelp("?", "more keys")
 		}
 	default:
+		if p, ok := m.shortcutPage(k); ok {
+			m.page = p
+			return m, m.routeToPage(view.OpenedMsg{Key: k.String()})
+		}
+		if page != nil {
+			return m, m.routeToPage(k)
+		}
+		if key.Matches(k, m.keys.Render) {
+			m.hiRes = !m.hiRes
+			break
+		}
 		return m, nil
 	}
 	m.render()
@@ -408,7 +508,14 @@ func (m *Model) render() {
 	st := m.styles
 	top := headerLines(m.snap, m.title, m.stopping, m.width, st) + "\n" +
 		progressLines(m.snap, m.bar, m.width, st)
-	bottom := statusText(m.snap, m.stopping, m.note.text, m.width, st) + "\n" + m.help.View(m.keys)
+	if tabs := m.tabLine(m.width); tabs != "" {
+		top += "\n" + tabs
+	}
+	hk := helpKeys{base: m.keys, shortcuts: m.shortcutBindings()}
+	if page := m.current(); page != nil {
+		hk.page, hk.capturing = page.Keys(), page.CapturesKeys()
+	}
+	bottom := statusText(m.snap, m.stopping, m.note.text, m.width, st) + "\n" + m.help.View(hk)
 	l := newLayout(m.width, m.height, lipgloss.Height(top), lipgloss.Height(bottom))
 	if l.tooSmall {
 		// Wrapped to the width, whatever it is, and centred.
@@ -417,8 +524,12 @@ func (m *Model) render() {
 		return
 	}
 	var body string
-	switch m.view {
-	case viewDashboard:
+	if page := m.current(); page != nil {
+		if p, ok := page.(view.Positioned); ok {
+			p.SetOrigin(0, lipgloss.Height(top)+1)
+		}
+		body = fitBlock(page.Render(m.width, l.bodyH), m.width, l.bodyH)
+	} else {
 		body = m.dashboardBody(l)
 	}
 	m.screen = top + "\n" + body + "\n" + bottom

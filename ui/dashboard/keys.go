@@ -7,7 +7,6 @@ import "github.com/charmbracelet/bubbles/key"
 type keyMap struct {
 	Pause    key.Binding
 	Save     key.Binding
-	Edit     key.Binding // hyperparameter editor: disabled until it exists
 	NextView key.Binding
 	PickView key.Binding
 	Render   key.Binding
@@ -25,20 +24,13 @@ func newKeyMap(colorful bool) keyMap {
 			key.WithKeys("s"),
 			key.WithHelp("s", "save checkpoint"),
 		),
-		// The editor is another helper's job; its binding is kept here,
-		// disabled, so that enabling it is a one-line change.
-		Edit: key.NewBinding(
-			key.WithKeys("e"),
-			key.WithHelp("e", "edit hyperparameters"),
-			key.WithDisabled(),
-		),
 		NextView: key.NewBinding(
 			key.WithKeys("tab"),
-			key.WithHelp("tab", "next view"),
+			key.WithHelp("tab", "next page"),
 		),
 		PickView: key.NewBinding(
-			key.WithKeys("1", "2", "3", "4"),
-			key.WithHelp("1-4", "go to view"),
+			key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"),
+			key.WithHelp("1-9", "go to page"),
 		),
 		Render: key.NewBinding(
 			key.WithKeys("a"),
@@ -56,9 +48,6 @@ func newKeyMap(colorful bool) keyMap {
 	// Hi-res digits are drawn with colours only; without colours the
 	// toggle would do nothing, so it is not offered.
 	k.Render.SetEnabled(colorful)
-	// With a single view, switching views would do nothing either.
-	k.NextView.SetEnabled(viewCount > 1)
-	k.PickView.SetEnabled(viewCount > 1)
 	return k
 }
 
@@ -70,8 +59,46 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is shown by `?`, grouped by what the keys act on.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Pause, k.Save, k.Edit},
+		{k.Pause, k.Save},
 		{k.NextView, k.PickView, k.Render},
 		{k.Help, k.Quit},
 	}
+}
+
+// helpKeys is what the help shows: the dashboard's keys, the pages'
+// shortcuts, and the keys of the page on screen.
+type helpKeys struct {
+	base      keyMap
+	shortcuts []key.Binding
+	page      []key.Binding
+	capturing bool // the page takes every key: show its keys and the way out
+}
+
+var (
+	escBack   = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	ctrlCQuit = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "stop & quit"))
+)
+
+func (h helpKeys) ShortHelp() []key.Binding {
+	if h.capturing {
+		return append(append([]key.Binding{}, h.page...), escBack, ctrlCQuit)
+	}
+	out := append([]key.Binding{}, h.base.ShortHelp()[:2]...) // pause, save
+	out = append(out, h.page...)
+	out = append(out, h.shortcuts...)
+	if len(h.page) == 0 {
+		out = append(out, h.base.Render)
+	}
+	return append(out, h.base.NextView, h.base.Help, h.base.Quit)
+}
+
+func (h helpKeys) FullHelp() [][]key.Binding {
+	groups := h.base.FullHelp()
+	if len(h.shortcuts) > 0 {
+		groups = append(groups, h.shortcuts)
+	}
+	if len(h.page) > 0 {
+		groups = append(groups, append(append([]key.Binding{}, h.page...), escBack))
+	}
+	return groups
 }

@@ -1,6 +1,12 @@
 package dashboard
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+)
 
 // The smallest terminal the dashboard lays itself out in.
 const (
@@ -34,6 +40,7 @@ type layout struct {
 	width, height int
 	tooSmall      bool
 
+	bodyH         int // everything between the top block and the status line
 	middleH       int // table and charts
 	leftW, rightW int
 	tableH        int
@@ -49,6 +56,7 @@ func newLayout(width, height, topH, bottomH int) layout {
 		return l
 	}
 	free := height - topH - bottomH
+	l.bodyH = free
 	if free-1-samplesH >= minMiddleH {
 		l.digits = true
 		l.middleH = free - 1 - samplesH
@@ -66,4 +74,22 @@ func newLayout(width, height, topH, bottomH int) layout {
 func tooSmallMessage(width, height int) string {
 	return fmt.Sprintf("terminal too small: need at least %dx%d, have %dx%d — make the window larger",
 		minWidth, minHeight, width, height)
+}
+
+// fitBlock makes a page's drawing exactly width x height: long lines are
+// cut, missing lines added, so a page cannot break the frame.
+func fitBlock(s string, width, height int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > height {
+		lines = lines[:height]
+	}
+	for i, l := range lines {
+		if lipgloss.Width(l) > width {
+			lines[i] = ansi.Truncate(l, width, "")
+		}
+	}
+	for len(lines) < height {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
 }

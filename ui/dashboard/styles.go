@@ -41,6 +41,8 @@ type styles struct {
 	badge   lipgloss.Style // the state block; its background tells the state
 	helpKey lipgloss.Style
 	helpTxt lipgloss.Style
+	// tabActive marks the page on screen in the tab line.
+	tabActive lipgloss.Style
 }
 
 func newStyles(r *lipgloss.Renderer) styles {
@@ -60,6 +62,8 @@ func newStyles(r *lipgloss.Renderer) styles {
 		badge:   r.NewStyle().Bold(true).Foreground(colorBlack),
 		helpKey: r.NewStyle().Foreground(colorGrey),
 		helpTxt: r.NewStyle().Foreground(colorDim),
+
+		tabActive: r.NewStyle().Bold(true).Foreground(colorViolet),
 	}
 }
 

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"github.com/charmbracelet/bubbles/key"
 	"io"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/view"
 )
 
 // fakeClock lets tests decide what "now" is for the redraw throttle.
@@ -75,6 +77,8 @@ func press(k string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyCtrlC}
 	case "tab":
 		return tea.KeyMsg{Type: tea.KeyTab}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }
@@ -454,31 +458,89 @@ func TestHelpIsGeneratedFromTheBindings(t *testing.T) {
 		}
 	}
 	m = apply(t, m, press("?"))
-	full := lastLines(m.View(), 3)
-	if strings.Contains(full, "edit hyperparameters") {
-		t.Error("the disabled editor binding shows in the help")
-	}
-	m.keys.Edit.SetEnabled(true)
-	m = apply(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
-	if !strings.Contains(lastLines(m.View(), 3), "edit hyperparameters") {
-		t.Errorf("an enabled editor binding does not show in the full help:\n%s", lastLines(m.View(), 3))
+	if full := lastLines(m.View(), 3); !strings.Contains(full, "fewer keys") {
+		t.Errorf("? does not open the full help:\n%s", full)
 	}
 }
 
-func TestViewKeys(t *testing.T) {
-	if v, ok := viewForKey("1"); !ok || v != viewDashboard {
-		t.Errorf(`viewForKey("1") = %v, %v; want dashboard, true`, v, ok)
+// fakePage is a page that records what reaches it.
+type fakePage struct {
+	name      string
+	shortcut  string
+	capturing bool
+	nested    bool
+	keys      []string
+	snaps     int
+	originY   int
+}
+
+func (p *fakePage) Name() string               { return p.name }
+func (p *fakePage) SetSnapshot(train.Snapshot) { p.snaps++ }
+func (p *fakePage) Keys() []key.Binding {
+	return []key.Binding{key.NewBinding(key.WithKeys("x"), key.WithHelp("x", p.name+" thing"))}
+}
+func (p *fakePage) CapturesKeys() bool { return p.capturing }
+func (p *fakePage) Nested() bool       { return p.nested }
+func (p *fakePage) SetOrigin(x, y int) { p.originY = y }
+func (p *fakePage) Render(width, height int) string {
+	return strings.Repeat(p.name+" page\n", height+5) // too tall on purpose: the frame must cut it
+}
+func (p *fakePage) Update(msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyMsg); ok {
+		p.keys = append(p.keys, k.String())
 	}
-	if _, ok := viewForKey("4"); ok != (viewCount >= 4) {
-		t.Errorf(`viewForKey("4") = %v with %d views`, ok, viewCount)
+	return nil
+}
+func (p *fakePage) Shortcut() key.Binding {
+	return key.NewBinding(key.WithKeys(p.shortcut), key.WithHelp(p.shortcut, "open "+p.name))
+}
+
+func TestPagesAreReachedByTabNumbersAndShortcuts(t *testing.T) {
+	runs := &fakePage{name: "runs", shortcut: "r", nested: false}
+	draw := &fakePage{name: "draw", shortcut: "d", capturing: true}
+	f, m, _ := newTestModel(t, midRun(), Options{NoColor: true, Pages: []view.View{runs, draw}}, 120, 40)
+	if runs.snaps == 0 {
+		t.Error("pages did not get the first snapshot")
 	}
-	if viewDashboard.next() != viewID(1%viewCount) {
-		t.Error("tab does not cycle through the views")
+	if !strings.Contains(m.View(), "[1 dashboard]") {
+		t.Errorf("no tab line with the dashboard page marked:\n%s", firstLines(m.View(), 5))
 	}
-	_, m, _ := newTestModel(t, midRun(), Options{NoColor: true}, 120, 40)
-	m = apply(t, m, press("tab"), press("4"))
-	if m.view != viewDashboard {
-		t.Errorf("with a single view, tab and 4 moved to %v", m.view)
+	m = apply(t, m, press("tab"))
+	if m.page != 1 || !strings.Contains(m.View(), "runs page") {
+		t.Fatalf("tab did not open the runs page (page %d)", m.page)
+	}
+	checkFits(t, m.View(), 120, 40)
+	m = apply(t, m, press("x"), press(" "))
+	if strings.Join(runs.keys, ",") != "x" {
+		t.Errorf("runs page got keys %v, want just x (space pauses everywhere)", runs.keys)
+	}
+	if len(f.sent) == 0 {
+		t.Error("space on a page that does not capture keys did not pause")
+	}
+	m = apply(t, m, press("esc"))
+	if m.page != 0 {
+		t.Errorf("esc on a page without an inner level did not go back (page %d)", m.page)
+	}
+	m = apply(t, m, press("d"))
+	if m.page != 2 {
+		t.Fatalf("the d shortcut did not open the draw page (page %d)", m.page)
+	}
+	if draw.originY == 0 {
+		t.Error("a positioned page was not told where it sits")
+	}
+	sent := len(f.sent)
+	m = apply(t, m, press(" "), press("q"), press("s"))
+	if strings.Join(draw.keys, ",") != " ,q,s" || len(f.sent) != sent {
+		t.Errorf("a capturing page got %q and the trainer %d new commands; want every key for the page", draw.keys, len(f.sent)-sent)
+	}
+	m = apply(t, m, press("3"), press("esc"))
+	if m.page != 0 {
+		t.Errorf("esc did not leave the capturing page (page %d)", m.page)
+	}
+	runs.nested = true
+	m = apply(t, m, press("2"), press("esc"))
+	if m.page != 1 || runs.keys[len(runs.keys)-1] != "esc" {
+		t.Errorf("esc on a nested page should close its inner level: page %d, keys %v", m.page, runs.keys)
 	}
 }
 

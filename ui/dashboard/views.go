@@ -1,36 +1,116 @@
 package dashboard
 
-// viewID names one full-screen view. Only the dashboard exists so far; a new
-// view gets a constant here, a name in viewNames, and a case in Model.body.
-// `tab` cycles through the views and `1`-`4` jump to one.
-type viewID int
+import (
+	"strconv"
+	"strings"
 
-const (
-	viewDashboard viewID = iota
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"mnist-tui/ui/view"
 )
 
-var viewNames = [...]string{
-	viewDashboard: "dashboard",
-}
+// Pages: the first is the dashboard itself (drawn by this package); the
+// others are view.View pages from their own packages, given in Options.
+// `tab` cycles through them, `1`-`9` jump to one, a page's own shortcut
+// (`d` for draw) opens it, and `esc` comes back to the first.
 
-const viewCount = len(viewNames)
-
-func (v viewID) String() string {
-	if v < 0 || int(v) >= viewCount {
-		return "unknown"
+// pageName is the label of page i in the tab line.
+func (m Model) pageName(i int) string {
+	if i == 0 {
+		return "dashboard"
 	}
-	return viewNames[v]
+	return m.pages[i-1].Name()
 }
 
-// next is the view `tab` moves to.
-func (v viewID) next() viewID { return (v + 1) % viewID(viewCount) }
+func (m Model) pageCount() int { return 1 + len(m.pages) }
 
-// viewForKey maps "1".."4" to a view, reporting false for views that do not
-// exist (yet).
-func viewForKey(k string) (viewID, bool) {
-	if len(k) != 1 || k[0] < '1' || k[0] > '9' {
+// current is the page shown, or nil for the dashboard page.
+func (m Model) current() view.View {
+	if m.page == 0 {
+		return nil
+	}
+	return m.pages[m.page-1]
+}
+
+// pageForKey maps "1".."9" to a page, reporting false for pages that do
+// not exist.
+func (m Model) pageForKey(k string) (int, bool) {
+	n, err := strconv.Atoi(k)
+	if err != nil || n < 1 || n > m.pageCount() {
 		return 0, false
 	}
-	v := viewID(k[0] - '1')
-	return v, int(v) < viewCount
+	return n - 1, true
+}
+
+// shortcutPage is the page whose own key k is, if any.
+func (m Model) shortcutPage(k tea.KeyMsg) (int, bool) {
+	for i, p := range m.pages {
+		if s, ok := p.(view.Shortcut); ok {
+			if b := s.Shortcut(); b.Enabled() && key.Matches(k, b) {
+				return i + 1, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// shortcutBindings are the pages' own keys, for the help.
+func (m Model) shortcutBindings() []key.Binding {
+	var out []key.Binding
+	for _, p := range m.pages {
+		if s, ok := p.(view.Shortcut); ok {
+			out = append(out, s.Shortcut())
+		}
+	}
+	return out
+}
+
+// tabLine shows the pages, the current one highlighted. It is empty when
+// there is only the dashboard.
+func (m Model) tabLine(width int) string {
+	if len(m.pages) == 0 {
+		return ""
+	}
+	st := m.styles
+	items := make([]string, m.pageCount())
+	for i := range items {
+		label := strconv.Itoa(i+1) + " " + m.pageName(i)
+		if i == m.page {
+			items[i] = st.tabActive.Render("[" + label + "]")
+		} else {
+			items[i] = st.label.Render(" " + label + " ")
+		}
+	}
+	return fitWidth(strings.Join(items, " "), width)
+}
+
+// routeToPage gives a message to the page shown (keys, mouse) and returns
+// its command.
+func (m *Model) routeToPage(msg tea.Msg) tea.Cmd {
+	p := m.current()
+	if p == nil {
+		return nil
+	}
+	cmd := p.Update(msg)
+	m.render()
+	return cmd
+}
+
+// broadcast gives a message that is not input (a page's own command's
+// result, a tick) to every page, since only its owner knows it.
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, p := range m.pages {
+		cmds = append(cmds, p.Update(msg))
+	}
+	m.render()
+	return tea.Batch(cmds...)
+}
+
+// pageWantsEsc reports whether esc belongs to the page (it closes an inner
+// level) rather than to the dashboard (back to the first page).
+func pageWantsEsc(p view.View) bool {
+	n, ok := p.(view.Nested)
+	return ok && n.Nested()
 }

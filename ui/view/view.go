@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 )
 
@@ -43,3 +44,40 @@ type Options struct {
 	// characters only.
 	NoColor bool
 }
+
+// Optional interfaces a page may implement.
+type (
+	// Starter pages get Start called once when the dashboard starts, for
+	// commands they run on their own (a periodic rescan).
+	Starter interface{ Start() tea.Cmd }
+
+	// Shortcut pages are opened by a key of their own from any page ("d"
+	// opens the draw page), besides tab and the number keys.
+	Shortcut interface{ Shortcut() key.Binding }
+
+	// Nested pages have an inner level (a detail, an image list) that esc
+	// closes first; while Nested reports true, esc goes to the page.
+	// Otherwise esc returns to the first page.
+	Nested interface{ Nested() bool }
+
+	// Positioned pages learn where their top-left cell is on the screen,
+	// to map mouse coordinates; SetOrigin is called before every Render.
+	Positioned interface{ SetOrigin(x, y int) }
+)
+
+// Messages pages send to the dashboard (as the result of a tea.Cmd).
+type (
+	// SendMsg asks the dashboard to send a command to the current trainer.
+	SendMsg struct{ Command train.Command }
+
+	// RestartMsg asks the dashboard to stop the current run and start a
+	// new one with this configuration (a new run id; the old files stay).
+	RestartMsg struct{ Config config.Config }
+
+	// OpenedMsg tells a page it was just opened by its shortcut key (so
+	// `E` can open the editor page and start the external editor).
+	OpenedMsg struct{ Key string }
+)
+
+// Send is a tea.Cmd factory for SendMsg.
+func Send(c train.Command) tea.Cmd { return func() tea.Msg { return SendMsg{c} } }
