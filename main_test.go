@@ -1,0 +1,157 @@
+package main
+
+// End-to-end tests: they build the real binary and run it as a user would,
+// in a terminal (tmux) and as a process that gets signals.
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string // built once by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mnist-tui-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "mnist-tui")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building mnist-tui: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// dataDir fetches and verifies MNIST once into a cache shared by the tests.
+func dataDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(os.TempDir(), "mnist-tui-test-data", "mnist")
+	if out, err := exec.Command(binary, "data", "--data-dir", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mnist-tui data: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// tmux runs a tmux command on the test's own server, so it never touches
+// the user's sessions.
+func tmux(t *testing.T, socket string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", socket}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// waitScreen polls the pane until it shows want, and returns the screen.
+func waitScreen(t *testing.T, socket, want string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var screen string
+	for time.Now().Before(deadline) {
+		screen = tmux(t, socket, "capture-pane", "-p", "-t", "e2e")
+		if strings.Contains(screen, want) {
+			return screen
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the screen never showed %q; last screen:\n%s", want, screen)
+	return ""
+}
+
+// TestDashboardKeysInARealTerminal runs mnist-tui in tmux, pauses, saves,
+// resumes and quits with the keys, and checks the screen and the files.
+func TestDashboardKeysInARealTerminal(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (.ci/run installs it)")
+	}
+	data := dataDir(t)
+	work := t.TempDir()
+	socket := fmt.Sprintf("mnist-tui-e2e-%d", os.Getpid())
+	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
+	script := fmt.Sprintf("cd %q && %q --model linear --epochs 2 --data-dir %q; echo EXIT=$?; sleep 30", work, binary, data)
+	tmux(t, socket, "new-session", "-d", "-s", "e2e", "-x", "110", "-y", "34", "sh", "-c", script)
+
+	waitScreen(t, socket, "[RUNNING]", 60*time.Second)
+	tmux(t, socket, "send-keys", "-t", "e2e", "Space")
+	screen := waitScreen(t, socket, "[PAUSED]", 10*time.Second)
+	if !strings.Contains(screen, "epoch 1/2") {
+		t.Errorf("paused screen lacks the epoch:\n%s", screen)
+	}
+	tmux(t, socket, "send-keys", "-t", "e2e", "s")
+	waitScreen(t, socket, "saved runs", 10*time.Second)
+	tmux(t, socket, "send-keys", "-t", "e2e", "Space")
+	waitScreen(t, socket, "[RUNNING]", 10*time.Second)
+	tmux(t, socket, "send-keys", "-t", "e2e", "q")
+	screen = waitScreen(t, socket, "EXIT=", 30*time.Second)
+	if !strings.Contains(screen, "EXIT=0") {
+		t.Errorf("quitting with q did not exit 0:\n%s", screen)
+	}
+	if strings.Contains(screen, "[RUNNING]") {
+		t.Errorf("the terminal was not restored after quitting:\n%s", screen)
+	}
+	for _, pattern := range []string{"step-*.safetensors", "last.safetensors", "config.yaml", "metrics.jsonl"} {
+		if m, _ := filepath.Glob(filepath.Join(work, "runs", "*", pattern)); len(m) != 1 {
+			t.Errorf("run folder: %d files match %s, want 1", len(m), pattern)
+		}
+	}
+}
+
+// TestSignalsStopAtABatchAndSayHowToResume sends SIGTERM and SIGHUP to a
+// headless run: it must save last.safetensors, print how to resume, exit
+// non-zero, and the checkpoint must resume.
+func TestSignalsStopAtABatchAndSayHowToResume(t *testing.T) {
+	data := dataDir(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			work := t.TempDir()
+			cmd := exec.Command(binary, "train", "--headless", "--model", "linear", "--epochs", "5", "--data-dir", data, "--runs-dir", work)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait for the first checkpoint (end of epoch 1): the signal then
+			// lands mid-epoch 2.
+			deadline := time.Now().Add(2 * time.Minute)
+			for {
+				if m, _ := filepath.Glob(filepath.Join(work, "*", "last.safetensors")); len(m) > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatalf("no checkpoint after 2 minutes\n%s", stdout.String())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(300 * time.Millisecond)
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+				t.Errorf("exit after %v: %v, want exit code 1", sig, err)
+			}
+			if !strings.Contains(stderr.String(), "mnist-tui train --resume ") {
+				t.Errorf("stderr does not say how to resume:\n%s", stderr.String())
+			}
+			last, _ := filepath.Glob(filepath.Join(work, "*", "last.safetensors"))
+			if len(last) != 1 {
+				t.Fatalf("last.safetensors: %v", last)
+			}
+			out, err := exec.Command(binary, "train", "--resume", last[0], "--epochs", "2", "--headless").CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "[2 / 2]: Accuracy on test set:") {
+				t.Errorf("resuming %s: %v\n%s", last[0], err, out)
+			}
+		})
+	}
+}
