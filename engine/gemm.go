@@ -1,0 +1,61 @@
+package engine
+
+import "mnist-tui/engine/kernels"
+
+// float is the element type of the layer math. The engine runs in float32; the same code
+// instantiated with float64 lets the whole-model gradient checks difference the loss precisely
+// enough to hold the backward passes to tight tolerances.
+type float interface{ float32 | float64 }
+
+// gemm computes C = op(A)·op(B) + beta*C with row-major matrices, as kernels.Sgemm (alpha 1):
+// op(A) is m x k, op(B) k x n, C m x n. float32 goes to kernels.Sgemm; float64, used only by
+// tests, to a plain triple loop.
+func gemm[F float](transA, transB bool, m, n, k int, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
+	switch c := any(c).(type) {
+	case []float32:
+		kernels.Sgemm(transA, transB, m, n, k, 1, any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, ldc)
+	case []float64:
+		gemm64(transA, transB, m, n, k, any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), c, ldc)
+	}
+}
+
+// gemm64 is a plain GEMM for the float64 gradient checks, with its loops ordered so that the
+// innermost one runs along rows in memory.
+func gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	opA := func(i, p int) float64 {
+		if transA {
+			return a[p*lda+i]
+		}
+		return a[i*lda+p]
+	}
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if transB { // op(B)[p][j] = b[j][p]: a dot product along rows of b
+			for j := range row {
+				var sum float64
+				for p, bv := range b[j*ldb : j*ldb+k] {
+					sum += opA(i, p) * bv
+				}
+				if beta == 0 {
+					row[j] = sum
+				} else {
+					row[j] = sum + beta*row[j]
+				}
+			}
+			continue
+		}
+		if beta == 0 { // overwrite, as Sgemm does: NaNs already in C must not leak through
+			clear(row)
+		} else {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+		for p := range k {
+			av := opA(i, p)
+			for j, bv := range b[p*ldb : p*ldb+n] {
+				row[j] += av * bv
+			}
+		}
+	}
+}

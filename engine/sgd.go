@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"gorgonia.org/tensor"
+)
+
+// SGD is stochastic gradient descent with momentum and weight decay, following torch.optim.SGD
+// (dampening 0, no Nesterov):
+//
+//	g = grad + WeightDecay*param
+//	buf = g on the first step, else Momentum*buf + g
+//	param -= LR*buf
+//
+// LR, Momentum and WeightDecay may be changed between steps. The arithmetic is float32, as
+// PyTorch's is for float32 parameters.
+type SGD struct {
+	LR, Momentum, WeightDecay float64
+
+	params  []*Param
+	values  [][]float32 // params' Value and Grad backings, fetched once: Dense.Data allocates
+	grads   [][]float32
+	bufs    []*tensor.Dense // momentum buffers; nil until the first step or SetBuffers
+	bufData [][]float32
+}
+
+// NewSGD returns an optimiser for params (typically Net.Params()). It panics if a Param's Value
+// and Grad are not float32 tensors of the same size, which Net's params always are.
+func NewSGD(params []*Param, lr, momentum, weightDecay float64) *SGD {
+	o := &SGD{LR: lr, Momentum: momentum, WeightDecay: weightDecay, params: params}
+	for _, p := range params {
+		v, okV := p.Value.Data().([]float32)
+		g, okG := p.Grad.Data().([]float32)
+		if !okV || !okG || len(v) != len(g) {
+			panic(fmt.Sprintf("engine.NewSGD: param %s: Value and Grad must be float32 tensors of one size", p.Name))
+		}
+		o.values = append(o.values, v)
+		o.grads = append(o.grads, g)
+	}
+	return o
+}
+
+// Step updates every parameter from its gradient.
+func (o *SGD) Step() {
+	first := o.bufs == nil
+	if first {
+		o.allocBuffers()
+	}
+	lr, mom, wd := float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
+	for i, value := range o.values {
+		grad, buf := o.grads[i], o.bufData[i]
+		for j, g := range grad {
+			if wd != 0 {
+				g += wd * value[j]
+			}
+			if first {
+				buf[j] = g
+			} else {
+				buf[j] = mom*buf[j] + g
+			}
+			value[j] -= lr * buf[j]
+		}
+	}
+}
+
+// Buffers returns the momentum buffers, one per param in order, shaped like it: the optimiser's
+// own tensors, for saving. They are nil before the first Step or SetBuffers.
+func (o *SGD) Buffers() []*tensor.Dense { return o.bufs }
+
+// SetBuffers copies bufs into the momentum buffers, for resuming a run, and marks the optimiser as
+// started: the next Step continues the momentum instead of starting it afresh.
+func (o *SGD) SetBuffers(bufs []*tensor.Dense) error {
+	if len(bufs) != len(o.params) {
+		return fmt.Errorf("sgd: %d momentum buffers for %d parameters: the checkpoint belongs to another model", len(bufs), len(o.params))
+	}
+	for i, b := range bufs {
+		p := o.params[i]
+		if b == nil {
+			return fmt.Errorf("sgd: momentum buffer of %s is missing", p.Name)
+		}
+		if !slices.Equal(b.Shape(), p.Value.Shape()) {
+			return fmt.Errorf("sgd: momentum buffer of %s has shape %v, want %v", p.Name, b.Shape(), p.Value.Shape())
+		}
+		if _, ok := b.Data().([]float32); !ok {
+			return fmt.Errorf("sgd: momentum buffer of %s is %v, want float32", p.Name, b.Dtype())
+		}
+	}
+	if o.bufs == nil {
+		o.allocBuffers()
+	}
+	for i, b := range bufs {
+		copy(o.bufData[i], b.Data().([]float32))
+	}
+	return nil
+}
+
+func (o *SGD) allocBuffers() {
+	o.bufs = make([]*tensor.Dense, len(o.params))
+	o.bufData = make([][]float32, len(o.params))
+	for i, p := range o.params {
+		o.bufData[i] = make([]float32, len(o.values[i]))
+		o.bufs[i] = tensor.New(tensor.WithShape(p.Value.Shape().Clone()...), tensor.WithBacking(o.bufData[i]))
+	}
+}
