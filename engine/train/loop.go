@@ -330,7 +330,7 @@ func (r *run) endEpoch() error {
 	}
 	r.saveLast()
 	if best {
-		r.save(filepath.Join(r.dir, "best.safetensors"), "")
+		r.saveWeights(filepath.Join(r.dir, "best.safetensors"))
 	}
 	return nil
 }
@@ -340,15 +340,27 @@ func (r *run) saveLast() {
 	r.save(filepath.Join(r.dir, "last.safetensors"), "")
 }
 
-// save writes a checkpoint. A failure (full disk, read-only folder) is shown
-// to the user and training goes on; the previous file is left intact because
-// the write is atomic, and the next save tries again.
+// save writes a checkpoint that resumes exactly: weights, momentum and
+// position. A failure (full disk, read-only folder) is shown to the user and
+// training goes on; the previous file is left intact because the write is
+// atomic, and the next save tries again.
 func (r *run) save(path, okMessage string) {
+	r.write(path, r.opt, okMessage)
+}
+
+// saveWeights writes a checkpoint without the optimiser's momentum: the
+// file to hand on, which PyTorch's load_state_dict takes as it is (it
+// refuses keys that are not the model's).
+func (r *run) saveWeights(path string) {
+	r.write(path, nil, "")
+}
+
+func (r *run) write(path string, opt *engine.SGD, okMessage string) {
 	r.hist.Acc = r.acc
 	r.hist.BestAcc = r.bestAcc
 	histJSON, err := json.Marshal(r.hist)
 	if err == nil {
-		err = checkpoint.Save(path, r.net.Params(), r.opt, checkpoint.Meta{
+		err = checkpoint.Save(path, r.net.Params(), opt, checkpoint.Meta{
 			Model:   r.cfg.Model,
 			Dataset: r.cfg.Dataset,
 			Epoch:   r.epoch,

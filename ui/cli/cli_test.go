@@ -2,11 +2,17 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"mnist-tui/dataset"
 )
 
 // configPath is the repository's config.yaml, resolved before any test
@@ -95,7 +101,83 @@ func TestHeadlessTrainingPrintsTheTutorialsLines(t *testing.T) {
 	}
 	runs, _ := filepath.Glob(filepath.Join(dir, "runs", "*", "last.safetensors"))
 	if len(runs) != 1 {
-		t.Errorf("want one run with last.safetensors, found %v", runs)
+		t.Fatalf("want one run with last.safetensors, found %v", runs)
+	}
+
+	// eval of the checkpoint gives the accuracy training reported.
+	code, evalOut, stderr := run(t, dir, "eval", runs[0], "--data-dir", dataDir(t))
+	if code != exitOK || !strings.Contains(evalOut, "Accuracy on test set: "+m[1]+" %") {
+		t.Errorf("eval: exit %d, want accuracy %s %%:\n%s%s", code, m[1], evalOut, stderr)
+	}
+	for _, want := range []string{"Per-class accuracy", "Confusion matrix", "(linear)"} {
+		if !strings.Contains(evalOut, want) {
+			t.Errorf("eval output lacks %q", want)
+		}
+	}
+
+	// predict reads test digits from PNG files; a bad file is named and the
+	// others still get answers.
+	images := writeTestDigits(t, dir, 5)
+	bad := filepath.Join(dir, "notes.png")
+	os.WriteFile(bad, []byte("not a picture"), 0o644)
+	code, predOut, stderr := run(t, dir, append([]string{"predict", runs[0], "--top", "3", bad}, images...)...)
+	if code != exitFailure {
+		t.Errorf("predict with one bad image: exit %d, want %d", code, exitFailure)
+	}
+	if !strings.Contains(stderr, "notes.png: ") {
+		t.Errorf("the bad image is not named: %q", stderr)
+	}
+	right := 0
+	for i, img := range images {
+		label := strings.TrimSuffix(filepath.Base(img), ".png")[len(fmt.Sprint(i))+1:]
+		line := regexp.MustCompile(regexp.QuoteMeta(img) + `: (\d) \(p=[01]\.\d\d\), \d \(p=[01]\.\d\d\), \d \(p=[01]\.\d\d\)`).FindStringSubmatch(predOut)
+		if line == nil {
+			t.Errorf("no top-3 line for %s in:\n%s", img, predOut)
+			continue
+		}
+		if line[1] == label {
+			right++
+		}
+	}
+	if right < 4 {
+		t.Errorf("predict got %d of 5 test digits right, want at least 4:\n%s", right, predOut)
+	}
+}
+
+// writeTestDigits saves the first n MNIST test images as PNG files named
+// <index>-<label>.png, black ink on white paper as a user would draw them.
+func writeTestDigits(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	_, test, err := dataset.Load(context.Background(), "mnist", dataset.FetchOptions{DataDir: dataDir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for i := 0; i < n; i++ {
+		img := image.NewGray(image.Rect(0, 0, 28, 28))
+		for p, v := range test.Image(i) {
+			img.Pix[p] = 255 - v
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%d-%d.png", i, test.Labels[i]))
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		png.Encode(f, img)
+		f.Close()
+		paths = append(paths, path)
+	}
+	return paths
+}
+
+func TestEvalTakesABarePyTorchStateDict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads real MNIST")
+	}
+	path, _ := filepath.Abs("../../engine/testdata/torch_cnn_state_dict.safetensors")
+	code, stdout, stderr := run(t, t.TempDir(), "eval", path, "--data-dir", dataDir(t))
+	if code != exitOK || !strings.Contains(stdout, "(cnn)") || !strings.Contains(stdout, "Accuracy on test set: ") {
+		t.Errorf("eval of a PyTorch state_dict: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
 
