@@ -19,6 +19,7 @@ import (
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/dashboard"
 	"mnist-tui/ui/editor"
+	"mnist-tui/ui/inspect"
 	"mnist-tui/ui/view"
 )
 
@@ -204,6 +205,9 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 	}
 	pageOpts := view.Options{Renderer: renderer, NoColor: noColor}
 	pages := []view.View{
+		inspect.NewConfusion(pageOpts),
+		inspect.NewMistakes(pageOpts),
+		inspect.NewData(pageOpts),
 		editor.New(configPath, configText, pageOpts),
 	}
 	uiErr := dashboard.Run(first, dashboard.Options{

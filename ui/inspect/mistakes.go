@@ -1,0 +1,108 @@
+package inspect
+
+import (
+	"fmt"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"mnist-tui/engine/train"
+	"mnist-tui/ui/view"
+)
+
+// Mistakes is the page of misclassified test images, as a paged grid of
+// cards (truth, prediction, confidence), most confident mistakes first;
+// enter shows the ten class probabilities of the one under the cursor.
+type Mistakes struct {
+	base
+	eval       evalState
+	leastFirst bool // o: least confident mistakes first
+	browse     browser
+}
+
+// NewMistakes returns the mistakes page.
+func NewMistakes(opts view.Options) *Mistakes {
+	return &Mistakes{base: newBase(opts)}
+}
+
+// Name is the page's label in the tab bar.
+func (m *Mistakes) Name() string { return "mistakes" }
+
+// SetSnapshot takes the latest evaluation; the list is rebuilt only when
+// the evaluation is new.
+func (m *Mistakes) SetSnapshot(s train.Snapshot) {
+	m.names = namesOf(s)
+	if m.eval.update(s) {
+		m.relist()
+	}
+}
+
+// relist sorts the mistakes of the current evaluation in the current order.
+func (m *Mistakes) relist() {
+	if !m.eval.ready() {
+		m.browse.setItems(nil)
+		return
+	}
+	m.browse.setItems(m.eval.results.Mistakes(!m.leastFirst))
+}
+
+// Update answers the page's keys.
+func (m *Mistakes) Update(msg tea.Msg) tea.Cmd {
+	if mouse, ok := msg.(tea.MouseMsg); ok && m.eval.ready() {
+		m.browse.click(m.mouse(mouse))
+		return nil
+	}
+	k, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return nil
+	}
+	switch {
+	case m.toggleHiRes(k):
+	case !m.browse.detail && key.Matches(k, m.keys.Order):
+		m.leastFirst = !m.leastFirst
+		// The other end of the list: start again at its top.
+		m.browse = browser{grid: imageGrid{zoom: m.browse.grid.zoom}}
+		m.relist()
+	default:
+		m.browse.update(k, m.keys)
+	}
+	return nil
+}
+
+// Render draws the page in exactly width x height cells.
+func (m *Mistakes) Render(width, height int) string {
+	switch {
+	case m.eval.eval == nil:
+		return message("the mistakes appear after the first epoch", m.st.dim, width, height)
+	case m.eval.test == nil:
+		return message("loading the data set…", m.st.dim, width, height)
+	case m.eval.err != nil:
+		return message("cannot show the mistakes: "+m.eval.err.Error(), m.st.bad, width, height)
+	}
+	order := "most confident first"
+	if m.leastFirst {
+		order = "least confident first"
+	}
+	n := m.eval.results.Len()
+	title := fmt.Sprintf("mistakes: %d of %d (%s) · %s", len(m.browse.items), n, percent(len(m.browse.items), n), order)
+	return m.browse.render(&m.base, m.eval.results, m.eval.test, title, width, height)
+}
+
+// Keys are the bindings that do something now.
+func (m *Mistakes) Keys() []key.Binding {
+	if !m.eval.ready() {
+		return nil
+	}
+	keys := m.browse.keys(m.keys)
+	if !m.browse.detail {
+		keys = append(keys, withHelp(m.keys.Order, "most/least confident first"))
+	}
+	return keys
+}
+
+// CapturesKeys is false: the page leaves the dashboard its keys.
+func (m *Mistakes) CapturesKeys() bool { return false }
+
+// Nested reports whether esc closes the probability chart rather than
+// leaving the page.
+func (m *Mistakes) Nested() bool { return m.browse.detail }
