@@ -1,14 +1,21 @@
 package engine
 
-// Convolution as im2col + one GEMM over a whole chunk of images (stride 1, zero padding).
+// Convolution as im2col + GEMM (stride 1, zero padding), with the layer that follows it fused in.
 //
-// The GEMM works channel-major: with N = B*OH*OW output pixels of the chunk,
+// A chunk of images goes through in groups of a few images. For a group of G images and
+// n = G*OH*OW output pixels:
 //
-//	col [C*K*K, N]   column (b,oy,ox) holds the C*K*K input values its output pixel sees
-//	tmp [OC, N]      = w [OC, C*K*K] · col
+//	col [C*K*K, n]   column (i,oy,ox) holds the C*K*K input values its output pixel sees
+//	tmp [OC, n]      = w [OC, C*K*K] · col
 //
-// so one GEMM with a long N does all the arithmetic, and only the cheap regrouping of tmp into
-// batch-major NCHW (and back, in backward) costs a pass over the output.
+// One GEMM with a long n does the arithmetic. A group is sized so that col and tmp stay in the
+// L2 cache between im2col, the GEMM and the pass that reads tmp (see convShape.group): built
+// for the whole chunk at once they would make a round trip through memory.
+//
+// The pass that reads tmp back into batch-major NCHW is where the next layer is fused in (the
+// convolution's "activation", convAct): bias, ReLU, a residual addition, 2x2 max pooling. A fused
+// layer's input is never stored, and its backward pass is folded into the pass that regroups
+// the output gradient into tmp's layout for the backward GEMMs.
 
 // convShape is the geometry of one Conv2d with stride 1 and Pad zeros on every side.
 type convShape struct {
@@ -24,87 +31,275 @@ func (s convShape) OW() int { return s.W + 2*s.Pad - s.K + 1 }
 // rows is the length of one im2col column: the values one output pixel sees.
 func (s convShape) rows() int { return s.C * s.K * s.K }
 
-// convWork is a worker's scratch for every convolution of its model: sized by newConvWork for
-// the largest layer, used by one layer at a time.
-type convWork[F float] struct {
-	col []F // [C*K*K, B*OH*OW]
-	tmp []F // [OC, B*OH*OW]
-}
+const (
+	// colBudget bounds a group's im2col matrix (in floats: 384 KB) so that it and the GEMM's
+	// output stay in the 1 MB L2 cache from the moment they are written to the moment they
+	// are read.
+	colBudget = 96 * 1024
+	// minGroupPixels is the fewest output pixels a group holds even when its im2col matrix
+	// exceeds colBudget: the weight gradient is made of dot products along the pixels, and
+	// much shorter ones spend their time summing up rather than multiplying.
+	minGroupPixels = 256
+)
 
-// newConvWork sizes the scratch for chunks of up to images images through any of shapes.
-func newConvWork[F float](images int, shapes ...convShape) convWork[F] {
-	var col, tmp int
-	for _, s := range shapes {
-		n := images * s.OH() * s.OW()
-		col = max(col, s.rows()*n)
-		tmp = max(tmp, s.OC*n)
-	}
-	return convWork[F]{col: make([]F, col), tmp: make([]F, tmp)}
-}
-
-// conv2dForward: out [B,OC,OH,OW] = inp [B,C,H,W] ⋆ w [OC,C,K,K] + b [OC].
-func conv2dForward[F float](out, inp, w, b []F, B int, s convShape, ws convWork[F]) {
+// group returns how many images of a chunk of B go through the GEMMs at once.
+func (s convShape) group(B int) int {
 	hw := s.OH() * s.OW()
-	n, k := B*hw, s.rows()
-	col, tmp := ws.col[:k*n], ws.tmp[:s.OC*n]
-	im2col(col, inp, B, s)
-	gemm(false, false, s.OC, n, k, w, k, col, n, 0, tmp, n)
-	for oc := range s.OC {
-		bias := b[oc]
-		for i := range B {
-			src := tmp[oc*n+i*hw : oc*n+(i+1)*hw]
-			dst := out[(i*s.OC+oc)*hw : (i*s.OC+oc+1)*hw]
-			for j, v := range src {
-				dst[j] = v + bias
+	g := max(colBudget/(s.rows()*hw), (minGroupPixels+hw-1)/hw, 1)
+	return min(g, max(B, 1))
+}
+
+// convAct is what a convolution's forward pass does with its output before storing it.
+type convAct int
+
+const (
+	actNone     convAct = iota // y = conv(x) + b
+	actReLU                    // y = relu(conv(x) + b)
+	actAddReLU                 // y = relu(conv(x) + b + skip), a residual block's end
+	actReLUPool                // y = maxpool2(relu(conv(x) + b)), with the winners in arg
+)
+
+// convOut describes where and how a convolution stores its output y, and so where its backward
+// pass finds the output gradient dy (laid out as y) and what it needs to undo the activation.
+type convOut[F float] struct {
+	act convAct
+	// y is [B, ct, OH, OW] and the convolution writes channels off..off+OC (a branch of a
+	// channel concatenation). For actReLUPool y is [B, OC, OH/2, OW/2], ct and off unused.
+	y       []F
+	ct, off int
+	skip    []F     // actAddReLU: the residual input, laid out as y
+	arg     []uint8 // actReLUPool: which element of each 2x2 window won, 0-3 in row-major order
+}
+
+// out is the convOut for a convolution that owns all the channels of y.
+func out[F float](act convAct, y []F, s convShape) convOut[F] {
+	return convOut[F]{act: act, y: y, ct: s.OC}
+}
+
+// convForward runs a convolution of x [B,C,H,W] with w [OC,C,K,K] and bias b [OC] and stores
+// the result as o says.
+func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scratch[F]) {
+	hw, k, inSize := s.OH()*s.OW(), s.rows(), s.C*s.H*s.W
+	G := s.group(B)
+	for i0 := 0; i0 < B; i0 += G {
+		g := min(G, B-i0)
+		n := g * hw
+		col, tmp := sc.col[:k*n], sc.tmp[:s.OC*n]
+		im2col(col, x[i0*inSize:(i0+g)*inSize], g, s)
+		gemm(sc.gemm, false, false, s.OC, n, k, w, k, col, n, 0, tmp, n)
+		for oc := range s.OC {
+			for i := range g {
+				src := tmp[oc*n+i*hw:][:hw]
+				img := i0 + i
+				switch o.act {
+				case actNone:
+					biasPlane(o.y[(img*o.ct+o.off+oc)*hw:][:hw], src, b[oc])
+				case actReLU:
+					biasReLUPlane(o.y[(img*s.OC+oc)*hw:][:hw], src, b[oc])
+				case actAddReLU:
+					at := (img*s.OC + oc) * hw
+					biasAddReLUPlane(o.y[at:][:hw], src, o.skip[at:][:hw], b[oc])
+				case actReLUPool:
+					ph := (s.OH() / 2) * (s.OW() / 2)
+					at := (img*s.OC + oc) * ph
+					biasReLUPoolPlane(o.y[at:][:ph], o.arg[at:][:ph], src, b[oc], s.OH(), s.OW())
+				}
 			}
 		}
 	}
 }
 
-// conv2dBackward: dw [OC,C,K,K] += dout ⋆ inp, db [OC] += Σ dout, and, unless dinp is nil (the
-// first layer, whose input is the data), dinp [B,C,H,W] += the input gradient.
-// dout is [B,OC,OH,OW]; inp and w are the forward's.
-func conv2dBackward[F float](dinp, dw, db, dout, inp, w []F, B int, s convShape, ws convWork[F]) {
-	hw := s.OH() * s.OW()
-	n, k := B*hw, s.rows()
-	col, tmp := ws.col[:k*n], ws.tmp[:s.OC*n]
+// convBackward adds the convolution's gradients for the output gradient dy (laid out as o.y):
+// dw [OC,C,K,K] and db [OC], the input gradient dx [B,C,H,W] unless dx is nil (the first
+// layer, whose input is the data) and, for actAddReLU, the residual input's gradient dskip.
+// o, x and w are the forward pass's.
+func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int, s convShape, sc *scratch[F]) {
+	hw, k, inSize := s.OH()*s.OW(), s.rows(), s.C*s.H*s.W
+	G := s.group(B)
+	for i0 := 0; i0 < B; i0 += G {
+		g := min(G, B-i0)
+		n := g * hw
+		col, tmp := sc.col[:k*n], sc.tmp[:s.OC*n]
 
-	// Regroup dout channel-major, like the forward GEMM's output, summing the bias gradient.
-	for oc := range s.OC {
-		var sum F
-		for i := range B {
-			src := dout[(i*s.OC+oc)*hw : (i*s.OC+oc+1)*hw]
-			copy(tmp[oc*n+i*hw:], src)
-			for _, g := range src {
-				sum += g
+		// Undo the activation into tmp: the gradient of conv(x) + b, channel-major like the
+		// forward GEMM's output, summing the bias gradient on the way.
+		for oc := range s.OC {
+			var sum F
+			for i := range g {
+				dst := tmp[oc*n+i*hw:][:hw]
+				img := i0 + i
+				switch o.act {
+				case actNone:
+					sum += copyPlane(dst, dy[(img*o.ct+o.off+oc)*hw:][:hw])
+				case actReLU:
+					at := (img*s.OC + oc) * hw
+					sum += reluBackPlane(dst, dy[at:][:hw], o.y[at:][:hw])
+				case actAddReLU:
+					at := (img*s.OC + oc) * hw
+					sum += addReLUBackPlane(dst, dskip[at:][:hw], dy[at:][:hw], o.y[at:][:hw])
+				case actReLUPool:
+					ph := (s.OH() / 2) * (s.OW() / 2)
+					at := (img*s.OC + oc) * ph
+					sum += reluPoolBackPlane(dst, dy[at:][:ph], o.y[at:][:ph], o.arg[at:][:ph], s.OH(), s.OW())
+				}
+			}
+			db[oc] += sum
+		}
+
+		// col is rebuilt rather than kept from the forward pass: from an input in cache that is
+		// a copy, cheaper than reading back a matrix K*K times the input's size from memory.
+		xg := x[i0*inSize : (i0+g)*inSize]
+		im2col(col, xg, g, s)
+		gemm(sc.gemm, false, true, s.OC, k, n, tmp, n, col, n, 1, dw, k) // dw += tmp · colᵀ
+		if dx == nil {
+			continue
+		}
+		gemm(sc.gemm, true, false, k, n, s.OC, w, k, tmp, n, 0, col, n) // dcol = wᵀ · tmp
+		col2im(dx[i0*inSize:(i0+g)*inSize], col, g, s)
+	}
+}
+
+// The per-plane passes between tmp's rows and NCHW tensors. Each handles one output channel of
+// one image; bias b is the channel's.
+
+// biasPlane: dst = src + b.
+func biasPlane[F float](dst, src []F, b F) {
+	dst = dst[:len(src)]
+	for j, v := range src {
+		dst[j] = v + b
+	}
+}
+
+// biasReLUPlane: dst = relu(src + b). NaN stays NaN, as in PyTorch. (The builtin max compiles
+// without a branch; an if on the sign mispredicts on half the inputs.)
+func biasReLUPlane[F float](dst, src []F, b F) {
+	dst = dst[:len(src)]
+	for j, v := range src {
+		dst[j] = max(v+b, 0)
+	}
+}
+
+// biasAddReLUPlane: dst = relu(src + b + skip), in that order, as PyTorch adds the bias inside
+// the convolution and the skip connection after it.
+func biasAddReLUPlane[F float](dst, src, skip []F, b F) {
+	dst, skip = dst[:len(src)], skip[:len(src)]
+	for j, v := range src {
+		dst[j] = max(skip[j]+(v+b), 0)
+	}
+}
+
+// biasReLUPoolPlane: dst [H/2,W/2] = relu of the maximum of each 2x2 window of src [H,W] + b,
+// and arg the window position (0-3, row-major) of the maximum; an odd last row or column is
+// dropped, as PyTorch's floor mode does. On ties the first element wins and a NaN wins (the
+// last NaN, if several), which is PyTorch's rule (v > best || isnan(v)). ReLU and max pooling
+// commute, so this is both relu-then-pool (the cnn) and pool-then-relu (the inception net).
+func biasReLUPoolPlane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
+	ow := W / 2
+	for py := range H / 2 {
+		r0, r1 := src[2*py*W:][:2*ow], src[(2*py+1)*W:][:2*ow]
+		d, a := dst[py*ow:][:ow], arg[py*ow:][:ow]
+		for px := range d {
+			best, at := r0[2*px]+b, uint8(0)
+			if v := r0[2*px+1] + b; v > best || v != v {
+				best, at = v, 1
+			}
+			if v := r1[2*px] + b; v > best || v != v {
+				best, at = v, 2
+			}
+			if v := r1[2*px+1] + b; v > best || v != v {
+				best, at = v, 3
+			}
+			d[px], a[px] = max(best, 0), at
+		}
+	}
+}
+
+// copyPlane: dst = src; returns Σ src.
+func copyPlane[F float](dst, src []F) (sum F) {
+	dst = dst[:len(src)]
+	for j, g := range src {
+		dst[j] = g
+		sum += g
+	}
+	return sum
+}
+
+// reluBackPlane: dst = dy where the ReLU's output y > 0, else 0; returns Σ dst.
+func reluBackPlane[F float](dst, dy, y []F) (sum F) {
+	dst, y = dst[:len(dy)], y[:len(dy)]
+	for j, g := range dy {
+		if !(y[j] > 0) {
+			g = 0
+		}
+		dst[j] = g
+		sum += g
+	}
+	return sum
+}
+
+// addReLUBackPlane: dst = dy where y > 0, else 0, and dskip += dst; returns Σ dst.
+func addReLUBackPlane[F float](dst, dskip, dy, y []F) (sum F) {
+	dst, dskip, y = dst[:len(dy)], dskip[:len(dy)], y[:len(dy)]
+	for j, g := range dy {
+		if !(y[j] > 0) {
+			g = 0
+		}
+		dst[j] = g
+		dskip[j] += g
+		sum += g
+	}
+	return sum
+}
+
+// reluPoolBackPlane writes dst [H,W], the gradient of biasReLUPoolPlane's input: each pooled
+// gradient dy goes to its window's winner when the pooled output y is positive, everything else
+// is 0. Returns Σ dst.
+func reluPoolBackPlane[F float](dst, dy, y []F, arg []uint8, H, W int) (sum F) {
+	ow := W / 2
+	for py := range H / 2 {
+		r0, r1 := dst[2*py*W:][:2*ow], dst[(2*py+1)*W:][:2*ow]
+		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
+		for px := range g {
+			v := g[px]
+			if !(yy[px] > 0) {
+				v = 0
+			}
+			sum += v
+			var q [4]F
+			q[a[px]&3] = v
+			r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1] = q[0], q[1], q[2], q[3]
+		}
+		if W%2 != 0 {
+			r0, r1 = dst[2*py*W:][:W], dst[(2*py+1)*W:][:W]
+			r0[W-1], r1[W-1] = 0, 0
+		}
+	}
+	if H%2 != 0 {
+		clear(dst[(H-1)*W : H*W])
+	}
+	return sum
+}
+
+// im2col fills col [C*K*K, G*OH*OW] for the G images of x [G,C,H,W]: row (c,kh,kw), column
+// (i,oy,ox) holds x[i,c,oy+kh-Pad,ox+kw-Pad], or 0 where that falls in the padding.
+func im2col[F float](col, x []F, G int, s convShape) {
+	oh, ow := s.OH(), s.OW()
+	hw, n := oh*ow, G*oh*ow
+	if s.K == 1 && s.Pad == 0 { // a 1x1 convolution: each row is one channel of every image
+		for c := range s.C {
+			for i := range G {
+				copy(col[c*n+i*hw:][:hw], x[(i*s.C+c)*hw:][:hw])
 			}
 		}
-		db[oc] += sum
-	}
-
-	// col is not kept from the forward pass: rebuilding it is a copy, far cheaper than the GEMMs,
-	// and it saves holding one col per layer.
-	im2col(col, inp, B, s)
-	gemm(false, true, s.OC, k, n, tmp, n, col, n, 1, dw, k) // dw += tmp · colᵀ
-	if dinp == nil {
 		return
 	}
-	gemm(true, false, k, n, s.OC, w, k, tmp, n, 0, col, n) // dcol = wᵀ · tmp
-	col2im(dinp, col, B, s)
-}
-
-// im2col fills col [C*K*K, B*OH*OW]: row (c,kh,kw), column (b,oy,ox) holds
-// inp [b,c,oy+kh-Pad,ox+kw-Pad], or 0 where that falls in the padding.
-func im2col[F float](col, inp []F, B int, s convShape) {
-	oh, ow := s.OH(), s.OW()
-	n := B * oh * ow
 	for c := range s.C {
 		for kh := range s.K {
 			for kw := range s.K {
 				row := col[((c*s.K+kh)*s.K+kw)*n:][:n]
 				x0, x1 := validCols(kw, s.Pad, s.W, ow)
-				for i := range B {
-					plane := inp[(i*s.C+c)*s.H*s.W:][:s.H*s.W]
+				for i := range G {
+					plane := x[(i*s.C+c)*s.H*s.W:][:s.H*s.W]
 					for oy := range oh {
 						dst := row[(i*oh+oy)*ow:][:ow]
 						iy := oy + kh - s.Pad
@@ -112,15 +307,9 @@ func im2col[F float](col, inp []F, B int, s convShape) {
 							clear(dst)
 							continue
 						}
-						if x0 > 0 {
-							clear(dst[:x0])
-						}
-						if x1 > x0 {
-							copy(dst[x0:x1], plane[iy*s.W+x0+kw-s.Pad:][:x1-x0])
-						}
-						if x1 < ow {
-							clear(dst[x1:])
-						}
+						clear(dst[:x0])
+						copy(dst[x0:x1], plane[iy*s.W+x0+kw-s.Pad:][:x1-x0])
+						clear(dst[x1:])
 					}
 				}
 			}
@@ -128,32 +317,47 @@ func im2col[F float](col, inp []F, B int, s convShape) {
 	}
 }
 
-// col2im is im2col's adjoint: inp [B,C,H,W] += every column entry of col added back where
-// im2col read it from (entries that came from the padding are dropped).
-func col2im[F float](inp, col []F, B int, s convShape) {
+// col2im is im2col's adjoint: dx [G,C,H,W] += every entry of col [C*K*K, G*OH*OW] added back
+// where im2col read it from (entries that came from the padding are dropped).
+func col2im[F float](dx, col []F, G int, s convShape) {
 	oh, ow := s.OH(), s.OW()
-	n := B * oh * ow
+	hw, n := oh*ow, G*oh*ow
+	if s.K == 1 && s.Pad == 0 {
+		for c := range s.C {
+			for i := range G {
+				addTo(dx[(i*s.C+c)*hw:][:hw], col[c*n+i*hw:][:hw])
+			}
+		}
+		return
+	}
 	for c := range s.C {
 		for kh := range s.K {
 			for kw := range s.K {
 				row := col[((c*s.K+kh)*s.K+kw)*n:][:n]
 				x0, x1 := validCols(kw, s.Pad, s.W, ow)
-				for i := range B {
-					plane := inp[(i*s.C+c)*s.H*s.W:][:s.H*s.W]
+				if x1 == x0 {
+					continue
+				}
+				for i := range G {
+					plane := dx[(i*s.C+c)*s.H*s.W:][:s.H*s.W]
 					for oy := range oh {
 						iy := oy + kh - s.Pad
-						if iy < 0 || iy >= s.H || x1 == x0 {
+						if iy < 0 || iy >= s.H {
 							continue
 						}
-						src := row[(i*oh+oy)*ow+x0:][:x1-x0]
-						dst := plane[iy*s.W+x0+kw-s.Pad:][:x1-x0]
-						for j, v := range src {
-							dst[j] += v
-						}
+						addTo(plane[iy*s.W+x0+kw-s.Pad:][:x1-x0], row[(i*oh+oy)*ow+x0:][:x1-x0])
 					}
 				}
 			}
 		}
+	}
+}
+
+// addTo: dst += src.
+func addTo[F float](dst, src []F) {
+	dst = dst[:len(src)]
+	for j, v := range src {
+		dst[j] += v
 	}
 }
 

@@ -8,12 +8,16 @@ import "mnist-tui/engine/kernels"
 type float interface{ float32 | float64 }
 
 // gemm computes C = op(A)·op(B) + beta*C with row-major matrices, as kernels.Sgemm (alpha 1):
-// op(A) is m x k, op(B) k x n, C m x n. float32 goes to kernels.Sgemm; float64, used only by
-// tests, to a plain triple loop.
-func gemm[F float](transA, transB bool, m, n, k int, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
+// op(A) is m x k, op(B) k x n, C m x n. float32 goes to ws.Sgemm (kernels.Sgemm when ws is nil);
+// float64, used only by tests, to a plain triple loop.
+func gemm[F float](ws *kernels.Workspace, transA, transB bool, m, n, k int, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
 	switch c := any(c).(type) {
 	case []float32:
-		kernels.Sgemm(transA, transB, m, n, k, 1, any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, ldc)
+		if ws == nil {
+			kernels.Sgemm(transA, transB, m, n, k, 1, any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, ldc)
+			return
+		}
+		ws.Sgemm(transA, transB, m, n, k, 1, any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, ldc)
 	case []float64:
 		gemm64(transA, transB, m, n, k, any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), c, ldc)
 	}
@@ -58,4 +62,24 @@ func gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64,
 			}
 		}
 	}
+}
+
+// scratch is one worker's temporary memory, shared by its layers one at a time: the
+// convolutions' im2col and GEMM-output matrices and the GEMM's packing buffers. Owning the
+// packing buffers keeps a worker off kernels.Sgemm's shared pool, which can allocate.
+type scratch[F float] struct {
+	col  []F // [C*K*K, G*OH*OW] for the largest group of any convolution
+	tmp  []F // [OC, G*OH*OW]
+	gemm *kernels.Workspace
+}
+
+// newScratch sizes the scratch for chunks of up to images images through any of shapes.
+func newScratch[F float](images int, shapes ...convShape) *scratch[F] {
+	var col, tmp int
+	for _, s := range shapes {
+		n := s.group(images) * s.OH() * s.OW()
+		col = max(col, s.rows()*n)
+		tmp = max(tmp, s.OC*n)
+	}
+	return &scratch[F]{col: make([]F, col), tmp: make([]F, tmp), gemm: kernels.NewWorkspace()}
 }

@@ -14,8 +14,9 @@
 // built with the purego tag, portable Go kernels run under the same blocking.
 //
 // Everything is single-threaded and safe for concurrent use: callers parallelise by giving each
-// goroutine its own part of C. Packing buffers come from a sync.Pool, so steady-state calls do
-// not allocate.
+// goroutine its own part of C. Sgemm borrows its packing buffers from a sync.Pool, so
+// steady-state calls do not allocate; a goroutine that multiplies in a hot loop can own its
+// buffers instead (NewWorkspace, Workspace.Sgemm) and never touch the pool.
 //
 // Dimension and length mistakes are programmer errors inside the engine, not bad user input, so
 // like gonum's blas these functions panic, with a message naming the argument; they never read
@@ -64,7 +65,26 @@ const (
 // slice is too short for the matrix it holds.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm("Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	active.sgemm(matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+	active.sgemm(nil, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+}
+
+// Workspace is the packing memory of Sgemm calls made by one goroutine at a time. Sgemm's shared
+// pool is cheap but not free of allocations: after a garbage collection, or when goroutines
+// move between threads, a sync.Pool can come up empty and make a new 280 KB buffer. A worker
+// that multiplies in a hot loop owns a Workspace instead, which also keeps its buffers in its
+// own core's caches. The zero value is ready to use; a Workspace is not safe for concurrent use.
+type Workspace struct {
+	w workspace
+}
+
+// NewWorkspace returns a Workspace for one goroutine's Sgemm calls.
+func NewWorkspace() *Workspace { return new(Workspace) }
+
+// Sgemm is the package-level Sgemm, packing into ws instead of a pooled buffer. Results are
+// bit-identical to Sgemm's.
+func (ws *Workspace) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkSgemm("Workspace.Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	active.sgemm(&ws.w, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
 }
 
 // Implementation names the micro-kernel Sgemm uses on this machine ("avx2-fma" or "go"), for
@@ -116,7 +136,7 @@ type kernel struct {
 	dot      dotFunc
 }
 
-// workspace holds one call's packing buffers; pooled so steady-state calls do not allocate.
+// workspace holds one call's packing buffers: a Workspace's, or one borrowed from the pool.
 type workspace struct {
 	a    [aBlockFloats]float32 // packed block of op(A)
 	b    [kcMax * nr]float32   // packed sliver of op(B)
@@ -125,8 +145,9 @@ type workspace struct {
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 
-// sgemm is the blocked driver behind Sgemm; the arguments have been validated.
-func (kern kernel) sgemm(a, b matrix, m, n, k int, alpha, beta float32, c []float32, ldc int) {
+// sgemm is the blocked driver behind Sgemm; the arguments have been validated. It packs into
+// ws, or into a buffer borrowed from the pool when ws is nil.
+func (kern kernel) sgemm(ws *workspace, a, b matrix, m, n, k int, alpha, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -139,8 +160,10 @@ func (kern kernel) sgemm(a, b matrix, m, n, k int, alpha, beta float32, c []floa
 		kern.sgemmDot(a, b, m, n, k, alpha, beta, c, ldc)
 		return
 	}
-	ws := workspaces.Get().(*workspace)
-	defer workspaces.Put(ws)
+	if ws == nil {
+		ws = workspaces.Get().(*workspace)
+		defer workspaces.Put(ws)
+	}
 
 	// An A block spans all of k when it can (it does for every engine shape): A is packed once
 	// and each block of C is finished, k panel after k panel, while it is still in L2. Only

@@ -78,7 +78,7 @@ func checkCase(t *testing.T, kern kernel, tc gemmCase, rng *rand.Rand) {
 	SgemmRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
 	cBefore := append([]float32(nil), c...)
 	checkSgemm("test", tc.transA, tc.transB, tc.m, tc.n, tc.k, a, lda, b, ldb, c, ldc)
-	kern.sgemm(matrix{a, lda, tc.transA}, matrix{b, ldb, tc.transB}, tc.m, tc.n, tc.k, tc.alpha, tc.beta, c, ldc)
+	kern.sgemm(nil, matrix{a, lda, tc.transA}, matrix{b, ldb, tc.transB}, tc.m, tc.n, tc.k, tc.alpha, tc.beta, c, ldc)
 
 	opA := matrix{a, lda, tc.transA}
 	opB := matrix{b, ldb, tc.transB}
@@ -285,8 +285,8 @@ func TestSgemmDoesNotAllocate(t *testing.T) {
 	for _, kern := range kernelsUnderTest() {
 		allocs := testing.AllocsPerRun(20, func() {
 			// 13 columns short of a full tile: the ragged-edge path runs too.
-			kern.sgemm(matrix{a, 784, false}, matrix{w, 784, true}, 32, 499, 784, 1, 0, c, 512)
-			kern.sgemm(matrix{a, 784, false}, matrix{w, 784, false}, 10, 499, 300, 1, 1, c, 512)
+			kern.sgemm(nil, matrix{a, 784, false}, matrix{w, 784, true}, 32, 499, 784, 1, 0, c, 512)
+			kern.sgemm(nil, matrix{a, 784, false}, matrix{w, 784, false}, 10, 499, 300, 1, 1, c, 512)
 		})
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations per call, want 0", kern.name, allocs)

@@ -45,7 +45,9 @@ func commands() []command {
 		{"data", "fetch and verify a data set, and summarise it", runData},
 		{"eval", "measure a checkpoint's accuracy on the test set, per class, with the confusion matrix", runEval},
 		{"predict", "read digits from PNG, JPEG or GIF pictures with a trained model", runPredict},
+		{"draw", "draw a digit with the mouse and watch a trained model read it", runDraw},
 		{"bench", "measure training and inference speed of the models", runBench},
+		{"compare", "train several models with the same settings and compare them in a table and plots", runCompare},
 	}
 }
 
