@@ -12,12 +12,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
+	"mnist-tui/dataset"
+	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/dashboard"
+	"mnist-tui/ui/draw"
 	"mnist-tui/ui/editor"
 	"mnist-tui/ui/inspect"
 	"mnist-tui/ui/view"
@@ -178,13 +182,13 @@ func (p *printer) emit(v map[string]any) {
 // is waited for before returning.
 func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source string, opts train.Options) error {
 	var runs []chan error
-	var current *train.Trainer
+	var current currentTrainer
 	start := func(cfg config.Config, opts train.Options) *train.Trainer {
 		t := train.New(cfg, opts)
 		done := make(chan error, 1)
 		go func() { done <- t.Run(ctx) }()
 		runs = append(runs, done)
-		current = t
+		current.Store(t)
 		return t
 	}
 	first := start(cfg, opts)
@@ -204,7 +208,12 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 		renderer.SetColorProfile(termenv.Ascii)
 	}
 	pageOpts := view.Options{Renderer: renderer, NoColor: noColor}
+	info, err := dataset.Lookup(cfg.Dataset)
+	if err != nil {
+		return usageError{err}
+	}
 	pages := []view.View{
+		draw.New(draw.NewLive(&current), info.Classes, pageOpts),
 		inspect.NewConfusion(pageOpts),
 		inspect.NewMistakes(pageOpts),
 		inspect.NewData(pageOpts),
@@ -244,4 +253,14 @@ func editableConfig(source string, cfg config.Config, env *Env) (path string, te
 		return path, env.DefaultConfig
 	}
 	return path, cfg.Marshal()
+}
+
+// currentTrainer is the run on screen; a restart replaces it while the draw
+// page may be copying weights from another goroutine, hence the atomic.
+type currentTrainer struct{ atomic.Pointer[train.Trainer] }
+
+func (c *currentTrainer) Snapshot() train.Snapshot { return c.Load().Snapshot() }
+func (c *currentTrainer) Send(cmd train.Command)   { c.Load().Send(cmd) }
+func (c *currentTrainer) CopyWeights(ctx context.Context, dst []*engine.Param) error {
+	return c.Load().CopyWeights(ctx, dst)
 }
