@@ -1,0 +1,225 @@
+package runsview
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/NimbleMarkets/ntcharts/canvas"
+	"github.com/NimbleMarkets/ntcharts/canvas/graph"
+	"github.com/NimbleMarkets/ntcharts/canvas/runes"
+	"github.com/NimbleMarkets/ntcharts/linechart"
+	"github.com/charmbracelet/lipgloss"
+
+	"mnist-tui/engine/runs"
+)
+
+// shownRun is a run on the chart with its look.
+type shownRun struct {
+	run  runs.Run
+	slot int
+}
+
+// shownRuns are the selected runs in the order of their looks; with none
+// selected, the run under the cursor stands in, so the chart is never idle.
+func (p *Page) shownRuns() (shown []shownRun, preview bool) {
+	for _, r := range p.runs {
+		if slot, ok := p.slots[r.ID]; ok {
+			shown = append(shown, shownRun{r, slot})
+		}
+	}
+	sort.Slice(shown, func(i, j int) bool { return shown[i].slot < shown[j].slot })
+	if len(shown) == 0 && len(p.runs) > 0 {
+		return []shownRun{{p.runs[p.cursor], 0}}, true
+	}
+	return shown, false
+}
+
+// chart draws the title, the legend and the test accuracy of the shown runs
+// per epoch in exactly height lines.
+func (p *Page) chart(width, height int) string {
+	st := p.st
+	shown, preview := p.shownRuns()
+	title := st.title.Render("test accuracy per epoch")
+	if preview {
+		title += st.dim.Render(" · the run under the cursor; x selects runs to overlay")
+	}
+	lines := []string{fitWidth(title, width), p.legend(shown, width)}
+	plotH := height - len(lines)
+
+	minY, maxY, ok := accuracyRange(shown)
+	if !ok {
+		lines = append(lines, placeholder("no finished epoch yet", width, plotH, st))
+		return strings.Join(lines, "\n")
+	}
+	maxX := 2.0 // a run's planned epochs, so a live curve grows to the right
+	for _, s := range shown {
+		maxX = max(maxX, float64(max(len(s.run.TestAcc), s.run.Epochs)))
+	}
+	lc := linechart.New(width, plotH, 1, maxX, minY, maxY,
+		linechart.WithXYSteps(1, 2),
+		linechart.WithStyles(st.dim, st.label, st.label),
+		linechart.WithXLabelFormatter(epochLabel),
+		linechart.WithYLabelFormatter(percentLabel(maxY-minY)),
+	)
+	if lc.GraphWidth() < 2 || lc.GraphHeight() < 2 {
+		lines = append(lines, placeholder("too small for the chart", width, plotH, st))
+		return strings.Join(lines, "\n")
+	}
+	// The axis labels column i with minX + i*(range/graphWidth), so the
+	// last column never reaches maxX; one column more puts the last
+	// epoch's number on the axis.
+	ext := (maxX - 1) / float64(lc.GraphWidth()-1)
+	lc.SetXRange(1, maxX+ext)
+	lc.SetViewXRange(1, maxX+ext)
+	lc.DrawXYAxisAndLabel()
+	for _, s := range shown {
+		p.drawCurve(&lc, s, minY, maxY)
+	}
+	lines = append(lines, canvasView(&lc.Canvas))
+	return strings.Join(lines, "\n")
+}
+
+// drawCurve draws one run: braille lines in its colour, or, without
+// colours, a line of its character.
+func (p *Page) drawCurve(lc *linechart.Model, s shownRun, minY, maxY float64) {
+	style := p.st.curves[s.slot]
+	var pts []canvas.Float64Point
+	for e, acc := range s.run.TestAcc {
+		if !math.IsNaN(acc) && !math.IsInf(acc, 0) {
+			pts = append(pts, canvas.Float64Point{X: float64(e + 1), Y: acc})
+		}
+	}
+	if len(pts) == 0 {
+		return
+	}
+	if p.st.chars {
+		mark := curves[s.slot].mark
+		lc.DrawRuneWithStyle(pts[0], mark, style)
+		for i := 1; i < len(pts); i++ {
+			lc.DrawRuneLineWithStyle(pts[i-1], pts[i], mark, style)
+		}
+		return
+	}
+	grid := graph.NewBrailleGrid(lc.GraphWidth(), lc.GraphHeight(), lc.MinX(), lc.MaxX(), minY, maxY)
+	prev := grid.GridPoint(pts[0])
+	grid.Set(prev)
+	for _, pt := range pts[1:] {
+		next := grid.GridPoint(pt)
+		for _, gp := range graph.GetLinePoints(prev, next) {
+			grid.Set(gp)
+		}
+		prev = next
+	}
+	graph.DrawBraillePatterns(&lc.Canvas, canvas.Point{X: lc.Origin().X + 1, Y: 0}, grid.BraillePatterns(), style)
+}
+
+// legend names the shown runs in their looks, with their best accuracy.
+func (p *Page) legend(shown []shownRun, width int) string {
+	st := p.st
+	var items []string
+	for _, s := range shown {
+		swatch := "━━"
+		if st.chars {
+			swatch = strings.Repeat(string(curves[s.slot].mark), 2)
+		}
+		item := st.curves[s.slot].Render(swatch) + " " + s.run.ID
+		if s.run.EpochsDone > 0 {
+			item += st.dim.Render(" " + strconv.FormatFloat(s.run.BestAcc, 'f', 2, 64) + "%")
+		}
+		items = append(items, item)
+	}
+	return fitWidth(strings.Join(items, "   "), width)
+}
+
+// accuracyRange is the y extent of the shown runs' accuracies with a
+// little air, within 0-100; ok is false when there is nothing to draw.
+func accuracyRange(shown []shownRun) (lo, hi float64, ok bool) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, s := range shown {
+		for _, acc := range s.run.TestAcc {
+			if math.IsNaN(acc) || math.IsInf(acc, 0) {
+				continue
+			}
+			lo, hi = min(lo, acc), max(hi, acc)
+		}
+	}
+	if lo > hi {
+		return 0, 0, false
+	}
+	pad := max(0.5, 0.1*(hi-lo))
+	lo, hi = max(0, lo-pad), min(100, hi+pad)
+	if hi-lo < 1 {
+		lo, hi = max(0, hi-1), max(1, hi)
+	}
+	return lo, hi, true
+}
+
+// epochLabel puts each epoch's number where that epoch begins on the axis
+// (the chart hides a label equal to the one before it).
+func epochLabel(_ int, x float64) string {
+	return strconv.Itoa(int(math.Floor(x + 1e-9)))
+}
+
+// percentLabel shows a decimal when the range is narrow enough to need one.
+func percentLabel(span float64) linechart.LabelFormatter {
+	prec := 0
+	if span < 5 {
+		prec = 1
+	}
+	return func(_ int, y float64) string { return strconv.FormatFloat(y, 'f', prec, 64) }
+}
+
+// placeholder centres a note in a w x h box.
+func placeholder(note string, w, h int, st styles) string {
+	if h <= 0 {
+		return ""
+	}
+	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, st.dim.Render(fitWidth(note, w)))
+}
+
+// canvasView draws a canvas like canvas.Model.View, but renders each run of
+// equally styled cells with one lipgloss call rather than every cell with
+// its own: that was most of the time of a redraw.
+func canvasView(c *canvas.Model) string {
+	var b strings.Builder
+	var run []rune
+	var runStyle lipgloss.Style
+	var runLook look
+	flush := func() {
+		if len(run) > 0 {
+			b.WriteString(runStyle.Render(string(run)))
+			run = run[:0]
+		}
+	}
+	for y := range c.Height() {
+		if y > 0 {
+			b.WriteByte('\n')
+		}
+		for x := range c.Width() {
+			cell := c.Cell(canvas.Point{X: x, Y: y})
+			if cell.Rune == runes.Null {
+				flush()
+				b.WriteByte(' ')
+				continue
+			}
+			if l := lookOf(cell.Style); len(run) == 0 || l != runLook {
+				flush()
+				runStyle, runLook = cell.Style, l
+			}
+			run = append(run, cell.Rune)
+		}
+		flush()
+	}
+	return b.String()
+}
+
+// look is what of a style shows on a chart cell (lipgloss.Style itself
+// cannot be compared).
+type look struct {
+	fg   lipgloss.TerminalColor
+	bold bool
+}
+
+func lookOf(s lipgloss.Style) look { return look{fg: s.GetForeground(), bold: s.GetBold()} }

@@ -1,0 +1,261 @@
+// Package runsview is the dashboard's runs page: every run found in the
+// runs folder, newest first, in a table, and the test accuracy of the runs
+// the user selects overlaid in one chart. The folder is rescanned every few
+// seconds, so runs training elsewhere (another terminal, a compare) grow
+// on screen as they go.
+package runsview
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/table"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"mnist-tui/engine/runs"
+	"mnist-tui/engine/train"
+	"mnist-tui/ui/view"
+)
+
+// RescanEvery is how often the runs folder is read again.
+const RescanEvery = 2 * time.Second
+
+// Page is the runs page. Create it with New; it implements view.View and
+// view.Starter (Start begins the periodic rescan).
+type Page struct {
+	dir     string
+	scanner *runs.Scanner
+	st      styles
+	keys    keyMap
+	table   table.Model
+
+	runs    []runs.Run
+	scanErr error
+	scanned bool // the first scan has answered
+
+	cursor int // index into runs
+	offset int // first run shown in the table
+	// slots maps a selected run's id to its curve; a run keeps its colour
+	// while others come and go.
+	slots map[string]int
+	note  string // a one-off remark: "at most 8 runs at once"
+
+	// live is the run the dashboard trains: its files lag behind the
+	// snapshot, so the snapshot says whether it is still going.
+	live      string
+	liveState train.State
+	liveDone  int // finished epochs of the live run, to rescan when one ends
+
+	// The rescan loop: at most one scan runs, at most one tick waits.
+	scanning, ticking, rescanWanted bool
+}
+
+type keyMap struct {
+	Up, Down, Top, Bottom key.Binding
+	Select, Clear         key.Binding
+	Open                  key.Binding // the page's shortcut from anywhere
+}
+
+func newKeyMap() keyMap {
+	return keyMap{
+		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous run")),
+		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next run")),
+		Top:    key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "newest")),
+		Bottom: key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "oldest")),
+		// The dashboard keeps space for pause; x and enter always reach the page.
+		Select: key.NewBinding(key.WithKeys(" ", "x", "enter"), key.WithHelp("x/space", "select for the chart")),
+		Clear:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear selection")),
+		Open:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "runs")),
+	}
+}
+
+// New makes the runs page for the runs folder runsDir.
+func New(runsDir string, opts view.Options) *Page {
+	st := newStyles(opts.Renderer, opts.NoColor)
+	return &Page{
+		dir:     runsDir,
+		scanner: runs.NewScanner(runsDir),
+		st:      st,
+		keys:    newKeyMap(),
+		table:   table.New(table.WithStyles(table.Styles{Header: st.header, Cell: st.cell, Selected: st.current})),
+		slots:   map[string]int{},
+	}
+}
+
+// Name is the page's label in the tab bar.
+func (p *Page) Name() string { return "runs" }
+
+// Shortcut opens the page from any other.
+func (p *Page) Shortcut() key.Binding { return p.keys.Open }
+
+// Keys are the page's own bindings, for the help.
+func (p *Page) Keys() []key.Binding {
+	return []key.Binding{p.keys.Up, p.keys.Down, p.keys.Select, p.keys.Clear}
+}
+
+// CapturesKeys is false: the page leaves the dashboard its keys.
+func (p *Page) CapturesKeys() bool { return false }
+
+// Messages of the rescan loop. They carry the page so that two runs pages
+// (a test, a future split screen) never take each other's.
+type (
+	tickMsg    struct{ page *Page }
+	scannedMsg struct {
+		page *Page
+		runs []runs.Run
+		err  error
+	}
+)
+
+// Start scans the runs folder now and then every RescanEvery.
+func (p *Page) Start() tea.Cmd {
+	return p.scan()
+}
+
+// scan reads the folder on a command goroutine (it touches the disk).
+func (p *Page) scan() tea.Cmd {
+	if p.scanning {
+		p.rescanWanted = true
+		return nil
+	}
+	p.scanning = true
+	scanner := p.scanner
+	return func() tea.Msg {
+		rs, err := scanner.Scan()
+		return scannedMsg{page: p, runs: rs, err: err}
+	}
+}
+
+func (p *Page) tick() tea.Cmd {
+	if p.ticking {
+		return nil
+	}
+	p.ticking = true
+	return tea.Tick(RescanEvery, func(time.Time) tea.Msg { return tickMsg{page: p} })
+}
+
+// SetSnapshot follows the dashboard's own run: its state, and the end of
+// each epoch, after which the folder is read again at the next message.
+func (p *Page) SetSnapshot(s train.Snapshot) {
+	if s.RunID != p.live || len(s.History) != p.liveDone || s.State != p.liveState {
+		p.rescanWanted = p.rescanWanted || s.RunID != ""
+	}
+	p.live, p.liveState, p.liveDone = s.RunID, s.State, len(s.History)
+}
+
+// Update handles keys and the rescan loop.
+func (p *Page) Update(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case scannedMsg:
+		if msg.page != p {
+			return nil
+		}
+		p.scanning = false
+		p.setRuns(msg.runs, msg.err)
+		cmd = p.tick()
+	case tickMsg:
+		if msg.page != p {
+			return nil
+		}
+		p.ticking = false
+		if !p.scanning { // else the scan under way sets the next tick
+			cmd = p.scan()
+		}
+	case tea.KeyMsg:
+		p.handleKey(msg)
+	}
+	if p.rescanWanted && !p.scanning {
+		p.rescanWanted = false
+		cmd = tea.Batch(cmd, p.scan())
+	}
+	return cmd
+}
+
+func (p *Page) handleKey(k tea.KeyMsg) {
+	p.note = ""
+	switch {
+	case key.Matches(k, p.keys.Up):
+		p.moveTo(p.cursor - 1)
+	case key.Matches(k, p.keys.Down):
+		p.moveTo(p.cursor + 1)
+	case key.Matches(k, p.keys.Top):
+		p.moveTo(0)
+	case key.Matches(k, p.keys.Bottom):
+		p.moveTo(len(p.runs) - 1)
+	case key.Matches(k, p.keys.Select):
+		p.toggle()
+	case key.Matches(k, p.keys.Clear):
+		clear(p.slots)
+	}
+}
+
+func (p *Page) moveTo(i int) {
+	p.cursor = max(0, min(i, len(p.runs)-1))
+}
+
+// toggle selects the run under the cursor for the chart, or deselects it.
+func (p *Page) toggle() {
+	if len(p.runs) == 0 {
+		return
+	}
+	id := p.runs[p.cursor].ID
+	if _, ok := p.slots[id]; ok {
+		delete(p.slots, id)
+		return
+	}
+	var used [maxSelected]bool
+	for _, slot := range p.slots {
+		used[slot] = true
+	}
+	for slot, taken := range used {
+		if !taken {
+			p.slots[id] = slot
+			return
+		}
+	}
+	p.note = fmt.Sprintf("at most %d runs at once: deselect one first", maxSelected)
+}
+
+// setRuns takes a new scan, keeping the cursor on the run it was on (new
+// runs appear at the top and would otherwise push it down) and dropping
+// the selection of runs that are gone.
+func (p *Page) setRuns(rs []runs.Run, err error) {
+	var current string
+	if p.cursor < len(p.runs) {
+		current = p.runs[p.cursor].ID
+	}
+	p.runs, p.scanErr, p.scanned = rs, err, true
+	present := map[string]bool{}
+	for i, r := range rs {
+		present[r.ID] = true
+		if r.ID == current {
+			p.cursor = i
+		}
+	}
+	p.moveTo(p.cursor)
+	for id := range p.slots {
+		if !present[id] {
+			delete(p.slots, id)
+		}
+	}
+}
+
+// shownState is a run's state, corrected for the dashboard's own run: its
+// metrics lag behind, and a long pause writes nothing at all.
+func (p *Page) shownState(r runs.Run) runs.State {
+	if r.ID != p.live || r.State == runs.Damaged {
+		return r.State
+	}
+	switch p.liveState {
+	case train.Loading, train.Running:
+		return runs.Running
+	case train.Paused:
+		return paused
+	}
+	return r.State
+}
+
+// paused is the dashboard's own run while paused; files cannot tell it.
+const paused runs.State = "paused"
