@@ -14,6 +14,7 @@ import (
 	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/runs"
 )
 
 // Options are the parts of a run that do not belong in config.yaml.
@@ -166,6 +167,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		return t.fail(err)
 	}
 	r.writeMetric(map[string]any{"type": "end", "state": "done", "step": r.step})
+	r.writePlots()
 	t.update(func(s *Snapshot) {
 		s.State = Done
 		s.Message = fmt.Sprintf("done: best test accuracy %.2f %% — checkpoints in %s", r.bestAcc, r.dir)
@@ -364,6 +366,24 @@ func (r *run) resume(path string) error {
 		r.id = filepath.Base(r.dir)
 	}
 	return nil
+}
+
+// writePlots draws the finished run's accuracy and loss curves next to its
+// files, for reports and slides. A failure is reported, not fatal: the run
+// itself is complete.
+func (r *run) writePlots() {
+	err := r.metrics.Sync()
+	var folder runs.Run
+	if err == nil {
+		folder, err = runs.Load(r.dir)
+	}
+	if err == nil {
+		err = runs.WritePlots(r.dir, []runs.Run{folder})
+	}
+	if err != nil {
+		err = fmt.Errorf("plots for %s: %w", r.dir, err)
+		r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error() })
+	}
 }
 
 func (r *run) close() {

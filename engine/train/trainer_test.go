@@ -104,7 +104,7 @@ func TestTrainsAndWritesRunFiles(t *testing.T) {
 	if len(s.Samples) != 8 {
 		t.Errorf("%d samples, want 8", len(s.Samples))
 	}
-	for _, name := range []string{"config.yaml", "metrics.jsonl", "last.safetensors", "best.safetensors"} {
+	for _, name := range []string{"config.yaml", "metrics.jsonl", "last.safetensors", "best.safetensors", "accuracy.svg", "accuracy.png", "loss.svg", "loss.png"} {
 		if _, err := os.Stat(filepath.Join(s.RunDir, name)); err != nil {
 			t.Errorf("run folder lacks %s: %v", name, err)
 		}

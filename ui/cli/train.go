@@ -24,6 +24,7 @@ import (
 	"mnist-tui/ui/draw"
 	"mnist-tui/ui/editor"
 	"mnist-tui/ui/inspect"
+	"mnist-tui/ui/runsview"
 	"mnist-tui/ui/view"
 )
 
@@ -213,10 +214,11 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 		return usageError{err}
 	}
 	pages := []view.View{
-		draw.New(draw.NewLive(&current), info.Classes, pageOpts),
+		runsview.New(cfg.RunsDir, pageOpts),
 		inspect.NewConfusion(pageOpts),
 		inspect.NewMistakes(pageOpts),
 		inspect.NewData(pageOpts),
+		draw.New(draw.NewLive(&current), info.Classes, pageOpts),
 		editor.New(configPath, configText, pageOpts),
 	}
 	uiErr := dashboard.Run(first, dashboard.Options{
