@@ -64,7 +64,9 @@ func newKeyMap() keyMap {
 		Top:    key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "newest")),
 		Bottom: key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "oldest")),
 		// The dashboard keeps space for pause; x and enter always reach the page.
-		Select: key.NewBinding(key.WithKeys(" ", "x", "enter"), key.WithHelp("x/space", "select for the chart")),
+		// space pauses training everywhere in the dashboard, so x and enter
+		// select; space still works where the page runs on its own.
+		Select: key.NewBinding(key.WithKeys(" ", "x", "enter"), key.WithHelp("x/enter", "select for the chart")),
 		Clear:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear selection")),
 		Open:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "runs")),
 	}
