@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -153,6 +154,17 @@ func (t *Trainer) Run(ctx context.Context) error {
 		"params": r.net.NumParams(), "epochs": r.cfg.Epochs, "batch_size": r.cfg.BatchSize, "threads": r.net.Threads(),
 		"epoch": r.epoch, "batch": r.batch, "step": r.step})
 	err = r.loop(ctx)
+	if (errors.Is(err, errStopped) || errors.Is(err, context.Canceled)) && r.diverged {
+		// The weights are not numbers any more: keep the last good
+		// checkpoint as it is.
+		r.writeMetric(map[string]any{"type": "end", "state": "stopped", "step": r.step, "error": "diverged"})
+		t.update(func(s *Snapshot) {
+			s.State = Done
+			s.Message = "stopped after the loss diverged; the last good checkpoint is untouched: resume it with a lower learning rate, e.g. mnist-tui train --resume " +
+				filepath.Join(r.dir, "last.safetensors") + " --lr " + strconv.FormatFloat(r.opt.LR/10, 'g', 3, 64)
+		})
+		return nil
+	}
 	if errors.Is(err, errStopped) || errors.Is(err, context.Canceled) {
 		r.saveLast()
 		r.writeMetric(map[string]any{"type": "end", "state": "stopped", "step": r.step})

@@ -205,3 +205,22 @@ func TestDataSummarisesMNIST(t *testing.T) {
 		}
 	}
 }
+
+func TestDivergenceStopsHeadlessTrainingWithAClearMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on real MNIST")
+	}
+	dir := t.TempDir()
+	code, stdout, stderr := run(t, dir, "train", "--headless", "--model", "cnn", "--lr", "10", "--epochs", "1", "--data-dir", dataDir(t))
+	if code != exitFailure {
+		t.Fatalf("exit %d, want %d\n%s%s", code, exitFailure, stdout, stderr)
+	}
+	for _, want := range []string{"diverged", "lower the learning rate", "step "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "runs", "*", "last.safetensors")); len(m) != 0 {
+		t.Errorf("a checkpoint of diverged weights was written: %v", m)
+	}
+}

@@ -90,16 +90,27 @@ func trainHeadless(ctx context.Context, env *Env, t *train.Trainer, asJSON bool)
 	done := make(chan error, 1)
 	go func() { done <- t.Run(ctx) }()
 	p := printer{w: env.Stdout, json: asJSON}
+	var diverged error
 	for {
 		select {
 		case <-t.Changed():
-			p.print(t.Snapshot())
+			s := t.Snapshot()
+			p.print(s)
+			// Nobody can lower the learning rate here: stop, keeping the
+			// last good checkpoint, and say what to do.
+			if s.State == train.Paused && s.Err != nil && diverged == nil {
+				diverged = s.Err
+				t.Send(train.Stop{})
+			}
 		case err := <-done:
 			s := t.Snapshot()
 			p.print(s)
 			p.summary(s)
 			if err != nil {
 				return err
+			}
+			if diverged != nil {
+				return diverged
 			}
 			if ctx.Err() != nil {
 				return fmt.Errorf("interrupted; %s", s.Message)
