@@ -158,7 +158,7 @@ func (r *run) setHyper(c SetHyper) {
 func (r *run) diverge(loss float64) {
 	r.paused, r.diverged = true, true
 	err := fmt.Errorf("training diverged: the loss became %v at step %d (epoch %d, batch %d) with learning rate %g; "+
-		"lower the learning rate (e to edit) and resume: training restarts from the weights of the last epoch boundary",
+		"lower the learning rate and resume (in the dashboard: e to edit, then space): training restarts from the weights of the last epoch boundary",
 		loss, r.step+1, r.epoch, r.batch+1, r.opt.LR)
 	r.t.update(func(s *Snapshot) { s.State = Paused; s.Err = err; s.Message = err.Error() })
 }

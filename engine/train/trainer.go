@@ -158,11 +158,12 @@ func (t *Trainer) Run(ctx context.Context) error {
 		// The weights are not numbers any more: keep the last good
 		// checkpoint as it is.
 		r.writeMetric(map[string]any{"type": "end", "state": "stopped", "step": r.step, "error": "diverged"})
-		t.update(func(s *Snapshot) {
-			s.State = Done
-			s.Message = "stopped after the loss diverged; the last good checkpoint is untouched: resume it with a lower learning rate, e.g. mnist-tui train --resume " +
-				filepath.Join(r.dir, "last.safetensors") + " --lr " + strconv.FormatFloat(r.opt.LR/10, 'g', 3, 64)
-		})
+		lower := strconv.FormatFloat(r.opt.LR/10, 'g', 3, 64)
+		msg := "stopped after the loss diverged; start again with a lower learning rate, e.g. --lr " + lower
+		if last := filepath.Join(r.dir, "last.safetensors"); fileExists(last) {
+			msg = "stopped after the loss diverged; the last good checkpoint is untouched: resume it with a lower learning rate: mnist-tui train --resume " + last + " --lr " + lower
+		}
+		t.update(func(s *Snapshot) { s.State = Done; s.Message = msg })
 		return nil
 	}
 	if errors.Is(err, errStopped) || errors.Is(err, context.Canceled) {
@@ -452,4 +453,9 @@ func copyParams(dst, src []*engine.Param) error {
 		copy(d, s)
 	}
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
