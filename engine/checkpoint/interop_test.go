@@ -104,4 +104,3 @@ func relErr(got, want []float32) float64 {
 	}
 	return maxDiff / math.Max(maxRef, 1e-12)
 }
-
