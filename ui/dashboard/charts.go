@@ -8,12 +8,12 @@ import (
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/NimbleMarkets/ntcharts/canvas/graph"
-	"github.com/NimbleMarkets/ntcharts/canvas/runes"
 	"github.com/NimbleMarkets/ntcharts/linechart"
 	"github.com/NimbleMarkets/ntcharts/sparkline"
 	"github.com/charmbracelet/lipgloss"
 
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/termdraw"
 )
 
 // lrKey is the HyperChange key whose changes are marked on the loss chart.
@@ -137,56 +137,7 @@ func lossChart(snap train.Snapshot, w, h int, st styles) string {
 		}
 		lc.Canvas.SetStringWithStyle(canvas.Point{X: x + 1, Y: 0}, label, st.marker)
 	}
-	return title + "\n" + canvasView(&lc.Canvas)
-}
-
-// canvasView draws a canvas like canvas.Model.View, only much cheaper:
-// that one passes every cell through lipgloss, which was most of the time
-// of a redraw. Here blank cells are plain spaces (a foreground colour on a
-// space shows nothing, and no chart here gives them a background), and each
-// run of cells with the same colours is rendered with one lipgloss call.
-func canvasView(c *canvas.Model) string {
-	var b strings.Builder
-	var run []rune
-	var runStyle lipgloss.Style
-	var runLook look
-	flush := func() {
-		if len(run) > 0 {
-			b.WriteString(runStyle.Render(string(run)))
-			run = run[:0]
-		}
-	}
-	for y := range c.Height() {
-		if y > 0 {
-			b.WriteByte('\n')
-		}
-		for x := range c.Width() {
-			cell := c.Cell(canvas.Point{X: x, Y: y})
-			if cell.Rune == runes.Null {
-				flush()
-				b.WriteByte(' ')
-				continue
-			}
-			if l := lookOf(cell.Style); len(run) == 0 || l != runLook {
-				flush()
-				runStyle, runLook = cell.Style, l
-			}
-			run = append(run, cell.Rune)
-		}
-		flush()
-	}
-	return b.String()
-}
-
-// look is what of a style shows on a chart cell. (lipgloss.Style itself
-// cannot be compared.)
-type look struct {
-	fg, bg lipgloss.TerminalColor
-	bold   bool
-}
-
-func lookOf(s lipgloss.Style) look {
-	return look{fg: s.GetForeground(), bg: s.GetBackground(), bold: s.GetBold()}
+	return title + "\n" + termdraw.CanvasView(&lc.Canvas)
 }
 
 // epochLabel turns a step on the x axis into the epoch it belongs to, so a
@@ -250,7 +201,7 @@ func errorPanel(history []train.EpochResult, w, h int, st styles) string {
 	}
 	axis := st.label.Render(strings.Join(labels, "\n"))
 	axis = lipgloss.NewStyle().Width(labelW).Render(axis)
-	bars := lipgloss.JoinHorizontal(lipgloss.Top, axis, canvasView(&sl.Canvas))
+	bars := lipgloss.JoinHorizontal(lipgloss.Top, axis, termdraw.CanvasView(&sl.Canvas))
 
 	last := history[len(history)-1]
 	best := bestEpoch(history)

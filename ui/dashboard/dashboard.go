@@ -27,6 +27,7 @@ import (
 
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/termdraw"
 	"mnist-tui/ui/view"
 )
 
@@ -528,7 +529,7 @@ func (m *Model) render() {
 		if p, ok := page.(view.Positioned); ok {
 			p.SetOrigin(0, lipgloss.Height(top)+1)
 		}
-		body = fitBlock(page.Render(m.width, l.bodyH), m.width, l.bodyH)
+		body = termdraw.FitBlock(page.Render(m.width, l.bodyH), m.width, l.bodyH)
 	} else {
 		body = m.dashboardBody(l)
 	}

@@ -2,10 +2,6 @@ package dashboard
 
 import (
 	"fmt"
-	"strings"
-
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/ansi"
 )
 
 // The smallest terminal the dashboard lays itself out in.
@@ -74,22 +70,4 @@ func newLayout(width, height, topH, bottomH int) layout {
 func tooSmallMessage(width, height int) string {
 	return fmt.Sprintf("terminal too small: need at least %dx%d, have %dx%d — make the window larger",
 		minWidth, minHeight, width, height)
-}
-
-// fitBlock makes a page's drawing exactly width x height: long lines are
-// cut, missing lines added, so a page cannot break the frame.
-func fitBlock(s string, width, height int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > height {
-		lines = lines[:height]
-	}
-	for i, l := range lines {
-		if lipgloss.Width(l) > width {
-			lines[i] = ansi.Truncate(l, width, "")
-		}
-	}
-	for len(lines) < height {
-		lines = append(lines, "")
-	}
-	return strings.Join(lines, "\n")
 }

@@ -8,11 +8,11 @@ import (
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/NimbleMarkets/ntcharts/canvas/graph"
-	"github.com/NimbleMarkets/ntcharts/canvas/runes"
 	"github.com/NimbleMarkets/ntcharts/linechart"
 	"github.com/charmbracelet/lipgloss"
 
 	"mnist-tui/engine/runs"
+	"mnist-tui/ui/termdraw"
 )
 
 // shownRun is a run on the chart with its look.
@@ -45,7 +45,7 @@ func (p *Page) chart(width, height int) string {
 	if preview {
 		title += st.dim.Render(" · the run under the cursor; x selects runs to overlay")
 	}
-	lines := []string{fitWidth(title, width), p.legend(shown, width)}
+	lines := []string{termdraw.FitWidth(title, width), p.legend(shown, width)}
 	plotH := height - len(lines)
 
 	minY, maxY, ok := accuracyRange(shown)
@@ -77,7 +77,7 @@ func (p *Page) chart(width, height int) string {
 	for _, s := range shown {
 		p.drawCurve(&lc, s, minY, maxY)
 	}
-	lines = append(lines, canvasView(&lc.Canvas))
+	lines = append(lines, termdraw.CanvasView(&lc.Canvas))
 	return strings.Join(lines, "\n")
 }
 
@@ -130,7 +130,7 @@ func (p *Page) legend(shown []shownRun, width int) string {
 		}
 		items = append(items, item)
 	}
-	return fitWidth(strings.Join(items, "   "), width)
+	return termdraw.FitWidth(strings.Join(items, "   "), width)
 }
 
 // accuracyRange is the y extent of the shown runs' accuracies with a
@@ -176,50 +176,5 @@ func placeholder(note string, w, h int, st styles) string {
 	if h <= 0 {
 		return ""
 	}
-	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, st.dim.Render(fitWidth(note, w)))
+	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, st.dim.Render(termdraw.FitWidth(note, w)))
 }
-
-// canvasView draws a canvas like canvas.Model.View, but renders each run of
-// equally styled cells with one lipgloss call rather than every cell with
-// its own: that was most of the time of a redraw.
-func canvasView(c *canvas.Model) string {
-	var b strings.Builder
-	var run []rune
-	var runStyle lipgloss.Style
-	var runLook look
-	flush := func() {
-		if len(run) > 0 {
-			b.WriteString(runStyle.Render(string(run)))
-			run = run[:0]
-		}
-	}
-	for y := range c.Height() {
-		if y > 0 {
-			b.WriteByte('\n')
-		}
-		for x := range c.Width() {
-			cell := c.Cell(canvas.Point{X: x, Y: y})
-			if cell.Rune == runes.Null {
-				flush()
-				b.WriteByte(' ')
-				continue
-			}
-			if l := lookOf(cell.Style); len(run) == 0 || l != runLook {
-				flush()
-				runStyle, runLook = cell.Style, l
-			}
-			run = append(run, cell.Rune)
-		}
-		flush()
-	}
-	return b.String()
-}
-
-// look is what of a style shows on a chart cell (lipgloss.Style itself
-// cannot be compared).
-type look struct {
-	fg   lipgloss.TerminalColor
-	bold bool
-}
-
-func lookOf(s lipgloss.Style) look { return look{fg: s.GetForeground(), bold: s.GetBold()} }

@@ -7,10 +7,9 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/table"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/ansi"
 
 	"mnist-tui/engine/runs"
+	"mnist-tui/ui/termdraw"
 )
 
 // The smallest area the page draws itself in.
@@ -27,7 +26,7 @@ const chartMinH = 6
 func (p *Page) Render(width, height int) string {
 	if width < minWidth || height < minHeight {
 		msg := fmt.Sprintf("runs: need %dx%d, have %dx%d", minWidth, minHeight, width, height)
-		return fitBlock(p.st.bad.Render(fitWidth(msg, width)), width, height)
+		return termdraw.FitBlock(p.st.bad.Render(termdraw.FitWidth(msg, width)), width, height)
 	}
 	lines := []string{p.titleLine(width)}
 	switch {
@@ -35,7 +34,7 @@ func (p *Page) Render(width, height int) string {
 		lines = append(lines, p.st.dim.Render("reading "+p.dir+"…"))
 	case len(p.runs) == 0:
 		if p.scanErr == nil {
-			lines = append(lines, "", p.st.dim.Render(fitWidth("No runs yet. Train one (mnist-tui train) or compare models (mnist-tui compare).", width)))
+			lines = append(lines, "", p.st.dim.Render(termdraw.FitWidth("No runs yet. Train one (mnist-tui train) or compare models (mnist-tui compare).", width)))
 		}
 	default:
 		avail := height - 2 // the title line and the detail line
@@ -50,7 +49,7 @@ func (p *Page) Render(width, height int) string {
 			lines = append(lines, p.chart(width, chartH))
 		}
 	}
-	return fitBlock(strings.Join(lines, "\n"), width, height)
+	return termdraw.FitBlock(strings.Join(lines, "\n"), width, height)
 }
 
 // titleLine says where the runs come from and how many there are, and
@@ -67,7 +66,7 @@ func (p *Page) titleLine(width int) string {
 	if p.note != "" {
 		s += "  " + st.warn.Render(p.note)
 	}
-	return fitWidth(s, width)
+	return termdraw.FitWidth(s, width)
 }
 
 // column is one column of the runs table. Columns with a drop rank give way,
@@ -180,7 +179,7 @@ func (p *Page) tableView(width, height int) string {
 	p.table.SetWidth(width)
 	p.table.SetHeight(height)
 	p.table.SetCursor(p.cursor - p.offset)
-	return fitBlock(p.table.View(), width, height)
+	return termdraw.FitBlock(p.table.View(), width, height)
 }
 
 // detailLine tells more about the run under the cursor: what is wrong
@@ -216,7 +215,7 @@ func (p *Page) detailLine(width int) string {
 			s += "  " + st.warn.Render("note: "+strings.Join(r.Notes, "; "))
 		}
 	}
-	return fitWidth(s, width)
+	return termdraw.FitWidth(s, width)
 }
 
 // count shortens a parameter count: 7850, 21.8k, 1.20M.
@@ -238,24 +237,4 @@ func decimal(v float64, prec int, known bool) string {
 		return ""
 	}
 	return strconv.FormatFloat(v, 'f', prec, 64)
-}
-
-func fitWidth(s string, w int) string { return ansi.Truncate(s, max(w, 0), "…") }
-
-// fitBlock makes a drawing exactly width x height: long lines are cut,
-// missing lines added.
-func fitBlock(s string, width, height int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > height {
-		lines = lines[:height]
-	}
-	for i, l := range lines {
-		if lipgloss.Width(l) > width {
-			lines[i] = ansi.Truncate(l, width, "")
-		}
-	}
-	for len(lines) < height {
-		lines = append(lines, "")
-	}
-	return strings.Join(lines, "\n")
 }
