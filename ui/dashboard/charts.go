@@ -73,7 +73,7 @@ func lossChart(snap train.Snapshot, w, h int, st styles) string {
 	if dropped > 0 {
 		title += st.bad.Render(fmt.Sprintf(" · %d non-finite skipped", dropped))
 	}
-	title = fitWidth(title, w)
+	title = termdraw.FitWidth(title, w)
 	chartH := h - 1
 	if len(pts) == 0 || chartH < 3 {
 		return title + "\n" + placeholder("waiting for the first log interval…", w, chartH, st)
@@ -165,7 +165,7 @@ func powerOfTenLabel(_ int, v float64) string {
 // zoomed so the bars start a little below the best epoch; the labels on the
 // left give the top and the bottom of the zoomed range.
 func errorPanel(history []train.EpochResult, w, h int, st styles) string {
-	title := fitWidth(st.section.Render("test error %")+st.dim.Render(" per epoch, lower is better"), w)
+	title := termdraw.FitWidth(st.section.Render("test error %")+st.dim.Render(" per epoch, lower is better"), w)
 	barH := h - 2
 	if len(history) == 0 || barH < 1 {
 		return title + "\n" + placeholder("no finished epoch yet", w, h-1, st)
@@ -207,7 +207,7 @@ func errorPanel(history []train.EpochResult, w, h int, st styles) string {
 	best := bestEpoch(history)
 	caption := st.label.Render("test acc ") + st.value.Render(fmt.Sprintf("%.2f%%", last.TestAcc)) +
 		st.label.Render(" · best ") + st.good.Render(fmt.Sprintf("%.2f%% (epoch %d)", history[best].TestAcc, history[best].Epoch))
-	return title + "\n" + bars + "\n" + fitWidth(caption, w)
+	return title + "\n" + bars + "\n" + termdraw.FitWidth(caption, w)
 }
 
 // errorRate is 100 - accuracy, clamped to [0, 100] so a bogus accuracy
@@ -250,5 +250,5 @@ func placeholder(note string, w, h int, st styles) string {
 	if h <= 0 {
 		return ""
 	}
-	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, st.dim.Render(fitWidth(note, w)))
+	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, st.dim.Render(termdraw.FitWidth(note, w)))
 }

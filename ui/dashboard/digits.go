@@ -6,10 +6,10 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/termdraw"
 )
 
 // A sample digit is 28x28 pixels. Terminal cells are about twice as tall as
@@ -130,8 +130,8 @@ func sampleCard(s train.Sample, classes [10]string, hiRes bool, st styles) strin
 		// A malformed sample must not break the screen: say what is wrong
 		// in the space the digit would have used.
 		lines = make([]string, digitRows)
-		lines[digitRows/2-1] = fitWidth(fmt.Sprintf("sample #%d: bad image", s.Index), digitCols)
-		lines[digitRows/2] = fitWidth(err.Error(), digitCols)
+		lines[digitRows/2-1] = termdraw.FitWidth(fmt.Sprintf("sample #%d: bad image", s.Index), digitCols)
+		lines[digitRows/2] = termdraw.FitWidth(err.Error(), digitCols)
 	}
 	mark, style := "✓", st.good
 	if s.Pred != s.Label {
@@ -139,7 +139,7 @@ func sampleCard(s train.Sample, classes [10]string, hiRes bool, st styles) strin
 	}
 	caption := fmt.Sprintf("%s true %s pred %s %.1f%%", mark,
 		className(classes, s.Label), className(classes, s.Pred), confidence(s))
-	lines = append(lines, style.Render(fitWidth(caption, digitCols)))
+	lines = append(lines, style.Render(termdraw.FitWidth(caption, digitCols)))
 	return lipgloss.NewStyle().Width(digitCols).Render(strings.Join(lines, "\n"))
 }
 
@@ -197,10 +197,4 @@ func samplesLine(snap train.Snapshot, width int, st styles) string {
 	}
 	b.WriteString(st.dim.Render(hint))
 	return b.String()
-}
-
-// fitWidth cuts s, which may hold colour codes, to at most w columns,
-// marking the cut with an ellipsis.
-func fitWidth(s string, w int) string {
-	return ansi.Truncate(s, max(w, 0), "…")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/termdraw"
 )
 
 // headerLines draws the two header lines: what is being trained and its
@@ -29,7 +30,7 @@ func headerLines(snap train.Snapshot, title string, stopping bool, width int, st
 		what = append(what, st.label.Render("on ")+st.value.Render(oneLine(snap.Dataset)))
 	}
 	badge := st.stateBadge(snap.State, stopping)
-	left := fitWidth(strings.Join(what, st.dim.Render(" · ")), width-lipgloss.Width(badge)-1)
+	left := termdraw.FitWidth(strings.Join(what, st.dim.Render(" · ")), width-lipgloss.Width(badge)-1)
 	gap := max(1, width-lipgloss.Width(left)-lipgloss.Width(badge))
 	line1 := left + strings.Repeat(" ", gap) + badge
 
@@ -67,10 +68,10 @@ func downloadLine(d train.Download, bar progress.Model, width int, st styles) st
 	label := st.label.Render("download ") + st.value.Render(oneLine(d.File)) + " "
 	if d.Total <= 0 {
 		// Unknown size: a bar would lie, so only the count is shown.
-		return fitWidth(label+st.label.Render(formatBytes(d.Done)+" so far"), width)
+		return termdraw.FitWidth(label+st.label.Render(formatBytes(d.Done)+" so far"), width)
 	}
 	size := " " + formatBytes(d.Done) + " / " + formatBytes(d.Total)
-	label = fitWidth(label, width/2)
+	label = termdraw.FitWidth(label, width/2)
 	bar.Width = max(10, width-lipgloss.Width(label)-len(size))
 	return label + bar.ViewAs(float64(d.Done)/float64(d.Total)) + st.label.Render(size)
 }
@@ -100,7 +101,7 @@ func statusText(snap train.Snapshot, stopping bool, note string, width int, st s
 	if snap.State == train.Done && !stopping {
 		parts = append(parts, st.good.Render("run finished — q quits"))
 	}
-	return fitWidth(strings.Join(parts, st.dim.Render(" · ")), width)
+	return termdraw.FitWidth(strings.Join(parts, st.dim.Render(" · ")), width)
 }
 
 // oneLine makes text from the trainer safe for a single screen line: a

@@ -2,12 +2,13 @@ package dashboard
 
 import (
 	"errors"
-	"github.com/charmbracelet/bubbles/key"
 	"io"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/charmbracelet/bubbles/key"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"mnist-tui/ui/termdraw"
 	"mnist-tui/ui/view"
 )
 
@@ -82,7 +83,7 @@ func (m Model) tabLine(width int) string {
 			items[i] = st.label.Render(" " + label + " ")
 		}
 	}
-	return fitWidth(strings.Join(items, " "), width)
+	return termdraw.FitWidth(strings.Join(items, " "), width)
 }
 
 // routeToPage gives a message to the page shown (keys, mouse) and returns
