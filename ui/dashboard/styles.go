@@ -5,20 +5,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"mnist-tui/engine/train"
-)
-
-// Colours are ANSI 256 indexes rather than hex values so that 256-colour
-// terminals show exactly what was chosen; true-colour terminals show the same.
-const (
-	colorGreen  = lipgloss.Color("42")
-	colorRed    = lipgloss.Color("203")
-	colorAmber  = lipgloss.Color("214")
-	colorBlue   = lipgloss.Color("75")
-	colorCyan   = lipgloss.Color("80")
-	colorViolet = lipgloss.Color("141")
-	colorGrey   = lipgloss.Color("245")
-	colorDim    = lipgloss.Color("240")
-	colorBlack  = lipgloss.Color("16")
+	"mnist-tui/ui/termdraw"
 )
 
 // styles holds every style the dashboard draws with. All of them come from
@@ -48,22 +35,22 @@ type styles struct {
 func newStyles(r *lipgloss.Renderer) styles {
 	return styles{
 		profile: r.ColorProfile(),
-		title:   r.NewStyle().Bold(true).Foreground(colorViolet),
-		section: r.NewStyle().Bold(true).Foreground(colorBlue),
-		label:   r.NewStyle().Foreground(colorGrey),
+		title:   r.NewStyle().Bold(true).Foreground(termdraw.Violet),
+		section: r.NewStyle().Bold(true).Foreground(termdraw.Blue),
+		label:   r.NewStyle().Foreground(termdraw.Grey),
 		value:   r.NewStyle().Bold(true),
-		dim:     r.NewStyle().Foreground(colorDim),
-		good:    r.NewStyle().Foreground(colorGreen),
-		bad:     r.NewStyle().Foreground(colorRed),
-		warn:    r.NewStyle().Foreground(colorAmber),
-		line:    r.NewStyle().Foreground(colorCyan),
-		bars:    r.NewStyle().Foreground(colorViolet),
-		marker:  r.NewStyle().Foreground(colorAmber),
-		badge:   r.NewStyle().Bold(true).Foreground(colorBlack),
-		helpKey: r.NewStyle().Foreground(colorGrey),
-		helpTxt: r.NewStyle().Foreground(colorDim),
+		dim:     r.NewStyle().Foreground(termdraw.Dim),
+		good:    r.NewStyle().Foreground(termdraw.Green),
+		bad:     r.NewStyle().Foreground(termdraw.Red),
+		warn:    r.NewStyle().Foreground(termdraw.Amber),
+		line:    r.NewStyle().Foreground(termdraw.Cyan),
+		bars:    r.NewStyle().Foreground(termdraw.Violet),
+		marker:  r.NewStyle().Foreground(termdraw.Amber),
+		badge:   r.NewStyle().Bold(true).Foreground(termdraw.Black),
+		helpKey: r.NewStyle().Foreground(termdraw.Grey),
+		helpTxt: r.NewStyle().Foreground(termdraw.Dim),
 
-		tabActive: r.NewStyle().Bold(true).Foreground(colorViolet),
+		tabActive: r.NewStyle().Bold(true).Foreground(termdraw.Violet),
 	}
 }
 
@@ -78,20 +65,20 @@ func (s styles) stateBadge(st train.State, stopping bool) string {
 	if stopping && st != train.Done && st != train.Failed {
 		text = "STOPPING"
 	}
-	bg := colorGrey
+	bg := termdraw.Grey
 	switch {
 	case text == "STOPPING":
-		bg = colorAmber
+		bg = termdraw.Amber
 	case st == train.Loading:
-		bg = colorBlue
+		bg = termdraw.Blue
 	case st == train.Running:
-		bg = colorGreen
+		bg = termdraw.Green
 	case st == train.Paused:
-		bg = colorAmber
+		bg = termdraw.Amber
 	case st == train.Done:
-		bg = colorCyan
+		bg = termdraw.Cyan
 	case st == train.Failed:
-		bg = colorRed
+		bg = termdraw.Red
 	}
 	return s.badge.Background(bg).Render("[" + text + "]")
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/termdraw"
 )
 
 // Numbers are right-aligned by formatting them to the column width, because
@@ -72,7 +73,7 @@ func visibleEpochs(history []train.EpochResult, n int) []int {
 // style is what highlights it.
 func epochTable(history []train.EpochResult, h int, st styles) string {
 	header := st.section.PaddingRight(1).
-		BorderStyle(lipgloss.NormalBorder()).BorderBottom(true).BorderForeground(colorDim)
+		BorderStyle(lipgloss.NormalBorder()).BorderBottom(true).BorderForeground(termdraw.Dim)
 	// The header takes two lines (titles and a rule); the rest are epochs.
 	idx := visibleEpochs(history, h-2)
 	best := bestEpoch(history)

@@ -8,17 +8,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"mnist-tui/ui/termdraw"
 	"mnist-tui/ui/view"
-)
-
-// The dashboard's colours (ANSI 256 indexes), so the page looks like the rest.
-const (
-	colorGreen = lipgloss.Color("42")
-	colorRed   = lipgloss.Color("203")
-	colorAmber = lipgloss.Color("214")
-	colorBlue  = lipgloss.Color("75")
-	colorGrey  = lipgloss.Color("245")
-	colorDim   = lipgloss.Color("240")
 )
 
 // styles holds what the page draws with, all from one renderer so that one
@@ -55,20 +46,20 @@ func newStyles(opts view.Options) styles {
 	profile := r.ColorProfile()
 	st := styles{
 		colour:  profile != termenv.Ascii,
-		section: r.NewStyle().Bold(true).Foreground(colorBlue),
-		label:   r.NewStyle().Foreground(colorGrey),
+		section: r.NewStyle().Bold(true).Foreground(termdraw.Blue),
+		label:   r.NewStyle().Foreground(termdraw.Grey),
 		value:   r.NewStyle().Bold(true),
-		dim:     r.NewStyle().Foreground(colorDim),
-		top:     r.NewStyle().Bold(true).Foreground(colorGreen),
-		bar:     r.NewStyle().Foreground(colorBlue),
-		bad:     r.NewStyle().Foreground(colorRed),
-		warn:    r.NewStyle().Foreground(colorAmber),
+		dim:     r.NewStyle().Foreground(termdraw.Dim),
+		top:     r.NewStyle().Bold(true).Foreground(termdraw.Green),
+		bar:     r.NewStyle().Foreground(termdraw.Blue),
+		bad:     r.NewStyle().Foreground(termdraw.Red),
+		warn:    r.NewStyle().Foreground(termdraw.Amber),
 	}
 	for v := range st.fgGrey {
 		c := profile.Color(fmt.Sprintf("#%02x%02x%02x", v, v, v))
 		st.fgGrey[v], st.bgGrey[v] = c.Sequence(false), c.Sequence(true)
 	}
-	amber := profile.Color(string(colorAmber))
+	amber := profile.Color(string(termdraw.Amber))
 	st.fgCursor, st.bgCursor = amber.Sequence(false), amber.Sequence(true)
 	return st
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/termdraw"
 	"mnist-tui/ui/view"
 )
 
@@ -280,10 +281,10 @@ func (c *Confusion) cell(r, p int, g matrixGeometry, maxErr int) string {
 	style := c.st.dim
 	switch {
 	case r == p && n > 0:
-		style = c.st.dim.Foreground(colorWhite).Bold(true).
+		style = c.st.dim.Foreground(termdraw.White).Bold(true).
 			Background(shade(rightShades[:], float64(n)/float64(c.matrix.RowTotal(r))))
 	case n > 0:
-		style = c.st.dim.Foreground(colorWhite).Bold(true).
+		style = c.st.dim.Foreground(termdraw.White).Bold(true).
 			Background(shade(wrongShades[:], math.Log1p(float64(n))/math.Log1p(float64(maxErr))))
 	}
 	return style.Render(text)

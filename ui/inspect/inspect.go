@@ -22,20 +22,8 @@ import (
 	"github.com/muesli/termenv"
 
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/termdraw"
 	"mnist-tui/ui/view"
-)
-
-// Colours are ANSI 256 indexes, the dashboard's, so that the pages look
-// like the rest of the screen.
-const (
-	colorGreen  = lipgloss.Color("42")
-	colorRed    = lipgloss.Color("203")
-	colorBlue   = lipgloss.Color("75")
-	colorGrey   = lipgloss.Color("245")
-	colorDim    = lipgloss.Color("240")
-	colorWhite  = lipgloss.Color("231")
-	colorBlack  = lipgloss.Color("16")
-	colorSelect = lipgloss.Color("141") // the cursor: violet, like the dashboard's title
 )
 
 // theme is every style the pages draw with, all from one renderer so that
@@ -69,13 +57,13 @@ func newTheme(opts view.Options) theme {
 	return theme{
 		profile:  r.ColorProfile(),
 		color:    r.ColorProfile() != termenv.Ascii,
-		title:    r.NewStyle().Bold(true).Foreground(colorBlue),
-		dim:      r.NewStyle().Foreground(colorDim),
-		label:    r.NewStyle().Foreground(colorGrey),
-		good:     r.NewStyle().Foreground(colorGreen),
-		bad:      r.NewStyle().Foreground(colorRed),
-		selected: r.NewStyle().Bold(true).Foreground(colorBlack).Background(colorSelect),
-		bar:      r.NewStyle().Foreground(colorBlue),
+		title:    r.NewStyle().Bold(true).Foreground(termdraw.Blue),
+		dim:      r.NewStyle().Foreground(termdraw.Dim),
+		label:    r.NewStyle().Foreground(termdraw.Grey),
+		good:     r.NewStyle().Foreground(termdraw.Green),
+		bad:      r.NewStyle().Foreground(termdraw.Red),
+		selected: r.NewStyle().Bold(true).Foreground(termdraw.Black).Background(termdraw.Violet),
+		bar:      r.NewStyle().Foreground(termdraw.Blue),
 	}
 }
 

@@ -5,18 +5,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"mnist-tui/engine/runs"
-)
-
-// Colours are ANSI 256 indexes, like the dashboard's, so 256-colour
-// terminals show exactly these.
-const (
-	colorGreen  = lipgloss.Color("42")
-	colorRed    = lipgloss.Color("203")
-	colorAmber  = lipgloss.Color("214")
-	colorBlue   = lipgloss.Color("75")
-	colorViolet = lipgloss.Color("141")
-	colorGrey   = lipgloss.Color("245")
-	colorDim    = lipgloss.Color("240")
+	"mnist-tui/ui/termdraw"
 )
 
 // curve is how one selected run is drawn on the chart: a colour when the
@@ -68,16 +57,16 @@ func newStyles(r *lipgloss.Renderer, noColor bool) styles {
 	}
 	st := styles{
 		chars:   noColor || r.ColorProfile() == termenv.Ascii,
-		title:   r.NewStyle().Bold(true).Foreground(colorBlue),
-		label:   r.NewStyle().Foreground(colorGrey),
+		title:   r.NewStyle().Bold(true).Foreground(termdraw.Blue),
+		label:   r.NewStyle().Foreground(termdraw.Grey),
 		value:   r.NewStyle().Bold(true),
-		dim:     r.NewStyle().Foreground(colorDim),
-		good:    r.NewStyle().Foreground(colorGreen),
-		bad:     r.NewStyle().Foreground(colorRed),
-		warn:    r.NewStyle().Foreground(colorAmber),
-		header:  r.NewStyle().Bold(true).Foreground(colorBlue).Padding(0, 1),
+		dim:     r.NewStyle().Foreground(termdraw.Dim),
+		good:    r.NewStyle().Foreground(termdraw.Green),
+		bad:     r.NewStyle().Foreground(termdraw.Red),
+		warn:    r.NewStyle().Foreground(termdraw.Amber),
+		header:  r.NewStyle().Bold(true).Foreground(termdraw.Blue).Padding(0, 1),
 		cell:    r.NewStyle().Padding(0, 1),
-		current: r.NewStyle().Bold(true).Foreground(colorViolet),
+		current: r.NewStyle().Bold(true).Foreground(termdraw.Violet),
 	}
 	for i, c := range curves {
 		st.curves[i] = r.NewStyle().Foreground(c.color)
