@@ -22,6 +22,7 @@ import (
 
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/termdraw"
 	"mnist-tui/ui/view"
 )
 
@@ -348,10 +349,10 @@ func newStyles(opts view.Options) styles {
 	}
 	return styles{
 		title: r.NewStyle().Bold(true),
-		label: r.NewStyle().Foreground(lipgloss.Color("245")),
-		dim:   r.NewStyle().Foreground(lipgloss.Color("240")),
-		good:  r.NewStyle().Foreground(lipgloss.Color("42")),
-		bad:   r.NewStyle().Foreground(lipgloss.Color("203")),
-		warn:  r.NewStyle().Foreground(lipgloss.Color("214")),
+		label: r.NewStyle().Foreground(termdraw.Grey),
+		dim:   r.NewStyle().Foreground(termdraw.Dim),
+		good:  r.NewStyle().Foreground(termdraw.Green),
+		bad:   r.NewStyle().Foreground(termdraw.Red),
+		warn:  r.NewStyle().Foreground(termdraw.Amber),
 	}
 }
