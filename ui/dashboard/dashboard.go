@@ -221,7 +221,10 @@ func Run(t Trainer, opts Options) error {
 
 // Init starts listening to the trainer.
 func (m Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{tea.SetWindowTitle(m.title), m.listen()}
+	// No tea.SetWindowTitle: bubbletea v1.3.10 writes the title from the
+	// event loop while its renderer may be flushing a frame to the same
+	// writer, a data race the race detector reports.
+	cmds := []tea.Cmd{m.listen()}
 	for _, p := range m.pages {
 		if s, ok := p.(view.Starter); ok {
 			cmds = append(cmds, s.Start())
