@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/view"
 )
@@ -618,5 +619,57 @@ func TestPanelsAreDrawnOnlyWhenTheirKeyChanges(t *testing.T) {
 	c.get(tableKey{epochs: 1, height: 0}, draw)
 	if draws != 2 {
 		t.Fatalf("new key not drawn (draws = %d)", draws)
+	}
+}
+
+// TestRestartStopsTheRunThenStartsTheNewOne: a page asks for a restart; the
+// current run is stopped, and only once it has stopped does the new run
+// start and take over the screen.
+func TestRestartStopsTheRunThenStartsTheNewOne(t *testing.T) {
+	var started []config.Config
+	next := newFakeTrainer(midRun())
+	next.update(func(s *train.Snapshot) { s.Model = "residual"; s.RunID = "second" })
+	restart := func(cfg config.Config) (Trainer, error) {
+		started = append(started, cfg)
+		return next, nil
+	}
+	old, m, clock := newTestModel(t, midRun(), Options{NoColor: true, Restart: restart}, 120, 40)
+	old.obey = false // the old run stops when the test says so
+
+	cfg := config.Defaults()
+	cfg.Model = "residual"
+	m = apply(t, m, view.RestartMsg{Config: cfg})
+	if got := old.commands(); len(got) != 1 || got[0] != (train.Stop{}) {
+		t.Fatalf("restart sent %v to the old run, want [Stop]", got)
+	}
+	m, _ = refresh(t, m, clock)
+	if len(started) != 0 {
+		t.Fatal("the new run started before the old one had stopped")
+	}
+	old.update(func(s *train.Snapshot) { s.State = train.Done })
+	m, cmd := refresh(t, m, clock)
+	if len(started) != 1 || started[0].Model != "residual" {
+		t.Fatalf("new runs started: %+v", started)
+	}
+	if cmd == nil {
+		t.Error("the dashboard does not listen to the new run")
+	}
+	if !strings.Contains(m.View(), "residual") {
+		t.Errorf("the screen does not show the new run:\n%s", firstLines(m.View(), 3))
+	}
+	m = apply(t, m, press(" "))
+	if len(next.commands()) != 1 || len(old.commands()) != 1 {
+		t.Errorf("space went to the old run (%v) instead of the new one (%v)", old.commands(), next.commands())
+	}
+}
+
+func TestRestartWithoutARestarterIsRefused(t *testing.T) {
+	f, m, _ := newTestModel(t, midRun(), Options{NoColor: true}, 120, 40)
+	m = apply(t, m, view.RestartMsg{Config: config.Defaults()})
+	if len(f.commands()) != 0 {
+		t.Errorf("the run was stopped although no new one can start: %v", f.commands())
+	}
+	if !strings.Contains(m.View(), "restarting is not possible here") {
+		t.Error("no explanation on screen")
 	}
 }
