@@ -38,7 +38,7 @@ func runData(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts.DataDir = dir
+	opts.DataDir, opts.Log = dir, nil // Fetch has said where each file came from
 	trainSet, testSet, err := dataset.Load(ctx, cfg.Dataset, opts)
 	if err != nil {
 		return err
