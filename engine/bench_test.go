@@ -6,8 +6,11 @@ import (
 	"testing"
 )
 
-// Benchmarks: go test -run '^$' -bench . ./engine/
-// BenchmarkTrainStep and BenchmarkInfer report images/s for a batch of 64, the tutorial's.
+// Benchmarks: go test -run '^$' -bench 'TrainStep|Infer' -benchmem ./engine/
+// BenchmarkTrainStep and BenchmarkInfer report images/s for a batch of 64, the tutorial's, by the
+// wall clock and per second of CPU time (steadier when other processes share the cores);
+// BenchmarkConv and BenchmarkLinear time each layer forward and backward, BenchmarkSGDStep the
+// optimiser. All report allocations, which must be 0 per step.
 
 const benchBatch = 64
 
@@ -19,11 +22,11 @@ func BenchmarkTrainStep(b *testing.B) {
 				x, y := batchOf(1, benchBatch)
 				n.TrainStep(x, y, benchBatch) // size the buffers outside the timing
 				b.ReportAllocs()
-				b.ResetTimer()
+				cpu0 := processCPU()
 				for b.Loop() {
 					n.TrainStep(x, y, benchBatch)
 				}
-				b.ReportMetric(float64(benchBatch*b.N)/b.Elapsed().Seconds(), "images/s")
+				reportImageRates(b, benchBatch, cpu0)
 			})
 		}
 	}
@@ -38,64 +41,131 @@ func BenchmarkInfer(b *testing.B) {
 				logits := make([]float32, benchBatch*numClasses)
 				n.Infer(x, benchBatch, logits)
 				b.ReportAllocs()
-				b.ResetTimer()
+				cpu0 := processCPU()
 				for b.Loop() {
 					n.Infer(x, benchBatch, logits)
 				}
-				b.ReportMetric(float64(benchBatch*b.N)/b.Elapsed().Seconds(), "images/s")
+				reportImageRates(b, benchBatch, cpu0)
 			})
 		}
 	}
 }
 
-// BenchmarkConv2d times the models' convolutions one layer at a time, forward and backward (the
-// backward with the input gradient, except for first layers), on a 32-image chunk: one worker's
-// share of a batch of 64 on two threads.
-func BenchmarkConv2d(b *testing.B) {
+// BenchmarkConv times the models' convolutions one layer at a time, with the activation each
+// has in its model, forward and backward (the backward with the input gradient, except for first
+// layers), on a 32-image chunk: one worker's share of a batch of 64 on two threads.
+func BenchmarkConv(b *testing.B) {
 	const chunk = 32
 	layers := []struct {
 		name  string
 		shape convShape
+		act   convAct
 		first bool // no input gradient
 	}{
-		{"cnn.conv1", cnnConv1, true},
-		{"cnn.conv2", cnnConv2, false},
-		{"inception.conv2", incConv2, false},
-		{"inception.incep1.branch1x1", incBlock1.b1x1(), false},
-		{"inception.incep1.branch5x5_2", incBlock1.b5x5_2(), false},
-		{"inception.incep1.branch3x3_3", incBlock1.b3x3_3(), false},
-		{"residual.conv1", resConv1, true},
-		{"residual.rblock1.conv1", resBlock1.conv(), false},
-		{"residual.conv2", resConv2, false},
+		{"cnn.conv1", cnnConv1, actReLUPool, true},
+		{"cnn.conv2", cnnConv2, actReLUPool, false},
+		{"residual.conv1", resConv1, actReLUPool, true},
+		{"residual.rblock1.conv1", resBlock1.conv(), actReLU, false},
+		{"residual.rblock1.conv2", resBlock1.conv(), actAddReLU, false},
+		{"residual.conv2", resConv2, actReLUPool, false},
+		{"residual.rblock2.conv1", resBlock2.conv(), actReLU, false},
+		{"inception.conv1", incConv1, actReLUPool, true},
+		{"inception.incep1.branch1x1", incBlock1.b1x1(), actNone, false},
+		{"inception.incep1.branch5x5_2", incBlock1.b5x5_2(), actNone, false},
+		{"inception.incep1.branch3x3_2", incBlock1.b3x3_2(), actNone, false},
+		{"inception.incep1.branch3x3_3", incBlock1.b3x3_3(), actNone, false},
+		{"inception.conv2", incConv2, actReLUPool, false},
+		{"inception.incep2.branch5x5_2", incBlock2.b5x5_2(), actNone, false},
 	}
 	for _, l := range layers {
 		s := l.shape
-		rng := rand.New(rand.NewPCG(1, 1))
-		x, w, bias := randn(rng, chunk*s.C*s.H*s.W, 1), randn(rng, s.OC*s.rows(), 0.1), randn(rng, s.OC, 0.1)
-		out, dout := make([]float32, chunk*s.OC*s.OH()*s.OW()), randn(rng, chunk*s.OC*s.OH()*s.OW(), 1)
-		dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(bias))
-		if l.first {
-			dx = nil
-		}
-		ws := newConvWork[float32](chunk, s)
-		flops := 2 * float64(chunk*s.OC*s.OH()*s.OW()*s.rows()) // multiply-adds of one GEMM
+		c := newConvCase[float32](rand.New(rand.NewPCG(1, 1)), s, l.act, chunk)
+		sc := newScratch[float32](chunk, s)
+		macs := float64(chunk * s.OC * s.OH() * s.OW() * s.rows()) // of one GEMM
 		b.Run(l.name+"/forward", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				conv2dForward(out, x, w, bias, chunk, s, ws)
+				c.forward(sc)
 			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(2*macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 		b.Run(l.name+"/backward", func(b *testing.B) {
-			gemms := 1.0
-			if dx != nil {
-				gemms = 2
+			gemms := 2.0
+			if l.first {
+				gemms = 1
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				conv2dBackward(dx, dw, db, dout, x, w, chunk, s, ws)
+				convBackward(c.o, c.dy, c.dskip, c.x, c.w, gradOrNil(c.dx, !l.first), c.dw, c.db, c.B, s, sc)
 			}
-			b.ReportMetric(gemms*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(2*gemms*macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func gradOrNil(d []float32, want bool) []float32 {
+	if want {
+		return d
+	}
+	return nil
+}
+
+// BenchmarkLinear times the models' Linear layers, forward and backward, on a 32-image chunk.
+func BenchmarkLinear(b *testing.B) {
+	const chunk = 32
+	for _, l := range []struct {
+		name  string
+		c, oc int
+		first bool
+	}{
+		{"linear.l1", 784, 512, true},
+		{"linear.l2", 512, 256, false},
+		{"linear.l5", 64, 10, false},
+		{"cnn.fc.0", 320, 50, false},
+		{"inception.fc", incFlat, 10, false},
+	} {
+		rng := rand.New(rand.NewPCG(1, 1))
+		x, w, bias := randn(rng, chunk*l.c, 1), randn(rng, l.oc*l.c, 0.1), randn(rng, l.oc, 0.1)
+		out, dout := make([]float32, chunk*l.oc), randn(rng, chunk*l.oc, 1)
+		dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(bias))
+		sc := newScratch[float32](chunk)
+		macs := float64(chunk * l.c * l.oc)
+		b.Run(l.name+"/forward", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				linearForward(out, x, w, bias, chunk, l.c, l.oc, sc)
+			}
+			b.ReportMetric(2*macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(l.name+"/backward", func(b *testing.B) {
+			gemms := 2.0
+			if l.first {
+				gemms = 1
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				linearBackward(gradOrNil(dx, !l.first), dw, db, dout, x, w, chunk, l.c, l.oc, sc)
+			}
+			b.ReportMetric(2*gemms*macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkSGDStep times one optimiser step over each model's parameters, which the trainer
+// runs after every TrainStep.
+func BenchmarkSGDStep(b *testing.B) {
+	for _, model := range Models() {
+		b.Run(model, func(b *testing.B) {
+			n := newTestNet(b, model, 1, 1)
+			x, y := batchOf(1, 8)
+			n.TrainStep(x, y, 8)
+			opt := NewSGD(n.Params(), 0.01, 0.5, 0)
+			opt.Step()
+			b.ReportAllocs()
+			for b.Loop() {
+				opt.Step()
+			}
+			b.ReportMetric(float64(n.NumParams()), "params")
 		})
 	}
 }

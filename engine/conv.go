@@ -1,5 +1,7 @@
 package engine
 
+import "mnist-tui/engine/kernels"
+
 // Convolution as im2col + GEMM (stride 1, zero padding), with the layer that follows it fused in.
 //
 // A chunk of images goes through in groups of a few images. For a group of G images and
@@ -9,7 +11,7 @@ package engine
 //	tmp [OC, n]      = w [OC, C*K*K] · col
 //
 // One GEMM with a long n does the arithmetic. A group is sized so that col and tmp stay in the
-// L2 cache between im2col, the GEMM and the pass that reads tmp (see convShape.group): built
+// L2 cache between im2col, the GEMM and the pass that reads tmp (see groupSize): built
 // for the whole chunk at once they would make a round trip through memory.
 //
 // The pass that reads tmp back into batch-major NCHW is where the next layer is fused in (the
@@ -42,10 +44,12 @@ const (
 	minGroupPixels = 256
 )
 
-// group returns how many images of a chunk of B go through the GEMMs at once.
-func (s convShape) group(B int) int {
+// groupSize returns how many images of a chunk of B go through the GEMMs of s at once: as many
+// as keep the im2col matrix within budget floats, but at least enough for minPixels output
+// pixels, and at least one.
+func groupSize(s convShape, B, budget, minPixels int) int {
 	hw := s.OH() * s.OW()
-	g := max(colBudget/(s.rows()*hw), (minGroupPixels+hw-1)/hw, 1)
+	g := max(budget/(s.rows()*hw), (minPixels+hw-1)/hw, 1)
 	return min(g, max(B, 1))
 }
 
@@ -80,12 +84,12 @@ func out[F float](act convAct, y []F, s convShape) convOut[F] {
 // the result as o says.
 func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scratch[F]) {
 	hw, k, inSize := s.OH()*s.OW(), s.rows(), s.C*s.H*s.W
-	G := s.group(B)
+	G := sc.group(s, B)
 	for i0 := 0; i0 < B; i0 += G {
 		g := min(G, B-i0)
 		n := g * hw
 		col, tmp := sc.col[:k*n], sc.tmp[:s.OC*n]
-		im2col(col, x[i0*inSize:(i0+g)*inSize], g, s)
+		im2col(col, x[i0*inSize:(i0+g)*inSize], g, s, sc.pad)
 		gemm(sc.gemm, false, false, s.OC, n, k, w, k, col, n, 0, tmp, n)
 		for oc := range s.OC {
 			for i := range g {
@@ -115,7 +119,7 @@ func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scr
 // o, x and w are the forward pass's.
 func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int, s convShape, sc *scratch[F]) {
 	hw, k, inSize := s.OH()*s.OW(), s.rows(), s.C*s.H*s.W
-	G := s.group(B)
+	G := sc.group(s, B)
 	for i0 := 0; i0 < B; i0 += G {
 		g := min(G, B-i0)
 		n := g * hw
@@ -149,39 +153,52 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 		// col is rebuilt rather than kept from the forward pass: from an input in cache that is
 		// a copy, cheaper than reading back a matrix K*K times the input's size from memory.
 		xg := x[i0*inSize : (i0+g)*inSize]
-		im2col(col, xg, g, s)
+		im2col(col, xg, g, s, sc.pad)
 		gemm(sc.gemm, false, true, s.OC, k, n, tmp, n, col, n, 1, dw, k) // dw += tmp · colᵀ
 		if dx == nil {
 			continue
 		}
 		gemm(sc.gemm, true, false, k, n, s.OC, w, k, tmp, n, 0, col, n) // dcol = wᵀ · tmp
-		col2im(dx[i0*inSize:(i0+g)*inSize], col, g, s)
+		col2im(dx[i0*inSize:(i0+g)*inSize], col, g, s, sc.pad)
 	}
 }
 
 // The per-plane passes between tmp's rows and NCHW tensors. Each handles one output channel of
-// one image; bias b is the channel's.
+// one image; bias b is the channel's. float32, the engine's type, runs on package kernels'
+// vectorised versions; the float64 of the gradient checks on the plain loops here, which are
+// the same definitions.
 
 // biasPlane: dst = src + b.
 func biasPlane[F float](dst, src []F, b F) {
+	if d, ok := any(dst).([]float32); ok {
+		kernels.AddBias(d, any(src).([]float32), float32(b))
+		return
+	}
 	dst = dst[:len(src)]
 	for j, v := range src {
 		dst[j] = v + b
 	}
 }
 
-// biasReLUPlane: dst = relu(src + b). NaN stays NaN, as in PyTorch. (The builtin max compiles
-// without a branch; an if on the sign mispredicts on half the inputs.)
+// biasReLUPlane: dst = relu(src + b). NaN stays NaN, as in PyTorch.
 func biasReLUPlane[F float](dst, src []F, b F) {
+	if d, ok := any(dst).([]float32); ok {
+		kernels.AddBiasReLU(d, any(src).([]float32), float32(b))
+		return
+	}
 	dst = dst[:len(src)]
 	for j, v := range src {
 		dst[j] = max(v+b, 0)
 	}
 }
 
-// biasAddReLUPlane: dst = relu(src + b + skip), in that order, as PyTorch adds the bias inside
+// biasAddReLUPlane: dst = relu(skip + (src + b)), in that order, as PyTorch adds the bias inside
 // the convolution and the skip connection after it.
 func biasAddReLUPlane[F float](dst, src, skip []F, b F) {
+	if d, ok := any(dst).([]float32); ok {
+		kernels.AddBiasSkipReLU(d, any(src).([]float32), any(skip).([]float32), float32(b))
+		return
+	}
 	dst, skip = dst[:len(src)], skip[:len(src)]
 	for j, v := range src {
 		dst[j] = max(skip[j]+(v+b), 0)
@@ -194,6 +211,10 @@ func biasAddReLUPlane[F float](dst, src, skip []F, b F) {
 // last NaN, if several), which is PyTorch's rule (v > best || isnan(v)). ReLU and max pooling
 // commute, so this is both relu-then-pool (the cnn) and pool-then-relu (the inception net).
 func biasReLUPoolPlane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
+	if d, ok := any(dst).([]float32); ok {
+		kernels.ReLUPool2(d, arg, any(src).([]float32), float32(b), H, W)
+		return
+	}
 	ow := W / 2
 	for py := range H / 2 {
 		r0, r1 := src[2*py*W:][:2*ow], src[(2*py+1)*W:][:2*ow]
@@ -216,6 +237,9 @@ func biasReLUPoolPlane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 
 // copyPlane: dst = src; returns Σ src.
 func copyPlane[F float](dst, src []F) (sum F) {
+	if d, ok := any(dst).([]float32); ok {
+		return F(kernels.CopySum(d, any(src).([]float32)))
+	}
 	dst = dst[:len(src)]
 	for j, g := range src {
 		dst[j] = g
@@ -226,6 +250,9 @@ func copyPlane[F float](dst, src []F) (sum F) {
 
 // reluBackPlane: dst = dy where the ReLU's output y > 0, else 0; returns Σ dst.
 func reluBackPlane[F float](dst, dy, y []F) (sum F) {
+	if d, ok := any(dst).([]float32); ok {
+		return F(kernels.ReLUBackward(d, any(dy).([]float32), any(y).([]float32)))
+	}
 	dst, y = dst[:len(dy)], y[:len(dy)]
 	for j, g := range dy {
 		if !(y[j] > 0) {
@@ -239,6 +266,9 @@ func reluBackPlane[F float](dst, dy, y []F) (sum F) {
 
 // addReLUBackPlane: dst = dy where y > 0, else 0, and dskip += dst; returns Σ dst.
 func addReLUBackPlane[F float](dst, dskip, dy, y []F) (sum F) {
+	if d, ok := any(dst).([]float32); ok {
+		return F(kernels.SkipReLUBackward(d, any(dskip).([]float32), any(dy).([]float32), any(y).([]float32)))
+	}
 	dst, dskip, y = dst[:len(dy)], dskip[:len(dy)], y[:len(dy)]
 	for j, g := range dy {
 		if !(y[j] > 0) {
@@ -255,117 +285,128 @@ func addReLUBackPlane[F float](dst, dskip, dy, y []F) (sum F) {
 // gradient dy goes to its window's winner when the pooled output y is positive, everything else
 // is 0. Returns Σ dst.
 func reluPoolBackPlane[F float](dst, dy, y []F, arg []uint8, H, W int) (sum F) {
+	if d, ok := any(dst).([]float32); ok {
+		return F(kernels.ReLUPool2Backward(d, any(dy).([]float32), any(y).([]float32), arg, H, W))
+	}
+	clear(dst[:H*W]) // an odd last row or column belongs to no window
 	ow := W / 2
 	for py := range H / 2 {
-		r0, r1 := dst[2*py*W:][:2*ow], dst[(2*py+1)*W:][:2*ow]
 		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
 		for px := range g {
-			v := g[px]
-			if !(yy[px] > 0) {
-				v = 0
+			if yy[px] > 0 {
+				sum += g[px]
+				// The window's top-left element, then the winner's column and row in it.
+				dst[2*py*W+2*px+int(a[px]&1)+int(a[px]>>1)*W] = g[px]
 			}
-			sum += v
-			var q [4]F
-			q[a[px]&3] = v
-			r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1] = q[0], q[1], q[2], q[3]
 		}
-		if W%2 != 0 {
-			r0, r1 = dst[2*py*W:][:W], dst[(2*py+1)*W:][:W]
-			r0[W-1], r1[W-1] = 0, 0
-		}
-	}
-	if H%2 != 0 {
-		clear(dst[(H-1)*W : H*W])
 	}
 	return sum
 }
 
+// padded is the geometry of the same convolution on images already padded with zeros.
+func (s convShape) padded() convShape {
+	return convShape{C: s.C, OC: s.OC, H: s.H + 2*s.Pad, W: s.W + 2*s.Pad, K: s.K}
+}
+
 // im2col fills col [C*K*K, G*OH*OW] for the G images of x [G,C,H,W]: row (c,kh,kw), column
-// (i,oy,ox) holds x[i,c,oy+kh-Pad,ox+kw-Pad], or 0 where that falls in the padding.
-func im2col[F float](col, x []F, G int, s convShape) {
+// (i,oy,ox) holds x[i,c,oy+kh-Pad,ox+kw-Pad], or 0 where that falls in the padding. A padded
+// convolution first copies its images into pad with the zeros around them, so that every row
+// of col is whole runs of input.
+func im2col[F float](col, x []F, G int, s convShape, pad []F) {
+	if s.Pad > 0 {
+		p, w := s.Pad, s.W+2*s.Pad
+		padCopy(pad, x, G*s.C, s.H*s.W, s.W, p*w, s.H, p, s.W, p, p*w)
+		x, s = pad, s.padded()
+	}
 	oh, ow := s.OH(), s.OW()
-	hw, n := oh*ow, G*oh*ow
-	if s.K == 1 && s.Pad == 0 { // a 1x1 convolution: each row is one channel of every image
-		for c := range s.C {
-			for i := range G {
-				copy(col[c*n+i*hw:][:hw], x[(i*s.C+c)*hw:][:hw])
-			}
-		}
-		return
+	n, plane := G*oh*ow, s.H*s.W
+	rows, cols, stride := oh, ow, s.W
+	if ow == s.W { // a 1x1 convolution: whole planes
+		rows, cols, stride = 1, oh*ow, oh*ow
 	}
 	for c := range s.C {
 		for kh := range s.K {
-			for kw := range s.K {
-				row := col[((c*s.K+kh)*s.K+kw)*n:][:n]
-				x0, x1 := validCols(kw, s.Pad, s.W, ow)
-				for i := range G {
-					plane := x[(i*s.C+c)*s.H*s.W:][:s.H*s.W]
-					for oy := range oh {
-						dst := row[(i*oh+oy)*ow:][:ow]
-						iy := oy + kh - s.Pad
-						if iy < 0 || iy >= s.H {
-							clear(dst)
-							continue
-						}
-						clear(dst[:x0])
-						copy(dst[x0:x1], plane[iy*s.W+x0+kw-s.Pad:][:x1-x0])
-						clear(dst[x1:])
-					}
-				}
-			}
+			// The K rows of col for kernel row kh, kw = 0..K-1, read the same input rows one
+			// column further each.
+			im2colRows(col[(c*s.K+kh)*s.K*n:], x[c*plane+kh*s.W:], s.K, n, G, s.C*plane, stride, rows, cols)
 		}
 	}
 }
 
 // col2im is im2col's adjoint: dx [G,C,H,W] += every entry of col [C*K*K, G*OH*OW] added back
-// where im2col read it from (entries that came from the padding are dropped).
-func col2im[F float](dx, col []F, G int, s convShape) {
-	oh, ow := s.OH(), s.OW()
-	hw, n := oh*ow, G*oh*ow
-	if s.K == 1 && s.Pad == 0 {
-		for c := range s.C {
-			for i := range G {
-				addTo(dx[(i*s.C+c)*hw:][:hw], col[c*n+i*hw:][:hw])
-			}
+// where im2col read it from. A padded convolution sums into padded images in pad and then adds
+// their insides to dx, dropping what fell on the padding.
+func col2im[F float](dx, col []F, G int, s convShape, pad []F) {
+	target, sp := dx, s
+	if s.Pad > 0 {
+		sp = s.padded()
+		target = pad[:G*s.C*sp.H*sp.W]
+		clear(target)
+	}
+	oh, ow := sp.OH(), sp.OW()
+	hw, n, plane := oh*ow, G*oh*ow, sp.H*sp.W
+	rows, cols, dstStride, srcStride := oh, ow, sp.W, ow
+	if ow == sp.W {
+		rows, cols = 1, oh*ow
+		dstStride, srcStride = cols, cols
+	}
+	for c := range sp.C {
+		for kh := range sp.K {
+			col2imRows(target[c*plane+kh*sp.W:], col[(c*sp.K+kh)*sp.K*n:], sp.K, n, G, sp.C*plane, dstStride, hw, srcStride, rows, cols)
 		}
+	}
+	if s.Pad > 0 {
+		p := s.Pad
+		col2imRows(dx, target[p*sp.W+p:], 1, 0, G*s.C, s.H*s.W, s.W, plane, sp.W, s.H, s.W)
+	}
+}
+
+// padCopy copies images into zero-padded ones as kernels.PadCopy describes.
+func padCopy[F float](dst, src []F, images, srcImage, srcStride, top, rows, padL, cols, padR, bottom int) {
+	if d, ok := any(dst).([]float32); ok {
+		kernels.PadCopy(d, any(src).([]float32), images, srcImage, srcStride, top, rows, padL, cols, padR, bottom)
 		return
 	}
-	for c := range s.C {
-		for kh := range s.K {
-			for kw := range s.K {
-				row := col[((c*s.K+kh)*s.K+kw)*n:][:n]
-				x0, x1 := validCols(kw, s.Pad, s.W, ow)
-				if x1 == x0 {
-					continue
-				}
-				for i := range G {
-					plane := dx[(i*s.C+c)*s.H*s.W:][:s.H*s.W]
-					for oy := range oh {
-						iy := oy + kh - s.Pad
-						if iy < 0 || iy >= s.H {
-							continue
-						}
-						addTo(plane[iy*s.W+x0+kw-s.Pad:][:x1-x0], row[(i*oh+oy)*ow+x0:][:x1-x0])
-					}
-				}
+	width := padL + cols + padR
+	for i := range images {
+		d := dst[i*(top+rows*width+bottom):][:top+rows*width+bottom]
+		clear(d)
+		for r := range rows {
+			copy(d[top+r*width+padL:][:cols], src[i*srcImage+r*srcStride:][:cols])
+		}
+	}
+}
+
+// im2colRows copies rows of images back to back as kernels.Im2colRows describes.
+func im2colRows[F float](dst, src []F, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
+	if d, ok := any(dst).([]float32); ok {
+		kernels.Im2colRows(d, any(src).([]float32), positions, dstPos, images, srcImage, srcStride, rows, cols)
+		return
+	}
+	for p := range positions {
+		for i := range images {
+			for r := range rows {
+				copy(dst[p*dstPos+(i*rows+r)*cols:][:cols], src[p+i*srcImage+r*srcStride:][:cols])
 			}
 		}
 	}
 }
 
-// addTo: dst += src.
-func addTo[F float](dst, src []F) {
-	dst = dst[:len(src)]
-	for j, v := range src {
-		dst[j] += v
+// col2imRows adds rows of src into rows of dst as kernels.Col2imRows describes.
+func col2imRows[F float](dst, src []F, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+	if d, ok := any(dst).([]float32); ok {
+		kernels.Col2imRows(d, any(src).([]float32), positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+		return
 	}
-}
-
-// validCols returns the output columns [x0, x1) whose input column ox+kw-pad lies inside a row
-// of width w; the others read padding. The range may be empty when the padding is wider than the
-// image.
-func validCols(kw, pad, w, ow int) (x0, x1 int) {
-	x0 = min(max(0, pad-kw), ow)
-	x1 = max(x0, min(ow, w+pad-kw))
-	return x0, x1
+	for p := range positions {
+		for i := range images {
+			for r := range rows {
+				d := dst[p+i*dstImage+r*dstStride:][:cols]
+				s := src[p*srcPos+i*srcImage+r*srcStride:][:cols]
+				for j, v := range s {
+					d[j] += v
+				}
+			}
+		}
+	}
 }

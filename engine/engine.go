@@ -3,9 +3,12 @@
 // It is written like llm.c: every layer is a forward and a backward function over flat float32
 // slices (layers.go, conv.go, loss.go), and each model (model_*.go) calls them top to bottom,
 // forward and then backward in reverse, with no graph in between. A Net holds one model's
-// parameters and a set of workers; TrainStep splits a batch into one contiguous chunk per worker,
-// each worker runs its chunk through its own copy of the activations, and the workers' gradients
-// are summed in a fixed order, so a run is bit-identical to the last for a given thread count.
+// parameters and a set of workers, one per thread. TrainStep cuts a batch into contiguous
+// chunks, a fixed number per thread; the workers claim chunks one at a time, so a core that
+// another process slows down simply does fewer of them, and run each through their own copy of
+// the activations into the chunk's own gradient buffer. The chunks' gradients are then summed in
+// chunk order, so a run is bit-identical to the last for a given thread count, whichever worker
+// ran which chunk.
 //
 // Parameters are named, shaped and ordered as the PyTorch models' state_dicts
 // (engine/pytorch/models.py), so checkpoints move between the two by name.
@@ -15,28 +18,46 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
+	"sync/atomic"
+
+	"mnist-tui/engine/kernels"
 )
 
 const (
 	imageSize  = 28 * 28 // floats per input image [1,28,28]
 	numClasses = 10
 
-	// maxThreads bounds the workers of one Net: each holds a full copy of the gradients.
+	// maxThreads bounds the workers of one Net: each chunk holds a full copy of the gradients.
 	maxThreads = 256
+
+	// chunksPerThread is how many chunks TrainStep cuts a batch into per thread (with more than
+	// one): enough for a worker to pick up a slowed-down one's share, few enough that each
+	// chunk keeps its GEMMs long and the extra gradient copies cheap to sum. A model with at
+	// least bigGradients parameters gets one chunk per thread: its steps are dominated by
+	// moving gradients through memory, which every extra chunk adds to.
+	chunksPerThread = 2
+	bigGradients    = 256 * 1024
 
 	// inferChunk is how many images a worker runs through at once during Infer when training has
 	// not already sized it for more, so that evaluating 10,000 images at once needs no
 	// 10,000-image workspace.
 	inferChunk = 64
+
+	// parallelReduction is the number of parameters from which the workers share the summing of
+	// the chunks' gradients: below it, one core sums them faster than it takes to hand out the
+	// work.
+	parallelReduction = 64 * 1024
 )
 
 // chunkNet is one worker's instance of a model: it shares the parameter values with the other
-// workers and owns its gradients, activations and scratch. The engine runs float32 ones; the
-// gradient checks build float64 ones from the same code.
+// workers, owns its activations and scratch, and adds gradients into whichever buffer it is
+// bound to. The engine runs float32 ones; the gradient checks build float64 ones from the same
+// code.
 type chunkNet[F float] interface {
 	// reserve sizes the activations and scratch for chunks of up to images images.
 	reserve(images int)
+	// bindGrads makes backward add into grads (flat, state_dict order).
+	bindGrads(grads []F)
 	// forward writes logits [B,10] for x [B,1,28,28], keeping the activations backward needs.
 	forward(x []F, B int, logits []F)
 	// backward adds the gradient of the loss whose logits gradient is dlogits [B,10] into the
@@ -50,7 +71,7 @@ type modelDef struct {
 	// bind walks a flat parameter buffer in state_dict order (see binder); its result is unused
 	// here, where it only lists the parameters.
 	bind func(*binder[float32])
-	// newChunkNet binds a worker's model to the shared values and its own gradients.
+	// newChunkNet binds a worker's model to the shared values and a gradient buffer.
 	newChunkNet func(values, grads []float32) chunkNet[float32]
 }
 
@@ -80,8 +101,8 @@ type Net struct {
 	values  []float32 // all parameters, flat, state_dict order
 	grads   []float32 // their gradients after TrainStep, same layout
 	workers []*worker
-	pool    *pool // runs workers[1:]; nil with one thread
-	jobs    []job // one per worker, reused by every call
+	pool    *pool  // runs workers[1:]; nil with one thread
+	phase   *phase // the parallel work under way, shared with the workers
 }
 
 // NewNet builds model with weights drawn from seed (see initParams) and threads workers
@@ -100,7 +121,7 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 		threads = runtime.NumCPU()
 	}
 	if threads > maxThreads {
-		return nil, fmt.Errorf("engine: %d threads: at most %d (each thread keeps its own copy of the gradients); use fewer", threads, maxThreads)
+		return nil, fmt.Errorf("engine: %d threads: at most %d (each keeps copies of the gradients); use fewer", threads, maxThreads)
 	}
 
 	var list binder[float32]
@@ -110,19 +131,37 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 		threads: threads,
 		values:  make([]float32, list.off),
 		grads:   make([]float32, list.off),
-		jobs:    make([]job, threads),
 	}
 	initParams(n.values, list.specs, seed)
 	n.params = newParams(list.specs, n.values, n.grads)
 
+	// Chunk 0's gradients are the Net's; TrainStep adds the other chunks' to them.
+	chunks := 1
+	if threads > 1 {
+		chunks = chunksPerThread * threads
+		if len(n.values) >= bigGradients {
+			chunks = threads
+		}
+	}
+	b := &phase{
+		grads: make([][]float32, chunks), loss: make([]float64, chunks), correct: make([]int, chunks),
+		done: make(chan struct{}, 1),
+	}
+	b.grads[0] = n.grads
+	for c := 1; c < chunks; c++ {
+		b.grads[c] = make([]float32, len(n.values))
+	}
+	n.phase = b
+
 	n.workers = make([]*worker, threads)
 	for i := range n.workers {
-		// Worker 0 writes straight into the Net's gradients; TrainStep adds the others' to them.
-		grads := n.grads
-		if i > 0 {
-			grads = make([]float32, len(n.values))
+		w := &worker{net: def.newChunkNet(n.values, n.grads), phase: b}
+		// Any worker may run any chunk: bind it to every chunk's gradients now, so that
+		// switching between them later never allocates.
+		for _, g := range b.grads {
+			w.net.bindGrads(g)
 		}
-		n.workers[i] = &worker{net: def.newChunkNet(n.values, grads), grads: grads}
+		n.workers[i] = w
 	}
 	if threads > 1 {
 		n.pool = startPool(n.workers[1:])
@@ -165,25 +204,41 @@ func (n *Net) TrainStep(x []float32, y []int32, batch int) (loss float64, correc
 		}
 	}
 
-	active := n.split(batch)
-	for i := range active {
-		j := &n.jobs[i]
-		j.train, j.y, j.norm = true, y[j.lo:j.lo+j.images], batch
-	}
-	n.run(x, active)
+	b := n.phase
+	chunks := min(batch, len(b.grads))
+	size := (batch + chunks - 1) / chunks
+	chunks = (batch + size - 1) / size
+	b.x, b.batch, b.size = x[:batch*imageSize], batch, size
+	b.y, b.norm = y[:batch], batch
+	n.run(trainJob, chunks)
 
-	// Reduce in worker order, so that the sums come out the same every run. Worker 0's
-	// gradients are already in n.grads.
-	for _, w := range n.workers[:active] {
-		loss += w.loss
-		correct += w.correct
+	// Sum in chunk order, so that the sums come out the same whichever worker ran what.
+	for c := range chunks {
+		loss += b.loss[c]
+		correct += b.correct[c]
 	}
-	for _, w := range n.workers[1:active] {
-		for i, g := range w.grads {
-			n.grads[i] += g
-		}
-	}
+	n.reduce(chunks)
 	return loss, correct
+}
+
+// reduce adds the gradients of chunks 1..chunks-1 into chunk 0's, which are n.grads. Each
+// element is summed in chunk order, ((g0 + g1) + g2) + ..., so a run gives the same bits every
+// time; a large model's elements are cut into ranges that the workers sum in parallel (each in
+// the same order), so that the reduction does not run on one core while the others wait.
+func (n *Net) reduce(chunks int) {
+	if chunks == 1 {
+		return
+	}
+	size := len(n.grads)
+	ranges := 1
+	if size >= parallelReduction {
+		ranges = len(n.phase.grads) // as many as chunks: enough to share, few to hand out
+	}
+	// Ranges of whole cache lines, so that no two workers write the same line.
+	b := n.phase
+	b.sources = chunks
+	b.size = ((size+ranges-1)/ranges + 15) &^ 15
+	n.run(reduceJob, (size+b.size-1)/b.size)
 }
 
 // Infer writes logits [batch,10] for x, keeping nothing for backward (inference mode): the
@@ -200,12 +255,17 @@ func (n *Net) Infer(x []float32, batch int, logits []float32) {
 	if batch == 0 {
 		return
 	}
-	active := n.split(batch)
-	for i := range active {
-		j := &n.jobs[i]
-		j.train, j.logits = false, logits[j.lo*numClasses:(j.lo+j.images)*numClasses]
+	// Chunks as large as the workers already hold (at least inferChunk): logits do not depend
+	// on how images are grouped, so any worker may run any chunk, as many as it gets to.
+	size := inferChunk
+	for _, w := range n.workers {
+		size = max(size, w.capacity)
 	}
-	n.run(x, active)
+	size = min(size, (batch+n.threads-1)/n.threads)
+	b := n.phase
+	b.x, b.batch, b.size = x[:batch*imageSize], batch, size
+	b.logits = logits[:batch*numClasses]
+	n.run(inferJob, (batch+size-1)/size)
 }
 
 func checkImages(method string, x []float32, batch int) {
@@ -214,68 +274,114 @@ func checkImages(method string, x []float32, batch int) {
 	}
 }
 
-// split gives each worker a contiguous chunk of the batch, ceil(batch/threads) images each, and
-// returns how many workers got images (the rest sit out, e.g. a 3-image batch on 4 threads).
-func (n *Net) split(batch int) (active int) {
-	chunk := (batch + n.threads - 1) / n.threads
-	for i := range n.jobs {
-		lo := min(i*chunk, batch)
-		hi := min(lo+chunk, batch)
-		if hi == lo {
-			return i
-		}
-		n.jobs[i] = job{lo: lo, images: hi - lo}
+// run carries out a phase of kind cut into chunks, on the calling goroutine as worker 0 and on
+// as many pooled workers as there are chunks for. The pooled workers are woken, not waited
+// for: whoever is running claims the next chunk, so a worker that another process keeps off
+// its core costs nothing but its share of the chunks, and run returns once every chunk is
+// done, not once every worker has looked.
+func (n *Net) run(kind jobKind, chunks int) {
+	b := n.phase
+	b.kind = kind
+	b.finished.Store(0)
+	b.claims.Store(uint64(chunks) << 32) // publishes the phase: nothing is claimed yet
+	if n.pool != nil {
+		n.pool.wake(min(chunks, n.threads) - 1)
 	}
-	return n.threads
-}
-
-// run hands jobs[1:active] to the pool, runs jobs[0] on the calling goroutine, and waits.
-func (n *Net) run(x []float32, active int) {
-	for i := range active {
-		j := &n.jobs[i]
-		j.x = x[j.lo*imageSize : (j.lo+j.images)*imageSize]
-	}
-	if active > 1 {
-		n.pool.done.Add(active - 1)
-		for i := 1; i < active; i++ {
-			n.pool.jobs[i-1] <- n.jobs[i]
-		}
-	}
-	n.workers[0].do(n.jobs[0])
-	if active > 1 {
-		n.pool.done.Wait()
+	if !n.workers[0].work() {
+		<-b.done // another worker finished the last chunk
 	}
 }
 
-// job is one worker's share of a TrainStep or Infer call.
-type job struct {
-	train  bool
-	lo     int       // first image of the chunk within the batch
-	images int       // chunk size
-	x      []float32 // [images,1,28,28]
-	y      []int32   // [images], train only
-	norm   int       // batch size the loss is a mean over, train only
-	logits []float32 // [images,10] output, Infer only
+// jobKind is what a phase does.
+type jobKind int
+
+const (
+	trainJob  jobKind = iota // forward and backward on chunks of the batch
+	inferJob                 // forward only on chunks of the batch
+	reduceJob                // sum ranges of every chunk's gradients into chunk 0's
+)
+
+// phase is a step of parallel work (a TrainStep's passes, its reduction, an Infer), shared by
+// the workers: what to do and to which data, which chunks are claimed and finished, and what
+// each chunk produced. It is allocated once per Net. The fields other than the atomics are
+// written by run's caller before the phase starts and only read during it.
+type phase struct {
+	kind    jobKind
+	x       []float32 // [batch,1,28,28]
+	batch   int
+	size    int         // images per chunk (the last may have fewer); reduceJob: gradients per chunk
+	y       []int32     // [batch], train only
+	norm    int         // batch size the loss is a mean over, train only
+	logits  []float32   // [batch,10] output, infer only
+	grads   [][]float32 // each training chunk's gradients; grads[0] are the Net's
+	sources int         // reduceJob: how many of grads to sum
+	loss    []float64   // each training chunk's share of the batch mean loss
+	correct []int
+
+	// claims holds the phase's number of chunks in its high 32 bits and how many have been
+	// claimed in the low ones, so that one atomic add both claims a chunk and tells whether it
+	// exists: a worker that wakes late, after the phase, claims nothing and touches nothing.
+	claims   atomic.Uint64
+	finished atomic.Int64  // chunks done
+	done     chan struct{} // a token when a pooled worker finishes the phase's last chunk
 }
 
-// worker is one thread's state: its model instance (activations, scratch, gradients) and the
-// results of its last training chunk.
+// claim returns the index of the next chunk, or ok false when every chunk is taken.
+func (b *phase) claim() (c, chunks int, ok bool) {
+	v := b.claims.Add(1)
+	c, chunks = int(uint32(v))-1, int(v>>32)
+	return c, chunks, c < chunks
+}
+
+// worker is one thread's state: its model instance (activations and scratch, bound to the
+// gradients of the chunk it is working on).
 type worker struct {
 	net      chunkNet[float32]
-	grads    []float32 // flat, state_dict order; bound into net
+	phase    *phase
 	capacity int       // images net is sized for
 	logits   []float32 // [capacity,10]
 	dlogits  []float32 // [capacity,10]
-
-	loss    float64 // this chunk's share of the batch mean loss
-	correct int
 }
 
-func (w *worker) do(j job) {
-	if j.train {
-		w.train(j)
-	} else {
-		w.infer(j)
+// work runs chunks of the current phase until none is left and reports whether it finished
+// the last one.
+func (w *worker) work() (last bool) {
+	b := w.phase
+	for {
+		c, chunks, ok := b.claim()
+		if !ok {
+			return last
+		}
+		w.chunk(c)
+		last = b.finished.Add(1) == int64(chunks)
+	}
+}
+
+func (w *worker) chunk(c int) {
+	b := w.phase
+	switch b.kind {
+	case trainJob:
+		lo := c * b.size
+		images := min(b.size, b.batch-lo)
+		w.reserve(images)
+		w.net.bindGrads(b.grads[c])
+		x := b.x[lo*imageSize : (lo+images)*imageSize]
+		w.net.forward(x, images, w.logits)
+		b.loss[c], b.correct[c] = crossEntropyForwardBackward(w.dlogits, w.logits, b.y[lo:lo+images], images, numClasses, b.norm)
+		clear(b.grads[c])
+		w.net.backward(x, w.dlogits, images)
+	case inferJob:
+		lo := c * b.size
+		images := min(b.size, b.batch-lo)
+		w.reserve(images)
+		w.net.forward(b.x[lo*imageSize:(lo+images)*imageSize], images, b.logits[lo*numClasses:(lo+images)*numClasses])
+	case reduceJob:
+		lo := c * b.size
+		hi := min(lo+b.size, len(b.grads[0]))
+		sum := b.grads[0][lo:hi]
+		for _, g := range b.grads[1:b.sources] {
+			kernels.Add(sum, g[lo:hi])
+		}
 	}
 }
 
@@ -291,50 +397,45 @@ func (w *worker) reserve(images int) {
 	w.capacity = images
 }
 
-func (w *worker) train(j job) {
-	w.reserve(j.images)
-	w.net.forward(j.x, j.images, w.logits)
-	w.loss, w.correct = crossEntropyForwardBackward(w.dlogits, w.logits, j.y, j.images, numClasses, j.norm)
-	clear(w.grads)
-	w.net.backward(j.x, w.dlogits, j.images)
-}
-
-// infer runs the chunk in pieces no larger than the worker already holds (at least inferChunk).
-func (w *worker) infer(j job) {
-	w.reserve(min(j.images, max(w.capacity, inferChunk)))
-	for lo := 0; lo < j.images; lo += w.capacity {
-		b := min(w.capacity, j.images-lo)
-		w.net.forward(j.x[lo*imageSize:(lo+b)*imageSize], b, j.logits[lo*numClasses:(lo+b)*numClasses])
-	}
-}
-
-// pool runs workers on long-lived goroutines, one per worker, fed through unbuffered channels:
-// starting goroutines per call would allocate on every step.
+// pool runs workers on long-lived goroutines, one per worker, each woken by a token on its own
+// channel: starting goroutines per call would allocate on every step. A token only says "look
+// for chunks"; the channel holds one, so waking never blocks, and a worker that is already
+// awake or has a token waiting needs no other.
 type pool struct {
-	jobs []chan job // jobs[i] feeds the i-th pooled worker
-	done sync.WaitGroup
+	tokens []chan struct{} // tokens[i] wakes the i-th pooled worker
 }
 
 func startPool(workers []*worker) *pool {
-	p := &pool{jobs: make([]chan job, len(workers))}
+	p := &pool{tokens: make([]chan struct{}, len(workers))}
 	for i, w := range workers {
-		ch := make(chan job)
-		p.jobs[i] = ch
+		ch := make(chan struct{}, 1)
+		p.tokens[i] = ch
 		go p.serve(w, ch)
 	}
 	return p
 }
 
-func (p *pool) serve(w *worker, jobs <-chan job) {
-	for j := range jobs {
-		w.do(j)
-		p.done.Done()
+func (p *pool) serve(w *worker, tokens <-chan struct{}) {
+	for range tokens {
+		if w.work() {
+			w.phase.done <- struct{}{}
+		}
+	}
+}
+
+// wake wakes the first count pooled workers.
+func (p *pool) wake(count int) {
+	for _, ch := range p.tokens[:count] {
+		select {
+		case ch <- struct{}{}:
+		default: // a token is already waiting
+		}
 	}
 }
 
 // stop ends the goroutines once no call is running.
 func (p *pool) stop() {
-	for _, ch := range p.jobs {
+	for _, ch := range p.tokens {
 		close(ch)
 	}
 }

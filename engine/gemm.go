@@ -70,16 +70,37 @@ func gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64,
 type scratch[F float] struct {
 	col  []F // [C*K*K, G*OH*OW] for the largest group of any convolution
 	tmp  []F // [OC, G*OH*OW]
+	pad  []F // [G,C,H+2*Pad,W+2*Pad], a group's input or input gradient with padding
 	gemm *kernels.Workspace
+
+	// How convolutions group images (see groupSize): colBudget and minGroupPixels, except in
+	// tests that need groups of a few images.
+	budget, minPixels int
 }
 
 // newScratch sizes the scratch for chunks of up to images images through any of shapes.
 func newScratch[F float](images int, shapes ...convShape) *scratch[F] {
-	var col, tmp int
+	return newScratchGrouped[F](images, colBudget, minGroupPixels, shapes...)
+}
+
+// newScratchGrouped is newScratch with another grouping of images.
+func newScratchGrouped[F float](images, budget, minPixels int, shapes ...convShape) *scratch[F] {
+	sc := &scratch[F]{gemm: kernels.NewWorkspace(), budget: budget, minPixels: minPixels}
+	var col, tmp, pad int
 	for _, s := range shapes {
-		n := s.group(images) * s.OH() * s.OW()
+		g := sc.group(s, images)
+		n := g * s.OH() * s.OW()
 		col = max(col, s.rows()*n)
 		tmp = max(tmp, s.OC*n)
+		if s.Pad > 0 {
+			pad = max(pad, g*s.C*(s.H+2*s.Pad)*(s.W+2*s.Pad))
+		}
 	}
-	return &scratch[F]{col: make([]F, col), tmp: make([]F, tmp), gemm: kernels.NewWorkspace()}
+	sc.col, sc.tmp, sc.pad = make([]F, col), make([]F, tmp), make([]F, pad)
+	return sc
+}
+
+// group returns how many images of a chunk of B the convolution s works on at once.
+func (sc *scratch[F]) group(s convShape, B int) int {
+	return groupSize(s, B, sc.budget, sc.minPixels)
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -95,28 +94,19 @@ func awayFromZero(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-// distinct returns n values spaced 0.05 apart in random order, so that no eps-step changes which
-// element of a pooling window is the largest.
-func distinct(rng *rand.Rand, n int) []float32 {
-	s := make([]float32, n)
-	for i, j := range rng.Perm(n) {
-		s[i] = float32(j)*0.05 - float32(n)*0.025
-	}
-	return s
-}
-
 func TestLinearGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const B, C, OC = 3, 5, 4
 	x, w, b := randn(rng, B*C, 1), randn(rng, OC*C, 1), randn(rng, OC, 1)
 	out, proj := make([]float32, B*OC), newProjection(rng, B*OC)
+	sc := newScratch[float32](B)
 	loss := func() float64 {
-		linearForward(out, x, w, b, B, C, OC)
+		linearForward(out, x, w, b, B, C, OC, sc)
 		return proj.loss(out)
 	}
 	dx, dw, db := make([]float32, B*C), make([]float32, OC*C), make([]float32, OC)
 	loss()
-	linearBackward(dx, dw, db, proj.r, x, w, B, C, OC)
+	linearBackward(dx, dw, db, proj.r, x, w, B, C, OC, sc)
 	expectGrads(t, loss, gradArg{"x", x, dx}, gradArg{"w", w, dw}, gradArg{"b", b, db})
 
 	// The forward against the definition, y = x·wᵀ + b.
@@ -134,154 +124,25 @@ func TestLinearGradients(t *testing.T) {
 	}
 }
 
-// convShapesUnderTest cover the models' cases (5x5 valid, 3x3 and 5x5 same-padded, 1x1) on small
-// non-square images, and padding wider than the image.
-var convShapesUnderTest = []convShape{
-	{C: 2, OC: 3, H: 6, W: 7, K: 5},
-	{C: 2, OC: 3, H: 5, W: 6, K: 3, Pad: 1},
-	{C: 3, OC: 2, H: 5, W: 4, K: 5, Pad: 2},
-	{C: 3, OC: 4, H: 4, W: 5, K: 1},
-	{C: 1, OC: 2, H: 2, W: 3, K: 3, Pad: 3},
-}
-
-func TestConv2dGradients(t *testing.T) {
-	for _, s := range convShapesUnderTest {
-		t.Run(fmt.Sprintf("%+v", s), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(3, 4))
-			const B = 2
-			inN, outN := B*s.C*s.H*s.W, B*s.OC*s.OH()*s.OW()
-			x, w, b := randn(rng, inN, 1), randn(rng, s.OC*s.rows(), 1), randn(rng, s.OC, 1)
-			out, proj, ws := make([]float32, outN), newProjection(rng, outN), newConvWork[float32](B, s)
-			loss := func() float64 {
-				conv2dForward(out, x, w, b, B, s, ws)
-				return proj.loss(out)
-			}
-			dx, dw, db := make([]float32, inN), make([]float32, len(w)), make([]float32, s.OC)
-			loss()
-			conv2dBackward(dx, dw, db, proj.r, x, w, B, s, ws)
-			expectGrads(t, loss, gradArg{"x", x, dx}, gradArg{"w", w, dw}, gradArg{"b", b, db})
-
-			// Without the input gradient (the first layer) the weight gradients are the same.
-			dw2, db2 := make([]float32, len(w)), make([]float32, s.OC)
-			conv2dBackward(nil, dw2, db2, proj.r, x, w, B, s, ws)
-			expectSame(t, "dw without dx", dw2, dw)
-			expectSame(t, "db without dx", db2, db)
-		})
-	}
-}
-
-// TestConv2dForward holds the im2col+GEMM convolution against the definition, summed directly.
-func TestConv2dForward(t *testing.T) {
-	for _, s := range convShapesUnderTest {
-		rng := rand.New(rand.NewPCG(5, 6))
-		const B = 2
-		x, w, b := randn(rng, B*s.C*s.H*s.W, 1), randn(rng, s.OC*s.rows(), 1), randn(rng, s.OC, 1)
-		out := make([]float32, B*s.OC*s.OH()*s.OW())
-		conv2dForward(out, x, w, b, B, s, newConvWork[float32](B, s))
-		for i := range B {
-			for oc := range s.OC {
-				for oy := range s.OH() {
-					for ox := range s.OW() {
-						want := float64(b[oc])
-						for c := range s.C {
-							for kh := range s.K {
-								for kw := range s.K {
-									iy, ix := oy+kh-s.Pad, ox+kw-s.Pad
-									if iy >= 0 && iy < s.H && ix >= 0 && ix < s.W {
-										want += float64(x[((i*s.C+c)*s.H+iy)*s.W+ix]) * float64(w[((oc*s.C+c)*s.K+kh)*s.K+kw])
-									}
-								}
-							}
-						}
-						got := out[((i*s.OC+oc)*s.OH()+oy)*s.OW()+ox]
-						if math.Abs(float64(got)-want) > 1e-4 {
-							t.Fatalf("%+v: out[%d,%d,%d,%d] = %g, want %g", s, i, oc, oy, ox, got, want)
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
-// TestConv2dUsesPrefixOfWorkspace runs a chunk smaller than the workspace was sized for, with
-// garbage left in the workspace and beyond the chunk, as the engine does for a last partial batch.
-func TestConv2dUsesPrefixOfWorkspace(t *testing.T) {
-	s := convShape{C: 2, OC: 3, H: 6, W: 6, K: 3, Pad: 1}
-	rng := rand.New(rand.NewPCG(7, 8))
-	big, small := newConvWork[float32](5, s), newConvWork[float32](2, s)
-	for i := range big.col {
-		big.col[i] = float32(math.NaN())
-	}
-	x, w, b := randn(rng, 5*s.C*36, 1), randn(rng, s.OC*s.rows(), 1), randn(rng, s.OC, 1)
-	got, want := make([]float32, 5*s.OC*36), make([]float32, 2*s.OC*36)
-	conv2dForward(got, x, w, b, 2, s, big)
-	conv2dForward(want, x[:2*s.C*36], w, b, 2, s, small)
-	expectSame(t, "2 images with a 5-image workspace", got[:len(want)], want)
-}
-
 func TestReluGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	const N = 40
 	x, out, proj := awayFromZero(rng, N), make([]float32, N), newProjection(rng, N)
 	loss := func() float64 {
-		reluForward(out, x, N)
+		copy(out, x)
+		reluInPlace(out, N)
 		return proj.loss(out)
 	}
 	dx := make([]float32, N)
 	loss()
-	reluBackward(dx, proj.r, out, N)
+	copy(dx, proj.r)
+	reluBackInPlace(dx, out, N)
 	expectGrads(t, loss, gradArg{"x", x, dx})
 
-	reluForward(out[:3], []float32{-1, 2, float32(math.NaN())}, 3)
+	out = []float32{-1, 2, float32(math.NaN())}
+	reluInPlace(out, 3)
 	if out[0] != 0 || out[1] != 2 || !math.IsNaN(float64(out[2])) {
 		t.Errorf("relu(-1, 2, NaN) = %v, want [0 2 NaN]", out[:3])
-	}
-}
-
-func TestMaxPoolGradients(t *testing.T) {
-	for _, hw := range [][2]int{{4, 6}, {5, 5}} { // odd sizes drop the last row and column
-		H, W := hw[0], hw[1]
-		rng := rand.New(rand.NewPCG(11, 12))
-		const B, C = 2, 2
-		x := distinct(rng, B*C*H*W)
-		outN := B * C * (H / 2) * (W / 2)
-		out, arg, proj := make([]float32, outN), make([]int32, outN), newProjection(rng, outN)
-		loss := func() float64 {
-			maxpool2Forward(out, arg, x, B, C, H, W)
-			return proj.loss(out)
-		}
-		dx := make([]float32, len(x))
-		loss()
-		maxpool2Backward(dx, proj.r, arg, B, C, H, W)
-		expectGrads(t, loss, gradArg{fmt.Sprintf("x (%dx%d)", H, W), x, dx})
-	}
-}
-
-// TestMaxPoolTies checks PyTorch's rule: on a tie the first element in row-major order wins the
-// window (and its gradient); a NaN wins over numbers.
-func TestMaxPoolTies(t *testing.T) {
-	nan := float32(math.NaN())
-	for _, c := range []struct {
-		window [4]float32 // row-major 2x2
-		want   int32
-	}{
-		{[4]float32{1, 1, 1, 1}, 0},
-		{[4]float32{0, 3, 3, 3}, 1},
-		{[4]float32{0, 1, 3, 3}, 2},
-		{[4]float32{2, 1, nan, 3}, 2},
-	} {
-		x := c.window[:]
-		out, arg := make([]float32, 1), make([]int32, 1)
-		maxpool2Forward(out, arg, x, 1, 1, 2, 2)
-		if arg[0] != c.want {
-			t.Errorf("max pool of %v picks element %d, want %d", c.window, arg[0], c.want)
-		}
-		dx := make([]float32, 4)
-		maxpool2Backward(dx, []float32{1}, arg, 1, 1, 2, 2)
-		if dx[c.want] != 1 {
-			t.Errorf("max pool of %v sends the gradient to %v, want element %d", c.window, dx, c.want)
-		}
 	}
 }
 
@@ -308,42 +169,6 @@ func TestAvgPoolGradients(t *testing.T) {
 	if got := out3[4]; got != 1 {
 		t.Errorf("centre of a 3x3 image of ones = %g, want 1", got)
 	}
-}
-
-func TestConcatGradients(t *testing.T) {
-	rng := rand.New(rand.NewPCG(15, 16))
-	const B, HW, C1, C2 = 2, 3, 2, 3
-	a, b := randn(rng, B*C1*HW, 1), randn(rng, B*C2*HW, 1)
-	out, proj := make([]float32, B*(C1+C2)*HW), newProjection(rng, B*(C1+C2)*HW)
-	loss := func() float64 {
-		concatForward(out, a, B, C1, C1+C2, 0, HW)
-		concatForward(out, b, B, C2, C1+C2, C1, HW)
-		return proj.loss(out)
-	}
-	da, db := make([]float32, len(a)), make([]float32, len(b))
-	loss()
-	concatBackward(da, proj.r, B, C1, C1+C2, 0, HW)
-	concatBackward(db, proj.r, B, C2, C1+C2, C1, HW)
-	expectGrads(t, loss, gradArg{"a", a, da}, gradArg{"b", b, db})
-
-	// Image 1, channel C1 (b's first) starts after image 0's five channels and image 1's a part.
-	if got, want := out[(1*(C1+C2)+C1)*HW], b[1*C2*HW]; got != want {
-		t.Errorf("out[1,%d,0] = %g, want b[1,0,0] = %g", C1, got, want)
-	}
-}
-
-func TestAddGradients(t *testing.T) {
-	rng := rand.New(rand.NewPCG(17, 18))
-	const N = 12
-	a, b, out, proj := randn(rng, N, 1), randn(rng, N, 1), make([]float32, N), newProjection(rng, N)
-	loss := func() float64 {
-		addForward(out, a, b, N)
-		return proj.loss(out)
-	}
-	da, db := make([]float32, N), make([]float32, N)
-	loss()
-	addBackward(da, db, proj.r, N)
-	expectGrads(t, loss, gradArg{"a", a, da}, gradArg{"b", b, db})
 }
 
 func TestCrossEntropyGradients(t *testing.T) {
@@ -441,13 +266,14 @@ func TestGradCheckCatchesMistakes(t *testing.T) {
 	const B, C, OC = 3, 5, 4
 	x, w, b := randn(rng, B*C, 1), randn(rng, OC*C, 1), randn(rng, OC, 1)
 	out, proj := make([]float32, B*OC), newProjection(rng, B*OC)
+	sc := newScratch[float32](B)
 	loss := func() float64 {
-		linearForward(out, x, w, b, B, C, OC)
+		linearForward(out, x, w, b, B, C, OC, sc)
 		return proj.loss(out)
 	}
 	dx, dw, db := make([]float32, B*C), make([]float32, OC*C), make([]float32, OC)
 	loss()
-	linearBackward(dx, dw, db, proj.r, x, w, B, C, OC)
+	linearBackward(dx, dw, db, proj.r, x, w, B, C, OC, sc)
 
 	scaled := append([]float32(nil), dw...)
 	for i := range scaled {

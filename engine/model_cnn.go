@@ -24,66 +24,65 @@ func bindCNN[F float](b *binder[F]) cnnParams[F] {
 	return p
 }
 
-// cnnActs are the activations of up to n images (their gradients have the same layout).
+// cnnActs are the activations of up to n images (their gradients have the same layout). The
+// convolutions' outputs before pooling are not kept: ReLU and pooling are fused into them.
 type cnnActs[F float] struct {
-	conv1, relu1 []F     // [n,10,24,24]
-	pool1        []F     // [n,10,12,12]
-	pool1Arg     []int32 // [n,10,12,12]
-	conv2, relu2 []F     // [n,20,8,8]
-	pool2        []F     // [n,20,4,4], read as [n,320]
-	pool2Arg     []int32 // [n,20,4,4]
-	fc0          []F     // [n,50]
+	pool1    []F     // [n,10,12,12] maxpool(relu(conv1))
+	pool1Arg []uint8 // [n,10,12,12]
+	pool2    []F     // [n,20,4,4], read as [n,320]
+	pool2Arg []uint8 // [n,20,4,4]
+	fc0      []F     // [n,50]
 }
 
 func layoutCNN[F float](a *arena[F], n int) cnnActs[F] {
 	return cnnActs[F]{
-		conv1: a.floats(n * 10 * 24 * 24), relu1: a.floats(n * 10 * 24 * 24),
-		pool1: a.floats(n * 10 * 12 * 12), pool1Arg: a.ints(n * 10 * 12 * 12),
-		conv2: a.floats(n * 20 * 8 * 8), relu2: a.floats(n * 20 * 8 * 8),
-		pool2: a.floats(n * 320), pool2Arg: a.ints(n * 320),
+		pool1: a.floats(n * 10 * 12 * 12), pool1Arg: a.bytes(n * 10 * 12 * 12),
+		pool2: a.floats(n * 320), pool2Arg: a.bytes(n * 320),
 		fc0: a.floats(n * 50),
 	}
 }
 
+func (a *cnnActs[F]) conv1() convOut[F] {
+	return convOut[F]{act: actReLUPool, y: a.pool1, arg: a.pool1Arg}
+}
+func (a *cnnActs[F]) conv2() convOut[F] {
+	return convOut[F]{act: actReLUPool, y: a.pool2, arg: a.pool2Arg}
+}
+
 type cnnModel[F float] struct {
-	p, g cnnParams[F] // shared parameter values; this worker's gradients
-	a, d cnnActs[F]   // activations and their gradients
-	dBuf []F          // backing of d, zeroed before each backward
-	ws   convWork[F]
+	p, g  cnnParams[F] // shared parameter values; the running chunk's gradients
+	a, d  cnnActs[F]   // activations and their gradients
+	dBuf  []F          // backing of d, zeroed before each backward
+	bound gradBindings[F, cnnParams[F]]
+	sc    *scratch[F]
 }
 
 func newCNN[F float](values, grads []F) chunkNet[F] {
 	return &cnnModel[F]{p: bindCNN(&binder[F]{buf: values}), g: bindCNN(&binder[F]{buf: grads})}
 }
 
+func (m *cnnModel[F]) bindGrads(grads []F) { m.g = m.bound.get(grads, bindCNN[F]) }
+
 func (m *cnnModel[F]) reserve(n int) {
 	layout := func(a *arena[F]) cnnActs[F] { return layoutCNN(a, n) }
 	m.a, _ = allocate(layout)
 	m.d, m.dBuf = allocate(layout)
-	m.ws = newConvWork[F](n, cnnConv1, cnnConv2)
+	m.sc = newScratch[F](n, cnnConv1, cnnConv2)
 }
 
 func (m *cnnModel[F]) forward(x []F, B int, logits []F) {
-	p, a, ws := &m.p, &m.a, m.ws
-	conv2dForward(a.conv1, x, p.conv1.w, p.conv1.b, B, cnnConv1, ws) // [B,1,28,28] -> [B,10,24,24]
-	reluForward(a.relu1, a.conv1, B*10*24*24)
-	maxpool2Forward(a.pool1, a.pool1Arg, a.relu1, B, 10, 24, 24)           // -> [B,10,12,12]
-	conv2dForward(a.conv2, a.pool1, p.conv2.w, p.conv2.b, B, cnnConv2, ws) // -> [B,20,8,8]
-	reluForward(a.relu2, a.conv2, B*20*8*8)
-	maxpool2Forward(a.pool2, a.pool2Arg, a.relu2, B, 20, 8, 8)  // -> [B,20,4,4] = [B,320]
-	linearForward(a.fc0, a.pool2, p.fc0.w, p.fc0.b, B, 320, 50) // -> [B,50]
-	linearForward(logits, a.fc0, p.fc1.w, p.fc1.b, B, 50, 10)   // -> [B,10]
+	p, a, sc := &m.p, &m.a, m.sc
+	convForward(a.conv1(), x, p.conv1.w, p.conv1.b, B, cnnConv1, sc)       // [B,1,28,28] -> [B,10,12,12]
+	convForward(a.conv2(), a.pool1, p.conv2.w, p.conv2.b, B, cnnConv2, sc) // -> [B,20,4,4] = [B,320]
+	linearForward(a.fc0, a.pool2, p.fc0.w, p.fc0.b, B, 320, 50, sc)        // -> [B,50]
+	linearForward(logits, a.fc0, p.fc1.w, p.fc1.b, B, 50, 10, sc)          // -> [B,10]
 }
 
 func (m *cnnModel[F]) backward(x, dlogits []F, B int) {
-	p, g, a, d, ws := &m.p, &m.g, &m.a, &m.d, m.ws
+	p, g, a, d, sc := &m.p, &m.g, &m.a, &m.d, m.sc
 	clear(m.dBuf)
-	linearBackward(d.fc0, g.fc1.w, g.fc1.b, dlogits, a.fc0, p.fc1.w, B, 50, 10)
-	linearBackward(d.pool2, g.fc0.w, g.fc0.b, d.fc0, a.pool2, p.fc0.w, B, 320, 50)
-	maxpool2Backward(d.relu2, d.pool2, a.pool2Arg, B, 20, 8, 8)
-	reluBackward(d.conv2, d.relu2, a.relu2, B*20*8*8)
-	conv2dBackward(d.pool1, g.conv2.w, g.conv2.b, d.conv2, a.pool1, p.conv2.w, B, cnnConv2, ws)
-	maxpool2Backward(d.relu1, d.pool1, a.pool1Arg, B, 10, 24, 24)
-	reluBackward(d.conv1, d.relu1, a.relu1, B*10*24*24)
-	conv2dBackward(nil, g.conv1.w, g.conv1.b, d.conv1, x, p.conv1.w, B, cnnConv1, ws)
+	linearBackward(d.fc0, g.fc1.w, g.fc1.b, dlogits, a.fc0, p.fc1.w, B, 50, 10, sc)
+	linearBackward(d.pool2, g.fc0.w, g.fc0.b, d.fc0, a.pool2, p.fc0.w, B, 320, 50, sc)
+	convBackward(a.conv2(), d.pool2, nil, a.pool1, p.conv2.w, d.pool1, g.conv2.w, g.conv2.b, B, cnnConv2, sc)
+	convBackward(a.conv1(), d.pool1, nil, x, p.conv1.w, nil, g.conv1.w, g.conv1.b, B, cnnConv1, sc)
 }

@@ -20,38 +20,31 @@ func bindResBlock[F float](b *binder[F], name string, s resBlockShape) resBlockP
 	return p
 }
 
-// resBlockActs are a block's activations for up to n images, all [n,C,H,W].
+// resBlockActs are a block's activations for up to n images, all [n,C,H,W]. The convolutions'
+// raw outputs and the sum before the last ReLU are not kept: both ReLUs are fused into the
+// convolutions before them.
 type resBlockActs[F float] struct {
-	c1, r1 []F // conv1 output, after ReLU
-	c2     []F // conv2 output
-	sum    []F // x + c2
-	out    []F // relu(sum)
+	r1  []F // relu(conv1(x))
+	out []F // relu(x + conv2(r1))
 }
 
 func layoutResBlock[F float](a *arena[F], n int, s resBlockShape) resBlockActs[F] {
 	size := n * s.C * s.H * s.W
-	return resBlockActs[F]{c1: a.floats(size), r1: a.floats(size), c2: a.floats(size), sum: a.floats(size), out: a.floats(size)}
+	return resBlockActs[F]{r1: a.floats(size), out: a.floats(size)}
 }
 
 // resBlockForward: a.out [B,C,H,W] = relu(x + conv2(relu(conv1(x)))) for x [B,C,H,W].
-func resBlockForward[F float](a *resBlockActs[F], x []F, p *resBlockParams[F], B int, s resBlockShape, ws convWork[F]) {
-	n := B * s.C * s.H * s.W
-	conv2dForward(a.c1, x, p.conv1.w, p.conv1.b, B, s.conv(), ws)
-	reluForward(a.r1, a.c1, n)
-	conv2dForward(a.c2, a.r1, p.conv2.w, p.conv2.b, B, s.conv(), ws)
-	addForward(a.sum, x, a.c2, n)
-	reluForward(a.out, a.sum, n)
+func resBlockForward[F float](a *resBlockActs[F], x []F, p *resBlockParams[F], B int, s resBlockShape, sc *scratch[F]) {
+	convForward(out(actReLU, a.r1, s.conv()), x, p.conv1.w, p.conv1.b, B, s.conv(), sc)
+	convForward(convOut[F]{act: actAddReLU, y: a.out, ct: s.C, skip: x}, a.r1, p.conv2.w, p.conv2.b, B, s.conv(), sc)
 }
 
 // resBlockBackward: from d.out, add the block's parameter gradients into g and its input gradient
 // into dx [B,C,H,W], which receives both the skip connection's share and the convolutions'.
-func resBlockBackward[F float](dx []F, d *resBlockActs[F], g *resBlockParams[F], a *resBlockActs[F], x []F, p *resBlockParams[F], B int, s resBlockShape, ws convWork[F]) {
-	n := B * s.C * s.H * s.W
-	reluBackward(d.sum, d.out, a.out, n)
-	addBackward(dx, d.c2, d.sum, n)
-	conv2dBackward(d.r1, g.conv2.w, g.conv2.b, d.c2, a.r1, p.conv2.w, B, s.conv(), ws)
-	reluBackward(d.c1, d.r1, a.r1, n)
-	conv2dBackward(dx, g.conv1.w, g.conv1.b, d.c1, x, p.conv1.w, B, s.conv(), ws)
+func resBlockBackward[F float](dx []F, d *resBlockActs[F], g *resBlockParams[F], a *resBlockActs[F], x []F, p *resBlockParams[F], B int, s resBlockShape, sc *scratch[F]) {
+	conv2 := convOut[F]{act: actAddReLU, y: a.out, ct: s.C, skip: x}
+	convBackward(conv2, d.out, dx, a.r1, p.conv2.w, d.r1, g.conv2.w, g.conv2.b, B, s.conv(), sc)
+	convBackward(out(actReLU, a.r1, s.conv()), d.r1, nil, x, p.conv1.w, dx, g.conv1.w, g.conv1.b, B, s.conv(), sc)
 }
 
 var (
@@ -83,68 +76,66 @@ func bindResidual[F float](b *binder[F]) residualParams[F] {
 
 // residualActs are the activations of up to n images (their gradients have the same layout).
 type residualActs[F float] struct {
-	conv1, relu1 []F     // [n,16,24,24]
-	pool1        []F     // [n,16,12,12]
-	pool1Arg     []int32 // [n,16,12,12]
-	rblock1      resBlockActs[F]
-	conv2, relu2 []F             // [n,32,8,8]
-	pool2        []F             // [n,32,4,4]
-	pool2Arg     []int32         // [n,32,4,4]
-	rblock2      resBlockActs[F] // out [n,32,4,4], read as [n,512]
+	pool1    []F     // [n,16,12,12] maxpool(relu(conv1))
+	pool1Arg []uint8 // [n,16,12,12]
+	rblock1  resBlockActs[F]
+	pool2    []F             // [n,32,4,4]
+	pool2Arg []uint8         // [n,32,4,4]
+	rblock2  resBlockActs[F] // out [n,32,4,4], read as [n,512]
 }
 
 func layoutResidual[F float](a *arena[F], n int) residualActs[F] {
 	var acts residualActs[F]
-	acts.conv1, acts.relu1 = a.floats(n*16*24*24), a.floats(n*16*24*24)
-	acts.pool1, acts.pool1Arg = a.floats(n*16*12*12), a.ints(n*16*12*12)
+	acts.pool1, acts.pool1Arg = a.floats(n*16*12*12), a.bytes(n*16*12*12)
 	acts.rblock1 = layoutResBlock(a, n, resBlock1)
-	acts.conv2, acts.relu2 = a.floats(n*32*8*8), a.floats(n*32*8*8)
-	acts.pool2, acts.pool2Arg = a.floats(n*resFlat), a.ints(n*resFlat)
+	acts.pool2, acts.pool2Arg = a.floats(n*resFlat), a.bytes(n*resFlat)
 	acts.rblock2 = layoutResBlock(a, n, resBlock2)
 	return acts
 }
 
+func (a *residualActs[F]) conv1() convOut[F] {
+	return convOut[F]{act: actReLUPool, y: a.pool1, arg: a.pool1Arg}
+}
+func (a *residualActs[F]) conv2() convOut[F] {
+	return convOut[F]{act: actReLUPool, y: a.pool2, arg: a.pool2Arg}
+}
+
 type residualModel[F float] struct {
-	p, g residualParams[F] // shared parameter values; this worker's gradients
-	a, d residualActs[F]   // activations and their gradients
-	dBuf []F               // backing of d, zeroed before each backward
-	ws   convWork[F]
+	p, g  residualParams[F] // shared parameter values; the running chunk's gradients
+	a, d  residualActs[F]   // activations and their gradients
+	dBuf  []F               // backing of d, zeroed before each backward
+	bound gradBindings[F, residualParams[F]]
+	sc    *scratch[F]
 }
 
 func newResidual[F float](values, grads []F) chunkNet[F] {
 	return &residualModel[F]{p: bindResidual(&binder[F]{buf: values}), g: bindResidual(&binder[F]{buf: grads})}
 }
 
+func (m *residualModel[F]) bindGrads(grads []F) { m.g = m.bound.get(grads, bindResidual[F]) }
+
 func (m *residualModel[F]) reserve(n int) {
 	layout := func(a *arena[F]) residualActs[F] { return layoutResidual(a, n) }
 	m.a, _ = allocate(layout)
 	m.d, m.dBuf = allocate(layout)
-	m.ws = newConvWork[F](n, resConv1, resConv2, resBlock1.conv(), resBlock2.conv())
+	m.sc = newScratch[F](n, resConv1, resConv2, resBlock1.conv(), resBlock2.conv())
 }
 
 func (m *residualModel[F]) forward(x []F, B int, logits []F) {
-	p, a, ws := &m.p, &m.a, m.ws
-	conv2dForward(a.conv1, x, p.conv1.w, p.conv1.b, B, resConv1, ws) // [B,1,28,28] -> [B,16,24,24]
-	reluForward(a.relu1, a.conv1, B*16*24*24)
-	maxpool2Forward(a.pool1, a.pool1Arg, a.relu1, B, 16, 24, 24) // -> [B,16,12,12]
-	resBlockForward(&a.rblock1, a.pool1, &p.rblock1, B, resBlock1, ws)
-	conv2dForward(a.conv2, a.rblock1.out, p.conv2.w, p.conv2.b, B, resConv2, ws) // -> [B,32,8,8]
-	reluForward(a.relu2, a.conv2, B*32*8*8)
-	maxpool2Forward(a.pool2, a.pool2Arg, a.relu2, B, 32, 8, 8)           // -> [B,32,4,4]
-	resBlockForward(&a.rblock2, a.pool2, &p.rblock2, B, resBlock2, ws)   // [B,32,4,4] = [B,512]
-	linearForward(logits, a.rblock2.out, p.fc.w, p.fc.b, B, resFlat, 10) // -> [B,10]
+	p, a, sc := &m.p, &m.a, m.sc
+	convForward(a.conv1(), x, p.conv1.w, p.conv1.b, B, resConv1, sc) // [B,1,28,28] -> [B,16,12,12]
+	resBlockForward(&a.rblock1, a.pool1, &p.rblock1, B, resBlock1, sc)
+	convForward(a.conv2(), a.rblock1.out, p.conv2.w, p.conv2.b, B, resConv2, sc) // -> [B,32,4,4]
+	resBlockForward(&a.rblock2, a.pool2, &p.rblock2, B, resBlock2, sc)           // [B,32,4,4] = [B,512]
+	linearForward(logits, a.rblock2.out, p.fc.w, p.fc.b, B, resFlat, 10, sc)     // -> [B,10]
 }
 
 func (m *residualModel[F]) backward(x, dlogits []F, B int) {
-	p, g, a, d, ws := &m.p, &m.g, &m.a, &m.d, m.ws
+	p, g, a, d, sc := &m.p, &m.g, &m.a, &m.d, m.sc
 	clear(m.dBuf)
-	linearBackward(d.rblock2.out, g.fc.w, g.fc.b, dlogits, a.rblock2.out, p.fc.w, B, resFlat, 10)
-	resBlockBackward(d.pool2, &d.rblock2, &g.rblock2, &a.rblock2, a.pool2, &p.rblock2, B, resBlock2, ws)
-	maxpool2Backward(d.relu2, d.pool2, a.pool2Arg, B, 32, 8, 8)
-	reluBackward(d.conv2, d.relu2, a.relu2, B*32*8*8)
-	conv2dBackward(d.rblock1.out, g.conv2.w, g.conv2.b, d.conv2, a.rblock1.out, p.conv2.w, B, resConv2, ws)
-	resBlockBackward(d.pool1, &d.rblock1, &g.rblock1, &a.rblock1, a.pool1, &p.rblock1, B, resBlock1, ws)
-	maxpool2Backward(d.relu1, d.pool1, a.pool1Arg, B, 16, 24, 24)
-	reluBackward(d.conv1, d.relu1, a.relu1, B*16*24*24)
-	conv2dBackward(nil, g.conv1.w, g.conv1.b, d.conv1, x, p.conv1.w, B, resConv1, ws)
+	linearBackward(d.rblock2.out, g.fc.w, g.fc.b, dlogits, a.rblock2.out, p.fc.w, B, resFlat, 10, sc)
+	resBlockBackward(d.pool2, &d.rblock2, &g.rblock2, &a.rblock2, a.pool2, &p.rblock2, B, resBlock2, sc)
+	convBackward(a.conv2(), d.pool2, nil, a.rblock1.out, p.conv2.w, d.rblock1.out, g.conv2.w, g.conv2.b, B, resConv2, sc)
+	resBlockBackward(d.pool1, &d.rblock1, &g.rblock1, &a.rblock1, a.pool1, &p.rblock1, B, resBlock1, sc)
+	convBackward(a.conv1(), d.pool1, nil, x, p.conv1.w, nil, g.conv1.w, g.conv1.b, B, resConv1, sc)
 }

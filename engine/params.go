@@ -106,14 +106,14 @@ func newParams(specs []paramSpec, values, grads []float32) []*Param {
 	return params
 }
 
-// arena hands out consecutive slices of one float buffer and one int32 buffer. A model describes its
-// activations once, as a layout function over an arena; run on an empty arena the function only
-// counts, so the activations (or their gradients) become one allocation that can be zeroed in one
-// call.
+// arena hands out consecutive slices of one float buffer and one byte buffer. A model describes
+// its activations once, as a layout function over an arena; run on an empty arena the function
+// only counts, so the activations (or their gradients) become one allocation that can be zeroed
+// in one call.
 type arena[F float] struct {
 	f      []F
-	i      []int32
-	nf, ni int
+	b      []uint8
+	nf, nb int
 }
 
 func (a *arena[F]) floats(n int) []F {
@@ -125,12 +125,12 @@ func (a *arena[F]) floats(n int) []F {
 	return s
 }
 
-func (a *arena[F]) ints(n int) []int32 {
-	var s []int32
-	if a.i != nil {
-		s = a.i[a.ni : a.ni+n : a.ni+n]
+func (a *arena[F]) bytes(n int) []uint8 {
+	var s []uint8
+	if a.b != nil {
+		s = a.b[a.nb : a.nb+n : a.nb+n]
 	}
-	a.ni += n
+	a.nb += n
 	return s
 }
 
@@ -139,6 +139,27 @@ func (a *arena[F]) ints(n int) []int32 {
 func allocate[F float, T any](layout func(*arena[F]) T) (T, []F) {
 	var count arena[F]
 	layout(&count)
-	a := arena[F]{f: make([]F, count.nf), i: make([]int32, count.ni)}
+	a := arena[F]{f: make([]F, count.nf), b: make([]uint8, count.nb)}
 	return layout(&a), a.f
+}
+
+// gradBindings remembers a model's gradient views into each buffer it has been bound to. A
+// worker switches buffers for every chunk it runs, and walking the parameter list again would
+// allocate (the names); after the first chunk of each buffer, switching costs a lookup.
+type gradBindings[F float, P any] struct {
+	bufs []*F
+	ps   []P
+}
+
+// get returns the views bind makes of grads, binding them the first time.
+func (g *gradBindings[F, P]) get(grads []F, bind func(*binder[F]) P) P {
+	for i, b := range g.bufs {
+		if b == &grads[0] {
+			return g.ps[i]
+		}
+	}
+	p := bind(&binder[F]{buf: grads})
+	g.bufs = append(g.bufs, &grads[0])
+	g.ps = append(g.ps, p)
+	return p
 }

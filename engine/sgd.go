@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 
+	"mnist-tui/engine/kernels"
+
 	"gorgonia.org/tensor"
 )
 
@@ -15,7 +17,7 @@ import (
 //	param -= LR*buf
 //
 // LR, Momentum and WeightDecay may be changed between steps. The arithmetic is float32, as
-// PyTorch's is for float32 parameters.
+// PyTorch's is for float32 parameters, each operation rounded on its own (kernels.SGDStep).
 type SGD struct {
 	LR, Momentum, WeightDecay float64
 
@@ -50,18 +52,7 @@ func (o *SGD) Step() {
 	}
 	lr, mom, wd := float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
 	for i, value := range o.values {
-		grad, buf := o.grads[i], o.bufData[i]
-		for j, g := range grad {
-			if wd != 0 {
-				g += wd * value[j]
-			}
-			if first {
-				buf[j] = g
-			} else {
-				buf[j] = mom*buf[j] + g
-			}
-			value[j] -= lr * buf[j]
-		}
+		kernels.SGDStep(value, o.grads[i], o.bufData[i], lr, mom, wd, first)
 	}
 }
 

@@ -131,3 +131,46 @@ func naiveBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 		}
 	}
 }
+
+// BenchmarkElementwise times the convolutions' other passes on the shapes of the cnn's first
+// layer (32 images of 10 channels, 24x24 outputs), per implementation: -bench 'Elementwise/.*/avx2'.
+func BenchmarkElementwise(b *testing.B) {
+	const images, channels, h, w = 32, 10, 24, 24
+	rng := rand.New(rand.NewPCG(3, 3))
+	x := tricky(rng, images*28*28)
+	plane := tricky(rng, images*channels*h*w)
+	pooled, dy := make([]float32, images*channels*h*w/4), tricky(rng, images*channels*h*w/4)
+	arg := make([]uint8, len(pooled))
+	col := make([]float32, images*h*w)
+	for _, e := range elemsUnderTest() {
+		cases := []struct {
+			name  string
+			bytes int // moved per call, for the throughput figure
+			f     func()
+		}{
+			{"im2col-row", 8 * len(col), func() { im2colRows(e, col, x, 1, 0, images, 28*28, 28, h, w) }},
+			{"col2im-row", 12 * len(col), func() { col2imRows(e, x, col, 1, 0, images, 28*28, 28, h*w, w, h, w) }},
+			{"relu-pool", 5 * len(plane), func() {
+				for p := range images * channels {
+					reluPool2(e, pooled[p*h*w/4:], arg[p*h*w/4:], plane[p*h*w:], 0.1, h, w)
+				}
+			}},
+			{"relu-pool-backward", 5 * len(plane), func() {
+				for p := range images * channels {
+					reluPool2Backward(e, plane[p*h*w:], dy[p*h*w/4:], pooled[p*h*w/4:], arg[p*h*w/4:], h, w)
+				}
+			}},
+			{"bias-relu", 8 * len(plane), func() { addBiasReLU(e, plane, plane, 0.1) }},
+			{"relu-backward", 12 * len(plane), func() { reluBackward(e, plane, plane, plane) }},
+		}
+		for _, c := range cases {
+			b.Run(c.name+"/"+e.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					c.f()
+				}
+				b.ReportMetric(float64(c.bytes)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+			})
+		}
+	}
+}

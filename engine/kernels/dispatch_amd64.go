@@ -4,14 +4,35 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// active is the kernel set Sgemm runs, chosen once from what the CPU supports.
-var active kernel
+// active is the kernel set Sgemm runs and activeElem the one the elementwise functions run,
+// chosen once from what the CPU supports.
+var (
+	active     kernel
+	activeElem elemOps
+)
 
 func init() {
-	active = goKernel
+	active, activeElem = goKernel, goElem
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		active = avx2Kernel
+		active, activeElem = avx2Kernel, avx2Elem
 	}
+}
+
+// avx2Elem runs the elementwise functions on generated AVX2 kernels.
+var avx2Elem = elemOps{
+	name:            "avx2",
+	padCopy:         padCopyAVX2,
+	im2colRows:      im2colAVX2,
+	col2imRows:      col2imAVX2,
+	addBias:         addBiasAVX2,
+	addBiasReLU:     addBiasReLUAVX2,
+	addBiasSkipReLU: addBiasSkipReLUAVX2,
+	copySum:         copySumAVX2,
+	reluBackward:    reluBackwardAVX2,
+	skipReLUBack:    skipReLUBackwardAVX2,
+	reluPool2:       reluPool2AVX2,
+	reluPool2Back:   reluPool2BackwardAVX2,
+	sgd:             sgdAVX2,
 }
 
 // avx2Kernel runs Sgemm on the generated AVX2/FMA micro-kernels.

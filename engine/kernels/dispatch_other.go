@@ -2,5 +2,9 @@
 
 package kernels
 
-// active is the kernel Sgemm runs: without the amd64 assembly, the portable one.
-var active = goKernel
+// active and activeElem are the kernels Sgemm and the elementwise functions run: without the
+// amd64 assembly, the portable ones.
+var (
+	active     = goKernel
+	activeElem = goElem
+)

@@ -18,6 +18,14 @@ func platformKernels() []kernel {
 	return []kernel{avx2Kernel}
 }
 
+// platformElems lists the assembly elementwise functions when this CPU can run them.
+func platformElems() []elemOps {
+	if !hasAVX2FMA() {
+		return nil
+	}
+	return []elemOps{avx2Elem}
+}
+
 func TestImplementationFollowsCPU(t *testing.T) {
 	want := "go"
 	if hasAVX2FMA() {

@@ -1,5 +1,6 @@
-// Package kernels holds the engine's hot loop: a float32 GEMM (Sgemm) that is fast on AVX2/FMA
-// CPUs, beside the pure-Go reference it is tested against (SgemmRef).
+// Package kernels holds the engine's hot loops: a float32 GEMM (Sgemm) that is fast on AVX2/FMA
+// CPUs, beside the pure-Go reference it is tested against (SgemmRef), and the convolutions'
+// data movement and activation passes, the optimiser step and a vector add (elementwise.go).
 //
 // Sgemm follows the Goto/BLIS scheme, shaped for the engine's matrices (few rows, very many
 // columns). op(A) is packed into slivers of mr rows; a micro-kernel keeps an mr x nr tile of C
@@ -9,9 +10,10 @@
 // next sliver. When only B is transposed (A*B^T: Linear forward, weight gradients), both
 // operands run along k and Sgemm uses dot-product kernels instead, with no packing at all.
 //
-// The micro-kernels are Go assembly generated with avo (internal/asmgen, a separate module) and
-// chosen at start-up when the CPU has AVX2 and FMA; otherwise, on other architectures, or when
-// built with the purego tag, portable Go kernels run under the same blocking.
+// The micro-kernels and the elementwise loops are Go assembly generated with avo
+// (internal/asmgen, a separate module) and chosen at start-up when the CPU has AVX2 and FMA;
+// otherwise, on other architectures, or when built with the purego tag, portable Go versions
+// run instead (under the same blocking, for the GEMM).
 //
 // Everything is single-threaded and safe for concurrent use: callers parallelise by giving each
 // goroutine its own part of C. Sgemm borrows its packing buffers from a sync.Pool, so
@@ -321,7 +323,14 @@ func packA(dst []float32, a matrix, ic, mcb, p0, kb int) {
 			rows := min(mr, mcb-ir)
 			s := panel[ir*kc : ir*kc+kc*rows]
 			if a.trans {
-				// op(A) column p is a row of A: each k step is a contiguous run.
+				// op(A) column p is a row of A: each k step is a contiguous run. A full
+				// sliver's run is one 16-byte move, without a call to memmove.
+				if rows == mr {
+					for p := 0; p < kc; p++ {
+						*(*[mr]float32)(s[p*mr:]) = *(*[mr]float32)(a.data[(pc+p)*a.stride+ic+ir:])
+					}
+					continue
+				}
 				for p := 0; p < kc; p++ {
 					src := a.data[(pc+p)*a.stride+ic+ir:]
 					copy(s[p*rows:p*rows+rows], src[:rows])

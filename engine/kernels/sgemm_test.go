@@ -296,3 +296,75 @@ func TestSgemmDoesNotAllocate(t *testing.T) {
 		t.Errorf("Sgemm: %v allocations per call, want 0", allocs)
 	}
 }
+
+// TestWorkspaceMatchesSgemm holds Workspace.Sgemm to the package-level Sgemm bit for bit on odd
+// shapes and every transpose combination, reusing one Workspace across calls of different
+// shapes, as a worker does.
+func TestWorkspaceMatchesSgemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	ws := NewWorkspace()
+	dims := []int{1, 3, 4, 7, 24, 25, 31, 70, 300}
+	for i := 0; i < 120; i++ {
+		s := scalars[rng.IntN(len(scalars))]
+		tc := gemmCase{transA: i&1 != 0, transB: i&2 != 0,
+			m: dims[rng.IntN(len(dims))], n: dims[rng.IntN(len(dims))], k: dims[rng.IntN(len(dims))],
+			alpha: s[0], beta: s[1], padC: rng.IntN(3)}
+		a, lda, b, ldb, c, ldc := tc.operands(rng)
+		want := append([]float32(nil), c...)
+		Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+		ws.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+		for j := range c {
+			if math.Float32bits(c[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("%v: C[%d] = %g through a Workspace, %g through Sgemm", tc, j, c[j], want[j])
+			}
+		}
+	}
+}
+
+// TestWorkspaceDoesNotAllocate: unlike the pool, which the race detector empties on purpose,
+// a Workspace never allocates, under the race detector too.
+func TestWorkspaceDoesNotAllocate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	a, _ := filled(rng, 20, 250, 250, 0)
+	b, _ := filled(rng, 250, 300, 300, 0)
+	c := make([]float32, 20*300)
+	ws := NewWorkspace()
+	allocs := testing.AllocsPerRun(20, func() {
+		ws.Sgemm(false, false, 20, 300, 250, 1, a, 250, b, 300, 0, c, 300)
+		ws.Sgemm(true, false, 250, 300, 20, 1, a, 250, c, 300, 0, b, 300)
+	})
+	if allocs != 0 && !raceEnabled {
+		t.Errorf("%v allocations per call, want 0", allocs)
+	}
+}
+
+// TestWorkspacesConcurrent has goroutines multiply at once, each with its own Workspace, as the
+// engine's workers do; run it with -race.
+func TestWorkspacesConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	a, _ := filled(rng, 20, 250, 250, 0)
+	b, _ := filled(rng, 250, 300, 300, 0)
+	want := make([]float32, 20*300)
+	Sgemm(false, false, 20, 300, 250, 1, a, 250, b, 300, 0, want, 300)
+	var wg sync.WaitGroup
+	results := make([][]float32, 4)
+	for w := range results {
+		results[w] = make([]float32, len(want))
+		wg.Add(1)
+		go func(c []float32) {
+			defer wg.Done()
+			ws := NewWorkspace()
+			for range 5 {
+				ws.Sgemm(false, false, 20, 300, 250, 1, a, 250, b, 300, 0, c, 300)
+			}
+		}(results[w])
+	}
+	wg.Wait()
+	for w, c := range results {
+		for j := range c {
+			if c[j] != want[j] {
+				t.Fatalf("goroutine %d: C[%d] = %g, want %g", w, j, c[j], want[j])
+			}
+		}
+	}
+}

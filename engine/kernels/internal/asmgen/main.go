@@ -1,10 +1,12 @@
-// Command asmgen writes the AVX2/FMA micro-kernels of package kernels with avo.
+// Command asmgen writes the AVX2/FMA kernels of package kernels with avo: the GEMM's
+// micro-kernels (here) and the convolutions' data movement and activation passes
+// (elementwise.go).
 //
 // It lives in its own module so that the main module never depends on avo. Run it through
-// `go generate ./engine/kernels/` from the main module; the output (sgemm_amd64.s and the
-// Go stubs in sgemm_amd64.go) is committed, so building the engine never needs this program.
+// `go generate ./engine/kernels/` from the main module; the output (asm_amd64.s and the Go
+// stubs in asm_amd64.go) is committed, so building the engine never needs this program.
 //
-// Two families of kernels are generated, each in every size up to the largest so that the
+// Two families of GEMM kernels are generated, each in every size up to the largest so that the
 // edges of C need no padding:
 //
 //   - kernRxC (and kernRxCp) compute an R x C tile of C from a packed A sliver (R floats per k
@@ -50,6 +52,7 @@ func main() {
 			dotKernel(rows, cols)
 		}
 	}
+	elementwiseKernels()
 	Generate()
 }
 

@@ -1,0 +1,350 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// convShapesUnderTest cover the models' cases (5x5 valid, 3x3 and 5x5 same-padded, 1x1) on small
+// non-square images with odd and even output sizes (max pooling drops an odd last row or
+// column), and padding wider than the image.
+var convShapesUnderTest = []convShape{
+	{C: 2, OC: 3, H: 6, W: 7, K: 5},
+	{C: 2, OC: 3, H: 5, W: 6, K: 3, Pad: 1},
+	{C: 3, OC: 2, H: 5, W: 4, K: 5, Pad: 2},
+	{C: 3, OC: 4, H: 4, W: 5, K: 1},
+	{C: 1, OC: 2, H: 2, W: 3, K: 3, Pad: 3},
+}
+
+var allActs = []convAct{actNone, actReLU, actAddReLU, actReLUPool}
+
+func (a convAct) String() string {
+	return [...]string{"none", "relu", "add-relu", "relu-pool"}[a]
+}
+
+// Where an actNone output lands in the tests: channels concatOff.. of a tensor with
+// concatExtra more channels than the convolution has, as an Inception branch does.
+const concatOff, concatExtra = 2, 3
+
+// convCase is one convolution of B images with its operands, output and gradients.
+type convCase[F float] struct {
+	s   convShape
+	act convAct
+	B   int
+
+	x, w, b []F
+	o       convOut[F] // o.y and, for actAddReLU, o.skip
+
+	dy                []F // the output gradient, laid out as o.y
+	dx, dw, db, dskip []F
+}
+
+func newConvCase[F float](rng *rand.Rand, s convShape, act convAct, B int) *convCase[F] {
+	c := &convCase[F]{s: s, act: act, B: B,
+		x: randnOf[F](rng, B*s.C*s.H*s.W), w: randnOf[F](rng, s.OC*s.rows()), b: randnOf[F](rng, s.OC)}
+	hw := s.OH() * s.OW()
+	switch act {
+	case actNone:
+		ct := s.OC + concatExtra
+		c.o = convOut[F]{act: act, y: make([]F, B*ct*hw), ct: ct, off: concatOff}
+		for i := range c.o.y {
+			c.o.y[i] = 7.5 // the other branches' channels, which must survive
+		}
+	case actReLU:
+		c.o = out(act, make([]F, B*s.OC*hw), s)
+	case actAddReLU:
+		c.o = convOut[F]{act: act, y: make([]F, B*s.OC*hw), ct: s.OC, skip: randnOf[F](rng, B*s.OC*hw)}
+		c.dskip = make([]F, B*s.OC*hw)
+	case actReLUPool:
+		n := B * s.OC * (s.OH() / 2) * (s.OW() / 2)
+		c.o = convOut[F]{act: act, y: make([]F, n), arg: make([]uint8, n)}
+	}
+	c.dy = randnOf[F](rng, len(c.o.y))
+	c.dx, c.dw, c.db = make([]F, len(c.x)), make([]F, len(c.w)), make([]F, len(c.b))
+	return c
+}
+
+func randnOf[F float](rng *rand.Rand, n int) []F {
+	s := make([]F, n)
+	for i := range s {
+		s[i] = F(rng.NormFloat64())
+	}
+	return s
+}
+
+func (c *convCase[F]) forward(sc *scratch[F]) {
+	convForward(c.o, c.x, c.w, c.b, c.B, c.s, sc)
+}
+
+// backward recomputes every gradient from zero; without dx it leaves c.dx alone.
+func (c *convCase[F]) backward(sc *scratch[F], withDx bool) {
+	clear(c.dw)
+	clear(c.db)
+	clear(c.dskip)
+	dx := c.dx
+	if withDx {
+		clear(dx)
+	} else {
+		dx = nil
+	}
+	convBackward(c.o, c.dy, c.dskip, c.x, c.w, dx, c.dw, c.db, c.B, c.s, sc)
+}
+
+// loss is Σ dy·y, whose gradient with respect to y is dy.
+func (c *convCase[F]) loss(sc *scratch[F]) float64 {
+	c.forward(sc)
+	var sum float64
+	for i, v := range c.o.y {
+		sum += float64(c.dy[i]) * float64(v)
+	}
+	return sum
+}
+
+// TestConvGradients checks every activation's backward against central differences of its
+// forward. It runs in float64 with a tiny step, as the model checks do, so no step crosses a
+// ReLU or max-pool kink of the random data and rounding stays far below the tolerance.
+func TestConvGradients(t *testing.T) {
+	for _, s := range convShapesUnderTest {
+		for _, act := range allActs {
+			t.Run(fmt.Sprintf("%+v/%v", s, act), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(3, 4))
+				c := newConvCase[float64](rng, s, act, 2)
+				sc := newScratch[float64](c.B, s)
+				c.forward(sc)
+				c.backward(sc, true)
+				loss := func() float64 { return c.loss(sc) }
+				args := [][3]any{{"x", c.x, c.dx}, {"w", c.w, c.dw}, {"b", c.b, c.db}}
+				if act == actAddReLU {
+					args = append(args, [3]any{"skip", c.o.skip, c.dskip})
+				}
+				for _, a := range args {
+					if e := gradError64(loss, a[1].([]float64), a[2].([]float64)); !(e <= 1e-6) {
+						t.Errorf("d/d%s: max|analytic-numeric|/max|numeric| = %.3g", a[0], e)
+					}
+				}
+
+				// Without the input gradient (the first layer) the others are the same.
+				dw, db, dskip := slices.Clone(c.dw), slices.Clone(c.db), slices.Clone(c.dskip)
+				c.backward(sc, false)
+				if !slices.Equal(c.dw, dw) || !slices.Equal(c.db, db) || !slices.Equal(c.dskip, dskip) {
+					t.Error("dropping the input gradient changed the other gradients")
+				}
+			})
+		}
+	}
+}
+
+// gradError64 is gradError for float64 values, with a step of 1e-6.
+func gradError64(loss func() float64, val, grad []float64) float64 {
+	const eps = 1e-6
+	var maxErr, maxRef float64
+	for i, v := range val {
+		val[i] = v + eps
+		lp := loss()
+		val[i] = v - eps
+		lm := loss()
+		val[i] = v
+		numeric := (lp - lm) / (2 * eps)
+		maxErr = max(maxErr, math.Abs(grad[i]-numeric))
+		maxRef = max(maxRef, math.Abs(numeric))
+	}
+	if maxRef == 0 {
+		return maxErr
+	}
+	return maxErr / maxRef
+}
+
+// TestConvForward holds the float32 convolution and each activation against the definitions,
+// summed directly in float64.
+func TestConvForward(t *testing.T) {
+	for _, s := range convShapesUnderTest {
+		for _, act := range allActs {
+			rng := rand.New(rand.NewPCG(5, 6))
+			c := newConvCase[float32](rng, s, act, 2)
+			c.forward(newScratch[float32](c.B, s))
+			if err := checkConvOutput(c); err != nil {
+				t.Errorf("%+v/%v: %v", s, act, err)
+			}
+		}
+	}
+}
+
+// checkConvOutput compares c.o.y with the definition of c's convolution and activation.
+func checkConvOutput(c *convCase[float32]) error {
+	s := c.s
+	oh, ow := s.OH(), s.OW()
+	conv := make([]float64, c.B*s.OC*oh*ow) // conv(x) + b, [B,OC,OH,OW]
+	for i := range c.B {
+		for oc := range s.OC {
+			for oy := range oh {
+				for ox := range ow {
+					sum := float64(c.b[oc])
+					for ch := range s.C {
+						for kh := range s.K {
+							for kw := range s.K {
+								iy, ix := oy+kh-s.Pad, ox+kw-s.Pad
+								if iy >= 0 && iy < s.H && ix >= 0 && ix < s.W {
+									sum += float64(c.x[((i*s.C+ch)*s.H+iy)*s.W+ix]) * float64(c.w[((oc*s.C+ch)*s.K+kh)*s.K+kw])
+								}
+							}
+						}
+					}
+					conv[((i*s.OC+oc)*oh+oy)*ow+ox] = sum
+				}
+			}
+		}
+	}
+	near := func(got float32, want float64) bool { return math.Abs(float64(got)-want) <= 1e-4*(1+math.Abs(want)) }
+	for i := range c.B {
+		for oc := range s.OC {
+			plane := conv[(i*s.OC+oc)*oh*ow:][:oh*ow]
+			switch c.act {
+			case actNone, actReLU, actAddReLU:
+				at := (i*s.OC + oc) * oh * ow
+				if c.act == actNone {
+					at = (i*c.o.ct + concatOff + oc) * oh * ow
+				}
+				for j, v := range plane {
+					switch c.act {
+					case actReLU:
+						v = max(v, 0)
+					case actAddReLU:
+						v = max(v+float64(c.o.skip[at+j]), 0)
+					}
+					if got := c.o.y[at+j]; !near(got, v) {
+						return fmt.Errorf("y[%d] of image %d channel %d = %g, want %g", j, i, oc, got, v)
+					}
+				}
+			case actReLUPool:
+				for py := range oh / 2 {
+					for px := range ow / 2 {
+						window := []float64{plane[2*py*ow+2*px], plane[2*py*ow+2*px+1], plane[(2*py+1)*ow+2*px], plane[(2*py+1)*ow+2*px+1]}
+						best := slices.Max(window)
+						at := ((i*s.OC+oc)*(oh/2)+py)*(ow/2) + px
+						if got := c.o.y[at]; !near(got, max(best, 0)) {
+							return fmt.Errorf("pooled y[%d] = %g, want %g", at, got, max(best, 0))
+						}
+						if got := window[c.o.arg[at]]; got != best {
+							return fmt.Errorf("arg[%d] = %d points at %g, the maximum is %g", at, c.o.arg[at], got, best)
+						}
+					}
+				}
+			}
+		}
+	}
+	if c.act == actNone { // the channels of the other branches are untouched
+		for i := range c.B {
+			for ch := range c.o.ct {
+				if ch >= concatOff && ch < concatOff+s.OC {
+					continue
+				}
+				for _, v := range c.o.y[(i*c.o.ct+ch)*oh*ow:][:oh*ow] {
+					if v != 7.5 {
+						return fmt.Errorf("channel %d of image %d, outside the convolution's, was written", ch, i)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// TestConvGrouping runs five images in groups of one, of two (the last one short) and all at
+// once: the outputs and the input gradient are bit-identical, as each output pixel is the same
+// dot product however many images share a GEMM; the weight and bias gradients, summed in
+// another order, agree to rounding.
+func TestConvGrouping(t *testing.T) {
+	const B = 5
+	for _, s := range convShapesUnderTest {
+		for _, act := range allActs {
+			hw := s.OH() * s.OW()
+			var want *convCase[float32]
+			for _, g := range []int{B, 1, 2} {
+				c := newConvCase[float32](rand.New(rand.NewPCG(7, 8)), s, act, B)
+				sc := newScratchGrouped[float32](B, 0, g*hw, s)
+				if got := sc.group(s, B); got != g {
+					t.Fatalf("%+v: group of %d, want %d", s, got, g)
+				}
+				c.forward(sc)
+				c.backward(sc, true)
+				if want == nil {
+					want = c
+					continue
+				}
+				what := fmt.Sprintf("%+v/%v in groups of %d", s, act, g)
+				expectSame(t, what+": y", c.o.y, want.o.y)
+				if !slices.Equal(c.o.arg, want.o.arg) {
+					t.Errorf("%s: pooling winners differ", what)
+				}
+				expectSame(t, what+": dx", c.dx, want.dx)
+				if e := maxRelErr(c.dw, want.dw); e > 1e-5 {
+					t.Errorf("%s: dw differs by %.3g", what, e)
+				}
+				if e := maxRelErr(c.db, want.db); e > 1e-5 {
+					t.Errorf("%s: db differs by %.3g", what, e)
+				}
+			}
+		}
+	}
+}
+
+// TestConvUsesPrefixOfScratch runs a chunk smaller than the scratch was sized for, with garbage
+// left in the scratch and beyond the chunk, as the engine does for a last partial batch.
+func TestConvUsesPrefixOfScratch(t *testing.T) {
+	s := convShape{C: 2, OC: 3, H: 6, W: 6, K: 3, Pad: 1}
+	big, small := newScratch[float32](5, s), newScratch[float32](2, s)
+	for i := range big.col {
+		big.col[i] = float32(math.NaN())
+	}
+	for i := range big.tmp {
+		big.tmp[i] = float32(math.NaN())
+	}
+	for _, act := range allActs {
+		got := newConvCase[float32](rand.New(rand.NewPCG(9, 9)), s, act, 5)
+		want := newConvCase[float32](rand.New(rand.NewPCG(9, 9)), s, act, 5)
+		got.B, want.B = 2, 2
+		got.forward(big)
+		want.forward(small)
+		expectSame(t, fmt.Sprintf("%v: 2 images with a 5-image scratch", act), got.o.y, want.o.y)
+	}
+}
+
+// TestReLUPoolTies checks PyTorch's max-pooling rule through a convolution that copies its
+// input: on a tie the first element in row-major order wins the window (and its gradient), and
+// a NaN wins over numbers. A window whose maximum is negative sends no gradient, as the ReLU
+// after it passes none.
+func TestReLUPoolTies(t *testing.T) {
+	nan := float32(math.NaN())
+	s := convShape{C: 1, OC: 1, H: 2, W: 2, K: 1}
+	sc := newScratch[float32](1, s)
+	for _, c := range []struct {
+		window [4]float32 // row-major 2x2
+		want   uint8
+		grad   float32 // what the winner receives of a pooled gradient of 1
+	}{
+		{[4]float32{1, 1, 1, 1}, 0, 1},
+		{[4]float32{0, 3, 3, 3}, 1, 1},
+		{[4]float32{0, 1, 3, 3}, 2, 1},
+		{[4]float32{2, 1, 3, 4}, 3, 1},
+		{[4]float32{2, 1, nan, 3}, 2, 0}, // y is NaN, which the ReLU's backward does not pass
+		{[4]float32{-3, -1, -2, -4}, 1, 0},
+	} {
+		y, arg := make([]float32, 1), make([]uint8, 1)
+		o := convOut[float32]{act: actReLUPool, y: y, arg: arg}
+		w, b := []float32{1}, []float32{0}
+		convForward(o, c.window[:], w, b, 1, s, sc)
+		if arg[0] != c.want {
+			t.Errorf("max pool of %v picks element %d, want %d", c.window, arg[0], c.want)
+		}
+		dx, dw, db := make([]float32, 4), make([]float32, 1), make([]float32, 1)
+		convBackward(o, []float32{1}, nil, c.window[:], w, dx, dw, db, 1, s, sc)
+		want := make([]float32, 4)
+		want[c.want] = c.grad
+		if !slices.Equal(dx, want) {
+			t.Errorf("max pool of %v sends the gradient as %v, want %v", c.window, dx, want)
+		}
+	}
+}
