@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkRedraw is one throttled redraw in a running 120x40 dashboard
-// with a new log point, the common case: at most 20 of these a second.
+// with a new log point, the common case: at most 10 of these a second.
 func BenchmarkRedraw(b *testing.B) {
 	run := newSyntheticRun(10, 100, 1) // a log point every batch
 	f := newFakeTrainer(run.start())
