@@ -22,11 +22,11 @@ func newKeyMap(colorful bool) keyMap {
 		),
 		Save: key.NewBinding(
 			key.WithKeys("s"),
-			key.WithHelp("s", "save checkpoint"),
+			key.WithHelp("s", "save"),
 		),
 		NextView: key.NewBinding(
 			key.WithKeys("tab"),
-			key.WithHelp("tab", "next page"),
+			key.WithHelp("tab", "pages"),
 		),
 		PickView: key.NewBinding(
 			key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"),
@@ -42,7 +42,7 @@ func newKeyMap(colorful bool) keyMap {
 		),
 		Quit: key.NewBinding(
 			key.WithKeys("q", "ctrl+c"),
-			key.WithHelp("q", "stop & quit"),
+			key.WithHelp("q", "quit"),
 		),
 	}
 	// Hi-res digits are drawn with colours only; without colours the
@@ -83,13 +83,16 @@ func (h helpKeys) ShortHelp() []key.Binding {
 	if h.capturing {
 		return append(append([]key.Binding{}, h.page...), escBack, ctrlCQuit)
 	}
-	out := append([]key.Binding{}, h.base.ShortHelp()[:2]...) // pause, save
+	// The help line is cut at the terminal's edge: what must never be cut
+	// (how to pause, save, quit and see the rest) comes first.
+	out := []key.Binding{h.base.Pause, h.base.Save, h.base.Help, h.base.Quit}
 	out = append(out, h.page...)
+	out = append(out, h.base.NextView)
 	out = append(out, h.shortcuts...)
 	if len(h.page) == 0 {
 		out = append(out, h.base.Render)
 	}
-	return append(out, h.base.NextView, h.base.Help, h.base.Quit)
+	return out
 }
 
 func (h helpKeys) FullHelp() [][]key.Binding {

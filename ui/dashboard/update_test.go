@@ -454,7 +454,7 @@ func TestNilTrainerIsReportedNotAPanic(t *testing.T) {
 func TestHelpIsGeneratedFromTheBindings(t *testing.T) {
 	_, m, _ := newTestModel(t, midRun(), Options{Renderer: colorRenderer(termenv.Ascii)}, 120, 40)
 	short := lastLines(m.View(), 1)
-	for _, want := range []string{"space/p pause/resume", "s save checkpoint", "? more keys", "q stop & quit"} {
+	for _, want := range []string{"space/p pause/resume", "s save", "? more keys", "q quit"} {
 		if !strings.Contains(short, want) {
 			t.Errorf("short help %q lacks %q", short, want)
 		}

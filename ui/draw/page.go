@@ -105,7 +105,7 @@ func (p *Page) Name() string { return "draw" }
 
 // Shortcut opens the page from any other page.
 func (p *Page) Shortcut() key.Binding {
-	return key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "draw a digit"))
+	return key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "draw"))
 }
 
 // CapturesKeys is always true: space, the arrows and letters paint and

@@ -66,7 +66,7 @@ func New(path string, text []byte, opts view.Options) *Page {
 		area:   area,
 		styles: newStyles(opts),
 		keys: keyMap{
-			Open:     key.NewBinding(key.WithKeys("e", "E"), key.WithHelp("e/E", "edit config (E: in $EDITOR)")),
+			Open:     key.NewBinding(key.WithKeys("e", "E"), key.WithHelp("e/E", "config (E: $EDITOR)")),
 			Apply:    key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "apply")),
 			External: key.NewBinding(key.WithKeys("ctrl+e"), key.WithHelp("ctrl+e", "open in $EDITOR")),
 			Yes:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "restart")),
