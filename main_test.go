@@ -108,6 +108,43 @@ func TestDashboardKeysInARealTerminal(t *testing.T) {
 	}
 }
 
+// TestCompareInARealTerminal runs a two-model comparison under the
+// dashboard: the second model starts by itself when the first finishes, the
+// compare page shows both, and quitting prints and saves the table.
+func TestCompareInARealTerminal(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (.ci/run installs it)")
+	}
+	if testing.Short() {
+		t.Skip("trains two models for an epoch each")
+	}
+	data := dataDir(t)
+	work := t.TempDir()
+	socket := fmt.Sprintf("mnist-tui-e2e-cmp-%d", os.Getpid())
+	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
+	script := fmt.Sprintf("cd %q && %q compare --models linear,cnn --epochs 1 --data-dir %q; echo EXIT=$?; sleep 30", work, binary, data)
+	tmux(t, socket, "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "36", "sh", "-c", script)
+
+	waitScreen(t, socket, "compare · linear", 60*time.Second)
+	waitScreen(t, socket, "compare · cnn", 120*time.Second)
+	waitScreen(t, socket, "comparison done", 120*time.Second)
+	tmux(t, socket, "send-keys", "-t", "e2e", "m")
+	screen := waitScreen(t, socket, "2 of 2 models finished", 10*time.Second)
+	for _, want := range []string{"-linear", "-cnn", "linear ", "cnn "} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the compare page lacks %q:\n%s", want, screen)
+		}
+	}
+	tmux(t, socket, "send-keys", "-t", "e2e", "q")
+	screen = waitScreen(t, socket, "EXIT=", 30*time.Second)
+	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "# Model comparison") {
+		t.Errorf("quitting did not exit 0 with the table:\n%s", screen)
+	}
+	if reports, _ := filepath.Glob(filepath.Join(work, "runs", "compare-*.md")); len(reports) != 1 {
+		t.Errorf("reports %v, want one", reports)
+	}
+}
+
 // TestSignalsStopAtABatchAndSayHowToResume sends SIGTERM and SIGHUP to a
 // headless run: it must save last.safetensors, print how to resume, exit
 // non-zero, and the checkpoint must resume.

@@ -35,7 +35,7 @@ func compare(ctx context.Context, env *Env, args []string, load dataLoader) erro
 	var cf configFlags
 	cf.register(fs)
 	modelList := fs.String("models", strings.Join(config.Models, ","), "comma-separated `list` of models to train, in order")
-	headless := fs.Bool("headless", false, "print progress lines (the dashboard comparison comes later)")
+	headless := fs.Bool("headless", false, "print the tutorial's log lines instead of opening the dashboard")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -49,12 +49,12 @@ func compare(ctx context.Context, env *Env, args []string, load dataLoader) erro
 	if err != nil {
 		return usageError{err}
 	}
-	cfg, _, err := cf.load(fs, env)
+	cfg, source, err := cf.load(fs, env)
 	if err != nil {
 		return err
 	}
 	if !*headless && env.IsTerminal {
-		fmt.Fprintln(env.Stderr, "note: compare has no dashboard yet; training headless (the dashboard's runs page shows these runs side by side)")
+		return compareDashboard(ctx, env, cfg, source, models)
 	}
 
 	data, err := load(ctx, cfg, env)
@@ -153,6 +153,11 @@ func trainForComparison(ctx context.Context, env *Env, cfg config.Config, data *
 	s := t.Snapshot()
 	p.print(s)
 	p.summary(s)
+	return comparisonResult(s, cfg, runErr)
+}
+
+// comparisonResult is a finished run as its folder records it.
+func comparisonResult(s train.Snapshot, cfg config.Config, runErr error) runs.Run {
 	if s.RunDir != "" {
 		if r, err := runs.Load(s.RunDir); err == nil {
 			return r
@@ -161,6 +166,9 @@ func trainForComparison(ctx context.Context, env *Env, cfg config.Config, data *
 	// The run ended before it had a folder (or the folder went away):
 	// what the trainer said is all there is.
 	r := runs.Run{ID: s.RunID, Dir: s.RunDir, Model: cfg.Model, Dataset: cfg.Dataset, Params: s.Params, Epochs: cfg.Epochs, State: runs.Failed}
+	if runErr == nil {
+		runErr = s.Err
+	}
 	if runErr != nil {
 		r.Error = runErr.Error()
 	}

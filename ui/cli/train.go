@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -193,55 +194,30 @@ func (p *printer) emit(v map[string]any) {
 // A page may restart training with a new configuration: every run started
 // is waited for before returning.
 func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source string, opts train.Options) error {
-	var runs []chan error
-	var current currentTrainer
-	start := func(cfg config.Config, opts train.Options) *train.Trainer {
-		t := train.New(cfg, opts)
-		done := make(chan error, 1)
-		go func() { done <- t.Run(ctx) }()
-		runs = append(runs, done)
-		current.Store(t)
-		return t
+	ses := newSession(ctx)
+	pageOpts := pageOptions()
+	pages, err := dashboardPages(env, cfg, source, &ses.current, pageOpts)
+	if err != nil {
+		return err
 	}
-	first := start(cfg, opts)
-
+	first := ses.start(cfg, opts)
 	restart := func(cfg config.Config) (dashboard.Trainer, error) {
 		next := train.Options{Version: opts.Version, Log: opts.Log}
-		if old := current.Snapshot(); old.Data != nil && old.Config.Dataset == cfg.Dataset && old.Config.DataDir == cfg.DataDir {
+		if old := ses.current.Snapshot(); old.Data != nil && old.Config.Dataset == cfg.Dataset && old.Config.DataDir == cfg.DataDir {
 			next.Data = old.Data // same images: no need to load them again
 		}
-		return start(cfg, next), nil
-	}
-
-	configPath, configText := editableConfig(source, cfg, env)
-	_, noColor := os.LookupEnv("NO_COLOR")
-	renderer := lipgloss.NewRenderer(os.Stdout)
-	if noColor {
-		renderer.SetColorProfile(termenv.Ascii)
-	}
-	pageOpts := view.Options{Renderer: renderer, NoColor: noColor}
-	info, err := dataset.Lookup(cfg.Dataset)
-	if err != nil {
-		return usageError{err}
-	}
-	pages := []view.View{
-		runsview.New(cfg.RunsDir, pageOpts),
-		inspect.NewConfusion(pageOpts),
-		inspect.NewMistakes(pageOpts),
-		inspect.NewData(pageOpts),
-		draw.New(draw.NewLive(&current), info.Classes, pageOpts),
-		editor.New(configPath, configText, pageOpts),
+		t := ses.start(cfg, next)
+		if t == nil {
+			return nil, errClosing
+		}
+		return t, nil
 	}
 	uiErr := dashboard.Run(first, dashboard.Options{
-		Title: "mnist-tui", NoColor: noColor, Context: ctx, Renderer: renderer,
+		Title: "mnist-tui", NoColor: pageOpts.NoColor, Context: ctx, Renderer: pageOpts.Renderer,
 		Pages: pages, Restart: restart,
 	})
-	current.Send(train.Stop{}) // the dashboard is gone: training must not go on unseen
-	var runErr error
-	for _, done := range runs {
-		runErr = errors.Join(runErr, <-done)
-	}
-	s := current.Snapshot()
+	runErr := ses.close()
+	s := ses.current.Snapshot()
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted; %s", s.Message)
 	}
@@ -249,6 +225,84 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 		fmt.Fprintf(env.Stdout, "%s\n", s.Message)
 	}
 	return errors.Join(uiErr, runErr)
+}
+
+// session is the trainers one dashboard shows, one after another: the first
+// run, and those a restart or a comparison starts. The dashboard starts them
+// from its own goroutines, hence the lock.
+type session struct {
+	ctx     context.Context
+	current currentTrainer
+
+	mu     sync.Mutex
+	runs   []chan error // each run's result, in the order they started
+	closed bool         // the dashboard is gone: start nothing more
+}
+
+func newSession(ctx context.Context) *session { return &session{ctx: ctx} }
+
+// errClosing answers a request to start a run while the dashboard closes.
+var errClosing = errors.New("the dashboard is closing")
+
+// start begins training cfg and makes it the current run; it returns nil
+// once the session is closed.
+func (s *session) start(cfg config.Config, opts train.Options) *train.Trainer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	t := train.New(cfg, opts)
+	done := make(chan error, 1)
+	go func() { done <- t.Run(s.ctx) }()
+	s.runs = append(s.runs, done)
+	s.current.Store(t)
+	return t
+}
+
+// close stops the current run (the dashboard is gone: training must not go
+// on unseen) and waits for every run started to end.
+func (s *session) close() error {
+	s.mu.Lock()
+	s.closed = true
+	runs := s.runs
+	s.mu.Unlock()
+	if t := s.current.Load(); t != nil {
+		t.Send(train.Stop{})
+	}
+	var err error
+	for _, done := range runs {
+		err = errors.Join(err, <-done)
+	}
+	return err
+}
+
+// pageOptions are what every page is drawn with: one renderer, so that one
+// colour profile governs the screen, and NO_COLOR respected.
+func pageOptions() view.Options {
+	_, noColor := os.LookupEnv("NO_COLOR")
+	renderer := lipgloss.NewRenderer(os.Stdout)
+	if noColor {
+		renderer.SetColorProfile(termenv.Ascii)
+	}
+	return view.Options{Renderer: renderer, NoColor: noColor}
+}
+
+// dashboardPages are the pages beside the dashboard's own, in tab order.
+func dashboardPages(env *Env, cfg config.Config, source string, current *currentTrainer, opts view.Options) ([]view.View, error) {
+	configPath, configText := editableConfig(source, cfg, env)
+	info, err := dataset.Lookup(cfg.Dataset)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return []view.View{
+		runsview.New(cfg.RunsDir, opts),
+		inspect.NewConfusion(opts),
+		inspect.NewMistakes(opts),
+		inspect.NewData(opts),
+		draw.New(draw.NewLive(current), info.Classes, opts),
+		editor.New(configPath, configText, opts),
+	}, nil
 }
 
 // editableConfig is the file the editor page writes to, and its text: the

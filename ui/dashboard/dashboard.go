@@ -59,6 +59,13 @@ type Options struct {
 	// Restart starts a new run with cfg once the current one has stopped
 	// (a page asked for it with view.RestartMsg). Nil: restarts are refused.
 	Restart func(cfg config.Config) (Trainer, error)
+	// Next, when set, is called once each run has finished on its own
+	// (Done or Failed, not stopped by a quit or a restart), with the run's
+	// last snapshot, and returns the run to show next, or nil when the
+	// sequence is over; note is shown in the status line either way. A
+	// comparison trains its models this way, one after another. It runs on
+	// a command goroutine, not in Update: it may read and write files.
+	Next func(finished train.Snapshot) (next Trainer, note string, err error)
 	// Context, when cancelled (SIGTERM, a closed terminal), closes the
 	// dashboard and restores the terminal; the trainer is stopped by the
 	// same context. Nil means never.
@@ -80,6 +87,11 @@ type (
 	changedMsg     struct{} // the trainer signalled a change
 	redrawMsg      struct{} // a coalesced change is due now
 	trainerGoneMsg struct{} // Changed() was closed: no more signals will come
+	nextRunMsg     struct { // Options.Next answered
+		trainer Trainer
+		note    string
+		err     error
+	}
 )
 
 var _ tea.Model = Model{}
@@ -104,7 +116,10 @@ type Model struct {
 	pages         []view.View
 	restart       func(config.Config) (Trainer, error)
 	restartTo     *config.Config // a restart waits for the current run to stop
-	page          int            // 0 = the dashboard page, i = pages[i-1]
+	next          func(train.Snapshot) (Trainer, string, error)
+	askedNext     Trainer // the run Next was last called for: once per run
+	advancing     bool    // Next is running
+	page          int     // 0 = the dashboard page, i = pages[i-1]
 	hiRes         bool
 	stopping      bool // Stop was sent; quit once the trainer is Done or Failed
 	forced        bool // quit before the trainer stopped
@@ -150,6 +165,7 @@ func New(t Trainer, opts Options) Model {
 	}
 	m.pages = opts.Pages
 	m.restart = opts.Restart
+	m.next = opts.Next
 	m.snap = t.Snapshot()
 	for _, p := range m.pages {
 		p.SetSnapshot(m.snap)
@@ -287,6 +303,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case view.RestartMsg:
 		return m.requestRestart(msg.Config)
+	case nextRunMsg:
+		return m.showNextRun(msg)
 	}
 	return m, m.broadcast(msg)
 }
@@ -309,7 +327,39 @@ func (m Model) pull() (Model, tea.Cmd) {
 	if m.restartTo != nil && (isFinal(m.snap.State) || m.trainerGone) {
 		return m.startNewRun()
 	}
+	if m.next != nil && !m.advancing && m.askedNext != m.trainer && (isFinal(m.snap.State) || m.trainerGone) {
+		m.advancing, m.askedNext = true, m.trainer
+		next, finished := m.next, m.snap
+		return m, func() tea.Msg {
+			t, note, err := next(finished)
+			return nextRunMsg{trainer: t, note: note, err: err}
+		}
+	}
 	return m, m.listen()
+}
+
+// showNextRun swaps in the run Options.Next started, keeping the page the
+// user is on (a comparison's table, say).
+func (m Model) showNextRun(msg nextRunMsg) (Model, tea.Cmd) {
+	m.advancing = false
+	switch {
+	case msg.err != nil:
+		m.setNote("could not start the next run: " + msg.err.Error())
+	case msg.trainer == nil:
+		m.setNote(msg.note)
+	default:
+		if m.stopping {
+			// The user quit while the next run was starting: stop it too,
+			// and quit once it has saved.
+			msg.trainer.Send(train.Stop{})
+		}
+		m.swapTrainer(msg.trainer)
+		m.setNote(msg.note)
+		m.render()
+		return m, m.listen()
+	}
+	m.render()
+	return m, nil
 }
 
 // requestRestart stops the current run; the new one starts when the old
@@ -342,16 +392,21 @@ func (m Model) startNewRun() (Model, tea.Cmd) {
 		m.render()
 		return m, nil
 	}
+	m.swapTrainer(t)
+	m.page = 0
+	m.setNote("started a new run")
+	m.render()
+	return m, m.listen()
+}
+
+// swapTrainer makes t the run on screen.
+func (m *Model) swapTrainer(t Trainer) {
 	m.trainer, m.trainerGone = t, false
 	m.snap = t.Snapshot()
 	for _, p := range m.pages {
 		p.SetSnapshot(m.snap)
 	}
 	m.cache = panelCache{}
-	m.page = 0
-	m.setNote("started a new run")
-	m.render()
-	return m, m.listen()
 }
 
 func isFinal(s train.State) bool { return s == train.Done || s == train.Failed }

@@ -673,3 +673,124 @@ func TestRestartWithoutARestarterIsRefused(t *testing.T) {
 		t.Error("no explanation on screen")
 	}
 }
+
+// sequence is an Options.Next that hands out trainers in order, recording
+// the snapshots it was called with.
+type sequence struct {
+	next     []*fakeTrainer
+	finished []train.Snapshot
+}
+
+func (q *sequence) Next(done train.Snapshot) (Trainer, string, error) {
+	q.finished = append(q.finished, done)
+	if len(q.next) == 0 {
+		return nil, "comparison done: wrote runs/compare-1.md", nil
+	}
+	t := q.next[0]
+	q.next = q.next[1:]
+	return t, "now training " + t.snap.Model, nil
+}
+
+// runNext executes the command pull returned, as bubbletea would, and
+// feeds its message back.
+func runNext(t *testing.T, m Model, cmd tea.Cmd) Model {
+	t.Helper()
+	if cmd == nil {
+		t.Fatal("no command: Next was not asked")
+	}
+	// A wrong command (the listener) would wait for the trainer forever.
+	got := make(chan tea.Msg, 1)
+	go func() { got <- cmd() }()
+	select {
+	case msg := <-got:
+		if _, ok := msg.(nextRunMsg); !ok {
+			t.Fatalf("the command returned %T, want nextRunMsg", msg)
+		}
+		return apply(t, m, msg)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the command is not Next's: it is still waiting after 5 s")
+	}
+	return m
+}
+
+func TestNextRunFollowsARunThatFinished(t *testing.T) {
+	second := newFakeTrainer(midRun())
+	second.update(func(s *train.Snapshot) { s.Model = "residual"; s.RunID = "second" })
+	q := &sequence{next: []*fakeTrainer{second}}
+	first, m, clock := newTestModel(t, midRun(), Options{NoColor: true, Next: q.Next}, 120, 40)
+
+	m, _ = refresh(t, m, clock)
+	if len(q.finished) != 0 {
+		t.Fatal("Next was asked while the run was still going")
+	}
+	first.update(func(s *train.Snapshot) { s.State = train.Done })
+	m, cmd := refresh(t, m, clock)
+	m = runNext(t, m, cmd)
+	if len(q.finished) != 1 || q.finished[0].State != train.Done || q.finished[0].RunID != first.snap.RunID {
+		t.Fatalf("Next was called with %d snapshots, want the first run's final one", len(q.finished))
+	}
+	if v := m.View(); !strings.Contains(v, "residual") || !strings.Contains(v, "now training residual") {
+		t.Errorf("the screen does not show the next run and the note:\n%s", v)
+	}
+	m = apply(t, m, press(" "))
+	if len(second.commands()) != 1 {
+		t.Errorf("space did not reach the next run: %v", second.commands())
+	}
+
+	// The last run ends the sequence: its note stays, and Next is not asked
+	// again however often the screen refreshes.
+	second.update(func(s *train.Snapshot) { s.State = train.Done })
+	m, cmd = refresh(t, m, clock)
+	m = runNext(t, m, cmd)
+	if !strings.Contains(m.View(), "comparison done: wrote runs/compare-1.md") {
+		t.Errorf("the sequence's last note is not shown:\n%s", m.View())
+	}
+	second.update(func(*train.Snapshot) {})
+	m, cmd = refresh(t, m, clock)
+	if len(q.finished) != 2 {
+		t.Errorf("Next called %d times, want 2", len(q.finished))
+	}
+	if cmd != nil {
+		got := make(chan tea.Msg, 1)
+		go func() { got <- cmd() }()
+		select {
+		case msg := <-got:
+			if _, ok := msg.(nextRunMsg); ok {
+				t.Error("Next asked again for a run it already answered for")
+			}
+		case <-time.After(100 * time.Millisecond): // the listener waiting: right
+		}
+	}
+}
+
+func TestQuitDoesNotStartTheNextRun(t *testing.T) {
+	q := &sequence{next: []*fakeTrainer{newFakeTrainer(midRun())}}
+	f, m, clock := newTestModel(t, midRun(), Options{NoColor: true, Next: q.Next}, 120, 40)
+	m = apply(t, m, press("q"))
+	if got := f.commands(); len(got) != 1 || got[0] != (train.Stop{}) {
+		t.Fatalf("q sent %v, want [Stop]", got)
+	}
+	_, cmd := refresh(t, m, clock) // the fake stopped at once
+	if cmd == nil {
+		t.Fatal("no command after the run stopped: want tea.Quit")
+	}
+	if msg := cmd(); msg != (tea.QuitMsg{}) {
+		t.Errorf("after the run stopped the dashboard returned %T, want tea.QuitMsg", msg)
+	}
+	if len(q.finished) != 0 {
+		t.Error("Next was asked although the user quit")
+	}
+}
+
+func TestNextRunErrorIsShown(t *testing.T) {
+	next := func(train.Snapshot) (Trainer, string, error) {
+		return nil, "", errors.New("no space left on device")
+	}
+	f, m, clock := newTestModel(t, midRun(), Options{NoColor: true, Next: next}, 120, 40)
+	f.update(func(s *train.Snapshot) { s.State = train.Failed; s.Err = errors.New("loss is NaN") })
+	m, cmd := refresh(t, m, clock)
+	m = runNext(t, m, cmd)
+	if !strings.Contains(m.View(), "could not start the next run: no space left on device") {
+		t.Errorf("the error is not on screen:\n%s", m.View())
+	}
+}

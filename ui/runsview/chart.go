@@ -124,7 +124,11 @@ func (p *Page) legend(shown []shownRun, width int) string {
 		if st.chars {
 			swatch = strings.Repeat(string(curves[s.slot].mark), 2)
 		}
-		item := st.curves[s.slot].Render(swatch) + " " + s.run.ID
+		name := s.run.ID
+		if p.comparison != nil {
+			name = s.run.Model // the rows say which run; the legend, which model
+		}
+		item := st.curves[s.slot].Render(swatch) + " " + name
 		if s.run.EpochsDone > 0 {
 			item += st.dim.Render(" " + strconv.FormatFloat(s.run.BestAcc, 'f', 2, 64) + "%")
 		}

@@ -3,10 +3,17 @@
 // the user selects overlaid in one chart. The folder is rescanned every few
 // seconds, so runs training elsewhere (another terminal, a compare) grow
 // on screen as they go.
+//
+// The same page, made with NewComparison, is the compare page of
+// `mnist-tui compare`: only the runs of that comparison, in its model
+// order, each with its own curve, the models still to come listed as
+// queued.
 package runsview
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -30,9 +37,10 @@ type Page struct {
 	keys    keyMap
 	table   table.Model
 
-	runs    []runs.Run
+	runs    []runs.Run // the rows: every run, or a comparison's
+	scanned []runs.Run // the last scan of the folder
 	scanErr error
-	scanned bool // the first scan has answered
+	hasScan bool // the first scan has answered
 
 	cursor int // index into runs
 	offset int // first run shown in the table
@@ -49,12 +57,17 @@ type Page struct {
 
 	// The rescan loop: at most one scan runs, at most one tick waits.
 	scanning, ticking, rescanWanted bool
+
+	// comparison is set on a compare page: its models in order, and the
+	// run id of each model that has started (from the snapshots).
+	comparison []string
+	compareIDs map[string]string
+	open       key.Binding // the page's shortcut
 }
 
 type keyMap struct {
 	Up, Down, Top, Bottom key.Binding
 	Select, Clear         key.Binding
-	Open                  key.Binding // the page's shortcut from anywhere
 }
 
 func newKeyMap() keyMap {
@@ -68,7 +81,6 @@ func newKeyMap() keyMap {
 		// select; space still works where the page runs on its own.
 		Select: key.NewBinding(key.WithKeys(" ", "x", "enter"), key.WithHelp("x/enter", "select for the chart")),
 		Clear:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear selection")),
-		Open:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "runs")),
 	}
 }
 
@@ -82,14 +94,32 @@ func New(runsDir string, opts view.Options) *Page {
 		keys:    newKeyMap(),
 		table:   table.New(table.WithStyles(table.Styles{Header: st.header, Cell: st.cell, Selected: st.current})),
 		slots:   map[string]int{},
+		open:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "runs")),
 	}
 }
 
+// NewComparison makes the compare page for models, trained one after
+// another by this dashboard into runsDir. Each model's run is selected for
+// the chart as soon as it starts, in a colour of its own.
+func NewComparison(runsDir string, models []string, opts view.Options) *Page {
+	p := New(runsDir, opts)
+	p.comparison = slices.Clone(models)
+	p.compareIDs = map[string]string{}
+	p.open = key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "compare"))
+	p.runs = p.comparisonRows()
+	return p
+}
+
 // Name is the page's label in the tab bar.
-func (p *Page) Name() string { return "runs" }
+func (p *Page) Name() string {
+	if p.comparison != nil {
+		return "compare"
+	}
+	return "runs"
+}
 
 // Shortcut opens the page from any other.
-func (p *Page) Shortcut() key.Binding { return p.keys.Open }
+func (p *Page) Shortcut() key.Binding { return p.open }
 
 // Keys are the page's own bindings, for the help.
 func (p *Page) Keys() []key.Binding {
@@ -140,6 +170,14 @@ func (p *Page) tick() tea.Cmd {
 // SetSnapshot follows the dashboard's own run: its state, and the end of
 // each epoch, after which the folder is read again at the next message.
 func (p *Page) SetSnapshot(s train.Snapshot) {
+	if p.comparison != nil && s.RunID != "" {
+		if i := slices.Index(p.comparison, s.Model); i >= 0 && p.compareIDs[s.Model] != s.RunID {
+			delete(p.slots, p.compareIDs[s.Model])
+			p.compareIDs[s.Model] = s.RunID
+			p.slots[s.RunID] = i % maxSelected
+			p.runs = p.comparisonRows()
+		}
+	}
 	if s.RunID != p.live || len(s.History) != p.liveDone || s.State != p.liveState {
 		p.rescanWanted = p.rescanWanted || s.RunID != ""
 	}
@@ -199,8 +237,8 @@ func (p *Page) moveTo(i int) {
 
 // toggle selects the run under the cursor for the chart, or deselects it.
 func (p *Page) toggle() {
-	if len(p.runs) == 0 {
-		return
+	if len(p.runs) == 0 || p.runs[p.cursor].ID == "" {
+		return // nothing, or a model of the comparison still to come
 	}
 	id := p.runs[p.cursor].ID
 	if _, ok := p.slots[id]; ok {
@@ -228,7 +266,14 @@ func (p *Page) setRuns(rs []runs.Run, err error) {
 	if p.cursor < len(p.runs) {
 		current = p.runs[p.cursor].ID
 	}
-	p.runs, p.scanErr, p.scanned = rs, err, true
+	p.scanned, p.scanErr, p.hasScan = rs, err, true
+	if p.comparison != nil {
+		// The rows stay in the comparison's order, and its runs stay
+		// selected: only the numbers change.
+		p.runs = p.comparisonRows()
+		return
+	}
+	p.runs = rs
 	present := map[string]bool{}
 	for i, r := range rs {
 		present[r.ID] = true
@@ -242,6 +287,45 @@ func (p *Page) setRuns(rs []runs.Run, err error) {
 			delete(p.slots, id)
 		}
 	}
+}
+
+// comparisonRows are the comparison's models in order: the run folder of
+// each one started (or, before its folder shows up in a scan, what the
+// snapshot told), then the ones still to come.
+func (p *Page) comparisonRows() []runs.Run {
+	rows := make([]runs.Run, 0, len(p.comparison))
+	for _, model := range p.comparison {
+		id, started := p.compareIDs[model]
+		if !started {
+			rows = append(rows, runs.Run{Model: model, State: queued})
+			continue
+		}
+		row := runs.Run{ID: id, Model: model, State: runs.Running}
+		for _, r := range p.scanned {
+			if r.ID == id {
+				row = r
+				break
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// comparisonProgress is "2 of 4 models done".
+func (p *Page) comparisonProgress() string {
+	done := 0
+	for _, r := range p.runs {
+		if st := p.shownState(r); st != queued && st != runs.Running && st != paused {
+			done++
+		}
+	}
+	return fmt.Sprintf("%d of %d models finished", done, len(p.comparison))
+}
+
+// comparisonTitle names the models compared.
+func (p *Page) comparisonTitle() string {
+	return strings.Join(p.comparison, ", ")
 }
 
 // shownState is a run's state, corrected for the dashboard's own run: its
@@ -259,5 +343,9 @@ func (p *Page) shownState(r runs.Run) runs.State {
 	return r.State
 }
 
-// paused is the dashboard's own run while paused; files cannot tell it.
-const paused runs.State = "paused"
+// States the files cannot tell: the dashboard's own run while paused, and a
+// comparison's model that has not started.
+const (
+	paused runs.State = "paused"
+	queued runs.State = "queued"
+)

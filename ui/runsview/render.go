@@ -30,7 +30,7 @@ func (p *Page) Render(width, height int) string {
 	}
 	lines := []string{p.titleLine(width)}
 	switch {
-	case !p.scanned:
+	case !p.hasScan && p.comparison == nil:
 		lines = append(lines, p.st.dim.Render("reading "+p.dir+"…"))
 	case len(p.runs) == 0:
 		if p.scanErr == nil {
@@ -56,9 +56,15 @@ func (p *Page) Render(width, height int) string {
 // carries the last remark or scan error.
 func (p *Page) titleLine(width int) string {
 	st := p.st
-	s := st.title.Render("runs") + st.dim.Render(" in ") + p.dir
-	if p.scanned {
-		s += st.dim.Render(fmt.Sprintf(" · %d runs · %d selected", len(p.runs), len(p.slots)))
+	var s string
+	switch {
+	case p.comparison != nil:
+		s = st.title.Render("comparing") + " " + p.comparisonTitle() + st.dim.Render(" · "+p.comparisonProgress()+" · in "+p.dir)
+	default:
+		s = st.title.Render("runs") + st.dim.Render(" in ") + p.dir
+		if p.hasScan {
+			s += st.dim.Render(fmt.Sprintf(" · %d runs · %d selected", len(p.runs), len(p.slots)))
+		}
 	}
 	if p.scanErr != nil {
 		s += "  " + st.bad.Render(p.scanErr.Error())
@@ -192,6 +198,8 @@ func (p *Page) detailLine(width int) string {
 	r := p.runs[p.cursor]
 	var s string
 	switch {
+	case r.State == queued:
+		s = st.label.Render(r.Model + " starts when the models before it have finished")
 	case r.State == runs.Damaged:
 		s = st.bad.Render("damaged: "+r.Problem) + st.dim.Render(" · "+r.Dir)
 	case r.State == runs.Failed && r.Error != "":

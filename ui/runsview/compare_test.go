@@ -1,0 +1,75 @@
+package runsview
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/muesli/termenv"
+
+	"mnist-tui/engine/runs"
+	"mnist-tui/engine/train"
+	"mnist-tui/ui/view"
+)
+
+func newComparison(models ...string) *Page {
+	return NewComparison("runs", models, view.Options{Renderer: renderer(termenv.Ascii), NoColor: true})
+}
+
+// midComparison: linear finished, cnn training (its epoch 3), inception and
+// residual to come; the folder also holds runs of other sessions.
+func midComparison(t *testing.T) *Page {
+	t.Helper()
+	p := newComparison("linear", "cnn", "inception", "residual")
+	linear := run("20250302-100000-linear", "linear", "mnist", 575050, 10, 10, 93.4, runs.Done)
+	cnn := run("20250302-101500-cnn", "cnn", "mnist", 21840, 10, 3, 96.7, runs.Running)
+	p.SetSnapshot(train.Snapshot{RunID: linear.ID, Model: "linear", State: train.Running})
+	p.SetSnapshot(train.Snapshot{RunID: linear.ID, Model: "linear", State: train.Done, History: make([]train.EpochResult, 10)})
+	p.SetSnapshot(train.Snapshot{RunID: cnn.ID, Model: "cnn", State: train.Running, History: make([]train.EpochResult, 3)})
+	feed(p, append([]runs.Run{cnn, linear}, fixture()...))
+	return p
+}
+
+func TestComparisonListsItsModelsInOrder(t *testing.T) {
+	p := midComparison(t)
+	var got []string
+	for _, r := range p.runs {
+		got = append(got, r.Model+":"+string(p.shownState(r)))
+	}
+	want := "linear:done cnn:running inception:queued residual:queued"
+	if strings.Join(got, " ") != want {
+		t.Errorf("rows %v, want %s (other runs in the folder left out)", got, want)
+	}
+	shown, preview := p.shownRuns()
+	if preview || len(shown) != 2 || shown[0].run.Model != "linear" || shown[1].run.Model != "cnn" {
+		t.Errorf("chart shows %+v (preview %v), want linear and cnn overlaid", shown, preview)
+	}
+	if shown[0].slot == shown[1].slot {
+		t.Error("two models share a colour")
+	}
+	if out := p.Render(110, 24); !strings.Contains(out, "1 of 4 models finished") {
+		t.Errorf("no progress in the title:\n%s", out)
+	}
+}
+
+// A model whose folder has not been scanned yet is still shown as running
+// from the snapshot; a queued model cannot be selected.
+func TestComparisonBeforeTheFolderIsScanned(t *testing.T) {
+	p := newComparison("cnn", "linear")
+	p.SetSnapshot(train.Snapshot{RunID: "20250302-120000-cnn", Model: "cnn", State: train.Loading})
+	if r := p.runs[0]; r.ID != "20250302-120000-cnn" || p.shownState(r) != runs.Running {
+		t.Errorf("first row %+v, want the cnn run, running", r)
+	}
+	press(p, "down", "x")
+	if len(p.slots) != 1 {
+		t.Errorf("selecting a queued model changed the selection: %v", p.slots)
+	}
+	if out := p.Render(100, 20); !strings.Contains(out, "linear starts when the models before it have finished") {
+		t.Errorf("the queued model is not explained:\n%s", out)
+	}
+}
+
+func TestGoldenComparison(t *testing.T) {
+	p := midComparison(t)
+	golden.RequireEqual(t, []byte(p.Render(110, 26)))
+}
