@@ -444,6 +444,9 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if page != nil && page.CapturesKeys() && k.Type != tea.KeyCtrlC {
 		return m, m.routeToPage(k)
 	}
+	if c, ok := page.(view.Claimer); ok && c.Claims(k) {
+		return m, m.routeToPage(k)
+	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		return m.quit(k)

@@ -471,6 +471,7 @@ type fakePage struct {
 	shortcut  string
 	capturing bool
 	nested    bool
+	claims    string // a key the page takes from the dashboard
 	keys      []string
 	snaps     int
 	originY   int
@@ -483,6 +484,9 @@ func (p *fakePage) Keys() []key.Binding {
 }
 func (p *fakePage) CapturesKeys() bool { return p.capturing }
 func (p *fakePage) Nested() bool       { return p.nested }
+func (p *fakePage) Claims(k tea.KeyMsg) bool {
+	return p.claims != "" && k.String() == p.claims
+}
 func (p *fakePage) SetOrigin(x, y int) { p.originY = y }
 func (p *fakePage) Render(width, height int) string {
 	return strings.Repeat(p.name+" page\n", height+5) // too tall on purpose: the frame must cut it
@@ -792,5 +796,24 @@ func TestNextRunErrorIsShown(t *testing.T) {
 	m = runNext(t, m, cmd)
 	if !strings.Contains(m.View(), "could not start the next run: no space left on device") {
 		t.Errorf("the error is not on screen:\n%s", m.View())
+	}
+}
+
+// A page that claims space gets it; the dashboard's other pause key works.
+func TestPageClaimsSpace(t *testing.T) {
+	runs := &fakePage{name: "runs", shortcut: "r", claims: " "}
+	f, m, clock := newTestModel(t, midRun(), Options{NoColor: true, Pages: []view.View{runs}}, 120, 40)
+	m = apply(t, m, press("r"), press(" "))
+	if len(f.commands()) != 0 || len(runs.keys) != 1 || runs.keys[0] != " " {
+		t.Fatalf("space: trainer got %v, page got %q; want the page to have it", f.commands(), runs.keys)
+	}
+	m = apply(t, m, press("p"))
+	if got := f.commands(); len(got) != 1 || got[0] != (train.Pause{}) {
+		t.Errorf("p on the page sent %v, want [Pause]", got)
+	}
+	m, _ = refresh(t, m, clock) // now paused
+	m = apply(t, m, press("esc"), press(" "))
+	if got := f.commands(); len(got) != 2 || got[1] != (train.Resume{}) {
+		t.Errorf("space on the dashboard page sent %v, want Pause then Resume", got)
 	}
 }

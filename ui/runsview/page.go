@@ -76,10 +76,8 @@ func newKeyMap() keyMap {
 		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next run")),
 		Top:    key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "newest")),
 		Bottom: key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "oldest")),
-		// The dashboard keeps space for pause; x and enter always reach the page.
-		// space pauses training everywhere in the dashboard, so x and enter
-		// select; space still works where the page runs on its own.
-		Select: key.NewBinding(key.WithKeys(" ", "x", "enter"), key.WithHelp("x/enter", "select for the chart")),
+		// The page claims space from the dashboard (p still pauses).
+		Select: key.NewBinding(key.WithKeys(" ", "x", "enter"), key.WithHelp("space/x", "select for the chart")),
 		Clear:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear selection")),
 	}
 }
@@ -126,7 +124,11 @@ func (p *Page) Keys() []key.Binding {
 	return []key.Binding{p.keys.Up, p.keys.Down, p.keys.Select, p.keys.Clear}
 }
 
-// CapturesKeys is false: the page leaves the dashboard its keys.
+// Claims takes space from the dashboard, where it would pause: on a list,
+// space selects.
+func (p *Page) Claims(k tea.KeyMsg) bool { return k.Type == tea.KeySpace }
+
+// CapturesKeys is false: the page leaves the dashboard its other keys.
 func (p *Page) CapturesKeys() bool { return false }
 
 // Messages of the rescan loop. They carry the page so that two runs pages

@@ -60,6 +60,12 @@ type (
 	// Otherwise esc returns to the first page.
 	Nested interface{ Nested() bool }
 
+	// Claimer pages take some of the dashboard's own keys while shown (the
+	// runs page selects with space, as lists do); Claims reports which.
+	// The dashboard's other binding for the same command still works (p
+	// pauses where space selects).
+	Claimer interface{ Claims(k tea.KeyMsg) bool }
+
 	// Positioned pages learn where their top-left cell is on the screen,
 	// to map mouse coordinates; SetOrigin is called before every Render.
 	Positioned interface{ SetOrigin(x, y int) }
