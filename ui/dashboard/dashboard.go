@@ -577,6 +577,9 @@ func (m *Model) render() {
 		top += "\n" + tabs
 	}
 	hk := helpKeys{base: m.keys, shortcuts: m.shortcutBindings()}
+	if c, ok := m.current().(view.Claimer); ok && c.Claims(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}) {
+		hk.base.Pause.SetHelp("p", "pause/resume") // space is the page's here
+	}
 	if page := m.current(); page != nil {
 		hk.page, hk.capturing = page.Keys(), page.CapturesKeys()
 	}

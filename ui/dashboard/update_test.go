@@ -807,6 +807,9 @@ func TestPageClaimsSpace(t *testing.T) {
 	if len(f.commands()) != 0 || len(runs.keys) != 1 || runs.keys[0] != " " {
 		t.Fatalf("space: trainer got %v, page got %q; want the page to have it", f.commands(), runs.keys)
 	}
+	if v := m.View(); strings.Contains(v, "space/p pause") || !strings.Contains(v, "p pause/resume") {
+		t.Errorf("the help still offers space for pausing on a page that takes it:\n%s", v)
+	}
 	m = apply(t, m, press("p"))
 	if got := f.commands(); len(got) != 1 || got[0] != (train.Pause{}) {
 		t.Errorf("p on the page sent %v, want [Pause]", got)
