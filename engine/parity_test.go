@@ -6,38 +6,55 @@ package engine_test
 // element-wise relative error would be dominated by entries that are nearly zero.
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
-	"strings"
+	"strconv"
 	"testing"
 
 	"mnist-tui/engine"
+	"mnist-tui/engine/internal/fixture"
 	"mnist-tui/engine/safetensors"
 )
 
 const parityTol = 1e-4
 
+// The optimiser settings of the fixtures' three SGD steps (checked against their metadata).
+const (
+	fixtureLR       = 0.01
+	fixtureMomentum = 0.5
+)
+
+// TestParityWithPyTorch starts from the weights engine/pytorch/formula.py gives (PyTorch's run
+// started from the same ones) and compares logits, loss, every element of every gradient, and
+// every element of the weights and momentum buffers after three SGD steps.
 func TestParityWithPyTorch(t *testing.T) {
 	for _, model := range engine.Models() {
 		fx := readFixture(t, "torch_"+model+".safetensors")
+		sgd := readFixture(t, "torch_"+model+"_sgd.safetensors")
+		if sgd.Metadata["lr"] != strconv.FormatFloat(fixtureLR, 'g', -1, 64) || sgd.Metadata["momentum"] != strconv.FormatFloat(fixtureMomentum, 'g', -1, 64) {
+			t.Fatalf("%s: the fixture's SGD ran with lr %s, momentum %s; the test uses %g, %g",
+				model, sgd.Metadata["lr"], sgd.Metadata["momentum"], fixtureLR, fixtureMomentum)
+		}
 		for _, threads := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/threads=%d", model, threads), func(t *testing.T) {
-				checkParity(t, fx, model, threads)
+				checkParity(t, fx, sgd, model, threads)
 			})
 		}
 	}
 }
 
-func checkParity(t *testing.T, fx *safetensors.File, model string, threads int) {
+func checkParity(t *testing.T, fx, sgd *safetensors.File, model string, threads int) {
 	net, err := engine.NewNet(model, 99, threads)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkStateDictOrder(t, fx, net)
-	for _, p := range net.Params() {
-		copy(p.Value.Data().([]float32), f32(t, fx, "param."+p.Name))
+	start := fixture.State(fixture.Parity, specs(net.Params()))
+	for i, p := range net.Params() {
+		copy(p.Value.Data().([]float32), start[i])
 	}
 	x := f32(t, fx, "input")
 	y := labels(t, fx, "target")
@@ -54,12 +71,12 @@ func checkParity(t *testing.T, fx *safetensors.File, model string, threads int) 
 		t.Errorf("correct = %d, PyTorch's logits get %d right", correct, want)
 	}
 	for _, p := range net.Params() {
-		expectClose(t, "grad."+p.Name, p.Grad.Data().([]float32), f32(t, fx, "grad."+p.Name), parityTol)
+		expectClose(t, "grad."+p.Name, p.Grad.Data().([]float32), wantGrad(t, fx, p), parityTol)
 	}
 
 	// Three SGD steps on the same batch, as the fixture's run did.
-	opt := engine.NewSGD(net.Params(), 0.01, 0.5, 0)
-	losses3 := f32(t, fx, "losses3")
+	opt := engine.NewSGD(net.Params(), fixtureLR, fixtureMomentum, 0)
+	losses3 := f32(t, sgd, "losses3")
 	for step := range losses3 {
 		loss, _ := net.TrainStep(x, y, batch)
 		expectClose(t, fmt.Sprintf("losses3[%d]", step), []float32{float32(loss)}, losses3[step:step+1], parityTol)
@@ -68,36 +85,149 @@ func checkParity(t *testing.T, fx *safetensors.File, model string, threads int) 
 	bufs := opt.Buffers()
 	for i, p := range net.Params() {
 		got := p.Value.Data().([]float32)
-		want := f32(t, fx, "after3."+p.Name)
-		expectClose(t, "after3."+p.Name, got, want, parityTol)
+		after, update, momentum := wantSGD(t, sgd, p, start[i], len(losses3))
+		expectClose(t, "after3."+p.Name, got, after, parityTol)
 		// The update is about 1e-3 of the weights, small enough to hide in the check above, so
 		// compare it on its own too. As the difference of two float32 weights it keeps about three
 		// fewer digits (measured: 6e-5), hence the looser bound.
-		start := f32(t, fx, "param."+p.Name)
-		expectClose(t, "update of "+p.Name, diff(got, start), diff(want, start), 1e-3)
-		expectClose(t, "momentum."+p.Name, bufs[i].Data().([]float32), f32(t, fx, "momentum."+p.Name), parityTol)
+		expectClose(t, "update of "+p.Name, diff(got, start[i]), update, 1e-3)
+		expectClose(t, "momentum."+p.Name, bufs[i].Data().([]float32), momentum, parityTol)
 	}
 }
 
-// checkStateDictOrder checks that Params lists the fixture's param.* tensors, which the fixture
-// writer stores in PyTorch's state_dict order, in that order and with the same shapes.
+func specs(params []*engine.Param) []fixture.Spec {
+	out := make([]fixture.Spec, len(params))
+	for i, p := range params {
+		out[i] = fixture.Spec{Name: p.Name, Shape: slices.Clone([]int(p.Value.Shape()))}
+	}
+	return out
+}
+
+// wantGrad returns PyTorch's gradient of p: stored whole as grad.<name>, or, for an nn.Linear
+// weight, rebuilt from its factors x1.<name> and dy1.<name>.
+func wantGrad(t *testing.T, fx *safetensors.File, p *engine.Param) []float32 {
+	t.Helper()
+	if g := factorGrads(t, fx, p, "grad.", 1); g != nil {
+		return toF32(g[0])
+	}
+	return f32(t, fx, "grad."+p.Name)
+}
+
+// wantSGD returns PyTorch's weights after the SGD steps, their change from start, and the
+// momentum buffers: stored whole as after3.<name> and momentum.<name>, or, for an nn.Linear
+// weight, computed in float64 from each step's gradient (rebuilt from x<s>.<name>, dy<s>.<name>)
+// with PyTorch's rule: buf = g on the first step, then buf = momentum*buf + g; p -= lr*buf.
+func wantSGD(t *testing.T, sgd *safetensors.File, p *engine.Param, start []float32, steps int) (after, update, momentum []float32) {
+	t.Helper()
+	grads := factorGrads(t, sgd, p, "after3.", steps)
+	if grads == nil {
+		after = f32(t, sgd, "after3."+p.Name)
+		return after, diff(after, start), f32(t, sgd, "momentum."+p.Name)
+	}
+	if _, ok := sgd.Get("momentum." + p.Name); ok {
+		t.Fatalf("fixture has both factors and momentum.%s", p.Name)
+	}
+	buf := make([]float64, len(start))
+	upd := make([]float64, len(start))
+	for s, g := range grads {
+		for i := range buf {
+			if s == 0 {
+				buf[i] = g[i]
+			} else {
+				buf[i] = fixtureMomentum*buf[i] + g[i]
+			}
+			upd[i] -= fixtureLR * buf[i]
+		}
+	}
+	after = make([]float32, len(start))
+	for i := range after {
+		after[i] = float32(float64(start[i]) + upd[i])
+	}
+	return after, toF32(upd), toF32(buf)
+}
+
+// factorGrads rebuilds, in float64, the gradients of an nn.Linear weight p [out, in] at steps
+// 1..steps from the factors f stores for it: x<s>.<name> [B, in], the layer's input, and
+// dy<s>.<name> [B, out], the loss's gradient at its output; grad[o,i] = sum_b dy[b,o]*x[b,i].
+// It returns nil if f stores no factors for p, and fails if f also stores wholeName+<name>.
+func factorGrads(t *testing.T, f *safetensors.File, p *engine.Param, whole string, steps int) [][]float64 {
+	t.Helper()
+	if _, ok := f.Get("x1." + p.Name); !ok {
+		return nil
+	}
+	if _, ok := f.Get(whole + p.Name); ok {
+		t.Fatalf("fixture has both factors and %s%s", whole, p.Name)
+	}
+	shape := p.Value.Shape()
+	if len(shape) != 2 {
+		t.Fatalf("fixture has factors for %s of shape %v; only [out, in] weights have them", p.Name, shape)
+	}
+	out, in := shape[0], shape[1]
+	grads := make([][]float64, steps)
+	for s := range grads {
+		xName, dyName := fmt.Sprintf("x%d.%s", s+1, p.Name), fmt.Sprintf("dy%d.%s", s+1, p.Name)
+		x, dy := f32(t, f, xName), f32(t, f, dyName)
+		xt, _ := f.Get(xName)
+		dyt, _ := f.Get(dyName)
+		if len(xt.Shape) != 2 || len(dyt.Shape) != 2 || xt.Shape[1] != in || dyt.Shape[1] != out || xt.Shape[0] != dyt.Shape[0] {
+			t.Fatalf("%s %v and %s %v are not the factors of a %v weight", xName, xt.Shape, dyName, dyt.Shape, shape)
+		}
+		g := make([]float64, out*in)
+		for b := range xt.Shape[0] {
+			xb := x[b*in : (b+1)*in]
+			for o := range out {
+				d := float64(dy[b*out+o])
+				row := g[o*in : (o+1)*in]
+				for i, v := range xb {
+					row[i] += d * float64(v)
+				}
+			}
+		}
+		grads[s] = g
+	}
+	return grads
+}
+
+func toF32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+// checkStateDictOrder checks that Params lists the parameters in the order and with the shapes
+// of PyTorch's state_dict, which the fixture writer stores as the "params" metadata, a JSON list
+// of [name, shape] pairs. formula.py numbers the tensors in that order.
 func checkStateDictOrder(t *testing.T, fx *safetensors.File, net *engine.Net) {
 	t.Helper()
+	var pairs [][2]json.RawMessage
+	if err := json.Unmarshal([]byte(fx.Metadata["params"]), &pairs); err != nil || len(pairs) == 0 {
+		t.Fatalf("fixture metadata params %q: %v", fx.Metadata["params"], err)
+	}
+	shapes := make(map[string][]int, len(pairs))
 	var want []string
-	for _, tensor := range fx.Tensors {
-		if name, ok := strings.CutPrefix(tensor.Name, "param."); ok {
-			want = append(want, name)
+	for _, pair := range pairs {
+		var name string
+		var shape []int
+		if err := json.Unmarshal(pair[0], &name); err != nil {
+			t.Fatal(err)
 		}
+		if err := json.Unmarshal(pair[1], &shape); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, name)
+		shapes[name] = shape
 	}
 	var got []string
 	for _, p := range net.Params() {
 		got = append(got, p.Name)
-		ref, ok := fx.Get("param." + p.Name)
+		ref, ok := shapes[p.Name]
 		if !ok {
 			continue // reported by the name comparison below
 		}
-		if !slices.Equal([]int(p.Value.Shape()), ref.Shape) {
-			t.Errorf("%s: shape %v, PyTorch's is %v", p.Name, p.Value.Shape(), ref.Shape)
+		if !slices.Equal([]int(p.Value.Shape()), ref) {
+			t.Errorf("%s: shape %v, PyTorch's is %v", p.Name, p.Value.Shape(), ref)
 		}
 	}
 	if !slices.Equal(got, want) {
