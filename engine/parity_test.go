@@ -240,12 +240,15 @@ func checkStateDictOrder(t *testing.T, fx *safetensors.File, net *engine.Net) {
 func TestLoadsPyTorchStateDict(t *testing.T) {
 	for _, model := range engine.Models() {
 		t.Run(model, func(t *testing.T) {
-			state := readFixture(t, "torch_"+model+"_state_dict.safetensors")
-			check := readFixture(t, "torch_"+model+"_state_dict_logits.safetensors")
 			net, err := engine.NewNet(model, 1, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
+			state, err := safetensors.ReadFile(fixture.StateDictPath(t, "testdata", model, specs(net.Params())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := readFixture(t, "torch_"+model+"_state_dict_logits.safetensors")
 			if len(state.Tensors) != len(net.Params()) {
 				t.Fatalf("state_dict has %d tensors, the net %d parameters", len(state.Tensors), len(net.Params()))
 			}

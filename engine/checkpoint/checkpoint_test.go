@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"mnist-tui/engine"
+	"mnist-tui/engine/internal/fixture"
 	"mnist-tui/engine/safetensors"
 
 	"gorgonia.org/tensor"
@@ -198,13 +199,12 @@ func TestBareStateDictIsDetected(t *testing.T) {
 }
 
 // The state_dicts PyTorch saved for the parity tests load as they are.
+// Linear's is rebuilt from engine/pytorch/formula.py and checked byte for byte
+// against the SHA-256 make_fixtures.py recorded (see fixture.StateDictPath).
 func TestPyTorchStateDicts(t *testing.T) {
 	for _, model := range engine.Models() {
-		path := filepath.Join("..", "testdata", "torch_"+model+"_state_dict.safetensors")
-		if _, err := os.Stat(path); err != nil {
-			t.Logf("skipping %s: %v", model, err)
-			continue
-		}
+		net := newNet(t, model, 0)
+		path := fixture.StateDictPath(t, filepath.Join("..", "testdata"), model, paramSpecs(net.Params()))
 		c, err := Load(path)
 		if err != nil {
 			t.Fatal(err)
@@ -212,7 +212,6 @@ func TestPyTorchStateDicts(t *testing.T) {
 		if c.HasMeta || c.Model != model {
 			t.Errorf("%s: HasMeta=%v Model=%q", path, c.HasMeta, c.Model)
 		}
-		net := newNet(t, model, 0)
 		if err := c.LoadInto(net.Params(), nil); err != nil {
 			t.Fatal(err)
 		}
@@ -224,6 +223,15 @@ func TestPyTorchStateDicts(t *testing.T) {
 			}
 		}
 	}
+}
+
+// paramSpecs lists params' names and shapes, in state_dict order.
+func paramSpecs(params []*engine.Param) []fixture.Spec {
+	out := make([]fixture.Spec, len(params))
+	for i, p := range params {
+		out[i] = fixture.Spec{Name: p.Name, Shape: slices.Clone([]int(p.Value.Shape()))}
+	}
+	return out
 }
 
 func TestLoadIntoRejectsMismatches(t *testing.T) {

@@ -34,16 +34,20 @@ torch_<model>_sgd.safetensors  three steps of zero_grad/forward/loss/backward/SG
 
 torch_<model>_state_dict.safetensors  a different model saved the way a PyTorch user would with
     safetensors.torch.save_file(model.state_dict()): bare names, sorted, metadata {"format": "pt"}.
-    PyTorch's default init with torch.manual_seed(1).
+    PyTorch's default init with torch.manual_seed(1). Not written for linear, whose state_dict is
+    2.3 MB: its values come from formula.py (stream STATE_DICT) and only the file's SHA-256 and
+    size are kept (metadata of the logits file below); the Go tests rebuild the bytes and check them.
 torch_<model>_state_dict_logits.safetensors  `input` (test images 5..9) and that model's `logits`.
 
 Everything runs on one thread so that the float32 reductions happen in a fixed order.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +61,9 @@ import safetensors_io
 
 BATCH = 5
 STEPS = 3
-STATE_DICT_SEED = 1
+STATE_DICT_SEED = 1  # the PyTorch-initialised state_dicts
+# State_dicts too big to commit (the file would be over 1 MB): built from formula.STATE_DICT instead.
+FORMULA_STATE_DICTS = {"linear"}
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "testdata"
 
 
@@ -161,14 +167,27 @@ def parity_tensors(name, x, y):
     return out, sgd, shapes
 
 
+def state_dict_model(name):
+    """The model whose state_dict is saved: PyTorch's init (seed 1), or the formula for big ones."""
+    torch.manual_seed(STATE_DICT_SEED)
+    model = models.build(name)
+    if name in FORMULA_STATE_DICTS:
+        formula.fill(model, formula.STATE_DICT)
+    return model.eval()
+
+
 def state_dict_tensors(name, x):
     """Return (state_dict sorted by name, {"input", "logits"}) for the interop fixture."""
-    torch.manual_seed(STATE_DICT_SEED)
-    model = models.build(name).eval()
+    model = state_dict_model(name)
     with torch.no_grad():
         logits = model(x)
     state = {k: v.detach().clone() for k, v in sorted(model.state_dict().items())}
     return state, {"input": x, "logits": logits}
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def main():
@@ -203,10 +222,23 @@ def main():
 
         state, check = state_dict_tensors(name, x_sd)
         path = args.out / f"torch_{name}_state_dict.safetensors"
-        safetensors_io.save(path, state, {"format": "pt"})
-        print(f"{path}: {len(state)} tensors")
+        if name in FORMULA_STATE_DICTS:
+            meta = dict(common, input="mnist t10k images 5..9")
+            # Written to a temporary folder only: the tests rebuild these bytes from the formula.
+            with tempfile.TemporaryDirectory() as tmp:
+                tmp_path = Path(tmp) / path.name
+                safetensors_io.save(tmp_path, state, {"format": "pt"})
+                meta.update(init=f"formula.py stream {formula.STATE_DICT}", state_dict_sha256=sha256(tmp_path),
+                            state_dict_bytes=str(tmp_path.stat().st_size))
+            if path.exists():
+                path.unlink()
+            print(f"{path}: {len(state)} tensors, not kept: sha256 {meta['state_dict_sha256']}")
+        else:
+            safetensors_io.save(path, state, {"format": "pt"})
+            meta = dict(common, seed=str(STATE_DICT_SEED), input="mnist t10k images 5..9")
+            print(f"{path}: {len(state)} tensors")
         path = args.out / f"torch_{name}_state_dict_logits.safetensors"
-        safetensors_io.save(path, check, dict(common, seed=str(STATE_DICT_SEED), input="mnist t10k images 5..9"))
+        safetensors_io.save(path, check, meta)
         print(f"{path}: logits argmax {check['logits'].argmax(1).tolist()}")
 
 

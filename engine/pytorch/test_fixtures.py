@@ -7,7 +7,9 @@ gradient and the final weights and momentum. Needs torch and the MNIST files.
 Run: cd engine/pytorch && /usr/bin/python3 -m unittest -v test_fixtures
 """
 
+import hashlib
 import json
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -111,11 +113,24 @@ class FixtureTest(unittest.TestCase):
             close(self, bufs[k], buf, f"momentum.{k} from factors")
 
     def check_state_dict(self, name):
-        state, meta = safetensors_io.load(TESTDATA / f"torch_{name}_state_dict.safetensors")
-        check, _ = safetensors_io.load(TESTDATA / f"torch_{name}_state_dict_logits.safetensors")
+        check, meta = safetensors_io.load(TESTDATA / f"torch_{name}_state_dict_logits.safetensors")
+        path = TESTDATA / f"torch_{name}_state_dict.safetensors"
         model = models.build(name).eval()
+        if name in make_fixtures.FORMULA_STATE_DICTS:
+            self.assertFalse(path.exists(), f"{path.name} is rebuilt from the formula, not committed")
+            shapes = [(k, list(v.shape)) for k, v in model.state_dict().items()]
+            values = formula.state(formula.STATE_DICT, shapes)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / path.name
+                safetensors_io.save(path, dict(sorted(values.items())), {"format": "pt"})
+                raw = path.read_bytes()
+                self.assertEqual(hashlib.sha256(raw).hexdigest(), meta["state_dict_sha256"])
+                self.assertEqual(len(raw), int(meta["state_dict_bytes"]))
+                state, sd_meta = safetensors_io.load(path)
+        else:
+            state, sd_meta = safetensors_io.load(path)
         self.assertEqual(list(state), sorted(model.state_dict()), "bare PyTorch names, sorted")
-        self.assertEqual(meta, {"format": "pt"})
+        self.assertEqual(sd_meta, {"format": "pt"})
         model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         with torch.no_grad():
             logits = model(torch.from_numpy(check["input"]))
