@@ -3,30 +3,63 @@ package checkpoint
 import (
 	"flag"
 	"math"
-	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"mnist-tui/engine"
+	"mnist-tui/engine/internal/fixture"
 	"mnist-tui/engine/safetensors"
+
+	"gorgonia.org/tensor"
 )
 
-// writeInterop regenerates engine/testdata/mnisttui_<model>.safetensors, the
-// checkpoints engine/pytorch/check_checkpoint.py loads into PyTorch:
+// writeInterop writes mnisttui_<model>.safetensors, the checkpoints
+// engine/pytorch/check_checkpoint.py loads into PyTorch, into interopDir():
 //
-//	go test ./engine/checkpoint -run Interop -write-interop
+//	go test ./engine/checkpoint -run PyTorchReads -write-interop
 //	/usr/bin/python3 engine/pytorch/check_checkpoint.py
-var writeInterop = flag.Bool("write-interop", false, "rewrite the checkpoints PyTorch reads back")
+//
+// The checkpoints themselves are not committed (linear's is 4.6 MB): their
+// values come from engine/pytorch/formula.py, so this test writes them again.
+var writeInterop = flag.Bool("write-interop", false, "write the checkpoints PyTorch reads back, for check_checkpoint.py")
+
+// interopDir is where -write-interop puts the checkpoints and where
+// check_checkpoint.py looks for them by default.
+func interopDir() string { return filepath.Join(os.TempDir(), "mnist-tui-interop") }
 
 // TestPyTorchReadsOurCheckpoints: a checkpoint written by mnist-tui (with
-// momentum and metadata, as training writes them) was loaded by PyTorch
-// into the tutorial's classes; its logits on a fixed batch must be ours.
+// momentum and metadata, as training writes them) was loaded by PyTorch into
+// the tutorial's classes; its logits on a fixed batch must be ours. The test
+// writes the checkpoint again and checks it is byte for byte the file
+// PyTorch read: check_checkpoint.py recorded that file's SHA-256.
 func TestPyTorchReadsOurCheckpoints(t *testing.T) {
 	for _, model := range engine.Models() {
 		t.Run(model, func(t *testing.T) {
-			path := filepath.Join("..", "testdata", "mnisttui_"+model+".safetensors")
+			dir := t.TempDir()
 			if *writeInterop {
-				writeTrainedCheckpoint(t, model, path)
+				dir = interopDir()
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			path := filepath.Join(dir, "mnisttui_"+model+".safetensors")
+			writeFormulaCheckpoint(t, model, path)
+			if *writeInterop {
+				t.Logf("wrote %s; now run engine/pytorch/check_checkpoint.py", path)
+				return
+			}
+			torch, err := safetensors.ReadFile(filepath.Join("..", "testdata", "mnisttui_"+model+"_torch_logits.safetensors"))
+			if err != nil {
+				t.Fatalf("%v (run engine/pytorch/check_checkpoint.py)", err)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := fixture.SHA256(raw), torch.Metadata["source_sha256"]; got != want {
+				t.Fatalf("the checkpoint Save writes now has SHA-256 %s, PyTorch read one with %q: if the format changed on purpose, "+
+					"run go test ./engine/checkpoint -run PyTorchReads -write-interop, then engine/pytorch/check_checkpoint.py", got, want)
 			}
 			ck, err := Load(path)
 			if err != nil {
@@ -39,10 +72,6 @@ func TestPyTorchReadsOurCheckpoints(t *testing.T) {
 			if err := ck.LoadInto(net.Params(), nil); err != nil {
 				t.Fatal(err)
 			}
-			torch, err := safetensors.ReadFile(filepath.Join("..", "testdata", "mnisttui_"+model+"_torch_logits.safetensors"))
-			if err != nil {
-				t.Fatalf("%v (run engine/pytorch/check_checkpoint.py)", err)
-			}
 			x := tensorF32(t, torch, "input")
 			want := tensorF32(t, torch, "logits")
 			got := make([]float32, len(want))
@@ -54,33 +83,33 @@ func TestPyTorchReadsOurCheckpoints(t *testing.T) {
 	}
 }
 
-// writeTrainedCheckpoint saves a model after two SGD steps on random data,
-// so the file carries non-trivial weights and momentum buffers.
-func writeTrainedCheckpoint(t *testing.T, model, path string) {
+// writeFormulaCheckpoint saves a model whose weights and momentum buffers are
+// formula.py's streams Interop and InteropMomentum, with metadata as training
+// writes it. Exact values rather than a short training run, so the bytes do
+// not depend on the engine's arithmetic (kernels, threads, purego).
+func writeFormulaCheckpoint(t *testing.T, model, path string) {
 	t.Helper()
 	net, err := engine.NewNet(model, 7, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := engine.NewSGD(net.Params(), 0.01, 0.5, 0)
-	rng := rand.New(rand.NewPCG(7, 7))
-	x := make([]float32, 8*784)
-	y := make([]int32, 8)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
+	params := net.Params()
+	specs := paramSpecs(params)
+	values := fixture.State(fixture.Interop, specs)
+	momentum := fixture.State(fixture.InteropMomentum, specs)
+	bufs := make([]*tensor.Dense, len(params))
+	for i, p := range params {
+		copy(p.Value.Data().([]float32), values[i])
+		bufs[i] = tensor.New(tensor.WithShape(specs[i].Shape...), tensor.WithBacking(momentum[i]))
 	}
-	for i := range y {
-		y[i] = int32(rng.IntN(10))
-	}
-	for i := 0; i < 2; i++ {
-		net.TrainStep(x, y, 8)
-		opt.Step()
-	}
-	meta := Meta{Model: model, Dataset: "mnist", Epoch: 1, Batch: 2, Step: 2, Seed: 7, Config: "model: " + model + "\n", History: []byte(`{}`), Version: "test", RunID: "interop"}
-	if err := Save(path, net.Params(), opt, meta); err != nil {
+	opt := engine.NewSGD(params, 0.01, 0.5, 0)
+	if err := opt.SetBuffers(bufs); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("wrote %s", path)
+	meta := Meta{Model: model, Dataset: "mnist", Epoch: 1, Batch: 2, Step: 2, Seed: 7, Config: "model: " + model + "\n", History: []byte(`{}`), Version: "test", RunID: "interop"}
+	if err := Save(path, params, opt, meta); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func tensorF32(t *testing.T, f *safetensors.File, name string) []float32 {

@@ -141,11 +141,25 @@ class FixtureTest(unittest.TestCase):
         parity = formula.state(formula.PARITY, shapes)
         self.assertFalse(np.array_equal(state[some], parity[some]), "must not reuse the parity weights")
 
+    def check_interop_logits(self, name):
+        check, meta = safetensors_io.load(TESTDATA / f"mnisttui_{name}_torch_logits.safetensors")
+        parity, _ = safetensors_io.load(TESTDATA / f"torch_{name}.safetensors")
+        np.testing.assert_array_equal(check["input"], parity["input"])
+        self.assertEqual(check["logits"].shape, (5, 10))
+        self.assertRegex(meta["source_sha256"], "^[0-9a-f]{64}$")
+        self.assertEqual(meta["model_in_file"], name)
+
     def test_models(self):
         for name in models.MODELS:
             with self.subTest(name):
                 self.check_model(name)
                 self.check_state_dict(name)
+                self.check_interop_logits(name)
+
+    def test_sizes(self):
+        """Every fixture stays under 1 MB, so none trips the repository's large-file check."""
+        for path in sorted(TESTDATA.glob("*.safetensors")):
+            self.assertLess(path.stat().st_size, 1_000_000, path.name)
 
 
 if __name__ == "__main__":
