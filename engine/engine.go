@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"mnist-tui/engine/kernels"
 )
@@ -285,10 +286,30 @@ func (n *Net) run(kind jobKind, chunks int) {
 	b.finished.Store(0)
 	b.claims.Store(uint64(chunks) << 32) // publishes the phase: nothing is claimed yet
 	if n.pool != nil {
+		b.gen.Add(1) // wakes the pooled workers that are still spinning
 		n.pool.wake(min(chunks, n.threads) - 1)
 	}
 	if !n.workers[0].work() {
-		<-b.done // another worker finished the last chunk
+		b.wait(int64(chunks))
+	}
+}
+
+// spinFor is how long a thread that runs out of work keeps its core, polling for more, before
+// it parks. A step's phases, and the steps of a training loop, follow each other within tens
+// of microseconds, while waking a parked thread costs about as much again (more under a
+// hypervisor): the two cores would take turns idling at every hand-over.
+const spinFor = 100 * time.Microsecond
+
+// spin polls done until it is true or spinFor has passed, and reports whether it became true.
+func spin(done func() bool) bool {
+	start := time.Now()
+	for i := 1; ; i++ {
+		if done() {
+			return true
+		}
+		if i%64 == 0 && time.Since(start) > spinFor {
+			return false
+		}
 	}
 }
 
@@ -322,8 +343,34 @@ type phase struct {
 	// claimed in the low ones, so that one atomic add both claims a chunk and tells whether it
 	// exists: a worker that wakes late, after the phase, claims nothing and touches nothing.
 	claims   atomic.Uint64
-	finished atomic.Int64  // chunks done
-	done     chan struct{} // a token when a pooled worker finishes the phase's last chunk
+	finished atomic.Int64 // chunks done
+	// gen counts the phases handed to the pool, for the pooled workers that spin rather than
+	// wait for a token.
+	gen atomic.Uint64
+	// waiting is set while run's caller parks on done: only then does the worker that
+	// finishes the last chunk send it a token.
+	waiting atomic.Bool
+	done    chan struct{}
+}
+
+// wait returns once chunks chunks of the phase are finished, by another worker's hand.
+func (b *phase) wait(chunks int64) {
+	if spin(func() bool { return b.finished.Load() == chunks }) {
+		return
+	}
+	b.waiting.Store(true)
+	if b.finished.Load() == chunks && b.waiting.Swap(false) {
+		return // finished meanwhile, and its worker saw no one waiting: no token is coming
+	}
+	<-b.done
+}
+
+// finish is called by a pooled worker that finished the phase's last chunk: it wakes run's
+// caller if that is parked.
+func (b *phase) finish() {
+	if b.waiting.Swap(false) {
+		b.done <- struct{}{}
+	}
 }
 
 // claim returns the index of the next chunk, or ok false when every chunk is taken.
@@ -397,38 +444,51 @@ func (w *worker) reserve(images int) {
 	w.capacity = images
 }
 
-// pool runs workers on long-lived goroutines, one per worker, each woken by a token on its own
-// channel: starting goroutines per call would allocate on every step. A token only says "look
-// for chunks"; the channel holds one, so waking never blocks, and a worker that is already
-// awake or has a token waiting needs no other.
+// pool runs workers on long-lived goroutines, one per worker: starting goroutines per call
+// would allocate on every step. A worker that runs out of chunks spins for a while (see
+// spinFor) watching for the next phase, then parks on its own channel until a token wakes it.
+// A token only says "look for chunks"; it is sent only to a worker that said it was parking,
+// so none is ever left over, and the channel's room for one means sending never blocks.
 type pool struct {
-	tokens []chan struct{} // tokens[i] wakes the i-th pooled worker
+	tokens   []chan struct{} // tokens[i] wakes the i-th pooled worker
+	sleeping []atomic.Bool   // sleeping[i]: the i-th pooled worker parks, or is about to
 }
 
 func startPool(workers []*worker) *pool {
-	p := &pool{tokens: make([]chan struct{}, len(workers))}
+	p := &pool{tokens: make([]chan struct{}, len(workers)), sleeping: make([]atomic.Bool, len(workers))}
 	for i, w := range workers {
 		ch := make(chan struct{}, 1)
 		p.tokens[i] = ch
-		go p.serve(w, ch)
+		go p.serve(w, ch, &p.sleeping[i])
 	}
 	return p
 }
 
-func (p *pool) serve(w *worker, tokens <-chan struct{}) {
-	for range tokens {
+func (p *pool) serve(w *worker, tokens <-chan struct{}, sleeping *atomic.Bool) {
+	b := w.phase
+	seen := b.gen.Load()
+	for {
+		if !spin(func() bool { return b.gen.Load() != seen }) {
+			sleeping.Store(true)
+			if b.gen.Load() == seen || !sleeping.Swap(false) {
+				// Parked, or a waker has cleared sleeping and its token is on the way.
+				if _, ok := <-tokens; !ok {
+					return
+				}
+			}
+		}
+		seen = b.gen.Load()
 		if w.work() {
-			w.phase.done <- struct{}{}
+			b.finish()
 		}
 	}
 }
 
-// wake wakes the first count pooled workers.
+// wake wakes those of the first count pooled workers that are parked.
 func (p *pool) wake(count int) {
-	for _, ch := range p.tokens[:count] {
-		select {
-		case ch <- struct{}{}:
-		default: // a token is already waiting
+	for i, ch := range p.tokens[:count] {
+		if p.sleeping[i].Swap(false) {
+			ch <- struct{}{}
 		}
 	}
 }
