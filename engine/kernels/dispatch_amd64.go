@@ -67,6 +67,13 @@ func avx2Tile(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ldc 
 	_ = a[kc*rows-1]
 	_ = b[(kc-1)*bstride+8*vecs-1]
 	_ = c[(rows-1)*ldc+8*vecs-1]
+	if rows == mr && vecs == nr/8 {
+		// The full tile, most of every product, is called directly: through the table, the
+		// call to an assembly function goes through a func value and an ABI wrapper, which
+		// on short k (the convolutions' input gradients have k = 10..32) is a cost to see.
+		kern4x24(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+		return
+	}
 	avx2Tiles[rows-1][vecs-1](kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
 }
 
@@ -75,6 +82,10 @@ func avx2TilePack(rows, vecs, kc int, a, b []float32, bstride int, c []float32, 
 	_ = b[(kc-1)*bstride+8*vecs-1]
 	_ = c[(rows-1)*ldc+8*vecs-1]
 	_ = bpack[kc*8*vecs-1]
+	if rows == mr && vecs == nr/8 { // see avx2Tile
+		kern4x24p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+		return
+	}
 	avx2TilesPack[rows-1][vecs-1](kc, a, b, bstride, c, ldc, alpha, beta, bpack)
 }
 
@@ -82,5 +93,9 @@ func avx2Dot(rows, cols, k int, a []float32, lda int, b []float32, ldb int, c []
 	_ = a[(rows-1)*lda+k-1]
 	_ = b[(cols-1)*ldb+k-1]
 	_ = c[(rows-1)*ldc+cols-1]
+	if rows == mr && cols == dotCols { // see avx2Tile
+		dot4x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+		return
+	}
 	avx2Dots[rows-1][cols-1](k, a, lda, b, ldb, c, ldc, alpha, beta)
 }
