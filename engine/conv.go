@@ -90,7 +90,8 @@ func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scr
 		n := g * hw
 		col, tmp := sc.col[:k*n], sc.tmp[:s.OC*n]
 		im2col(col, x[i0*inSize:(i0+g)*inSize], g, s, sc.pad)
-		gemm(sc.gemm, false, false, s.OC, n, k, w, k, col, n, 0, tmp, n)
+		// Every group multiplies by the same weights: they are packed for the first only.
+		gemmSameA(sc.gemm, i0 > 0, false, false, s.OC, n, k, w, k, col, n, 0, tmp, n)
 		for oc := range s.OC {
 			for i := range g {
 				src := tmp[oc*n+i*hw:][:hw]
@@ -158,7 +159,9 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 		if dx == nil {
 			continue
 		}
-		gemm(sc.gemm, true, false, k, n, s.OC, w, k, tmp, n, 0, col, n) // dcol = wᵀ · tmp
+		// dcol = wᵀ · tmp, with wᵀ packed for the first group only (the dW product between
+		// the groups' is a dot product, which packs nothing).
+		gemmSameA(sc.gemm, i0 > 0, true, false, k, n, s.OC, w, k, tmp, n, 0, col, n)
 		col2im(dx[i0*inSize:(i0+g)*inSize], col, g, s, sc.pad)
 	}
 }

@@ -23,6 +23,16 @@ func gemm[F float](ws *kernels.Workspace, transA, transB bool, m, n, k int, a []
 	}
 }
 
+// gemmSameA is gemm for a run of products with the same A (values included) whose first
+// call has sameA false: float32 reuses the first call's packing of A (kernels.SgemmSameA).
+func gemmSameA[F float](ws *kernels.Workspace, sameA, transA, transB bool, m, n, k int, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
+	if c, ok := any(c).([]float32); ok && ws != nil {
+		ws.SgemmSameA(sameA, transA, transB, m, n, k, 1, any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, ldc)
+		return
+	}
+	gemm(ws, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+}
+
 // gemm64 is a plain GEMM for the float64 gradient checks, with its loops ordered so that the
 // innermost one runs along rows in memory.
 func gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {

@@ -47,7 +47,7 @@ type gemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32,
 // viaKernel calls the blocked driver on a given micro-kernel, bypassing the start-up choice.
 func viaKernel(kern kernel) gemmFunc {
 	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-		kern.sgemm(nil, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+		kern.sgemm(nil, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
 	}
 }
 

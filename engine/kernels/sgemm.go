@@ -67,7 +67,7 @@ const (
 // slice is too short for the matrix it holds.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm("Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	active.sgemm(nil, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+	active.sgemm(nil, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
 }
 
 // Workspace is the packing memory of Sgemm calls made by one goroutine at a time. Sgemm's shared
@@ -86,7 +86,18 @@ func NewWorkspace() *Workspace { return new(Workspace) }
 // bit-identical to Sgemm's.
 func (ws *Workspace) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm("Workspace.Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	active.sgemm(&ws.w, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+	active.sgemm(&ws.w, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+}
+
+// SgemmSameA is Workspace.Sgemm for a run of products that share their A, such as a
+// convolution's GEMMs over successive groups of images, which all multiply by the same
+// weights: with sameA, the caller promises that a holds the same values as in the previous
+// call on ws, and that call's packing of op(A) is reused when it held all of op(A) and the
+// shape (m, k, lda, transA and the slice) is the same; otherwise A is packed as usual.
+// Results are bit-identical to Sgemm's.
+func (ws *Workspace) SgemmSameA(sameA, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkSgemm("Workspace.SgemmSameA", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	active.sgemm(&ws.w, sameA, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
 }
 
 // Implementation names the micro-kernel Sgemm uses on this machine ("avx2-fma" or "go"), for
@@ -140,16 +151,24 @@ type kernel struct {
 
 // workspace holds one call's packing buffers: a Workspace's, or one borrowed from the pool.
 type workspace struct {
-	a    [aBlockFloats]float32 // packed block of op(A)
-	b    [kcMax * nr]float32   // packed sliver of op(B)
-	tile [mr * nr]float32      // C tile for slivers whose width is not a multiple of 8
+	packed packedA               // what a holds, when it holds all of an op(A) that may be reused
+	a      [aBlockFloats]float32 // packed block of op(A)
+	b      [kcMax * nr]float32   // packed sliver of op(B)
+	tile   [mr * nr]float32      // C tile for slivers whose width is not a multiple of 8
+}
+
+// packedA identifies an op(A) packed whole into a workspace: the zero value, none.
+type packedA struct {
+	data     *float32
+	m, k, ld int
+	trans    bool
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 
 // sgemm is the blocked driver behind Sgemm; the arguments have been validated. It packs into
-// ws, or into a buffer borrowed from the pool when ws is nil.
-func (kern kernel) sgemm(ws *workspace, a, b matrix, m, n, k int, alpha, beta float32, c []float32, ldc int) {
+// ws, or into a buffer borrowed from the pool when ws is nil. sameA is SgemmSameA's promise.
+func (kern kernel) sgemm(ws *workspace, sameA bool, a, b matrix, m, n, k int, alpha, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -172,6 +191,13 @@ func (kern kernel) sgemm(ws *workspace, a, b matrix, m, n, k int, alpha, beta fl
 	// very deep products cut k into several blocks, with C making a round trip between them.
 	kb := min(k, max(kcMax, aBlockFloats/mr/kcMax*kcMax))
 	mcb := min(m, max(mr, aBlockFloats/kb/mr*mr))
+	// A packed whole can serve the next call too (Workspace.SgemmSameA): say which A it is.
+	key := packedA{}
+	if kb == k && mcb == m {
+		key = packedA{data: &a.data[0], m: m, k: k, ld: a.stride, trans: a.trans}
+	}
+	reuse := sameA && key != packedA{} && ws.packed == key
+	ws.packed = key
 	for p0 := 0; p0 < k; p0 += kb {
 		kbb := min(kb, k-p0)
 		// The first k block applies the caller's beta; later ones add onto it.
@@ -181,7 +207,9 @@ func (kern kernel) sgemm(ws *workspace, a, b matrix, m, n, k int, alpha, beta fl
 		}
 		for ic := 0; ic < m; ic += mcb {
 			rows := min(mcb, m-ic)
-			packA(ws.a[:], a, ic, rows, p0, kbb)
+			if !reuse {
+				packA(ws.a[:], a, ic, rows, p0, kbb)
+			}
 			kern.macro(ws, b, n, ic, rows, p0, kbb, alpha, betaB, c, ldc)
 		}
 	}

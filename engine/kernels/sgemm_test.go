@@ -78,7 +78,7 @@ func checkCase(t *testing.T, kern kernel, tc gemmCase, rng *rand.Rand) {
 	SgemmRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
 	cBefore := append([]float32(nil), c...)
 	checkSgemm("test", tc.transA, tc.transB, tc.m, tc.n, tc.k, a, lda, b, ldb, c, ldc)
-	kern.sgemm(nil, matrix{a, lda, tc.transA}, matrix{b, ldb, tc.transB}, tc.m, tc.n, tc.k, tc.alpha, tc.beta, c, ldc)
+	kern.sgemm(nil, false, matrix{a, lda, tc.transA}, matrix{b, ldb, tc.transB}, tc.m, tc.n, tc.k, tc.alpha, tc.beta, c, ldc)
 
 	opA := matrix{a, lda, tc.transA}
 	opB := matrix{b, ldb, tc.transB}
@@ -285,8 +285,8 @@ func TestSgemmDoesNotAllocate(t *testing.T) {
 	for _, kern := range kernelsUnderTest() {
 		allocs := testing.AllocsPerRun(20, func() {
 			// 13 columns short of a full tile: the ragged-edge path runs too.
-			kern.sgemm(nil, matrix{a, 784, false}, matrix{w, 784, true}, 32, 499, 784, 1, 0, c, 512)
-			kern.sgemm(nil, matrix{a, 784, false}, matrix{w, 784, false}, 10, 499, 300, 1, 1, c, 512)
+			kern.sgemm(nil, false, matrix{a, 784, false}, matrix{w, 784, true}, 32, 499, 784, 1, 0, c, 512)
+			kern.sgemm(nil, false, matrix{a, 784, false}, matrix{w, 784, false}, 10, 499, 300, 1, 1, c, 512)
 		})
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations per call, want 0", kern.name, allocs)
@@ -316,6 +316,63 @@ func TestWorkspaceMatchesSgemm(t *testing.T) {
 		for j := range c {
 			if math.Float32bits(c[j]) != math.Float32bits(want[j]) {
 				t.Fatalf("%v: C[%d] = %g through a Workspace, %g through Sgemm", tc, j, c[j], want[j])
+			}
+		}
+	}
+}
+
+// TestSgemmSameA runs products that share A through one Workspace, as a convolution's groups
+// of images do, and holds each to the package-level Sgemm bit for bit: with sameA the first
+// call's packing of A serves the later ones, whatever B, C and their shapes. Between runs A
+// changes shape, slice or values while the caller still says sameA (where the shape or
+// slice differs the workspace notices) or says it has changed (the values).
+func TestSgemmSameA(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	ws := NewWorkspace()
+	dims := []int{1, 3, 4, 7, 24, 25, 31, 70, 300}
+	var prev packedA
+	for i := 0; i < 60; i++ {
+		transA := i&1 != 0
+		m, k := dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))]
+		if i%7 == 6 {
+			k = 40000 // too deep to pack whole: never reused
+		}
+		a, lda := filled(rng, m, k, k+rng.IntN(2), 0)
+		if transA {
+			a, lda = filled(rng, k, m, m+rng.IntN(2), 0)
+		}
+		// A wrong sameA on the first call is survived where the shape differs from the last
+		// run's: the workspace compares shapes (a slice's values it cannot).
+		shape := packedA{m: m, k: k, ld: lda, trans: transA}
+		first := shape != prev
+		prev = shape
+		for call := range 4 {
+			n := dims[rng.IntN(len(dims))]
+			transB := rng.IntN(3) == 0 // a dot product in between: it packs nothing
+			b, ldb := filled(rng, k, n, n, 0)
+			if transB {
+				b, ldb = filled(rng, n, k, k, 0)
+			}
+			c, want := make([]float32, m*n), make([]float32, m*n)
+			Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, want, n)
+			ws.SgemmSameA(call > 0 || first, transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n)
+			for j := range c {
+				if math.Float32bits(c[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("run %d call %d (tA=%v tB=%v m=%d n=%d k=%d): C[%d] = %g, Sgemm %g", i, call, transA, transB, m, n, k, j, c[j], want[j])
+				}
+			}
+		}
+		// The caller's next run, with other values in the same slice, says so.
+		for j := range a {
+			a[j] = 2*rng.Float32() - 1
+		}
+		b, _ := filled(rng, k, 5, 5, 0)
+		c, want := make([]float32, m*5), make([]float32, m*5)
+		Sgemm(transA, false, m, 5, k, 1, a, lda, b, 5, 0, want, 5)
+		ws.SgemmSameA(false, transA, false, m, 5, k, 1, a, lda, b, 5, 0, c, 5)
+		for j := range c {
+			if math.Float32bits(c[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("run %d with new values: C[%d] = %g, Sgemm %g", i, j, c[j], want[j])
 			}
 		}
 	}
