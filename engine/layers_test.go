@@ -171,6 +171,55 @@ func TestAvgPoolGradients(t *testing.T) {
 	}
 }
 
+// TestAvgPoolMatchesWindows holds the separable 3x3 average pooling, forward and backward, to
+// the plain definition (every in-image neighbour summed, over 9) on planes from 1x1 up, and
+// wider than the backward pass's row buffer.
+func TestAvgPoolMatchesWindows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, hw := range [][2]int{{1, 1}, {1, 5}, {5, 1}, {2, 2}, {3, 7}, {12, 12}, {4, 4}, {3, avgRowMax + 3}} {
+		H, W := hw[0], hw[1]
+		const B, C = 2, 3
+		x := randn(rng, B*C*H*W, 1)
+		got, want := make([]float64, len(x)), make([]float64, len(x))
+		x64 := make([]float64, len(x))
+		for i, v := range x {
+			x64[i] = float64(v)
+		}
+		avgpool3Forward(got, x64, B, C, H, W)
+		window := func(plane []float64, y, xx int) (sum float64) {
+			for yy := max(y-1, 0); yy < min(y+2, H); yy++ {
+				for xi := max(xx-1, 0); xi < min(xx+2, W); xi++ {
+					sum += plane[yy*W+xi]
+				}
+			}
+			return sum
+		}
+		for p := range B * C {
+			for y := range H {
+				for xx := range W {
+					want[p*H*W+y*W+xx] = window(x64[p*H*W:], y, xx) / 9
+				}
+			}
+		}
+		for i := range got {
+			if math.Abs(got[i]-want[i]) > 1e-12 {
+				t.Fatalf("%dx%d forward: out[%d] = %g, want %g", H, W, i, got[i], want[i])
+			}
+		}
+		// Backward adds the same window sums of dout over 9 (the window is symmetric).
+		dx := make([]float64, len(x))
+		for i := range dx {
+			dx[i] = 1
+		}
+		avgpool3Backward(dx, x64, B, C, H, W)
+		for i := range dx {
+			if math.Abs(dx[i]-(1+want[i])) > 1e-12 {
+				t.Fatalf("%dx%d backward: dx[%d] = %g, want %g", H, W, i, dx[i], 1+want[i])
+			}
+		}
+	}
+}
+
 func TestCrossEntropyGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 20))
 	const B, V = 3, 10
