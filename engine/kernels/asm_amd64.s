@@ -3492,6 +3492,24 @@ kern4x24p_accumulate:
 	VZEROUPPER
 	RET
 
+DATA dotTailMask<>+0(SB)/4, $0xffffffff
+DATA dotTailMask<>+4(SB)/4, $0xffffffff
+DATA dotTailMask<>+8(SB)/4, $0xffffffff
+DATA dotTailMask<>+12(SB)/4, $0xffffffff
+DATA dotTailMask<>+16(SB)/4, $0xffffffff
+DATA dotTailMask<>+20(SB)/4, $0xffffffff
+DATA dotTailMask<>+24(SB)/4, $0xffffffff
+DATA dotTailMask<>+28(SB)/4, $0xffffffff
+DATA dotTailMask<>+32(SB)/4, $0x00000000
+DATA dotTailMask<>+36(SB)/4, $0x00000000
+DATA dotTailMask<>+40(SB)/4, $0x00000000
+DATA dotTailMask<>+44(SB)/4, $0x00000000
+DATA dotTailMask<>+48(SB)/4, $0x00000000
+DATA dotTailMask<>+52(SB)/4, $0x00000000
+DATA dotTailMask<>+56(SB)/4, $0x00000000
+DATA dotTailMask<>+60(SB)/4, $0x00000000
+GLOBL dotTailMask<>(SB), RODATA|NOPTR, $64
+
 // func dot1x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
 // Requires: AVX, FMA3
 TEXT ·dot1x1(SB), NOSPLIT, $0-112
@@ -3510,7 +3528,7 @@ TEXT ·dot1x1(SB), NOSPLIT, $0-112
 	// Zero the accumulators.
 	VXORPS Y0, Y0, Y0
 	TESTQ  SI, SI
-	JE     dot1x1_fold
+	JE     dot1x1_tail
 
 dot1x1_vectors:
 	VMOVUPS     (CX)(DX*1), Y12
@@ -3520,42 +3538,47 @@ dot1x1_vectors:
 	DECQ        SI
 	JNZ         dot1x1_vectors
 
-dot1x1_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-
 dot1x1_tail:
-	TESTQ       BX, BX
-	JE          dot1x1_sum
-	VMOVSS      (CX)(DX*1), X12
-	VMOVSS      (AX)(DX*1), X15
-	VFMADD231SS X12, X15, X0
-	ADDQ        $0x04, DX
-	DECQ        BX
-	JMP         dot1x1_tail
+	TESTQ BX, BX
+	JE    dot1x1_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), SI
+	NEGQ        BX
+	LEAQ        32(SI)(BX*4), SI
+	VMOVDQU     (SI), Y15
+	VMASKMOVPS  (CX)(DX*1), Y15, Y12
+	VMOVDQU     (SI), Y15
+	VMASKMOVPS  (AX)(DX*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
 
 dot1x1_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot1x1_accumulate
-	JP       dot1x1_accumulate
-	VMOVSS   X0, (AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot1x1_accumulate
+	JP        dot1x1_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
 	VZEROUPPER
 	RET
 
 dot1x1_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
 	VZEROUPPER
 	RET
 
@@ -3579,7 +3602,7 @@ TEXT ·dot1x2(SB), NOSPLIT, $0-112
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	TESTQ  DI, DI
-	JE     dot1x2_fold
+	JE     dot1x2_tail
 
 dot1x2_vectors:
 	VMOVUPS     (CX)(BX*1), Y12
@@ -3591,52 +3614,59 @@ dot1x2_vectors:
 	DECQ        DI
 	JNZ         dot1x2_vectors
 
-dot1x2_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-
 dot1x2_tail:
-	TESTQ       SI, SI
-	JE          dot1x2_sum
-	VMOVSS      (CX)(BX*1), X12
-	VMOVSS      (DX)(BX*1), X13
-	VMOVSS      (AX)(BX*1), X15
-	VFMADD231SS X12, X15, X0
-	VFMADD231SS X13, X15, X1
-	ADDQ        $0x04, BX
-	DECQ        SI
-	JMP         dot1x2_tail
+	TESTQ SI, SI
+	JE    dot1x2_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), DI
+	NEGQ        SI
+	LEAQ        32(DI)(SI*4), DI
+	VMOVDQU     (DI), Y15
+	VMASKMOVPS  (CX)(BX*1), Y15, Y12
+	VMASKMOVPS  (DX)(BX*1), Y15, Y13
+	VMOVDQU     (DI), Y15
+	VMASKMOVPS  (AX)(BX*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
 
 dot1x2_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y1, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot1x2_accumulate
-	JP       dot1x2_accumulate
-	VMOVSS   X0, (AX)
-	VMOVSS   X1, 4(AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot1x2_accumulate
+	JP        dot1x2_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
 	VZEROUPPER
 	RET
 
 dot1x2_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
-	VFMADD231SS 4(AX), X13, X1
-	VMOVSS      X1, 4(AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
 	VZEROUPPER
 	RET
 
@@ -3662,7 +3692,7 @@ TEXT ·dot1x3(SB), NOSPLIT, $0-112
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	TESTQ  R8, R8
-	JE     dot1x3_fold
+	JE     dot1x3_tail
 
 dot1x3_vectors:
 	VMOVUPS     (CX)(SI*1), Y12
@@ -3676,62 +3706,71 @@ dot1x3_vectors:
 	DECQ        R8
 	JNZ         dot1x3_vectors
 
-dot1x3_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
-
 dot1x3_tail:
-	TESTQ       DI, DI
-	JE          dot1x3_sum
-	VMOVSS      (CX)(SI*1), X12
-	VMOVSS      (BX)(SI*1), X13
-	VMOVSS      (DX)(SI*1), X14
-	VMOVSS      (AX)(SI*1), X15
-	VFMADD231SS X12, X15, X0
-	VFMADD231SS X13, X15, X1
-	VFMADD231SS X14, X15, X2
-	ADDQ        $0x04, SI
-	DECQ        DI
-	JMP         dot1x3_tail
+	TESTQ DI, DI
+	JE    dot1x3_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), R8
+	NEGQ        DI
+	LEAQ        32(R8)(DI*4), R8
+	VMOVDQU     (R8), Y15
+	VMASKMOVPS  (CX)(SI*1), Y15, Y12
+	VMASKMOVPS  (BX)(SI*1), Y15, Y13
+	VMASKMOVPS  (DX)(SI*1), Y15, Y14
+	VMOVDQU     (R8), Y15
+	VMASKMOVPS  (AX)(SI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
 
 dot1x3_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
-	VMULSS  X12, X2, X2
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y1, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y2, Y2, Y2
+	VHADDPS      Y2, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+	VMULPS       X12, X2, X2
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot1x3_accumulate
-	JP       dot1x3_accumulate
-	VMOVSS   X0, (AX)
-	VMOVSS   X1, 4(AX)
-	VMOVSS   X2, 8(AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot1x3_accumulate
+	JP        dot1x3_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x00, X2, X15
+	VMOVSS    X15, 8(AX)
 	VZEROUPPER
 	RET
 
 dot1x3_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
-	VFMADD231SS 4(AX), X13, X1
-	VMOVSS      X1, 4(AX)
-	VFMADD231SS 8(AX), X13, X2
-	VMOVSS      X2, 8(AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x00, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
 	VZEROUPPER
 	RET
 
@@ -3755,7 +3794,7 @@ TEXT ·dot2x1(SB), NOSPLIT, $0-112
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	TESTQ  DI, DI
-	JE     dot2x1_fold
+	JE     dot2x1_tail
 
 dot2x1_vectors:
 	VMOVUPS     (DX)(BX*1), Y12
@@ -3767,54 +3806,57 @@ dot2x1_vectors:
 	DECQ        DI
 	JNZ         dot2x1_vectors
 
-dot2x1_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-
 dot2x1_tail:
-	TESTQ       SI, SI
-	JE          dot2x1_sum
-	VMOVSS      (DX)(BX*1), X12
-	VMOVSS      (AX)(BX*1), X15
-	VFMADD231SS X12, X15, X0
-	VMOVSS      (CX)(BX*1), X15
-	VFMADD231SS X12, X15, X1
-	ADDQ        $0x04, BX
-	DECQ        SI
-	JMP         dot2x1_tail
+	TESTQ SI, SI
+	JE    dot2x1_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), DI
+	NEGQ        SI
+	LEAQ        32(DI)(SI*4), DI
+	VMOVDQU     (DI), Y15
+	VMASKMOVPS  (DX)(BX*1), Y15, Y12
+	VMOVDQU     (DI), Y15
+	VMASKMOVPS  (AX)(BX*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VMOVDQU     (DI), Y15
+	VMASKMOVPS  (CX)(BX*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y1
 
 dot2x1_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot2x1_accumulate
-	JP       dot2x1_accumulate
-	VMOVSS   X0, (AX)
-	ADDQ     CX, AX
-	VMOVSS   X1, (AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot2x1_accumulate
+	JP        dot2x1_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
 	VZEROUPPER
 	RET
 
 dot2x1_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X1
-	VMOVSS      X1, (AX)
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
 	VZEROUPPER
 	RET
 
@@ -3841,7 +3883,7 @@ TEXT ·dot2x2(SB), NOSPLIT, $0-112
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	TESTQ  R8, R8
-	JE     dot2x2_fold
+	JE     dot2x2_tail
 
 dot2x2_vectors:
 	VMOVUPS     (DX)(SI*1), Y12
@@ -3856,73 +3898,75 @@ dot2x2_vectors:
 	DECQ        R8
 	JNZ         dot2x2_vectors
 
-dot2x2_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
-	VEXTRACTF128 $0x01, Y3, X15
-	VADDPS       X15, X3, X3
-
 dot2x2_tail:
-	TESTQ       DI, DI
-	JE          dot2x2_sum
-	VMOVSS      (DX)(SI*1), X12
-	VMOVSS      (BX)(SI*1), X13
-	VMOVSS      (AX)(SI*1), X15
-	VFMADD231SS X12, X15, X0
-	VFMADD231SS X13, X15, X1
-	VMOVSS      (CX)(SI*1), X15
-	VFMADD231SS X12, X15, X2
-	VFMADD231SS X13, X15, X3
-	ADDQ        $0x04, SI
-	DECQ        DI
-	JMP         dot2x2_tail
+	TESTQ DI, DI
+	JE    dot2x2_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), R8
+	NEGQ        DI
+	LEAQ        32(R8)(DI*4), R8
+	VMOVDQU     (R8), Y15
+	VMASKMOVPS  (DX)(SI*1), Y15, Y12
+	VMASKMOVPS  (BX)(SI*1), Y15, Y13
+	VMOVDQU     (R8), Y15
+	VMASKMOVPS  (AX)(SI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VMOVDQU     (R8), Y15
+	VMASKMOVPS  (CX)(SI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
 
 dot2x2_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X3, X3, X3
-	VHADDPS X3, X3, X3
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
-	VMULSS  X12, X2, X2
-	VMULSS  X12, X3, X3
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot2x2_accumulate
-	JP       dot2x2_accumulate
-	VMOVSS   X0, (AX)
-	VMOVSS   X1, 4(AX)
-	ADDQ     CX, AX
-	VMOVSS   X2, (AX)
-	VMOVSS   X3, 4(AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot2x2_accumulate
+	JP        dot2x2_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
 	VZEROUPPER
 	RET
 
 dot2x2_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
-	VFMADD231SS 4(AX), X13, X1
-	VMOVSS      X1, 4(AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X2
-	VMOVSS      X2, (AX)
-	VFMADD231SS 4(AX), X13, X3
-	VMOVSS      X3, 4(AX)
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
 	VZEROUPPER
 	RET
 
@@ -3952,7 +3996,7 @@ TEXT ·dot2x3(SB), NOSPLIT, $0-112
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	TESTQ  R9, R9
-	JE     dot2x3_fold
+	JE     dot2x3_tail
 
 dot2x3_vectors:
 	VMOVUPS     (DX)(DI*1), Y12
@@ -3970,92 +4014,93 @@ dot2x3_vectors:
 	DECQ        R9
 	JNZ         dot2x3_vectors
 
-dot2x3_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
-	VEXTRACTF128 $0x01, Y3, X15
-	VADDPS       X15, X3, X3
-	VEXTRACTF128 $0x01, Y4, X15
-	VADDPS       X15, X4, X4
-	VEXTRACTF128 $0x01, Y5, X15
-	VADDPS       X15, X5, X5
-
 dot2x3_tail:
-	TESTQ       R8, R8
-	JE          dot2x3_sum
-	VMOVSS      (DX)(DI*1), X12
-	VMOVSS      (SI)(DI*1), X13
-	VMOVSS      (BX)(DI*1), X14
-	VMOVSS      (AX)(DI*1), X15
-	VFMADD231SS X12, X15, X0
-	VFMADD231SS X13, X15, X1
-	VFMADD231SS X14, X15, X2
-	VMOVSS      (CX)(DI*1), X15
-	VFMADD231SS X12, X15, X3
-	VFMADD231SS X13, X15, X4
-	VFMADD231SS X14, X15, X5
-	ADDQ        $0x04, DI
-	DECQ        R8
-	JMP         dot2x3_tail
+	TESTQ R8, R8
+	JE    dot2x3_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), R9
+	NEGQ        R8
+	LEAQ        32(R9)(R8*4), R9
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (DX)(DI*1), Y15, Y12
+	VMASKMOVPS  (SI)(DI*1), Y15, Y13
+	VMASKMOVPS  (BX)(DI*1), Y15, Y14
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (AX)(DI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (CX)(DI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
 
 dot2x3_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X3, X3, X3
-	VHADDPS X3, X3, X3
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X5, X5, X5
-	VHADDPS X5, X5, X5
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
-	VMULSS  X12, X2, X2
-	VMULSS  X12, X3, X3
-	VMULSS  X12, X4, X4
-	VMULSS  X12, X5, X5
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y2, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+	VMULPS       X12, X2, X2
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot2x3_accumulate
-	JP       dot2x3_accumulate
-	VMOVSS   X0, (AX)
-	VMOVSS   X1, 4(AX)
-	VMOVSS   X2, 8(AX)
-	ADDQ     CX, AX
-	VMOVSS   X3, (AX)
-	VMOVSS   X4, 4(AX)
-	VMOVSS   X5, 8(AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot2x3_accumulate
+	JP        dot2x3_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x00, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x01, X2, X15
+	VMOVSS    X15, 8(AX)
 	VZEROUPPER
 	RET
 
 dot2x3_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
-	VFMADD231SS 4(AX), X13, X1
-	VMOVSS      X1, 4(AX)
-	VFMADD231SS 8(AX), X13, X2
-	VMOVSS      X2, 8(AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x00, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X3
-	VMOVSS      X3, (AX)
-	VFMADD231SS 4(AX), X13, X4
-	VMOVSS      X4, 4(AX)
-	VFMADD231SS 8(AX), X13, X5
-	VMOVSS      X5, 8(AX)
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x01, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
 	VZEROUPPER
 	RET
 
@@ -4081,7 +4126,7 @@ TEXT ·dot3x1(SB), NOSPLIT, $0-112
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	TESTQ  R8, R8
-	JE     dot3x1_fold
+	JE     dot3x1_tail
 
 dot3x1_vectors:
 	VMOVUPS     (BX)(SI*1), Y12
@@ -4095,66 +4140,68 @@ dot3x1_vectors:
 	DECQ        R8
 	JNZ         dot3x1_vectors
 
-dot3x1_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
-
 dot3x1_tail:
-	TESTQ       DI, DI
-	JE          dot3x1_sum
-	VMOVSS      (BX)(SI*1), X12
-	VMOVSS      (AX)(SI*1), X15
-	VFMADD231SS X12, X15, X0
-	VMOVSS      (DX)(SI*1), X15
-	VFMADD231SS X12, X15, X1
-	VMOVSS      (CX)(SI*1), X15
-	VFMADD231SS X12, X15, X2
-	ADDQ        $0x04, SI
-	DECQ        DI
-	JMP         dot3x1_tail
+	TESTQ DI, DI
+	JE    dot3x1_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), R8
+	NEGQ        DI
+	LEAQ        32(R8)(DI*4), R8
+	VMOVDQU     (R8), Y15
+	VMASKMOVPS  (BX)(SI*1), Y15, Y12
+	VMOVDQU     (R8), Y15
+	VMASKMOVPS  (AX)(SI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VMOVDQU     (R8), Y15
+	VMASKMOVPS  (DX)(SI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y1
+	VMOVDQU     (R8), Y15
+	VMASKMOVPS  (CX)(SI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y2
 
 dot3x1_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
-	VMULSS  X12, X2, X2
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y2, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot3x1_accumulate
-	JP       dot3x1_accumulate
-	VMOVSS   X0, (AX)
-	ADDQ     CX, AX
-	VMOVSS   X1, (AX)
-	ADDQ     CX, AX
-	VMOVSS   X2, (AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot3x1_accumulate
+	JP        dot3x1_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
 	VZEROUPPER
 	RET
 
 dot3x1_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X1
-	VMOVSS      X1, (AX)
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X2
-	VMOVSS      X2, (AX)
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
 	VZEROUPPER
 	RET
 
@@ -4184,7 +4231,7 @@ TEXT ·dot3x2(SB), NOSPLIT, $0-112
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	TESTQ  R9, R9
-	JE     dot3x2_fold
+	JE     dot3x2_tail
 
 dot3x2_vectors:
 	VMOVUPS     (BX)(DI*1), Y12
@@ -4202,94 +4249,93 @@ dot3x2_vectors:
 	DECQ        R9
 	JNZ         dot3x2_vectors
 
-dot3x2_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
-	VEXTRACTF128 $0x01, Y3, X15
-	VADDPS       X15, X3, X3
-	VEXTRACTF128 $0x01, Y4, X15
-	VADDPS       X15, X4, X4
-	VEXTRACTF128 $0x01, Y5, X15
-	VADDPS       X15, X5, X5
-
 dot3x2_tail:
-	TESTQ       R8, R8
-	JE          dot3x2_sum
-	VMOVSS      (BX)(DI*1), X12
-	VMOVSS      (SI)(DI*1), X13
-	VMOVSS      (AX)(DI*1), X15
-	VFMADD231SS X12, X15, X0
-	VFMADD231SS X13, X15, X1
-	VMOVSS      (DX)(DI*1), X15
-	VFMADD231SS X12, X15, X2
-	VFMADD231SS X13, X15, X3
-	VMOVSS      (CX)(DI*1), X15
-	VFMADD231SS X12, X15, X4
-	VFMADD231SS X13, X15, X5
-	ADDQ        $0x04, DI
-	DECQ        R8
-	JMP         dot3x2_tail
+	TESTQ R8, R8
+	JE    dot3x2_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), R9
+	NEGQ        R8
+	LEAQ        32(R9)(R8*4), R9
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (BX)(DI*1), Y15, Y12
+	VMASKMOVPS  (SI)(DI*1), Y15, Y13
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (AX)(DI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (DX)(DI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (CX)(DI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
 
 dot3x2_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X3, X3, X3
-	VHADDPS X3, X3, X3
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X5, X5, X5
-	VHADDPS X5, X5, X5
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
-	VMULSS  X12, X2, X2
-	VMULSS  X12, X3, X3
-	VMULSS  X12, X4, X4
-	VMULSS  X12, X5, X5
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y4, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y5, Y5, Y5
+	VHADDPS      Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot3x2_accumulate
-	JP       dot3x2_accumulate
-	VMOVSS   X0, (AX)
-	VMOVSS   X1, 4(AX)
-	ADDQ     CX, AX
-	VMOVSS   X2, (AX)
-	VMOVSS   X3, 4(AX)
-	ADDQ     CX, AX
-	VMOVSS   X4, (AX)
-	VMOVSS   X5, 4(AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot3x2_accumulate
+	JP        dot3x2_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x02, X1, X15
+	VMOVSS    X15, 4(AX)
 	VZEROUPPER
 	RET
 
 dot3x2_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
-	VFMADD231SS 4(AX), X13, X1
-	VMOVSS      X1, 4(AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X2
-	VMOVSS      X2, (AX)
-	VFMADD231SS 4(AX), X13, X3
-	VMOVSS      X3, 4(AX)
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X4
-	VMOVSS      X4, (AX)
-	VFMADD231SS 4(AX), X13, X5
-	VMOVSS      X5, 4(AX)
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x02, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
 	VZEROUPPER
 	RET
 
@@ -4323,7 +4369,7 @@ TEXT ·dot3x3(SB), NOSPLIT, $0-112
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	TESTQ  R10, R10
-	JE     dot3x3_fold
+	JE     dot3x3_tail
 
 dot3x3_vectors:
 	VMOVUPS     (BX)(R8*1), Y12
@@ -4345,122 +4391,118 @@ dot3x3_vectors:
 	DECQ        R10
 	JNZ         dot3x3_vectors
 
-dot3x3_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
-	VEXTRACTF128 $0x01, Y3, X15
-	VADDPS       X15, X3, X3
-	VEXTRACTF128 $0x01, Y4, X15
-	VADDPS       X15, X4, X4
-	VEXTRACTF128 $0x01, Y5, X15
-	VADDPS       X15, X5, X5
-	VEXTRACTF128 $0x01, Y6, X15
-	VADDPS       X15, X6, X6
-	VEXTRACTF128 $0x01, Y7, X15
-	VADDPS       X15, X7, X7
-	VEXTRACTF128 $0x01, Y8, X15
-	VADDPS       X15, X8, X8
-
 dot3x3_tail:
-	TESTQ       R9, R9
-	JE          dot3x3_sum
-	VMOVSS      (BX)(R8*1), X12
-	VMOVSS      (DI)(R8*1), X13
-	VMOVSS      (SI)(R8*1), X14
-	VMOVSS      (AX)(R8*1), X15
-	VFMADD231SS X12, X15, X0
-	VFMADD231SS X13, X15, X1
-	VFMADD231SS X14, X15, X2
-	VMOVSS      (DX)(R8*1), X15
-	VFMADD231SS X12, X15, X3
-	VFMADD231SS X13, X15, X4
-	VFMADD231SS X14, X15, X5
-	VMOVSS      (CX)(R8*1), X15
-	VFMADD231SS X12, X15, X6
-	VFMADD231SS X13, X15, X7
-	VFMADD231SS X14, X15, X8
-	ADDQ        $0x04, R8
-	DECQ        R9
-	JMP         dot3x3_tail
+	TESTQ R9, R9
+	JE    dot3x3_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), R10
+	NEGQ        R9
+	LEAQ        32(R10)(R9*4), R10
+	VMOVDQU     (R10), Y15
+	VMASKMOVPS  (BX)(R8*1), Y15, Y12
+	VMASKMOVPS  (DI)(R8*1), Y15, Y13
+	VMASKMOVPS  (SI)(R8*1), Y15, Y14
+	VMOVDQU     (R10), Y15
+	VMASKMOVPS  (AX)(R8*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVDQU     (R10), Y15
+	VMASKMOVPS  (DX)(R8*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VMOVDQU     (R10), Y15
+	VMASKMOVPS  (CX)(R8*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
 
 dot3x3_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X3, X3, X3
-	VHADDPS X3, X3, X3
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X5, X5, X5
-	VHADDPS X5, X5, X5
-	VHADDPS X6, X6, X6
-	VHADDPS X6, X6, X6
-	VHADDPS X7, X7, X7
-	VHADDPS X7, X7, X7
-	VHADDPS X8, X8, X8
-	VHADDPS X8, X8, X8
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
-	VMULSS  X12, X2, X2
-	VMULSS  X12, X3, X3
-	VMULSS  X12, X4, X4
-	VMULSS  X12, X5, X5
-	VMULSS  X12, X6, X6
-	VMULSS  X12, X7, X7
-	VMULSS  X12, X8, X8
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y6, Y6, Y6
+	VHADDPS      Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y7, Y7, Y7
+	VHADDPS      Y7, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y8, Y8, Y8
+	VHADDPS      Y8, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+	VMULPS       X12, X2, X2
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot3x3_accumulate
-	JP       dot3x3_accumulate
-	VMOVSS   X0, (AX)
-	VMOVSS   X1, 4(AX)
-	VMOVSS   X2, 8(AX)
-	ADDQ     CX, AX
-	VMOVSS   X3, (AX)
-	VMOVSS   X4, 4(AX)
-	VMOVSS   X5, 8(AX)
-	ADDQ     CX, AX
-	VMOVSS   X6, (AX)
-	VMOVSS   X7, 4(AX)
-	VMOVSS   X8, 8(AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot3x3_accumulate
+	JP        dot3x3_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x00, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x01, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x02, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x02, X2, X15
+	VMOVSS    X15, 8(AX)
 	VZEROUPPER
 	RET
 
 dot3x3_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
-	VFMADD231SS 4(AX), X13, X1
-	VMOVSS      X1, 4(AX)
-	VFMADD231SS 8(AX), X13, X2
-	VMOVSS      X2, 8(AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x00, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X3
-	VMOVSS      X3, (AX)
-	VFMADD231SS 4(AX), X13, X4
-	VMOVSS      X4, 4(AX)
-	VFMADD231SS 8(AX), X13, X5
-	VMOVSS      X5, 8(AX)
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x01, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X6
-	VMOVSS      X6, (AX)
-	VFMADD231SS 4(AX), X13, X7
-	VMOVSS      X7, 4(AX)
-	VFMADD231SS 8(AX), X13, X8
-	VMOVSS      X8, 8(AX)
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x02, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x02, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
 	VZEROUPPER
 	RET
 
@@ -4488,7 +4530,7 @@ TEXT ·dot4x1(SB), NOSPLIT, $0-112
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	TESTQ  R9, R9
-	JE     dot4x1_fold
+	JE     dot4x1_tail
 
 dot4x1_vectors:
 	VMOVUPS     (SI)(DI*1), Y12
@@ -4504,78 +4546,78 @@ dot4x1_vectors:
 	DECQ        R9
 	JNZ         dot4x1_vectors
 
-dot4x1_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
-	VEXTRACTF128 $0x01, Y3, X15
-	VADDPS       X15, X3, X3
-
 dot4x1_tail:
-	TESTQ       R8, R8
-	JE          dot4x1_sum
-	VMOVSS      (SI)(DI*1), X12
-	VMOVSS      (AX)(DI*1), X15
-	VFMADD231SS X12, X15, X0
-	VMOVSS      (DX)(DI*1), X15
-	VFMADD231SS X12, X15, X1
-	VMOVSS      (BX)(DI*1), X15
-	VFMADD231SS X12, X15, X2
-	VMOVSS      (CX)(DI*1), X15
-	VFMADD231SS X12, X15, X3
-	ADDQ        $0x04, DI
-	DECQ        R8
-	JMP         dot4x1_tail
+	TESTQ R8, R8
+	JE    dot4x1_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), R9
+	NEGQ        R8
+	LEAQ        32(R9)(R8*4), R9
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (SI)(DI*1), Y15, Y12
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (AX)(DI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (DX)(DI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y1
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (BX)(DI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y2
+	VMOVDQU     (R9), Y15
+	VMASKMOVPS  (CX)(DI*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y3
 
 dot4x1_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X3, X3, X3
-	VHADDPS X3, X3, X3
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
-	VMULSS  X12, X2, X2
-	VMULSS  X12, X3, X3
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot4x1_accumulate
-	JP       dot4x1_accumulate
-	VMOVSS   X0, (AX)
-	ADDQ     CX, AX
-	VMOVSS   X1, (AX)
-	ADDQ     CX, AX
-	VMOVSS   X2, (AX)
-	ADDQ     CX, AX
-	VMOVSS   X3, (AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot4x1_accumulate
+	JP        dot4x1_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x03, X0, X15
+	VMOVSS    X15, (AX)
 	VZEROUPPER
 	RET
 
 dot4x1_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X1
-	VMOVSS      X1, (AX)
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X2
-	VMOVSS      X2, (AX)
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X3
-	VMOVSS      X3, (AX)
+	VPERMILPS   $0x03, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
 	VZEROUPPER
 	RET
 
@@ -4608,7 +4650,7 @@ TEXT ·dot4x2(SB), NOSPLIT, $0-112
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	TESTQ  R10, R10
-	JE     dot4x2_fold
+	JE     dot4x2_tail
 
 dot4x2_vectors:
 	VMOVUPS     (SI)(R8*1), Y12
@@ -4629,115 +4671,109 @@ dot4x2_vectors:
 	DECQ        R10
 	JNZ         dot4x2_vectors
 
-dot4x2_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
-	VEXTRACTF128 $0x01, Y3, X15
-	VADDPS       X15, X3, X3
-	VEXTRACTF128 $0x01, Y4, X15
-	VADDPS       X15, X4, X4
-	VEXTRACTF128 $0x01, Y5, X15
-	VADDPS       X15, X5, X5
-	VEXTRACTF128 $0x01, Y6, X15
-	VADDPS       X15, X6, X6
-	VEXTRACTF128 $0x01, Y7, X15
-	VADDPS       X15, X7, X7
-
 dot4x2_tail:
-	TESTQ       R9, R9
-	JE          dot4x2_sum
-	VMOVSS      (SI)(R8*1), X12
-	VMOVSS      (DI)(R8*1), X13
-	VMOVSS      (AX)(R8*1), X15
-	VFMADD231SS X12, X15, X0
-	VFMADD231SS X13, X15, X1
-	VMOVSS      (DX)(R8*1), X15
-	VFMADD231SS X12, X15, X2
-	VFMADD231SS X13, X15, X3
-	VMOVSS      (BX)(R8*1), X15
-	VFMADD231SS X12, X15, X4
-	VFMADD231SS X13, X15, X5
-	VMOVSS      (CX)(R8*1), X15
-	VFMADD231SS X12, X15, X6
-	VFMADD231SS X13, X15, X7
-	ADDQ        $0x04, R8
-	DECQ        R9
-	JMP         dot4x2_tail
+	TESTQ R9, R9
+	JE    dot4x2_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), R10
+	NEGQ        R9
+	LEAQ        32(R10)(R9*4), R10
+	VMOVDQU     (R10), Y15
+	VMASKMOVPS  (SI)(R8*1), Y15, Y12
+	VMASKMOVPS  (DI)(R8*1), Y15, Y13
+	VMOVDQU     (R10), Y15
+	VMASKMOVPS  (AX)(R8*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VMOVDQU     (R10), Y15
+	VMASKMOVPS  (DX)(R8*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VMOVDQU     (R10), Y15
+	VMASKMOVPS  (BX)(R8*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	VMOVDQU     (R10), Y15
+	VMASKMOVPS  (CX)(R8*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
 
 dot4x2_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X3, X3, X3
-	VHADDPS X3, X3, X3
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X5, X5, X5
-	VHADDPS X5, X5, X5
-	VHADDPS X6, X6, X6
-	VHADDPS X6, X6, X6
-	VHADDPS X7, X7, X7
-	VHADDPS X7, X7, X7
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
-	VMULSS  X12, X2, X2
-	VMULSS  X12, X3, X3
-	VMULSS  X12, X4, X4
-	VMULSS  X12, X5, X5
-	VMULSS  X12, X6, X6
-	VMULSS  X12, X7, X7
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y7, Y5, Y5
+	VHADDPS      Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot4x2_accumulate
-	JP       dot4x2_accumulate
-	VMOVSS   X0, (AX)
-	VMOVSS   X1, 4(AX)
-	ADDQ     CX, AX
-	VMOVSS   X2, (AX)
-	VMOVSS   X3, 4(AX)
-	ADDQ     CX, AX
-	VMOVSS   X4, (AX)
-	VMOVSS   X5, 4(AX)
-	ADDQ     CX, AX
-	VMOVSS   X6, (AX)
-	VMOVSS   X7, 4(AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot4x2_accumulate
+	JP        dot4x2_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x02, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x03, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x03, X1, X15
+	VMOVSS    X15, 4(AX)
 	VZEROUPPER
 	RET
 
 dot4x2_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
-	VFMADD231SS 4(AX), X13, X1
-	VMOVSS      X1, 4(AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X2
-	VMOVSS      X2, (AX)
-	VFMADD231SS 4(AX), X13, X3
-	VMOVSS      X3, 4(AX)
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X4
-	VMOVSS      X4, (AX)
-	VFMADD231SS 4(AX), X13, X5
-	VMOVSS      X5, 4(AX)
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x02, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X6
-	VMOVSS      X6, (AX)
-	VFMADD231SS 4(AX), X13, X7
-	VMOVSS      X7, 4(AX)
+	VPERMILPS   $0x03, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x03, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
 	VZEROUPPER
 	RET
 
@@ -4775,7 +4811,7 @@ TEXT ·dot4x3(SB), NOSPLIT, $0-112
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
 	TESTQ  R11, R11
-	JE     dot4x3_fold
+	JE     dot4x3_tail
 
 dot4x3_vectors:
 	VMOVUPS     (SI)(R9*1), Y12
@@ -4801,152 +4837,140 @@ dot4x3_vectors:
 	DECQ        R11
 	JNZ         dot4x3_vectors
 
-dot4x3_fold:
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
-	VEXTRACTF128 $0x01, Y3, X15
-	VADDPS       X15, X3, X3
-	VEXTRACTF128 $0x01, Y4, X15
-	VADDPS       X15, X4, X4
-	VEXTRACTF128 $0x01, Y5, X15
-	VADDPS       X15, X5, X5
-	VEXTRACTF128 $0x01, Y6, X15
-	VADDPS       X15, X6, X6
-	VEXTRACTF128 $0x01, Y7, X15
-	VADDPS       X15, X7, X7
-	VEXTRACTF128 $0x01, Y8, X15
-	VADDPS       X15, X8, X8
-	VEXTRACTF128 $0x01, Y9, X15
-	VADDPS       X15, X9, X9
-	VEXTRACTF128 $0x01, Y10, X15
-	VADDPS       X15, X10, X10
-	VEXTRACTF128 $0x01, Y11, X15
-	VADDPS       X15, X11, X11
-
 dot4x3_tail:
-	TESTQ       R10, R10
-	JE          dot4x3_sum
-	VMOVSS      (SI)(R9*1), X12
-	VMOVSS      (R8)(R9*1), X13
-	VMOVSS      (DI)(R9*1), X14
-	VMOVSS      (AX)(R9*1), X15
-	VFMADD231SS X12, X15, X0
-	VFMADD231SS X13, X15, X1
-	VFMADD231SS X14, X15, X2
-	VMOVSS      (DX)(R9*1), X15
-	VFMADD231SS X12, X15, X3
-	VFMADD231SS X13, X15, X4
-	VFMADD231SS X14, X15, X5
-	VMOVSS      (BX)(R9*1), X15
-	VFMADD231SS X12, X15, X6
-	VFMADD231SS X13, X15, X7
-	VFMADD231SS X14, X15, X8
-	VMOVSS      (CX)(R9*1), X15
-	VFMADD231SS X12, X15, X9
-	VFMADD231SS X13, X15, X10
-	VFMADD231SS X14, X15, X11
-	ADDQ        $0x04, R9
-	DECQ        R10
-	JMP         dot4x3_tail
+	TESTQ R10, R10
+	JE    dot4x3_sum
+
+	// The last k%8 steps: the mask's first k%8 lanes are set (tailMask from 8-k%8).
+	LEAQ        dotTailMask<>+0(SB), R11
+	NEGQ        R10
+	LEAQ        32(R11)(R10*4), R11
+	VMOVDQU     (R11), Y15
+	VMASKMOVPS  (SI)(R9*1), Y15, Y12
+	VMASKMOVPS  (R8)(R9*1), Y15, Y13
+	VMASKMOVPS  (DI)(R9*1), Y15, Y14
+	VMOVDQU     (R11), Y15
+	VMASKMOVPS  (AX)(R9*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVDQU     (R11), Y15
+	VMASKMOVPS  (DX)(R9*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VMOVDQU     (R11), Y15
+	VMASKMOVPS  (BX)(R9*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VMOVDQU     (R11), Y15
+	VMASKMOVPS  (CX)(R9*1), Y15, Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
 
 dot4x3_sum:
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X3, X3, X3
-	VHADDPS X3, X3, X3
-	VHADDPS X4, X4, X4
-	VHADDPS X4, X4, X4
-	VHADDPS X5, X5, X5
-	VHADDPS X5, X5, X5
-	VHADDPS X6, X6, X6
-	VHADDPS X6, X6, X6
-	VHADDPS X7, X7, X7
-	VHADDPS X7, X7, X7
-	VHADDPS X8, X8, X8
-	VHADDPS X8, X8, X8
-	VHADDPS X9, X9, X9
-	VHADDPS X9, X9, X9
-	VHADDPS X10, X10, X10
-	VHADDPS X10, X10, X10
-	VHADDPS X11, X11, X11
-	VHADDPS X11, X11, X11
-	MOVQ    c_base+72(FP), AX
-	MOVQ    ldc+96(FP), CX
-	SHLQ    $0x02, CX
-	VMOVSS  alpha+104(FP), X12
-	VMOVSS  beta+108(FP), X13
-	VMULSS  X12, X0, X0
-	VMULSS  X12, X1, X1
-	VMULSS  X12, X2, X2
-	VMULSS  X12, X3, X3
-	VMULSS  X12, X4, X4
-	VMULSS  X12, X5, X5
-	VMULSS  X12, X6, X6
-	VMULSS  X12, X7, X7
-	VMULSS  X12, X8, X8
-	VMULSS  X12, X9, X9
-	VMULSS  X12, X10, X10
-	VMULSS  X12, X11, X11
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y9, Y6, Y6
+	VHADDPS      Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y10, Y7, Y7
+	VHADDPS      Y7, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y11, Y8, Y8
+	VHADDPS      Y8, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+	VMULPS       X12, X2, X2
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS   X14, X14, X14
-	VUCOMISS X13, X14
-	JNE      dot4x3_accumulate
-	JP       dot4x3_accumulate
-	VMOVSS   X0, (AX)
-	VMOVSS   X1, 4(AX)
-	VMOVSS   X2, 8(AX)
-	ADDQ     CX, AX
-	VMOVSS   X3, (AX)
-	VMOVSS   X4, 4(AX)
-	VMOVSS   X5, 8(AX)
-	ADDQ     CX, AX
-	VMOVSS   X6, (AX)
-	VMOVSS   X7, 4(AX)
-	VMOVSS   X8, 8(AX)
-	ADDQ     CX, AX
-	VMOVSS   X9, (AX)
-	VMOVSS   X10, 4(AX)
-	VMOVSS   X11, 8(AX)
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       dot4x3_accumulate
+	JP        dot4x3_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x00, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x01, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x02, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x02, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x03, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x03, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x03, X2, X15
+	VMOVSS    X15, 8(AX)
 	VZEROUPPER
 	RET
 
 dot4x3_accumulate:
-	VFMADD231SS (AX), X13, X0
-	VMOVSS      X0, (AX)
-	VFMADD231SS 4(AX), X13, X1
-	VMOVSS      X1, 4(AX)
-	VFMADD231SS 8(AX), X13, X2
-	VMOVSS      X2, 8(AX)
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x00, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X3
-	VMOVSS      X3, (AX)
-	VFMADD231SS 4(AX), X13, X4
-	VMOVSS      X4, 4(AX)
-	VFMADD231SS 8(AX), X13, X5
-	VMOVSS      X5, 8(AX)
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x01, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X6
-	VMOVSS      X6, (AX)
-	VFMADD231SS 4(AX), X13, X7
-	VMOVSS      X7, 4(AX)
-	VFMADD231SS 8(AX), X13, X8
-	VMOVSS      X8, 8(AX)
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x02, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x02, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
 	ADDQ        CX, AX
-	VFMADD231SS (AX), X13, X9
-	VMOVSS      X9, (AX)
-	VFMADD231SS 4(AX), X13, X10
-	VMOVSS      X10, 4(AX)
-	VFMADD231SS 8(AX), X13, X11
-	VMOVSS      X11, 8(AX)
+	VPERMILPS   $0x03, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x03, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x03, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
 	VZEROUPPER
 	RET
 

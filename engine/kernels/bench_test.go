@@ -40,6 +40,14 @@ var benchShapes = []benchShape{
 	{"incep-conv2", false, false, 20, batch * 64, 2200},
 	{"resid-3x3-16", false, false, 16, batch * 144, 144},
 	{"resid-3x3-32", false, false, 32, batch * 16, 288},
+	// Weight gradients as convBackward runs them, one group of images at a time (see
+	// engine.groupSize): k is the group's output pixels, a few hundred.
+	{"dW-cnn-conv1-g6", false, true, 10, 25, 6 * 576},
+	{"dW-cnn-conv2-g6", false, true, 20, 250, 6 * 64},
+	{"dW-resid-rblock1-g4", false, true, 16, 144, 4 * 144},
+	{"dW-resid-conv2-g4", false, true, 32, 400, 4 * 64},
+	{"dW-incep-5x5-g2", false, true, 24, 400, 2 * 144},
+	{"dW-incep-conv2-g4", false, true, 20, 2200, 4 * 64},
 }
 
 type gemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
