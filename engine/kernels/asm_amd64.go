@@ -148,6 +148,12 @@ func kern4x24(kc int, a []float32, b []float32, bstride int, c []float32, ldc in
 //go:noescape
 func kern4x24p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
 
+// kern4x24col computes tiles 4 x 24 tiles of C = alpha*A*B + beta*C down a column, each over
+// kc k steps, prefetching nextRows rows of the next B sliver (nextStride floats apart), one per 4 k steps.
+//
+//go:noescape
+func kern4x24col(tiles int, kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int, nextRows int)
+
 // dot1x1 computes a 1 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k.
 //
 //go:noescape

@@ -36,7 +36,7 @@ var avx2Elem = elemOps{
 }
 
 // avx2Kernel runs Sgemm on the generated AVX2/FMA micro-kernels.
-var avx2Kernel = kernel{name: "avx2-fma", tile: avx2Tile, tilePack: avx2TilePack, dot: avx2Dot}
+var avx2Kernel = kernel{name: "avx2-fma", tile: avx2Tile, tilePack: avx2TilePack, tileCol: avx2TileCol, dot: avx2Dot}
 
 // The wrappers below check the last element each kernel touches: the assembly trusts its
 // arguments, and a driver bug must panic here rather than become a wild read or write. They
@@ -111,6 +111,13 @@ func avx2TilePack(rows, vecs, kc int, a, b []float32, bstride int, c []float32, 
 	default:
 		panic("kernels: no tile kernel for this size")
 	}
+}
+
+func avx2TileCol(tiles, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride, nextRows int) {
+	_ = a[tiles*mr*kc-1]
+	_ = b[(kc-1)*bstride+nr-1]
+	_ = c[(tiles*mr-1)*ldc+nr-1]
+	kern4x24col(tiles, kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride, nextRows)
 }
 
 func avx2Dot(rows, cols, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {

@@ -141,11 +141,17 @@ type tilePackFunc func(rows, vecs, kc int, a, b []float32, bstride int, c []floa
 //	C[r][j] = alpha * sum_{p<k} a[r*lda+p] * b[j*ldb+p] + beta * C[r][j]
 type dotFunc func(rows, cols, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)
 
+// tileColFunc computes tiles full mr x nr tiles down a column of C: tile t is a tileFunc tile
+// with A sliver a[t*mr*kc:] and C at c[t*mr*ldc:], all against the same B sliver. It prefetches
+// nextRows rows of the next sliver from next on, one per tileUnroll k steps across the tiles.
+type tileColFunc func(tiles, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride, nextRows int)
+
 // kernel is one set of micro-kernels the blocked driver can run on.
 type kernel struct {
 	name     string
 	tile     tileFunc
 	tilePack tilePackFunc // nil: the driver packs each B sliver itself before the first tile
+	tileCol  tileColFunc  // nil: the driver calls tile for each tile of a column
 	dot      dotFunc
 }
 
@@ -280,7 +286,6 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 		}
 		pf, pfStride := next, nextStride
 		row := t * rowsPerTile
-		t++
 		if pfStride != 0 {
 			if row < kc {
 				pf += uintptr(row * pfStride * 4)
@@ -288,6 +293,15 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 				pf, pfStride = uintptr(unsafe.Pointer(&packed[0])), 0
 			}
 		}
+		if full := (mcb - ir) / mr; full > 1 && kern.tileCol != nil && vecs == nr/8 && !ragged {
+			// The rest of the column's full tiles in one call: they prefetch what is left
+			// of the next sliver, as they would one by one.
+			kern.tileCol(full, kc, panel[ir*kc:ir*kc+full*mr*kc], bs, bstride, ct, ldc, alpha, beta, pf, pfStride, max(kc-row, 1))
+			t += full
+			ir += (full - 1) * mr
+			continue
+		}
+		t++
 		if !ragged {
 			kern.tile(rows, vecs, kc, as, bs, bstride, ct, ldc, alpha, beta, pf, pfStride)
 			continue

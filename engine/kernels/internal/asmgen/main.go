@@ -47,6 +47,7 @@ func main() {
 			outerKernel(rows, vecs, true)
 		}
 	}
+	columnKernel()
 	tailMask := dotTailMask()
 	for rows := 1; rows <= maxRows; rows++ {
 		for cols := 1; cols <= maxCols; cols++ {
@@ -194,6 +195,119 @@ func outerKernel(rows, vecs int, pack bool) {
 		VZEROUPPER()
 		RET()
 	}
+}
+
+// columnKernel emits kern4x24col: tiles full 4 x 24 tiles down one column of C, one B sliver
+// (already packed, or read in place) against consecutive slivers of a packed A panel, which
+// lie back to back (4*kc floats each), with C advancing four rows a tile. It is kern4x24 with
+// the driver's loop over the tiles moved inside: on the convolutions' input-gradient products
+// (k = 10..32, hundreds of rows) the Go loop and the call per tile cost nearly as much as the
+// tile. It prefetches the next sliver's rows as kern4x24 does, one per 4 k steps, continuing
+// from tile to tile, until nextRows rows are done; then it keeps touching the last one.
+func columnKernel() {
+	const rows, vecs = maxRows, maxVecs
+	name := fmt.Sprintf("kern%dx%dcol", rows, 8*vecs)
+	TEXT(name, NOSPLIT, "func(tiles, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride, nextRows int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes tiles %d x %d tiles of C = alpha*A*B + beta*C down a column, each over", name, rows, 8*vecs),
+		fmt.Sprintf("kc k steps, prefetching nextRows rows of the next B sliver (nextStride floats apart), one per %d k steps.", unroll))
+
+	acc := accumulators(rows, vecs)
+	bvec := []reg.VecPhysical{reg.Y12, reg.Y13, reg.Y14}
+	abc := reg.Y15
+
+	tiles := Load(Param("tiles"), GP64())
+	kc := Load(Param("kc"), GP64())
+	ap := Load(Param("a").Base(), GP64())
+	b0 := Load(Param("b").Base(), GP64())
+	bstride := Load(Param("bstride"), GP64())
+	SHLQ(U8(2), bstride)
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	next := Load(Param("next"), GP64())
+	nextStride := Load(Param("nextStride"), GP64())
+	SHLQ(U8(2), nextStride)
+	nextRows := Load(Param("nextRows"), GP64())
+	k, bp := GP64(), GP64()
+
+	Label(name + "_tile")
+	zero(acc)
+	MOVQ(kc, k)
+	MOVQ(b0, bp)
+	step := func(aOffset int) {
+		for v := 0; v < vecs; v++ {
+			VMOVUPS(Mem{Base: bp, Disp: 32 * v}, bvec[v])
+		}
+		for r := 0; r < rows; r++ {
+			VBROADCASTSS(Mem{Base: ap, Disp: 4 * (aOffset + r)}, abc)
+			for v := 0; v < vecs; v++ {
+				VFMADD231PS(bvec[v], abc, acc[r][v])
+			}
+		}
+		ADDQ(bstride, bp)
+	}
+
+	Label(name + "_unrolled")
+	CMPQ(k, U8(unroll))
+	JL(LabelRef(name + "_tail"))
+	for _, off := range prefetchOffsets(maxVecs) {
+		PREFETCHT0(Mem{Base: next, Disp: off})
+	}
+	ADDQ(nextStride, next)
+	DECQ(nextRows)
+	JNZ(LabelRef(name + "_steps"))
+	XORQ(nextStride, nextStride) // the next sliver is all prefetched: stay on its last row
+	Label(name + "_steps")
+	for u := 0; u < unroll; u++ {
+		step(u * rows)
+	}
+	ADDQ(U32(4*rows*unroll), ap)
+	SUBQ(U8(unroll), k)
+	JMP(LabelRef(name + "_unrolled"))
+
+	Label(name + "_tail")
+	TESTQ(k, k)
+	JE(LabelRef(name + "_store"))
+	step(0)
+	ADDQ(U8(4*rows), ap)
+	DECQ(k)
+	JMP(LabelRef(name + "_tail"))
+
+	// ap has reached the next A sliver; cp moves to the next tile's rows after the store.
+	Label(name + "_store")
+	alpha, beta := reg.Y12, reg.Y13
+	VBROADCASTSS(paramAddr("alpha"), alpha)
+	VBROADCASTSS(paramAddr("beta"), beta)
+	for r := range acc {
+		for _, y := range acc[r] {
+			VMULPS(alpha, y, y)
+		}
+	}
+	branchOnBeta(name, reg.X13)
+	for _, accumulate := range []bool{false, true} {
+		if accumulate {
+			Label(name + "_accumulate")
+		}
+		for r := range acc {
+			for v, y := range acc[r] {
+				m := Mem{Base: cp, Disp: 32 * v}
+				if accumulate {
+					VFMADD231PS(m, beta, y)
+				}
+				VMOVUPS(y, m)
+			}
+			ADDQ(ldc, cp)
+		}
+		if !accumulate {
+			JMP(LabelRef(name + "_next"))
+		}
+	}
+	Label(name + "_next")
+	DECQ(tiles)
+	JNZ(LabelRef(name + "_tile"))
+	VZEROUPPER()
+	RET()
 }
 
 // dotKernel emits dotRxJ: C[r][j] = alpha * sum_p A[r][p]*B[j][p] + beta*C[r][j] for an R x J
