@@ -47,6 +47,9 @@ const (
 	// L2 and the B rows of one panel span few enough pages for the TLB.
 	cBlockFloats = 32 * 1024
 
+	// inPlaceK is the deepest B sliver the tiles read where it lies instead of packing it.
+	inPlaceK = 32
+
 	// The A*B^T path computes dotCols columns of C at a time as dot products along k.
 	dotCols = 3
 	// kcDot bounds the k extent of one pass, so the dotCols rows of B (12 KiB) stay in L1 while
@@ -257,8 +260,13 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 	// place thrash the cache's sets on every later tile.
 	bs, bstride := packed, padded
 	packing := !b.trans && !ragged && kern.tilePack != nil
-	if packing {
+	// A short sliver (the input-gradient products' k = OC rows, or a 5x5 single-channel
+	// convolution's 25) stays in L1 read in place, unless its rows are a multiple of 1 KiB
+	// apart and so crowd a few cache sets: packing it would cost more than it saves.
+	inPlace := !b.trans && !ragged && kc <= inPlaceK && b.stride%256 != 0
+	if packing || inPlace {
 		bs, bstride = b.data[pc*b.stride+j:], b.stride
+		packing = !inPlace
 	} else {
 		// Transposed or ragged: the ragged one's last vector would run past the row (and
 		// past the slice on the last row), so it is packed zero-padded.
