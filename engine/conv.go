@@ -89,9 +89,11 @@ func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scr
 		g := min(G, B-i0)
 		n := g * hw
 		col, tmp := sc.col[:k*n], sc.tmp[:s.OC*n]
-		im2col(col, x[i0*inSize:(i0+g)*inSize], g, s, sc.pad)
-		// Every group multiplies by the same weights: they are packed for the first only.
-		gemmSameA(sc.gemm, i0 > 0, false, false, s.OC, n, k, w, k, col, n, 0, tmp, n)
+		if !conv1Direct(tmp, x[i0*inSize:(i0+g)*inSize], w, g, s) {
+			im2col(col, x[i0*inSize:(i0+g)*inSize], g, s, sc.pad)
+			// Every group multiplies by the same weights: they are packed for the first only.
+			gemmSameA(sc.gemm, i0 > 0, false, false, s.OC, n, k, w, k, col, n, 0, tmp, n)
+		}
 		for oc := range s.OC {
 			for i := range g {
 				src := tmp[oc*n+i*hw:][:hw]
@@ -112,6 +114,23 @@ func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scr
 			}
 		}
 	}
+}
+
+// conv1Direct computes tmp [OC, G*OH*OW] = w · im2col(x) for the G images of x when the
+// convolution has a single input channel (the models' first layers), straight from the images
+// with kernels.Conv1, which gives the GEMM's bits without building the im2col matrix. It
+// reports whether it did: float32 only, unpadded, and rows as wide as Conv1's kernels take.
+func conv1Direct[F float](tmp, x, w []F, G int, s convShape) bool {
+	t32, ok := any(tmp).([]float32)
+	if !ok || s.C != 1 || s.Pad != 0 || !kernels.Conv1Fast(s.OW(), s.K) {
+		return false
+	}
+	x32, w32 := any(x).([]float32), any(w).([]float32)
+	hw := s.OH() * s.OW()
+	for i := range G {
+		kernels.Conv1(t32[i*hw:], G*hw, x32[i*s.H*s.W:], s.H, s.W, w32, s.OC, s.K)
+	}
+	return true
 }
 
 // convBackward adds the convolution's gradients for the output gradient dy (laid out as o.y):

@@ -287,3 +287,75 @@ func reluPool2BackwardAVX2(dst []float32, dy []float32, y []float32, arg []uint8
 //
 //go:noescape
 func sgdAVX2(value []float32, grad []float32, buf []float32, lr float32, momentum float32, wd float32, first bool)
+
+// conv1x1x8 computes 1 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x1x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x1x16 computes 1 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x1x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x1x24 computes 1 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x1x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x2x8 computes 2 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x2x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x2x16 computes 2 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x2x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x2x24 computes 2 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x2x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x3x8 computes 3 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x3x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x3x16 computes 3 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x3x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x3x24 computes 3 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x3x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x4x8 computes 4 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x4x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x4x16 computes 4 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x4x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// conv1x4x24 computes 4 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func conv1x4x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)

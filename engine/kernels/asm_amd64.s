@@ -6587,3 +6587,855 @@ sgdAVX2_decaytrue_firsttrue_skip:
 sgdAVX2_done:
 	VZEROUPPER
 	RET
+
+// func conv1x1x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x1x8(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), CX
+	MOVQ  W+56(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  K+88(FP), BX
+	MOVQ  oh+96(FP), SI
+	MOVQ  K+88(FP), DI
+	IMULQ DI, DI
+	SHLQ  $0x02, DI
+
+conv1x1x8_row:
+	TESTQ SI, SI
+	JE    conv1x1x8_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	MOVQ   w_base+64(FP), R9
+	LEAQ   (R9)(DI*2), R10
+	MOVQ   CX, R8
+	MOVQ   BX, R11
+
+conv1x1x8_kh:
+	MOVQ BX, R12
+
+conv1x1x8_kw:
+	VMOVUPS      (R8), Y12
+	VBROADCASTSS (R9), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	DECQ         R12
+	JNZ          conv1x1x8_kw
+	MOVQ         BX, R12
+	SHLQ         $0x02, R12
+	SUBQ         R12, R8
+	ADDQ         DX, R8
+	DECQ         R11
+	JNZ          conv1x1x8_kh
+	MOVQ         AX, R8
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x20, AX
+	ADDQ         DX, CX
+	DECQ         SI
+	JMP          conv1x1x8_row
+
+conv1x1x8_done:
+	VZEROUPPER
+	RET
+
+// func conv1x1x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x1x16(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), CX
+	MOVQ  W+56(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  K+88(FP), BX
+	MOVQ  oh+96(FP), SI
+	MOVQ  K+88(FP), DI
+	IMULQ DI, DI
+	SHLQ  $0x02, DI
+
+conv1x1x16_row:
+	TESTQ SI, SI
+	JE    conv1x1x16_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   w_base+64(FP), R9
+	LEAQ   (R9)(DI*2), R10
+	MOVQ   CX, R8
+	MOVQ   BX, R11
+
+conv1x1x16_kh:
+	MOVQ BX, R12
+
+conv1x1x16_kw:
+	VMOVUPS      (R8), Y12
+	VMOVUPS      32(R8), Y13
+	VBROADCASTSS (R9), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	DECQ         R12
+	JNZ          conv1x1x16_kw
+	MOVQ         BX, R12
+	SHLQ         $0x02, R12
+	SUBQ         R12, R8
+	ADDQ         DX, R8
+	DECQ         R11
+	JNZ          conv1x1x16_kh
+	MOVQ         AX, R8
+	VMOVUPS      Y0, (R8)
+	VMOVUPS      Y1, 32(R8)
+	ADDQ         $0x40, AX
+	ADDQ         DX, CX
+	DECQ         SI
+	JMP          conv1x1x16_row
+
+conv1x1x16_done:
+	VZEROUPPER
+	RET
+
+// func conv1x1x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x1x24(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), CX
+	MOVQ  W+56(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  K+88(FP), BX
+	MOVQ  oh+96(FP), SI
+	MOVQ  K+88(FP), DI
+	IMULQ DI, DI
+	SHLQ  $0x02, DI
+
+conv1x1x24_row:
+	TESTQ SI, SI
+	JE    conv1x1x24_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   w_base+64(FP), R9
+	LEAQ   (R9)(DI*2), R10
+	MOVQ   CX, R8
+	MOVQ   BX, R11
+
+conv1x1x24_kh:
+	MOVQ BX, R12
+
+conv1x1x24_kw:
+	VMOVUPS      (R8), Y12
+	VMOVUPS      32(R8), Y13
+	VMOVUPS      64(R8), Y14
+	VBROADCASTSS (R9), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	DECQ         R12
+	JNZ          conv1x1x24_kw
+	MOVQ         BX, R12
+	SHLQ         $0x02, R12
+	SUBQ         R12, R8
+	ADDQ         DX, R8
+	DECQ         R11
+	JNZ          conv1x1x24_kh
+	MOVQ         AX, R8
+	VMOVUPS      Y0, (R8)
+	VMOVUPS      Y1, 32(R8)
+	VMOVUPS      Y2, 64(R8)
+	ADDQ         $0x60, AX
+	ADDQ         DX, CX
+	DECQ         SI
+	JMP          conv1x1x24_row
+
+conv1x1x24_done:
+	VZEROUPPER
+	RET
+
+// func conv1x2x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x2x8(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+conv1x2x8_row:
+	TESTQ DI, DI
+	JE    conv1x2x8_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+conv1x2x8_kh:
+	MOVQ SI, R13
+
+conv1x2x8_kw:
+	VMOVUPS      (R9), Y12
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VBROADCASTSS (R10)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          conv1x2x8_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          conv1x2x8_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y1, (R9)
+	ADDQ         $0x20, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          conv1x2x8_row
+
+conv1x2x8_done:
+	VZEROUPPER
+	RET
+
+// func conv1x2x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x2x16(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+conv1x2x16_row:
+	TESTQ DI, DI
+	JE    conv1x2x16_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+conv1x2x16_kh:
+	MOVQ SI, R13
+
+conv1x2x16_kw:
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VBROADCASTSS (R10)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          conv1x2x16_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          conv1x2x16_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	VMOVUPS      Y1, 32(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y2, (R9)
+	VMOVUPS      Y3, 32(R9)
+	ADDQ         $0x40, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          conv1x2x16_row
+
+conv1x2x16_done:
+	VZEROUPPER
+	RET
+
+// func conv1x2x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x2x24(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+conv1x2x24_row:
+	TESTQ DI, DI
+	JE    conv1x2x24_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+conv1x2x24_kh:
+	MOVQ SI, R13
+
+conv1x2x24_kw:
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	VMOVUPS      64(R9), Y14
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS (R10)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VFMADD231PS  Y13, Y15, Y4
+	VFMADD231PS  Y14, Y15, Y5
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          conv1x2x24_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          conv1x2x24_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	VMOVUPS      Y1, 32(R9)
+	VMOVUPS      Y2, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y3, (R9)
+	VMOVUPS      Y4, 32(R9)
+	VMOVUPS      Y5, 64(R9)
+	ADDQ         $0x60, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          conv1x2x24_row
+
+conv1x2x24_done:
+	VZEROUPPER
+	RET
+
+// func conv1x3x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x3x8(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+conv1x3x8_row:
+	TESTQ DI, DI
+	JE    conv1x3x8_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+conv1x3x8_kh:
+	MOVQ SI, R13
+
+conv1x3x8_kw:
+	VMOVUPS      (R9), Y12
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VBROADCASTSS (R10)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R11), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          conv1x3x8_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          conv1x3x8_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y2, (R9)
+	ADDQ         $0x20, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          conv1x3x8_row
+
+conv1x3x8_done:
+	VZEROUPPER
+	RET
+
+// func conv1x3x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x3x16(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+conv1x3x16_row:
+	TESTQ DI, DI
+	JE    conv1x3x16_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+conv1x3x16_kh:
+	MOVQ SI, R13
+
+conv1x3x16_kw:
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VBROADCASTSS (R10)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (R11), Y15
+	VFMADD231PS  Y12, Y15, Y4
+	VFMADD231PS  Y13, Y15, Y5
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          conv1x3x16_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          conv1x3x16_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	VMOVUPS      Y1, 32(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y2, (R9)
+	VMOVUPS      Y3, 32(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y4, (R9)
+	VMOVUPS      Y5, 32(R9)
+	ADDQ         $0x40, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          conv1x3x16_row
+
+conv1x3x16_done:
+	VZEROUPPER
+	RET
+
+// func conv1x3x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x3x24(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+conv1x3x24_row:
+	TESTQ DI, DI
+	JE    conv1x3x24_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+conv1x3x24_kh:
+	MOVQ SI, R13
+
+conv1x3x24_kw:
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	VMOVUPS      64(R9), Y14
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS (R10)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VFMADD231PS  Y13, Y15, Y4
+	VFMADD231PS  Y14, Y15, Y5
+	VBROADCASTSS (R11), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          conv1x3x24_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          conv1x3x24_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	VMOVUPS      Y1, 32(R9)
+	VMOVUPS      Y2, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y3, (R9)
+	VMOVUPS      Y4, 32(R9)
+	VMOVUPS      Y5, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y6, (R9)
+	VMOVUPS      Y7, 32(R9)
+	VMOVUPS      Y8, 64(R9)
+	ADDQ         $0x60, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          conv1x3x24_row
+
+conv1x3x24_done:
+	VZEROUPPER
+	RET
+
+// func conv1x4x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x4x8(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+conv1x4x8_row:
+	TESTQ DI, DI
+	JE    conv1x4x8_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+conv1x4x8_kh:
+	MOVQ SI, R13
+
+conv1x4x8_kw:
+	VMOVUPS      (R9), Y12
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VBROADCASTSS (R10)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R11), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS (R11)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          conv1x4x8_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          conv1x4x8_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y3, (R9)
+	ADDQ         $0x20, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          conv1x4x8_row
+
+conv1x4x8_done:
+	VZEROUPPER
+	RET
+
+// func conv1x4x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x4x16(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+conv1x4x16_row:
+	TESTQ DI, DI
+	JE    conv1x4x16_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+conv1x4x16_kh:
+	MOVQ SI, R13
+
+conv1x4x16_kw:
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VBROADCASTSS (R10)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (R11), Y15
+	VFMADD231PS  Y12, Y15, Y4
+	VFMADD231PS  Y13, Y15, Y5
+	VBROADCASTSS (R11)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          conv1x4x16_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          conv1x4x16_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	VMOVUPS      Y1, 32(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y2, (R9)
+	VMOVUPS      Y3, 32(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y4, (R9)
+	VMOVUPS      Y5, 32(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y6, (R9)
+	VMOVUPS      Y7, 32(R9)
+	ADDQ         $0x40, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          conv1x4x16_row
+
+conv1x4x16_done:
+	VZEROUPPER
+	RET
+
+// func conv1x4x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, FMA3
+TEXT ·conv1x4x24(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+conv1x4x24_row:
+	TESTQ DI, DI
+	JE    conv1x4x24_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+conv1x4x24_kh:
+	MOVQ SI, R13
+
+conv1x4x24_kw:
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	VMOVUPS      64(R9), Y14
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS (R10)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VFMADD231PS  Y13, Y15, Y4
+	VFMADD231PS  Y14, Y15, Y5
+	VBROADCASTSS (R11), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS (R11)(R8*1), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VFMADD231PS  Y13, Y15, Y10
+	VFMADD231PS  Y14, Y15, Y11
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          conv1x4x24_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          conv1x4x24_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	VMOVUPS      Y1, 32(R9)
+	VMOVUPS      Y2, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y3, (R9)
+	VMOVUPS      Y4, 32(R9)
+	VMOVUPS      Y5, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y6, (R9)
+	VMOVUPS      Y7, 32(R9)
+	VMOVUPS      Y8, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y9, (R9)
+	VMOVUPS      Y10, 32(R9)
+	VMOVUPS      Y11, 64(R9)
+	ADDQ         $0x60, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          conv1x4x24_row
+
+conv1x4x24_done:
+	VZEROUPPER
+	RET

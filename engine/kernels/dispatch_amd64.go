@@ -33,6 +33,43 @@ var avx2Elem = elemOps{
 	reluPool2:       reluPool2AVX2,
 	reluPool2Back:   reluPool2BackwardAVX2,
 	sgd:             sgdAVX2,
+	conv1Rows:       conv1AVX2,
+}
+
+// conv1AVX2 runs the generated conv1 kernel for ocs channels of 8*vecs-wide rows, after
+// checking the last element it reads and writes.
+func conv1AVX2(dst []float32, dstStride int, x []float32, W int, w []float32, ocs, vecs, K, oh int) {
+	_ = x[(oh+K-2)*W+K-1+8*vecs-1]
+	_ = w[ocs*K*K-1]
+	_ = dst[(ocs-1)*dstStride+oh*8*vecs-1]
+	switch ocs<<2 | vecs {
+	case 1<<2 | 1:
+		conv1x1x8(dst, dstStride, x, W, w, K, oh)
+	case 1<<2 | 2:
+		conv1x1x16(dst, dstStride, x, W, w, K, oh)
+	case 1<<2 | 3:
+		conv1x1x24(dst, dstStride, x, W, w, K, oh)
+	case 2<<2 | 1:
+		conv1x2x8(dst, dstStride, x, W, w, K, oh)
+	case 2<<2 | 2:
+		conv1x2x16(dst, dstStride, x, W, w, K, oh)
+	case 2<<2 | 3:
+		conv1x2x24(dst, dstStride, x, W, w, K, oh)
+	case 3<<2 | 1:
+		conv1x3x8(dst, dstStride, x, W, w, K, oh)
+	case 3<<2 | 2:
+		conv1x3x16(dst, dstStride, x, W, w, K, oh)
+	case 3<<2 | 3:
+		conv1x3x24(dst, dstStride, x, W, w, K, oh)
+	case 4<<2 | 1:
+		conv1x4x8(dst, dstStride, x, W, w, K, oh)
+	case 4<<2 | 2:
+		conv1x4x16(dst, dstStride, x, W, w, K, oh)
+	case 4<<2 | 3:
+		conv1x4x24(dst, dstStride, x, W, w, K, oh)
+	default:
+		panic("kernels: no conv1 kernel for this size")
+	}
 }
 
 // avx2Kernel runs Sgemm on the generated AVX2/FMA micro-kernels.

@@ -55,6 +55,7 @@ func main() {
 		}
 	}
 	elementwiseKernels()
+	conv1Kernels()
 	Generate()
 }
 
