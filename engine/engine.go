@@ -45,8 +45,8 @@ const (
 	inferChunk = 64
 
 	// parallelReduction is the number of parameters from which the workers share the summing of
-	// the chunks' gradients: below it, one core sums them faster than it takes to hand out the
-	// work.
+	// the chunks' gradients, and the optimiser's step (SGD.Step): below it, one core does it
+	// faster than it takes to hand out the work.
 	parallelReduction = 64 * 1024
 )
 
@@ -135,6 +135,9 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 	}
 	initParams(n.values, list.specs, seed)
 	n.params = newParams(list.specs, n.values, n.grads)
+	for _, p := range n.params {
+		p.net = n
+	}
 
 	// Chunk 0's gradients are the Net's; TrainStep adds the other chunks' to them.
 	chunks := 1
@@ -145,7 +148,8 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 		}
 	}
 	b := &phase{
-		grads: make([][]float32, chunks), loss: make([]float64, chunks), correct: make([]int, chunks),
+		values: n.values,
+		grads:  make([][]float32, chunks), loss: make([]float64, chunks), correct: make([]int, chunks),
 		done: make(chan struct{}, 1),
 	}
 	b.grads[0] = n.grads
@@ -320,6 +324,7 @@ const (
 	trainJob  jobKind = iota // forward and backward on chunks of the batch
 	inferJob                 // forward only on chunks of the batch
 	reduceJob                // sum ranges of every chunk's gradients into chunk 0's
+	sgdJob                   // an SGD step over ranges of the parameters
 )
 
 // phase is a step of parallel work (a TrainStep's passes, its reduction, an Infer), shared by
@@ -334,8 +339,10 @@ type phase struct {
 	y       []int32     // [batch], train only
 	norm    int         // batch size the loss is a mean over, train only
 	logits  []float32   // [batch,10] output, infer only
+	values  []float32   // the Net's parameters
 	grads   [][]float32 // each training chunk's gradients; grads[0] are the Net's
 	sources int         // reduceJob: how many of grads to sum
+	sgd     sgdArgs     // sgdJob: the momentum buffers and hyperparameters
 	loss    []float64   // each training chunk's share of the batch mean loss
 	correct []int
 
@@ -429,7 +436,38 @@ func (w *worker) chunk(c int) {
 		for _, g := range b.grads[1:b.sources] {
 			kernels.Add(sum, g[lo:hi])
 		}
+	case sgdJob:
+		lo := c * b.size
+		hi := min(lo+b.size, len(b.values))
+		a := &b.sgd
+		kernels.SGDStep(b.values[lo:hi], b.grads[0][lo:hi], a.buf[lo:hi], a.lr, a.momentum, a.wd, a.first)
 	}
+}
+
+// sgdArgs are an SGD step's momentum buffers (laid out as the parameters) and hyperparameters.
+type sgdArgs struct {
+	buf              []float32
+	lr, momentum, wd float32
+	first            bool
+}
+
+// sgdStep runs an SGD step (kernels.SGDStep) over all of the Net's parameters, its gradients
+// and the momentum buffers buf, laid out as the parameters. A large model's parameters are cut
+// into ranges of whole cache lines that the workers update in parallel: each element's update
+// is its own, so the result is the same however they are cut. It reports false, doing
+// nothing, when one core would do it as fast (one thread, or few parameters).
+func (n *Net) sgdStep(buf []float32, lr, momentum, wd float32, first bool) bool {
+	size := len(n.values)
+	if n.pool == nil || size < parallelReduction {
+		return false
+	}
+	b := n.phase
+	b.sgd = sgdArgs{buf: buf, lr: lr, momentum: momentum, wd: wd, first: first}
+	ranges := len(b.grads)
+	b.size = ((size+ranges-1)/ranges + 15) &^ 15
+	n.run(sgdJob, (size+b.size-1)/b.size)
+	b.sgd.buf = nil
+	return true
 }
 
 // reserve grows the worker's buffers to hold chunks of images images. Growing allocates; every

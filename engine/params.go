@@ -14,6 +14,8 @@ type Param struct {
 	Name  string        // PyTorch state_dict name, e.g. "conv1.0.weight"
 	Value *tensor.Dense // shape as PyTorch
 	Grad  *tensor.Dense // same shape; d(mean batch loss)/d(Value) after TrainStep
+
+	net *Net // the Net it belongs to, if any: an SGD over all of a Net's Params runs on its workers
 }
 
 // fcParams are a Linear layer's weight [out,in] and bias [out].

@@ -26,6 +26,12 @@ type SGD struct {
 	grads   [][]float32
 	bufs    []*tensor.Dense // momentum buffers; nil until the first step or SetBuffers
 	bufData [][]float32
+
+	// net is set when params are all of a Net's, in order: then the buffers are one flat
+	// slice, bufFlat, laid out as the Net's parameters, and a large model's step runs on the
+	// Net's workers. The Net must then not be in use (TrainStep, Infer) during Step.
+	net     *Net
+	bufFlat []float32
 }
 
 // NewSGD returns an optimiser for params (typically Net.Params()). It panics if a Param's Value
@@ -41,6 +47,15 @@ func NewSGD(params []*Param, lr, momentum, weightDecay float64) *SGD {
 		o.values = append(o.values, v)
 		o.grads = append(o.grads, g)
 	}
+	if len(params) > 0 && params[0].net != nil && len(params) == len(params[0].net.params) {
+		o.net = params[0].net
+		for i, p := range params {
+			if p != o.net.params[i] {
+				o.net = nil
+				break
+			}
+		}
+	}
 	return o
 }
 
@@ -51,6 +66,9 @@ func (o *SGD) Step() {
 		o.allocBuffers()
 	}
 	lr, mom, wd := float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
+	if o.net != nil && o.net.sgdStep(o.bufFlat, lr, mom, wd, first) {
+		return
+	}
 	for i, value := range o.values {
 		kernels.SGDStep(value, o.grads[i], o.bufData[i], lr, mom, wd, first)
 	}
@@ -90,8 +108,18 @@ func (o *SGD) SetBuffers(bufs []*tensor.Dense) error {
 func (o *SGD) allocBuffers() {
 	o.bufs = make([]*tensor.Dense, len(o.params))
 	o.bufData = make([][]float32, len(o.params))
+	if o.net != nil {
+		o.bufFlat = make([]float32, len(o.net.values))
+	}
+	off := 0
 	for i, p := range o.params {
-		o.bufData[i] = make([]float32, len(o.values[i]))
+		if o.bufFlat != nil {
+			// The Net's parameters are laid out back to back in this order.
+			o.bufData[i] = o.bufFlat[off : off+len(o.values[i]) : off+len(o.values[i])]
+			off += len(o.values[i])
+		} else {
+			o.bufData[i] = make([]float32, len(o.values[i]))
+		}
 		o.bufs[i] = tensor.New(tensor.WithShape(p.Value.Shape().Clone()...), tensor.WithBacking(o.bufData[i]))
 	}
 }

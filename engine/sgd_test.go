@@ -111,3 +111,50 @@ func TestSGDSetBuffersErrors(t *testing.T) {
 		t.Error("failed SetBuffers calls left buffers behind")
 	}
 }
+
+// TestSGDOnWorkersMatchesSerial steps a two-thread Net's parameters, which a large model's
+// SGD updates on the Net's workers a range each, and the same parameters of a one-thread Net,
+// stepped one tensor at a time, from the same gradients: values and momentum buffers must
+// come out bit for bit the same, and SetBuffers must reach the workers' buffers.
+func TestSGDOnWorkersMatchesSerial(t *testing.T) {
+	par, ser := newTestNet(t, "linear", 3, 2), newTestNet(t, "linear", 3, 1)
+	if par.NumParams() < parallelReduction {
+		t.Fatalf("linear has %d parameters: too few for the parallel step this test is about", par.NumParams())
+	}
+	optPar, optSer := NewSGD(par.Params(), 0.1, 0.9, 0.01), NewSGD(ser.Params(), 0.1, 0.9, 0.01)
+	if optPar.net != par {
+		t.Fatal("an SGD over all of a Net's Params does not run on its workers")
+	}
+	for step := range 3 {
+		for i := range par.grads {
+			g := float32(math.Sin(float64(i*(step+1)))) * 0.01
+			par.grads[i], ser.grads[i] = g, g
+		}
+		optPar.Momentum, optSer.Momentum = 0.9-0.2*float64(step), 0.9-0.2*float64(step)
+		optPar.Step()
+		optSer.Step()
+		if !slices.Equal(par.values, ser.values) {
+			t.Fatalf("step %d: values differ between the workers' step and the serial one", step)
+		}
+		for i, b := range optPar.Buffers() {
+			if !slices.Equal(b.Data().([]float32), optSer.Buffers()[i].Data().([]float32)) {
+				t.Fatalf("step %d: momentum buffer of %s differs", step, par.Params()[i].Name)
+			}
+		}
+	}
+	// Buffers set from a checkpoint are the ones the workers read.
+	if err := optPar.SetBuffers(optSer.Buffers()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range optPar.bufFlat {
+		optPar.bufFlat[i] = 0
+	}
+	if err := optPar.SetBuffers(optSer.Buffers()); err != nil {
+		t.Fatal(err)
+	}
+	optPar.Step()
+	optSer.Step()
+	if !slices.Equal(par.values, ser.values) {
+		t.Fatal("after SetBuffers: values differ between the workers' step and the serial one")
+	}
+}
