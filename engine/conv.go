@@ -133,6 +133,19 @@ func conv1Direct[F float](tmp, x, w []F, G int, s convShape) bool {
 	return true
 }
 
+// conv1GradDirect adds dw += tmp · im2col(x)ᵀ, the weight gradient, for the G images of x
+// straight from the images (kernels.Conv1Grad) when conv1Direct would compute the forward
+// pass; it reports whether it did. The sums run in another order than the GEMM's (float
+// rounding).
+func conv1GradDirect[F float](dw, tmp, x []F, G int, s convShape) bool {
+	t32, ok := any(tmp).([]float32)
+	if !ok || s.C != 1 || s.Pad != 0 || !kernels.Conv1Fast(s.OW(), s.K) {
+		return false
+	}
+	kernels.Conv1Grad(any(dw).([]float32), t32, G*s.OH()*s.OW(), any(x).([]float32), G, s.H, s.W, s.OC, s.K)
+	return true
+}
+
 // convBackward adds the convolution's gradients for the output gradient dy (laid out as o.y):
 // dw [OC,C,K,K] and db [OC], the input gradient dx [B,C,H,W] unless dx is nil (the first
 // layer, whose input is the data) and, for actAddReLU, the residual input's gradient dskip.
@@ -173,8 +186,10 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 		// col is rebuilt rather than kept from the forward pass: from an input in cache that is
 		// a copy, cheaper than reading back a matrix K*K times the input's size from memory.
 		xg := x[i0*inSize : (i0+g)*inSize]
-		im2col(col, xg, g, s, sc.pad)
-		gemm(sc.gemm, false, true, s.OC, k, n, tmp, n, col, n, 1, dw, k) // dw += tmp · colᵀ
+		if !conv1GradDirect(dw, tmp, xg, g, s) {
+			im2col(col, xg, g, s, sc.pad)
+			gemm(sc.gemm, false, true, s.OC, k, n, tmp, n, col, n, 1, dw, k) // dw += tmp · colᵀ
+		}
 		if dx == nil {
 			continue
 		}

@@ -7439,3 +7439,1107 @@ conv1x4x24_kw:
 conv1x4x24_done:
 	VZEROUPPER
 	RET
+
+// func conv1dw1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw1x1(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	MOVQ  W+96(FP), SI
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, SI
+	SHLQ  $0x02, SI
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+
+conv1dw1x1_image:
+	MOVQ oh+112(FP), R9
+
+conv1dw1x1_row:
+	MOVQ vecs+120(FP), R10
+
+conv1dw1x1_vec:
+	VMOVUPS     (BX)(AX*1), Y12
+	VMOVUPS     (CX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+	DECQ        R10
+	JNZ         conv1dw1x1_vec
+	ADDQ        SI, BX
+	DECQ        R9
+	JNZ         conv1dw1x1_row
+	ADDQ        R8, BX
+	DECQ        DI
+	JNZ         conv1dw1x1_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw1x2(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  dy_base+32(FP), DX
+	MOVQ  dyStride+56(FP), BX
+	SHLQ  $0x02, BX
+	LEAQ  (DX)(BX*2), BX
+	MOVQ  x_base+64(FP), SI
+	MOVQ  W+96(FP), DI
+	MOVQ  vecs+120(FP), R8
+	SHLQ  $0x03, R8
+	SUBQ  R8, DI
+	SHLQ  $0x02, DI
+	MOVQ  imageX+88(FP), R9
+	MOVQ  W+96(FP), R8
+	IMULQ oh+112(FP), R8
+	SUBQ  R8, R9
+	SHLQ  $0x02, R9
+	MOVQ  images+104(FP), R8
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+conv1dw1x2_image:
+	MOVQ oh+112(FP), R10
+
+conv1dw1x2_row:
+	MOVQ vecs+120(FP), R11
+
+conv1dw1x2_vec:
+	VMOVUPS     (SI)(AX*1), Y12
+	VMOVUPS     (SI)(CX*1), Y13
+	VMOVUPS     (DX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, BX
+	DECQ        R11
+	JNZ         conv1dw1x2_vec
+	ADDQ        DI, SI
+	DECQ        R10
+	JNZ         conv1dw1x2_row
+	ADDQ        R9, SI
+	DECQ        R8
+	JNZ         conv1dw1x2_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y1, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw1x3(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  off2+144(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  dy_base+32(FP), BX
+	MOVQ  dyStride+56(FP), SI
+	SHLQ  $0x02, SI
+	LEAQ  (BX)(SI*2), SI
+	MOVQ  x_base+64(FP), DI
+	MOVQ  W+96(FP), R8
+	MOVQ  vecs+120(FP), R9
+	SHLQ  $0x03, R9
+	SUBQ  R9, R8
+	SHLQ  $0x02, R8
+	MOVQ  imageX+88(FP), R10
+	MOVQ  W+96(FP), R9
+	IMULQ oh+112(FP), R9
+	SUBQ  R9, R10
+	SHLQ  $0x02, R10
+	MOVQ  images+104(FP), R9
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+
+conv1dw1x3_image:
+	MOVQ oh+112(FP), R11
+
+conv1dw1x3_row:
+	MOVQ vecs+120(FP), R12
+
+conv1dw1x3_vec:
+	VMOVUPS     (DI)(AX*1), Y12
+	VMOVUPS     (DI)(CX*1), Y13
+	VMOVUPS     (DI)(DX*1), Y14
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, SI
+	DECQ        R12
+	JNZ         conv1dw1x3_vec
+	ADDQ        R8, DI
+	DECQ        R11
+	JNZ         conv1dw1x3_row
+	ADDQ        R10, DI
+	DECQ        R9
+	JNZ         conv1dw1x3_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y1, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y2, Y2, Y2
+	VHADDPS      Y2, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x00, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw2x1(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	MOVQ  W+96(FP), DI
+	MOVQ  vecs+120(FP), R8
+	SHLQ  $0x03, R8
+	SUBQ  R8, DI
+	SHLQ  $0x02, DI
+	MOVQ  imageX+88(FP), R9
+	MOVQ  W+96(FP), R8
+	IMULQ oh+112(FP), R8
+	SUBQ  R8, R9
+	SHLQ  $0x02, R9
+	MOVQ  images+104(FP), R8
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+conv1dw2x1_image:
+	MOVQ oh+112(FP), R10
+
+conv1dw2x1_row:
+	MOVQ vecs+120(FP), R11
+
+conv1dw2x1_vec:
+	VMOVUPS     (SI)(AX*1), Y12
+	VMOVUPS     (CX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VMOVUPS     (CX)(DX*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	DECQ        R11
+	JNZ         conv1dw2x1_vec
+	ADDQ        DI, SI
+	DECQ        R10
+	JNZ         conv1dw2x1_row
+	ADDQ        R9, SI
+	DECQ        R8
+	JNZ         conv1dw2x1_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw2x2(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  dy_base+32(FP), DX
+	MOVQ  dyStride+56(FP), BX
+	SHLQ  $0x02, BX
+	LEAQ  (DX)(BX*2), SI
+	MOVQ  x_base+64(FP), DI
+	MOVQ  W+96(FP), R8
+	MOVQ  vecs+120(FP), R9
+	SHLQ  $0x03, R9
+	SUBQ  R9, R8
+	SHLQ  $0x02, R8
+	MOVQ  imageX+88(FP), R10
+	MOVQ  W+96(FP), R9
+	IMULQ oh+112(FP), R9
+	SUBQ  R9, R10
+	SHLQ  $0x02, R10
+	MOVQ  images+104(FP), R9
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+conv1dw2x2_image:
+	MOVQ oh+112(FP), R11
+
+conv1dw2x2_row:
+	MOVQ vecs+120(FP), R12
+
+conv1dw2x2_vec:
+	VMOVUPS     (DI)(AX*1), Y12
+	VMOVUPS     (DI)(CX*1), Y13
+	VMOVUPS     (DX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VMOVUPS     (DX)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+	DECQ        R12
+	JNZ         conv1dw2x2_vec
+	ADDQ        R8, DI
+	DECQ        R11
+	JNZ         conv1dw2x2_row
+	ADDQ        R10, DI
+	DECQ        R9
+	JNZ         conv1dw2x2_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw2x3(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  off2+144(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  dy_base+32(FP), BX
+	MOVQ  dyStride+56(FP), SI
+	SHLQ  $0x02, SI
+	LEAQ  (BX)(SI*2), DI
+	MOVQ  x_base+64(FP), R8
+	MOVQ  W+96(FP), R9
+	MOVQ  vecs+120(FP), R10
+	SHLQ  $0x03, R10
+	SUBQ  R10, R9
+	SHLQ  $0x02, R9
+	MOVQ  imageX+88(FP), R11
+	MOVQ  W+96(FP), R10
+	IMULQ oh+112(FP), R10
+	SUBQ  R10, R11
+	SHLQ  $0x02, R11
+	MOVQ  images+104(FP), R10
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+conv1dw2x3_image:
+	MOVQ oh+112(FP), R12
+
+conv1dw2x3_row:
+	MOVQ vecs+120(FP), R13
+
+conv1dw2x3_vec:
+	VMOVUPS     (R8)(AX*1), Y12
+	VMOVUPS     (R8)(CX*1), Y13
+	VMOVUPS     (R8)(DX*1), Y14
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVUPS     (BX)(SI*1), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	DECQ        R13
+	JNZ         conv1dw2x3_vec
+	ADDQ        R9, R8
+	DECQ        R12
+	JNZ         conv1dw2x3_row
+	ADDQ        R11, R8
+	DECQ        R10
+	JNZ         conv1dw2x3_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y2, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x00, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x01, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw3x1(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	MOVQ  W+96(FP), DI
+	MOVQ  vecs+120(FP), R8
+	SHLQ  $0x03, R8
+	SUBQ  R8, DI
+	SHLQ  $0x02, DI
+	MOVQ  imageX+88(FP), R9
+	MOVQ  W+96(FP), R8
+	IMULQ oh+112(FP), R8
+	SUBQ  R8, R9
+	SHLQ  $0x02, R9
+	MOVQ  images+104(FP), R8
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+
+conv1dw3x1_image:
+	MOVQ oh+112(FP), R10
+
+conv1dw3x1_row:
+	MOVQ vecs+120(FP), R11
+
+conv1dw3x1_vec:
+	VMOVUPS     (SI)(AX*1), Y12
+	VMOVUPS     (CX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VMOVUPS     (CX)(DX*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	DECQ        R11
+	JNZ         conv1dw3x1_vec
+	ADDQ        DI, SI
+	DECQ        R10
+	JNZ         conv1dw3x1_row
+	ADDQ        R9, SI
+	DECQ        R8
+	JNZ         conv1dw3x1_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y2, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw3x2(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  dy_base+32(FP), DX
+	MOVQ  dyStride+56(FP), BX
+	SHLQ  $0x02, BX
+	LEAQ  (DX)(BX*2), SI
+	MOVQ  x_base+64(FP), DI
+	MOVQ  W+96(FP), R8
+	MOVQ  vecs+120(FP), R9
+	SHLQ  $0x03, R9
+	SUBQ  R9, R8
+	SHLQ  $0x02, R8
+	MOVQ  imageX+88(FP), R10
+	MOVQ  W+96(FP), R9
+	IMULQ oh+112(FP), R9
+	SUBQ  R9, R10
+	SHLQ  $0x02, R10
+	MOVQ  images+104(FP), R9
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+conv1dw3x2_image:
+	MOVQ oh+112(FP), R11
+
+conv1dw3x2_row:
+	MOVQ vecs+120(FP), R12
+
+conv1dw3x2_vec:
+	VMOVUPS     (DI)(AX*1), Y12
+	VMOVUPS     (DI)(CX*1), Y13
+	VMOVUPS     (DX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VMOVUPS     (DX)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VMOVUPS     (SI), Y15
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+	DECQ        R12
+	JNZ         conv1dw3x2_vec
+	ADDQ        R8, DI
+	DECQ        R11
+	JNZ         conv1dw3x2_row
+	ADDQ        R10, DI
+	DECQ        R9
+	JNZ         conv1dw3x2_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y4, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y5, Y5, Y5
+	VHADDPS      Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x02, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw3x3(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  off2+144(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  dy_base+32(FP), BX
+	MOVQ  dyStride+56(FP), SI
+	SHLQ  $0x02, SI
+	LEAQ  (BX)(SI*2), DI
+	MOVQ  x_base+64(FP), R8
+	MOVQ  W+96(FP), R9
+	MOVQ  vecs+120(FP), R10
+	SHLQ  $0x03, R10
+	SUBQ  R10, R9
+	SHLQ  $0x02, R9
+	MOVQ  imageX+88(FP), R11
+	MOVQ  W+96(FP), R10
+	IMULQ oh+112(FP), R10
+	SUBQ  R10, R11
+	SHLQ  $0x02, R11
+	MOVQ  images+104(FP), R10
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+
+conv1dw3x3_image:
+	MOVQ oh+112(FP), R12
+
+conv1dw3x3_row:
+	MOVQ vecs+120(FP), R13
+
+conv1dw3x3_vec:
+	VMOVUPS     (R8)(AX*1), Y12
+	VMOVUPS     (R8)(CX*1), Y13
+	VMOVUPS     (R8)(DX*1), Y14
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVUPS     (BX)(SI*1), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VMOVUPS     (DI), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	DECQ        R13
+	JNZ         conv1dw3x3_vec
+	ADDQ        R9, R8
+	DECQ        R12
+	JNZ         conv1dw3x3_row
+	ADDQ        R11, R8
+	DECQ        R10
+	JNZ         conv1dw3x3_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y6, Y6, Y6
+	VHADDPS      Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y7, Y7, Y7
+	VHADDPS      Y7, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y8, Y8, Y8
+	VHADDPS      Y8, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x00, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x01, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x02, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x02, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw4x1(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	MOVQ  W+96(FP), DI
+	MOVQ  vecs+120(FP), R8
+	SHLQ  $0x03, R8
+	SUBQ  R8, DI
+	SHLQ  $0x02, DI
+	MOVQ  imageX+88(FP), R9
+	MOVQ  W+96(FP), R8
+	IMULQ oh+112(FP), R8
+	SUBQ  R8, R9
+	SHLQ  $0x02, R9
+	MOVQ  images+104(FP), R8
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+conv1dw4x1_image:
+	MOVQ oh+112(FP), R10
+
+conv1dw4x1_row:
+	MOVQ vecs+120(FP), R11
+
+conv1dw4x1_vec:
+	VMOVUPS     (SI)(AX*1), Y12
+	VMOVUPS     (CX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VMOVUPS     (CX)(DX*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VMOVUPS     (BX)(DX*1), Y15
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+	DECQ        R11
+	JNZ         conv1dw4x1_vec
+	ADDQ        DI, SI
+	DECQ        R10
+	JNZ         conv1dw4x1_row
+	ADDQ        R9, SI
+	DECQ        R8
+	JNZ         conv1dw4x1_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x03, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw4x2(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  dy_base+32(FP), DX
+	MOVQ  dyStride+56(FP), BX
+	SHLQ  $0x02, BX
+	LEAQ  (DX)(BX*2), SI
+	MOVQ  x_base+64(FP), DI
+	MOVQ  W+96(FP), R8
+	MOVQ  vecs+120(FP), R9
+	SHLQ  $0x03, R9
+	SUBQ  R9, R8
+	SHLQ  $0x02, R8
+	MOVQ  imageX+88(FP), R10
+	MOVQ  W+96(FP), R9
+	IMULQ oh+112(FP), R9
+	SUBQ  R9, R10
+	SHLQ  $0x02, R10
+	MOVQ  images+104(FP), R9
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+conv1dw4x2_image:
+	MOVQ oh+112(FP), R11
+
+conv1dw4x2_row:
+	MOVQ vecs+120(FP), R12
+
+conv1dw4x2_vec:
+	VMOVUPS     (DI)(AX*1), Y12
+	VMOVUPS     (DI)(CX*1), Y13
+	VMOVUPS     (DX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VMOVUPS     (DX)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VMOVUPS     (SI), Y15
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	VMOVUPS     (SI)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+	DECQ        R12
+	JNZ         conv1dw4x2_vec
+	ADDQ        R8, DI
+	DECQ        R11
+	JNZ         conv1dw4x2_row
+	ADDQ        R10, DI
+	DECQ        R9
+	JNZ         conv1dw4x2_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y7, Y5, Y5
+	VHADDPS      Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x02, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x03, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x03, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func conv1dw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, FMA3
+TEXT ·conv1dw4x3(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  off2+144(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  dy_base+32(FP), BX
+	MOVQ  dyStride+56(FP), SI
+	SHLQ  $0x02, SI
+	LEAQ  (BX)(SI*2), DI
+	MOVQ  x_base+64(FP), R8
+	MOVQ  W+96(FP), R9
+	MOVQ  vecs+120(FP), R10
+	SHLQ  $0x03, R10
+	SUBQ  R10, R9
+	SHLQ  $0x02, R9
+	MOVQ  imageX+88(FP), R11
+	MOVQ  W+96(FP), R10
+	IMULQ oh+112(FP), R10
+	SUBQ  R10, R11
+	SHLQ  $0x02, R11
+	MOVQ  images+104(FP), R10
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+conv1dw4x3_image:
+	MOVQ oh+112(FP), R12
+
+conv1dw4x3_row:
+	MOVQ vecs+120(FP), R13
+
+conv1dw4x3_vec:
+	VMOVUPS     (R8)(AX*1), Y12
+	VMOVUPS     (R8)(CX*1), Y13
+	VMOVUPS     (R8)(DX*1), Y14
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVUPS     (BX)(SI*1), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VMOVUPS     (DI), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VMOVUPS     (DI)(SI*1), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	DECQ        R13
+	JNZ         conv1dw4x3_vec
+	ADDQ        R9, R8
+	DECQ        R12
+	JNZ         conv1dw4x3_row
+	ADDQ        R11, R8
+	DECQ        R10
+	JNZ         conv1dw4x3_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y9, Y6, Y6
+	VHADDPS      Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y10, Y7, Y7
+	VHADDPS      Y7, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y11, Y8, Y8
+	VHADDPS      Y8, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x00, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x01, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x02, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x02, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x03, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x03, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x03, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	VZEROUPPER
+	RET

@@ -62,3 +62,70 @@ func goConv1(dst []float32, dstStride int, x []float32, W int, w []float32, OC, 
 		}
 	}
 }
+
+// Conv1Grad adds to dw [OC,K,K] the weight gradient of Conv1 over images images x
+// [images,H,W], from the output gradient dy laid out as Conv1 writes a group of images'
+// output (output channel oc's row dyStride floats from the last one's, holding image after
+// image of [H-K+1, W-K+1] planes):
+//
+//	dw[oc,kh,kw] += sum over i, oy, ox of dy[oc*dyStride + (i*oh + oy)*ow + ox] * x[i][oy+kh][ox+kw]
+//
+// It replaces the product of dy by the im2col matrix of x for the first layers, as Conv1 does
+// forward. Where Conv1Fast holds it runs on generated kernels, which sum like Sgemm's dot
+// products (eight lanes, one per column modulo 8, added up at the end) but over all the pixels
+// at once, so the bits differ from Sgemm's by rounding; in Go the sums run pixel by pixel.
+func Conv1Grad(dw, dy []float32, dyStride int, x []float32, images, H, W, OC, K int) {
+	conv1Grad(activeElem, dw, dy, dyStride, x, images, H, W, OC, K)
+}
+
+func conv1Grad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, H, W, OC, K int) {
+	oh, ow := H-K+1, W-K+1
+	if K < 1 || oh < 1 || ow < 1 || OC < 1 || images < 1 {
+		panic(fmt.Sprintf("kernels: Conv1Grad: bad geometry: %d kernels %dx%d over %d images %dx%d", OC, K, K, images, H, W))
+	}
+	hw := oh * ow
+	if len(x) < images*H*W || len(dw) < OC*K*K {
+		panic(fmt.Sprintf("kernels: Conv1Grad: x has %d elements and dw %d, want %d and %d", len(x), len(dw), images*H*W, OC*K*K))
+	}
+	if dyStride < images*hw || len(dy) < (OC-1)*dyStride+images*hw {
+		panic(fmt.Sprintf("kernels: Conv1Grad: dy has %d elements with stride %d, want %d rows of %d", len(dy), dyStride, OC, images*hw))
+	}
+	if !conv1Fast(e, ow, K) {
+		goConv1Grad(dw, dy, dyStride, x, images, H, W, OC, K)
+		return
+	}
+	kk := K * K
+	for oc0 := 0; oc0 < OC; oc0 += mr {
+		ocs := min(mr, OC-oc0)
+		for t0 := 0; t0 < kk; t0 += dotCols {
+			taps := min(dotCols, kk-t0)
+			var off [dotCols]int
+			for j := range taps {
+				off[j] = (t0+j)/K*W + (t0+j)%K
+			}
+			e.conv1GradRows(dw[oc0*kk+t0:], kk, dy[oc0*dyStride:], dyStride, x, H*W, W, images, oh, ow/8, ocs, taps, off[0], off[1], off[2])
+		}
+	}
+}
+
+// goConv1Grad is Conv1Grad in Go.
+func goConv1Grad(dw, dy []float32, dyStride int, x []float32, images, H, W, OC, K int) {
+	oh, ow := H-K+1, W-K+1
+	for oc := range OC {
+		for kh := range K {
+			for kw := range K {
+				var sum float32
+				for i := range images {
+					g := dy[oc*dyStride+i*oh*ow:][:oh*ow]
+					for oy := range oh {
+						xr := x[i*H*W+(oy+kh)*W+kw:][:ow]
+						for ox, v := range xr {
+							sum += g[oy*ow+ox] * v
+						}
+					}
+				}
+				dw[oc*K*K+kh*K+kw] += sum
+			}
+		}
+	}
+}

@@ -95,3 +95,59 @@ func TestConv1PanicsOnShortSlices(t *testing.T) {
 		}()
 	}
 }
+
+// TestConv1GradMatchesDefinition holds Conv1Grad, on every implementation this build has, to
+// the weight gradient computed in float64 from its definition, to float32 rounding of the
+// sums, with dw accumulating onto what it held: the generated kernels' widths and others,
+// channel counts and kernel sizes that leave partial groups of 4 channels and 3 positions,
+// one image and several.
+func TestConv1GradMatchesDefinition(t *testing.T) {
+	impls := []elemOps{goElem}
+	if activeElem.conv1GradRows != nil {
+		impls = append(impls, activeElem)
+	}
+	shapes := []struct{ H, W, K int }{
+		{28, 28, 5}, {12, 12, 5}, {20, 20, 5}, {9, 9, 2}, {7, 10, 3}, {8, 8, 1}, {28, 27, 5}, {6, 13, 4},
+	}
+	rng := rand.New(rand.NewPCG(33, 34))
+	for _, e := range impls {
+		for _, s := range shapes {
+			for _, OC := range []int{1, 3, 4, 6, 10, 16} {
+				for _, images := range []int{1, 3} {
+					oh, ow, kk := s.H-s.K+1, s.W-s.K+1, s.K*s.K
+					x, _ := filled(rng, images*s.H, s.W, s.W, 0)
+					stride := images*oh*ow + 5
+					dy, _ := filled(rng, OC, images*oh*ow, stride, float32(math.NaN()))
+					dw, _ := filled(rng, OC, kk, kk, 0)
+					want := make([]float64, len(dw))
+					mag := make([]float64, len(dw))
+					for oc := range OC {
+						for kh := range s.K {
+							for kw := range s.K {
+								at := oc*kk + kh*s.K + kw
+								want[at] = float64(dw[at])
+								for i := range images {
+									for oy := range oh {
+										for ox := range ow {
+											p := float64(dy[oc*stride+(i*oh+oy)*ow+ox]) * float64(x[i*s.H*s.W+(oy+kh)*s.W+ox+kw])
+											want[at] += p
+											mag[at] += math.Abs(p)
+										}
+									}
+								}
+							}
+						}
+					}
+					conv1Grad(e, dw, dy, stride, x, images, s.H, s.W, OC, s.K)
+					n := float64(images * oh * ow)
+					for i := range dw {
+						tol := (n + 2) / (1 << 23) * (mag[i] + 1)
+						if d := math.Abs(float64(dw[i]) - want[i]); !(d <= tol) {
+							t.Fatalf("%s %dx%d K=%d OC=%d images=%d: dw[%d] = %g, want %g (|diff| %g > %g)", e.name, s.H, s.W, s.K, OC, images, i, dw[i], want[i], d, tol)
+						}
+					}
+				}
+			}
+		}
+	}
+}

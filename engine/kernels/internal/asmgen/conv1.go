@@ -107,3 +107,120 @@ func conv1Kernel(ocs, vecs int) {
 	VZEROUPPER()
 	RET()
 }
+
+// conv1GradKernels emits the weight-gradient kernels of the single-channel convolutions.
+func conv1GradKernels() {
+	for ocs := 1; ocs <= maxRows; ocs++ {
+		for taps := 1; taps <= maxCols; taps++ {
+			conv1GradKernel(ocs, taps)
+		}
+	}
+}
+
+// conv1GradKernel emits conv1dw{ocs}x{taps}: the weight gradient of a single-channel
+// convolution for ocs output channels and taps kernel positions, straight from the images
+// instead of from their im2col matrix:
+//
+//	dw[oc*ldw + j] += sum over images i, rows oy, columns ox of
+//	                  dy[oc*dyStride + (i*oh + oy)*ow + ox] * x[i*imageX + oy*W + ox + off_j]
+//
+// with ow = 8*vecs, off_j the offset kh*W + kw of kernel position j. It is the dot kernel's
+// arithmetic (a lane per column of eight, summed across lanes at the end) over all the pixels
+// at once.
+func conv1GradKernel(ocs, taps int) {
+	name := fmt.Sprintf("conv1dw%dx%d", ocs, taps)
+	TEXT(name, NOSPLIT, "func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, off0, off1, off2 int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s adds the weight gradient of %d output channels at %d kernel positions of a", name, ocs, taps),
+		"single-channel convolution (see conv1GradKernel in the generator).")
+
+	acc := accumulators(ocs, taps)
+	xvec := []reg.VecPhysical{reg.Y12, reg.Y13, reg.Y14}
+	dv := reg.Y15
+
+	off := make([]reg.GPVirtual, taps)
+	for j := range off {
+		off[j] = gp(Param(fmt.Sprintf("off%d", j)))
+		SHLQ(U8(2), off[j])
+	}
+	dyp := gp(Param("dy").Base())
+	ds := gp(Param("dyStride"))
+	SHLQ(U8(2), ds)
+	dyp2 := GP64()
+	LEAQ(Mem{Base: dyp, Index: ds, Scale: 2}, dyp2)
+	dyAt := []Mem{{Base: dyp}, {Base: dyp, Index: ds, Scale: 1}, {Base: dyp2}, {Base: dyp2, Index: ds, Scale: 1}}
+	xp := gp(Param("x").Base())
+	// Bytes from the end of a row of outputs to the next row's start in x, and from the end of
+	// an image's rows to the next image's.
+	rowSkip := gp(Param("W"))
+	t := gp(Param("vecs"))
+	SHLQ(U8(3), t)
+	SUBQ(t, rowSkip)
+	SHLQ(U8(2), rowSkip)
+	imgSkip := gp(Param("imageX"))
+	Load(Param("W"), t)
+	IMULQ(paramAddr("oh"), t)
+	SUBQ(t, imgSkip)
+	SHLQ(U8(2), imgSkip)
+	images := gp(Param("images"))
+	oy, v := GP64(), GP64()
+
+	zero(acc)
+	Label(name + "_image")
+	Load(Param("oh"), oy)
+	Label(name + "_row")
+	Load(Param("vecs"), v)
+	Label(name + "_vec")
+	for j := 0; j < taps; j++ {
+		VMOVUPS(Mem{Base: xp, Index: off[j], Scale: 1}, xvec[j])
+	}
+	for oc := 0; oc < ocs; oc++ {
+		VMOVUPS(dyAt[oc], dv)
+		for j := 0; j < taps; j++ {
+			VFMADD231PS(xvec[j], dv, acc[oc][j])
+		}
+	}
+	ADDQ(U8(32), xp)
+	ADDQ(U8(32), dyp)
+	ADDQ(U8(32), dyp2)
+	DECQ(v)
+	JNZ(LabelRef(name + "_vec"))
+	ADDQ(rowSkip, xp)
+	DECQ(oy)
+	JNZ(LabelRef(name + "_row"))
+	ADDQ(imgSkip, xp)
+	DECQ(images)
+	JNZ(LabelRef(name + "_image"))
+
+	Comment("Sum each kernel position's accumulators across lanes: lane oc is channel oc's.")
+	sums := make([]reg.VecPhysical, taps)
+	for j := 0; j < taps; j++ {
+		a := func(r int) reg.VecPhysical { return acc[min(r, ocs-1)][j] }
+		VHADDPS(a(1), a(0), a(0))
+		if ocs > 2 {
+			VHADDPS(a(3), a(2), a(2))
+			VHADDPS(a(2), a(0), a(0))
+		} else {
+			VHADDPS(a(0), a(0), a(0))
+		}
+		VEXTRACTF128(U8(1), a(0), dv.AsX())
+		VADDPS(dv.AsX(), a(0).AsX(), a(0).AsX())
+		sums[j] = a(0)
+	}
+	dwp := gp(Param("dw").Base())
+	ldw := gp(Param("ldw"))
+	SHLQ(U8(2), ldw)
+	for oc := 0; oc < ocs; oc++ {
+		for j, y := range sums {
+			m := Mem{Base: dwp, Disp: 4 * j}
+			VPERMILPS(U8(oc), y.AsX(), dv.AsX())
+			VADDSS(m, dv.AsX(), dv.AsX())
+			VMOVSS(dv.AsX(), m)
+		}
+		if oc+1 < ocs {
+			ADDQ(ldw, dwp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}

@@ -56,6 +56,7 @@ func main() {
 	}
 	elementwiseKernels()
 	conv1Kernels()
+	conv1GradKernels()
 	Generate()
 }
 
