@@ -62,9 +62,14 @@ type chunkNet[F float] interface {
 	// forward writes logits [B,10] for x [B,1,28,28], keeping the activations backward needs.
 	forward(x []F, B int, logits []F)
 	// backward adds the gradient of the loss whose logits gradient is dlogits [B,10] into the
-	// worker's parameter gradients. It must follow forward on the same x and B.
+	// worker's parameter gradients (or writes it there, for a gradSetter). It must follow
+	// forward on the same x and B.
 	backward(x, dlogits []F, B int)
 }
+
+// gradSetter is a chunkNet whose backward writes every parameter gradient outright rather
+// than adding to it: the worker need not clear a chunk's gradients before running it.
+type gradSetter interface{ setsGrads() }
 
 // modelDef is an entry of the model table.
 type modelDef struct {
@@ -161,6 +166,8 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 	n.workers = make([]*worker, threads)
 	for i := range n.workers {
 		w := &worker{net: def.newChunkNet(n.values, n.grads), phase: b}
+		_, sets := w.net.(gradSetter)
+		w.clearGrads = !sets
 		// Any worker may run any chunk: bind it to every chunk's gradients now, so that
 		// switching between them later never allocates.
 		for _, g := range b.grads {
@@ -390,11 +397,12 @@ func (b *phase) claim() (c, chunks int, ok bool) {
 // worker is one thread's state: its model instance (activations and scratch, bound to the
 // gradients of the chunk it is working on).
 type worker struct {
-	net      chunkNet[float32]
-	phase    *phase
-	capacity int       // images net is sized for
-	logits   []float32 // [capacity,10]
-	dlogits  []float32 // [capacity,10]
+	net        chunkNet[float32]
+	phase      *phase
+	capacity   int       // images net is sized for
+	clearGrads bool      // net's backward adds to the gradients, which must start at zero
+	logits     []float32 // [capacity,10]
+	dlogits    []float32 // [capacity,10]
 }
 
 // work runs chunks of the current phase until none is left and reports whether it finished
@@ -422,7 +430,9 @@ func (w *worker) chunk(c int) {
 		x := b.x[lo*imageSize : (lo+images)*imageSize]
 		w.net.forward(x, images, w.logits)
 		b.loss[c], b.correct[c] = crossEntropyForwardBackward(w.dlogits, w.logits, b.y[lo:lo+images], images, numClasses, b.norm)
-		clear(b.grads[c])
+		if w.clearGrads {
+			clear(b.grads[c])
+		}
 		w.net.backward(x, w.dlogits, images)
 	case inferJob:
 		lo := c * b.size

@@ -94,6 +94,38 @@ func awayFromZero(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
+// TestLinearBackwardSetOverwrites holds linearBackwardSet to linearBackward on cleared
+// gradients, value for value, with its outputs full of NaN beforehand: it must overwrite
+// them, reading none.
+func TestLinearBackwardSetOverwrites(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, s := range [][3]int{{1, 1, 1}, {3, 5, 4}, {32, 784, 512}, {7, 64, 10}} {
+		B, C, OC := s[0], s[1], s[2]
+		x, w, dout := randn(rng, B*C, 1), randn(rng, OC*C, 1), randn(rng, B*OC, 1)
+		sc := newScratch[float32](B)
+		dx, dw, db := make([]float32, B*C), make([]float32, OC*C), make([]float32, OC)
+		linearBackward(dx, dw, db, dout, x, w, B, C, OC, sc)
+		nan := float32(math.NaN())
+		sx, sw, sb := make([]float32, B*C), make([]float32, OC*C), make([]float32, OC)
+		for _, v := range [][]float32{sx, sw, sb} {
+			for i := range v {
+				v[i] = nan
+			}
+		}
+		linearBackwardSet(sx, sw, sb, dout, x, w, B, C, OC, sc)
+		for _, c := range []struct {
+			name      string
+			got, want []float32
+		}{{"dx", sx, dx}, {"dw", sw, dw}, {"db", sb, db}} {
+			for i := range c.want {
+				if c.got[i] != c.want[i] {
+					t.Fatalf("B=%d C=%d OC=%d: %s[%d] = %g, linearBackward gives %g", B, C, OC, c.name, i, c.got[i], c.want[i])
+				}
+			}
+		}
+	}
+}
+
 func TestLinearGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const B, C, OC = 3, 5, 4

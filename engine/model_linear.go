@@ -32,7 +32,7 @@ func layoutMLP[F float](a *arena[F], n int) mlpActs[F] {
 type mlpModel[F float] struct {
 	p, g  mlpParams[F] // shared parameter values; the running chunk's gradients
 	a, d  mlpActs[F]   // activations and their gradients
-	dBuf  []F          // backing of d, zeroed before each backward
+	dBuf  []F          // backing of d
 	bound gradBindings[F, mlpParams[F]]
 	sc    *scratch[F]
 }
@@ -65,14 +65,18 @@ func (m *mlpModel[F]) forward(x []F, B int, logits []F) {
 
 func (m *mlpModel[F]) backward(x, dlogits []F, B int) {
 	p, g, a, d, sc := &m.p, &m.g, &m.a, &m.d, m.sc
-	clear(m.dBuf)
-	linearBackward(d.r4, g.l5.w, g.l5.b, dlogits, a.r4, p.l5.w, B, 64, 10, sc)
+	// Each gradient, of a parameter or an activation, has one layer writing it: they are set,
+	// not added to, and neither they nor m.dBuf need clearing (see setsGrads).
+	linearBackwardSet(d.r4, g.l5.w, g.l5.b, dlogits, a.r4, p.l5.w, B, 64, 10, sc)
 	reluBackInPlace(d.r4, a.r4, B*64)
-	linearBackward(d.r3, g.l4.w, g.l4.b, d.r4, a.r3, p.l4.w, B, 128, 64, sc)
+	linearBackwardSet(d.r3, g.l4.w, g.l4.b, d.r4, a.r3, p.l4.w, B, 128, 64, sc)
 	reluBackInPlace(d.r3, a.r3, B*128)
-	linearBackward(d.r2, g.l3.w, g.l3.b, d.r3, a.r2, p.l3.w, B, 256, 128, sc)
+	linearBackwardSet(d.r2, g.l3.w, g.l3.b, d.r3, a.r2, p.l3.w, B, 256, 128, sc)
 	reluBackInPlace(d.r2, a.r2, B*256)
-	linearBackward(d.r1, g.l2.w, g.l2.b, d.r2, a.r1, p.l2.w, B, 512, 256, sc)
+	linearBackwardSet(d.r1, g.l2.w, g.l2.b, d.r2, a.r1, p.l2.w, B, 512, 256, sc)
 	reluBackInPlace(d.r1, a.r1, B*512)
-	linearBackward(nil, g.l1.w, g.l1.b, d.r1, x, p.l1.w, B, 784, 512, sc)
+	linearBackwardSet(nil, g.l1.w, g.l1.b, d.r1, x, p.l1.w, B, 784, 512, sc)
 }
+
+// setsGrads tells the engine that backward writes every parameter gradient outright.
+func (m *mlpModel[F]) setsGrads() {}
