@@ -344,3 +344,15 @@ func writeMetrics(t *testing.T, dir string, lines ...map[string]any) {
 		t.Fatal(err)
 	}
 }
+
+func TestTitleCountsRuns(t *testing.T) {
+	p := newPage(t, termenv.Ascii, true)
+	feed(p, fixture()[:1])
+	if out := p.Render(100, 12); !strings.Contains(out, "· 1 run · 0 selected") {
+		t.Errorf("one run is not counted as one run:\n%s", out)
+	}
+	feed(p, fixture()[:2])
+	if out := p.Render(100, 12); !strings.Contains(out, "· 2 runs · 0 selected") {
+		t.Errorf("two runs are not counted:\n%s", out)
+	}
+}

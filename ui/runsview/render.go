@@ -63,7 +63,11 @@ func (p *Page) titleLine(width int) string {
 	default:
 		s = st.title.Render("runs") + st.dim.Render(" in ") + p.dir
 		if p.hasScan {
-			s += st.dim.Render(fmt.Sprintf(" · %d runs · %d selected", len(p.runs), len(p.slots)))
+			noun := "runs"
+			if len(p.runs) == 1 {
+				noun = "run"
+			}
+			s += st.dim.Render(fmt.Sprintf(" · %d %s · %d selected", len(p.runs), noun, len(p.slots)))
 		}
 	}
 	if p.scanErr != nil {
