@@ -169,6 +169,17 @@ func outerKernel(rows, vecs int, pack bool) {
 	cp := Load(Param("c").Base(), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
+	storeTile(name, acc, cp, ldc, false, func(bool) {
+		VZEROUPPER()
+		RET()
+	})
+}
+
+// storeTile emits the store of a tile's accumulators: C = alpha*acc + beta*C, row r at
+// cp + r*ldc (ldc in bytes), with a path that never reads C when beta is 0 (C may hold NaNs
+// then). pastTile leaves cp one row below the tile, where the column kernel's next tile
+// starts; end emits what follows each of the two paths.
+func storeTile(name string, acc [][]reg.VecPhysical, cp, ldc reg.Register, pastTile bool, end func(accumulate bool)) {
 	alpha, beta := reg.Y12, reg.Y13
 	VBROADCASTSS(paramAddr("alpha"), alpha)
 	VBROADCASTSS(paramAddr("beta"), beta)
@@ -190,12 +201,11 @@ func outerKernel(rows, vecs int, pack bool) {
 				}
 				VMOVUPS(y, m)
 			}
-			if r+1 < len(acc) {
+			if pastTile || r+1 < len(acc) {
 				ADDQ(ldc, cp)
 			}
 		}
-		VZEROUPPER()
-		RET()
+		end(accumulate)
 	}
 }
 
@@ -278,33 +288,11 @@ func columnKernel() {
 
 	// ap has reached the next A sliver; cp moves to the next tile's rows after the store.
 	Label(name + "_store")
-	alpha, beta := reg.Y12, reg.Y13
-	VBROADCASTSS(paramAddr("alpha"), alpha)
-	VBROADCASTSS(paramAddr("beta"), beta)
-	for r := range acc {
-		for _, y := range acc[r] {
-			VMULPS(alpha, y, y)
-		}
-	}
-	branchOnBeta(name, reg.X13)
-	for _, accumulate := range []bool{false, true} {
-		if accumulate {
-			Label(name + "_accumulate")
-		}
-		for r := range acc {
-			for v, y := range acc[r] {
-				m := Mem{Base: cp, Disp: 32 * v}
-				if accumulate {
-					VFMADD231PS(m, beta, y)
-				}
-				VMOVUPS(y, m)
-			}
-			ADDQ(ldc, cp)
-		}
+	storeTile(name, acc, cp, ldc, true, func(accumulate bool) {
 		if !accumulate {
 			JMP(LabelRef(name + "_next"))
 		}
-	}
+	})
 	Label(name + "_next")
 	DECQ(tiles)
 	JNZ(LabelRef(name + "_tile"))
