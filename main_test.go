@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,18 +71,32 @@ func waitScreen(t *testing.T, socket, want string, timeout time.Duration) string
 	return ""
 }
 
-// TestDashboardKeysInARealTerminal runs mnist-tui in tmux, pauses, saves,
-// resumes and quits with the keys, and checks the screen and the files.
-func TestDashboardKeysInARealTerminal(t *testing.T) {
+// startInTmux runs mnist-tui with args (and the test data) in a fresh work
+// folder, in a w x h tmux window of the test's own server, and returns the
+// folder and the server's socket. When the program ends the pane shows
+// EXIT=<code> and stays for 30 s, so the test can read it.
+func startInTmux(t *testing.T, w, h int, args ...string) (work, socket string) {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (.ci/run installs it)")
 	}
 	data := dataDir(t)
-	work := t.TempDir()
-	socket := fmt.Sprintf("mnist-tui-e2e-%d", os.Getpid())
+	work = t.TempDir()
+	socket = fmt.Sprintf("mnist-tui-e2e-%s-%d", t.Name(), os.Getpid())
 	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
-	script := fmt.Sprintf("cd %q && %q --model linear --epochs 2 --data-dir %q; echo EXIT=$?; sleep 30", work, binary, data)
-	tmux(t, socket, "new-session", "-d", "-s", "e2e", "-x", "110", "-y", "34", "sh", "-c", script)
+	command := fmt.Sprintf("%q", binary)
+	for _, a := range append(args, "--data-dir", data) {
+		command += fmt.Sprintf(" %q", a)
+	}
+	script := fmt.Sprintf("cd %q && %s; echo EXIT=$?; sleep 30", work, command)
+	tmux(t, socket, "new-session", "-d", "-s", "e2e", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), "sh", "-c", script)
+	return work, socket
+}
+
+// TestDashboardKeysInARealTerminal runs mnist-tui in tmux, pauses, saves,
+// resumes and quits with the keys, and checks the screen and the files.
+func TestDashboardKeysInARealTerminal(t *testing.T) {
+	work, socket := startInTmux(t, 110, 34, "--model", "linear", "--epochs", "2")
 
 	waitScreen(t, socket, "[RUNNING]", 60*time.Second)
 	tmux(t, socket, "send-keys", "-t", "e2e", "Space")
@@ -112,18 +127,10 @@ func TestDashboardKeysInARealTerminal(t *testing.T) {
 // dashboard: the second model starts by itself when the first finishes, the
 // compare page shows both, and quitting prints and saves the table.
 func TestCompareInARealTerminal(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (.ci/run installs it)")
-	}
 	if testing.Short() {
 		t.Skip("trains two models for an epoch each")
 	}
-	data := dataDir(t)
-	work := t.TempDir()
-	socket := fmt.Sprintf("mnist-tui-e2e-cmp-%d", os.Getpid())
-	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
-	script := fmt.Sprintf("cd %q && %q compare --models linear,cnn --epochs 1 --data-dir %q; echo EXIT=$?; sleep 30", work, binary, data)
-	tmux(t, socket, "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "36", "sh", "-c", script)
+	work, socket := startInTmux(t, 120, 36, "compare", "--models", "linear,cnn", "--epochs", "1")
 
 	waitScreen(t, socket, "compare · linear", 60*time.Second)
 	waitScreen(t, socket, "compare · cnn", 120*time.Second)
