@@ -23,7 +23,7 @@ type Progress struct {
 // FetchOptions says where the files of a data set live and how to report on
 // getting them. The zero value uses the default data dir and sources.
 type FetchOptions struct {
-	DataDir  string           // "" = DefaultDir(name)
+	DataDir  string           // "" = the user cache folder's mnist-tui/<name>
 	Progress func(Progress)   // may be nil; called from the fetching goroutine
 	Log      func(msg string) // may be nil; human-readable notes ("using verified ...", "... re-fetching it")
 	// Sources replaces the data set's default sources (public mirrors, then
@@ -37,15 +37,8 @@ type FetchOptions struct {
 	HTTPClient *http.Client
 }
 
-// DefaultDir is where a data set is cached when no data dir is given:
+// defaultDir is where a data set is cached when no data dir is given:
 // os.UserCacheDir()/mnist-tui/<name>.
-func DefaultDir(name string) (string, error) {
-	if _, err := lookupEntry(name); err != nil {
-		return "", err
-	}
-	return defaultDir(name)
-}
-
 func defaultDir(name string) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -352,9 +345,9 @@ func verify(label string, r io.Reader, spec fileSpec, parse bool) (decoded, erro
 	var got decoded
 	var err error
 	if parse {
-		got, err = decodeIDX(label, r, spec.kind, sum)
+		got, err = decodeIDX(label, r, spec.kind, spec.count, sum)
 	} else {
-		err = hashOnly(label, r, sum)
+		err = hashIDX(label, r, spec.kind, spec.count, sum)
 	}
 	if err != nil {
 		return decoded{}, err
@@ -363,15 +356,6 @@ func verify(label string, r io.Reader, spec fileSpec, parse bool) (decoded, erro
 		return decoded{}, &ChecksumError{File: label, Want: spec.sha256, Got: hexSum}
 	}
 	return got, nil
-}
-
-func hashOnly(label string, r io.Reader, sum io.Writer) error {
-	in, _, err := decompress(label, r)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(sum, in)
-	return err
 }
 
 // tempFile is a download in progress, named uniquely so that two processes

@@ -356,7 +356,8 @@ func TestDeadSourceIsSkippedForLaterFiles(t *testing.T) {
 func TestHTTPSourceDownloadsWithProgress(t *testing.T) {
 	set := newFakeSet(t)
 	// One big file so progress is reported more than at start and end.
-	big := gzipBytes(t, randomBytes(3*progressStep))
+	bigCount := 3*progressStep/ImageSize + 1
+	big := gzipBytes(t, idxBytes([]uint32{uint32(bigCount), Rows, Cols}, randomBytes(bigCount*ImageSize)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if got := r.Header.Get("Accept-Encoding"); got != "identity" {
 			t.Errorf("request asks for encoding %q; a transparently decompressed .gz would be cached raw", got)
@@ -378,7 +379,7 @@ func TestHTTPSourceDownloadsWithProgress(t *testing.T) {
 	// Serve "big" in place of train-images: the source must deliver it
 	// intact (hash of big's contents), with a known length and progress.
 	set.entry.files[trainImages] = fileSpec{base: set.entry.files[trainImages].base,
-		sha256: sha256Hex(gunzipBytes(t, big)), kind: set.entry.files[trainImages].kind}
+		sha256: sha256Hex(gunzipBytes(t, big)), kind: set.entry.files[trainImages].kind, count: bigCount}
 	var rec recorder
 	dataDir := t.TempDir()
 	if _, err := fetchEntry(context.Background(), set.entry, rec.opts(dataDir, HTTPSource(srv.URL+"/mirror/", srv.Client()))); err != nil {
@@ -553,21 +554,22 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-func TestDefaultDir(t *testing.T) {
-	cache := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", cache)
+func TestFetchWithoutDataDirUsesTheUserCache(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir()) // on macOS the cache dir derives from HOME
-	dir, err := DefaultDir("fashion-mnist")
+	set := newFakeSet(t)
+	src := set.writeTo(t, t.TempDir())
+	var rec recorder
+	opts := rec.opts("", DirSource(src))
+	dir, err := fetchEntry(context.Background(), set.entry, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	userCache, _ := os.UserCacheDir()
-	if want := filepath.Join(userCache, "mnist-tui", "fashion-mnist"); dir != want {
-		t.Errorf("DefaultDir = %s, want %s", dir, want)
+	if want := filepath.Join(userCache, "mnist-tui", "fake"); dir != want {
+		t.Errorf("Fetch without a data dir used %s, want %s", dir, want)
 	}
-	if _, err := DefaultDir("nope"); err == nil {
-		t.Error("DefaultDir accepted an unknown data set")
-	}
+	assertSameFiles(t, set, dir)
 }
 
 func TestFileNamesAreTheStandardOnes(t *testing.T) {
@@ -581,5 +583,24 @@ func TestFileNamesAreTheStandardOnes(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s files %q, want %q", name, got, want)
 		}
+	}
+}
+
+// The attack of issue 14 through Load: a cached train-images file whose
+// header claims 9 999 999 images over megabytes of zeros is refused by its
+// header and named, whatever follows.
+func TestLoadRefusesAFileClaimingTooManyImages(t *testing.T) {
+	set := newFakeSet(t)
+	dir := set.writeTo(t, t.TempDir())
+	name := set.entry.files[trainImages].gzName()
+	writeFile(t, filepath.Join(dir, name),
+		gzipBytes(t, idxBytes([]uint32{9_999_999, Rows, Cols}, make([]byte, 8<<20))))
+	var rec recorder
+	opts := rec.opts(dir)
+	opts.Offline = true
+	_, _, err := loadEntry(context.Background(), set.entry, opts)
+	want := fmt.Sprintf("header claims 9999999 images, want %d", fakeTrainN)
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), name) {
+		t.Fatalf("got %v, want an error naming %s with %q", err, name, want)
 	}
 }

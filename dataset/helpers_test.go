@@ -114,7 +114,7 @@ func newFakeSet(t testing.TB) fakeSet {
 		testImages:  imagesFile(fakeTestN),
 		testLabels:  labelsFile(fakeTestN),
 	}
-	specs := fourFiles(sha256Hex(raws[0]), sha256Hex(raws[1]), sha256Hex(raws[2]), sha256Hex(raws[3]))
+	specs := fourFiles(fakeTrainN, fakeTestN, sha256Hex(raws[0]), sha256Hex(raws[1]), sha256Hex(raws[2]), sha256Hex(raws[3]))
 	fs := fakeSet{
 		entry: entry{
 			info:    Info{Name: "fake", Mean: 0.5, Std: 0.25},

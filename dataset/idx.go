@@ -8,13 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 )
-
-// MaxImages caps the item count an IDX header may claim. A corrupt or
-// hostile header could otherwise claim billions of images; the real sets
-// hold 70 000 at most.
-const MaxImages = 10_000_000
 
 // FormatError reports an IDX file (or its gzip wrapping) that is not what
 // the reader expects. Like image/png's FormatError it describes the data,
@@ -44,45 +38,15 @@ func imagesKind() idxKind {
 }
 func labelsKind() idxKind { return idxKind{what: "labels", item: "label", dims: 1, itemSize: 1} }
 
+// fileSize is the exact decompressed size of a file of count items: the
+// magic number, one 4-byte size per dimension, then the items.
+func (k idxKind) fileSize(count int) int64 {
+	return int64(4+4*k.dims) + int64(count)*int64(k.itemSize)
+}
+
 // magic is the IDX magic number: two zero bytes, type 0x08 (unsigned byte),
 // then the dimension count.
 func (k idxKind) magic() uint32 { return 0x0800 | uint32(k.dims) }
-
-// ReadImages decodes an idx3 image file (raw or gzip, detected by content),
-// checking everything down to the last byte. name is used in errors only.
-func ReadImages(name string, r io.Reader) (images []uint8, n int, err error) {
-	d, err := decodeIDX(name, r, imagesKind(), nil)
-	return d.data, d.count, err
-}
-
-// ReadLabels decodes an idx1 label file (raw or gzip, detected by content)
-// and checks every label is a class 0-9. name is used in errors only.
-func ReadLabels(name string, r io.Reader) ([]uint8, error) {
-	d, err := decodeIDX(name, r, labelsKind(), nil)
-	return d.data, err
-}
-
-// ReadSetFiles reads a pair of image and label files into a Set named name.
-func ReadSetFiles(name, imagesPath, labelsPath string) (*Set, error) {
-	images, err := readFile(imagesPath, imagesKind())
-	if err != nil {
-		return nil, err
-	}
-	labels, err := readFile(labelsPath, labelsKind())
-	if err != nil {
-		return nil, err
-	}
-	return newSet(name, imagesPath, images, labelsPath, labels)
-}
-
-func readFile(path string, kind idxKind) (decoded, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return decoded{}, fmt.Errorf("dataset: %w", err)
-	}
-	defer f.Close()
-	return decodeIDX(path, f, kind, nil)
-}
 
 // newSet pairs decoded images and labels, refusing a pair whose counts
 // disagree: training on it would silently drop or misalign examples.
@@ -100,11 +64,15 @@ type decoded struct {
 	count int
 }
 
-// decodeIDX reads one IDX file of the given kind. When sum is not nil every
-// decompressed byte is also written to it, so verification and parsing
-// share one pass over the data.
-func decodeIDX(file string, r io.Reader, kind idxKind, sum hash.Hash) (decoded, error) {
-	in, gzipped, err := decompress(file, r)
+// decodeIDX reads one IDX file of the given kind holding exactly count
+// items. The exact size is known before the first byte is read, so a
+// header that claims another count is refused at once, the body gets one
+// buffer of the right size, and the reader never reads more than one byte
+// past the end: a hostile file cannot make it buffer or decompress more
+// than the real file holds. When sum is not nil every decompressed byte is
+// also written to it, so verification and parsing share one pass.
+func decodeIDX(file string, r io.Reader, kind idxKind, count int, sum hash.Hash) (decoded, error) {
+	in, gzipped, err := decompress(file, r, kind.fileSize(count))
 	if err != nil {
 		return decoded{}, err
 	}
@@ -138,12 +106,9 @@ func decodeIDX(file string, r io.Reader, kind idxKind, sum hash.Hash) (decoded, 
 		return decoded{}, shortRead(file, err, "truncated header", len(magic)+len(sizes), len(magic)+got, "")
 	}
 
-	count := binary.BigEndian.Uint32(sizes)
-	switch {
-	case count == 0:
-		return decoded{}, bad("header claims 0 %s: the file holds no data", kind.what)
-	case count > MaxImages:
-		return decoded{}, bad("header claims %d %s, more than the limit of %d", count, kind.what, MaxImages)
+	if claimed := binary.BigEndian.Uint32(sizes); uint64(claimed) != uint64(count) {
+		return decoded{}, bad("header claims %d %s, want %d (this file holds exactly %d; is it the right file?)",
+			claimed, kind.what, count, count)
 	}
 	if kind.dims == 3 {
 		rows, cols := binary.BigEndian.Uint32(sizes[4:]), binary.BigEndian.Uint32(sizes[8:])
@@ -152,10 +117,10 @@ func decodeIDX(file string, r io.Reader, kind idxKind, sum hash.Hash) (decoded, 
 		}
 	}
 
-	bodySize := int(count) * kind.itemSize
-	body, err := readBody(in, bodySize)
-	if err != nil {
-		return decoded{}, shortRead(file, err, "truncated body", bodySize, len(body), " of "+kind.item+" data")
+	bodySize := count * kind.itemSize
+	body := make([]byte, bodySize)
+	if got, err := io.ReadFull(in, body); err != nil {
+		return decoded{}, shortRead(file, err, "truncated body", bodySize, got, " of "+kind.item+" data")
 	}
 	if err := checkEnd(file, in, count, kind); err != nil {
 		return decoded{}, err
@@ -168,50 +133,41 @@ func decodeIDX(file string, r io.Reader, kind idxKind, sum hash.Hash) (decoded, 
 			}
 		}
 	}
-	return decoded{data: body, count: int(count)}, nil
+	return decoded{data: body, count: count}, nil
 }
 
-// readBody reads exactly size bytes. It grows its buffer as data arrives
-// instead of allocating size up front, so a header that lies about its
-// count costs memory only for bytes that really exist.
-func readBody(in io.Reader, size int) ([]byte, error) {
-	const firstChunk = 1 << 20
-	buf := make([]byte, 0, min(size, firstChunk))
-	for len(buf) < size {
-		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(2*cap(buf), size))
-			copy(grown, buf)
-			buf = grown
-		}
-		n, err := in.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF && len(buf) < size {
-			return buf, io.ErrUnexpectedEOF
-		}
-		if err != nil && err != io.EOF {
-			return buf, err
-		}
-	}
-	return buf, nil
-}
-
-// checkEnd makes sure nothing follows the body. Reading to the end also
-// makes gzip verify its CRC-32 and size trailer. It stops counting at a
-// limit so a huge tail is not read just to be reported.
-func checkEnd(file string, in io.Reader, count uint32, kind idxKind) error {
-	const limit = 1 << 20
-	n, err := io.Copy(io.Discard, io.LimitReader(in, limit+1))
-	var fe *FormatError
+// checkEnd makes sure nothing follows the body, reading at most one byte:
+// one is enough to tell trailing data from the end. Reaching the end also
+// makes gzip verify its CRC-32 and size trailer.
+func checkEnd(file string, in io.Reader, count int, kind idxKind) error {
+	var one [1]byte
+	n, err := io.ReadFull(in, one[:])
 	switch {
-	case errors.As(err, &fe):
-		// Corrupt gzip data explains extra bytes better than "garbage".
-		return err
-	case n > limit:
-		return &FormatError{File: file, Reason: fmt.Sprintf("trailing garbage: more than %d bytes after the %d %s", limit, count, kind.what)}
 	case n > 0:
-		return &FormatError{File: file, Reason: fmt.Sprintf("trailing garbage: %d bytes after the %d %s", n, count, kind.what)}
+		return &FormatError{File: file, Reason: fmt.Sprintf("trailing data after the %d %s (the file is longer than %d bytes)",
+			count, kind.what, kind.fileSize(count))}
+	case err == io.EOF:
+		return nil
 	}
 	return err
+}
+
+// hashIDX hashes the decompressed file without decoding it, reading no more
+// than its known size plus one byte.
+func hashIDX(file string, r io.Reader, kind idxKind, count int, sum io.Writer) error {
+	size := kind.fileSize(count)
+	in, _, err := decompress(file, r, size)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(sum, io.LimitReader(in, size))
+	if err != nil {
+		return err
+	}
+	if n < size {
+		return &FormatError{File: file, Reason: fmt.Sprintf("truncated: expected %d bytes, got %d", size, n)}
+	}
+	return checkEnd(file, in, count, kind)
 }
 
 // shortRead turns an error from reading part of the file into the most
@@ -227,9 +183,13 @@ func shortRead(file string, err error, what string, want, got int, ofWhat string
 // decompress detects gzip by its magic bytes 1f 8b (the name may lie) and
 // returns a reader of the decompressed data. Errors of the returned reader
 // are already labelled: *FormatError for corrupt gzip data, *ioError for
-// failures of r itself.
-func decompress(file string, r io.Reader) (in io.Reader, gzipped bool, err error) {
-	src := bufio.NewReaderSize(&ioErrReader{file: file, r: r}, 64<<10)
+// failures of r itself. size is the decompressed size the caller expects:
+// r itself is cut off a little beyond what any gzip of that much data can
+// take (maxCompressedSize), so a stream of empty deflate blocks cannot keep
+// the reader busy forever.
+func decompress(file string, r io.Reader, size int64) (in io.Reader, gzipped bool, err error) {
+	limited := &sourceLimit{file: file, r: &ioErrReader{file: file, r: r}, left: maxCompressedSize(size)}
+	src := bufio.NewReaderSize(limited, 64<<10)
 	head, err := src.Peek(2)
 	if err != nil && err != io.EOF {
 		return nil, false, err
@@ -242,6 +202,36 @@ func decompress(file string, r io.Reader) (in io.Reader, gzipped bool, err error
 		return nil, true, gzipError(file, err)
 	}
 	return &gzipReader{file: file, zr: zr}, true, nil
+}
+
+// maxCompressedSize bounds the bytes a source may send for a file of size
+// decompressed bytes: deflate's worst case is stored blocks (5 bytes per
+// 65 535), plus a gzip header (at most about 66 KB with its optional
+// fields) and trailer. The bound is generous; it only stops endless input.
+func maxCompressedSize(size int64) int64 {
+	return size + size/1024 + 1<<20
+}
+
+// sourceLimit fails once more than left bytes have been read from r.
+type sourceLimit struct {
+	file string
+	r    io.Reader
+	left int64
+}
+
+func (l *sourceLimit) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, &FormatError{File: l.file, Reason: "the source sends more data than any copy of this file can hold"}
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, &FormatError{File: l.file, Reason: "the source sends more data than any copy of this file can hold"}
+	}
+	return n, err
 }
 
 // gzipReader labels gzip's errors: data corruption becomes a FormatError,
@@ -258,8 +248,9 @@ func (g *gzipReader) Read(p []byte) (int, error) {
 		return n, err
 	}
 	var ioErr *ioError
-	if errors.As(err, &ioErr) {
-		return n, err
+	var formatErr *FormatError
+	if errors.As(err, &ioErr) || errors.As(err, &formatErr) {
+		return n, err // the source failed, or sent too much: not corrupt deflate data
 	}
 	return n, gzipError(g.file, err)
 }

@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 type badCase struct {
 	name   string
-	labels bool     // read with ReadLabels instead of ReadImages
-	data   []byte   // raw IDX bytes (also tried gzipped unless gzipOnly)
+	labels bool     // read as a labels file instead of an images file
+	count  int      // items the file must hold; 0 means 3
+	data   []byte   // raw IDX bytes (also tried gzipped unless raw)
 	want   []string // substrings the error must contain
 	raw    bool     // data is not to be gzipped (it is gzip already, or tests raw-only framing)
 }
@@ -35,23 +35,30 @@ func badCases(t testing.TB) []badCase {
 			want: []string{"wrong dimension count 1, want 3"}},
 		{name: "images file read as labels", labels: true, data: good,
 			want: []string{"wrong dimension count 3, want 1"}},
-		{name: "image size", data: idxBytes([]uint32{1, 32, 32}, make([]byte, 32*32)),
+		{name: "image size", count: 1, data: idxBytes([]uint32{1, 32, 32}, make([]byte, 32*32)),
 			want: []string{"image size 32x32, want 28x28"}},
+		// Each dimension on its own: a check of only one would pass the other.
+		{name: "image rows", count: 1, data: idxBytes([]uint32{1, 32, 28}, make([]byte, 32*28)),
+			want: []string{"image size 32x28, want 28x28"}},
+		{name: "image columns", count: 1, data: idxBytes([]uint32{1, 28, 32}, make([]byte, 28*32)),
+			want: []string{"image size 28x32, want 28x28"}},
 		{name: "truncated magic", data: []byte{0, 0}, raw: true,
 			want: []string{"truncated header: expected 4 bytes, got 2"}},
 		{name: "truncated header", data: good[:10],
 			want: []string{"truncated header: expected 16 bytes, got 10"}},
 		{name: "truncated body", data: good[:16+2*ImageSize+100],
 			want: []string{"truncated body: expected 2352 bytes of image data, got 1668"}},
-		{name: "truncated labels", labels: true, data: labelsFile(5)[:8+3],
+		{name: "truncated labels", labels: true, count: 5, data: labelsFile(5)[:8+3],
 			want: []string{"truncated body: expected 5 bytes of label data, got 3"}},
-		{name: "trailing garbage", data: append(bytes.Clone(good), 1, 2, 3, 4, 5),
-			want: []string{"trailing garbage: 5 bytes after the 3 images"}},
+		{name: "trailing data", data: append(bytes.Clone(good), 1, 2, 3, 4, 5),
+			want: []string{"trailing data after the 3 images", "longer than 2368 bytes"}},
 		{name: "absurd count", data: idxBytes([]uint32{4_000_000_000, 28, 28}, make([]byte, 100)),
-			want: []string{"header claims 4000000000 images, more than the limit of 10000000"}},
+			want: []string{"header claims 4000000000 images, want 3"}},
+		{name: "one image too many", data: imagesFile(4),
+			want: []string{"header claims 4 images, want 3"}},
 		{name: "zero count", data: idxBytes([]uint32{0, 28, 28}, nil),
-			want: []string{"header claims 0 images"}},
-		{name: "label outside 0-9", labels: true, data: idxBytes([]uint32{4}, []byte{1, 2, 10, 3}),
+			want: []string{"header claims 0 images, want 3"}},
+		{name: "label outside 0-9", labels: true, count: 4, data: idxBytes([]uint32{4}, []byte{1, 2, 10, 3}),
 			want: []string{"label 10 at index 2 is outside 0-9"}},
 		{name: "gzip bad CRC", raw: true, data: flip(goodGz, len(goodGz)-8),
 			want: []string{"gzip data is corrupt", "checksum"}},
@@ -59,19 +66,24 @@ func badCases(t testing.TB) []badCase {
 			want: []string{"gzip data is corrupt"}},
 		{name: "gzip without trailer", raw: true, data: goodGz[:len(goodGz)-8],
 			want: []string{"gzip data is corrupt", "cut short"}},
-		{name: "gzip corrupt deflate data", raw: true, data: flip(goodGz, len(goodGz)/2),
-			want: []string{"gzip data is corrupt"}},
+		// Corrupt deflate data may decode to more bytes than the file holds;
+		// it is then refused as trailing data, before deflate notices.
+		{name: "gzip corrupt deflate data", raw: true, data: flip(goodGz, len(goodGz)/2)},
 		{name: "gzip magic only", raw: true, data: []byte{0x1f, 0x8b},
 			want: []string{"gzip data is corrupt"}},
 	}
 }
 
 func readAs(c badCase, name string, data []byte) error {
-	if c.labels {
-		_, err := ReadLabels(name, bytes.NewReader(data))
-		return err
+	count := c.count
+	if count == 0 {
+		count = 3
 	}
-	_, _, err := ReadImages(name, bytes.NewReader(data))
+	kind := imagesKind()
+	if c.labels {
+		kind = labelsKind()
+	}
+	_, err := decodeIDX(name, bytes.NewReader(data), kind, count, nil)
 	return err
 }
 
@@ -104,39 +116,34 @@ func TestReaderRejectsMalformedFiles(t *testing.T) {
 }
 
 func TestReaderAcceptsGoodFilesRawAndGzip(t *testing.T) {
-	// 3000 images are more than the reader's first 1 MiB chunk, so this also
-	// covers the growing buffer.
 	for _, n := range []int{1, 3, 3000} {
 		images, labels := imagesFile(n), labelsFile(n)
 		for variant, enc := range map[string]func([]byte) []byte{
 			"raw":  func(b []byte) []byte { return b },
 			"gzip": func(b []byte) []byte { return gzipBytes(t, b) },
 		} {
-			got, gotN, err := ReadImages("images", bytes.NewReader(enc(images)))
+			got, err := decodeIDX("images", bytes.NewReader(enc(images)), imagesKind(), n, nil)
 			if err != nil {
 				t.Fatalf("%s n=%d: %v", variant, n, err)
 			}
-			if gotN != n || !bytes.Equal(got, fakeImageBody(n)) {
-				t.Errorf("%s n=%d: got %d images (%d bytes), want the %d written", variant, n, gotN, len(got), n)
+			if got.count != n || !bytes.Equal(got.data, fakeImageBody(n)) {
+				t.Errorf("%s n=%d: got %d images (%d bytes), want the %d written", variant, n, got.count, len(got.data), n)
 			}
-			gotLabels, err := ReadLabels("labels", bytes.NewReader(enc(labels)))
+			gotLabels, err := decodeIDX("labels", bytes.NewReader(enc(labels)), labelsKind(), n, nil)
 			if err != nil {
 				t.Fatalf("%s n=%d: %v", variant, n, err)
 			}
-			if !bytes.Equal(gotLabels, fakeLabelBody(n)) {
+			if !bytes.Equal(gotLabels.data, fakeLabelBody(n)) {
 				t.Errorf("%s n=%d: labels differ from those written", variant, n)
 			}
 		}
 	}
 }
 
-func TestReadSetFiles(t *testing.T) {
-	dir := t.TempDir()
-	imgPath, lblPath := filepath.Join(dir, "img.gz"), filepath.Join(dir, "lbl")
-	writeFile(t, imgPath, gzipBytes(t, imagesFile(4)))
-	writeFile(t, lblPath, labelsFile(4))
-
-	set, err := ReadSetFiles("small", imgPath, lblPath)
+func TestNewSetPairsImagesAndLabels(t *testing.T) {
+	images := decoded{data: fakeImageBody(4), count: 4}
+	labels := decoded{data: fakeLabelBody(4), count: 4}
+	set, err := newSet("small", "img", images, "lbl", labels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,27 +161,17 @@ func TestReadSetFiles(t *testing.T) {
 	}
 }
 
-func TestReadSetFilesCountMismatch(t *testing.T) {
-	dir := t.TempDir()
-	imgPath, lblPath := filepath.Join(dir, "img"), filepath.Join(dir, "lbl")
-	writeFile(t, imgPath, imagesFile(3))
-	writeFile(t, lblPath, labelsFile(4))
-	_, err := ReadSetFiles("small", imgPath, lblPath)
+func TestNewSetRefusesCountMismatch(t *testing.T) {
+	images := decoded{data: fakeImageBody(3), count: 3}
+	labels := decoded{data: fakeLabelBody(4), count: 4}
+	_, err := newSet("small", "/d/img", images, "/d/lbl", labels)
 	if err == nil {
 		t.Fatal("3 images with 4 labels accepted")
 	}
-	for _, want := range []string{imgPath, lblPath, "3 images", "4 labels", "mismatch"} {
+	for _, want := range []string{"/d/img", "/d/lbl", "3 images", "4 labels", "mismatch"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
-	}
-}
-
-func TestReadSetFilesMissingFile(t *testing.T) {
-	missing := filepath.Join(t.TempDir(), "nope")
-	_, err := ReadSetFiles("x", missing, missing)
-	if err == nil || !strings.Contains(err.Error(), missing) {
-		t.Fatalf("got %v, want an error naming %s", err, missing)
 	}
 }
 
@@ -198,7 +195,7 @@ func TestReaderReportsIOErrorsAsSuch(t *testing.T) {
 	good := imagesFile(3)
 	goodGz := gzipBytes(t, good)
 	for variant, data := range map[string][]byte{"raw": good[:1000], "gzip": goodGz[:len(goodGz)/2]} {
-		_, _, err := ReadImages("net-file", &failingReader{data: data, err: cause})
+		_, err := decodeIDX("net-file", &failingReader{data: data, err: cause}, imagesKind(), 3, nil)
 		if !errors.Is(err, cause) {
 			t.Errorf("%s: got %v, want the reader's own error", variant, err)
 		}
@@ -224,16 +221,16 @@ func FuzzReadIDX(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		images, n, err := ReadImages("fuzz.idx", bytes.NewReader(data))
-		if err == nil && (n < 1 || len(images) != n*ImageSize) {
-			t.Fatalf("accepted %d images in %d bytes", n, len(images))
+		images, err := decodeIDX("fuzz.idx", bytes.NewReader(data), imagesKind(), 2, nil)
+		if err == nil && (images.count != 2 || len(images.data) != 2*ImageSize) {
+			t.Fatalf("accepted %d images in %d bytes", images.count, len(images.data))
 		}
 		if err != nil && !strings.Contains(err.Error(), "fuzz.idx") {
 			t.Fatalf("error %q does not name the file", err)
 		}
-		labels, err := ReadLabels("fuzz.idx", bytes.NewReader(data))
+		labels, err := decodeIDX("fuzz.idx", bytes.NewReader(data), labelsKind(), 7, nil)
 		if err == nil {
-			for i, l := range labels {
+			for i, l := range labels.data {
 				if l >= NumClasses {
 					t.Fatalf("accepted label %d at %d", l, i)
 				}
@@ -246,3 +243,86 @@ func FuzzReadIDX(f *testing.F) {
 }
 
 var _ io.Reader = (*failingReader)(nil)
+
+// countingReader serves prefix, then endless filler bytes, and counts what
+// was read: the reader under test must stop on its own.
+type countingReader struct {
+	prefix []byte
+	filler []byte // repeated after prefix; zeros if nil
+	read   int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n := 0
+	if len(r.prefix) > 0 {
+		n = copy(p, r.prefix)
+		r.prefix = r.prefix[n:]
+	} else if r.filler == nil {
+		clear(p)
+		n = len(p)
+	} else {
+		for n < len(p) {
+			n += copy(p[n:], r.filler[int(r.read+int64(n))%len(r.filler):])
+		}
+	}
+	r.read += int64(n)
+	return n, nil
+}
+
+// The attack of issue 14: a header that claims 9 999 999 images over a
+// long run of zeros. The count is known, so the reader refuses it after the
+// header instead of buffering gigabytes first.
+func TestReaderRefusesAWrongCountAfterTheHeader(t *testing.T) {
+	src := &countingReader{prefix: idxBytes([]uint32{9_999_999, Rows, Cols}, nil)}
+	_, err := decodeIDX("huge.idx", src, imagesKind(), 3, nil)
+	if err == nil || !strings.Contains(err.Error(), "header claims 9999999 images, want 3") {
+		t.Fatalf("got %v, want the claimed count refused", err)
+	}
+	// One buffered read of the source (64 KiB) is all it may take.
+	if src.read > 64<<10 {
+		t.Errorf("read %d bytes of a file refused by its 16-byte header", src.read)
+	}
+}
+
+// A file whose header is right but which goes on after its last image is
+// read one byte past its end, not further: the same for decoding (Load)
+// and hashing (Fetch).
+func TestReaderReadsOneBytePastTheEnd(t *testing.T) {
+	size := imagesKind().fileSize(3)
+	for mode, read := range map[string]func(io.Reader) error{
+		"decode": func(r io.Reader) error { _, err := decodeIDX("long.idx", r, imagesKind(), 3, nil); return err },
+		"hash":   func(r io.Reader) error { return hashIDX("long.idx", r, imagesKind(), 3, io.Discard) },
+	} {
+		src := &countingReader{prefix: imagesFile(3)}
+		err := read(src)
+		if err == nil || !strings.Contains(err.Error(), "trailing data after the 3 images") {
+			t.Errorf("%s: got %v, want trailing data refused", mode, err)
+		}
+		if limit := size + 64<<10; src.read > limit {
+			t.Errorf("%s: read %d bytes of a %d-byte file with a tail; at most one buffered read past it (%d) is needed",
+				mode, src.read, size, limit)
+		}
+	}
+}
+
+// A gzip stream of empty stored blocks decompresses to nothing, forever;
+// the source is cut off a little past what any gzip of the file can take.
+func TestReaderStopsEndlessCompressedInput(t *testing.T) {
+	gzipHeader := []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+	emptyStoredBlock := []byte{0x00, 0x00, 0x00, 0xff, 0xff} // BFINAL=0, BTYPE=00, LEN=0, NLEN=^0
+	limit := maxCompressedSize(imagesKind().fileSize(3))
+	for mode, read := range map[string]func(io.Reader) error{
+		"decode": func(r io.Reader) error { _, err := decodeIDX("endless.gz", r, imagesKind(), 3, nil); return err },
+		"hash":   func(r io.Reader) error { return hashIDX("endless.gz", r, imagesKind(), 3, io.Discard) },
+	} {
+		src := &countingReader{prefix: gzipHeader, filler: emptyStoredBlock}
+		err := read(src)
+		var fe *FormatError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "more data than any copy of this file can hold") {
+			t.Errorf("%s: got %v, want the endless source refused", mode, err)
+		}
+		if src.read > limit+64<<10 {
+			t.Errorf("%s: read %d compressed bytes, the limit is %d", mode, src.read, limit)
+		}
+	}
+}

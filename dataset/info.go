@@ -40,6 +40,7 @@ type fileSpec struct {
 	base   string // e.g. "train-images-idx3-ubyte"; stored as base+".gz"
 	sha256 string // hex SHA-256 of the decompressed contents
 	kind   idxKind
+	count  int // images or labels it holds: with kind, its exact size
 }
 
 func (f fileSpec) gzName() string { return f.base + ".gz" }
@@ -52,12 +53,18 @@ type entry struct {
 	sources func(*http.Client) []Source // default sources, tried in order after the data dir
 }
 
-func fourFiles(trainImagesSum, trainLabelsSum, testImagesSum, testLabelsSum string) [4]fileSpec {
+// The sizes of the splits every set of the family has.
+const (
+	trainCount = 60000
+	testCount  = 10000
+)
+
+func fourFiles(trainN, testN int, trainImagesSum, trainLabelsSum, testImagesSum, testLabelsSum string) [4]fileSpec {
 	return [4]fileSpec{
-		trainImages: {base: "train-images-idx3-ubyte", sha256: trainImagesSum, kind: imagesKind()},
-		trainLabels: {base: "train-labels-idx1-ubyte", sha256: trainLabelsSum, kind: labelsKind()},
-		testImages:  {base: "t10k-images-idx3-ubyte", sha256: testImagesSum, kind: imagesKind()},
-		testLabels:  {base: "t10k-labels-idx1-ubyte", sha256: testLabelsSum, kind: labelsKind()},
+		trainImages: {base: "train-images-idx3-ubyte", sha256: trainImagesSum, kind: imagesKind(), count: trainN},
+		trainLabels: {base: "train-labels-idx1-ubyte", sha256: trainLabelsSum, kind: labelsKind(), count: trainN},
+		testImages:  {base: "t10k-images-idx3-ubyte", sha256: testImagesSum, kind: imagesKind(), count: testN},
+		testLabels:  {base: "t10k-labels-idx1-ubyte", sha256: testLabelsSum, kind: labelsKind(), count: testN},
 	}
 }
 
@@ -79,7 +86,7 @@ func lookupEntry(name string) (entry, error) {
 			// Mean and std are the PyTorch tutorial's (rounded from the train set).
 			info: Info{Name: "mnist", Mean: 0.1307, Std: 0.3081,
 				Classes: [NumClasses]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}},
-			files: fourFiles(
+			files: fourFiles(trainCount, testCount,
 				"ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
 				"65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
 				"0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
@@ -100,7 +107,7 @@ func lookupEntry(name string) (entry, error) {
 			info: Info{Name: "fashion-mnist", Mean: 0.2860, Std: 0.3530,
 				Classes: [NumClasses]string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 					"Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}},
-			files: fourFiles(
+			files: fourFiles(trainCount, testCount,
 				"c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
 				"bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
 				"5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",

@@ -90,7 +90,7 @@ func (l *Loader) Start(epoch int) {
 
 // Seek positions the loader so that the next Next returns batch index
 // `batch` (0-based) of epoch `epoch`: the exact place a checkpoint taken
-// after Position() == (epoch, batch) left off. batch is clamped to
+// after `batch` batches of that epoch left off. batch is clamped to
 // [0, Batches()].
 func (l *Loader) Seek(epoch, batch int) {
 	l.Start(epoch)
@@ -121,19 +121,4 @@ func (l *Loader) Next(x []float32, y []int32) (n int) {
 	}
 	l.batch++
 	return n
-}
-
-// Position returns the current epoch and how many of its batches have been
-// returned: what a checkpoint stores to resume with Seek.
-func (l *Loader) Position() (epoch, batch int) { return l.epoch, l.batch }
-
-// Indices returns a copy of the dataset indices of batch (0-based) in the
-// current epoch's order, or nil if there is no such batch.
-func (l *Loader) Indices(batch int) []int {
-	if batch < 0 || batch >= l.Batches() {
-		return nil
-	}
-	lo := batch * l.batchSize
-	hi := min(lo+l.batchSize, l.set.N)
-	return append([]int(nil), l.order[lo:hi]...)
 }

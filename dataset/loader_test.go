@@ -134,8 +134,8 @@ func TestLoaderKeepsLastPartialBatch(t *testing.T) {
 			t.Errorf("N=%d bs=%d: got %d batches ending with %v, want %d ending with %d",
 				c.n, c.bs, len(sizes), sizes[len(sizes)-1], c.batches, c.last)
 		}
-		if e, b := l.Position(); e != 1 || b != c.batches {
-			t.Errorf("N=%d bs=%d: Position() after the epoch = (%d, %d), want (1, %d)", c.n, c.bs, e, b, c.batches)
+		if n := l.Next(x, y); n != 0 {
+			t.Errorf("N=%d bs=%d: Next after the last batch returned %d images, want 0", c.n, c.bs, n)
 		}
 	}
 }
@@ -151,42 +151,14 @@ func TestLoaderSeekResumesExactly(t *testing.T) {
 		for range stop {
 			original.Next(x, y)
 		}
-		epoch, batch := original.Position()
-		if epoch != 4 || batch != stop {
-			t.Fatalf("Position() = (%d, %d), want (4, %d)", epoch, batch, stop)
-		}
+		epoch, batch := 4, stop
 		rest := epochOrder(t, original, set, bs)
 
 		resumed := NewLoader(set, testInfo, bs, true, 99)
 		resumed.Seek(epoch, batch)
-		if e, b := resumed.Position(); e != epoch || b != batch {
-			t.Errorf("after Seek(%d, %d), Position() = (%d, %d)", epoch, batch, e, b)
-		}
 		if got := epochOrder(t, resumed, set, bs); !slices.Equal(got, rest) {
 			t.Errorf("resuming at batch %d: got %d images in another order than the original run's %d", stop, len(got), len(rest))
 		}
-	}
-}
-
-func TestLoaderIndicesMatchBatches(t *testing.T) {
-	const n, bs = 100, 30
-	set := indexedSet(n)
-	l := NewLoader(set, testInfo, bs, true, 5)
-	l.Start(2)
-	var want []int
-	for b := range l.Batches() {
-		want = append(want, l.Indices(b)...)
-	}
-	if got := epochOrder(t, l, set, bs); !slices.Equal(got, want) {
-		t.Error("Indices do not match the batches Next returns")
-	}
-	if l.Indices(-1) != nil || l.Indices(l.Batches()) != nil {
-		t.Error("Indices of a batch that does not exist is not nil")
-	}
-	idx := l.Indices(0)
-	idx[0] = -5
-	if l.Indices(0)[0] == -5 {
-		t.Error("Indices returns the loader's own memory")
 	}
 }
 
