@@ -342,13 +342,7 @@ func (f *fetcher) fetchFrom(ctx context.Context, src Source, spec fileSpec, pars
 // decodes it, and accepts it only if the hash is the expected one.
 func verify(label string, r io.Reader, spec fileSpec, parse bool) (decoded, error) {
 	sum := sha256.New()
-	var got decoded
-	var err error
-	if parse {
-		got, err = decodeIDX(label, r, spec.kind, spec.count, sum)
-	} else {
-		err = hashIDX(label, r, spec.kind, spec.count, sum)
-	}
+	got, err := decodeIDX(label, r, spec.kind, spec.count, sum, parse)
 	if err != nil {
 		return decoded{}, err
 	}

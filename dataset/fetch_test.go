@@ -586,7 +586,7 @@ func TestFileNamesAreTheStandardOnes(t *testing.T) {
 	}
 }
 
-// The attack of issue 14 through Load: a cached train-images file whose
+// The attack of issue 14 through Load and Fetch: a cached train-images file whose
 // header claims 9 999 999 images over megabytes of zeros is refused by its
 // header and named, whatever follows.
 func TestLoadRefusesAFileClaimingTooManyImages(t *testing.T) {
@@ -598,9 +598,13 @@ func TestLoadRefusesAFileClaimingTooManyImages(t *testing.T) {
 	var rec recorder
 	opts := rec.opts(dir)
 	opts.Offline = true
-	_, _, err := loadEntry(context.Background(), set.entry, opts)
 	want := fmt.Sprintf("header claims 9999999 images, want %d", fakeTrainN)
+	_, _, err := loadEntry(context.Background(), set.entry, opts)
 	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), name) {
-		t.Fatalf("got %v, want an error naming %s with %q", err, name, want)
+		t.Errorf("Load: got %v, want an error naming %s with %q", err, name, want)
+	}
+	_, err = fetchEntry(context.Background(), set.entry, opts)
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), name) {
+		t.Errorf("Fetch: got %v, want an error naming %s with %q", err, name, want)
 	}
 }

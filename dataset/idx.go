@@ -70,8 +70,9 @@ type decoded struct {
 // buffer of the right size, and the reader never reads more than one byte
 // past the end: a hostile file cannot make it buffer or decompress more
 // than the real file holds. When sum is not nil every decompressed byte is
-// also written to it, so verification and parsing share one pass.
-func decodeIDX(file string, r io.Reader, kind idxKind, count int, sum hash.Hash) (decoded, error) {
+// also written to it, so verification and parsing share one pass. Without
+// keep the body is only read (for the hash), not kept or checked.
+func decodeIDX(file string, r io.Reader, kind idxKind, count int, sum hash.Hash, keep bool) (decoded, error) {
 	in, gzipped, err := decompress(file, r, kind.fileSize(count))
 	if err != nil {
 		return decoded{}, err
@@ -118,6 +119,13 @@ func decodeIDX(file string, r io.Reader, kind idxKind, count int, sum hash.Hash)
 	}
 
 	bodySize := count * kind.itemSize
+	if !keep {
+		got, err := io.CopyN(io.Discard, in, int64(bodySize))
+		if err != nil {
+			return decoded{}, shortRead(file, err, "truncated body", bodySize, int(got), " of "+kind.item+" data")
+		}
+		return decoded{count: count}, checkEnd(file, in, count, kind)
+	}
 	body := make([]byte, bodySize)
 	if got, err := io.ReadFull(in, body); err != nil {
 		return decoded{}, shortRead(file, err, "truncated body", bodySize, got, " of "+kind.item+" data")
@@ -150,24 +158,6 @@ func checkEnd(file string, in io.Reader, count int, kind idxKind) error {
 		return nil
 	}
 	return err
-}
-
-// hashIDX hashes the decompressed file without decoding it, reading no more
-// than its known size plus one byte.
-func hashIDX(file string, r io.Reader, kind idxKind, count int, sum io.Writer) error {
-	size := kind.fileSize(count)
-	in, _, err := decompress(file, r, size)
-	if err != nil {
-		return err
-	}
-	n, err := io.Copy(sum, io.LimitReader(in, size))
-	if err != nil {
-		return err
-	}
-	if n < size {
-		return &FormatError{File: file, Reason: fmt.Sprintf("truncated: expected %d bytes, got %d", size, n)}
-	}
-	return checkEnd(file, in, count, kind)
 }
 
 // shortRead turns an error from reading part of the file into the most

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"strings"
@@ -83,7 +84,7 @@ func readAs(c badCase, name string, data []byte) error {
 	if c.labels {
 		kind = labelsKind()
 	}
-	_, err := decodeIDX(name, bytes.NewReader(data), kind, count, nil)
+	_, err := decodeIDX(name, bytes.NewReader(data), kind, count, nil, true)
 	return err
 }
 
@@ -122,14 +123,14 @@ func TestReaderAcceptsGoodFilesRawAndGzip(t *testing.T) {
 			"raw":  func(b []byte) []byte { return b },
 			"gzip": func(b []byte) []byte { return gzipBytes(t, b) },
 		} {
-			got, err := decodeIDX("images", bytes.NewReader(enc(images)), imagesKind(), n, nil)
+			got, err := decodeIDX("images", bytes.NewReader(enc(images)), imagesKind(), n, nil, true)
 			if err != nil {
 				t.Fatalf("%s n=%d: %v", variant, n, err)
 			}
 			if got.count != n || !bytes.Equal(got.data, fakeImageBody(n)) {
 				t.Errorf("%s n=%d: got %d images (%d bytes), want the %d written", variant, n, got.count, len(got.data), n)
 			}
-			gotLabels, err := decodeIDX("labels", bytes.NewReader(enc(labels)), labelsKind(), n, nil)
+			gotLabels, err := decodeIDX("labels", bytes.NewReader(enc(labels)), labelsKind(), n, nil, true)
 			if err != nil {
 				t.Fatalf("%s n=%d: %v", variant, n, err)
 			}
@@ -195,7 +196,7 @@ func TestReaderReportsIOErrorsAsSuch(t *testing.T) {
 	good := imagesFile(3)
 	goodGz := gzipBytes(t, good)
 	for variant, data := range map[string][]byte{"raw": good[:1000], "gzip": goodGz[:len(goodGz)/2]} {
-		_, err := decodeIDX("net-file", &failingReader{data: data, err: cause}, imagesKind(), 3, nil)
+		_, err := decodeIDX("net-file", &failingReader{data: data, err: cause}, imagesKind(), 3, nil, true)
 		if !errors.Is(err, cause) {
 			t.Errorf("%s: got %v, want the reader's own error", variant, err)
 		}
@@ -221,14 +222,14 @@ func FuzzReadIDX(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		images, err := decodeIDX("fuzz.idx", bytes.NewReader(data), imagesKind(), 2, nil)
+		images, err := decodeIDX("fuzz.idx", bytes.NewReader(data), imagesKind(), 2, nil, true)
 		if err == nil && (images.count != 2 || len(images.data) != 2*ImageSize) {
 			t.Fatalf("accepted %d images in %d bytes", images.count, len(images.data))
 		}
 		if err != nil && !strings.Contains(err.Error(), "fuzz.idx") {
 			t.Fatalf("error %q does not name the file", err)
 		}
-		labels, err := decodeIDX("fuzz.idx", bytes.NewReader(data), labelsKind(), 7, nil)
+		labels, err := decodeIDX("fuzz.idx", bytes.NewReader(data), labelsKind(), 7, nil, true)
 		if err == nil {
 			for i, l := range labels.data {
 				if l >= NumClasses {
@@ -273,14 +274,16 @@ func (r *countingReader) Read(p []byte) (int, error) {
 // long run of zeros. The count is known, so the reader refuses it after the
 // header instead of buffering gigabytes first.
 func TestReaderRefusesAWrongCountAfterTheHeader(t *testing.T) {
-	src := &countingReader{prefix: idxBytes([]uint32{9_999_999, Rows, Cols}, nil)}
-	_, err := decodeIDX("huge.idx", src, imagesKind(), 3, nil)
-	if err == nil || !strings.Contains(err.Error(), "header claims 9999999 images, want 3") {
-		t.Fatalf("got %v, want the claimed count refused", err)
-	}
-	// One buffered read of the source (64 KiB) is all it may take.
-	if src.read > 64<<10 {
-		t.Errorf("read %d bytes of a file refused by its 16-byte header", src.read)
+	for _, keep := range []bool{true, false} { // Load decodes, Fetch only hashes
+		src := &countingReader{prefix: idxBytes([]uint32{9_999_999, Rows, Cols}, nil)}
+		_, err := decodeIDX("huge.idx", src, imagesKind(), 3, sha256.New(), keep)
+		if err == nil || !strings.Contains(err.Error(), "header claims 9999999 images, want 3") {
+			t.Fatalf("keep=%v: got %v, want the claimed count refused", keep, err)
+		}
+		// One buffered read of the source (64 KiB) is all it may take.
+		if src.read > 64<<10 {
+			t.Errorf("keep=%v: read %d bytes of a file refused by its 16-byte header", keep, src.read)
+		}
 	}
 }
 
@@ -290,8 +293,11 @@ func TestReaderRefusesAWrongCountAfterTheHeader(t *testing.T) {
 func TestReaderReadsOneBytePastTheEnd(t *testing.T) {
 	size := imagesKind().fileSize(3)
 	for mode, read := range map[string]func(io.Reader) error{
-		"decode": func(r io.Reader) error { _, err := decodeIDX("long.idx", r, imagesKind(), 3, nil); return err },
-		"hash":   func(r io.Reader) error { return hashIDX("long.idx", r, imagesKind(), 3, io.Discard) },
+		"decode": func(r io.Reader) error { _, err := decodeIDX("long.idx", r, imagesKind(), 3, nil, true); return err },
+		"hash": func(r io.Reader) error {
+			_, err := decodeIDX("long.idx", r, imagesKind(), 3, sha256.New(), false)
+			return err
+		},
 	} {
 		src := &countingReader{prefix: imagesFile(3)}
 		err := read(src)
@@ -312,8 +318,11 @@ func TestReaderStopsEndlessCompressedInput(t *testing.T) {
 	emptyStoredBlock := []byte{0x00, 0x00, 0x00, 0xff, 0xff} // BFINAL=0, BTYPE=00, LEN=0, NLEN=^0
 	limit := maxCompressedSize(imagesKind().fileSize(3))
 	for mode, read := range map[string]func(io.Reader) error{
-		"decode": func(r io.Reader) error { _, err := decodeIDX("endless.gz", r, imagesKind(), 3, nil); return err },
-		"hash":   func(r io.Reader) error { return hashIDX("endless.gz", r, imagesKind(), 3, io.Discard) },
+		"decode": func(r io.Reader) error { _, err := decodeIDX("endless.gz", r, imagesKind(), 3, nil, true); return err },
+		"hash": func(r io.Reader) error {
+			_, err := decodeIDX("endless.gz", r, imagesKind(), 3, sha256.New(), false)
+			return err
+		},
 	} {
 		src := &countingReader{prefix: gzipHeader, filler: emptyStoredBlock}
 		err := read(src)
