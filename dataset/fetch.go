@@ -64,6 +64,7 @@ func fetchEntry(ctx context.Context, e entry, opts FetchOptions) (dir string, er
 		return "", err
 	}
 	defer f.close()
+	f.removeStaleTemps()
 	if err := os.MkdirAll(f.dir, 0o755); err != nil {
 		return "", fmt.Errorf("dataset %s: cannot create the data dir: %w", e.info.Name, err)
 	}
@@ -93,6 +94,7 @@ func loadEntry(ctx context.Context, e entry, opts FetchOptions) (train, test *Se
 		return nil, nil, err
 	}
 	defer f.close()
+	f.removeStaleTemps()
 	var parts [4]decoded
 	for i, spec := range e.files {
 		if parts[i], err = f.obtain(ctx, spec, true); err != nil {
@@ -359,15 +361,86 @@ type tempFile struct {
 	done bool
 }
 
+// It is locked for as long as it is open (see tryLock), which is how a
+// later fetch tells it from one abandoned by a killed process.
 func (f *fetcher) createTemp(spec fileSpec) (*tempFile, error) {
 	if err := os.MkdirAll(f.dir, 0o755); err != nil {
 		return nil, err
 	}
-	file, err := os.CreateTemp(f.dir, "."+spec.gzName()+".*.tmp")
-	if err != nil {
-		return nil, err
+	// Between creating and locking, another process's clean-up may take the
+	// new file for abandoned and remove it: then try again.
+	for range 3 {
+		file, err := os.CreateTemp(f.dir, tempPattern(spec))
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := tryLock(file); !ok || err != nil {
+			file.Close()
+			os.Remove(file.Name())
+			return nil, fmt.Errorf("cannot lock %s: %v", file.Name(), err)
+		}
+		if stillThere(file) {
+			return &tempFile{file: file}, nil
+		}
+		file.Close()
 	}
-	return &tempFile{file: file}, nil
+	return nil, fmt.Errorf("cannot keep a temporary file in %s: something removes them as they are made", f.dir)
+}
+
+// tempPattern names the downloads of one file in progress: hidden, with a
+// random part, ending in .tmp.
+func tempPattern(spec fileSpec) string { return "." + spec.gzName() + ".*.tmp" }
+
+// stillThere reports whether file's name still leads to file.
+func stillThere(file *os.File) bool {
+	opened, err := file.Stat()
+	if err != nil {
+		return false
+	}
+	named, err := os.Stat(file.Name())
+	return err == nil && os.SameFile(opened, named)
+}
+
+// removeStaleTemps deletes the downloads a killed process left in the data
+// dir: only files named as this package names them (tempPattern of one of
+// the set's four files), and only when no process holds their lock, i.e.
+// no download is writing them. Failures are logged, never fatal: a stale
+// file costs only space.
+func (f *fetcher) removeStaleTemps() {
+	if !canTellStale {
+		return
+	}
+	entries, err := os.ReadDir(f.dir)
+	if err != nil {
+		return // no data dir yet, or unreadable: the fetch will say so
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !f.isOurTemp(e.Name()) {
+			continue
+		}
+		path := filepath.Join(f.dir, e.Name())
+		file, err := os.OpenFile(path, os.O_RDONLY, 0)
+		if err != nil {
+			continue
+		}
+		if abandoned, err := tryLock(file); err == nil && abandoned {
+			if err := os.Remove(path); err == nil {
+				f.logf("removed %s, left by an interrupted download", path)
+			} else {
+				f.logf("cannot remove %s, left by an interrupted download: %v", path, err)
+			}
+		}
+		file.Close()
+	}
+}
+
+func (f *fetcher) isOurTemp(name string) bool {
+	for _, spec := range f.entry.files {
+		if ok, _ := filepath.Match(tempPattern(spec), name); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // commit makes the temporary file durable and atomically gives it its final

@@ -608,3 +608,56 @@ func TestLoadRefusesAFileClaimingTooManyImages(t *testing.T) {
 		t.Errorf("Fetch: got %v, want an error naming %s with %q", err, name, want)
 	}
 }
+
+// A download killed mid-way leaves its temporary file; the next fetch or
+// load removes it, but never a download still being written (its lock is
+// held) nor any file that is not one of ours.
+func TestStaleDownloadsAreRemovedLiveOnesKept(t *testing.T) {
+	if !canTellStale {
+		t.Skip("no flock on this system: stale downloads are kept")
+	}
+	for _, op := range []string{"fetch", "load"} {
+		t.Run(op, func(t *testing.T) {
+			set := newFakeSet(t)
+			dir := set.writeTo(t, t.TempDir())
+			var rec recorder
+			live, err := (&fetcher{entry: set.entry, dir: dir}).createTemp(set.entry.files[testLabels])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer live.discard()
+			stale := filepath.Join(dir, "."+set.entry.files[trainImages].gzName()+".123456.tmp")
+			writeFile(t, stale, []byte("half a download"))
+			notOurs := []string{
+				filepath.Join(dir, ".other.gz.1.tmp"),
+				filepath.Join(dir, "notes.tmp"),
+				filepath.Join(dir, set.entry.files[trainImages].gzName()+".1.tmp"), // not hidden: not our name
+			}
+			for _, p := range notOurs {
+				writeFile(t, p, []byte("someone else's"))
+			}
+
+			opts := rec.opts(dir)
+			opts.Offline = true
+			if op == "fetch" {
+				_, err = fetchEntry(context.Background(), set.entry, opts)
+			} else {
+				_, _, err = loadEntry(context.Background(), set.entry, opts)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the abandoned download %s is still there (stat: %v)", stale, err)
+			}
+			if !rec.logged("removed " + stale) {
+				t.Errorf("the removal was not logged: %q", rec.logs)
+			}
+			for _, p := range append(notOurs, live.file.Name()) {
+				if _, err := os.Stat(p); err != nil {
+					t.Errorf("%s was removed: %v", p, err)
+				}
+			}
+		})
+	}
+}
