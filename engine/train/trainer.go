@@ -296,7 +296,11 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		s.Epoch, s.Batch, s.Step = r.epoch, r.batch, r.step
 		s.Logs, s.History, s.Changes = r.hist.Logs, r.hist.Epochs, r.hist.Changes
 		s.State = Running
-		s.Message = fmt.Sprintf("training %s on %s, %d threads, run %s", cfg.Model, cfg.Dataset, net.Threads(), r.id)
+		threads := fmt.Sprintf("%d threads", net.Threads())
+		if net.Threads() == 1 {
+			threads = "1 thread"
+		}
+		s.Message = fmt.Sprintf("training %s on %s, %s, run %s", cfg.Model, cfg.Dataset, threads, r.id)
 	})
 	return r, nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -71,6 +72,9 @@ func Main(args []string, env *Env) int {
 	}
 	var run func(context.Context, *Env, []string) error
 	switch name {
+	case "-version", "--version", "version":
+		fmt.Fprint(env.Stdout, versionText(debug.ReadBuildInfo()))
+		return exitOK
 	case "", "-h", "-help", "--help", "help":
 		if name != "" {
 			printUsage(env.Stdout)
@@ -100,7 +104,11 @@ func Main(args []string, env *Env) int {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, new(usageError)):
-		fmt.Fprintf(env.Stderr, "mnist-tui %s: %v\n", name, err)
+		command := name
+		if run == nil || name == "" || name[0] == '-' {
+			command = "train"
+		}
+		fmt.Fprintf(env.Stderr, "mnist-tui %s: %v\nRun 'mnist-tui %s --help' for its usage and flags.\n", command, err, command)
 		return exitUsage
 	default:
 		fmt.Fprintf(env.Stderr, "mnist-tui: %v\n", err)
@@ -110,12 +118,16 @@ func Main(args []string, env *Env) int {
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "mnist-tui trains handwritten-digit classifiers on the CPU and shows the training live.")
-	fmt.Fprintln(w, "\nUsage:\n  mnist-tui [flags]            open the dashboard and train (config.yaml, or the built-in default)\n  mnist-tui <command> [flags]")
+	fmt.Fprintln(w, "\nUsage:\n  mnist-tui [flags]            open the dashboard and train (config.yaml, or the built-in default)\n  mnist-tui <command> [flags]\n  mnist-tui --version          the version, source revision and Go version it was built from")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\nFlags (of train, which mnist-tui without a command runs):")
+	fs, _, _, _, _ := trainFlagSet(&Env{Stdout: w})
+	printFlags(w, fs)
 	fmt.Fprintln(w, "\nRun 'mnist-tui <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "Exit codes: 0 success, 1 the work failed, 2 the command line was wrong.")
 }
 
 // interruptContext is cancelled by the first ctrl+c, SIGTERM or SIGHUP (a

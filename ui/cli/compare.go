@@ -86,9 +86,9 @@ func compare(ctx context.Context, env *Env, args []string, load dataLoader) erro
 	}
 	switch {
 	case ctx.Err() != nil:
-		return errors.Join(fmt.Errorf("interrupted: the table shows the %d of %d models that ran", len(results), len(models)), saveErr)
+		return errors.Join(fmt.Errorf("interrupted: the table shows the %d of %s that ran", len(results), pluralize(len(models), "model")), saveErr)
 	case len(failed) > 0:
-		return errors.Join(fmt.Errorf("%d of %d models failed: %s", len(failed), len(models), strings.Join(failed, ", ")), saveErr)
+		return errors.Join(fmt.Errorf("%d of %s failed: %s", len(failed), pluralize(len(models), "model"), strings.Join(failed, ", ")), saveErr)
 	}
 	return saveErr
 }
@@ -303,6 +303,8 @@ func thousands(v float64) string {
 	return s
 }
 
+// pluralize is "1 epoch", "2 epochs": the one form every message of the
+// command line uses for a count of a regular noun.
 func pluralize(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun

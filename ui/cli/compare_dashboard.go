@@ -63,11 +63,11 @@ func compareDashboard(ctx context.Context, env *Env, cfg config.Config, source s
 	}
 	switch {
 	case ctx.Err() != nil:
-		return errors.Join(fmt.Errorf("interrupted: the table shows the %d of %d models that ran", len(c.results), len(models)), c.saveErr)
+		return errors.Join(fmt.Errorf("interrupted: the table shows the %d of %s that ran", len(c.results), pluralize(len(models), "model")), c.saveErr)
 	case len(failed) > 0:
-		return errors.Join(fmt.Errorf("%d of %d models failed: %s", len(failed), len(models), strings.Join(failed, ", ")), c.saveErr, uiErr)
+		return errors.Join(fmt.Errorf("%d of %s failed: %s", len(failed), pluralize(len(models), "model"), strings.Join(failed, ", ")), c.saveErr, uiErr)
 	case len(c.results) < len(models):
-		fmt.Fprintf(env.Stdout, "comparison stopped after %d of %d models\n", len(c.results), len(models))
+		fmt.Fprintf(env.Stdout, "comparison stopped after %d of %s\n", len(c.results), pluralize(len(models), "model"))
 	}
 	return errors.Join(uiErr, runErr, c.saveErr)
 }

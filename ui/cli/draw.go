@@ -10,7 +10,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"mnist-tui/dataset"
 	"mnist-tui/ui/draw"
 	"mnist-tui/ui/view"
 )
@@ -25,7 +24,7 @@ func runDraw(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("want exactly one checkpoint file, got %d arguments", fs.NArg())
+		return usagef("want exactly one checkpoint file, got %s", pluralize(fs.NArg(), "argument"))
 	}
 	if !env.IsTerminal {
 		return errors.New("draw needs a terminal (with mouse reporting, or use the arrows and space); to read pictures in a script use: mnist-tui predict")
@@ -36,15 +35,12 @@ func runDraw(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	name := *dsName
-	if name == "" && ck.HasMeta {
-		name = ck.Meta.Dataset
-	}
 	if name == "" {
-		name = "mnist"
+		name = checkpointDataset(ck, "mnist")
 	}
-	info, err := dataset.Lookup(name)
+	info, err := lookupDataset(path, name, *dsName != "")
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 
 	_, noColor := os.LookupEnv("NO_COLOR")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
@@ -17,36 +18,38 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&cf.path, "config", "", "configuration `file` (default ./config.yaml, else the built-in default)")
 	fs.StringVar(&cf.dataset, "dataset", "", "data set: mnist or fashion-mnist (default: the checkpoint's)")
 	fs.StringVar(&cf.dataDir, "data-dir", "", "`folder` holding the data set's four .gz files")
-	model := fs.String("model", "", "model of a bare state_dict, when it cannot be recognised")
-	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
+	// Bound to cf like the other config flags: cf.load applies every flag
+	// given, so a --model held elsewhere would be applied as "".
+	fs.StringVar(&cf.model, "model", "", "model of a bare state_dict, when it cannot be recognised")
+	fs.IntVar(&cf.threads, "threads", 0, "worker threads (0 = all cores)")
 	if err := parse(fs, reorderArgs(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("want exactly one checkpoint file, got %d arguments", fs.NArg())
+		return usagef("want exactly one checkpoint file, got %s", pluralize(fs.NArg(), "argument"))
 	}
 	cfg, _, err := cf.load(fs, env)
 	if err != nil {
 		return err
 	}
-	ck, net, err := loadModel(fs.Arg(0), *model, *threads)
+	ck, net, err := loadModel(fs.Arg(0), cf.model, cfg.Threads)
 	if err != nil {
 		return err
 	}
 	dsName := cfg.Dataset
-	if ck.HasMeta && ck.Meta.Dataset != "" && !flagSet(fs, "dataset") {
-		dsName = ck.Meta.Dataset
+	if !flagSet(fs, "dataset") {
+		dsName = checkpointDataset(ck, dsName)
 	}
-	info, err := dataset.Lookup(dsName)
+	info, err := lookupDataset(fs.Arg(0), dsName, flagSet(fs, "dataset"))
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	_, test, err := dataset.Load(ctx, dsName, dataset.FetchOptions{DataDir: cfg.DataDir})
 	if err != nil {
 		return err
 	}
 	ev := train.Evaluate(net, test, info, 1000, &train.EvalScratch{})
-	fmt.Fprintf(env.Stdout, "%s (%s) on the %s test set, %d images\n", fs.Arg(0), net.Model(), dsName, ev.N)
+	fmt.Fprintf(env.Stdout, "%s (%s) on the %s test set, %s\n", fs.Arg(0), net.Model(), dsName, pluralize(ev.N, "image"))
 	fmt.Fprintf(env.Stdout, "Accuracy on test set: %.2f %%\n", ev.Accuracy())
 	fmt.Fprintf(env.Stdout, "Mean loss: %.4f\n\n", ev.Loss)
 	writeClassAccuracy(env.Stdout, ev, info)
@@ -63,7 +66,8 @@ func loadModel(path, model string, threads int) (*checkpoint.Checkpoint, *engine
 	if err != nil {
 		return nil, nil, err
 	}
-	if model == "" {
+	named := model != ""
+	if !named {
 		model = ck.Model
 	}
 	if model == "" {
@@ -73,13 +77,40 @@ func loadModel(path, model string, threads int) (*checkpoint.Checkpoint, *engine
 		}
 	}
 	net, err := engine.NewNet(model, 1, threads)
+	if err != nil && named {
+		return nil, nil, usageError{fmt.Errorf("--model: %w", err)}
+	}
 	if err != nil {
-		return nil, nil, usageError{err}
+		return nil, nil, fmt.Errorf("%s: the checkpoint names %w; pass --model to say which model it holds", path, err)
 	}
 	if err := ck.LoadInto(net.Params(), nil); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ck, net, nil
+}
+
+// checkpointDataset is the data set a checkpoint was trained on, or def
+// when it does not say (a bare state_dict).
+func checkpointDataset(ck *checkpoint.Checkpoint, def string) string {
+	if ck.HasMeta && ck.Meta.Dataset != "" {
+		return ck.Meta.Dataset
+	}
+	return def
+}
+
+// lookupDataset finds the data set a command is to use. An unknown name
+// given with --dataset is the command line's fault (exit 2); one read from
+// the checkpoint is the file's (exit 1), and the fix is to name one.
+func lookupDataset(checkpointPath, name string, fromFlag bool) (dataset.Info, error) {
+	info, err := dataset.Lookup(name)
+	switch {
+	case err == nil:
+		return info, nil
+	case fromFlag:
+		return info, usageError{fmt.Errorf("--dataset: %w", err)}
+	}
+	return info, fmt.Errorf("%s: the checkpoint was trained on data set %q, which this program does not know; pass --dataset %s to use another",
+		checkpointPath, name, strings.Join(dataset.Names(), " or --dataset "))
 }
 
 func writeClassAccuracy(w io.Writer, ev train.Evaluation, info dataset.Info) {

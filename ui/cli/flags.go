@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -87,23 +88,69 @@ func newFlagSet(name, usage string, env *Env) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stdout, "Usage: mnist-tui %s\n\nFlags:\n", usage)
-		fs.SetOutput(env.Stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		printFlags(env.Stdout, fs)
 	}
 	return fs
 }
 
-// parse parses args; a bad flag is a usage error, --help prints the usage.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			fs.Usage()
-			return err
+// printFlags lists the flags as the README writes them, with two dashes
+// (the flag package accepts one or two, and prints one), one per line with
+// its usage and any default that is not the zero value.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	type line struct{ left, usage string }
+	var lines []line
+	width := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		left := "--" + f.Name
+		if arg != "" {
+			left += " " + arg
 		}
-		return usageError{err}
+		switch f.DefValue {
+		case "", "0", "false":
+		default:
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		lines = append(lines, line{left, usage})
+		width = max(width, len(left))
+	})
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, l.left, l.usage)
+	}
+}
+
+// parse parses args; a bad flag is a usage error, --help prints the usage
+// once. The flag package calls Usage itself on --help and on every error;
+// it is silenced during Parse so that --help prints it exactly once and an
+// error prints only the error (Main adds how to get help).
+func parse(fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err == flag.ErrHelp {
+		usage()
+		return err
+	}
+	if err != nil {
+		return usageError{twoDashes(err)}
 	}
 	return nil
+}
+
+// twoDashes rewrites the flag package's "-name" in its error messages as
+// "--name", the form the help and the README use.
+func twoDashes(err error) error {
+	msg := err.Error()
+	for _, prefix := range []string{"flag provided but not defined: -", "flag needs an argument: -"} {
+		if rest, ok := strings.CutPrefix(msg, prefix); ok && !strings.HasPrefix(rest, "-") {
+			return errors.New(prefix + "-" + rest)
+		}
+	}
+	if before, after, ok := strings.Cut(msg, " for flag -"); ok && !strings.HasPrefix(after, "-") {
+		return errors.New(before + " for flag --" + after)
+	}
+	return err
 }
 
 // flagSet reports whether the named flag was given on the command line.

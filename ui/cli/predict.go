@@ -23,41 +23,39 @@ func runPredict(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if fs.NArg() < 2 {
-		return usagef("want a checkpoint and at least one image, got %d arguments", fs.NArg())
+		return usagef("want a checkpoint and at least one image, got %s", pluralize(fs.NArg(), "argument"))
 	}
 	if *top < 1 || *top > 10 {
 		return usagef("--top must be between 1 and 10, got %d", *top)
 	}
-	ck, net, err := loadModel(fs.Arg(0), *model, 1)
+	path := fs.Arg(0)
+	ck, net, err := loadModel(path, *model, 1)
 	if err != nil {
 		return err
 	}
 	name := *dsName
-	if name == "" && ck.HasMeta {
-		name = ck.Meta.Dataset
-	}
 	if name == "" {
-		name = "mnist"
+		name = checkpointDataset(ck, "mnist")
 	}
-	info, err := dataset.Lookup(name)
+	info, err := lookupDataset(path, name, *dsName != "")
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	failed := 0
-	for _, path := range fs.Args()[1:] {
+	for _, image := range fs.Args()[1:] {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		probs, err := predictFile(net, info, path)
+		probs, err := predictFile(net, info, image)
 		if err != nil {
-			fmt.Fprintf(env.Stderr, "%s: %v\n", path, err)
+			fmt.Fprintf(env.Stderr, "%s: %v\n", image, err)
 			failed++
 			continue
 		}
-		fmt.Fprintf(env.Stdout, "%s: %s\n", path, formatTop(probs, info, *top))
+		fmt.Fprintf(env.Stdout, "%s: %s\n", image, formatTop(probs, info, *top))
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d images could not be read", failed, fs.NArg()-1)
+		return fmt.Errorf("%d of %s could not be read", failed, pluralize(fs.NArg()-1, "image"))
 	}
 	return nil
 }

@@ -29,13 +29,20 @@ import (
 	"mnist-tui/ui/view"
 )
 
-func runTrain(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet("train", "train [--headless] [--json] [--resume PATH] [flags]", env)
-	var cf configFlags
+// trainFlagSet is train's flags; the top-level help lists them too, as
+// mnist-tui without a command trains.
+func trainFlagSet(env *Env) (fs *flag.FlagSet, cf *configFlags, headless, asJSON *bool, resume *string) {
+	fs = newFlagSet("train", "train [--headless] [--json] [--resume PATH] [flags]", env)
+	cf = new(configFlags)
 	cf.register(fs)
-	headless := fs.Bool("headless", false, "print the tutorial's log lines instead of opening the dashboard")
-	asJSON := fs.Bool("json", false, "with --headless: print events as JSON lines")
-	resume := fs.String("resume", "", "continue the run saved in this checkpoint `file`")
+	headless = fs.Bool("headless", false, "print the tutorial's log lines instead of opening the dashboard")
+	asJSON = fs.Bool("json", false, "with --headless: print events as JSON lines")
+	resume = fs.String("resume", "", "continue the run saved in this checkpoint `file`")
+	return fs, cf, headless, asJSON, resume
+}
+
+func runTrain(ctx context.Context, env *Env, args []string) error {
+	fs, cf, headless, asJSON, resume := trainFlagSet(env)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -47,7 +54,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	var source string
 	var err error
 	if *resume != "" {
-		cfg, err = resumeConfig(*resume, &cf, fs)
+		cfg, err = resumeConfig(*resume, cf, fs)
 		source = cf.path
 	} else {
 		cfg, source, err = cf.load(fs, env)
@@ -173,8 +180,9 @@ func (p *printer) summary(s train.Snapshot) {
 			"best_test_acc": best, "wall_seconds": s.Elapsed.Seconds(), "train_img_s": rate, "run_dir": s.RunDir})
 		return
 	}
-	fmt.Fprintf(p.w, "%s: %s %s, %d epochs in %s (%.0f images/s while training), best test accuracy %.2f %%\n",
-		s.State, s.Model, s.Dataset, len(s.History), s.Elapsed.Round(100*time.Millisecond), rate, best)
+	// The state is in the message that follows ("done: ...", "stopped; ...").
+	fmt.Fprintf(p.w, "%s on %s: %s in %s (%.0f images/s while training), best test accuracy %.2f %%\n",
+		s.Model, s.Dataset, pluralize(len(s.History), "epoch"), s.Elapsed.Round(100*time.Millisecond), rate, best)
 	if s.Message != "" {
 		fmt.Fprintln(p.w, s.Message)
 	}

@@ -177,7 +177,11 @@ func (p *Page) apply() tea.Cmd {
 	saved := p.save()
 	if len(p.restart) > 0 {
 		p.confirm = true
-		p.setStatus(true, fmt.Sprintf("%s need a new run: press y to stop this run and start a new one (its files stay), n to cancel", strings.Join(p.restart, ", ")))
+		verb := "need"
+		if len(p.restart) == 1 {
+			verb = "needs"
+		}
+		p.setStatus(true, fmt.Sprintf("%s %s a new run: press y to stop this run and start a new one (its files stay), n to cancel", strings.Join(p.restart, ", "), verb))
 		return nil
 	}
 	if len(p.live) == 0 {

@@ -322,6 +322,9 @@ func (p *Page) comparisonProgress() string {
 			done++
 		}
 	}
+	if len(p.comparison) == 1 {
+		return fmt.Sprintf("%d of 1 model finished", done)
+	}
 	return fmt.Sprintf("%d of %d models finished", done, len(p.comparison))
 }
 
