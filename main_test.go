@@ -11,12 +11,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-var binary string // built once by TestMain
+// binDir holds the binary mnistTui builds; TestMain removes it.
+var binDir string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "mnist-tui-e2e")
@@ -24,21 +26,90 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "mnist-tui")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building mnist-tui: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	binDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// mnistTui builds the program once per test binary and returns its path.
+//
+// go test caches a passing result under the test binary and the files and
+// environment variables the tests consulted. The binary under test is built
+// by a subprocess, whose reads go test never sees, so after a change to the
+// program the old results would be reported from the cache. Hence the build
+// also opens every folder and stats every file that goes into the program,
+// as go list names them: go test then records their sizes and times (and
+// each folder's file names), and a change to any of them reruns the tests.
+// It runs inside a test, not in TestMain, because go test records only
+// while tests run.
+func mnistTui(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if buildErr = trackSources(); buildErr != nil {
+			return
+		}
+		binary = filepath.Join(binDir, "mnist-tui")
+		if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building mnist-tui: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// trackSources makes go test record the program's inputs (see mnistTui):
+// every package of this module the program imports, with its Go, assembly
+// and embedded files, and go.mod and go.sum; and the variables that change
+// how go build builds it.
+func trackSources() error {
+	out, err := exec.Command("go", "list", "-deps",
+		"-f", `{{if and .Module .Module.Main}}{{.Dir}}{{range .GoFiles}}|{{.}}{{end}}{{range .SFiles}}|{{.}}{{end}}{{range .HFiles}}|{{.}}{{end}}{{range .EmbedFiles}}|{{.}}{{end}}{{end}}`,
+		".").Output()
+	if err != nil {
+		return fmt.Errorf("go list: %v", err)
+	}
+	files := []string{"go.mod", "go.sum"}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line == "" {
+			continue
+		}
+		fields := strings.Split(line, "|")
+		dir := fields[0]
+		if _, err := os.ReadDir(dir); err != nil { // records the folder's file names
+			return err
+		}
+		for _, name := range fields[1:] {
+			files = append(files, filepath.Join(dir, name))
+		}
+	}
+	if len(files) < 10 {
+		return fmt.Errorf("go list named only %d source files: %s", len(files), out)
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			return err
+		}
+	}
+	for _, v := range []string{"GOFLAGS", "GOAMD64", "GOEXPERIMENT", "CGO_ENABLED", "GOTOOLCHAIN"} {
+		os.Getenv(v)
+	}
+	return nil
 }
 
 // dataDir fetches and verifies MNIST once into a cache shared by the tests.
 func dataDir(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(os.TempDir(), "mnist-tui-test-data", "mnist")
-	if out, err := exec.Command(binary, "data", "--data-dir", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command(mnistTui(t), "data", "--data-dir", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mnist-tui data: %v\n%s", err, out)
 	}
 	return dir
@@ -84,7 +155,7 @@ func startInTmux(t *testing.T, w, h int, args ...string) (work, socket string) {
 	work = t.TempDir()
 	socket = fmt.Sprintf("mnist-tui-e2e-%s-%d", t.Name(), os.Getpid())
 	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
-	command := fmt.Sprintf("%q", binary)
+	command := fmt.Sprintf("%q", mnistTui(t))
 	for _, a := range append(args, "--data-dir", data) {
 		command += fmt.Sprintf(" %q", a)
 	}
@@ -160,7 +231,7 @@ func TestSignalsStopAtABatchAndSayHowToResume(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			work := t.TempDir()
-			cmd := exec.Command(binary, "train", "--headless", "--model", "linear", "--epochs", "5", "--data-dir", data, "--runs-dir", work)
+			cmd := exec.Command(mnistTui(t), "train", "--headless", "--model", "linear", "--epochs", "5", "--data-dir", data, "--runs-dir", work)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Start(); err != nil {
@@ -192,10 +263,48 @@ func TestSignalsStopAtABatchAndSayHowToResume(t *testing.T) {
 			if len(last) != 1 {
 				t.Fatalf("last.safetensors: %v", last)
 			}
-			out, err := exec.Command(binary, "train", "--resume", last[0], "--epochs", "2", "--headless").CombinedOutput()
+			out, err := exec.Command(mnistTui(t), "train", "--resume", last[0], "--epochs", "2", "--headless").CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "[2 / 2]: Accuracy on test set:") {
 				t.Errorf("resuming %s: %v\n%s", last[0], err, out)
 			}
 		})
+	}
+}
+
+// TestVersionAndExitCodesOfTheBuiltProgram checks what only the real
+// binary has: its build information, and the process exit codes the README
+// promises (0 success, 2 a wrong command line).
+func TestVersionAndExitCodesOfTheBuiltProgram(t *testing.T) {
+	bin := mnistTui(t)
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "mnist-tui ") || !strings.Contains(string(out), "built with go1.") {
+		t.Errorf("--version: %v, output %q", err, out)
+	}
+	// With version control stamped (go build's default in a git checkout),
+	// the revision is the checkout's.
+	if head, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil && !strings.Contains(string(out), "revision unknown") {
+		if want := "revision " + strings.TrimSpace(string(head)); !strings.Contains(string(out), want) {
+			t.Errorf("--version says %q, want %q", out, want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--help"}, 0},
+		{[]string{"--no-such-flag"}, 2},
+		{[]string{"eval"}, 2},
+		{[]string{"frobnicate"}, 2},
+	} {
+		err := exec.Command(bin, c.args...).Run()
+		code := 0
+		if exit, ok := err.(*exec.ExitError); ok {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.code {
+			t.Errorf("mnist-tui %v: exit %d, want %d", c.args, code, c.code)
+		}
 	}
 }
