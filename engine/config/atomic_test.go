@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -156,18 +157,12 @@ func TestWriteFileAtomicFailuresKeepTheOldFile(t *testing.T) {
 	}
 }
 
-// The same with real permissions, where they bite (not for root).
+// The same with a folder the system really refuses to write.
 func TestWriteFileAtomicReadOnlyFolder(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root ignores folder permissions; the injected failures above cover this")
-	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	writeFile(t, path, "epochs: 1\n", 0o644)
-	if err := os.Chmod(dir, 0o555); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+	makeReadOnly(t, dir)
 
 	if err := WriteFileAtomic(path, []byte("epochs: 2\n")); err == nil {
 		t.Fatal("writing into a read-only folder succeeded")
@@ -176,4 +171,31 @@ func TestWriteFileAtomicReadOnlyFolder(t *testing.T) {
 		t.Errorf("the old file now holds %q", got)
 	}
 	onlyFiles(t, dir, "config.yaml")
+}
+
+// makeReadOnly makes dir refuse new files until the test ends. Permission
+// bits do that for a user but not for root, who writes through them (CI
+// runs as root); for root the folder is made immutable (chattr +i), which
+// root too must undo before writing. The test is skipped, saying why, only
+// when neither works.
+func makeReadOnly(t *testing.T, dir string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+		return
+	}
+	out, err := exec.Command("chattr", "+i", dir).CombinedOutput()
+	if err != nil {
+		t.Skipf("running as root, which ignores permission bits, and chattr +i failed (%v: %s): "+
+			"cannot make a folder root may not write; run as another user or on a file system with immutable flags",
+			err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("chattr", "-i", dir).CombinedOutput(); err != nil {
+			t.Errorf("chattr -i %s: %v: %s", dir, err, out)
+		}
+	})
 }
