@@ -607,6 +607,22 @@ func TestLoadRefusesAFileClaimingTooManyImages(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), name) {
 		t.Errorf("Fetch: got %v, want an error naming %s with %q", err, name, want)
 	}
+
+	// The same file from a mirror, into an empty data dir.
+	attack := readFileBytes(t, filepath.Join(dir, name))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/"+name) {
+			w.Write(attack)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	mirror := HTTPSource(srv.URL+"/", srv.Client())
+	_, _, err = loadEntry(context.Background(), set.entry, rec.opts(t.TempDir(), mirror))
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), srv.URL) {
+		t.Errorf("Load from a mirror: got %v, want an error naming the mirror with %q", err, want)
+	}
 }
 
 // A download killed mid-way leaves its temporary file; the next fetch or

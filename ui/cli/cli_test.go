@@ -200,8 +200,8 @@ func TestBadConfigFileNamesTheLine(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("model: cnn\nepochs: 3\nbatch_size: 0\n"), 0o644)
 	code, _, stderr := run(t, dir, "train", "--headless")
-	if code == exitOK || !strings.Contains(stderr, "config.yaml:3") || !strings.Contains(stderr, "batch_size") {
-		t.Errorf("exit %d, stderr %q: want the file, line 3 and the key", code, stderr)
+	if code != exitFailure || !strings.Contains(stderr, "config.yaml:3") || !strings.Contains(stderr, "batch_size") {
+		t.Errorf("exit %d, stderr %q: want exit 1 (a bad file, not a bad command line) with the file, line 3 and the key", code, stderr)
 	}
 }
 
