@@ -107,7 +107,7 @@ func TestVersionNamesTheBuild(t *testing.T) {
 	info := &debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Path: "mnist-tui", Version: "v0.0.0-20261203-abcdef"},
 		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abcdef0123"}, {Key: "vcs.modified", Value: "true"},
 			{Key: "vcs.time", Value: "2026-12-03T05:00:00Z"}, {Key: "GOOS", Value: "linux"}, {Key: "GOARCH", Value: "amd64"}}}
-	want := "mnist-tui v0.0.0-20261203-abcdef\nrevision abcdef0123 with uncommitted changes (committed 2026-12-03T05:00:00Z)\nbuilt with go1.99.1 for linux/amd64\n"
+	want := "mnist-tui " + Version + "\nmodule mnist-tui v0.0.0-20261203-abcdef\nrevision abcdef0123 with uncommitted changes (committed 2026-12-03T05:00:00Z)\nbuilt with go1.99.1 for linux/amd64\n"
 	if got := versionText(info, true); got != want {
 		t.Errorf("versionText = %q, want %q", got, want)
 	}
@@ -116,11 +116,13 @@ func TestVersionNamesTheBuild(t *testing.T) {
 	}
 }
 
-// --model is honoured by eval wherever it stands: naming the wrong model
+// --model is honoured by eval and predict wherever it stands: naming the wrong model
 // for a CNN's state_dict fails on the tensors, not on an empty model name.
 func TestEvalHonoursModelFlagInEitherOrder(t *testing.T) {
 	path, _ := filepath.Abs("../../engine/testdata/torch_cnn_state_dict.safetensors")
-	for _, args := range [][]string{{"eval", path, "--model", "linear"}, {"eval", "--model", "linear", path}} {
+	image := writeBlankPicture(t, t.TempDir())
+	for _, args := range [][]string{{"eval", path, "--model", "linear"}, {"eval", "--model", "linear", path},
+		{"predict", path, image, "--model", "linear"}, {"predict", "--model", "linear", path, image}} {
 		code, _, stderr := run(t, t.TempDir(), args...)
 		if code != exitFailure || strings.Contains(stderr, "must be one of") || !strings.Contains(stderr, path) {
 			t.Errorf("%v: exit %d, stderr %q: want exit 1 because the file holds no linear model", args, code, stderr)

@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// versionText describes the build from the Go tool's build info: the
-// module version (a pseudo-version or "(devel)"), the git revision it was
+// versionText describes the build: the program's Version, then from the
+// Go tool's build info the module version (a pseudo-version or "(devel)"), the git revision it was
 // built from and whether the tree had changes, and the Go version.
 func versionText(info *debug.BuildInfo, ok bool) string {
 	if !ok || info == nil {
@@ -18,7 +18,9 @@ func versionText(info *debug.BuildInfo, ok bool) string {
 	if version == "" {
 		version = "(devel)"
 	}
-	fmt.Fprintf(&b, "mnist-tui %s\n", version)
+	// Version is what checkpoints record; the module version is the Go
+	// tool's (a pseudo-version, or "(devel)" for a build from a checkout).
+	fmt.Fprintf(&b, "mnist-tui %s\nmodule %s %s\n", Version, info.Main.Path, version)
 	settings := map[string]string{}
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
