@@ -105,6 +105,13 @@ type Snapshot struct {
 	State   State
 	Message string // last status line: "saved runs/.../step-900.safetensors", ...
 	Err     error  // set when State == Failed, or for a recoverable error (e.g. a failed save)
+	// SaveErr names the run's files that could not be written and have not
+	// been since (last, best, lines of metrics.jsonl): unlike Message and
+	// Err it stays until they are, and a run that ends with it ends Failed.
+	SaveErr error
+	// Checkpoint is the newest checkpoint on disk that resumes the run;
+	// "" before the first is written.
+	Checkpoint string
 
 	Epoch, Epochs  int // current epoch (1-based) and planned total
 	Batch, Batches int // batches done in the current epoch, and per epoch
