@@ -297,12 +297,12 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		return nil, err
 	}
 	r := &run{
-		t:      t,
-		cfg:    cfg,
-		data:   data,
-		net:    net,
-		opt:    engine.NewSGD(net.Params(), cfg.LearningRate, cfg.Momentum, cfg.WeightDecay),
-		loader: dataset.NewLoader(data.Train, data.Info, cfg.BatchSize, true, cfg.Seed),
+		t:       t,
+		cfg:     cfg,
+		data:    data,
+		net:     net,
+		opt:     engine.NewSGD(net.Params(), cfg.LearningRate, cfg.Momentum, cfg.WeightDecay),
+		loader:  dataset.NewLoader(data.Train, data.Info, cfg.BatchSize, true, cfg.Seed),
 		x:       make([]float32, cfg.BatchSize*784),
 		y:       make([]int32, cfg.BatchSize),
 		epoch:   1,
