@@ -270,7 +270,7 @@ func (r *run) logPoint() {
 	}
 	r.acc.LogLoss, r.acc.LogCorrect, r.acc.LogSeen, r.acc.LogBatches = 0, 0, 0, 0
 	r.hist.Logs = append(r.hist.Logs, p)
-	r.writeMetric(logRecord(p))
+	r.writeMetric(p.Record())
 	samples := r.refreshSamples()
 	r.t.update(func(s *Snapshot) {
 		s.Logs = r.hist.Logs
@@ -335,7 +335,7 @@ func (r *run) endEpoch() error {
 	}
 	r.acc = accumulators{}
 	r.hist.Epochs = append(r.hist.Epochs, res)
-	r.writeMetric(epochRecord(res, r.cfg.Epochs))
+	r.writeMetric(res.Record(r.cfg.Epochs))
 	samples := pickSamples(ev, r.data.Test, r.data.Info, r.net, r.t.opts.Samples, r.epoch)
 	r.sampleIndices = r.sampleIndices[:0]
 	for _, s := range samples {
@@ -456,18 +456,6 @@ func (r *run) writeMetric(rec runs.Record) {
 		saveErr := r.pendingSaveError()
 		r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error(); s.SaveErr = saveErr })
 	}
-}
-
-// logRecord and epochRecord are the metrics.jsonl lines of a log point
-// and of an epoch result; epochs is the plan when the epoch ended (0 when
-// not known).
-func logRecord(p LogPoint) runs.Log {
-	return runs.Log{Epoch: p.Epoch, Batch: p.Batch, Step: p.Step, Loss: p.Loss, Acc: p.Acc, LR: p.LR}
-}
-
-func epochRecord(e EpochResult, epochs int) runs.Epoch {
-	return runs.Epoch{Epoch: e.Epoch, Epochs: epochs, TrainLoss: e.TrainLoss, TrainAcc: e.TrainAcc,
-		TestLoss: e.TestLoss, TestAcc: e.TestAcc, Seconds: e.Seconds, ImgS: e.ImagesPerSec}
 }
 
 // throughput is images per second over the last few seconds of training

@@ -548,10 +548,10 @@ func (r *run) takeFolder() error {
 // tells its whole story on its own.
 func (r *run) writeInheritedHistory() {
 	for _, l := range r.hist.Logs {
-		r.writeMetric(logRecord(l))
+		r.writeMetric(l.Record())
 	}
 	for _, e := range r.hist.Epochs {
-		r.writeMetric(epochRecord(e, 0))
+		r.writeMetric(e.Record(0))
 	}
 	for _, c := range r.hist.Changes {
 		r.writeMetric(runs.Change{Step: c.Step, Key: c.Key, Old: c.Old, New: c.New})
