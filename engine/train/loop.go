@@ -411,11 +411,13 @@ func (r *run) write(path string, opt *engine.SGD, okMessage string) {
 		// A step file is a snapshot the user asked for and was told about;
 		// last and best are the run's result, and their failure stays
 		// until a later write of the same file succeeds.
-		if _, isStep := runs.ParseStepCheckpoint(filepath.Base(path)); !isStep {
-			r.unsaved[path] = err
+		if _, isStep := runs.ParseStepCheckpoint(filepath.Base(path)); isStep {
+			r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error() })
+			return
 		}
+		r.unsaved[path] = err
 		saveErr := r.pendingSaveError()
-		r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error(); s.SaveErr = saveErr })
+		r.t.update(func(s *Snapshot) { s.Message = err.Error(); s.SaveErr = saveErr })
 		return
 	}
 	delete(r.unsaved, path)
@@ -454,7 +456,7 @@ func (r *run) writeMetric(rec runs.Record) {
 			r.metricsErr = err
 		}
 		saveErr := r.pendingSaveError()
-		r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error(); s.SaveErr = saveErr })
+		r.t.update(func(s *Snapshot) { s.Message = err.Error(); s.SaveErr = saveErr })
 	}
 }
 
