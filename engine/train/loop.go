@@ -421,8 +421,10 @@ func (r *run) write(path string, opt *engine.SGD, okMessage string) {
 		return
 	}
 	delete(r.unsaved, path)
-	if opt != nil {
-		r.newestGood = path // resumes the run (best holds weights alone)
+	if opt != nil && !r.diverged {
+		// Resumes the run (best holds weights alone); weights saved after
+		// the loss diverged are nothing to come back to.
+		r.newestGood = path
 	}
 	saveErr, good := r.pendingSaveError(), r.newestGood
 	r.t.update(func(s *Snapshot) {
