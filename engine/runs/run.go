@@ -1,6 +1,8 @@
-// Package runs reads the run folders the trainer writes (runs/<run-id>/ with
-// config.yaml and metrics.jsonl) back into summaries, for the runs page, the
-// compare command and the plots written next to the run files.
+// Package runs owns the format of the run folders (runs/<run-id>/): the
+// names of their files and the records of metrics.jsonl (format.go), which
+// the trainer writes; and it reads the folders back into summaries, for the
+// runs page, the compare command and the plots written next to the run
+// files.
 //
 // Run folders are read while other processes write them, and may have been
 // left half-written by a crash, so nothing here trusts them: a folder that

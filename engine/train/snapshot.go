@@ -117,7 +117,7 @@ type Snapshot struct {
 
 	State   State
 	Message string // last status line: "saved runs/.../step-900.safetensors", ...
-	Err     error  // set when State == Failed, or for a recoverable error (e.g. a failed save)
+	Err     error  // set when State == Failed, or for a recoverable error (divergence, a failed step-<n> save)
 	// SaveErr names the run's files that could not be written and have not
 	// been since (last, best, lines of metrics.jsonl): unlike Message and
 	// Err it stays until they are, and a run that ends with it ends Failed.

@@ -166,6 +166,10 @@ func (t *Trainer) Run(ctx context.Context) error {
 	if (errors.Is(err, errStopped) || errors.Is(err, context.Canceled)) && r.diverged {
 		// The weights are not numbers any more: keep the last good
 		// checkpoint as it is.
+		if err := r.unsavedError("stopped after the loss diverged"); err != nil {
+			r.writeMetric(runs.End{State: runs.Failed, Step: r.step, Error: err.Error()})
+			return t.fail(err)
+		}
 		r.writeMetric(runs.End{State: runs.Stopped, Step: r.step, Error: "diverged"})
 		lower := strconv.FormatFloat(r.opt.LR/10, 'g', 3, 64)
 		msg := "stopped after the loss diverged; start again with a lower learning rate, e.g. --lr " + lower
@@ -598,7 +602,7 @@ func (r *run) unsavedError(how string) error {
 
 // UnsavedError ends a run whose files could not all be written.
 type UnsavedError struct {
-	How      string   // how training ended: "finished", "stopped"
+	How      string   // how training ended ("finished", "stopped") or "goes on"
 	Problems []string // each file not written, with the reason
 	Advice   string
 }
