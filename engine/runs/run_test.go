@@ -323,3 +323,17 @@ func equal(a, b []float64) bool {
 	}
 	return true
 }
+
+// TestFirstEpochOfAnOlderRunWithoutItsSize: a start line from before
+// train_images places a first epoch's log points by the furthest one, not
+// by an assumed data set size.
+func TestFirstEpochOfAnOlderRunWithoutItsSize(t *testing.T) {
+	old := start("linear", 1, 1, 0, 0)
+	old.TrainImages = 0
+	m := jsonl(t, old, logAt(1, 100, 100, 0.9), logAt(1, 200, 200, 0.5))
+	dir := writeRun(t, t.TempDir(), "r", &m)
+	r := load(t, dir)
+	if len(r.Losses) != 2 || r.Losses[0].Epoch != 0.5 || r.Losses[1].Epoch != 1 {
+		t.Errorf("losses %+v, want them at epochs 0.5 and 1", r.Losses)
+	}
+}
