@@ -449,10 +449,14 @@ func (r *run) pendingSaveError() error {
 // metricsErr: the run ends failed, since its history has a hole.
 func (r *run) writeMetric(rec runs.Record) {
 	line, err := runs.MarshalRecord(rec)
-	if err == nil {
-		_, err = r.metrics.Write(append(line, '\n'))
-	}
 	if err != nil {
+		// A value JSON cannot hold (a NaN test loss): the disk is fine and
+		// the run goes on; say which line is missing.
+		err = fmt.Errorf("%s: %w", filepath.Join(r.dir, runs.MetricsFile), err)
+		r.t.update(func(s *Snapshot) { s.Message = err.Error() })
+		return
+	}
+	if _, err = r.metrics.Write(append(line, '\n')); err != nil {
 		err = fmt.Errorf("%s: %w", filepath.Join(r.dir, runs.MetricsFile), err)
 		if r.metricsErr == nil {
 			r.metricsErr = err
