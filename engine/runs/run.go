@@ -1,6 +1,8 @@
-// Package runs reads the run folders the trainer writes (runs/<run-id>/ with
-// config.yaml and metrics.jsonl) back into summaries, for the runs page, the
-// compare command and the plots written next to the run files.
+// Package runs owns the format of the run folders (runs/<run-id>/): the
+// names of their files and the records of metrics.jsonl (format.go), which
+// the trainer writes; and it reads the folders back into summaries, for the
+// runs page, the compare command and the plots written next to the run
+// files.
 //
 // Run folders are read while other processes write them, and may have been
 // left half-written by a crash, so nothing here trusts them: a folder that
@@ -35,22 +37,10 @@ const (
 	Damaged     State = "damaged"     // the files cannot be read; Run.Problem says why
 )
 
-// Files of a run folder.
-const (
-	MetricsFile = "metrics.jsonl"
-	ConfigFile  = "config.yaml"
-)
-
 // RunningWindow is how recently metrics.jsonl must have changed for a run
 // without an "end" line to count as running. Slow models write less often;
 // for them the window grows to a few of their expected gaps between lines.
 const RunningWindow = 2 * time.Minute
-
-// trainImages is the size of the training split of both supported data
-// sets. metrics.jsonl does not record it; it is needed only to place the log
-// points of a first epoch on the epoch axis (later epochs reveal the epoch
-// length themselves).
-const trainImages = 60000
 
 // LossPoint is one log-interval report: the running training loss.
 type LossPoint struct {
@@ -84,6 +74,7 @@ type Run struct {
 	Problem string   // for Damaged: what is wrong and where
 	Error   string   // for Failed: the run's own error message
 	Notes   []string // oddities that were tolerated, e.g. a torn last line
+	Parent  *Parent  // the run this one branched off, if it did
 
 	Started time.Time // from the id, else the folder's modification time
 	Updated time.Time // modification time of metrics.jsonl (zero without one)
@@ -178,47 +169,6 @@ func startTime(id string, modTime time.Time) time.Time {
 	return modTime
 }
 
-// record is one line of metrics.jsonl; each type uses some of the fields.
-type record struct {
-	Type string `json:"type"`
-
-	// start
-	RunID     string `json:"run_id"`
-	Model     string `json:"model"`
-	Dataset   string `json:"dataset"`
-	Params    int    `json:"params"`
-	Epochs    int    `json:"epochs"`
-	BatchSize int    `json:"batch_size"`
-	Threads   int    `json:"threads"`
-
-	// start, log, epoch, change, end
-	Epoch int   `json:"epoch"`
-	Batch int   `json:"batch"`
-	Step  int64 `json:"step"`
-
-	// log
-	Loss float64 `json:"loss"`
-	Acc  float64 `json:"acc"`
-	LR   float64 `json:"lr"`
-
-	// epoch
-	TrainLoss float64 `json:"train_loss"`
-	TrainAcc  float64 `json:"train_acc"`
-	TestLoss  float64 `json:"test_loss"`
-	TestAcc   float64 `json:"test_acc"`
-	Seconds   float64 `json:"seconds"`
-	ImgS      float64 `json:"img_s"`
-
-	// change
-	Key string  `json:"key"`
-	Old float64 `json:"old"`
-	New float64 `json:"new"`
-
-	// end
-	State string `json:"state"`
-	Error string `json:"error"`
-}
-
 // logPoint is a log line as recorded, before its place on the epoch axis is known.
 type logPoint struct {
 	epoch, batch int
@@ -231,7 +181,10 @@ type parser struct {
 	run     *Run
 	started bool
 	logs    []logPoint
-	epochs  []record
+	epochs  []Epoch
+	// trainImages is the epoch's length in images, from the start line;
+	// it places the log points of a first epoch on the epoch axis.
+	trainImages int
 }
 
 // readConfig takes model, data set and planned epochs from config.yaml, so
@@ -276,8 +229,8 @@ func (p *parser) parse(data []byte) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		var rec record
-		if err := json.Unmarshal(line, &rec); err != nil {
+		rec, err := UnmarshalRecord(line)
+		if err != nil && !errors.Is(err, errNoType) {
 			if i == last {
 				p.note(fmt.Sprintf("%s line %d: unfinished last line ignored (a crash or a write in progress)", MetricsFile, n))
 				return
@@ -289,10 +242,14 @@ func (p *parser) parse(data []byte) {
 			}
 			// A crash cut a line short and a resumed run appended to it.
 			p.note(fmt.Sprintf("%s line %d: the start of it is cut short (a crash) and ignored", MetricsFile, n))
-			if err := json.Unmarshal(whole, &rec); err != nil {
+			if rec, err = UnmarshalRecord(whole); err != nil && !errors.Is(err, errNoType) {
 				p.damage(n, "%s", describeJSONError(err))
 				return
 			}
+		}
+		if errors.Is(err, errNoType) {
+			p.damage(n, "%v", err)
+			return
 		}
 		if !p.apply(n, rec) {
 			return
@@ -329,26 +286,22 @@ func describeJSONError(err error) string {
 
 // apply takes one record into the run; false means the run is damaged and
 // reading stops.
-func (p *parser) apply(n int, rec record) bool {
+func (p *parser) apply(n int, rec Record) bool {
 	r := p.run
-	if rec.Type == "" {
-		p.damage(n, `no "type"`)
+	if _, isStart := rec.(Start); !isStart && !p.started {
+		p.damage(n, "a %q line before the start line", rec.RecordType())
 		return false
 	}
-	if rec.Type != "start" && !p.started {
-		p.damage(n, "a %q line before the start line", rec.Type)
-		return false
-	}
-	switch rec.Type {
-	case "start":
+	switch rec := rec.(type) {
+	case Start:
 		p.start(rec)
-	case "log":
+	case Log:
 		if rec.Epoch < 1 {
 			p.damage(n, "log line without an epoch")
 			return false
 		}
 		p.logs = append(p.logs, logPoint{epoch: rec.Epoch, batch: rec.Batch, step: rec.Step, loss: rec.Loss})
-	case "epoch":
+	case Epoch:
 		if rec.Epoch < 1 {
 			p.damage(n, "epoch line without an epoch number")
 			return false
@@ -356,27 +309,28 @@ func (p *parser) apply(n int, rec record) bool {
 		// A repeated epoch (a resumed run redoing it) replaces the old one.
 		p.epochs = keepEpochsBefore(p.epochs, rec.Epoch)
 		p.epochs = append(p.epochs, rec)
-	case "change":
+	case Change:
 		if rec.Key == "epochs" && rec.New >= 1 {
 			r.Epochs = int(rec.New)
 		}
-	case "end":
-		switch State(rec.State) {
+	case End:
+		switch rec.State {
 		case Done, Stopped, Failed:
 		default:
 			p.damage(n, "unknown end state %q", rec.State)
 			return false
 		}
-		r.State, r.Error = State(rec.State), rec.Error
+		r.State, r.Error = rec.State, rec.Error
 	default:
-		// A line type from a newer version: nothing here needs it.
+		// Pause and resume change nothing here (epoch seconds already
+		// leave pauses out); a type from a newer version is not needed.
 	}
 	return true
 }
 
 // start begins a run, or a resumption of it from a checkpoint: what was
 // logged after that checkpoint is dropped, since the run does it again.
-func (p *parser) start(rec record) {
+func (p *parser) start(rec Start) {
 	r := p.run
 	p.started = true
 	r.State, r.Error = "", ""
@@ -392,6 +346,13 @@ func (p *parser) start(rec record) {
 	if rec.BatchSize > 0 {
 		r.BatchSize = rec.BatchSize
 	}
+	if rec.TrainImages > 0 {
+		p.trainImages = rec.TrainImages
+	}
+	if rec.Parent != nil {
+		parent := *rec.Parent
+		r.Parent = &parent
+	}
 	r.Params, r.Threads = rec.Params, rec.Threads
 	kept := p.logs[:0]
 	for _, l := range p.logs {
@@ -405,7 +366,7 @@ func (p *parser) start(rec record) {
 }
 
 // keepEpochsBefore drops the results of epoch e and later.
-func keepEpochsBefore(epochs []record, e int) []record {
+func keepEpochsBefore(epochs []Epoch, e int) []Epoch {
 	for i, ep := range epochs {
 		if ep.Epoch >= e {
 			return epochs[:i]
@@ -452,10 +413,16 @@ func (p *parser) batchesPerEpoch() int {
 			return int((l.step - int64(l.batch)) / int64(l.epoch-1))
 		}
 	}
-	if bs := p.run.BatchSize; bs > 0 {
-		return (trainImages + bs - 1) / bs
+	if bs := p.run.BatchSize; bs > 0 && p.trainImages > 0 {
+		return (p.trainImages + bs - 1) / bs
 	}
-	return 0
+	// A run older than train_images, still in its first epoch: its
+	// furthest log line is as close to the epoch's end as is known.
+	last := 0
+	for _, l := range p.logs {
+		last = max(last, l.batch)
+	}
+	return last
 }
 
 // expectedGap estimates the time between two lines of metrics.jsonl from the

@@ -1,7 +1,6 @@
 package runs
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,30 +10,30 @@ import (
 )
 
 // line is one metrics.jsonl record, written as the trainer writes them.
-type line map[string]any
+type line = Record
 
-func start(model string, epochs, epoch, batch int, step int64) line {
-	return line{"type": "start", "run_id": "x", "model": model, "dataset": "mnist", "params": 7850,
-		"epochs": epochs, "batch_size": 64, "threads": 2, "epoch": epoch, "batch": batch, "step": step}
+func start(model string, epochs, epoch, batch int, step int64) Start {
+	return Start{RunID: "x", Model: model, Dataset: "mnist", Params: 7850, Epochs: epochs, BatchSize: 64, Threads: 2,
+		TrainImages: 60000, Epoch: epoch, Batch: batch, Step: step}
 }
 
-func logAt(epoch, batch int, step int64, loss float64) line {
-	return line{"type": "log", "epoch": epoch, "batch": batch, "step": step, "loss": loss, "acc": 80.0, "lr": 0.01}
+func logAt(epoch, batch int, step int64, loss float64) Log {
+	return Log{Epoch: epoch, Batch: batch, Step: step, Loss: loss, Acc: 80.0, LR: 0.01}
 }
 
-func epochResult(epoch int, testAcc, seconds, imgS float64) line {
-	return line{"type": "epoch", "epoch": epoch, "train_loss": 0.5 / float64(max(epoch, 1)), "train_acc": 90.0,
-		"test_loss": 0.3 / float64(max(epoch, 1)), "test_acc": testAcc, "seconds": seconds, "img_s": imgS}
+func epochResult(epoch int, testAcc, seconds, imgS float64) Epoch {
+	return Epoch{Epoch: epoch, TrainLoss: 0.5 / float64(max(epoch, 1)), TrainAcc: 90.0,
+		TestLoss: 0.3 / float64(max(epoch, 1)), TestAcc: testAcc, Seconds: seconds, ImgS: imgS}
 }
 
-func end(state string) line { return line{"type": "end", "state": state, "step": 1876} }
+func end(state string) End { return End{State: State(state), Step: 1876} }
 
 // jsonl renders records one per line, each ending in a newline.
 func jsonl(t testing.TB, lines ...line) string {
 	t.Helper()
 	var b strings.Builder
 	for _, l := range lines {
-		data, err := json.Marshal(l)
+		data, err := MarshalRecord(l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,7 +265,7 @@ func TestResumedRunDropsWhatItRedid(t *testing.T) {
 		// crash; resumed from a checkpoint taken at epoch 2, batch 300
 		start("cnn", 3, 2, 300, 938+300),
 		logAt(2, 600, 938+600, 0.45), epochResult(2, 97, 30, 2000),
-		line{"type": "change", "step": 2000, "key": "epochs", "old": 3.0, "new": 5.0},
+		Change{Step: 2000, Key: "epochs", Old: 3, New: 5},
 		epochResult(3, 98, 30, 2000), end("stopped"))
 	r := load(t, writeRun(t, t.TempDir(), "r", &m))
 	if r.State != Stopped {
@@ -295,7 +294,7 @@ func TestAnEndThenAResumeIsRunningAgain(t *testing.T) {
 }
 
 func TestFailedRunKeepsItsError(t *testing.T) {
-	m := jsonl(t, start("cnn", 3, 1, 0, 0), line{"type": "end", "state": "failed", "step": 5, "error": "loss is NaN at step 5"})
+	m := jsonl(t, start("cnn", 3, 1, 0, 0), End{State: Failed, Step: 5, Error: "loss is NaN at step 5"})
 	r := load(t, writeRun(t, t.TempDir(), "r", &m))
 	if r.State != Failed || r.Error != "loss is NaN at step 5" || r.Problem != "" {
 		t.Errorf("state %q error %q problem %q", r.State, r.Error, r.Problem)
@@ -323,4 +322,18 @@ func equal(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+// TestFirstEpochOfAnOlderRunWithoutItsSize: a start line from before
+// train_images places a first epoch's log points by the furthest one, not
+// by an assumed data set size.
+func TestFirstEpochOfAnOlderRunWithoutItsSize(t *testing.T) {
+	old := start("linear", 1, 1, 0, 0)
+	old.TrainImages = 0
+	m := jsonl(t, old, logAt(1, 100, 100, 0.9), logAt(1, 200, 200, 0.5))
+	dir := writeRun(t, t.TempDir(), "r", &m)
+	r := load(t, dir)
+	if len(r.Losses) != 2 || r.Losses[0].Epoch != 0.5 || r.Losses[1].Epoch != 1 {
+		t.Errorf("losses %+v, want them at epochs 0.5 and 1", r.Losses)
+	}
 }

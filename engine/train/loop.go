@@ -12,18 +12,19 @@ import (
 
 	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
+	"mnist-tui/engine/runs"
 )
 
 // loop is the training loop: epochs of batches, with commands handled at
 // every batch boundary and an evaluation after every epoch.
 func (r *run) loop(ctx context.Context) error {
-	r.start = time.Now()
+	r.start = r.t.now()
 	for r.epoch <= r.cfg.Epochs {
 		r.loader.Seek(r.epoch, r.batch)
-		epochStart := time.Now()
+		r.startClock()
 		for {
 			if err := r.handleCommands(ctx); err != nil {
-				r.acc.EpochSeconds += time.Since(epochStart).Seconds()
+				r.stopClock()
 				return err
 			}
 			n := r.loader.Next(r.x, r.y)
@@ -33,9 +34,7 @@ func (r *run) loop(ctx context.Context) error {
 			stepStart := time.Now()
 			loss, correct := r.net.TrainStep(r.x[:n*784], r.y[:n], n)
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				r.acc.EpochSeconds += time.Since(epochStart).Seconds()
 				r.diverge(loss)
-				epochStart = time.Now()
 				continue
 			}
 			r.opt.Step()
@@ -51,12 +50,39 @@ func (r *run) loop(ctx context.Context) error {
 				r.t.afterStep(r.step)
 			}
 		}
-		r.acc.EpochSeconds += time.Since(epochStart).Seconds()
+		r.stopClock()
 		if err := r.endEpoch(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// startClock starts counting the epoch's training time, unless paused:
+// a pause is not training, and counting it would make a paused epoch look
+// slow in the table, metrics.jsonl and the runs page.
+func (r *run) startClock() {
+	if r.clockOn || r.paused {
+		return
+	}
+	r.clockStart, r.clockOn = r.t.now(), true
+}
+
+// stopClock adds the time since startClock to the epoch's seconds.
+func (r *run) stopClock() {
+	if !r.clockOn {
+		return
+	}
+	r.acc.EpochSeconds += r.t.now().Sub(r.clockStart).Seconds()
+	r.clockOn = false
+}
+
+// pause stops training at this batch boundary and records it.
+func (r *run) pause() {
+	r.stopClock()
+	r.paused = true
+	r.pausedAt = r.t.now()
+	r.writeMetric(runs.Pause{Epoch: r.epoch, Batch: r.batch, Step: r.step})
 }
 
 // handleCommands applies queued commands; while paused it waits for one.
@@ -88,7 +114,7 @@ func (r *run) apply(cmd Command) error {
 	switch c := cmd.(type) {
 	case Pause:
 		if !r.paused {
-			r.paused = true
+			r.pause()
 			r.t.update(func(s *Snapshot) { s.State = Paused; s.Message = "paused — space to resume" })
 		}
 	case Resume:
@@ -99,13 +125,15 @@ func (r *run) apply(cmd Command) error {
 					return err
 				}
 			}
+			r.writeMetric(runs.Resume{Epoch: r.epoch, Batch: r.batch, Step: r.step, PausedSeconds: r.t.now().Sub(r.pausedAt).Seconds()})
+			r.startClock()
 			r.window.reset()
 			r.t.update(func(s *Snapshot) { s.State = Running; s.Message = "resumed"; s.Err = nil })
 		}
 	case Stop:
 		return errStopped
 	case Save:
-		path := filepath.Join(r.dir, fmt.Sprintf("step-%d.safetensors", r.step))
+		path := filepath.Join(r.dir, runs.StepCheckpoint(r.step))
 		r.save(path, "saved "+path)
 	case SetHyper:
 		r.setHyper(c)
@@ -142,7 +170,7 @@ func (r *run) setHyper(c SetHyper) {
 	}
 	r.hist.Changes = append(r.hist.Changes, changes...)
 	for _, ch := range changes {
-		r.writeMetric(map[string]any{"type": "change", "step": ch.Step, "key": ch.Key, "old": ch.Old, "new": ch.New})
+		r.writeMetric(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New})
 	}
 	r.t.update(func(s *Snapshot) {
 		s.Changes = r.hist.Changes
@@ -156,7 +184,8 @@ func (r *run) setHyper(c SetHyper) {
 // produced it are useless, so training pauses and, on resume, starts again
 // from the weights of the last epoch boundary.
 func (r *run) diverge(loss float64) {
-	r.paused, r.diverged = true, true
+	r.pause()
+	r.diverged = true
 	err := fmt.Errorf("training diverged: the loss became %v at step %d (epoch %d, batch %d) with learning rate %g; "+
 		"lower the learning rate and resume (in the dashboard: e to edit, then space): training restarts from the weights of the last epoch boundary",
 		loss, r.step+1, r.epoch, r.batch+1, r.opt.LR)
@@ -241,7 +270,7 @@ func (r *run) logPoint() {
 	}
 	r.acc.LogLoss, r.acc.LogCorrect, r.acc.LogSeen, r.acc.LogBatches = 0, 0, 0, 0
 	r.hist.Logs = append(r.hist.Logs, p)
-	r.writeMetric(map[string]any{"type": "log", "epoch": p.Epoch, "batch": p.Batch, "step": p.Step, "loss": p.Loss, "acc": p.Acc, "lr": p.LR})
+	r.writeMetric(p.Record())
 	samples := r.refreshSamples()
 	r.t.update(func(s *Snapshot) {
 		s.Logs = r.hist.Logs
@@ -286,7 +315,7 @@ func (r *run) publishProgress() {
 		s.Epoch, s.Batch, s.Step = r.epoch, r.batch, r.step
 		s.RunningLoss, s.RunningAcc = runningLoss, runningAcc
 		s.ImagesPerSec = ips
-		s.Elapsed = time.Since(r.start)
+		s.Elapsed = r.t.now().Sub(r.start)
 		s.ETA = eta
 	})
 }
@@ -306,8 +335,7 @@ func (r *run) endEpoch() error {
 	}
 	r.acc = accumulators{}
 	r.hist.Epochs = append(r.hist.Epochs, res)
-	r.writeMetric(map[string]any{"type": "epoch", "epoch": res.Epoch, "train_loss": res.TrainLoss, "train_acc": res.TrainAcc,
-		"test_loss": res.TestLoss, "test_acc": res.TestAcc, "seconds": res.Seconds, "img_s": res.ImagesPerSec})
+	r.writeMetric(res.Record(r.cfg.Epochs))
 	samples := pickSamples(ev, r.data.Test, r.data.Info, r.net, r.t.opts.Samples, r.epoch)
 	r.sampleIndices = r.sampleIndices[:0]
 	for _, s := range samples {
@@ -330,14 +358,14 @@ func (r *run) endEpoch() error {
 	}
 	r.saveLast()
 	if best {
-		r.saveWeights(filepath.Join(r.dir, "best.safetensors"))
+		r.saveWeights(filepath.Join(r.dir, runs.BestCheckpoint))
 	}
 	return nil
 }
 
 // saveLast writes last.safetensors at the current position.
 func (r *run) saveLast() {
-	r.save(filepath.Join(r.dir, "last.safetensors"), "")
+	r.save(filepath.Join(r.dir, runs.LastCheckpoint), "")
 }
 
 // save writes a checkpoint that resumes exactly: weights, momentum and
@@ -356,6 +384,11 @@ func (r *run) saveWeights(path string) {
 }
 
 func (r *run) write(path string, opt *engine.SGD, okMessage string) {
+	if r.clockOn {
+		// The file carries the epoch's seconds so far, this stretch too.
+		r.stopClock()
+		defer r.startClock()
+	}
 	r.hist.Acc = r.acc
 	r.hist.BestAcc = r.bestAcc
 	histJSON, err := json.Marshal(r.hist)
@@ -375,23 +408,61 @@ func (r *run) write(path string, opt *engine.SGD, okMessage string) {
 	}
 	if err != nil {
 		err = fmt.Errorf("saving %s failed (training goes on; the previous file is intact): %w", path, err)
-		r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error() })
+		// A step file is a snapshot the user asked for and was told about;
+		// last and best are the run's result, and their failure stays
+		// until a later write of the same file succeeds.
+		if _, isStep := runs.ParseStepCheckpoint(filepath.Base(path)); isStep {
+			r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error() })
+			return
+		}
+		r.unsaved[path] = err
+		saveErr := r.pendingSaveError()
+		r.t.update(func(s *Snapshot) { s.Message = err.Error(); s.SaveErr = saveErr })
 		return
 	}
-	if okMessage != "" {
-		r.t.update(func(s *Snapshot) { s.Err = nil; s.Message = okMessage })
+	delete(r.unsaved, path)
+	if opt != nil && !r.diverged {
+		// Resumes the run (best holds weights alone); weights saved after
+		// the loss diverged are nothing to come back to.
+		r.newestGood = path
 	}
+	saveErr, good := r.pendingSaveError(), r.newestGood
+	r.t.update(func(s *Snapshot) {
+		s.SaveErr, s.Checkpoint = saveErr, good
+		if okMessage != "" {
+			s.Err = nil
+			s.Message = okMessage
+		}
+	})
 }
 
-func (r *run) writeMetric(v map[string]any) {
-	line, err := json.Marshal(v)
+// pendingSaveError is what the run could not write so far, for the
+// dashboard to keep in sight; nil when every file is written.
+func (r *run) pendingSaveError() error {
+	if len(r.unsaved) == 0 && r.metricsErr == nil {
+		return nil
+	}
+	return r.unsavedError("goes on")
+}
+
+// writeMetric appends rec to metrics.jsonl. A failed line is kept in
+// metricsErr: the run ends failed, since its history has a hole.
+func (r *run) writeMetric(rec runs.Record) {
+	line, err := runs.MarshalRecord(rec)
 	if err != nil {
+		// A value JSON cannot hold (a NaN test loss): the disk is fine and
+		// the run goes on; say which line is missing.
+		err = fmt.Errorf("%s: %w", filepath.Join(r.dir, runs.MetricsFile), err)
+		r.t.update(func(s *Snapshot) { s.Message = err.Error() })
 		return
 	}
-	line = append(line, '\n')
-	if _, err := r.metrics.Write(line); err != nil {
-		err = fmt.Errorf("metrics.jsonl: %w", err)
-		r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error() })
+	if _, err = r.metrics.Write(append(line, '\n')); err != nil {
+		err = fmt.Errorf("%s: %w", filepath.Join(r.dir, runs.MetricsFile), err)
+		if r.metricsErr == nil {
+			r.metricsErr = err
+		}
+		saveErr := r.pendingSaveError()
+		r.t.update(func(s *Snapshot) { s.Message = err.Error(); s.SaveErr = saveErr })
 	}
 }
 

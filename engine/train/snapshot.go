@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/runs"
 )
 
 // State is where a run is in its life.
@@ -53,6 +54,11 @@ type LogPoint struct {
 	LR    float64 // learning rate in force at the end of the interval
 }
 
+// Record is the point as a line of metrics.jsonl (and of --json output).
+func (p LogPoint) Record() runs.Log {
+	return runs.Log{Epoch: p.Epoch, Batch: p.Batch, Step: p.Step, Loss: p.Loss, Acc: p.Acc, LR: p.LR}
+}
+
 // EpochResult summarises one finished epoch.
 type EpochResult struct {
 	Epoch        int
@@ -62,6 +68,13 @@ type EpochResult struct {
 	TestAcc      float64 // percent, the tutorial's "Accuracy on test set"
 	Seconds      float64 // wall time of the training part of the epoch
 	ImagesPerSec float64
+}
+
+// Record is the result as a line of metrics.jsonl (and of --json output);
+// epochs is the plan when the epoch ended, 0 when not known.
+func (e EpochResult) Record(epochs int) runs.Epoch {
+	return runs.Epoch{Epoch: e.Epoch, Epochs: epochs, TrainLoss: e.TrainLoss, TrainAcc: e.TrainAcc,
+		TestLoss: e.TestLoss, TestAcc: e.TestAcc, Seconds: e.Seconds, ImgS: e.ImagesPerSec}
 }
 
 // Sample is one test image with what the model currently says about it.
@@ -104,7 +117,14 @@ type Snapshot struct {
 
 	State   State
 	Message string // last status line: "saved runs/.../step-900.safetensors", ...
-	Err     error  // set when State == Failed, or for a recoverable error (e.g. a failed save)
+	Err     error  // set when State == Failed, or for a recoverable error (divergence, a failed step-<n> save)
+	// SaveErr names the run's files that could not be written and have not
+	// been since (last, best, lines of metrics.jsonl): unlike Message and
+	// Err it stays until they are, and a run that ends with it ends Failed.
+	SaveErr error
+	// Checkpoint is the newest checkpoint on disk that resumes the run;
+	// "" before the first is written.
+	Checkpoint string
 
 	Epoch, Epochs  int // current epoch (1-based) and planned total
 	Batch, Batches int // batches done in the current epoch, and per epoch

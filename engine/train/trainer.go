@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +52,8 @@ type Trainer struct {
 
 	// afterStep, when set (by tests), is called after every optimizer step.
 	afterStep func(step int64)
+	// now is the clock of epoch times and pauses; tests replace it.
+	now func() time.Time
 
 	// finished is closed when Run returns; from then on final (the trained
 	// net, if one was built) is read under mu by CopyWeights.
@@ -67,6 +72,7 @@ func New(cfg config.Config, opts Options) *Trainer {
 		cmds:     make(chan Command, 64),
 		changed:  make(chan struct{}, 1),
 		finished: make(chan struct{}),
+		now:      time.Now,
 	}
 	t.snap = Snapshot{
 		Config:   cfg,
@@ -150,37 +156,54 @@ func (t *Trainer) Run(ctx context.Context) error {
 		t.final = r.net
 		t.mu.Unlock()
 	}()
-	r.writeMetric(map[string]any{"type": "start", "run_id": r.id, "model": r.cfg.Model, "dataset": r.cfg.Dataset,
-		"params": r.net.NumParams(), "epochs": r.cfg.Epochs, "batch_size": r.cfg.BatchSize, "threads": r.net.Threads(),
-		"epoch": r.epoch, "batch": r.batch, "step": r.step})
+	r.writeMetric(runs.Start{RunID: r.id, Model: r.cfg.Model, Dataset: r.cfg.Dataset,
+		Params: r.net.NumParams(), Epochs: r.cfg.Epochs, BatchSize: r.cfg.BatchSize, Threads: r.net.Threads(),
+		TrainImages: r.data.Train.N, Epoch: r.epoch, Batch: r.batch, Step: r.step, Parent: r.parent})
+	if r.parent != nil {
+		r.writeInheritedHistory()
+	}
 	err = r.loop(ctx)
 	if (errors.Is(err, errStopped) || errors.Is(err, context.Canceled)) && r.diverged {
 		// The weights are not numbers any more: keep the last good
 		// checkpoint as it is.
-		r.writeMetric(map[string]any{"type": "end", "state": "stopped", "step": r.step, "error": "diverged"})
+		if err := r.unsavedError("stopped after the loss diverged"); err != nil {
+			r.writeMetric(runs.End{State: runs.Failed, Step: r.step, Error: err.Error()})
+			return t.fail(err)
+		}
+		r.writeMetric(runs.End{State: runs.Stopped, Step: r.step, Error: "diverged"})
 		lower := strconv.FormatFloat(r.opt.LR/10, 'g', 3, 64)
 		msg := "stopped after the loss diverged; start again with a lower learning rate, e.g. --lr " + lower
-		if last := filepath.Join(r.dir, "last.safetensors"); fileExists(last) {
-			msg = "stopped after the loss diverged; the last good checkpoint is untouched: resume it with a lower learning rate: mnist-tui train --resume " + last + " --lr " + lower
+		if r.newestGood != "" {
+			msg = "stopped after the loss diverged; the last good checkpoint is untouched: resume it with a lower learning rate: mnist-tui train --resume " + r.newestGood + " --lr " + lower
 		}
 		t.update(func(s *Snapshot) { s.State = Done; s.Message = msg })
 		return nil
 	}
 	if errors.Is(err, errStopped) || errors.Is(err, context.Canceled) {
 		r.saveLast()
-		r.writeMetric(map[string]any{"type": "end", "state": "stopped", "step": r.step})
+		if err := r.unsavedError("stopped"); err != nil {
+			r.writeMetric(runs.End{State: runs.Failed, Step: r.step, Error: err.Error()})
+			return t.fail(err)
+		}
+		r.writeMetric(runs.End{State: runs.Stopped, Step: r.step})
 		t.update(func(s *Snapshot) {
 			s.State = Done
-			s.Message = "stopped; resume with: mnist-tui train --resume " + filepath.Join(r.dir, "last.safetensors")
+			s.Message = "stopped; resume with: mnist-tui train --resume " + r.newestGood
 		})
 		return nil
 	}
 	if err != nil {
-		r.writeMetric(map[string]any{"type": "end", "state": "failed", "step": r.step, "error": err.Error()})
+		r.writeMetric(runs.End{State: runs.Failed, Step: r.step, Error: err.Error()})
 		return t.fail(err)
 	}
-	r.writeMetric(map[string]any{"type": "end", "state": "done", "step": r.step})
-	r.writePlots()
+	if err := r.unsavedError("finished"); err != nil {
+		r.writeMetric(runs.End{State: runs.Failed, Step: r.step, Error: err.Error()})
+		return t.fail(err)
+	}
+	r.writeMetric(runs.End{State: runs.Done, Step: r.step})
+	if err := r.writePlots(); err != nil {
+		return t.fail(fmt.Errorf("the run finished and its checkpoints are saved, but its plots could not be written: %w; free some space (or fix the folder's permissions): the run needs nothing else", err))
+	}
 	t.update(func(s *Snapshot) {
 		s.State = Done
 		s.Message = fmt.Sprintf("done: best test accuracy %.2f %% — checkpoints in %s", r.bestAcc, r.dir)
@@ -198,8 +221,18 @@ type run struct {
 	loader *dataset.Loader
 	dir    string
 	id     string
+	lock   *runs.Lock
+	parent *runs.Parent // set when the run branched off an older checkpoint
 
 	metrics *os.File
+
+	// unsaved are the run's files whose last write failed and that no
+	// later write has made good, by path; metricsErr is the first failed
+	// line of metrics.jsonl. Either makes the run end failed.
+	unsaved    map[string]error
+	metricsErr error
+	// newestGood is the newest checkpoint on disk that resumes the run.
+	newestGood string
 
 	x           []float32 // one batch of normalised images
 	y           []int32
@@ -218,6 +251,11 @@ type run struct {
 	hist   history
 	start  time.Time
 	window throughput
+
+	// The epoch's clock runs only while training: pauses are left out.
+	clockStart time.Time
+	clockOn    bool
+	pausedAt   time.Time
 }
 
 // accumulators are the running sums behind the log lines and the epoch summary.
@@ -263,27 +301,31 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		return nil, err
 	}
 	r := &run{
-		t:      t,
-		cfg:    cfg,
-		data:   data,
-		net:    net,
-		opt:    engine.NewSGD(net.Params(), cfg.LearningRate, cfg.Momentum, cfg.WeightDecay),
-		loader: dataset.NewLoader(data.Train, data.Info, cfg.BatchSize, true, cfg.Seed),
-		x:      make([]float32, cfg.BatchSize*784),
-		y:      make([]int32, cfg.BatchSize),
-		epoch:  1,
+		t:       t,
+		cfg:     cfg,
+		data:    data,
+		net:     net,
+		opt:     engine.NewSGD(net.Params(), cfg.LearningRate, cfg.Momentum, cfg.WeightDecay),
+		loader:  dataset.NewLoader(data.Train, data.Info, cfg.BatchSize, true, cfg.Seed),
+		x:       make([]float32, cfg.BatchSize*784),
+		y:       make([]int32, cfg.BatchSize),
+		epoch:   1,
+		unsaved: map[string]error{},
 	}
 	if t.opts.Resume != "" {
 		if err := r.resume(t.opts.Resume); err != nil {
+			r.close()
 			return nil, err
 		}
 	} else if err := r.makeRunDir(); err != nil {
+		r.close()
 		return nil, err
 	}
 	r.rememberGoodParams()
-	r.metrics, err = os.OpenFile(filepath.Join(r.dir, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	r.metrics, err = os.OpenFile(filepath.Join(r.dir, runs.MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
+		r.close()
+		return nil, fmt.Errorf("%s: %w", filepath.Join(r.dir, runs.MetricsFile), err)
 	}
 	samples := r.refreshSamples()
 	t.update(func(s *Snapshot) {
@@ -300,7 +342,11 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		if net.Threads() == 1 {
 			threads = "1 thread"
 		}
+		s.Checkpoint = r.newestGood
 		s.Message = fmt.Sprintf("training %s on %s, %s, run %s", cfg.Model, cfg.Dataset, threads, r.id)
+		if r.parent != nil {
+			s.Message += fmt.Sprintf(" (a branch of run %s at step %d, which stays as it is)", r.parent.Run, r.parent.Step)
+		}
 	})
 	return r, nil
 }
@@ -349,7 +395,10 @@ func (r *run) makeRunDir() error {
 			return fmt.Errorf("run folder: %w", err)
 		}
 		r.id, r.dir = id, dir
-		if err := config.WriteFileAtomic(filepath.Join(dir, "config.yaml"), r.cfg.Marshal()); err != nil {
+		if err := r.takeFolder(); err != nil {
+			return err
+		}
+		if err := config.WriteFileAtomic(filepath.Join(dir, runs.ConfigFile), r.cfg.Marshal()); err != nil {
 			return fmt.Errorf("run folder: %w", err)
 		}
 		return nil
@@ -368,6 +417,9 @@ func (r *run) resume(path string) error {
 	if ck.Meta.Model != r.cfg.Model {
 		return fmt.Errorf("resume %s: checkpoint is a %s model but the config says %s (use --model %s)", path, ck.Meta.Model, r.cfg.Model, ck.Meta.Model)
 	}
+	if err := r.checkPosition(path, ck.Meta); err != nil {
+		return err
+	}
 	if err := ck.LoadInto(r.net.Params(), r.opt); err != nil {
 		return err
 	}
@@ -377,18 +429,146 @@ func (r *run) resume(path string) error {
 	r.epoch, r.batch, r.step = ck.Meta.Epoch, ck.Meta.Batch, ck.Meta.Step
 	r.acc = r.hist.Acc
 	r.bestAcc = r.hist.BestAcc
-	r.dir = filepath.Dir(path)
-	r.id = ck.Meta.RunID
-	if r.id == "" {
-		r.id = filepath.Base(r.dir)
+	// The resumed file is a good checkpoint to come back to whatever
+	// happens next: in place nothing overwrites it with something older,
+	// and a branch never writes to its parent.
+	r.newestGood = path
+
+	dir := filepath.Dir(path)
+	parentID := ck.Meta.RunID
+	if parentID == "" {
+		parentID = filepath.Base(dir)
+	}
+	if continuesInPlace(path, ck.Meta) {
+		r.dir, r.id = dir, parentID
+		return r.takeFolder()
+	}
+	// An older position of a run (or a copy of a checkpoint): continuing
+	// in its folder would overwrite its later checkpoints and mix two
+	// histories in its metrics, so the run branches into a folder of its own.
+	r.parent = &runs.Parent{Run: parentID, Step: ck.Meta.Step, Checkpoint: path}
+	return r.makeRunDir()
+}
+
+// continuesInPlace tells whether resuming the checkpoint at path continues
+// its run in the run's own folder: the file is in the folder of the run
+// that wrote it, and no checkpoint there is further on (the run's last, or
+// the newest of its step files). Anything else goes back in time.
+func continuesInPlace(path string, meta checkpoint.Meta) bool {
+	dir := filepath.Dir(path)
+	if meta.RunID != "" && filepath.Base(dir) != meta.RunID {
+		return false // a copy, outside its run's folder
+	}
+	if !fileExists(filepath.Join(dir, runs.MetricsFile)) {
+		return false // not a run folder
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if step, ok := runs.ParseStepCheckpoint(e.Name()); ok && step > meta.Step {
+			return false
+		}
+	}
+	last := filepath.Join(dir, runs.LastCheckpoint)
+	if same, _ := sameFile(last, path); same || !fileExists(last) {
+		return true
+	}
+	ck, err := checkpoint.Load(last)
+	if err != nil || !ck.HasMeta {
+		return true // a damaged last.safetensors is no position to keep
+	}
+	return ck.Meta.Step <= meta.Step
+}
+
+func sameFile(a, b string) (bool, error) {
+	ia, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	ib, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(ia, ib), nil
+}
+
+// checkPosition refuses a checkpoint whose position (epoch, batch, step)
+// is not one this run can be at: a damaged or forged file would otherwise
+// make the run do nothing, or train from a position that does not exist.
+func (r *run) checkPosition(path string, meta checkpoint.Meta) error {
+	saved, err := config.Parse(path+" (config)", []byte(meta.Config))
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", path, err)
+	}
+	if meta.Dataset != r.cfg.Dataset {
+		return fmt.Errorf("resume %s: the checkpoint was trained on %s, the config says %s; its position counts %s's images (use --dataset %s, or start a new run)",
+			path, meta.Dataset, r.cfg.Dataset, meta.Dataset, meta.Dataset)
+	}
+	if saved.BatchSize != r.cfg.BatchSize {
+		return fmt.Errorf("resume %s: the checkpoint trained with batch size %d; its position counts batches of that size, so a resumed run keeps it (drop --batch-size, or start a new run with --batch-size %d)",
+			path, saved.BatchSize, r.cfg.BatchSize)
+	}
+	batches := r.loader.Batches()
+	damaged := func(format string, args ...any) error {
+		return fmt.Errorf("resume %s: the checkpoint's position is impossible: %s; the file is damaged or not from this program: resume another checkpoint of the run",
+			path, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case meta.Batch > batches:
+		return damaged("batch %d of an epoch of %d batches (%d images in batches of %d)", meta.Batch, batches, r.data.Train.N, r.cfg.BatchSize)
+	case meta.Epoch > saved.Epochs+1:
+		return damaged("epoch %d of a run of %d epochs", meta.Epoch, saved.Epochs)
+	case int64(meta.Epoch-1)*int64(batches)+int64(meta.Batch) != meta.Step:
+		return damaged("epoch %d, batch %d is step %d with %d batches an epoch, but the file says step %d",
+			meta.Epoch, meta.Batch, int64(meta.Epoch-1)*int64(batches)+int64(meta.Batch), batches, meta.Step)
+	case meta.Epoch > r.cfg.Epochs && meta.Batch == 0:
+		return fmt.Errorf("resume %s: the run has finished all %d of its epochs: nothing to train; to train it further, ask for more with --epochs N (N > %d)",
+			path, meta.Epoch-1, meta.Epoch-1)
+	case meta.Epoch > r.cfg.Epochs:
+		return fmt.Errorf("resume %s: the checkpoint is in epoch %d, past the %d epochs asked for; use --epochs %d or more",
+			path, meta.Epoch, r.cfg.Epochs, meta.Epoch)
 	}
 	return nil
 }
 
+// takeFolder locks the run folder for this process and clears what a
+// killed writer left there.
+func (r *run) takeFolder() error {
+	lock, err := runs.LockRun(r.dir)
+	if err != nil {
+		return err
+	}
+	r.lock = lock
+	removed, err := lock.RemoveStaleTemps(r.dir)
+	if len(removed) > 0 && r.t.opts.Log != nil {
+		r.t.opts.Log(fmt.Sprintf("removed %d temporary file(s) a killed run left in %s: %s", len(removed), r.dir, strings.Join(removed, ", ")))
+	}
+	if err != nil && r.t.opts.Log != nil {
+		r.t.opts.Log("could not remove a stale temporary file: " + err.Error())
+	}
+	return nil
+}
+
+// writeInheritedHistory copies the history a branched run brings from
+// its parent's checkpoint into its own metrics.jsonl, so that the folder
+// tells its whole story on its own.
+func (r *run) writeInheritedHistory() {
+	for _, l := range r.hist.Logs {
+		r.writeMetric(l.Record())
+	}
+	for _, e := range r.hist.Epochs {
+		r.writeMetric(e.Record(0))
+	}
+	for _, c := range r.hist.Changes {
+		r.writeMetric(runs.Change{Step: c.Step, Key: c.Key, Old: c.Old, New: c.New})
+	}
+}
+
 // writePlots draws the finished run's accuracy and loss curves next to its
-// files, for reports and slides. A failure is reported, not fatal: the run
-// itself is complete.
-func (r *run) writePlots() {
+// files, for reports and slides.
+func (r *run) writePlots() error {
 	err := r.metrics.Sync()
 	var folder runs.Run
 	if err == nil {
@@ -398,8 +578,52 @@ func (r *run) writePlots() {
 		err = runs.WritePlots(r.dir, []runs.Run{folder})
 	}
 	if err != nil {
-		err = fmt.Errorf("plots for %s: %w", r.dir, err)
-		r.t.update(func(s *Snapshot) { s.Err = err; s.Message = err.Error() })
+		return fmt.Errorf("plots for %s: %w", r.dir, err)
+	}
+	return nil
+}
+
+// unsavedError is the error a run ends with when some of its files could
+// not be written (a full disk, a read-only folder): which, why, and what
+// to do. how says how training ended ("finished", "stopped").
+func (r *run) unsavedError(how string) error {
+	if len(r.unsaved) == 0 && r.metricsErr == nil {
+		return nil
+	}
+	var problems []string
+	for _, path := range slices.Sorted(maps.Keys(r.unsaved)) {
+		problems = append(problems, fmt.Sprintf("%s (%v)", path, rootCause(r.unsaved[path])))
+	}
+	if r.metricsErr != nil {
+		problems = append(problems, fmt.Sprintf("lines of %s (%v)", filepath.Join(r.dir, runs.MetricsFile), rootCause(r.metricsErr)))
+	}
+	advice := "nothing resumable was saved: free some space (or fix the folder's permissions) and start the run again"
+	if r.newestGood != "" {
+		advice = "free some space (or fix the folder's permissions), then continue from the newest good checkpoint: mnist-tui train --resume " + r.newestGood
+	}
+	return &UnsavedError{Problems: problems, Advice: advice, How: how}
+}
+
+// UnsavedError ends a run whose files could not all be written.
+type UnsavedError struct {
+	How      string   // how training ended ("finished", "stopped") or "goes on"
+	Problems []string // each file not written, with the reason
+	Advice   string
+}
+
+func (e *UnsavedError) Error() string {
+	return fmt.Sprintf("training %s, but could not write %s; %s", e.How, strings.Join(e.Problems, ", "), e.Advice)
+}
+
+// rootCause is the innermost error of a chain: "no space left on device",
+// without the layers that name temporary files.
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
 	}
 }
 
@@ -407,6 +631,7 @@ func (r *run) close() {
 	if r.metrics != nil {
 		r.metrics.Close()
 	}
+	r.lock.Unlock()
 }
 
 // copyWeights asks the training goroutine for a copy of its weights at the

@@ -41,6 +41,10 @@ func compareDashboard(ctx context.Context, env *Env, cfg config.Config, source s
 		Pages: pages, Next: c.next,
 	})
 	runErr := ses.close()
+	note, uiErr := settleForcedQuit(uiErr, ses.current.Snapshot(), runErr)
+	if note != "" {
+		defer fmt.Fprintln(env.Stdout, note)
+	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -6,7 +6,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/dashboard"
 	"mnist-tui/ui/draw"
@@ -142,7 +142,7 @@ func (p *printer) print(s train.Snapshot) {
 	for ; p.logs < len(s.Logs); p.logs++ {
 		l := s.Logs[p.logs]
 		if p.json {
-			p.emit(map[string]any{"event": "log", "epoch": l.Epoch, "batch": l.Batch, "step": l.Step, "loss": l.Loss, "acc": l.Acc, "lr": l.LR})
+			p.emit(l.Record())
 			continue
 		}
 		fmt.Fprintf(p.w, "[%d, %5d]: loss: %.3f , acc: %.2f %%\n", l.Epoch, l.Batch, l.Loss, l.Acc)
@@ -150,14 +150,13 @@ func (p *printer) print(s train.Snapshot) {
 	for ; p.epochs < len(s.History); p.epochs++ {
 		e := s.History[p.epochs]
 		if p.json {
-			p.emit(map[string]any{"event": "epoch", "epoch": e.Epoch, "epochs": s.Epochs, "train_loss": e.TrainLoss, "train_acc": e.TrainAcc,
-				"test_loss": e.TestLoss, "test_acc": e.TestAcc, "seconds": e.Seconds, "img_s": e.ImagesPerSec})
+			p.emit(e.Record(s.Epochs))
 			continue
 		}
 		fmt.Fprintf(p.w, "[%d / %d]: Accuracy on test set: %.2f %%\n", e.Epoch, s.Epochs, e.TestAcc)
 	}
 	if p.json && s.Message != p.lastMessage {
-		p.emit(map[string]any{"event": "status", "state": s.State.String(), "message": s.Message})
+		p.emit(runs.Status{State: s.State.String(), Message: s.Message})
 	}
 	p.lastMessage = s.Message
 }
@@ -176,8 +175,8 @@ func (p *printer) summary(s train.Snapshot) {
 		rate = images / seconds
 	}
 	if p.json {
-		p.emit(map[string]any{"event": "summary", "state": s.State.String(), "model": s.Model, "epochs": len(s.History),
-			"best_test_acc": best, "wall_seconds": s.Elapsed.Seconds(), "train_img_s": rate, "run_dir": s.RunDir})
+		p.emit(runs.Summary{State: s.State.String(), Model: s.Model, Epochs: len(s.History),
+			BestTestAcc: best, WallSeconds: s.Elapsed.Seconds(), TrainImgS: rate, RunDir: s.RunDir})
 		return
 	}
 	// The state is in the message that follows ("done: ...", "stopped; ...").
@@ -188,8 +187,9 @@ func (p *printer) summary(s train.Snapshot) {
 	}
 }
 
-func (p *printer) emit(v map[string]any) {
-	line, err := json.Marshal(v)
+// emit writes one JSON line in the schema of metrics.jsonl.
+func (p *printer) emit(rec runs.Record) {
+	line, err := runs.MarshalRecord(rec)
 	if err != nil {
 		return
 	}
@@ -232,7 +232,30 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 	if s.RunDir != "" {
 		fmt.Fprintf(env.Stdout, "%s\n", s.Message)
 	}
+	note, uiErr := settleForcedQuit(uiErr, s, runErr)
+	if note != "" {
+		fmt.Fprintln(env.Stdout, note)
+	}
 	return errors.Join(uiErr, runErr)
+}
+
+// settleForcedQuit replaces the dashboard's ErrInterrupted, which it
+// returns before the trainer has stopped, by what happened once it did
+// (the session waits for every run): whether the last checkpoint was
+// written. A run that failed to write it says so in its own error.
+func settleForcedQuit(uiErr error, s train.Snapshot, runErr error) (note string, err error) {
+	if !errors.Is(uiErr, dashboard.ErrInterrupted) {
+		return "", uiErr
+	}
+	switch {
+	case runErr != nil || s.State == train.Failed:
+		return "", nil
+	case s.SaveErr != nil:
+		return "", fmt.Errorf("quit at once; training stopped, but not every file was written: %w", s.SaveErr)
+	case s.Checkpoint != "":
+		return "quit at once; training stopped and its last checkpoint was written: " + s.Checkpoint, nil
+	}
+	return "quit at once, before training had saved a checkpoint", nil
 }
 
 // session is the trainers one dashboard shows, one after another: the first

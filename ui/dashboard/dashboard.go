@@ -73,8 +73,9 @@ type Options struct {
 }
 
 // ErrInterrupted is returned by Run when the user forced the dashboard to
-// quit (a second ctrl+c) before the trainer confirmed that it had stopped.
-var ErrInterrupted = errors.New("dashboard: quit before the trainer stopped; its last checkpoint may not be written")
+// quit (a second ctrl+c) before the trainer confirmed that it had stopped;
+// the caller, which waits for the trainer, says whether it saved.
+var ErrInterrupted = errors.New("dashboard: quit before the trainer had stopped")
 
 // minRedraw is the least time between two snapshots: 10 a second. Every
 // redraw's CPU time (ours and the terminal's) comes out of the two cores

@@ -85,6 +85,11 @@ func statusText(snap train.Snapshot, stopping bool, note string, width int, st s
 	if stopping && !final {
 		parts = append(parts, st.warn.Render("stopping — saving checkpoint… (ctrl+c again quits at once)"))
 	}
+	if snap.SaveErr != nil && snap.State != train.Failed {
+		// Files the run could not write: kept in sight until they are,
+		// whatever messages come after (a failed run says it in Err).
+		parts = append(parts, st.bad.Render(oneLine(snap.SaveErr.Error())))
+	}
 	if snap.Err != nil {
 		prefix := "error: "
 		if snap.State == train.Failed {

@@ -437,6 +437,25 @@ func TestRecoverableErrorIsShownWhileRunning(t *testing.T) {
 	}
 }
 
+// TestUnsavedFilesStayInSight: a checkpoint that could not be written is
+// not a message the next one replaces.
+func TestUnsavedFilesStayInSight(t *testing.T) {
+	s := midRun()
+	s.SaveErr = errors.New("training goes on, but could not write runs/demo/last.safetensors (no space left on device)")
+	s.Message = "saving runs/demo/last.safetensors failed"
+	f, m, _ := newTestModel(t, s, Options{NoColor: true}, 120, 40)
+	f.update(func(s *train.Snapshot) { s.Message = "epoch 4: test accuracy 98.10 %" })
+	m = apply(t, m, changedMsg{})
+	m = apply(t, m, redrawMsg{})
+	v := m.View()
+	if !strings.Contains(v, "epoch 4: test accuracy") {
+		t.Fatalf("the new message is not shown:\n%s", lastLines(v, 2))
+	}
+	if !strings.Contains(v, "could not write runs/demo/last.safetensors") {
+		t.Errorf("the unsaved checkpoint left the screen with the next message:\n%s", lastLines(v, 2))
+	}
+}
+
 func TestNilTrainerIsReportedNotAPanic(t *testing.T) {
 	m := New(nil, Options{NoColor: true})
 	m = apply(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})

@@ -356,3 +356,15 @@ func TestTitleCountsRuns(t *testing.T) {
 		t.Errorf("two runs are not counted:\n%s", out)
 	}
 }
+
+// TestBranchNamesItsParent: a run resumed from an older checkpoint of
+// another says which, under the cursor.
+func TestBranchNamesItsParent(t *testing.T) {
+	p := newPage(t, termenv.Ascii, true)
+	branch := run("20250302-100000-cnn", "cnn", "mnist", 21840, 10, 4, 97.0, runs.Done)
+	branch.Parent = &runs.Parent{Run: "20250301-080000-cnn", Step: 1876, Checkpoint: "runs/20250301-080000-cnn/step-1876.safetensors"}
+	feed(p, []runs.Run{branch})
+	if out := p.Render(160, 12); !strings.Contains(out, "branch of 20250301-080000-cnn at step 1876") {
+		t.Errorf("the branch does not name its parent:\n%s", out)
+	}
+}

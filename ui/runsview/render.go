@@ -210,6 +210,9 @@ func (p *Page) detailLine(width int) string {
 		s = st.bad.Render("failed: "+r.Error) + st.dim.Render(" · "+r.Dir)
 	default:
 		parts := []string{r.Dir}
+		if r.Parent != nil {
+			parts = append(parts, "branch of "+r.Parent.Run+" at step "+strconv.FormatInt(r.Parent.Step, 10))
+		}
 		if r.Dataset != "" {
 			parts = append(parts, r.Dataset)
 		}

@@ -1,0 +1,107 @@
+package runs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestRecordsRoundTrip: every record type written by MarshalRecord reads
+// back as the same struct, its type first on the line.
+func TestRecordsRoundTrip(t *testing.T) {
+	recs := []Record{
+		Start{RunID: "r", Model: "cnn", Dataset: "mnist", Params: 21840, Epochs: 10, BatchSize: 64, Threads: 2,
+			TrainImages: 60000, Epoch: 3, Batch: 7, Step: 1883, Parent: &Parent{Run: "p", Step: 1883, Checkpoint: "runs/p/step-1883.safetensors"}},
+		Log{Epoch: 1, Batch: 300, Step: 300, Loss: 0.8, Acc: 76.5, LR: 0.01},
+		Epoch{Epoch: 1, Epochs: 10, TrainLoss: 0.3, TrainAcc: 91, TestLoss: 0.1, TestAcc: 96.7, Seconds: 1.5, ImgS: 40000},
+		Change{Step: 5, Key: "learning_rate", Old: 0.01, New: 0.001},
+		Pause{Epoch: 2, Batch: 3, Step: 941},
+		Resume{Epoch: 2, Batch: 3, Step: 941, PausedSeconds: 70},
+		End{State: Failed, Step: 9, Error: "no space"},
+		Status{State: "RUNNING", Message: "hi"},
+		Summary{State: "DONE", Model: "cnn", Epochs: 10, BestTestAcc: 98.79, WallSeconds: 15.5, TrainImgS: 50000, RunDir: "runs/r"},
+	}
+	for _, rec := range recs {
+		line, err := MarshalRecord(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"type":"` + rec.RecordType() + `",`; !strings.HasPrefix(string(line), want) {
+			t.Errorf("line %s does not begin %s", line, want)
+		}
+		back, err := UnmarshalRecord(line)
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		if !reflect.DeepEqual(back, rec) {
+			t.Errorf("%s read back as %+v, want %+v", line, back, rec)
+		}
+	}
+	if rec, err := UnmarshalRecord([]byte(`{"type":"hologram","x":1}`)); err != nil || rec != (Unknown{Type: "hologram"}) {
+		t.Errorf("a newer version's line type: %+v, %v", rec, err)
+	}
+	if _, err := UnmarshalRecord([]byte(`{"epoch":1}`)); !errors.Is(err, errNoType) {
+		t.Errorf(`a line without "type": %v`, err)
+	}
+}
+
+func TestStepCheckpointNames(t *testing.T) {
+	if step, ok := ParseStepCheckpoint(StepCheckpoint(1234)); !ok || step != 1234 {
+		t.Errorf("round trip: %d, %v", step, ok)
+	}
+	for _, name := range []string{"step-.safetensors", "step-12.safetensors.tmp-3", "step--1.safetensors", "step-012.safetensors", "last.safetensors", ".step-12.safetensors.tmp-9"} {
+		if _, ok := ParseStepCheckpoint(name); ok {
+			t.Errorf("%q taken for a step checkpoint", name)
+		}
+	}
+}
+
+// TestRemoveStaleTempsTakesOnlyTemporaries: with the folder locked, the
+// temporaries of atomic writes go and everything else stays; a folder
+// another holder has locked cannot be taken.
+func TestRemoveStaleTempsTakesOnlyTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	keep := []string{"last.safetensors", "config.yaml", MetricsFile, ".lock", ".hidden", "notes.tmp-1", ".tmp-", "step-5.safetensors"}
+	stale := []string{".last.safetensors.tmp-123456", ".config.yaml.tmp-9", ".step-5.safetensors.tmp-77"}
+	for _, name := range append(slices.Clone(keep), stale...) {
+		if name == ".lock" {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lock, err := LockRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LockRun(dir); !errors.Is(err, ErrBusy) {
+		t.Errorf("a second lock of a held folder: %v, want ErrBusy", err)
+	}
+	removed, err := lock.RemoveStaleTemps(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(removed)
+	slices.Sort(stale)
+	if !slices.Equal(removed, stale) {
+		t.Errorf("removed %v, want %v", removed, stale)
+	}
+	for _, name := range keep {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s was removed: %v", name, err)
+		}
+	}
+	if err := lock.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LockRun(dir)
+	if err != nil {
+		t.Fatalf("the lock is not released by Unlock: %v", err)
+	}
+	again.Unlock()
+}
