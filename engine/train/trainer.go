@@ -13,6 +13,7 @@ import (
 
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
+	"mnist-tui/engine/atomicfile"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
@@ -345,7 +346,7 @@ func (r *run) makeRunDir() error {
 			return fmt.Errorf("run folder: %w", err)
 		}
 		r.id, r.dir = id, dir
-		if err := config.WriteFileAtomic(filepath.Join(dir, "config.yaml"), r.cfg.Marshal()); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, "config.yaml"), r.cfg.Marshal()); err != nil {
 			return fmt.Errorf("run folder: %w", err)
 		}
 		return nil

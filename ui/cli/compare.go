@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mnist-tui/dataset"
+	"mnist-tui/engine/atomicfile"
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
@@ -254,7 +255,7 @@ func saveComparison(w io.Writer, runsDir string, started time.Time, report strin
 	}
 	base := comparisonName(runsDir, started)
 	mdPath := filepath.Join(runsDir, base+".md")
-	if err := config.WriteFileAtomic(mdPath, []byte(report)); err != nil {
+	if err := atomicfile.WriteFile(mdPath, []byte(report)); err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
 	fmt.Fprintf(w, "\nwrote %s\n", mdPath)
