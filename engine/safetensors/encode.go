@@ -35,6 +35,16 @@ func Encode(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	return nil
 }
 
+// HeaderSize is the length of the header Encode would write for tensors and
+// metadata, so a writer can keep within a reader's tighter limit.
+func HeaderSize(tensors []Tensor, metadata map[string]string) (int, error) {
+	header, err := encodeHeader(tensors, metadata)
+	if err != nil {
+		return 0, fmt.Errorf("safetensors: encode: %w", err)
+	}
+	return len(header), nil
+}
+
 // encodeHeader validates the input and builds the padded JSON header. Every
 // file it accepts, Parse accepts too.
 func encodeHeader(tensors []Tensor, metadata map[string]string) ([]byte, error) {
@@ -106,8 +116,8 @@ func encodeHeader(tensors []Tensor, metadata map[string]string) ([]byte, error) 
 	for len(buf)%8 != 0 {
 		buf = append(buf, ' ')
 	}
-	if len(buf) > maxHeaderSize {
-		return nil, fmt.Errorf("header would be %d bytes, over the %d-byte limit readers accept", len(buf), maxHeaderSize)
+	if len(buf) > MaxHeaderSize {
+		return nil, fmt.Errorf("header would be %d bytes, over the %d-byte limit readers accept", len(buf), MaxHeaderSize)
 	}
 	return buf, nil
 }
