@@ -270,7 +270,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		net:    net,
 		opt:    engine.NewSGD(net.Params(), cfg.LearningRate, cfg.Momentum, cfg.WeightDecay),
 		loader: dataset.NewLoader(data.Train, data.Info, cfg.BatchSize, true, cfg.Seed),
-		x:      make([]float32, cfg.BatchSize*784),
+		x:      make([]float32, cfg.BatchSize*dataset.ImageSize),
 		y:      make([]int32, cfg.BatchSize),
 		epoch:  1,
 	}
