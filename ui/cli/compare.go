@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mnist-tui/dataset"
+	"mnist-tui/engine"
 	"mnist-tui/engine/atomicfile"
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
@@ -35,7 +36,7 @@ func compare(ctx context.Context, env *Env, args []string, load dataLoader) erro
 	fs := newFlagSet("compare", "compare [--models linear,cnn,inception,residual] [--epochs N] [--headless] [flags]", env)
 	var cf configFlags
 	cf.register(fs)
-	modelList := fs.String("models", strings.Join(config.Models, ","), "comma-separated `list` of models to train, in order")
+	modelList := fs.String("models", strings.Join(engine.Models(), ","), "comma-separated `list` of models to train, in order")
 	headless := fs.Bool("headless", false, "print the tutorial's log lines instead of opening the dashboard")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -102,8 +103,8 @@ func parseModels(list string) ([]string, error) {
 		if m == "" {
 			continue
 		}
-		if !slices.Contains(config.Models, m) {
-			return nil, fmt.Errorf("--models: unknown model %q: choose from %s", m, strings.Join(config.Models, ", "))
+		if !slices.Contains(engine.Models(), m) {
+			return nil, fmt.Errorf("--models: unknown model %q: choose from %s", m, strings.Join(engine.Models(), ", "))
 		}
 		if slices.Contains(models, m) {
 			return nil, fmt.Errorf("--models: %s is listed twice", m)
