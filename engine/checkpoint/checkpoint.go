@@ -86,6 +86,10 @@ func Save(path string, params []*engine.Param, opt *engine.SGD, meta Meta) error
 			}
 		}
 	}
+	// A file Load would refuse must not replace a good one.
+	if err := checkFinite(tensors); err != nil {
+		return fmt.Errorf("checkpoint %s: not written, the previous file is kept: %w, as after a run that diverged", path, err)
+	}
 	size, err := safetensors.HeaderSize(tensors, metadata)
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
@@ -115,8 +119,8 @@ func Load(path string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	c.File = f
-	if err := checkFinite(f); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	if err := checkFinite(f.Tensors); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w: the values are not finite numbers, as after a run that diverged; use an earlier checkpoint", path, err)
 	}
 	return c, nil
 }
@@ -128,7 +132,7 @@ func fromFile(f *safetensors.File) (*Checkpoint, error) {
 		return nil, err
 	}
 	c.File = f
-	return c, checkFinite(f)
+	return c, checkFinite(f.Tensors)
 }
 
 // fromHeader checks a file by its header alone: metadata, tensor names,
@@ -171,18 +175,18 @@ func fromHeader(f *safetensors.File) (*Checkpoint, error) {
 	return c, nil
 }
 
-// checkFinite refuses a file holding a NaN or an infinity in any F32
-// tensor: weights like that come from a run that diverged, and would only
-// give NaN losses and meaningless predictions.
-func checkFinite(f *safetensors.File) error {
-	for _, t := range f.Tensors {
+// checkFinite refuses a NaN or an infinity in any F32 tensor: weights like
+// that come from a run that diverged, and would only give NaN losses and
+// meaningless predictions.
+func checkFinite(tensors []safetensors.Tensor) error {
+	for _, t := range tensors {
 		if t.DType != "F32" {
 			continue
 		}
 		for i := 0; i+4 <= len(t.Data); i += 4 {
 			v := math.Float32frombits(binary.LittleEndian.Uint32(t.Data[i:]))
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("tensor %q holds %v at index %v (element %d of %d): the weights are not finite numbers, as after a run that diverged; use an earlier checkpoint",
+				return fmt.Errorf("tensor %q holds %v at index %v (element %d of %d)",
 					t.Name, v, coordinates(i/4, t.Shape), i/4, len(t.Data)/4)
 			}
 		}

@@ -525,11 +525,20 @@ func TestLoadRefusesNonFiniteValues(t *testing.T) {
 				target = opt.Buffers()[tc.param]
 			}
 			target.Data().([]float32)[tc.at] = tc.value
-			path := filepath.Join(t.TempDir(), "diverged.safetensors")
-			if err := Save(path, net.Params(), opt, sampleMeta("cnn")); err != nil {
+			// Written as Save would, but Save itself refuses such values.
+			tensors := stateDict(t, net.Params())
+			for i, p := range net.Params() {
+				tensors = append(tensors, safetensors.F32(momentumPrefix+p.Name, p.Value.Shape(), opt.Buffers()[i].Data().([]float32)))
+			}
+			md, err := sampleMeta("cnn").encode()
+			if err != nil {
 				t.Fatal(err)
 			}
-			_, err := Load(path)
+			path := filepath.Join(t.TempDir(), "diverged.safetensors")
+			if err := safetensors.WriteFileAtomic(path, tensors, md); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Load(path)
 			if err == nil {
 				t.Fatal("Load accepted non-finite values")
 			}
@@ -635,5 +644,36 @@ func TestHeaderLimit(t *testing.T) {
 	}
 	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("Load of a header over %d bytes: err = %v, want it refused for its size", MaxHeaderSize, err)
+	}
+}
+
+// Save refuses what Load would refuse: a diverged model must not replace the
+// last good checkpoint.
+func TestSaveRefusesNonFiniteValues(t *testing.T) {
+	net := newNet(t, "cnn", 1)
+	opt := engine.NewSGD(net.Params(), 0.01, 0.5, 0)
+	randomMomentum(t, net.Params(), opt, 2)
+	path := filepath.Join(t.TempDir(), "last.safetensors")
+	if err := Save(path, net.Params(), opt, sampleMeta("cnn")); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, spoil := range map[string][]float32{
+		"weight":   net.Params()[2].Value.Data().([]float32),
+		"momentum": opt.Buffers()[3].Data().([]float32),
+	} {
+		before := spoil[4]
+		spoil[4] = float32(math.NaN())
+		err := Save(path, net.Params(), opt, sampleMeta("cnn"))
+		spoil[4] = before
+		if err == nil || !strings.Contains(err.Error(), "NaN") || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: Save of a NaN: err = %v, want one naming the path and the NaN", name, err)
+		}
+		if got, _ := os.ReadFile(path); !bytes.Equal(got, good) {
+			t.Errorf("%s: the refused Save replaced the good checkpoint", name)
+		}
 	}
 }
