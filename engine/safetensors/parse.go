@@ -66,6 +66,13 @@ func readFrom(in *os.File, maxHeader int, check func(*File) error) (*File, []byt
 	if err != nil {
 		return nil, nil, err
 	}
+	// The checks below rest on the file's size, which only a regular file has.
+	switch {
+	case info.IsDir():
+		return nil, nil, errors.New("safetensors: this is a folder; name a .safetensors file")
+	case !info.Mode().IsRegular():
+		return nil, nil, errors.New("safetensors: not a regular file (a device, pipe or socket?); name a .safetensors file")
+	}
 	size := info.Size()
 	var prefix [8]byte
 	if _, err := io.ReadFull(in, prefix[:]); err != nil {

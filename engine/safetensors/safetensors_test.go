@@ -605,3 +605,12 @@ func TestReadFileCheckedReadsWhatTheCheckAccepts(t *testing.T) {
 		t.Errorf("read %+v (check saw %v), want %+v", f, names, want)
 	}
 }
+
+// A folder or a device has no size to check the header against.
+func TestReadFileRefusesWhatIsNotARegularFile(t *testing.T) {
+	for _, path := range []string{t.TempDir(), os.DevNull} {
+		if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("ReadFile(%s): err = %v, want one naming it", path, err)
+		}
+	}
+}
