@@ -11,7 +11,9 @@
 package checkpoint
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -26,6 +28,12 @@ const (
 	// Format is the value of the "format" metadata key in files Save writes.
 	// A future incompatible layout gets a new number.
 	Format = "mnist-tui-checkpoint/1"
+
+	// MaxHeaderSize bounds a checkpoint's header, which Load decodes
+	// before anything else: decoding takes several times the header's size
+	// in memory, so the format's own 100 MB limit would let one file cost
+	// gigabytes. Ours hold a few KB, plus about 100 bytes a logged step.
+	MaxHeaderSize = 16 << 20
 
 	formatFamily   = "mnist-tui-checkpoint/"
 	optimizerSpace = "optimizer."
@@ -78,6 +86,17 @@ func Save(path string, params []*engine.Param, opt *engine.SGD, meta Meta) error
 			}
 		}
 	}
+	// A file Load would refuse must not replace a good one.
+	if err := checkFinite(tensors); err != nil {
+		return fmt.Errorf("checkpoint %s: not written, the previous file is kept: %w, as after a run that diverged", path, err)
+	}
+	size, err := safetensors.HeaderSize(tensors, metadata)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if size > MaxHeaderSize {
+		return fmt.Errorf("checkpoint %s: its header would be %d bytes, over the %d that Load accepts (is the metric history very long? raise log_interval)", path, size, MaxHeaderSize)
+	}
 	if err := safetensors.WriteFileAtomic(path, tensors, metadata); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -85,21 +104,40 @@ func Save(path string, params []*engine.Param, opt *engine.SGD, meta Meta) error
 }
 
 // Load reads a checkpoint written by Save, or a bare state_dict of one of
-// engine.Models(), and checks that its tensors are exactly the model's.
+// engine.Models(), and checks that its tensors are exactly the model's and
+// hold finite numbers. The header is checked before any tensor data is read,
+// so a file that is not a checkpoint of ours costs no more memory than its
+// header, however large it is.
 func Load(path string) (*Checkpoint, error) {
-	f, err := safetensors.ReadFile(path)
+	var c *Checkpoint
+	f, err := safetensors.ReadFileChecked(path, MaxHeaderSize, func(header *safetensors.File) error {
+		var err error
+		c, err = fromHeader(header)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	c, err := fromFile(f)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	c.File = f
+	if err := checkFinite(f.Tensors); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w: the values are not finite numbers, as after a run that diverged; use an earlier checkpoint", path, err)
 	}
 	return c, nil
 }
 
 // fromFile is Load after the file is parsed.
 func fromFile(f *safetensors.File) (*Checkpoint, error) {
+	c, err := fromHeader(f)
+	if err != nil {
+		return nil, err
+	}
+	c.File = f
+	return c, checkFinite(f.Tensors)
+}
+
+// fromHeader checks a file by its header alone: metadata, tensor names,
+// dtypes and shapes. It does not look at the tensors' Data.
+func fromHeader(f *safetensors.File) (*Checkpoint, error) {
 	c := &Checkpoint{File: f}
 	format, hasFormat := f.Metadata[keyFormat]
 	// Other writers use "format" too (PyTorch's save_file writes "pt"): only
@@ -109,7 +147,7 @@ func fromFile(f *safetensors.File) (*Checkpoint, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := momentum(want, f); err != nil {
+		if _, err := momentumCount(want, f); err != nil {
 			return nil, err
 		}
 		c.Model = model
@@ -131,10 +169,41 @@ func fromFile(f *safetensors.File) (*Checkpoint, error) {
 	if problems := mismatches(want, f); len(problems) > 0 {
 		return nil, fmt.Errorf("tensors do not match model %q: %s", meta.Model, summarise(problems))
 	}
-	if _, err := momentum(want, f); err != nil {
+	if _, err := momentumCount(want, f); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkFinite refuses a NaN or an infinity in any F32 tensor: weights like
+// that come from a run that diverged, and would only give NaN losses and
+// meaningless predictions.
+func checkFinite(tensors []safetensors.Tensor) error {
+	for _, t := range tensors {
+		if t.DType != "F32" {
+			continue
+		}
+		for i := 0; i+4 <= len(t.Data); i += 4 {
+			v := math.Float32frombits(binary.LittleEndian.Uint32(t.Data[i:]))
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("tensor %q holds %v at index %v (element %d of %d)",
+					t.Name, v, coordinates(i/4, t.Shape), i/4, len(t.Data)/4)
+			}
+		}
+	}
+	return nil
+}
+
+// coordinates turns a flat row-major index into one index per dim.
+func coordinates(flat int, shape []int) []int {
+	out := make([]int, len(shape))
+	for d := len(shape) - 1; d >= 0; d-- {
+		if shape[d] > 0 {
+			out[d] = flat % shape[d]
+			flat /= shape[d]
+		}
+	}
+	return out
 }
 
 // DetectModel names the model of engine.Models() whose parameter names and
@@ -258,10 +327,11 @@ func mismatches(want []spec, f *safetensors.File) []string {
 	return problems
 }
 
-// momentum returns the momentum buffers stored for want, in want's order, or
-// nil if the file has none. A file holds a buffer for every parameter or for
-// none: momentum for only some would resume a different optimisation.
-func momentum(want []spec, f *safetensors.File) ([]*tensor.Dense, error) {
+// momentumCount checks the momentum tensors of f against the model's
+// parameters want, by header alone, and counts them. A file holds a buffer
+// for every parameter or for none: momentum for only some would resume a
+// different optimisation.
+func momentumCount(want []spec, f *safetensors.File) (int, error) {
 	stored := 0
 	byParam := make(map[string]bool, len(want))
 	for _, s := range want {
@@ -270,23 +340,38 @@ func momentum(want []spec, f *safetensors.File) ([]*tensor.Dense, error) {
 	for _, t := range f.Tensors {
 		if strings.HasPrefix(t.Name, momentumPrefix) {
 			if !byParam[t.Name] {
-				return nil, fmt.Errorf("momentum tensor %q belongs to no parameter of the model", t.Name)
+				return 0, fmt.Errorf("momentum tensor %q belongs to no parameter of the model", t.Name)
 			}
 			stored++
 		}
 	}
 	if stored == 0 {
-		return nil, nil
+		return 0, nil
+	}
+	for _, s := range want {
+		t, ok := f.Get(momentumPrefix + s.name)
+		switch {
+		case !ok:
+			return 0, fmt.Errorf("momentum tensor %q is missing (the file has momentum for %d of %d parameters)", momentumPrefix+s.name, stored, len(want))
+		case t.DType != "F32":
+			return 0, fmt.Errorf("momentum tensor %q is %s, want F32", t.Name, t.DType)
+		case !slices.Equal(t.Shape, s.shape):
+			return 0, fmt.Errorf("momentum tensor %q has shape %v, the parameter's is %v", t.Name, t.Shape, s.shape)
+		}
+	}
+	return stored, nil
+}
+
+// momentum returns the momentum buffers stored for want, in want's order, or
+// nil if the file has none.
+func momentum(want []spec, f *safetensors.File) ([]*tensor.Dense, error) {
+	stored, err := momentumCount(want, f)
+	if err != nil || stored == 0 {
+		return nil, err
 	}
 	bufs := make([]*tensor.Dense, len(want))
 	for i, s := range want {
-		t, ok := f.Get(momentumPrefix + s.name)
-		if !ok {
-			return nil, fmt.Errorf("momentum tensor %q is missing (the file has momentum for %d of %d parameters)", momentumPrefix+s.name, stored, len(want))
-		}
-		if !slices.Equal(t.Shape, s.shape) {
-			return nil, fmt.Errorf("momentum tensor %q has shape %v, the parameter's is %v", t.Name, t.Shape, s.shape)
-		}
+		t, _ := f.Get(momentumPrefix + s.name) // present, F32 and shaped right: checked above
 		values, err := t.Float32s()
 		if err != nil {
 			return nil, err

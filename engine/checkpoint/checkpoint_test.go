@@ -2,13 +2,16 @@ package checkpoint
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -495,4 +498,182 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Load accepted a file LoadInto refuses: %v", err)
 		}
 	})
+}
+
+// A checkpoint with a NaN or an infinity in its weights or its momentum is
+// refused at Load, naming the tensor and where in it the first bad value is.
+func TestLoadRefusesNonFiniteValues(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(-1))
+	for _, tc := range []struct {
+		name     string
+		momentum bool // spoil a momentum buffer rather than a weight
+		param    int  // which parameter
+		at       int  // flat index of the bad value
+		value    float32
+		want     []string
+	}{
+		{"NaN weight", false, 0, 2*25 + 7, nan, []string{`"conv1.0.weight"`, "NaN", "[2 0 1 2]", "element 57"}},
+		{"infinite bias", false, 1, 5, inf, []string{`"conv1.0.bias"`, "-Inf", "[5]"}},
+		{"NaN momentum", true, 0, 0, nan, []string{`"optimizer.momentum.conv1.0.weight"`, "NaN", "[0 0 0 0]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			net := newNet(t, "cnn", 1)
+			opt := engine.NewSGD(net.Params(), 0.01, 0.5, 0)
+			randomMomentum(t, net.Params(), opt, 2)
+			target := net.Params()[tc.param].Value
+			if tc.momentum {
+				target = opt.Buffers()[tc.param]
+			}
+			target.Data().([]float32)[tc.at] = tc.value
+			// Written as Save would, but Save itself refuses such values.
+			tensors := stateDict(t, net.Params())
+			for i, p := range net.Params() {
+				tensors = append(tensors, safetensors.F32(momentumPrefix+p.Name, p.Value.Shape(), opt.Buffers()[i].Data().([]float32)))
+			}
+			md, err := sampleMeta("cnn").encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "diverged.safetensors")
+			if err := safetensors.WriteFileAtomic(path, tensors, md); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Load(path)
+			if err == nil {
+				t.Fatal("Load accepted non-finite values")
+			}
+			for _, want := range append(tc.want, path) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %s", err, want)
+				}
+			}
+		})
+	}
+
+	// The same for a bare state_dict, as PyTorch would save it.
+	net := newNet(t, "linear", 1)
+	last := net.Params()[len(net.Params())-1]
+	last.Value.Data().([]float32)[9] = float32(math.Inf(1))
+	path := filepath.Join(t.TempDir(), "state_dict.safetensors")
+	if err := safetensors.WriteFileAtomic(path, stateDict(t, net.Params()), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", last.Name)) || !strings.Contains(err.Error(), "+Inf") {
+		t.Errorf("state_dict with +Inf: err = %v, want one naming %q", err, last.Name)
+	}
+}
+
+// A file far larger than any model is refused before its data is read,
+// whether the header admits to the extra bytes or not.
+func TestLoadRefusesHugeFilesUnread(t *testing.T) {
+	const extra = 256 << 20
+	const budget = 32 << 20 // building the models to compare with costs a few MB
+	net := newNet(t, "cnn", 1)
+	var valid bytes.Buffer
+	if err := safetensors.Encode(&valid, stateDict(t, net.Params()), nil); err != nil {
+		t.Fatal(err)
+	}
+	var claims bytes.Buffer
+	header := fmt.Sprintf(`{"fc.weight":{"dtype":"U8","shape":[%d],"data_offsets":[0,%d]}}`, extra, extra)
+	claims.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(header))))
+	claims.WriteString(header)
+
+	for _, tc := range []struct {
+		name string
+		head []byte
+		size int64
+		want string
+	}{
+		{"trailing data", valid.Bytes(), int64(valid.Len()) + extra, "trailing bytes"},
+		{"a tensor of no model", claims.Bytes(), int64(claims.Len()) + extra, "not a state_dict of any known model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "huge.safetensors")
+			if err := os.WriteFile(path, tc.head, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, tc.size); err != nil { // sparse: costs no disk
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := Load(path)
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("err = %v, want one naming %s and %s", err, path, tc.want)
+			}
+			if used := after.TotalAlloc - before.TotalAlloc; used > budget {
+				t.Errorf("Load allocated %d MB to refuse a %d MB file: it read the data before checking the header", used>>20, tc.size>>20)
+			}
+		})
+	}
+}
+
+// Decoding a header costs several times its size in memory, so checkpoints
+// have a tighter header limit than the format's 100 MB: Load refuses a
+// larger header unread, and Save never writes a file Load would refuse.
+func TestHeaderLimit(t *testing.T) {
+	net := newNet(t, "cnn", 1)
+	long := sampleMeta("cnn")
+	long.History = json.RawMessage(`"` + strings.Repeat("x", MaxHeaderSize) + `"`)
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "last.safetensors")
+	if err := Save(path, net.Params(), nil, sampleMeta("cnn")); err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Save(path, net.Params(), nil, long)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprint(MaxHeaderSize)) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Save of a %d-byte history: err = %v, want one naming the path and the limit", len(long.History), err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, old) {
+		t.Error("the refused Save changed the previous checkpoint")
+	}
+
+	md, err := long.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.safetensors")
+	if err := safetensors.WriteFileAtomic(big, stateDict(t, net.Params()), md); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Errorf("Load of a header over %d bytes: err = %v, want it refused for its size", MaxHeaderSize, err)
+	}
+}
+
+// Save refuses what Load would refuse: a diverged model must not replace the
+// last good checkpoint.
+func TestSaveRefusesNonFiniteValues(t *testing.T) {
+	net := newNet(t, "cnn", 1)
+	opt := engine.NewSGD(net.Params(), 0.01, 0.5, 0)
+	randomMomentum(t, net.Params(), opt, 2)
+	path := filepath.Join(t.TempDir(), "last.safetensors")
+	if err := Save(path, net.Params(), opt, sampleMeta("cnn")); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, spoil := range map[string][]float32{
+		"weight":   net.Params()[2].Value.Data().([]float32),
+		"momentum": opt.Buffers()[3].Data().([]float32),
+	} {
+		before := spoil[4]
+		spoil[4] = float32(math.NaN())
+		err := Save(path, net.Params(), opt, sampleMeta("cnn"))
+		spoil[4] = before
+		if err == nil || !strings.Contains(err.Error(), "NaN") || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: Save of a NaN: err = %v, want one naming the path and the NaN", name, err)
+		}
+		if got, _ := os.ReadFile(path); !bytes.Equal(got, good) {
+			t.Errorf("%s: the refused Save replaced the good checkpoint", name)
+		}
+	}
 }

@@ -76,7 +76,9 @@ func TestPyTorchReadsOurCheckpoints(t *testing.T) {
 			want := tensorF32(t, torch, "logits")
 			got := make([]float32, len(want))
 			net.Infer(x, len(x)/784, got)
-			if e := relErr(got, want); e > 1e-4 {
+			// Measured at most 1.2e-6 (inception), assembly or pure-Go kernels; the engine's
+			// parity tests bound logits to 5e-6 too.
+			if e := relErr(got, want); e > 5e-6 {
 				t.Errorf("logits differ from PyTorch's by %.2g (relative to the largest)", e)
 			}
 		})

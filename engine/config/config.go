@@ -14,6 +14,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"mnist-tui/dataset"
+	"mnist-tui/engine"
 )
 
 // Config is every setting of a training run. The yaml tags are the key names
@@ -32,12 +35,6 @@ type Config struct {
 	Threads      int     `yaml:"threads"`
 	RunsDir      string  `yaml:"runs_dir"`
 }
-
-// Models are the model names a Config may ask for. Read-only.
-var Models = []string{"linear", "cnn", "inception", "residual"}
-
-// Datasets are the data set names a Config may ask for. Read-only.
-var Datasets = []string{"mnist", "fashion-mnist"}
 
 // Defaults returns the settings of the PyTorch MNIST tutorial: a LeNet-style
 // CNN trained for 10 epochs by SGD (lr 0.01, momentum 0.5) in batches of 64,
@@ -78,10 +75,10 @@ type field struct {
 // fields lists the keys in file order. Read-only.
 var fields = []field{
 	{key: "model", ptr: func(c *Config) any { return &c.Model }, check: func(c Config) string {
-		return oneOf(c.Model, Models)
+		return oneOf(c.Model, engine.Models())
 	}},
 	{key: "dataset", ptr: func(c *Config) any { return &c.Dataset }, check: func(c Config) string {
-		return oneOf(c.Dataset, Datasets)
+		return oneOf(c.Dataset, dataset.Names())
 	}},
 	{key: "data_dir", ptr: func(c *Config) any { return &c.DataDir }, check: func(Config) string {
 		return "" // any folder; "" means the user cache folder

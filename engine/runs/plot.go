@@ -16,7 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"mnist-tui/engine/config"
+	"mnist-tui/engine/atomicfile"
 )
 
 // Plot sizes: a 16:10 figure that fits a slide or a report column.
@@ -87,7 +87,7 @@ func writePlot(path string, p *plot.Plot, format string) error {
 	if _, err := c.WriteTo(&buf); err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
-	if err := config.WriteFileAtomic(path, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
 	return nil

@@ -12,12 +12,6 @@ import (
 	"time"
 )
 
-// Scan reads every run folder in dir, newest first. A missing dir is no
-// runs yet; only a dir that exists and cannot be listed is an error.
-func Scan(dir string) ([]Run, error) {
-	return NewScanner(dir).Scan()
-}
-
 // Scanner scans one runs folder again and again cheaply: a folder whose
 // files have not changed since the last scan is not read again. It is safe
 // for use by several goroutines.
@@ -53,7 +47,9 @@ func NewScanner(dir string) *Scanner {
 // Dir is the runs folder the scanner reads.
 func (s *Scanner) Dir() string { return s.dir }
 
-// Scan reads the runs folder, newest run first. See the package Scan.
+// Scan reads every run folder in the runs folder, newest first. A missing
+// folder is no runs yet; only one that exists and cannot be listed is an
+// error.
 func (s *Scanner) Scan() ([]Run, error) {
 	entries, err := os.ReadDir(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -29,7 +29,7 @@ func TestScanListsGoodPartialAndCorruptFoldersNewestFirst(t *testing.T) {
 	os.WriteFile(filepath.Join(runsDir, "compare-20250101-130000-accuracy.svg"), []byte("<svg/>"), 0o644)
 	os.Mkdir(filepath.Join(runsDir, ".tmp-123"), 0o755)
 
-	got, err := Scan(runsDir)
+	got, err := NewScanner(runsDir).Scan()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestScanWithoutIDTimesOrdersByModificationTime(t *testing.T) {
 	age(t, writeRun(t, runsDir, "zebra", &m), 3*time.Hour)
 	age(t, writeRun(t, runsDir, "apple", &m), 1*time.Hour)
 	age(t, writeRun(t, runsDir, "mango", &m), 2*time.Hour)
-	got, err := Scan(runsDir)
+	got, err := NewScanner(runsDir).Scan()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestScanWithoutIDTimesOrdersByModificationTime(t *testing.T) {
 }
 
 func TestScanOfAMissingFolderIsEmpty(t *testing.T) {
-	got, err := Scan(filepath.Join(t.TempDir(), "runs"))
+	got, err := NewScanner(filepath.Join(t.TempDir(), "runs")).Scan()
 	if err != nil || len(got) != 0 {
 		t.Errorf("got %v, %v; want no runs and no error", got, err)
 	}
@@ -70,7 +70,7 @@ func TestScanOfAMissingFolderIsEmpty(t *testing.T) {
 func TestScanOfAnUnreadableFolderFails(t *testing.T) {
 	notADir := filepath.Join(t.TempDir(), "runs")
 	os.WriteFile(notADir, []byte("x"), 0o644)
-	if _, err := Scan(notADir); err == nil || !strings.Contains(err.Error(), notADir) {
+	if _, err := NewScanner(notADir).Scan(); err == nil || !strings.Contains(err.Error(), notADir) {
 		t.Errorf("err %v, want one naming %s", err, notADir)
 	}
 }
@@ -83,7 +83,7 @@ func TestScanFollowsLinksAndReportsBrokenOnes(t *testing.T) {
 		t.Skip("no symlinks here:", err)
 	}
 	os.Symlink(filepath.Join(runsDir, "gone"), filepath.Join(runsDir, "20250101-110000-cnn"))
-	got, err := Scan(runsDir)
+	got, err := NewScanner(runsDir).Scan()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,15 @@
 package safetensors
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"unicode/utf8"
+
+	"mnist-tui/engine/atomicfile"
 )
 
 // Encode writes tensors and metadata as a safetensors file. Tensors are laid
@@ -36,6 +33,16 @@ func Encode(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// HeaderSize is the length of the header Encode would write for tensors and
+// metadata, so a writer can keep within a reader's tighter limit.
+func HeaderSize(tensors []Tensor, metadata map[string]string) (int, error) {
+	header, err := encodeHeader(tensors, metadata)
+	if err != nil {
+		return 0, fmt.Errorf("safetensors: encode: %w", err)
+	}
+	return len(header), nil
 }
 
 // encodeHeader validates the input and builds the padded JSON header. Every
@@ -109,8 +116,8 @@ func encodeHeader(tensors []Tensor, metadata map[string]string) ([]byte, error) 
 	for len(buf)%8 != 0 {
 		buf = append(buf, ' ')
 	}
-	if len(buf) > maxHeaderSize {
-		return nil, fmt.Errorf("header would be %d bytes, over the %d-byte limit readers accept", len(buf), maxHeaderSize)
+	if len(buf) > MaxHeaderSize {
+		return nil, fmt.Errorf("header would be %d bytes, over the %d-byte limit readers accept", len(buf), MaxHeaderSize)
 	}
 	return buf, nil
 }
@@ -123,81 +130,10 @@ func appendString(buf []byte, s string) []byte {
 }
 
 // WriteFileAtomic writes a safetensors file so that path holds either its old
-// content or the complete new file, never a torn one: it writes a uniquely
-// named temporary file in the same folder, fsyncs and closes it, renames it
-// over path and fsyncs the folder. On any error the temporary file is
-// removed, the previous file at path is left intact and the error returned.
+// content or the complete new file, never a torn one (see atomicfile.Write).
 func WriteFileAtomic(path string, tensors []Tensor, metadata map[string]string) error {
-	return writeAtomic(path, func(w io.Writer) error { return Encode(w, tensors, metadata) })
-}
-
-// writeAtomic is WriteFileAtomic with the encoder passed in, so tests can
-// make a write fail halfway.
-func writeAtomic(path string, encode func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	// Keep the mode of a file being replaced; a new one gets the usual 0644
-	// rather than CreateTemp's 0600.
-	mode := fs.FileMode(0o644)
-	if info, statErr := os.Stat(path); statErr == nil && info.Mode().IsRegular() {
-		mode = info.Mode().Perm()
-	}
-
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	closed := false
-	defer func() {
-		if err == nil {
-			return
-		}
-		if !closed {
-			f.Close() // the write already failed; this close only releases the descriptor
-		}
-		if rmErr := os.Remove(tmp); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
-			err = errors.Join(err, fmt.Errorf("safetensors: remove temporary file: %w", rmErr))
-		}
-	}()
-
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = encode(bw); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", tmp, err)
-	}
-	if err = f.Chmod(mode); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", tmp, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", tmp, err)
-	}
-	closed = true
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", tmp, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	// The rename is durable only once the folder entry is on disk.
-	if err = syncDir(dir); err != nil {
-		return fmt.Errorf("safetensors: write %s: new file in place but not yet durable: %w", path, err)
+	if err := atomicfile.Write(path, func(w io.Writer) error { return Encode(w, tensors, metadata) }); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
 }

@@ -13,10 +13,6 @@ import (
 	"unicode/utf8"
 )
 
-// maxHeaderSize is the reference implementation's limit. A larger header
-// length means the file is not safetensors, or is corrupt or hostile.
-const maxHeaderSize = 100_000_000
-
 // metadataKey is the reserved header entry holding string->string metadata.
 const metadataKey = "__metadata__"
 
@@ -37,18 +33,96 @@ func (f *File) Get(name string) (Tensor, bool) {
 }
 
 // ReadFile reads and parses the safetensors file at path. Errors start with
-// the path. The whole file is read into memory; the tensors' Data slices
-// share that one buffer.
+// the path. See ReadFileChecked.
 func ReadFile(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	return ReadFileChecked(path, MaxHeaderSize, nil)
+}
+
+// ReadFileChecked reads the safetensors file at path without ever holding
+// more than its header before the header has been checked: a header longer
+// than maxHeader bytes is refused unread, then a file whose size is not what
+// its header describes, then whatever check refuses. check (if non-nil) gets
+// the file with every tensor's Data nil, so a caller can refuse tensors it
+// does not want by name, dtype and shape before their bytes are read. The
+// tensors' Data slices share one buffer.
+func ReadFileChecked(path string, maxHeader int, check func(header *File) error) (*File, error) {
+	in, err := os.Open(path)
 	if err != nil {
 		return nil, err // *fs.PathError already says "open <path>: ..."
 	}
-	f, err := Parse(data)
+	defer in.Close()
+	f, body, err := readFrom(in, maxHeader, check)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	f.Tensors = cut(f.Tensors, body)
 	return f, nil
+}
+
+// readFrom reads an open file: the header, checked as ReadFileChecked says,
+// then the data section. It returns the file with nil Data and the data.
+func readFrom(in *os.File, maxHeader int, check func(*File) error) (*File, []byte, error) {
+	info, err := in.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	// The checks below rest on the file's size, which only a regular file has.
+	switch {
+	case info.IsDir():
+		return nil, nil, errors.New("safetensors: this is a folder; name a .safetensors file")
+	case !info.Mode().IsRegular():
+		return nil, nil, errors.New("safetensors: not a regular file (a device, pipe or socket?); name a .safetensors file")
+	}
+	size := info.Size()
+	var prefix [8]byte
+	if _, err := io.ReadFull(in, prefix[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, nil, fmt.Errorf("safetensors: file is %d bytes, too short to hold the 8-byte header length (empty or truncated file?)", size)
+		}
+		return nil, nil, err
+	}
+	n, err := headerLength(prefix[:], size, maxHeader)
+	if err != nil {
+		return nil, nil, err
+	}
+	header := make([]byte, n)
+	if _, err := io.ReadFull(in, header); err != nil {
+		return nil, nil, fmt.Errorf("safetensors: read the %d-byte header: %w (was the file cut short?)", n, err)
+	}
+	f, err := parseHeader(header, size-8-int64(n))
+	if err != nil {
+		return nil, nil, err
+	}
+	if check != nil {
+		if err := check(f); err != nil {
+			return nil, nil, err
+		}
+	}
+	body := make([]byte, size-8-int64(n))
+	if _, err := io.ReadFull(in, body); err != nil {
+		return nil, nil, fmt.Errorf("safetensors: read the %d bytes of tensor data: %w (is the file being written?)", len(body), err)
+	}
+	if extra, _ := in.Read(prefix[:1]); extra > 0 {
+		return nil, nil, fmt.Errorf("safetensors: the file grew while being read (is it being written?)")
+	}
+	return f, body, nil
+}
+
+// MaxHeaderSize is the reference implementation's limit. A larger header
+// length means the file is not safetensors, or is corrupt or hostile.
+const MaxHeaderSize = 100_000_000
+
+// headerLength decodes the 8-byte header length of a file of size bytes and
+// checks it against the limit and the file.
+func headerLength(prefix []byte, size int64, maxHeader int) (int, error) {
+	n := binary.LittleEndian.Uint64(prefix)
+	if n > uint64(maxHeader) {
+		return 0, fmt.Errorf("safetensors: header length %d is over the %d-byte limit (not a safetensors file, or corrupt)", n, maxHeader)
+	}
+	if n > uint64(size-8) {
+		return 0, fmt.Errorf("safetensors: header length %d runs past the end of the %d-byte file (truncated file?)", n, size)
+	}
+	return int(n), nil
 }
 
 // Parse parses a whole safetensors file held in data. The tensors' Data
@@ -58,24 +132,35 @@ func Parse(data []byte) (*File, error) {
 	if len(data) < 8 {
 		return nil, fmt.Errorf("safetensors: file is %d bytes, too short to hold the 8-byte header length (empty or truncated file?)", len(data))
 	}
-	n := binary.LittleEndian.Uint64(data)
-	if n > maxHeaderSize {
-		return nil, fmt.Errorf("safetensors: header length %d is over the %d-byte limit (not a safetensors file, or corrupt)", n, maxHeaderSize)
-	}
-	if n > uint64(len(data)-8) {
-		return nil, fmt.Errorf("safetensors: header length %d runs past the end of the %d-byte file (truncated file?)", n, len(data))
+	n, err := headerLength(data, int64(len(data)), MaxHeaderSize)
+	if err != nil {
+		return nil, err
 	}
 	header, body := data[8:8+n], data[8+n:]
+	f, err := parseHeader(header, int64(len(body)))
+	if err != nil {
+		return nil, err
+	}
+	f.Tensors = cut(f.Tensors, body)
+	return f, nil
+}
 
+// parseHeader decodes the header of a file whose data section is bodyLen
+// bytes and checks that the tensors tile it exactly. The tensors' Data are
+// nil, in data-offset order.
+func parseHeader(header []byte, bodyLen int64) (*File, error) {
 	infos, metadata, err := decodeHeader(header)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: header: %w", err)
 	}
-	tensors, err := layOut(infos, body)
-	if err != nil {
+	if err := layOut(infos, bodyLen); err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	return &File{Tensors: tensors, Metadata: metadata}, nil
+	f := &File{Tensors: make([]Tensor, len(infos)), Metadata: metadata}
+	for i, info := range infos {
+		f.Tensors[i] = Tensor{Name: info.name, DType: info.dtype, Shape: info.shape}
+	}
+	return f, nil
 }
 
 // tensorInfo is one tensor's header entry.
@@ -87,10 +172,10 @@ type tensorInfo struct {
 	size       int // bytes dtype*shape needs
 }
 
-// layOut checks that the tensors tile the data section exactly, as the
-// specification requires (no gaps, no overlaps, no trailing bytes), and cuts
-// each tensor's bytes out of body.
-func layOut(infos []tensorInfo, body []byte) ([]Tensor, error) {
+// layOut sorts infos by offset and checks that the tensors tile a data
+// section of bodyLen bytes exactly, as the specification requires (no gaps,
+// no overlaps, no trailing bytes).
+func layOut(infos []tensorInfo, bodyLen int64) error {
 	// A stable sort keeps zero-length tensors sharing an offset in header order.
 	sort.SliceStable(infos, func(i, j int) bool {
 		if infos[i].begin != infos[j].begin {
@@ -98,33 +183,40 @@ func layOut(infos []tensorInfo, body []byte) ([]Tensor, error) {
 		}
 		return infos[i].end < infos[j].end
 	})
-	tensors := make([]Tensor, 0, len(infos))
 	next, prev := 0, ""
 	for _, info := range infos {
 		switch {
 		case info.begin < next:
-			return nil, fmt.Errorf("tensor %q: data_offsets [%d, %d] overlap tensor %q, which ends at %d",
+			return fmt.Errorf("tensor %q: data_offsets [%d, %d] overlap tensor %q, which ends at %d",
 				info.name, info.begin, info.end, prev, next)
 		case info.begin > next:
-			return nil, fmt.Errorf("tensor %q: data_offsets [%d, %d] leave a gap of %d bytes after offset %d; tensors must cover the data section without gaps",
+			return fmt.Errorf("tensor %q: data_offsets [%d, %d] leave a gap of %d bytes after offset %d; tensors must cover the data section without gaps",
 				info.name, info.begin, info.end, info.begin-next, next)
-		case info.end > len(body):
-			return nil, fmt.Errorf("tensor %q: data_offsets [%d, %d] run past the end of the file, whose data section is %d bytes (truncated file?)",
-				info.name, info.begin, info.end, len(body))
+		case int64(info.end) > bodyLen:
+			return fmt.Errorf("tensor %q: data_offsets [%d, %d] run past the end of the file, whose data section is %d bytes (truncated file?)",
+				info.name, info.begin, info.end, bodyLen)
 		}
-		tensors = append(tensors, Tensor{
-			Name:  info.name,
-			DType: info.dtype,
-			Shape: info.shape,
-			Data:  body[info.begin:info.end:info.end],
-		})
 		next, prev = info.end, info.name
 	}
-	if next != len(body) {
-		return nil, fmt.Errorf("%d trailing bytes after the last tensor's data (the data section is %d bytes, tensors cover %d)",
-			len(body)-next, len(body), next)
+	if int64(next) != bodyLen {
+		return fmt.Errorf("%d trailing bytes after the last tensor's data (the data section is %d bytes, tensors cover %d)",
+			bodyLen-int64(next), bodyLen, next)
 	}
-	return tensors, nil
+	return nil
+}
+
+// cut points each tensor's Data into body. The tensors are in offset order
+// and tile body (layOut checked it), so each one starts where the one
+// before it ends.
+func cut(tensors []Tensor, body []byte) []Tensor {
+	begin := 0
+	for i, t := range tensors {
+		size, _ := byteCount(t.DType, t.Shape) // checked when the header was decoded
+		end := begin + size
+		tensors[i].Data = body[begin:end:end]
+		begin = end
+	}
+	return tensors
 }
 
 // decodeHeader decodes and checks the JSON header. It walks the JSON token by

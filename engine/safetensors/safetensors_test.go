@@ -5,11 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -415,16 +415,7 @@ func TestWriteFileAtomic(t *testing.T) {
 }
 
 func TestWriteFileAtomicFailureKeepsOldFile(t *testing.T) {
-	newEncoding := encode(t, sampleTensors(), nil)
 	failures := map[string]func(dir, path string) error{
-		"write fails halfway": func(dir, path string) error {
-			return writeAtomic(path, func(w io.Writer) error {
-				if _, err := w.Write(newEncoding[:len(newEncoding)/2]); err != nil {
-					return err
-				}
-				return errDiskFull
-			})
-		},
 		"invalid tensors": func(dir, path string) error {
 			return WriteFileAtomic(path, []Tensor{F32("w", []int{5}, []float32{1})}, nil)
 		},
@@ -449,9 +440,6 @@ func TestWriteFileAtomicFailureKeepsOldFile(t *testing.T) {
 			err := fail(dir, path)
 			if err == nil || strings.HasPrefix(err.Error(), "setup") {
 				t.Fatalf("write did not fail as arranged: %v", err)
-			}
-			if name == "write fails halfway" && !errors.Is(err, errDiskFull) {
-				t.Errorf("err = %v, want the injected error", err)
 			}
 			got, readErr := os.ReadFile(path)
 			if readErr != nil || !bytes.Equal(got, old) {
@@ -515,4 +503,114 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed the file:\n got %+v\nwant %+v", again, parsed)
 		}
 	})
+}
+
+// allocatedBy returns how many bytes of memory run allocates.
+func allocatedBy(run func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	run()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// sparseFile writes data and then extends the file with zeros to size bytes
+// without storing them, as a hostile or damaged file may be huge.
+func sparseFile(t *testing.T, data []byte, size int64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "big.safetensors")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, size); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A file is judged by its header and its size before its data is read: a
+// huge file whose size is not what its header says, or whose tensors the
+// caller does not want, costs no more memory than its header.
+func TestReadFileCheckedRefusesBeforeReadingData(t *testing.T) {
+	const big = 256 << 20
+	const budget = 1 << 20 // far below the file, far above a header
+	small := fileOf(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4))
+	claimsBig := fileOf(fmt.Sprintf(`{"w":{"dtype":"U8","shape":[%d],"data_offsets":[0,%d]}}`, big, big), nil)
+	headerLen := binary.LittleEndian.AppendUint64(nil, 1<<20)
+
+	refuse := errors.New("not the tensors this caller wants")
+	var seen *File
+	for _, tc := range []struct {
+		name     string
+		path     string
+		maxHead  int
+		check    func(*File) error
+		want     []string
+		wantSeen bool
+	}{
+		{"trailing data", sparseFile(t, small, big), MaxHeaderSize, nil, []string{"trailing bytes", fmt.Sprint(big - len(small))}, false},
+		{"data the header claims but the file lacks", sparseFile(t, claimsBig, int64(len(claimsBig))+4), MaxHeaderSize, nil, []string{`tensor "w"`, "past the end", "truncated"}, false},
+		{"tensors the caller refuses", sparseFile(t, claimsBig, int64(len(claimsBig))+big), MaxHeaderSize,
+			func(f *File) error { seen = f; return refuse }, []string{refuse.Error()}, true},
+		{"header over the caller's limit", sparseFile(t, append(headerLen, '{'), big), 1 << 16, nil, []string{"1048576", "65536-byte limit"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen = nil
+			var err error
+			used := allocatedBy(func() { _, err = ReadFileChecked(tc.path, tc.maxHead, tc.check) })
+			if err == nil {
+				t.Fatal("ReadFileChecked succeeded")
+			}
+			for _, want := range append(tc.want, tc.path) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+			if used > budget {
+				t.Errorf("allocated %d bytes to refuse the file, want under %d: the data was read before the header was checked", used, budget)
+			}
+			if tc.wantSeen {
+				if seen == nil || len(seen.Tensors) != 1 || seen.Tensors[0].Name != "w" || seen.Tensors[0].Data != nil {
+					t.Errorf("check saw %+v, want tensor w with no data yet", seen)
+				}
+			}
+		})
+	}
+}
+
+// The check sees the header; what it accepts is then read whole.
+func TestReadFileCheckedReadsWhatTheCheckAccepts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := WriteFileAtomic(path, sampleTensors(), map[string]string{"v": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	f, err := ReadFileChecked(path, MaxHeaderSize, func(h *File) error {
+		for _, tt := range h.Tensors {
+			names = append(names, tt.Name)
+		}
+		if h.Metadata["v"] != "1" {
+			return fmt.Errorf("metadata %v", h.Metadata)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Parse(encode(t, sampleTensors(), map[string]string{"v": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f, want) || len(names) != len(want.Tensors) {
+		t.Errorf("read %+v (check saw %v), want %+v", f, names, want)
+	}
+}
+
+// A folder or a device has no size to check the header against.
+func TestReadFileRefusesWhatIsNotARegularFile(t *testing.T) {
+	for _, path := range []string{t.TempDir(), os.DevNull} {
+		if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("ReadFile(%s): err = %v, want one naming it", path, err)
+		}
+	}
 }

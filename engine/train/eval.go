@@ -12,11 +12,11 @@ import (
 type Evaluation struct {
 	N         int
 	Correct   int
-	Loss      float64     // mean cross-entropy
-	Confusion [10][10]int // [truth][prediction]
-	Pred      []uint8     // the prediction for every image
-	Conf      []float32   // the probability given to that prediction
-	Probs     []float32   // N x 10: every class's probability, image by image
+	Loss      float64                                     // mean cross-entropy
+	Confusion [dataset.NumClasses][dataset.NumClasses]int // [truth][prediction]
+	Pred      []uint8                                     // the prediction for every image
+	Conf      []float32                                   // the probability given to that prediction
+	Probs     []float32                                   // N x NumClasses: every class's probability, image by image
 }
 
 // Accuracy is the percentage of images classified right.
@@ -46,16 +46,16 @@ func Evaluate(net *engine.Net, set *dataset.Set, info dataset.Info, batch int, s
 		batch = 1000
 	}
 	scratch.grow(batch)
-	ev := Evaluation{N: set.N, Pred: make([]uint8, set.N), Conf: make([]float32, set.N), Probs: make([]float32, set.N*10)}
+	ev := Evaluation{N: set.N, Pred: make([]uint8, set.N), Conf: make([]float32, set.N), Probs: make([]float32, set.N*dataset.NumClasses)}
 	for start := 0; start < set.N; start += batch {
 		n := min(batch, set.N-start)
 		for i := 0; i < n; i++ {
-			dataset.Normalize(scratch.x[i*784:(i+1)*784], set.Image(start+i), info.Mean, info.Std)
+			dataset.Normalize(scratch.x[i*dataset.ImageSize:(i+1)*dataset.ImageSize], set.Image(start+i), info.Mean, info.Std)
 		}
-		net.Infer(scratch.x[:n*784], n, scratch.logits[:n*10])
+		net.Infer(scratch.x[:n*dataset.ImageSize], n, scratch.logits[:n*dataset.NumClasses])
 		for i := 0; i < n; i++ {
-			probs := ev.Probs[(start+i)*10 : (start+i+1)*10]
-			engine.Softmax(probs, scratch.logits[i*10:(i+1)*10])
+			probs := ev.Probs[(start+i)*dataset.NumClasses : (start+i+1)*dataset.NumClasses]
+			engine.Softmax(probs, scratch.logits[i*dataset.NumClasses:(i+1)*dataset.NumClasses])
 			truth := int(set.Labels[start+i])
 			pred := argmax(probs)
 			ev.Pred[start+i] = uint8(pred)
@@ -79,9 +79,9 @@ type EvalScratch struct {
 }
 
 func (s *EvalScratch) grow(batch int) {
-	if len(s.x) < batch*784 {
-		s.x = make([]float32, batch*784)
-		s.logits = make([]float32, batch*10)
+	if len(s.x) < batch*dataset.ImageSize {
+		s.x = make([]float32, batch*dataset.ImageSize)
+		s.logits = make([]float32, batch*dataset.NumClasses)
 	}
 }
 
@@ -138,16 +138,16 @@ func Describe(net *engine.Net, set *dataset.Set, info dataset.Info, indices []in
 	if n == 0 {
 		return nil
 	}
-	x := make([]float32, n*784)
-	logits := make([]float32, n*10)
+	x := make([]float32, n*dataset.ImageSize)
+	logits := make([]float32, n*dataset.NumClasses)
 	for k, i := range indices {
-		dataset.Normalize(x[k*784:(k+1)*784], set.Image(i), info.Mean, info.Std)
+		dataset.Normalize(x[k*dataset.ImageSize:(k+1)*dataset.ImageSize], set.Image(i), info.Mean, info.Std)
 	}
 	net.Infer(x, n, logits)
 	samples := make([]Sample, n)
 	for k, i := range indices {
 		s := Sample{Index: i, Image: set.Image(i), Label: int(set.Labels[i])}
-		engine.Softmax(s.Probs[:], logits[k*10:(k+1)*10])
+		engine.Softmax(s.Probs[:], logits[k*dataset.NumClasses:(k+1)*dataset.NumClasses])
 		s.Pred = argmax(s.Probs[:])
 		samples[k] = s
 	}
@@ -157,9 +157,9 @@ func Describe(net *engine.Net, set *dataset.Set, info dataset.Info, indices []in
 // Classify runs one prepared 28x28 image (see dataset/prepare) through the
 // net and returns the probability of each class. predict and the draw view
 // both come here.
-func Classify(net *engine.Net, info dataset.Info, pixels [784]uint8) [10]float32 {
-	var x [784]float32
-	var logits, probs [10]float32
+func Classify(net *engine.Net, info dataset.Info, pixels [dataset.ImageSize]uint8) [dataset.NumClasses]float32 {
+	var x [dataset.ImageSize]float32
+	var logits, probs [dataset.NumClasses]float32
 	dataset.Normalize(x[:], pixels[:], info.Mean, info.Std)
 	net.Infer(x[:], 1, logits[:])
 	engine.Softmax(probs[:], logits[:])

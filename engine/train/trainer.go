@@ -16,6 +16,7 @@ import (
 
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
+	"mnist-tui/engine/atomicfile"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
@@ -307,7 +308,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		net:     net,
 		opt:     engine.NewSGD(net.Params(), cfg.LearningRate, cfg.Momentum, cfg.WeightDecay),
 		loader:  dataset.NewLoader(data.Train, data.Info, cfg.BatchSize, true, cfg.Seed),
-		x:       make([]float32, cfg.BatchSize*784),
+		x:       make([]float32, cfg.BatchSize*dataset.ImageSize),
 		y:       make([]int32, cfg.BatchSize),
 		epoch:   1,
 		unsaved: map[string]error{},
@@ -398,7 +399,7 @@ func (r *run) makeRunDir() error {
 		if err := r.takeFolder(); err != nil {
 			return err
 		}
-		if err := config.WriteFileAtomic(filepath.Join(dir, runs.ConfigFile), r.cfg.Marshal()); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, runs.ConfigFile), r.cfg.Marshal()); err != nil {
 			return fmt.Errorf("run folder: %w", err)
 		}
 		return nil

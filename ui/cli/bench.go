@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"mnist-tui/dataset"
 	"mnist-tui/engine"
 	"mnist-tui/engine/kernels"
 )
@@ -92,7 +93,7 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 
 	opt := engine.NewSGD(net.Params(), 0.01, 0.5, 0)
 	rng := rand.New(rand.NewPCG(1, 2))
-	x := make([]float32, batch*784)
+	x := make([]float32, batch*dataset.ImageSize)
 	y := make([]int32, batch)
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
@@ -128,11 +129,11 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 		}
 	}
 
-	xi := make([]float32, benchInferBatch*784)
+	xi := make([]float32, benchInferBatch*dataset.ImageSize)
 	for i := range xi {
 		xi[i] = x[i%len(x)]
 	}
-	logits := make([]float32, benchInferBatch*10)
+	logits := make([]float32, benchInferBatch*dataset.NumClasses)
 	net.Infer(xi, benchInferBatch, logits)
 	var inferTime time.Duration
 	for r := range repeat {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"mnist-tui/dataset"
+	"mnist-tui/engine"
+	"mnist-tui/engine/atomicfile"
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
@@ -34,7 +36,7 @@ func compare(ctx context.Context, env *Env, args []string, load dataLoader) erro
 	fs := newFlagSet("compare", "compare [--models linear,cnn,inception,residual] [--epochs N] [--headless] [flags]", env)
 	var cf configFlags
 	cf.register(fs)
-	modelList := fs.String("models", strings.Join(config.Models, ","), "comma-separated `list` of models to train, in order")
+	modelList := fs.String("models", strings.Join(engine.Models(), ","), "comma-separated `list` of models to train, in order")
 	headless := fs.Bool("headless", false, "print the tutorial's log lines instead of opening the dashboard")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -101,8 +103,8 @@ func parseModels(list string) ([]string, error) {
 		if m == "" {
 			continue
 		}
-		if !slices.Contains(config.Models, m) {
-			return nil, fmt.Errorf("--models: unknown model %q: choose from %s", m, strings.Join(config.Models, ", "))
+		if !slices.Contains(engine.Models(), m) {
+			return nil, fmt.Errorf("--models: unknown model %q: choose from %s", m, strings.Join(engine.Models(), ", "))
 		}
 		if slices.Contains(models, m) {
 			return nil, fmt.Errorf("--models: %s is listed twice", m)
@@ -254,7 +256,7 @@ func saveComparison(w io.Writer, runsDir string, started time.Time, report strin
 	}
 	base := comparisonName(runsDir, started)
 	mdPath := filepath.Join(runsDir, base+".md")
-	if err := config.WriteFileAtomic(mdPath, []byte(report)); err != nil {
+	if err := atomicfile.WriteFile(mdPath, []byte(report)); err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
 	fmt.Fprintf(w, "\nwrote %s\n", mdPath)

@@ -17,7 +17,7 @@ type Model interface {
 	// image (see dataset/prepare). The page calls it from Update on every
 	// stroke, so it must be quick and must never wait for training.
 	// Before any weights are known it returns ErrNoWeights.
-	Classify(pixels [784]uint8) ([10]float32, error)
+	Classify(pixels [dataset.ImageSize]uint8) ([dataset.NumClasses]float32, error)
 	// About names the model and where its weights come from, in a few
 	// words, for the page's caption.
 	About() string
@@ -51,7 +51,7 @@ func NewFixed(net *engine.Net, info dataset.Info, about string) *Fixed {
 }
 
 // Classify runs the image through the net, exactly as predict does.
-func (f *Fixed) Classify(pixels [784]uint8) ([10]float32, error) {
+func (f *Fixed) Classify(pixels [dataset.ImageSize]uint8) ([dataset.NumClasses]float32, error) {
 	if f.net == nil {
 		return [10]float32{}, ErrNoWeights
 	}
@@ -143,7 +143,7 @@ func runInfo(s train.Snapshot) (dataset.Info, error) {
 }
 
 // Classify runs the image through the weights of the last Refresh.
-func (l *Live) Classify(pixels [784]uint8) ([10]float32, error) {
+func (l *Live) Classify(pixels [dataset.ImageSize]uint8) ([dataset.NumClasses]float32, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.active == nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"mnist-tui/engine/atomicfile"
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/termdraw"
@@ -199,7 +200,7 @@ func (p *Page) save() string {
 	if err == nil && bytes.Equal(current, []byte(p.area.Value())) {
 		return ""
 	}
-	if err := config.WriteFileAtomic(p.path, []byte(p.area.Value())); err != nil {
+	if err := atomicfile.WriteFile(p.path, []byte(p.area.Value())); err != nil {
 		return fmt.Sprintf("could not write %s (%v): the change applies to this run only; ", p.path, err)
 	}
 	return "saved " + p.path + "; "
@@ -244,7 +245,7 @@ func (p *Page) answer(k tea.KeyMsg) tea.Cmd {
 // openExternal runs $EDITOR (or vi) on the config file, writing the
 // current text there first so the user edits what they see.
 func (p *Page) openExternal() tea.Cmd {
-	if err := config.WriteFileAtomic(p.path, []byte(p.area.Value())); err != nil {
+	if err := atomicfile.WriteFile(p.path, []byte(p.area.Value())); err != nil {
 		p.setStatus(false, fmt.Sprintf("cannot open the editor: writing %s: %v", p.path, err))
 		return nil
 	}

@@ -1,11 +1,14 @@
-package config
+package atomicfile
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,12 +49,12 @@ func onlyFiles(t *testing.T, dir string, names ...string) {
 	}
 }
 
-func TestWriteFileAtomicReplacesAndKeepsMode(t *testing.T) {
+func TestWriteFileReplacesAndKeepsMode(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	writeFile(t, path, "epochs: 1\n", 0o640)
 
-	if err := WriteFileAtomic(path, []byte("epochs: 2\n")); err != nil {
+	if err := WriteFile(path, []byte("epochs: 2\n")); err != nil {
 		t.Fatal(err)
 	}
 	if got := readFile(t, path); got != "epochs: 2\n" {
@@ -67,10 +70,10 @@ func TestWriteFileAtomicReplacesAndKeepsMode(t *testing.T) {
 	onlyFiles(t, dir, "config.yaml")
 }
 
-func TestWriteFileAtomicNewFile(t *testing.T) {
+func TestWriteFileNewFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "new.yaml")
-	if err := WriteFileAtomic(path, []byte("x: 1\n")); err != nil {
+	if err := WriteFile(path, []byte("x: 1\n")); err != nil {
 		t.Fatal(err)
 	}
 	info, err := os.Stat(path)
@@ -82,7 +85,7 @@ func TestWriteFileAtomicNewFile(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomicThroughSymlink(t *testing.T) {
+func TestWriteFileThroughSymlink(t *testing.T) {
 	dir := t.TempDir()
 	real := filepath.Join(dir, "real.yaml")
 	link := filepath.Join(dir, "link.yaml")
@@ -90,7 +93,7 @@ func TestWriteFileAtomicThroughSymlink(t *testing.T) {
 	if err := os.Symlink("real.yaml", link); err != nil {
 		t.Skipf("no symlinks here: %v", err)
 	}
-	if err := WriteFileAtomic(link, []byte("new\n")); err != nil {
+	if err := WriteFile(link, []byte("new\n")); err != nil {
 		t.Fatal(err)
 	}
 	if info, err := os.Lstat(link); err != nil || info.Mode()&fs.ModeSymlink == 0 {
@@ -101,9 +104,9 @@ func TestWriteFileAtomicThroughSymlink(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomicRefusesAFolder(t *testing.T) {
+func TestWriteFileRefusesAFolder(t *testing.T) {
 	dir := t.TempDir()
-	if err := WriteFileAtomic(dir, []byte("x")); err == nil {
+	if err := WriteFile(dir, []byte("x")); err == nil {
 		t.Error("writing over a folder succeeded")
 	}
 }
@@ -123,7 +126,7 @@ func (f *failingFile) Write(p []byte) (int, error) {
 	return n, errors.New("no space left on device")
 }
 
-func TestWriteFileAtomicFailuresKeepTheOldFile(t *testing.T) {
+func TestWriteFileFailuresKeepTheOldFile(t *testing.T) {
 	failWrite := fileOps{
 		createTemp: func(dir, pattern string) (tempFile, error) {
 			f, err := os.CreateTemp(dir, pattern)
@@ -145,7 +148,10 @@ func TestWriteFileAtomicFailuresKeepTheOldFile(t *testing.T) {
 			path := filepath.Join(dir, "config.yaml")
 			writeFile(t, path, "epochs: 1\n", 0o644)
 
-			err := ops.writeAtomic(path, []byte("epochs: 2 # a longer new content\n"))
+			err := ops.write(path, func(w io.Writer) error {
+				_, err := io.WriteString(w, "epochs: 2 # a longer new content\n")
+				return err
+			})
 			if err == nil || !strings.Contains(err.Error(), path) {
 				t.Fatalf("error %v, want one naming %s", err, path)
 			}
@@ -158,13 +164,13 @@ func TestWriteFileAtomicFailuresKeepTheOldFile(t *testing.T) {
 }
 
 // The same with a folder the system really refuses to write.
-func TestWriteFileAtomicReadOnlyFolder(t *testing.T) {
+func TestWriteFileReadOnlyFolder(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	writeFile(t, path, "epochs: 1\n", 0o644)
 	makeReadOnly(t, dir)
 
-	if err := WriteFileAtomic(path, []byte("epochs: 2\n")); err == nil {
+	if err := WriteFile(path, []byte("epochs: 2\n")); err == nil {
 		t.Fatal("writing into a read-only folder succeeded")
 	}
 	if got := readFile(t, path); got != "epochs: 1\n" {
@@ -198,4 +204,50 @@ func makeReadOnly(t *testing.T, dir string) {
 			t.Errorf("chattr -i %s: %v: %s", dir, err, out)
 		}
 	})
+}
+
+// A writer that fails halfway (an encoder meeting bad data, say) must leave
+// the old file as it was, and its error must come back unchanged.
+func TestWriteFillFailureKeepsTheOldFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.safetensors")
+	writeFile(t, path, "old", 0o644)
+	errHalfway := errors.New("tensor 3 is invalid")
+
+	err := Write(path, func(w io.Writer) error {
+		if _, err := w.Write(bytes.Repeat([]byte("n"), 100_000)); err != nil {
+			return err
+		}
+		return errHalfway
+	})
+	if !errors.Is(err, errHalfway) || !strings.Contains(err.Error(), path) {
+		t.Errorf("error %v, want the writer's own, naming %s", err, path)
+	}
+	if got := readFile(t, path); got != "old" {
+		t.Errorf("the old file now holds %d bytes", len(got))
+	}
+	onlyFiles(t, dir, "model.safetensors")
+}
+
+// Content larger than the write buffer arrives whole and in order.
+func TestWriteStreamsLargeContent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big")
+	want := make([]byte, 300_000)
+	for i := range want {
+		want[i] = byte(i % 251)
+	}
+	err := Write(path, func(w io.Writer) error {
+		for chunk := range slices.Chunk(want, 7_001) {
+			if _, err := w.Write(chunk); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != string(want) {
+		t.Errorf("file holds %d bytes, not the %d written", len(got), len(want))
+	}
 }
