@@ -71,9 +71,9 @@ func TestMouseIsCapturedOnlyWhereItIsUsed(t *testing.T) {
 		key  string
 		want []string
 	}{
-		{"r", nil},  // no mouse on the runs page
+		{"r", nil}, // no mouse on the runs page
 		{"d", []string{on}},
-		{"c", nil},  // still on draw: nothing changes
+		{"c", nil}, // still on draw: nothing changes
 		{"1", []string{off}},
 		{"3", []string{on}},
 		{"esc", []string{off}},
