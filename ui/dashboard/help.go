@@ -81,6 +81,10 @@ func (m Model) globalBindings() []key.Binding {
 		b.SetKeys(free...)
 		b.SetHelp(strings.Join(helpNames(free), "/"), b.Help().Desc)
 		out = append(out, b)
+	} else {
+		// Both pause keys are the page's: say where pausing went. (A
+		// binding without keys counts as disabled; this name never arrives.)
+		out = append(out, key.NewBinding(key.WithKeys("pause"), key.WithHelp("pause", "space/p belong to this page: pause from any other")))
 	}
 	out = append(out, m.keys.Save, m.keys.NextView, m.keys.PickView)
 	out = append(out, m.shortcutBindings()...)

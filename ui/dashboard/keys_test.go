@@ -212,3 +212,18 @@ func (m Model) pageAfter(i int) view.View {
 	}
 	return m.pages[i-1]
 }
+
+// On a page that takes both pause keys, the help says where pausing went.
+func TestHelpSaysWherePausingWent(t *testing.T) {
+	draw := &fakePage{name: "draw", shortcut: "d", claims: " "}
+	both := &claimsBoth{fakePage: *draw}
+	_, m, _ := newTestModel(t, midRun(), Options{NoColor: true, Pages: []view.View{both}}, 120, 40)
+	m = apply(t, m, press("d"), press("?"))
+	if v := m.View(); !strings.Contains(v, "pause from any other") || strings.Contains(v, "space/p  pause") {
+		t.Errorf("the help on a page that takes space and p:\n%s", v)
+	}
+}
+
+type claimsBoth struct{ fakePage }
+
+func (p *claimsBoth) Claims(k tea.KeyMsg) bool { return k.String() == " " || k.String() == "p" }
