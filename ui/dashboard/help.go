@@ -175,16 +175,18 @@ func (m Model) helpLines() []string {
 			lines = append(lines, "  "+st.value.Render(k)+strings.Repeat(" ", keyW-lipgloss.Width(k)+2)+st.label.Render(b.Help().Desc))
 		}
 	}
+	// The page's own keys first: on a page, they are what the user came
+	// for; the keys of every page follow.
 	page := m.current()
+	if page != nil {
+		section(m.pageName(m.page)+" page", page.Keys())
+	}
 	if page != nil && page.CapturesKeys() {
 		f1 := m.keys.Help
 		f1.SetHelp("f1", "all keys")
-		section(m.pageName(m.page)+" page (takes every key but these)", []key.Binding{f1, m.keys.Back, m.keys.CtrlC})
+		section("the "+m.pageName(m.page)+" page takes every key but these", []key.Binding{f1, m.keys.Back, m.keys.CtrlC})
 	} else {
 		section("every page", m.globalBindings())
-	}
-	if page != nil {
-		section(m.pageName(m.page)+" page", page.Keys())
 	}
 	return lines
 }
