@@ -94,9 +94,11 @@ func (m Model) globalBindings() []key.Binding {
 	if _, ok := m.shortcutPage(keyMsgFor("m")); !ok {
 		out = append(out, m.keys.Compare)
 	}
-	if m.page != 0 {
-		out = append(out, m.keys.Back)
+	back := m.keys.Back
+	if m.page == 0 {
+		back.SetHelp("esc", "back to the dashboard from any page")
 	}
+	out = append(out, back)
 	return append(out, m.keys.Help, m.keys.Quit, m.keys.CtrlC)
 }
 
