@@ -125,7 +125,7 @@ type Model struct {
 	helpOpen      bool    // ? shows every key in place of the page
 	helpOffset    int     // the first help line shown: the help scrolls
 	mouseOn       bool    // the terminal reports the mouse (see syncMouse)
-	lastBodyH     int     // the body's height in the last frame: a help page
+	lastBodyH     int     // the body's height in the last frame: pgup/pgdn move the help by it
 	stopping      bool    // Stop was sent; quit once the trainer is Done or Failed
 	forced        bool    // quit before the trainer stopped
 	note          note
@@ -214,9 +214,9 @@ func newHelp(st styles) help.Model {
 }
 
 // Run shows the dashboard on the terminal (alternate screen; the mouse is
-// reported only while a page that uses it is shown, see syncMouse) until the user quits and the trainer has reached Done or
-// Failed. If the terminal fails first, it asks the trainer to stop and
-// returns the error.
+// reported only while a page that uses it is shown, see syncMouse) until
+// the user quits and the trainer has reached Done or Failed. If the
+// terminal fails first, it asks the trainer to stop and returns the error.
 func Run(t Trainer, opts Options) error {
 	if t == nil {
 		return errors.New("dashboard: no trainer to show (nil Trainer)")
@@ -491,11 +491,9 @@ func singleKey(r rune, alt bool) tea.KeyMsg {
 }
 
 func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
-	if m.helpOpen {
-		if m.helpKey(k) {
-			m.render()
-			return m, nil
-		}
+	if m.helpOpen && m.helpKey(k) {
+		m.render()
+		return m, nil
 	}
 	page := m.current()
 	if page != nil && k.Type == tea.KeyEsc {
