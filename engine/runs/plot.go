@@ -24,6 +24,10 @@ const (
 	plotWidth  = 16 * vg.Centimeter
 	plotHeight = 10 * vg.Centimeter
 	pngDPI     = 150
+	// plotMargin is left free at the right and the top of a figure, so
+	// that the legend's samples and the last tick label are not cut by
+	// the image's edge.
+	plotMargin = 3 * vg.Millimeter
 )
 
 // minPlotLoss keeps a loss of exactly zero on the log-scale loss plot.
@@ -82,7 +86,7 @@ func writePlot(path string, p *plot.Plot, format string) error {
 	default:
 		return fmt.Errorf("plot %s: unknown format %q", path, format)
 	}
-	p.Draw(draw.New(c))
+	p.Draw(draw.Crop(draw.New(c), 0, -plotMargin, 0, -plotMargin))
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
@@ -139,7 +143,16 @@ func newPlot(titleText, xLabel, yLabel string) *plot.Plot {
 }
 
 // accuracyPlot draws test accuracy against epoch, a marker on every epoch.
+// When no run has more than one epoch, a curve would be a lone dot: the
+// runs are drawn as labelled bars instead.
 func accuracyPlot(runs []Run) (*plot.Plot, error) {
+	most := 0
+	for _, r := range runs {
+		most = max(most, finiteCount(r.TestAcc))
+	}
+	if most == 1 {
+		return oneEpochPlot(runs)
+	}
 	p := newPlot(title("Test accuracy", runs), "epoch", "test accuracy (%)")
 	// Curves rise to the top right, so the legend goes bottom right, in
 	// room made for it below the lowest curve.
@@ -308,6 +321,72 @@ func (epochTicks) Ticks(lo, hi float64) []plot.Tick {
 		ticks = append(ticks, plot.Tick{Value: v, Label: fmt.Sprintf("%.0f", v)})
 	}
 	return ticks
+}
+
+// oneEpochPlot draws each run's one test accuracy as a bar, labelled with
+// its value, the runs side by side under their legend names.
+func oneEpochPlot(runs []Run) (*plot.Plot, error) {
+	p := newPlot(title("Test accuracy after epoch 1", runs), "", "test accuracy (%)")
+	names := legendNames(runs)
+	var shown []string
+	var labels plotter.XYLabels
+	lo := 100.0
+	for i, r := range runs {
+		acc, ok := firstFinite(r.TestAcc)
+		if !ok {
+			continue
+		}
+		x := float64(len(shown))
+		bar, err := plotter.NewBarChart(plotter.Values{acc}, vg.Centimeter)
+		if err != nil {
+			return nil, err
+		}
+		bar.XMin = x
+		bar.Color = plotutil.Color(i)
+		bar.LineStyle.Width = 0
+		p.Add(bar)
+		shown = append(shown, names[i])
+		labels.XYs = append(labels.XYs, plotter.XY{X: x, Y: acc})
+		labels.Labels = append(labels.Labels, fmt.Sprintf("%.2f %%", acc))
+		lo = min(lo, acc)
+	}
+	values, err := plotter.NewLabels(labels)
+	if err != nil {
+		return nil, err
+	}
+	for i := range values.TextStyle {
+		values.TextStyle[i].XAlign = draw.XCenter
+		values.TextStyle[i].YAlign = draw.YBottom
+	}
+	p.Add(values)
+	p.NominalX(shown...)
+	// Bars from zero would make 97 % and 98 % look alike; from just below
+	// the lowest, the differences show, and the labels give the numbers.
+	p.Y.Min = max(0, math.Floor(lo-(100-lo)/2-1))
+	p.Y.Max = 100
+	p.X.Min, p.X.Max = -0.6, float64(len(shown))-0.4
+	return p, nil
+}
+
+// finiteCount is how many of vs are numbers.
+func finiteCount(vs []float64) int {
+	n := 0
+	for _, v := range vs {
+		if finite(v) {
+			n++
+		}
+	}
+	return n
+}
+
+// firstFinite is the first of vs that is a number.
+func firstFinite(vs []float64) (float64, bool) {
+	for _, v := range vs {
+		if finite(v) {
+			return v, true
+		}
+	}
+	return 0, false
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

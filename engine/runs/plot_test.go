@@ -150,3 +150,62 @@ func drawSVGs(t *testing.T, runs []Run) []byte {
 	}
 	return out
 }
+
+// Nothing is drawn in the figure's last columns: the legend's samples and
+// the last tick label keep clear of the image's edge.
+func TestPNGLegendsAreNotCutAtTheRight(t *testing.T) {
+	dir := t.TempDir()
+	long := []Run{sampleRun("20261203-053858-inception", "cnn", 97, 98, 98.5), sampleRun("20261203-053859-residual", "cnn", 96, 97, 99)}
+	if err := WritePlots(dir, long); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"accuracy.png", "loss.png"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		b := img.Bounds()
+		for x := b.Max.X - 8; x < b.Max.X; x++ {
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				if r, g, bl, _ := img.At(x, y).RGBA(); r < 0xf000 || g < 0xf000 || bl < 0xf000 {
+					t.Fatalf("%s: ink at (%d, %d), %d pixels from the right edge: something is cut", name, x, y, b.Max.X-x)
+				}
+			}
+		}
+	}
+}
+
+// With one epoch each, a comparison's accuracy is drawn as labelled bars,
+// not as lone dots.
+func TestOneEpochComparisonIsDrawnAsBars(t *testing.T) {
+	dir := t.TempDir()
+	runs := []Run{sampleRun("a", "linear", 91.2), sampleRun("b", "cnn", 97.4)}
+	if _, err := WritePlotsAs(dir, "c-", runs); err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "c-accuracy.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"91.20 %", "97.40 %", "linear", "cnn", "after epoch 1"} {
+		if !bytes.Contains(svg, []byte(want)) {
+			t.Errorf("c-accuracy.svg lacks %q", want)
+		}
+	}
+	p, err := accuracyPlot(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tick := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
+		names = append(names, tick.Label)
+	}
+	if strings.Join(names, ",") != "linear,cnn" {
+		t.Errorf("x axis %q, want the models", names)
+	}
+}

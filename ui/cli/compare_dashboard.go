@@ -27,11 +27,10 @@ func compareDashboard(ctx context.Context, env *Env, cfg config.Config, source s
 	ses := newSession(ctx)
 	c := &comparison{cfg: cfg, models: models, started: time.Now(), ses: ses}
 	pageOpts := pageOptions()
-	pages, err := dashboardPages(env, cfg, source, &ses.current, pageOpts)
+	pages, err := comparePages(env, cfg, source, &ses.current, pageOpts, models)
 	if err != nil {
 		return err
 	}
-	pages = append([]view.View{runsview.NewComparison(cfg.RunsDir, models, pageOpts)}, pages...)
 
 	// The first model loads (or fetches) the data with the dashboard's
 	// progress bar; the others reuse it.
@@ -74,6 +73,17 @@ func compareDashboard(ctx context.Context, env *Env, cfg config.Config, source s
 		fmt.Fprintf(env.Stdout, "comparison stopped after %d of %s\n", len(c.results), pluralize(len(models), "model"))
 	}
 	return errors.Join(uiErr, runErr, c.saveErr)
+}
+
+// comparePages are the pages of `mnist-tui train` with the compare page
+// last, so that every page keeps its number (3 is confusion in both); m
+// opens the compare page from anywhere.
+func comparePages(env *Env, cfg config.Config, source string, current *currentTrainer, opts view.Options, models []string) ([]view.View, error) {
+	pages, err := dashboardPages(env, cfg, source, current, opts)
+	if err != nil {
+		return nil, err
+	}
+	return append(pages, runsview.NewComparison(cfg.RunsDir, models, opts)), nil
 }
 
 // comparison is the state of a comparison under the dashboard. next runs

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,5 +110,33 @@ func TestComparisonStopsWhenTheDataCannotLoad(t *testing.T) {
 	}
 	if !strings.Contains(c.report, "| linear |") || !strings.Contains(c.report, "not run") {
 		t.Errorf("report lacks the model that did not run:\n%s", c.report)
+	}
+}
+
+// The compare page comes after the pages every dashboard has, so that a
+// page's number is the same under `compare` as under `train`.
+func TestComparePageKeepsThePageNumbers(t *testing.T) {
+	env := &Env{Stdout: io.Discard, Stderr: io.Discard}
+	cfg := config.Defaults()
+	cfg.RunsDir = t.TempDir()
+	var current currentTrainer
+	plain, err := dashboardPages(env, cfg, "", &current, pageOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared, err := comparePages(env, cfg, "", &current, pageOptions(), []string{"linear", "cnn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(compared) != len(plain)+1 {
+		t.Fatalf("%d pages under compare, want %d", len(compared), len(plain)+1)
+	}
+	for i, p := range plain {
+		if compared[i].Name() != p.Name() {
+			t.Errorf("page %d is %q under compare, %q under train", i+2, compared[i].Name(), p.Name())
+		}
+	}
+	if last := compared[len(compared)-1].Name(); last != "compare" {
+		t.Errorf("the last page is %q, want compare", last)
 	}
 }

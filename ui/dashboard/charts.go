@@ -84,7 +84,7 @@ func lossChart(snap train.Snapshot, w, h int, st styles) string {
 	lc := linechart.New(w, chartH, minX, maxX, minY, maxY,
 		linechart.WithXYSteps(1, 2),
 		linechart.WithStyles(st.dim, st.label, st.line),
-		linechart.WithXLabelFormatter(epochLabel(snap.Batches)),
+		linechart.WithXLabelFormatter(stepLabel(snap.Batches)),
 		linechart.WithYLabelFormatter(powerOfTenLabel),
 	)
 	lc.DrawXYAxisAndLabel()
@@ -137,19 +137,49 @@ func lossChart(snap train.Snapshot, w, h int, st styles) string {
 		}
 		lc.Canvas.SetStringWithStyle(canvas.Point{X: x + 1, Y: 0}, label, st.marker)
 	}
+	if snap.Batches > 0 && snap.Epochs > 0 && int(maxX) == plannedSteps {
+		epochLabels(&lc.Canvas, origin.Y+1, snap.Epochs, snap.Batches, w, column, st.label)
+	}
 	return title + "\n" + termdraw.CanvasView(&lc.Canvas)
 }
 
-// epochLabel turns a step on the x axis into the epoch it belongs to, so a
-// label appears where each epoch begins. Without a known epoch length the
-// axis shows steps.
-func epochLabel(batches int) linechart.LabelFormatter {
+// stepLabel labels the x axis in steps when the epoch length is unknown;
+// with a known one the chart writes the epochs itself (epochLabels), so
+// the chart's own labels are left blank.
+func stepLabel(batches int) linechart.LabelFormatter {
 	return func(_ int, step float64) string {
-		if batches <= 0 {
-			return strconv.Itoa(int(step))
+		if batches > 0 {
+			return ""
 		}
-		return strconv.Itoa(max(1, int(math.Ceil(step/float64(batches)))))
+		return strconv.Itoa(int(step))
 	}
+}
+
+// epochLabels writes epoch numbers on the x axis's label row: epoch k where
+// it ends, as the tutorial counts and as loss.png draws it, so the axis
+// starts at 0. Numbers that would touch the one before are left out, the
+// last epoch's never.
+func epochLabels(c *canvas.Model, row, epochs, batches, width int, column func(step float64) int, style lipgloss.Style) {
+	type label struct {
+		x    int
+		text string
+	}
+	at := func(k int) label {
+		text := strconv.Itoa(k)
+		x := min(column(float64(k*batches)), width-len(text))
+		return label{x, text}
+	}
+	last := at(epochs)
+	free := 0
+	for k := range epochs {
+		l := at(k)
+		if l.x < free || l.x+len(l.text) >= last.x {
+			continue
+		}
+		c.SetStringWithStyle(canvas.Point{X: l.x, Y: row}, l.text, style)
+		free = l.x + len(l.text) + 1
+	}
+	c.SetStringWithStyle(canvas.Point{X: last.x, Y: row}, last.text, style)
 }
 
 // powerOfTenLabel undoes the log10 of the y axis so labels read as losses.
@@ -166,7 +196,7 @@ func powerOfTenLabel(_ int, v float64) string {
 // left give the top and the bottom of the zoomed range.
 func errorPanel(history []train.EpochResult, w, h int, st styles) string {
 	title := termdraw.FitWidth(st.section.Render("test error %")+st.dim.Render(" per epoch, lower is better"), w)
-	barH := h - 2
+	barH := h - 3 // the title, the epoch numbers and the caption
 	if len(history) == 0 || barH < 1 {
 		return title + "\n" + placeholder("no finished epoch yet", w, h-1, st)
 	}
@@ -180,8 +210,10 @@ func errorPanel(history []train.EpochResult, w, h int, st styles) string {
 	const labelW = 6 // " 2.50" and a space
 	barW := w - labelW
 	per := max(1, min(4, barW/len(errs)))
+	epochs := history
 	if len(errs)*per > barW {
 		errs = errs[len(errs)-barW/per:] // keep the latest epochs that fit
+		epochs = history[len(history)-len(errs):]
 	}
 	sl := sparkline.New(barW, barH,
 		sparkline.WithMaxValue(top-base),
@@ -202,12 +234,43 @@ func errorPanel(history []train.EpochResult, w, h int, st styles) string {
 	axis := st.label.Render(strings.Join(labels, "\n"))
 	axis = lipgloss.NewStyle().Width(labelW).Render(axis)
 	bars := lipgloss.JoinHorizontal(lipgloss.Top, axis, termdraw.CanvasView(&sl.Canvas))
+	bars += "\n" + st.label.Render(fmt.Sprintf("%-*s", labelW, " ep")+epochNumbers(epochs, per, barW))
 
 	last := history[len(history)-1]
 	best := bestEpoch(history)
 	caption := st.label.Render("test acc ") + st.value.Render(fmt.Sprintf("%.2f%%", last.TestAcc)) +
 		st.label.Render(" · best ") + st.good.Render(fmt.Sprintf("%.2f%% (epoch %d)", history[best].TestAcc, history[best].Epoch))
 	return title + "\n" + bars + "\n" + termdraw.FitWidth(caption, w)
+}
+
+// epochNumbers is the line under the error bars: each epoch's number under
+// its bar (the bars end at the right edge, per columns each), as many as
+// fit without touching; the latest is always labelled.
+func epochNumbers(epochs []train.EpochResult, per, width int) string {
+	line := []rune(strings.Repeat(" ", width))
+	start := width - len(epochs)*per
+	put := func(i int) (from, to int) {
+		label := strconv.Itoa(epochs[i].Epoch)
+		from = start + i*per
+		if from+len(label) > width {
+			from = width - len(label)
+		}
+		return max(0, from), max(0, from) + len(label)
+	}
+	// The latest first, so that it always has its place; then the others
+	// from the oldest, each when it leaves a space before the next.
+	lastFrom, _ := put(len(epochs) - 1)
+	free := 0
+	for i := range len(epochs) - 1 {
+		from, to := put(i)
+		if from < free || to >= lastFrom {
+			continue
+		}
+		copy(line[from:], []rune(strconv.Itoa(epochs[i].Epoch)))
+		free = to + 1
+	}
+	copy(line[lastFrom:], []rune(strconv.Itoa(epochs[len(epochs)-1].Epoch)))
+	return string(line)
 }
 
 // errorRate is 100 - accuracy, clamped to [0, 100] so a bogus accuracy

@@ -23,6 +23,7 @@ import (
 	"github.com/charmbracelet/bubbles/progress"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
 	"mnist-tui/engine/config"
@@ -121,9 +122,13 @@ type Model struct {
 	askedNext     Trainer // the run Next was last called for: once per run
 	advancing     bool    // Next is running
 	page          int     // 0 = the dashboard page, i = pages[i-1]
-	hiRes         bool
-	stopping      bool // Stop was sent; quit once the trainer is Done or Failed
-	forced        bool // quit before the trainer stopped
+	hiRes         bool    // half-block digits on every page; on by default with colours
+	helpOpen      bool    // ? shows every key in place of the page
+	helpOffset    int     // the first help line shown: the help scrolls
+	mouseOn       bool    // the terminal reports the mouse (see syncMouse)
+	lastBodyH     int     // the body's height in the last frame: pgup/pgdn move the help by it
+	stopping      bool    // Stop was sent; quit once the trainer is Done or Failed
+	forced        bool    // quit before the trainer stopped
 	note          note
 
 	cache  panelCache
@@ -171,6 +176,7 @@ func New(t Trainer, opts Options) Model {
 	for _, p := range m.pages {
 		p.SetSnapshot(m.snap)
 	}
+	m.setHiRes(st.colorful())
 	m.keys.NextView.SetEnabled(len(m.pages) > 0)
 	m.keys.PickView.SetEnabled(len(m.pages) > 0)
 	m.keys.PickView.SetHelp("1-"+strconv.Itoa(len(m.pages)+1), "go to page")
@@ -208,16 +214,16 @@ func newHelp(st styles) help.Model {
 	return h
 }
 
-// Run shows the dashboard on the terminal (alternate screen, mouse cell
-// motion on) until the user quits and the trainer has reached Done or
-// Failed. If the terminal fails first, it asks the trainer to stop and
-// returns the error.
+// Run shows the dashboard on the terminal (alternate screen; the mouse is
+// reported only while a page that uses it is shown, see syncMouse) until
+// the user quits and the trainer has reached Done or Failed. If the
+// terminal fails first, it asks the trainer to stop and returns the error.
 func Run(t Trainer, opts Options) error {
 	if t == nil {
 		return errors.New("dashboard: no trainer to show (nil Trainer)")
 	}
 	m := New(t, opts)
-	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithMouseCellMotion()}
+	popts := []tea.ProgramOption{tea.WithAltScreen()}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
 	}
@@ -276,6 +282,34 @@ func (m Model) listen() tea.Cmd {
 
 // Update applies one message to the state.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	nm, ok := next.(Model)
+	if !ok {
+		return next, cmd
+	}
+	return nm.syncMouse(cmd)
+}
+
+// syncMouse has the terminal report the mouse only while the page shown
+// uses it (draw, and the pages whose digits can be clicked). Elsewhere the
+// terminal keeps the mouse, so a path or an error can be selected and
+// copied as in any other program.
+func (m Model) syncMouse(cmd tea.Cmd) (Model, tea.Cmd) {
+	want := false
+	if u, ok := m.current().(view.MouseUser); ok {
+		want = u.UsesMouse()
+	}
+	if want == m.mouseOn {
+		return m, cmd
+	}
+	m.mouseOn = want
+	if want {
+		return m, tea.Batch(cmd, tea.EnableMouseCellMotion)
+	}
+	return m, tea.Batch(cmd, tea.DisableMouse)
+}
+
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -283,7 +317,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.render()
 		return m, nil
 	case tea.KeyMsg:
-		return m.handleKey(msg)
+		return m.handleKeys(msg)
 	case tea.MouseMsg:
 		return m, m.routeToPage(msg)
 	case changedMsg:
@@ -430,7 +464,38 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// handleKeys answers one key message. Keys that arrive together (a paste,
+// or typing over a slow link) come as one message holding several runes;
+// each is a key press of its own, answered in order, except on a page that
+// takes every key (an editor), which wants the text whole.
+func (m Model) handleKeys(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	page := m.current()
+	if k.Type != tea.KeyRunes || len(k.Runes) < 2 || (page != nil && page.CapturesKeys() && !m.helpOpen) {
+		return m.handleKey(k)
+	}
+	var cmds []tea.Cmd
+	for _, r := range k.Runes {
+		next, cmd := m.handleKey(singleKey(r, k.Alt))
+		m = next.(Model)
+		cmds = append(cmds, cmd)
+	}
+	return m, tea.Sequence(cmds...)
+}
+
+// singleKey is the key message of one rune, as bubbletea sends it when the
+// rune comes alone.
+func singleKey(r rune, alt bool) tea.KeyMsg {
+	if r == ' ' {
+		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}, Alt: alt}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: alt}
+}
+
 func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if m.helpOpen && m.helpKey(k) {
+		m.render()
+		return m, nil
+	}
 	page := m.current()
 	if page != nil && k.Type == tea.KeyEsc {
 		if pageWantsEsc(page) {
@@ -440,9 +505,9 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.render()
 		return m, nil
 	}
-	// A page that wants every key (an editor, a canvas) gets them all but
-	// ctrl+c, which must always be able to stop the program.
-	if page != nil && page.CapturesKeys() && k.Type != tea.KeyCtrlC {
+	// A page that wants every key (an editor) gets them all but ctrl+c,
+	// which must always be able to stop the program, and f1 for the help.
+	if page != nil && page.CapturesKeys() && k.Type != tea.KeyCtrlC && k.Type != tea.KeyF1 {
 		return m, m.routeToPage(k)
 	}
 	if c, ok := page.(view.Claimer); ok && c.Claims(k) {
@@ -462,28 +527,36 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.page = p
 		}
 	case key.Matches(k, m.keys.Help):
-		m.help.ShowAll = !m.help.ShowAll
-		if m.help.ShowAll {
-			m.keys.Help.SetHelp("?", "fewer keys")
-		} else {
-			m.keys.Help.SetHelp("?", "more keys")
-		}
+		m.helpOpen, m.helpOffset = true, 0
+	case key.Matches(k, m.keys.Render):
+		m.setHiRes(!m.hiRes)
 	default:
 		if p, ok := m.shortcutPage(k); ok {
 			m.page = p
 			return m, m.routeToPage(view.OpenedMsg{Key: k.String()})
 		}
+		if key.Matches(k, m.keys.Compare) {
+			m.setNote("m shows a comparison, and this is a single run: start one with mnist-tui compare (r lists every run)")
+			break
+		}
 		if page != nil {
 			return m, m.routeToPage(k)
-		}
-		if key.Matches(k, m.keys.Render) {
-			m.hiRes = !m.hiRes
-			break
 		}
 		return m, nil
 	}
 	m.render()
 	return m, nil
+}
+
+// setHiRes switches the digits of every page between ASCII and half
+// blocks: one setting for the whole screen.
+func (m *Model) setHiRes(on bool) {
+	m.hiRes = on && m.styles.colorful()
+	for _, p := range m.pages {
+		if h, ok := p.(view.HiResPage); ok {
+			h.SetHiRes(m.hiRes)
+		}
+	}
 }
 
 // Commands go straight to the trainer from Update: Send never blocks, and a
@@ -577,14 +650,7 @@ func (m *Model) render() {
 	if tabs := m.tabLine(m.width); tabs != "" {
 		top += "\n" + tabs
 	}
-	hk := helpKeys{base: m.keys, shortcuts: m.shortcutBindings()}
-	if c, ok := m.current().(view.Claimer); ok && c.Claims(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}) {
-		hk.base.Pause.SetHelp("p", "pause/resume") // space is the page's here
-	}
-	if page := m.current(); page != nil {
-		hk.page, hk.capturing = page.Keys(), page.CapturesKeys()
-	}
-	bottom := statusText(m.snap, m.stopping, m.note.text, m.width, st) + "\n" + m.help.View(hk)
+	bottom := statusText(m.snap, m.stopping, m.note.text, m.width, st) + "\n" + m.helpView()
 	l := newLayout(m.width, m.height, lipgloss.Height(top), lipgloss.Height(bottom))
 	if l.tooSmall {
 		// Wrapped to the width, whatever it is, and centred.
@@ -592,12 +658,17 @@ func (m *Model) render() {
 		m.screen = lipgloss.PlaceVertical(m.height, lipgloss.Center, msg)
 		return
 	}
+	m.lastBodyH = l.bodyH
 	var body string
-	if page := m.current(); page != nil {
+	if m.helpOpen {
+		body = m.helpBody(m.width, l.bodyH)
+	} else if page := m.current(); page != nil {
 		if p, ok := page.(view.Positioned); ok {
 			p.SetOrigin(0, lipgloss.Height(top)+1)
 		}
 		body = termdraw.FitBlock(page.Render(m.width, l.bodyH), m.width, l.bodyH)
+	} else if m.snap.State == train.Failed && m.snap.Err != nil {
+		body = m.failedBody(l, lipgloss.Height(top), lipgloss.Height(bottom))
 	} else {
 		body = m.dashboardBody(l)
 	}
@@ -616,6 +687,27 @@ type (
 		hiRes, digits bool
 	}
 )
+
+// failedBody puts the reason of a failure, whole, above what the run did
+// before it failed; when there is no room for both (or nothing was done),
+// the reason takes the whole body.
+func (m *Model) failedBody(l layout, topH, bottomH int) string {
+	reason := failurePanel(m.snap.Err, m.width, l.bodyH, m.styles)
+	need := 1 // the title
+	for _, line := range strings.Split(reason, "\n")[1:] {
+		if strings.TrimSpace(ansi.Strip(line)) != "" {
+			need++
+		}
+	}
+	if len(m.snap.History) == 0 && len(m.snap.Logs) == 0 {
+		return reason
+	}
+	rest := newLayout(m.width, m.height, topH+need+1, bottomH)
+	if rest.tooSmall || rest.tableH < 4 {
+		return reason
+	}
+	return failurePanel(m.snap.Err, m.width, need, m.styles) + "\n\n" + m.dashboardBody(rest)
+}
 
 func (m *Model) dashboardBody(l layout) string {
 	s, st, c := m.snap, m.styles, &m.cache

@@ -2,16 +2,20 @@ package dashboard
 
 import "github.com/charmbracelet/bubbles/key"
 
-// keyMap is every key the dashboard answers to. The help line is generated
-// from it, so a binding that is disabled here disappears from the help too.
+// keyMap is every key the dashboard answers to on every page. The help is
+// generated from it, so a binding that is disabled here disappears from
+// the help too.
 type keyMap struct {
 	Pause    key.Binding
 	Save     key.Binding
 	NextView key.Binding
 	PickView key.Binding
 	Render   key.Binding
+	Compare  key.Binding // only when no page answers to m: says why nothing happens
+	Back     key.Binding
 	Help     key.Binding
 	Quit     key.Binding
+	CtrlC    key.Binding // part of Quit; listed on its own for what a second one does
 }
 
 func newKeyMap(colorful bool) keyMap {
@@ -22,11 +26,11 @@ func newKeyMap(colorful bool) keyMap {
 		),
 		Save: key.NewBinding(
 			key.WithKeys("s"),
-			key.WithHelp("s", "save"),
+			key.WithHelp("s", "save a checkpoint now"),
 		),
 		NextView: key.NewBinding(
 			key.WithKeys("tab"),
-			key.WithHelp("tab", "pages"),
+			key.WithHelp("tab", "next page"),
 		),
 		PickView: key.NewBinding(
 			key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"),
@@ -34,74 +38,31 @@ func newKeyMap(colorful bool) keyMap {
 		),
 		Render: key.NewBinding(
 			key.WithKeys("a"),
-			key.WithHelp("a", "ascii/hi-res digits"),
+			key.WithHelp("a", "ascii/hi-res digits (every page)"),
+		),
+		Compare: key.NewBinding(
+			key.WithKeys("m"),
+			key.WithHelp("m", "compare page (only under mnist-tui compare)"),
+		),
+		Back: key.NewBinding(
+			key.WithKeys("esc"),
+			key.WithHelp("esc", "back to the dashboard"),
 		),
 		Help: key.NewBinding(
-			key.WithKeys("?"),
-			key.WithHelp("?", "more keys"),
+			key.WithKeys("?", "f1"),
+			key.WithHelp("?/f1", "all keys (f1 on a page that takes every key)"),
 		),
 		Quit: key.NewBinding(
 			key.WithKeys("q", "ctrl+c"),
-			key.WithHelp("q", "quit"),
+			key.WithHelp("q", "stop (saves a checkpoint) and quit"),
+		),
+		CtrlC: key.NewBinding(
+			key.WithKeys("ctrl+c"),
+			key.WithHelp("ctrl+c", "stop and quit; a second one quits at once"),
 		),
 	}
 	// Hi-res digits are drawn with colours only; without colours the
 	// toggle would do nothing, so it is not offered.
 	k.Render.SetEnabled(colorful)
 	return k
-}
-
-// ShortHelp is the one-line hint under the status line.
-func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Pause, k.Save, k.Render, k.Help, k.Quit}
-}
-
-// FullHelp is shown by `?`, grouped by what the keys act on.
-func (k keyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{
-		{k.Pause, k.Save},
-		{k.NextView, k.PickView, k.Render},
-		{k.Help, k.Quit},
-	}
-}
-
-// helpKeys is what the help shows: the dashboard's keys, the pages'
-// shortcuts, and the keys of the page on screen.
-type helpKeys struct {
-	base      keyMap
-	shortcuts []key.Binding
-	page      []key.Binding
-	capturing bool // the page takes every key: show its keys and the way out
-}
-
-var (
-	escBack   = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
-	ctrlCQuit = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "stop & quit"))
-)
-
-func (h helpKeys) ShortHelp() []key.Binding {
-	if h.capturing {
-		return append(append([]key.Binding{}, h.page...), escBack, ctrlCQuit)
-	}
-	// The help line is cut at the terminal's edge: what must never be cut
-	// (how to pause, save, quit and see the rest) comes first.
-	out := []key.Binding{h.base.Pause, h.base.Save, h.base.Help, h.base.Quit}
-	out = append(out, h.page...)
-	out = append(out, h.base.NextView)
-	out = append(out, h.shortcuts...)
-	if len(h.page) == 0 {
-		out = append(out, h.base.Render)
-	}
-	return out
-}
-
-func (h helpKeys) FullHelp() [][]key.Binding {
-	groups := h.base.FullHelp()
-	if len(h.shortcuts) > 0 {
-		groups = append(groups, h.shortcuts)
-	}
-	if len(h.page) > 0 {
-		groups = append(groups, append(append([]key.Binding{}, h.page...), escBack))
-	}
-	return groups
 }

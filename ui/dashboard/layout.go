@@ -12,7 +12,7 @@ const (
 
 const (
 	columnGap = 3 // between the table column and the chart column
-	errorH    = 6 // the error sparkline panel: title, 4 bar rows, caption
+	errorH    = 6 // the error sparkline panel: title, 3 bar rows, epoch numbers, caption
 	// samplesH is the sample panel: its title line and a row of cards.
 	samplesH = 1 + cardHeight
 	// minMiddleH is the least height the table and charts get before the

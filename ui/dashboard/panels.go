@@ -190,3 +190,50 @@ func formatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.0f kB", float64(n)/1024)
 }
+
+// failurePanel shows why the run failed, all of it, wrapped to width: an
+// error that names the places it looked and ends with what to do must not
+// be cut to one status line. When it is taller than height, the middle
+// gives way, since the end of a message says what to do.
+func failurePanel(err error, width, height int, st styles) string {
+	var lines []string
+	for _, para := range strings.Split(ansi.Strip(err.Error()), "\n") {
+		para = strings.TrimRight(strings.Map(printable, para), " ")
+		if para == "" {
+			continue
+		}
+		indent := len(para) - len(strings.TrimLeft(para, " "))
+		wrapped := ansi.Wrap(strings.TrimLeft(para, " "), max(10, width-indent-2), " /")
+		for i, l := range strings.Split(wrapped, "\n") {
+			pad := strings.Repeat(" ", indent)
+			if i > 0 {
+				pad += "  " // a wrapped line reads as the same item
+			}
+			lines = append(lines, pad+l)
+		}
+	}
+	title := st.bad.Bold(true).Render("the run failed") + st.dim.Render(" · q quits; the message is printed again after quitting")
+	room := height - 1
+	if len(lines) > room && room >= 3 {
+		head := (room - 1) / 2
+		tail := room - 1 - head
+		cut := len(lines) - head - tail
+		lines = append(append(lines[:head:head], st.dim.Render(fmt.Sprintf("  … %d lines more (all printed after quitting) …", cut))), lines[len(lines)-tail:]...)
+	}
+	for i, l := range lines {
+		lines[i] = st.bad.Render(l)
+	}
+	return termdraw.FitBlock(termdraw.FitWidth(title, width)+"\n"+strings.Join(lines, "\n"), width, height)
+}
+
+// printable keeps the characters that are safe on screen: a control
+// character from an error's text would break the layout.
+func printable(r rune) rune {
+	if r == '\t' {
+		return ' '
+	}
+	if r < ' ' || r == 0x7f {
+		return -1
+	}
+	return r
+}

@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -161,17 +163,34 @@ func TestLossRangeSpansThePlannedRun(t *testing.T) {
 	}
 }
 
-func TestEpochLabelMarksWhereEpochsBegin(t *testing.T) {
-	label := epochLabel(100)
-	for _, c := range []struct {
-		step float64
-		want string
-	}{{0, "1"}, {100, "1"}, {100.5, "2"}, {1000, "10"}} {
-		if got := label(0, c.step); got != c.want {
-			t.Errorf("step %v labelled %q, want %q", c.step, got, c.want)
+// Epoch k is labelled where it ends, as in loss.png and the tutorial: 0 at
+// the axis's start, 10 at its end.
+func TestLossAxisLabelsEpochsWhereTheyEnd(t *testing.T) {
+	s := midRun() // 10 epochs of 100 batches
+	st := newStyles(colorRenderer(termenv.Ascii))
+	chart := strings.Split(lossChart(s, 70, 18, st), "\n")
+	axis, labels := chart[len(chart)-2], chart[len(chart)-1]
+	start := strings.IndexRune(axis, '└') // in bytes: the axis line is drawn with 3-byte runes
+	start = len([]rune(axis[:start]))
+	fields := strings.Fields(labels)
+	if fields[0] != "0" || fields[len(fields)-1] != "10" || len(fields) < 6 {
+		t.Fatalf("labels %q, want 0 first and 10 last", labels)
+	}
+	zero := strings.Index(labels, " 0 ") + 1
+	end := strings.LastIndex(labels, "10")
+	if zero != start+1 || end < 70-3 {
+		t.Errorf("0 at column %d (axis starts at %d), 10 at %d of 70:\n%s\n%s", zero, start, end, axis, labels)
+	}
+	// Each label k sits a k-tenth of the way along.
+	for _, k := range fields[1 : len(fields)-1] {
+		n, _ := strconv.Atoi(k)
+		col := strings.Index(labels, " "+k+" ") + 1
+		want := zero + n*(end-zero)/10
+		if col < want-2 || col > want+2 {
+			t.Errorf("epoch %s labelled at column %d, want about %d:\n%s", k, col, want, labels)
 		}
 	}
-	if got := epochLabel(0)(0, 1234); got != "1234" {
+	if got := stepLabel(0)(0, 1234); got != "1234" {
 		t.Errorf("without epoch length, step 1234 labelled %q", got)
 	}
 }
@@ -194,7 +213,7 @@ func TestLossChartMarksLearningRateChanges(t *testing.T) {
 	if !strings.Contains(chart, "lr 0.005") {
 		t.Errorf("no label for the lr change:\n%s", chart)
 	}
-	if strings.Contains(chart, "0.9") {
+	if strings.Contains(chart, "lr 0.9") {
 		t.Errorf("a momentum change was marked on the loss chart:\n%s", chart)
 	}
 	marks := 0
@@ -253,18 +272,54 @@ func TestVisibleEpochsKeepLatestAndBest(t *testing.T) {
 		h[i] = train.EpochResult{Epoch: i + 1, TestAcc: 98 + float64(i)/10}
 	}
 	h[1].TestAcc = 99.9 // the best is old
-	got := visibleEpochs(h, 4)
-	want := []int{1, 7, 8, 9}
-	if len(got) != len(want) {
-		t.Fatalf("visibleEpochs = %v, want %v", got, want)
+	got, hidden := visibleEpochs(h, 4)
+	// One row says how many are left out: the best and the two latest.
+	want := []int{1, 8, 9}
+	if !slices.Equal(got, want) || hidden != 7 {
+		t.Fatalf("visibleEpochs = %v, %d hidden; want %v, 7 hidden", got, hidden, want)
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("visibleEpochs = %v, want %v", got, want)
-		}
+	if got, hidden := visibleEpochs(h[:3], 4); len(got) != 3 || hidden != 0 {
+		t.Errorf("short history: %v, %d hidden", got, hidden)
 	}
-	if got := visibleEpochs(h[:3], 4); len(got) != 3 {
-		t.Errorf("short history: %v", got)
+}
+
+// After more epochs than the table has rows, it says how many are hidden.
+func TestEpochTableSaysHowManyEpochsAreHidden(t *testing.T) {
+	st := newStyles(colorRenderer(termenv.Ascii))
+	h := make([]train.EpochResult, 12)
+	for i := range h {
+		h[i] = train.EpochResult{Epoch: i + 1, TestAcc: 98 + float64(i)/10}
+	}
+	table := epochTable(h, 10, st) // 8 rows under the header
+	if !strings.Contains(table, "↑") || !strings.Contains(table, "5 earlier") {
+		t.Errorf("no hint of the 5 hidden epochs:\n%s", table)
+	}
+	if !strings.Contains(table, " 12 ") || strings.Contains(table, "  5    ") {
+		t.Errorf("want the latest 7 epochs (6-12):\n%s", table)
+	}
+}
+
+// Each test-error bar has its epoch's number under it.
+func TestErrorBarsAreLabelledWithTheirEpochs(t *testing.T) {
+	st := newStyles(colorRenderer(termenv.Ascii))
+	h := make([]train.EpochResult, 10)
+	for i := range h {
+		h[i] = train.EpochResult{Epoch: i + 1, TestAcc: 97 + float64(i)/5}
+	}
+	panel := errorPanel(h, 40, errorH, st)
+	checkFits(t, panel, 40, errorH)
+	numbers := strings.Fields(strings.Split(panel, "\n")[errorH-2])
+	if strings.Join(numbers, " ") != "ep 1 2 3 4 5 6 7 8 9 10" {
+		t.Errorf("epoch numbers %q under the bars:\n%s", numbers, panel)
+	}
+	// Narrow bars: not every number fits, the latest always does.
+	many := make([]train.EpochResult, 30)
+	for i := range many {
+		many[i] = train.EpochResult{Epoch: i + 1, TestAcc: 97 + float64(i)/30}
+	}
+	line := strings.Split(errorPanel(many, 40, errorH, st), "\n")[errorH-2]
+	if !strings.HasSuffix(strings.TrimRight(line, " "), "30") || !strings.Contains(line, " 1 ") {
+		t.Errorf("30 epochs in 34 columns: %q", line)
 	}
 }
 

@@ -50,13 +50,17 @@ func epochRow(e train.EpochResult, best bool) table.Row {
 
 // visibleEpochs picks which epochs fit in n rows: the latest ones, and the
 // best one even when it is older than all of them, in its own first row.
-// It returns indexes into history in display order.
-func visibleEpochs(history []train.EpochResult, n int) []int {
+// It returns indexes into history in display order, and how many epochs
+// are left out; when some are, the first row is kept for saying so.
+func visibleEpochs(history []train.EpochResult, n int) (idx []int, hidden int) {
 	if n <= 0 || len(history) == 0 {
-		return nil
+		return nil, 0
+	}
+	if len(history) > n {
+		n-- // the "↑ N earlier" row
 	}
 	first := max(0, len(history)-n)
-	idx := make([]int, 0, n)
+	idx = make([]int, 0, n)
 	best := bestEpoch(history)
 	if best < first {
 		idx = append(idx, best)
@@ -65,7 +69,7 @@ func visibleEpochs(history []train.EpochResult, n int) []int {
 	for i := first; i < len(history); i++ {
 		idx = append(idx, i)
 	}
-	return idx
+	return idx, len(history) - len(idx)
 }
 
 // epochTable draws the finished epochs as a table of height h, header
@@ -75,15 +79,18 @@ func epochTable(history []train.EpochResult, h int, st styles) string {
 	header := st.section.PaddingRight(1).
 		BorderStyle(lipgloss.NormalBorder()).BorderBottom(true).BorderForeground(termdraw.Dim)
 	// The header takes two lines (titles and a rule); the rest are epochs.
-	idx := visibleEpochs(history, h-2)
+	idx, hidden := visibleEpochs(history, h-2)
 	best := bestEpoch(history)
-	rows := make([]table.Row, len(idx))
+	var rows []table.Row
+	if hidden > 0 {
+		rows = append(rows, table.Row{"  ↑", fmt.Sprintf("%d earlier", hidden), "", "", "", ""})
+	}
 	cursor := 0
-	for r, i := range idx {
-		rows[r] = epochRow(history[i], i == best)
+	for _, i := range idx {
 		if i == best {
-			cursor = r
+			cursor = len(rows)
 		}
+		rows = append(rows, epochRow(history[i], i == best))
 	}
 	t := table.New(
 		table.WithColumns(epochColumns),

@@ -108,9 +108,26 @@ func (p *Page) Shortcut() key.Binding {
 	return key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "draw"))
 }
 
-// CapturesKeys is always true: space, the arrows and letters paint and
-// edit the canvas. esc (back) and ctrl+c stay the dashboard's.
-func (p *Page) CapturesKeys() bool { return true }
+// CapturesKeys is false: the page claims only the keys it draws with
+// (Claims), so tab, the page numbers, q and ? work here as on every page.
+func (p *Page) CapturesKeys() bool { return false }
+
+// Claims takes the drawing keys from the dashboard: the arrows, space
+// (paint) and p (pen), backspace, c and x. Space and p would pause
+// elsewhere, but on a canvas a user expects them to draw, as the README
+// says; pausing is one page away. Digits are not taken: they switch
+// pages everywhere, which matters more than a shortcut for drawing.
+func (p *Page) Claims(k tea.KeyMsg) bool {
+	for _, b := range p.keys.all() {
+		if key.Matches(k, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// UsesMouse is true: the mouse draws.
+func (p *Page) UsesMouse() bool { return true }
 
 // Keys are the keyboard controls, for the help.
 func (p *Page) Keys() []key.Binding { return p.keys.bindings() }
@@ -449,6 +466,11 @@ func newKeyMap() keyMap {
 		Clear: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear")),
 		Save:  key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "save PNG")),
 	}
+}
+
+// all are every key the page answers to.
+func (k keyMap) all() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.Paint, k.Pen, k.Erase, k.Clear, k.Save}
 }
 
 // bindings are the keys for the help, most used first; the four arrows

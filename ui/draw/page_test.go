@@ -2,6 +2,7 @@ package draw
 
 import (
 	"errors"
+	"github.com/charmbracelet/bubbles/key"
 	"math"
 	"strings"
 	"testing"
@@ -256,7 +257,7 @@ func TestSnapshotBringsClassNames(t *testing.T) {
 
 func TestPageContract(t *testing.T) {
 	var v view.View = newPage(fakeModel{}, view.Options{NoColor: true})
-	if v.Name() != "draw" || !v.CapturesKeys() || len(v.Keys()) == 0 {
+	if v.Name() != "draw" || v.CapturesKeys() || len(v.Keys()) == 0 {
 		t.Errorf("Name %q, CapturesKeys %v, %d keys", v.Name(), v.CapturesKeys(), len(v.Keys()))
 	}
 	if _, ok := v.(view.Positioned); !ok {
@@ -268,5 +269,58 @@ func TestPageContract(t *testing.T) {
 	}
 	if _, ok := v.(view.Starter); !ok {
 		t.Error("the page is not a view.Starter")
+	}
+	if u, ok := v.(view.MouseUser); !ok || !u.UsesMouse() {
+		t.Error("the page does not ask for the mouse (view.MouseUser)")
+	}
+}
+
+// The page claims its drawing keys and leaves the dashboard its own: the
+// page numbers, tab, q and ? work on the draw page as on every page.
+func TestPageClaimsOnlyItsDrawingKeys(t *testing.T) {
+	p := newPage(fakeModel{probs: sevenish}, view.Options{NoColor: true})
+	for _, k := range []string{"up", "down", "left", "right", "space", "p", "backspace", "delete", "c", "x"} {
+		if !p.Claims(keyPress(k)) {
+			t.Errorf("the page does not claim its drawing key %q", k)
+		}
+	}
+	for _, k := range []string{"1", "2", "7", "q", "?", "s", "a", "r", "esc"} {
+		if p.Claims(keyPress(k)) {
+			t.Errorf("the page takes the dashboard's key %q", k)
+		}
+	}
+	if p.Claims(tea.KeyMsg{Type: tea.KeyTab}) || p.Claims(tea.KeyMsg{Type: tea.KeyCtrlC}) {
+		t.Error("the page takes tab or ctrl+c")
+	}
+}
+
+// Every key the page answers to is in its help.
+func TestHelpListsEveryDrawingKey(t *testing.T) {
+	var candidates []tea.KeyMsg
+	for r := '!'; r <= '~'; r++ {
+		candidates = append(candidates, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	for _, t := range []tea.KeyType{tea.KeySpace, tea.KeyUp, tea.KeyDown, tea.KeyLeft, tea.KeyRight, tea.KeyPgUp,
+		tea.KeyPgDown, tea.KeyHome, tea.KeyEnd, tea.KeyEnter, tea.KeyBackspace, tea.KeyDelete} {
+		candidates = append(candidates, tea.KeyMsg{Type: t})
+	}
+	for _, k := range candidates {
+		p := newPage(fakeModel{probs: sevenish}, view.Options{NoColor: true})
+		drawSeven(p)
+		before := p.Render(120, 40)
+		cmd := p.Update(k)
+		if p.Render(120, 40) == before && cmd == nil {
+			continue
+		}
+		found := false
+		for _, b := range p.Keys() {
+			found = found || (b.Enabled() && key.Matches(k, b))
+		}
+		if !found {
+			t.Errorf("%q changes the page but is not in its help", k.String())
+		}
+		if !p.Claims(k) {
+			t.Errorf("%q draws but the page does not claim it from the dashboard", k.String())
+		}
 	}
 }

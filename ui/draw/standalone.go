@@ -29,6 +29,20 @@ func (m standalone) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		return m, nil
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 {
+			// Keys typed together arrive as one message: each is a key.
+			var cmds []tea.Cmd
+			for _, r := range msg.Runes {
+				one := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
+				if r == ' ' {
+					one.Type = tea.KeySpace
+				}
+				next, cmd := m.Update(one)
+				m = next.(standalone)
+				cmds = append(cmds, cmd)
+			}
+			return m, tea.Sequence(cmds...)
+		}
 		switch msg.String() {
 		case "esc", "q", "ctrl+c":
 			return m, tea.Quit

@@ -54,6 +54,11 @@ func TestStandaloneFrame(t *testing.T) {
 	if !p.Canvas().Empty() {
 		t.Error("c did not reach the page")
 	}
+	// Keys typed together arrive as one message: each one counts.
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(" p")})
+	if p.Canvas().Empty() || !p.penDown {
+		t.Errorf("space and p in one message: canvas empty %v, pen down %v; want both done", p.Canvas().Empty(), p.penDown)
+	}
 }
 
 // TestStandaloneProgram runs the page in a real bubbletea program, draws

@@ -18,15 +18,21 @@ type browser struct {
 	items  []int // test-set indices
 	grid   imageGrid
 	detail bool // the probability chart is open
+	// chosen: the user moved the cursor to an image, which it then
+	// follows when a new evaluation reorders the list; until then it
+	// stays at the top.
+	chosen bool
 }
 
-// setItems replaces the list, keeping the cursor on the same image when it
-// is still there (a new evaluation reorders the mistakes).
+// setItems replaces the list, keeping the cursor on the image the user
+// chose when it is still there (a new evaluation reorders the mistakes),
+// else at the top of the list.
 func (b *browser) setItems(items []int) {
 	keep := -1
-	if b.grid.cursor < len(b.items) {
+	if b.chosen && b.grid.cursor < len(b.items) {
 		keep = b.items[b.grid.cursor]
 	}
+	b.grid.cursor = 0
 	b.items = items
 	b.grid.setCount(len(items))
 	if i := slices.Index(items, keep); keep >= 0 && i >= 0 {
@@ -55,10 +61,13 @@ func (b *browser) update(msg tea.KeyMsg, k keyMap) bool {
 	switch {
 	case key.Matches(msg, k.Open):
 		b.detail = len(b.items) > 0
+		b.chosen = b.chosen || b.detail
 	case key.Matches(msg, k.Zoom):
 		b.grid.toggleZoom()
 	default:
-		return k.moveGrid(msg, &b.grid)
+		moved := k.moveGrid(msg, &b.grid)
+		b.chosen = b.chosen || moved
+		return moved
 	}
 	return true
 }
@@ -87,16 +96,17 @@ func (b *browser) click(action mouseAction, x, y int) {
 		if i == b.grid.cursor {
 			b.detail = true
 		}
-		b.grid.cursor = i
+		b.grid.cursor, b.chosen = i, true
 	}
 }
 
 // keys are the bindings that do something now, for the help.
 func (b *browser) keys(k keyMap) []key.Binding {
 	if b.detail {
-		return []key.Binding{k.Next, withHelp(k.Back, "back to the images"), k.HiRes}
+		back := key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc/enter", "back to the images"))
+		return []key.Binding{k.Next, back}
 	}
-	return []key.Binding{k.Move, k.Page, k.Ends, withHelp(k.Open, "probabilities"), k.Zoom, k.HiRes}
+	return []key.Binding{k.Move, k.Page, k.Ends, withHelp(k.Open, "probabilities"), k.Zoom}
 }
 
 // caption is the words under a test image's card.

@@ -78,7 +78,6 @@ func (c *Confusion) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case c.toggleHiRes(k):
 	case c.listing:
 		if !c.browse.update(k, c.keys) && key.Matches(k, c.keys.Back) {
 			c.listing = false
@@ -218,7 +217,7 @@ func (c *Confusion) renderMatrix(width, height int) string {
 		return needSize(1+1+10*g.cellW()+accW, matrixLines, width, height, c.st)
 	}
 	m, st := c.matrix, c.st
-	lines := []string{st.title.Render("confusion matrix") + st.dim.Render(fmt.Sprintf(
+	lines := []string{st.title.Render("confusion matrix") + st.dim.Render(c.eval.epochLabel()+fmt.Sprintf(
 		" · %d of %d test images right (%s)", m.Correct(), m.Total(), percent(m.Correct(), m.Total())))}
 
 	indent := strings.Repeat(" ", g.labelW+1)

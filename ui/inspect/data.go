@@ -79,7 +79,6 @@ func (d *Data) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case d.toggleHiRes(k):
 	case key.Matches(k, d.keys.Zoom):
 		d.grid.toggleZoom()
 	default:
@@ -93,7 +92,7 @@ func (d *Data) Keys() []key.Binding {
 	if d.set == nil || d.err != nil {
 		return nil
 	}
-	return []key.Binding{d.keys.Turn, d.keys.Ends, d.keys.Zoom, d.keys.HiRes}
+	return []key.Binding{d.keys.Turn, d.keys.Ends, d.keys.Zoom}
 }
 
 // CapturesKeys is false: the page leaves the dashboard its keys.

@@ -5,9 +5,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 )
 
-// keyMap is every key the pages answer to. Each page shows in the help only
-// those that do something where it is. None of them is one the dashboard
-// keeps for itself (q, p, space, s, tab, 1-9, ?).
+// keyMap is every key the pages answer to. Each page shows in the help
+// exactly those that do something where it is (a test checks). None of
+// them is one the dashboard keeps for itself (q, p, space, s, a, tab, 1-9,
+// ?); the dashboard's `a` reaches the pages through SetHiRes.
 type keyMap struct {
 	Move     key.Binding // the cursor over a grid or the confusion matrix
 	Page     key.Binding // turn pages in a grid
@@ -18,7 +19,6 @@ type keyMap struct {
 	Next     key.Binding // previous/next image in the probability chart
 	Order    key.Binding // the mistakes' order
 	Zoom     key.Binding // large or small digits
-	HiRes    key.Binding // half blocks or ASCII
 	Up, Down key.Binding // the moves one by one, for Update
 	Left     key.Binding
 	Right    key.Binding
@@ -28,18 +28,17 @@ type keyMap struct {
 	End      key.Binding
 }
 
-func newKeyMap(color bool) keyMap {
+func newKeyMap() keyMap {
 	k := keyMap{
 		Move:  key.NewBinding(key.WithKeys("up", "down", "left", "right"), key.WithHelp("←↑↓→", "move")),
 		Page:  key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "page")),
-		Turn:  key.NewBinding(key.WithKeys("left", "right", "pgup", "pgdown"), key.WithHelp("←→/pgup/pgdn", "page")),
+		Turn:  key.NewBinding(key.WithKeys("left", "right", "up", "down", "pgup", "pgdown"), key.WithHelp("←→↑↓/pgup/pgdn", "page")),
 		Ends:  key.NewBinding(key.WithKeys("home", "end"), key.WithHelp("home/end", "first/last")),
 		Open:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
 		Back:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Next:  key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←→", "previous/next image")),
 		Order: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "order")),
 		Zoom:  key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "digit size")),
-		HiRes: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "ascii/hi-res digits")),
 
 		Up:     key.NewBinding(key.WithKeys("up")),
 		Down:   key.NewBinding(key.WithKeys("down")),
@@ -50,9 +49,6 @@ func newKeyMap(color bool) keyMap {
 		Home:   key.NewBinding(key.WithKeys("home")),
 		End:    key.NewBinding(key.WithKeys("end")),
 	}
-	// Hi-res digits are colours only: without colours the key would do
-	// nothing, so it is not offered.
-	k.HiRes.SetEnabled(color)
 	return k
 }
 

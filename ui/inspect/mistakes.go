@@ -57,7 +57,6 @@ func (m *Mistakes) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case m.toggleHiRes(k):
 	case !m.browse.detail && key.Matches(k, m.keys.Order):
 		m.leastFirst = !m.leastFirst
 		// The other end of the list: start again at its top.
@@ -84,7 +83,7 @@ func (m *Mistakes) Render(width, height int) string {
 		order = "least confident first"
 	}
 	n := m.eval.results.Len()
-	title := fmt.Sprintf("mistakes: %d of %d (%s) · %s", len(m.browse.items), n, percent(len(m.browse.items), n), order)
+	title := fmt.Sprintf("mistakes%s: %d of %d (%s) · %s", m.eval.epochLabel(), len(m.browse.items), n, percent(len(m.browse.items), n), order)
 	return m.browse.render(&m.base, m.eval.results, m.eval.test, title, width, height)
 }
 

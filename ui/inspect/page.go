@@ -1,7 +1,8 @@
 package inspect
 
 import (
-	"github.com/charmbracelet/bubbles/key"
+	"fmt"
+
 	tea "github.com/charmbracelet/bubbletea"
 
 	"mnist-tui/dataset"
@@ -15,7 +16,7 @@ type base struct {
 	st    theme
 	dd    *digitDrawer
 	keys  keyMap
-	hiRes bool // half blocks rather than ASCII; on by default with colours
+	hiRes bool // half blocks rather than ASCII; on by default with colours (see SetHiRes)
 	names classNames
 	// originX, originY are where the page's top-left cell is on the
 	// screen, to turn mouse coordinates into the page's.
@@ -24,7 +25,7 @@ type base struct {
 
 func newBase(opts view.Options) base {
 	st := newTheme(opts)
-	return base{st: st, dd: newDigitDrawer(st.profile), keys: newKeyMap(st.color), hiRes: st.color,
+	return base{st: st, dd: newDigitDrawer(st.profile), keys: newKeyMap(), hiRes: st.color,
 		names: namesOf(train.Snapshot{})}
 }
 
@@ -59,14 +60,14 @@ func (b *base) mouse(msg tea.MouseMsg) (action mouseAction, x, y int) {
 	return mouseNone, x, y
 }
 
-// toggleHiRes answers the hi-res key, reporting whether msg was it.
-func (b *base) toggleHiRes(msg tea.KeyMsg) bool {
-	if !key.Matches(msg, b.keys.HiRes) {
-		return false
-	}
-	b.hiRes = !b.hiRes
-	return true
-}
+// SetHiRes switches the digits between half blocks and ASCII: the
+// dashboard's `a`, one setting for every page. Without colours the digits
+// stay ASCII, since half blocks are nothing but colours.
+func (b *base) SetHiRes(on bool) { b.hiRes = on && b.st.color }
+
+// UsesMouse is true: a click picks a digit or a cell, the wheel turns
+// pages.
+func (b *base) UsesMouse() bool { return true }
 
 // evalState follows the snapshot's evaluation. An evaluation is replaced,
 // never changed, so the pointers tell when there is something new, and the
@@ -74,6 +75,7 @@ func (b *base) toggleHiRes(msg tea.KeyMsg) bool {
 type evalState struct {
 	eval    *train.Evaluation
 	test    *dataset.Set
+	epoch   int // the epoch the evaluation closed: the last finished one
 	results Results
 	err     error // the evaluation does not match the test set
 }
@@ -88,11 +90,23 @@ func (e *evalState) update(s train.Snapshot) bool {
 		return false
 	}
 	e.eval, e.test = s.Eval, test
+	e.epoch = 0
+	if len(s.History) > 0 {
+		e.epoch = s.History[len(s.History)-1].Epoch
+	}
 	e.results, e.err = Results{}, nil
 	if s.Eval != nil && test != nil {
 		e.results, e.err = NewResults(s.Eval, test)
 	}
 	return true
+}
+
+// epochLabel says which epoch the evaluation closed: " after epoch 3".
+func (e *evalState) epochLabel() string {
+	if e.epoch <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" after epoch %d", e.epoch)
 }
 
 // ready reports whether there are results to show.

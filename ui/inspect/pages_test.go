@@ -235,22 +235,21 @@ func TestDataPageTurnsPages(t *testing.T) {
 	}
 }
 
-func TestHiResKeyNeedsColours(t *testing.T) {
+func TestHiResNeedsColours(t *testing.T) {
 	d := NewData(colour())
 	d.SetSnapshot(handSnapshot(mnistInfo(t)))
 	if !strings.Contains(d.Render(80, 20), halfBlock) {
 		t.Error("colour pages draw half blocks by default")
 	}
-	send(d, "a")
+	d.SetHiRes(false)
 	if strings.Contains(d.Render(80, 20), halfBlock) {
-		t.Error("a should switch to ASCII")
+		t.Error("SetHiRes(false) should switch to ASCII")
 	}
 	plain := NewData(noColor())
 	plain.SetSnapshot(handSnapshot(mnistInfo(t)))
-	for _, b := range plain.Keys() {
-		if b.Enabled() && b.Help().Desc == "ascii/hi-res digits" {
-			t.Error("the hi-res key is offered without colours")
-		}
+	plain.SetHiRes(true)
+	if strings.Contains(plain.Render(80, 20), halfBlock) {
+		t.Error("half blocks without colours")
 	}
 }
 

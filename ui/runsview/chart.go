@@ -74,16 +74,19 @@ func (p *Page) chart(width, height int) string {
 	lc.SetXRange(1, maxX+ext)
 	lc.SetViewXRange(1, maxX+ext)
 	lc.DrawXYAxisAndLabel()
+	labelRows := map[int]bool{}
 	for _, s := range shown {
-		p.drawCurve(&lc, s, minY, maxY)
+		p.drawCurve(&lc, s, minY, maxY, labelRows)
 	}
 	lines = append(lines, termdraw.CanvasView(&lc.Canvas))
 	return strings.Join(lines, "\n")
 }
 
 // drawCurve draws one run: braille lines in its colour, or, without
-// colours, a line of its character.
-func (p *Page) drawCurve(lc *linechart.Model, s shownRun, minY, maxY float64) {
+// colours, a line of its character. A run of one epoch would be a lone
+// dot: it is drawn as a mark with its accuracy written beside it, each on
+// a row of its own (labelRows are the rows taken).
+func (p *Page) drawCurve(lc *linechart.Model, s shownRun, minY, maxY float64, labelRows map[int]bool) {
 	style := p.st.curves[s.slot]
 	var pts []canvas.Float64Point
 	for e, acc := range s.run.TestAcc {
@@ -92,6 +95,10 @@ func (p *Page) drawCurve(lc *linechart.Model, s shownRun, minY, maxY float64) {
 		}
 	}
 	if len(pts) == 0 {
+		return
+	}
+	if len(pts) == 1 {
+		p.drawPoint(lc, s, pts[0], labelRows)
 		return
 	}
 	if p.st.chars {
@@ -113,6 +120,34 @@ func (p *Page) drawCurve(lc *linechart.Model, s shownRun, minY, maxY float64) {
 		prev = next
 	}
 	graph.DrawBraillePatterns(&lc.Canvas, canvas.Point{X: lc.Origin().X + 1, Y: 0}, grid.BraillePatterns(), style)
+}
+
+// drawPoint draws a run's single epoch as its mark and its accuracy.
+func (p *Page) drawPoint(lc *linechart.Model, s shownRun, pt canvas.Float64Point, labelRows map[int]bool) {
+	at := canvas.CanvasPointFromFloat64Point(lc.Origin(), lc.ScaleFloat64Point(pt))
+	at.X++ // right of the y axis, as the chart draws runes
+	mark := "●"
+	if p.st.chars {
+		mark = string(curves[s.slot].mark)
+	}
+	text := mark + " " + strconv.FormatFloat(pt.Y, 'f', 2, 64) + "%"
+	if p.comparison != nil {
+		text += " " + s.run.Model
+	}
+	// Close accuracies would land on one row: the later run moves to the
+	// nearest free row, above or below.
+	for d := 0; d < lc.GraphHeight(); d++ {
+		if y := at.Y - d; y >= 0 && !labelRows[y] {
+			at.Y = y
+			break
+		}
+		if y := at.Y + d; y < lc.Origin().Y && !labelRows[y] {
+			at.Y = y
+			break
+		}
+	}
+	labelRows[at.Y] = true
+	lc.Canvas.SetStringWithStyle(at, text, p.st.curves[s.slot])
 }
 
 // legend names the shown runs in their looks, with their best accuracy.

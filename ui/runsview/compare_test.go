@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
@@ -72,4 +73,22 @@ func TestComparisonBeforeTheFolderIsScanned(t *testing.T) {
 func TestGoldenComparison(t *testing.T) {
 	p := midComparison(t)
 	golden.RequireEqual(t, []byte(p.Render(110, 26)))
+}
+
+// A comparison of one epoch each shows every model's accuracy as a
+// labelled mark, not as lone dots.
+func TestOneEpochComparisonIsReadable(t *testing.T) {
+	p := NewComparison("runs", []string{"linear", "cnn"}, view.Options{Renderer: renderer(termenv.ANSI256)})
+	lin := run("20250301-120000-linear", "linear", "mnist", 7850, 1, 1, 91.25, runs.Done)
+	cnn := run("20250301-120100-cnn", "cnn", "mnist", 21840, 1, 1, 91.5, runs.Done)
+	for _, r := range []runs.Run{lin, cnn} {
+		p.SetSnapshot(train.Snapshot{RunID: r.ID, Model: r.Model, State: train.Done})
+	}
+	feed(p, []runs.Run{cnn, lin})
+	out := ansi.Strip(p.Render(100, 30))
+	for _, want := range []string{"● 91.25% linear", "● 91.50% cnn"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the chart lacks %q:\n%s", want, out)
+		}
+	}
 }

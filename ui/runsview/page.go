@@ -44,6 +44,9 @@ type Page struct {
 
 	cursor int // index into runs
 	offset int // first run shown in the table
+	// moved: the user moved the cursor, which then stays on the run it is
+	// on; until then it sits on the dashboard's own run (or the newest).
+	moved bool
 	// slots maps a selected run's id to its curve; a run keeps its colour
 	// while others come and go.
 	slots map[string]int
@@ -74,10 +77,10 @@ func newKeyMap() keyMap {
 	return keyMap{
 		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous run")),
 		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next run")),
-		Top:    key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "newest")),
-		Bottom: key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "oldest")),
+		Top:    key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "newest")),
+		Bottom: key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "oldest")),
 		// The page claims space from the dashboard (p still pauses).
-		Select: key.NewBinding(key.WithKeys(" ", "x", "enter"), key.WithHelp("space/x", "select for the chart")),
+		Select: key.NewBinding(key.WithKeys(" ", "x", "enter"), key.WithHelp("space/x/enter", "select for the chart")),
 		Clear:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear selection")),
 	}
 }
@@ -121,7 +124,7 @@ func (p *Page) Shortcut() key.Binding { return p.open }
 
 // Keys are the page's own bindings, for the help.
 func (p *Page) Keys() []key.Binding {
-	return []key.Binding{p.keys.Up, p.keys.Down, p.keys.Select, p.keys.Clear}
+	return []key.Binding{p.keys.Up, p.keys.Down, p.keys.Top, p.keys.Bottom, p.keys.Select, p.keys.Clear}
 }
 
 // Claims takes space from the dashboard, where it would pause: on a list,
@@ -218,6 +221,10 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 func (p *Page) handleKey(k tea.KeyMsg) {
 	p.note = ""
 	switch {
+	case key.Matches(k, p.keys.Up), key.Matches(k, p.keys.Down), key.Matches(k, p.keys.Top), key.Matches(k, p.keys.Bottom):
+		p.moved = true
+	}
+	switch {
 	case key.Matches(k, p.keys.Up):
 		p.moveTo(p.cursor - 1)
 	case key.Matches(k, p.keys.Down):
@@ -276,6 +283,9 @@ func (p *Page) setRuns(rs []runs.Run, err error) {
 		return
 	}
 	p.runs = rs
+	if !p.moved {
+		current, p.cursor = p.live, 0
+	}
 	present := map[string]bool{}
 	for i, r := range rs {
 		present[r.ID] = true

@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/golden"
@@ -366,5 +368,62 @@ func TestBranchNamesItsParent(t *testing.T) {
 	feed(p, []runs.Run{branch})
 	if out := p.Render(160, 12); !strings.Contains(out, "branch of 20250301-080000-cnn at step 1876") {
 		t.Errorf("the branch does not name its parent:\n%s", out)
+	}
+}
+
+// The cursor starts on the dashboard's own run, even when the first scan
+// did not have it yet; once the user moves it, it stays where they put it.
+func TestCursorStartsOnTheCurrentRun(t *testing.T) {
+	rs := fixture()
+	p := newPage(t, termenv.Ascii, true)
+	p.SetSnapshot(train.Snapshot{RunID: rs[0].ID, State: train.Running})
+	feed(p, rs[1:]) // the live run's folder is not there yet
+	if p.cursor != 0 {
+		t.Errorf("before the live run shows up, cursor on %s, want the newest", p.runs[p.cursor].ID)
+	}
+	feed(p, rs)
+	if got := p.runs[p.cursor].ID; got != rs[0].ID {
+		t.Errorf("cursor on %s, want the dashboard's run %s", got, rs[0].ID)
+	}
+	// A run of its own in the middle of the list.
+	p = newPage(t, termenv.Ascii, true)
+	p.SetSnapshot(train.Snapshot{RunID: rs[2].ID, State: train.Running})
+	feed(p, rs)
+	if got := p.runs[p.cursor].ID; got != rs[2].ID {
+		t.Errorf("cursor on %s, want the dashboard's run %s", got, rs[2].ID)
+	}
+}
+
+// Every key the page answers to is in its help.
+func TestHelpListsEveryKeyOfTheRunsPage(t *testing.T) {
+	var candidates []tea.KeyMsg
+	for r := '!'; r <= '~'; r++ {
+		candidates = append(candidates, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	for _, t := range []tea.KeyType{tea.KeySpace, tea.KeyUp, tea.KeyDown, tea.KeyLeft, tea.KeyRight, tea.KeyPgUp,
+		tea.KeyPgDown, tea.KeyHome, tea.KeyEnd, tea.KeyEnter, tea.KeyBackspace, tea.KeyDelete} {
+		candidates = append(candidates, tea.KeyMsg{Type: t})
+	}
+	// The dashboard keeps these on every page (space only where not claimed).
+	global := []string{"q", "p", "s", "a", "m", "?", "r", "d", "e", "E", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	for _, k := range candidates {
+		if slices.Contains(global, k.String()) && !(k.Type == tea.KeySpace) {
+			continue
+		}
+		p := newPage(t, termenv.Ascii, true)
+		feed(p, fixture())
+		press(p, "down", "x") // mid-list, one run selected: every key has something to do
+		before := p.Render(100, 30)
+		cmd := p.Update(k)
+		if p.Render(100, 30) == before && cmd == nil {
+			continue
+		}
+		found := false
+		for _, b := range p.Keys() {
+			found = found || (b.Enabled() && key.Matches(k, b))
+		}
+		if !found {
+			t.Errorf("%q changes the page but is not in its help", k.String())
+		}
 	}
 }

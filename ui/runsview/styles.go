@@ -4,7 +4,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"mnist-tui/engine/runs"
 	"mnist-tui/ui/termdraw"
 )
 
@@ -72,18 +71,4 @@ func newStyles(r *lipgloss.Renderer, noColor bool) styles {
 		st.curves[i] = r.NewStyle().Foreground(c.color)
 	}
 	return st
-}
-
-// state colours a run state: green when it finished, amber while it may
-// still change, red when something went wrong.
-func (st styles) state(s runs.State) lipgloss.Style {
-	switch s {
-	case runs.Done:
-		return st.good
-	case runs.Running, runs.Stopped:
-		return st.warn
-	case runs.Failed, runs.Damaged, runs.Interrupted:
-		return st.bad
-	}
-	return st.label
 }

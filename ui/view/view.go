@@ -27,11 +27,14 @@ type View interface {
 	Update(msg tea.Msg) tea.Cmd
 	// Render draws the page in exactly width x height cells.
 	Render(width, height int) string
-	// Keys are the page's own bindings, for the help.
+	// Keys are the page's own bindings for its present state: every key
+	// it answers to now, since the help (`?`) lists exactly these.
 	Keys() []key.Binding
 	// CapturesKeys reports whether the page wants every key for now (a
-	// text editor, a canvas that paints with space); the dashboard then
-	// keeps only ctrl+c and esc for itself.
+	// text editor); the dashboard then keeps only ctrl+c and esc for
+	// itself. A page that needs only some keys (a canvas that paints with
+	// space) claims them with Claimer instead, leaving the global keys
+	// working.
 	CapturesKeys() bool
 }
 
@@ -65,6 +68,16 @@ type (
 	// The dashboard's other binding for the same command still works (p
 	// pauses where space selects).
 	Claimer interface{ Claims(k tea.KeyMsg) bool }
+
+	// MouseUser pages use the mouse (clicks, drags, the wheel). The
+	// terminal reports the mouse only while such a page is shown, so that
+	// elsewhere the user can select text to copy.
+	MouseUser interface{ UsesMouse() bool }
+
+	// HiResPage pages draw digits, as ASCII or as half blocks; the
+	// dashboard's `a` switches every page at once through SetHiRes, so
+	// the choice is one setting for the whole screen.
+	HiResPage interface{ SetHiRes(on bool) }
 
 	// Positioned pages learn where their top-left cell is on the screen,
 	// to map mouse coordinates; SetOrigin is called before every Render.
