@@ -185,19 +185,6 @@ func (c Config) Marshal() []byte {
 	return []byte(b.String())
 }
 
-// LiveKeys returns the keys a running training run can take a new value for
-// (in file order): learning_rate, momentum, log_interval and epochs. Every
-// other key needs a fresh start. The slice is the caller's to keep.
-func LiveKeys() []string {
-	var keys []string
-	for _, f := range fields {
-		if f.live {
-			keys = append(keys, f.key)
-		}
-	}
-	return keys
-}
-
 // Diff returns the keys whose values differ between old and new, in file
 // order, split into those a running run can apply (live) and those that need
 // a restart. Both are nil when nothing differs.
