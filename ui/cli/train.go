@@ -216,15 +216,33 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 		Title: "mnist-tui", NoColor: pageOpts.NoColor, Context: ctx, Renderer: pageOpts.Renderer,
 		Pages: pages, Restart: restart,
 	})
+	draftErr := keepDrafts(env.Stderr, pages)
 	runErr := ses.close()
 	s := ses.current.Snapshot()
 	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted; %s", s.Message)
+		return errors.Join(fmt.Errorf("interrupted; %s", s.Message), draftErr)
 	}
 	if s.RunDir != "" {
 		fmt.Fprintf(env.Stdout, "%s\n", s.Message)
 	}
-	return errors.Join(uiErr, runErr)
+	return errors.Join(uiErr, runErr, draftErr)
+}
+
+// keepDrafts saves what the user typed in a page and never applied (the
+// config editor's text) when the dashboard closes, however it closed, and
+// says where: quitting never loses it.
+func keepDrafts(w io.Writer, pages []view.View) error {
+	var err error
+	for _, p := range pages {
+		if d, ok := p.(interface{ KeepDraft() (string, error) }); ok {
+			path, keepErr := d.KeepDraft()
+			if path != "" {
+				fmt.Fprintf(w, "unapplied config edits kept in %s (apply them with the editor, e)\n", path)
+			}
+			err = errors.Join(err, keepErr)
+		}
+	}
+	return err
 }
 
 // session is the trainers one dashboard shows, one after another: the first
