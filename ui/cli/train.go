@@ -52,6 +52,9 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	} else {
 		cfg, source, err = cf.load(fs, env)
 	}
+	if err == nil {
+		err = checkMemory(cfg)
+	}
 	if err != nil {
 		return err
 	}
@@ -202,6 +205,9 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 	}
 	first := ses.start(cfg, opts)
 	restart := func(cfg config.Config) (dashboard.Trainer, error) {
+		if err := checkMemory(cfg); err != nil {
+			return nil, err
+		}
 		next := train.Options{Version: opts.Version, Log: opts.Log}
 		if old := ses.current.Snapshot(); old.Data != nil && old.Config.Dataset == cfg.Dataset && old.Config.DataDir == cfg.DataDir {
 			next.Data = old.Data // same images: no need to load them again

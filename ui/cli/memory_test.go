@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"mnist-tui/engine"
+	"mnist-tui/engine/config"
+)
+
+// A batch whose workspace would not fit in a quarter of memory is refused
+// with the largest batch that does.
+func TestCheckWorkspaceNamesTheLargestBatch(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Model, cfg.BatchSize, cfg.Threads = "inception", 60000, 2
+	const memory = 8 << 30
+	err := checkWorkspace(cfg, memory, "this machine's memory")
+	if err == nil {
+		t.Fatal("inception in batches of 60000 accepted with 8 GB")
+	}
+	msg := err.Error()
+	_, after, ok := strings.Cut(msg, "use batch_size ")
+	if !ok {
+		t.Fatalf("no batch size offered: %s", msg)
+	}
+	largest, convErr := strconv.Atoi(strings.Fields(after)[0])
+	if convErr != nil {
+		t.Fatalf("%v in %q", convErr, msg)
+	}
+	fits, _ := engine.WorkspaceBytes("inception", largest, 2)
+	over, _ := engine.WorkspaceBytes("inception", largest+1, 2)
+	if fits > memory/4 || over <= memory/4 {
+		t.Errorf("offered batch %d takes %d bytes, %d takes %d; the limit is %d", largest, fits, largest+1, over, memory/4)
+	}
+	for _, want := range []string{"batch_size 60000", "inception", "more than 2.00 GB, the quarter of this machine's memory (8.00 GB)", "--batch-size " + strconv.Itoa(largest)} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q: %s", want, msg)
+		}
+	}
+
+	cfg.BatchSize = largest
+	if err := checkWorkspace(cfg, memory, "m"); err != nil {
+		t.Errorf("the offered batch is refused: %v", err)
+	}
+	if err := checkWorkspace(config.Defaults(), memory, "m"); err != nil {
+		t.Errorf("the tutorial's settings are refused: %v", err)
+	}
+	if err := checkWorkspace(cfg, 0, "m"); err != nil {
+		t.Errorf("unknown memory refused a run: %v", err)
+	}
+}
+
+// The command line refuses it before loading data or building the model.
+func TestTrainRefusesABatchTooLargeForMemory(t *testing.T) {
+	memory, _ := machineMemory()
+	if memory == 0 {
+		t.Skip("the machine's memory is unknown here")
+	}
+	if need, _ := engine.WorkspaceBytes("inception", 60000, 2); need <= memory/4 {
+		t.Skipf("a quarter of this machine's memory (%d bytes) holds inception in one batch", memory/4)
+	}
+	code, _, stderr := run(t, t.TempDir(), "train", "--headless", "--model", "inception", "--batch-size", "60000", "--threads", "2", "--data-dir", t.TempDir())
+	if code != exitUsage || !strings.Contains(stderr, "use batch_size") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
