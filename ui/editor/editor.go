@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/cursor"
@@ -450,20 +451,20 @@ func (p *Page) Render(width, height int) string {
 			// a new run would get.
 			side = append(side, "", st.warn.Render(wrap("the run has finished; ctrl+s, then y, starts a new run with:", sideW)))
 			for _, k := range append(slices.Clone(p.live), p.restart...) {
-				side = append(side, fmt.Sprintf("  %s: %v → %v", k, old[k], values[k]))
+				side = append(side, change(k, old[k], values[k]))
 			}
 			break
 		}
 		if len(p.live) > 0 {
 			side = append(side, "", st.label.Render("applies live, from the next step:"))
 			for _, k := range p.live {
-				side = append(side, fmt.Sprintf("  %s: %v → %v", k, old[k], values[k]))
+				side = append(side, change(k, old[k], values[k]))
 			}
 		}
 		if len(p.restart) > 0 {
 			side = append(side, "", st.warn.Render("needs a new run:"))
 			for _, k := range p.restart {
-				side = append(side, fmt.Sprintf("  %s: %v → %v", k, old[k], values[k]))
+				side = append(side, change(k, old[k], values[k]))
 			}
 		}
 	}
@@ -481,6 +482,19 @@ func (p *Page) Render(width, height int) string {
 	side = append(side, "", st.dim.Render(wrap(apply+" · ctrl+e $EDITOR · esc back (the text stays)", sideW)))
 	right := lipgloss.NewStyle().Width(sideW).Render(strings.Join(side, "\n"))
 	return lipgloss.JoinHorizontal(lipgloss.Top, left, "  ", right)
+}
+
+// change shows one key's change for the side panel. Text values are quoted
+// (Go's %q): they come from the user's file and may hold escape sequences
+// that must not reach the terminal.
+func change(key string, old, new any) string {
+	show := func(v any) string {
+		if s, ok := v.(string); ok {
+			return strconv.Quote(s)
+		}
+		return fmt.Sprint(v)
+	}
+	return "  " + key + ": " + show(old) + " → " + show(new)
 }
 
 // valuesByKey maps yaml keys to values, for showing differences.

@@ -318,3 +318,14 @@ func TestApplyAfterDoneOffersANewRun(t *testing.T) {
 		t.Fatalf("y gave %+v, want a new run with learning rate 0.05", msg)
 	}
 }
+
+// A value typed in the editor is shown quoted: an escape sequence in it
+// reaches the terminal as text.
+func TestChangedValuesAreQuoted(t *testing.T) {
+	p, _ := newPage(t, sample)
+	edit(p, sample+"data_dir: \"\\e[2J\\e]0;x\\a\"\n")
+	out := p.Render(120, 30)
+	if strings.ContainsRune(out, 0x07) || strings.Contains(out, "\x1b[2J") || !strings.Contains(out, `"\x1b[2J\x1b]0;x\a"`) {
+		t.Errorf("the value is not quoted:\n%q", out)
+	}
+}
