@@ -83,7 +83,10 @@ var fields = []field{
 	{key: "dataset", ptr: func(c *Config) any { return &c.Dataset }, check: func(c Config) string {
 		return oneOf(c.Dataset, Datasets)
 	}},
-	{key: "data_dir", ptr: func(c *Config) any { return &c.DataDir }, check: func(Config) string {
+	{key: "data_dir", ptr: func(c *Config) any { return &c.DataDir }, check: func(c Config) string {
+		if hasControl(c.DataDir) {
+			return "must not hold control characters (got " + strconv.Quote(c.DataDir) + ")"
+		}
 		return "" // any folder; "" means the user cache folder
 	}},
 	{key: "epochs", live: true, ptr: func(c *Config) any { return &c.Epochs }, check: func(c Config) string {
@@ -131,6 +134,9 @@ var fields = []field{
 	{key: "runs_dir", ptr: func(c *Config) any { return &c.RunsDir }, check: func(c Config) string {
 		if c.RunsDir == "" {
 			return `must not be empty: it is the folder where runs are saved (default "runs")`
+		}
+		if hasControl(c.RunsDir) {
+			return "must not hold control characters (got " + strconv.Quote(c.RunsDir) + ")"
 		}
 		return ""
 	}},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -202,8 +203,35 @@ func TestMarshalRoundTrips(t *testing.T) {
 var trickyStrings = []string{
 	"", " ", "runs", "runs dir", " lead", "trail ", "null", "~", "true", "no", "123", "1e3", "0x10", ".inf",
 	"- x", "? x", ": x", "a: b", "a #b", "#x", "[x]", "{x}", "&x", "*x", "!x", "|", ">", "%x", "@x", "`x",
-	`"q"`, "'q'", `back\slash`, "tab\there", "new\nline", "cr\rhere", "bell\a", "del\x7f", "é/中文/🙂",
+	`"q"`, "'q'", `back\slash`, "é/中文/🙂",
 	"zero\u200bwidth", "nbsp\u00a0", "---", "...", "a\u2028b",
+}
+
+// controlStrings hold control characters: no folder name needs one, and
+// shown in a message one would act on the terminal.
+var controlStrings = []string{"tab\there", "new\nline", "cr\rhere", "bell\a", "del\x7f", "esc\x1b[2J", "c1\u009b2J"}
+
+// Folder names with control characters are refused, whether they come from
+// flags (Validate) or a file written with YAML escapes.
+func TestControlCharactersInTextAreRefused(t *testing.T) {
+	for _, s := range controlStrings {
+		for _, set := range []func(*Config){func(c *Config) { c.DataDir = s }, func(c *Config) { c.RunsDir = s }} {
+			c := Defaults()
+			set(&c)
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "must not hold control characters (got "+strconv.Quote(s)) {
+				t.Errorf("Validate of %q: %v", s, err)
+			}
+			if _, err := Parse("c.yaml", c.Marshal()); err == nil || !strings.Contains(err.Error(), "control character") {
+				t.Errorf("Parse of %q: %v\n%s", s, err, c.Marshal())
+			}
+		}
+	}
+	// Written raw in the file: refused where it stands.
+	_, err := Parse("c.yaml", []byte("epochs: 3\ndata_dir: a\x1b[2J\n"))
+	var cerr *Error
+	if !errors.As(err, &cerr) || cerr.Line != 2 || cerr.Column != 12 || !strings.Contains(cerr.Msg, "control character (U+001B)") {
+		t.Errorf("a raw ESC: %v", err)
+	}
 }
 
 // Text values must come back as the same text.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -57,12 +59,39 @@ func checkText(filename, src string) *Error {
 		return &Error{File: filename, Line: line, Column: col,
 			Msg: fmt.Sprintf("the file is not valid UTF-8 text (byte 0x%02X); save it as UTF-8", src[at])}
 	}
+	if at := strings.IndexFunc(src, notYAMLPrintable); at >= 0 {
+		// YAML allows only printable text, tabs and line breaks; an
+		// escape character in a folder name would reach the terminal
+		// every time the name is shown.
+		r, _ := utf8.DecodeRuneInString(src[at:])
+		line, col := lineColumn(src, at)
+		return &Error{File: filename, Line: line, Column: col,
+			Msg: fmt.Sprintf("the file holds a control character (U+%04X), which YAML does not allow; delete it", r)}
+	}
 	if at, ok := tooDeep(src); !ok {
 		line, col := lineColumn(src, at)
 		return &Error{File: filename, Line: line, Column: col,
 			Msg: fmt.Sprintf("nested more than %d levels deep; the file must be a list of 'key: value' lines (quote text that holds '[', '{' or '- ')", maxNesting)}
 	}
 	return nil
+}
+
+// notYAMLPrintable reports the characters YAML's c-printable excludes: the
+// C0 and C1 controls but tab, line breaks and NEL, and DEL.
+func notYAMLPrintable(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		return false
+	case r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f:
+		return true
+	}
+	return false
+}
+
+// hasControl reports whether text holds a control character: a value
+// written with YAML escapes ("\e[2J") can, though the file cannot.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
 }
 
 func firstInvalidUTF8(s string) int {

@@ -212,9 +212,10 @@ func TestErrorFormat(t *testing.T) {
 // echoes in its messages are escaped.
 func TestErrorsEscapeUserText(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
-		{"\x1b[2J\x1b]0;pwned\a: 1\n", `c.yaml:1:1: "\x1b[2J\x1b]0;pwned\a": unknown key`},
-		{"\"\x1b[31mred\": 1\n", `c.yaml:1:1: "\x1b[31mred": unknown key`},
-		{"epochs: \"\x1b[31m\"\n", `c.yaml:1:9: epochs: must be a whole number (got "\x1b[31m")`},
+		{"\"\\e[2J\\e]0;pwned\\a\": 1\n", `c.yaml:1:1: "\x1b[2J\x1b]0;pwned\a": unknown key`},
+		{"\"\\e[31mred\": 1\n", `c.yaml:1:1: "\x1b[31mred": unknown key`},
+		{"epochs: \"\\e[31m\"\n", `c.yaml:1:9: epochs: must be a whole number (got "\x1b[31m")`},
+		{"\x1b[2J: 1\n", `c.yaml:1:1: the file holds a control character (U+001B)`},
 	} {
 		_, err := Parse("c.yaml", []byte(tt.src))
 		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.ContainsRune(err.Error(), 0x1b) {
