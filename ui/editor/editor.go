@@ -273,6 +273,9 @@ func (p *Page) save() string {
 	if text == p.opened {
 		return "" // nothing changed by the user: the file stays as it is
 	}
+	if current, err := config.ReadFile(p.path); err == nil {
+		p.fileText = current // keep what another program changed in it since
+	}
 	out, err := writeBack(p.path, p.fileText, p.opened, text)
 	if err != nil {
 		return fmt.Sprintf("could not work out the change to %s (%v): the change applies to this run only; ", p.path, err)

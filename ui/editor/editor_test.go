@@ -329,3 +329,18 @@ func TestChangedValuesAreQuoted(t *testing.T) {
 		t.Errorf("the value is not quoted:\n%q", out)
 	}
 }
+
+// What another program wrote to the file since the editor opened it stays.
+func TestApplyKeepsOutsideChangesToTheFile(t *testing.T) {
+	p, path := newPage(t, sample)
+	p = flagged(t, path)
+	outside := sample + "seed: 9\n"
+	if err := os.WriteFile(path, []byte(outside), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	edit(p, strings.Replace(p.area.Value(), "momentum: 0.5", "momentum: 0.9", 1))
+	run(p.Update(ctrlS()))
+	if got, want := readString(t, path), strings.Replace(outside, "momentum: 0.5", "momentum: 0.9", 1); got != want {
+		t.Errorf("file:\n%s\nwant:\n%s", got, want)
+	}
+}
