@@ -29,6 +29,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/memlimit"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/termdraw"
 	"mnist-tui/ui/view"
@@ -243,6 +244,13 @@ func (p *Page) apply() tea.Cmd {
 	if p.parseErr != nil {
 		p.setStatus(false, "not applied: "+p.parseErr.Error())
 		return nil
+	}
+	if p.finished || len(p.restart) > 0 {
+		// Refused here rather than after the run was stopped for it.
+		if err := memlimit.Check(p.parsed); err != nil {
+			p.setStatus(false, "not applied: "+err.Error())
+			return nil
+		}
 	}
 	saved := p.save()
 	p.applied = p.area.Value()

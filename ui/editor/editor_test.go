@@ -11,7 +11,9 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"mnist-tui/engine"
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/memlimit"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/view"
 )
@@ -342,5 +344,25 @@ func TestApplyKeepsOutsideChangesToTheFile(t *testing.T) {
 	run(p.Update(ctrlS()))
 	if got, want := readString(t, path), strings.Replace(outside, "momentum: 0.5", "momentum: 0.9", 1); got != want {
 		t.Errorf("file:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// A new run that would not fit in memory is refused before the running one
+// is stopped for it.
+func TestRestartTooLargeForMemoryIsRefused(t *testing.T) {
+	memory, _ := memlimit.Machine()
+	if need, _ := engine.WorkspaceBytes("inception", 60000, 2); memory == 0 || need <= memory/memlimit.Share {
+		t.Skip("this machine's memory is unknown or holds inception in one batch")
+	}
+	p, path := newPage(t, sample)
+	edit(p, strings.Replace(sample, "model: cnn", "model: inception", 1)+"batch_size: 60000\nthreads: 2\n")
+	if msg := run(p.Update(ctrlS())); msg != nil || p.confirm {
+		t.Fatalf("ctrl+s gave %v, confirm %v", msg, p.confirm)
+	}
+	if !strings.Contains(p.status, "not applied") || !strings.Contains(p.status, "use batch_size") {
+		t.Errorf("status %q", p.status)
+	}
+	if got := readString(t, path); got != sample {
+		t.Errorf("the refused edit was written:\n%s", got)
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package memlimit
 
 import (
 	"strconv"
@@ -15,7 +15,7 @@ func TestCheckWorkspaceNamesTheLargestBatch(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.Model, cfg.BatchSize, cfg.Threads = "inception", 60000, 2
 	const memory = 8 << 30
-	err := checkWorkspace(cfg, memory, "this machine's memory")
+	err := CheckAgainst(cfg, memory, "this machine's memory")
 	if err == nil {
 		t.Fatal("inception in batches of 60000 accepted with 8 GB")
 	}
@@ -40,28 +40,13 @@ func TestCheckWorkspaceNamesTheLargestBatch(t *testing.T) {
 	}
 
 	cfg.BatchSize = largest
-	if err := checkWorkspace(cfg, memory, "m"); err != nil {
+	if err := CheckAgainst(cfg, memory, "m"); err != nil {
 		t.Errorf("the offered batch is refused: %v", err)
 	}
-	if err := checkWorkspace(config.Defaults(), memory, "m"); err != nil {
+	if err := CheckAgainst(config.Defaults(), memory, "m"); err != nil {
 		t.Errorf("the tutorial's settings are refused: %v", err)
 	}
-	if err := checkWorkspace(cfg, 0, "m"); err != nil {
+	if err := CheckAgainst(cfg, 0, "m"); err != nil {
 		t.Errorf("unknown memory refused a run: %v", err)
-	}
-}
-
-// The command line refuses it before loading data or building the model.
-func TestTrainRefusesABatchTooLargeForMemory(t *testing.T) {
-	memory, _ := machineMemory()
-	if memory == 0 {
-		t.Skip("the machine's memory is unknown here")
-	}
-	if need, _ := engine.WorkspaceBytes("inception", 60000, 2); need <= memory/4 {
-		t.Skipf("a quarter of this machine's memory (%d bytes) holds inception in one batch", memory/4)
-	}
-	code, _, stderr := run(t, t.TempDir(), "train", "--headless", "--model", "inception", "--batch-size", "60000", "--threads", "2", "--data-dir", t.TempDir())
-	if code != exitUsage || !strings.Contains(stderr, "use batch_size") {
-		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
