@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Config is every setting of a training run. The yaml tags are the key names
@@ -84,10 +85,7 @@ var fields = []field{
 		return oneOf(c.Dataset, Datasets)
 	}},
 	{key: "data_dir", ptr: func(c *Config) any { return &c.DataDir }, check: func(c Config) string {
-		if hasControl(c.DataDir) {
-			return "must not hold control characters (got " + strconv.Quote(c.DataDir) + ")"
-		}
-		return "" // any folder; "" means the user cache folder
+		return folderText(c.DataDir) // any folder; "" means the user cache folder
 	}},
 	{key: "epochs", live: true, ptr: func(c *Config) any { return &c.Epochs }, check: func(c Config) string {
 		return intRange(c.Epochs, 1, 10000, "")
@@ -135,10 +133,7 @@ var fields = []field{
 		if c.RunsDir == "" {
 			return `must not be empty: it is the folder where runs are saved (default "runs")`
 		}
-		if hasControl(c.RunsDir) {
-			return "must not hold control characters (got " + strconv.Quote(c.RunsDir) + ")"
-		}
-		return ""
+		return folderText(c.RunsDir)
 	}},
 }
 
@@ -149,6 +144,20 @@ func lookup(key string) (field, bool) {
 		return field{}, false
 	}
 	return fields[i], true
+}
+
+// folderText checks a folder name that is written to config files and
+// shown on screen: it must be UTF-8 (a config file can hold nothing else,
+// so it could not be written back) without control characters (they would
+// act on the terminal).
+func folderText(dir string) string {
+	switch {
+	case !utf8.ValidString(dir):
+		return "must be valid UTF-8 text (got " + strconv.Quote(dir) + "); rename the folder"
+	case hasControl(dir):
+		return "must not hold control characters (got " + strconv.Quote(dir) + ")"
+	}
+	return ""
 }
 
 func oneOf(v string, allowed []string) string {

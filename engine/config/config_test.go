@@ -226,6 +226,13 @@ func TestControlCharactersInTextAreRefused(t *testing.T) {
 			}
 		}
 	}
+	// From flags, bytes that are not UTF-8 could not be written back to a
+	// run's config.yaml.
+	c := Defaults()
+	c.RunsDir = "runs\x80"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `runs_dir: must be valid UTF-8 text (got "runs\x80")`) {
+		t.Errorf("Validate of a runs_dir that is not UTF-8: %v", err)
+	}
 	// Written raw in the file: refused where it stands.
 	_, err := Parse("c.yaml", []byte("epochs: 3\ndata_dir: a\x1b[2J\n"))
 	var cerr *Error
