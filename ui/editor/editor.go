@@ -150,7 +150,11 @@ func (p *Page) Keys() []key.Binding {
 	if p.confirm {
 		return []key.Binding{p.keys.Yes, p.keys.No}
 	}
-	return []key.Binding{p.keys.Apply, p.keys.External}
+	apply := p.keys.Apply
+	if p.finished {
+		apply.SetHelp("ctrl+s", "new run with these settings")
+	}
+	return []key.Binding{apply, p.keys.External}
 }
 
 // SetSnapshot follows the run's configuration, to tell which edited keys

@@ -309,6 +309,9 @@ func TestApplyAfterDoneOffersANewRun(t *testing.T) {
 	if !strings.Contains(screen, "starts a new run") || strings.Contains(screen, "from the next step") {
 		t.Errorf("the page does not say that a new run takes the change:\n%s", screen)
 	}
+	if help := p.Keys()[0].Help(); help.Key != "ctrl+s" || !strings.Contains(help.Desc, "new run") {
+		t.Errorf("the key help says %q", help)
+	}
 	if msg := run(p.Update(ctrlS())); msg != nil {
 		t.Fatalf("ctrl+s after DONE sent %v", msg)
 	}
