@@ -75,14 +75,25 @@ type modelDef struct {
 	bind func(*binder[float32])
 	// newChunkNet binds a worker's model to the shared values and a gradient buffer.
 	newChunkNet func(values, grads []float32) chunkNet[float32]
+	// reserveBytes is what a worker's reserve(images) allocates: the same layout and
+	// convolutions, counted.
+	reserveBytes func(images int) int64
 }
 
 // modelTable lists the models in the order Models reports them.
 var modelTable = [...]modelDef{
-	{"linear", func(b *binder[float32]) { bindMLP(b) }, newMLP[float32]},
-	{"cnn", func(b *binder[float32]) { bindCNN(b) }, newCNN[float32]},
-	{"inception", func(b *binder[float32]) { bindInception(b) }, newInception[float32]},
-	{"residual", func(b *binder[float32]) { bindResidual(b) }, newResidual[float32]},
+	{"linear", func(b *binder[float32]) { bindMLP(b) }, newMLP[float32], func(n int) int64 {
+		return reserveBytes(n, layoutMLP[float32], mlpConvs())
+	}},
+	{"cnn", func(b *binder[float32]) { bindCNN(b) }, newCNN[float32], func(n int) int64 {
+		return reserveBytes(n, layoutCNN[float32], cnnConvs())
+	}},
+	{"inception", func(b *binder[float32]) { bindInception(b) }, newInception[float32], func(n int) int64 {
+		return reserveBytes(n, layoutInception[float32], inceptionConvs())
+	}},
+	{"residual", func(b *binder[float32]) { bindResidual(b) }, newResidual[float32], func(n int) int64 {
+		return reserveBytes(n, layoutResidual[float32], residualConvs())
+	}},
 }
 
 // Models returns the names NewNet accepts.
@@ -141,13 +152,7 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 	}
 
 	// Chunk 0's gradients are the Net's; TrainStep adds the other chunks' to them.
-	chunks := 1
-	if threads > 1 {
-		chunks = chunksPerThread * threads
-		if len(n.values) >= bigGradients {
-			chunks = threads
-		}
-	}
+	chunks := maxChunks(len(n.values), threads)
 	b := &phase{
 		values: n.values,
 		grads:  make([][]float32, chunks), loss: make([]float64, chunks), correct: make([]int, chunks),
@@ -213,9 +218,7 @@ func (n *Net) TrainStep(x []float32, y []int32, batch int) (loss float64, correc
 	}
 
 	b := n.phase
-	chunks := min(batch, len(b.grads))
-	size := (batch + chunks - 1) / chunks
-	chunks = (batch + size - 1) / size
+	size, chunks := chunking(batch, len(b.grads))
 	b.x, b.batch, b.size = x[:batch*imageSize], batch, size
 	b.y, b.norm = y[:batch], batch
 	n.run(trainJob, chunks)

@@ -96,9 +96,15 @@ func newScratch[F float](images int, shapes ...convShape) *scratch[F] {
 // newScratchGrouped is newScratch with another grouping of images.
 func newScratchGrouped[F float](images, budget, minPixels int, shapes ...convShape) *scratch[F] {
 	sc := &scratch[F]{gemm: kernels.NewWorkspace(), budget: budget, minPixels: minPixels}
-	var col, tmp, pad int
+	col, tmp, pad := scratchSizes(images, budget, minPixels, shapes)
+	sc.col, sc.tmp, sc.pad = make([]F, col), make([]F, tmp), make([]F, pad)
+	return sc
+}
+
+// scratchSizes is how many floats newScratchGrouped gives each of col, tmp and pad.
+func scratchSizes(images, budget, minPixels int, shapes []convShape) (col, tmp, pad int) {
 	for _, s := range shapes {
-		g := sc.group(s, images)
+		g := groupSize(s, images, budget, minPixels)
 		n := g * s.OH() * s.OW()
 		col = max(col, s.rows()*n)
 		tmp = max(tmp, s.OC*n)
@@ -106,8 +112,7 @@ func newScratchGrouped[F float](images, budget, minPixels int, shapes ...convSha
 			pad = max(pad, g*s.C*(s.H+2*s.Pad)*(s.W+2*s.Pad))
 		}
 	}
-	sc.col, sc.tmp, sc.pad = make([]F, col), make([]F, tmp), make([]F, pad)
-	return sc
+	return col, tmp, pad
 }
 
 // group returns how many images of a chunk of B the convolution s works on at once.

@@ -67,8 +67,11 @@ func (m *cnnModel[F]) reserve(n int) {
 	layout := func(a *arena[F]) cnnActs[F] { return layoutCNN(a, n) }
 	m.a, _ = allocate(layout)
 	m.d, m.dBuf = allocate(layout)
-	m.sc = newScratch[F](n, cnnConv1, cnnConv2)
+	m.sc = newScratch[F](n, cnnConvs()...)
 }
+
+// cnnConvs are the convolutions the scratch serves.
+func cnnConvs() []convShape { return []convShape{cnnConv1, cnnConv2} }
 
 func (m *cnnModel[F]) forward(x []F, B int, logits []F) {
 	p, a, sc := &m.p, &m.a, m.sc

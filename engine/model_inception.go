@@ -175,8 +175,13 @@ func (m *inceptionModel[F]) reserve(n int) {
 	layout := func(a *arena[F]) inceptionNetActs[F] { return layoutInception(a, n) }
 	m.a, _ = allocate(layout)
 	m.d, m.dBuf = allocate(layout)
+	m.sc = newScratch[F](n, inceptionConvs()...)
+}
+
+// inceptionConvs are the convolutions the scratch serves.
+func inceptionConvs() []convShape {
 	shapes := append([]convShape{incConv1, incConv2}, incBlock1.convs()...)
-	m.sc = newScratch[F](n, append(shapes, incBlock2.convs()...)...)
+	return append(shapes, incBlock2.convs()...)
 }
 
 func (m *inceptionModel[F]) forward(x []F, B int, logits []F) {

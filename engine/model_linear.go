@@ -47,8 +47,11 @@ func (m *mlpModel[F]) reserve(n int) {
 	layout := func(a *arena[F]) mlpActs[F] { return layoutMLP(a, n) }
 	m.a, _ = allocate(layout)
 	m.d, m.dBuf = allocate(layout)
-	m.sc = newScratch[F](n)
+	m.sc = newScratch[F](n, mlpConvs()...)
 }
+
+// mlpConvs are the convolutions the scratch serves: none.
+func mlpConvs() []convShape { return nil }
 
 func (m *mlpModel[F]) forward(x []F, B int, logits []F) {
 	p, a, sc := &m.p, &m.a, m.sc

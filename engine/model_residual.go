@@ -118,7 +118,12 @@ func (m *residualModel[F]) reserve(n int) {
 	layout := func(a *arena[F]) residualActs[F] { return layoutResidual(a, n) }
 	m.a, _ = allocate(layout)
 	m.d, m.dBuf = allocate(layout)
-	m.sc = newScratch[F](n, resConv1, resConv2, resBlock1.conv(), resBlock2.conv())
+	m.sc = newScratch[F](n, residualConvs()...)
+}
+
+// residualConvs are the convolutions the scratch serves.
+func residualConvs() []convShape {
+	return []convShape{resConv1, resConv2, resBlock1.conv(), resBlock2.conv()}
 }
 
 func (m *residualModel[F]) forward(x []F, B int, logits []F) {

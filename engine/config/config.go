@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
@@ -80,8 +81,8 @@ var fields = []field{
 	{key: "dataset", ptr: func(c *Config) any { return &c.Dataset }, check: func(c Config) string {
 		return oneOf(c.Dataset, dataset.Names())
 	}},
-	{key: "data_dir", ptr: func(c *Config) any { return &c.DataDir }, check: func(Config) string {
-		return "" // any folder; "" means the user cache folder
+	{key: "data_dir", ptr: func(c *Config) any { return &c.DataDir }, check: func(c Config) string {
+		return folderText(c.DataDir) // any folder; "" means the user cache folder
 	}},
 	{key: "epochs", live: true, ptr: func(c *Config) any { return &c.Epochs }, check: func(c Config) string {
 		return intRange(c.Epochs, 1, 10000, "")
@@ -129,7 +130,7 @@ var fields = []field{
 		if c.RunsDir == "" {
 			return `must not be empty: it is the folder where runs are saved (default "runs")`
 		}
-		return ""
+		return folderText(c.RunsDir)
 	}},
 }
 
@@ -140,6 +141,20 @@ func lookup(key string) (field, bool) {
 		return field{}, false
 	}
 	return fields[i], true
+}
+
+// folderText checks a folder name that is written to config files and
+// shown on screen: it must be UTF-8 (a config file can hold nothing else,
+// so it could not be written back) without control characters (they would
+// act on the terminal).
+func folderText(dir string) string {
+	switch {
+	case !utf8.ValidString(dir):
+		return "must be valid UTF-8 text (got " + strconv.Quote(dir) + "); rename the folder"
+	case hasControl(dir):
+		return "must not hold control characters (got " + strconv.Quote(dir) + ")"
+	}
+	return ""
 }
 
 func oneOf(v string, allowed []string) string {
@@ -180,19 +195,6 @@ func (c Config) Marshal() []byte {
 		b.WriteByte('\n')
 	}
 	return []byte(b.String())
-}
-
-// LiveKeys returns the keys a running training run can take a new value for
-// (in file order): learning_rate, momentum, log_interval and epochs. Every
-// other key needs a fresh start. The slice is the caller's to keep.
-func LiveKeys() []string {
-	var keys []string
-	for _, f := range fields {
-		if f.live {
-			keys = append(keys, f.key)
-		}
-	}
-	return keys
 }
 
 // Diff returns the keys whose values differ between old and new, in file

@@ -1,8 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Error is a problem with a configuration: where it is (file, line and
@@ -27,7 +30,7 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.File != "" {
-		b.WriteString(e.File)
+		b.WriteString(printable(e.File))
 		if e.Line > 0 {
 			b.WriteString(":" + strconv.Itoa(e.Line))
 			if e.Column > 0 {
@@ -37,9 +40,46 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 	}
 	if e.Key != "" {
-		b.WriteString(e.Key + ": ")
+		b.WriteString(showKey(e.Key) + ": ")
 	}
-	b.WriteString(e.Msg)
+	b.WriteString(printable(e.Msg))
+	return b.String()
+}
+
+// showKey writes a key for a message: one of ours as it is, any other in Go
+// quotes, so that a key from the user's file (escape sequences and all)
+// reaches the terminal as text, not as commands.
+func showKey(key string) string {
+	if _, ok := lookup(key); ok {
+		return key
+	}
+	return strconv.Quote(key)
+}
+
+// printable escapes, as Go quotes do, what in s is not printable text
+// (control characters, invalid UTF-8), keeping the rest as it is. Messages
+// quote the user's values themselves; this catches what the YAML library
+// echoes of the file in its own messages, and file names.
+func printable(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				fmt.Fprintf(&b, `\x%02x`, s[i])
+				continue
+			}
+			b.WriteRune(r)
+		case unicode.IsPrint(r) || r == ' ':
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
 	return b.String()
 }
 

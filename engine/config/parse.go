@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,14 +29,14 @@ const localFile = "config.yaml"
 // a parse error, so the caller can say which file was wrong.
 func Load(path string, embedded []byte) (cfg Config, source string, err error) {
 	if path != "" {
-		data, err := os.ReadFile(path)
+		data, err := loadFile(path)
 		if err != nil {
-			return Config{}, path, fmt.Errorf("config %s: %w", path, err)
+			return Config{}, path, err
 		}
 		cfg, err := Parse(path, data)
 		return cfg, path, err
 	}
-	data, err := os.ReadFile(localFile)
+	data, err := loadFile(localFile)
 	switch {
 	case err == nil:
 		cfg, err := Parse(localFile, data)
@@ -48,8 +47,18 @@ func Load(path string, embedded []byte) (cfg Config, source string, err error) {
 	default:
 		// An unreadable ./config.yaml is reported, not silently replaced by
 		// the defaults: the user meant it to be used.
-		return Config{}, localFile, fmt.Errorf("config %s: %w", localFile, err)
+		return Config{}, localFile, err
 	}
+}
+
+// loadFile is ReadFile with the path in its errors.
+func loadFile(path string) ([]byte, error) {
+	data, err := ReadFile(path)
+	var cerr *Error
+	if err != nil && !errors.As(err, &cerr) {
+		err = fmt.Errorf("config %s: %w", path, err)
+	}
+	return data, err
 }
 
 // Parse reads a YAML configuration. Keys the document leaves out keep their
@@ -87,6 +96,9 @@ const utf8BOM = "\ufeff"
 func parseDocument(filename string, data []byte) (*document, error) {
 	doc := &document{cfg: Defaults(), keys: map[string]place{}, spans: map[string]span{}}
 	src := strings.TrimPrefix(string(data), utf8BOM)
+	if err := checkText(filename, src); err != nil {
+		return nil, err
+	}
 	// The YAML library drops some content in the last line when no line
 	// break follows it ("epochs: 3\n!x" reads as just epochs: 3), so give
 	// it one. Positions are not affected.

@@ -198,11 +198,33 @@ func TestErrorFormat(t *testing.T) {
 		{Error{Key: "learning_rate", Msg: "bad"}, "learning_rate: bad"},
 		{Error{File: "c.yaml", Msg: "invalid YAML: x"}, "c.yaml: invalid YAML: x"},
 		{Error{File: "c.yaml", Line: 3, Msg: "m"}, "c.yaml:3: m"},
-		{Error{File: "c.yaml", Line: 3, Column: 2, Key: "k", Msg: "m"}, "c.yaml:3:2: k: m"},
+		{Error{File: "c.yaml", Line: 3, Column: 2, Key: "epochs", Msg: "m"}, "c.yaml:3:2: epochs: m"},
+		{Error{File: "c.yaml", Line: 3, Column: 2, Key: "k", Msg: "m"}, `c.yaml:3:2: "k": m`},
 	} {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("%+v.Error() = %q, want %q", tt.err, got, tt.want)
 		}
+	}
+}
+
+// What the user's file holds reaches the terminal as text: a key with an
+// escape sequence in it is quoted, and control characters the YAML library
+// echoes in its messages are escaped.
+func TestErrorsEscapeUserText(t *testing.T) {
+	for _, tt := range []struct{ src, want string }{
+		{"\"\\e[2J\\e]0;pwned\\a\": 1\n", `c.yaml:1:1: "\x1b[2J\x1b]0;pwned\a": unknown key`},
+		{"\"\\e[31mred\": 1\n", `c.yaml:1:1: "\x1b[31mred": unknown key`},
+		{"epochs: \"\\e[31m\"\n", `c.yaml:1:9: epochs: must be a whole number (got "\x1b[31m")`},
+		{"\x1b[2J: 1\n", `c.yaml:1:1: the file holds a control character (U+001B)`},
+	} {
+		_, err := Parse("c.yaml", []byte(tt.src))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.ContainsRune(err.Error(), 0x1b) {
+			t.Errorf("Parse(%q) = %q; want it to hold %q and no ESC", tt.src, err, tt.want)
+		}
+	}
+	e := &Error{File: "a\x1b[1m.yaml", Msg: "m \x00 \xff é"}
+	if got, want := e.Error(), `a\x1b[1m.yaml: m \x00 \xff é`; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
 

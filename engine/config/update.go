@@ -254,7 +254,7 @@ func formatString(s string) string {
 // key, reads back as the text s. That covers every special case of YAML's
 // plain scalars (numbers, booleans, null, comments, indicators) at once.
 func isPlainSafe(s string) bool {
-	if s == "" || strings.ContainsAny(s, "\r\n") || !utf8.ValidString(s) {
+	if s == "" || strings.IndexFunc(s, notYAMLPrintable) >= 0 || !utf8.ValidString(s) {
 		return false
 	}
 	file, err := parseYAML("k: " + s + "\n")

@@ -191,7 +191,7 @@ type parser struct {
 // that a run that has not written its start line yet still says what it is.
 // A missing or unreadable config is only a note: metrics.jsonl says the same.
 func (p *parser) readConfig(path string) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path) // at most config.MaxBytes
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			p.note(fmt.Sprintf("%s: %v", ConfigFile, err))

@@ -18,6 +18,7 @@ import (
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
+	"mnist-tui/engine/memlimit"
 )
 
 // configPath is the repository's config.yaml, resolved before any test
@@ -356,5 +357,21 @@ func TestDivergenceStopsHeadlessTrainingWithAClearMessage(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, "runs", "*", "last.safetensors")); len(m) != 0 {
 		t.Errorf("a checkpoint of diverged weights was written: %v", m)
+	}
+}
+
+// The command line refuses a batch too large for memory before loading
+// data or building the model, as a usage error naming the largest batch.
+func TestTrainRefusesABatchTooLargeForMemory(t *testing.T) {
+	memory, _ := memlimit.Machine()
+	if memory == 0 {
+		t.Skip("the machine's memory is unknown here")
+	}
+	if need, _ := engine.WorkspaceBytes("inception", 60000, 2); need <= memory/memlimit.Share {
+		t.Skipf("the share of this machine's memory (%d bytes) holds inception in one batch", memory/memlimit.Share)
+	}
+	code, _, stderr := run(t, t.TempDir(), "train", "--headless", "--model", "inception", "--batch-size", "60000", "--threads", "2", "--data-dir", t.TempDir())
+	if code != exitUsage || !strings.Contains(stderr, "use batch_size") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }

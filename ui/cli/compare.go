@@ -55,6 +55,13 @@ func compare(ctx context.Context, env *Env, args []string, load dataLoader) erro
 	if err != nil {
 		return err
 	}
+	for _, model := range models {
+		c := cfg
+		c.Model = model
+		if err := checkMemory(c); err != nil {
+			return err
+		}
+	}
 	if !*headless && env.IsTerminal {
 		return compareDashboard(ctx, env, cfg, source, models)
 	}

@@ -39,7 +39,7 @@ func compareDashboard(ctx context.Context, env *Env, cfg config.Config, source s
 		Title: "mnist-tui compare", NoColor: pageOpts.NoColor, Context: ctx, Renderer: pageOpts.Renderer,
 		Pages: pages, Next: c.next,
 	})
-	runErr := ses.close()
+	runErr := errors.Join(ses.close(), keepDrafts(env.Stderr, pages))
 	note, uiErr := settleForcedQuit(uiErr, ses.current.Snapshot(), runErr)
 	if note != "" {
 		defer fmt.Fprintln(env.Stdout, note)

@@ -59,6 +59,9 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	} else {
 		cfg, source, err = cf.load(fs, env)
 	}
+	if err == nil {
+		err = checkMemory(cfg)
+	}
 	if err != nil {
 		return err
 	}
@@ -210,6 +213,9 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 	}
 	first := ses.start(cfg, opts)
 	restart := func(cfg config.Config) (dashboard.Trainer, error) {
+		if err := checkMemory(cfg); err != nil {
+			return nil, err
+		}
 		next := train.Options{Version: opts.Version, Log: opts.Log}
 		if old := ses.current.Snapshot(); old.Data != nil && old.Config.Dataset == cfg.Dataset && old.Config.DataDir == cfg.DataDir {
 			next.Data = old.Data // same images: no need to load them again
@@ -224,10 +230,11 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 		Title: "mnist-tui", NoColor: pageOpts.NoColor, Context: ctx, Renderer: pageOpts.Renderer,
 		Pages: pages, Restart: restart,
 	})
+	draftErr := keepDrafts(env.Stderr, pages)
 	runErr := ses.close()
 	s := ses.current.Snapshot()
 	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted; %s", s.Message)
+		return errors.Join(fmt.Errorf("interrupted; %s", s.Message), draftErr)
 	}
 	if s.RunDir != "" {
 		fmt.Fprintf(env.Stdout, "%s\n", s.Message)
@@ -236,7 +243,24 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 	if note != "" {
 		fmt.Fprintln(env.Stdout, note)
 	}
-	return errors.Join(uiErr, runErr)
+	return errors.Join(uiErr, runErr, draftErr)
+}
+
+// keepDrafts saves what the user typed in a page and never applied (the
+// config editor's text) when the dashboard closes, however it closed, and
+// says where: quitting never loses it.
+func keepDrafts(w io.Writer, pages []view.View) error {
+	var err error
+	for _, p := range pages {
+		if d, ok := p.(interface{ KeepDraft() (string, error) }); ok {
+			path, keepErr := d.KeepDraft()
+			if path != "" {
+				fmt.Fprintf(w, "unapplied config edits kept in %s (apply them with the editor, e)\n", path)
+			}
+			err = errors.Join(err, keepErr)
+		}
+	}
+	return err
 }
 
 // settleForcedQuit replaces the dashboard's ErrInterrupted, which it

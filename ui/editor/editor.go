@@ -2,26 +2,35 @@
 // as YAML while it trains. Keys that can change live (learning rate,
 // momentum, log interval, epochs) apply from the next step; keys that need
 // a fresh start (model, batch size, ...) restart the run after a
-// confirmation. What is applied is written back to the config file, the
-// user's comments and order kept, atomically.
+// confirmation; once the run has finished, applying offers a new run. What
+// the user changed is written back to the config file, the user's comments
+// and order kept, atomically; values that came from command-line flags stay
+// out of the file, as flags are for one run.
 package editor
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textarea"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
 
 	"mnist-tui/engine/atomicfile"
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/memlimit"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/termdraw"
 	"mnist-tui/ui/view"
@@ -33,8 +42,19 @@ type Page struct {
 	area   textarea.Model
 	styles styles
 
+	// fileText is the config file's text as the page last read or wrote
+	// it; opened is the editor's text at that moment (the file with the
+	// run's values, flags included, in place). What differs between opened
+	// and the text now is what the user changed, and only that is written.
+	fileText []byte
+	opened   string
+	// applied is the text last applied to the run (or shown on opening):
+	// text that differs from it is unapplied, kept as a draft on quitting.
+	applied string
+
 	run      config.Config // the run's configuration now (from the snapshot)
 	haveRun  bool
+	finished bool          // the run is Done or Failed: applying starts a new run
 	parsed   config.Config // the text, when it is valid
 	parseErr error
 	live     []string // keys that differ from the run and can change live
@@ -50,8 +70,12 @@ type keyMap struct {
 	Open, Apply, External, Yes, No key.Binding
 }
 
-// editorDoneMsg is the external editor's return.
-type editorDoneMsg struct{ err error }
+// editorDoneMsg is the external editor's return: the temporary file it
+// edited, and how it ended.
+type editorDoneMsg struct {
+	path string
+	err  error
+}
 
 // New makes the page. path is the config file the run came from (or
 // ./config.yaml when it came from the built-in default), text its content.
@@ -62,10 +86,23 @@ func New(path string, text []byte, opts view.Options) *Page {
 	area.MaxHeight = 0
 	area.SetValue(string(text))
 	area.Focus()
+	st := newStyles(opts)
+	if opts.NoColor {
+		// The textarea shows its cursor in reverse video, which a
+		// colourless renderer drops, leaving no cursor at all. Reverse
+		// video is not colour (NO_COLOR allows it), so draw it with a
+		// renderer that emits attributes, and keep it still: a blinking
+		// cursor with nothing else to mark it vanishes half the time.
+		area.Cursor.Style = st.cursor
+		area.Cursor.SetMode(cursor.CursorStatic)
+	}
 	p := &Page{
-		path:   path,
-		area:   area,
-		styles: newStyles(opts),
+		path:     path,
+		area:     area,
+		styles:   st,
+		fileText: text,
+		opened:   string(text),
+		applied:  string(text),
 		keys: keyMap{
 			Open:     key.NewBinding(key.WithKeys("e", "E"), key.WithHelp("e/E", "config (E: $EDITOR)")),
 			Apply:    key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "apply")),
@@ -75,7 +112,34 @@ func New(path string, text []byte, opts view.Options) *Page {
 		},
 	}
 	p.validate()
+	if _, err := os.Stat(DraftPath(path)); err == nil {
+		p.setStatus(true, "unapplied edits from an earlier session are in "+DraftPath(path))
+	}
 	return p
+}
+
+// DraftPath is where unapplied text is kept when the program quits:
+// beside the config file, config.draft.yaml for config.yaml.
+func DraftPath(configPath string) string {
+	ext := filepath.Ext(configPath)
+	return strings.TrimSuffix(configPath, ext) + ".draft" + ext
+}
+
+// KeepDraft writes text that was never applied to DraftPath, so that
+// quitting (ctrl+c, q, a signal) never loses it. Asking first would make
+// ctrl+c, the key that must always stop the program, wait on a question,
+// and a signal cannot answer one. It returns the draft's path, or "" when
+// there was nothing unapplied.
+func (p *Page) KeepDraft() (string, error) {
+	text := p.area.Value()
+	if text == p.applied {
+		return "", nil
+	}
+	draft := DraftPath(p.path)
+	if err := atomicfile.WriteFile(draft, []byte(text)); err != nil {
+		return "", fmt.Errorf("keeping the unapplied config edits in %s: %w", draft, err)
+	}
+	return draft, nil
 }
 
 func (p *Page) Name() string          { return "config" }
@@ -87,7 +151,11 @@ func (p *Page) Keys() []key.Binding {
 	if p.confirm {
 		return []key.Binding{p.keys.Yes, p.keys.No}
 	}
-	return []key.Binding{p.keys.Apply, p.keys.External}
+	apply := p.keys.Apply
+	if p.finished {
+		apply.SetHelp("ctrl+s", "new run with these settings")
+	}
+	return []key.Binding{apply, p.keys.External}
 }
 
 // SetSnapshot follows the run's configuration, to tell which edited keys
@@ -96,6 +164,7 @@ func (p *Page) SetSnapshot(s train.Snapshot) {
 	if s.Config == (config.Config{}) {
 		return
 	}
+	p.finished = s.State == train.Done || s.State == train.Failed
 	if !p.haveRun || s.Config != p.run {
 		if !p.haveRun {
 			p.showRunValues(s.Config)
@@ -122,7 +191,12 @@ func (p *Page) showRunValues(run config.Config) {
 		return
 	}
 	if text, err := config.Update(p.path, []byte(p.area.Value()), changes); err == nil {
+		unapplied := p.area.Value() != p.applied
 		p.area.SetValue(string(text))
+		p.opened = string(text)
+		if !unapplied {
+			p.applied = p.opened
+		}
 	}
 }
 
@@ -134,7 +208,8 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case editorDoneMsg:
-		return p.externalDone(msg.err)
+		defer os.Remove(msg.path)
+		return p.externalDone(msg.path, msg.err)
 	case tea.KeyMsg:
 		if p.confirm {
 			return p.answer(msg)
@@ -175,7 +250,21 @@ func (p *Page) apply() tea.Cmd {
 		p.setStatus(false, "not applied: "+p.parseErr.Error())
 		return nil
 	}
+	if p.finished || len(p.restart) > 0 {
+		// Refused here rather than after the run was stopped for it.
+		if err := memlimit.Check(p.parsed); err != nil {
+			p.setStatus(false, "not applied: "+err.Error())
+			return nil
+		}
+	}
 	saved := p.save()
+	p.applied = p.area.Value()
+	if p.finished {
+		// Nothing is running to take the change: offer a new run.
+		p.confirm = true
+		p.setStatus(true, saved+"the run has finished: press y to start a new run with these settings (its files stay), n to keep editing")
+		return nil
+	}
 	if len(p.restart) > 0 {
 		p.confirm = true
 		verb := "need"
@@ -194,16 +283,74 @@ func (p *Page) apply() tea.Cmd {
 	return cmd
 }
 
-// save writes the text to the config file; it returns a note for the status.
+// save writes what the user changed to the config file; it returns a note
+// for the status.
 func (p *Page) save() string {
-	current, err := os.ReadFile(p.path)
-	if err == nil && bytes.Equal(current, []byte(p.area.Value())) {
+	text := p.area.Value()
+	if text == p.opened {
+		return "" // nothing changed by the user: the file stays as it is
+	}
+	if current, err := config.ReadFile(p.path); err == nil {
+		p.fileText = current // keep what another program changed in it since
+	}
+	out, err := writeBack(p.path, p.fileText, p.opened, text)
+	if err != nil {
+		return fmt.Sprintf("could not work out the change to %s (%v): the change applies to this run only; ", p.path, err)
+	}
+	if current, err := os.ReadFile(p.path); err == nil && bytes.Equal(current, out) {
+		p.fileText, p.opened = out, text
 		return ""
 	}
-	if err := atomicfile.WriteFile(p.path, []byte(p.area.Value())); err != nil {
+	if err := atomicfile.WriteFile(p.path, out); err != nil {
 		return fmt.Sprintf("could not write %s (%v): the change applies to this run only; ", p.path, err)
 	}
+	p.fileText, p.opened = out, text
 	return "saved " + p.path + "; "
+}
+
+// writeBack returns the config file's new text: fileText with what the user
+// changed between opened and text, both valid configurations. The keys in
+// opened that differ from the file came from flags for this run only; they
+// keep the file's values unless the user changed them.
+func writeBack(path string, fileText []byte, opened, text string) ([]byte, error) {
+	fileCfg, err := config.Parse(path, fileText)
+	if err != nil {
+		return []byte(text), nil // the file was not valid: nothing of it to keep
+	}
+	openedCfg, err := config.Parse(path, []byte(opened))
+	if err != nil {
+		return []byte(text), nil
+	}
+	live, restart := config.Diff(fileCfg, openedCfg)
+	flagKeys := append(live, restart...)
+	if len(flagKeys) == 0 {
+		return []byte(text), nil // the text is the file's own, comments and all
+	}
+	edited, err := config.Parse(path, []byte(text))
+	if err != nil {
+		return nil, err
+	}
+	live, restart = config.Diff(openedCfg, edited)
+	changed := append(live, restart...)
+	editedValues := valuesByKey(edited)
+	userChanges := map[string]any{}
+	for _, k := range changed {
+		userChanges[k] = editedValues[k]
+	}
+	// When only values changed, change them in the file itself.
+	if same, err := config.Update(path, []byte(opened), userChanges); err == nil && string(same) == text {
+		return config.Update(path, fileText, userChanges)
+	}
+	// Otherwise the user edited the text too (comments, order): keep their
+	// text, with the flags' values put back to the file's.
+	fileValues := valuesByKey(fileCfg)
+	revert := map[string]any{}
+	for _, k := range flagKeys {
+		if !slices.Contains(changed, k) {
+			revert[k] = fileValues[k]
+		}
+	}
+	return config.Update(path, []byte(text), revert)
 }
 
 // hyperChange is the trainer command for the keys that change live.
@@ -232,7 +379,11 @@ func (p *Page) answer(k tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, p.keys.Yes):
 		p.confirm = false
-		p.setStatus(true, "restarting with "+strings.Join(p.restart, ", ")+" changed…")
+		if len(p.restart) > 0 {
+			p.setStatus(true, "restarting with "+strings.Join(p.restart, ", ")+" changed…")
+		} else {
+			p.setStatus(true, "starting a new run…")
+		}
 		cfg := p.parsed
 		return func() tea.Msg { return view.RestartMsg{Config: cfg} }
 	case key.Matches(k, p.keys.No), k.Type == tea.KeyEsc:
@@ -242,11 +393,17 @@ func (p *Page) answer(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// openExternal runs $EDITOR (or vi) on the config file, writing the
-// current text there first so the user edits what they see.
+// openExternal runs $EDITOR (or vi) on a copy of the current text in a
+// temporary file, so the user edits what they see and the config file
+// changes only through apply, with what they changed.
 func (p *Page) openExternal() tea.Cmd {
-	if err := atomicfile.WriteFile(p.path, []byte(p.area.Value())); err != nil {
-		p.setStatus(false, fmt.Sprintf("cannot open the editor: writing %s: %v", p.path, err))
+	tmp, err := os.CreateTemp("", "mnist-tui-config-*.yaml")
+	if err == nil {
+		_, err = tmp.WriteString(p.area.Value())
+		err = errors.Join(err, tmp.Close())
+	}
+	if err != nil {
+		p.setStatus(false, fmt.Sprintf("cannot open the editor: writing a temporary copy: %v", err))
 		return nil
 	}
 	editor := os.Getenv("VISUAL")
@@ -257,12 +414,13 @@ func (p *Page) openExternal() tea.Cmd {
 		editor = "vi"
 	}
 	fields := strings.Fields(editor)
-	cmd := exec.Command(fields[0], append(fields[1:], p.path)...)
-	return tea.ExecProcess(cmd, func(err error) tea.Msg { return editorDoneMsg{err} })
+	cmd := exec.Command(fields[0], append(fields[1:], tmp.Name())...)
+	return tea.ExecProcess(cmd, func(err error) tea.Msg { return editorDoneMsg{path: tmp.Name(), err: err} })
 }
 
-// externalDone reloads the file the editor changed and applies it.
-func (p *Page) externalDone(err error) tea.Cmd {
+// externalDone reloads the text the editor changed and applies it; an
+// editor left without a change changes nothing.
+func (p *Page) externalDone(path string, err error) tea.Cmd {
 	if err != nil {
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) {
@@ -270,9 +428,13 @@ func (p *Page) externalDone(err error) tea.Cmd {
 			return nil
 		}
 	}
-	text, readErr := os.ReadFile(p.path)
+	text, readErr := config.ReadFile(path)
 	if readErr != nil {
-		p.setStatus(false, "reading back "+p.path+": "+readErr.Error())
+		p.setStatus(false, "reading back the edited text: "+readErr.Error())
+		return nil
+	}
+	if string(text) == p.area.Value() {
+		p.setStatus(true, "no change")
 		return nil
 	}
 	p.area.SetValue(string(text))
@@ -304,16 +466,25 @@ func (p *Page) Render(width, height int) string {
 		side = append(side, st.good.Render("✓ valid"))
 		values := valuesByKey(p.parsed)
 		old := valuesByKey(p.run)
+		if p.finished {
+			// Nothing runs to take a change live: list them all as what
+			// a new run would get.
+			side = append(side, "", st.warn.Render(wrap("the run has finished; ctrl+s, then y, starts a new run with:", sideW)))
+			for _, k := range append(slices.Clone(p.live), p.restart...) {
+				side = append(side, change(k, old[k], values[k]))
+			}
+			break
+		}
 		if len(p.live) > 0 {
 			side = append(side, "", st.label.Render("applies live, from the next step:"))
 			for _, k := range p.live {
-				side = append(side, fmt.Sprintf("  %s: %v → %v", k, old[k], values[k]))
+				side = append(side, change(k, old[k], values[k]))
 			}
 		}
 		if len(p.restart) > 0 {
 			side = append(side, "", st.warn.Render("needs a new run:"))
 			for _, k := range p.restart {
-				side = append(side, fmt.Sprintf("  %s: %v → %v", k, old[k], values[k]))
+				side = append(side, change(k, old[k], values[k]))
 			}
 		}
 	}
@@ -324,9 +495,26 @@ func (p *Page) Render(width, height int) string {
 		}
 		side = append(side, "", style.Render(wrap(p.status, sideW)))
 	}
-	side = append(side, "", st.dim.Render(wrap("ctrl+s apply · ctrl+e $EDITOR · esc back (the text stays)", sideW)))
+	apply := "ctrl+s apply"
+	if p.finished {
+		apply = "ctrl+s new run"
+	}
+	side = append(side, "", st.dim.Render(wrap(apply+" · ctrl+e $EDITOR · esc back (the text stays)", sideW)))
 	right := lipgloss.NewStyle().Width(sideW).Render(strings.Join(side, "\n"))
 	return lipgloss.JoinHorizontal(lipgloss.Top, left, "  ", right)
+}
+
+// change shows one key's change for the side panel. Text values are quoted
+// (Go's %q): they come from the user's file and may hold escape sequences
+// that must not reach the terminal.
+func change(key string, old, new any) string {
+	show := func(v any) string {
+		if s, ok := v.(string); ok {
+			return strconv.Quote(s)
+		}
+		return fmt.Sprint(v)
+	}
+	return "  " + key + ": " + show(old) + " → " + show(new)
 }
 
 // valuesByKey maps yaml keys to values, for showing differences.
@@ -345,6 +533,7 @@ func wrap(s string, width int) string {
 
 type styles struct {
 	title, label, dim, good, bad, warn lipgloss.Style
+	cursor                             lipgloss.Style // the text cursor without colours
 }
 
 func newStyles(opts view.Options) styles {
@@ -353,11 +542,20 @@ func newStyles(opts view.Options) styles {
 		r = lipgloss.DefaultRenderer()
 	}
 	return styles{
-		title: r.NewStyle().Bold(true),
-		label: r.NewStyle().Foreground(termdraw.Grey),
-		dim:   r.NewStyle().Foreground(termdraw.Dim),
-		good:  r.NewStyle().Foreground(termdraw.Green),
-		bad:   r.NewStyle().Foreground(termdraw.Red),
-		warn:  r.NewStyle().Foreground(termdraw.Amber),
+		title:  r.NewStyle().Bold(true),
+		label:  r.NewStyle().Foreground(termdraw.Grey),
+		dim:    r.NewStyle().Foreground(termdraw.Dim),
+		good:   r.NewStyle().Foreground(termdraw.Green),
+		bad:    r.NewStyle().Foreground(termdraw.Red),
+		warn:   r.NewStyle().Foreground(termdraw.Amber),
+		cursor: attributesOnly().NewStyle(),
 	}
+}
+
+// attributesOnly is a renderer for text attributes (reverse, bold); styles
+// drawn with it must set no colours.
+func attributesOnly() *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.ANSI)
+	return r
 }

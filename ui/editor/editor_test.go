@@ -11,7 +11,9 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"mnist-tui/engine"
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/memlimit"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/view"
 )
@@ -150,5 +152,220 @@ func TestRenderFits(t *testing.T) {
 				t.Errorf("%dx%d: line of width %d: %q", size[0], size[1], w, line)
 			}
 		}
+	}
+}
+
+// flagged opens the editor on sample for a run whose model and epochs came
+// from flags (--model linear --epochs 1).
+func flagged(t *testing.T, path string) *Page {
+	t.Helper()
+	p := New(path, []byte(sample), view.Options{NoColor: true})
+	run, err := config.Parse(path, []byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Model, run.Epochs = "linear", 1
+	p.SetSnapshot(train.Snapshot{Config: run})
+	if !strings.Contains(p.area.Value(), "model: linear") {
+		t.Fatalf("the editor does not show the run's values:\n%s", p.area.Value())
+	}
+	return p
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// Flags are for one run: applying an edit writes what the user changed,
+// not the flags' values.
+func TestFlagValuesStayOutOfTheFile(t *testing.T) {
+	t.Run("nothing changed, no file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "config.yaml") // the run came from the built-in default
+		p := flagged(t, path)
+		run(p.Update(ctrlS()))
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("ctrl+s without a change created %s (%v)", path, err)
+		}
+		if draft, err := p.KeepDraft(); draft != "" || err != nil {
+			t.Errorf("an unchanged text left a draft %q (%v)", draft, err)
+		}
+	})
+	t.Run("a value changed", func(t *testing.T) {
+		p, path := newPage(t, sample)
+		p = flagged(t, path)
+		edit(p, strings.Replace(p.area.Value(), "learning_rate: 0.01", "learning_rate: 0.05", 1))
+		run(p.Update(ctrlS()))
+		want := strings.Replace(sample, "learning_rate: 0.01", "learning_rate: 0.05", 1)
+		if got := readString(t, path); got != want {
+			t.Errorf("file:\n%s\nwant:\n%s", got, want)
+		}
+		// A second edit, of a flag's own key this time, is the user's.
+		edit(p, strings.Replace(p.area.Value(), "epochs: 1\n", "epochs: 3\n", 1))
+		run(p.Update(ctrlS()))
+		want = strings.Replace(want, "epochs: 10", "epochs: 3", 1)
+		if got := readString(t, path); got != want {
+			t.Errorf("after editing epochs, file:\n%s\nwant:\n%s", got, want)
+		}
+	})
+	t.Run("text and a value changed", func(t *testing.T) {
+		p, path := newPage(t, sample)
+		p = flagged(t, path)
+		text := strings.Replace(p.area.Value(), "# my experiment", "# my second experiment", 1)
+		edit(p, strings.Replace(text, "momentum: 0.5", "momentum: 0.9", 1))
+		run(p.Update(ctrlS()))
+		got := readString(t, path)
+		for _, want := range []string{"# my second experiment", "momentum: 0.9", "model: cnn   # the tutorial's", "epochs: 10"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("file lacks %q:\n%s", want, got)
+			}
+		}
+	})
+}
+
+// $EDITOR edits a copy: leaving it without a change changes nothing.
+func TestExternalEditorWithoutChangeWritesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	p := flagged(t, path)
+	t.Setenv("VISUAL", "true")
+	if p.openExternal() == nil {
+		t.Fatalf("the editor was not started: %s", p.status)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("opening $EDITOR wrote %s (%v)", path, err)
+	}
+	copyPath := filepath.Join(t.TempDir(), "copy.yaml")
+	if err := os.WriteFile(copyPath, []byte(p.area.Value()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(p.Update(editorDoneMsg{path: copyPath}))
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("quitting $EDITOR without a change wrote %s (%v)", path, err)
+	}
+	if _, err := os.Stat(copyPath); !os.IsNotExist(err) {
+		t.Errorf("the temporary copy was left behind (%v)", err)
+	}
+}
+
+// Text never applied is kept beside the config when the program quits.
+func TestUnappliedTextIsKeptAsADraft(t *testing.T) {
+	p, path := newPage(t, sample)
+	typed := sample + "seed: 7 # half-way through an edit\n"
+	edit(p, typed)
+	draft, err := p.KeepDraft()
+	if err != nil || draft != filepath.Join(filepath.Dir(path), "config.draft.yaml") {
+		t.Fatalf("KeepDraft = %q, %v", draft, err)
+	}
+	if got := readString(t, draft); got != typed {
+		t.Errorf("draft holds %q, want %q", got, typed)
+	}
+	if got := readString(t, path); got != sample {
+		t.Errorf("the config file changed: %q", got)
+	}
+	// The next session says where the draft is.
+	again := New(path, []byte(sample), view.Options{NoColor: true})
+	if !strings.Contains(again.status, draft) {
+		t.Errorf("a new editor does not mention the draft: %q", again.status)
+	}
+
+	// Applied text is no draft.
+	p.Update(ctrlS())
+	p.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("n")})
+	if d, err := p.KeepDraft(); d != "" || err != nil {
+		t.Errorf("applied text kept as a draft: %q, %v", d, err)
+	}
+}
+
+// Under NO_COLOR the cursor is still visible: reverse video, no colours.
+func TestCursorVisibleWithoutColour(t *testing.T) {
+	p, _ := newPage(t, sample)
+	out := p.Render(100, 20)
+	if !strings.Contains(out, "\x1b[7m") {
+		t.Errorf("no reverse-video cursor in:\n%q", out)
+	}
+	for _, colour := range []string{"\x1b[3", "\x1b[4", "\x1b[9", ";3", ";4"} {
+		if strings.Contains(out, colour) {
+			t.Errorf("colour sequence %q under NO_COLOR in:\n%q", colour, out)
+		}
+	}
+	// Still there after a key press (no blinking away).
+	p.Update(tea.KeyMsg{Type: tea.KeyDown})
+	if !strings.Contains(p.Render(100, 20), "\x1b[7m") {
+		t.Error("the cursor vanished after a key press")
+	}
+}
+
+// After DONE nothing runs to take a change: applying offers a new run.
+func TestApplyAfterDoneOffersANewRun(t *testing.T) {
+	p, _ := newPage(t, sample)
+	cfg, _ := config.Parse("", []byte(sample))
+	p.SetSnapshot(train.Snapshot{Config: cfg, State: train.Done})
+	edit(p, strings.Replace(sample, "learning_rate: 0.01", "learning_rate: 0.05", 1))
+	screen := p.Render(120, 30)
+	if !strings.Contains(screen, "starts a new run") || strings.Contains(screen, "from the next step") {
+		t.Errorf("the page does not say that a new run takes the change:\n%s", screen)
+	}
+	if help := p.Keys()[0].Help(); help.Key != "ctrl+s" || !strings.Contains(help.Desc, "new run") {
+		t.Errorf("the key help says %q", help)
+	}
+	if msg := run(p.Update(ctrlS())); msg != nil {
+		t.Fatalf("ctrl+s after DONE sent %v", msg)
+	}
+	if !p.confirm || !strings.Contains(p.status, "press y to start a new run") || strings.Contains(p.status, "next step") {
+		t.Fatalf("no new run offered: confirm %v, status %q", p.confirm, p.status)
+	}
+	msg, ok := run(p.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})).(view.RestartMsg)
+	if !ok || msg.Config.LearningRate != 0.05 {
+		t.Fatalf("y gave %+v, want a new run with learning rate 0.05", msg)
+	}
+}
+
+// A value typed in the editor is shown quoted: an escape sequence in it
+// reaches the terminal as text.
+func TestChangedValuesAreQuoted(t *testing.T) {
+	p, _ := newPage(t, sample)
+	edit(p, sample+"data_dir: \"\\e[2J\\e]0;x\\a\"\n")
+	out := p.Render(120, 30)
+	if strings.ContainsRune(out, 0x07) || strings.Contains(out, "\x1b[2J") || !strings.Contains(out, `"\x1b[2J\x1b]0;x\a"`) {
+		t.Errorf("the value is not quoted:\n%q", out)
+	}
+}
+
+// What another program wrote to the file since the editor opened it stays.
+func TestApplyKeepsOutsideChangesToTheFile(t *testing.T) {
+	p, path := newPage(t, sample)
+	p = flagged(t, path)
+	outside := sample + "seed: 9\n"
+	if err := os.WriteFile(path, []byte(outside), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	edit(p, strings.Replace(p.area.Value(), "momentum: 0.5", "momentum: 0.9", 1))
+	run(p.Update(ctrlS()))
+	if got, want := readString(t, path), strings.Replace(outside, "momentum: 0.5", "momentum: 0.9", 1); got != want {
+		t.Errorf("file:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// A new run that would not fit in memory is refused before the running one
+// is stopped for it.
+func TestRestartTooLargeForMemoryIsRefused(t *testing.T) {
+	memory, _ := memlimit.Machine()
+	if need, _ := engine.WorkspaceBytes("inception", 60000, 2); memory == 0 || need <= memory/memlimit.Share {
+		t.Skip("this machine's memory is unknown or holds inception in one batch")
+	}
+	p, path := newPage(t, sample)
+	edit(p, strings.Replace(sample, "model: cnn", "model: inception", 1)+"batch_size: 60000\nthreads: 2\n")
+	if msg := run(p.Update(ctrlS())); msg != nil || p.confirm {
+		t.Fatalf("ctrl+s gave %v, confirm %v", msg, p.confirm)
+	}
+	if !strings.Contains(p.status, "not applied") || !strings.Contains(p.status, "use batch_size") {
+		t.Errorf("status %q", p.status)
+	}
+	if got := readString(t, path); got != sample {
+		t.Errorf("the refused edit was written:\n%s", got)
 	}
 }
