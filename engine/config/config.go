@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"mnist-tui/engine/network"
 )
 
 // Config is every setting of a training run. The yaml tags are the key names
@@ -31,6 +33,9 @@ type Config struct {
 	LogInterval  int     `yaml:"log_interval"`
 	Threads      int     `yaml:"threads"`
 	RunsDir      string  `yaml:"runs_dir"`
+	// Name labels a custom network; Network is its layers (nil: none), read when Model is custom.
+	Name    string           `yaml:"name"`
+	Network *network.Network `yaml:"network"`
 }
 
 // Models are the model names a Config may ask for. Read-only.
@@ -77,9 +82,7 @@ type field struct {
 
 // fields lists the keys in file order. Read-only.
 var fields = []field{
-	{key: "model", ptr: func(c *Config) any { return &c.Model }, check: func(c Config) string {
-		return oneOf(c.Model, Models)
-	}},
+	{key: "model", ptr: func(c *Config) any { return &c.Model }, check: checkModel},
 	{key: "dataset", ptr: func(c *Config) any { return &c.Dataset }, check: func(c Config) string {
 		return oneOf(c.Dataset, Datasets)
 	}},
@@ -134,6 +137,8 @@ var fields = []field{
 		}
 		return ""
 	}},
+	{key: "name", ptr: func(c *Config) any { return &c.Name }, check: checkName},
+	{key: networkKey, ptr: func(c *Config) any { return &c.Network }, check: checkNetwork},
 }
 
 // lookup finds the field for a key name.
@@ -228,6 +233,8 @@ func sameValue(a, b any) bool {
 	case *float64:
 		y := *b.(*float64)
 		return *a == y || (math.IsNaN(*a) && math.IsNaN(y))
+	case **network.Network:
+		return (*a).YAML() == (*b.(**network.Network)).YAML()
 	}
 	panic(fmt.Sprintf("config: field pointer of unexpected type %T", a)) // a bug in the fields table
 }

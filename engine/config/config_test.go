@@ -1,6 +1,8 @@
 package config
 
 import (
+	"mnist-tui/engine/network"
+
 	"errors"
 	"math"
 	"os"
@@ -283,7 +285,11 @@ func TestDiff(t *testing.T) {
 func TestDiffCoversEveryKey(t *testing.T) {
 	a := Defaults()
 	b := Config{Model: "linear", Dataset: "fashion-mnist", DataDir: "d", Epochs: 1, BatchSize: 1,
-		LearningRate: 1, Momentum: 0.1, WeightDecay: 1, Seed: 2, LogInterval: 1, Threads: 1, RunsDir: "r"}
+		LearningRate: 1, Momentum: 0.1, WeightDecay: 1, Seed: 2, LogInterval: 1, Threads: 1, RunsDir: "r", Name: "n"}
+	var err error
+	if b.Network, err = network.Preset("cnn"); err != nil {
+		t.Fatal(err)
+	}
 	live, restart := Diff(a, b)
 	if !slices.Equal(live, LiveKeys()) {
 		t.Errorf("live = %v, want %v", live, LiveKeys())

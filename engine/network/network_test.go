@@ -130,3 +130,39 @@ func TestNoNetwork(t *testing.T) {
 		t.Errorf("got %v, %v; want nil, nil", n, err)
 	}
 }
+
+// YAML must read back as the same network, blocks, settings and defaults included.
+func TestYAMLRoundTrip(t *testing.T) {
+	src := `network:
+  - conv: {out: 8, kernel: 3, stride: 2, padding: 1, bias: false}
+  - leaky_relu: 0.2
+  - residual:
+      - conv: {out: 8, kernel: 3, padding: 1}
+      - batchnorm
+      - gelu
+  - branches:
+      - - maxpool: {kernel: 3, stride: 1, padding: 1}
+      - - avgpool: {kernel: 2, stride: 1}
+        - conv: {out: 6, kernel: 2, padding: 1}
+  - dropout: 0.1
+  - global_avgpool
+  - flatten
+  - linear: {out: 10, bias: false}
+`
+	n, err := ParseFile("c.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseFile("c.yaml", []byte("network: "+n.YAML()+"\n"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, n.YAML())
+	}
+	if back.YAML() != n.YAML() || Summarize("", back, 1).String() != Summarize("", n, 1).String() {
+		t.Errorf("read back as\n%s\nwant\n%s", back.YAML(), n.YAML())
+	}
+	for _, want := range []string{"stride: 2", "bias: false", "{leaky_relu: 0.2}", "{dropout: 0.1}", "{maxpool: {kernel: 3, stride: 1, padding: 1}}"} {
+		if !strings.Contains(n.YAML(), want) {
+			t.Errorf("YAML lacks %q: %s", want, n.YAML())
+		}
+	}
+}
