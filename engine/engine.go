@@ -79,14 +79,24 @@ type modelDef struct {
 	bind func(*binder[float32])
 	// newChunkNet binds a worker's model to the shared values and a gradient buffer.
 	newChunkNet func(values, grads []float32) chunkNet[float32]
+	// wholeBatch runs each training batch as one chunk: the model's forward pass depends on
+	// the whole batch (BatchNorm's statistics) or keeps state across batches (dropout's
+	// random stream), which chunks run in any order by any worker would get wrong.
+	wholeBatch bool
+}
+
+// trainForwarder is a chunkNet whose forward pass differs in training (BatchNorm's batch
+// statistics, dropout); TrainStep calls forwardTrain and Infer forward.
+type trainForwarder[F float] interface {
+	forwardTrain(x []F, B int, logits []F)
 }
 
 // modelTable lists the models in the order Models reports them.
 var modelTable = [...]modelDef{
-	{"linear", func(b *binder[float32]) { bindMLP(b) }, newMLP[float32]},
-	{"cnn", func(b *binder[float32]) { bindCNN(b) }, newCNN[float32]},
-	{"inception", func(b *binder[float32]) { bindInception(b) }, newInception[float32]},
-	{"residual", func(b *binder[float32]) { bindResidual(b) }, newResidual[float32]},
+	{"linear", func(b *binder[float32]) { bindMLP(b) }, newMLP[float32], false},
+	{"cnn", func(b *binder[float32]) { bindCNN(b) }, newCNN[float32], false},
+	{"inception", func(b *binder[float32]) { bindInception(b) }, newInception[float32], false},
+	{"residual", func(b *binder[float32]) { bindResidual(b) }, newResidual[float32], false},
 }
 
 // Models returns the names NewNet accepts.
@@ -107,8 +117,9 @@ type Net struct {
 	values  []float32 // all parameters, flat, state_dict order
 	grads   []float32 // their gradients after TrainStep, same layout
 	workers []*worker
-	pool    *pool  // runs workers[1:]; nil with one thread
-	phase   *phase // the parallel work under way, shared with the workers
+	pool    *pool        // runs workers[1:]; nil with one thread
+	phase   *phase       // the parallel work under way, shared with the workers
+	buffers *customState // a custom network's BatchNorm statistics and dropout stream; else nil
 }
 
 // NewNet builds model with weights drawn from seed (see initParams) and threads workers
@@ -123,6 +134,11 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 	if def == nil {
 		return nil, fmt.Errorf("engine: unknown model %q: want one of %s", model, strings.Join(Models(), ", "))
 	}
+	return newNet(def, seed, threads)
+}
+
+// newNet builds the model def describes (see NewNet).
+func newNet(def *modelDef, seed uint64, threads int) (*Net, error) {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
@@ -133,7 +149,7 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 	var list binder[float32]
 	def.bind(&list)
 	n := &Net{
-		model:   model,
+		model:   def.name,
 		threads: threads,
 		values:  make([]float32, list.off),
 		grads:   make([]float32, list.off),
@@ -146,7 +162,7 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 
 	// Chunk 0's gradients are the Net's; TrainStep adds the other chunks' to them.
 	chunks := 1
-	if threads > 1 {
+	if threads > 1 && !def.wholeBatch {
 		chunks = chunksPerThread * threads
 		if len(n.values) >= bigGradients {
 			chunks = threads
@@ -428,7 +444,11 @@ func (w *worker) chunk(c int) {
 		w.reserve(images)
 		w.net.bindGrads(b.grads[c])
 		x := b.x[lo*imageSize : (lo+images)*imageSize]
-		w.net.forward(x, images, w.logits)
+		if t, ok := w.net.(trainForwarder[float32]); ok {
+			t.forwardTrain(x, images, w.logits)
+		} else {
+			w.net.forward(x, images, w.logits)
+		}
 		b.loss[c], b.correct[c] = crossEntropyForwardBackward(w.dlogits, w.logits, b.y[lo:lo+images], images, numClasses, b.norm)
 		if w.clearGrads {
 			clear(b.grads[c])
