@@ -117,8 +117,9 @@ type Net struct {
 	values  []float32 // all parameters, flat, state_dict order
 	grads   []float32 // their gradients after TrainStep, same layout
 	workers []*worker
-	pool    *pool        // runs workers[1:]; nil with one thread
-	phase   *phase       // the parallel work under way, shared with the workers
+	pool    *pool  // runs workers[1:]; nil with one thread
+	phase   *phase // the parallel work under way, shared with the workers
+
 	buffers *customState // a custom network's BatchNorm statistics and dropout stream; else nil
 }
 
