@@ -53,6 +53,9 @@ type customState struct {
 	rng     rand.PCG
 	// stateful: the network holds a BatchNorm or a dropout (see modelDef.wholeBatch).
 	stateful bool
+	// maskSource, when set, gives the dropout masks instead of the stream: the parity tests
+	// inject PyTorch's.
+	maskSource func(mask []uint8)
 }
 
 func newCustomState(spec *network.Network, seed uint64) *customState {
@@ -325,6 +328,10 @@ func (m *customNet[F]) stats(n *node[F]) bnStats[F] {
 // drawMask fills mask with PyTorch's dropout mask: 1 (kept) with probability 1−p, from the
 // batch's stream.
 func (m *customNet[F]) drawMask(mask []uint8, p float64) {
+	if m.st.maskSource != nil {
+		m.st.maskSource(mask)
+		return
+	}
 	for i := range mask {
 		u := float64(m.st.rng.Uint64()>>11) / (1 << 53)
 		mask[i] = 0

@@ -17,6 +17,15 @@ import (
 // package config checks them) and checks its shapes. It returns nil and no error when the
 // document has no network: key.
 func ParseFile(filename string, data []byte) (*Network, error) {
+	n, err := Read(filename, data)
+	if n == nil || err != nil {
+		return nil, err
+	}
+	return n, n.Check()
+}
+
+// Read is ParseFile without the shape check.
+func Read(filename string, data []byte) (*Network, error) {
 	file, err := parseYAML(string(data) + "\n")
 	if err != nil {
 		e := &Error{File: filename, Msg: "invalid YAML: " + err.Error()}
@@ -42,11 +51,7 @@ func ParseFile(filename string, data []byte) (*Network, error) {
 		}
 		for _, p := range pairs {
 			if k, ok := p.Key.(*ast.StringNode); ok && k.Value == "network" {
-				net, err := Parse(filename, p.Value)
-				if err != nil {
-					return nil, err
-				}
-				return net, net.Check()
+				return Parse(filename, p.Value)
 			}
 		}
 	}

@@ -33,6 +33,17 @@ func (n *Network) Check() error {
 	return nil
 }
 
+// CheckFrom infers the shapes of the layers for inputs of shape in, like Check but without
+// its rules on the whole network (the image input, the 10 classes at the end): for a part of
+// a network, a block or a single layer.
+func (n *Network) CheckFrom(in Shape) error {
+	if _, err := (checking{file: n.File}).list(n.Layers, "", in); err != nil {
+		return err
+	}
+	n.Checked = true
+	return nil
+}
+
 type checking struct{ file string }
 
 func (c checking) errorf(l *Layer, path, format string, args ...any) *Error {
