@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"mnist-tui/engine/network"
@@ -91,5 +92,73 @@ func TestCustomGradientsFloat64(t *testing.T) {
 			}
 		}
 		off += s.size()
+	}
+}
+
+// BatchNorm's statistics are the whole batch's however many threads train: a network with a
+// BatchNorm trains each batch as one chunk, so two threads give one thread's bits. Cut into
+// chunks, each chunk would normalise by its own statistics.
+func TestBatchNormSeesTheWholeBatch(t *testing.T) {
+	spec := mustNetwork(t, "network:\n  - conv: {out: 3, kernel: 5, stride: 3}\n  - batchnorm\n  - relu\n  - flatten\n  - linear: 10\n")
+	rng := rand.New(rand.NewPCG(4, 4))
+	const B = 16
+	x := make([]float32, B*imageSize)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	y := make([]int32, B)
+	for i := range y {
+		y[i] = int32(i % 10)
+	}
+	var losses []float64
+	var stats [][]float32
+	var grads [][]float32
+	for _, threads := range []int{1, 2} {
+		net, err := NewCustomNet(spec, 9, threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, _ := net.TrainStep(x, y, B)
+		losses = append(losses, loss)
+		stats = append(stats, append([]float32(nil), net.Buffers()[0].Values...))
+		grads = append(grads, append([]float32(nil), net.grads...))
+	}
+	if losses[0] != losses[1] || !slices.Equal(stats[0], stats[1]) || !slices.Equal(grads[0], grads[1]) {
+		t.Errorf("one and two threads differ: loss %v, running_mean %v, first gradients %v vs %v",
+			losses, stats, grads[0][:4], grads[1][:4])
+	}
+}
+
+// The same seed gives the same weights, dropout masks and BatchNorm statistics, step after
+// step; another seed other ones.
+func TestCustomNetDeterministic(t *testing.T) {
+	spec := mustNetwork(t, everyLayer)
+	rng := rand.New(rand.NewPCG(5, 5))
+	const B = 6
+	x := make([]float32, B*imageSize)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	y := []int32{0, 1, 2, 3, 4, 5}
+	train := func(seed uint64) ([]float32, []float32) {
+		net, err := NewCustomNet(spec, seed, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt := NewSGD(net.Params(), 0.1, 0.5, 0)
+		for range 3 {
+			net.TrainStep(x, y, B)
+			opt.Step()
+		}
+		return append([]float32(nil), net.values...), append([]float32(nil), net.Buffers()[1].Values...)
+	}
+	w1, s1 := train(1)
+	w2, s2 := train(1)
+	w3, _ := train(2)
+	if !slices.Equal(w1, w2) || !slices.Equal(s1, s2) {
+		t.Error("the same seed trained to different weights or statistics")
+	}
+	if slices.Equal(w1, w3) {
+		t.Error("seeds 1 and 2 trained to the same weights")
 	}
 }

@@ -258,7 +258,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 	}
 	t.update(func(s *Snapshot) { s.Download = nil; s.Message = "building " + cfg.Model })
 
-	net, err := engine.NewNet(cfg.Model, cfg.Seed, cfg.Threads)
+	net, err := newNet(cfg)
 	if err != nil {
 		return nil, err
 	}
