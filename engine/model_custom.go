@@ -456,3 +456,13 @@ func (n *Net) Buffers() []Buffer {
 	}
 	return bufs
 }
+
+// SetTrainingSteps tells a custom network how many training batches it has run, which picks
+// dropout's random stream for the next (batch t draws from the stream seeded (seed, t)): a
+// resumed run sets it from its checkpoint to continue the stream exactly. The built-in models
+// have no stream; for them it does nothing.
+func (n *Net) SetTrainingSteps(steps uint64) {
+	if n.buffers != nil {
+		n.buffers.step = steps
+	}
+}

@@ -1,9 +1,11 @@
 package train
 
 import (
+	"path/filepath"
 	"reflect"
 	"testing"
 
+	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
 )
 
@@ -58,5 +60,57 @@ func TestCustomNetworkSameSeedSameRun(t *testing.T) {
 	}
 	if len(a.History) == 0 || !reflect.DeepEqual(a.History, b.History) {
 		t.Errorf("two runs with the same seed and threads ended epochs with\n%+v\n%+v", a.History, b.History)
+	}
+}
+
+// stateOf reads every tensor of a checkpoint, F32 and I64 (num_batches_tracked) alike.
+func stateOf(t *testing.T, path string) map[string]any {
+	t.Helper()
+	ck, err := checkpoint.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	for _, tensor := range ck.File.Tensors {
+		if tensor.DType == "I64" {
+			v, err := tensor.Int64s()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[tensor.Name] = v
+			continue
+		}
+		v, err := tensor.Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[tensor.Name] = v
+	}
+	return out
+}
+
+// A custom network's checkpoint holds its BatchNorm statistics, and resuming continues the
+// run exactly: weights, momentum, statistics and dropout's stream.
+func TestCustomNetworkResumeIsExact(t *testing.T) {
+	data := syntheticData(320, 50, 3)
+	whole := runToEnd(t, New(customConfig(t), Options{Data: data}))
+	want := stateOf(t, filepath.Join(whole.RunDir, "last.safetensors"))
+	if got, ok := want["1.num_batches_tracked"].([]int64); !ok || got[0] != 20 {
+		t.Fatalf("1.num_batches_tracked = %v, want [20] (2 epochs of 10 batches)", want["1.num_batches_tracked"])
+	}
+	if _, ok := want["1.running_var"]; !ok {
+		t.Fatal("the checkpoint lacks 1.running_var")
+	}
+
+	cfg := customConfig(t)
+	first := New(cfg, Options{Data: data})
+	stopAtStep(first, 13)
+	part := runToEnd(t, first)
+	resumed := runToEnd(t, New(cfg, Options{Data: data, Resume: filepath.Join(part.RunDir, "last.safetensors")}))
+	if got := stateOf(t, filepath.Join(resumed.RunDir, "last.safetensors")); !reflect.DeepEqual(want, got) {
+		t.Error("resumed weights, momentum or statistics differ from an uninterrupted run")
+	}
+	if !reflect.DeepEqual(whole.Logs, resumed.Logs) {
+		t.Errorf("log points differ:\n%+v\n%+v", whole.Logs, resumed.Logs)
 	}
 }

@@ -367,6 +367,10 @@ func (r *run) resume(path string) error {
 	if err := ck.LoadInto(r.net.Params(), r.opt); err != nil {
 		return err
 	}
+	if err := ck.LoadBuffers(r.net.Buffers()); err != nil {
+		return err
+	}
+	r.net.SetTrainingSteps(uint64(ck.Meta.Step))
 	if err := json.Unmarshal(ck.Meta.History, &r.hist); err != nil {
 		return fmt.Errorf("resume %s: metric history: %w", path, err)
 	}
