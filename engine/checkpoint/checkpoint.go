@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"mnist-tui/engine"
+	"mnist-tui/engine/network"
 	"mnist-tui/engine/safetensors"
 
 	"gorgonia.org/tensor"
@@ -40,7 +41,8 @@ type Checkpoint struct {
 	HasMeta bool // false for a bare state_dict, e.g. one saved by PyTorch
 	Model   string
 
-	buffers []spec // a custom network's BatchNorm buffers (see LoadBuffers)
+	buffers []spec           // a custom network's BatchNorm buffers (see LoadBuffers)
+	network *network.Network // a custom network's definition
 }
 
 // Save writes params, opt's momentum buffers (if opt is non-nil and has
@@ -132,7 +134,7 @@ func fromFile(f *safetensors.File) (*Checkpoint, error) {
 
 	var want []spec
 	if meta.Model == customModel {
-		if want, c.buffers, err = customSpecs(meta.Config); err != nil {
+		if c.network, want, c.buffers, err = customSpecs(meta.Config); err != nil {
 			return nil, err
 		}
 	} else if want, err = modelSpecs(meta.Model); err != nil {

@@ -18,15 +18,15 @@ import (
 // customModel is the model name of a network declared in config.yaml.
 const customModel = config.Custom
 
-// customSpecs returns the parameters and the buffers of the custom network that the config
-// YAML (a checkpoint's config metadata) declares.
-func customSpecs(configYAML string) (params, buffers []spec, err error) {
+// customSpecs returns the custom network that the config YAML (a checkpoint's config
+// metadata) declares, with its parameters and buffers.
+func customSpecs(configYAML string) (net *network.Network, params, buffers []spec, err error) {
 	cfg, err := config.Parse("the checkpoint's config", []byte(configYAML))
 	if err != nil {
-		return nil, nil, fmt.Errorf("metadata %q: %w", keyConfig, err)
+		return nil, nil, nil, fmt.Errorf("metadata %q: %w", keyConfig, err)
 	}
 	if cfg.Model != customModel || cfg.Network == nil {
-		return nil, nil, fmt.Errorf("metadata %q: model %q with no network: the file is not a custom network's checkpoint", keyConfig, cfg.Model)
+		return nil, nil, nil, fmt.Errorf("metadata %q: model %q with no network: the file is not a custom network's checkpoint", keyConfig, cfg.Model)
 	}
 	for _, t := range cfg.Network.Params() {
 		params = append(params, spec{name: t.Name, shape: t.Shape})
@@ -37,8 +37,12 @@ func customSpecs(configYAML string) (params, buffers []spec, err error) {
 			buffers = append(buffers, spec{name: name, shape: []int{}, dtype: "I64"})
 		}
 	}
-	return params, buffers, nil
+	return cfg.Network, params, buffers, nil
 }
+
+// Network is the network a custom network's checkpoint declares (nil for the built-in
+// models), to build its Net with engine.NewCustomNet.
+func (c *Checkpoint) Network() *network.Network { return c.network }
 
 // trackedName is the num_batches_tracked beside a running_var.
 func trackedName(buffer string) (string, bool) {

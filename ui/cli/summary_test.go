@@ -1,10 +1,18 @@
 package cli
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"mnist-tui/dataset"
+	"mnist-tui/engine"
+	"mnist-tui/engine/checkpoint"
+	"mnist-tui/engine/config"
+	"mnist-tui/engine/train"
 )
 
 func TestSummary(t *testing.T) {
@@ -37,5 +45,43 @@ func TestSummary(t *testing.T) {
 	code, _, errOut = run(t, dir, "summary", "--config", bad)
 	if code != 1 || !strings.Contains(errOut, "bad.yaml:5:5: network: layer 0 (conv): kernel 30 is larger than its 28x28 input") {
 		t.Errorf("bad network: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// eval reads a custom network's checkpoint: the network from its config, the weights and the
+// BatchNorm statistics from its tensors, giving the accuracy of the network that was saved.
+func TestEvalReadsACustomNetworkCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads real MNIST")
+	}
+	cfg, err := config.Parse("c.yaml", []byte("model: custom\nnetwork:\n  - conv: {out: 2, kernel: 5, stride: 3}\n  - batchnorm\n  - flatten\n  - linear: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := engine.NewCustomNet(cfg.Network, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Statistics far from the defaults: evaluation without them would give another accuracy.
+	for _, b := range net.Buffers() {
+		for i := range b.Values {
+			b.Values[i] = 0.3 + float32(i)
+		}
+	}
+	_, test, err := dataset.Load(context.Background(), "mnist", dataset.FetchOptions{DataDir: dataDir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := dataset.Lookup("mnist")
+	want := train.Evaluate(net, test, info, 1000, &train.EvalScratch{}).Accuracy()
+
+	path := filepath.Join(t.TempDir(), "custom.safetensors")
+	meta := checkpoint.Meta{Model: config.Custom, Dataset: "mnist", Epoch: 1, Config: string(cfg.Marshal()), RunID: "r"}
+	if err := checkpoint.Save(path, net.Params(), nil, meta, net.Buffers()...); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, t.TempDir(), "eval", path, "--data-dir", dataDir(t))
+	if line := fmt.Sprintf("Accuracy on test set: %.2f %%", want); code != exitOK || !strings.Contains(out, line) || !strings.Contains(out, "(custom)") {
+		t.Errorf("eval: exit %d, want %q:\n%s%s", code, line, out, errOut)
 	}
 }
