@@ -466,3 +466,29 @@ func (n *Net) SetTrainingSteps(steps uint64) {
 		n.buffers.step = steps
 	}
 }
+
+// CopyBuffers copies the buffers (BatchNorm's statistics) of the Net that src's parameters
+// belong to into the Net of dst's, so that a copy of a network's weights also evaluates like
+// it. Both are a Net's Params; for the built-in models, which have no buffers, it does
+// nothing.
+func CopyBuffers(dst, src []*Param) error {
+	if len(dst) == 0 || len(src) == 0 || dst[0].net == nil || src[0].net == nil {
+		return nil
+	}
+	d, s := dst[0].net.Buffers(), src[0].net.Buffers()
+	if len(d) != len(s) {
+		return fmt.Errorf("copy buffers: %d buffers into %d: not the same network", len(s), len(d))
+	}
+	for i := range s {
+		if d[i].Name != s[i].Name || len(d[i].Values) != len(s[i].Values) {
+			return fmt.Errorf("copy buffers: %s into %s: not the same network", s[i].Name, d[i].Name)
+		}
+	}
+	for i := range s {
+		copy(d[i].Values, s[i].Values)
+		if s[i].Tracked != nil {
+			*d[i].Tracked = *s[i].Tracked
+		}
+	}
+	return nil
+}

@@ -456,7 +456,7 @@ func copyParams(dst, src []*engine.Param) error {
 		}
 		copy(d, s)
 	}
-	return nil
+	return engine.CopyBuffers(dst, src)
 }
 
 func fileExists(path string) bool {
