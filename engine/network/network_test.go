@@ -166,3 +166,16 @@ func TestYAMLRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestTooManyParameters(t *testing.T) {
+	for _, src := range []string{
+		"network:\n  - flatten\n  - linear: 30000\n  - linear: 10\n",                                     // one layer of 23.5 M
+		"network:\n  - conv: {out: 65536, kernel: 65536, padding: 32768}\n  - flatten\n  - linear: 10\n", // would overflow
+		"network:\n  - flatten\n  - linear: 9000\n  - linear: 1000\n  - linear: 1000\n  - linear: 10\n",  // 7.1 M + 9 M + 1 M in all
+	} {
+		_, err := ParseFile("c.yaml", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), "parameters, more than this program allows") {
+			t.Errorf("%q: error %v, want too many parameters", src, err)
+		}
+	}
+}

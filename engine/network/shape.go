@@ -5,6 +5,10 @@ import (
 	"strconv"
 )
 
+// maxParams bounds the learnable values of a network (64 MB each for the values, their
+// gradients and the momentum): far above any MNIST network, and below what would exhaust memory.
+const maxParams = 1 << 24
+
 // maxActivations bounds the floats one image's activations may take across the network (256 MB
 // a batch of 64 with their gradients): a network past it could not train in memory here.
 const maxActivations = 1 << 20
@@ -25,6 +29,15 @@ func (n *Network) Check() error {
 	}
 	if out[0] != Classes {
 		return c.errorf(last, path, "gives %d features, but the network must end with %d, one per class; end with 'linear: %d'", out[0], Classes, Classes)
+	}
+	total := 0
+	Walk(n.Layers, func(path string, l *Layer) {
+		for _, t := range l.Params(path) {
+			total += t.Size()
+		}
+	})
+	if total > maxParams {
+		return &Error{File: n.File, Msg: fmt.Sprintf("it has %d parameters, more than this program allows (%d); use fewer channels or features", total, maxParams)}
 	}
 	if acts := n.activations(); acts > maxActivations {
 		return &Error{File: n.File, Msg: fmt.Sprintf("its activations take %d floats an image (%d MB for a batch of 64 with their gradients), more than this program allows (%d); use fewer channels or pool earlier", acts, acts*64*8>>20, maxActivations)}
@@ -143,6 +156,9 @@ func (c checking) layer(l *Layer, path string, in Shape) (Shape, error) {
 	default:
 		return nil, c.errorf(l, path, "is not a layer this program knows")
 	}
+	if p := paramCount(l, in); p > maxParams {
+		return nil, c.errorf(l, path, "has %.0f parameters, more than this program allows (%d); use fewer channels or features, or pool before it", p, maxParams)
+	}
 	if out.Size() > maxActivations {
 		return nil, c.errorf(l, path, "gives %v, %d floats an image, more than this program allows (%d); use fewer channels or a larger stride", out, out.Size(), maxActivations)
 	}
@@ -187,4 +203,18 @@ func walk(layers []Layer, prefix string, visit func(string, *Layer)) {
 			walk(b, fmt.Sprintf("%s.%d.", path, j), visit)
 		}
 	}
+}
+
+// paramCount is the number of learnable values of l on inputs in, in floating point so that
+// absurd sizes cannot overflow.
+func paramCount(l *Layer, in Shape) float64 {
+	switch l.Kind {
+	case Conv:
+		return float64(l.Out) * (float64(in[0])*float64(l.Kernel)*float64(l.Kernel) + 1)
+	case Linear:
+		return float64(l.Out) * (float64(in[0]) + 1)
+	case BatchNorm:
+		return 2 * float64(in[0])
+	}
+	return 0
 }
