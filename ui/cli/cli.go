@@ -48,6 +48,7 @@ func commands() []command {
 		{"draw", "draw a digit with the mouse and watch a trained model read it", runDraw},
 		{"bench", "measure training and inference speed of the models", runBench},
 		{"summary", "print a network's layers, output shapes, parameters and multiply-adds", runSummary},
+		{"export", "write a custom network's checkpoint as a PyTorch module (model.py, model.safetensors)", runExport},
 		{"compare", "train several models with the same settings and compare them in a table and plots", runCompare},
 	}
 }
