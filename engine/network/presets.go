@@ -100,3 +100,16 @@ func Preset(name string) (*Network, error) {
 	}
 	return n, nil
 }
+
+// Presets lists the built-in models in the order of the tutorial.
+func Presets() []string { return []string{"linear", "cnn", "inception", "residual"} }
+
+// PresetYAML returns the built-in model name in the format, the list to paste under network:
+// (without the network: line), and whether there is such a model.
+func PresetYAML(name string) (string, bool) {
+	src, ok := presets[name]
+	if !ok {
+		return "", false
+	}
+	return strings.TrimPrefix(src, "network:\n"), true
+}

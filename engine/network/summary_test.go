@@ -45,3 +45,24 @@ func TestSummaryTable(t *testing.T) {
 		}
 	}
 }
+
+// What `mnist-tui models cnn` prints, pasted under network:, is the same network.
+func TestPresetYAMLPastes(t *testing.T) {
+	for _, name := range Presets() {
+		text, ok := PresetYAML(name)
+		if !ok {
+			t.Fatalf("no YAML for %s", name)
+		}
+		pasted, err := ParseFile("config.yaml", []byte("model: custom\nnetwork:\n"+text))
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, text)
+		}
+		preset, _ := Preset(name)
+		if pasted.YAML() != preset.YAML() {
+			t.Errorf("%s pastes as\n%s\nwant\n%s", name, pasted.YAML(), preset.YAML())
+		}
+	}
+	if _, ok := PresetYAML("vgg"); ok {
+		t.Error("a YAML for an unknown model")
+	}
+}

@@ -85,3 +85,23 @@ func TestEvalReadsACustomNetworkCheckpoint(t *testing.T) {
 		t.Errorf("eval: exit %d, want %q:\n%s%s", code, line, out, errOut)
 	}
 }
+
+func TestModels(t *testing.T) {
+	dir := t.TempDir()
+	code, out, _ := run(t, dir, "models")
+	if code != exitOK || !strings.Contains(out, "cnn             21840") || !strings.Contains(out, "residual        41514") {
+		t.Errorf("models: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(t, dir, "models", "cnn")
+	if code != exitOK {
+		t.Fatalf("models cnn: exit %d", code)
+	}
+	// What it prints is a configuration that trains the cnn as a custom network.
+	cfg, err := config.Parse("pasted.yaml", []byte(out))
+	if err != nil || cfg.Model != config.Custom || len(cfg.Network.Layers) != 9 {
+		t.Errorf("models cnn does not read back as a custom network (%v):\n%s", err, out)
+	}
+	if code, _, errOut := run(t, dir, "models", "vgg"); code != exitUsage || !strings.Contains(errOut, "linear, cnn, inception, residual") {
+		t.Errorf("models vgg: exit %d, %q", code, errOut)
+	}
+}
