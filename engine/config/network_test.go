@@ -59,3 +59,20 @@ func TestCustomNetworkErrors(t *testing.T) {
 		})
 	}
 }
+
+// The editor writes live changes back with Update: a file with a network keeps it, comments
+// and layout included, and the changed value reads back.
+func TestUpdateKeepsTheNetwork(t *testing.T) {
+	src := customYAML + "learning_rate: 0.01 # slow\n"
+	out, err := Update("c.yaml", []byte(src), map[string]any{"learning_rate": 0.05, "name": "wider"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(strings.Replace(src, "0.01 # slow", "0.05 # slow", 1), "name: small-bn", "name: wider", 1)
+	if string(out) != want {
+		t.Errorf("Update wrote\n%s\nwant\n%s", out, want)
+	}
+	if _, err := Update("c.yaml", []byte(src), map[string]any{"network": "relu"}); err == nil {
+		t.Error("Update set network from a value")
+	}
+}
