@@ -93,16 +93,16 @@ type node[F float] struct {
 	win       window
 	param     int  // index of the layer's first parameter view (weight; bias after it)
 	hasBias   bool // conv, linear
-	stat      int  // BatchNorm: index of its running_mean in customState.stats, and its count/2
+	stat      int  // BatchNorm: its running_mean is customState.stats[stat], running_var the next; its count tracked[stat/2]
 	body      []*node[F]
 	branches  [][]*node[F]
 	act       activation
-	strided   bool // conv: stride > 1, run by convStrided*
-	HW        int  // BatchNorm and global_avgpool: values per channel of one image
-	y, dy     []F  // [B,out]: the output and its gradient
-	arg       []int32
-	mask      []uint8
-	mean, inv []F // BatchNorm: the batch's statistics
+	strided   bool    // conv: stride > 1, run by convStrided*
+	plane     int     // BatchNorm and global_avgpool: values per channel of one image
+	y, dy     []F     // [B,out]: the output and its gradient
+	arg       []int32 // maxpool: each output's winner, its index in the input plane
+	mask      []uint8 // dropout: 1 kept, 0 dropped
+	mean, inv []F     // BatchNorm: the batch's statistics
 }
 
 // customNet is one worker's instance of a custom network.
@@ -136,9 +136,9 @@ func buildNodes[F float](layers []network.Layer, param, stat *int) []*node[F] {
 		*param += len(l.Params(""))
 		if l.In.IsMap() {
 			n.win = window{C: l.In[0], OC: l.OutShape[0], H: l.In[1], W: l.In[2], K: l.Kernel, S: l.Stride, P: l.Padding}
-			n.HW = l.In[1] * l.In[2]
+			n.plane = l.In[1] * l.In[2]
 		} else {
-			n.HW = 1
+			n.plane = 1
 		}
 		switch l.Kind {
 		case network.Conv:
@@ -220,8 +220,12 @@ func (m *customNet[F]) convShape(n *node[F]) convShape {
 func (m *customNet[F]) forward(x []F, B int, logits []F) { m.run(x, B, logits, false) }
 
 func (m *customNet[F]) forwardTrain(x []F, B int, logits []F) {
-	m.st.rng.Seed(m.st.seed, m.st.step)
-	m.st.step++
+	// Only a stateful network runs a batch as one chunk; the chunks of the others run at the
+	// same time and must not touch the shared state (which they have no use for).
+	if m.st.stateful {
+		m.st.rng.Seed(m.st.seed, m.st.step)
+		m.st.step++
+	}
 	m.run(x, B, logits, true)
 }
 
@@ -271,15 +275,15 @@ func (m *customNet[F]) nodeForward(n *node[F], x []F, B int, training bool) {
 	case network.AvgPool:
 		avgPoolForward(y, x, B, n.win)
 	case network.GlobalAvgPool:
-		globalAvgPoolForward(y, x, B*n.out, n.HW)
+		globalAvgPoolForward(y, x, B*n.out, n.plane)
 	case network.ReLU, network.LeakyReLU, network.Tanh, network.Sigmoid, network.GELU:
 		activationForward(y, x, B*n.out, n.act, F(l.Slope))
 	case network.BatchNorm:
 		st := m.stats(n)
 		if training {
-			batchNormTrain(y, n.mean, n.inv, x, m.p[n.param], m.p[n.param+1], B, l.In[0], n.HW, st, network.BNMomentum, network.BNEps)
+			batchNormTrain(y, n.mean, n.inv, x, m.p[n.param], m.p[n.param+1], B, l.In[0], n.plane, st, network.BNMomentum, network.BNEps)
 		} else {
-			batchNormEval(y, x, m.p[n.param], m.p[n.param+1], B, l.In[0], n.HW, st, network.BNEps)
+			batchNormEval(y, x, m.p[n.param], m.p[n.param+1], B, l.In[0], n.plane, st, network.BNEps)
 		}
 	case network.Dropout:
 		if !training || l.P == 0 {
@@ -393,14 +397,14 @@ func (m *customNet[F]) nodeBackward(n *node[F], x, dx, dy []F, B int) {
 		}
 	case network.GlobalAvgPool:
 		if dx != nil {
-			globalAvgPoolBackward(dx, dy, B*n.out, n.HW)
+			globalAvgPoolBackward(dx, dy, B*n.out, n.plane)
 		}
 	case network.ReLU, network.LeakyReLU, network.Tanh, network.Sigmoid, network.GELU:
 		if dx != nil {
 			activationBackward(dx, dy, x, y, B*n.out, n.act, F(l.Slope))
 		}
 	case network.BatchNorm:
-		batchNormBackward(dx, m.g[n.param], m.g[n.param+1], dy, x, n.mean, n.inv, m.p[n.param], B, l.In[0], n.HW)
+		batchNormBackward(dx, m.g[n.param], m.g[n.param+1], dy, x, n.mean, n.inv, m.p[n.param], B, l.In[0], n.plane)
 	case network.Dropout:
 		if dx == nil {
 			return

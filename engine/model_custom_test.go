@@ -162,3 +162,21 @@ func TestCustomNetDeterministic(t *testing.T) {
 		t.Error("seeds 1 and 2 trained to the same weights")
 	}
 }
+
+// A network without BatchNorm or dropout keeps the engine's chunks, one batch on every
+// core; its workers then share nothing they write (CI runs this package under -race).
+func TestStatelessCustomNetworkRunsInChunks(t *testing.T) {
+	spec := mustNetwork(t, "network:\n  - conv: {out: 2, kernel: 3, stride: 2}\n  - relu\n  - flatten\n  - linear: 10\n")
+	net, err := NewCustomNet(spec, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chunks := len(net.phase.grads); chunks < 2 {
+		t.Errorf("%d chunks a batch on 2 threads, want several", chunks)
+	}
+	x := make([]float32, 16*imageSize)
+	y := make([]int32, 16)
+	for range 5 {
+		net.TrainStep(x, y, 16)
+	}
+}
