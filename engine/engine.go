@@ -78,22 +78,32 @@ type modelDef struct {
 	// reserveBytes is what a worker's reserve(images) allocates: the same layout and
 	// convolutions, counted.
 	reserveBytes func(images int) int64
+	// wholeBatch runs each training batch as one chunk: the model's forward pass depends on
+	// the whole batch (BatchNorm's statistics) or keeps state across batches (dropout's
+	// random stream), which chunks run in any order by any worker would get wrong.
+	wholeBatch bool
+}
+
+// trainForwarder is a chunkNet whose forward pass differs in training (BatchNorm's batch
+// statistics, dropout); TrainStep calls forwardTrain and Infer forward.
+type trainForwarder[F float] interface {
+	forwardTrain(x []F, B int, logits []F)
 }
 
 // modelTable lists the models in the order Models reports them.
 var modelTable = [...]modelDef{
 	{"linear", func(b *binder[float32]) { bindMLP(b) }, newMLP[float32], func(n int) int64 {
 		return reserveBytes(n, layoutMLP[float32], mlpConvs())
-	}},
+	}, false},
 	{"cnn", func(b *binder[float32]) { bindCNN(b) }, newCNN[float32], func(n int) int64 {
 		return reserveBytes(n, layoutCNN[float32], cnnConvs())
-	}},
+	}, false},
 	{"inception", func(b *binder[float32]) { bindInception(b) }, newInception[float32], func(n int) int64 {
 		return reserveBytes(n, layoutInception[float32], inceptionConvs())
-	}},
+	}, false},
 	{"residual", func(b *binder[float32]) { bindResidual(b) }, newResidual[float32], func(n int) int64 {
 		return reserveBytes(n, layoutResidual[float32], residualConvs())
-	}},
+	}, false},
 }
 
 // Models returns the names NewNet accepts.
@@ -116,6 +126,8 @@ type Net struct {
 	workers []*worker
 	pool    *pool  // runs workers[1:]; nil with one thread
 	phase   *phase // the parallel work under way, shared with the workers
+
+	buffers *customState // a custom network's BatchNorm statistics and dropout stream; else nil
 }
 
 // NewNet builds model with weights drawn from seed (see initParams) and threads workers
@@ -130,6 +142,11 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 	if def == nil {
 		return nil, fmt.Errorf("engine: unknown model %q: want one of %s", model, strings.Join(Models(), ", "))
 	}
+	return newNet(def, seed, threads)
+}
+
+// newNet builds the model def describes (see NewNet).
+func newNet(def *modelDef, seed uint64, threads int) (*Net, error) {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
@@ -140,7 +157,7 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 	var list binder[float32]
 	def.bind(&list)
 	n := &Net{
-		model:   model,
+		model:   def.name,
 		threads: threads,
 		values:  make([]float32, list.off),
 		grads:   make([]float32, list.off),
@@ -152,7 +169,10 @@ func NewNet(model string, seed uint64, threads int) (*Net, error) {
 	}
 
 	// Chunk 0's gradients are the Net's; TrainStep adds the other chunks' to them.
-	chunks := maxChunks(len(n.values), threads)
+	chunks := 1
+	if !def.wholeBatch {
+		chunks = maxChunks(len(n.values), threads)
+	}
 	b := &phase{
 		values: n.values,
 		grads:  make([][]float32, chunks), loss: make([]float64, chunks), correct: make([]int, chunks),

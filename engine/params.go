@@ -24,11 +24,13 @@ type fcParams[F float] struct{ w, b []F }
 // convParams are a Conv2d's weight [OC,C,K,K] and bias [OC].
 type convParams[F float] struct{ w, b []F }
 
-// paramSpec describes one parameter tensor; fanIn sets its initialisation range.
+// paramSpec describes one parameter tensor; fanIn sets its initialisation range, or when 0
+// the tensor starts at the constant init (a BatchNorm's weight 1 and bias 0).
 type paramSpec struct {
 	name  string
 	shape []int
 	fanIn int
+	init  float32
 }
 
 func (p paramSpec) size() int {
@@ -49,7 +51,10 @@ type binder[F float] struct {
 }
 
 func (b *binder[F]) take(name string, fanIn int, shape ...int) []F {
-	spec := paramSpec{name: name, shape: shape, fanIn: fanIn}
+	return b.takeSpec(paramSpec{name: name, shape: shape, fanIn: fanIn})
+}
+
+func (b *binder[F]) takeSpec(spec paramSpec) []F {
 	n := spec.size()
 	var s []F
 	if b.buf != nil {
@@ -84,6 +89,13 @@ func initParams(values []float32, specs []paramSpec, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x6d6e6973742d7475)) // second word: a fixed stream, "mnist-tu"
 	off := 0
 	for _, s := range specs {
+		if s.fanIn == 0 {
+			for i := range s.size() {
+				values[off+i] = s.init
+			}
+			off += s.size()
+			continue
+		}
 		bound := 1 / math.Sqrt(float64(s.fanIn))
 		for i := range s.size() {
 			values[off+i] = float32((2*rng.Float64() - 1) * bound)

@@ -149,7 +149,11 @@ func (w *worker) chunk(c int) {
 		w.reserve(images)
 		w.net.bindGrads(b.grads[c])
 		x := b.x[lo*imageSize : (lo+images)*imageSize]
-		w.net.forward(x, images, w.logits)
+		if t, ok := w.net.(trainForwarder[float32]); ok {
+			t.forwardTrain(x, images, w.logits)
+		} else {
+			w.net.forward(x, images, w.logits)
+		}
 		b.loss[c], b.correct[c] = crossEntropyForwardBackward(w.dlogits, w.logits, b.y[lo:lo+images], images, numClasses, b.norm)
 		if w.clearGrads {
 			clear(b.grads[c])

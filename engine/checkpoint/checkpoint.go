@@ -11,6 +11,7 @@
 package checkpoint
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -19,6 +20,7 @@ import (
 	"strings"
 
 	"mnist-tui/engine"
+	"mnist-tui/engine/network"
 	"mnist-tui/engine/safetensors"
 
 	"gorgonia.org/tensor"
@@ -46,12 +48,17 @@ type Checkpoint struct {
 	Meta    Meta // zero unless HasMeta
 	HasMeta bool // false for a bare state_dict, e.g. one saved by PyTorch
 	Model   string
+
+	buffers []spec           // a custom network's BatchNorm buffers (see LoadBuffers)
+	network *network.Network // a custom network's definition
 }
 
 // Save writes params, opt's momentum buffers (if opt is non-nil and has
 // taken a step) and meta to path atomically: a crash leaves either the old
 // file or the new one.
-func Save(path string, params []*engine.Param, opt *engine.SGD, meta Meta) error {
+//
+// buffers are a custom network's (Net.Buffers), saved under their names.
+func Save(path string, params []*engine.Param, opt *engine.SGD, meta Meta, buffers ...engine.Buffer) error {
 	metadata, err := meta.encode()
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
@@ -67,6 +74,7 @@ func Save(path string, params []*engine.Param, opt *engine.SGD, meta Meta) error
 		}
 		tensors = append(tensors, t)
 	}
+	tensors = append(tensors, bufferTensors(buffers)...)
 	if opt != nil {
 		// nil before the first step: there is no momentum to keep yet.
 		if bufs := opt.Buffers(); bufs != nil {
@@ -162,11 +170,15 @@ func fromHeader(f *safetensors.File) (*Checkpoint, error) {
 	}
 	c.Meta, c.HasMeta, c.Model = meta, true, meta.Model
 
-	want, err := modelSpecs(meta.Model)
-	if err != nil {
+	var want []spec
+	if meta.Model == customModel {
+		if c.network, want, c.buffers, err = customSpecs(meta.Config); err != nil {
+			return nil, err
+		}
+	} else if want, err = modelSpecs(meta.Model); err != nil {
 		return nil, fmt.Errorf("metadata %q: %w", keyModel, err)
 	}
-	if problems := mismatches(want, f); len(problems) > 0 {
+	if problems := mismatches(append(slices.Clip(want), c.buffers...), f); len(problems) > 0 {
 		return nil, fmt.Errorf("tensors do not match model %q: %s", meta.Model, summarise(problems))
 	}
 	if _, err := momentumCount(want, f); err != nil {
@@ -253,7 +265,7 @@ func (c *Checkpoint) LoadInto(params []*engine.Param, opt *engine.SGD) error {
 		want[i] = spec{name: p.Name, shape: p.Value.Shape()}
 		dst[i] = values
 	}
-	if problems := mismatches(want, c.File); len(problems) > 0 {
+	if problems := mismatches(append(slices.Clip(want), c.buffers...), c.File); len(problems) > 0 {
 		if c.Model != "" {
 			return fmt.Errorf("checkpoint of model %q does not fit these parameters: %s", c.Model, summarise(problems))
 		}
@@ -286,6 +298,7 @@ func (c *Checkpoint) LoadInto(params []*engine.Param, opt *engine.SGD) error {
 type spec struct {
 	name  string
 	shape []int
+	dtype string // "" for F32
 }
 
 // modelSpecs lists a model's parameters by building it; a Net is the one
@@ -313,8 +326,8 @@ func mismatches(want []spec, f *safetensors.File) []string {
 		switch {
 		case !ok:
 			problems = append(problems, fmt.Sprintf("tensor %q %v is missing", s.name, s.shape))
-		case t.DType != "F32":
-			problems = append(problems, fmt.Sprintf("tensor %q is %s, want F32", s.name, t.DType))
+		case t.DType != cmp.Or(s.dtype, "F32"):
+			problems = append(problems, fmt.Sprintf("tensor %q is %s, want %s", s.name, t.DType, cmp.Or(s.dtype, "F32")))
 		case !slices.Equal(t.Shape, s.shape):
 			problems = append(problems, fmt.Sprintf("tensor %q has shape %v, the model's is %v", s.name, t.Shape, s.shape))
 		}

@@ -46,8 +46,8 @@ const (
 // rather than when someone tries to resume.
 func (m Meta) check() error {
 	switch {
-	case !slices.Contains(engine.Models(), m.Model):
-		return fmt.Errorf("metadata %q: unknown model %q: want one of %s", keyModel, m.Model, strings.Join(engine.Models(), ", "))
+	case !slices.Contains(engine.Models(), m.Model) && m.Model != customModel:
+		return fmt.Errorf("metadata %q: unknown model %q: want one of %s or %s", keyModel, m.Model, strings.Join(engine.Models(), ", "), customModel)
 	case m.Epoch < 1:
 		return fmt.Errorf("metadata %q: %d; epochs count from 1", keyEpoch, m.Epoch)
 	case m.Batch < 0:

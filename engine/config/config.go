@@ -17,7 +17,7 @@ import (
 	"unicode/utf8"
 
 	"mnist-tui/dataset"
-	"mnist-tui/engine"
+	"mnist-tui/engine/network"
 )
 
 // Config is every setting of a training run. The yaml tags are the key names
@@ -35,6 +35,9 @@ type Config struct {
 	LogInterval  int     `yaml:"log_interval"`
 	Threads      int     `yaml:"threads"`
 	RunsDir      string  `yaml:"runs_dir"`
+	// Name labels a custom network; Network is its layers (nil: none), read when Model is custom.
+	Name    string           `yaml:"name"`
+	Network *network.Network `yaml:"network"`
 }
 
 // Defaults returns the settings of the PyTorch MNIST tutorial: a LeNet-style
@@ -75,9 +78,7 @@ type field struct {
 
 // fields lists the keys in file order. Read-only.
 var fields = []field{
-	{key: "model", ptr: func(c *Config) any { return &c.Model }, check: func(c Config) string {
-		return oneOf(c.Model, engine.Models())
-	}},
+	{key: "model", ptr: func(c *Config) any { return &c.Model }, check: checkModel},
 	{key: "dataset", ptr: func(c *Config) any { return &c.Dataset }, check: func(c Config) string {
 		return oneOf(c.Dataset, dataset.Names())
 	}},
@@ -132,6 +133,8 @@ var fields = []field{
 		}
 		return folderText(c.RunsDir)
 	}},
+	{key: "name", ptr: func(c *Config) any { return &c.Name }, check: checkName},
+	{key: networkKey, ptr: func(c *Config) any { return &c.Network }, check: checkNetwork},
 }
 
 // lookup finds the field for a key name.
@@ -227,6 +230,8 @@ func sameValue(a, b any) bool {
 	case *float64:
 		y := *b.(*float64)
 		return *a == y || (math.IsNaN(*a) && math.IsNaN(y))
+	case **network.Network:
+		return (*a).YAML() == (*b.(**network.Network)).YAML()
 	}
 	panic(fmt.Sprintf("config: field pointer of unexpected type %T", a)) // a bug in the fields table
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"mnist-tui/engine/network"
+
 	"errors"
 	"math"
 	"os"
@@ -306,7 +308,11 @@ func TestDiff(t *testing.T) {
 func TestDiffCoversEveryKey(t *testing.T) {
 	a := Defaults()
 	b := Config{Model: "linear", Dataset: "fashion-mnist", DataDir: "d", Epochs: 1, BatchSize: 1,
-		LearningRate: 1, Momentum: 0.1, WeightDecay: 1, Seed: 2, LogInterval: 1, Threads: 1, RunsDir: "r"}
+		LearningRate: 1, Momentum: 0.1, WeightDecay: 1, Seed: 2, LogInterval: 1, Threads: 1, RunsDir: "r", Name: "n"}
+	var err error
+	if b.Network, err = network.Preset("cnn"); err != nil {
+		t.Fatal(err)
+	}
 	live, restart := Diff(a, b)
 	// The keys a running run can take, as the trainer's SetHyper command carries them.
 	if want := []string{"epochs", "learning_rate", "momentum", "log_interval"}; !slices.Equal(live, want) {

@@ -104,7 +104,6 @@ var aliases = map[string]string{
 	"bs":          "batch_size",
 	"arch":        "model",
 	"net":         "model",
-	"network":     "model",
 	"num_threads": "threads",
 	"workers":     "threads",
 	"output_dir":  "runs_dir",

@@ -171,6 +171,12 @@ func parseDocument(filename string, data []byte) (*document, error) {
 		if doc.keyColumn == 0 {
 			doc.keyColumn = col
 		}
+		if key == networkKey {
+			if err := readNetwork(filename, pair.Value, &doc.cfg); err != nil {
+				return nil, err
+			}
+			continue
+		}
 
 		span, found := scalarSpan(text, pair.Value)
 		valueError := func(msg string) *Error {
@@ -193,6 +199,9 @@ func parseDocument(filename string, data []byte) (*document, error) {
 		if found {
 			doc.spans[key] = span
 		}
+	}
+	if err := checkCustom(filename, doc); err != nil {
+		return nil, err
 	}
 	return doc, nil
 }

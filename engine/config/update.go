@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"mnist-tui/engine/network"
+
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 )
@@ -192,6 +194,8 @@ func assign(ptr any, v any) string {
 		default:
 			return "must be a number" + got
 		}
+	case **network.Network:
+		return "cannot be set this way; edit the network: list in the file"
 	default:
 		panic(fmt.Sprintf("config: field pointer of unexpected type %T", ptr)) // a bug in the fields table
 	}
@@ -209,6 +213,8 @@ func formatValue(ptr any) string {
 		return strconv.FormatUint(*p, 10)
 	case *float64:
 		return formatFloat(*p)
+	case **network.Network:
+		return (*p).YAML()
 	}
 	panic(fmt.Sprintf("config: field pointer of unexpected type %T", ptr)) // a bug in the fields table
 }

@@ -13,6 +13,7 @@ import (
 
 	"mnist-tui/engine"
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/network"
 )
 
 // Share is the part of the machine's memory a run's workspace may take: a quarter. Go's
@@ -30,7 +31,7 @@ func CheckAgainst(cfg config.Config, memory int64, memoryName string) error {
 		return nil
 	}
 	limit := memory / Share
-	need, err := engine.WorkspaceBytes(cfg.Model, cfg.BatchSize, cfg.Threads)
+	need, err := workspace(cfg, cfg.BatchSize)
 	if err != nil || need <= limit {
 		return err
 	}
@@ -38,7 +39,7 @@ func CheckAgainst(cfg config.Config, memory int64, memoryName string) error {
 	lo, hi := 0, cfg.BatchSize // lo fits (or is 0), hi does not
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		if b, err := engine.WorkspaceBytes(cfg.Model, mid, cfg.Threads); err == nil && b <= limit {
+		if b, err := workspace(cfg, mid); err == nil && b <= limit {
 			lo = mid
 		} else {
 			hi = mid
@@ -54,6 +55,15 @@ func CheckAgainst(cfg config.Config, memory int64, memoryName string) error {
 		return fmt.Errorf("%s; even one image does not fit: use fewer threads or a smaller model", msg)
 	}
 	return fmt.Errorf("%s; use batch_size %d or less (--batch-size %d)", msg, lo, lo)
+}
+
+// workspace is what training cfg's model on batch images needs: the engine's count for a
+// built-in model, the network summary's estimate for a custom one.
+func workspace(cfg config.Config, batch int) (int64, error) {
+	if cfg.Model == config.Custom && cfg.Network != nil {
+		return int64(network.Summarize(cfg.Name, cfg.Network, batch).TrainingBytes), nil
+	}
+	return engine.WorkspaceBytes(cfg.Model, batch, cfg.Threads)
 }
 
 // Check is CheckAgainst this machine's memory.

@@ -50,3 +50,21 @@ func TestCheckWorkspaceNamesTheLargestBatch(t *testing.T) {
 		t.Errorf("unknown memory refused a run: %v", err)
 	}
 }
+
+// A custom network is measured by its own layers, not refused as an
+// unknown model: a batch too large for it is refused with one that fits.
+func TestCheckMeasuresCustomNetworks(t *testing.T) {
+	cfg, err := config.Parse("custom.yaml", []byte("model: custom\nbatch_size: 60000\nnetwork:\n  - conv: {out: 64, kernel: 3, padding: 1}\n  - relu\n  - flatten\n  - linear: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const memory = 8 << 30
+	err = CheckAgainst(cfg, memory, "this machine's memory")
+	if err == nil || !strings.Contains(err.Error(), "use batch_size ") {
+		t.Fatalf("a 60000-image batch of a 64-channel 28x28 network accepted in 8 GB (err %v)", err)
+	}
+	cfg.BatchSize = 64
+	if err := CheckAgainst(cfg, memory, "this machine's memory"); err != nil {
+		t.Errorf("batch 64 refused: %v", err)
+	}
+}

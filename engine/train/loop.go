@@ -404,7 +404,7 @@ func (r *run) write(path string, opt *engine.SGD, okMessage string) {
 			History: histJSON,
 			Version: r.t.opts.Version,
 			RunID:   r.id,
-		})
+		}, r.net.Buffers()...)
 	}
 	if err != nil {
 		err = fmt.Errorf("saving %s failed (training goes on; the previous file is intact): %w", path, err)

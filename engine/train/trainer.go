@@ -297,7 +297,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 	}
 	t.update(func(s *Snapshot) { s.Download = nil; s.Message = "building " + cfg.Model })
 
-	net, err := engine.NewNet(cfg.Model, cfg.Seed, cfg.Threads)
+	net, err := newNet(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -424,6 +424,10 @@ func (r *run) resume(path string) error {
 	if err := ck.LoadInto(r.net.Params(), r.opt); err != nil {
 		return err
 	}
+	if err := ck.LoadBuffers(r.net.Buffers()); err != nil {
+		return err
+	}
+	r.net.SetTrainingSteps(uint64(ck.Meta.Step))
 	if err := json.Unmarshal(ck.Meta.History, &r.hist); err != nil {
 		return fmt.Errorf("resume %s: metric history: %w", path, err)
 	}
@@ -682,7 +686,7 @@ func copyParams(dst, src []*engine.Param) error {
 		}
 		copy(d, s)
 	}
-	return nil
+	return engine.CopyBuffers(dst, src)
 }
 
 func fileExists(path string) bool {

@@ -48,6 +48,9 @@ func commands() []command {
 		{"predict", "read digits from PNG, JPEG or GIF pictures with a trained model", runPredict},
 		{"draw", "draw a digit with the mouse and watch a trained model read it", runDraw},
 		{"bench", "measure training and inference speed of the models", runBench},
+		{"models", "list the built-in models, or print one as a network: list to start your own", runModels},
+		{"summary", "print a network's layers, output shapes, parameters and multiply-adds", runSummary},
+		{"export", "write a custom network's checkpoint as a PyTorch module (model.py, model.safetensors)", runExport},
 		{"compare", "train several models with the same settings and compare them in a table and plots", runCompare},
 	}
 }

@@ -76,7 +76,7 @@ func loadModel(path, model string, threads int) (*checkpoint.Checkpoint, *engine
 			return nil, nil, fmt.Errorf("%s: %w (name it with --model)", path, err)
 		}
 	}
-	net, err := engine.NewNet(model, 1, threads)
+	net, err := newCheckpointNet(ck, model, threads)
 	if err != nil && named {
 		return nil, nil, usageError{fmt.Errorf("--model: %w", err)}
 	}
@@ -84,6 +84,9 @@ func loadModel(path, model string, threads int) (*checkpoint.Checkpoint, *engine
 		return nil, nil, fmt.Errorf("%s: the checkpoint names %w; pass --model to say which model it holds", path, err)
 	}
 	if err := ck.LoadInto(net.Params(), nil); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := ck.LoadBuffers(net.Buffers()); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ck, net, nil

@@ -87,8 +87,13 @@ func newFlagSet(name, usage string, env *Env) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stdout, "Usage: mnist-tui %s\n\nFlags:\n", usage)
-		printFlags(env.Stdout, fs)
+		fmt.Fprintf(env.Stdout, "Usage: mnist-tui %s\n", usage)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags { // a command without flags (models) prints no empty list
+			fmt.Fprint(env.Stdout, "\nFlags:\n")
+			printFlags(env.Stdout, fs)
+		}
 	}
 	return fs
 }

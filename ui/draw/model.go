@@ -8,6 +8,7 @@ import (
 
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 )
 
@@ -115,7 +116,7 @@ func (l *Live) Refresh(ctx context.Context) error {
 		return err
 	}
 	if l.spare == nil || l.spare.Model() != s.Model {
-		if l.spare, err = engine.NewNet(s.Model, 1, 1); err != nil {
+		if l.spare, err = newNet(s); err != nil {
 			return err
 		}
 	}
@@ -160,4 +161,12 @@ func (l *Live) About() string {
 		return "training run · waiting for its weights"
 	}
 	return fmt.Sprintf("%s · live weights from step %d", l.model, l.step)
+}
+
+// newNet builds a net for the run's weights: its model, or its own network (model custom).
+func newNet(s train.Snapshot) (*engine.Net, error) {
+	if s.Model == config.Custom {
+		return engine.NewCustomNet(s.Config.Network, 1, 1)
+	}
+	return engine.NewNet(s.Model, 1, 1)
 }

@@ -523,8 +523,16 @@ func valuesByKey(c config.Config) map[string]any {
 		"model": c.Model, "dataset": c.Dataset, "data_dir": c.DataDir, "epochs": c.Epochs,
 		"batch_size": c.BatchSize, "learning_rate": c.LearningRate, "momentum": c.Momentum,
 		"weight_decay": c.WeightDecay, "seed": c.Seed, "log_interval": c.LogInterval,
-		"threads": c.Threads, "runs_dir": c.RunsDir,
+		"threads": c.Threads, "runs_dir": c.RunsDir, "name": c.Name, "network": networkLabel(c),
 	}
+}
+
+// networkLabel stands for the network: key in the list of changes, which has no room for it.
+func networkLabel(c config.Config) string {
+	if c.Network == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%d layers", len(c.Network.Layers))
 }
 
 func wrap(s string, width int) string {

@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"mnist-tui/engine/network"
+)
+
+// everyLayer uses each layer and block of the format, strides and padding included.
+const everyLayer = `network:
+  - conv: {out: 4, kernel: 3, stride: 2, padding: 1}
+  - batchnorm
+  - leaky_relu: 0.1
+  - residual:
+      - conv: {out: 4, kernel: 3, padding: 1, bias: false}
+      - tanh
+      - avgpool: {kernel: 3, stride: 1, padding: 1}
+  - branches:
+      - - maxpool: {kernel: 3, stride: 2, padding: 1}
+        - sigmoid
+      - - conv: {out: 3, kernel: 2, stride: 2}
+        - gelu
+  - relu
+  - global_avgpool
+  - flatten
+  - dropout: 0.3
+  - linear: 6
+  - batchnorm
+  - relu
+  - linear: {out: 10, bias: false}
+`
+
+func mustNetwork(t testing.TB, src string) *network.Network {
+	t.Helper()
+	n, err := network.ParseFile("test.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The backward pass of every layer, checked against central differences of the loss in
+// float64, in training mode (BatchNorm on batch statistics, dropout with a fixed stream).
+func TestCustomGradientsFloat64(t *testing.T) {
+	spec := mustNetwork(t, everyLayer)
+	var list binder[float64]
+	bindCustom(&list, spec)
+	values32 := make([]float32, list.off)
+	initParams(values32, list.specs, 3)
+	values, grads := make([]float64, list.off), make([]float64, list.off)
+	for i, v := range values32 {
+		values[i] = float64(v)
+	}
+	st := newCustomState(spec, 5)
+	m := newCustom(spec, st, values, grads)
+	const B = 3
+	m.reserve(B)
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float64, B*imageSize)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	y := []int32{3, 7, 1}
+	logits, dlogits := make([]float64, B*10), make([]float64, B*10)
+	loss := func() float64 {
+		st.step = 0 // the same dropout masks every time
+		m.forwardTrain(x, B, logits)
+		l, _ := crossEntropyForwardBackward(dlogits, logits, y, B, 10, B)
+		return l
+	}
+	loss()
+	clear(grads)
+	m.backward(x, dlogits, B)
+
+	off := 0
+	for _, s := range list.specs {
+		for _, i := range []int{0, s.size() / 2, s.size() - 1} {
+			at := off + i
+			const h = 1e-6
+			v := values[at]
+			values[at] = v + h
+			up := loss()
+			values[at] = v - h
+			down := loss()
+			values[at] = v
+			num := (up - down) / (2 * h)
+			if diff := math.Abs(num - grads[at]); diff > 1e-6*max(1, math.Abs(num)) {
+				t.Errorf("%s[%d]: backward %.9g, central difference %.9g", s.name, i, grads[at], num)
+			}
+		}
+		off += s.size()
+	}
+}
+
+// BatchNorm's statistics are the whole batch's however many threads train: a network with a
+// BatchNorm trains each batch as one chunk, so two threads give one thread's bits. Cut into
+// chunks, each chunk would normalise by its own statistics.
+func TestBatchNormSeesTheWholeBatch(t *testing.T) {
+	spec := mustNetwork(t, "network:\n  - conv: {out: 3, kernel: 5, stride: 3}\n  - batchnorm\n  - relu\n  - flatten\n  - linear: 10\n")
+	rng := rand.New(rand.NewPCG(4, 4))
+	const B = 16
+	x := make([]float32, B*imageSize)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	y := make([]int32, B)
+	for i := range y {
+		y[i] = int32(i % 10)
+	}
+	var losses []float64
+	var stats [][]float32
+	var grads [][]float32
+	for _, threads := range []int{1, 2} {
+		net, err := NewCustomNet(spec, 9, threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, _ := net.TrainStep(x, y, B)
+		losses = append(losses, loss)
+		stats = append(stats, append([]float32(nil), net.Buffers()[0].Values...))
+		grads = append(grads, append([]float32(nil), net.grads...))
+	}
+	if losses[0] != losses[1] || !slices.Equal(stats[0], stats[1]) || !slices.Equal(grads[0], grads[1]) {
+		t.Errorf("one and two threads differ: loss %v, running_mean %v, first gradients %v vs %v",
+			losses, stats, grads[0][:4], grads[1][:4])
+	}
+}
+
+// The same seed gives the same weights, dropout masks and BatchNorm statistics, step after
+// step; another seed other ones.
+func TestCustomNetDeterministic(t *testing.T) {
+	spec := mustNetwork(t, everyLayer)
+	rng := rand.New(rand.NewPCG(5, 5))
+	const B = 6
+	x := make([]float32, B*imageSize)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	y := []int32{0, 1, 2, 3, 4, 5}
+	train := func(seed uint64) ([]float32, []float32) {
+		net, err := NewCustomNet(spec, seed, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt := NewSGD(net.Params(), 0.1, 0.5, 0)
+		for range 3 {
+			net.TrainStep(x, y, B)
+			opt.Step()
+		}
+		return append([]float32(nil), net.values...), append([]float32(nil), net.Buffers()[1].Values...)
+	}
+	w1, s1 := train(1)
+	w2, s2 := train(1)
+	w3, _ := train(2)
+	if !slices.Equal(w1, w2) || !slices.Equal(s1, s2) {
+		t.Error("the same seed trained to different weights or statistics")
+	}
+	if slices.Equal(w1, w3) {
+		t.Error("seeds 1 and 2 trained to the same weights")
+	}
+}
+
+// A network without BatchNorm or dropout keeps the engine's chunks, one batch on every
+// core; its workers then share nothing they write (CI runs this package under -race).
+func TestStatelessCustomNetworkRunsInChunks(t *testing.T) {
+	spec := mustNetwork(t, "network:\n  - conv: {out: 2, kernel: 3, stride: 2}\n  - relu\n  - flatten\n  - linear: 10\n")
+	net, err := NewCustomNet(spec, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chunks := len(net.phase.grads); chunks < 2 {
+		t.Errorf("%d chunks a batch on 2 threads, want several", chunks)
+	}
+	x := make([]float32, 16*imageSize)
+	y := make([]int32, 16)
+	for range 5 {
+		net.TrainStep(x, y, 16)
+	}
+}

@@ -1,0 +1,145 @@
+package network
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Row is one line of a summary: a layer, its output shape for a batch, and what it costs.
+type Row struct {
+	Path  string // index path, "3.1"
+	Depth int    // nesting depth, 0 at the top
+	Layer *Layer
+	// Params counts the layer's learnable values; a block's rows count only their own (none),
+	// its layers have theirs.
+	Params int
+	// MultiplyAdds is the forward pass's multiply-adds for the whole batch.
+	MultiplyAdds int
+}
+
+// Summary is what `mnist-tui summary` prints: every layer, then the totals.
+type Summary struct {
+	Name         string
+	Batch        int
+	Rows         []Row
+	Params       int // learnable values
+	Buffers      int // BatchNorm running statistics
+	MultiplyAdds int // forward, for the batch
+	// TrainingBytes estimates the memory one training step needs: every layer's output and
+	// its gradient for the batch, the input batch, and the parameters three times (values,
+	// gradients, SGD momentum), in float32.
+	TrainingBytes int
+}
+
+// Summarize tallies the checked network n for batches of batch images.
+func Summarize(name string, n *Network, batch int) Summary {
+	s := Summary{Name: name, Batch: batch}
+	acts := Input.Size()
+	Walk(n.Layers, func(path string, l *Layer) {
+		r := Row{Path: path, Depth: strings.Count(path, "."), Layer: l, MultiplyAdds: l.MultiplyAdds() * batch}
+		if l.Kind == Branches { // each branch adds a level of its own in the path
+			r.Depth = strings.Count(path, ".")
+		}
+		for _, t := range l.Params(path) {
+			r.Params += t.Size()
+		}
+		for _, t := range l.Buffers(path) {
+			s.Buffers += t.Size()
+		}
+		s.Params += r.Params
+		s.MultiplyAdds += r.MultiplyAdds
+		acts += 2 * l.OutShape.Size()
+		s.Rows = append(s.Rows, r)
+	})
+	s.TrainingBytes = 4 * (acts*batch + 3*s.Params + s.Buffers)
+	return s
+}
+
+// String renders the summary as a table in the manner of torchinfo.
+func (s Summary) String() string {
+	var b strings.Builder
+	const line = "==================================================================================="
+	title := "Network"
+	if s.Name != "" {
+		title += " " + s.Name
+	}
+	fmt.Fprintf(&b, "%s\n%-40s %-18s %10s %13s\n%s\n", line, "Layer (index)", "Output shape", "Params", "Mult-adds", line)
+	for _, r := range s.Rows {
+		label := strings.Repeat("  ", r.Depth) + describeLayer(r.Layer) + " (" + r.Path + ")"
+		shape := "[" + strconv.Itoa(s.Batch) + "," + strings.TrimPrefix(r.Layer.OutShape.String(), "[")
+		fmt.Fprintf(&b, "%-40s %-18s %10s %13s\n", label, shape, count(r.Params), count(r.MultiplyAdds))
+	}
+	fmt.Fprintf(&b, "%s\n%s\n", line, title)
+	fmt.Fprintf(&b, "Total params: %s (%s with the BatchNorm running statistics)\n", count(s.Params), count(s.Params+s.Buffers))
+	fmt.Fprintf(&b, "Forward mult-adds for a batch of %d: %s (%s an image)\n", s.Batch, megas(s.MultiplyAdds), megas(s.MultiplyAdds/max(s.Batch, 1)))
+	fmt.Fprintf(&b, "Memory for one training batch of %d: %.2f MB (activations and their gradients, parameters, gradients and momentum)\n", s.Batch, float64(s.TrainingBytes)/(1<<20))
+	b.WriteString(line + "\n")
+	return b.String()
+}
+
+// describeLayer is the layer as a PyTorch module with its settings, shortened.
+func describeLayer(l *Layer) string {
+	switch l.Kind {
+	case Conv:
+		s := fmt.Sprintf("Conv2d(%d, %d, k=%d", l.In[0], l.Out, l.Kernel)
+		if l.Stride != 1 {
+			s += fmt.Sprintf(", s=%d", l.Stride)
+		}
+		if l.Padding != 0 {
+			s += fmt.Sprintf(", p=%d", l.Padding)
+		}
+		if !l.Bias {
+			s += ", no bias"
+		}
+		return s + ")"
+	case MaxPool, AvgPool:
+		name := "MaxPool2d"
+		if l.Kind == AvgPool {
+			name = "AvgPool2d"
+		}
+		s := fmt.Sprintf("%s(%d", name, l.Kernel)
+		if l.Stride != l.Kernel {
+			s += fmt.Sprintf(", s=%d", l.Stride)
+		}
+		if l.Padding != 0 {
+			s += fmt.Sprintf(", p=%d", l.Padding)
+		}
+		return s + ")"
+	case Linear:
+		s := fmt.Sprintf("Linear(%d, %d", l.In[0], l.Out)
+		if !l.Bias {
+			s += ", no bias"
+		}
+		return s + ")"
+	case BatchNorm:
+		if l.In.IsMap() {
+			return fmt.Sprintf("BatchNorm2d(%d)", l.In[0])
+		}
+		return fmt.Sprintf("BatchNorm1d(%d)", l.In[0])
+	case Dropout:
+		return fmt.Sprintf("Dropout(%g)", l.P)
+	case LeakyReLU:
+		return fmt.Sprintf("LeakyReLU(%g)", l.Slope)
+	case Residual:
+		return "Residual"
+	case Branches:
+		return fmt.Sprintf("Branches(%d)", len(l.Branches))
+	}
+	return map[Kind]string{GlobalAvgPool: "AdaptiveAvgPool2d(1)", ReLU: "ReLU", Tanh: "Tanh",
+		Sigmoid: "Sigmoid", GELU: "GELU", Flatten: "Flatten"}[l.Kind]
+}
+
+// count writes n with thousands separators: 1,234,567.
+func count(n int) string {
+	if n == 0 {
+		return "--"
+	}
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func megas(n int) string { return fmt.Sprintf("%.2f M", float64(n)/1e6) }
