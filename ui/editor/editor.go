@@ -527,12 +527,15 @@ func valuesByKey(c config.Config) map[string]any {
 	}
 }
 
+// label is a description the program writes, shown as it is (change quotes only the user's text).
+type label string
+
 // networkLabel stands for the network: key in the list of changes, which has no room for it.
-func networkLabel(c config.Config) string {
+func networkLabel(c config.Config) label {
 	if c.Network == nil {
 		return "none"
 	}
-	return fmt.Sprintf("%d layers", len(c.Network.Layers))
+	return label(fmt.Sprintf("%d layers", len(c.Network.Layers)))
 }
 
 func wrap(s string, width int) string {

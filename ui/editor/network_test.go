@@ -16,7 +16,7 @@ func TestEditToACustomNetwork(t *testing.T) {
 	custom := strings.Replace(sample, "model: cnn", "model: custom", 1) + "network:\n  - flatten\n  - linear: 32\n  - relu\n  - linear: 10\n"
 	edit(p, custom)
 	side := p.Render(160, 40)
-	for _, want := range []string{"model: cnn → custom", "network: none → 4 layers"} {
+	for _, want := range []string{`model: "cnn" → "custom"`, "network: none → 4 layers"} {
 		if !strings.Contains(side, want) {
 			t.Errorf("the panel lacks %q:\n%s", want, side)
 		}
