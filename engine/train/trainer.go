@@ -19,6 +19,8 @@ import (
 	"mnist-tui/engine/atomicfile"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/doctor"
+	"mnist-tui/engine/health"
 	"mnist-tui/engine/runs"
 )
 
@@ -250,6 +252,10 @@ type run struct {
 
 	acc    accumulators
 	hist   history
+	meter  *health.Meter
+	health []runs.Health
+	doctor *doctor.Doctor
+	notes  []runs.Note
 	start  time.Time
 	window throughput
 
@@ -312,6 +318,8 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		y:       make([]int32, cfg.BatchSize),
 		epoch:   1,
 		unsaved: map[string]error{},
+		meter:   health.NewMeter(net.Params()),
+		doctor:  doctor.New(),
 	}
 	if t.opts.Resume != "" {
 		if err := r.resume(t.opts.Resume); err != nil {
