@@ -97,3 +97,18 @@ func TestMeterFollowsTheNet(t *testing.T) {
 		}
 	}
 }
+
+// The four-way sum is the plain sum, for every length of tail.
+func TestSumSquaresOfEveryLength(t *testing.T) {
+	for n := range 10 {
+		v := make([]float32, n)
+		want := 0.0
+		for i := range v {
+			v[i] = float32(i) + 0.5
+			want += float64(v[i]) * float64(v[i])
+		}
+		if got := sumSquares([][]float32{v, {2}}); got != want+4 {
+			t.Errorf("length %d: %g, want %g", n, got, want+4)
+		}
+	}
+}
