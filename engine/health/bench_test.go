@@ -10,16 +10,20 @@ import (
 )
 
 // BenchmarkTrainStep is the cost of layer health on training: a training
-// step (TrainStep and the SGD step, batch 64) with health measured every
-// `every` steps (0: never; 300: the tutorial's log interval; 1: the worst
-// case, log_interval 1). Compare the off and on rows, run interleaved:
+// step (TrainStep and the SGD step, batch 64, one thread) with health
+// measured every `every` steps (0: never; 300: the tutorial's log
+// interval; 1: the worst case, log_interval 1). It reports the process's
+// CPU time per step too, steadier than the wall clock when other
+// processes share the cores. Compare the rows run interleaved, e.g.:
 //
-//	go test -run '^$' -bench TrainStep -count 6 ./engine/health/
+//	go test -c -o h.test ./engine/health/
+//	for i in 1 2 3 4 5 6; do for e in 0 300 1; do
+//	  ./h.test -test.run '^$' -test.bench "TrainStep/cnn/health-every=$e\$"; done; done
 func BenchmarkTrainStep(b *testing.B) {
 	for _, model := range []string{"cnn", "linear"} {
 		for _, every := range []int{0, 300, 1} {
 			b.Run(fmt.Sprintf("%s/health-every=%d", model, every), func(b *testing.B) {
-				net, err := engine.NewNet(model, 1, 2)
+				net, err := engine.NewNet(model, 1, 1)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -38,6 +42,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				var layers []runs.LayerHealth
 				net.TrainStep(x, y, batch)
 				b.ReportAllocs()
+				cpu0 := processCPU()
 				step := 0
 				for b.Loop() {
 					net.TrainStep(x, y, batch)
@@ -48,6 +53,9 @@ func BenchmarkTrainStep(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "img/s")
+				if cpu := processCPU() - cpu0; cpu > 0 {
+					b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+				}
 			})
 		}
 	}
