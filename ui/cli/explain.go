@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"mnist-tui/engine"
 	"mnist-tui/engine/saliency"
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/draw"
 )
 
 // explainFile is predict --explain for one picture: the preparation step
@@ -163,4 +165,16 @@ func shadeSaliency(s saliency.Result) []string {
 		rows[y] = b.String()
 	}
 	return rows
+}
+
+// liveExplainer explains with a training run's newest weights (the
+// mistakes page's `w`): each explanation first copies them, at the
+// trainer's next batch boundary, into a net of its own.
+type liveExplainer struct{ live *draw.Live }
+
+func (l liveExplainer) Explain(ctx context.Context, pixels [dataset.ImageSize]uint8, class int) (saliency.Result, error) {
+	if err := l.live.Refresh(ctx); err != nil {
+		return saliency.Result{}, err
+	}
+	return l.live.Explain(pixels, class)
 }

@@ -353,10 +353,12 @@ func dashboardPages(env *Env, cfg config.Config, source string, current *current
 	if err != nil {
 		return nil, usageError{err}
 	}
+	mistakes := inspect.NewMistakes(opts)
+	mistakes.SetExplainer(liveExplainer{draw.NewLive(current)})
 	return []view.View{
 		runsview.New(cfg.RunsDir, opts),
 		inspect.NewConfusion(opts),
-		inspect.NewMistakes(opts),
+		mistakes,
 		inspect.NewData(opts),
 		draw.New(draw.NewLive(current), info.Classes, opts),
 		editor.New(configPath, configText, opts),
