@@ -326,6 +326,11 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 			r.close()
 			return nil, err
 		}
+		// The doctor judges overfitting over epochs: it hears of those
+		// already trained (what it would have said then is not news).
+		for _, e := range r.hist.Epochs {
+			r.doctor.Epoch(e.Record(0))
+		}
 	} else if err := r.makeRunDir(); err != nil {
 		r.close()
 		return nil, err
