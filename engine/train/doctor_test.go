@@ -123,3 +123,34 @@ func TestDoctorNotesATooLowLearningRateAndItsFixIsALiveChange(t *testing.T) {
 		t.Errorf("changes %+v, want the fix and its undoing %+v", changes, want)
 	}
 }
+
+// A learning rate far too high (10 on the synthetic set, as --lr 2 on
+// MNIST) makes the loss NaN: the doctor's last note says so and offers
+// /10 (before it, with log lines every 5 steps, it may already have seen
+// the loss run away); every note is in metrics.jsonl.
+func TestDoctorNotesADivergence(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.LearningRate = 10
+	cfg.Epochs = 1
+	tr := New(cfg, Options{Data: syntheticData(640, 50, 4)})
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(context.Background()) }()
+	waitFor(t, tr, func(s Snapshot) bool { return s.State == Paused && s.Err != nil })
+	tr.Send(Stop{})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s := tr.Snapshot()
+	if n := len(s.Notes); n == 0 || s.Notes[n-1].Rule != doctor.RuleDiverged || s.Notes[n-1].FixFactor != 0.1 {
+		t.Fatalf("notes %+v, want a diverged note offering lr /10 last", s.Notes)
+	}
+	var written []runs.Note
+	for _, rec := range metricRecords(t, s.RunDir) {
+		if n, ok := rec.(runs.Note); ok {
+			written = append(written, n)
+		}
+	}
+	if len(written) != len(s.Notes) || written[len(written)-1] != s.Notes[len(s.Notes)-1] {
+		t.Errorf("metrics.jsonl notes %+v, want %+v", written, s.Notes)
+	}
+}
