@@ -41,3 +41,30 @@ func TestHeadlessPrintsTheDoctorsNotes(t *testing.T) {
 		}
 	}
 }
+
+// The issue's own case, on real MNIST: the tutorial's cnn with --lr
+// 0.00001 hears from the doctor within its first epoch, as a line of its
+// own naming the flag to try; the healthy linear run of
+// TestHeadlessTrainingPrintsTheTutorialsLines has no such line.
+func TestDoctorSpeaksAtATinyLearningRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on real MNIST")
+	}
+	dir := t.TempDir()
+	code, stdout, stderr := run(t, dir, "train", "--headless", "--model", "cnn", "--epochs", "1", "--lr", "0.00001", "--data-dir", dataDir(t))
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var doctorLines []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "doctor: ") {
+			doctorLines = append(doctorLines, l)
+		}
+	}
+	if len(doctorLines) == 0 || !strings.HasSuffix(doctorLines[0], "Try --lr 0.0001.") || !strings.Contains(doctorLines[0], "learning rate") {
+		t.Errorf("doctor lines %q, want one about the learning rate offering --lr 0.0001:\n%s", doctorLines, stdout)
+	}
+	if i, j := strings.Index(stdout, "doctor: "), strings.Index(stdout, "[1 / 1]: Accuracy"); i < 0 || j < i {
+		t.Errorf("the note does not come within the first epoch:\n%s", stdout)
+	}
+}
