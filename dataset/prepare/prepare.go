@@ -52,10 +52,16 @@ func Decode(r io.ReadSeeker) (image.Image, error) {
 
 // FromImage prepares a decoded picture of any size and colour.
 func FromImage(img image.Image) ([Size * Size]uint8, error) {
+	st, err := StepsFromImage(img)
+	return st.Image, err
+}
+
+// StepsFromImage is FromImage with its stages kept.
+func StepsFromImage(img image.Image) (Steps, error) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	if w <= 0 || h <= 0 {
-		return [Size * Size]uint8{}, ErrNoInk
+		return Steps{}, ErrNoInk
 	}
 	// Luminance in [0,1], transparent pixels counting as white paper.
 	grey := make([]float32, w*h)
@@ -74,15 +80,38 @@ func FromImage(img image.Image) ([Size * Size]uint8, error) {
 			grey[i] = 1 - v
 		}
 	}
-	return FromInk(grey, w, h)
+	return StepsFromInk(grey, w, h)
 }
 
 // FromInk prepares an ink map: w*h values in [0,1], 1 = full ink. The draw
 // view's canvas comes in here directly.
 func FromInk(ink []float32, w, h int) ([Size * Size]uint8, error) {
-	var out [Size * Size]uint8
+	st, err := StepsFromInk(ink, w, h)
+	return st.Image, err
+}
+
+// Steps are the stages of the preparation one after another, for showing
+// what the model is given and why (predict --explain).
+type Steps struct {
+	// Crop is the ink's bounding box of the cleaned picture (background
+	// level taken off, stretched to [0,1]), CropW x CropH, row-major.
+	Crop         []float32
+	CropW, CropH int
+	// Fit is the crop scaled so its longer side is Box pixels, FitW x FitH.
+	Fit        []float32
+	FitW, FitH int
+	// ShiftX, ShiftY are where Fit's top-left corner lands in the 28x28
+	// field, so that its centre of mass is at the centre.
+	ShiftX, ShiftY int
+	// Image is the result, as MNIST's bytes (0 = background).
+	Image [Size * Size]uint8
+}
+
+// StepsFromInk is FromInk with its stages kept.
+func StepsFromInk(ink []float32, w, h int) (Steps, error) {
+	var st Steps
 	if w <= 0 || h <= 0 || len(ink) != w*h {
-		return out, fmt.Errorf("ink map of %d values does not match %dx%d", len(ink), w, h)
+		return st, fmt.Errorf("ink map of %d values does not match %dx%d", len(ink), w, h)
 	}
 	// Paper is rarely pure black: take the background level as the border's
 	// and stretch what is above it to [0,1].
@@ -93,28 +122,31 @@ func FromInk(ink []float32, w, h int) ([Size * Size]uint8, error) {
 	}
 	x0, y0, x1, y1, ok := inkBounds(clean, w, h, 0.1)
 	if !ok {
-		return out, ErrNoInk
+		return st, ErrNoInk
 	}
 	cw, ch := x1-x0, y1-y0
+	st.Crop, st.CropW, st.CropH = resampleArea(clean, w, x0, y0, cw, ch, cw, ch), cw, ch
 	scale := float64(Box) / float64(max(cw, ch))
 	sw := max(1, int(math.Round(float64(cw)*scale)))
 	sh := max(1, int(math.Round(float64(ch)*scale)))
 	small := resampleArea(clean, w, x0, y0, cw, ch, sw, sh)
+	st.Fit, st.FitW, st.FitH = small, sw, sh
 
 	// Paste so the centre of mass lands on the centre of the 28x28 field.
 	cx, cy := centreOfMass(small, sw, sh)
 	offX := int(math.Round(float64(Size)/2 - cx))
 	offY := int(math.Round(float64(Size)/2 - cy))
+	st.ShiftX, st.ShiftY = offX, offY
 	for y := 0; y < sh; y++ {
 		for x := 0; x < sw; x++ {
 			tx, ty := x+offX, y+offY
 			if tx < 0 || ty < 0 || tx >= Size || ty >= Size {
 				continue // a lopsided digit may lose a sliver at the edge, as in MNIST
 			}
-			out[ty*Size+tx] = uint8(math.Round(float64(min(small[y*sw+x], 1)) * 255))
+			st.Image[ty*Size+tx] = uint8(math.Round(float64(min(small[y*sw+x], 1)) * 255))
 		}
 	}
-	return out, nil
+	return st, nil
 }
 
 func borderMean(v []float32, w, h int) float32 {

@@ -47,6 +47,8 @@ const (
 	TypeEnd     = "end"
 	TypeStatus  = "status"
 	TypeSummary = "summary"
+	TypeHealth  = "health"
+	TypeNote    = "note"
 )
 
 // Record is one line of metrics.jsonl. Each type has its own struct; the
@@ -132,6 +134,42 @@ type End struct {
 	Error string `json:"error,omitempty"`
 }
 
+// Health is the state of every layer with parameters at a log interval:
+// how large its weights and its last gradient are, and how much one step
+// changes the weights. Written after the Log record of the same step.
+type Health struct {
+	Epoch  int           `json:"epoch"`
+	Batch  int           `json:"batch"`
+	Step   int64         `json:"step"`
+	LR     float64       `json:"lr"`
+	Layers []LayerHealth `json:"layers"`
+}
+
+// LayerHealth is one layer (its weight and bias together, by the name
+// they share: "conv1.0", "fc1").
+type LayerHealth struct {
+	Name       string  `json:"name"`
+	WeightNorm float64 `json:"weight_norm"` // L2 norm of the parameters
+	GradNorm   float64 `json:"grad_norm"`   // L2 norm of the last step's gradient
+	// UpdateRatio is LR x GradNorm / WeightNorm: the relative change one
+	// plain SGD step makes (about 1e-3 is healthy).
+	UpdateRatio float64 `json:"update_ratio"`
+}
+
+// Note is a remark of the training doctor: a classic failure seen as it
+// happens, explained, with the one-key fix when there is one.
+type Note struct {
+	Epoch int    `json:"epoch"`
+	Batch int    `json:"batch"`
+	Step  int64  `json:"step"`
+	Rule  string `json:"rule"` // "stuck", "diverging", "exploding", ...
+	Text  string `json:"text"`
+	// FixKey and FixFactor, when set, are the fix: multiply FixKey (a
+	// live-editable key, "learning_rate") by FixFactor.
+	FixKey    string  `json:"fix_key,omitempty"`
+	FixFactor float64 `json:"fix_factor,omitempty"`
+}
+
 // Status is a status message of the trainer (--json output only).
 type Status struct {
 	State   string `json:"state"`
@@ -162,6 +200,8 @@ func (Resume) RecordType() string    { return TypeResume }
 func (End) RecordType() string       { return TypeEnd }
 func (Status) RecordType() string    { return TypeStatus }
 func (Summary) RecordType() string   { return TypeSummary }
+func (Health) RecordType() string    { return TypeHealth }
+func (Note) RecordType() string      { return TypeNote }
 func (u Unknown) RecordType() string { return u.Type }
 
 // MarshalRecord is the JSON line of r, without the newline:
@@ -218,6 +258,10 @@ func UnmarshalRecord(line []byte) (Record, error) {
 		rec, err = decodeAs[Status](line)
 	case TypeSummary:
 		rec, err = decodeAs[Summary](line)
+	case TypeHealth:
+		rec, err = decodeAs[Health](line)
+	case TypeNote:
+		rec, err = decodeAs[Note](line)
 	default:
 		rec = Unknown{Type: *head.Type}
 	}

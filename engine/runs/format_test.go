@@ -24,6 +24,10 @@ func TestRecordsRoundTrip(t *testing.T) {
 		End{State: Failed, Step: 9, Error: "no space"},
 		Status{State: "RUNNING", Message: "hi"},
 		Summary{State: "DONE", Model: "cnn", Epochs: 10, BestTestAcc: 98.79, WallSeconds: 15.5, TrainImgS: 50000, RunDir: "runs/r"},
+		Health{Epoch: 1, Batch: 300, Step: 300, LR: 0.01, Layers: []LayerHealth{
+			{Name: "conv1.0", WeightNorm: 3.1, GradNorm: 0.25, UpdateRatio: 0.01 * 0.25 / 3.1},
+			{Name: "fc2", WeightNorm: 1.5, GradNorm: 0.5, UpdateRatio: 0.01 * 0.5 / 1.5}}},
+		Note{Epoch: 1, Batch: 300, Step: 300, Rule: "stuck", Text: "the loss has not moved", FixKey: "learning_rate", FixFactor: 10},
 	}
 	for _, rec := range recs {
 		line, err := MarshalRecord(rec)

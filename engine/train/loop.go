@@ -12,6 +12,7 @@ import (
 
 	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
+	"mnist-tui/engine/doctor"
 	"mnist-tui/engine/runs"
 )
 
@@ -170,6 +171,9 @@ func (r *run) setHyper(c SetHyper) {
 	}
 	r.hist.Changes = append(r.hist.Changes, changes...)
 	for _, ch := range changes {
+		r.doctor.Changed(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New})
+	}
+	for _, ch := range changes {
 		r.writeMetric(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New})
 	}
 	r.t.update(func(s *Snapshot) {
@@ -190,6 +194,12 @@ func (r *run) diverge(loss float64) {
 		"lower the learning rate and resume (in the dashboard: e to edit, then space): training restarts from the weights of the last epoch boundary",
 		loss, r.step+1, r.epoch, r.batch+1, r.opt.LR)
 	r.t.update(func(s *Snapshot) { s.State = Paused; s.Err = err; s.Message = err.Error() })
+	for _, n := range r.doctor.Diverged(r.epoch, r.batch+1, r.step+1, loss, r.opt.LR) {
+		// The error above stays the status line: it says how to go on.
+		r.writeMetric(n)
+		r.notes = append(r.notes, n)
+	}
+	r.t.update(func(s *Snapshot) { s.Notes = r.notes })
 }
 
 // rememberGoodParams copies the weights and momentum buffers, to come back
@@ -271,12 +281,41 @@ func (r *run) logPoint() {
 	r.acc.LogLoss, r.acc.LogCorrect, r.acc.LogSeen, r.acc.LogBatches = 0, 0, 0, 0
 	r.hist.Logs = append(r.hist.Logs, p)
 	r.writeMetric(p.Record())
+	// The gradients are still those of the step just taken.
+	h := runs.Health{Epoch: p.Epoch, Batch: p.Batch, Step: p.Step, LR: r.opt.LR, Layers: r.meter.Measure(r.opt.LR, nil)}
+	r.health = append(r.health, h)
+	r.writeMetric(h)
+	notes := append(r.doctor.Health(h), r.doctor.Log(p.Record())...)
 	samples := r.refreshSamples()
 	r.t.update(func(s *Snapshot) {
 		s.Logs = r.hist.Logs
+		s.Health = r.health
 		if samples != nil {
 			s.Samples = samples
 		}
+	})
+	r.addNotes(notes)
+}
+
+// addNotes records the doctor's notes and puts the newest on the status line.
+func (r *run) addNotes(notes []runs.Note) {
+	if len(notes) == 0 {
+		return
+	}
+	for _, n := range notes {
+		r.writeMetric(n)
+	}
+	r.notes = append(r.notes, notes...)
+	// The status line is cut to the screen's width: the way to the fix
+	// comes first.
+	last := notes[len(notes)-1]
+	msg := "doctor (h): " + last.Text
+	if fix := doctor.FixText(last, r.opt.LR); fix != "" {
+		msg = "doctor (h, f: " + fix + "): " + last.Text
+	}
+	r.t.update(func(s *Snapshot) {
+		s.Notes = r.notes
+		s.Message = msg
 	})
 }
 
@@ -336,6 +375,7 @@ func (r *run) endEpoch() error {
 	r.acc = accumulators{}
 	r.hist.Epochs = append(r.hist.Epochs, res)
 	r.writeMetric(res.Record(r.cfg.Epochs))
+	notes := r.doctor.Epoch(res.Record(r.cfg.Epochs))
 	samples := pickSamples(ev, r.data.Test, r.data.Info, r.net, r.t.opts.Samples, r.epoch)
 	r.sampleIndices = r.sampleIndices[:0]
 	for _, s := range samples {
@@ -347,6 +387,7 @@ func (r *run) endEpoch() error {
 		s.Samples = samples
 		s.Message = fmt.Sprintf("epoch %d: test accuracy %.2f %%", res.Epoch, res.TestAcc)
 	})
+	r.addNotes(notes)
 
 	// The epoch is complete: checkpoints from here on resume at the start of
 	// the next one.

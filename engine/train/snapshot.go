@@ -143,6 +143,10 @@ type Snapshot struct {
 	History []EpochResult
 	Changes []HyperChange
 	Samples []Sample // refreshed after each evaluation
+	// Health is the layers' health at each log point of this session (a
+	// resumed run starts it afresh); Notes are the training doctor's.
+	Health []runs.Health
+	Notes  []runs.Note
 
 	// Data is the loaded data set (nil while Loading); read-only.
 	Data *Data

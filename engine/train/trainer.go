@@ -19,6 +19,8 @@ import (
 	"mnist-tui/engine/atomicfile"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/doctor"
+	"mnist-tui/engine/health"
 	"mnist-tui/engine/runs"
 )
 
@@ -250,6 +252,10 @@ type run struct {
 
 	acc    accumulators
 	hist   history
+	meter  *health.Meter
+	health []runs.Health
+	doctor *doctor.Doctor
+	notes  []runs.Note
 	start  time.Time
 	window throughput
 
@@ -312,11 +318,18 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		y:       make([]int32, cfg.BatchSize),
 		epoch:   1,
 		unsaved: map[string]error{},
+		meter:   health.NewMeter(net.Params()),
+		doctor:  doctor.New(),
 	}
 	if t.opts.Resume != "" {
 		if err := r.resume(t.opts.Resume); err != nil {
 			r.close()
 			return nil, err
+		}
+		// The doctor judges overfitting over epochs: it hears of those
+		// already trained (what it would have said then is not news).
+		for _, e := range r.hist.Epochs {
+			r.doctor.Epoch(e.Record(0))
 		}
 	} else if err := r.makeRunDir(); err != nil {
 		r.close()

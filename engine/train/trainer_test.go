@@ -110,8 +110,8 @@ func TestTrainsAndWritesRunFiles(t *testing.T) {
 		}
 	}
 	metrics, _ := os.ReadFile(filepath.Join(s.RunDir, "metrics.jsonl"))
-	if n := strings.Count(string(metrics), "\n"); n != 12 {
-		t.Errorf("metrics.jsonl has %d lines, want start + 8 log + 2 epoch + end lines:\n%s", n, metrics)
+	if n := strings.Count(string(metrics), "\n"); n != 20 {
+		t.Errorf("metrics.jsonl has %d lines, want start + 8 log + 8 health + 2 epoch + end lines:\n%s", n, metrics)
 	}
 }
 

@@ -234,6 +234,9 @@ func TestHeadlessTrainingPrintsTheTutorialsLines(t *testing.T) {
 	if !strings.Contains(stdout, "linear on mnist: 1 epoch in ") {
 		t.Errorf("the summary does not say \"1 epoch\":\n%s", stdout)
 	}
+	if strings.Contains(stdout, "doctor: ") {
+		t.Errorf("the training doctor speaks on the healthy tutorial run:\n%s", stdout)
+	}
 	runs, _ := filepath.Glob(filepath.Join(dir, "runs", "*", "last.safetensors"))
 	if len(runs) != 1 {
 		t.Fatalf("want one run with last.safetensors, found %v", runs)

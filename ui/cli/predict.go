@@ -15,8 +15,9 @@ import (
 )
 
 func runPredict(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet("predict", "predict CHECKPOINT IMAGE... [--top K] [--model M]", env)
+	fs := newFlagSet("predict", "predict CHECKPOINT IMAGE... [--top K] [--model M] [--explain]", env)
 	top := fs.Int("top", 1, "how many of the best classes to print per image")
+	explain := fs.Bool("explain", false, "show each image as prepared, step by step, which pixels made the answer (occlusion saliency), and every probability")
 	model := fs.String("model", "", "model of a bare state_dict, when it cannot be recognised")
 	dsName := fs.String("dataset", "", "data set the model was trained on, for its normalisation and class names (default: the checkpoint's, else mnist)")
 	if err := parse(fs, reorderArgs(fs, args)); err != nil {
@@ -45,6 +46,13 @@ func runPredict(ctx context.Context, env *Env, args []string) error {
 	for _, image := range fs.Args()[1:] {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if *explain {
+			if err := explainFile(env.Stdout, net, info, image); err != nil {
+				fmt.Fprintf(env.Stderr, "%s: %v\n", image, err)
+				failed++
+			}
+			continue
 		}
 		probs, err := predictFile(net, info, image)
 		if err != nil {

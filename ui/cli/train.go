@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,11 +20,13 @@ import (
 	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/doctor"
 	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/dashboard"
 	"mnist-tui/ui/draw"
 	"mnist-tui/ui/editor"
+	"mnist-tui/ui/health"
 	"mnist-tui/ui/inspect"
 	"mnist-tui/ui/runsview"
 	"mnist-tui/ui/view"
@@ -138,6 +141,8 @@ type printer struct {
 	json        bool
 	logs        int
 	epochs      int
+	health      int
+	notes       int
 	lastMessage string
 }
 
@@ -150,6 +155,19 @@ func (p *printer) print(s train.Snapshot) {
 		}
 		fmt.Fprintf(p.w, "[%d, %5d]: loss: %.3f , acc: %.2f %%\n", l.Epoch, l.Batch, l.Loss, l.Acc)
 	}
+	for ; p.health < len(s.Health); p.health++ {
+		if p.json {
+			p.emit(s.Health[p.health])
+		}
+	}
+	for ; p.notes < len(s.Notes); p.notes++ {
+		n := s.Notes[p.notes]
+		if p.json {
+			p.emit(n)
+			continue
+		}
+		fmt.Fprintf(p.w, "doctor: %s%s\n", n.Text, headlessFix(n, s.LR))
+	}
 	for ; p.epochs < len(s.History); p.epochs++ {
 		e := s.History[p.epochs]
 		if p.json {
@@ -158,10 +176,19 @@ func (p *printer) print(s train.Snapshot) {
 		}
 		fmt.Fprintf(p.w, "[%d / %d]: Accuracy on test set: %.2f %%\n", e.Epoch, s.Epochs, e.TestAcc)
 	}
-	if p.json && s.Message != p.lastMessage {
+	if p.json && s.Message != p.lastMessage && !strings.HasPrefix(s.Message, "doctor (h") {
 		p.emit(runs.Status{State: s.State.String(), Message: s.Message})
 	}
 	p.lastMessage = s.Message
+}
+
+// headlessFix is a note's fix as the flag to try next time, since nobody
+// can press a key in a headless run.
+func headlessFix(n runs.Note, lr float64) string {
+	if n.FixKey != doctor.LearningRate || n.FixFactor == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" Try --lr %g.", lr*n.FixFactor)
 }
 
 func (p *printer) summary(s train.Snapshot) {
@@ -350,13 +377,16 @@ func dashboardPages(env *Env, cfg config.Config, source string, current *current
 	if err != nil {
 		return nil, usageError{err}
 	}
+	mistakes := inspect.NewMistakes(opts)
+	mistakes.SetExplainer(liveExplainer{draw.NewLive(current)})
 	return []view.View{
 		runsview.New(cfg.RunsDir, opts),
 		inspect.NewConfusion(opts),
-		inspect.NewMistakes(opts),
+		mistakes,
 		inspect.NewData(opts),
 		draw.New(draw.NewLive(current), info.Classes, opts),
 		editor.New(configPath, configText, opts),
+		health.New(opts), // keep last: pages added later go after it
 	}, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/NimbleMarkets/ntcharts/canvas/graph"
 	"github.com/NimbleMarkets/ntcharts/linechart"
-	"github.com/NimbleMarkets/ntcharts/sparkline"
 	"github.com/charmbracelet/lipgloss"
 
 	"mnist-tui/engine/train"
@@ -187,60 +186,51 @@ func powerOfTenLabel(_ int, v float64) string {
 	return strconv.FormatFloat(math.Pow(10, v), 'g', 2, 64)
 }
 
-// errorPanel draws the test error rate of each epoch as a sparkline, with a
-// title above and the latest and best accuracy below: h lines of width w.
+// errorPanel draws the training and test error rates of each epoch as
+// pairs of bars, with a title above and the latest and best accuracy
+// below: h lines of width w.
 //
 // Accuracy sits between 95 and 100 % for most of a run, so bars of accuracy
 // would all look full. The error rate (100 - accuracy) is plotted instead,
 // zoomed so the bars start a little below the best epoch; the labels on the
 // left give the top and the bottom of the zoomed range.
 func errorPanel(history []train.EpochResult, w, h int, st styles) string {
-	title := termdraw.FitWidth(st.section.Render("test error %")+st.dim.Render(" per epoch, lower is better"), w)
+	title := termdraw.FitWidth(st.section.Render("test █ train ▒ error %")+st.dim.Render(", lower is better"), w)
 	barH := h - 3 // the title, the epoch numbers and the caption
 	if len(history) == 0 || barH < 1 {
 		return title + "\n" + placeholder("no finished epoch yet", w, h-1, st)
 	}
 
-	errs := make([]float64, len(history))
-	for i, e := range history {
-		errs[i] = errorRate(e.TestAcc)
-	}
-	top, base := errorScale(errs)
-
 	const labelW = 6 // " 2.50" and a space
 	barW := w - labelW
-	per := max(1, min(4, barW/len(errs)))
+	per := max(1, min(4, barW/len(history)))
 	epochs := history
-	if len(errs)*per > barW {
-		errs = errs[len(errs)-barW/per:] // keep the latest epochs that fit
-		epochs = history[len(history)-len(errs):]
+	if len(history)*per > barW {
+		epochs = history[len(history)-barW/per:] // keep the latest epochs that fit
 	}
-	sl := sparkline.New(barW, barH,
-		sparkline.WithMaxValue(top-base),
-		sparkline.WithNoAutoMaxValue(),
-		sparkline.WithStyle(st.bars))
-	for _, e := range errs {
-		for range per {
-			sl.Push(e - base)
-		}
+	trainErrs, testErrs := make([]float64, len(epochs)), make([]float64, len(epochs))
+	for i, e := range epochs {
+		trainErrs[i], testErrs[i] = errorRate(e.TrainAcc), errorRate(e.TestAcc)
 	}
-	sl.Draw()
+	top, base := pairScale(trainErrs, testErrs)
+	rows := pairBars(epochs, top, base, per, barW, barH, st)
 
 	labels := make([]string, barH)
 	labels[0] = fmt.Sprintf("%5.2f", top)
 	if barH > 1 {
 		labels[barH-1] = fmt.Sprintf("%5.2f", base)
 	}
-	axis := st.label.Render(strings.Join(labels, "\n"))
-	axis = lipgloss.NewStyle().Width(labelW).Render(axis)
-	bars := lipgloss.JoinHorizontal(lipgloss.Top, axis, termdraw.CanvasView(&sl.Canvas))
-	bars += "\n" + st.label.Render(fmt.Sprintf("%-*s", labelW, " ep")+epochNumbers(epochs, per, barW))
+	var bars strings.Builder
+	for r, row := range rows {
+		bars.WriteString(st.label.Render(fmt.Sprintf("%-*s", labelW, labels[r])) + row + "\n")
+	}
+	bars.WriteString(st.label.Render(fmt.Sprintf("%-*s", labelW, " ep") + epochNumbers(epochs, per, barW)))
 
 	last := history[len(history)-1]
 	best := bestEpoch(history)
 	caption := st.label.Render("test acc ") + st.value.Render(fmt.Sprintf("%.2f%%", last.TestAcc)) +
 		st.label.Render(" · best ") + st.good.Render(fmt.Sprintf("%.2f%% (epoch %d)", history[best].TestAcc, history[best].Epoch))
-	return title + "\n" + bars + "\n" + termdraw.FitWidth(caption, w)
+	return title + "\n" + bars.String() + "\n" + termdraw.FitWidth(caption, w)
 }
 
 // epochNumbers is the line under the error bars: each epoch's number under

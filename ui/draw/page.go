@@ -20,6 +20,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"mnist-tui/dataset/prepare"
+	"mnist-tui/engine/saliency"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/view"
 )
@@ -73,6 +74,21 @@ type Page struct {
 	refreshErr error         // the last Refresh's error, nil once one succeeds
 
 	message string // the last thing done: "saved ...", an error
+
+	// The saliency overlay (`w`): on or off, the map of the answer it was
+	// made for (stale once the drawing or the weights change), and whether
+	// one is being computed.
+	why        bool
+	whyMap     *explained
+	explaining bool
+}
+
+// explained is a saliency map with the image and class it explains.
+type explained struct {
+	pixels [784]uint8
+	class  int
+	res    saliency.Result
+	err    error
 }
 
 // New makes the page. src answers for the drawing; classes are the data
@@ -168,6 +184,10 @@ type (
 		path string
 		err  error
 	}
+	explainedMsg struct {
+		page *Page
+		explained
+	}
 )
 
 // Update applies a message: mouse and keys draw, the page's own messages
@@ -202,7 +222,16 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		p.refreshErr = msg.err
 		if msg.err == nil {
 			p.predict() // the same drawing, newer weights
+			p.whyMap = nil
+			cmds = append(cmds, p.explain())
 		}
+	case explainedMsg:
+		if msg.page != p {
+			break
+		}
+		p.explaining = false
+		p.whyMap = &msg.explained
+		cmds = append(cmds, p.explain()) // the drawing may have changed meanwhile
 	case savedMsg:
 		if msg.page != p {
 			break
@@ -239,7 +268,29 @@ func (p *Page) predictAndFetch() tea.Cmd {
 	if p.guess.state == noWeights {
 		return p.refresh()
 	}
-	return nil
+	return p.explain()
+}
+
+// explain starts computing the saliency of the answer when the overlay is
+// on and the map shown is not the answer's, unless one is running (its
+// result starts the next). It runs off the event loop: occlusion runs the
+// model some 600 times.
+func (p *Page) explain() tea.Cmd {
+	e, ok := p.model.(Explainer)
+	if !ok || !p.why || p.explaining || p.guess.state != answered || p.whyCurrent() {
+		return nil
+	}
+	p.explaining = true
+	page, pixels, class := p, p.guess.pixels, p.guess.top()
+	return func() tea.Msg {
+		res, err := e.Explain(pixels, class)
+		return explainedMsg{page: page, explained: explained{pixels: pixels, class: class, res: res, err: err}}
+	}
+}
+
+// whyCurrent: the saliency map shown is the present answer's.
+func (p *Page) whyCurrent() bool {
+	return p.whyMap != nil && p.whyMap.pixels == p.guess.pixels && p.whyMap.class == p.guess.top()
 }
 
 // guessState says what the answer panel shows.
@@ -420,6 +471,9 @@ func (p *Page) key(k tea.KeyMsg) tea.Cmd {
 		changed = true
 	case key.Matches(k, p.keys.Save):
 		return p.save()
+	case key.Matches(k, p.keys.Why):
+		p.why = !p.why
+		return p.explain()
 	}
 	if changed {
 		return p.predictAndFetch()
@@ -452,6 +506,7 @@ type keyMap struct {
 	Up, Down, Left, Right key.Binding
 	Paint, Pen, Erase     key.Binding
 	Clear, Save           key.Binding
+	Why                   key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -465,17 +520,18 @@ func newKeyMap() keyMap {
 		Erase: key.NewBinding(key.WithKeys("backspace", "delete"), key.WithHelp("⌫", "erase at cursor")),
 		Clear: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear")),
 		Save:  key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "save PNG")),
+		Why:   key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "why: which pixels made the answer (on/off)")),
 	}
 }
 
 // all are every key the page answers to.
 func (k keyMap) all() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.Paint, k.Pen, k.Erase, k.Clear, k.Save}
+	return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.Paint, k.Pen, k.Erase, k.Clear, k.Save, k.Why}
 }
 
 // bindings are the keys for the help, most used first; the four arrows
 // share one entry.
 func (k keyMap) bindings() []key.Binding {
 	arrows := key.NewBinding(key.WithKeys("up", "down", "left", "right"), key.WithHelp("←↑↓→", "move cursor"))
-	return []key.Binding{k.Clear, k.Save, arrows, k.Paint, k.Pen, k.Erase}
+	return []key.Binding{k.Clear, k.Save, k.Why, arrows, k.Paint, k.Pen, k.Erase}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+
+	"mnist-tui/engine/saliency"
 )
 
 // Layout. A pixel is two cells wide: cells are about twice as tall as they
@@ -458,17 +460,39 @@ func (p *Page) preview() []string {
 	if p.guess.state != blank && p.guess.state != failed {
 		pixels = p.guess.pixels
 	}
-	lines := []string{st.label.Render("what the model sees")}
+	title := "what the model sees"
+	var sal *saliency.Map
+	_, canExplain := p.model.(Explainer)
+	switch {
+	case p.why && !canExplain:
+		title = "why: this model cannot say"
+	case p.why && p.whyCurrent() && p.whyMap.err != nil:
+		title = "why: " + p.whyMap.err.Error()
+	case p.why && p.whyCurrent():
+		sal = scaledMap(p.whyMap.res)
+		title = "why " + p.className(p.whyMap.class) + ": " + whyLegend(st.colour)
+	case p.why && p.guess.state == answered:
+		title = "why: working it out…"
+	case p.why:
+		title = "why: draw a digit first"
+	}
+	lines := []string{st.label.Render(fitWidth(title, Side+2))}
 	edge := strings.Repeat("─", Side)
 	lines = append(lines, st.dim.Render("╭"+edge+"╮"))
 	side := st.dim.Render("│")
 	var w rowWriter
 	for r := range Side / 2 {
 		for x := range Side {
-			upper, lower := pixels[2*r*Side+x], pixels[(2*r+1)*Side+x]
-			if st.colour {
+			iu, il := 2*r*Side+x, (2*r+1)*Side+x
+			upper, lower := pixels[iu], pixels[il]
+			switch {
+			case sal != nil && st.colour:
+				w.add("▀", st.whyFg(upper, sal[iu]), st.whyBg(lower, sal[il]))
+			case sal != nil:
+				w.add(string(whyChar((sal[iu]+sal[il])/2, uint8((int(upper)+int(lower))/2))), "", "")
+			case st.colour:
 				w.add("▀", st.fgGrey[upper], st.bgGrey[lower])
-			} else {
+			default:
 				w.add(string(rampChar(uint8((int(upper)+int(lower))/2))), "", "")
 			}
 		}

@@ -57,7 +57,7 @@ func (m standalone) View() string {
 	}
 	st := m.page.st
 	title := st.section.Render(m.title)
-	help := st.dim.Render("left button draws · right erases · arrows + space (p: pen down, ⌫: erase) · c clear · x save PNG · esc/q quit")
+	help := st.dim.Render("left button draws · right erases · arrows + space (p: pen down, ⌫: erase) · c clear · x save PNG · w why · esc/q quit")
 	if m.height < 3 {
 		return block([]string{title}, m.width, m.height)
 	}

@@ -31,6 +31,7 @@ type styles struct {
 	// slow. Empty sequences (the ASCII profile) mean no colour.
 	fgGrey, bgGrey     [256]string
 	fgCursor, bgCursor string
+	profile            termenv.Profile // for the saliency overlay's colours
 }
 
 func newStyles(opts view.Options) styles {
@@ -45,6 +46,7 @@ func newStyles(opts view.Options) styles {
 	}
 	profile := r.ColorProfile()
 	st := styles{
+		profile: profile,
 		colour:  profile != termenv.Ascii,
 		section: r.NewStyle().Bold(true).Foreground(termdraw.Blue),
 		label:   r.NewStyle().Foreground(termdraw.Grey),

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -18,11 +19,27 @@ type Mistakes struct {
 	eval       evalState
 	leastFirst bool // o: least confident mistakes first
 	browse     browser
+	why        why // w: the saliency of the answer, beside the probabilities
 }
 
 // NewMistakes returns the mistakes page.
 func NewMistakes(opts view.Options) *Mistakes {
-	return &Mistakes{base: newBase(opts)}
+	return &Mistakes{base: newBase(opts), why: newWhy()}
+}
+
+// SetExplainer gives the page a model to explain its answers with: the
+// probability chart then offers `w`, which shows the pixels that made the
+// answer.
+func (m *Mistakes) SetExplainer(e Explainer) { m.why.explainer = e }
+
+// explainShown asks for the map of the image on screen, when the overlay
+// is on.
+func (m *Mistakes) explainShown() tea.Cmd {
+	if !m.browse.detail || len(m.browse.items) == 0 {
+		return nil
+	}
+	i := m.browse.items[m.browse.grid.cursor]
+	return m.why.request(m, i, m.eval.results.Pred(i), m.eval.test.Image(i))
 }
 
 // Name is the page's label in the tab bar.
@@ -48,15 +65,22 @@ func (m *Mistakes) relist() {
 
 // Update answers the page's keys.
 func (m *Mistakes) Update(msg tea.Msg) tea.Cmd {
+	if done, ok := msg.(whyMsg); ok && done.page == m {
+		m.why.done(done)
+		return m.explainShown() // the cursor may have moved meanwhile
+	}
 	if mouse, ok := msg.(tea.MouseMsg); ok && m.eval.ready() {
 		m.browse.click(m.mouse(mouse))
-		return nil
+		return m.explainShown()
 	}
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return nil
 	}
 	switch {
+	case m.browse.detail && m.why.explainer != nil && key.Matches(k, m.why.binding):
+		m.why.on = !m.why.on
+		return m.explainShown()
 	case !m.browse.detail && key.Matches(k, m.keys.Order):
 		m.leastFirst = !m.leastFirst
 		// The other end of the list: start again at its top.
@@ -65,7 +89,7 @@ func (m *Mistakes) Update(msg tea.Msg) tea.Cmd {
 	default:
 		m.browse.update(k, m.keys)
 	}
-	return nil
+	return m.explainShown()
 }
 
 // Render draws the page in exactly width x height cells.
@@ -84,6 +108,14 @@ func (m *Mistakes) Render(width, height int) string {
 	}
 	n := m.eval.results.Len()
 	title := fmt.Sprintf("mistakes%s: %d of %d (%s) · %s", m.eval.epochLabel(), len(m.browse.items), n, percent(len(m.browse.items), n), order)
+	if m.why.on && m.browse.detail && len(m.browse.items) > 0 && width > whyW {
+		// The map on the left, the probabilities in what is left.
+		i := m.browse.items[m.browse.grid.cursor]
+		c := m.eval.results.Pred(i)
+		detail := strings.Split(m.browse.render(&m.base, m.eval.results, m.eval.test, title, width-whyW, height), "\n")
+		panel := append([]string{""}, m.why.panel(i, c, m.names.of(c), m.eval.test.Image(i))...)
+		return block(besideLines(panel, whyW, detail), width, height)
+	}
 	return m.browse.render(&m.base, m.eval.results, m.eval.test, title, width, height)
 }
 
@@ -93,6 +125,9 @@ func (m *Mistakes) Keys() []key.Binding {
 		return nil
 	}
 	keys := m.browse.keys(m.keys)
+	if m.browse.detail && m.why.explainer != nil {
+		keys = append(keys, m.why.binding)
+	}
 	if !m.browse.detail {
 		keys = append(keys, withHelp(m.keys.Order, "most/least confident first"))
 	}

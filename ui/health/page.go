@@ -1,0 +1,312 @@
+// Package health is the dashboard's health page: every layer's weight
+// norm, gradient norm and update-to-weight ratio at the latest log
+// interval, with their history as sparklines, and the training doctor's
+// notes below, whose fix (a change of the learning rate) one key applies
+// as a live edit and another undoes.
+package health
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"mnist-tui/engine/doctor"
+	"mnist-tui/engine/runs"
+	"mnist-tui/engine/train"
+	"mnist-tui/ui/termdraw"
+	"mnist-tui/ui/view"
+)
+
+// Page is the health page. Create it with New.
+type Page struct {
+	snap train.Snapshot
+	keys keyMap
+	st   styles
+
+	// fixed is the fix applied last, to undo: the learning rate before
+	// and after it. It is forgotten when the run changes.
+	fixed *fix
+	run   string
+	note  string // the outcome of the last key: "applied ...", "nothing to undo"
+}
+
+type fix struct {
+	note     runs.Note
+	from, to float64
+}
+
+type keyMap struct {
+	Fix, Undo key.Binding
+}
+
+type styles struct {
+	title, dim, warn, good lipgloss.Style
+}
+
+// New makes the page.
+func New(opts view.Options) *Page {
+	r := opts.Renderer
+	if r == nil {
+		r = lipgloss.DefaultRenderer()
+	}
+	st := styles{title: r.NewStyle().Bold(true), dim: r.NewStyle(), warn: r.NewStyle(), good: r.NewStyle()}
+	if !opts.NoColor {
+		st.dim = st.dim.Foreground(lipgloss.Color("8"))
+		st.warn = st.warn.Foreground(lipgloss.Color("3")).Bold(true)
+		st.good = st.good.Foreground(lipgloss.Color("2"))
+	}
+	return &Page{
+		st: st,
+		keys: keyMap{
+			Fix:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "apply the doctor's fix")),
+			Undo: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo the fix")),
+		},
+	}
+}
+
+// Name is the page's tab label.
+func (p *Page) Name() string { return "health" }
+
+// Shortcut opens the page from any other page.
+func (p *Page) Shortcut() key.Binding {
+	return key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "layer health and the doctor"))
+}
+
+// CapturesKeys is false: the page has two keys of its own.
+func (p *Page) CapturesKeys() bool { return false }
+
+// SetSnapshot takes the newest snapshot; a new run forgets the fix of the
+// old one.
+func (p *Page) SetSnapshot(s train.Snapshot) {
+	if s.RunID != p.run {
+		p.run, p.fixed, p.note = s.RunID, nil, ""
+	}
+	p.snap = s
+}
+
+// pending is the newest note with a fix, unless that fix is the one
+// applied last.
+func (p *Page) pending() (runs.Note, bool) {
+	for i := len(p.snap.Notes) - 1; i >= 0; i-- {
+		n := p.snap.Notes[i]
+		if n.FixKey == doctor.LearningRate && n.FixFactor > 0 {
+			if p.fixed != nil && p.fixed.note == n {
+				return runs.Note{}, false
+			}
+			return n, true
+		}
+	}
+	return runs.Note{}, false
+}
+
+// canUndo: a fix was applied and the learning rate is still what it set.
+func (p *Page) canUndo() bool { return p.fixed != nil && p.snap.LR == p.fixed.to }
+
+// running: the trainer takes commands (a finished run does not).
+func (p *Page) running() bool { return p.snap.State == train.Running || p.snap.State == train.Paused }
+
+// Keys are the page's keys that do something now.
+func (p *Page) Keys() []key.Binding {
+	var out []key.Binding
+	if _, ok := p.pending(); ok && p.running() {
+		out = append(out, p.keys.Fix)
+	}
+	if p.canUndo() && p.running() {
+		out = append(out, p.keys.Undo)
+	}
+	return out
+}
+
+// Update applies or undoes the doctor's fix.
+func (p *Page) Update(msg tea.Msg) tea.Cmd {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok || !p.running() {
+		return nil
+	}
+	switch {
+	case key.Matches(k, p.keys.Fix):
+		n, ok := p.pending()
+		if !ok {
+			return nil
+		}
+		lr := p.snap.LR * n.FixFactor
+		p.fixed = &fix{note: n, from: p.snap.LR, to: lr}
+		p.note = fmt.Sprintf("learning rate %g → %g from the next step (u undoes)", p.snap.LR, lr)
+		return view.Send(train.SetHyper{LearningRate: &lr})
+	case key.Matches(k, p.keys.Undo):
+		if !p.canUndo() {
+			return nil
+		}
+		lr := p.fixed.from
+		p.note = fmt.Sprintf("learning rate back to %g", lr)
+		// The note stays fixed-and-undone: f does not offer it again.
+		p.fixed.to = math.NaN()
+		return view.Send(train.SetHyper{LearningRate: &lr})
+	}
+	return nil
+}
+
+// Render draws the layer table and the doctor's notes.
+func (p *Page) Render(width, height int) string {
+	var b strings.Builder
+	latest := len(p.snap.Health) - 1
+	if latest < 0 {
+		b.WriteString(p.st.title.Render("layer health") + "\n")
+		b.WriteString("Measured at every log interval (" + fmt.Sprint(p.snap.Config.LogInterval) + " steps): nothing yet.\n")
+	} else {
+		h := p.snap.Health[latest]
+		b.WriteString(p.st.title.Render("layer health") +
+			fmt.Sprintf(" · step %d (epoch %d, batch %d) · lr %g · %d records", h.Step, h.Epoch, h.Batch, h.LR, len(p.snap.Health)) + "\n")
+		b.WriteString(p.table(width) + "\n")
+		b.WriteString(p.st.dim.Render("update = lr x |grad| / |weight|, the relative change of one step: about 1e-3 is healthy; the doctor speaks below 1e-5 or above 1e-1. Sparklines: log scale, oldest left.") + "\n")
+	}
+	b.WriteString("\n" + p.doctorText(width))
+	return termdraw.FitBlock(wrapLines(b.String(), width), width, height)
+}
+
+// table is one row per layer: the latest numbers and their history.
+func (p *Page) table(width int) string {
+	hist := p.snap.Health
+	last := hist[len(hist)-1]
+	nameW := len("layer")
+	for _, l := range last.Layers {
+		nameW = max(nameW, len(l.Name))
+	}
+	const numW = 9
+	fixed := nameW + 3*(numW+1) + 2 + 3
+	// Two history columns share what is left; each shows as many of the
+	// latest records as it has cells.
+	colW := min(maxHistory, max(0, (width-fixed)/2-1))
+	if colW < len("update history") {
+		colW = 0
+	}
+	spark := min(colW, len(hist))
+	var b strings.Builder
+	head := fmt.Sprintf("%-*s %*s %*s %*s", nameW, "layer", numW, "|weight|", numW, "|grad|", numW, "update")
+	if spark > 0 {
+		head += "  " + pad("|grad| history", colW) + " " + pad("update history", colW)
+	}
+	b.WriteString(p.st.title.Render(head))
+	for i, l := range last.Layers {
+		row := fmt.Sprintf("%-*s %*s %*s ", nameW, l.Name, numW, num(l.WeightNorm), numW, num(l.GradNorm))
+		ratio := fmt.Sprintf("%*s", numW, num(l.UpdateRatio))
+		if l.UpdateRatio < doctor.RatioLow || l.UpdateRatio > doctor.RatioHigh {
+			ratio = p.st.warn.Render(ratio)
+		}
+		row += ratio
+		if spark > 0 {
+			grads, ratios := series(hist, i, spark)
+			row += "  " + pad(sparkline(grads), colW) + " " + sparkline(ratios)
+		}
+		b.WriteString("\n" + row)
+	}
+	return b.String()
+}
+
+// maxHistory is the most records a sparkline shows: enough for ten
+// epochs of the tutorial (three a epoch), few enough to read.
+const maxHistory = 60
+
+// pad fills s (single-width runes) to w cells.
+func pad(s string, w int) string {
+	n := len([]rune(s))
+	if n > w {
+		return string([]rune(s)[:w])
+	}
+	return s + strings.Repeat(" ", w-n)
+}
+
+// series is layer i's gradient norms and update ratios over the last n
+// records (layers are matched by position and name: a record of another
+// model's layers is left out).
+func series(hist []runs.Health, i, n int) (grads, ratios []float64) {
+	name := hist[len(hist)-1].Layers[i].Name
+	for _, h := range hist[len(hist)-n:] {
+		if i < len(h.Layers) && h.Layers[i].Name == name {
+			grads = append(grads, h.Layers[i].GradNorm)
+			ratios = append(ratios, h.Layers[i].UpdateRatio)
+		}
+	}
+	return grads, ratios
+}
+
+// num writes a norm or ratio in 9 cells at most.
+func num(v float64) string {
+	switch {
+	case math.IsInf(v, 0) || math.IsNaN(v):
+		return fmt.Sprint(v)
+	case v == 0:
+		return "0"
+	case v >= 0.01 && v < 1e4:
+		return fmt.Sprintf("%.3g", v)
+	}
+	return fmt.Sprintf("%.1e", v)
+}
+
+var bars = []rune("▁▂▃▄▅▆▇█")
+
+// sparkline draws xs on a log scale, one cell each; zeros and
+// non-numbers are blanks.
+func sparkline(xs []float64) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		if x > 0 && !math.IsInf(x, 0) {
+			lo, hi = min(lo, math.Log10(x)), max(hi, math.Log10(x))
+		}
+	}
+	out := make([]rune, len(xs))
+	for i, x := range xs {
+		switch {
+		case !(x > 0) || math.IsInf(x, 0):
+			out[i] = ' '
+		case hi-lo < 1e-9:
+			out[i] = bars[len(bars)/2]
+		default:
+			out[i] = bars[int(math.Round((math.Log10(x)-lo)/(hi-lo)*float64(len(bars)-1)))]
+		}
+	}
+	return string(out)
+}
+
+// doctorText is the doctor's notes, newest first, with the fix on offer.
+func (p *Page) doctorText(width int) string {
+	var b strings.Builder
+	b.WriteString(p.st.title.Render("training doctor"))
+	notes := p.snap.Notes
+	if len(notes) == 0 {
+		b.WriteString(" · " + p.st.good.Render("nothing to report") +
+			p.st.dim.Render(": it watches for a loss stuck at 2.30 or rising, exploding or vanishing gradients, steps far too small or large, and overfitting."))
+		return b.String()
+	}
+	b.WriteString(fmt.Sprintf(" · %d note(s), newest first", len(notes)))
+	if pending, ok := p.pending(); ok && p.running() {
+		b.WriteString(" · " + p.st.warn.Render("f: "+doctor.FixText(pending, p.snap.LR)))
+	}
+	if p.canUndo() && p.running() {
+		b.WriteString(" · u: undo (back to " + fmt.Sprint(p.fixed.from) + ")")
+	}
+	if p.note != "" {
+		b.WriteString("\n" + p.st.good.Render(p.note))
+	}
+	for i := len(notes) - 1; i >= 0; i-- {
+		n := notes[i]
+		where := fmt.Sprintf("epoch %d", n.Epoch)
+		if n.Step > 0 {
+			where = fmt.Sprintf("step %d", n.Step)
+		}
+		b.WriteString("\n" + p.st.warn.Render(where+" · "+n.Rule) + ": " + n.Text)
+	}
+	return b.String()
+}
+
+// wrapLines wraps each line to width, so long notes stay readable.
+func wrapLines(s string, width int) string {
+	if width < 10 {
+		return s
+	}
+	return lipgloss.NewStyle().Width(width).Render(s)
+}

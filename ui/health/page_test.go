@@ -1,0 +1,172 @@
+package health
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"mnist-tui/engine/doctor"
+	"mnist-tui/engine/runs"
+	"mnist-tui/engine/train"
+	"mnist-tui/ui/view"
+)
+
+func plain() view.Options {
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.Ascii)
+	return view.Options{Renderer: r, NoColor: true}
+}
+
+func record(step int64, lr float64, ratios ...float64) runs.Health {
+	h := runs.Health{Epoch: 1, Batch: int(step), Step: step, LR: lr}
+	for i, r := range ratios {
+		h.Layers = append(h.Layers, runs.LayerHealth{Name: []string{"conv1.0", "fc.1"}[i], WeightNorm: 2.5, GradNorm: r / lr * 2.5, UpdateRatio: r})
+	}
+	return h
+}
+
+func lowLRSnapshot() train.Snapshot {
+	return train.Snapshot{
+		RunID: "r", State: train.Running, LR: 1e-5,
+		Health: []runs.Health{record(300, 1e-5, 2e-6, 4e-6), record(600, 1e-5, 1e-6, 3e-6)},
+		Notes: []runs.Note{{Epoch: 1, Batch: 600, Step: 600, Rule: doctor.RuleStepTooLow, Text: "Each step changes the weights by 2e-06 of their size.",
+			FixKey: doctor.LearningRate, FixFactor: 10}},
+	}
+}
+
+func press(p *Page, k string) tea.Cmd {
+	msg := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+	return p.Update(msg)
+}
+
+// sent is the learning rate a command from the page asks for.
+func sent(t *testing.T, cmd tea.Cmd) float64 {
+	t.Helper()
+	if cmd == nil {
+		t.Fatal("no command")
+	}
+	msg, ok := cmd().(view.SendMsg)
+	if !ok {
+		t.Fatalf("command gives %T, want view.SendMsg", cmd())
+	}
+	set, ok := msg.Command.(train.SetHyper)
+	if !ok || set.LearningRate == nil {
+		t.Fatalf("command %+v, want a learning rate", msg.Command)
+	}
+	return *set.LearningRate
+}
+
+func TestTableShowsEveryLayerWithItsHistory(t *testing.T) {
+	p := New(plain())
+	p.SetSnapshot(lowLRSnapshot())
+	out := p.Render(120, 30)
+	for _, want := range []string{"step 600", "conv1.0", "fc.1", "1.0e-06", "3.0e-06", "2.5", "update history", "step_too_low", "f: learning rate x10 (0.0001)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the page lacks %q:\n%s", want, out)
+		}
+	}
+	// conv1.0's ratios went from 2e-6 down to 1e-6: lowest bar last.
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "conv1.0") && !strings.HasSuffix(strings.TrimRight(l, " "), "█▁") {
+			t.Errorf("conv1.0's update sparkline should fall from the top to the bottom: %q", l)
+		}
+	}
+	if lines := strings.Split(out, "\n"); len(lines) != 30 {
+		t.Errorf("%d lines, want 30", len(lines))
+	}
+}
+
+// f applies the newest note's fix as a live change, u undoes it, and
+// neither is offered (nor does anything) once used.
+func TestFixAndUndo(t *testing.T) {
+	p := New(plain())
+	s := lowLRSnapshot()
+	p.SetSnapshot(s)
+	if !bound(p.Keys(), "f") || bound(p.Keys(), "u") {
+		t.Fatalf("keys before the fix: %v", names(p.Keys()))
+	}
+	if lr := sent(t, press(p, "f")); lr != 1e-4 {
+		t.Errorf("f asks for lr %g, want 1e-4", lr)
+	}
+	s.LR = 1e-4 // the trainer applied it
+	p.SetSnapshot(s)
+	if bound(p.Keys(), "f") || !bound(p.Keys(), "u") {
+		t.Fatalf("keys after the fix: %v", names(p.Keys()))
+	}
+	if cmd := press(p, "f"); cmd != nil {
+		t.Error("f applied the same fix twice")
+	}
+	if lr := sent(t, press(p, "u")); lr != 1e-5 {
+		t.Errorf("u asks for lr %g, want 1e-5 back", lr)
+	}
+	s.LR = 1e-5
+	p.SetSnapshot(s)
+	if len(p.Keys()) != 0 {
+		t.Errorf("keys after undoing: %v, want none until a new note", names(p.Keys()))
+	}
+	if press(p, "u") != nil || press(p, "f") != nil {
+		t.Error("a key did something with nothing on offer")
+	}
+	// A new note offers its fix again.
+	s.Notes = append(s.Notes, runs.Note{Step: 900, Rule: doctor.RuleStuck, Text: "stuck", FixKey: doctor.LearningRate, FixFactor: 10})
+	p.SetSnapshot(s)
+	if !bound(p.Keys(), "f") {
+		t.Errorf("a new note's fix is not offered: %v", names(p.Keys()))
+	}
+	// A finished run takes no commands.
+	s.State = train.Done
+	p.SetSnapshot(s)
+	if len(p.Keys()) != 0 || press(p, "f") != nil {
+		t.Error("the fix is offered on a finished run")
+	}
+}
+
+// Every key that changes the page or sends a command is in its help.
+func TestHelpListsEveryKeyThePageAnswers(t *testing.T) {
+	states := map[string]func() *Page{
+		"empty": func() *Page { p := New(plain()); p.SetSnapshot(train.Snapshot{State: train.Running}); return p },
+		"note":  func() *Page { p := New(plain()); p.SetSnapshot(lowLRSnapshot()); return p },
+		"fixed": func() *Page {
+			p := New(plain())
+			s := lowLRSnapshot()
+			p.SetSnapshot(s)
+			press(p, "f")
+			s.LR = 1e-4
+			p.SetSnapshot(s)
+			return p
+		},
+	}
+	for state, make := range states {
+		for r := '!'; r <= '~'; r++ {
+			p := make()
+			help := p.Keys()
+			before := p.Render(100, 30)
+			k := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}
+			cmd := p.Update(k)
+			if (cmd != nil || p.Render(100, 30) != before) && !bound(help, string(r)) {
+				t.Errorf("%s: %q does something, but the help does not list it", state, string(r))
+			}
+		}
+	}
+}
+
+func bound(bs []key.Binding, k string) bool {
+	for _, b := range bs {
+		if b.Enabled() && key.Matches(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}, b) {
+			return true
+		}
+	}
+	return false
+}
+
+func names(bs []key.Binding) []string {
+	var out []string
+	for _, b := range bs {
+		out = append(out, b.Help().Key)
+	}
+	return out
+}
