@@ -23,7 +23,7 @@ func TestReadmeShowsTheDashboard(t *testing.T) {
 		t.Fatalf("the picture is not a 100x30 capture in a fenced block (%d lines); run scripts/dashboard-picture.sh", len(lines))
 	}
 	screen := strings.Join(lines[1:len(lines)-1], "\n")
-	for _, want := range []string{"[RUNNING]", "[1 dashboard]", "running loss", "test error %", "? all keys"} {
+	for _, want := range []string{"[RUNNING]", "[1 dashboard]", "running loss", "error %", "? all keys"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("the picture lacks %q: run scripts/dashboard-picture.sh", want)
 		}
