@@ -76,11 +76,20 @@ func downloadLine(d train.Download, bar progress.Model, width int, st styles) st
 	return label + bar.ViewAs(float64(d.Done)/float64(d.Total)) + st.label.Render(size)
 }
 
+// maxAlertLines bounds how many lines a warning on the status line may wrap
+// onto, so that a long one still leaves the charts their room.
+const maxAlertLines = 6
+
 // statusText is the line above the key hint. What the user most needs to
 // know wins: that quitting is in progress, then errors, then the answer to
-// their last key press, then the trainer's own message.
+// their last key press, then the trainer's own message. A warning the run
+// goes on with (a file it could not write) names the file, the reason and
+// what to do: when it does not fit on one line it is wrapped whole onto up to
+// maxAlertLines lines rather than cut, and the other messages follow on a line
+// of their own. A failed run's error stays on one line: the dashboard page
+// shows it whole in place of the charts.
 func statusText(snap train.Snapshot, stopping bool, note string, width int, st styles) string {
-	var parts []string
+	var alerts, parts []string
 	final := snap.State == train.Done || snap.State == train.Failed
 	if stopping && !final {
 		parts = append(parts, st.warn.Render("stopping — saving checkpoint… (ctrl+c again quits at once)"))
@@ -88,25 +97,57 @@ func statusText(snap train.Snapshot, stopping bool, note string, width int, st s
 	if snap.SaveErr != nil && snap.State != train.Failed {
 		// Files the run could not write: kept in sight until they are,
 		// whatever messages come after (a failed run says it in Err).
-		parts = append(parts, st.bad.Render(oneLine(snap.SaveErr.Error())))
+		alerts = append(alerts, st.bad.Render(oneLine(snap.SaveErr.Error())))
 	}
 	if snap.Err != nil {
-		prefix := "error: "
 		if snap.State == train.Failed {
-			prefix = "run failed: "
+			parts = append(parts, st.bad.Render("run failed: "+oneLine(snap.Err.Error())))
+		} else {
+			alerts = append(alerts, st.bad.Render("error: "+oneLine(snap.Err.Error())))
 		}
-		parts = append(parts, st.bad.Render(prefix+oneLine(snap.Err.Error())))
 	}
 	if note != "" {
 		parts = append(parts, st.warn.Render(note))
 	}
-	if snap.Message != "" {
+	if snap.Message != "" && (len(alerts) == 0 || !alertsSay(snap, snap.Message)) {
 		parts = append(parts, oneLine(snap.Message))
 	}
 	if snap.State == train.Done && !stopping {
 		parts = append(parts, st.good.Render("run finished — q quits"))
 	}
-	return termdraw.FitWidth(strings.Join(parts, st.dim.Render(" · ")), width)
+	sep := st.dim.Render(" · ")
+	if len(alerts) > 0 && stopping && !final {
+		// Quitting in progress is said first, before any warning.
+		alerts = append([]string{parts[0]}, alerts...)
+		parts = parts[1:]
+	}
+	whole := strings.Join(append(append([]string(nil), alerts...), parts...), sep)
+	if len(alerts) == 0 || lipgloss.Width(whole) <= width {
+		return termdraw.FitWidth(whole, width)
+	}
+	lines := strings.Split(ansi.Wrap(strings.Join(alerts, sep), max(width, 10), " /"), "\n")
+	if len(lines) > maxAlertLines {
+		lines = lines[:maxAlertLines]
+		lines[maxAlertLines-1] = ansi.Truncate(lines[maxAlertLines-1], max(width-1, 0), "") + "…"
+	}
+	for i, l := range lines {
+		lines[i] = termdraw.FitWidth(strings.TrimRight(l, " "), width)
+	}
+	if len(parts) > 0 {
+		lines = append(lines, termdraw.FitWidth(strings.Join(parts, sep), width))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// alertsSay tells whether msg only repeats a warning already shown: the
+// trainer puts a failed save in its message too.
+func alertsSay(snap train.Snapshot, msg string) bool {
+	for _, err := range []error{snap.SaveErr, snap.Err} {
+		if err != nil && strings.Contains(oneLine(err.Error()), oneLine(msg)) {
+			return true
+		}
+	}
+	return false
 }
 
 // oneLine makes text from the trainer safe for a single screen line: a
