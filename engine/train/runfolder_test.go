@@ -154,9 +154,13 @@ func TestResumingAnOlderCheckpointBranches(t *testing.T) {
 	before := hashFolder(t, parent.RunDir)
 
 	older := filepath.Join(parent.RunDir, runs.StepCheckpoint(13))
-	branch := runToEnd(t, New(cfg, Options{Data: data, Resume: older}))
+	var notes []string
+	branch := runToEnd(t, New(cfg, Options{Data: data, Resume: older, Log: func(s string) { notes = append(notes, s) }}))
 	if branch.RunDir == parent.RunDir || branch.RunID == parent.RunID {
 		t.Fatalf("resuming %s continued in the parent's folder %s", older, branch.RunDir)
+	}
+	if said := strings.Join(notes, "\n"); !strings.Contains(said, branch.RunDir) || !strings.Contains(said, "branch of run "+parent.RunID) {
+		t.Errorf("the user is not told that the run branched into %s:\n%s", branch.RunDir, said)
 	}
 	if after := hashFolder(t, parent.RunDir); !reflect.DeepEqual(before, after) {
 		t.Errorf("the parent's files changed:\nbefore %x\nafter  %x", before, after)

@@ -448,7 +448,16 @@ func (r *run) resume(path string) error {
 	// in its folder would overwrite its later checkpoints and mix two
 	// histories in its metrics, so the run branches into a folder of its own.
 	r.parent = &runs.Parent{Run: parentID, Step: ck.Meta.Step, Checkpoint: path}
-	return r.makeRunDir()
+	if err := r.makeRunDir(); err != nil {
+		return err
+	}
+	// Said at once, where headless output shows it too: the results will
+	// be in another folder than the one the user resumed from.
+	if r.t.opts.Log != nil {
+		r.t.opts.Log(fmt.Sprintf("%s is behind its run's newest checkpoint: training goes on in a new run, %s, a branch of run %s at step %d, whose files stay as they are",
+			path, r.dir, parentID, ck.Meta.Step))
+	}
+	return nil
 }
 
 // continuesInPlace tells whether resuming the checkpoint at path continues
