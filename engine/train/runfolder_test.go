@@ -237,6 +237,7 @@ func TestResumeRefusesImpossiblePositions(t *testing.T) {
 		{"batch 10^12", func(m *checkpoint.Meta) { m.Batch = 1e12 }, "batch 1000000000000 of an epoch of 10 batches"},
 		{"step off its position", func(m *checkpoint.Meta) { m.Step = 7 }, "says step 7"},
 		{"past the planned epochs", func(m *checkpoint.Meta) { m.Epoch, m.Batch, m.Step = 3, 0, 20 }, "finished all 2 of its epochs"},
+		{"unknown data set", func(m *checkpoint.Meta) { m.Dataset = "image\x1b[2Jnet" }, `data set "image\x1b[2Jnet", which this program does not know`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -245,6 +246,9 @@ func TestResumeRefusesImpossiblePositions(t *testing.T) {
 			err := tr.Run(context.Background())
 			if err == nil || tr.Snapshot().State != Failed || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err %v (state %v), want a refusal saying %q", err, tr.Snapshot().State, c.want)
+			}
+			if strings.ContainsRune(err.Error(), 0x1b) {
+				t.Errorf("an escape sequence from the file reaches the terminal: %q", err)
 			}
 		})
 	}

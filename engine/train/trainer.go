@@ -513,6 +513,12 @@ func (r *run) checkPosition(path string, meta checkpoint.Meta) error {
 		return fmt.Errorf("resume %s: %w", path, err)
 	}
 	if meta.Dataset != r.cfg.Dataset {
+		if _, err := dataset.Lookup(meta.Dataset); err != nil {
+			// Quoted: the name comes from the file, and "use --dataset X"
+			// would send the user after a data set that does not exist.
+			return fmt.Errorf("resume %s: the checkpoint names the data set %q, which this program does not know (%s); the file is damaged or not from this program: resume another checkpoint of the run",
+				path, meta.Dataset, strings.Join(dataset.Names(), ", "))
+		}
 		return fmt.Errorf("resume %s: the checkpoint was trained on %s, the config says %s; its position counts %s's images (use --dataset %s, or start a new run)",
 			path, meta.Dataset, r.cfg.Dataset, meta.Dataset, meta.Dataset)
 	}
