@@ -324,6 +324,11 @@ func TestPausesAreNotTrainingTime(t *testing.T) {
 	if e := s.History[0]; e.Seconds != 20 || e.ImagesPerSec != 32 {
 		t.Errorf("epoch took %v s at %v img/s; want 20 s at 32 img/s, the 70 s pause left out", e.Seconds, e.ImagesPerSec)
 	}
+	// The header's elapsed time leaves the pause out too: it stands still
+	// while paused, and must not jump by the pause when training resumes.
+	if s.Elapsed > 20*time.Second {
+		t.Errorf("elapsed %v after 20 s of training and a 70 s pause; want the pause left out", s.Elapsed)
+	}
 	var pause *runs.Pause
 	var resume *runs.Resume
 	for _, rec := range records(t, s.RunDir) {
