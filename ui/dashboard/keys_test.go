@@ -224,3 +224,22 @@ func TestHelpSaysWherePausingWent(t *testing.T) {
 type claimsBoth struct{ fakePage }
 
 func (p *claimsBoth) Claims(k tea.KeyMsg) bool { return k.String() == " " || k.String() == "p" }
+
+// Under a compare there are eight pages: at 80 columns every tab shows,
+// the compare page's too.
+func TestEveryTabShowsAt80Columns(t *testing.T) {
+	var pages []view.View
+	for _, name := range []string{"runs", "confusion", "mistakes", "data", "draw", "config", "compare"} {
+		pages = append(pages, &fakePage{name: name})
+	}
+	for _, page := range []string{"1", "8"} {
+		_, m, _ := newTestModel(t, midRun(), Options{NoColor: true, Pages: pages}, minWidth, minHeight)
+		m = apply(t, m, press(page))
+		tabs := m.tabLine(minWidth)
+		for i, name := range []string{"dashboard", "runs", "confusion", "mistakes", "data", "draw", "config", "compare"} {
+			if want := fmt.Sprintf("%d %s", i+1, name); !strings.Contains(tabs, want) {
+				t.Errorf("on page %s, the tab line lacks %q: %q", page, want, tabs)
+			}
+		}
+	}
+}
