@@ -122,19 +122,36 @@ func statusText(snap train.Snapshot, stopping bool, note string, width int, st s
 		parts = parts[1:]
 	}
 	whole := strings.Join(append(append([]string(nil), alerts...), parts...), sep)
-	if len(alerts) == 0 || lipgloss.Width(whole) <= width {
+	switch {
+	case lipgloss.Width(whole) <= width:
+		return termdraw.FitWidth(whole, width)
+	case snap.State == train.Done && !stopping:
+		// The run's last word says where its checkpoints (or a
+		// comparison's report) are: wrapped whole, once, at the end.
+		return wrapLines(whole, width, maxFinalLines)
+	case len(alerts) == 0:
 		return termdraw.FitWidth(whole, width)
 	}
-	lines := strings.Split(ansi.Wrap(strings.Join(alerts, sep), max(width, 10), " /"), "\n")
-	if len(lines) > maxAlertLines {
-		lines = lines[:maxAlertLines]
-		lines[maxAlertLines-1] = ansi.Truncate(lines[maxAlertLines-1], max(width-1, 0), "") + "…"
+	out := wrapLines(strings.Join(alerts, sep), width, maxAlertLines)
+	if len(parts) > 0 {
+		out += "\n" + termdraw.FitWidth(strings.Join(parts, sep), width)
+	}
+	return out
+}
+
+// maxFinalLines bounds the status lines of a finished run.
+const maxFinalLines = 3
+
+// wrapLines wraps text to width on at most n lines, the last one marked
+// with "…" when text needs more.
+func wrapLines(text string, width, n int) string {
+	lines := strings.Split(ansi.Wrap(text, max(width, 10), " /"), "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+		lines[n-1] = ansi.Truncate(lines[n-1], max(width-1, 0), "") + "…"
 	}
 	for i, l := range lines {
 		lines[i] = termdraw.FitWidth(strings.TrimRight(l, " "), width)
-	}
-	if len(parts) > 0 {
-		lines = append(lines, termdraw.FitWidth(strings.Join(parts, sep), width))
 	}
 	return strings.Join(lines, "\n")
 }

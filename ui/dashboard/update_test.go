@@ -878,3 +878,20 @@ func TestPageClaimsSpace(t *testing.T) {
 		t.Errorf("space on the dashboard page sent %v, want Pause then Resume", got)
 	}
 }
+
+// A finished run's last message says where its files are: at 80 columns it
+// is wrapped whole, not cut in the middle of the folder's name.
+func TestFinishedRunNamesItsFolderWholeAt80Columns(t *testing.T) {
+	s := midRun()
+	s.State = train.Done
+	s.Message = "done: best test accuracy 97.86 % — checkpoints in /tmp/verify-runs/20261203-061015-cnn"
+	_, m, _ := newTestModel(t, s, Options{NoColor: true}, minWidth, minHeight)
+	v := m.View()
+	flat := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	if !strings.Contains(flat(v), flat(s.Message)) || !strings.Contains(v, "q quits") {
+		t.Errorf("the finished run's message is not whole on screen:\n%s", lastLines(v, 4))
+	}
+	if lines := strings.Split(v, "\n"); len(lines) != minHeight {
+		t.Errorf("%d lines, want %d", len(lines), minHeight)
+	}
+}
