@@ -140,7 +140,7 @@ func statusText(snap train.Snapshot, stopping bool, note string, width int, st s
 }
 
 // maxFinalLines bounds the status lines of a finished run.
-const maxFinalLines = 3
+const maxFinalLines = 4
 
 // wrapLines wraps text to width on at most n lines, the last one marked
 // with "…" when text needs more.
