@@ -83,8 +83,11 @@ func (m *Mistakes) Render(width, height int) string {
 		order = "least confident first"
 	}
 	n := m.eval.results.Len()
-	title := fmt.Sprintf("mistakes%s: %d of %d (%s) · %s", m.eval.epochLabel(), len(m.browse.items), n, percent(len(m.browse.items), n), order)
-	return m.browse.render(&m.base, m.eval.results, m.eval.test, title, width, height)
+	label, k, share := m.eval.epochLabel(), len(m.browse.items), percent(len(m.browse.items), n)
+	return m.browse.render(&m.base, m.eval.results, m.eval.test, width, height,
+		fmt.Sprintf("mistakes%s: %d of %d (%s) · %s", label, k, n, share, order),
+		fmt.Sprintf("mistakes%s: %d (%s) · %s", label, k, share, order),
+		fmt.Sprintf("mistakes%s: %d · %s", label, k, order))
 }
 
 // Keys are the bindings that do something now.
