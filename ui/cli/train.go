@@ -60,7 +60,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		cfg, source, err = cf.load(fs, env)
 	}
 	if err == nil {
-		err = checkMemory(cfg)
+		err = checkMemory(cfg, fs)
 	}
 	if err != nil {
 		return err
@@ -222,7 +222,7 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 	}
 	first := ses.start(cfg, opts)
 	restart := func(cfg config.Config) (dashboard.Trainer, error) {
-		if err := checkMemory(cfg); err != nil {
+		if err := checkMemory(cfg, nil); err != nil {
 			return nil, err
 		}
 		next := train.Options{Version: opts.Version, Log: opts.Log}
