@@ -34,9 +34,15 @@ func headerLines(snap train.Snapshot, title string, stopping bool, width int, st
 	gap := max(1, width-lipgloss.Width(left)-lipgloss.Width(badge))
 	line1 := left + strings.Repeat(" ", gap) + badge
 
+	// Before the first batch (loading, or a run that failed to start)
+	// there is no epoch yet: "–", not "0".
+	epoch := "–"
+	if snap.Epoch > 0 {
+		epoch = strconv.Itoa(snap.Epoch)
+	}
 	// Most important first: items that do not fit are dropped from the end.
 	items := []string{
-		st.label.Render("epoch ") + st.value.Render(fmt.Sprintf("%d/%d", snap.Epoch, snap.Epochs)),
+		st.label.Render("epoch ") + st.value.Render(fmt.Sprintf("%s/%d", epoch, snap.Epochs)),
 		st.label.Render("elapsed ") + st.value.Render(formatDuration(snap.Elapsed)),
 		st.label.Render("ETA ") + st.value.Render(formatDuration(snap.ETA)),
 		st.value.Render(formatRate(snap.ImagesPerSec)) + st.label.Render(" img/s"),
@@ -51,6 +57,9 @@ func headerLines(snap train.Snapshot, title string, stopping bool, width int, st
 // fetched, the download bar under it.
 func progressLines(snap train.Snapshot, bar progress.Model, width int, st styles) string {
 	counts := fmt.Sprintf(" batch %d/%d", snap.Batch, snap.Batches)
+	if snap.Batches == 0 {
+		counts = " batch –" // the data set is not loaded: no count to show
+	}
 	epoch := "–"
 	if snap.Epoch > 0 {
 		epoch = strconv.Itoa(snap.Epoch)
