@@ -178,7 +178,7 @@ func TestHelpListsEveryKeyOnEveryPage(t *testing.T) {
 		}
 		text := helpText(t, m)
 		checkFits(t, m.View(), minWidth, minHeight)
-		want := []string{"esc", "ctrl+c", "f1"}
+		want := []string{"esc", "ctrl+c", "f1", "tab"}
 		if i == 0 || m.current() == nil || !m.current().CapturesKeys() {
 			want = append(want, "pause/resume", "s ", "tab", "1-4", "r ", "e ", "m ", "? ", "q ", "back to the dashboard")
 		}
@@ -199,6 +199,24 @@ func TestHelpListsEveryKeyOnEveryPage(t *testing.T) {
 		if m.helpOpen {
 			t.Fatalf("page %d: esc did not close the help", i+1)
 		}
+	}
+}
+
+// tab leaves a page that takes every other key (the config editor), as it
+// leaves every page; the editor gets no tab, which YAML forbids anyway.
+func TestTabLeavesThePageThatTakesEveryKey(t *testing.T) {
+	editor := &fakePage{name: "config", shortcut: "e", capturing: true}
+	_, m, _ := newTestModel(t, midRun(), Options{NoColor: true, Pages: []view.View{&fakePage{name: "runs"}, editor}}, 120, 40)
+	m = apply(t, m, press("3"), tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q1")})
+	if m.page != 2 || strings.Join(editor.keys, "") != "q1" {
+		t.Fatalf("page %d, editor got %q: the editor must get the text q1", m.page+1, editor.keys)
+	}
+	m = apply(t, m, tea.KeyMsg{Type: tea.KeyTab})
+	if m.page != 0 {
+		t.Errorf("tab on the editor page: page %d, want the next one, 1", m.page+1)
+	}
+	if strings.Join(editor.keys, "") != "q1" {
+		t.Errorf("the editor got %q; tab is not text for it", editor.keys)
 	}
 }
 
