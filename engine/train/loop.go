@@ -126,7 +126,11 @@ func (r *run) apply(cmd Command) error {
 					return err
 				}
 			}
-			r.writeMetric(runs.Resume{Epoch: r.epoch, Batch: r.batch, Step: r.step, PausedSeconds: r.t.now().Sub(r.pausedAt).Seconds()})
+			paused := r.t.now().Sub(r.pausedAt)
+			r.writeMetric(runs.Resume{Epoch: r.epoch, Batch: r.batch, Step: r.step, PausedSeconds: paused.Seconds()})
+			// The elapsed time stood still on screen while paused; moving
+			// its origin keeps it from jumping by the pause now.
+			r.start = r.start.Add(paused)
 			r.startClock()
 			r.window.reset()
 			r.t.update(func(s *Snapshot) { s.State = Running; s.Message = "resumed"; s.Err = nil })

@@ -154,9 +154,13 @@ func TestResumingAnOlderCheckpointBranches(t *testing.T) {
 	before := hashFolder(t, parent.RunDir)
 
 	older := filepath.Join(parent.RunDir, runs.StepCheckpoint(13))
-	branch := runToEnd(t, New(cfg, Options{Data: data, Resume: older}))
+	var notes []string
+	branch := runToEnd(t, New(cfg, Options{Data: data, Resume: older, Log: func(s string) { notes = append(notes, s) }}))
 	if branch.RunDir == parent.RunDir || branch.RunID == parent.RunID {
 		t.Fatalf("resuming %s continued in the parent's folder %s", older, branch.RunDir)
+	}
+	if said := strings.Join(notes, "\n"); !strings.Contains(said, branch.RunDir) || !strings.Contains(said, "branch of run "+parent.RunID) {
+		t.Errorf("the user is not told that the run branched into %s:\n%s", branch.RunDir, said)
 	}
 	if after := hashFolder(t, parent.RunDir); !reflect.DeepEqual(before, after) {
 		t.Errorf("the parent's files changed:\nbefore %x\nafter  %x", before, after)
@@ -233,6 +237,7 @@ func TestResumeRefusesImpossiblePositions(t *testing.T) {
 		{"batch 10^12", func(m *checkpoint.Meta) { m.Batch = 1e12 }, "batch 1000000000000 of an epoch of 10 batches"},
 		{"step off its position", func(m *checkpoint.Meta) { m.Step = 7 }, "says step 7"},
 		{"past the planned epochs", func(m *checkpoint.Meta) { m.Epoch, m.Batch, m.Step = 3, 0, 20 }, "finished all 2 of its epochs"},
+		{"unknown data set", func(m *checkpoint.Meta) { m.Dataset = "image\x1b[2Jnet" }, `data set "image\x1b[2Jnet", which this program does not know`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -241,6 +246,9 @@ func TestResumeRefusesImpossiblePositions(t *testing.T) {
 			err := tr.Run(context.Background())
 			if err == nil || tr.Snapshot().State != Failed || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err %v (state %v), want a refusal saying %q", err, tr.Snapshot().State, c.want)
+			}
+			if strings.ContainsRune(err.Error(), 0x1b) {
+				t.Errorf("an escape sequence from the file reaches the terminal: %q", err)
 			}
 		})
 	}
@@ -315,6 +323,11 @@ func TestPausesAreNotTrainingTime(t *testing.T) {
 	// 640 images in batches of 32: 20 steps of one second.
 	if e := s.History[0]; e.Seconds != 20 || e.ImagesPerSec != 32 {
 		t.Errorf("epoch took %v s at %v img/s; want 20 s at 32 img/s, the 70 s pause left out", e.Seconds, e.ImagesPerSec)
+	}
+	// The header's elapsed time leaves the pause out too: it stands still
+	// while paused, and must not jump by the pause when training resumes.
+	if s.Elapsed > 20*time.Second {
+		t.Errorf("elapsed %v after 20 s of training and a 70 s pause; want the pause left out", s.Elapsed)
 	}
 	var pause *runs.Pause
 	var resume *runs.Resume

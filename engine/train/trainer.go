@@ -465,7 +465,16 @@ func (r *run) resume(path string) error {
 	// in its folder would overwrite its later checkpoints and mix two
 	// histories in its metrics, so the run branches into a folder of its own.
 	r.parent = &runs.Parent{Run: parentID, Step: ck.Meta.Step, Checkpoint: path}
-	return r.makeRunDir()
+	if err := r.makeRunDir(); err != nil {
+		return err
+	}
+	// Said at once, where headless output shows it too: the results will
+	// be in another folder than the one the user resumed from.
+	if r.t.opts.Log != nil {
+		r.t.opts.Log(fmt.Sprintf("%s is behind its run's newest checkpoint: training goes on in a new run, %s, a branch of run %s at step %d, whose files stay as they are",
+			path, r.dir, parentID, ck.Meta.Step))
+	}
+	return nil
 }
 
 // continuesInPlace tells whether resuming the checkpoint at path continues
@@ -521,6 +530,12 @@ func (r *run) checkPosition(path string, meta checkpoint.Meta) error {
 		return fmt.Errorf("resume %s: %w", path, err)
 	}
 	if meta.Dataset != r.cfg.Dataset {
+		if _, err := dataset.Lookup(meta.Dataset); err != nil {
+			// Quoted: the name comes from the file, and "use --dataset X"
+			// would send the user after a data set that does not exist.
+			return fmt.Errorf("resume %s: the checkpoint names the data set %q, which this program does not know (%s); the file is damaged or not from this program: resume another checkpoint of the run",
+				path, meta.Dataset, strings.Join(dataset.Names(), ", "))
+		}
 		return fmt.Errorf("resume %s: the checkpoint was trained on %s, the config says %s; its position counts %s's images (use --dataset %s, or start a new run)",
 			path, meta.Dataset, r.cfg.Dataset, meta.Dataset, meta.Dataset)
 	}

@@ -377,4 +377,14 @@ func TestTrainRefusesABatchTooLargeForMemory(t *testing.T) {
 	if code != exitUsage || !strings.Contains(stderr, "use batch_size") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
+	// The same settings from a config file: the command line is not what
+	// is wrong (exit 2 says it is), the file is.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "big.yaml"), []byte("model: inception\nbatch_size: 60000\nthreads: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = run(t, dir, "train", "--headless", "--config", "big.yaml", "--data-dir", t.TempDir())
+	if code != exitFailure || !strings.Contains(stderr, "use batch_size") || strings.Contains(stderr, "--help") {
+		t.Errorf("from a config file: exit %d, stderr %q; want exit 1 with the largest batch, no usage", code, stderr)
+	}
 }

@@ -58,7 +58,7 @@ func compare(ctx context.Context, env *Env, args []string, load dataLoader) erro
 	for _, model := range models {
 		c := cfg
 		c.Model = model
-		if err := checkMemory(c); err != nil {
+		if err := checkMemory(c, fs); err != nil {
 			return err
 		}
 	}

@@ -63,7 +63,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		cfg, source, err = cf.load(fs, env)
 	}
 	if err == nil {
-		err = checkMemory(cfg)
+		err = checkMemory(cfg, fs)
 	}
 	if err != nil {
 		return err
@@ -210,6 +210,15 @@ func (p *printer) summary(s train.Snapshot) {
 		return
 	}
 	// The state is in the message that follows ("done: ...", "stopped; ...").
+	if len(s.History) == 0 {
+		// A run that failed or stopped before its first test pass has no
+		// speed or accuracy: "best test accuracy 0.00 %" would be invented.
+		fmt.Fprintf(p.w, "%s on %s: no epoch finished\n", s.Model, s.Dataset)
+		if s.Message != "" {
+			fmt.Fprintln(p.w, s.Message)
+		}
+		return
+	}
 	fmt.Fprintf(p.w, "%s on %s: %s in %s (%.0f images/s while training), best test accuracy %.2f %%\n",
 		s.Model, s.Dataset, pluralize(len(s.History), "epoch"), s.Elapsed.Round(100*time.Millisecond), rate, best)
 	if s.Message != "" {
@@ -240,7 +249,7 @@ func trainDashboard(ctx context.Context, env *Env, cfg config.Config, source str
 	}
 	first := ses.start(cfg, opts)
 	restart := func(cfg config.Config) (dashboard.Trainer, error) {
-		if err := checkMemory(cfg); err != nil {
+		if err := checkMemory(cfg, nil); err != nil {
 			return nil, err
 		}
 		next := train.Options{Version: opts.Version, Log: opts.Log}

@@ -98,3 +98,18 @@ func TestForcedQuitSaysWhetherTheCheckpointWasWritten(t *testing.T) {
 		t.Errorf("another dashboard error was replaced: %v", err)
 	}
 }
+
+// A run that ends before its first epoch (a data set that cannot be
+// fetched, an impossible checkpoint) claims no speed and no accuracy.
+func TestSummaryOfARunWithoutAnEpoch(t *testing.T) {
+	var out strings.Builder
+	p := &printer{w: &out}
+	p.summary(train.Snapshot{State: train.Failed, Model: "cnn", Dataset: "mnist", Message: "dataset mnist: no usable copy"})
+	got := out.String()
+	if strings.Contains(got, "0.00 %") || strings.Contains(got, "images/s") {
+		t.Errorf("summary of a run without an epoch invents results:\n%s", got)
+	}
+	if !strings.Contains(got, "cnn on mnist: no epoch finished") || !strings.Contains(got, "no usable copy") {
+		t.Errorf("summary does not say that no epoch finished, and why:\n%s", got)
+	}
+}

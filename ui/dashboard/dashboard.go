@@ -506,8 +506,10 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	// A page that wants every key (an editor) gets them all but ctrl+c,
-	// which must always be able to stop the program, and f1 for the help.
-	if page != nil && page.CapturesKeys() && k.Type != tea.KeyCtrlC && k.Type != tea.KeyF1 {
+	// which must always be able to stop the program, f1 for the help, and
+	// tab for the next page: YAML allows no tab in its text, so the editor
+	// has no use for it.
+	if page != nil && page.CapturesKeys() && k.Type != tea.KeyCtrlC && k.Type != tea.KeyF1 && k.Type != tea.KeyTab {
 		return m, m.routeToPage(k)
 	}
 	if c, ok := page.(view.Claimer); ok && c.Claims(k) {

@@ -26,7 +26,8 @@ func TestEditAfterDoneStartsANewRun(t *testing.T) {
 	page := editor.New(filepath.Join(t.TempDir(), "config.yaml"), []byte("epochs: 10\n"), view.Options{NoColor: true})
 	_, m, _ := newTestModel(t, done, Options{NoColor: true, Restart: restart, Pages: []view.View{page}}, 120, 40)
 
-	m = apply(t, m, press("e"), tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("seed: 7")})
+	// The editor opens at the first setting: a new line typed there.
+	m = apply(t, m, press("e"), tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("seed: 7")}, tea.KeyMsg{Type: tea.KeyEnter})
 	m, cmd := step(t, m, tea.KeyMsg{Type: tea.KeyCtrlS})
 	if cmd != nil {
 		if msg := cmd(); msg != nil {

@@ -58,3 +58,16 @@ func TestFailureMidRunKeepsTheTable(t *testing.T) {
 		t.Errorf("the epoch table gave way to a short error:\n%s", v)
 	}
 }
+
+// A run that failed before its first batch shows no made-up position:
+// neither epoch 0 nor batch 0/0.
+func TestFailureBeforeTheFirstBatchShowsNoPosition(t *testing.T) {
+	s := newSyntheticRun(10, 100, 10).start()
+	s.State, s.Err = train.Failed, fetchFailure
+	s.Epoch, s.Batch, s.Batches, s.Step, s.Logs, s.History, s.Samples = 0, 0, 0, 0, nil, nil, nil
+	_, m, _ := newTestModel(t, s, Options{NoColor: true}, minWidth, minHeight)
+	head := strings.Join(strings.Split(m.View(), "\n")[:3], "\n")
+	if strings.Contains(head, "batch 0/0") || strings.Contains(head, "epoch 0/") || !strings.Contains(head, "epoch –/10") {
+		t.Errorf("header of a run that never started:\n%s", head)
+	}
+}

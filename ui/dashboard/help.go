@@ -186,7 +186,7 @@ func (m Model) helpLines() []string {
 	if page != nil && page.CapturesKeys() {
 		f1 := m.keys.Help
 		f1.SetHelp("f1", "all keys")
-		section("the "+m.pageName(m.page)+" page takes every key but these", []key.Binding{f1, m.keys.Back, m.keys.CtrlC})
+		section("the "+m.pageName(m.page)+" page takes every key but these", []key.Binding{f1, m.keys.NextView, m.keys.Back, m.keys.CtrlC})
 	} else {
 		section("every page", m.globalBindings())
 	}

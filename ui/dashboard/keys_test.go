@@ -178,7 +178,7 @@ func TestHelpListsEveryKeyOnEveryPage(t *testing.T) {
 		}
 		text := helpText(t, m)
 		checkFits(t, m.View(), minWidth, minHeight)
-		want := []string{"esc", "ctrl+c", "f1"}
+		want := []string{"esc", "ctrl+c", "f1", "tab"}
 		if i == 0 || m.current() == nil || !m.current().CapturesKeys() {
 			want = append(want, "pause/resume", "s ", "tab", "1-4", "r ", "e ", "m ", "? ", "q ", "back to the dashboard")
 		}
@@ -199,6 +199,24 @@ func TestHelpListsEveryKeyOnEveryPage(t *testing.T) {
 		if m.helpOpen {
 			t.Fatalf("page %d: esc did not close the help", i+1)
 		}
+	}
+}
+
+// tab leaves a page that takes every other key (the config editor), as it
+// leaves every page; the editor gets no tab, which YAML forbids anyway.
+func TestTabLeavesThePageThatTakesEveryKey(t *testing.T) {
+	editor := &fakePage{name: "config", shortcut: "e", capturing: true}
+	_, m, _ := newTestModel(t, midRun(), Options{NoColor: true, Pages: []view.View{&fakePage{name: "runs"}, editor}}, 120, 40)
+	m = apply(t, m, press("3"), tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q1")})
+	if m.page != 2 || strings.Join(editor.keys, "") != "q1" {
+		t.Fatalf("page %d, editor got %q: the editor must get the text q1", m.page+1, editor.keys)
+	}
+	m = apply(t, m, tea.KeyMsg{Type: tea.KeyTab})
+	if m.page != 0 {
+		t.Errorf("tab on the editor page: page %d, want the next one, 1", m.page+1)
+	}
+	if strings.Join(editor.keys, "") != "q1" {
+		t.Errorf("the editor got %q; tab is not text for it", editor.keys)
 	}
 }
 
@@ -224,3 +242,22 @@ func TestHelpSaysWherePausingWent(t *testing.T) {
 type claimsBoth struct{ fakePage }
 
 func (p *claimsBoth) Claims(k tea.KeyMsg) bool { return k.String() == " " || k.String() == "p" }
+
+// Under a compare there are eight pages: at 80 columns every tab shows,
+// the compare page's too.
+func TestEveryTabShowsAt80Columns(t *testing.T) {
+	var pages []view.View
+	for _, name := range []string{"runs", "confusion", "mistakes", "data", "draw", "config", "compare"} {
+		pages = append(pages, &fakePage{name: name})
+	}
+	for _, page := range []string{"1", "8"} {
+		_, m, _ := newTestModel(t, midRun(), Options{NoColor: true, Pages: pages}, minWidth, minHeight)
+		m = apply(t, m, press(page))
+		tabs := m.tabLine(minWidth)
+		for i, name := range []string{"dashboard", "runs", "confusion", "mistakes", "data", "draw", "config", "compare"} {
+			if want := fmt.Sprintf("%d %s", i+1, name); !strings.Contains(tabs, want) {
+				t.Errorf("on page %s, the tab line lacks %q: %q", page, want, tabs)
+			}
+		}
+	}
+}

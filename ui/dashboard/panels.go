@@ -34,9 +34,15 @@ func headerLines(snap train.Snapshot, title string, stopping bool, width int, st
 	gap := max(1, width-lipgloss.Width(left)-lipgloss.Width(badge))
 	line1 := left + strings.Repeat(" ", gap) + badge
 
+	// Before the first batch (loading, or a run that failed to start)
+	// there is no epoch yet: "–", not "0".
+	epoch := "–"
+	if snap.Epoch > 0 {
+		epoch = strconv.Itoa(snap.Epoch)
+	}
 	// Most important first: items that do not fit are dropped from the end.
 	items := []string{
-		st.label.Render("epoch ") + st.value.Render(fmt.Sprintf("%d/%d", snap.Epoch, snap.Epochs)),
+		st.label.Render("epoch ") + st.value.Render(fmt.Sprintf("%s/%d", epoch, snap.Epochs)),
 		st.label.Render("elapsed ") + st.value.Render(formatDuration(snap.Elapsed)),
 		st.label.Render("ETA ") + st.value.Render(formatDuration(snap.ETA)),
 		st.value.Render(formatRate(snap.ImagesPerSec)) + st.label.Render(" img/s"),
@@ -51,6 +57,9 @@ func headerLines(snap train.Snapshot, title string, stopping bool, width int, st
 // fetched, the download bar under it.
 func progressLines(snap train.Snapshot, bar progress.Model, width int, st styles) string {
 	counts := fmt.Sprintf(" batch %d/%d", snap.Batch, snap.Batches)
+	if snap.Batches == 0 {
+		counts = " batch –" // the data set is not loaded: no count to show
+	}
 	epoch := "–"
 	if snap.Epoch > 0 {
 		epoch = strconv.Itoa(snap.Epoch)
@@ -76,11 +85,20 @@ func downloadLine(d train.Download, bar progress.Model, width int, st styles) st
 	return label + bar.ViewAs(float64(d.Done)/float64(d.Total)) + st.label.Render(size)
 }
 
+// maxAlertLines bounds how many lines a warning on the status line may wrap
+// onto, so that a long one still leaves the charts their room.
+const maxAlertLines = 6
+
 // statusText is the line above the key hint. What the user most needs to
 // know wins: that quitting is in progress, then errors, then the answer to
-// their last key press, then the trainer's own message.
+// their last key press, then the trainer's own message. A warning the run
+// goes on with (a file it could not write) names the file, the reason and
+// what to do: when it does not fit on one line it is wrapped whole onto up to
+// maxAlertLines lines rather than cut, and the other messages follow on a line
+// of their own. A failed run's error stays on one line: the dashboard page
+// shows it whole in place of the charts.
 func statusText(snap train.Snapshot, stopping bool, note string, width int, st styles) string {
-	var parts []string
+	var alerts, parts []string
 	final := snap.State == train.Done || snap.State == train.Failed
 	if stopping && !final {
 		parts = append(parts, st.warn.Render("stopping — saving checkpoint… (ctrl+c again quits at once)"))
@@ -88,25 +106,74 @@ func statusText(snap train.Snapshot, stopping bool, note string, width int, st s
 	if snap.SaveErr != nil && snap.State != train.Failed {
 		// Files the run could not write: kept in sight until they are,
 		// whatever messages come after (a failed run says it in Err).
-		parts = append(parts, st.bad.Render(oneLine(snap.SaveErr.Error())))
+		alerts = append(alerts, st.bad.Render(oneLine(snap.SaveErr.Error())))
 	}
 	if snap.Err != nil {
-		prefix := "error: "
 		if snap.State == train.Failed {
-			prefix = "run failed: "
+			parts = append(parts, st.bad.Render("run failed: "+oneLine(snap.Err.Error())))
+		} else {
+			alerts = append(alerts, st.bad.Render("error: "+oneLine(snap.Err.Error())))
 		}
-		parts = append(parts, st.bad.Render(prefix+oneLine(snap.Err.Error())))
 	}
 	if note != "" {
 		parts = append(parts, st.warn.Render(note))
 	}
-	if snap.Message != "" {
+	if snap.Message != "" && (len(alerts) == 0 || !alertsSay(snap, snap.Message)) {
 		parts = append(parts, oneLine(snap.Message))
 	}
 	if snap.State == train.Done && !stopping {
 		parts = append(parts, st.good.Render("run finished — q quits"))
 	}
-	return termdraw.FitWidth(strings.Join(parts, st.dim.Render(" · ")), width)
+	sep := st.dim.Render(" · ")
+	if len(alerts) > 0 && stopping && !final {
+		// Quitting in progress is said first, before any warning.
+		alerts = append([]string{parts[0]}, alerts...)
+		parts = parts[1:]
+	}
+	whole := strings.Join(append(append([]string(nil), alerts...), parts...), sep)
+	switch {
+	case lipgloss.Width(whole) <= width:
+		return termdraw.FitWidth(whole, width)
+	case snap.State == train.Done && !stopping:
+		// The run's last word says where its checkpoints (or a
+		// comparison's report) are: wrapped whole, once, at the end.
+		return wrapLines(whole, width, maxFinalLines)
+	case len(alerts) == 0:
+		return termdraw.FitWidth(whole, width)
+	}
+	out := wrapLines(strings.Join(alerts, sep), width, maxAlertLines)
+	if len(parts) > 0 {
+		out += "\n" + termdraw.FitWidth(strings.Join(parts, sep), width)
+	}
+	return out
+}
+
+// maxFinalLines bounds the status lines of a finished run.
+const maxFinalLines = 4
+
+// wrapLines wraps text to width on at most n lines, the last one marked
+// with "…" when text needs more.
+func wrapLines(text string, width, n int) string {
+	lines := strings.Split(ansi.Wrap(text, max(width, 10), " /"), "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+		lines[n-1] = ansi.Truncate(lines[n-1], max(width-1, 0), "") + "…"
+	}
+	for i, l := range lines {
+		lines[i] = termdraw.FitWidth(strings.TrimRight(l, " "), width)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// alertsSay tells whether msg only repeats a warning already shown: the
+// trainer puts a failed save in its message too.
+func alertsSay(snap train.Snapshot, msg string) bool {
+	for _, err := range []error{snap.SaveErr, snap.Err} {
+		if err != nil && strings.Contains(oneLine(err.Error()), oneLine(msg)) {
+			return true
+		}
+	}
+	return false
 }
 
 // oneLine makes text from the trainer safe for a single screen line: a

@@ -457,6 +457,38 @@ func TestUnsavedFilesStayInSight(t *testing.T) {
 	}
 }
 
+// TestUnsavedFilesAreReadableAt80Columns: the warning of a file the run
+// could not write names the file, the reason and what to do, none of which
+// fits one line of the smallest terminal; it is wrapped, not cut, and the
+// screen keeps its height.
+func TestUnsavedFilesAreReadableAt80Columns(t *testing.T) {
+	s := midRun()
+	s.SaveErr = errors.New("training goes on, but could not write /tmp/verify-work/tfs/runs/20261203-061211-linear/last.safetensors (no space left on device); " +
+		"free some space (or fix the folder's permissions), then continue from the newest good checkpoint: mnist-tui train --resume /tmp/verify-work/tfs/runs/20261203-061211-linear/step-100.safetensors")
+	s.Message = "epoch 4: test accuracy 98.10 %"
+	for _, page := range []string{"1", "3"} {
+		_, m, _ := newTestModel(t, s, Options{NoColor: true}, minWidth, minHeight)
+		m = apply(t, m, press(page))
+		v := m.View()
+		// Wrapping breaks lines at spaces, '/' and '-': compare without
+		// white space.
+		if flat := func(s string) string { return strings.Join(strings.Fields(s), "") }; !strings.Contains(flat(v), flat(s.SaveErr.Error())) {
+			t.Errorf("page %s: the unsaved file's warning is not whole on screen:\n%s", page, v)
+		}
+		if !strings.Contains(v, s.Message) {
+			t.Errorf("page %s: the trainer's message gave way to the warning:\n%s", page, lastLines(v, 6))
+		}
+		if lines := strings.Split(v, "\n"); len(lines) != minHeight {
+			t.Errorf("page %s: %d lines, want %d", page, len(lines), minHeight)
+		}
+		for _, line := range strings.Split(v, "\n") {
+			if w := lipgloss.Width(line); w > minWidth {
+				t.Errorf("page %s: line of width %d > %d: %q", page, w, minWidth, line)
+			}
+		}
+	}
+}
+
 func TestNilTrainerIsReportedNotAPanic(t *testing.T) {
 	m := New(nil, Options{NoColor: true})
 	m = apply(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
@@ -844,5 +876,22 @@ func TestPageClaimsSpace(t *testing.T) {
 	m = apply(t, m, press("esc"), press(" "))
 	if got := f.commands(); len(got) != 2 || got[1] != (train.Resume{}) {
 		t.Errorf("space on the dashboard page sent %v, want Pause then Resume", got)
+	}
+}
+
+// A finished run's last message says where its files are: at 80 columns it
+// is wrapped whole, not cut in the middle of the folder's name.
+func TestFinishedRunNamesItsFolderWholeAt80Columns(t *testing.T) {
+	s := midRun()
+	s.State = train.Done
+	s.Message = "done: best test accuracy 97.86 % — checkpoints in /tmp/verify-runs/20261203-061015-cnn"
+	_, m, _ := newTestModel(t, s, Options{NoColor: true}, minWidth, minHeight)
+	v := m.View()
+	flat := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	if !strings.Contains(flat(v), flat(s.Message)) || !strings.Contains(v, "q quits") {
+		t.Errorf("the finished run's message is not whole on screen:\n%s", lastLines(v, 4))
+	}
+	if lines := strings.Split(v, "\n"); len(lines) != minHeight {
+		t.Errorf("%d lines, want %d", len(lines), minHeight)
 	}
 }

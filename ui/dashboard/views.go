@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"mnist-tui/ui/termdraw"
 	"mnist-tui/ui/view"
@@ -74,16 +75,24 @@ func (m Model) tabLine(width int) string {
 		return ""
 	}
 	st := m.styles
-	items := make([]string, m.pageCount())
-	for i := range items {
-		label := strconv.Itoa(i+1) + " " + m.pageName(i)
-		if i == m.page {
-			items[i] = st.tabActive.Render("[" + label + "]")
-		} else {
-			items[i] = st.label.Render(" " + label + " ")
+	// Every tab must show: under a compare, the eighth does not fit 80
+	// columns with padding, so a narrow screen drops the padding first.
+	var line string
+	for _, pad := range []string{" ", ""} {
+		items := make([]string, m.pageCount())
+		for i := range items {
+			label := strconv.Itoa(i+1) + " " + m.pageName(i)
+			if i == m.page {
+				items[i] = st.tabActive.Render("[" + label + "]")
+			} else {
+				items[i] = st.label.Render(pad + label + pad)
+			}
+		}
+		if line = strings.Join(items, " "); lipgloss.Width(line) <= width {
+			break
 		}
 	}
-	return termdraw.FitWidth(strings.Join(items, " "), width)
+	return termdraw.FitWidth(line, width)
 }
 
 // routeToPage gives a message to the page shown (keys, mouse) and returns

@@ -533,5 +533,14 @@ func (k keyMap) all() []key.Binding {
 // share one entry.
 func (k keyMap) bindings() []key.Binding {
 	arrows := key.NewBinding(key.WithKeys("up", "down", "left", "right"), key.WithHelp("←↑↓→", "move cursor"))
-	return []key.Binding{k.Clear, k.Save, k.Why, arrows, k.Paint, k.Pen, k.Erase}
+	return []key.Binding{k.Clear, k.Save, k.Why, arrows, k.Paint, k.Pen, k.Erase, mouseHelp("left button", "draw"), mouseHelp("right button", "erase")}
+}
+
+// mouseHelp is a help entry for a mouse button, the main way to draw: the
+// panel's own hint saying so is the first thing cut on a narrow terminal,
+// and the help must list it. Buttons arrive as mouse messages, never as
+// keys: the binding's key name only keeps the entry enabled, which the
+// help requires.
+func mouseHelp(button, does string) key.Binding {
+	return key.NewBinding(key.WithKeys("mouse "+button), key.WithHelp("mouse "+button, does))
 }

@@ -324,3 +324,18 @@ func TestHelpListsEveryDrawingKey(t *testing.T) {
 		}
 	}
 }
+
+// The mouse is the main way to draw, and its hint beside the canvas is cut
+// first on a narrow terminal: the help lists both buttons.
+func TestHelpListsTheMouseButtons(t *testing.T) {
+	p := newPage(fakeModel{}, view.Options{NoColor: true})
+	for _, want := range []string{"left button", "right button"} {
+		found := false
+		for _, b := range p.Keys() {
+			found = found || (b.Enabled() && strings.Contains(b.Help().Key, want))
+		}
+		if !found {
+			t.Errorf("the help has no entry for the mouse's %s", want)
+		}
+	}
+}

@@ -85,6 +85,7 @@ func New(path string, text []byte, opts view.Options) *Page {
 	area.CharLimit = 0
 	area.MaxHeight = 0
 	area.SetValue(string(text))
+	cursorToFirstSetting(&area)
 	area.Focus()
 	st := newStyles(opts)
 	if opts.NoColor {
@@ -193,6 +194,7 @@ func (p *Page) showRunValues(run config.Config) {
 	if text, err := config.Update(p.path, []byte(p.area.Value()), changes); err == nil {
 		unapplied := p.area.Value() != p.applied
 		p.area.SetValue(string(text))
+		cursorToFirstSetting(&p.area)
 		p.opened = string(text)
 		if !unapplied {
 			p.applied = p.opened
@@ -438,7 +440,33 @@ func (p *Page) externalDone(path string, err error) tea.Cmd {
 		return nil
 	}
 	p.area.SetValue(string(text))
+	cursorToFirstSetting(&p.area)
 	return p.apply()
+}
+
+// cursorToFirstSetting puts the cursor at the start of the first
+// 'key: value' line. SetValue leaves it after the last character, so the
+// editor would open scrolled to the end of the file with its explanations
+// above out of sight; the first setting is where an edit usually starts,
+// and the comments before it stay on screen.
+func cursorToFirstSetting(area *textarea.Model) {
+	lines := strings.Split(area.Value(), "\n")
+	target := 0
+	for i, l := range lines {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
+			target = i
+			break
+		}
+	}
+	// CursorUp and CursorDown move by screen line, and a long line wraps
+	// onto several: loop on the row, bounded by the text's size.
+	for n := 0; area.Line() > 0 && n <= len(area.Value()); n++ {
+		area.CursorUp()
+	}
+	for n := 0; area.Line() < target && n <= len(area.Value()); n++ {
+		area.CursorDown()
+	}
+	area.CursorStart()
 }
 
 func (p *Page) setStatus(ok bool, s string) { p.status, p.statusOK = s, ok }

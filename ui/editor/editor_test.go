@@ -369,3 +369,31 @@ func TestRestartTooLargeForMemoryIsRefused(t *testing.T) {
 		t.Errorf("the refused edit was written:\n%s", got)
 	}
 }
+
+// The editor opens at the first setting with the file's opening comments on
+// screen, not scrolled to the end of the file, both as loaded and after the
+// run's own values (flags) were put into the text.
+func TestEditorOpensAtTheFirstSetting(t *testing.T) {
+	long := sample + strings.Repeat("# more explanations\n", 40) + "seed: 1\n"
+	for _, withFlags := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "config.yaml")
+		p := New(path, []byte(long), view.Options{NoColor: true})
+		run, err := config.Parse(path, []byte(long))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if withFlags {
+			run.Model = "linear"
+		}
+		p.SetSnapshot(train.Snapshot{Config: run})
+		if withFlags && !strings.Contains(p.area.Value(), "model: linear") {
+			t.Fatalf("the run's values are not shown:\n%s", p.area.Value())
+		}
+		if row := p.area.Line(); row != 1 {
+			t.Errorf("flags %v: cursor on line %d, want 1 (model:)", withFlags, row+1)
+		}
+		if out := p.Render(80, 16); !strings.Contains(out, "# my experiment") {
+			t.Errorf("flags %v: the file's first lines are not on screen:\n%s", withFlags, out)
+		}
+	}
+}

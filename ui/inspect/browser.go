@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"mnist-tui/dataset"
 )
@@ -120,9 +121,11 @@ func worstTestCaption(names classNames) []string {
 	return []string{widest, "→" + widest, "100.0%"}
 }
 
-// render draws the grid (under title) or the chart of the image under the
-// cursor, in width x height.
-func (b *browser) render(p *base, r Results, test *dataset.Set, title string, width, height int) string {
+// render draws the grid (under a title) or the chart of the image under the
+// cursor, in width x height. titles go from the fullest to the shortest: the
+// first that fits beside the grid's position is used, so that a narrow
+// screen loses words of the title rather than where the user is.
+func (b *browser) render(p *base, r Results, test *dataset.Set, width, height int, titles ...string) string {
 	if b.detail && len(b.items) > 0 {
 		return b.renderDetail(p, r, test, width, height)
 	}
@@ -140,7 +143,14 @@ func (b *browser) render(p *base, r Results, test *dataset.Set, title string, wi
 		w, h := minGridSize(worst)
 		return needSize(w, h+1, width, height, p.st)
 	}
-	head := p.st.title.Render(title) + p.st.dim.Render(" · "+b.grid.position())
+	position := p.st.dim.Render(" · " + b.grid.position())
+	title := ""
+	for _, title = range titles {
+		if lipgloss.Width(title)+lipgloss.Width(position) <= width {
+			break
+		}
+	}
+	head := p.st.title.Render(title) + position
 	if len(b.items) == 0 {
 		grid = []string{p.st.dim.Render("no images here")}
 	}

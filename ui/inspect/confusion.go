@@ -166,7 +166,7 @@ func (c *Confusion) Render(width, height int) string {
 		return message("cannot show the confusion matrix: "+c.eval.err.Error(), c.st.bad, width, height)
 	case c.listing:
 		title := fmt.Sprintf("truth %s, predicted %s", c.names.of(c.row), c.names.of(c.col))
-		return c.browse.render(&c.base, c.eval.results, c.eval.test, title, width, height)
+		return c.browse.render(&c.base, c.eval.results, c.eval.test, width, height, title)
 	}
 	return c.renderMatrix(width, height)
 }

@@ -107,16 +107,21 @@ func (m *Mistakes) Render(width, height int) string {
 		order = "least confident first"
 	}
 	n := m.eval.results.Len()
-	title := fmt.Sprintf("mistakes%s: %d of %d (%s) · %s", m.eval.epochLabel(), len(m.browse.items), n, percent(len(m.browse.items), n), order)
+	label, k, share := m.eval.epochLabel(), len(m.browse.items), percent(len(m.browse.items), n)
+	titles := []string{ // the longest that fits
+		fmt.Sprintf("mistakes%s: %d of %d (%s) · %s", label, k, n, share, order),
+		fmt.Sprintf("mistakes%s: %d (%s) · %s", label, k, share, order),
+		fmt.Sprintf("mistakes%s: %d · %s", label, k, order),
+	}
 	if m.why.on && m.browse.detail && len(m.browse.items) > 0 && width > whyW {
 		// The map on the left, the probabilities in what is left.
 		i := m.browse.items[m.browse.grid.cursor]
 		c := m.eval.results.Pred(i)
-		detail := strings.Split(m.browse.render(&m.base, m.eval.results, m.eval.test, title, width-whyW, height), "\n")
+		detail := strings.Split(m.browse.render(&m.base, m.eval.results, m.eval.test, width-whyW, height, titles...), "\n")
 		panel := append([]string{""}, m.why.panel(i, c, m.names.of(c), m.eval.test.Image(i))...)
 		return block(besideLines(panel, whyW, detail), width, height)
 	}
-	return m.browse.render(&m.base, m.eval.results, m.eval.test, title, width, height)
+	return m.browse.render(&m.base, m.eval.results, m.eval.test, width, height, titles...)
 }
 
 // Keys are the bindings that do something now.

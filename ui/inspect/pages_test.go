@@ -181,6 +181,16 @@ func lineWith(t *testing.T, s, sub string) string {
 	return ""
 }
 
+// On a narrow screen the title gives way, never the position in the list.
+func TestMistakesTitleKeepsThePositionWhenNarrow(t *testing.T) {
+	m := NewMistakes(noColor())
+	m.SetSnapshot(handSnapshot(mnistInfo(t)))
+	head := strings.SplitN(m.Render(56, 40), "\n", 2)[0]
+	if !strings.Contains(head, "1-4 of 4") || !strings.Contains(head, "most confident first") {
+		t.Errorf("title at 56 columns: %q; want the order and the position whole", head)
+	}
+}
+
 func TestMistakesCursorFollowsItsImageToANewEvaluation(t *testing.T) {
 	m := NewMistakes(noColor())
 	s := handSnapshot(mnistInfo(t))

@@ -92,3 +92,20 @@ func TestOneEpochComparisonIsReadable(t *testing.T) {
 		}
 	}
 }
+
+// The compare page lists models in the order compared: its help speaks of
+// models, not of the newest and oldest runs.
+func TestComparisonHelpSpeaksOfModels(t *testing.T) {
+	p := midComparison(t)
+	var help []string
+	for _, b := range p.Keys() {
+		help = append(help, b.Help().Desc)
+	}
+	all := strings.Join(help, ", ")
+	if strings.Contains(all, "newest") || strings.Contains(all, "oldest") || !strings.Contains(all, "first model") {
+		t.Errorf("compare page help: %s", all)
+	}
+	if runs := New(t.TempDir(), view.Options{NoColor: true}); !strings.Contains(runs.Keys()[2].Help().Desc, "newest") {
+		t.Errorf("the runs page lost its own help: %+v", runs.Keys()[2].Help())
+	}
+}

@@ -107,6 +107,11 @@ func NewComparison(runsDir string, models []string, opts view.Options) *Page {
 	p.comparison = slices.Clone(models)
 	p.compareIDs = map[string]string{}
 	p.open = key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "compare"))
+	// The rows are the models in the order compared, not runs by date.
+	p.keys.Top.SetHelp("g/home", "first model")
+	p.keys.Bottom.SetHelp("G/end", "last model")
+	p.keys.Up.SetHelp("↑/k", "previous model")
+	p.keys.Down.SetHelp("↓/j", "next model")
 	p.runs = p.comparisonRows()
 	return p
 }
