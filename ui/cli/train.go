@@ -214,14 +214,15 @@ func (p *printer) summary(s train.Snapshot) {
 		// A run that failed or stopped before its first test pass has no
 		// speed or accuracy: "best test accuracy 0.00 %" would be invented.
 		fmt.Fprintf(p.w, "%s on %s: no epoch finished\n", s.Model, s.Dataset)
-		if s.Message != "" {
-			fmt.Fprintln(p.w, s.Message)
-		}
-		return
+	} else {
+		fmt.Fprintf(p.w, "%s on %s: %s in %s (%.0f images/s while training), best test accuracy %.2f %%\n",
+			s.Model, s.Dataset, pluralize(len(s.History), "epoch"), s.Elapsed.Round(100*time.Millisecond), rate, best)
 	}
-	fmt.Fprintf(p.w, "%s on %s: %s in %s (%.0f images/s while training), best test accuracy %.2f %%\n",
-		s.Model, s.Dataset, pluralize(len(s.History), "epoch"), s.Elapsed.Round(100*time.Millisecond), rate, best)
-	if s.Message != "" {
+	switch {
+	case s.State == train.Failed:
+		// The reason is the command's error, which main prints on stderr: once is enough.
+		fmt.Fprintln(p.w, "the run failed: the reason follows on stderr")
+	case s.Message != "":
 		fmt.Fprintln(p.w, s.Message)
 	}
 }
