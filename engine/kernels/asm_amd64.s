@@ -3724,6 +3724,3779 @@ kern4x24col_next:
 	VZEROUPPER
 	RET
 
+// func zkern1x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x16(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+
+zkern1x16_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x16_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x16_unrolled
+
+zkern1x16_tail:
+	TESTQ        AX, AX
+	JE           zkern1x16_store
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x16_tail
+
+zkern1x16_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x16_accumulate
+	JP       zkern1x16_accumulate
+	VMOVUPS  Z0, (AX)
+	VZEROUPPER
+	RET
+
+zkern1x16_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern1x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x16p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+
+zkern1x16p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x16p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x16p_unrolled
+
+zkern1x16p_tail:
+	TESTQ        AX, AX
+	JE           zkern1x16p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x16p_tail
+
+zkern1x16p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x16p_accumulate
+	JP       zkern1x16p_accumulate
+	VMOVUPS  Z0, (AX)
+	VZEROUPPER
+	RET
+
+zkern1x16p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern1x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x32(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zkern1x32_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x32_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x32_unrolled
+
+zkern1x32_tail:
+	TESTQ        AX, AX
+	JE           zkern1x32_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x32_tail
+
+zkern1x32_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x32_accumulate
+	JP       zkern1x32_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern1x32_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern1x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x32p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zkern1x32p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x32p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x32p_unrolled
+
+zkern1x32p_tail:
+	TESTQ        AX, AX
+	JE           zkern1x32p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x32p_tail
+
+zkern1x32p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x32p_accumulate
+	JP       zkern1x32p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern1x32p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern1x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x48(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zkern1x48_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x48_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x48_unrolled
+
+zkern1x48_tail:
+	TESTQ        AX, AX
+	JE           zkern1x48_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x48_tail
+
+zkern1x48_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x48_accumulate
+	JP       zkern1x48_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern1x48_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern1x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x48p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zkern1x48p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x48p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x48p_unrolled
+
+zkern1x48p_tail:
+	TESTQ        AX, AX
+	JE           zkern1x48p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x48p_tail
+
+zkern1x48p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x48p_accumulate
+	JP       zkern1x48p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern1x48p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x16(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zkern2x16_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x16_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x16_unrolled
+
+zkern2x16_tail:
+	TESTQ        AX, AX
+	JE           zkern2x16_store
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x16_tail
+
+zkern2x16_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x16_accumulate
+	JP       zkern2x16_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	VZEROUPPER
+	RET
+
+zkern2x16_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x16p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zkern2x16p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x16p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x16p_unrolled
+
+zkern2x16p_tail:
+	TESTQ        AX, AX
+	JE           zkern2x16p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x16p_tail
+
+zkern2x16p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x16p_accumulate
+	JP       zkern2x16p_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	VZEROUPPER
+	RET
+
+zkern2x16p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x32(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zkern2x32_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x32_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x32_unrolled
+
+zkern2x32_tail:
+	TESTQ        AX, AX
+	JE           zkern2x32_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x32_tail
+
+zkern2x32_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x32_accumulate
+	JP       zkern2x32_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern2x32_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x32p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zkern2x32p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x32p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x32p_unrolled
+
+zkern2x32p_tail:
+	TESTQ        AX, AX
+	JE           zkern2x32p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x32p_tail
+
+zkern2x32p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x32p_accumulate
+	JP       zkern2x32p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern2x32p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x48(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zkern2x48_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x48_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x48_unrolled
+
+zkern2x48_tail:
+	TESTQ        AX, AX
+	JE           zkern2x48_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x48_tail
+
+zkern2x48_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x48_accumulate
+	JP       zkern2x48_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern2x48_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x48p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zkern2x48p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x48p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x48p_unrolled
+
+zkern2x48p_tail:
+	TESTQ        AX, AX
+	JE           zkern2x48p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x48p_tail
+
+zkern2x48p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x48p_accumulate
+	JP       zkern2x48p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern2x48p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x16(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zkern3x16_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x16_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x16_unrolled
+
+zkern3x16_tail:
+	TESTQ        AX, AX
+	JE           zkern3x16_store
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x16_tail
+
+zkern3x16_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x16_accumulate
+	JP       zkern3x16_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VZEROUPPER
+	RET
+
+zkern3x16_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x16p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zkern3x16p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x16p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x16p_unrolled
+
+zkern3x16p_tail:
+	TESTQ        AX, AX
+	JE           zkern3x16p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x16p_tail
+
+zkern3x16p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x16p_accumulate
+	JP       zkern3x16p_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VZEROUPPER
+	RET
+
+zkern3x16p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x32(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zkern3x32_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x32_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x32_unrolled
+
+zkern3x32_tail:
+	TESTQ        AX, AX
+	JE           zkern3x32_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x32_tail
+
+zkern3x32_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x32_accumulate
+	JP       zkern3x32_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z4, (AX)
+	VMOVUPS  Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern3x32_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z4
+	VMOVUPS     Z4, (AX)
+	VFMADD231PS 64(AX), Z13, Z5
+	VMOVUPS     Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x32p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zkern3x32p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x32p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x32p_unrolled
+
+zkern3x32p_tail:
+	TESTQ        AX, AX
+	JE           zkern3x32p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x32p_tail
+
+zkern3x32p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x32p_accumulate
+	JP       zkern3x32p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z4, (AX)
+	VMOVUPS  Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern3x32p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z4
+	VMOVUPS     Z4, (AX)
+	VFMADD231PS 64(AX), Z13, Z5
+	VMOVUPS     Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x48(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+
+zkern3x48_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x48_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x48_unrolled
+
+zkern3x48_tail:
+	TESTQ        AX, AX
+	JE           zkern3x48_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x48_tail
+
+zkern3x48_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x48_accumulate
+	JP       zkern3x48_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VMOVUPS  Z8, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern3x48_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z8
+	VMOVUPS     Z8, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x48p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+
+zkern3x48p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x48p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x48p_unrolled
+
+zkern3x48p_tail:
+	TESTQ        AX, AX
+	JE           zkern3x48p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x48p_tail
+
+zkern3x48p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x48p_accumulate
+	JP       zkern3x48p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VMOVUPS  Z8, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern3x48p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z8
+	VMOVUPS     Z8, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x16(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zkern4x16_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x16_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x16_unrolled
+
+zkern4x16_tail:
+	TESTQ        AX, AX
+	JE           zkern4x16_store
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x16_tail
+
+zkern4x16_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x16_accumulate
+	JP       zkern4x16_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VZEROUPPER
+	RET
+
+zkern4x16_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x16p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zkern4x16p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x16p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x16p_unrolled
+
+zkern4x16p_tail:
+	TESTQ        AX, AX
+	JE           zkern4x16p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x16p_tail
+
+zkern4x16p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x16p_accumulate
+	JP       zkern4x16p_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VZEROUPPER
+	RET
+
+zkern4x16p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x32(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zkern4x32_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x32_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x32_unrolled
+
+zkern4x32_tail:
+	TESTQ        AX, AX
+	JE           zkern4x32_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x32_tail
+
+zkern4x32_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x32_accumulate
+	JP       zkern4x32_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z4, (AX)
+	VMOVUPS  Z5, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern4x32_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z4
+	VMOVUPS     Z4, (AX)
+	VFMADD231PS 64(AX), Z13, Z5
+	VMOVUPS     Z5, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x32p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zkern4x32p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x32p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x32p_unrolled
+
+zkern4x32p_tail:
+	TESTQ        AX, AX
+	JE           zkern4x32p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x32p_tail
+
+zkern4x32p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x32p_accumulate
+	JP       zkern4x32p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z4, (AX)
+	VMOVUPS  Z5, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern4x32p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z4
+	VMOVUPS     Z4, (AX)
+	VFMADD231PS 64(AX), Z13, Z5
+	VMOVUPS     Z5, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x48(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zkern4x48_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x48_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x48_unrolled
+
+zkern4x48_tail:
+	TESTQ        AX, AX
+	JE           zkern4x48_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x48_tail
+
+zkern4x48_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x48_accumulate
+	JP       zkern4x48_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VMOVUPS  Z8, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z9, (AX)
+	VMOVUPS  Z10, 64(AX)
+	VMOVUPS  Z11, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern4x48_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z8
+	VMOVUPS     Z8, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z9
+	VMOVUPS     Z9, (AX)
+	VFMADD231PS 64(AX), Z13, Z10
+	VMOVUPS     Z10, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z11
+	VMOVUPS     Z11, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x48p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zkern4x48p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x48p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x48p_unrolled
+
+zkern4x48p_tail:
+	TESTQ        AX, AX
+	JE           zkern4x48p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x48p_tail
+
+zkern4x48p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x48p_accumulate
+	JP       zkern4x48p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VMOVUPS  Z8, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z9, (AX)
+	VMOVUPS  Z10, 64(AX)
+	VMOVUPS  Z11, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern4x48p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z8
+	VMOVUPS     Z8, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z9
+	VMOVUPS     Z9, (AX)
+	VFMADD231PS 64(AX), Z13, Z10
+	VMOVUPS     Z10, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z11
+	VMOVUPS     Z11, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x48col(tiles int, kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int, nextRows int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x48col(SB), NOSPLIT, $0-136
+	MOVQ tiles+0(FP), AX
+	MOVQ kc+8(FP), CX
+	MOVQ a_base+16(FP), DX
+	MOVQ b_base+40(FP), BX
+	MOVQ bstride+64(FP), SI
+	SHLQ $0x02, SI
+	MOVQ c_base+72(FP), DI
+	MOVQ ldc+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ next+112(FP), R9
+	MOVQ nextStride+120(FP), R10
+	SHLQ $0x02, R10
+	MOVQ nextRows+128(FP), R11
+
+zkern4x48col_tile:
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ   CX, R12
+	MOVQ   BX, R13
+
+zkern4x48col_unrolled:
+	CMPQ       R12, $0x04
+	JL         zkern4x48col_tail
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 191(R9)
+	ADDQ       R10, R9
+	DECQ       R11
+	JNZ        zkern4x48col_steps
+	XORQ       R10, R10
+
+zkern4x48col_steps:
+	VMOVUPS      (R13), Z12
+	VMOVUPS      64(R13), Z13
+	VMOVUPS      128(R13), Z14
+	VBROADCASTSS (DX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(DX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(DX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(DX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Z12
+	VMOVUPS      64(R13), Z13
+	VMOVUPS      128(R13), Z14
+	VBROADCASTSS 16(DX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 20(DX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 24(DX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 28(DX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Z12
+	VMOVUPS      64(R13), Z13
+	VMOVUPS      128(R13), Z14
+	VBROADCASTSS 32(DX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 36(DX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 40(DX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 44(DX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Z12
+	VMOVUPS      64(R13), Z13
+	VMOVUPS      128(R13), Z14
+	VBROADCASTSS 48(DX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 52(DX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 56(DX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 60(DX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         SI, R13
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x04, R12
+	JMP          zkern4x48col_unrolled
+
+zkern4x48col_tail:
+	TESTQ        R12, R12
+	JE           zkern4x48col_store
+	VMOVUPS      (R13), Z12
+	VMOVUPS      64(R13), Z13
+	VMOVUPS      128(R13), Z14
+	VBROADCASTSS (DX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(DX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(DX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(DX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         SI, R13
+	ADDQ         $0x10, DX
+	DECQ         R12
+	JMP          zkern4x48col_tail
+
+zkern4x48col_store:
+	VBROADCASTSS alpha+104(FP), Z12
+	VBROADCASTSS beta+108(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x48col_accumulate
+	JP       zkern4x48col_accumulate
+	VMOVUPS  Z0, (DI)
+	VMOVUPS  Z1, 64(DI)
+	VMOVUPS  Z2, 128(DI)
+	ADDQ     R8, DI
+	VMOVUPS  Z3, (DI)
+	VMOVUPS  Z4, 64(DI)
+	VMOVUPS  Z5, 128(DI)
+	ADDQ     R8, DI
+	VMOVUPS  Z6, (DI)
+	VMOVUPS  Z7, 64(DI)
+	VMOVUPS  Z8, 128(DI)
+	ADDQ     R8, DI
+	VMOVUPS  Z9, (DI)
+	VMOVUPS  Z10, 64(DI)
+	VMOVUPS  Z11, 128(DI)
+	ADDQ     R8, DI
+	JMP      zkern4x48col_next
+
+zkern4x48col_accumulate:
+	VFMADD231PS (DI), Z13, Z0
+	VMOVUPS     Z0, (DI)
+	VFMADD231PS 64(DI), Z13, Z1
+	VMOVUPS     Z1, 64(DI)
+	VFMADD231PS 128(DI), Z13, Z2
+	VMOVUPS     Z2, 128(DI)
+	ADDQ        R8, DI
+	VFMADD231PS (DI), Z13, Z3
+	VMOVUPS     Z3, (DI)
+	VFMADD231PS 64(DI), Z13, Z4
+	VMOVUPS     Z4, 64(DI)
+	VFMADD231PS 128(DI), Z13, Z5
+	VMOVUPS     Z5, 128(DI)
+	ADDQ        R8, DI
+	VFMADD231PS (DI), Z13, Z6
+	VMOVUPS     Z6, (DI)
+	VFMADD231PS 64(DI), Z13, Z7
+	VMOVUPS     Z7, 64(DI)
+	VFMADD231PS 128(DI), Z13, Z8
+	VMOVUPS     Z8, 128(DI)
+	ADDQ        R8, DI
+	VFMADD231PS (DI), Z13, Z9
+	VMOVUPS     Z9, (DI)
+	VFMADD231PS 64(DI), Z13, Z10
+	VMOVUPS     Z10, 64(DI)
+	VFMADD231PS 128(DI), Z13, Z11
+	VMOVUPS     Z11, 128(DI)
+	ADDQ        R8, DI
+
+zkern4x48col_next:
+	DECQ AX
+	JNZ  zkern4x48col_tile
+	VZEROUPPER
+	RET
+
 DATA dotTailMask<>+0(SB)/4, $0xffffffff
 DATA dotTailMask<>+4(SB)/4, $0xffffffff
 DATA dotTailMask<>+8(SB)/4, $0xffffffff

@@ -59,20 +59,23 @@ func viaKernel(kern kernel) gemmFunc {
 	}
 }
 
-// BenchmarkSgemm reports GFLOP/s per engine shape for Sgemm (the kernel chosen at start-up),
-// the portable Go micro-kernel under the same blocking, a naive cache-blocked Go loop, and
-// SgemmRef. Select one with e.g. -bench 'Sgemm/.*/sgemm$'. cpu-GFLOP/s divides by the thread's
-// CPU time instead of wall time: on a shared machine it is the steadier of the two.
+// BenchmarkSgemm reports GFLOP/s per engine shape for Sgemm (the kernel set chosen at
+// start-up), each assembly set this CPU runs (set-avx512, set-avx2), the portable Go
+// micro-kernel under the same blocking, a naive cache-blocked Go loop, and SgemmRef. Select
+// one with e.g. -bench 'Sgemm/.*/sgemm$'. cpu-GFLOP/s divides by the thread's CPU time instead
+// of wall time: on a shared machine it is the steadier of the two.
 func BenchmarkSgemm(b *testing.B) {
-	impls := []struct {
+	type impl struct {
 		name string
 		f    gemmFunc
-	}{
-		{"sgemm", Sgemm},
-		{"go-tile", viaKernel(goKernel)},
-		{"naive-blocked", naiveBlocked},
-		{"ref", SgemmRef},
 	}
+	impls := []impl{{"sgemm", Sgemm}}
+	for _, s := range platformSets() {
+		if s.runs {
+			impls = append(impls, impl{"set-" + s.name, viaKernel(s.kern)})
+		}
+	}
+	impls = append(impls, impl{"go-tile", viaKernel(goKernel)}, impl{"naive-blocked", naiveBlocked}, impl{"ref", SgemmRef})
 	for _, s := range benchShapes {
 		b.Run(s.name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 1))

@@ -36,7 +36,9 @@ import (
 // 4-row tile wastes nothing on 16, 20, 24 or 32 rows while the smaller edge kernels handle 10.
 const (
 	mr = 4  // rows of the register tile
-	nr = 24 // columns of the register tile: three 8-float vectors
+	nr = 24 // columns of the AVX2 and Go register tiles: three 8-float vectors
+	// nrMax is the widest register tile of any kernel set: AVX-512's three 16-float vectors.
+	nrMax = 48
 	// kcMax bounds the k extent of a panel so one packed B sliver (kcMax x nr floats, 24 KiB)
 	// stays in the 32 KiB L1 cache while every A sliver of the block runs over it.
 	kcMax = 256
@@ -70,7 +72,7 @@ const (
 // slice is too short for the matrix it holds.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm("Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	active.sgemm(nil, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+	active.kern.sgemm(nil, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
 }
 
 // Workspace is the packing memory of Sgemm calls made by one goroutine at a time. Sgemm's shared
@@ -89,7 +91,7 @@ func NewWorkspace() *Workspace { return new(Workspace) }
 // bit-identical to Sgemm's.
 func (ws *Workspace) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm("Workspace.Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	active.sgemm(&ws.w, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+	active.kern.sgemm(&ws.w, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
 }
 
 // SgemmSameA is Workspace.Sgemm for a run of products that share their A, such as a
@@ -100,12 +102,8 @@ func (ws *Workspace) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []
 // Results are bit-identical to Sgemm's.
 func (ws *Workspace) SgemmSameA(sameA, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm("Workspace.SgemmSameA", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	active.sgemm(&ws.w, sameA, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+	active.kern.sgemm(&ws.w, sameA, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
 }
-
-// Implementation names the micro-kernel Sgemm uses on this machine ("avx2-fma" or "go"), for
-// logs and benchmark reports.
-func Implementation() string { return active.name }
 
 // matrix is a row-major operand seen through its transpose flag: at(i, j) is op(M)[i][j].
 type matrix struct {
@@ -121,7 +119,8 @@ func (x matrix) at(i, j int) float32 {
 	return x.data[i*x.stride+j]
 }
 
-// tileFunc computes one register tile of C (rows <= mr, 8*vecs columns, vecs <= nr/8):
+// tileFunc computes one register tile of C (rows <= mr, vec*vecs columns, vecs <= nr/vec, for
+// the kernel's vector width vec and tile width nr):
 //
 //	C[r][j] = alpha * sum_{p<kc} a[p*rows+r] * b[p*bstride+j] + beta * C[r][j]
 //
@@ -135,7 +134,7 @@ type tileFunc func(rows, vecs, kc int, a, b []float32, bstride int, c []float32,
 const tileUnroll = 4
 
 // tilePackFunc is a tileFunc that also copies the B sliver it reads into bpack (row stride
-// 8*vecs), so later tiles of the same column read it contiguously from L1.
+// vec*vecs), so later tiles of the same column read it contiguously from L1.
 type tilePackFunc func(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, bpack []float32)
 
 // dotFunc computes a rows x cols tile (rows <= mr, cols <= dotCols) of C = alpha*A*B^T + beta*C
@@ -152,6 +151,8 @@ type tileColFunc func(tiles, kc int, a, b []float32, bstride int, c []float32, l
 // kernel is one set of micro-kernels the blocked driver can run on.
 type kernel struct {
 	name     string
+	nr       int // columns of its widest tile
+	vec      int // floats per vector: tiles are vec*vecs columns wide
 	tile     tileFunc
 	tilePack tilePackFunc // nil: the driver packs each B sliver itself before the first tile
 	tileCol  tileColFunc  // nil: the driver calls tile for each tile of a column
@@ -160,10 +161,10 @@ type kernel struct {
 
 // workspace holds one call's packing buffers: a Workspace's, or one borrowed from the pool.
 type workspace struct {
-	packed packedA               // what a holds, when it holds all of an op(A) that may be reused
-	a      [aBlockFloats]float32 // packed block of op(A)
-	b      [kcMax * nr]float32   // packed sliver of op(B)
-	tile   [mr * nr]float32      // C tile for slivers whose width is not a multiple of 8
+	packed packedA                // what a holds, when it holds all of an op(A) that may be reused
+	a      [aBlockFloats]float32  // packed block of op(A)
+	b      [kcMax * nrMax]float32 // packed sliver of op(B)
+	tile   [mr * nrMax]float32    // C tile for slivers whose width is not a multiple of the vector
 }
 
 // packedA identifies an op(A) packed whole into a workspace: the zero value, none.
@@ -229,7 +230,7 @@ func (kern kernel) sgemm(ws *workspace, sameA bool, a, b matrix, m, n, k int, al
 // their part of C stays in L2 across the k panels; within a k panel, one sliver of nr columns
 // at a time meets every A sliver.
 func (kern kernel) macro(ws *workspace, b matrix, n, ic, mcb, p0, kb int, alpha, beta float32, c []float32, ldc int) {
-	nc := max(nr, cBlockFloats/mcb/nr*nr)
+	nc := max(kern.nr, cBlockFloats/mcb/kern.nr*kern.nr)
 	for jc := 0; jc < n; jc += nc {
 		ncb := min(nc, n-jc)
 		for pc := p0; pc < p0+kb; pc += kcMax {
@@ -239,7 +240,7 @@ func (kern kernel) macro(ws *workspace, b matrix, n, ic, mcb, p0, kb int, alpha,
 				betaP = 1
 			}
 			panel := ws.a[(pc-p0)*mcb : (pc-p0)*mcb+kc*mcb]
-			for j := jc; j < jc+ncb; j += nr {
+			for j := jc; j < jc+ncb; j += kern.nr {
 				kern.sliver(ws, panel, b, jc+ncb-j, ic, mcb, pc, kc, j, alpha, betaP, c, ldc)
 			}
 		}
@@ -249,9 +250,9 @@ func (kern kernel) macro(ws *workspace, b matrix, n, ic, mcb, p0, kb int, alpha,
 // sliver runs the micro-kernel down one sliver of op(B) (k panel pc..pc+kc, columns j..j+w
 // with w = min(nr, left)) against every A sliver of the packed panel.
 func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mcb, pc, kc, j int, alpha, beta float32, c []float32, ldc int) {
-	w := min(nr, left)
-	vecs := (w + 7) / 8
-	padded := 8 * vecs
+	w := min(kern.nr, left)
+	vecs := (w + kern.vec - 1) / kern.vec
+	padded := kern.vec * vecs
 	ragged := w < padded
 	packed := ws.b[:kc*padded]
 
@@ -277,8 +278,8 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 	// next packing tile finds its rows in cache. Without a next sliver to read in place
 	// they harmlessly prefetch the packed one.
 	next, nextStride := uintptr(unsafe.Pointer(&packed[0])), 0
-	if left > nr && !b.trans {
-		next, nextStride = uintptr(unsafe.Pointer(&b.data[pc*b.stride+j+nr])), b.stride
+	if left > kern.nr && !b.trans {
+		next, nextStride = uintptr(unsafe.Pointer(&b.data[pc*b.stride+j+kern.nr])), b.stride
 	}
 	rowsPerTile := kc / tileUnroll
 
@@ -301,7 +302,7 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 				pf, pfStride = uintptr(unsafe.Pointer(&packed[0])), 0
 			}
 		}
-		if full := (mcb - ir) / mr; full > 1 && kern.tileCol != nil && vecs == nr/8 && !ragged {
+		if full := (mcb - ir) / mr; full > 1 && kern.tileCol != nil && vecs == kern.nr/kern.vec && !ragged {
 			// The rest of the column's full tiles in one call: they prefetch what is left
 			// of the next sliver, as they would one by one.
 			kern.tileCol(full, kc, panel[ir*kc:ir*kc+full*mr*kc], bs, bstride, ct, ldc, alpha, beta, pf, pfStride, max(kc-row, 1))
@@ -316,15 +317,16 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 		}
 		// The tile is wider than C here: compute it into scratch, then merge the columns
 		// that exist.
-		kern.tile(rows, vecs, kc, as, bs, bstride, ws.tile[:], nr, 1, 0, pf, pfStride)
-		mergeTile(ws.tile[:], rows, w, alpha, beta, ct, ldc)
+		kern.tile(rows, vecs, kc, as, bs, bstride, ws.tile[:], kern.nr, 1, 0, pf, pfStride)
+		mergeTile(ws.tile[:], kern.nr, rows, w, alpha, beta, ct, ldc)
 	}
 }
 
-// mergeTile sets C = alpha*T + beta*C for the rows x w corner of the scratch tile T.
-func mergeTile(t []float32, rows, w int, alpha, beta float32, c []float32, ldc int) {
+// mergeTile sets C = alpha*T + beta*C for the rows x w corner of the scratch tile T (row
+// stride ldt).
+func mergeTile(t []float32, ldt, rows, w int, alpha, beta float32, c []float32, ldc int) {
 	for r := 0; r < rows; r++ {
-		src := t[r*nr : r*nr+w]
+		src := t[r*ldt : r*ldt+w]
 		dst := c[r*ldc : r*ldc+w]
 		for x, v := range src {
 			if beta == 0 {
