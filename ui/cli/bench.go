@@ -26,7 +26,7 @@ type benchResult struct {
 	InferImgS     float64 `json:"infer_img_s"`
 	AllocsPerStep float64 `json:"allocs_per_step"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
-	Kernels       string  `json:"kernels"` // the GEMM micro-kernels in use: "avx2-fma" or "go"
+	Kernels       string  `json:"kernels"` // the kernel set that ran: "avx512", "avx2" or "go"
 }
 
 // Inference is timed as bench.py times PyTorch's: a pass over benchInferImages images in
@@ -44,7 +44,11 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	batch := fs.Int("batch-size", 64, "images per training batch")
 	asJSON := fs.Bool("json", false, "print one JSON object per model")
+	kernelSet := fs.String("kernels", "", kernelsUsage)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := selectKernels(*kernelSet); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -58,6 +62,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		models = []string{*model}
 	}
 	if !*asJSON {
+		fmt.Fprintf(env.Stdout, "kernels: %s (this CPU runs %s)\n", kernels.Implementation(), strings.Join(kernels.Supported(), ", "))
 		fmt.Fprintf(env.Stdout, "%-10s %7s %12s %12s %12s %10s\n", "model", "threads", "train img/s", "infer img/s", "allocs/step", "peak RSS")
 	}
 	for _, m := range models {
@@ -74,6 +79,22 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 			continue
 		}
 		fmt.Fprintf(env.Stdout, "%-10s %7d %12.0f %12.0f %12.1f %7.0f MB\n", res.Model, res.Threads, res.TrainImgS, res.InferImgS, res.AllocsPerStep, res.PeakRSSMB)
+	}
+	return nil
+}
+
+// kernelsUsage documents --kernels, which bench and the commands that train take.
+const kernelsUsage = "kernel `set`: auto, avx512, avx2 or go (default $" + kernels.EnvVar + ", else auto: the best this CPU runs)"
+
+// selectKernels makes the kernel set name (from --kernels) the one the engine runs; "" keeps
+// the one chosen at start-up and reports a bad environment variable.
+func selectKernels(name string) error {
+	err := kernels.Select(name)
+	if err != nil && name != "" {
+		err = fmt.Errorf("--kernels: %w", err)
+	}
+	if err != nil {
+		return usageError{err}
 	}
 	return nil
 }
