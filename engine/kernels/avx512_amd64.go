@@ -14,9 +14,9 @@ func hasAVX512() bool {
 
 // avx512Kernel runs Sgemm on the generated AVX-512 micro-kernels: the AVX2 ones on ZMM
 // registers, tiles 4 x 48. Each element of C is the same chain of fused multiply-adds in k
-// order as in the AVX2 tiles, so the two give the same bits. The A*B^T products still run on
-// the AVX2 dot kernels.
-var avx512Kernel = kernel{name: "avx512", nr: 3 * 16, vec: 16, tile: avx512Tile, tilePack: avx512TilePack, tileCol: avx512TileCol, dot: avx2Dot}
+// order as in the AVX2 tiles, so the two give the same bits. The A*B^T products' dot kernels
+// sum in 16 lanes instead of 8, so their bits differ from the AVX2 set's by rounding.
+var avx512Kernel = kernel{name: "avx512", nr: 3 * 16, vec: 16, tile: avx512Tile, tilePack: avx512TilePack, tileCol: avx512TileCol, dot: avx512Dot}
 
 // avx512Elem is the AVX-512 set's elementwise functions and single-channel convolution: so
 // far the AVX2 ones, which are bound by memory more than by the width of the vectors.
@@ -102,4 +102,38 @@ func avx512TileCol(tiles, kc int, a, b []float32, bstride int, c []float32, ldc 
 	_ = b[(kc-1)*bstride+nrMax-1]
 	_ = c[(tiles*mr-1)*ldc+nrMax-1]
 	zkern4x48col(tiles, kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride, nextRows)
+}
+
+func avx512Dot(rows, cols, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {
+	_ = a[(rows-1)*lda+k-1]
+	_ = b[(cols-1)*ldb+k-1]
+	_ = c[(rows-1)*ldc+cols-1]
+	switch rows<<2 | cols {
+	case 1<<2 | 1:
+		zdot1x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 1<<2 | 2:
+		zdot1x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 1<<2 | 3:
+		zdot1x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 2<<2 | 1:
+		zdot2x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 2<<2 | 2:
+		zdot2x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 2<<2 | 3:
+		zdot2x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 3<<2 | 1:
+		zdot3x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 3<<2 | 2:
+		zdot3x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 3<<2 | 3:
+		zdot3x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 4<<2 | 1:
+		zdot4x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 4<<2 | 2:
+		zdot4x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 4<<2 | 3:
+		zdot4x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	default:
+		panic("kernels: no AVX-512 dot kernel for this size")
+	}
 }

@@ -56,6 +56,12 @@ func main() {
 			dotKernel(rows, cols, tailMask)
 		}
 	}
+	zmasks := zdotMasks()
+	for rows := 1; rows <= maxRows; rows++ {
+		for cols := 1; cols <= maxCols; cols++ {
+			zdotKernel(rows, cols, zmasks)
+		}
+	}
 	elementwiseKernels()
 	conv1Kernels()
 	conv1GradKernels()
@@ -410,6 +416,13 @@ func dotKernel(rows, cols int, tailMask Mem) {
 	}
 
 	Label(name + "_sum")
+	dotSumStore(name, acc, avec)
+}
+
+// dotSumStore emits the end of a dot kernel: the sums across lanes of its rows x cols YMM
+// accumulators, and C = alpha*sum + beta*C.
+func dotSumStore(name string, acc [][]reg.VecPhysical, avec reg.VecPhysical) {
+	rows, cols := len(acc), len(acc[0])
 	Comment("Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].")
 	sums := make([]reg.VecPhysical, cols)
 	for j := 0; j < cols; j++ {
@@ -456,6 +469,97 @@ func dotKernel(rows, cols int, tailMask Mem) {
 		VZEROUPPER()
 		RET()
 	}
+}
+
+// zdotKernel emits zdotRxJ, dotRxJ on ZMM registers: 16 k steps at a time, the last k%16
+// read with a mask register (lanes past the end load zeros and touch no memory). Each
+// accumulator's two halves are then added, and the sums finish as in dotRxJ.
+func zdotKernel(rows, cols int, masks Mem) {
+	name := fmt.Sprintf("zdot%dx%d", rows, cols)
+	TEXT(name, NOSPLIT, "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).", name, rows, cols))
+
+	acc := zmm.accumulators(rows, cols)
+	bvec := zmm.regs[12:15]
+	avec := zmm.regs[15]
+
+	rowPointers := func(param string, ld string, n int) []reg.GPVirtual {
+		base := GP64()
+		Load(Param(param).Base(), base)
+		stride := Load(Param(ld), GP64())
+		SHLQ(U8(2), stride)
+		ptrs := []reg.GPVirtual{base}
+		for i := 1; i < n; i++ {
+			p := GP64()
+			LEAQ(Mem{Base: ptrs[i-1], Index: stride, Scale: 1}, p)
+			ptrs = append(ptrs, p)
+		}
+		return ptrs
+	}
+	ar := rowPointers("a", "lda", rows)
+	br := rowPointers("b", "ldb", cols)
+	off := GP64()
+	XORQ(off, off)
+	k := Load(Param("k"), GP64())
+	blocks := GP64()
+	MOVQ(k, blocks)
+	SHRQ(U8(4), blocks)
+	ANDQ(U8(15), k)
+
+	zero(acc)
+	TESTQ(blocks, blocks)
+	JE(LabelRef(name + "_tail"))
+	Label(name + "_vectors")
+	for j := 0; j < cols; j++ {
+		VMOVUPS(Mem{Base: br[j], Index: off, Scale: 1}, bvec[j])
+	}
+	for r := 0; r < rows; r++ {
+		VMOVUPS(Mem{Base: ar[r], Index: off, Scale: 1}, avec)
+		for j := 0; j < cols; j++ {
+			VFMADD231PS(bvec[j], avec, acc[r][j])
+		}
+	}
+	ADDQ(U8(64), off)
+	DECQ(blocks)
+	JNZ(LabelRef(name + "_vectors"))
+
+	Label(name + "_tail")
+	TESTQ(k, k)
+	JE(LabelRef(name + "_fold"))
+	Comment("The last k%16 steps, under a mask of their k%16 lanes.")
+	maskAt := GP64()
+	LEAQ(masks, maskAt)
+	KMOVW(Mem{Base: maskAt, Index: k, Scale: 2}, reg.K1)
+	for j := 0; j < cols; j++ {
+		VMOVUPS_Z(Mem{Base: br[j], Index: off, Scale: 1}, reg.K1, bvec[j])
+	}
+	for r := 0; r < rows; r++ {
+		VMOVUPS_Z(Mem{Base: ar[r], Index: off, Scale: 1}, reg.K1, avec)
+		for j := 0; j < cols; j++ {
+			VFMADD231PS(bvec[j], avec, acc[r][j])
+		}
+	}
+
+	Label(name + "_fold")
+	Comment("Add each accumulator's upper half to its lower one.")
+	half := ymm.accumulators(rows, cols) // the accumulators' lower halves
+	for r := range acc {
+		for j, z := range acc[r] {
+			VEXTRACTF64X4(U8(1), z, ymm.regs[15])
+			VADDPS(ymm.regs[15], half[r][j], half[r][j])
+		}
+	}
+	dotSumStore(name, half, ymm.regs[15])
+}
+
+// zdotMasks emits the zdot kernels' tail masks: entry n (a 16-bit word) has its n low bits set.
+func zdotMasks() Mem {
+	m := GLOBL("zdotMasks", RODATA|NOPTR)
+	for n := 0; n < 16; n++ {
+		DATA(2*n, U16(1<<n-1))
+	}
+	return m
 }
 
 // dotTailMask emits the mask table of the dot kernels' last k%8 steps: eight set lanes, then
