@@ -106,7 +106,7 @@ func conv1AVX2(dst []float32, dstStride int, x []float32, W int, w []float32, oc
 }
 
 // avx2Kernel runs Sgemm on the generated AVX2/FMA micro-kernels.
-var avx2Kernel = kernel{name: "avx2-fma", nr: nr, vec: 8, tile: avx2Tile, tilePack: avx2TilePack, tileCol: avx2TileCol, dot: avx2Dot}
+var avx2Kernel = kernel{name: "avx2-fma", nr: nr, kc: kcMax, vec: 8, tile: avx2Tile, tilePack: avx2TilePack, tileCol: avx2TileCol, dot: avx2Dot}
 
 // The wrappers below check the last element each kernel touches: the assembly trusts its
 // arguments, and a driver bug must panic here rather than become a wild read or write. They

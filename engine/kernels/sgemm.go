@@ -40,7 +40,8 @@ const (
 	// nrMax is the widest register tile of any kernel set: AVX-512's three 16-float vectors.
 	nrMax = 48
 	// kcMax bounds the k extent of a panel so one packed B sliver (kcMax x nr floats, 24 KiB)
-	// stays in the 32 KiB L1 cache while every A sliver of the block runs over it.
+	// stays in the 32 KiB L1 cache while every A sliver of the block runs over it. The
+	// AVX-512 set's slivers are twice as wide, and it uses panels half as deep (kernel.kc).
 	kcMax = 256
 	// aBlockFloats bounds a packed block of op(A) (256 KiB) so it stays in the 1 MiB L2 while
 	// it is read once per B sliver. The engine's A blocks (m x k up to 20 x 2200) fit whole.
@@ -77,7 +78,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 
 // Workspace is the packing memory of Sgemm calls made by one goroutine at a time. Sgemm's shared
 // pool is cheap but not free of allocations: after a garbage collection, or when goroutines
-// move between threads, a sync.Pool can come up empty and make a new 280 KB buffer. A worker
+// move between threads, a sync.Pool can come up empty and make a new 300 KB buffer. A worker
 // that multiplies in a hot loop owns a Workspace instead, which also keeps its buffers in its
 // own core's caches. The zero value is ready to use; a Workspace is not safe for concurrent use.
 type Workspace struct {
@@ -152,6 +153,7 @@ type tileColFunc func(tiles, kc int, a, b []float32, bstride int, c []float32, l
 type kernel struct {
 	name     string
 	nr       int // columns of its widest tile
+	kc       int // k steps per panel, at most kcMax: a packed B sliver, kc x nr, stays in L1
 	vec      int // floats per vector: tiles are vec*vecs columns wide
 	tile     tileFunc
 	tilePack tilePackFunc // nil: the driver packs each B sliver itself before the first tile
@@ -169,9 +171,9 @@ type workspace struct {
 
 // packedA identifies an op(A) packed whole into a workspace: the zero value, none.
 type packedA struct {
-	data     *float32
-	m, k, ld int
-	trans    bool
+	data         *float32
+	m, k, ld, kc int
+	trans        bool
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -199,12 +201,12 @@ func (kern kernel) sgemm(ws *workspace, sameA bool, a, b matrix, m, n, k int, al
 	// An A block spans all of k when it can (it does for every engine shape): A is packed once
 	// and each block of C is finished, k panel after k panel, while it is still in L2. Only
 	// very deep products cut k into several blocks, with C making a round trip between them.
-	kb := min(k, max(kcMax, aBlockFloats/mr/kcMax*kcMax))
+	kb := min(k, max(kern.kc, aBlockFloats/mr/kern.kc*kern.kc))
 	mcb := min(m, max(mr, aBlockFloats/kb/mr*mr))
 	// A packed whole can serve the next call too (Workspace.SgemmSameA): say which A it is.
 	key := packedA{}
 	if kb == k && mcb == m {
-		key = packedA{data: &a.data[0], m: m, k: k, ld: a.stride, trans: a.trans}
+		key = packedA{data: &a.data[0], m: m, k: k, ld: a.stride, kc: kern.kc, trans: a.trans}
 	}
 	reuse := sameA && key != packedA{} && ws.packed == key
 	ws.packed = key
@@ -218,7 +220,7 @@ func (kern kernel) sgemm(ws *workspace, sameA bool, a, b matrix, m, n, k int, al
 		for ic := 0; ic < m; ic += mcb {
 			rows := min(mcb, m-ic)
 			if !reuse {
-				packA(ws.a[:], a, ic, rows, p0, kbb)
+				packA(ws.a[:], a, ic, rows, p0, kbb, kern.kc)
 			}
 			kern.macro(ws, b, n, ic, rows, p0, kbb, alpha, betaB, c, ldc)
 		}
@@ -233,8 +235,8 @@ func (kern kernel) macro(ws *workspace, b matrix, n, ic, mcb, p0, kb int, alpha,
 	nc := max(kern.nr, cBlockFloats/mcb/kern.nr*kern.nr)
 	for jc := 0; jc < n; jc += nc {
 		ncb := min(nc, n-jc)
-		for pc := p0; pc < p0+kb; pc += kcMax {
-			kc := min(kcMax, p0+kb-pc)
+		for pc := p0; pc < p0+kb; pc += kern.kc {
+			kc := min(kern.kc, p0+kb-pc)
 			betaP := beta
 			if pc > p0 {
 				betaP = 1
@@ -363,13 +365,13 @@ func (kern kernel) sgemmDot(a, b matrix, m, n, k int, alpha, beta float32, c []f
 }
 
 // packA copies rows ic..ic+mcb, columns p0..p0+kb of op(A) into dst, k panel by k panel
-// (kcMax columns each, the last one shorter): panel pc starts at (pc-p0)*mcb and holds slivers
+// (kcp columns each, the last one shorter): panel pc starts at (pc-p0)*mcb and holds slivers
 // of mr rows (the last one may be shorter), sliver ir at ir*kc within it. Within a sliver
 // element (r, p) sits at p*rows+r, so the micro-kernel reads one short contiguous column of A
 // per k step.
-func packA(dst []float32, a matrix, ic, mcb, p0, kb int) {
-	for pc := p0; pc < p0+kb; pc += kcMax {
-		kc := min(kcMax, p0+kb-pc)
+func packA(dst []float32, a matrix, ic, mcb, p0, kb, kcp int) {
+	for pc := p0; pc < p0+kb; pc += kcp {
+		kc := min(kcp, p0+kb-pc)
 		panel := dst[(pc-p0)*mcb : (pc-p0)*mcb+kc*mcb]
 		for ir := 0; ir < mcb; ir += mr {
 			rows := min(mr, mcb-ir)
