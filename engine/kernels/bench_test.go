@@ -161,6 +161,9 @@ func BenchmarkElementwise(b *testing.B) {
 		}{
 			{"im2col-row", 8 * len(col), func() { im2colRows(e, col, x, 1, 0, images, 28*28, 28, h, w) }},
 			{"col2im-row", 12 * len(col), func() { col2imRows(e, x, col, 1, 0, images, 28*28, 28, h*w, w, h, w) }},
+			// The 12-pixel rows of the inception and residual models' 12x12 layers, padded to 16x16.
+			{"im2col-row12", 8 * images * 144, func() { im2colRows(e, col, x, 1, 0, images, 16*16, 16, 12, 12) }},
+			{"col2im-row12", 12 * images * 144, func() { col2imRows(e, x, col, 1, 0, images, 16*16, 16, 144, 12, 12, 12) }},
 			{"relu-pool", 5 * len(plane), func() {
 				for p := range images * channels {
 					reluPool2(e, pooled[p*h*w/4:], arg[p*h*w/4:], plane[p*h*w:], 0.1, h, w)
