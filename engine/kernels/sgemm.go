@@ -162,11 +162,15 @@ type kernel struct {
 }
 
 // workspace holds one call's packing buffers: a Workspace's, or one borrowed from the pool.
+//
+// The packed B sliver comes first, at the start of the allocation (page-aligned, as large
+// objects are), and its rows are whole cache lines apart: the AVX-512 tiles load 64 bytes at a
+// time, and an unaligned 64-byte load always spans two cache lines.
 type workspace struct {
-	packed packedA                // what a holds, when it holds all of an op(A) that may be reused
-	a      [aBlockFloats]float32  // packed block of op(A)
 	b      [kcMax * nrMax]float32 // packed sliver of op(B)
+	a      [aBlockFloats]float32  // packed block of op(A)
 	tile   [mr * nrMax]float32    // C tile for slivers whose width is not a multiple of the vector
+	packed packedA                // what a holds, when it holds all of an op(A) that may be reused
 }
 
 // packedA identifies an op(A) packed whole into a workspace: the zero value, none.
