@@ -27,6 +27,11 @@ type benchResult struct {
 	AllocsPerStep float64 `json:"allocs_per_step"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
 	Kernels       string  `json:"kernels"` // the kernel set that ran: "avx512", "avx2" or "go"
+	// Images per second of the process's CPU time (all threads, best run), as bench.py reports
+	// PyTorch's: steadier than the wall clock when other processes share the cores. Left out
+	// where the CPU time cannot be read.
+	TrainImgCPUS float64 `json:"train_img_cpu_s,omitempty"`
+	InferImgCPUS float64 `json:"infer_img_cpu_s,omitempty"`
 }
 
 // Inference is timed as bench.py times PyTorch's: a pass over benchInferImages images in
@@ -129,7 +134,7 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 		step()
 	}
 
-	var stepTime time.Duration
+	var stepTime, stepCPU time.Duration
 	var mallocs uint64
 	for r := range repeat {
 		if ctx.Err() != nil {
@@ -137,12 +142,15 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 		}
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		for range steps {
 			step()
 		}
-		elapsed := time.Since(start)
+		elapsed, cpu := time.Since(start), processCPU()-cpu0
 		runtime.ReadMemStats(&after)
+		if r == 0 || cpu < stepCPU {
+			stepCPU = cpu
+		}
 		mallocs += after.Mallocs - before.Mallocs
 		if r == 0 || elapsed < stepTime {
 			stepTime = elapsed
@@ -155,18 +163,27 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 	}
 	logits := make([]float32, benchInferBatch*10)
 	net.Infer(xi, benchInferBatch, logits)
-	var inferTime time.Duration
+	var inferTime, inferCPU time.Duration
 	for r := range repeat {
 		if ctx.Err() != nil {
 			return benchResult{}, ctx.Err()
 		}
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		for range benchInferImages / benchInferBatch {
 			net.Infer(xi, benchInferBatch, logits)
 		}
 		if elapsed := time.Since(start); r == 0 || elapsed < inferTime {
 			inferTime = elapsed
 		}
+		if cpu := processCPU() - cpu0; r == 0 || cpu < inferCPU {
+			inferCPU = cpu
+		}
+	}
+	perCPU := func(images int, cpu time.Duration) float64 {
+		if cpu <= 0 {
+			return 0
+		}
+		return float64(images) / cpu.Seconds()
 	}
 
 	return benchResult{
@@ -178,6 +195,8 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 		AllocsPerStep: float64(mallocs) / float64(steps*repeat),
 		PeakRSSMB:     peakRSSMB(),
 		Kernels:       kernels.Implementation(),
+		TrainImgCPUS:  perCPU(steps*batch, stepCPU),
+		InferImgCPUS:  perCPU(benchInferImages, inferCPU),
 	}, nil
 }
 

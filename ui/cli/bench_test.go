@@ -27,7 +27,11 @@ func TestBenchJSON(t *testing.T) {
 	if res["model"] != "cnn" || res["threads"] != 2.0 || res["batch"] != 64.0 {
 		t.Errorf("model, threads, batch = %v, %v, %v; want cnn, 2, 64", res["model"], res["threads"], res["batch"])
 	}
-	for _, field := range []string{"train_img_s", "infer_img_s", "peak_rss_mb"} {
+	fields := []string{"train_img_s", "infer_img_s", "peak_rss_mb"}
+	if processCPU() > 0 {
+		fields = append(fields, "train_img_cpu_s", "infer_img_cpu_s")
+	}
+	for _, field := range fields {
 		if v, ok := res[field].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive number", field, res[field])
 		}
