@@ -1,5 +1,5 @@
 // Package kernels holds the engine's hot loops: a float32 GEMM (Sgemm) that is fast on AVX2/FMA
-// CPUs, beside the pure-Go reference it is tested against (SgemmRef), and the convolutions'
+// and AVX-512 CPUs, beside the pure-Go reference it is tested against (SgemmRef), and the convolutions'
 // data movement and activation passes, the optimiser step and a vector add (elementwise.go).
 //
 // Sgemm follows the Goto/BLIS scheme, shaped for the engine's matrices (few rows, very many
@@ -11,9 +11,10 @@
 // operands run along k and Sgemm uses dot-product kernels instead, with no packing at all.
 //
 // The micro-kernels and the elementwise loops are Go assembly generated with avo
-// (internal/asmgen, a separate module) and chosen at start-up when the CPU has AVX2 and FMA;
-// otherwise, on other architectures, or when built with the purego tag, portable Go versions
-// run instead (under the same blocking, for the GEMM).
+// (internal/asmgen, a separate module), in kernel sets chosen once at start-up (kernelset.go):
+// avx512 or avx2, the best the CPU has, unless EnvVar or Select names another; on other
+// architectures, or when built with the purego tag, portable Go versions run instead (under
+// the same blocking, for the GEMM).
 //
 // Everything is single-threaded and safe for concurrent use: callers parallelise by giving each
 // goroutine its own part of C. Sgemm borrows its packing buffers from a sync.Pool, so

@@ -1,6 +1,6 @@
-// Command asmgen writes the AVX2/FMA kernels of package kernels with avo: the GEMM's
-// micro-kernels (here) and the convolutions' data movement and activation passes
-// (elementwise.go).
+// Command asmgen writes the AVX2/FMA and AVX-512 kernels of package kernels with avo: the
+// GEMM's micro-kernels (here; the AVX-512 ones are the AVX2 ones on ZMM registers, prefixed z)
+// and the convolutions' data movement and activation passes (elementwise.go).
 //
 // It lives in its own module so that the main module never depends on avo. Run it through
 // `go generate ./engine/kernels/` from the main module; the output (asm_amd64.s and the Go
