@@ -4,17 +4,22 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"mnist-tui/engine/kernels"
 )
 
 // Benchmarks: go test -run '^$' -bench 'TrainStep|Infer' -benchmem ./engine/
 // BenchmarkTrainStep and BenchmarkInfer report images/s for a batch of 64, the tutorial's, by the
 // wall clock and per second of CPU time (steadier when other processes share the cores);
 // BenchmarkConv and BenchmarkLinear time each layer forward and backward, BenchmarkSGDStep the
-// optimiser. All report allocations, which must be 0 per step.
+// optimiser. All report allocations, which must be 0 per step. They run on the best kernel set
+// the CPU has; MNIST_TUI_KERNELS=avx2 (or avx512, go) forces one, and BenchmarkTrainStep logs
+// which ran (with -v).
 
 const benchBatch = 64
 
 func BenchmarkTrainStep(b *testing.B) {
+	b.Logf("kernels: %s", kernels.Implementation())
 	for _, model := range Models() {
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/threads=%d", model, threads), func(b *testing.B) {

@@ -154,6 +154,156 @@ func kern4x24p(kc int, a []float32, b []float32, bstride int, c []float32, ldc i
 //go:noescape
 func kern4x24col(tiles int, kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int, nextRows int)
 
+// zkern1x16 computes a 1 x 16 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern1x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern1x16p is like zkern1x16 without prefetching, and copies the B sliver it reads into
+// bpack, 16 floats per k step.
+//
+//go:noescape
+func zkern1x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern1x32 computes a 1 x 32 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern1x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern1x32p is like zkern1x32 without prefetching, and copies the B sliver it reads into
+// bpack, 32 floats per k step.
+//
+//go:noescape
+func zkern1x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern1x48 computes a 1 x 48 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern1x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern1x48p is like zkern1x48 without prefetching, and copies the B sliver it reads into
+// bpack, 48 floats per k step.
+//
+//go:noescape
+func zkern1x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern2x16 computes a 2 x 16 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern2x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern2x16p is like zkern2x16 without prefetching, and copies the B sliver it reads into
+// bpack, 16 floats per k step.
+//
+//go:noescape
+func zkern2x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern2x32 computes a 2 x 32 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern2x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern2x32p is like zkern2x32 without prefetching, and copies the B sliver it reads into
+// bpack, 32 floats per k step.
+//
+//go:noescape
+func zkern2x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern2x48 computes a 2 x 48 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern2x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern2x48p is like zkern2x48 without prefetching, and copies the B sliver it reads into
+// bpack, 48 floats per k step.
+//
+//go:noescape
+func zkern2x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern3x16 computes a 3 x 16 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern3x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern3x16p is like zkern3x16 without prefetching, and copies the B sliver it reads into
+// bpack, 16 floats per k step.
+//
+//go:noescape
+func zkern3x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern3x32 computes a 3 x 32 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern3x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern3x32p is like zkern3x32 without prefetching, and copies the B sliver it reads into
+// bpack, 32 floats per k step.
+//
+//go:noescape
+func zkern3x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern3x48 computes a 3 x 48 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern3x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern3x48p is like zkern3x48 without prefetching, and copies the B sliver it reads into
+// bpack, 48 floats per k step.
+//
+//go:noescape
+func zkern3x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern4x16 computes a 4 x 16 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern4x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern4x16p is like zkern4x16 without prefetching, and copies the B sliver it reads into
+// bpack, 16 floats per k step.
+//
+//go:noescape
+func zkern4x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern4x32 computes a 4 x 32 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern4x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern4x32p is like zkern4x32 without prefetching, and copies the B sliver it reads into
+// bpack, 32 floats per k step.
+//
+//go:noescape
+func zkern4x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern4x48 computes a 4 x 48 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern4x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern4x48p is like zkern4x48 without prefetching, and copies the B sliver it reads into
+// bpack, 48 floats per k step.
+//
+//go:noescape
+func zkern4x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern4x48col computes tiles 4 x 48 tiles of C = alpha*A*B + beta*C down a column, each over
+// kc k steps, prefetching nextRows rows of the next B sliver (nextStride floats apart), one per 4 k steps.
+//
+//go:noescape
+func zkern4x48col(tiles int, kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int, nextRows int)
+
 // dot1x1 computes a 1 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k.
 //
 //go:noescape
@@ -213,6 +363,66 @@ func dot4x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc 
 //
 //go:noescape
 func dot4x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot1x1 computes a 1 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot1x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot1x2 computes a 1 x 2 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot1x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot1x3 computes a 1 x 3 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot1x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot2x1 computes a 2 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot2x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot2x2 computes a 2 x 2 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot2x3 computes a 2 x 3 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot2x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot3x1 computes a 3 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot3x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot3x2 computes a 3 x 2 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot3x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot3x3 computes a 3 x 3 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot3x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot4x1 computes a 4 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot4x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot4x2 computes a 4 x 2 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot4x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot4x3 computes a 4 x 3 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot4x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
 
 // padCopyAVX2 copies images into padded ones: for each of images images, top zeros, rows
 // rows of padL zeros, cols floats of src and padR zeros, and bottom zeros. Image i's rows

@@ -3724,6 +3724,3779 @@ kern4x24col_next:
 	VZEROUPPER
 	RET
 
+// func zkern1x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x16(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+
+zkern1x16_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x16_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x16_unrolled
+
+zkern1x16_tail:
+	TESTQ        AX, AX
+	JE           zkern1x16_store
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x16_tail
+
+zkern1x16_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x16_accumulate
+	JP       zkern1x16_accumulate
+	VMOVUPS  Z0, (AX)
+	VZEROUPPER
+	RET
+
+zkern1x16_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern1x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x16p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+
+zkern1x16p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x16p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x16p_unrolled
+
+zkern1x16p_tail:
+	TESTQ        AX, AX
+	JE           zkern1x16p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x16p_tail
+
+zkern1x16p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x16p_accumulate
+	JP       zkern1x16p_accumulate
+	VMOVUPS  Z0, (AX)
+	VZEROUPPER
+	RET
+
+zkern1x16p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern1x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x32(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zkern1x32_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x32_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x32_unrolled
+
+zkern1x32_tail:
+	TESTQ        AX, AX
+	JE           zkern1x32_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x32_tail
+
+zkern1x32_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x32_accumulate
+	JP       zkern1x32_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern1x32_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern1x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x32p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zkern1x32p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x32p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x32p_unrolled
+
+zkern1x32p_tail:
+	TESTQ        AX, AX
+	JE           zkern1x32p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x32p_tail
+
+zkern1x32p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x32p_accumulate
+	JP       zkern1x32p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern1x32p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern1x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x48(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zkern1x48_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x48_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x48_unrolled
+
+zkern1x48_tail:
+	TESTQ        AX, AX
+	JE           zkern1x48_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x48_tail
+
+zkern1x48_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x48_accumulate
+	JP       zkern1x48_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern1x48_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern1x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern1x48p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zkern1x48p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern1x48p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x04, AX
+	JMP          zkern1x48p_unrolled
+
+zkern1x48p_tail:
+	TESTQ        AX, AX
+	JE           zkern1x48p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x04, CX
+	DECQ         AX
+	JMP          zkern1x48p_tail
+
+zkern1x48p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern1x48p_accumulate
+	JP       zkern1x48p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern1x48p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x16(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zkern2x16_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x16_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x16_unrolled
+
+zkern2x16_tail:
+	TESTQ        AX, AX
+	JE           zkern2x16_store
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x16_tail
+
+zkern2x16_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x16_accumulate
+	JP       zkern2x16_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	VZEROUPPER
+	RET
+
+zkern2x16_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x16p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zkern2x16p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x16p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x16p_unrolled
+
+zkern2x16p_tail:
+	TESTQ        AX, AX
+	JE           zkern2x16p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x16p_tail
+
+zkern2x16p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x16p_accumulate
+	JP       zkern2x16p_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	VZEROUPPER
+	RET
+
+zkern2x16p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x32(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zkern2x32_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x32_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x32_unrolled
+
+zkern2x32_tail:
+	TESTQ        AX, AX
+	JE           zkern2x32_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x32_tail
+
+zkern2x32_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x32_accumulate
+	JP       zkern2x32_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern2x32_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x32p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zkern2x32p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x32p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x32p_unrolled
+
+zkern2x32p_tail:
+	TESTQ        AX, AX
+	JE           zkern2x32p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x32p_tail
+
+zkern2x32p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x32p_accumulate
+	JP       zkern2x32p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern2x32p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x48(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zkern2x48_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x48_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x48_unrolled
+
+zkern2x48_tail:
+	TESTQ        AX, AX
+	JE           zkern2x48_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x48_tail
+
+zkern2x48_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x48_accumulate
+	JP       zkern2x48_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern2x48_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern2x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern2x48p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zkern2x48p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern2x48p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x04, AX
+	JMP          zkern2x48p_unrolled
+
+zkern2x48p_tail:
+	TESTQ        AX, AX
+	JE           zkern2x48p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x08, CX
+	DECQ         AX
+	JMP          zkern2x48p_tail
+
+zkern2x48p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern2x48p_accumulate
+	JP       zkern2x48p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern2x48p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x16(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zkern3x16_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x16_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x16_unrolled
+
+zkern3x16_tail:
+	TESTQ        AX, AX
+	JE           zkern3x16_store
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x16_tail
+
+zkern3x16_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x16_accumulate
+	JP       zkern3x16_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VZEROUPPER
+	RET
+
+zkern3x16_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x16p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zkern3x16p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x16p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x16p_unrolled
+
+zkern3x16p_tail:
+	TESTQ        AX, AX
+	JE           zkern3x16p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x16p_tail
+
+zkern3x16p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x16p_accumulate
+	JP       zkern3x16p_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VZEROUPPER
+	RET
+
+zkern3x16p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x32(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zkern3x32_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x32_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x32_unrolled
+
+zkern3x32_tail:
+	TESTQ        AX, AX
+	JE           zkern3x32_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x32_tail
+
+zkern3x32_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x32_accumulate
+	JP       zkern3x32_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z4, (AX)
+	VMOVUPS  Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern3x32_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z4
+	VMOVUPS     Z4, (AX)
+	VFMADD231PS 64(AX), Z13, Z5
+	VMOVUPS     Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x32p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zkern3x32p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x32p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x32p_unrolled
+
+zkern3x32p_tail:
+	TESTQ        AX, AX
+	JE           zkern3x32p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x32p_tail
+
+zkern3x32p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x32p_accumulate
+	JP       zkern3x32p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z4, (AX)
+	VMOVUPS  Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern3x32p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z4
+	VMOVUPS     Z4, (AX)
+	VFMADD231PS 64(AX), Z13, Z5
+	VMOVUPS     Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x48(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+
+zkern3x48_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x48_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x48_unrolled
+
+zkern3x48_tail:
+	TESTQ        AX, AX
+	JE           zkern3x48_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x48_tail
+
+zkern3x48_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x48_accumulate
+	JP       zkern3x48_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VMOVUPS  Z8, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern3x48_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z8
+	VMOVUPS     Z8, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern3x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern3x48p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+
+zkern3x48p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern3x48p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x00000030, CX
+	SUBQ         $0x04, AX
+	JMP          zkern3x48p_unrolled
+
+zkern3x48p_tail:
+	TESTQ        AX, AX
+	JE           zkern3x48p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x0c, CX
+	DECQ         AX
+	JMP          zkern3x48p_tail
+
+zkern3x48p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern3x48p_accumulate
+	JP       zkern3x48p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VMOVUPS  Z8, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern3x48p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z8
+	VMOVUPS     Z8, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x16(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zkern4x16_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x16_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x16_unrolled
+
+zkern4x16_tail:
+	TESTQ        AX, AX
+	JE           zkern4x16_store
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x16_tail
+
+zkern4x16_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x16_accumulate
+	JP       zkern4x16_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VZEROUPPER
+	RET
+
+zkern4x16_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x16p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zkern4x16p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x16p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x16p_unrolled
+
+zkern4x16p_tail:
+	TESTQ        AX, AX
+	JE           zkern4x16p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   63(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x40, SI
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x16p_tail
+
+zkern4x16p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x16p_accumulate
+	JP       zkern4x16p_accumulate
+	VMOVUPS  Z0, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z1, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VZEROUPPER
+	RET
+
+zkern4x16p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x32(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zkern4x32_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x32_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x32_unrolled
+
+zkern4x32_tail:
+	TESTQ        AX, AX
+	JE           zkern4x32_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x32_tail
+
+zkern4x32_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x32_accumulate
+	JP       zkern4x32_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z4, (AX)
+	VMOVUPS  Z5, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern4x32_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z4
+	VMOVUPS     Z4, (AX)
+	VFMADD231PS 64(AX), Z13, Z5
+	VMOVUPS     Z5, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x32p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zkern4x32p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x32p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x32p_unrolled
+
+zkern4x32p_tail:
+	TESTQ        AX, AX
+	JE           zkern4x32p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   127(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Z13, Z15, Z3
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Z13, Z15, Z5
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x32p_tail
+
+zkern4x32p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x32p_accumulate
+	JP       zkern4x32p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z2, (AX)
+	VMOVUPS  Z3, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z4, (AX)
+	VMOVUPS  Z5, 64(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+zkern4x32p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z2
+	VMOVUPS     Z2, (AX)
+	VFMADD231PS 64(AX), Z13, Z3
+	VMOVUPS     Z3, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z4
+	VMOVUPS     Z4, (AX)
+	VFMADD231PS 64(AX), Z13, Z5
+	VMOVUPS     Z5, 64(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x48(SB), NOSPLIT, $0-120
+	MOVQ kc+0(FP), AX
+	MOVQ a_base+8(FP), CX
+	MOVQ b_base+32(FP), DX
+	MOVQ bstride+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ next+104(FP), SI
+	MOVQ nextStride+112(FP), DI
+	SHLQ $0x02, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zkern4x48_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x48_tail
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   191(SI)
+	ADDQ         DI, SI
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x48_unrolled
+
+zkern4x48_tail:
+	TESTQ        AX, AX
+	JE           zkern4x48_store
+	VMOVUPS      (DX), Z12
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      128(DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x48_tail
+
+zkern4x48_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x48_accumulate
+	JP       zkern4x48_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VMOVUPS  Z8, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z9, (AX)
+	VMOVUPS  Z10, 64(AX)
+	VMOVUPS  Z11, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern4x48_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z8
+	VMOVUPS     Z8, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z9
+	VMOVUPS     Z9, (AX)
+	VFMADD231PS 64(AX), Z13, Z10
+	VMOVUPS     Z10, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z11
+	VMOVUPS     Z11, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x48p(SB), NOSPLIT, $0-128
+	MOVQ   kc+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   b_base+32(FP), DX
+	MOVQ   bstride+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   bpack_base+104(FP), SI
+	IMUL3Q $0x00000018, BX, DI
+	ADDQ   DX, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zkern4x48p_unrolled:
+	CMPQ         AX, $0x04
+	JL           zkern4x48p_tail
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 56(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 60(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x04, AX
+	JMP          zkern4x48p_unrolled
+
+zkern4x48p_tail:
+	TESTQ        AX, AX
+	JE           zkern4x48p_store
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   191(DI)
+	VMOVUPS      (DX), Z12
+	VMOVUPS      Z12, (SI)
+	VMOVUPS      64(DX), Z13
+	VMOVUPS      Z13, 64(SI)
+	VMOVUPS      128(DX), Z14
+	VMOVUPS      Z14, 128(SI)
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	ADDQ         $0x000000c0, SI
+	ADDQ         $0x10, CX
+	DECQ         AX
+	JMP          zkern4x48p_tail
+
+zkern4x48p_store:
+	MOVQ         c_base+64(FP), AX
+	MOVQ         ldc+88(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+96(FP), Z12
+	VBROADCASTSS beta+100(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x48p_accumulate
+	JP       zkern4x48p_accumulate
+	VMOVUPS  Z0, (AX)
+	VMOVUPS  Z1, 64(AX)
+	VMOVUPS  Z2, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z3, (AX)
+	VMOVUPS  Z4, 64(AX)
+	VMOVUPS  Z5, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z6, (AX)
+	VMOVUPS  Z7, 64(AX)
+	VMOVUPS  Z8, 128(AX)
+	ADDQ     CX, AX
+	VMOVUPS  Z9, (AX)
+	VMOVUPS  Z10, 64(AX)
+	VMOVUPS  Z11, 128(AX)
+	VZEROUPPER
+	RET
+
+zkern4x48p_accumulate:
+	VFMADD231PS (AX), Z13, Z0
+	VMOVUPS     Z0, (AX)
+	VFMADD231PS 64(AX), Z13, Z1
+	VMOVUPS     Z1, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z2
+	VMOVUPS     Z2, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z3
+	VMOVUPS     Z3, (AX)
+	VFMADD231PS 64(AX), Z13, Z4
+	VMOVUPS     Z4, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z5
+	VMOVUPS     Z5, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z6
+	VMOVUPS     Z6, (AX)
+	VFMADD231PS 64(AX), Z13, Z7
+	VMOVUPS     Z7, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z8
+	VMOVUPS     Z8, 128(AX)
+	ADDQ        CX, AX
+	VFMADD231PS (AX), Z13, Z9
+	VMOVUPS     Z9, (AX)
+	VFMADD231PS 64(AX), Z13, Z10
+	VMOVUPS     Z10, 64(AX)
+	VFMADD231PS 128(AX), Z13, Z11
+	VMOVUPS     Z11, 128(AX)
+	VZEROUPPER
+	RET
+
+// func zkern4x48col(tiles int, kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int, nextRows int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·zkern4x48col(SB), NOSPLIT, $0-136
+	MOVQ tiles+0(FP), AX
+	MOVQ kc+8(FP), CX
+	MOVQ a_base+16(FP), DX
+	MOVQ b_base+40(FP), BX
+	MOVQ bstride+64(FP), SI
+	SHLQ $0x02, SI
+	MOVQ c_base+72(FP), DI
+	MOVQ ldc+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ next+112(FP), R9
+	MOVQ nextStride+120(FP), R10
+	SHLQ $0x02, R10
+	MOVQ nextRows+128(FP), R11
+
+zkern4x48col_tile:
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ   CX, R12
+	MOVQ   BX, R13
+
+zkern4x48col_unrolled:
+	CMPQ       R12, $0x04
+	JL         zkern4x48col_tail
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 191(R9)
+	ADDQ       R10, R9
+	DECQ       R11
+	JNZ        zkern4x48col_steps
+	XORQ       R10, R10
+
+zkern4x48col_steps:
+	VMOVUPS      (R13), Z12
+	VMOVUPS      64(R13), Z13
+	VMOVUPS      128(R13), Z14
+	VBROADCASTSS (DX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(DX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(DX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(DX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Z12
+	VMOVUPS      64(R13), Z13
+	VMOVUPS      128(R13), Z14
+	VBROADCASTSS 16(DX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 20(DX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 24(DX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 28(DX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Z12
+	VMOVUPS      64(R13), Z13
+	VMOVUPS      128(R13), Z14
+	VBROADCASTSS 32(DX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 36(DX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 40(DX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 44(DX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Z12
+	VMOVUPS      64(R13), Z13
+	VMOVUPS      128(R13), Z14
+	VBROADCASTSS 48(DX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 52(DX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 56(DX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 60(DX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         SI, R13
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x04, R12
+	JMP          zkern4x48col_unrolled
+
+zkern4x48col_tail:
+	TESTQ        R12, R12
+	JE           zkern4x48col_store
+	VMOVUPS      (R13), Z12
+	VMOVUPS      64(R13), Z13
+	VMOVUPS      128(R13), Z14
+	VBROADCASTSS (DX), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Z13, Z15, Z1
+	VFMADD231PS  Z14, Z15, Z2
+	VBROADCASTSS 4(DX), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z14, Z15, Z5
+	VBROADCASTSS 8(DX), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z14, Z15, Z8
+	VBROADCASTSS 12(DX), Z15
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z14, Z15, Z11
+	ADDQ         SI, R13
+	ADDQ         $0x10, DX
+	DECQ         R12
+	JMP          zkern4x48col_tail
+
+zkern4x48col_store:
+	VBROADCASTSS alpha+104(FP), Z12
+	VBROADCASTSS beta+108(FP), Z13
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zkern4x48col_accumulate
+	JP       zkern4x48col_accumulate
+	VMOVUPS  Z0, (DI)
+	VMOVUPS  Z1, 64(DI)
+	VMOVUPS  Z2, 128(DI)
+	ADDQ     R8, DI
+	VMOVUPS  Z3, (DI)
+	VMOVUPS  Z4, 64(DI)
+	VMOVUPS  Z5, 128(DI)
+	ADDQ     R8, DI
+	VMOVUPS  Z6, (DI)
+	VMOVUPS  Z7, 64(DI)
+	VMOVUPS  Z8, 128(DI)
+	ADDQ     R8, DI
+	VMOVUPS  Z9, (DI)
+	VMOVUPS  Z10, 64(DI)
+	VMOVUPS  Z11, 128(DI)
+	ADDQ     R8, DI
+	JMP      zkern4x48col_next
+
+zkern4x48col_accumulate:
+	VFMADD231PS (DI), Z13, Z0
+	VMOVUPS     Z0, (DI)
+	VFMADD231PS 64(DI), Z13, Z1
+	VMOVUPS     Z1, 64(DI)
+	VFMADD231PS 128(DI), Z13, Z2
+	VMOVUPS     Z2, 128(DI)
+	ADDQ        R8, DI
+	VFMADD231PS (DI), Z13, Z3
+	VMOVUPS     Z3, (DI)
+	VFMADD231PS 64(DI), Z13, Z4
+	VMOVUPS     Z4, 64(DI)
+	VFMADD231PS 128(DI), Z13, Z5
+	VMOVUPS     Z5, 128(DI)
+	ADDQ        R8, DI
+	VFMADD231PS (DI), Z13, Z6
+	VMOVUPS     Z6, (DI)
+	VFMADD231PS 64(DI), Z13, Z7
+	VMOVUPS     Z7, 64(DI)
+	VFMADD231PS 128(DI), Z13, Z8
+	VMOVUPS     Z8, 128(DI)
+	ADDQ        R8, DI
+	VFMADD231PS (DI), Z13, Z9
+	VMOVUPS     Z9, (DI)
+	VFMADD231PS 64(DI), Z13, Z10
+	VMOVUPS     Z10, 64(DI)
+	VFMADD231PS 128(DI), Z13, Z11
+	VMOVUPS     Z11, 128(DI)
+	ADDQ        R8, DI
+
+zkern4x48col_next:
+	DECQ AX
+	JNZ  zkern4x48col_tile
+	VZEROUPPER
+	RET
+
 DATA dotTailMask<>+0(SB)/4, $0xffffffff
 DATA dotTailMask<>+4(SB)/4, $0xffffffff
 DATA dotTailMask<>+8(SB)/4, $0xffffffff
@@ -5164,6 +8937,1578 @@ dot4x3_sum:
 	RET
 
 dot4x3_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x00, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x01, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x02, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x02, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x03, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x03, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x03, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
+	VZEROUPPER
+	RET
+
+DATA zdotMasks<>+0(SB)/2, $0x0000
+DATA zdotMasks<>+2(SB)/2, $0x0001
+DATA zdotMasks<>+4(SB)/2, $0x0003
+DATA zdotMasks<>+6(SB)/2, $0x0007
+DATA zdotMasks<>+8(SB)/2, $0x000f
+DATA zdotMasks<>+10(SB)/2, $0x001f
+DATA zdotMasks<>+12(SB)/2, $0x003f
+DATA zdotMasks<>+14(SB)/2, $0x007f
+DATA zdotMasks<>+16(SB)/2, $0x00ff
+DATA zdotMasks<>+18(SB)/2, $0x01ff
+DATA zdotMasks<>+20(SB)/2, $0x03ff
+DATA zdotMasks<>+22(SB)/2, $0x07ff
+DATA zdotMasks<>+24(SB)/2, $0x0fff
+DATA zdotMasks<>+26(SB)/2, $0x1fff
+DATA zdotMasks<>+28(SB)/2, $0x3fff
+DATA zdotMasks<>+30(SB)/2, $0x7fff
+GLOBL zdotMasks<>(SB), RODATA|NOPTR, $32
+
+// func zdot1x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot1x1(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	MOVQ b_base+40(FP), CX
+	MOVQ ldb+64(FP), DX
+	SHLQ $0x02, DX
+	XORQ DX, DX
+	MOVQ k+0(FP), BX
+	MOVQ BX, SI
+	SHRQ $0x04, SI
+	ANDQ $0x0f, BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	TESTQ  SI, SI
+	JE     zdot1x1_tail
+
+zdot1x1_vectors:
+	VMOVUPS     (CX)(DX*1), Z12
+	VMOVUPS     (AX)(DX*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	ADDQ        $0x40, DX
+	DECQ        SI
+	JNZ         zdot1x1_vectors
+
+zdot1x1_tail:
+	TESTQ BX, BX
+	JE    zdot1x1_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), SI
+	KMOVW       (SI)(BX*2), K1
+	VMOVUPS.Z   (CX)(DX*1), K1, Z12
+	VMOVUPS.Z   (AX)(DX*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+zdot1x1_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot1x1_accumulate
+	JP        zdot1x1_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VZEROUPPER
+	RET
+
+zdot1x1_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot1x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot1x2(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	MOVQ b_base+40(FP), CX
+	MOVQ ldb+64(FP), DX
+	SHLQ $0x02, DX
+	LEAQ (CX)(DX*1), DX
+	XORQ BX, BX
+	MOVQ k+0(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x04, DI
+	ANDQ $0x0f, SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	TESTQ  DI, DI
+	JE     zdot1x2_tail
+
+zdot1x2_vectors:
+	VMOVUPS     (CX)(BX*1), Z12
+	VMOVUPS     (DX)(BX*1), Z13
+	VMOVUPS     (AX)(BX*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	ADDQ        $0x40, BX
+	DECQ        DI
+	JNZ         zdot1x2_vectors
+
+zdot1x2_tail:
+	TESTQ SI, SI
+	JE    zdot1x2_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), DI
+	KMOVW       (DI)(SI*2), K1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z12
+	VMOVUPS.Z   (DX)(BX*1), K1, Z13
+	VMOVUPS.Z   (AX)(BX*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+
+zdot1x2_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y1, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot1x2_accumulate
+	JP        zdot1x2_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	VZEROUPPER
+	RET
+
+zdot1x2_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zdot1x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot1x3(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	MOVQ b_base+40(FP), CX
+	MOVQ ldb+64(FP), DX
+	SHLQ $0x02, DX
+	LEAQ (CX)(DX*1), BX
+	LEAQ (BX)(DX*1), DX
+	XORQ SI, SI
+	MOVQ k+0(FP), DI
+	MOVQ DI, R8
+	SHRQ $0x04, R8
+	ANDQ $0x0f, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	TESTQ  R8, R8
+	JE     zdot1x3_tail
+
+zdot1x3_vectors:
+	VMOVUPS     (CX)(SI*1), Z12
+	VMOVUPS     (BX)(SI*1), Z13
+	VMOVUPS     (DX)(SI*1), Z14
+	VMOVUPS     (AX)(SI*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         zdot1x3_vectors
+
+zdot1x3_tail:
+	TESTQ DI, DI
+	JE    zdot1x3_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R8
+	KMOVW       (R8)(DI*2), K1
+	VMOVUPS.Z   (CX)(SI*1), K1, Z12
+	VMOVUPS.Z   (BX)(SI*1), K1, Z13
+	VMOVUPS.Z   (DX)(SI*1), K1, Z14
+	VMOVUPS.Z   (AX)(SI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+
+zdot1x3_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y1, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y2, Y2, Y2
+	VHADDPS      Y2, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+	VMULPS       X12, X2, X2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot1x3_accumulate
+	JP        zdot1x3_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x00, X2, X15
+	VMOVSS    X15, 8(AX)
+	VZEROUPPER
+	RET
+
+zdot1x3_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x00, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zdot2x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot2x1(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), CX
+	MOVQ b_base+40(FP), DX
+	MOVQ ldb+64(FP), BX
+	SHLQ $0x02, BX
+	XORQ BX, BX
+	MOVQ k+0(FP), SI
+	MOVQ SI, DI
+	SHRQ $0x04, DI
+	ANDQ $0x0f, SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	TESTQ  DI, DI
+	JE     zdot2x1_tail
+
+zdot2x1_vectors:
+	VMOVUPS     (DX)(BX*1), Z12
+	VMOVUPS     (AX)(BX*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (CX)(BX*1), Z15
+	VFMADD231PS Z12, Z15, Z1
+	ADDQ        $0x40, BX
+	DECQ        DI
+	JNZ         zdot2x1_vectors
+
+zdot2x1_tail:
+	TESTQ SI, SI
+	JE    zdot2x1_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), DI
+	KMOVW       (DI)(SI*2), K1
+	VMOVUPS.Z   (DX)(BX*1), K1, Z12
+	VMOVUPS.Z   (AX)(BX*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS.Z   (CX)(BX*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z1
+
+zdot2x1_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot2x1_accumulate
+	JP        zdot2x1_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VZEROUPPER
+	RET
+
+zdot2x1_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot2x2(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), CX
+	MOVQ b_base+40(FP), DX
+	MOVQ ldb+64(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (DX)(BX*1), BX
+	XORQ SI, SI
+	MOVQ k+0(FP), DI
+	MOVQ DI, R8
+	SHRQ $0x04, R8
+	ANDQ $0x0f, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	TESTQ  R8, R8
+	JE     zdot2x2_tail
+
+zdot2x2_vectors:
+	VMOVUPS     (DX)(SI*1), Z12
+	VMOVUPS     (BX)(SI*1), Z13
+	VMOVUPS     (AX)(SI*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (CX)(SI*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         zdot2x2_vectors
+
+zdot2x2_tail:
+	TESTQ DI, DI
+	JE    zdot2x2_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R8
+	KMOVW       (R8)(DI*2), K1
+	VMOVUPS.Z   (DX)(SI*1), K1, Z12
+	VMOVUPS.Z   (BX)(SI*1), K1, Z13
+	VMOVUPS.Z   (AX)(SI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS.Z   (CX)(SI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+
+zdot2x2_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot2x2_accumulate
+	JP        zdot2x2_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	VZEROUPPER
+	RET
+
+zdot2x2_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zdot2x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot2x3(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), CX
+	MOVQ b_base+40(FP), DX
+	MOVQ ldb+64(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (DX)(BX*1), SI
+	LEAQ (SI)(BX*1), BX
+	XORQ DI, DI
+	MOVQ k+0(FP), R8
+	MOVQ R8, R9
+	SHRQ $0x04, R9
+	ANDQ $0x0f, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	TESTQ  R9, R9
+	JE     zdot2x3_tail
+
+zdot2x3_vectors:
+	VMOVUPS     (DX)(DI*1), Z12
+	VMOVUPS     (SI)(DI*1), Z13
+	VMOVUPS     (BX)(DI*1), Z14
+	VMOVUPS     (AX)(DI*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (CX)(DI*1), Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	ADDQ        $0x40, DI
+	DECQ        R9
+	JNZ         zdot2x3_vectors
+
+zdot2x3_tail:
+	TESTQ R8, R8
+	JE    zdot2x3_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R9
+	KMOVW       (R9)(R8*2), K1
+	VMOVUPS.Z   (DX)(DI*1), K1, Z12
+	VMOVUPS.Z   (SI)(DI*1), K1, Z13
+	VMOVUPS.Z   (BX)(DI*1), K1, Z14
+	VMOVUPS.Z   (AX)(DI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS.Z   (CX)(DI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+
+zdot2x3_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y2, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+	VMULPS       X12, X2, X2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot2x3_accumulate
+	JP        zdot2x3_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x00, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x01, X2, X15
+	VMOVSS    X15, 8(AX)
+	VZEROUPPER
+	RET
+
+zdot2x3_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x00, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x01, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zdot3x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot3x1(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), DX
+	LEAQ (DX)(CX*1), CX
+	MOVQ b_base+40(FP), BX
+	MOVQ ldb+64(FP), SI
+	SHLQ $0x02, SI
+	XORQ SI, SI
+	MOVQ k+0(FP), DI
+	MOVQ DI, R8
+	SHRQ $0x04, R8
+	ANDQ $0x0f, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	TESTQ  R8, R8
+	JE     zdot3x1_tail
+
+zdot3x1_vectors:
+	VMOVUPS     (BX)(SI*1), Z12
+	VMOVUPS     (AX)(SI*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (DX)(SI*1), Z15
+	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS     (CX)(SI*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	ADDQ        $0x40, SI
+	DECQ        R8
+	JNZ         zdot3x1_vectors
+
+zdot3x1_tail:
+	TESTQ DI, DI
+	JE    zdot3x1_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R8
+	KMOVW       (R8)(DI*2), K1
+	VMOVUPS.Z   (BX)(SI*1), K1, Z12
+	VMOVUPS.Z   (AX)(SI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS.Z   (DX)(SI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS.Z   (CX)(SI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z2
+
+zdot3x1_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y2, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot3x1_accumulate
+	JP        zdot3x1_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	VZEROUPPER
+	RET
+
+zdot3x1_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot3x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot3x2(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), DX
+	LEAQ (DX)(CX*1), CX
+	MOVQ b_base+40(FP), BX
+	MOVQ ldb+64(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*1), SI
+	XORQ DI, DI
+	MOVQ k+0(FP), R8
+	MOVQ R8, R9
+	SHRQ $0x04, R9
+	ANDQ $0x0f, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	TESTQ  R9, R9
+	JE     zdot3x2_tail
+
+zdot3x2_vectors:
+	VMOVUPS     (BX)(DI*1), Z12
+	VMOVUPS     (SI)(DI*1), Z13
+	VMOVUPS     (AX)(DI*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (DX)(DI*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS     (CX)(DI*1), Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z5
+	ADDQ        $0x40, DI
+	DECQ        R9
+	JNZ         zdot3x2_vectors
+
+zdot3x2_tail:
+	TESTQ R8, R8
+	JE    zdot3x2_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R9
+	KMOVW       (R9)(R8*2), K1
+	VMOVUPS.Z   (BX)(DI*1), K1, Z12
+	VMOVUPS.Z   (SI)(DI*1), K1, Z13
+	VMOVUPS.Z   (AX)(DI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS.Z   (DX)(DI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS.Z   (CX)(DI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z5
+
+zdot3x2_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y4, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y5, Y5, Y5
+	VHADDPS      Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot3x2_accumulate
+	JP        zdot3x2_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x02, X1, X15
+	VMOVSS    X15, 4(AX)
+	VZEROUPPER
+	RET
+
+zdot3x2_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x02, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zdot3x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot3x3(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), DX
+	LEAQ (DX)(CX*1), CX
+	MOVQ b_base+40(FP), BX
+	MOVQ ldb+64(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*1), DI
+	LEAQ (DI)(SI*1), SI
+	XORQ R8, R8
+	MOVQ k+0(FP), R9
+	MOVQ R9, R10
+	SHRQ $0x04, R10
+	ANDQ $0x0f, R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	TESTQ  R10, R10
+	JE     zdot3x3_tail
+
+zdot3x3_vectors:
+	VMOVUPS     (BX)(R8*1), Z12
+	VMOVUPS     (DI)(R8*1), Z13
+	VMOVUPS     (SI)(R8*1), Z14
+	VMOVUPS     (AX)(R8*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (DX)(R8*1), Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS     (CX)(R8*1), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z8
+	ADDQ        $0x40, R8
+	DECQ        R10
+	JNZ         zdot3x3_vectors
+
+zdot3x3_tail:
+	TESTQ R9, R9
+	JE    zdot3x3_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R10
+	KMOVW       (R10)(R9*2), K1
+	VMOVUPS.Z   (BX)(R8*1), K1, Z12
+	VMOVUPS.Z   (DI)(R8*1), K1, Z13
+	VMOVUPS.Z   (SI)(R8*1), K1, Z14
+	VMOVUPS.Z   (AX)(R8*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS.Z   (DX)(R8*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS.Z   (CX)(R8*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z8
+
+zdot3x3_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VADDPS        Y15, Y6, Y6
+	VEXTRACTF64X4 $0x01, Z7, Y15
+	VADDPS        Y15, Y7, Y7
+	VEXTRACTF64X4 $0x01, Z8, Y15
+	VADDPS        Y15, Y8, Y8
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y6, Y6, Y6
+	VHADDPS      Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y7, Y7, Y7
+	VHADDPS      Y7, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y8, Y8, Y8
+	VHADDPS      Y8, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+	VMULPS       X12, X2, X2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot3x3_accumulate
+	JP        zdot3x3_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x00, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x01, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x02, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x02, X2, X15
+	VMOVSS    X15, 8(AX)
+	VZEROUPPER
+	RET
+
+zdot3x3_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x00, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x01, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x02, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VPERMILPS   $0x02, X2, X15
+	VFMADD231SS 8(AX), X13, X15
+	VMOVSS      X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zdot4x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot4x1(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), DX
+	LEAQ (DX)(CX*1), BX
+	LEAQ (BX)(CX*1), CX
+	MOVQ b_base+40(FP), SI
+	MOVQ ldb+64(FP), DI
+	SHLQ $0x02, DI
+	XORQ DI, DI
+	MOVQ k+0(FP), R8
+	MOVQ R8, R9
+	SHRQ $0x04, R9
+	ANDQ $0x0f, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	TESTQ  R9, R9
+	JE     zdot4x1_tail
+
+zdot4x1_vectors:
+	VMOVUPS     (SI)(DI*1), Z12
+	VMOVUPS     (AX)(DI*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (DX)(DI*1), Z15
+	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS     (BX)(DI*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VMOVUPS     (CX)(DI*1), Z15
+	VFMADD231PS Z12, Z15, Z3
+	ADDQ        $0x40, DI
+	DECQ        R9
+	JNZ         zdot4x1_vectors
+
+zdot4x1_tail:
+	TESTQ R8, R8
+	JE    zdot4x1_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R9
+	KMOVW       (R9)(R8*2), K1
+	VMOVUPS.Z   (SI)(DI*1), K1, Z12
+	VMOVUPS.Z   (AX)(DI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS.Z   (DX)(DI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS.Z   (BX)(DI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VMOVUPS.Z   (CX)(DI*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z3
+
+zdot4x1_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot4x1_accumulate
+	JP        zdot4x1_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x03, X0, X15
+	VMOVSS    X15, (AX)
+	VZEROUPPER
+	RET
+
+zdot4x1_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x03, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot4x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot4x2(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), DX
+	LEAQ (DX)(CX*1), BX
+	LEAQ (BX)(CX*1), CX
+	MOVQ b_base+40(FP), SI
+	MOVQ ldb+64(FP), DI
+	SHLQ $0x02, DI
+	LEAQ (SI)(DI*1), DI
+	XORQ R8, R8
+	MOVQ k+0(FP), R9
+	MOVQ R9, R10
+	SHRQ $0x04, R10
+	ANDQ $0x0f, R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ  R10, R10
+	JE     zdot4x2_tail
+
+zdot4x2_vectors:
+	VMOVUPS     (SI)(R8*1), Z12
+	VMOVUPS     (DI)(R8*1), Z13
+	VMOVUPS     (AX)(R8*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (DX)(R8*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS     (BX)(R8*1), Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z5
+	VMOVUPS     (CX)(R8*1), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	ADDQ        $0x40, R8
+	DECQ        R10
+	JNZ         zdot4x2_vectors
+
+zdot4x2_tail:
+	TESTQ R9, R9
+	JE    zdot4x2_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R10
+	KMOVW       (R10)(R9*2), K1
+	VMOVUPS.Z   (SI)(R8*1), K1, Z12
+	VMOVUPS.Z   (DI)(R8*1), K1, Z13
+	VMOVUPS.Z   (AX)(R8*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS.Z   (DX)(R8*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS.Z   (BX)(R8*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z5
+	VMOVUPS.Z   (CX)(R8*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+
+zdot4x2_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VADDPS        Y15, Y6, Y6
+	VEXTRACTF64X4 $0x01, Z7, Y15
+	VADDPS        Y15, Y7, Y7
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y7, Y5, Y5
+	VHADDPS      Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot4x2_accumulate
+	JP        zdot4x2_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x02, X1, X15
+	VMOVSS    X15, 4(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x03, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x03, X1, X15
+	VMOVSS    X15, 4(AX)
+	VZEROUPPER
+	RET
+
+zdot4x2_accumulate:
+	VPERMILPS   $0x00, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x00, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x01, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x01, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x02, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x02, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	ADDQ        CX, AX
+	VPERMILPS   $0x03, X0, X15
+	VFMADD231SS (AX), X13, X15
+	VMOVSS      X15, (AX)
+	VPERMILPS   $0x03, X1, X15
+	VFMADD231SS 4(AX), X13, X15
+	VMOVSS      X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zdot4x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zdot4x3(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), DX
+	LEAQ (DX)(CX*1), BX
+	LEAQ (BX)(CX*1), CX
+	MOVQ b_base+40(FP), SI
+	MOVQ ldb+64(FP), DI
+	SHLQ $0x02, DI
+	LEAQ (SI)(DI*1), R8
+	LEAQ (R8)(DI*1), DI
+	XORQ R9, R9
+	MOVQ k+0(FP), R10
+	MOVQ R10, R11
+	SHRQ $0x04, R11
+	ANDQ $0x0f, R10
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	TESTQ  R11, R11
+	JE     zdot4x3_tail
+
+zdot4x3_vectors:
+	VMOVUPS     (SI)(R9*1), Z12
+	VMOVUPS     (R8)(R9*1), Z13
+	VMOVUPS     (DI)(R9*1), Z14
+	VMOVUPS     (AX)(R9*1), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (DX)(R9*1), Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS     (BX)(R9*1), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z8
+	VMOVUPS     (CX)(R9*1), Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z11
+	ADDQ        $0x40, R9
+	DECQ        R11
+	JNZ         zdot4x3_vectors
+
+zdot4x3_tail:
+	TESTQ R10, R10
+	JE    zdot4x3_fold
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R11
+	KMOVW       (R11)(R10*2), K1
+	VMOVUPS.Z   (SI)(R9*1), K1, Z12
+	VMOVUPS.Z   (R8)(R9*1), K1, Z13
+	VMOVUPS.Z   (DI)(R9*1), K1, Z14
+	VMOVUPS.Z   (AX)(R9*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS.Z   (DX)(R9*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS.Z   (BX)(R9*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z8
+	VMOVUPS.Z   (CX)(R9*1), K1, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z11
+
+zdot4x3_fold:
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VADDPS        Y15, Y6, Y6
+	VEXTRACTF64X4 $0x01, Z7, Y15
+	VADDPS        Y15, Y7, Y7
+	VEXTRACTF64X4 $0x01, Z8, Y15
+	VADDPS        Y15, Y8, Y8
+	VEXTRACTF64X4 $0x01, Z9, Y15
+	VADDPS        Y15, Y9, Y9
+	VEXTRACTF64X4 $0x01, Z10, Y15
+	VADDPS        Y15, Y10, Y10
+	VEXTRACTF64X4 $0x01, Z11, Y15
+	VADDPS        Y15, Y11, Y11
+
+	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y9, Y6, Y6
+	VHADDPS      Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y10, Y7, Y7
+	VHADDPS      Y7, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y11, Y8, Y8
+	VHADDPS      Y8, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), X12
+	VMOVSS       beta+108(FP), X13
+	VMULPS       X12, X0, X0
+	VMULPS       X12, X1, X1
+	VMULPS       X12, X2, X2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS    X14, X14, X14
+	VUCOMISS  X13, X14
+	JNE       zdot4x3_accumulate
+	JP        zdot4x3_accumulate
+	VPERMILPS $0x00, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x00, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x00, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x01, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x01, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x01, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x02, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x02, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x02, X2, X15
+	VMOVSS    X15, 8(AX)
+	ADDQ      CX, AX
+	VPERMILPS $0x03, X0, X15
+	VMOVSS    X15, (AX)
+	VPERMILPS $0x03, X1, X15
+	VMOVSS    X15, 4(AX)
+	VPERMILPS $0x03, X2, X15
+	VMOVSS    X15, 8(AX)
+	VZEROUPPER
+	RET
+
+zdot4x3_accumulate:
 	VPERMILPS   $0x00, X0, X15
 	VFMADD231SS (AX), X13, X15
 	VMOVSS      X15, (AX)

@@ -59,20 +59,23 @@ func viaKernel(kern kernel) gemmFunc {
 	}
 }
 
-// BenchmarkSgemm reports GFLOP/s per engine shape for Sgemm (the kernel chosen at start-up),
-// the portable Go micro-kernel under the same blocking, a naive cache-blocked Go loop, and
-// SgemmRef. Select one with e.g. -bench 'Sgemm/.*/sgemm$'. cpu-GFLOP/s divides by the thread's
-// CPU time instead of wall time: on a shared machine it is the steadier of the two.
+// BenchmarkSgemm reports GFLOP/s per engine shape for Sgemm (the kernel set chosen at
+// start-up), each assembly set this CPU runs (set-avx512, set-avx2), the portable Go
+// micro-kernel under the same blocking, a naive cache-blocked Go loop, and SgemmRef. Select
+// one with e.g. -bench 'Sgemm/.*/sgemm$'. cpu-GFLOP/s divides by the thread's CPU time instead
+// of wall time: on a shared machine it is the steadier of the two.
 func BenchmarkSgemm(b *testing.B) {
-	impls := []struct {
+	type impl struct {
 		name string
 		f    gemmFunc
-	}{
-		{"sgemm", Sgemm},
-		{"go-tile", viaKernel(goKernel)},
-		{"naive-blocked", naiveBlocked},
-		{"ref", SgemmRef},
 	}
+	impls := []impl{{"sgemm", Sgemm}}
+	for _, s := range platformSets() {
+		if s.runs {
+			impls = append(impls, impl{"set-" + s.name, viaKernel(s.kern)})
+		}
+	}
+	impls = append(impls, impl{"go-tile", viaKernel(goKernel)}, impl{"naive-blocked", naiveBlocked}, impl{"ref", SgemmRef})
 	for _, s := range benchShapes {
 		b.Run(s.name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 1))
@@ -158,6 +161,9 @@ func BenchmarkElementwise(b *testing.B) {
 		}{
 			{"im2col-row", 8 * len(col), func() { im2colRows(e, col, x, 1, 0, images, 28*28, 28, h, w) }},
 			{"col2im-row", 12 * len(col), func() { col2imRows(e, x, col, 1, 0, images, 28*28, 28, h*w, w, h, w) }},
+			// The 12-pixel rows of the inception and residual models' 12x12 layers, padded to 16x16.
+			{"im2col-row12", 8 * images * 144, func() { im2colRows(e, col, x, 1, 0, images, 16*16, 16, 12, 12) }},
+			{"col2im-row12", 12 * images * 144, func() { col2imRows(e, x, col, 1, 0, images, 16*16, 16, 144, 12, 12, 12) }},
 			{"relu-pool", 5 * len(plane), func() {
 				for p := range images * channels {
 					reluPool2(e, pooled[p*h*w/4:], arg[p*h*w/4:], plane[p*h*w:], 0.1, h, w)

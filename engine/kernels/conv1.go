@@ -11,7 +11,7 @@ import "fmt"
 // holds it runs on the generated kernels and gives Sgemm's bits; otherwise it runs in Go,
 // which gives the portable Sgemm's bits (without fused multiply-adds).
 func Conv1(dst []float32, dstStride int, x []float32, H, W int, w []float32, OC, K int) {
-	conv1(activeElem, dst, dstStride, x, H, W, w, OC, K)
+	conv1(active.elem, dst, dstStride, x, H, W, w, OC, K)
 }
 
 func conv1(e elemOps, dst []float32, dstStride int, x []float32, H, W int, w []float32, OC, K int) {
@@ -37,7 +37,7 @@ func conv1(e elemOps, dst []float32, dstStride int, x []float32, H, W int, w []f
 
 // Conv1Fast reports whether Conv1 runs on generated kernels for output rows ow wide and a
 // K x K kernel: rows 8, 16 or 24 wide, on an AVX2 machine.
-func Conv1Fast(ow, K int) bool { return conv1Fast(activeElem, ow, K) }
+func Conv1Fast(ow, K int) bool { return conv1Fast(active.elem, ow, K) }
 
 func conv1Fast(e elemOps, ow, K int) bool {
 	return e.conv1Rows != nil && ow%8 == 0 && ow <= nr
@@ -75,7 +75,7 @@ func goConv1(dst []float32, dstStride int, x []float32, W int, w []float32, OC, 
 // products (eight lanes, one per column modulo 8, added up at the end) but over all the pixels
 // at once, so the bits differ from Sgemm's by rounding; in Go the sums run pixel by pixel.
 func Conv1Grad(dw, dy []float32, dyStride int, x []float32, images, H, W, OC, K int) {
-	conv1Grad(activeElem, dw, dy, dyStride, x, images, H, W, OC, K)
+	conv1Grad(active.elem, dw, dy, dyStride, x, images, H, W, OC, K)
 }
 
 func conv1Grad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, H, W, OC, K int) {

@@ -17,8 +17,10 @@ func TestConv1MatchesSgemm(t *testing.T) {
 		gemm kernel
 	}
 	impls := []impl{{goElem, goKernel}}
-	if activeElem.conv1Rows != nil {
-		impls = append(impls, impl{activeElem, active})
+	for _, s := range platformSets() {
+		if s.runs && s.elem.conv1Rows != nil {
+			impls = append(impls, impl{s.elem, s.kern})
+		}
 	}
 	shapes := []struct{ H, W, K int }{
 		{28, 28, 5}, {12, 12, 5}, {20, 20, 5}, {9, 9, 2}, {7, 10, 3}, {8, 8, 1}, {30, 26, 3},
@@ -103,8 +105,10 @@ func TestConv1PanicsOnShortSlices(t *testing.T) {
 // one image and several.
 func TestConv1GradMatchesDefinition(t *testing.T) {
 	impls := []elemOps{goElem}
-	if activeElem.conv1GradRows != nil {
-		impls = append(impls, activeElem)
+	for _, e := range platformElems() {
+		if e.conv1GradRows != nil {
+			impls = append(impls, e)
+		}
 	}
 	shapes := []struct{ H, W, K int }{
 		{28, 28, 5}, {12, 12, 5}, {20, 20, 5}, {9, 9, 2}, {7, 10, 3}, {8, 8, 1}, {28, 27, 5}, {6, 13, 4},

@@ -4,17 +4,12 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// active is the kernel set Sgemm runs and activeElem the one the elementwise functions run,
-// chosen once from what the CPU supports.
-var (
-	active     kernel
-	activeElem elemOps
-)
-
-func init() {
-	active, activeElem = goKernel, goElem
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		active, activeElem = avx2Kernel, avx2Elem
+// platformSets lists the assembly kernel sets of this build, best first, each with whether
+// this CPU runs it.
+func platformSets() []kernelSet {
+	return []kernelSet{
+		{name: "avx512", kern: avx512Kernel, elem: avx512Elem, runs: hasAVX512(), needs: "AVX-512 (F, DQ, BW and VL)"},
+		{name: "avx2", kern: avx2Kernel, elem: avx2Elem, runs: cpu.X86.HasAVX2 && cpu.X86.HasFMA, needs: "AVX2 and FMA"},
 	}
 }
 
@@ -111,7 +106,7 @@ func conv1AVX2(dst []float32, dstStride int, x []float32, W int, w []float32, oc
 }
 
 // avx2Kernel runs Sgemm on the generated AVX2/FMA micro-kernels.
-var avx2Kernel = kernel{name: "avx2-fma", tile: avx2Tile, tilePack: avx2TilePack, tileCol: avx2TileCol, dot: avx2Dot}
+var avx2Kernel = kernel{name: "avx2-fma", nr: nr, kc: kcMax, vec: 8, tile: avx2Tile, tilePack: avx2TilePack, tileCol: avx2TileCol, dot: avx2Dot}
 
 // The wrappers below check the last element each kernel touches: the assembly trusts its
 // arguments, and a driver bug must panic here rather than become a wild read or write. They

@@ -2,9 +2,5 @@
 
 package kernels
 
-// active and activeElem are the kernels Sgemm and the elementwise functions run: without the
-// amd64 assembly, the portable ones.
-var (
-	active     = goKernel
-	activeElem = goElem
-)
+// platformSets is empty: without the amd64 assembly, only the portable set exists.
+func platformSets() []kernelSet { return nil }

@@ -44,7 +44,7 @@ type elemOps struct {
 // contiguous: top zeros, rows rows of padL zeros, cols floats copied from src and padR zeros,
 // then bottom zeros. Image i's rows start srcImage*i floats into src, srcStride floats apart.
 func PadCopy(dst, src []float32, images, srcImage, srcStride, top, rows, padL, cols, padR, bottom int) {
-	padCopy(activeElem, dst, src, images, srcImage, srcStride, top, rows, padL, cols, padR, bottom)
+	padCopy(active.elem, dst, src, images, srcImage, srcStride, top, rows, padL, cols, padR, bottom)
 }
 
 func padCopy(e elemOps, dst, src []float32, images, srcImage, srcStride, top, rows, padL, cols, padR, bottom int) {
@@ -64,7 +64,7 @@ func padCopy(e elemOps, dst, src []float32, images, srcImage, srcStride, top, ro
 // floats further each time), for each of images images, rows rows of cols floats of src back
 // to back. Image i's rows start srcImage*i floats into src, srcStride floats apart.
 func Im2colRows(dst, src []float32, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
-	im2colRows(activeElem, dst, src, positions, dstPos, images, srcImage, srcStride, rows, cols)
+	im2colRows(active.elem, dst, src, positions, dstPos, images, srcImage, srcStride, rows, cols)
 }
 
 func im2colRows(e elemOps, dst, src []float32, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
@@ -98,7 +98,7 @@ func checkSource(fn, name string, x []float32, images, imageStride, stride, rows
 // rows rows of cols floats of src are added into rows of dst. Image i's rows start dstImage*i
 // floats into dst, dstStride floats apart, and srcImage*i floats into src, srcStride apart.
 func Col2imRows(dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
-	col2imRows(activeElem, dst, src, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+	col2imRows(active.elem, dst, src, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 }
 
 func col2imRows(e elemOps, dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
@@ -116,7 +116,7 @@ func col2imRows(e elemOps, dst, src []float32, positions, srcPos, images, dstIma
 
 // Add sets dst += src, over len(src) floats.
 func Add(dst, src []float32) {
-	col2imRows(activeElem, dst, src, 1, 0, 1, 0, len(src), 0, len(src), 1, len(src))
+	col2imRows(active.elem, dst, src, 1, 0, 1, 0, len(src), 0, len(src), 1, len(src))
 }
 
 // SGDStep is one step of torch.optim.SGD with momentum (dampening 0, no Nesterov) over value,
@@ -128,7 +128,7 @@ func Add(dst, src []float32) {
 //
 // Each operation rounds to float32 on its own, as separate PyTorch tensor operations do.
 func SGDStep(value, grad, buf []float32, lr, momentum, wd float32, first bool) {
-	sgdStep(activeElem, value, grad, buf, lr, momentum, wd, first)
+	sgdStep(active.elem, value, grad, buf, lr, momentum, wd, first)
 }
 
 func sgdStep(e elemOps, value, grad, buf []float32, lr, momentum, wd float32, first bool) {
@@ -141,7 +141,7 @@ func sgdStep(e elemOps, value, grad, buf []float32, lr, momentum, wd float32, fi
 }
 
 // AddBias sets dst = src + bias.
-func AddBias(dst, src []float32, bias float32) { addBias(activeElem, dst, src, bias) }
+func AddBias(dst, src []float32, bias float32) { addBias(active.elem, dst, src, bias) }
 
 func addBias(e elemOps, dst, src []float32, bias float32) {
 	dst = dst[:len(src)]
@@ -152,7 +152,7 @@ func addBias(e elemOps, dst, src []float32, bias float32) {
 }
 
 // AddBiasReLU sets dst = max(src + bias, 0), with Go's max: a NaN stays NaN.
-func AddBiasReLU(dst, src []float32, bias float32) { addBiasReLU(activeElem, dst, src, bias) }
+func AddBiasReLU(dst, src []float32, bias float32) { addBiasReLU(active.elem, dst, src, bias) }
 
 func addBiasReLU(e elemOps, dst, src []float32, bias float32) {
 	dst = dst[:len(src)]
@@ -165,7 +165,7 @@ func addBiasReLU(e elemOps, dst, src []float32, bias float32) {
 // AddBiasSkipReLU sets dst = max(skip + (src + bias), 0): a convolution's output, its bias, and
 // a residual connection around it, then ReLU.
 func AddBiasSkipReLU(dst, src, skip []float32, bias float32) {
-	addBiasSkipReLU(activeElem, dst, src, skip, bias)
+	addBiasSkipReLU(active.elem, dst, src, skip, bias)
 }
 
 func addBiasSkipReLU(e elemOps, dst, src, skip []float32, bias float32) {
@@ -177,7 +177,7 @@ func addBiasSkipReLU(e elemOps, dst, src, skip []float32, bias float32) {
 }
 
 // CopySum sets dst = dy and returns the sum of dy (see the order above).
-func CopySum(dst, dy []float32) float32 { return copySum(activeElem, dst, dy) }
+func CopySum(dst, dy []float32) float32 { return copySum(active.elem, dst, dy) }
 
 func copySum(e elemOps, dst, dy []float32) float32 {
 	dst = dst[:len(dy)]
@@ -191,7 +191,7 @@ func copySum(e elemOps, dst, dy []float32) float32 {
 
 // ReLUBackward sets dst = dy where the ReLU's output y > 0 and 0 elsewhere, and returns the sum
 // of dst: the gradient of a ReLU's input, and of the bias before it.
-func ReLUBackward(dst, dy, y []float32) float32 { return reluBackward(activeElem, dst, dy, y) }
+func ReLUBackward(dst, dy, y []float32) float32 { return reluBackward(active.elem, dst, dy, y) }
 
 func reluBackward(e elemOps, dst, dy, y []float32) float32 {
 	dst, y = dst[:len(dy)], y[:len(dy)]
@@ -207,7 +207,7 @@ func reluBackward(e elemOps, dst, dy, y []float32) float32 {
 // SkipReLUBackward is ReLUBackward for AddBiasSkipReLU's output y: it also adds dst into dskip,
 // the gradient of the residual connection's input.
 func SkipReLUBackward(dst, dskip, dy, y []float32) float32 {
-	return skipReLUBackward(activeElem, dst, dskip, dy, y)
+	return skipReLUBackward(active.elem, dst, dskip, dy, y)
 }
 
 func skipReLUBackward(e elemOps, dst, dskip, dy, y []float32) float32 {
@@ -235,7 +235,7 @@ func reluGrad(dy, y float32) float32 {
 // last NaN, if several): PyTorch's rule, v > best || isnan(v). An odd last row or column is
 // dropped, as PyTorch's floor mode does.
 func ReLUPool2(dst []float32, arg []uint8, src []float32, bias float32, h, w int) {
-	reluPool2(activeElem, dst, arg, src, bias, h, w)
+	reluPool2(active.elem, dst, arg, src, bias, h, w)
 }
 
 func reluPool2(e elemOps, dst []float32, arg []uint8, src []float32, bias float32, h, w int) {
@@ -252,7 +252,7 @@ func reluPool2(e elemOps, dst []float32, arg []uint8, src []float32, bias float3
 // its window's winner where the pooled output y is positive, and zeros everywhere else. Returns
 // the sum of the gradients passed on, in four partial sums (see the order above).
 func ReLUPool2Backward(dst, dy, y []float32, arg []uint8, h, w int) float32 {
-	return reluPool2Backward(activeElem, dst, dy, y, arg, h, w)
+	return reluPool2Backward(active.elem, dst, dy, y, arg, h, w)
 }
 
 func reluPool2Backward(e elemOps, dst, dy, y []float32, arg []uint8, h, w int) float32 {

@@ -3,35 +3,25 @@
 package kernels
 
 import (
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/cpu"
 )
 
-func hasAVX2FMA() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
-
-// platformKernels lists the assembly kernel when this CPU can run it.
-func platformKernels() []kernel {
-	if !hasAVX2FMA() {
-		return nil
+// TestSetsFollowCPU checks that the assembly sets are offered exactly when the CPU has what
+// they need, so that a machine without AVX-512 never jumps into its kernels.
+func TestSetsFollowCPU(t *testing.T) {
+	x := cpu.X86
+	want := map[string]bool{
+		"avx512": x.HasAVX512F && x.HasAVX512DQ && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX2 && x.HasFMA,
+		"avx2":   x.HasAVX2 && x.HasFMA,
+		"go":     true,
 	}
-	return []kernel{avx2Kernel}
-}
-
-// platformElems lists the assembly elementwise functions when this CPU can run them.
-func platformElems() []elemOps {
-	if !hasAVX2FMA() {
-		return nil
-	}
-	return []elemOps{avx2Elem}
-}
-
-func TestImplementationFollowsCPU(t *testing.T) {
-	want := "go"
-	if hasAVX2FMA() {
-		want = "avx2-fma"
-	}
-	if got := Implementation(); got != want {
-		t.Fatalf("Implementation() = %q on a CPU with AVX2+FMA = %v, want %q", got, hasAVX2FMA(), want)
+	got := Supported()
+	for name, runs := range want {
+		if slices.Contains(got, name) != runs {
+			t.Errorf("Supported() = %v: has %q = %v, but the CPU runs it = %v", got, name, !runs, runs)
+		}
 	}
 }

@@ -1,5 +1,5 @@
 // Package kernels holds the engine's hot loops: a float32 GEMM (Sgemm) that is fast on AVX2/FMA
-// CPUs, beside the pure-Go reference it is tested against (SgemmRef), and the convolutions'
+// and AVX-512 CPUs, beside the pure-Go reference it is tested against (SgemmRef), and the convolutions'
 // data movement and activation passes, the optimiser step and a vector add (elementwise.go).
 //
 // Sgemm follows the Goto/BLIS scheme, shaped for the engine's matrices (few rows, very many
@@ -11,9 +11,10 @@
 // operands run along k and Sgemm uses dot-product kernels instead, with no packing at all.
 //
 // The micro-kernels and the elementwise loops are Go assembly generated with avo
-// (internal/asmgen, a separate module) and chosen at start-up when the CPU has AVX2 and FMA;
-// otherwise, on other architectures, or when built with the purego tag, portable Go versions
-// run instead (under the same blocking, for the GEMM).
+// (internal/asmgen, a separate module), in kernel sets chosen once at start-up (kernelset.go):
+// avx512 or avx2, the best the CPU has, unless EnvVar or Select names another; on other
+// architectures, or when built with the purego tag, portable Go versions run instead (under
+// the same blocking, for the GEMM).
 //
 // Everything is single-threaded and safe for concurrent use: callers parallelise by giving each
 // goroutine its own part of C. Sgemm borrows its packing buffers from a sync.Pool, so
@@ -36,9 +37,12 @@ import (
 // 4-row tile wastes nothing on 16, 20, 24 or 32 rows while the smaller edge kernels handle 10.
 const (
 	mr = 4  // rows of the register tile
-	nr = 24 // columns of the register tile: three 8-float vectors
+	nr = 24 // columns of the AVX2 and Go register tiles: three 8-float vectors
+	// nrMax is the widest register tile of any kernel set: AVX-512's three 16-float vectors.
+	nrMax = 48
 	// kcMax bounds the k extent of a panel so one packed B sliver (kcMax x nr floats, 24 KiB)
-	// stays in the 32 KiB L1 cache while every A sliver of the block runs over it.
+	// stays in the 32 KiB L1 cache while every A sliver of the block runs over it. The
+	// AVX-512 set's slivers are twice as wide, and it uses panels half as deep (kernel.kc).
 	kcMax = 256
 	// aBlockFloats bounds a packed block of op(A) (256 KiB) so it stays in the 1 MiB L2 while
 	// it is read once per B sliver. The engine's A blocks (m x k up to 20 x 2200) fit whole.
@@ -70,12 +74,12 @@ const (
 // slice is too short for the matrix it holds.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm("Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	active.sgemm(nil, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+	active.kern.sgemm(nil, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
 }
 
 // Workspace is the packing memory of Sgemm calls made by one goroutine at a time. Sgemm's shared
 // pool is cheap but not free of allocations: after a garbage collection, or when goroutines
-// move between threads, a sync.Pool can come up empty and make a new 280 KB buffer. A worker
+// move between threads, a sync.Pool can come up empty and make a new 300 KB buffer. A worker
 // that multiplies in a hot loop owns a Workspace instead, which also keeps its buffers in its
 // own core's caches. The zero value is ready to use; a Workspace is not safe for concurrent use.
 type Workspace struct {
@@ -89,7 +93,7 @@ func NewWorkspace() *Workspace { return new(Workspace) }
 // bit-identical to Sgemm's.
 func (ws *Workspace) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm("Workspace.Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	active.sgemm(&ws.w, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+	active.kern.sgemm(&ws.w, false, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
 }
 
 // SgemmSameA is Workspace.Sgemm for a run of products that share their A, such as a
@@ -100,12 +104,8 @@ func (ws *Workspace) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []
 // Results are bit-identical to Sgemm's.
 func (ws *Workspace) SgemmSameA(sameA, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm("Workspace.SgemmSameA", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	active.sgemm(&ws.w, sameA, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
+	active.kern.sgemm(&ws.w, sameA, matrix{a, lda, transA}, matrix{b, ldb, transB}, m, n, k, alpha, beta, c, ldc)
 }
-
-// Implementation names the micro-kernel Sgemm uses on this machine ("avx2-fma" or "go"), for
-// logs and benchmark reports.
-func Implementation() string { return active.name }
 
 // matrix is a row-major operand seen through its transpose flag: at(i, j) is op(M)[i][j].
 type matrix struct {
@@ -121,7 +121,8 @@ func (x matrix) at(i, j int) float32 {
 	return x.data[i*x.stride+j]
 }
 
-// tileFunc computes one register tile of C (rows <= mr, 8*vecs columns, vecs <= nr/8):
+// tileFunc computes one register tile of C (rows <= mr, vec*vecs columns, vecs <= nr/vec, for
+// the kernel's vector width vec and tile width nr):
 //
 //	C[r][j] = alpha * sum_{p<kc} a[p*rows+r] * b[p*bstride+j] + beta * C[r][j]
 //
@@ -135,7 +136,7 @@ type tileFunc func(rows, vecs, kc int, a, b []float32, bstride int, c []float32,
 const tileUnroll = 4
 
 // tilePackFunc is a tileFunc that also copies the B sliver it reads into bpack (row stride
-// 8*vecs), so later tiles of the same column read it contiguously from L1.
+// vec*vecs), so later tiles of the same column read it contiguously from L1.
 type tilePackFunc func(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, bpack []float32)
 
 // dotFunc computes a rows x cols tile (rows <= mr, cols <= dotCols) of C = alpha*A*B^T + beta*C
@@ -152,6 +153,9 @@ type tileColFunc func(tiles, kc int, a, b []float32, bstride int, c []float32, l
 // kernel is one set of micro-kernels the blocked driver can run on.
 type kernel struct {
 	name     string
+	nr       int // columns of its widest tile
+	kc       int // k steps per panel, at most kcMax: a packed B sliver, kc x nr, stays in L1
+	vec      int // floats per vector: tiles are vec*vecs columns wide
 	tile     tileFunc
 	tilePack tilePackFunc // nil: the driver packs each B sliver itself before the first tile
 	tileCol  tileColFunc  // nil: the driver calls tile for each tile of a column
@@ -159,18 +163,22 @@ type kernel struct {
 }
 
 // workspace holds one call's packing buffers: a Workspace's, or one borrowed from the pool.
+//
+// The packed B sliver comes first, at the start of the allocation (page-aligned, as large
+// objects are), and its rows are whole cache lines apart: the AVX-512 tiles load 64 bytes at a
+// time, and an unaligned 64-byte load always spans two cache lines.
 type workspace struct {
-	packed packedA               // what a holds, when it holds all of an op(A) that may be reused
-	a      [aBlockFloats]float32 // packed block of op(A)
-	b      [kcMax * nr]float32   // packed sliver of op(B)
-	tile   [mr * nr]float32      // C tile for slivers whose width is not a multiple of 8
+	b      [kcMax * nrMax]float32 // packed sliver of op(B)
+	a      [aBlockFloats]float32  // packed block of op(A)
+	tile   [mr * nrMax]float32    // C tile for slivers whose width is not a multiple of the vector
+	packed packedA                // what a holds, when it holds all of an op(A) that may be reused
 }
 
 // packedA identifies an op(A) packed whole into a workspace: the zero value, none.
 type packedA struct {
-	data     *float32
-	m, k, ld int
-	trans    bool
+	data         *float32
+	m, k, ld, kc int
+	trans        bool
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -198,12 +206,12 @@ func (kern kernel) sgemm(ws *workspace, sameA bool, a, b matrix, m, n, k int, al
 	// An A block spans all of k when it can (it does for every engine shape): A is packed once
 	// and each block of C is finished, k panel after k panel, while it is still in L2. Only
 	// very deep products cut k into several blocks, with C making a round trip between them.
-	kb := min(k, max(kcMax, aBlockFloats/mr/kcMax*kcMax))
+	kb := min(k, max(kern.kc, aBlockFloats/mr/kern.kc*kern.kc))
 	mcb := min(m, max(mr, aBlockFloats/kb/mr*mr))
 	// A packed whole can serve the next call too (Workspace.SgemmSameA): say which A it is.
 	key := packedA{}
 	if kb == k && mcb == m {
-		key = packedA{data: &a.data[0], m: m, k: k, ld: a.stride, trans: a.trans}
+		key = packedA{data: &a.data[0], m: m, k: k, ld: a.stride, kc: kern.kc, trans: a.trans}
 	}
 	reuse := sameA && key != packedA{} && ws.packed == key
 	ws.packed = key
@@ -217,7 +225,7 @@ func (kern kernel) sgemm(ws *workspace, sameA bool, a, b matrix, m, n, k int, al
 		for ic := 0; ic < m; ic += mcb {
 			rows := min(mcb, m-ic)
 			if !reuse {
-				packA(ws.a[:], a, ic, rows, p0, kbb)
+				packA(ws.a[:], a, ic, rows, p0, kbb, kern.kc)
 			}
 			kern.macro(ws, b, n, ic, rows, p0, kbb, alpha, betaB, c, ldc)
 		}
@@ -229,17 +237,17 @@ func (kern kernel) sgemm(ws *workspace, sameA bool, a, b matrix, m, n, k int, al
 // their part of C stays in L2 across the k panels; within a k panel, one sliver of nr columns
 // at a time meets every A sliver.
 func (kern kernel) macro(ws *workspace, b matrix, n, ic, mcb, p0, kb int, alpha, beta float32, c []float32, ldc int) {
-	nc := max(nr, cBlockFloats/mcb/nr*nr)
+	nc := max(kern.nr, cBlockFloats/mcb/kern.nr*kern.nr)
 	for jc := 0; jc < n; jc += nc {
 		ncb := min(nc, n-jc)
-		for pc := p0; pc < p0+kb; pc += kcMax {
-			kc := min(kcMax, p0+kb-pc)
+		for pc := p0; pc < p0+kb; pc += kern.kc {
+			kc := min(kern.kc, p0+kb-pc)
 			betaP := beta
 			if pc > p0 {
 				betaP = 1
 			}
 			panel := ws.a[(pc-p0)*mcb : (pc-p0)*mcb+kc*mcb]
-			for j := jc; j < jc+ncb; j += nr {
+			for j := jc; j < jc+ncb; j += kern.nr {
 				kern.sliver(ws, panel, b, jc+ncb-j, ic, mcb, pc, kc, j, alpha, betaP, c, ldc)
 			}
 		}
@@ -249,9 +257,9 @@ func (kern kernel) macro(ws *workspace, b matrix, n, ic, mcb, p0, kb int, alpha,
 // sliver runs the micro-kernel down one sliver of op(B) (k panel pc..pc+kc, columns j..j+w
 // with w = min(nr, left)) against every A sliver of the packed panel.
 func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mcb, pc, kc, j int, alpha, beta float32, c []float32, ldc int) {
-	w := min(nr, left)
-	vecs := (w + 7) / 8
-	padded := 8 * vecs
+	w := min(kern.nr, left)
+	vecs := (w + kern.vec - 1) / kern.vec
+	padded := kern.vec * vecs
 	ragged := w < padded
 	packed := ws.b[:kc*padded]
 
@@ -277,8 +285,8 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 	// next packing tile finds its rows in cache. Without a next sliver to read in place
 	// they harmlessly prefetch the packed one.
 	next, nextStride := uintptr(unsafe.Pointer(&packed[0])), 0
-	if left > nr && !b.trans {
-		next, nextStride = uintptr(unsafe.Pointer(&b.data[pc*b.stride+j+nr])), b.stride
+	if left > kern.nr && !b.trans {
+		next, nextStride = uintptr(unsafe.Pointer(&b.data[pc*b.stride+j+kern.nr])), b.stride
 	}
 	rowsPerTile := kc / tileUnroll
 
@@ -301,7 +309,7 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 				pf, pfStride = uintptr(unsafe.Pointer(&packed[0])), 0
 			}
 		}
-		if full := (mcb - ir) / mr; full > 1 && kern.tileCol != nil && vecs == nr/8 && !ragged {
+		if full := (mcb - ir) / mr; full > 1 && kern.tileCol != nil && vecs == kern.nr/kern.vec && !ragged {
 			// The rest of the column's full tiles in one call: they prefetch what is left
 			// of the next sliver, as they would one by one.
 			kern.tileCol(full, kc, panel[ir*kc:ir*kc+full*mr*kc], bs, bstride, ct, ldc, alpha, beta, pf, pfStride, max(kc-row, 1))
@@ -316,15 +324,16 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 		}
 		// The tile is wider than C here: compute it into scratch, then merge the columns
 		// that exist.
-		kern.tile(rows, vecs, kc, as, bs, bstride, ws.tile[:], nr, 1, 0, pf, pfStride)
-		mergeTile(ws.tile[:], rows, w, alpha, beta, ct, ldc)
+		kern.tile(rows, vecs, kc, as, bs, bstride, ws.tile[:], kern.nr, 1, 0, pf, pfStride)
+		mergeTile(ws.tile[:], kern.nr, rows, w, alpha, beta, ct, ldc)
 	}
 }
 
-// mergeTile sets C = alpha*T + beta*C for the rows x w corner of the scratch tile T.
-func mergeTile(t []float32, rows, w int, alpha, beta float32, c []float32, ldc int) {
+// mergeTile sets C = alpha*T + beta*C for the rows x w corner of the scratch tile T (row
+// stride ldt).
+func mergeTile(t []float32, ldt, rows, w int, alpha, beta float32, c []float32, ldc int) {
 	for r := 0; r < rows; r++ {
-		src := t[r*nr : r*nr+w]
+		src := t[r*ldt : r*ldt+w]
 		dst := c[r*ldc : r*ldc+w]
 		for x, v := range src {
 			if beta == 0 {
@@ -361,13 +370,13 @@ func (kern kernel) sgemmDot(a, b matrix, m, n, k int, alpha, beta float32, c []f
 }
 
 // packA copies rows ic..ic+mcb, columns p0..p0+kb of op(A) into dst, k panel by k panel
-// (kcMax columns each, the last one shorter): panel pc starts at (pc-p0)*mcb and holds slivers
+// (kcp columns each, the last one shorter): panel pc starts at (pc-p0)*mcb and holds slivers
 // of mr rows (the last one may be shorter), sliver ir at ir*kc within it. Within a sliver
 // element (r, p) sits at p*rows+r, so the micro-kernel reads one short contiguous column of A
 // per k step.
-func packA(dst []float32, a matrix, ic, mcb, p0, kb int) {
-	for pc := p0; pc < p0+kb; pc += kcMax {
-		kc := min(kcMax, p0+kb-pc)
+func packA(dst []float32, a matrix, ic, mcb, p0, kb, kcp int) {
+	for pc := p0; pc < p0+kb; pc += kcp {
+		kc := min(kcp, p0+kb-pc)
 		panel := dst[(pc-p0)*mcb : (pc-p0)*mcb+kc*mcb]
 		for ir := 0; ir < mcb; ir += mr {
 			rows := min(mr, mcb-ir)

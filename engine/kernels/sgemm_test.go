@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // gemmCase is one Sgemm call to check: shapes, transposes, scalars and padding of the strides.
@@ -422,6 +423,19 @@ func TestWorkspacesConcurrent(t *testing.T) {
 			if c[j] != want[j] {
 				t.Fatalf("goroutine %d: C[%d] = %g, want %g", w, j, c[j], want[j])
 			}
+		}
+	}
+}
+
+// TestPackedBAligned checks that the packed B sliver starts on a cache line, in a Workspace
+// and in a pooled workspace: the AVX-512 tiles' 64-byte loads from it would otherwise each
+// span two lines.
+func TestPackedBAligned(t *testing.T) {
+	pooled := workspaces.Get().(*workspace)
+	defer workspaces.Put(pooled)
+	for name, ws := range map[string]*workspace{"Workspace": &NewWorkspace().w, "pool": pooled} {
+		if at := uintptr(unsafe.Pointer(&ws.b[0])); at%64 != 0 {
+			t.Errorf("%s: packed B at %#x, %d bytes past a cache line", name, at, at%64)
 		}
 	}
 }

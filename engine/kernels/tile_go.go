@@ -64,4 +64,4 @@ func store(sums []float32, alpha, beta float32, dst []float32) {
 }
 
 // goKernel runs Sgemm on the portable micro-kernels; it packs every B sliver before use.
-var goKernel = kernel{name: "go", tile: goTile, dot: goDot}
+var goKernel = kernel{name: "go", nr: nr, kc: kcMax, vec: 8, tile: goTile, dot: goDot}

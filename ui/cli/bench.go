@@ -27,7 +27,12 @@ type benchResult struct {
 	InferImgS     float64 `json:"infer_img_s"`
 	AllocsPerStep float64 `json:"allocs_per_step"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"`
-	Kernels       string  `json:"kernels"` // the GEMM micro-kernels in use: "avx2-fma" or "go"
+	Kernels       string  `json:"kernels"` // the kernel set that ran: "avx512", "avx2" or "go"
+	// Images per second of the process's CPU time (all threads, best run), as bench.py reports
+	// PyTorch's: steadier than the wall clock when other processes share the cores. Left out
+	// where the CPU time cannot be read.
+	TrainImgCPUS float64 `json:"train_img_cpu_s,omitempty"`
+	InferImgCPUS float64 `json:"infer_img_cpu_s,omitempty"`
 }
 
 // Inference is timed as bench.py times PyTorch's: a pass over benchInferImages images in
@@ -45,7 +50,11 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	batch := fs.Int("batch-size", 64, "images per training batch")
 	asJSON := fs.Bool("json", false, "print one JSON object per model")
+	kernelSet := fs.String("kernels", "", kernelsUsage)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := selectKernels(*kernelSet); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -59,6 +68,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		models = []string{*model}
 	}
 	if !*asJSON {
+		fmt.Fprintf(env.Stdout, "kernels: %s (this CPU runs %s)\n", kernels.Implementation(), strings.Join(kernels.Supported(), ", "))
 		fmt.Fprintf(env.Stdout, "%-10s %7s %12s %12s %12s %10s\n", "model", "threads", "train img/s", "infer img/s", "allocs/step", "peak RSS")
 	}
 	for _, m := range models {
@@ -75,6 +85,22 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 			continue
 		}
 		fmt.Fprintf(env.Stdout, "%-10s %7d %12.0f %12.0f %12.1f %7.0f MB\n", res.Model, res.Threads, res.TrainImgS, res.InferImgS, res.AllocsPerStep, res.PeakRSSMB)
+	}
+	return nil
+}
+
+// kernelsUsage documents --kernels, which bench and the commands that train take.
+const kernelsUsage = "kernel `set`: auto, avx512, avx2 or go (default $" + kernels.EnvVar + ", else auto: the best this CPU runs)"
+
+// selectKernels makes the kernel set name (from --kernels) the one the engine runs; "" keeps
+// the one chosen at start-up and reports a bad environment variable.
+func selectKernels(name string) error {
+	err := kernels.Select(name)
+	if err != nil && name != "" {
+		err = fmt.Errorf("--kernels: %w", err)
+	}
+	if err != nil {
+		return usageError{err}
 	}
 	return nil
 }
@@ -109,7 +135,7 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 		step()
 	}
 
-	var stepTime time.Duration
+	var stepTime, stepCPU time.Duration
 	var mallocs uint64
 	for r := range repeat {
 		if ctx.Err() != nil {
@@ -117,12 +143,15 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 		}
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		for range steps {
 			step()
 		}
-		elapsed := time.Since(start)
+		elapsed, cpu := time.Since(start), processCPU()-cpu0
 		runtime.ReadMemStats(&after)
+		if r == 0 || cpu < stepCPU {
+			stepCPU = cpu
+		}
 		mallocs += after.Mallocs - before.Mallocs
 		if r == 0 || elapsed < stepTime {
 			stepTime = elapsed
@@ -135,18 +164,27 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 	}
 	logits := make([]float32, benchInferBatch*dataset.NumClasses)
 	net.Infer(xi, benchInferBatch, logits)
-	var inferTime time.Duration
+	var inferTime, inferCPU time.Duration
 	for r := range repeat {
 		if ctx.Err() != nil {
 			return benchResult{}, ctx.Err()
 		}
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		for range benchInferImages / benchInferBatch {
 			net.Infer(xi, benchInferBatch, logits)
 		}
 		if elapsed := time.Since(start); r == 0 || elapsed < inferTime {
 			inferTime = elapsed
 		}
+		if cpu := processCPU() - cpu0; r == 0 || cpu < inferCPU {
+			inferCPU = cpu
+		}
+	}
+	perCPU := func(images int, cpu time.Duration) float64 {
+		if cpu <= 0 {
+			return 0
+		}
+		return float64(images) / cpu.Seconds()
 	}
 
 	return benchResult{
@@ -158,6 +196,8 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 		AllocsPerStep: float64(mallocs) / float64(steps*repeat),
 		PeakRSSMB:     peakRSSMB(),
 		Kernels:       kernels.Implementation(),
+		TrainImgCPUS:  perCPU(steps*batch, stepCPU),
+		InferImgCPUS:  perCPU(benchInferImages, inferCPU),
 	}, nil
 }
 

@@ -23,6 +23,7 @@ type configFlags struct {
 	momentum  float64
 	seed      uint64
 	threads   int
+	kernels   string
 }
 
 func (f *configFlags) register(fs *flag.FlagSet) {
@@ -37,10 +38,14 @@ func (f *configFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.momentum, "momentum", 0, "SGD momentum")
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed (initial weights and shuffling)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (0 = all cores)")
+	fs.StringVar(&f.kernels, "kernels", "", kernelsUsage)
 }
 
 // load reads the configuration and applies the flags the user set.
 func (f *configFlags) load(fs *flag.FlagSet, env *Env) (config.Config, string, error) {
+	if err := selectKernels(f.kernels); err != nil {
+		return config.Config{}, "", err
+	}
 	cfg, source, err := config.Load(f.path, env.DefaultConfig)
 	if err != nil {
 		return cfg, source, err

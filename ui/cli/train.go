@@ -80,6 +80,9 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 // resumeConfig is the configuration a checkpoint was trained with, with the
 // flags given now on top (e.g. --epochs 20 to train further).
 func resumeConfig(path string, cf *configFlags, fs *flag.FlagSet) (config.Config, error) {
+	if err := selectKernels(cf.kernels); err != nil {
+		return config.Config{}, err
+	}
 	ck, err := checkpoint.Load(path)
 	if err != nil {
 		return config.Config{}, err

@@ -1,6 +1,6 @@
-// Command asmgen writes the AVX2/FMA kernels of package kernels with avo: the GEMM's
-// micro-kernels (here) and the convolutions' data movement and activation passes
-// (elementwise.go).
+// Command asmgen writes the AVX2/FMA and AVX-512 kernels of package kernels with avo: the
+// GEMM's micro-kernels (here; the AVX-512 ones are the AVX2 ones on ZMM registers, prefixed z)
+// and the convolutions' data movement and activation passes (elementwise.go).
 //
 // It lives in its own module so that the main module never depends on avo. Run it through
 // `go generate ./engine/kernels/` from the main module; the output (asm_amd64.s and the Go
@@ -41,17 +41,25 @@ const (
 
 func main() {
 	ConstraintExpr("amd64,!purego") // old-style syntax: the comma is "and"
-	for rows := 1; rows <= maxRows; rows++ {
-		for vecs := 1; vecs <= maxVecs; vecs++ {
-			outerKernel(rows, vecs, false)
-			outerKernel(rows, vecs, true)
+	for _, vs := range []vecSet{ymm, zmm} {
+		for rows := 1; rows <= maxRows; rows++ {
+			for vecs := 1; vecs <= maxVecs; vecs++ {
+				outerKernel(vs, rows, vecs, false)
+				outerKernel(vs, rows, vecs, true)
+			}
 		}
+		columnKernel(vs)
 	}
-	columnKernel()
 	tailMask := dotTailMask()
 	for rows := 1; rows <= maxRows; rows++ {
 		for cols := 1; cols <= maxCols; cols++ {
 			dotKernel(rows, cols, tailMask)
+		}
+	}
+	zmasks := zdotMasks()
+	for rows := 1; rows <= maxRows; rows++ {
+		for cols := 1; cols <= maxCols; cols++ {
+			zdotKernel(rows, cols, zmasks)
 		}
 	}
 	elementwiseKernels()
@@ -60,30 +68,58 @@ func main() {
 	Generate()
 }
 
-// outerKernel emits kernRxC (or kernRxCp with pack) for a tile of rows x 8*vecs floats.
-func outerKernel(rows, vecs int, pack bool) {
-	name := fmt.Sprintf("kern%dx%d", rows, 8*vecs)
+// vecSet is the vector width a family of GEMM micro-kernels is generated for: the AVX2 kernels
+// on YMM registers, and the AVX-512 ones, the same code on ZMM registers twice as wide. The
+// ZMM kernels use only AVX512F instructions and the first 16 registers, like the YMM ones:
+// a wider tile would need a different driver, and 4 rows x 48 columns already keeps the two
+// FMA units busy (12 independent accumulators) with fewer loads than FMAs.
+type vecSet struct {
+	prefix string            // kernel names: prefix + "4x24" and the like
+	isa    string            // for the kernels' doc comments
+	floats int               // floats per vector register
+	regs   []reg.VecPhysical // the first 16 vector registers
+}
+
+func (vs vecSet) bytes() int { return 4 * vs.floats }
+
+var (
+	ymm = vecSet{prefix: "kern", isa: "AVX2", floats: 8, regs: []reg.VecPhysical{
+		reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7,
+		reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15,
+	}}
+	zmm = vecSet{prefix: "zkern", isa: "AVX-512", floats: 16, regs: []reg.VecPhysical{
+		reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7,
+		reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15,
+	}}
+)
+
+// outerKernel emits kernRxC (or kernRxCp with pack) for a tile of rows x vs.floats*vecs floats.
+func outerKernel(vs vecSet, rows, vecs int, pack bool) {
+	name := fmt.Sprintf("%s%dx%d", vs.prefix, rows, vs.floats*vecs)
 	sig := "func(kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride int)"
 	doc := []string{
-		fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B + beta*C over kc k steps,", name, rows, 8*vecs),
+		fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B + beta*C over kc k steps,", name, rows, vs.floats*vecs),
 		fmt.Sprintf("prefetching one row of the next B sliver (rows nextStride floats apart) per %d k steps.", unroll),
+	}
+	if vs.floats != 8 {
+		doc[0] = fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B + beta*C over kc k steps (%s),", name, rows, vs.floats*vecs, vs.isa)
 	}
 	if pack {
 		name += "p"
 		sig = "func(kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, bpack []float32)"
 		doc = []string{fmt.Sprintf("%s is like %s without prefetching, and copies the B sliver it reads into",
-			name, name[:len(name)-1]), fmt.Sprintf("bpack, %d floats per k step.", 8*vecs)}
+			name, name[:len(name)-1]), fmt.Sprintf("bpack, %d floats per k step.", vs.floats*vecs)}
 	}
 	TEXT(name, NOSPLIT, sig)
 	// The kernel keeps no pointer, so callers' slices need not escape to the heap.
 	Pragma("noescape")
 	Doc(doc...)
 
-	// Physical registers keep the budget obvious: Y0..Y11 accumulate, Y12..Y14 hold the B
-	// vectors of one k step, Y15 the broadcast A element.
-	acc := accumulators(rows, vecs)
-	bvec := []reg.VecPhysical{reg.Y12, reg.Y13, reg.Y14}
-	abc := reg.Y15
+	// Physical registers keep the budget obvious: Y0..Y11 (or Z0..Z11) accumulate, Y12..Y14
+	// hold the B vectors of one k step, Y15 the broadcast A element.
+	acc := vs.accumulators(rows, vecs)
+	bvec := vs.regs[12:15]
+	abc := vs.regs[15]
 
 	k := Load(Param("kc"), GP64())
 	ap := Load(Param("a").Base(), GP64())
@@ -117,15 +153,15 @@ func outerKernel(rows, vecs int, pack bool) {
 	zero(acc)
 	step := func(aOffset int) {
 		if pack {
-			// Touch every cache line the row's 32*vecs bytes can straddle.
-			for _, off := range prefetchOffsets(vecs) {
+			// Touch every cache line the row's bytes can straddle.
+			for _, off := range prefetchOffsets(vs.bytes() * vecs) {
 				PREFETCHT0(Mem{Base: pf, Disp: off})
 			}
 		}
 		for v := 0; v < vecs; v++ {
-			VMOVUPS(Mem{Base: bp, Disp: 32 * v}, bvec[v])
+			VMOVUPS(Mem{Base: bp, Disp: vs.bytes() * v}, bvec[v])
 			if pack {
-				VMOVUPS(bvec[v], Mem{Base: pp, Disp: 32 * v})
+				VMOVUPS(bvec[v], Mem{Base: pp, Disp: vs.bytes() * v})
 			}
 		}
 		for r := 0; r < rows; r++ {
@@ -137,7 +173,7 @@ func outerKernel(rows, vecs int, pack bool) {
 		ADDQ(bstride, bp)
 		if pack {
 			ADDQ(bstride, pf)
-			ADDQ(U8(32*vecs), pp)
+			ADDQ(imm(vs.bytes()*vecs), pp)
 		}
 	}
 
@@ -145,7 +181,7 @@ func outerKernel(rows, vecs int, pack bool) {
 	CMPQ(k, U8(unroll))
 	JL(LabelRef(name + "_tail"))
 	if !pack {
-		for _, off := range prefetchOffsets(maxVecs) {
+		for _, off := range prefetchOffsets(vs.bytes() * maxVecs) {
 			PREFETCHT0(Mem{Base: next, Disp: off})
 		}
 		ADDQ(nextStride, next)
@@ -169,7 +205,7 @@ func outerKernel(rows, vecs int, pack bool) {
 	cp := Load(Param("c").Base(), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	storeTile(name, acc, cp, ldc, false, func(bool) {
+	storeTile(vs, name, acc, cp, ldc, false, func(bool) {
 		VZEROUPPER()
 		RET()
 	})
@@ -179,8 +215,8 @@ func outerKernel(rows, vecs int, pack bool) {
 // cp + r*ldc (ldc in bytes), with a path that never reads C when beta is 0 (C may hold NaNs
 // then). pastTile leaves cp one row below the tile, where the column kernel's next tile
 // starts; end emits what follows each of the two paths.
-func storeTile(name string, acc [][]reg.VecPhysical, cp, ldc reg.Register, pastTile bool, end func(accumulate bool)) {
-	alpha, beta := reg.Y12, reg.Y13
+func storeTile(vs vecSet, name string, acc [][]reg.VecPhysical, cp, ldc reg.Register, pastTile bool, end func(accumulate bool)) {
+	alpha, beta := vs.regs[12], vs.regs[13]
 	VBROADCASTSS(paramAddr("alpha"), alpha)
 	VBROADCASTSS(paramAddr("beta"), beta)
 	for r := range acc {
@@ -195,7 +231,7 @@ func storeTile(name string, acc [][]reg.VecPhysical, cp, ldc reg.Register, pastT
 		}
 		for r := range acc {
 			for v, y := range acc[r] {
-				m := Mem{Base: cp, Disp: 32 * v}
+				m := Mem{Base: cp, Disp: vs.bytes() * v}
 				if accumulate {
 					VFMADD231PS(m, beta, y)
 				}
@@ -216,17 +252,17 @@ func storeTile(name string, acc [][]reg.VecPhysical, cp, ldc reg.Register, pastT
 // (k = 10..32, hundreds of rows) the Go loop and the call per tile cost nearly as much as the
 // tile. It prefetches the next sliver's rows as kern4x24 does, one per 4 k steps, continuing
 // from tile to tile, until nextRows rows are done; then it keeps touching the last one.
-func columnKernel() {
+func columnKernel(vs vecSet) {
 	const rows, vecs = maxRows, maxVecs
-	name := fmt.Sprintf("kern%dx%dcol", rows, 8*vecs)
+	name := fmt.Sprintf("%s%dx%dcol", vs.prefix, rows, vs.floats*vecs)
 	TEXT(name, NOSPLIT, "func(tiles, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride, nextRows int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes tiles %d x %d tiles of C = alpha*A*B + beta*C down a column, each over", name, rows, 8*vecs),
+	Doc(fmt.Sprintf("%s computes tiles %d x %d tiles of C = alpha*A*B + beta*C down a column, each over", name, rows, vs.floats*vecs),
 		fmt.Sprintf("kc k steps, prefetching nextRows rows of the next B sliver (nextStride floats apart), one per %d k steps.", unroll))
 
-	acc := accumulators(rows, vecs)
-	bvec := []reg.VecPhysical{reg.Y12, reg.Y13, reg.Y14}
-	abc := reg.Y15
+	acc := vs.accumulators(rows, vecs)
+	bvec := vs.regs[12:15]
+	abc := vs.regs[15]
 
 	tiles := Load(Param("tiles"), GP64())
 	kc := Load(Param("kc"), GP64())
@@ -249,7 +285,7 @@ func columnKernel() {
 	MOVQ(b0, bp)
 	step := func(aOffset int) {
 		for v := 0; v < vecs; v++ {
-			VMOVUPS(Mem{Base: bp, Disp: 32 * v}, bvec[v])
+			VMOVUPS(Mem{Base: bp, Disp: vs.bytes() * v}, bvec[v])
 		}
 		for r := 0; r < rows; r++ {
 			VBROADCASTSS(Mem{Base: ap, Disp: 4 * (aOffset + r)}, abc)
@@ -263,7 +299,7 @@ func columnKernel() {
 	Label(name + "_unrolled")
 	CMPQ(k, U8(unroll))
 	JL(LabelRef(name + "_tail"))
-	for _, off := range prefetchOffsets(maxVecs) {
+	for _, off := range prefetchOffsets(vs.bytes() * maxVecs) {
 		PREFETCHT0(Mem{Base: next, Disp: off})
 	}
 	ADDQ(nextStride, next)
@@ -288,7 +324,7 @@ func columnKernel() {
 
 	// ap has reached the next A sliver; cp moves to the next tile's rows after the store.
 	Label(name + "_store")
-	storeTile(name, acc, cp, ldc, true, func(accumulate bool) {
+	storeTile(vs, name, acc, cp, ldc, true, func(accumulate bool) {
 		if !accumulate {
 			JMP(LabelRef(name + "_next"))
 		}
@@ -380,6 +416,13 @@ func dotKernel(rows, cols int, tailMask Mem) {
 	}
 
 	Label(name + "_sum")
+	dotSumStore(name, acc, avec)
+}
+
+// dotSumStore emits the end of a dot kernel: the sums across lanes of its rows x cols YMM
+// accumulators, and C = alpha*sum + beta*C.
+func dotSumStore(name string, acc [][]reg.VecPhysical, avec reg.VecPhysical) {
+	rows, cols := len(acc), len(acc[0])
 	Comment("Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].")
 	sums := make([]reg.VecPhysical, cols)
 	for j := 0; j < cols; j++ {
@@ -428,6 +471,97 @@ func dotKernel(rows, cols int, tailMask Mem) {
 	}
 }
 
+// zdotKernel emits zdotRxJ, dotRxJ on ZMM registers: 16 k steps at a time, the last k%16
+// read with a mask register (lanes past the end load zeros and touch no memory). Each
+// accumulator's two halves are then added, and the sums finish as in dotRxJ.
+func zdotKernel(rows, cols int, masks Mem) {
+	name := fmt.Sprintf("zdot%dx%d", rows, cols)
+	TEXT(name, NOSPLIT, "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).", name, rows, cols))
+
+	acc := zmm.accumulators(rows, cols)
+	bvec := zmm.regs[12:15]
+	avec := zmm.regs[15]
+
+	rowPointers := func(param string, ld string, n int) []reg.GPVirtual {
+		base := GP64()
+		Load(Param(param).Base(), base)
+		stride := Load(Param(ld), GP64())
+		SHLQ(U8(2), stride)
+		ptrs := []reg.GPVirtual{base}
+		for i := 1; i < n; i++ {
+			p := GP64()
+			LEAQ(Mem{Base: ptrs[i-1], Index: stride, Scale: 1}, p)
+			ptrs = append(ptrs, p)
+		}
+		return ptrs
+	}
+	ar := rowPointers("a", "lda", rows)
+	br := rowPointers("b", "ldb", cols)
+	off := GP64()
+	XORQ(off, off)
+	k := Load(Param("k"), GP64())
+	blocks := GP64()
+	MOVQ(k, blocks)
+	SHRQ(U8(4), blocks)
+	ANDQ(U8(15), k)
+
+	zero(acc)
+	TESTQ(blocks, blocks)
+	JE(LabelRef(name + "_tail"))
+	Label(name + "_vectors")
+	for j := 0; j < cols; j++ {
+		VMOVUPS(Mem{Base: br[j], Index: off, Scale: 1}, bvec[j])
+	}
+	for r := 0; r < rows; r++ {
+		VMOVUPS(Mem{Base: ar[r], Index: off, Scale: 1}, avec)
+		for j := 0; j < cols; j++ {
+			VFMADD231PS(bvec[j], avec, acc[r][j])
+		}
+	}
+	ADDQ(U8(64), off)
+	DECQ(blocks)
+	JNZ(LabelRef(name + "_vectors"))
+
+	Label(name + "_tail")
+	TESTQ(k, k)
+	JE(LabelRef(name + "_fold"))
+	Comment("The last k%16 steps, under a mask of their k%16 lanes.")
+	maskAt := GP64()
+	LEAQ(masks, maskAt)
+	KMOVW(Mem{Base: maskAt, Index: k, Scale: 2}, reg.K1)
+	for j := 0; j < cols; j++ {
+		VMOVUPS_Z(Mem{Base: br[j], Index: off, Scale: 1}, reg.K1, bvec[j])
+	}
+	for r := 0; r < rows; r++ {
+		VMOVUPS_Z(Mem{Base: ar[r], Index: off, Scale: 1}, reg.K1, avec)
+		for j := 0; j < cols; j++ {
+			VFMADD231PS(bvec[j], avec, acc[r][j])
+		}
+	}
+
+	Label(name + "_fold")
+	Comment("Add each accumulator's upper half to its lower one.")
+	half := ymm.accumulators(rows, cols) // the accumulators' lower halves
+	for r := range acc {
+		for j, z := range acc[r] {
+			VEXTRACTF64X4(U8(1), z, ymm.regs[15])
+			VADDPS(ymm.regs[15], half[r][j], half[r][j])
+		}
+	}
+	dotSumStore(name, half, ymm.regs[15])
+}
+
+// zdotMasks emits the zdot kernels' tail masks: entry n (a 16-bit word) has its n low bits set.
+func zdotMasks() Mem {
+	m := GLOBL("zdotMasks", RODATA|NOPTR)
+	for n := 0; n < 16; n++ {
+		DATA(2*n, U16(1<<n-1))
+	}
+	return m
+}
+
 // dotTailMask emits the mask table of the dot kernels' last k%8 steps: eight set lanes, then
 // eight clear ones, so that the eight lanes from 8-n have their first n set.
 func dotTailMask() Mem {
@@ -445,11 +579,11 @@ func dotTailMask() Mem {
 // prefetchDistance is how many k steps ahead the packing kernels prefetch their own B rows.
 const prefetchDistance = 24
 
-// prefetchOffsets returns byte offsets that hit every 64-byte line a run of 32*vecs bytes can
+// prefetchOffsets returns byte offsets that hit every 64-byte line a run of n bytes can
 // straddle, whatever its alignment: with offsets at most 64 bytes apart, no line between the
 // first and the last byte can be skipped.
-func prefetchOffsets(vecs int) []int {
-	last := 32*vecs - 1
+func prefetchOffsets(n int) []int {
+	last := n - 1
 	offs := []int{0}
 	for o := 64; o < last; o += 64 {
 		offs = append(offs, o)
@@ -469,11 +603,11 @@ func branchOnBeta(name string, beta reg.Register) {
 }
 
 // accumulators assigns Y0, Y1, ... to a rows x cols grid of accumulators.
-func accumulators(rows, cols int) [][]reg.VecPhysical {
-	all := []reg.VecPhysical{
-		reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7,
-		reg.Y8, reg.Y9, reg.Y10, reg.Y11,
-	}
+func accumulators(rows, cols int) [][]reg.VecPhysical { return ymm.accumulators(rows, cols) }
+
+// accumulators assigns the set's registers 0, 1, ... (at most 12) to a rows x cols grid.
+func (vs vecSet) accumulators(rows, cols int) [][]reg.VecPhysical {
+	all := vs.regs[:12]
 	acc := make([][]reg.VecPhysical, rows)
 	for r := range acc {
 		acc[r] = all[r*cols : (r+1)*cols]
@@ -485,9 +619,22 @@ func zero(acc [][]reg.VecPhysical) {
 	Comment("Zero the accumulators.")
 	for r := range acc {
 		for _, y := range acc[r] {
+			if y.Size() == 64 {
+				VPXORD(y, y, y) // VXORPS on ZMM would need AVX512DQ
+				continue
+			}
 			VXORPS(y, y, y)
 		}
 	}
+}
+
+// imm is an immediate for an add of n bytes: 8 bits when they hold it, as the AVX2 kernels
+// have always used, else 32.
+func imm(n int) Op {
+	if n < 128 {
+		return U8(n)
+	}
+	return U32(n)
 }
 
 // paramAddr is the stack address of a scalar parameter, for instructions that read memory.

@@ -1,0 +1,142 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX512 reports whether the CPU runs the AVX-512 set. Its kernels use AVX512F alone, but
+// the set is only offered with DQ, BW and VL too, the level every AVX-512 CPU since Skylake
+// server has, so that later kernels of the set may use them without another check.
+func hasAVX512() bool {
+	x := cpu.X86
+	return x.HasAVX512F && x.HasAVX512DQ && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX2 && x.HasFMA
+}
+
+// avx512Kernel runs Sgemm on the generated AVX-512 micro-kernels: the AVX2 ones on ZMM
+// registers, tiles 4 x 48, in k panels of 128 so that a packed B sliver (24 KiB) leaves room
+// in L1 for the rest (with 256, 48 KiB, the engine's deep products ran 10-30 % slower on a
+// Xeon with a 48 KiB L1). Up to 128 k steps each element of C is the same chain of fused
+// multiply-adds as in the AVX2 tiles, so the two give the same bits; deeper products add the
+// panels' sums at other places, so the bits differ by rounding. The A*B^T products' dot kernels
+// sum in 16 lanes instead of 8, so their bits differ from the AVX2 set's by rounding.
+var avx512Kernel = kernel{name: "avx512", nr: 3 * 16, kc: kcMax / 2, vec: 16, tile: avx512Tile, tilePack: avx512TilePack, tileCol: avx512TileCol, dot: avx512Dot}
+
+// avx512Elem is the AVX-512 set's elementwise functions and single-channel convolution: so
+// far the AVX2 ones, which are bound by memory more than by the width of the vectors.
+var avx512Elem = func() elemOps {
+	e := avx2Elem
+	e.name = "avx512"
+	return e
+}()
+
+// The wrappers check the last element each kernel touches, as the AVX2 ones do.
+
+func avx512Tile(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride int) {
+	_ = a[kc*rows-1]
+	_ = b[(kc-1)*bstride+16*vecs-1]
+	_ = c[(rows-1)*ldc+16*vecs-1]
+	switch rows<<2 | vecs {
+	case 1<<2 | 1:
+		zkern1x16(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 1<<2 | 2:
+		zkern1x32(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 1<<2 | 3:
+		zkern1x48(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 2<<2 | 1:
+		zkern2x16(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 2<<2 | 2:
+		zkern2x32(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 2<<2 | 3:
+		zkern2x48(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 3<<2 | 1:
+		zkern3x16(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 3<<2 | 2:
+		zkern3x32(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 3<<2 | 3:
+		zkern3x48(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 4<<2 | 1:
+		zkern4x16(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 4<<2 | 2:
+		zkern4x32(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 4<<2 | 3:
+		zkern4x48(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	default:
+		panic("kernels: no AVX-512 tile kernel for this size")
+	}
+}
+
+func avx512TilePack(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, bpack []float32) {
+	_ = a[kc*rows-1]
+	_ = b[(kc-1)*bstride+16*vecs-1]
+	_ = c[(rows-1)*ldc+16*vecs-1]
+	_ = bpack[kc*16*vecs-1]
+	switch rows<<2 | vecs {
+	case 1<<2 | 1:
+		zkern1x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 1<<2 | 2:
+		zkern1x32p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 1<<2 | 3:
+		zkern1x48p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 2<<2 | 1:
+		zkern2x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 2<<2 | 2:
+		zkern2x32p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 2<<2 | 3:
+		zkern2x48p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 3<<2 | 1:
+		zkern3x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 3<<2 | 2:
+		zkern3x32p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 3<<2 | 3:
+		zkern3x48p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 4<<2 | 1:
+		zkern4x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 4<<2 | 2:
+		zkern4x32p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 4<<2 | 3:
+		zkern4x48p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	default:
+		panic("kernels: no AVX-512 tile kernel for this size")
+	}
+}
+
+func avx512TileCol(tiles, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride, nextRows int) {
+	_ = a[tiles*mr*kc-1]
+	_ = b[(kc-1)*bstride+nrMax-1]
+	_ = c[(tiles*mr-1)*ldc+nrMax-1]
+	zkern4x48col(tiles, kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride, nextRows)
+}
+
+func avx512Dot(rows, cols, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {
+	_ = a[(rows-1)*lda+k-1]
+	_ = b[(cols-1)*ldb+k-1]
+	_ = c[(rows-1)*ldc+cols-1]
+	switch rows<<2 | cols {
+	case 1<<2 | 1:
+		zdot1x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 1<<2 | 2:
+		zdot1x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 1<<2 | 3:
+		zdot1x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 2<<2 | 1:
+		zdot2x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 2<<2 | 2:
+		zdot2x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 2<<2 | 3:
+		zdot2x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 3<<2 | 1:
+		zdot3x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 3<<2 | 2:
+		zdot3x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 3<<2 | 3:
+		zdot3x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 4<<2 | 1:
+		zdot4x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 4<<2 | 2:
+		zdot4x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 4<<2 | 3:
+		zdot4x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	default:
+		panic("kernels: no AVX-512 dot kernel for this size")
+	}
+}
