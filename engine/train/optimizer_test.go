@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -94,5 +95,32 @@ func TestResumeIsExactWithEachOptimizer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLabelSmoothingReachesTheLoss: label_smoothing changes the loss the run trains on (the
+// loss itself is checked against PyTorch in engine); from the same near-uniform start, only a
+// little.
+func TestLabelSmoothingReachesTheLoss(t *testing.T) {
+	data := syntheticData(320, 50, 5)
+	first := func(smoothing float64) float64 {
+		cfg := testConfig(t)
+		cfg.LabelSmoothing = smoothing
+		cfg.LogInterval = 1
+		tr := New(cfg, Options{Data: data})
+		stopAtStep(tr, 1)
+		s := runToEnd(t, tr)
+		if len(s.Logs) == 0 {
+			t.Fatal("no log point after one step")
+		}
+		return s.Logs[0].Loss
+	}
+	plain, smoothed := first(0), first(0.5)
+	if plain == smoothed {
+		t.Fatalf("the first step's loss is %v with and without label smoothing", plain)
+	}
+	// At initialisation the 10 probabilities are all near 1/10: both losses near log 10.
+	if math.Abs(smoothed-plain) > 0.1*plain {
+		t.Errorf("loss %v with smoothing 0.5, %v without: too far apart for a near-uniform start", smoothed, plain)
 	}
 }

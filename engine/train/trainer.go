@@ -308,6 +308,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
+	net.SetLabelSmoothing(cfg.LabelSmoothing)
 	r := &run{
 		t:       t,
 		cfg:     cfg,
