@@ -342,6 +342,7 @@ func (r *run) publishProgress() {
 		s.Epoch, s.Batch, s.Step = r.epoch, r.batch, r.step
 		s.RunningLoss, s.RunningAcc = runningLoss, runningAcc
 		s.ImagesPerSec = ips
+		s.LR = r.opt.LearningRate() // a schedule moves it every step
 		s.Elapsed = r.t.now().Sub(r.start)
 		s.ETA = eta
 	})

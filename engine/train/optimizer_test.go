@@ -94,6 +94,9 @@ func TestResumeIsExactWithEachOptimizer(t *testing.T) {
 					t.Errorf("step %d: logged rate %g, the schedule's %g", p.Step, p.LR, want)
 				}
 			}
+			if want := sched.ScaledRate(edited, whole.Step-1); whole.LR != want {
+				t.Errorf("the snapshot's rate after the last step is %g, the schedule's %g", whole.LR, want)
+			}
 		})
 	}
 }
