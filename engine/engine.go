@@ -128,6 +128,8 @@ type Net struct {
 	phase   *phase // the parallel work under way, shared with the workers
 
 	buffers *customState // a custom network's BatchNorm statistics and dropout stream; else nil
+
+	labelSmoothing float64 // see SetLabelSmoothing
 }
 
 // NewNet builds model with weights drawn from seed (see initParams) and threads workers
@@ -240,7 +242,7 @@ func (n *Net) TrainStep(x []float32, y []int32, batch int) (loss float64, correc
 	b := n.phase
 	size, chunks := chunking(batch, len(b.grads))
 	b.x, b.batch, b.size = x[:batch*imageSize], batch, size
-	b.y, b.norm = y[:batch], batch
+	b.y, b.norm, b.smooth = y[:batch], batch, n.labelSmoothing
 	n.run(trainJob, chunks)
 
 	// Sum in chunk order, so that the sums come out the same whichever worker ran what.

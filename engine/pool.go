@@ -66,6 +66,7 @@ type phase struct {
 	size    int         // images per chunk (the last may have fewer); reduceJob: gradients per chunk
 	y       []int32     // [batch], train only
 	norm    int         // batch size the loss is a mean over, train only
+	smooth  float64     // the loss's label smoothing, train only
 	logits  []float32   // [batch,10] output, infer only
 	values  []float32   // the Net's parameters
 	grads   [][]float32 // each training chunk's gradients; grads[0] are the Net's
@@ -154,7 +155,7 @@ func (w *worker) chunk(c int) {
 		} else {
 			w.net.forward(x, images, w.logits)
 		}
-		b.loss[c], b.correct[c] = crossEntropyForwardBackward(w.dlogits, w.logits, b.y[lo:lo+images], images, numClasses, b.norm)
+		b.loss[c], b.correct[c] = smoothedCrossEntropy(w.dlogits, w.logits, b.y[lo:lo+images], images, numClasses, b.norm, b.smooth)
 		if w.clearGrads {
 			clear(b.grads[c])
 		}

@@ -10,16 +10,18 @@ import (
 )
 
 // SGD is stochastic gradient descent with momentum and weight decay, following torch.optim.SGD
-// (dampening 0, no Nesterov):
+// (dampening 0):
 //
 //	g = grad + WeightDecay*param
 //	buf = g on the first step, else Momentum*buf + g
-//	param -= LR*buf
+//	param -= LR*buf                  (Nesterov: param -= LR*(g + Momentum*buf))
 //
-// LR, Momentum and WeightDecay may be changed between steps. The arithmetic is float32, as
+// LR, Momentum, WeightDecay and Nesterov may be changed between steps. With momentum 0 the
+// buffer is the gradient, so the step is PyTorch's plain param -= LR*g. The arithmetic is float32, as
 // PyTorch's is for float32 parameters, each operation rounded on its own (kernels.SGDStep).
 type SGD struct {
 	LR, Momentum, WeightDecay float64
+	Nesterov                  bool
 
 	params  []*Param
 	values  [][]float32 // params' Value and Grad backings, fetched once: Dense.Data allocates
@@ -66,12 +68,57 @@ func (o *SGD) Step() {
 		o.allocBuffers()
 	}
 	lr, mom, wd := float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
+	if o.Nesterov {
+		for i, value := range o.values {
+			nesterovRange(value, o.grads[i], o.bufData[i], lr, mom, wd, first)
+		}
+		return
+	}
 	if o.net != nil && o.net.sgdStep(o.bufFlat, lr, mom, wd, first) {
 		return
 	}
 	for i, value := range o.values {
 		kernels.SGDStep(value, o.grads[i], o.bufData[i], lr, mom, wd, first)
 	}
+}
+
+// nesterovRange is kernels.SGDStep with Nesterov's look-ahead, in plain Go: the tutorial's
+// plain momentum keeps the fast kernel. The conversions round each product on its own.
+func nesterovRange(value, grad, buf []float32, lr, momentum, wd float32, first bool) {
+	grad, buf = grad[:len(value)], buf[:len(value)]
+	for j, g := range grad {
+		if wd != 0 {
+			g += float32(wd * value[j])
+		}
+		if first {
+			buf[j] = g
+		} else {
+			buf[j] = float32(momentum*buf[j]) + g
+		}
+		value[j] -= float32(lr * (g + float32(momentum*buf[j])))
+	}
+}
+
+// LearningRate returns LR.
+func (o *SGD) LearningRate() float64 { return o.LR }
+
+// SetLearningRate sets LR.
+func (o *SGD) SetLearningRate(lr float64) { o.LR = lr }
+
+// State returns the momentum buffers as kind "momentum" (nil before the first step).
+func (o *SGD) State() *OptimizerState {
+	if o.bufs == nil {
+		return nil
+	}
+	return &OptimizerState{Buffers: []StateBuffers{{Kind: "momentum", Tensors: o.bufs}}}
+}
+
+// SetState restores momentum buffers saved by State.
+func (o *SGD) SetState(s *OptimizerState) error {
+	if err := wantKinds("sgd", s, "momentum"); err != nil {
+		return fmt.Errorf("sgd: %w", err)
+	}
+	return o.SetBuffers(s.Buffers[0].Tensors)
 }
 
 // Buffers returns the momentum buffers, one per param in order, shaped like it: the optimiser's

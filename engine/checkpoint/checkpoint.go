@@ -5,8 +5,9 @@
 //
 //	model.load_state_dict(load_file(path), strict=False)
 //
-// loads a checkpoint (strict=False skips the "optimizer.momentum.<name>"
-// tensors), and a state_dict saved by PyTorch loads here: Load recognises the
+// loads a checkpoint (strict=False skips the optimizer's state: SGD's
+// "optimizer.momentum.<name>", Adam's "optimizer.exp_avg.<name>",
+// "optimizer.exp_avg_sq.<name>" and "optimizer.step"), and a state_dict saved by PyTorch loads here: Load recognises the
 // model from its tensor names and shapes.
 package checkpoint
 
@@ -40,7 +41,13 @@ const (
 	formatFamily   = "mnist-tui-checkpoint/"
 	optimizerSpace = "optimizer."
 	momentumPrefix = optimizerSpace + "momentum."
+	// stepTensor holds Adam's step count, an I64 scalar.
+	stepTensor = optimizerSpace + "step"
 )
+
+// stateKinds are the kinds of per-parameter optimizer state a checkpoint may
+// hold, in the order OptimizerState lists them (engine.SGD's and engine.Adam's).
+var stateKinds = []string{"momentum", "exp_avg", "exp_avg_sq"}
 
 // Checkpoint is a loaded checkpoint file.
 type Checkpoint struct {
@@ -53,12 +60,12 @@ type Checkpoint struct {
 	network *network.Network // a custom network's definition
 }
 
-// Save writes params, opt's momentum buffers (if opt is non-nil and has
-// taken a step) and meta to path atomically: a crash leaves either the old
+// Save writes params, opt's state (if opt is non-nil and has taken a step:
+// momentum buffers, or Adam's moments and step count) and meta to path atomically: a crash leaves either the old
 // file or the new one.
 //
 // buffers are a custom network's (Net.Buffers), saved under their names.
-func Save(path string, params []*engine.Param, opt *engine.SGD, meta Meta, buffers ...engine.Buffer) error {
+func Save(path string, params []*engine.Param, opt engine.Optimizer, meta Meta, buffers ...engine.Buffer) error {
 	metadata, err := meta.encode()
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
@@ -76,22 +83,13 @@ func Save(path string, params []*engine.Param, opt *engine.SGD, meta Meta, buffe
 	}
 	tensors = append(tensors, bufferTensors(buffers)...)
 	if opt != nil {
-		// nil before the first step: there is no momentum to keep yet.
-		if bufs := opt.Buffers(); bufs != nil {
-			if len(bufs) != len(params) {
-				return fmt.Errorf("checkpoint %s: the optimizer has %d momentum buffers for %d parameters", path, len(bufs), len(params))
+		// nil before the first step: there is no state to keep yet.
+		if state := opt.State(); state != nil {
+			stateTensors, err := optimizerTensors(state, params, tensors[:len(params)])
+			if err != nil {
+				return fmt.Errorf("checkpoint %s: %w", path, err)
 			}
-			for i, b := range bufs {
-				t, err := denseTensor(momentumPrefix+params[i].Name, b)
-				if err != nil {
-					return fmt.Errorf("checkpoint %s: %w", path, err)
-				}
-				if !slices.Equal(t.Shape, tensors[i].Shape) {
-					return fmt.Errorf("checkpoint %s: momentum buffer %d has shape %v but parameter %q has %v",
-						path, i, t.Shape, params[i].Name, tensors[i].Shape)
-				}
-				tensors = append(tensors, t)
-			}
+			tensors = append(tensors, stateTensors...)
 		}
 	}
 	// A file Load would refuse must not replace a good one.
@@ -109,6 +107,35 @@ func Save(path string, params []*engine.Param, opt *engine.SGD, meta Meta, buffe
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
+}
+
+// optimizerTensors lays out an optimizer's state as tensors named
+// "optimizer.<kind>.<parameter>", and "optimizer.step" when it counts steps.
+// weights are params' tensors, to check the shapes against.
+func optimizerTensors(state *engine.OptimizerState, params []*engine.Param, weights []safetensors.Tensor) ([]safetensors.Tensor, error) {
+	var out []safetensors.Tensor
+	for _, b := range state.Buffers {
+		if !slices.Contains(stateKinds, b.Kind) {
+			return nil, fmt.Errorf("the optimizer keeps state %q, which checkpoints do not know", b.Kind)
+		}
+		if len(b.Tensors) != len(params) {
+			return nil, fmt.Errorf("the optimizer has %d %s buffers for %d parameters", len(b.Tensors), b.Kind, len(params))
+		}
+		for i, d := range b.Tensors {
+			t, err := denseTensor(optimizerSpace+b.Kind+"."+params[i].Name, d)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Equal(t.Shape, weights[i].Shape) {
+				return nil, fmt.Errorf("%s buffer %d has shape %v but parameter %q has %v", b.Kind, i, t.Shape, params[i].Name, weights[i].Shape)
+			}
+			out = append(out, t)
+		}
+	}
+	if state.Steps > 0 {
+		out = append(out, safetensors.I64(stepTensor, []int{}, []int64{state.Steps}))
+	}
+	return out, nil
 }
 
 // Load reads a checkpoint written by Save, or a bare state_dict of one of
@@ -155,7 +182,7 @@ func fromHeader(f *safetensors.File) (*Checkpoint, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := momentumCount(want, f); err != nil {
+		if _, err := checkOptimizerState(want, f); err != nil {
 			return nil, err
 		}
 		c.Model = model
@@ -181,7 +208,7 @@ func fromHeader(f *safetensors.File) (*Checkpoint, error) {
 	if problems := mismatches(append(slices.Clip(want), c.buffers...), f); len(problems) > 0 {
 		return nil, fmt.Errorf("tensors do not match model %q: %s", meta.Model, summarise(problems))
 	}
-	if _, err := momentumCount(want, f); err != nil {
+	if _, err := checkOptimizerState(want, f); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -250,11 +277,12 @@ func detect(f *safetensors.File) (string, []spec, error) {
 }
 
 // LoadInto copies the checkpoint's weights into params and, when opt is
-// non-nil and the file holds momentum, restores opt's momentum buffers. A
-// file without momentum leaves opt as it is: pass a fresh SGD to start the
-// momentum from zero, as PyTorch does. Everything is checked first: on
+// non-nil and the file holds optimizer state, restores it (SGD's momentum,
+// Adam's moments and step count; the state of another optimizer than opt is
+// an error). A file without state leaves opt as it is: pass a fresh
+// optimizer to start from zero, as PyTorch does. Everything is checked first: on
 // error, params and opt are unchanged.
-func (c *Checkpoint) LoadInto(params []*engine.Param, opt *engine.SGD) error {
+func (c *Checkpoint) LoadInto(params []*engine.Param, opt engine.Optimizer) error {
 	want := make([]spec, len(params))
 	dst := make([][]float32, len(params))
 	for i, p := range params {
@@ -271,7 +299,7 @@ func (c *Checkpoint) LoadInto(params []*engine.Param, opt *engine.SGD) error {
 		}
 		return fmt.Errorf("checkpoint does not fit these parameters: %s", summarise(problems))
 	}
-	bufs, err := momentum(want, c.File)
+	state, err := optimizerState(want, c.File)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -283,9 +311,9 @@ func (c *Checkpoint) LoadInto(params []*engine.Param, opt *engine.SGD) error {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
-	if opt != nil && bufs != nil {
-		if err := opt.SetBuffers(bufs); err != nil {
-			return fmt.Errorf("checkpoint: restore momentum: %w", err)
+	if opt != nil && state != nil {
+		if err := opt.SetState(state); err != nil {
+			return fmt.Errorf("checkpoint: restore the optimizer: %w", err)
 		}
 	}
 	for i := range params {
@@ -340,58 +368,86 @@ func mismatches(want []spec, f *safetensors.File) []string {
 	return problems
 }
 
-// momentumCount checks the momentum tensors of f against the model's
-// parameters want, by header alone, and counts them. A file holds a buffer
-// for every parameter or for none: momentum for only some would resume a
-// different optimisation.
-func momentumCount(want []spec, f *safetensors.File) (int, error) {
-	stored := 0
-	byParam := make(map[string]bool, len(want))
-	for _, s := range want {
-		byParam[momentumPrefix+s.name] = true
+// checkOptimizerState checks the optimizer tensors of f against the model's
+// parameters want, by header alone, and returns the kinds stored. A file
+// holds each kind for every parameter or for none: state for only some would
+// resume a different optimisation.
+func checkOptimizerState(want []spec, f *safetensors.File) ([]string, error) {
+	byParam := make(map[string]bool, len(want)*len(stateKinds))
+	for _, kind := range stateKinds {
+		for _, s := range want {
+			byParam[optimizerSpace+kind+"."+s.name] = true
+		}
 	}
+	stored := map[string]int{}
 	for _, t := range f.Tensors {
-		if strings.HasPrefix(t.Name, momentumPrefix) {
-			if !byParam[t.Name] {
-				return 0, fmt.Errorf("momentum tensor %q belongs to no parameter of the model", t.Name)
+		if !strings.HasPrefix(t.Name, optimizerSpace) || t.Name == stepTensor {
+			continue
+		}
+		if !byParam[t.Name] {
+			return nil, fmt.Errorf("optimizer tensor %q belongs to no parameter of the model (known state: %s)", t.Name, strings.Join(stateKinds, ", "))
+		}
+		kind, _, _ := strings.Cut(strings.TrimPrefix(t.Name, optimizerSpace), ".")
+		stored[kind]++
+	}
+	var kinds []string
+	for _, kind := range stateKinds {
+		if stored[kind] == 0 {
+			continue
+		}
+		kinds = append(kinds, kind)
+		for _, s := range want {
+			name := optimizerSpace + kind + "." + s.name
+			t, ok := f.Get(name)
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("%s tensor %q is missing (the file has %s for %d of %d parameters)", kind, name, kind, stored[kind], len(want))
+			case t.DType != "F32":
+				return nil, fmt.Errorf("%s tensor %q is %s, want F32", kind, t.Name, t.DType)
+			case !slices.Equal(t.Shape, s.shape):
+				return nil, fmt.Errorf("%s tensor %q has shape %v, the parameter's is %v", kind, t.Name, t.Shape, s.shape)
 			}
-			stored++
 		}
 	}
-	if stored == 0 {
-		return 0, nil
-	}
-	for _, s := range want {
-		t, ok := f.Get(momentumPrefix + s.name)
-		switch {
-		case !ok:
-			return 0, fmt.Errorf("momentum tensor %q is missing (the file has momentum for %d of %d parameters)", momentumPrefix+s.name, stored, len(want))
-		case t.DType != "F32":
-			return 0, fmt.Errorf("momentum tensor %q is %s, want F32", t.Name, t.DType)
-		case !slices.Equal(t.Shape, s.shape):
-			return 0, fmt.Errorf("momentum tensor %q has shape %v, the parameter's is %v", t.Name, t.Shape, s.shape)
+	if t, ok := f.Get(stepTensor); ok {
+		if t.DType != "I64" || len(t.Shape) != 0 {
+			return nil, fmt.Errorf("tensor %q is %s %v, want an I64 scalar (the optimizer's step count)", stepTensor, t.DType, t.Shape)
+		}
+		if len(kinds) == 0 {
+			return nil, fmt.Errorf("tensor %q without the optimizer state it counts for", stepTensor)
 		}
 	}
-	return stored, nil
+	return kinds, nil
 }
 
-// momentum returns the momentum buffers stored for want, in want's order, or
-// nil if the file has none.
-func momentum(want []spec, f *safetensors.File) ([]*tensor.Dense, error) {
-	stored, err := momentumCount(want, f)
-	if err != nil || stored == 0 {
+// optimizerState returns the optimizer state stored for want, in want's
+// order, or nil if the file has none.
+func optimizerState(want []spec, f *safetensors.File) (*engine.OptimizerState, error) {
+	kinds, err := checkOptimizerState(want, f)
+	if err != nil || len(kinds) == 0 {
 		return nil, err
 	}
-	bufs := make([]*tensor.Dense, len(want))
-	for i, s := range want {
-		t, _ := f.Get(momentumPrefix + s.name) // present, F32 and shaped right: checked above
-		values, err := t.Float32s()
+	state := &engine.OptimizerState{}
+	for _, kind := range kinds {
+		b := engine.StateBuffers{Kind: kind, Tensors: make([]*tensor.Dense, len(want))}
+		for i, s := range want {
+			t, _ := f.Get(optimizerSpace + kind + "." + s.name) // present, F32 and shaped right: checked above
+			values, err := t.Float32s()
+			if err != nil {
+				return nil, err
+			}
+			b.Tensors[i] = tensor.New(tensor.WithShape(s.shape...), tensor.WithBacking(values))
+		}
+		state.Buffers = append(state.Buffers, b)
+	}
+	if t, ok := f.Get(stepTensor); ok {
+		steps, err := t.Int64s()
 		if err != nil {
 			return nil, err
 		}
-		bufs[i] = tensor.New(tensor.WithShape(s.shape...), tensor.WithBacking(values))
+		state.Steps = steps[0]
 	}
-	return bufs, nil
+	return state, nil
 }
 
 // countState counts f's model tensors, those outside "optimizer.*".

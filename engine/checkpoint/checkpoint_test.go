@@ -140,7 +140,7 @@ func TestRoundTripEveryModel(t *testing.T) {
 func TestSaveWithoutMomentum(t *testing.T) {
 	src := newNet(t, "cnn", 1)
 	dir := t.TempDir()
-	for name, opt := range map[string]*engine.SGD{
+	for name, opt := range map[string]engine.Optimizer{
 		"nil optimizer":     nil,
 		"before first step": engine.NewSGD(src.Params(), 0.01, 0.5, 0),
 	} {

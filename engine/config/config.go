@@ -31,10 +31,28 @@ type Config struct {
 	LearningRate float64 `yaml:"learning_rate"`
 	Momentum     float64 `yaml:"momentum"`
 	WeightDecay  float64 `yaml:"weight_decay"`
-	Seed         uint64  `yaml:"seed"`
-	LogInterval  int     `yaml:"log_interval"`
-	Threads      int     `yaml:"threads"`
-	RunsDir      string  `yaml:"runs_dir"`
+	// The optimizer and its settings, as torch.optim names them (Adam's betas=(Beta1, Beta2)).
+	Optimizer string  `yaml:"optimizer"`
+	Nesterov  bool    `yaml:"nesterov"`
+	Beta1     float64 `yaml:"beta1"`
+	Beta2     float64 `yaml:"beta2"`
+	Eps       float64 `yaml:"eps"`
+	// The learning-rate schedule, counted in optimizer steps (batches); see engine/schedule.
+	Schedule       string  `yaml:"schedule"`
+	WarmupSteps    int     `yaml:"warmup_steps"`
+	StepSize       int     `yaml:"step_size"`
+	Gamma          float64 `yaml:"gamma"`
+	TMax           int     `yaml:"t_max"`
+	EtaMin         float64 `yaml:"eta_min"`
+	MaxLR          float64 `yaml:"max_lr"`
+	PctStart       float64 `yaml:"pct_start"`
+	DivFactor      float64 `yaml:"div_factor"`
+	FinalDivFactor float64 `yaml:"final_div_factor"`
+	LabelSmoothing float64 `yaml:"label_smoothing"`
+	Seed           uint64  `yaml:"seed"`
+	LogInterval    int     `yaml:"log_interval"`
+	Threads        int     `yaml:"threads"`
+	RunsDir        string  `yaml:"runs_dir"`
 	// Name labels a custom network; Network is its layers (nil: none), read when Model is custom.
 	Name    string           `yaml:"name"`
 	Network *network.Network `yaml:"network"`
@@ -53,10 +71,22 @@ func Defaults() Config {
 		LearningRate: 0.01,
 		Momentum:     0.5,
 		WeightDecay:  0,
-		Seed:         1,
-		LogInterval:  300,
-		Threads:      0, // all cores
-		RunsDir:      "runs",
+		// The tutorial's plain SGD at a constant rate; the other settings are PyTorch's
+		// defaults, used when a run picks adam or a schedule.
+		Optimizer:      "sgd",
+		Beta1:          0.9,
+		Beta2:          0.999,
+		Eps:            1e-8,
+		Schedule:       "constant",
+		StepSize:       1000,
+		Gamma:          0.1,
+		PctStart:       0.3,
+		DivFactor:      25,
+		FinalDivFactor: 10000,
+		Seed:           1,
+		LogInterval:    300,
+		Threads:        0, // all cores
+		RunsDir:        "runs",
 	}
 }
 
@@ -65,8 +95,8 @@ func Defaults() Config {
 // training run can pick up a change to them.
 type field struct {
 	key string
-	// ptr returns a pointer to the field inside c: *string, *int, *uint64 or
-	// *float64. Its type says which YAML scalars the key accepts.
+	// ptr returns a pointer to the field inside c: *string, *int, *uint64,
+	// *bool or *float64. Its type says which YAML scalars the key accepts.
 	ptr func(c *Config) any
 	// check returns "" when the value in c is allowed, or else what is wrong
 	// with it, phrased to follow "key: ".
@@ -115,6 +145,71 @@ var fields = []field{
 		}
 		return ""
 	}},
+	{key: "optimizer", ptr: func(c *Config) any { return &c.Optimizer }, check: func(c Config) string {
+		return oneOf(c.Optimizer, Optimizers())
+	}},
+	{key: "nesterov", ptr: func(c *Config) any { return &c.Nesterov }, check: func(c Config) string {
+		switch {
+		case c.Nesterov && c.Optimizer != "sgd":
+			return "is an option of sgd, not " + c.Optimizer + "; set it to false"
+		case c.Nesterov && c.Momentum == 0:
+			return "needs momentum above 0 (PyTorch refuses it without)"
+		}
+		return ""
+	}},
+	{key: "beta1", ptr: func(c *Config) any { return &c.Beta1 }, check: func(c Config) string { return unitInterval(c.Beta1) }},
+	{key: "beta2", ptr: func(c *Config) any { return &c.Beta2 }, check: func(c Config) string { return unitInterval(c.Beta2) }},
+	{key: "eps", ptr: func(c *Config) any { return &c.Eps }, check: func(c Config) string {
+		return positive(c.Eps, "; 1.0e-08 is usual")
+	}},
+	{key: "schedule", ptr: func(c *Config) any { return &c.Schedule }, check: func(c Config) string {
+		return oneOf(c.Schedule, Schedules())
+	}},
+	{key: "warmup_steps", ptr: func(c *Config) any { return &c.WarmupSteps }, check: func(c Config) string {
+		if c.WarmupSteps > 0 && c.Schedule == "onecycle" {
+			return "must be 0 with schedule onecycle, which warms up by itself (pct_start)"
+		}
+		return intRange(c.WarmupSteps, 0, 1e9, " optimizer steps (batches); 0 means no warmup")
+	}},
+	{key: "step_size", ptr: func(c *Config) any { return &c.StepSize }, check: func(c Config) string {
+		return intRange(c.StepSize, 1, 1e9, " optimizer steps (batches)")
+	}},
+	{key: "gamma", ptr: func(c *Config) any { return &c.Gamma }, check: func(c Config) string {
+		return positive(c.Gamma, "; 0.1 divides the rate by 10 every step_size steps")
+	}},
+	{key: "t_max", ptr: func(c *Config) any { return &c.TMax }, check: func(c Config) string {
+		return intRange(c.TMax, 0, 1e9, " optimizer steps (batches); 0 means the whole run")
+	}},
+	{key: "eta_min", ptr: func(c *Config) any { return &c.EtaMin }, check: func(c Config) string {
+		if math.IsNaN(c.EtaMin) || math.IsInf(c.EtaMin, 0) || c.EtaMin < 0 {
+			return "must be a finite number of at least 0 (got " + showFloat(c.EtaMin) + ")"
+		}
+		return ""
+	}},
+	{key: "max_lr", ptr: func(c *Config) any { return &c.MaxLR }, check: func(c Config) string {
+		if c.MaxLR == 0 {
+			return "" // learning_rate is the peak
+		}
+		return positive(c.MaxLR, "; 0 means learning_rate")
+	}},
+	{key: "pct_start", ptr: func(c *Config) any { return &c.PctStart }, check: func(c Config) string {
+		if math.IsNaN(c.PctStart) || c.PctStart < 0 || c.PctStart > 1 {
+			return "must be from 0 to 1, the part of the run spent warming up (got " + showFloat(c.PctStart) + ")"
+		}
+		return ""
+	}},
+	{key: "div_factor", ptr: func(c *Config) any { return &c.DivFactor }, check: func(c Config) string {
+		return positive(c.DivFactor, "; onecycle starts at max_lr/div_factor")
+	}},
+	{key: "final_div_factor", ptr: func(c *Config) any { return &c.FinalDivFactor }, check: func(c Config) string {
+		return positive(c.FinalDivFactor, "; onecycle ends at max_lr/(div_factor*final_div_factor)")
+	}},
+	{key: "label_smoothing", ptr: func(c *Config) any { return &c.LabelSmoothing }, check: func(c Config) string {
+		if math.IsNaN(c.LabelSmoothing) || c.LabelSmoothing < 0 || c.LabelSmoothing > 1 {
+			return "must be from 0 to 1; 0 turns it off, 0.1 is usual (got " + showFloat(c.LabelSmoothing) + ")"
+		}
+		return ""
+	}},
 	{key: "seed", ptr: func(c *Config) any { return &c.Seed }, check: func(Config) string {
 		return "" // every uint64 is a seed
 	}},
@@ -135,6 +230,28 @@ var fields = []field{
 	}},
 	{key: "name", ptr: func(c *Config) any { return &c.Name }, check: checkName},
 	{key: networkKey, ptr: func(c *Config) any { return &c.Network }, check: checkNetwork},
+}
+
+// Optimizers lists the values of the optimizer key.
+func Optimizers() []string { return []string{"sgd", "adam", "adamw"} }
+
+// Schedules lists the values of the schedule key.
+func Schedules() []string { return []string{"constant", "step", "cosine", "onecycle"} }
+
+// unitInterval checks an exponential decay rate such as Adam's betas: [0, 1).
+func unitInterval(v float64) string {
+	if math.IsNaN(v) || v < 0 || v >= 1 {
+		return "must be at least 0 and less than 1 (got " + showFloat(v) + ")"
+	}
+	return ""
+}
+
+// positive checks a finite number above 0.
+func positive(v float64, hint string) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+		return "must be a finite number greater than 0" + hint + " (got " + showFloat(v) + ")"
+	}
+	return ""
 }
 
 // lookup finds the field for a key name.
@@ -227,6 +344,8 @@ func sameValue(a, b any) bool {
 		return *a == *b.(*int)
 	case *uint64:
 		return *a == *b.(*uint64)
+	case *bool:
+		return *a == *b.(*bool)
 	case *float64:
 		y := *b.(*float64)
 		return *a == y || (math.IsNaN(*a) && math.IsNaN(y))

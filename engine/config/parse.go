@@ -316,6 +316,12 @@ func decodeValue(node ast.Node, ptr any) string {
 		case uint64:
 			*p = v
 		}
+	case *bool:
+		b, ok := node.(*ast.BoolNode)
+		if !ok {
+			return "must be true or false (got " + describe(node) + ")"
+		}
+		*p = b.Value
 	case *float64:
 		v, msg := number(node)
 		if msg != "" {

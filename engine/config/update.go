@@ -183,6 +183,11 @@ func assign(ptr any, v any) string {
 		default:
 			return "must be a whole number of at least 0" + got
 		}
+	case *bool:
+		if kind != reflect.Bool {
+			return "must be true or false" + got
+		}
+		*p = rv.Bool()
 	case *float64:
 		switch {
 		case isFloat:
@@ -211,6 +216,8 @@ func formatValue(ptr any) string {
 		return strconv.Itoa(*p)
 	case *uint64:
 		return strconv.FormatUint(*p, 10)
+	case *bool:
+		return strconv.FormatBool(*p)
 	case *float64:
 		return formatFloat(*p)
 	case **network.Network:

@@ -19,6 +19,9 @@ func TestUpdateKeepsCommentsAndOrder(t *testing.T) {
 		"epochs":        3,
 		"model":         "residual",
 		"data_dir":      "/tmp/my data",
+		"nesterov":      true,
+		"optimizer":     "sgd",
+		"schedule":      "cosine",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +32,7 @@ func TestUpdateKeepsCommentsAndOrder(t *testing.T) {
 
 	want := Defaults()
 	want.LearningRate, want.Epochs, want.Model, want.DataDir = 0.05, 3, "residual", "/tmp/my data"
+	want.Nesterov, want.Schedule = true, "cosine"
 	got, err := Parse("config.yaml", out)
 	if err != nil {
 		t.Fatalf("the result does not parse: %v\n%s", err, out)
@@ -42,6 +46,8 @@ func TestUpdateKeepsCommentsAndOrder(t *testing.T) {
 		"epochs: 10":          "epochs: 3",
 		"model: cnn":          "model: residual",
 		`data_dir: ""`:        "data_dir: /tmp/my data",
+		"nesterov: false":     "nesterov: true",
+		"schedule: constant":  "schedule: cosine",
 	}
 	before := strings.Split(string(orig), "\n")
 	after := strings.Split(string(out), "\n")

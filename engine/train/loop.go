@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"gorgonia.org/tensor"
@@ -38,6 +39,7 @@ func (r *run) loop(ctx context.Context) error {
 				r.diverge(loss)
 				continue
 			}
+			r.opt.SetLearningRate(r.scheduledRate(r.step))
 			r.opt.Step()
 			r.step++
 			r.batch++
@@ -152,15 +154,19 @@ func (r *run) apply(cmd Command) error {
 
 func (r *run) setHyper(c SetHyper) {
 	var changes []HyperChange
-	if c.LearningRate != nil && *c.LearningRate != r.opt.LR {
-		changes = append(changes, HyperChange{Step: r.step, Key: "learning_rate", Old: r.opt.LR, New: *c.LearningRate})
-		r.opt.LR = *c.LearningRate
+	if c.LearningRate != nil && *c.LearningRate != r.cfg.LearningRate {
+		// learning_rate scales the schedule from the next step: a constant
+		// schedule's rate becomes the new value.
+		changes = append(changes, HyperChange{Step: r.step, Key: "learning_rate", Old: r.cfg.LearningRate, New: *c.LearningRate})
 		r.cfg.LearningRate = *c.LearningRate
+		r.opt.SetLearningRate(r.scheduledRate(r.step))
 	}
-	if c.Momentum != nil && *c.Momentum != r.opt.Momentum {
-		changes = append(changes, HyperChange{Step: r.step, Key: "momentum", Old: r.opt.Momentum, New: *c.Momentum})
-		r.opt.Momentum = *c.Momentum
+	if c.Momentum != nil && *c.Momentum != r.cfg.Momentum {
+		changes = append(changes, HyperChange{Step: r.step, Key: "momentum", Old: r.cfg.Momentum, New: *c.Momentum})
 		r.cfg.Momentum = *c.Momentum
+		if sgd, ok := r.opt.(*engine.SGD); ok {
+			sgd.Momentum = *c.Momentum // Adam has no momentum to change
+		}
 	}
 	if c.LogInterval != nil && *c.LogInterval != r.cfg.LogInterval {
 		changes = append(changes, HyperChange{Step: r.step, Key: "log_interval", Old: float64(r.cfg.LogInterval), New: float64(*c.LogInterval)})
@@ -182,7 +188,7 @@ func (r *run) setHyper(c SetHyper) {
 	}
 	r.t.update(func(s *Snapshot) {
 		s.Changes = r.hist.Changes
-		s.LR, s.Momentum, s.Epochs = r.opt.LR, r.opt.Momentum, r.cfg.Epochs
+		s.LR, s.Momentum, s.Epochs = r.opt.LearningRate(), r.cfg.Momentum, r.cfg.Epochs
 		s.Config = r.cfg
 		s.Message = fmt.Sprintf("changed %s from step %d", changes[0].Key, r.step)
 	})
@@ -196,7 +202,7 @@ func (r *run) diverge(loss float64) {
 	r.diverged = true
 	err := fmt.Errorf("training diverged: the loss became %v at step %d (epoch %d, batch %d) with learning rate %g; "+
 		"lower the learning rate and resume (in the dashboard: e to edit, then space): training restarts from the weights of the last epoch boundary",
-		loss, r.step+1, r.epoch, r.batch+1, r.opt.LR)
+		loss, r.step+1, r.epoch, r.batch+1, r.opt.LearningRate())
 	r.t.update(func(s *Snapshot) { s.State = Paused; s.Err = err; s.Message = err.Error() })
 	for _, n := range r.doctor.Diverged(r.epoch, r.batch+1, r.step+1, loss, r.opt.LR) {
 		// The error above stays the status line: it says how to go on.
@@ -206,28 +212,49 @@ func (r *run) diverge(loss float64) {
 	r.t.update(func(s *Snapshot) { s.Notes = r.notes })
 }
 
-// rememberGoodParams copies the weights and momentum buffers, to come back
-// to if training diverges.
+// rememberGoodParams copies the weights and the optimizer's state, to come
+// back to if training diverges.
 func (r *run) rememberGoodParams() {
 	r.good.params = copyTensors(r.good.params, valuesOf(r.net.Params()))
-	r.good.momentum = copyTensors(r.good.momentum, r.opt.Buffers())
+	r.good.opt = copyState(r.good.opt, r.opt.State())
+}
+
+// copyState copies src's tensors into dst's, reusing them when the kinds
+// match; nil when src is (an optimizer that has not stepped).
+func copyState(dst, src *engine.OptimizerState) *engine.OptimizerState {
+	if src == nil {
+		return nil
+	}
+	if dst == nil || !slices.Equal(dst.Kinds(), src.Kinds()) {
+		dst = &engine.OptimizerState{Buffers: make([]engine.StateBuffers, len(src.Buffers))}
+	}
+	dst.Steps = src.Steps
+	for i, b := range src.Buffers {
+		d := &dst.Buffers[i]
+		d.Kind = b.Kind
+		if len(d.Tensors) != len(b.Tensors) {
+			d.Tensors = make([]*tensor.Dense, len(b.Tensors))
+		}
+		for j, t := range b.Tensors {
+			if d.Tensors[j] == nil {
+				d.Tensors[j] = tensor.New(tensor.WithShape(t.Shape().Clone()...), tensor.Of(tensor.Float32))
+			}
+			copy(d.Tensors[j].Data().([]float32), t.Data().([]float32))
+		}
+	}
+	return dst
 }
 
 func (r *run) restoreGoodParams() error {
 	for i, p := range r.net.Params() {
 		copy(p.Value.Data().([]float32), r.good.params[i])
 	}
-	// A fresh optimiser with the remembered momentum (none if it had not
+	// A fresh optimiser with the remembered state (none if it had not
 	// started), keeping the hyperparameters the user has set since.
-	lr, momentum, wd := r.opt.LR, r.opt.Momentum, r.opt.WeightDecay
-	r.opt = engine.NewSGD(r.net.Params(), lr, momentum, wd)
-	if r.good.momentum != nil {
-		bufs := make([]*tensor.Dense, len(r.good.momentum))
-		for i, b := range r.good.momentum {
-			bufs[i] = tensor.New(tensor.WithShape(r.net.Params()[i].Value.Shape().Clone()...), tensor.WithBacking(append([]float32(nil), b...)))
-		}
-		if err := r.opt.SetBuffers(bufs); err != nil {
-			return fmt.Errorf("restoring momentum after divergence: %w", err)
+	r.opt = newOptimizer(r.cfg, r.net.Params())
+	if r.good.opt != nil {
+		if err := r.opt.SetState(r.good.opt); err != nil {
+			return fmt.Errorf("restoring the optimizer after divergence: %w", err)
 		}
 	}
 	r.diverged = false
@@ -280,7 +307,7 @@ func (r *run) logPoint() {
 		Step:  r.step,
 		Loss:  r.acc.LogLoss / float64(r.acc.LogBatches),
 		Acc:   100 * float64(r.acc.LogCorrect) / float64(r.acc.LogSeen),
-		LR:    r.opt.LR,
+		LR:    r.opt.LearningRate(),
 	}
 	r.acc.LogLoss, r.acc.LogCorrect, r.acc.LogSeen, r.acc.LogBatches = 0, 0, 0, 0
 	r.hist.Logs = append(r.hist.Logs, p)
@@ -358,6 +385,7 @@ func (r *run) publishProgress() {
 		s.Epoch, s.Batch, s.Step = r.epoch, r.batch, r.step
 		s.RunningLoss, s.RunningAcc = runningLoss, runningAcc
 		s.ImagesPerSec = ips
+		s.LR = r.opt.LearningRate() // a schedule moves it every step
 		s.Elapsed = r.t.now().Sub(r.start)
 		s.ETA = eta
 	})
@@ -428,7 +456,7 @@ func (r *run) saveWeights(path string) {
 	r.write(path, nil, "")
 }
 
-func (r *run) write(path string, opt *engine.SGD, okMessage string) {
+func (r *run) write(path string, opt engine.Optimizer, okMessage string) {
 	if r.clockOn {
 		// The file carries the epoch's seconds so far, this stretch too.
 		r.stopClock()

@@ -22,6 +22,7 @@ import (
 	"mnist-tui/engine/doctor"
 	"mnist-tui/engine/health"
 	"mnist-tui/engine/runs"
+	"mnist-tui/engine/schedule"
 )
 
 // Options are the parts of a run that do not belong in config.yaml.
@@ -174,7 +175,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			return t.fail(err)
 		}
 		r.writeMetric(runs.End{State: runs.Stopped, Step: r.step, Error: "diverged"})
-		lower := strconv.FormatFloat(r.opt.LR/10, 'g', 3, 64)
+		lower := strconv.FormatFloat(r.cfg.LearningRate/10, 'g', 3, 64)
 		msg := "stopped after the loss diverged; start again with a lower learning rate, e.g. --lr " + lower
 		if r.newestGood != "" {
 			msg = "stopped after the loss diverged; the last good checkpoint is untouched: resume it with a lower learning rate: mnist-tui train --resume " + r.newestGood + " --lr " + lower
@@ -220,8 +221,11 @@ type run struct {
 	cfg    config.Config
 	data   *Data
 	net    *engine.Net
-	opt    *engine.SGD
+	opt    engine.Optimizer
 	loader *dataset.Loader
+	// sched gives every step's learning rate, scaled by the ratio of
+	// learning_rate now to what it was when the run started.
+	sched  schedule.Schedule
 	dir    string
 	id     string
 	lock   *runs.Lock
@@ -246,7 +250,10 @@ type run struct {
 	bestAcc      float64
 	paused       bool
 	diverged     bool
-	good         struct{ params, momentum [][]float32 } // state at the last epoch boundary, to recover from divergence
+	good         struct { // state at the last epoch boundary, to recover from divergence
+		params [][]float32
+		opt    *engine.OptimizerState
+	}
 
 	sampleIndices []int // test images the dashboard shows
 
@@ -307,12 +314,13 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
+	net.SetLabelSmoothing(cfg.LabelSmoothing)
 	r := &run{
 		t:       t,
 		cfg:     cfg,
 		data:    data,
 		net:     net,
-		opt:     engine.NewSGD(net.Params(), cfg.LearningRate, cfg.Momentum, cfg.WeightDecay),
+		opt:     newOptimizer(cfg, net.Params()),
 		loader:  dataset.NewLoader(data.Train, data.Info, cfg.BatchSize, true, cfg.Seed),
 		x:       make([]float32, cfg.BatchSize*dataset.ImageSize),
 		y:       make([]int32, cfg.BatchSize),
@@ -335,6 +343,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		r.close()
 		return nil, err
 	}
+	r.startSchedule()
 	r.rememberGoodParams()
 	r.metrics, err = os.OpenFile(filepath.Join(r.dir, runs.MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

@@ -1,0 +1,47 @@
+package train
+
+import (
+	"mnist-tui/engine"
+	"mnist-tui/engine/config"
+	"mnist-tui/engine/schedule"
+)
+
+// newOptimizer builds the optimizer cfg names over params.
+func newOptimizer(cfg config.Config, params []*engine.Param) engine.Optimizer {
+	switch cfg.Optimizer {
+	case "adam", "adamw":
+		return engine.NewAdam(params, cfg.LearningRate, cfg.Beta1, cfg.Beta2, cfg.Eps, cfg.WeightDecay, cfg.Optimizer == "adamw")
+	}
+	sgd := engine.NewSGD(params, cfg.LearningRate, cfg.Momentum, cfg.WeightDecay)
+	sgd.Nesterov = cfg.Nesterov
+	return sgd
+}
+
+// scheduledRate is the learning rate of step: the schedule's, scaled by the
+// live edits of learning_rate since the run started.
+func (r *run) scheduledRate(step int64) float64 {
+	return r.sched.ScaledRate(r.cfg.LearningRate, step)
+}
+
+// startSchedule builds the run's schedule from its settings as they were when
+// it started: live edits since then (recorded in the history, the first one's
+// Old being the starting value) do not rebuild it — learning_rate scales it,
+// and epochs leave a t_max of 0 as the run's first length — so a resumed run
+// gets the rates the original run would have.
+func (r *run) startSchedule() {
+	cfg := r.cfg
+	seen := map[string]bool{}
+	for _, ch := range r.hist.Changes {
+		if seen[ch.Key] {
+			continue
+		}
+		seen[ch.Key] = true
+		switch ch.Key {
+		case "learning_rate":
+			cfg.LearningRate = ch.Old
+		case "epochs":
+			cfg.Epochs = int(ch.Old)
+		}
+	}
+	r.sched = schedule.FromConfig(cfg, cfg.Epochs*r.loader.Batches())
+}
