@@ -45,7 +45,13 @@ func smallComparison(t *testing.T, models ...string) (*comparison, *train.Data) 
 	cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.LogInterval = 1, 32, 0.05, 10
 	ses := newSession(context.Background())
 	t.Cleanup(func() { ses.close() })
-	return &comparison{cfg: cfg, models: models, started: time.Now(), ses: ses}, data
+	var contenders []contender
+	for _, m := range models {
+		c := cfg
+		c.Model = m
+		contenders = append(contenders, contender{label: m, cfg: c})
+	}
+	return &comparison{contenders: contenders, started: time.Now(), ses: ses}, data
 }
 
 // What the dashboard does with Options.Next during `mnist-tui compare`: each
@@ -66,7 +72,7 @@ func TestComparisonStartsEachModelInTurn(t *testing.T) {
 	if !strings.Contains(note, "linear done: best") || !strings.Contains(note, "now cnn, model 2 of 2") {
 		t.Errorf("note %q", note)
 	}
-	if reports, _ := filepath.Glob(filepath.Join(c.cfg.RunsDir, "compare-*.md")); len(reports) != 0 {
+	if reports, _ := filepath.Glob(filepath.Join(c.runsDir(), "compare-*.md")); len(reports) != 0 {
 		t.Error("the report was written before the last model finished")
 	}
 
@@ -78,7 +84,7 @@ func TestComparisonStartsEachModelInTurn(t *testing.T) {
 	if err != nil || last != nil {
 		t.Fatalf("next after the last model: %v, %v; want no run", last, err)
 	}
-	reports, _ := filepath.Glob(filepath.Join(c.cfg.RunsDir, "compare-*.md"))
+	reports, _ := filepath.Glob(filepath.Join(c.runsDir(), "compare-*.md"))
 	if len(reports) != 1 || !strings.Contains(note, "comparison done") || !strings.Contains(note, reports[0]) {
 		t.Fatalf("reports %v, note %q", reports, note)
 	}
@@ -124,7 +130,7 @@ func TestComparePageKeepsThePageNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compared, err := comparePages(env, cfg, "", &current, pageOptions(), []string{"linear", "cnn"})
+	compared, err := comparePages(env, []contender{{label: "a", cfg: cfg}, {label: "b", cfg: cfg}}, "", &current, pageOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
