@@ -450,3 +450,13 @@ func TestRunsPageShowsTheSettingsThatDiffer(t *testing.T) {
 		}
 	}
 }
+
+func TestDetailLineCountsOneThread(t *testing.T) {
+	p := New("runs", view.Options{Renderer: renderer(termenv.Ascii), NoColor: true})
+	r := run("20250302-100000-cnn", "cnn", "mnist", 21840, 10, 2, 95.5, runs.Done)
+	r.Threads = 1
+	feed(p, []runs.Run{r})
+	if got := ansi.Strip(p.detailLine(120)); !strings.Contains(got, "· 1 thread ·") {
+		t.Errorf("detail line %q, want 1 thread", got)
+	}
+}

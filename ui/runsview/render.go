@@ -289,7 +289,7 @@ func (p *Page) detailLine(width int) string {
 			parts = append(parts, "batch "+strconv.Itoa(r.BatchSize))
 		}
 		if r.Threads > 0 {
-			parts = append(parts, strconv.Itoa(r.Threads)+" threads")
+			parts = append(parts, plural(r.Threads, "thread"))
 		}
 		if !r.Started.IsZero() {
 			parts = append(parts, "started "+r.Started.Format(time.DateTime[:16]))
