@@ -383,7 +383,7 @@ func comparisonReport(contenders []contender, results []runs.Run, started time.T
 func sharedSettings(cfg config.Config, differing []string, byModel bool) string {
 	threads := "all cores"
 	if cfg.Threads > 0 {
-		threads = strconv.Itoa(cfg.Threads) + " threads"
+		threads = pluralize(cfg.Threads, "thread")
 	}
 	items := []struct{ key, text string }{
 		{"model", "model " + cfg.Label()},
