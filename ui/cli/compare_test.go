@@ -290,3 +290,17 @@ func TestCompareConfigurationErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedSettingsLeaveOutWhatDiffers(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Threads = 1
+	if got, want := sharedSettings(cfg, []string{"learning_rate"}, false), "model cnn, mnist, 10 epochs, batch 64, momentum 0.5, seed 1, 1 thread"; got != want {
+		t.Errorf("sharedSettings = %q, want %q", got, want)
+	}
+	if got, want := sharedSettings(cfg, []string{"model", "batch_size"}, false), "mnist, 10 epochs, lr 0.01, momentum 0.5, seed 1, 1 thread"; got != want {
+		t.Errorf("sharedSettings = %q, want %q", got, want)
+	}
+	if got := sharedSettings(cfg, nil, true); strings.Contains(got, "model") {
+		t.Errorf("sharedSettings by model = %q: the model has a column of its own", got)
+	}
+}
