@@ -92,18 +92,19 @@ func compare(ctx context.Context, env *Env, args []string, load dataLoader) erro
 		if len(configs) == 1 {
 			cf.path = configs[0]
 		}
-		models, err := parseModels(*modelList)
+		cfg, src, err := cf.load(fs, env)
+		if err != nil {
+			return err
+		}
+		source = src
+		models, err := parseModels(*modelList, cfg.Network != nil)
 		if err != nil {
 			return usageError{err}
-		}
-		var cfg config.Config
-		if cfg, source, err = cf.load(fs, env); err != nil {
-			return err
 		}
 		for _, model := range models {
 			c := cfg
 			c.Model = model
-			contenders = append(contenders, contender{label: model, cfg: c})
+			contenders = append(contenders, contender{label: c.Label(), cfg: c})
 		}
 	}
 	for _, c := range contenders {
@@ -207,16 +208,24 @@ func configLabel(path string, paths []string) string {
 	return base(path)
 }
 
-// parseModels reads "linear, cnn" into known, distinct model names.
-func parseModels(list string) ([]string, error) {
+// parseModels reads "linear, cnn" into known, distinct model names;
+// custom, the configuration's own network, when it has one.
+func parseModels(list string, hasNetwork bool) ([]string, error) {
+	known := engine.Models()
+	if hasNetwork {
+		known = append(known, config.Custom)
+	}
 	var models []string
 	for _, m := range strings.Split(list, ",") {
 		m = strings.TrimSpace(m)
 		if m == "" {
 			continue
 		}
-		if !slices.Contains(engine.Models(), m) {
-			return nil, fmt.Errorf("--models: unknown model %q: choose from %s", m, strings.Join(engine.Models(), ", "))
+		if m == config.Custom && !hasNetwork {
+			return nil, fmt.Errorf("--models: custom is the network of the --config file, and it has none: list its layers under network: (see mnist-tui models cnn)")
+		}
+		if !slices.Contains(known, m) {
+			return nil, fmt.Errorf("--models: unknown model %q: choose from %s", m, strings.Join(known, ", "))
 		}
 		if slices.Contains(models, m) {
 			return nil, fmt.Errorf("--models: %s is listed twice", m)

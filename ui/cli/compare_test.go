@@ -190,6 +190,7 @@ func TestCompareUsageErrors(t *testing.T) {
 		{[]string{"compare", "--models", "linear,transformer"}, `unknown model "transformer"`},
 		{[]string{"compare", "--models", "cnn, cnn"}, "cnn is listed twice"},
 		{[]string{"compare", "--models", " , "}, "no model given"},
+		{[]string{"compare", "--models", "cnn,custom"}, "custom is the network of the --config file, and it has none"},
 		{[]string{"compare", "--model", "cnn"}, "--models"},
 		{[]string{"compare", "--epochs", "0"}, "epochs"},
 		{[]string{"compare", "extra"}, `unexpected argument "extra"`},
@@ -302,5 +303,28 @@ func TestSharedSettingsLeaveOutWhatDiffers(t *testing.T) {
 	}
 	if got := sharedSettings(cfg, nil, true); strings.Contains(got, "model") {
 		t.Errorf("sharedSettings by model = %q: the model has a column of its own", got)
+	}
+}
+
+// With one --config that declares a network, --models may list it as
+// custom beside the built-in models; its row is named by its name.
+func TestCompareModelsWithTheConfigsNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two models on a slice of real MNIST")
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"mine.yaml": "log_interval: 10\nthreads: 2\nbatch_size: 32\nlearning_rate: 0.05\nname: tiny\nnetwork:\n  - flatten\n  - linear: 10\n"})
+	stdout, stderr, err := runCompareIn(t, context.Background(), dir, smallMNIST(t, 500, 200),
+		"--config", "mine.yaml", "--models", "custom,linear", "--epochs", "1", "--headless")
+	if err != nil {
+		t.Fatalf("compare: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	for _, want := range []string{"== tiny (1 of 2) ==", "== linear (2 of 2) ==", "| model | parameters | epoch 1 |"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\| tiny \| 7,850 \|.*\| done \| \d{8}-\d{6}-custom \|$`).MatchString(stdout) {
+		t.Errorf("no row for the custom network:\n%s", stdout)
 	}
 }

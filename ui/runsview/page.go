@@ -357,7 +357,7 @@ func (p *Page) comparisonProgress() string {
 // train the same one (then they are configurations).
 func (p *Page) entryNoun() string {
 	for i, e := range p.comparison {
-		if e.Label != e.Config.Model || slices.ContainsFunc(p.comparison[:i], func(o Entry) bool { return o.Config.Model == e.Config.Model }) {
+		if e.Label != e.Config.Label() || slices.ContainsFunc(p.comparison[:i], func(o Entry) bool { return o.Config.Label() == e.Config.Label() }) {
 			return "configuration"
 		}
 	}
