@@ -146,3 +146,32 @@ func TestComparePageKeepsThePageNumbers(t *testing.T) {
 		t.Errorf("the last page is %q, want compare", last)
 	}
 }
+
+// Under the dashboard, configurations follow one another like models,
+// named by their files, and the report tells them apart by the setting
+// that differs.
+func TestComparisonOfConfigurationsUnderTheDashboard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two networks on a slice of real MNIST")
+	}
+	c, data := smallComparison(t, "linear", "linear")
+	c.contenders[0].label, c.contenders[0].path = "slow", "slow.yaml"
+	c.contenders[1].label, c.contenders[1].path = "fast", "fast.yaml"
+	c.contenders[1].cfg.LearningRate = 0.1
+	first := c.ses.start(c.configFor(0), train.Options{Version: Version, Data: data})
+	second, note, err := c.next(waitFinal(t, first))
+	if err != nil || second == nil || !strings.Contains(note, "slow done: best") || !strings.Contains(note, "now fast, configuration 2 of 2") {
+		t.Fatalf("next after slow: %v, %v, note %q", second, err, note)
+	}
+	if s := waitFinal(t, second); s.Config.LearningRate != 0.1 {
+		t.Errorf("the second run trained at lr %v, want fast's 0.1", s.Config.LearningRate)
+	}
+	if _, _, err := c.next(second.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Configuration comparison", "| config | lr | parameters |", "| slow | 0.05 | 575,050 |", "| fast | 0.1 | 575,050 |"} {
+		if !strings.Contains(c.report, want) {
+			t.Errorf("report lacks %q:\n%s", want, c.report)
+		}
+	}
+}
