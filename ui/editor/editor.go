@@ -506,7 +506,7 @@ func (p *Page) Render(width, height int) string {
 	tail = append(tail, "", st.dim.Render(wrap(apply+" · ctrl+e $EDITOR · esc back (the text stays)", sideW)))
 	if p.parseErr == nil {
 		// The network as it stands, in the room the rest leaves.
-		room := height - lineCount(side) - lineCount(tail) - 1
+		room := height - lineCount(side, sideW) - lineCount(tail, sideW) - 1
 		if lines := networkLines(p.parsed, sideW, room); lines != nil {
 			side = append(side, "", st.label.Render(lines[0]))
 			side = append(side, lines[1:]...)
@@ -548,12 +548,14 @@ func networkLabel(c config.Config) string {
 	return fmt.Sprintf("%d layers", len(c.Network.Layers))
 }
 
-// lineCount is the number of screen lines of the side panel's items,
-// which may be wrapped into several.
-func lineCount(items []string) int {
+// lineCount is the number of screen lines of the side panel's items in
+// width cells: an item may hold several lines, and a long one wraps.
+func lineCount(items []string, width int) int {
 	n := 0
 	for _, s := range items {
-		n += strings.Count(s, "\n") + 1
+		for _, line := range strings.Split(s, "\n") {
+			n += max(1, (ansi.StringWidth(line)+width-1)/width)
+		}
 	}
 	return n
 }

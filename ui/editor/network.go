@@ -28,12 +28,17 @@ func networkLines(c config.Config, width, maxLines int) []string {
 	totals := fmt.Sprintf("%s params · %.2f M mult-adds/image", network.Count(s.Params), float64(s.MultiplyAdds)/float64(max(s.Batch, 1))/1e6)
 	lines := []string{fit(header, width)}
 
-	shapeW := 0
-	if width >= 36 {
-		shapeW = 12
+	// Columns as wide as their widest cell; the shapes go first when the
+	// modules would have too little room.
+	shapeW, paramsW := 0, 0
+	for _, r := range s.Rows {
+		shapeW = max(shapeW, len(r.Layer.OutShape.String())+1)
+		paramsW = max(paramsW, len(network.Count(r.Params))+1)
 	}
-	const paramsW = 9
-	labelW := max(4, width-shapeW-paramsW-1)
+	if width-shapeW-paramsW < 16 {
+		shapeW = 0
+	}
+	labelW := max(4, width-shapeW-paramsW)
 	rows := s.Rows
 	room := maxLines - 2 // the header and the totals
 	hidden := 0

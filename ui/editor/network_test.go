@@ -41,7 +41,9 @@ func TestPanelSummarizesTheNetwork(t *testing.T) {
 			t.Errorf("the panel lacks %q:\n%s", want, out)
 		}
 	}
-	// Too little room: the first layers, then how many more.
+	// Too little room: the first layers, then how many more, and never
+	// more lines than the height, though a change wraps onto two lines.
+	edit(p, strings.Replace(custom, "name: tiny", "name: a-long-network-name-for-the-test-xyz", 1))
 	out = ansi.Strip(p.Render(160, 14))
 	if !strings.Contains(out, "more (mnist-tui summary)") || !strings.Contains(out, "25,450 params") {
 		t.Errorf("a short panel does not say what it left out:\n%s", out)
