@@ -440,11 +440,15 @@ func TestRunsPageShowsTheSettingsThatDiffer(t *testing.T) {
 	a := run("20250302-100000-cnn", "cnn", "mnist", 21840, 10, 2, 95.5, runs.Done)
 	b := run("20250302-110000-cnn", "cnn", "mnist", 21840, 10, 2, 96.5, runs.Done)
 	c := run("20250302-120000-custom", "custom", "mnist", 12345, 10, 2, 97.5, runs.Done)
+	custom.Dataset = "fashion-mnist" // has its own column
 	a.Config, b.Config, c.Config = &slow, &fast, &custom
 	feed(p, []runs.Run{c, b, a})
 	press(p, "x", "down", "x")
 	out := ansi.Strip(p.Render(120, 24))
-	for _, want := range []string{"lr ", "momentum", "wide-bn", "0.9 ", "model wide-bn lr 0.01 momentum 0.5", "20250302-110000-cnn model cnn lr 0.1 momentum 0.9"} {
+	if header := strings.Split(out, "\n")[1]; strings.Contains(header, "dataset") {
+		t.Errorf("the data set has a second column:\n%s", out)
+	}
+	for _, want := range []string{"lr ", "momentum", "wide-bn", "0.9 ", "model wide-bn dataset fashion-mnist lr 0.01 momentum 0.5", "20250302-110000-cnn model cnn dataset mnist lr 0.1 momentum 0.9"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("page lacks %q:\n%s", want, out)
 		}

@@ -163,14 +163,14 @@ func (p *Page) rowConfigs() []config.Config {
 }
 
 // settingColumns are the settings that differ between the rows, one column
-// each, so that two runs can always be told apart. Epochs have their own
-// column, and the model column names the network unless the rows are
-// named for their configuration files.
+// each, so that two runs can always be told apart. Epochs and the data set
+// have their own columns, and the model column names the network unless
+// the rows are named for their configuration files.
 func (p *Page) settingColumns() []column {
 	var cols []column
 	byFile := p.comparison != nil && p.entryNoun() == "configuration"
 	for _, key := range config.Differing(p.rowConfigs()) {
-		if key == "epochs" || (key == "model" && !byFile) {
+		if key == "epochs" || key == "dataset" || (key == "model" && !byFile) {
 			continue
 		}
 		title := config.ShortKey(key)
