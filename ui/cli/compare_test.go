@@ -328,3 +328,12 @@ func TestCompareModelsWithTheConfigsNetwork(t *testing.T) {
 		t.Errorf("no row for the custom network:\n%s", stdout)
 	}
 }
+
+func TestConfigLabelIsTheFileNameUnlessTwoShareIt(t *testing.T) {
+	paths := []string{"exp/wide.yaml", "a/base.yaml", "b/base.yml"}
+	for path, want := range map[string]string{"exp/wide.yaml": "wide", "a/base.yaml": "a/base.yaml", "b/base.yml": "b/base.yml"} {
+		if got := configLabel(path, paths); got != want {
+			t.Errorf("configLabel(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
