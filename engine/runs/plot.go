@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"mnist-tui/engine/atomicfile"
+	"mnist-tui/engine/config"
 )
 
 // Plot sizes: a 16:10 figure that fits a slide or a report column.
@@ -97,20 +98,41 @@ func writePlot(path string, p *plot.Plot, format string) error {
 	return nil
 }
 
-// legendNames tell the runs of a plot apart: the model when every run has
-// a different one (a comparison), else the run id.
+// legendNames tell the runs of a plot apart: the network when every run
+// has a different one (a comparison; a custom network by its name), else
+// the run id; then the settings that differ between the runs (lr 0.1).
 func legendNames(runs []Run) []string {
-	models := map[string]bool{}
-	for _, r := range runs {
-		models[r.Model] = true
+	labels := make([]string, len(runs))
+	distinct := map[string]bool{}
+	var cfgs []config.Config
+	for i, r := range runs {
+		labels[i] = r.Model
+		if r.Config != nil {
+			if r.Config.Model == r.Model {
+				labels[i] = r.Config.Label()
+			}
+			cfgs = append(cfgs, *r.Config)
+		}
+		distinct[labels[i]] = true
+	}
+	var keys []string
+	for _, k := range config.Differing(cfgs) {
+		if k != "model" { // the label or the id names the network
+			keys = append(keys, k)
+		}
 	}
 	names := make([]string, len(runs))
 	for i, r := range runs {
 		switch {
-		case len(models) == len(runs) && r.Model != "":
-			names[i] = r.Model
+		case len(distinct) == len(runs) && labels[i] != "":
+			names[i] = labels[i]
 		default:
 			names[i] = r.ID
+		}
+		if r.Config != nil {
+			for _, k := range keys {
+				names[i] += " " + config.ShortKey(k) + " " + r.Config.Setting(k)
+			}
 		}
 	}
 	return names

@@ -6,10 +6,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"gonum.org/v1/plot"
+
+	"mnist-tui/engine/config"
 )
 
 func sampleRun(id, model string, accs ...float64) Run {
@@ -207,5 +210,29 @@ func TestOneEpochComparisonIsDrawnAsBars(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "linear,cnn" {
 		t.Errorf("x axis %q, want the models", names)
+	}
+}
+
+// The plots' legends name a custom network by its name and add the
+// settings that differ, so two runs of one model stay apart.
+func TestLegendNamesShowTheSettingsThatDiffer(t *testing.T) {
+	slow, fast, custom := config.Defaults(), config.Defaults(), config.Defaults()
+	fast.LearningRate = 0.1
+	custom.Model, custom.Name = config.Custom, "wide-bn"
+	a := Run{ID: "20250101-120000-cnn", Model: "cnn", Config: &slow}
+	b := Run{ID: "20250101-130000-cnn", Model: "cnn", Config: &fast}
+	c := Run{ID: "20250101-140000-custom", Model: "custom", Config: &custom}
+	for _, tc := range []struct {
+		runs []Run
+		want []string
+	}{
+		{[]Run{a, b}, []string{"20250101-120000-cnn lr 0.01", "20250101-130000-cnn lr 0.1"}},
+		{[]Run{a, c}, []string{"cnn", "wide-bn"}},
+		{[]Run{b, c}, []string{"cnn lr 0.1", "wide-bn lr 0.01"}},
+		{[]Run{{ID: "x-linear", Model: "linear"}, {ID: "y-cnn", Model: "cnn"}}, []string{"linear", "cnn"}},
+	} {
+		if got := legendNames(tc.runs); !slices.Equal(got, tc.want) {
+			t.Errorf("legendNames = %q, want %q", got, tc.want)
+		}
 	}
 }

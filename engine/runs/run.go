@@ -55,10 +55,13 @@ type Run struct {
 	Dir string
 
 	Model, Dataset string
-	Params         int // learnable scalars
-	Epochs         int // planned (the latest value, when changed live)
-	BatchSize      int
-	Threads        int
+	// Config is the run's config.yaml as it started; nil when it is
+	// missing or unreadable. It tells runs apart (learning rate, network).
+	Config    *config.Config
+	Params    int // learnable scalars
+	Epochs    int // planned (the latest value, when changed live)
+	BatchSize int
+	Threads   int
 
 	EpochsDone  int
 	BestAcc     float64 // percent; 0 before the first epoch ends
@@ -204,6 +207,7 @@ func (p *parser) readConfig(path string) {
 		return
 	}
 	p.run.Model, p.run.Dataset, p.run.Epochs, p.run.BatchSize = cfg.Model, cfg.Dataset, cfg.Epochs, cfg.BatchSize
+	p.run.Config = &cfg
 }
 
 func (p *parser) note(s string) { p.run.Notes = append(p.run.Notes, s) }

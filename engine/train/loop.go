@@ -204,7 +204,7 @@ func (r *run) diverge(loss float64) {
 		"lower the learning rate and resume (in the dashboard: e to edit, then space): training restarts from the weights of the last epoch boundary",
 		loss, r.step+1, r.epoch, r.batch+1, r.opt.LearningRate())
 	r.t.update(func(s *Snapshot) { s.State = Paused; s.Err = err; s.Message = err.Error() })
-	for _, n := range r.doctor.Diverged(r.epoch, r.batch+1, r.step+1, loss, r.opt.LR) {
+	for _, n := range r.doctor.Diverged(r.epoch, r.batch+1, r.step+1, loss, r.opt.LearningRate()) {
 		// The error above stays the status line: it says how to go on.
 		r.writeMetric(n)
 		r.notes = append(r.notes, n)
@@ -313,7 +313,7 @@ func (r *run) logPoint() {
 	r.hist.Logs = append(r.hist.Logs, p)
 	r.writeMetric(p.Record())
 	// The gradients are still those of the step just taken.
-	h := runs.Health{Epoch: p.Epoch, Batch: p.Batch, Step: p.Step, LR: r.opt.LR, Layers: r.meter.Measure(r.opt.LR, nil)}
+	h := runs.Health{Epoch: p.Epoch, Batch: p.Batch, Step: p.Step, LR: r.opt.LearningRate(), Layers: r.meter.Measure(r.opt.LearningRate(), nil)}
 	r.health = append(r.health, h)
 	r.writeMetric(h)
 	notes := append(r.doctor.Health(h), r.doctor.Log(p.Record())...)
@@ -341,7 +341,7 @@ func (r *run) addNotes(notes []runs.Note) {
 	// comes first.
 	last := notes[len(notes)-1]
 	msg := "doctor (h): " + last.Text
-	if fix := doctor.FixText(last, r.opt.LR); fix != "" {
+	if fix := doctor.FixText(last, r.opt.LearningRate()); fix != "" {
 		msg = "doctor (h, f: " + fix + "): " + last.Text
 	}
 	r.t.update(func(s *Snapshot) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -29,14 +30,43 @@ func runCompare(ctx context.Context, env *Env, args []string) error {
 // and shares it between the models; tests hand in a small set.
 type dataLoader func(ctx context.Context, cfg config.Config, env *Env) (*train.Data, error)
 
-// compare trains the listed models one after another with the same
-// settings, seed and data, then prints a Markdown table of the results and
-// writes it, with plots of the curves, into the runs folder.
+// contender is one configuration of a comparison, and the label of its
+// row: the model's name with --models, the file's with --config.
+type contender struct {
+	label string
+	path  string // the configuration file; "" for a model of --models
+	cfg   config.Config
+}
+
+// contenderNoun is what the contenders are, for messages.
+func contenderNoun(cs []contender) string {
+	if len(cs) > 0 && cs[0].path != "" {
+		return "configuration"
+	}
+	return "model"
+}
+
+func labels(cs []contender) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.label
+	}
+	return out
+}
+
+// compare trains the listed models, or the listed configurations, one
+// after another on the same data, then prints a Markdown table of the
+// results and writes it, with plots of the curves, into the runs folder.
 func compare(ctx context.Context, env *Env, args []string, load dataLoader) error {
-	fs := newFlagSet("compare", "compare [--models linear,cnn,inception,residual] [--epochs N] [--headless] [flags]", env)
+	fs := newFlagSet("compare", "compare [--models linear,cnn,inception,residual | --config A.yaml --config B.yaml ...] [--epochs N] [--headless] [flags]", env)
 	var cf configFlags
-	cf.register(fs)
-	modelList := fs.String("models", strings.Join(engine.Models(), ","), "comma-separated `list` of models to train, in order")
+	var configs []string
+	fs.Func("config", "configuration `file`; give two or more to compare them (networks or settings) instead of --models", func(path string) error {
+		configs = append(configs, path)
+		return nil
+	})
+	cf.registerOverrides(fs)
+	modelList := fs.String("models", strings.Join(engine.Models(), ","), "comma-separated `list` of models to train, in order, with the settings of the one --config")
 	headless := fs.Bool("headless", false, "print the tutorial's log lines instead of opening the dashboard")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -47,71 +77,155 @@ func compare(ctx context.Context, env *Env, args []string, load dataLoader) erro
 	if flagSet(fs, "model") {
 		return usagef("compare trains the models given by --models (e.g. --models linear,cnn); --model is for train")
 	}
-	models, err := parseModels(*modelList)
-	if err != nil {
-		return usageError{err}
-	}
-	cfg, source, err := cf.load(fs, env)
-	if err != nil {
-		return err
-	}
-	for _, model := range models {
-		c := cfg
-		c.Model = model
-		if err := checkMemory(c, fs); err != nil {
+	var contenders []contender
+	var source string
+	if len(configs) > 1 {
+		if flagSet(fs, "models") {
+			return usagef("--models and several --config do not mix: compare either models (--models linear,cnn, with the settings of one --config) or configurations (--config a.yaml --config b.yaml, each with its own model)")
+		}
+		var err error
+		if contenders, err = loadContenders(fs, &cf, env, configs); err != nil {
 			return err
+		}
+		source = configs[0]
+	} else {
+		if len(configs) == 1 {
+			cf.path = configs[0]
+		}
+		cfg, src, err := cf.load(fs, env)
+		if err != nil {
+			return err
+		}
+		source = src
+		models, err := parseModels(*modelList, cfg.Network != nil)
+		if err != nil {
+			return usageError{err}
+		}
+		for _, model := range models {
+			c := cfg
+			c.Model = model
+			contenders = append(contenders, contender{label: c.Label(), cfg: c})
+		}
+	}
+	for _, c := range contenders {
+		if err := checkMemory(c.cfg, fs); err != nil {
+			return fmt.Errorf("%s: %w", c.label, err)
 		}
 	}
 	if !*headless && env.IsTerminal {
-		return compareDashboard(ctx, env, cfg, source, models)
+		return compareDashboard(ctx, env, contenders, source)
 	}
 
-	data, err := load(ctx, cfg, env)
+	data, err := load(ctx, contenders[0].cfg, env)
 	if err != nil {
 		return err
 	}
 	started := time.Now()
 	var results []runs.Run
-	for i, model := range models {
+	for i, c := range contenders {
 		if ctx.Err() != nil {
 			break
 		}
-		fmt.Fprintf(env.Stdout, "== %s (%d of %d) ==\n", model, i+1, len(models))
-		c := cfg
-		c.Model = model
-		results = append(results, trainForComparison(ctx, env, c, data))
+		fmt.Fprintf(env.Stdout, "== %s (%d of %d) ==\n", c.label, i+1, len(contenders))
+		results = append(results, trainForComparison(ctx, env, c.cfg, data))
 		fmt.Fprintln(env.Stdout)
 	}
 
-	report := comparisonReport(cfg, models, results, started)
+	report := comparisonReport(contenders, results, started)
 	fmt.Fprint(env.Stdout, report)
-	saveErr := saveComparison(env.Stdout, cfg.RunsDir, started, report, results)
+	saveErr := saveComparison(env.Stdout, contenders[0].cfg.RunsDir, started, report, results)
+	return comparisonError(ctx, contenders, results, saveErr)
+}
 
+// comparisonError says how a comparison ended: interrupted, with failures,
+// or (nil) with every contender trained.
+func comparisonError(ctx context.Context, contenders []contender, results []runs.Run, saveErr error) error {
 	var failed []string
-	for _, r := range results {
+	for i, r := range results {
 		if r.State == runs.Failed {
-			failed = append(failed, r.Model)
+			failed = append(failed, contenders[i].label)
 		}
 	}
+	noun := contenderNoun(contenders)
 	switch {
 	case ctx.Err() != nil:
-		return errors.Join(fmt.Errorf("interrupted: the table shows the %d of %s that ran", len(results), pluralize(len(models), "model")), saveErr)
+		return errors.Join(fmt.Errorf("interrupted: the table shows the %d of %s that ran", len(results), pluralize(len(contenders), noun)), saveErr)
 	case len(failed) > 0:
-		return errors.Join(fmt.Errorf("%d of %s failed: %s", len(failed), pluralize(len(models), "model"), strings.Join(failed, ", ")), saveErr)
+		return errors.Join(fmt.Errorf("%d of %s failed: %s", len(failed), pluralize(len(contenders), noun), strings.Join(failed, ", ")), saveErr)
 	}
 	return saveErr
 }
 
-// parseModels reads "linear, cnn" into known, distinct model names.
-func parseModels(list string) ([]string, error) {
+// loadContenders reads the configurations to compare, each with the flags
+// applied on top, and checks that they can be compared: the same images
+// (a data set of their own would make the accuracies incomparable) and
+// one runs folder for the report and the compare page.
+func loadContenders(fs *flag.FlagSet, cf *configFlags, env *Env, paths []string) ([]contender, error) {
+	var cs []contender
+	for i, path := range paths {
+		if slices.Index(paths, path) < i {
+			return nil, usagef("--config %s is given twice: each configuration is trained once", path)
+		}
+		cfg, _, err := config.Load(path, env.DefaultConfig)
+		if err != nil {
+			return nil, err
+		}
+		cfg = cf.apply(fs, cfg)
+		if err := cfg.Validate(); err != nil {
+			return nil, usageError{fmt.Errorf("%s: %w", path, err)}
+		}
+		cs = append(cs, contender{label: configLabel(path, paths), path: path, cfg: cfg})
+	}
+	first := cs[0].cfg
+	for i, c := range cs[1:] {
+		path := paths[i+1]
+		switch {
+		case c.cfg.Dataset != first.Dataset:
+			return nil, usagef("%s trains on %s but %s on %s: a comparison trains every configuration on the same images, or its accuracies would not compare; set the same dataset: in both files, or give --dataset",
+				paths[0], first.Dataset, path, c.cfg.Dataset)
+		case c.cfg.DataDir != first.DataDir:
+			return nil, usagef("%s reads its images from %q but %s from %q: a comparison loads one data set for all; set the same data_dir: in both files, or give --data-dir",
+				paths[0], first.DataDir, path, c.cfg.DataDir)
+		case c.cfg.RunsDir != first.RunsDir:
+			return nil, usagef("%s saves its runs in %q but %s in %q: a comparison keeps its runs and report in one folder; set the same runs_dir: in both files, or give --runs-dir",
+				paths[0], first.RunsDir, path, c.cfg.RunsDir)
+		}
+	}
+	return cs, nil
+}
+
+// configLabel names a configuration in the table: its file name without
+// .yaml, or the path as given when two files share a name.
+func configLabel(path string, paths []string) string {
+	base := func(p string) string {
+		return strings.TrimSuffix(strings.TrimSuffix(filepath.Base(p), ".yaml"), ".yml")
+	}
+	for _, other := range paths {
+		if other != path && base(other) == base(path) {
+			return path
+		}
+	}
+	return base(path)
+}
+
+// parseModels reads "linear, cnn" into known, distinct model names;
+// custom, the configuration's own network, when it has one.
+func parseModels(list string, hasNetwork bool) ([]string, error) {
+	known := engine.Models()
+	if hasNetwork {
+		known = append(known, config.Custom)
+	}
 	var models []string
 	for _, m := range strings.Split(list, ",") {
 		m = strings.TrimSpace(m)
 		if m == "" {
 			continue
 		}
-		if !slices.Contains(engine.Models(), m) {
-			return nil, fmt.Errorf("--models: unknown model %q: choose from %s", m, strings.Join(engine.Models(), ", "))
+		if m == config.Custom && !hasNetwork {
+			return nil, fmt.Errorf("--models: custom is the network of the --config file, and it has none: list its layers under network: (see mnist-tui models cnn)")
+		}
+		if !slices.Contains(known, m) {
+			return nil, fmt.Errorf("--models: unknown model %q: choose from %s", m, strings.Join(known, ", "))
 		}
 		if slices.Contains(models, m) {
 			return nil, fmt.Errorf("--models: %s is listed twice", m)
@@ -184,29 +298,45 @@ func comparisonResult(s train.Snapshot, cfg config.Config, runErr error) runs.Ru
 	return r
 }
 
-// comparisonReport is the Markdown summary: the shared settings, then one
-// row per model with its test accuracy after every epoch.
-func comparisonReport(cfg config.Config, models []string, results []runs.Run, started time.Time) string {
+// comparisonReport is the Markdown summary: the settings every contender
+// shares, then one row per contender with the settings that tell it apart
+// and its test accuracy after every epoch.
+func comparisonReport(contenders []contender, results []runs.Run, started time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Model comparison\n\n")
-	threads := "all cores"
-	if cfg.Threads > 0 {
-		threads = strconv.Itoa(cfg.Threads) + " threads"
+	cfgs := make([]config.Config, len(contenders))
+	for i, c := range contenders {
+		cfgs[i] = c.cfg
 	}
-	fmt.Fprintf(&b, "%s, %s, batch %d, lr %s, momentum %s, seed %d, %s; started %s.\n\n",
-		cfg.Dataset, pluralize(cfg.Epochs, "epoch"), cfg.BatchSize, shortFloat(cfg.LearningRate), shortFloat(cfg.Momentum), cfg.Seed, threads,
-		started.Format("2006-01-02 15:04"))
+	differing := config.Differing(cfgs)
+	byModel := contenders[0].path == ""
+	title, first := "Configuration comparison", "config"
+	if byModel {
+		// The label column is the model: no column repeats it.
+		title, first = "Model comparison", "model"
+		differing = slices.DeleteFunc(differing, func(k string) bool { return k == "model" })
+	}
+	fmt.Fprintf(&b, "# %s\n\n", title)
+	fmt.Fprintf(&b, "%s; started %s.\n\n", sharedSettings(cfgs[0], differing, byModel), started.Format("2006-01-02 15:04"))
 
-	epochs := cfg.Epochs
+	epochs := 0
 	best := math.Inf(-1)
+	for _, c := range cfgs {
+		epochs = max(epochs, c.Epochs)
+	}
 	for _, r := range results {
 		epochs = max(epochs, len(r.TestAcc))
 		if r.EpochsDone > 0 {
 			best = max(best, r.BestAcc)
 		}
 	}
-	header := []string{"model", "parameters"}
-	align := []string{"---", "--:"}
+	header := []string{first}
+	align := []string{"---"}
+	for _, k := range differing {
+		header = append(header, config.ShortKey(k))
+		align = append(align, "---")
+	}
+	header = append(header, "parameters")
+	align = append(align, "--:")
 	for e := 1; e <= epochs; e++ {
 		header = append(header, "epoch "+strconv.Itoa(e))
 		align = append(align, "--:")
@@ -215,8 +345,21 @@ func comparisonReport(cfg config.Config, models []string, results []runs.Run, st
 	align = append(align, "--:", "--:", "--:", "---", "---")
 	writeMarkdownRow(&b, header)
 	writeMarkdownRow(&b, align)
-	for _, r := range results {
-		row := []string{r.Model, thousands(float64(r.Params))}
+	for i, c := range contenders {
+		row := []string{markdownCell(c.label)}
+		for _, k := range differing {
+			row = append(row, markdownCell(c.cfg.Setting(k)))
+		}
+		if i >= len(results) {
+			row = append(row, "")
+			for range epochs + 3 {
+				row = append(row, "")
+			}
+			writeMarkdownRow(&b, append(row, "not run", ""))
+			continue
+		}
+		r := results[i]
+		row = append(row, thousands(float64(r.Params)))
 		for e := 0; e < epochs; e++ {
 			cell := ""
 			if e < len(r.TestAcc) {
@@ -235,21 +378,48 @@ func comparisonReport(cfg config.Config, models []string, results []runs.Run, st
 		}
 		state := string(r.State)
 		if r.Error != "" {
-			state += ": " + strings.ReplaceAll(r.Error, "|", `\|`)
+			state += ": " + markdownCell(r.Error)
 		}
 		row = append(row, bestCell, secs, rate, state, r.ID)
 		writeMarkdownRow(&b, row)
 	}
-	for _, m := range models[len(results):] {
-		row := []string{m, ""}
-		for range epochs + 3 {
-			row = append(row, "")
-		}
-		writeMarkdownRow(&b, append(row, "not run", ""))
-	}
 	b.WriteString("\nTest accuracy in % on the test set after each epoch; s/epoch and images/s measure training only.\n")
 	return b.String()
 }
+
+// sharedSettings is the line above the table: the settings that are the
+// same for every row (those in differing have a column of their own).
+func sharedSettings(cfg config.Config, differing []string, byModel bool) string {
+	threads := "all cores"
+	if cfg.Threads > 0 {
+		threads = pluralize(cfg.Threads, "thread")
+	}
+	items := []struct{ key, text string }{
+		{"model", "model " + cfg.Label()},
+		{"dataset", cfg.Dataset},
+		{"epochs", pluralize(cfg.Epochs, "epoch")},
+		{"batch_size", "batch " + strconv.Itoa(cfg.BatchSize)},
+		{"learning_rate", "lr " + shortFloat(cfg.LearningRate)},
+		{"momentum", "momentum " + shortFloat(cfg.Momentum)},
+		{"weight_decay", "weight decay " + shortFloat(cfg.WeightDecay)},
+		{"seed", "seed " + strconv.FormatUint(cfg.Seed, 10)},
+		{"threads", threads},
+	}
+	var parts []string
+	for _, it := range items {
+		if slices.Contains(differing, it.key) || (it.key == "weight_decay" && cfg.WeightDecay == 0) {
+			continue
+		}
+		if it.key == "model" && byModel {
+			continue // the first column
+		}
+		parts = append(parts, it.text)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// markdownCell keeps a cell's text from ending the cell early.
+func markdownCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 func writeMarkdownRow(w io.Writer, cells []string) {
 	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))

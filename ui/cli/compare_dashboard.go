@@ -23,11 +23,11 @@ import (
 // images, and the compare page (key m) shows them side by side as they go.
 // The report is written when the last one ends, or when the user quits
 // early (then it shows the models that ran).
-func compareDashboard(ctx context.Context, env *Env, cfg config.Config, source string, models []string) error {
+func compareDashboard(ctx context.Context, env *Env, contenders []contender, source string) error {
 	ses := newSession(ctx)
-	c := &comparison{cfg: cfg, models: models, started: time.Now(), ses: ses}
+	c := &comparison{contenders: contenders, started: time.Now(), ses: ses}
 	pageOpts := pageOptions()
-	pages, err := comparePages(env, cfg, source, &ses.current, pageOpts, models)
+	pages, err := comparePages(env, contenders, source, &ses.current, pageOpts)
 	if err != nil {
 		return err
 	}
@@ -58,19 +58,14 @@ func compareDashboard(ctx context.Context, env *Env, cfg config.Config, source s
 	fmt.Fprint(env.Stdout, c.report)
 	env.Stdout.Write(c.saved.Bytes())
 
-	var failed []string
-	for _, r := range c.results {
-		if r.State == runs.Failed {
-			failed = append(failed, r.Model)
+	if err := comparisonError(ctx, contenders, c.results, c.saveErr); err != nil {
+		if ctx.Err() != nil {
+			return err
 		}
+		return errors.Join(err, uiErr)
 	}
-	switch {
-	case ctx.Err() != nil:
-		return errors.Join(fmt.Errorf("interrupted: the table shows the %d of %s that ran", len(c.results), pluralize(len(models), "model")), c.saveErr)
-	case len(failed) > 0:
-		return errors.Join(fmt.Errorf("%d of %s failed: %s", len(failed), pluralize(len(models), "model"), strings.Join(failed, ", ")), c.saveErr, uiErr)
-	case len(c.results) < len(models):
-		fmt.Fprintf(env.Stdout, "comparison stopped after %d of %s\n", len(c.results), pluralize(len(models), "model"))
+	if len(c.results) < len(contenders) {
+		fmt.Fprintf(env.Stdout, "comparison stopped after %d of %s\n", len(c.results), pluralize(len(contenders), contenderNoun(contenders)))
 	}
 	return errors.Join(uiErr, runErr, c.saveErr)
 }
@@ -78,25 +73,29 @@ func compareDashboard(ctx context.Context, env *Env, cfg config.Config, source s
 // comparePages are the pages of `mnist-tui train` with the compare page
 // last, so that every page keeps its number (3 is confusion in both); m
 // opens the compare page from anywhere.
-func comparePages(env *Env, cfg config.Config, source string, current *currentTrainer, opts view.Options, models []string) ([]view.View, error) {
+func comparePages(env *Env, contenders []contender, source string, current *currentTrainer, opts view.Options) ([]view.View, error) {
+	cfg := contenders[0].cfg
 	pages, err := dashboardPages(env, cfg, source, current, opts)
 	if err != nil {
 		return nil, err
 	}
-	return append(pages, runsview.NewComparison(cfg.RunsDir, models, opts)), nil
+	entries := make([]runsview.Entry, len(contenders))
+	for i, c := range contenders {
+		entries[i] = runsview.Entry{Label: c.label, Config: c.cfg}
+	}
+	return append(pages, runsview.NewComparison(cfg.RunsDir, entries, opts)), nil
 }
 
 // comparison is the state of a comparison under the dashboard. next runs
 // on the dashboard's command goroutines and the final report is read after
 // the dashboard closed, hence the lock.
 type comparison struct {
-	cfg     config.Config
-	models  []string
-	started time.Time
-	ses     *session
+	contenders []contender
+	started    time.Time
+	ses        *session
 
 	mu       sync.Mutex
-	results  []runs.Run // the models finished, in order
+	results  []runs.Run // the contenders finished, in order
 	reported bool       // report and plots are written
 	report   string
 	saved    bytes.Buffer // where they were written, for after the dashboard
@@ -104,9 +103,11 @@ type comparison struct {
 }
 
 func (c *comparison) configFor(i int) config.Config {
-	cfg := c.cfg
-	cfg.Model = c.models[min(i, len(c.models)-1)]
-	return cfg
+	return c.contenders[min(i, len(c.contenders)-1)].cfg
+}
+
+func (c *comparison) labelOf(i int) string {
+	return c.contenders[min(i, len(c.contenders)-1)].label
 }
 
 // next records the run that finished and starts the next model, or, after
@@ -118,22 +119,22 @@ func (c *comparison) next(finished train.Snapshot) (dashboard.Trainer, string, e
 		return nil, "", nil
 	}
 	r := comparisonResult(finished, c.configFor(len(c.results)), nil)
+	done := summaryOf(c.labelOf(len(c.results)), r)
 	c.results = append(c.results, r)
-	done := summaryOf(r)
 
 	if finished.Data == nil {
 		// Never got its images: every other model would fail the same way.
 		c.finish()
 		return nil, fmt.Sprintf("comparison stopped: %s could not load the data (%s); the report is in %s",
-			r.Model, errText(finished.Err), c.cfg.RunsDir), nil
+			c.labelOf(len(c.results)-1), errText(finished.Err), c.runsDir()), nil
 	}
 	i := len(c.results)
-	if i < len(c.models) {
+	if i < len(c.contenders) {
 		t := c.ses.start(c.configFor(i), train.Options{Version: Version, Data: finished.Data})
 		if t == nil {
 			return nil, "", errClosing
 		}
-		return t, fmt.Sprintf("%s; now %s, model %d of %d (m: the comparison)", done, c.models[i], i+1, len(c.models)), nil
+		return t, fmt.Sprintf("%s; now %s, %s %d of %d (m: the comparison)", done, c.labelOf(i), contenderNoun(c.contenders), i+1, len(c.contenders)), nil
 	}
 	c.finish()
 	if c.saveErr != nil {
@@ -145,9 +146,12 @@ func (c *comparison) next(finished train.Snapshot) (dashboard.Trainer, string, e
 // finish writes the report and the plots; the caller holds the lock.
 func (c *comparison) finish() {
 	c.reported = true
-	c.report = comparisonReport(c.cfg, c.models, c.results, c.started)
-	c.saveErr = saveComparison(&c.saved, c.cfg.RunsDir, c.started, c.report, c.results)
+	c.report = comparisonReport(c.contenders, c.results, c.started)
+	c.saveErr = saveComparison(&c.saved, c.runsDir(), c.started, c.report, c.results)
 }
+
+// runsDir is where the runs and the report go (the same for all).
+func (c *comparison) runsDir() string { return c.contenders[0].cfg.RunsDir }
 
 // reportPath is the first line saveComparison wrote: "wrote <path>".
 func (c *comparison) reportPath() string {
@@ -156,18 +160,18 @@ func (c *comparison) reportPath() string {
 			return path
 		}
 	}
-	return c.cfg.RunsDir
+	return c.runsDir()
 }
 
-// summaryOf says how a model's run ended, for the status line.
-func summaryOf(r runs.Run) string {
+// summaryOf says how a contender's run ended, for the status line.
+func summaryOf(label string, r runs.Run) string {
 	switch {
 	case r.State == runs.Failed:
-		return fmt.Sprintf("%s failed: %s", r.Model, r.Error)
+		return fmt.Sprintf("%s failed: %s", label, r.Error)
 	case r.EpochsDone == 0:
-		return fmt.Sprintf("%s ended (%s) before its first epoch", r.Model, r.State)
+		return fmt.Sprintf("%s ended (%s) before its first epoch", label, r.State)
 	}
-	return fmt.Sprintf("%s %s: best %.2f %%", r.Model, r.State, r.BestAcc)
+	return fmt.Sprintf("%s %s: best %.2f %%", label, r.State, r.BestAcc)
 }
 
 func errText(err error) string {

@@ -45,7 +45,13 @@ func smallComparison(t *testing.T, models ...string) (*comparison, *train.Data) 
 	cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.LogInterval = 1, 32, 0.05, 10
 	ses := newSession(context.Background())
 	t.Cleanup(func() { ses.close() })
-	return &comparison{cfg: cfg, models: models, started: time.Now(), ses: ses}, data
+	var contenders []contender
+	for _, m := range models {
+		c := cfg
+		c.Model = m
+		contenders = append(contenders, contender{label: m, cfg: c})
+	}
+	return &comparison{contenders: contenders, started: time.Now(), ses: ses}, data
 }
 
 // What the dashboard does with Options.Next during `mnist-tui compare`: each
@@ -66,7 +72,7 @@ func TestComparisonStartsEachModelInTurn(t *testing.T) {
 	if !strings.Contains(note, "linear done: best") || !strings.Contains(note, "now cnn, model 2 of 2") {
 		t.Errorf("note %q", note)
 	}
-	if reports, _ := filepath.Glob(filepath.Join(c.cfg.RunsDir, "compare-*.md")); len(reports) != 0 {
+	if reports, _ := filepath.Glob(filepath.Join(c.runsDir(), "compare-*.md")); len(reports) != 0 {
 		t.Error("the report was written before the last model finished")
 	}
 
@@ -78,7 +84,7 @@ func TestComparisonStartsEachModelInTurn(t *testing.T) {
 	if err != nil || last != nil {
 		t.Fatalf("next after the last model: %v, %v; want no run", last, err)
 	}
-	reports, _ := filepath.Glob(filepath.Join(c.cfg.RunsDir, "compare-*.md"))
+	reports, _ := filepath.Glob(filepath.Join(c.runsDir(), "compare-*.md"))
 	if len(reports) != 1 || !strings.Contains(note, "comparison done") || !strings.Contains(note, reports[0]) {
 		t.Fatalf("reports %v, note %q", reports, note)
 	}
@@ -124,7 +130,7 @@ func TestComparePageKeepsThePageNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compared, err := comparePages(env, cfg, "", &current, pageOptions(), []string{"linear", "cnn"})
+	compared, err := comparePages(env, []contender{{label: "a", cfg: cfg}, {label: "b", cfg: cfg}}, "", &current, pageOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,5 +144,34 @@ func TestComparePageKeepsThePageNumbers(t *testing.T) {
 	}
 	if last := compared[len(compared)-1].Name(); last != "compare" {
 		t.Errorf("the last page is %q, want compare", last)
+	}
+}
+
+// Under the dashboard, configurations follow one another like models,
+// named by their files, and the report tells them apart by the setting
+// that differs.
+func TestComparisonOfConfigurationsUnderTheDashboard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two networks on a slice of real MNIST")
+	}
+	c, data := smallComparison(t, "linear", "linear")
+	c.contenders[0].label, c.contenders[0].path = "slow", "slow.yaml"
+	c.contenders[1].label, c.contenders[1].path = "fast", "fast.yaml"
+	c.contenders[1].cfg.LearningRate = 0.1
+	first := c.ses.start(c.configFor(0), train.Options{Version: Version, Data: data})
+	second, note, err := c.next(waitFinal(t, first))
+	if err != nil || second == nil || !strings.Contains(note, "slow done: best") || !strings.Contains(note, "now fast, configuration 2 of 2") {
+		t.Fatalf("next after slow: %v, %v, note %q", second, err, note)
+	}
+	if s := waitFinal(t, second); s.Config.LearningRate != 0.1 {
+		t.Errorf("the second run trained at lr %v, want fast's 0.1", s.Config.LearningRate)
+	}
+	if _, _, err := c.next(second.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Configuration comparison", "| config | lr | parameters |", "| slow | 0.05 | 575,050 |", "| fast | 0.1 | 575,050 |"} {
+		if !strings.Contains(c.report, want) {
+			t.Errorf("report lacks %q:\n%s", want, c.report)
+		}
 	}
 }

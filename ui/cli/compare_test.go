@@ -190,6 +190,7 @@ func TestCompareUsageErrors(t *testing.T) {
 		{[]string{"compare", "--models", "linear,transformer"}, `unknown model "transformer"`},
 		{[]string{"compare", "--models", "cnn, cnn"}, "cnn is listed twice"},
 		{[]string{"compare", "--models", " , "}, "no model given"},
+		{[]string{"compare", "--models", "cnn,custom"}, "custom is the network of the --config file, and it has none"},
 		{[]string{"compare", "--model", "cnn"}, "--models"},
 		{[]string{"compare", "--epochs", "0"}, "epochs"},
 		{[]string{"compare", "extra"}, `unexpected argument "extra"`},
@@ -210,6 +211,129 @@ func TestThousands(t *testing.T) {
 	for v, want := range map[float64]string{0: "", 7: "7", 999: "999", 1000: "1,000", 7850: "7,850", 1234567: "1,234,567", 21839.6: "21,840"} {
 		if got := thousands(v); got != want {
 			t.Errorf("thousands(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// writeFiles writes name: text pairs into dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Two configurations, a custom network and the CNN at another learning
+// rate, trained side by side: one row each, named for its file, with the
+// settings that differ as columns and those they share above the table.
+func TestCompareConfigurations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two networks on a slice of real MNIST")
+	}
+	dir := t.TempDir()
+	const shared = "log_interval: 10\nthreads: 2\nbatch_size: 32\nepochs: 1\n"
+	writeFiles(t, dir, map[string]string{
+		"tiny.yaml": shared + "learning_rate: 0.05\nmodel: custom\nname: tiny-mlp\nnetwork:\n  - flatten\n  - linear: 32\n  - relu\n  - linear: 10\n",
+		"cnn.yaml":  shared + "learning_rate: 0.02\nmodel: cnn\n",
+	})
+	stdout, stderr, err := runCompareIn(t, context.Background(), dir, smallMNIST(t, 1000, 300),
+		"--config", "tiny.yaml", "--config", "cnn.yaml", "--headless")
+	if err != nil {
+		t.Fatalf("compare: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	for _, want := range []string{"== tiny (1 of 2) ==", "== cnn (2 of 2) ==", "# Configuration comparison",
+		"mnist, 1 epoch, batch 32, momentum 0.5, seed 1, 2 threads;",
+		"| config | model | lr | parameters | epoch 1 | best | s/epoch | images/s | state | run |"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, row := range []string{`(?m)^\| tiny \| tiny-mlp \| 0\.05 \| 25,450 \| [\d.]+ \|.*\| done \| \d{8}-\d{6}-custom \|$`,
+		`(?m)^\| cnn \| cnn \| 0\.02 \| 21,840 \| [\d.]+ \|.*\| done \| \d{8}-\d{6}-cnn \|$`} {
+		if !regexp.MustCompile(row).MatchString(stdout) {
+			t.Errorf("no row matching %s:\n%s", row, stdout)
+		}
+	}
+	if reports, _ := filepath.Glob(filepath.Join(dir, "runs", "compare-*-accuracy.svg")); len(reports) != 1 {
+		t.Errorf("plots %v, want one accuracy plot", reports)
+	}
+}
+
+func TestCompareConfigurationErrors(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.yaml":         "learning_rate: 0.05\n",
+		"b.yaml":         "momentum: 0.9\n",
+		"fashion.yaml":   "dataset: fashion-mnist\n",
+		"elsewhere.yaml": "runs_dir: other\n",
+		"bad.yaml":       "model: custom\nnetwork:\n  - flatten\n  - linaer: 10\n",
+		"big.yaml":       "batch_size: 60000\nmodel: custom\nnetwork:\n  - conv: {out: 256, kernel: 3, padding: 1}\n  - flatten\n  - linear: 10\n",
+	})
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"compare", "--config", "a.yaml", "--config", "b.yaml", "--models", "cnn"}, exitUsage, "--models and several --config do not mix"},
+		{[]string{"compare", "--config", "a.yaml", "--config", "a.yaml"}, exitUsage, "--config a.yaml is given twice"},
+		{[]string{"compare", "--config", "a.yaml", "--config", "fashion.yaml"}, exitUsage, "a.yaml trains on mnist but fashion.yaml on fashion-mnist: a comparison trains every configuration on the same images"},
+		{[]string{"compare", "--config", "a.yaml", "--config", "elsewhere.yaml"}, exitUsage, `set the same runs_dir: in both files, or give --runs-dir`},
+		{[]string{"compare", "--config", "a.yaml", "--config", "bad.yaml"}, exitFailure, "bad.yaml:4:5"},
+		{[]string{"compare", "--config", "a.yaml", "--config", "missing.yaml"}, exitFailure, "missing.yaml"},
+		{[]string{"compare", "--config", "a.yaml", "--config", "big.yaml"}, exitUsage, "big: batch_size 60000: custom"},
+	}
+	for _, c := range cases {
+		code, _, stderr := run(t, dir, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d mentioning %q", c.args[1:], code, stderr, c.code, c.want)
+		}
+	}
+}
+
+func TestSharedSettingsLeaveOutWhatDiffers(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Threads = 1
+	if got, want := sharedSettings(cfg, []string{"learning_rate"}, false), "model cnn, mnist, 10 epochs, batch 64, momentum 0.5, seed 1, 1 thread"; got != want {
+		t.Errorf("sharedSettings = %q, want %q", got, want)
+	}
+	if got, want := sharedSettings(cfg, []string{"model", "batch_size"}, false), "mnist, 10 epochs, lr 0.01, momentum 0.5, seed 1, 1 thread"; got != want {
+		t.Errorf("sharedSettings = %q, want %q", got, want)
+	}
+	if got := sharedSettings(cfg, nil, true); strings.Contains(got, "model") {
+		t.Errorf("sharedSettings by model = %q: the model has a column of its own", got)
+	}
+}
+
+// With one --config that declares a network, --models may list it as
+// custom beside the built-in models; its row is named by its name.
+func TestCompareModelsWithTheConfigsNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two models on a slice of real MNIST")
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"mine.yaml": "log_interval: 10\nthreads: 2\nbatch_size: 32\nlearning_rate: 0.05\nname: tiny\nnetwork:\n  - flatten\n  - linear: 10\n"})
+	stdout, stderr, err := runCompareIn(t, context.Background(), dir, smallMNIST(t, 500, 200),
+		"--config", "mine.yaml", "--models", "custom,linear", "--epochs", "1", "--headless")
+	if err != nil {
+		t.Fatalf("compare: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	for _, want := range []string{"== tiny (1 of 2) ==", "== linear (2 of 2) ==", "| model | parameters | epoch 1 |"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\| tiny \| 7,850 \|.*\| done \| \d{8}-\d{6}-custom \|$`).MatchString(stdout) {
+		t.Errorf("no row for the custom network:\n%s", stdout)
+	}
+}
+
+func TestConfigLabelIsTheFileNameUnlessTwoShareIt(t *testing.T) {
+	paths := []string{"exp/wide.yaml", "a/base.yaml", "b/base.yml"}
+	for path, want := range map[string]string{"exp/wide.yaml": "wide", "a/base.yaml": "a/base.yaml", "b/base.yml": "b/base.yml"} {
+		if got := configLabel(path, paths); got != want {
+			t.Errorf("configLabel(%q) = %q, want %q", path, got, want)
 		}
 	}
 }

@@ -28,6 +28,12 @@ type configFlags struct {
 
 func (f *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.path, "config", "", "configuration `file` (default ./config.yaml, else the built-in default)")
+	f.registerOverrides(fs)
+}
+
+// registerOverrides registers every flag but --config, for compare, whose
+// --config may be given more than once.
+func (f *configFlags) registerOverrides(fs *flag.FlagSet) {
 	fs.StringVar(&f.model, "model", "", "model: linear, cnn, inception or residual")
 	fs.StringVar(&f.dataset, "dataset", "", "data set: mnist or fashion-mnist")
 	fs.StringVar(&f.dataDir, "data-dir", "", "`folder` holding the data set's four .gz files")

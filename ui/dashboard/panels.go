@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/termdraw"
 )
@@ -19,6 +20,9 @@ import (
 // state, then where the run is and how fast it goes.
 func headerLines(snap train.Snapshot, title string, stopping bool, width int, st styles) string {
 	model := oneLine(snap.Model)
+	if snap.Model == config.Custom {
+		model = oneLine(snap.Config.Label()) // its name: tells the networks apart
+	}
 	if model == "" {
 		model = "model not built yet"
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 )
 
@@ -369,4 +370,18 @@ func mustDuration(t *testing.T, s string) time.Duration {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// A custom network is named in the header by its name, or as custom.
+func TestHeaderNamesACustomNetwork(t *testing.T) {
+	st := newStyles(colorRenderer(termenv.Ascii))
+	snap := train.Snapshot{Model: config.Custom, Params: 1234, Dataset: "mnist"}
+	snap.Config.Model, snap.Config.Name = config.Custom, "wide-bn"
+	if got := ansi.Strip(headerLines(snap, "mnist-tui", false, 100, st)); !strings.Contains(got, "mnist-tui · wide-bn · 1,234 params") {
+		t.Errorf("header %q, want the network's name", got)
+	}
+	snap.Config.Name = ""
+	if got := ansi.Strip(headerLines(snap, "mnist-tui", false, 100, st)); !strings.Contains(got, "mnist-tui · custom · 1,234 params") {
+		t.Errorf("header %q, want custom", got)
+	}
 }

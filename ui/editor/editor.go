@@ -486,6 +486,9 @@ func (p *Page) Render(width, height int) string {
 	switch {
 	case p.parseErr != nil:
 		side = append(side, st.bad.Render("✗ invalid — not applied"), wrap(p.parseErr.Error(), sideW))
+		if ptr := errorPointer(p.parseErr, p.area.Value(), sideW); ptr != nil {
+			side = append(side, "", st.label.Render(ptr[0]), ptr[1], st.bad.Render(ptr[2]))
+		}
 	case !p.haveRun:
 		side = append(side, st.good.Render("✓ valid"))
 	case len(p.live)+len(p.restart) == 0:
@@ -516,18 +519,28 @@ func (p *Page) Render(width, height int) string {
 			}
 		}
 	}
+	var tail []string
 	if p.status != "" {
 		style := st.good
 		if !p.statusOK {
 			style = st.bad
 		}
-		side = append(side, "", style.Render(wrap(p.status, sideW)))
+		tail = append(tail, "", style.Render(wrap(p.status, sideW)))
 	}
 	apply := "ctrl+s apply"
 	if p.finished {
 		apply = "ctrl+s new run"
 	}
-	side = append(side, "", st.dim.Render(wrap(apply+" · ctrl+e $EDITOR · esc back (the text stays)", sideW)))
+	tail = append(tail, "", st.dim.Render(wrap(apply+" · ctrl+e $EDITOR · esc back (the text stays)", sideW)))
+	if p.parseErr == nil {
+		// The network as it stands, in the room the rest leaves.
+		room := height - lineCount(side, sideW) - lineCount(tail, sideW) - 1
+		if lines := networkLines(p.parsed, sideW, room); lines != nil {
+			side = append(side, "", st.label.Render(lines[0]))
+			side = append(side, lines[1:]...)
+		}
+	}
+	side = append(side, tail...)
 	right := lipgloss.NewStyle().Width(sideW).Render(strings.Join(side, "\n"))
 	return lipgloss.JoinHorizontal(lipgloss.Top, left, "  ", right)
 }
@@ -564,6 +577,18 @@ func networkLabel(c config.Config) label {
 		return "none"
 	}
 	return label(fmt.Sprintf("%d layers", len(c.Network.Layers)))
+}
+
+// lineCount is the number of screen lines of the side panel's items in
+// width cells: an item may hold several lines, and a long one wraps.
+func lineCount(items []string, width int) int {
+	n := 0
+	for _, s := range items {
+		for _, line := range strings.Split(s, "\n") {
+			n += max(1, (ansi.StringWidth(line)+width-1)/width)
+		}
+	}
+	return n
 }
 
 func wrap(s string, width int) string {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"mnist-tui/ui/view"
 )
@@ -25,5 +26,52 @@ func TestEditToACustomNetwork(t *testing.T) {
 	msg, ok := run(p.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})).(view.RestartMsg)
 	if !ok || msg.Config.Model != "custom" || msg.Config.Network == nil || len(msg.Config.Network.Layers) != 4 {
 		t.Fatalf("y gave %+v, want a restart with the custom network", msg)
+	}
+}
+
+// While the user types a network, the side panel shows its summary: each
+// layer with its output shape and parameters, and the totals.
+func TestPanelSummarizesTheNetwork(t *testing.T) {
+	p, _ := newPage(t, sample)
+	custom := strings.Replace(sample, "model: cnn", "model: custom\nname: tiny", 1) + "network:\n  - flatten\n  - linear: 32\n  - relu\n  - linear: 10\n"
+	edit(p, custom)
+	out := ansi.Strip(p.Render(160, 40))
+	for _, want := range []string{"network tiny · 4 layers", "Flatten", "[784]", "Linear(784, 32)", "[32]", "25,120", "Linear(32, 10)", "330", "25,450 params"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the panel lacks %q:\n%s", want, out)
+		}
+	}
+	// Too little room: the first layers, then how many more, and never
+	// more lines than the height, though a change wraps onto two lines.
+	edit(p, strings.Replace(custom, "name: tiny", "name: a-long-network-name-for-the-test-xyz", 1))
+	out = ansi.Strip(p.Render(160, 14))
+	if !strings.Contains(out, "more (mnist-tui summary)") || !strings.Contains(out, "25,450 params") {
+		t.Errorf("a short panel does not say what it left out:\n%s", out)
+	}
+	if lines := strings.Count(out, "\n") + 1; lines > 14 {
+		t.Errorf("%d lines drawn in a height of 14:\n%s", lines, out)
+	}
+}
+
+// A wrong network is shown where it is wrong: its line, and a caret under
+// the column.
+func TestPanelPointsAtTheWrongLayer(t *testing.T) {
+	p, _ := newPage(t, sample)
+	bad := strings.Replace(sample, "model: cnn", "model: custom", 1) + "network:\n  - flatten\n  - linaer: 10\n"
+	edit(p, bad)
+	out := ansi.Strip(p.Render(160, 40))
+	want := "line 9, column 5:\n"
+	if !strings.Contains(out, "linaer") || !strings.Contains(out, "line 9, column 5:") {
+		t.Fatalf("the panel does not point at line 9:\n%s", out)
+	}
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, strings.TrimSuffix(want, "\n")) && i+2 < len(lines) {
+			src, caret := lines[i+1], lines[i+2]
+			at := strings.Index(src, "  - linaer: 10")
+			if at < 0 || strings.Index(caret, "^") != at+4 {
+				t.Errorf("caret not under column 5:\n%s\n%s", src, caret)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package runsview
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/NimbleMarkets/ntcharts/linechart"
 	"github.com/charmbracelet/lipgloss"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
 	"mnist-tui/ui/termdraw"
 )
@@ -45,7 +47,8 @@ func (p *Page) chart(width, height int) string {
 	if preview {
 		title += st.dim.Render(" · the run under the cursor; x selects runs to overlay")
 	}
-	lines := []string{termdraw.FitWidth(title, width), p.legend(shown, width)}
+	// The legend may take a few lines; the plot keeps at least four rows.
+	lines := append([]string{termdraw.FitWidth(title, width)}, p.legend(shown, width, max(1, height-5))...)
 	plotH := height - len(lines)
 
 	minY, maxY, ok := accuracyRange(shown)
@@ -132,7 +135,7 @@ func (p *Page) drawPoint(lc *linechart.Model, s shownRun, pt canvas.Float64Point
 	}
 	text := mark + " " + strconv.FormatFloat(pt.Y, 'f', 2, 64) + "%"
 	if p.comparison != nil {
-		text += " " + s.run.Model
+		text += " " + p.comparisonLabel(s.run)
 	}
 	// Close accuracies would land on one row: the later run moves to the
 	// nearest free row, above or below.
@@ -150,18 +153,69 @@ func (p *Page) drawPoint(lc *linechart.Model, s shownRun, pt canvas.Float64Point
 	lc.Canvas.SetStringWithStyle(at, text, p.st.curves[s.slot])
 }
 
-// legend names the shown runs in their looks, with their best accuracy.
-func (p *Page) legend(shown []shownRun, width int) string {
+// configOf is the configuration run r trained with, as far as known:
+// its comparison entry's, or its folder's config.yaml.
+func (p *Page) configOf(r runs.Run) (config.Config, bool) {
+	if i := slices.Index(p.compareIDs, r.ID); r.ID != "" && i >= 0 {
+		return p.comparison[i].Config, true
+	}
+	if r.Config != nil {
+		return *r.Config, true
+	}
+	return config.Config{}, false
+}
+
+// legendSettings are the settings that differ between the shown runs,
+// as "lr 0.1 batch 32" for each: the legend tells the curves apart even
+// when the ids or labels do not say how the runs differ.
+func (p *Page) legendSettings(shown []shownRun) []string {
+	var cfgs []config.Config
+	known := make([]bool, len(shown))
+	for i, s := range shown {
+		if c, ok := p.configOf(s.run); ok {
+			cfgs = append(cfgs, c)
+			known[i] = true
+		}
+	}
+	keys := config.Differing(cfgs)
+	// A run id ends in its model; only a custom network needs its name.
+	anyCustom := slices.ContainsFunc(cfgs, func(c config.Config) bool { return c.Model == config.Custom })
+	byFile := p.comparison != nil && p.entryNoun() == "configuration"
+	texts := make([]string, len(shown))
+	for i, s := range shown {
+		if !known[i] {
+			continue
+		}
+		c, _ := p.configOf(s.run)
+		var parts []string
+		for _, k := range keys {
+			if k == "model" && ((p.comparison != nil && !byFile) || (p.comparison == nil && !anyCustom)) {
+				continue // the label or the id names the model
+			}
+			parts = append(parts, config.ShortKey(k)+" "+c.Setting(k))
+		}
+		texts[i] = strings.Join(parts, " ")
+	}
+	return texts
+}
+
+// legend names the shown runs in their looks, with the settings that tell
+// them apart and their best accuracy, in at most maxLines lines.
+func (p *Page) legend(shown []shownRun, width, maxLines int) []string {
 	st := p.st
 	var items []string
-	for _, s := range shown {
+	settings := p.legendSettings(shown)
+	for i, s := range shown {
 		swatch := "━━"
 		if st.chars {
 			swatch = strings.Repeat(string(curves[s.slot].mark), 2)
 		}
 		name := s.run.ID
 		if p.comparison != nil {
-			name = s.run.Model // the rows say which run; the legend, which model
+			name = p.comparisonLabel(s.run) // the rows say which run; the legend, which entry
+		}
+		if settings[i] != "" {
+			name += " " + settings[i]
 		}
 		item := st.curves[s.slot].Render(swatch) + " " + name
 		if s.run.EpochsDone > 0 {
@@ -169,7 +223,20 @@ func (p *Page) legend(shown []shownRun, width int) string {
 		}
 		items = append(items, item)
 	}
-	return termdraw.FitWidth(strings.Join(items, "   "), width)
+	var lines []string
+	line := ""
+	for _, item := range items {
+		switch {
+		case line == "":
+			line = item
+		case lipgloss.Width(line)+3+lipgloss.Width(item) <= width || len(lines) == maxLines-1:
+			line += "   " + item
+		default:
+			lines = append(lines, termdraw.FitWidth(line, width))
+			line = item
+		}
+	}
+	return append(lines, termdraw.FitWidth(line, width))
 }
 
 // accuracyRange is the y extent of the shown runs' accuracies with a

@@ -1,6 +1,7 @@
 package runsview
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -8,13 +9,24 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/view"
 )
 
 func newComparison(models ...string) *Page {
-	return NewComparison("runs", models, view.Options{Renderer: renderer(termenv.Ascii), NoColor: true})
+	return NewComparison("runs", modelEntries(models...), view.Options{Renderer: renderer(termenv.Ascii), NoColor: true})
+}
+
+// modelEntries are the entries of `compare --models`.
+func modelEntries(models ...string) []Entry {
+	entries := make([]Entry, len(models))
+	for i, m := range models {
+		entries[i] = Entry{Label: m, Config: config.Defaults()}
+		entries[i].Config.Model = m
+	}
+	return entries
 }
 
 // midComparison: linear finished, cnn training (its epoch 3), inception and
@@ -78,7 +90,7 @@ func TestGoldenComparison(t *testing.T) {
 // A comparison of one epoch each shows every model's accuracy as a
 // labelled mark, not as lone dots.
 func TestOneEpochComparisonIsReadable(t *testing.T) {
-	p := NewComparison("runs", []string{"linear", "cnn"}, view.Options{Renderer: renderer(termenv.ANSI256)})
+	p := NewComparison("runs", modelEntries("linear", "cnn"), view.Options{Renderer: renderer(termenv.ANSI256)})
 	lin := run("20250301-120000-linear", "linear", "mnist", 7850, 1, 1, 91.25, runs.Done)
 	cnn := run("20250301-120100-cnn", "cnn", "mnist", 21840, 1, 1, 91.5, runs.Done)
 	for _, r := range []runs.Run{lin, cnn} {
@@ -107,5 +119,31 @@ func TestComparisonHelpSpeaksOfModels(t *testing.T) {
 	}
 	if runs := New(t.TempDir(), view.Options{NoColor: true}); !strings.Contains(runs.Keys()[2].Help().Desc, "newest") {
 		t.Errorf("the runs page lost its own help: %+v", runs.Keys()[2].Help())
+	}
+}
+
+// Two configurations of the same model are two rows, told apart by their
+// file names and by the setting that differs, in the table and the legend.
+func TestComparisonOfConfigurationsTellsThemApart(t *testing.T) {
+	slow, fast := config.Defaults(), config.Defaults()
+	fast.LearningRate = 0.1
+	p := NewComparison("runs", []Entry{{Label: "slow", Config: slow}, {Label: "fast", Config: fast}},
+		view.Options{Renderer: renderer(termenv.Ascii), NoColor: true})
+	a := run("20250302-100000-cnn", "cnn", "mnist", 21840, 10, 2, 95.5, runs.Done)
+	b := run("20250302-100000-cnn-2", "cnn", "mnist", 21840, 10, 1, 96.25, runs.Running)
+	p.SetSnapshot(train.Snapshot{RunID: a.ID, Model: "cnn", State: train.Done})
+	p.SetSnapshot(train.Snapshot{RunID: b.ID, Model: "cnn", State: train.Running})
+	feed(p, []runs.Run{b, a})
+	if p.runs[0].ID != a.ID || p.runs[1].ID != b.ID {
+		t.Fatalf("rows %s, %s; want each configuration its own run, in order", p.runs[0].ID, p.runs[1].ID)
+	}
+	out := ansi.Strip(p.Render(110, 24))
+	for _, want := range []string{"comparing slow, fast · 1 of 2 configurations finished", "config", "lr", "0.01", "0.1 ", "slow lr 0.01 96.40%", "fast lr 0.1 96.25%"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("page lacks %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^ *> ?\[.\] +20250302-100000-cnn +slow +0\.01 `).MatchString(out) {
+		t.Errorf("the first row does not show its label and learning rate:\n%s", out)
 	}
 }

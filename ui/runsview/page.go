@@ -20,6 +20,7 @@ import (
 	"github.com/charmbracelet/bubbles/table"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/view"
@@ -61,10 +62,10 @@ type Page struct {
 	// The rescan loop: at most one scan runs, at most one tick waits.
 	scanning, ticking, rescanWanted bool
 
-	// comparison is set on a compare page: its models in order, and the
-	// run id of each model that has started (from the snapshots).
-	comparison []string
-	compareIDs map[string]string
+	// comparison is set on a compare page: its entries in order, and the
+	// run id of each entry that has started (from the snapshots), by index.
+	comparison []Entry
+	compareIDs []string
 	open       key.Binding // the page's shortcut
 }
 
@@ -99,13 +100,20 @@ func New(runsDir string, opts view.Options) *Page {
 	}
 }
 
-// NewComparison makes the compare page for models, trained one after
-// another by this dashboard into runsDir. Each model's run is selected for
+// Entry is one row of a comparison: a model of --models, or a
+// configuration file, with the settings it trains with.
+type Entry struct {
+	Label  string // the model's name, or the configuration file's
+	Config config.Config
+}
+
+// NewComparison makes the compare page for entries, trained one after
+// another by this dashboard into runsDir. Each entry's run is selected for
 // the chart as soon as it starts, in a colour of its own.
-func NewComparison(runsDir string, models []string, opts view.Options) *Page {
+func NewComparison(runsDir string, entries []Entry, opts view.Options) *Page {
 	p := New(runsDir, opts)
-	p.comparison = slices.Clone(models)
-	p.compareIDs = map[string]string{}
+	p.comparison = slices.Clone(entries)
+	p.compareIDs = make([]string, len(entries))
 	p.open = key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "compare"))
 	// The rows are the models in the order compared, not runs by date.
 	p.keys.Top.SetHelp("g/home", "first model")
@@ -180,10 +188,11 @@ func (p *Page) tick() tea.Cmd {
 // SetSnapshot follows the dashboard's own run: its state, and the end of
 // each epoch, after which the folder is read again at the next message.
 func (p *Page) SetSnapshot(s train.Snapshot) {
-	if p.comparison != nil && s.RunID != "" {
-		if i := slices.Index(p.comparison, s.Model); i >= 0 && p.compareIDs[s.Model] != s.RunID {
-			delete(p.slots, p.compareIDs[s.Model])
-			p.compareIDs[s.Model] = s.RunID
+	if p.comparison != nil && s.RunID != "" && !slices.Contains(p.compareIDs, s.RunID) {
+		// The comparison starts its entries in order, one at a time: a
+		// run not seen before is the next entry's.
+		if i := slices.Index(p.compareIDs, ""); i >= 0 {
+			p.compareIDs[i] = s.RunID
 			p.slots[s.RunID] = i % maxSelected
 			p.runs = p.comparisonRows()
 		}
@@ -306,18 +315,18 @@ func (p *Page) setRuns(rs []runs.Run, err error) {
 	}
 }
 
-// comparisonRows are the comparison's models in order: the run folder of
+// comparisonRows are the comparison's entries in order: the run folder of
 // each one started (or, before its folder shows up in a scan, what the
 // snapshot told), then the ones still to come.
 func (p *Page) comparisonRows() []runs.Run {
 	rows := make([]runs.Run, 0, len(p.comparison))
-	for _, model := range p.comparison {
-		id, started := p.compareIDs[model]
-		if !started {
-			rows = append(rows, runs.Run{Model: model, State: queued})
+	for i, e := range p.comparison {
+		id := p.compareIDs[i]
+		if id == "" {
+			rows = append(rows, runs.Run{Model: e.Config.Model, State: queued})
 			continue
 		}
-		row := runs.Run{ID: id, Model: model, State: runs.Running}
+		row := runs.Run{ID: id, Model: e.Config.Model, State: runs.Running}
 		for _, r := range p.scanned {
 			if r.ID == id {
 				row = r
@@ -329,6 +338,15 @@ func (p *Page) comparisonRows() []runs.Run {
 	return rows
 }
 
+// comparisonLabel is the label of the comparison's entry that run r
+// belongs to, or its model when it belongs to none.
+func (p *Page) comparisonLabel(r runs.Run) string {
+	if i := slices.Index(p.compareIDs, r.ID); r.ID != "" && i >= 0 {
+		return p.comparison[i].Label
+	}
+	return r.Model
+}
+
 // comparisonProgress is "2 of 4 models done".
 func (p *Page) comparisonProgress() string {
 	done := 0
@@ -337,15 +355,34 @@ func (p *Page) comparisonProgress() string {
 			done++
 		}
 	}
-	if len(p.comparison) == 1 {
-		return fmt.Sprintf("%d of 1 model finished", done)
-	}
-	return fmt.Sprintf("%d of %d models finished", done, len(p.comparison))
+	return fmt.Sprintf("%d of %s finished", done, plural(len(p.comparison), p.entryNoun()))
 }
 
-// comparisonTitle names the models compared.
+// entryNoun is what the comparison compares: models, unless two entries
+// train the same one (then they are configurations).
+func (p *Page) entryNoun() string {
+	for i, e := range p.comparison {
+		if e.Label != e.Config.Label() || slices.ContainsFunc(p.comparison[:i], func(o Entry) bool { return o.Config.Label() == e.Config.Label() }) {
+			return "configuration"
+		}
+	}
+	return "model"
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// comparisonTitle names the entries compared.
 func (p *Page) comparisonTitle() string {
-	return strings.Join(p.comparison, ", ")
+	names := make([]string, len(p.comparison))
+	for i, e := range p.comparison {
+		names[i] = e.Label
+	}
+	return strings.Join(names, ", ")
 }
 
 // shownState is a run's state, corrected for the dashboard's own run: its

@@ -15,9 +15,11 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/muesli/termenv"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/view"
@@ -425,5 +427,40 @@ func TestHelpListsEveryKeyOfTheRunsPage(t *testing.T) {
 		if !found {
 			t.Errorf("%q changes the page but is not in its help", k.String())
 		}
+	}
+}
+
+// Runs whose config.yaml differ show the settings that differ as columns
+// and in the legend; a custom network is named by its name.
+func TestRunsPageShowsTheSettingsThatDiffer(t *testing.T) {
+	p := New("runs", view.Options{Renderer: renderer(termenv.Ascii), NoColor: true})
+	slow, fast, custom := config.Defaults(), config.Defaults(), config.Defaults()
+	fast.LearningRate, fast.Momentum = 0.1, 0.9
+	custom.Model, custom.Name = config.Custom, "wide-bn"
+	a := run("20250302-100000-cnn", "cnn", "mnist", 21840, 10, 2, 95.5, runs.Done)
+	b := run("20250302-110000-cnn", "cnn", "mnist", 21840, 10, 2, 96.5, runs.Done)
+	c := run("20250302-120000-custom", "custom", "mnist", 12345, 10, 2, 97.5, runs.Done)
+	custom.Dataset = "fashion-mnist" // has its own column
+	a.Config, b.Config, c.Config = &slow, &fast, &custom
+	feed(p, []runs.Run{c, b, a})
+	press(p, "x", "down", "x")
+	out := ansi.Strip(p.Render(120, 24))
+	if header := strings.Split(out, "\n")[1]; strings.Contains(header, "dataset") {
+		t.Errorf("the data set has a second column:\n%s", out)
+	}
+	for _, want := range []string{"lr ", "momentum", "wide-bn", "0.9 ", "model wide-bn dataset fashion-mnist lr 0.01 momentum 0.5", "20250302-110000-cnn model cnn dataset mnist lr 0.1 momentum 0.9"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("page lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestDetailLineCountsOneThread(t *testing.T) {
+	p := New("runs", view.Options{Renderer: renderer(termenv.Ascii), NoColor: true})
+	r := run("20250302-100000-cnn", "cnn", "mnist", 21840, 10, 2, 95.5, runs.Done)
+	r.Threads = 1
+	feed(p, []runs.Run{r})
+	if got := ansi.Strip(p.detailLine(120)); !strings.Contains(got, "· 1 thread ·") {
+		t.Errorf("detail line %q, want 1 thread", got)
 	}
 }

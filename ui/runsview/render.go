@@ -2,12 +2,14 @@ package runsview
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/table"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
 	"mnist-tui/ui/termdraw"
 )
@@ -98,7 +100,7 @@ const minIDWidth, maxIDWidth = 24, 27
 var columns = []column{
 	{"", 4, 0, (*Page).marks},
 	{"run", 0, 0, func(_ *Page, _ int, r runs.Run) string { return r.ID }},
-	{"model", 9, 0, func(_ *Page, _ int, r runs.Run) string { return r.Model }},
+	{"model", 9, 0, (*Page).rowLabel},
 	{"data", 13, 4, func(_ *Page, _ int, r runs.Run) string { return r.Dataset }},
 	{"params", 6, 3, func(_ *Page, _ int, r runs.Run) string { return count(r.Params) }},
 	{"epochs", 6, 0, func(_ *Page, _ int, r runs.Run) string {
@@ -130,9 +132,70 @@ func (p *Page) marks(i int, r runs.Run) string {
 	return cursor + box
 }
 
-// fitColumns picks the columns that fit width and sizes the id column.
-func fitColumns(width int) []column {
-	cols := append([]column(nil), columns...)
+// modelColumn is the index of the model column; the settings that tell
+// the rows apart follow it.
+const modelColumn = 2
+
+// rowLabel names what row i trains: the comparison's label for it, or the
+// network (a custom network by its name).
+func (p *Page) rowLabel(i int, r runs.Run) string {
+	if p.comparison != nil && i < len(p.comparison) {
+		return p.comparison[i].Label
+	}
+	if r.Config != nil && r.Config.Model == r.Model {
+		return r.Config.Label()
+	}
+	return r.Model
+}
+
+// rowConfigs are the configurations of the rows, as far as known.
+func (p *Page) rowConfigs() []config.Config {
+	var cfgs []config.Config
+	for i, r := range p.runs {
+		switch {
+		case p.comparison != nil && i < len(p.comparison):
+			cfgs = append(cfgs, p.comparison[i].Config)
+		case r.Config != nil:
+			cfgs = append(cfgs, *r.Config)
+		}
+	}
+	return cfgs
+}
+
+// settingColumns are the settings that differ between the rows, one column
+// each, so that two runs can always be told apart. Epochs and the data set
+// have their own columns, and the model column names the network unless
+// the rows are named for their configuration files.
+func (p *Page) settingColumns() []column {
+	var cols []column
+	byFile := p.comparison != nil && p.entryNoun() == "configuration"
+	for _, key := range config.Differing(p.rowConfigs()) {
+		if key == "epochs" || key == "dataset" || (key == "model" && !byFile) {
+			continue
+		}
+		title := config.ShortKey(key)
+		width := len(title)
+		value := func(p *Page, i int, r runs.Run) string {
+			switch {
+			case p.comparison != nil && i < len(p.comparison):
+				return p.comparison[i].Config.Setting(key)
+			case r.Config != nil:
+				return r.Config.Setting(key)
+			}
+			return ""
+		}
+		for i, r := range p.runs {
+			width = max(width, min(12, len(value(p, i, r))))
+		}
+		cols = append(cols, column{title, width, 5, value})
+	}
+	return cols
+}
+
+// fitColumns picks the columns that fit width and sizes the id column;
+// settings are the columns of settingColumns.
+func fitColumns(width int, settings []column) []column {
+	cols := slices.Concat(columns[:modelColumn+1], settings, columns[modelColumn+1:])
 	total := func() int {
 		n := 0
 		for i, c := range cols {
@@ -144,11 +207,13 @@ func fitColumns(width int) []column {
 		}
 		return n
 	}
-	for rank := 1; total() > width && rank <= 4; rank++ {
-		for i, c := range cols {
-			if c.drop == rank {
+	for rank := 1; total() > width && rank <= 5; rank++ {
+		for i := len(cols) - 1; i >= 0; i-- {
+			if cols[i].drop == rank {
 				cols = append(cols[:i], cols[i+1:]...)
-				break
+				if rank < 5 || total() <= width {
+					break // one column of each rank, but every setting that does not fit
+				}
 			}
 		}
 	}
@@ -168,10 +233,14 @@ func (p *Page) tableView(width, height int) string {
 	}
 	p.offset = max(0, min(p.offset, len(p.runs)-visible))
 
-	cols := fitColumns(width)
+	cols := fitColumns(width, p.settingColumns())
+	byFile := p.comparison != nil && p.entryNoun() == "configuration"
 	tcols := make([]table.Column, len(cols))
 	for i, c := range cols {
 		tcols[i] = table.Column{Title: c.title, Width: c.width}
+		if i == modelColumn && byFile {
+			tcols[i].Title = "config"
+		}
 	}
 	var rows []table.Row
 	for i := p.offset; i < min(len(p.runs), p.offset+visible); i++ {
@@ -203,7 +272,7 @@ func (p *Page) detailLine(width int) string {
 	var s string
 	switch {
 	case r.State == queued:
-		s = st.label.Render(r.Model + " starts when the models before it have finished")
+		s = st.label.Render(p.comparison[p.cursor].Label + " starts when the " + p.entryNoun() + "s before it have finished")
 	case r.State == runs.Damaged:
 		s = st.bad.Render("damaged: "+r.Problem) + st.dim.Render(" · "+r.Dir)
 	case r.State == runs.Failed && r.Error != "":
@@ -220,7 +289,7 @@ func (p *Page) detailLine(width int) string {
 			parts = append(parts, "batch "+strconv.Itoa(r.BatchSize))
 		}
 		if r.Threads > 0 {
-			parts = append(parts, strconv.Itoa(r.Threads)+" threads")
+			parts = append(parts, plural(r.Threads, "thread"))
 		}
 		if !r.Started.IsZero() {
 			parts = append(parts, "started "+r.Started.Format(time.DateTime[:16]))

@@ -1,0 +1,99 @@
+package editor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"mnist-tui/engine/config"
+	"mnist-tui/engine/network"
+)
+
+// networkLines are the summary of the text's custom network for the side
+// panel, in at most maxLines lines of width: a header, one line a layer
+// (its module, output shape and parameters; the shape left out when
+// narrow), then the totals. Layers that do not fit are counted, and
+// `mnist-tui summary` named for the whole table. Nil without a network.
+func networkLines(c config.Config, width, maxLines int) []string {
+	if c.Model != config.Custom || c.Network == nil || maxLines < 3 {
+		return nil
+	}
+	s := network.Summarize(c.Name, c.Network, c.BatchSize)
+	// Layers counted as the list of changes counts them: the top level.
+	header := fmt.Sprintf("network %s · %d layers", c.Label(), len(c.Network.Layers))
+	totals := fmt.Sprintf("%s params · %.2f M mult-adds/image", network.Count(s.Params), float64(s.MultiplyAdds)/float64(max(s.Batch, 1))/1e6)
+	lines := []string{fit(header, width)}
+
+	// Columns as wide as their widest cell; the shapes go first when the
+	// modules would have too little room.
+	shapeW, paramsW := 0, 0
+	for _, r := range s.Rows {
+		shapeW = max(shapeW, len(r.Layer.OutShape.String())+1)
+		paramsW = max(paramsW, len(network.Count(r.Params))+1)
+	}
+	if width-shapeW-paramsW < 16 {
+		shapeW = 0
+	}
+	labelW := max(4, width-shapeW-paramsW)
+	rows := s.Rows
+	room := maxLines - 2 // the header and the totals
+	hidden := 0
+	if len(rows) > room {
+		hidden = len(rows) - (room - 1) // one line says how many more
+		rows = rows[:max(0, room-1)]
+	}
+	for _, r := range rows {
+		label := fit(strings.Repeat(" ", r.Depth+1)+r.Describe(), labelW)
+		line := label + strings.Repeat(" ", labelW-ansi.StringWidth(label))
+		if shapeW > 0 {
+			line += fmt.Sprintf("%-*s", shapeW, fit(r.Layer.OutShape.String(), shapeW))
+		}
+		line += fmt.Sprintf("%*s", paramsW, network.Count(r.Params))
+		lines = append(lines, fit(line, width))
+	}
+	if hidden > 0 {
+		lines = append(lines, fit(fmt.Sprintf(" … %d more (mnist-tui summary)", hidden), width))
+	}
+	return append(lines, fit(totals, width))
+}
+
+// errorPointer shows the line of text the error is about with a caret
+// under its column, so that a wrong network is found at a glance.
+func errorPointer(err error, text string, width int) []string {
+	var cerr *config.Error
+	if !errors.As(err, &cerr) || cerr.Line < 1 {
+		return nil
+	}
+	lines := strings.Split(text, "\n")
+	if cerr.Line > len(lines) {
+		return nil
+	}
+	// The line is the user's text, and may be the very line refused for
+	// holding control characters: none of them reach the terminal.
+	src := strings.Map(func(r rune) rune {
+		if r == '\t' {
+			return ' '
+		}
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, lines[cerr.Line-1])
+	col := max(1, cerr.Column)
+	// Keep the column on screen: scroll the line left when it is long.
+	shift := max(0, col-(width-4))
+	if runes := []rune(src); shift > 0 && shift < len(runes) {
+		src = string(runes[shift:])
+		col -= shift
+	}
+	where := fmt.Sprintf("line %d, column %d:", cerr.Line, cerr.Column)
+	return []string{where, fit(src, width), fit(strings.Repeat(" ", col-1)+"^", width)}
+}
+
+// fit cuts s to width cells, quoting nothing: s is the user's text, made
+// printable by the caller or by config's messages.
+func fit(s string, width int) string { return ansi.Truncate(s, max(1, width), "…") }
