@@ -282,7 +282,7 @@ func TestCompareConfigurationErrors(t *testing.T) {
 		{[]string{"compare", "--config", "a.yaml", "--config", "elsewhere.yaml"}, exitUsage, `set the same runs_dir: in both files, or give --runs-dir`},
 		{[]string{"compare", "--config", "a.yaml", "--config", "bad.yaml"}, exitFailure, "bad.yaml:4:5"},
 		{[]string{"compare", "--config", "a.yaml", "--config", "missing.yaml"}, exitFailure, "missing.yaml"},
-		{[]string{"compare", "--config", "a.yaml", "--config", "big.yaml"}, exitUsage, "big: batch_size 60000: custom"},
+		{[]string{"compare", "--config", "a.yaml", "--config", "big.yaml"}, exitFailure, "big: batch_size 60000: custom"},
 	}
 	for _, c := range cases {
 		code, _, stderr := run(t, dir, c.args...)
