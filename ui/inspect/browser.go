@@ -105,9 +105,10 @@ func (b *browser) click(action mouseAction, x, y int) {
 func (b *browser) keys(k keyMap) []key.Binding {
 	if b.detail {
 		back := key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc/enter", "back to the images"))
-		return []key.Binding{k.Next, back}
+		return []key.Binding{k.Next, back, mouseHelp("wheel", "previous/next image")}
 	}
-	return []key.Binding{k.Move, k.Page, k.Ends, withHelp(k.Open, "probabilities"), k.Zoom}
+	return []key.Binding{k.Move, k.Page, k.Ends, withHelp(k.Open, "probabilities"), k.Zoom,
+		mouseHelp("click", "pick an image (again: its probabilities)"), mouseHelp("wheel", "turn pages")}
 }
 
 // caption is the words under a test image's card.

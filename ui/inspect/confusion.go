@@ -145,7 +145,8 @@ func (c *Confusion) Keys() []key.Binding {
 	case c.listing:
 		return c.browse.keys(c.keys)
 	}
-	return []key.Binding{withHelp(c.keys.Move, "select a cell"), withHelp(c.keys.Open, "show its images")}
+	return []key.Binding{withHelp(c.keys.Move, "select a cell"), withHelp(c.keys.Open, "show its images"),
+		mouseHelp("click", "select a cell (again: its images)")}
 }
 
 // CapturesKeys is false: the page leaves the dashboard its keys.

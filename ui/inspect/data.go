@@ -92,7 +92,7 @@ func (d *Data) Keys() []key.Binding {
 	if d.set == nil || d.err != nil {
 		return nil
 	}
-	return []key.Binding{d.keys.Turn, d.keys.Ends, d.keys.Zoom}
+	return []key.Binding{d.keys.Turn, d.keys.Ends, d.keys.Zoom, mouseHelp("wheel", "turn pages")}
 }
 
 // CapturesKeys is false: the page leaves the dashboard its keys.

@@ -73,6 +73,31 @@ func checkHelpCoversKeys(t *testing.T, state string, make func() view.View) {
 			t.Errorf("%s: %q does something, but the help does not list it", state, k.String())
 		}
 	}
+	// The mouse too: the wheel, and clicks all over the page.
+	mice := map[string][]tea.MouseMsg{"wheel": {
+		{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelUp},
+		{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelDown},
+	}}
+	for x := 1; x < 120; x += 6 {
+		for y := 1; y < 40; y += 3 {
+			mice["click"] = append(mice["click"], tea.MouseMsg{X: x, Y: y, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+		}
+	}
+	for what, msgs := range mice {
+		for _, m := range msgs {
+			p := make()
+			help := p.Keys()
+			before := p.Render(120, 40)
+			cmd := p.Update(m)
+			if p.Render(120, 40) == before && cmd == nil {
+				continue
+			}
+			if !slices.ContainsFunc(help, func(b key.Binding) bool { return b.Help().Key == what }) {
+				t.Errorf("%s: the mouse's %s (%+v) does something, but the help does not say what", state, what, m)
+			}
+			break
+		}
+	}
 }
 
 func TestHelpListsEveryKeyThePagesAnswer(t *testing.T) {

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"fmt"
+	"github.com/charmbracelet/bubbles/key"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -58,6 +59,13 @@ func (b *base) mouse(msg tea.MouseMsg) (action mouseAction, x, y int) {
 		return mouseWheelDown, x, y
 	}
 	return mouseNone, x, y
+}
+
+// mouseHelp is a help entry for what a click or the wheel does: they arrive as mouse
+// messages, never as keys, so the binding's key name only keeps the entry enabled,
+// which the help requires.
+func mouseHelp(what, does string) key.Binding {
+	return key.NewBinding(key.WithKeys("mouse "+what), key.WithHelp(what, does))
 }
 
 // SetHiRes switches the digits between half blocks and ASCII: the
