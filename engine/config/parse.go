@@ -13,6 +13,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"mnist-tui/engine/internal/yamlpos"
 )
 
 // EmbeddedSource is the source Load reports when it used the configuration
@@ -166,7 +168,7 @@ func parseDocument(filename string, data []byte) (*document, error) {
 		if first, seen := doc.keys[key]; seen {
 			return nil, errorAt(filename, keyNode, key, fmt.Sprintf("is set twice (first on line %d); keep one", first.line))
 		}
-		line, col := position(keyNode)
+		line, col := yamlpos.Of(keyNode)
 		doc.keys[key] = place{line, col}
 		if doc.keyColumn == 0 {
 			doc.keyColumn = col

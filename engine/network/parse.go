@@ -11,6 +11,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"mnist-tui/engine/internal/yamlpos"
 )
 
 // ParseFile reads the network: list of a YAML configuration (other keys are not looked at:
@@ -85,7 +87,7 @@ func Parse(filename string, node ast.Node) (*Network, error) {
 type parsing struct{ file string }
 
 func (p parsing) errAt(node ast.Node, path string, kind Kind, msg string) *Error {
-	line, col := position(node)
+	line, col := yamlpos.Of(node)
 	return &Error{File: p.file, Line: line, Column: col, Path: path, Kind: kind, Msg: msg}
 }
 
@@ -132,7 +134,7 @@ func (p parsing) layer(item ast.Node, path string) (Layer, error) {
 		return Layer{}, p.errAt(nameNode, path, "", "must start with a layer name (got "+describe(nameNode)+")")
 	}
 	kind := Kind(s.Value)
-	line, col := position(nameNode)
+	line, col := yamlpos.Of(nameNode)
 	l := Layer{Kind: kind, Line: line, Column: col}
 	if !slices.Contains(Kinds, kind) {
 		return l, p.errAt(nameNode, path, "", unknownLayerMsg(s.Value))
@@ -359,29 +361,6 @@ func (p parsing) bool(v ast.Node, path string, kind Kind, key string, dst *bool)
 	}
 	*dst = b.Value
 	return nil
-}
-
-// position is where the YAML library placed node, 0 if unknown.
-func position(node ast.Node) (line, col int) {
-	switch n := node.(type) {
-	case nil:
-		return 0, 0
-	case *ast.MappingNode:
-		// A block mapping is placed at its first colon; its first key is where a reader looks.
-		if len(n.Values) > 0 && !n.IsFlowStyle {
-			return position(n.Values[0])
-		}
-	case *ast.MappingValueNode:
-		if n == nil {
-			return 0, 0
-		}
-		return position(n.Key)
-	}
-	tk := node.GetToken()
-	if tk == nil || tk.Position == nil {
-		return 0, 0
-	}
-	return tk.Position.Line, tk.Position.Column
 }
 
 func describe(node ast.Node) string {
