@@ -12,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"mnist-tui/engine/internal/spelling"
 	"mnist-tui/engine/internal/yamlpos"
 )
 
@@ -406,41 +407,5 @@ func closest(name string, names []string) string {
 	if k, ok := aliases[norm]; ok && slices.Contains(names, string(k)) {
 		return string(k)
 	}
-	best, bestDist := "", -1
-	for _, n := range names {
-		if d := editDistance(norm, n); bestDist < 0 || d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if bestDist <= min(max(len(norm)/3, 1), 3) {
-		return best
-	}
-	return ""
-}
-
-// editDistance counts the insertions, deletions, substitutions and swaps of neighbouring
-// letters that turn a into b (optimal string alignment).
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
+	return spelling.Nearest(norm, names)
 }
