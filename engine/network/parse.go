@@ -1,14 +1,12 @@
 package network
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
@@ -31,15 +29,8 @@ func ParseFile(filename string, data []byte) (*Network, error) {
 func Read(filename string, data []byte) (*Network, error) {
 	file, err := parseYAML(string(data) + "\n")
 	if err != nil {
-		e := &Error{File: filename, Msg: "invalid YAML: " + err.Error()}
-		var yerr yaml.Error
-		if errors.As(err, &yerr) {
-			e.Msg = "invalid YAML: " + yerr.GetMessage()
-			if tk := yerr.GetToken(); tk != nil && tk.Position != nil {
-				e.Line, e.Column = tk.Position.Line, tk.Position.Column
-			}
-		}
-		return nil, e
+		msg, line, col := yamlpos.SyntaxError(err)
+		return nil, &Error{File: filename, Line: line, Column: col, Msg: "invalid YAML: " + msg}
 	}
 	for _, doc := range file.Docs {
 		if doc == nil {

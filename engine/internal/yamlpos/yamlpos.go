@@ -3,7 +3,12 @@
 // positions this way, so that their messages agree.
 package yamlpos
 
-import "github.com/goccy/go-yaml/ast"
+import (
+	"errors"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+)
 
 // Of returns the 1-based line and column where the YAML library placed node, 0, 0 if unknown.
 func Of(node ast.Node) (line, col int) {
@@ -27,4 +32,18 @@ func Of(node ast.Node) (line, col int) {
 		return 0, 0
 	}
 	return tk.Position.Line, tk.Position.Column
+}
+
+// SyntaxError returns the YAML library's message for a file it could not parse and where it
+// placed the problem (0, 0 if unknown), without the position and source excerpt that err's
+// Error() folds into one text.
+func SyntaxError(err error) (msg string, line, col int) {
+	var yerr yaml.Error
+	if !errors.As(err, &yerr) {
+		return err.Error(), 0, 0
+	}
+	if tk := yerr.GetToken(); tk != nil && tk.Position != nil {
+		line, col = tk.Position.Line, tk.Position.Column
+	}
+	return yerr.GetMessage(), line, col
 }

@@ -1,6 +1,7 @@
 package yamlpos
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/goccy/go-yaml/ast"
@@ -34,5 +35,22 @@ func TestOf(t *testing.T) {
 		if line != tt.line || col != tt.col {
 			t.Errorf("%s: Of = %d:%d, want %d:%d", tt.name, line, col, tt.line, tt.col)
 		}
+	}
+}
+
+func TestSyntaxError(t *testing.T) {
+	_, err := parser.ParseBytes([]byte("a: 1\nb: [1, 2\n"), 0)
+	if err == nil {
+		t.Fatal("an unclosed list parsed")
+	}
+	// err.Error() is "[2:4] sequence end token ']' not found" followed by the source lines.
+	msg, line, col := SyntaxError(err)
+	if msg != "sequence end token ']' not found" || line != 2 || col != 4 {
+		t.Errorf("SyntaxError = %q at %d:%d, want the library's message alone, at the list's bracket 2:4", msg, line, col)
+	}
+
+	other := errors.New("disk on fire")
+	if msg, line, col := SyntaxError(other); msg != "disk on fire" || line != 0 || col != 0 {
+		t.Errorf("a non-YAML error gives %q at %d:%d, want its text at 0:0", msg, line, col)
 	}
 }
