@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"mnist-tui/engine/cputime"
 	"mnist-tui/engine/kernels"
 )
 
@@ -27,7 +28,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				x, y := batchOf(1, benchBatch)
 				n.TrainStep(x, y, benchBatch) // size the buffers outside the timing
 				b.ReportAllocs()
-				cpu0 := processCPU()
+				cpu0 := cputime.Process()
 				for b.Loop() {
 					n.TrainStep(x, y, benchBatch)
 				}
@@ -46,7 +47,7 @@ func BenchmarkInfer(b *testing.B) {
 				logits := make([]float32, benchBatch*numClasses)
 				n.Infer(x, benchBatch, logits)
 				b.ReportAllocs()
-				cpu0 := processCPU()
+				cpu0 := cputime.Process()
 				for b.Loop() {
 					n.Infer(x, benchBatch, logits)
 				}

@@ -40,28 +40,6 @@ type layerCase struct {
 	} `json:"params"`
 }
 
-func readNetworkFixture(t *testing.T, name string) *safetensors.File {
-	t.Helper()
-	f, err := safetensors.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatalf("%v (the fixtures come from engine/pytorch/make_network_fixtures.py)", err)
-	}
-	return f
-}
-
-func tensorF32(t *testing.T, f *safetensors.File, name string) []float32 {
-	t.Helper()
-	tensor, ok := f.Get(name)
-	if !ok {
-		t.Fatalf("fixture has no tensor %q", name)
-	}
-	v, err := tensor.Float32s()
-	if err != nil {
-		t.Fatalf("fixture tensor %s: %v", name, err)
-	}
-	return v
-}
-
 // relErr is max|got−want| / max|want|; NaN anywhere makes it +Inf. A tensor that is zero up
 // to rounding (max|want| below 1e-5 of scale, the size of its kind of tensor across the
 // network) is measured against scale instead: the gradient of a bias followed by a BatchNorm
@@ -128,7 +106,7 @@ func caseLayer(t *testing.T, c layerCase) network.Layer {
 }
 
 func TestNetworkLayersParityWithPyTorch(t *testing.T) {
-	fx := readNetworkFixture(t, "torch_network_layers.safetensors")
+	fx := fixture.Read(t, filepath.Join("testdata", "torch_network_layers.safetensors"), "make_network_fixtures.py")
 	var cases []layerCase
 	if err := json.Unmarshal([]byte(fx.Metadata["cases"]), &cases); err != nil {
 		t.Fatal(err)
@@ -159,7 +137,7 @@ func TestNetworkLayersParityWithPyTorch(t *testing.T) {
 		m.reserve(c.B)
 		n := m.nodes[0]
 		if l.Kind == network.Dropout {
-			mask := tensorF32(t, fx, c.Name+".mask")
+			mask := fixture.Float32s(t, fx, c.Name+".mask")
 			st.maskSource = func(dst []uint8) {
 				for i := range dst {
 					dst[i] = uint8(mask[i])
@@ -171,20 +149,20 @@ func TestNetworkLayersParityWithPyTorch(t *testing.T) {
 		dx := make([]float32, len(x))
 		m.nodeForward(n, x, c.B, true)
 		m.nodeBackward(n, x, dx, dy, c.B)
-		r.check(c.Name+".y", n.y, tensorF32(t, fx, c.Name+".y"))
-		r.check(c.Name+".dx", dx, tensorF32(t, fx, c.Name+".dx"))
+		r.check(c.Name+".y", n.y, fixture.Float32s(t, fx, c.Name+".y"))
+		r.check(c.Name+".dx", dx, fixture.Float32s(t, fx, c.Name+".dx"))
 		for i, p := range params {
 			name := p.Name[strings.IndexByte(p.Name, '.')+1:]
-			r.check(c.Name+".grad."+name, grads[i], tensorF32(t, fx, c.Name+".grad."+name))
+			r.check(c.Name+".grad."+name, grads[i], fixture.Float32s(t, fx, c.Name+".grad."+name))
 		}
 		if l.Kind == network.BatchNorm {
-			r.check(c.Name+".running_mean", st.stats[0], tensorF32(t, fx, c.Name+".running_mean"))
-			r.check(c.Name+".running_var", st.stats[1], tensorF32(t, fx, c.Name+".running_var"))
+			r.check(c.Name+".running_mean", st.stats[0], fixture.Float32s(t, fx, c.Name+".running_mean"))
+			r.check(c.Name+".running_var", st.stats[1], fixture.Float32s(t, fx, c.Name+".running_var"))
 			if st.tracked[0] != 1 {
 				t.Errorf("%s: num_batches_tracked %d, want 1", c.Name, st.tracked[0])
 			}
 			m.nodeForward(n, x, c.B, false)
-			r.check(c.Name+".y_eval", n.y, tensorF32(t, fx, c.Name+".y_eval"))
+			r.check(c.Name+".y_eval", n.y, fixture.Float32s(t, fx, c.Name+".y_eval"))
 		}
 	}
 	t.Logf("%d cases; largest error %.3g (%s)", len(cases), r.worst, r.what)
@@ -194,7 +172,7 @@ func TestNetworkLayersParityWithPyTorch(t *testing.T) {
 // injected), a residual block and a branches block: evaluation logits, training loss, every
 // gradient, three SGD steps, the running statistics, on one and two threads.
 func TestCustomNetworkParityWithPyTorch(t *testing.T) {
-	fx := readNetworkFixture(t, "torch_network.safetensors")
+	fx := fixture.Read(t, filepath.Join("testdata", "torch_network.safetensors"), "make_network_fixtures.py")
 	const stream = 5
 	if fx.Metadata["stream"] != fmt.Sprint(stream) || fx.Metadata["lr"] != "0.01" || fx.Metadata["momentum"] != "0.5" {
 		t.Fatalf("fixture metadata %v: want stream %d, lr 0.01, momentum 0.5", fx.Metadata, stream)
@@ -212,7 +190,7 @@ func TestCustomNetworkParityWithPyTorch(t *testing.T) {
 	if err := json.Unmarshal([]byte(fx.Metadata["tracked"]), &tracked); err != nil {
 		t.Fatal(err)
 	}
-	x := tensorF32(t, fx, "input")
+	x := fixture.Float32s(t, fx, "input")
 	target, _ := fx.Get("target")
 	y64, err := target.Int64s()
 	if err != nil {
@@ -246,7 +224,7 @@ func TestCustomNetworkParityWithPyTorch(t *testing.T) {
 			}
 			step := 0
 			net.buffers.maskSource = func(dst []uint8) {
-				mask := tensorF32(t, fx, fmt.Sprintf("mask%d.7", step))
+				mask := fixture.Float32s(t, fx, fmt.Sprintf("mask%d.7", step))
 				for i := range dst {
 					dst[i] = uint8(mask[i])
 				}
@@ -255,7 +233,7 @@ func TestCustomNetworkParityWithPyTorch(t *testing.T) {
 
 			logits := make([]float32, B*10)
 			net.Infer(x, B, logits)
-			r.check("logits_eval", logits, tensorF32(t, fx, "logits_eval"))
+			r.check("logits_eval", logits, fixture.Float32s(t, fx, "logits_eval"))
 
 			opt := NewSGD(net.Params(), 0.01, 0.5, 0)
 			losses := make([]float32, 3)
@@ -264,20 +242,20 @@ func TestCustomNetworkParityWithPyTorch(t *testing.T) {
 				loss, _ := net.TrainStep(x, y, B)
 				losses[s] = float32(loss)
 				if s == 0 {
-					r.check("loss", losses[:1], tensorF32(t, fx, "loss"))
+					r.check("loss", losses[:1], fixture.Float32s(t, fx, "loss"))
 					r.scale = maxAbsGrad(t, fx, net)
 					for _, p := range net.Params() {
-						r.check("grad."+p.Name, p.Grad.Data().([]float32), tensorF32(t, fx, "grad."+p.Name))
+						r.check("grad."+p.Name, p.Grad.Data().([]float32), fixture.Float32s(t, fx, "grad."+p.Name))
 					}
 					r.scale = 0
 				}
 				opt.Step()
 			}
-			r.check("losses3", losses, tensorF32(t, fx, "losses3"))
+			r.check("losses3", losses, fixture.Float32s(t, fx, "losses3"))
 			for i, p := range net.Params() {
-				r.check("after3."+p.Name, p.Value.Data().([]float32), tensorF32(t, fx, "after3."+p.Name))
+				r.check("after3."+p.Name, p.Value.Data().([]float32), fixture.Float32s(t, fx, "after3."+p.Name))
 				r.scale = maxAbsGrad(t, fx, net) // the momentum buffers are sums of gradients
-				r.check("momentum."+p.Name, opt.Buffers()[i].Data().([]float32), tensorF32(t, fx, "momentum."+p.Name))
+				r.check("momentum."+p.Name, opt.Buffers()[i].Data().([]float32), fixture.Float32s(t, fx, "momentum."+p.Name))
 				r.scale = 0
 			}
 			for _, b := range net.Buffers() {
@@ -287,7 +265,7 @@ func TestCustomNetworkParityWithPyTorch(t *testing.T) {
 					}
 					continue
 				}
-				r.check("buffer."+b.Name, b.Values, tensorF32(t, fx, "buffer."+b.Name))
+				r.check("buffer."+b.Name, b.Values, fixture.Float32s(t, fx, "buffer."+b.Name))
 			}
 			if len(net.Buffers()) != 3*len(tracked) {
 				t.Errorf("%d buffers, want %d", len(net.Buffers()), 3*len(tracked))
@@ -301,7 +279,7 @@ func TestCustomNetworkParityWithPyTorch(t *testing.T) {
 func maxAbsGrad(t *testing.T, fx *safetensors.File, net *Net) float64 {
 	var m float64
 	for _, p := range net.Params() {
-		for _, v := range tensorF32(t, fx, "grad."+p.Name) {
+		for _, v := range fixture.Float32s(t, fx, "grad."+p.Name) {
 			m = max(m, math.Abs(float64(v)))
 		}
 	}

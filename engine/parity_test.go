@@ -69,17 +69,17 @@ func checkParity(t *testing.T, fx, sgd *safetensors.File, model string, threads 
 	for i, p := range net.Params() {
 		copy(p.Value.Data().([]float32), start[i])
 	}
-	x := f32(t, fx, "input")
+	x := fixture.Float32s(t, fx, "input")
 	y := labels(t, fx, "target")
 	batch := len(y)
 
 	logits := make([]float32, batch*10)
 	net.Infer(x, batch, logits)
-	wantLogits := f32(t, fx, "logits")
+	wantLogits := fixture.Float32s(t, fx, "logits")
 	expectClose(t, "logits", logits, wantLogits, parityTol)
 
 	loss, correct := net.TrainStep(x, y, batch)
-	expectClose(t, "loss", []float32{float32(loss)}, f32(t, fx, "loss"), lossTol)
+	expectClose(t, "loss", []float32{float32(loss)}, fixture.Float32s(t, fx, "loss"), lossTol)
 	if want := countCorrect(wantLogits, y); correct != want {
 		t.Errorf("correct = %d, PyTorch's logits get %d right", correct, want)
 	}
@@ -89,7 +89,7 @@ func checkParity(t *testing.T, fx, sgd *safetensors.File, model string, threads 
 
 	// Three SGD steps on the same batch, as the fixture's run did.
 	opt := engine.NewSGD(net.Params(), fixtureLR, fixtureMomentum, 0)
-	losses3 := f32(t, sgd, "losses3")
+	losses3 := fixture.Float32s(t, sgd, "losses3")
 	for step := range losses3 {
 		loss, _ := net.TrainStep(x, y, batch)
 		expectClose(t, fmt.Sprintf("losses3[%d]", step), []float32{float32(loss)}, losses3[step:step+1], lossTol)
@@ -121,7 +121,7 @@ func wantGrad(t *testing.T, fx *safetensors.File, p *engine.Param) []float32 {
 	if g := factorGrads(t, fx, p, "grad.", 1); g != nil {
 		return toF32(g[0])
 	}
-	return f32(t, fx, "grad."+p.Name)
+	return fixture.Float32s(t, fx, "grad."+p.Name)
 }
 
 // wantSGD returns PyTorch's weights after the SGD steps, their change from start, and the
@@ -132,8 +132,8 @@ func wantSGD(t *testing.T, sgd *safetensors.File, p *engine.Param, start []float
 	t.Helper()
 	grads := factorGrads(t, sgd, p, "after3.", steps)
 	if grads == nil {
-		after = f32(t, sgd, "after3."+p.Name)
-		return after, diff(after, start), f32(t, sgd, "momentum."+p.Name)
+		after = fixture.Float32s(t, sgd, "after3."+p.Name)
+		return after, diff(after, start), fixture.Float32s(t, sgd, "momentum."+p.Name)
 	}
 	if _, ok := sgd.Get("momentum." + p.Name); ok {
 		t.Fatalf("fixture has both factors and momentum.%s", p.Name)
@@ -177,7 +177,7 @@ func factorGrads(t *testing.T, f *safetensors.File, p *engine.Param, whole strin
 	grads := make([][]float64, steps)
 	for s := range grads {
 		xName, dyName := fmt.Sprintf("x%d.%s", s+1, p.Name), fmt.Sprintf("dy%d.%s", s+1, p.Name)
-		x, dy := f32(t, f, xName), f32(t, f, dyName)
+		x, dy := fixture.Float32s(t, f, xName), fixture.Float32s(t, f, dyName)
 		xt, _ := f.Get(xName)
 		dyt, _ := f.Get(dyName)
 		if len(xt.Shape) != 2 || len(dyt.Shape) != 2 || xt.Shape[1] != in || dyt.Shape[1] != out || xt.Shape[0] != dyt.Shape[0] {
@@ -264,37 +264,19 @@ func TestLoadsPyTorchStateDict(t *testing.T) {
 				t.Fatalf("state_dict has %d tensors, the net %d parameters", len(state.Tensors), len(net.Params()))
 			}
 			for _, p := range net.Params() {
-				copy(p.Value.Data().([]float32), f32(t, state, p.Name))
+				copy(p.Value.Data().([]float32), fixture.Float32s(t, state, p.Name))
 			}
-			x := f32(t, check, "input")
+			x := fixture.Float32s(t, check, "input")
 			batch := len(x) / (28 * 28)
 			logits := make([]float32, batch*10)
 			net.Infer(x, batch, logits)
-			expectClose(t, "logits", logits, f32(t, check, "logits"), parityTol)
+			expectClose(t, "logits", logits, fixture.Float32s(t, check, "logits"), parityTol)
 		})
 	}
 }
 
 func readFixture(t *testing.T, name string) *safetensors.File {
-	t.Helper()
-	f, err := safetensors.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatalf("%v (the fixtures come from engine/pytorch/make_fixtures.py)", err)
-	}
-	return f
-}
-
-func f32(t *testing.T, f *safetensors.File, name string) []float32 {
-	t.Helper()
-	tensor, ok := f.Get(name)
-	if !ok {
-		t.Fatalf("fixture has no tensor %q", name)
-	}
-	v, err := tensor.Float32s()
-	if err != nil {
-		t.Fatalf("fixture tensor %s: %v", name, err)
-	}
-	return v
+	return fixture.Read(t, filepath.Join("testdata", name), "make_fixtures.py")
 }
 
 func labels(t *testing.T, f *safetensors.File, name string) []int32 {

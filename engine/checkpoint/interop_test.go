@@ -72,8 +72,8 @@ func TestPyTorchReadsOurCheckpoints(t *testing.T) {
 			if err := ck.LoadInto(net.Params(), nil); err != nil {
 				t.Fatal(err)
 			}
-			x := tensorF32(t, torch, "input")
-			want := tensorF32(t, torch, "logits")
+			x := fixture.Float32s(t, torch, "input")
+			want := fixture.Float32s(t, torch, "logits")
 			got := make([]float32, len(want))
 			net.Infer(x, len(x)/784, got)
 			// Measured at most 1.2e-6 (inception), assembly or pure-Go kernels; the engine's
@@ -112,19 +112,6 @@ func writeFormulaCheckpoint(t *testing.T, model, path string) {
 	if err := Save(path, params, opt, meta); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func tensorF32(t *testing.T, f *safetensors.File, name string) []float32 {
-	t.Helper()
-	tensor, ok := f.Get(name)
-	if !ok {
-		t.Fatalf("no tensor %q", name)
-	}
-	v, err := tensor.Float32s()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 func relErr(got, want []float32) float64 {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"mnist-tui/engine/internal/spelling"
 )
 
 // Error is a problem with a configuration: where it is (file, line and
@@ -117,54 +119,20 @@ func suggest(name string) string {
 	if s, ok := aliases[norm]; ok {
 		return s
 	}
-	best, bestDist := "", -1
-	for _, f := range fields {
-		d := editDistance(norm, f.key)
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = f.key, d
-		}
+	keys := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
 	}
-	// A third of the name may be wrong, at least one and at most three
-	// edits: "modle" finds model, "x" finds nothing.
-	allowed := min(max(len(norm)/3, 1), 3)
-	if bestDist <= allowed {
-		return best
+	if s := spelling.Nearest(norm, keys); s != "" {
+		return s
 	}
 	// "runs" or "batch" are the start of a key.
 	if len(norm) >= 3 {
-		for _, f := range fields {
-			if strings.HasPrefix(f.key, norm) {
-				return f.key
+		for _, k := range keys {
+			if strings.HasPrefix(k, norm) {
+				return k
 			}
 		}
 	}
 	return ""
-}
-
-// editDistance counts the insertions, deletions, substitutions and swaps of
-// neighbouring letters that turn a into b (optimal string alignment).
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	// d[i][j] is the distance between ra[:i] and rb[:j].
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }

@@ -9,10 +9,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"mnist-tui/engine/internal/yamlpos"
 )
 
 // EmbeddedSource is the source Load reports when it used the configuration
@@ -166,7 +167,7 @@ func parseDocument(filename string, data []byte) (*document, error) {
 		if first, seen := doc.keys[key]; seen {
 			return nil, errorAt(filename, keyNode, key, fmt.Sprintf("is set twice (first on line %d); keep one", first.line))
 		}
-		line, col := position(keyNode)
+		line, col := yamlpos.Of(keyNode)
 		doc.keys[key] = place{line, col}
 		if doc.keyColumn == 0 {
 			doc.keyColumn = col
@@ -222,15 +223,8 @@ func parseYAML(src string) (file *ast.File, err error) {
 
 // syntaxError keeps the YAML library's message and position.
 func syntaxError(filename string, err error) *Error {
-	e := &Error{File: filename, Msg: "invalid YAML: " + err.Error()}
-	var yerr yaml.Error
-	if errors.As(err, &yerr) {
-		e.Msg = "invalid YAML: " + yerr.GetMessage()
-		if tk := yerr.GetToken(); tk != nil && tk.Position != nil {
-			e.Line, e.Column = tk.Position.Line, tk.Position.Column
-		}
-	}
-	return e
+	msg, line, col := yamlpos.SyntaxError(err)
+	return &Error{File: filename, Line: line, Column: col, Msg: "invalid YAML: " + msg}
 }
 
 // describe names a node's kind and value for messages: 64.5, "abc", a list.

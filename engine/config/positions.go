@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"mnist-tui/engine/internal/yamlpos"
 )
 
 // place is a 1-based line and column, counted in characters.
@@ -16,33 +18,8 @@ type span struct{ start, end int }
 
 // errorAt makes an *Error positioned where the YAML library placed node.
 func errorAt(filename string, node ast.Node, key, msg string) *Error {
-	line, col := position(node)
+	line, col := yamlpos.Of(node)
 	return &Error{File: filename, Line: line, Column: col, Key: key, Msg: msg}
-}
-
-// position is the line and column where the YAML library placed node, 0 if
-// unknown.
-func position(node ast.Node) (line, col int) {
-	switch n := node.(type) {
-	case nil:
-		return 0, 0
-	case *ast.MappingNode:
-		// The library places a block mapping at its first colon; the
-		// first key is where a reader looks.
-		if len(n.Values) > 0 && !n.IsFlowStyle {
-			return position(n.Values[0])
-		}
-	case *ast.MappingValueNode:
-		if n == nil {
-			return 0, 0
-		}
-		return position(n.Key)
-	}
-	tk := node.GetToken()
-	if tk == nil || tk.Position == nil {
-		return 0, 0
-	}
-	return tk.Position.Line, tk.Position.Column
 }
 
 // scalarSpan finds the text of a scalar value node in src, the text that was
@@ -61,7 +38,7 @@ func scalarSpan(src string, node ast.Node) (span, bool) {
 	default:
 		return span{}, false // not a one-token value
 	}
-	line, col := position(node)
+	line, col := yamlpos.Of(node)
 	lineStart, lineEnd, ok := lineBounds(src, line)
 	if !ok || col < 1 {
 		return span{}, false

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"mnist-tui/engine"
+	"mnist-tui/engine/cputime"
 	"mnist-tui/engine/runs"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				var layers []runs.LayerHealth
 				net.TrainStep(x, y, batch)
 				b.ReportAllocs()
-				cpu0 := processCPU()
+				cpu0 := cputime.Process()
 				step := 0
 				for b.Loop() {
 					net.TrainStep(x, y, batch)
@@ -53,7 +54,7 @@ func BenchmarkTrainStep(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "img/s")
-				if cpu := processCPU() - cpu0; cpu > 0 {
+				if cpu := cputime.Process() - cpu0; cpu > 0 {
 					b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 				}
 			})

@@ -1,16 +1,17 @@
 package network
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"mnist-tui/engine/internal/spelling"
+	"mnist-tui/engine/internal/yamlpos"
 )
 
 // ParseFile reads the network: list of a YAML configuration (other keys are not looked at:
@@ -28,15 +29,8 @@ func ParseFile(filename string, data []byte) (*Network, error) {
 func Read(filename string, data []byte) (*Network, error) {
 	file, err := parseYAML(string(data) + "\n")
 	if err != nil {
-		e := &Error{File: filename, Msg: "invalid YAML: " + err.Error()}
-		var yerr yaml.Error
-		if errors.As(err, &yerr) {
-			e.Msg = "invalid YAML: " + yerr.GetMessage()
-			if tk := yerr.GetToken(); tk != nil && tk.Position != nil {
-				e.Line, e.Column = tk.Position.Line, tk.Position.Column
-			}
-		}
-		return nil, e
+		msg, line, col := yamlpos.SyntaxError(err)
+		return nil, &Error{File: filename, Line: line, Column: col, Msg: "invalid YAML: " + msg}
 	}
 	for _, doc := range file.Docs {
 		if doc == nil {
@@ -85,7 +79,7 @@ func Parse(filename string, node ast.Node) (*Network, error) {
 type parsing struct{ file string }
 
 func (p parsing) errAt(node ast.Node, path string, kind Kind, msg string) *Error {
-	line, col := position(node)
+	line, col := yamlpos.Of(node)
 	return &Error{File: p.file, Line: line, Column: col, Path: path, Kind: kind, Msg: msg}
 }
 
@@ -132,7 +126,7 @@ func (p parsing) layer(item ast.Node, path string) (Layer, error) {
 		return Layer{}, p.errAt(nameNode, path, "", "must start with a layer name (got "+describe(nameNode)+")")
 	}
 	kind := Kind(s.Value)
-	line, col := position(nameNode)
+	line, col := yamlpos.Of(nameNode)
 	l := Layer{Kind: kind, Line: line, Column: col}
 	if !slices.Contains(Kinds, kind) {
 		return l, p.errAt(nameNode, path, "", unknownLayerMsg(s.Value))
@@ -361,29 +355,6 @@ func (p parsing) bool(v ast.Node, path string, kind Kind, key string, dst *bool)
 	return nil
 }
 
-// position is where the YAML library placed node, 0 if unknown.
-func position(node ast.Node) (line, col int) {
-	switch n := node.(type) {
-	case nil:
-		return 0, 0
-	case *ast.MappingNode:
-		// A block mapping is placed at its first colon; its first key is where a reader looks.
-		if len(n.Values) > 0 && !n.IsFlowStyle {
-			return position(n.Values[0])
-		}
-	case *ast.MappingValueNode:
-		if n == nil {
-			return 0, 0
-		}
-		return position(n.Key)
-	}
-	tk := node.GetToken()
-	if tk == nil || tk.Position == nil {
-		return 0, 0
-	}
-	return tk.Position.Line, tk.Position.Column
-}
-
 func describe(node ast.Node) string {
 	switch n := node.(type) {
 	case nil, *ast.NullNode:
@@ -427,41 +398,5 @@ func closest(name string, names []string) string {
 	if k, ok := aliases[norm]; ok && slices.Contains(names, string(k)) {
 		return string(k)
 	}
-	best, bestDist := "", -1
-	for _, n := range names {
-		if d := editDistance(norm, n); bestDist < 0 || d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if bestDist <= min(max(len(norm)/3, 1), 3) {
-		return best
-	}
-	return ""
-}
-
-// editDistance counts the insertions, deletions, substitutions and swaps of neighbouring
-// letters that turn a into b (optimal string alignment).
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
+	return spelling.Nearest(norm, names)
 }

@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -132,7 +133,7 @@ func (c checking) layer(l *Layer, path string, in Shape) (Shape, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !equal(body, in) {
+		if !slices.Equal(body, in) {
 			return nil, c.errorf(l, path, "its body turns %v into %v, but x + body(x) needs the same shape; make the body keep channels and size (padding (kernel-1)/2, stride 1, out %s)", in, body, channelsOf(in))
 		}
 		out = in
@@ -167,18 +168,6 @@ func (c checking) layer(l *Layer, path string, in Shape) (Shape, error) {
 }
 
 func channelsOf(s Shape) string { return strconv.Itoa(s[0]) }
-
-func equal(a, b Shape) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // activations is the number of floats one image's layer outputs take (what training keeps).
 func (n *Network) activations() int {

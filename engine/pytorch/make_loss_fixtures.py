@@ -7,12 +7,10 @@ float32; engine/loss_test.go builds the same ones from engine/internal/fixture.
     /usr/bin/python3 engine/pytorch/make_loss_fixtures.py
 """
 
-import json
-import os
-
 import torch
 
 import formula
+import json_fixture
 
 STREAM = 30
 SCALE = 16.0
@@ -32,11 +30,7 @@ def main():
         cases.append({"label_smoothing": s, "loss": float(loss.item()),
                       "grad": [float(v) for v in logits.grad.reshape(-1).tolist()]})
     out = {"torch": torch.__version__, "stream": STREAM, "scale": SCALE, "labels": LABELS, "cases": cases}
-    path = os.path.join(os.path.dirname(__file__), "..", "testdata", "torch_label_smoothing.json")
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
-    print("wrote", os.path.normpath(path), os.path.getsize(path), "bytes")
+    json_fixture.write("torch_label_smoothing.json", out)
 
 
 if __name__ == "__main__":

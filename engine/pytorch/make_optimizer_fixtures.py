@@ -8,12 +8,10 @@ optimizer's state at the end. The learning rate changes at step 3, as a schedule
     /usr/bin/python3 engine/pytorch/make_optimizer_fixtures.py
 """
 
-import json
-import os
-
 import torch
 
 import formula
+import json_fixture
 
 STEPS = 5
 SHAPES = [("w", (3, 4)), ("b", (4,))]
@@ -82,11 +80,7 @@ def main():
         "lr_factor_from_step_3": LR_AT_3,
         "runs": [run(cfg) for cfg in CONFIGS],
     }
-    path = os.path.join(os.path.dirname(__file__), "..", "testdata", "torch_optimizers.json")
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
-    print("wrote", os.path.normpath(path), os.path.getsize(path), "bytes")
+    json_fixture.write("torch_optimizers.json", out)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,10 @@ cycle momentum). engine/schedule/schedule_test.go compares them with schedule.Ra
     /usr/bin/python3 engine/pytorch/make_schedule_fixtures.py
 """
 
-import json
-import os
-
 import torch
 from torch.optim import lr_scheduler
+
+import json_fixture
 
 EPOCH = 938  # steps in an epoch of MNIST at batch 64
 
@@ -80,11 +79,7 @@ def main():
     import warnings
     warnings.simplefilter("ignore")  # SequentialLR's deprecated step(epoch) call inside PyTorch
     out = {"torch": torch.__version__, "cases": [run(c) for c in CASES]}
-    path = os.path.join(os.path.dirname(__file__), "..", "testdata", "torch_schedules.json")
-    with open(path, "w") as f:
-        json.dump(out, f, separators=(",", ":"))
-        f.write("\n")
-    print("wrote", os.path.normpath(path), os.path.getsize(path), "bytes")
+    json_fixture.write("torch_schedules.json", out, compact=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,10 +117,10 @@ func TestLoadFinishedRun(t *testing.T) {
 	if r.ImgPerSec != 2000 {
 		t.Errorf("images/s %v, want 2000", r.ImgPerSec)
 	}
-	if want := []float64{97.5, 98.25}; !equal(r.TestAcc, want) {
+	if want := []float64{97.5, 98.25}; !slices.Equal(r.TestAcc, want) {
 		t.Errorf("test acc %v, want %v", r.TestAcc, want)
 	}
-	if want := []float64{0.5, 0.25}; !equal(r.TrainLoss, want) {
+	if want := []float64{0.5, 0.25}; !slices.Equal(r.TrainLoss, want) {
 		t.Errorf("train loss %v, want %v", r.TrainLoss, want)
 	}
 	// The second epoch's log line says an epoch is 938 batches long.
@@ -271,14 +272,14 @@ func TestResumedRunDropsWhatItRedid(t *testing.T) {
 	if r.State != Stopped {
 		t.Errorf("state %q, want stopped", r.State)
 	}
-	if want := []float64{96, 97, 98}; !equal(r.TestAcc, want) {
+	if want := []float64{96, 97, 98}; !slices.Equal(r.TestAcc, want) {
 		t.Errorf("test acc %v, want %v", r.TestAcc, want)
 	}
 	var losses []float64
 	for _, l := range r.Losses {
 		losses = append(losses, l.Loss)
 	}
-	if want := []float64{1.0, 0.5, 0.45}; !equal(losses, want) {
+	if want := []float64{1.0, 0.5, 0.45}; !slices.Equal(losses, want) {
 		t.Errorf("losses %v, want %v (the redone interval once)", losses, want)
 	}
 	if r.Epochs != 5 {
@@ -310,18 +311,6 @@ func TestLoadRefusesWhatIsNoFolder(t *testing.T) {
 			t.Errorf("Load(%s): %v, want an error naming it", p, err)
 		}
 	}
-}
-
-func equal(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestFirstEpochOfAnOlderRunWithoutItsSize: a start line from before

@@ -41,6 +41,15 @@ func records(t *testing.T, dir string) []runs.Record {
 	return out
 }
 
+// blockFile puts a folder where the run folder's file name goes: every later write of the file
+// fails, even for root.
+func blockFile(t *testing.T, tr *Trainer, name string) {
+	t.Helper()
+	if err := os.Mkdir(filepath.Join(tr.Snapshot().RunDir, name), 0o755); err != nil {
+		t.Error(err)
+	}
+}
+
 // TestFailedLastCheckpointFailsTheRun: when last.safetensors cannot be
 // written the run must not end DONE: it fails, naming the file, the reason
 // and what to do, and says so in metrics.jsonl.
@@ -50,11 +59,7 @@ func TestFailedLastCheckpointFailsTheRun(t *testing.T) {
 	tr := New(cfg, Options{Data: syntheticData(320, 50, 11)})
 	tr.afterStep = func(step int64) {
 		if step == 1 {
-			// A folder where the checkpoint should go makes every write of
-			// it fail, even for root.
-			if err := os.Mkdir(filepath.Join(tr.Snapshot().RunDir, runs.LastCheckpoint), 0o755); err != nil {
-				t.Error(err)
-			}
+			blockFile(t, tr, runs.LastCheckpoint)
 		}
 	}
 	err := tr.Run(context.Background())
@@ -89,9 +94,7 @@ func TestFailedSaveNamesTheNewestGoodCheckpoint(t *testing.T) {
 			if err := os.Rename(filepath.Join(tr.Snapshot().RunDir, runs.LastCheckpoint), filepath.Join(t.TempDir(), "away")); err != nil {
 				t.Error(err)
 			}
-			if err := os.Mkdir(filepath.Join(tr.Snapshot().RunDir, runs.LastCheckpoint), 0o755); err != nil {
-				t.Error(err)
-			}
+			blockFile(t, tr, runs.LastCheckpoint)
 			tr.Send(Save{})
 		}
 	}
@@ -109,9 +112,7 @@ func TestFailedPlotsFailTheRun(t *testing.T) {
 	tr := New(cfg, Options{Data: syntheticData(320, 50, 13)})
 	tr.afterStep = func(step int64) {
 		if step == 1 {
-			if err := os.Mkdir(filepath.Join(tr.Snapshot().RunDir, "accuracy.svg"), 0o755); err != nil {
-				t.Error(err)
-			}
+			blockFile(t, tr, "accuracy.svg")
 		}
 	}
 	err := tr.Run(context.Background())

@@ -14,6 +14,7 @@ import (
 
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
+	"mnist-tui/engine/cputime"
 	"mnist-tui/engine/kernels"
 )
 
@@ -143,11 +144,11 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 		}
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		start, cpu0 := time.Now(), processCPU()
+		start, cpu0 := time.Now(), cputime.Process()
 		for range steps {
 			step()
 		}
-		elapsed, cpu := time.Since(start), processCPU()-cpu0
+		elapsed, cpu := time.Since(start), cputime.Process()-cpu0
 		runtime.ReadMemStats(&after)
 		if r == 0 || cpu < stepCPU {
 			stepCPU = cpu
@@ -169,14 +170,14 @@ func benchModel(ctx context.Context, model string, threads, batch, steps, repeat
 		if ctx.Err() != nil {
 			return benchResult{}, ctx.Err()
 		}
-		start, cpu0 := time.Now(), processCPU()
+		start, cpu0 := time.Now(), cputime.Process()
 		for range benchInferImages / benchInferBatch {
 			net.Infer(xi, benchInferBatch, logits)
 		}
 		if elapsed := time.Since(start); r == 0 || elapsed < inferTime {
 			inferTime = elapsed
 		}
-		if cpu := processCPU() - cpu0; r == 0 || cpu < inferCPU {
+		if cpu := cputime.Process() - cpu0; r == 0 || cpu < inferCPU {
 			inferCPU = cpu
 		}
 	}

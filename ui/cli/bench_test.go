@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"mnist-tui/engine/cputime"
 	"mnist-tui/engine/kernels"
 )
 
@@ -28,7 +29,7 @@ func TestBenchJSON(t *testing.T) {
 		t.Errorf("model, threads, batch = %v, %v, %v; want cnn, 2, 64", res["model"], res["threads"], res["batch"])
 	}
 	fields := []string{"train_img_s", "infer_img_s", "peak_rss_mb"}
-	if processCPU() > 0 {
+	if cputime.Process() > 0 {
 		fields = append(fields, "train_img_cpu_s", "infer_img_cpu_s")
 	}
 	for _, field := range fields {

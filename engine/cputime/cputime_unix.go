@@ -1,6 +1,6 @@
 //go:build unix
 
-package health
+package cputime
 
 import (
 	"time"
@@ -8,8 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// processCPU is the CPU time this process has used, all threads together.
-func processCPU() time.Duration {
+func process() time.Duration {
 	var ru unix.Rusage
 	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
 		return 0
