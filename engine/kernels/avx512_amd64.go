@@ -29,8 +29,8 @@ var avx512Kernel = kernel{name: "avx512", nr: 3 * 16, kc: kcMax / 2, vec: 16, ti
 var avx512Elem = func() elemOps {
 	e := avx2Elem
 	e.name = "avx512"
-	e.conv1Rows = conv1AVX512
-	e.conv1GradRows = conv1GradAVX512
+	e.conv1Rows = conv1AVX512.rows
+	e.conv1GradRows = conv1AVX512.gradRows
 	return e
 }()
 
@@ -143,77 +143,5 @@ func avx512Dot(rows, cols, k int, a []float32, lda int, b []float32, ldb int, c 
 		zdot4x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
 	default:
 		panic("kernels: no AVX-512 dot kernel for this size")
-	}
-}
-
-// conv1AVX512 runs the generated zconv1 kernel for ocs channels of 8*vecs-wide rows, after
-// checking the last element it reads and writes (the same as the AVX2 kernel's).
-func conv1AVX512(dst []float32, dstStride int, x []float32, W int, w []float32, ocs, vecs, K, oh int) {
-	_ = x[(oh+K-2)*W+K-1+8*vecs-1]
-	_ = w[ocs*K*K-1]
-	_ = dst[(ocs-1)*dstStride+oh*8*vecs-1]
-	switch ocs<<2 | vecs {
-	case 1<<2 | 1:
-		zconv1x1x8(dst, dstStride, x, W, w, K, oh)
-	case 1<<2 | 2:
-		zconv1x1x16(dst, dstStride, x, W, w, K, oh)
-	case 1<<2 | 3:
-		zconv1x1x24(dst, dstStride, x, W, w, K, oh)
-	case 2<<2 | 1:
-		zconv1x2x8(dst, dstStride, x, W, w, K, oh)
-	case 2<<2 | 2:
-		zconv1x2x16(dst, dstStride, x, W, w, K, oh)
-	case 2<<2 | 3:
-		zconv1x2x24(dst, dstStride, x, W, w, K, oh)
-	case 3<<2 | 1:
-		zconv1x3x8(dst, dstStride, x, W, w, K, oh)
-	case 3<<2 | 2:
-		zconv1x3x16(dst, dstStride, x, W, w, K, oh)
-	case 3<<2 | 3:
-		zconv1x3x24(dst, dstStride, x, W, w, K, oh)
-	case 4<<2 | 1:
-		zconv1x4x8(dst, dstStride, x, W, w, K, oh)
-	case 4<<2 | 2:
-		zconv1x4x16(dst, dstStride, x, W, w, K, oh)
-	case 4<<2 | 3:
-		zconv1x4x24(dst, dstStride, x, W, w, K, oh)
-	default:
-		panic("kernels: no AVX-512 conv1 kernel for this size")
-	}
-}
-
-// conv1GradAVX512 runs the generated zconv1dw kernel for ocs channels and taps kernel
-// positions, after checking the last element it reads and writes (as the AVX2 one does).
-func conv1GradAVX512(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, ocs, taps, off0, off1, off2 int) {
-	_ = dw[(ocs-1)*ldw+taps-1]
-	_ = dy[(ocs-1)*dyStride+images*oh*8*vecs-1]
-	_ = x[(images-1)*imageX+(oh-1)*W+max(off0, off1, off2)+8*vecs-1]
-	switch ocs<<2 | taps {
-	case 1<<2 | 1:
-		zconv1dw1x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 1<<2 | 2:
-		zconv1dw1x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 1<<2 | 3:
-		zconv1dw1x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 2<<2 | 1:
-		zconv1dw2x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 2<<2 | 2:
-		zconv1dw2x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 2<<2 | 3:
-		zconv1dw2x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 3<<2 | 1:
-		zconv1dw3x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 3<<2 | 2:
-		zconv1dw3x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 3<<2 | 3:
-		zconv1dw3x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 4<<2 | 1:
-		zconv1dw4x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 4<<2 | 2:
-		zconv1dw4x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 4<<2 | 3:
-		zconv1dw4x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	default:
-		panic("kernels: no AVX-512 conv1dw kernel for this size")
 	}
 }
