@@ -570,6 +570,78 @@ func conv1x4x16(dst []float32, dstStride int, x []float32, W int, w []float32, K
 //go:noescape
 func conv1x4x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
 
+// zconv1x1x8 computes 1 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x1x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x1x16 computes 1 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x1x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x1x24 computes 1 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x1x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x2x8 computes 2 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x2x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x2x16 computes 2 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x2x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x2x24 computes 2 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x2x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x3x8 computes 3 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x3x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x3x16 computes 3 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x3x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x3x24 computes 3 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x3x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x4x8 computes 4 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x4x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x4x16 computes 4 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x4x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x4x24 computes 4 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x4x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
 // conv1dw1x1 adds the weight gradient of 1 output channels at 1 kernel positions of a
 // single-channel convolution (see conv1GradKernel in the generator).
 //
@@ -641,3 +713,75 @@ func conv1dw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, 
 //
 //go:noescape
 func conv1dw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw1x1 adds the weight gradient of 1 output channels at 1 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw1x2 adds the weight gradient of 1 output channels at 2 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw1x3 adds the weight gradient of 1 output channels at 3 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw2x1 adds the weight gradient of 2 output channels at 1 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw2x2 adds the weight gradient of 2 output channels at 2 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw2x3 adds the weight gradient of 2 output channels at 3 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw3x1 adds the weight gradient of 3 output channels at 1 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw3x2 adds the weight gradient of 3 output channels at 2 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw3x3 adds the weight gradient of 3 output channels at 3 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw4x1 adds the weight gradient of 4 output channels at 1 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw4x2 adds the weight gradient of 4 output channels at 2 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dw4x3 adds the weight gradient of 4 output channels at 3 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func zconv1dw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)

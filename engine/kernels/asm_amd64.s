@@ -12785,6 +12785,790 @@ conv1x4x24_done:
 	VZEROUPPER
 	RET
 
+// func zconv1x1x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x1x8(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), CX
+	MOVQ  W+56(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  K+88(FP), BX
+	MOVQ  oh+96(FP), SI
+	MOVQ  K+88(FP), DI
+	IMULQ DI, DI
+	SHLQ  $0x02, DI
+
+zconv1x1x8_row:
+	TESTQ SI, SI
+	JE    zconv1x1x8_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	MOVQ   w_base+64(FP), R9
+	LEAQ   (R9)(DI*2), R10
+	MOVQ   CX, R8
+	MOVQ   BX, R11
+
+zconv1x1x8_kh:
+	MOVQ BX, R12
+
+zconv1x1x8_kw:
+	VMOVUPS      (R8), Y12
+	VBROADCASTSS (R9), Z15
+	VFMADD231PS  Y12, Y15, Y0
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	DECQ         R12
+	JNZ          zconv1x1x8_kw
+	MOVQ         BX, R12
+	SHLQ         $0x02, R12
+	SUBQ         R12, R8
+	ADDQ         DX, R8
+	DECQ         R11
+	JNZ          zconv1x1x8_kh
+	MOVQ         AX, R8
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x20, AX
+	ADDQ         DX, CX
+	DECQ         SI
+	JMP          zconv1x1x8_row
+
+zconv1x1x8_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x1x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1x1x16(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), CX
+	MOVQ  W+56(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  K+88(FP), BX
+	MOVQ  oh+96(FP), SI
+	MOVQ  K+88(FP), DI
+	IMULQ DI, DI
+	SHLQ  $0x02, DI
+
+zconv1x1x16_row:
+	TESTQ SI, SI
+	JE    zconv1x1x16_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	MOVQ   w_base+64(FP), R9
+	LEAQ   (R9)(DI*2), R10
+	MOVQ   CX, R8
+	MOVQ   BX, R11
+
+zconv1x1x16_kh:
+	MOVQ BX, R12
+
+zconv1x1x16_kw:
+	VMOVUPS      (R8), Z12
+	VBROADCASTSS (R9), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	DECQ         R12
+	JNZ          zconv1x1x16_kw
+	MOVQ         BX, R12
+	SHLQ         $0x02, R12
+	SUBQ         R12, R8
+	ADDQ         DX, R8
+	DECQ         R11
+	JNZ          zconv1x1x16_kh
+	MOVQ         AX, R8
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x40, AX
+	ADDQ         DX, CX
+	DECQ         SI
+	JMP          zconv1x1x16_row
+
+zconv1x1x16_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x1x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x1x24(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), CX
+	MOVQ  W+56(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  K+88(FP), BX
+	MOVQ  oh+96(FP), SI
+	MOVQ  K+88(FP), DI
+	IMULQ DI, DI
+	SHLQ  $0x02, DI
+
+zconv1x1x24_row:
+	TESTQ SI, SI
+	JE    zconv1x1x24_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VXORPS Y1, Y1, Y1
+	MOVQ   w_base+64(FP), R9
+	LEAQ   (R9)(DI*2), R10
+	MOVQ   CX, R8
+	MOVQ   BX, R11
+
+zconv1x1x24_kh:
+	MOVQ BX, R12
+
+zconv1x1x24_kw:
+	VMOVUPS      (R8), Z12
+	VMOVUPS      64(R8), Y13
+	VBROADCASTSS (R9), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Y13, Y15, Y1
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	DECQ         R12
+	JNZ          zconv1x1x24_kw
+	MOVQ         BX, R12
+	SHLQ         $0x02, R12
+	SUBQ         R12, R8
+	ADDQ         DX, R8
+	DECQ         R11
+	JNZ          zconv1x1x24_kh
+	MOVQ         AX, R8
+	VMOVUPS      Z0, (R8)
+	VMOVUPS      Y1, 64(R8)
+	ADDQ         $0x60, AX
+	ADDQ         DX, CX
+	DECQ         SI
+	JMP          zconv1x1x24_row
+
+zconv1x1x24_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x2x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x2x8(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x2x8_row:
+	TESTQ DI, DI
+	JE    zconv1x2x8_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x2x8_kh:
+	MOVQ SI, R13
+
+zconv1x2x8_kw:
+	VMOVUPS      (R9), Y12
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Y12, Y15, Y0
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Y12, Y15, Y1
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x2x8_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x2x8_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y1, (R9)
+	ADDQ         $0x20, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x2x8_row
+
+zconv1x2x8_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x2x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1x2x16(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x2x16_row:
+	TESTQ DI, DI
+	JE    zconv1x2x16_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x2x16_kh:
+	MOVQ SI, R13
+
+zconv1x2x16_kw:
+	VMOVUPS      (R9), Z12
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x2x16_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x2x16_kh
+	MOVQ         AX, R9
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z1, (R9)
+	ADDQ         $0x40, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x2x16_row
+
+zconv1x2x16_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x2x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x2x24(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x2x24_row:
+	TESTQ DI, DI
+	JE    zconv1x2x24_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VXORPS Y1, Y1, Y1
+	VPXORD Z2, Z2, Z2
+	VXORPS Y3, Y3, Y3
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x2x24_kh:
+	MOVQ SI, R13
+
+zconv1x2x24_kw:
+	VMOVUPS      (R9), Z12
+	VMOVUPS      64(R9), Y13
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Y13, Y15, Y1
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Y13, Y15, Y3
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x2x24_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x2x24_kh
+	MOVQ         AX, R9
+	VMOVUPS      Z0, (R9)
+	VMOVUPS      Y1, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z2, (R9)
+	VMOVUPS      Y3, 64(R9)
+	ADDQ         $0x60, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x2x24_row
+
+zconv1x2x24_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x3x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x3x8(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x3x8_row:
+	TESTQ DI, DI
+	JE    zconv1x3x8_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x3x8_kh:
+	MOVQ SI, R13
+
+zconv1x3x8_kw:
+	VMOVUPS      (R9), Y12
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Y12, Y15, Y0
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Y12, Y15, Y2
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x3x8_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x3x8_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y2, (R9)
+	ADDQ         $0x20, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x3x8_row
+
+zconv1x3x8_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x3x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1x3x16(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x3x16_row:
+	TESTQ DI, DI
+	JE    zconv1x3x16_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x3x16_kh:
+	MOVQ SI, R13
+
+zconv1x3x16_kw:
+	VMOVUPS      (R9), Z12
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x3x16_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x3x16_kh
+	MOVQ         AX, R9
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z2, (R9)
+	ADDQ         $0x40, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x3x16_row
+
+zconv1x3x16_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x3x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x3x24(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x3x24_row:
+	TESTQ DI, DI
+	JE    zconv1x3x24_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VXORPS Y1, Y1, Y1
+	VPXORD Z2, Z2, Z2
+	VXORPS Y3, Y3, Y3
+	VPXORD Z4, Z4, Z4
+	VXORPS Y5, Y5, Y5
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x3x24_kh:
+	MOVQ SI, R13
+
+zconv1x3x24_kw:
+	VMOVUPS      (R9), Z12
+	VMOVUPS      64(R9), Y13
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Y13, Y15, Y1
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Y13, Y15, Y5
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x3x24_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x3x24_kh
+	MOVQ         AX, R9
+	VMOVUPS      Z0, (R9)
+	VMOVUPS      Y1, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z2, (R9)
+	VMOVUPS      Y3, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z4, (R9)
+	VMOVUPS      Y5, 64(R9)
+	ADDQ         $0x60, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x3x24_row
+
+zconv1x3x24_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x4x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x4x8(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x4x8_row:
+	TESTQ DI, DI
+	JE    zconv1x4x8_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x4x8_kh:
+	MOVQ SI, R13
+
+zconv1x4x8_kw:
+	VMOVUPS      (R9), Y12
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Y12, Y15, Y0
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS (R11)(R8*1), Z15
+	VFMADD231PS  Y12, Y15, Y3
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x4x8_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x4x8_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y3, (R9)
+	ADDQ         $0x20, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x4x8_row
+
+zconv1x4x8_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x4x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1x4x16(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x4x16_row:
+	TESTQ DI, DI
+	JE    zconv1x4x16_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x4x16_kh:
+	MOVQ SI, R13
+
+zconv1x4x16_kw:
+	VMOVUPS      (R9), Z12
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS (R11)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x4x16_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x4x16_kh
+	MOVQ         AX, R9
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z3, (R9)
+	ADDQ         $0x40, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x4x16_row
+
+zconv1x4x16_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x4x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x4x24(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x4x24_row:
+	TESTQ DI, DI
+	JE    zconv1x4x24_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VXORPS Y1, Y1, Y1
+	VPXORD Z2, Z2, Z2
+	VXORPS Y3, Y3, Y3
+	VPXORD Z4, Z4, Z4
+	VXORPS Y5, Y5, Y5
+	VPXORD Z6, Z6, Z6
+	VXORPS Y7, Y7, Y7
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x4x24_kh:
+	MOVQ SI, R13
+
+zconv1x4x24_kw:
+	VMOVUPS      (R9), Z12
+	VMOVUPS      64(R9), Y13
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Y13, Y15, Y1
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Y13, Y15, Y5
+	VBROADCASTSS (R11)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Y13, Y15, Y7
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x4x24_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x4x24_kh
+	MOVQ         AX, R9
+	VMOVUPS      Z0, (R9)
+	VMOVUPS      Y1, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z2, (R9)
+	VMOVUPS      Y3, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z4, (R9)
+	VMOVUPS      Y5, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z6, (R9)
+	VMOVUPS      Y7, 64(R9)
+	ADDQ         $0x60, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x4x24_row
+
+zconv1x4x24_done:
+	VZEROUPPER
+	RET
+
 // func conv1dw1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
 // Requires: AVX, FMA3
 TEXT ·conv1dw1x1(SB), NOSPLIT, $0-152
@@ -13827,6 +14611,1500 @@ conv1dw4x3_vec:
 	ADDQ        R11, R8
 	DECQ        R10
 	JNZ         conv1dw4x3_image
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y9, Y6, Y6
+	VHADDPS      Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y10, Y7, Y7
+	VHADDPS      Y7, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y11, Y8, Y8
+	VHADDPS      Y8, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x00, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x01, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x02, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x02, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x03, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x03, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x03, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw1x1(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	MOVQ  W+96(FP), SI
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, SI
+	SHLQ  $0x02, SI
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+
+zconv1dw1x1_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dw1x1_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dw1x1_odd
+
+zconv1dw1x1_vec:
+	VMOVUPS     (BX)(AX*1), Z12
+	VMOVUPS     (CX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconv1dw1x1_vec
+
+zconv1dw1x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw1x1_rowEnd
+	VMOVUPS     (BX)(AX*1), Y12
+	VMOVUPS     (CX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dw1x1_rowEnd:
+	ADDQ SI, BX
+	DECQ R9
+	JNZ  zconv1dw1x1_row
+	ADDQ R8, BX
+	DECQ DI
+	JNZ  zconv1dw1x1_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw1x2(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  dy_base+32(FP), DX
+	MOVQ  dyStride+56(FP), BX
+	SHLQ  $0x02, BX
+	LEAQ  (DX)(BX*2), BX
+	MOVQ  x_base+64(FP), SI
+	MOVQ  W+96(FP), DI
+	MOVQ  vecs+120(FP), R8
+	SHLQ  $0x03, R8
+	SUBQ  R8, DI
+	SHLQ  $0x02, DI
+	MOVQ  imageX+88(FP), R9
+	MOVQ  W+96(FP), R8
+	IMULQ oh+112(FP), R8
+	SUBQ  R8, R9
+	SHLQ  $0x02, R9
+	MOVQ  images+104(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zconv1dw1x2_image:
+	MOVQ oh+112(FP), R10
+
+zconv1dw1x2_row:
+	MOVQ vecs+120(FP), R11
+	SHRQ $0x01, R11
+	JE   zconv1dw1x2_odd
+
+zconv1dw1x2_vec:
+	VMOVUPS     (SI)(AX*1), Z12
+	VMOVUPS     (SI)(CX*1), Z13
+	VMOVUPS     (DX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, BX
+	DECQ        R11
+	JNZ         zconv1dw1x2_vec
+
+zconv1dw1x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw1x2_rowEnd
+	VMOVUPS     (SI)(AX*1), Y12
+	VMOVUPS     (SI)(CX*1), Y13
+	VMOVUPS     (DX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, BX
+
+zconv1dw1x2_rowEnd:
+	ADDQ DI, SI
+	DECQ R10
+	JNZ  zconv1dw1x2_row
+	ADDQ R9, SI
+	DECQ R8
+	JNZ  zconv1dw1x2_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y1, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw1x3(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  off2+144(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  dy_base+32(FP), BX
+	MOVQ  dyStride+56(FP), SI
+	SHLQ  $0x02, SI
+	LEAQ  (BX)(SI*2), SI
+	MOVQ  x_base+64(FP), DI
+	MOVQ  W+96(FP), R8
+	MOVQ  vecs+120(FP), R9
+	SHLQ  $0x03, R9
+	SUBQ  R9, R8
+	SHLQ  $0x02, R8
+	MOVQ  imageX+88(FP), R10
+	MOVQ  W+96(FP), R9
+	IMULQ oh+112(FP), R9
+	SUBQ  R9, R10
+	SHLQ  $0x02, R10
+	MOVQ  images+104(FP), R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zconv1dw1x3_image:
+	MOVQ oh+112(FP), R11
+
+zconv1dw1x3_row:
+	MOVQ vecs+120(FP), R12
+	SHRQ $0x01, R12
+	JE   zconv1dw1x3_odd
+
+zconv1dw1x3_vec:
+	VMOVUPS     (DI)(AX*1), Z12
+	VMOVUPS     (DI)(CX*1), Z13
+	VMOVUPS     (DI)(DX*1), Z14
+	VMOVUPS     (BX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, SI
+	DECQ        R12
+	JNZ         zconv1dw1x3_vec
+
+zconv1dw1x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw1x3_rowEnd
+	VMOVUPS     (DI)(AX*1), Y12
+	VMOVUPS     (DI)(CX*1), Y13
+	VMOVUPS     (DI)(DX*1), Y14
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, SI
+
+zconv1dw1x3_rowEnd:
+	ADDQ R8, DI
+	DECQ R11
+	JNZ  zconv1dw1x3_row
+	ADDQ R10, DI
+	DECQ R9
+	JNZ  zconv1dw1x3_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y1, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y2, Y2, Y2
+	VHADDPS      Y2, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x00, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw2x1(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	MOVQ  W+96(FP), DI
+	MOVQ  vecs+120(FP), R8
+	SHLQ  $0x03, R8
+	SUBQ  R8, DI
+	SHLQ  $0x02, DI
+	MOVQ  imageX+88(FP), R9
+	MOVQ  W+96(FP), R8
+	IMULQ oh+112(FP), R8
+	SUBQ  R8, R9
+	SHLQ  $0x02, R9
+	MOVQ  images+104(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zconv1dw2x1_image:
+	MOVQ oh+112(FP), R10
+
+zconv1dw2x1_row:
+	MOVQ vecs+120(FP), R11
+	SHRQ $0x01, R11
+	JE   zconv1dw2x1_odd
+
+zconv1dw2x1_vec:
+	VMOVUPS     (SI)(AX*1), Z12
+	VMOVUPS     (CX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (CX)(DX*1), Z15
+	VFMADD231PS Z12, Z15, Z1
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R11
+	JNZ         zconv1dw2x1_vec
+
+zconv1dw2x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw2x1_rowEnd
+	VMOVUPS     (SI)(AX*1), Y12
+	VMOVUPS     (CX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (CX)(DX*1), Y15
+	VFMADD231PS Z12, Z15, Z1
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dw2x1_rowEnd:
+	ADDQ DI, SI
+	DECQ R10
+	JNZ  zconv1dw2x1_row
+	ADDQ R9, SI
+	DECQ R8
+	JNZ  zconv1dw2x1_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw2x2(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  dy_base+32(FP), DX
+	MOVQ  dyStride+56(FP), BX
+	SHLQ  $0x02, BX
+	LEAQ  (DX)(BX*2), SI
+	MOVQ  x_base+64(FP), DI
+	MOVQ  W+96(FP), R8
+	MOVQ  vecs+120(FP), R9
+	SHLQ  $0x03, R9
+	SUBQ  R9, R8
+	SHLQ  $0x02, R8
+	MOVQ  imageX+88(FP), R10
+	MOVQ  W+96(FP), R9
+	IMULQ oh+112(FP), R9
+	SUBQ  R9, R10
+	SHLQ  $0x02, R10
+	MOVQ  images+104(FP), R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zconv1dw2x2_image:
+	MOVQ oh+112(FP), R11
+
+zconv1dw2x2_row:
+	MOVQ vecs+120(FP), R12
+	SHRQ $0x01, R12
+	JE   zconv1dw2x2_odd
+
+zconv1dw2x2_vec:
+	VMOVUPS     (DI)(AX*1), Z12
+	VMOVUPS     (DI)(CX*1), Z13
+	VMOVUPS     (DX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (DX)(BX*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R12
+	JNZ         zconv1dw2x2_vec
+
+zconv1dw2x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw2x2_rowEnd
+	VMOVUPS     (DI)(AX*1), Y12
+	VMOVUPS     (DI)(CX*1), Y13
+	VMOVUPS     (DX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (DX)(BX*1), Y15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+
+zconv1dw2x2_rowEnd:
+	ADDQ R8, DI
+	DECQ R11
+	JNZ  zconv1dw2x2_row
+	ADDQ R10, DI
+	DECQ R9
+	JNZ  zconv1dw2x2_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw2x3(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  off2+144(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  dy_base+32(FP), BX
+	MOVQ  dyStride+56(FP), SI
+	SHLQ  $0x02, SI
+	LEAQ  (BX)(SI*2), DI
+	MOVQ  x_base+64(FP), R8
+	MOVQ  W+96(FP), R9
+	MOVQ  vecs+120(FP), R10
+	SHLQ  $0x03, R10
+	SUBQ  R10, R9
+	SHLQ  $0x02, R9
+	MOVQ  imageX+88(FP), R11
+	MOVQ  W+96(FP), R10
+	IMULQ oh+112(FP), R10
+	SUBQ  R10, R11
+	SHLQ  $0x02, R11
+	MOVQ  images+104(FP), R10
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zconv1dw2x3_image:
+	MOVQ oh+112(FP), R12
+
+zconv1dw2x3_row:
+	MOVQ vecs+120(FP), R13
+	SHRQ $0x01, R13
+	JE   zconv1dw2x3_odd
+
+zconv1dw2x3_vec:
+	VMOVUPS     (R8)(AX*1), Z12
+	VMOVUPS     (R8)(CX*1), Z13
+	VMOVUPS     (R8)(DX*1), Z14
+	VMOVUPS     (BX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (BX)(SI*1), Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	DECQ        R13
+	JNZ         zconv1dw2x3_vec
+
+zconv1dw2x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw2x3_rowEnd
+	VMOVUPS     (R8)(AX*1), Y12
+	VMOVUPS     (R8)(CX*1), Y13
+	VMOVUPS     (R8)(DX*1), Y14
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (BX)(SI*1), Y15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+
+zconv1dw2x3_rowEnd:
+	ADDQ R9, R8
+	DECQ R12
+	JNZ  zconv1dw2x3_row
+	ADDQ R11, R8
+	DECQ R10
+	JNZ  zconv1dw2x3_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y2, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x00, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x01, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw3x1(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	MOVQ  W+96(FP), DI
+	MOVQ  vecs+120(FP), R8
+	SHLQ  $0x03, R8
+	SUBQ  R8, DI
+	SHLQ  $0x02, DI
+	MOVQ  imageX+88(FP), R9
+	MOVQ  W+96(FP), R8
+	IMULQ oh+112(FP), R8
+	SUBQ  R8, R9
+	SHLQ  $0x02, R9
+	MOVQ  images+104(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zconv1dw3x1_image:
+	MOVQ oh+112(FP), R10
+
+zconv1dw3x1_row:
+	MOVQ vecs+120(FP), R11
+	SHRQ $0x01, R11
+	JE   zconv1dw3x1_odd
+
+zconv1dw3x1_vec:
+	VMOVUPS     (SI)(AX*1), Z12
+	VMOVUPS     (CX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (CX)(DX*1), Z15
+	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS     (BX), Z15
+	VFMADD231PS Z12, Z15, Z2
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R11
+	JNZ         zconv1dw3x1_vec
+
+zconv1dw3x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw3x1_rowEnd
+	VMOVUPS     (SI)(AX*1), Y12
+	VMOVUPS     (CX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (CX)(DX*1), Y15
+	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Z12, Z15, Z2
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dw3x1_rowEnd:
+	ADDQ DI, SI
+	DECQ R10
+	JNZ  zconv1dw3x1_row
+	ADDQ R9, SI
+	DECQ R8
+	JNZ  zconv1dw3x1_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y2, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw3x2(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  dy_base+32(FP), DX
+	MOVQ  dyStride+56(FP), BX
+	SHLQ  $0x02, BX
+	LEAQ  (DX)(BX*2), SI
+	MOVQ  x_base+64(FP), DI
+	MOVQ  W+96(FP), R8
+	MOVQ  vecs+120(FP), R9
+	SHLQ  $0x03, R9
+	SUBQ  R9, R8
+	SHLQ  $0x02, R8
+	MOVQ  imageX+88(FP), R10
+	MOVQ  W+96(FP), R9
+	IMULQ oh+112(FP), R9
+	SUBQ  R9, R10
+	SHLQ  $0x02, R10
+	MOVQ  images+104(FP), R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zconv1dw3x2_image:
+	MOVQ oh+112(FP), R11
+
+zconv1dw3x2_row:
+	MOVQ vecs+120(FP), R12
+	SHRQ $0x01, R12
+	JE   zconv1dw3x2_odd
+
+zconv1dw3x2_vec:
+	VMOVUPS     (DI)(AX*1), Z12
+	VMOVUPS     (DI)(CX*1), Z13
+	VMOVUPS     (DX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (DX)(BX*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS     (SI), Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z5
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R12
+	JNZ         zconv1dw3x2_vec
+
+zconv1dw3x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw3x2_rowEnd
+	VMOVUPS     (DI)(AX*1), Y12
+	VMOVUPS     (DI)(CX*1), Y13
+	VMOVUPS     (DX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (DX)(BX*1), Y15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS     (SI), Y15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z5
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+
+zconv1dw3x2_rowEnd:
+	ADDQ R8, DI
+	DECQ R11
+	JNZ  zconv1dw3x2_row
+	ADDQ R10, DI
+	DECQ R9
+	JNZ  zconv1dw3x2_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y4, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y5, Y5, Y5
+	VHADDPS      Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x02, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw3x3(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  off2+144(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  dy_base+32(FP), BX
+	MOVQ  dyStride+56(FP), SI
+	SHLQ  $0x02, SI
+	LEAQ  (BX)(SI*2), DI
+	MOVQ  x_base+64(FP), R8
+	MOVQ  W+96(FP), R9
+	MOVQ  vecs+120(FP), R10
+	SHLQ  $0x03, R10
+	SUBQ  R10, R9
+	SHLQ  $0x02, R9
+	MOVQ  imageX+88(FP), R11
+	MOVQ  W+96(FP), R10
+	IMULQ oh+112(FP), R10
+	SUBQ  R10, R11
+	SHLQ  $0x02, R11
+	MOVQ  images+104(FP), R10
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+
+zconv1dw3x3_image:
+	MOVQ oh+112(FP), R12
+
+zconv1dw3x3_row:
+	MOVQ vecs+120(FP), R13
+	SHRQ $0x01, R13
+	JE   zconv1dw3x3_odd
+
+zconv1dw3x3_vec:
+	VMOVUPS     (R8)(AX*1), Z12
+	VMOVUPS     (R8)(CX*1), Z13
+	VMOVUPS     (R8)(DX*1), Z14
+	VMOVUPS     (BX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (BX)(SI*1), Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS     (DI), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z8
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	DECQ        R13
+	JNZ         zconv1dw3x3_vec
+
+zconv1dw3x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw3x3_rowEnd
+	VMOVUPS     (R8)(AX*1), Y12
+	VMOVUPS     (R8)(CX*1), Y13
+	VMOVUPS     (R8)(DX*1), Y14
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (BX)(SI*1), Y15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS     (DI), Y15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z8
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+
+zconv1dw3x3_rowEnd:
+	ADDQ R9, R8
+	DECQ R12
+	JNZ  zconv1dw3x3_row
+	ADDQ R11, R8
+	DECQ R10
+	JNZ  zconv1dw3x3_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VADDPS        Y15, Y6, Y6
+	VEXTRACTF64X4 $0x01, Z7, Y15
+	VADDPS        Y15, Y7, Y7
+	VEXTRACTF64X4 $0x01, Z8, Y15
+	VADDPS        Y15, Y8, Y8
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y6, Y6, Y6
+	VHADDPS      Y6, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y7, Y7, Y7
+	VHADDPS      Y7, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y8, Y8, Y8
+	VHADDPS      Y8, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X15
+	VADDPS       X15, X2, X2
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x00, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x01, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x02, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VPERMILPS    $0x02, X2, X15
+	VADDSS       8(AX), X15, X15
+	VMOVSS       X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw4x1(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	MOVQ  W+96(FP), DI
+	MOVQ  vecs+120(FP), R8
+	SHLQ  $0x03, R8
+	SUBQ  R8, DI
+	SHLQ  $0x02, DI
+	MOVQ  imageX+88(FP), R9
+	MOVQ  W+96(FP), R8
+	IMULQ oh+112(FP), R8
+	SUBQ  R8, R9
+	SHLQ  $0x02, R9
+	MOVQ  images+104(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zconv1dw4x1_image:
+	MOVQ oh+112(FP), R10
+
+zconv1dw4x1_row:
+	MOVQ vecs+120(FP), R11
+	SHRQ $0x01, R11
+	JE   zconv1dw4x1_odd
+
+zconv1dw4x1_vec:
+	VMOVUPS     (SI)(AX*1), Z12
+	VMOVUPS     (CX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (CX)(DX*1), Z15
+	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS     (BX), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VMOVUPS     (BX)(DX*1), Z15
+	VFMADD231PS Z12, Z15, Z3
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R11
+	JNZ         zconv1dw4x1_vec
+
+zconv1dw4x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw4x1_rowEnd
+	VMOVUPS     (SI)(AX*1), Y12
+	VMOVUPS     (CX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (CX)(DX*1), Y15
+	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Z12, Z15, Z2
+	VMOVUPS     (BX)(DX*1), Y15
+	VFMADD231PS Z12, Z15, Z3
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dw4x1_rowEnd:
+	ADDQ DI, SI
+	DECQ R10
+	JNZ  zconv1dw4x1_row
+	ADDQ R9, SI
+	DECQ R8
+	JNZ  zconv1dw4x1_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x03, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw4x2(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  dy_base+32(FP), DX
+	MOVQ  dyStride+56(FP), BX
+	SHLQ  $0x02, BX
+	LEAQ  (DX)(BX*2), SI
+	MOVQ  x_base+64(FP), DI
+	MOVQ  W+96(FP), R8
+	MOVQ  vecs+120(FP), R9
+	SHLQ  $0x03, R9
+	SUBQ  R9, R8
+	SHLQ  $0x02, R8
+	MOVQ  imageX+88(FP), R10
+	MOVQ  W+96(FP), R9
+	IMULQ oh+112(FP), R9
+	SUBQ  R9, R10
+	SHLQ  $0x02, R10
+	MOVQ  images+104(FP), R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zconv1dw4x2_image:
+	MOVQ oh+112(FP), R11
+
+zconv1dw4x2_row:
+	MOVQ vecs+120(FP), R12
+	SHRQ $0x01, R12
+	JE   zconv1dw4x2_odd
+
+zconv1dw4x2_vec:
+	VMOVUPS     (DI)(AX*1), Z12
+	VMOVUPS     (DI)(CX*1), Z13
+	VMOVUPS     (DX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (DX)(BX*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS     (SI), Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z5
+	VMOVUPS     (SI)(BX*1), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	DECQ        R12
+	JNZ         zconv1dw4x2_vec
+
+zconv1dw4x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw4x2_rowEnd
+	VMOVUPS     (DI)(AX*1), Y12
+	VMOVUPS     (DI)(CX*1), Y13
+	VMOVUPS     (DX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (DX)(BX*1), Y15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS     (SI), Y15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z5
+	VMOVUPS     (SI)(BX*1), Y15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+
+zconv1dw4x2_rowEnd:
+	ADDQ R8, DI
+	DECQ R11
+	JNZ  zconv1dw4x2_row
+	ADDQ R10, DI
+	DECQ R9
+	JNZ  zconv1dw4x2_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VADDPS        Y15, Y6, Y6
+	VEXTRACTF64X4 $0x01, Z7, Y15
+	VADDPS        Y15, Y7, Y7
+
+	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X15
+	VADDPS       X15, X0, X0
+	VHADDPS      Y3, Y1, Y1
+	VHADDPS      Y7, Y5, Y5
+	VHADDPS      Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X15
+	VADDPS       X15, X1, X1
+	MOVQ         dw_base+0(FP), AX
+	MOVQ         ldw+24(FP), CX
+	SHLQ         $0x02, CX
+	VPERMILPS    $0x00, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x00, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x01, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x01, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x02, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x02, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	ADDQ         CX, AX
+	VPERMILPS    $0x03, X0, X15
+	VADDSS       (AX), X15, X15
+	VMOVSS       X15, (AX)
+	VPERMILPS    $0x03, X1, X15
+	VADDSS       4(AX), X15, X15
+	VMOVSS       X15, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1dw4x3(SB), NOSPLIT, $0-152
+	MOVQ  off0+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  off1+136(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  off2+144(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  dy_base+32(FP), BX
+	MOVQ  dyStride+56(FP), SI
+	SHLQ  $0x02, SI
+	LEAQ  (BX)(SI*2), DI
+	MOVQ  x_base+64(FP), R8
+	MOVQ  W+96(FP), R9
+	MOVQ  vecs+120(FP), R10
+	SHLQ  $0x03, R10
+	SUBQ  R10, R9
+	SHLQ  $0x02, R9
+	MOVQ  imageX+88(FP), R11
+	MOVQ  W+96(FP), R10
+	IMULQ oh+112(FP), R10
+	SUBQ  R10, R11
+	SHLQ  $0x02, R11
+	MOVQ  images+104(FP), R10
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zconv1dw4x3_image:
+	MOVQ oh+112(FP), R12
+
+zconv1dw4x3_row:
+	MOVQ vecs+120(FP), R13
+	SHRQ $0x01, R13
+	JE   zconv1dw4x3_odd
+
+zconv1dw4x3_vec:
+	VMOVUPS     (R8)(AX*1), Z12
+	VMOVUPS     (R8)(CX*1), Z13
+	VMOVUPS     (R8)(DX*1), Z14
+	VMOVUPS     (BX), Z15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (BX)(SI*1), Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS     (DI), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z8
+	VMOVUPS     (DI)(SI*1), Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	DECQ        R13
+	JNZ         zconv1dw4x3_vec
+
+zconv1dw4x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dw4x3_rowEnd
+	VMOVUPS     (R8)(AX*1), Y12
+	VMOVUPS     (R8)(CX*1), Y13
+	VMOVUPS     (R8)(DX*1), Y14
+	VMOVUPS     (BX), Y15
+	VFMADD231PS Z12, Z15, Z0
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (BX)(SI*1), Y15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS     (DI), Y15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z8
+	VMOVUPS     (DI)(SI*1), Y15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+
+zconv1dw4x3_rowEnd:
+	ADDQ R9, R8
+	DECQ R12
+	JNZ  zconv1dw4x3_row
+	ADDQ R11, R8
+	DECQ R10
+	JNZ  zconv1dw4x3_image
+
+	// Add each accumulator's upper half to its lower one.
+	VEXTRACTF64X4 $0x01, Z0, Y15
+	VADDPS        Y15, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y15
+	VADDPS        Y15, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y15
+	VADDPS        Y15, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y15
+	VADDPS        Y15, Y3, Y3
+	VEXTRACTF64X4 $0x01, Z4, Y15
+	VADDPS        Y15, Y4, Y4
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VADDPS        Y15, Y5, Y5
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VADDPS        Y15, Y6, Y6
+	VEXTRACTF64X4 $0x01, Z7, Y15
+	VADDPS        Y15, Y7, Y7
+	VEXTRACTF64X4 $0x01, Z8, Y15
+	VADDPS        Y15, Y8, Y8
+	VEXTRACTF64X4 $0x01, Z9, Y15
+	VADDPS        Y15, Y9, Y9
+	VEXTRACTF64X4 $0x01, Z10, Y15
+	VADDPS        Y15, Y10, Y10
+	VEXTRACTF64X4 $0x01, Z11, Y15
+	VADDPS        Y15, Y11, Y11
 
 	// Sum each kernel position's accumulators across lanes: lane oc is channel oc's.
 	VHADDPS      Y3, Y0, Y0

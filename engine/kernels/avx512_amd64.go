@@ -21,11 +21,16 @@ func hasAVX512() bool {
 // sum in 16 lanes instead of 8, so their bits differ from the AVX2 set's by rounding.
 var avx512Kernel = kernel{name: "avx512", nr: 3 * 16, kc: kcMax / 2, vec: 16, tile: avx512Tile, tilePack: avx512TilePack, tileCol: avx512TileCol, dot: avx512Dot}
 
-// avx512Elem is the AVX-512 set's elementwise functions and single-channel convolution: so
-// far the AVX2 ones, which are bound by memory more than by the width of the vectors.
+// avx512Elem is the AVX-512 set's elementwise functions, so far the AVX2 ones, which are bound
+// by memory more than by the width of the vectors, and its single-channel convolution on ZMM
+// registers (a 24-pixel row in a ZMM and a YMM instead of three YMMs). The forward one gives
+// the AVX2 set's bits; the weight gradient sums in 16 lanes instead of 8, so its bits differ
+// by rounding.
 var avx512Elem = func() elemOps {
 	e := avx2Elem
 	e.name = "avx512"
+	e.conv1Rows = conv1AVX512.rows
+	e.conv1GradRows = conv1AVX512.gradRows
 	return e
 }()
 

@@ -28,81 +28,8 @@ var avx2Elem = elemOps{
 	reluPool2:       reluPool2AVX2,
 	reluPool2Back:   reluPool2BackwardAVX2,
 	sgd:             sgdAVX2,
-	conv1Rows:       conv1AVX2,
-	conv1GradRows:   conv1GradAVX2,
-}
-
-// conv1GradAVX2 runs the generated conv1dw kernel for ocs channels and taps kernel positions,
-// after checking the last element it reads and writes.
-func conv1GradAVX2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, ocs, taps, off0, off1, off2 int) {
-	_ = dw[(ocs-1)*ldw+taps-1]
-	_ = dy[(ocs-1)*dyStride+images*oh*8*vecs-1]
-	last := max(off0, off1, off2)
-	_ = x[(images-1)*imageX+(oh-1)*W+last+8*vecs-1]
-	switch ocs<<2 | taps {
-	case 1<<2 | 1:
-		conv1dw1x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 1<<2 | 2:
-		conv1dw1x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 1<<2 | 3:
-		conv1dw1x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 2<<2 | 1:
-		conv1dw2x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 2<<2 | 2:
-		conv1dw2x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 2<<2 | 3:
-		conv1dw2x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 3<<2 | 1:
-		conv1dw3x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 3<<2 | 2:
-		conv1dw3x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 3<<2 | 3:
-		conv1dw3x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 4<<2 | 1:
-		conv1dw4x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 4<<2 | 2:
-		conv1dw4x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	case 4<<2 | 3:
-		conv1dw4x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
-	default:
-		panic("kernels: no conv1dw kernel for this size")
-	}
-}
-
-// conv1AVX2 runs the generated conv1 kernel for ocs channels of 8*vecs-wide rows, after
-// checking the last element it reads and writes.
-func conv1AVX2(dst []float32, dstStride int, x []float32, W int, w []float32, ocs, vecs, K, oh int) {
-	_ = x[(oh+K-2)*W+K-1+8*vecs-1]
-	_ = w[ocs*K*K-1]
-	_ = dst[(ocs-1)*dstStride+oh*8*vecs-1]
-	switch ocs<<2 | vecs {
-	case 1<<2 | 1:
-		conv1x1x8(dst, dstStride, x, W, w, K, oh)
-	case 1<<2 | 2:
-		conv1x1x16(dst, dstStride, x, W, w, K, oh)
-	case 1<<2 | 3:
-		conv1x1x24(dst, dstStride, x, W, w, K, oh)
-	case 2<<2 | 1:
-		conv1x2x8(dst, dstStride, x, W, w, K, oh)
-	case 2<<2 | 2:
-		conv1x2x16(dst, dstStride, x, W, w, K, oh)
-	case 2<<2 | 3:
-		conv1x2x24(dst, dstStride, x, W, w, K, oh)
-	case 3<<2 | 1:
-		conv1x3x8(dst, dstStride, x, W, w, K, oh)
-	case 3<<2 | 2:
-		conv1x3x16(dst, dstStride, x, W, w, K, oh)
-	case 3<<2 | 3:
-		conv1x3x24(dst, dstStride, x, W, w, K, oh)
-	case 4<<2 | 1:
-		conv1x4x8(dst, dstStride, x, W, w, K, oh)
-	case 4<<2 | 2:
-		conv1x4x16(dst, dstStride, x, W, w, K, oh)
-	case 4<<2 | 3:
-		conv1x4x24(dst, dstStride, x, W, w, K, oh)
-	default:
-		panic("kernels: no conv1 kernel for this size")
-	}
+	conv1Rows:       conv1AVX2.rows,
+	conv1GradRows:   conv1AVX2.gradRows,
 }
 
 // avx2Kernel runs Sgemm on the generated AVX2/FMA micro-kernels.

@@ -15,11 +15,31 @@ import (
 )
 
 func conv1Kernels() {
-	for ocs := 1; ocs <= maxRows; ocs++ {
-		for vecs := 1; vecs <= maxVecs; vecs++ {
-			conv1Kernel(ocs, vecs)
+	for _, wide := range []bool{false, true} {
+		for ocs := 1; ocs <= maxRows; ocs++ {
+			for vecs := 1; vecs <= maxVecs; vecs++ {
+				conv1Kernel(ocs, vecs, wide)
+			}
 		}
 	}
+}
+
+// rowVectors splits a row of 8*vecs floats into the vector registers that hold it: YMM
+// registers of 8, or with wide (AVX-512) ZMM registers of 16 and a YMM for an odd 8 (a row of
+// 24 in two registers instead of three). regs gives register i of the row's count.
+func rowVectors(vecs int, wide bool, regs func(i int) reg.VecPhysical) []reg.VecPhysical {
+	var vs []reg.VecPhysical
+	for left := vecs; left > 0; {
+		r := regs(len(vs))
+		if wide && left >= 2 {
+			vs = append(vs, r)
+			left -= 2
+			continue
+		}
+		vs = append(vs, r.AsY().(reg.VecPhysical))
+		left--
+	}
+	return vs
 }
 
 // conv1Kernel emits conv1x{ocs}x{8*vecs}: for ocs output channels of a single-channel image x
@@ -29,17 +49,28 @@ func conv1Kernels() {
 //
 // summed in (kh, kw) order with one fused multiply-add each, starting from zero: the same
 // operations, in the same order, as the GEMM of the im2col matrix runs for each output, so
-// the results are the same bits.
-func conv1Kernel(ocs, vecs int) {
+// the results are the same bits. With wide it emits zconv1x..., the same on ZMM registers
+// (rowVectors), for the AVX-512 set: each output's arithmetic, hence its bits, is unchanged.
+func conv1Kernel(ocs, vecs int, wide bool) {
 	name := fmt.Sprintf("conv1x%dx%d", ocs, 8*vecs)
+	if wide {
+		name = "z" + name
+	}
 	TEXT(name, NOSPLIT, "func(dst []float32, dstStride int, x []float32, W int, w []float32, K, oh int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes %d output channels of %d-pixel rows of a single-channel convolution", name, ocs, 8*vecs),
 		"(see conv1Kernel in the generator).")
 
-	acc := accumulators(ocs, vecs)
-	xvec := []reg.VecPhysical{reg.Y12, reg.Y13, reg.Y14}
-	wb := reg.Y15
+	n := len(rowVectors(vecs, wide, func(i int) reg.VecPhysical { return zmm.regs[i] }))
+	acc := make([][]reg.VecPhysical, ocs)
+	for oc := range acc {
+		acc[oc] = rowVectors(vecs, wide, func(i int) reg.VecPhysical { return zmm.regs[oc*n+i] })
+	}
+	xvec := rowVectors(vecs, wide, func(i int) reg.VecPhysical { return zmm.regs[12+i] })
+	wb := reg.VecPhysical(reg.Y15)
+	if wide {
+		wb = reg.Z15
+	}
 
 	dp := gp(Param("dst").Base())
 	dstStride := gp(Param("dstStride"))
@@ -67,13 +98,17 @@ func conv1Kernel(ocs, vecs int) {
 	Label(name + "_kh")
 	MOVQ(K, kw)
 	Label(name + "_kw")
-	for v := 0; v < vecs; v++ {
-		VMOVUPS(Mem{Base: xp, Disp: 32 * v}, xvec[v])
+	for v, at := range vectorOffsets(xvec) {
+		VMOVUPS(Mem{Base: xp, Disp: at}, xvec[v])
 	}
 	for oc := 0; oc < ocs; oc++ {
 		VBROADCASTSS(wAt[oc], wb)
-		for v := 0; v < vecs; v++ {
-			VFMADD231PS(xvec[v], wb, acc[oc][v])
+		for v, x := range xvec {
+			b := wb
+			if x.Size() < wb.Size() {
+				b = wb.AsY().(reg.VecPhysical)
+			}
+			VFMADD231PS(x, b, acc[oc][v])
 		}
 	}
 	ADDQ(U8(4), xp)
@@ -91,8 +126,8 @@ func conv1Kernel(ocs, vecs int) {
 
 	MOVQ(dp, dq)
 	for oc := 0; oc < ocs; oc++ {
-		for v := 0; v < vecs; v++ {
-			VMOVUPS(acc[oc][v], Mem{Base: dq, Disp: 32 * v})
+		for v, at := range vectorOffsets(acc[oc]) {
+			VMOVUPS(acc[oc][v], Mem{Base: dq, Disp: at})
 		}
 		if oc+1 < ocs {
 			ADDQ(dstStride, dq)
@@ -108,11 +143,22 @@ func conv1Kernel(ocs, vecs int) {
 	RET()
 }
 
+// vectorOffsets returns the byte offset of each of a row's vectors from the row's start.
+func vectorOffsets(vs []reg.VecPhysical) []int {
+	at := make([]int, len(vs))
+	for i := 1; i < len(vs); i++ {
+		at[i] = at[i-1] + int(vs[i-1].Size())
+	}
+	return at
+}
+
 // conv1GradKernels emits the weight-gradient kernels of the single-channel convolutions.
 func conv1GradKernels() {
-	for ocs := 1; ocs <= maxRows; ocs++ {
-		for taps := 1; taps <= maxCols; taps++ {
-			conv1GradKernel(ocs, taps)
+	for _, wide := range []bool{false, true} {
+		for ocs := 1; ocs <= maxRows; ocs++ {
+			for taps := 1; taps <= maxCols; taps++ {
+				conv1GradKernel(ocs, taps, wide)
+			}
 		}
 	}
 }
@@ -126,17 +172,24 @@ func conv1GradKernels() {
 //
 // with ow = 8*vecs, off_j the offset kh*W + kw of kernel position j. It is the dot kernel's
 // arithmetic (a lane per column of eight, summed across lanes at the end) over all the pixels
-// at once.
-func conv1GradKernel(ocs, taps int) {
+// at once. With wide it emits zconv1dw..., for the AVX-512 set: 16 lanes, a lane per column
+// modulo 16, a row's odd 8 columns in the lower lanes (loaded into YMM registers, which clears
+// the upper ones, so those add zeros); the lanes' halves are added before the sum across them.
+func conv1GradKernel(ocs, taps int, wide bool) {
 	name := fmt.Sprintf("conv1dw%dx%d", ocs, taps)
+	vs := ymm
+	if wide {
+		name = "z" + name
+		vs = zmm
+	}
 	TEXT(name, NOSPLIT, "func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, off0, off1, off2 int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s adds the weight gradient of %d output channels at %d kernel positions of a", name, ocs, taps),
 		"single-channel convolution (see conv1GradKernel in the generator).")
 
-	acc := accumulators(ocs, taps)
-	xvec := []reg.VecPhysical{reg.Y12, reg.Y13, reg.Y14}
-	dv := reg.Y15
+	acc := vs.accumulators(ocs, taps)
+	xvec := vs.regs[12:15]
+	dv := vs.regs[15]
 
 	off := make([]reg.GPVirtual, taps)
 	for j := range off {
@@ -164,27 +217,44 @@ func conv1GradKernel(ocs, taps int) {
 	SHLQ(U8(2), imgSkip)
 	images := gp(Param("images"))
 	oy, v := GP64(), GP64()
+	// step multiplies the next loaded-width vectors of dy by those of x at each tap.
+	step := func(loaded func(reg.VecPhysical) reg.VecPhysical) {
+		for j := 0; j < taps; j++ {
+			VMOVUPS(Mem{Base: xp, Index: off[j], Scale: 1}, loaded(xvec[j]))
+		}
+		for oc := 0; oc < ocs; oc++ {
+			VMOVUPS(dyAt[oc], loaded(dv))
+			for j := 0; j < taps; j++ {
+				VFMADD231PS(xvec[j], dv, acc[oc][j])
+			}
+		}
+		n := U8(int(loaded(dv).Size()))
+		ADDQ(n, xp)
+		ADDQ(n, dyp)
+		ADDQ(n, dyp2)
+	}
+	whole := func(r reg.VecPhysical) reg.VecPhysical { return r }
 
 	zero(acc)
 	Label(name + "_image")
 	Load(Param("oh"), oy)
 	Label(name + "_row")
 	Load(Param("vecs"), v)
+	if wide {
+		SHRQ(U8(1), v) // pairs of 8 columns
+		JE(LabelRef(name + "_odd"))
+	}
 	Label(name + "_vec")
-	for j := 0; j < taps; j++ {
-		VMOVUPS(Mem{Base: xp, Index: off[j], Scale: 1}, xvec[j])
-	}
-	for oc := 0; oc < ocs; oc++ {
-		VMOVUPS(dyAt[oc], dv)
-		for j := 0; j < taps; j++ {
-			VFMADD231PS(xvec[j], dv, acc[oc][j])
-		}
-	}
-	ADDQ(U8(32), xp)
-	ADDQ(U8(32), dyp)
-	ADDQ(U8(32), dyp2)
+	step(whole)
 	DECQ(v)
 	JNZ(LabelRef(name + "_vec"))
+	if wide {
+		Label(name + "_odd")
+		TESTQ(U32(1), paramAddr("vecs"))
+		JE(LabelRef(name + "_rowEnd"))
+		step(func(r reg.VecPhysical) reg.VecPhysical { return r.AsY().(reg.VecPhysical) })
+		Label(name + "_rowEnd")
+	}
 	ADDQ(rowSkip, xp)
 	DECQ(oy)
 	JNZ(LabelRef(name + "_row"))
@@ -192,6 +262,17 @@ func conv1GradKernel(ocs, taps int) {
 	DECQ(images)
 	JNZ(LabelRef(name + "_image"))
 
+	if wide {
+		Comment("Add each accumulator's upper half to its lower one.")
+		half := accumulators(ocs, taps)
+		for oc := range acc {
+			for j, z := range acc[oc] {
+				VEXTRACTF64X4(U8(1), z, dv.AsY())
+				VADDPS(dv.AsY(), half[oc][j], half[oc][j])
+			}
+		}
+		acc, dv = half, reg.Y15
+	}
 	Comment("Sum each kernel position's accumulators across lanes: lane oc is channel oc's.")
 	sums := make([]reg.VecPhysical, taps)
 	for j := 0; j < taps; j++ {

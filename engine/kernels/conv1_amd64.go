@@ -1,0 +1,68 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// conv1Kernels is a kernel set's generated single-channel convolutions: fwd[ocs-1][vecs-1]
+// computes ocs output channels of 8*vecs-pixel rows, grad[ocs-1][taps-1] the weight gradient
+// of ocs channels at taps kernel positions. They are called through the table, not a switch
+// as the GEMM's tiles are: each call covers whole images, so the cost of calling through a
+// func value does not show.
+type conv1Kernels struct {
+	fwd  [mr][3]conv1Func
+	grad [mr][dotCols]conv1GradFunc
+}
+
+// conv1Func and conv1GradFunc are the signatures of the generated conv1x and conv1dw kernels.
+type (
+	conv1Func     func(dst []float32, dstStride int, x []float32, W int, w []float32, K, oh int)
+	conv1GradFunc func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, off0, off1, off2 int)
+)
+
+var (
+	conv1AVX2 = conv1Kernels{
+		fwd: [mr][3]conv1Func{
+			{conv1x1x8, conv1x1x16, conv1x1x24},
+			{conv1x2x8, conv1x2x16, conv1x2x24},
+			{conv1x3x8, conv1x3x16, conv1x3x24},
+			{conv1x4x8, conv1x4x16, conv1x4x24},
+		},
+		grad: [mr][dotCols]conv1GradFunc{
+			{conv1dw1x1, conv1dw1x2, conv1dw1x3},
+			{conv1dw2x1, conv1dw2x2, conv1dw2x3},
+			{conv1dw3x1, conv1dw3x2, conv1dw3x3},
+			{conv1dw4x1, conv1dw4x2, conv1dw4x3},
+		},
+	}
+	conv1AVX512 = conv1Kernels{
+		fwd: [mr][3]conv1Func{
+			{zconv1x1x8, zconv1x1x16, zconv1x1x24},
+			{zconv1x2x8, zconv1x2x16, zconv1x2x24},
+			{zconv1x3x8, zconv1x3x16, zconv1x3x24},
+			{zconv1x4x8, zconv1x4x16, zconv1x4x24},
+		},
+		grad: [mr][dotCols]conv1GradFunc{
+			{zconv1dw1x1, zconv1dw1x2, zconv1dw1x3},
+			{zconv1dw2x1, zconv1dw2x2, zconv1dw2x3},
+			{zconv1dw3x1, zconv1dw3x2, zconv1dw3x3},
+			{zconv1dw4x1, zconv1dw4x2, zconv1dw4x3},
+		},
+	}
+)
+
+// rows runs the kernel for ocs channels of 8*vecs-pixel rows (the elemOps conv1Rows), after
+// checking the last element it reads and writes: the assembly trusts its arguments.
+func (k *conv1Kernels) rows(dst []float32, dstStride int, x []float32, W int, w []float32, ocs, vecs, K, oh int) {
+	_ = x[(oh+K-2)*W+K-1+8*vecs-1]
+	_ = w[ocs*K*K-1]
+	_ = dst[(ocs-1)*dstStride+oh*8*vecs-1]
+	k.fwd[ocs-1][vecs-1](dst, dstStride, x, W, w, K, oh)
+}
+
+// gradRows runs the weight-gradient kernel for ocs channels and taps kernel positions (the
+// elemOps conv1GradRows), after checking the last element it reads and writes.
+func (k *conv1Kernels) gradRows(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, ocs, taps, off0, off1, off2 int) {
+	_ = dw[(ocs-1)*ldw+taps-1]
+	_ = dy[(ocs-1)*dyStride+images*oh*8*vecs-1]
+	_ = x[(images-1)*imageX+(oh-1)*W+max(off0, off1, off2)+8*vecs-1]
+	k.grad[ocs-1][taps-1](dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+}
