@@ -169,3 +169,42 @@ func BenchmarkSGDStep(b *testing.B) {
 		})
 	}
 }
+
+// exampleNetwork is issue 15's example: the custom network its speed target is measured on
+// (engine/pytorch/bench.py --network times the same one in PyTorch).
+const exampleNetwork = `network:
+  - conv: {out: 16, kernel: 3, padding: 1}
+  - batchnorm
+  - relu
+  - maxpool: 2
+  - conv: {out: 32, kernel: 3, padding: 1}
+  - relu
+  - maxpool: 2
+  - flatten
+  - dropout: 0.25
+  - linear: 64
+  - relu
+  - linear: 10
+`
+
+// BenchmarkCustomTrainStep times a training step of the example custom network, as
+// BenchmarkTrainStep the built-in models.
+func BenchmarkCustomTrainStep(b *testing.B) {
+	spec := mustNetwork(b, exampleNetwork)
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("example/threads=%d", threads), func(b *testing.B) {
+			n, err := NewCustomNet(spec, 1, threads)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x, y := batchOf(1, benchBatch)
+			n.TrainStep(x, y, benchBatch)
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			for b.Loop() {
+				n.TrainStep(x, y, benchBatch)
+			}
+			reportImageRates(b, benchBatch, cpu0)
+		})
+	}
+}

@@ -157,6 +157,34 @@ func maxPoolBackward[F float](dx, dy []F, arg []int32, B int, g window) {
 	}
 }
 
+// maxPool2Forward is maxPoolForward for the common 2x2 window moving by 2 with no padding,
+// with the same ties and NaN rule: an odd last row or column is dropped (PyTorch's floor mode).
+func maxPool2Forward[F float](y []F, arg []int32, x []F, B, C, H, W int) {
+	oh, ow := H/2, W/2
+	for p := range B * C {
+		plane := x[p*H*W:][:H*W]
+		out, at := y[p*oh*ow:][:oh*ow], arg[p*oh*ow:][:oh*ow]
+		for py := range oh {
+			i0 := 2 * py * W
+			r0, r1 := plane[i0:][:2*ow], plane[i0+W:][:2*ow]
+			o, a := out[py*ow:][:ow], at[py*ow:][:ow]
+			for px := range o {
+				best, bi := r0[2*px], i0+2*px
+				if v := r0[2*px+1]; v > best || v != v {
+					best, bi = v, i0+2*px+1
+				}
+				if v := r1[2*px]; v > best || v != v {
+					best, bi = v, i0+W+2*px
+				}
+				if v := r1[2*px+1]; v > best || v != v {
+					best, bi = v, i0+W+2*px+1
+				}
+				o[px], a[px] = best, int32(bi)
+			}
+		}
+	}
+}
+
 // avgPoolForward: y [B,C,OH,OW] is the sum of each window of x [B,C,H,W] divided by K*K: the
 // padding counts as zeros (PyTorch's count_include_pad=True). Without ceil mode every window
 // lies within the padded input, so the divisor is always K*K.
@@ -313,22 +341,29 @@ type bnStats[F float] struct {
 	tracked        *int64
 }
 
-// batchNormTrain: y [B,C,HW] = gamma·(x−μ)/√(σ²+eps) + beta with μ, σ² the mean and biased
-// variance of each channel over the batch and the plane (HW is 1 after a linear layer:
-// BatchNorm1d). It keeps μ and 1/√(σ²+eps) in mean and invstd [C] for the backward pass, and
-// moves the running statistics toward the batch's as PyTorch does: r = (1−m)·r + m·batch,
-// with the unbiased variance (×n/(n−1)) for running_var, and counts the batch. Sums run in
-// float64.
-func batchNormTrain[F float](y, mean, invstd, x, gamma, beta []F, B, C, HW int, st bnStats[F], momentum, eps float64) {
-	n := B * HW
+// A BatchNorm in training normalises by the statistics of the whole batch, which the engine
+// cuts into chunks run by any worker. So its passes are split where the batch must be seen
+// whole: each chunk reduces its own images to per-channel moments (batchNormMoments), the
+// chunks' moments are merged in chunk order (mergeMoments), then every chunk normalises its
+// images (batchNormNormalise). Backward likewise: each chunk sums Σdy and Σdy·x̂ per channel
+// (batchNormGradSums), the sums are added in chunk order, then each chunk computes its input
+// gradient (batchNormInputGrad). One chunk gives the whole batch's numbers directly; several
+// give the same up to float64 rounding, the same bits for a given number of chunks.
+
+// moments are one channel's count, mean and sum of squared deviations from the mean, in float64.
+type moments struct{ n, mean, m2 float64 }
+
+// batchNormMoments writes each channel's moments over the B images of x [B,C,HW] into m [C],
+// with two passes over the chunk (the mean, then the deviations), as PyTorch's CPU kernel does:
+// the variance never comes from Σx² − n·μ², which cancels when the mean is large.
+func batchNormMoments[F float](m []moments, x []F, B, C, HW int) {
+	n := float64(B * HW)
 	for c := range C {
 		var sum float64
 		for i := range B {
-			for _, v := range x[(i*C+c)*HW:][:HW] {
-				sum += float64(v)
-			}
+			sum += sumFloat64(x[(i*C+c)*HW:][:HW])
 		}
-		mu := sum / float64(n)
+		mu := sum / n
 		var sq float64
 		for i := range B {
 			for _, v := range x[(i*C+c)*HW:][:HW] {
@@ -336,69 +371,167 @@ func batchNormTrain[F float](y, mean, invstd, x, gamma, beta []F, B, C, HW int, 
 				sq += d * d
 			}
 		}
-		variance := sq / float64(n)
-		is := 1 / math.Sqrt(variance+eps)
-		mean[c], invstd[c] = F(mu), F(is)
-		scale, shift := float64(gamma[c])*is, float64(beta[c])
-		for i := range B {
-			src, dst := x[(i*C+c)*HW:][:HW], y[(i*C+c)*HW:][:HW]
-			for j, v := range src {
-				dst[j] = F((float64(v)-mu)*scale + shift)
-			}
-		}
+		m[c] = moments{n: n, mean: mu, m2: sq}
+	}
+}
+
+// sumFloat64 is Σ x in float64, in four interleaved sums (added in a fixed order at the end)
+// so that the additions do not wait on each other.
+func sumFloat64[F float](x []F) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// mergeMoments adds b's images to a (Chan et al.'s pairwise update): the moments of the union.
+func mergeMoments(a, b moments) moments {
+	if a.n == 0 {
+		return b
+	}
+	n := a.n + b.n
+	d := b.mean - a.mean
+	return moments{n: n, mean: a.mean + d*b.n/n, m2: a.m2 + b.m2 + d*d*a.n*b.n/n}
+}
+
+// batchNormStatistics turns a batch's merged moments m [C] into the mean and 1/√(σ²+eps) the
+// passes normalise by (mean, invstd [C]), and moves the running statistics toward the batch's
+// as PyTorch does: r = (1−m)·r + m·batch, with the unbiased variance (×n/(n−1)) for
+// running_var; it counts the batch.
+func batchNormStatistics[F float](mean, invstd []float64, m []moments, st bnStats[F], momentum, eps float64) {
+	for c, mc := range m {
+		variance := mc.m2 / mc.n
+		mean[c], invstd[c] = mc.mean, 1/math.Sqrt(variance+eps)
 		unbiased := variance // one value per channel has no spread to correct (PyTorch refuses it)
-		if n > 1 {
-			unbiased = sq / float64(n-1)
+		if mc.n > 1 {
+			unbiased = mc.m2 / (mc.n - 1)
 		}
-		st.mean[c] = F((1-momentum)*float64(st.mean[c]) + momentum*mu)
+		st.mean[c] = F((1-momentum)*float64(st.mean[c]) + momentum*mc.mean)
 		st.variance[c] = F((1-momentum)*float64(st.variance[c]) + momentum*unbiased)
 	}
 	*st.tracked++
 }
 
-// batchNormEval: y [B,C,HW] = gamma·(x−running_mean)/√(running_var+eps) + beta.
-func batchNormEval[F float](y, x, gamma, beta []F, B, C, HW int, st bnStats[F], eps float64) {
+// batchNormNormalise: y [B,C,HW] = gamma·(x−mean)/√(σ²+eps) + beta for the batch's mean and
+// invstd [C], then max(·, 0) if relu (a ReLU after the BatchNorm, fused).
+func batchNormNormalise[F float](y, x []F, mean, invstd []float64, gamma, beta []F, B, C, HW int, relu bool) {
+	for c := range C {
+		mu, scale, shift := mean[c], float64(gamma[c])*invstd[c], float64(beta[c])
+		for i := range B {
+			src, dst := x[(i*C+c)*HW:][:HW], y[(i*C+c)*HW:][:HW]
+			dst = dst[:len(src)]
+			if relu {
+				for j, v := range src {
+					dst[j] = F(max((float64(v)-mu)*scale+shift, 0))
+				}
+				continue
+			}
+			for j, v := range src {
+				dst[j] = F((float64(v)-mu)*scale + shift)
+			}
+		}
+	}
+}
+
+// batchNormTrain is a BatchNorm's training forward pass on a batch seen whole: its moments,
+// statistics (kept in mean and invstd [C] for the backward pass, the running ones updated)
+// and normalisation, with a fused ReLU if relu.
+func batchNormTrain[F float](y []F, mean, invstd []float64, m []moments, x, gamma, beta []F, B, C, HW int, st bnStats[F], momentum, eps float64, relu bool) {
+	batchNormMoments(m, x, B, C, HW)
+	batchNormStatistics(mean, invstd, m, st, momentum, eps)
+	batchNormNormalise(y, x, mean, invstd, gamma, beta, B, C, HW, relu)
+}
+
+// batchNormEval: y [B,C,HW] = gamma·(x−running_mean)/√(running_var+eps) + beta, then
+// max(·, 0) if relu.
+func batchNormEval[F float](y, x, gamma, beta []F, B, C, HW int, st bnStats[F], eps float64, relu bool) {
 	for c := range C {
 		is := 1 / math.Sqrt(float64(st.variance[c])+eps)
 		scale := float64(gamma[c]) * is
 		shift := float64(beta[c]) - float64(st.mean[c])*scale
 		for i := range B {
 			src, dst := x[(i*C+c)*HW:][:HW], y[(i*C+c)*HW:][:HW]
+			dst = dst[:len(src)]
 			for j, v := range src {
-				dst[j] = F(float64(v)*scale + shift)
+				o := float64(v)*scale + shift
+				if relu {
+					o = max(o, 0)
+				}
+				dst[j] = F(o)
 			}
 		}
 	}
 }
 
-// batchNormBackward adds, for dy [B,C,HW] and batchNormTrain's mean and invstd: dgamma [C] +=
-// Σ dy·x̂, dbeta [C] += Σ dy and dx += gamma·invstd/n · (n·dy − Σdy − x̂·Σ dy·x̂), x̂ the
-// normalised input, n = B·HW: the gradient through the batch statistics.
-func batchNormBackward[F float](dx, dgamma, dbeta, dy, x, mean, invstd, gamma []F, B, C, HW int) {
-	n := float64(B * HW)
+// reluMask zeroes dy where the ReLU's output y is not positive: the gradient of a fused ReLU.
+func reluMask[F float](dy, y []F) {
+	y = y[:len(dy)]
+	for i, v := range y {
+		if !(v > 0) {
+			dy[i] = 0
+		}
+	}
+}
+
+// batchNormGradSums adds each channel's Σdy and Σdy·x̂ over the B images of dy and x [B,C,HW]
+// into sumDy and sumDyXhat [C] (x̂ the normalised input), in float64.
+func batchNormGradSums[F float](sumDy, sumDyXhat []float64, dy, x []F, mean, invstd []float64, B, C, HW int) {
 	for c := range C {
-		mu, is := float64(mean[c]), float64(invstd[c])
-		var sumDy, sumDyXhat float64
+		mu, is := mean[c], invstd[c]
+		var sd, sdx float64
 		for i := range B {
 			xs, ds := x[(i*C+c)*HW:][:HW], dy[(i*C+c)*HW:][:HW]
+			xs = xs[:len(ds)]
 			for j, g := range ds {
-				sumDy += float64(g)
-				sumDyXhat += float64(g) * (float64(xs[j]) - mu) * is
+				sd += float64(g)
+				sdx += float64(g) * (float64(xs[j]) - mu)
 			}
 		}
-		dgamma[c] += F(sumDyXhat)
-		dbeta[c] += F(sumDy)
-		if dx == nil {
-			continue
-		}
+		sumDy[c] += sd
+		sumDyXhat[c] += sdx * is
+	}
+}
+
+// batchNormInputGrad adds dx += gamma·invstd/n · (n·dy − Σdy − x̂·Σdy·x̂) for the B images of
+// dy and x [B,C,HW], n the whole batch's values per channel and the sums the whole batch's:
+// the gradient through the batch statistics.
+func batchNormInputGrad[F float](dx, dy, x []F, mean, invstd, sumDy, sumDyXhat []float64, gamma []F, n float64, B, C, HW int) {
+	for c := range C {
+		mu, is := mean[c], invstd[c]
 		k := float64(gamma[c]) * is / n
+		a, b := k*n, k*sumDy[c]
+		e := k * sumDyXhat[c] * is
 		for i := range B {
 			xs, ds, out := x[(i*C+c)*HW:][:HW], dy[(i*C+c)*HW:][:HW], dx[(i*C+c)*HW:][:HW]
+			xs, out = xs[:len(ds)], out[:len(ds)]
 			for j, g := range ds {
-				xhat := (float64(xs[j]) - mu) * is
-				out[j] += F(k * (n*float64(g) - sumDy - xhat*sumDyXhat))
+				out[j] += F(a*float64(g) - b - (float64(xs[j])-mu)*e)
 			}
 		}
+	}
+}
+
+// batchNormBackward is the backward pass on a batch seen whole: dgamma [C] += Σ dy·x̂,
+// dbeta [C] += Σ dy and, unless dx is nil, dx as batchNormInputGrad. sumDy and sumDyXhat [C]
+// are scratch.
+func batchNormBackward[F float](dx, dgamma, dbeta, dy, x []F, mean, invstd, sumDy, sumDyXhat []float64, gamma []F, B, C, HW int) {
+	clear(sumDy)
+	clear(sumDyXhat)
+	batchNormGradSums(sumDy, sumDyXhat, dy, x, mean, invstd, B, C, HW)
+	for c := range C {
+		dgamma[c] += F(sumDyXhat[c])
+		dbeta[c] += F(sumDy[c])
+	}
+	if dx != nil {
+		batchNormInputGrad(dx, dy, x, mean, invstd, sumDy, sumDyXhat, gamma, float64(B*HW), B, C, HW)
 	}
 }
 
