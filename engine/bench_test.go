@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -170,27 +172,15 @@ func BenchmarkSGDStep(b *testing.B) {
 	}
 }
 
-// exampleNetwork is issue 15's example: the custom network its speed target is measured on
-// (engine/pytorch/bench.py --network times the same one in PyTorch).
-const exampleNetwork = `network:
-  - conv: {out: 16, kernel: 3, padding: 1}
-  - batchnorm
-  - relu
-  - maxpool: 2
-  - conv: {out: 32, kernel: 3, padding: 1}
-  - relu
-  - maxpool: 2
-  - flatten
-  - dropout: 0.25
-  - linear: 64
-  - relu
-  - linear: 10
-`
-
-// BenchmarkCustomTrainStep times a training step of the example custom network, as
-// BenchmarkTrainStep the built-in models.
+// BenchmarkCustomTrainStep times a training step of issue 15's example network
+// (testdata/example_network.yaml), as BenchmarkTrainStep the built-in models; engine/pytorch/
+// bench.py --network times the same network in PyTorch.
 func BenchmarkCustomTrainStep(b *testing.B) {
-	spec := mustNetwork(b, exampleNetwork)
+	src, err := os.ReadFile(filepath.Join("testdata", "example_network.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec := mustNetwork(b, string(src))
 	for _, threads := range []int{1, 2} {
 		b.Run(fmt.Sprintf("example/threads=%d", threads), func(b *testing.B) {
 			n, err := NewCustomNet(spec, 1, threads)

@@ -238,7 +238,8 @@ type node[F float] struct {
 	act      activation
 	strided  bool    // conv: stride > 1, run by convStrided*
 	fused    convAct // stride-1 conv: actReLU or actReLUPool when the ReLU (and pooling) after it are fused in
-	relu     bool    // BatchNorm: the ReLU after it fused in
+	bn       bnFused // BatchNorm: the ReLU (and 2x2 max pooling) after it fused in
+	full     []F     // BatchNorm with pooling: the gradient of its own output, [B,in]
 	pool2    bool    // maxpool: 2x2 by 2, unpadded
 	plane    int     // BatchNorm and global_avgpool: values per channel of one image
 	y, dy    []F     // [B,out]: the output and its gradient
@@ -261,6 +262,9 @@ type customNet[F float] struct {
 	col      []F // a strided convolution's im2col of one image
 	zeros    []F // a bias of zeros for layers without one
 	dummy    []F // where the gradient of that bias goes
+	plane    []F // a BatchNorm's output plane on its way to pooling
+	scale    []float64
+	shift    []float64 // [C] a BatchNorm's affine map, see batchNormAffine
 	lo       int // the running chunk's first image in the batch: keys its dropout masks
 	rng      rand.PCG
 }
@@ -318,7 +322,11 @@ func buildNodes[F float](layers []network.Layer, param, stat, drop *int) []*node
 			*stat += 2
 			if next(network.ReLU) {
 				i++
-				n.relu, n.outShape = true, layers[i].OutShape
+				n.bn, n.outShape = bnReLU, layers[i].OutShape
+				if i+1 < len(layers) && isMaxPool2(&layers[i+1]) {
+					i++
+					n.bn, n.outShape = bnReLUPool, layers[i].OutShape
+				}
 			}
 		case network.MaxPool:
 			n.pool2 = isMaxPool2(l)
@@ -370,7 +378,7 @@ func (m *customNet[F]) reserve(images int) {
 	}
 	m.capacity = images
 	var shapes []convShape
-	col, widest := 0, 0
+	col, widest, plane := 0, 0, 0
 	each(m.nodes, func(n *node[F]) {
 		n.y, n.dy = make([]F, images*n.out), make([]F, images*n.out)
 		switch n.l.Kind {
@@ -390,8 +398,16 @@ func (m *customNet[F]) reserve(images int) {
 			n.arg = make([]int32, images*n.out)
 		case network.Dropout:
 			n.mask = make([]uint8, images*n.out)
+		case network.BatchNorm:
+			widest = max(widest, n.l.In[0])
+			if n.bn == bnReLUPool {
+				n.arg2, n.full = make([]uint8, images*n.out), make([]F, images*n.in)
+				plane = max(plane, n.plane)
+			}
 		}
 	})
+	m.plane = make([]F, plane)
+	m.scale, m.shift = make([]float64, widest), make([]float64, widest)
 	m.sc = newScratch[F](images, shapes...)
 	m.col = make([]F, col)
 	m.zeros, m.dummy = make([]F, widest), make([]F, widest)
@@ -455,7 +471,9 @@ func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F
 		i := m.bnAt[pass-1]
 		n := m.nodes[i]
 		b := m.st.bn[n.stat/2]
-		batchNormNormalise(n.y[:B*n.out], input(m.nodes, i, x), b.mean, b.invstd, m.p[n.param], m.p[n.param+1], B, n.l.In[0], n.plane, n.relu)
+		C, H, W := bnDims(n)
+		batchNormAffine(m.scale[:C], m.shift[:C], b.mean, b.invstd, m.p[n.param], m.p[n.param+1])
+		batchNormApply(n.y[:B*n.out], n.arg2, input(m.nodes, i, x), m.scale, m.shift, B, C, H, W, n.bn, m.plane)
 		start = i + 1
 	}
 	if pass < len(m.bnAt) {
@@ -493,7 +511,7 @@ func (m *customNet[F]) backwardPass(pass, chunk int, x, dlogits []F, B int) {
 			dbeta[c] += F(b.sumDy[chunk][c])
 		}
 		if i > 0 {
-			batchNormInputGrad(m.nodes[i-1].dy, n.dy[:B*n.out], input(m.nodes, i, x), b.mean, b.invstd, b.totDy, b.totDyXhat, m.p[n.param], b.count, B, n.l.In[0], n.plane)
+			batchNormInputGrad(m.nodes[i-1].dy, bnGrad(n, B), input(m.nodes, i, x), b.mean, b.invstd, b.totDy, b.totDyXhat, m.p[n.param], b.count, B, n.l.In[0], n.plane)
 		}
 		hi = i
 	}
@@ -505,10 +523,8 @@ func (m *customNet[F]) backwardPass(pass, chunk int, x, dlogits []F, B int) {
 	if pass < K {
 		n := m.nodes[lo-1]
 		b := m.st.bn[n.stat/2]
-		dy := n.dy[:B*n.out]
-		if n.relu {
-			reluMask(dy, n.y)
-		}
+		C, H, W := bnDims(n)
+		dy := bnOutputGrad(n.full, n.dy[:B*n.out], n.y, n.arg2, B, C, H, W, n.bn)
 		clear(b.sumDy[chunk])
 		clear(b.sumDyXhat[chunk])
 		batchNormGradSums(b.sumDy[chunk], b.sumDyXhat[chunk], dy, input(m.nodes, lo-1, x), b.mean, b.invstd, B, n.l.In[0], n.plane)
@@ -563,12 +579,14 @@ func (m *customNet[F]) nodeForward(n *node[F], x []F, B int, training bool) {
 	case network.ReLU, network.LeakyReLU, network.Tanh, network.Sigmoid, network.GELU:
 		activationForward(y, x, B*n.out, n.act, F(l.Slope))
 	case network.BatchNorm:
-		st := m.stats(n)
+		st, gamma, beta := m.stats(n), m.p[n.param], m.p[n.param+1]
+		C, H, W := bnDims(n)
 		if training { // a BatchNorm inside a block, on a batch run as one chunk
 			b := m.st.bn[n.stat/2]
-			batchNormTrain(y, b.mean, b.invstd, b.moments[0], x, m.p[n.param], m.p[n.param+1], B, l.In[0], n.plane, st, network.BNMomentum, network.BNEps, n.relu)
+			batchNormTrain(y, n.arg2, b.mean, b.invstd, m.scale[:C], m.shift[:C], b.moments[0], x, gamma, beta, B, C, H, W, st, network.BNMomentum, network.BNEps, n.bn, m.plane)
 		} else {
-			batchNormEval(y, x, m.p[n.param], m.p[n.param+1], B, l.In[0], n.plane, st, network.BNEps, n.relu)
+			batchNormEvalAffine(m.scale[:C], m.shift[:C], gamma, beta, st, network.BNEps)
+			batchNormApply(y, n.arg2, x, m.scale, m.shift, B, C, H, W, n.bn, m.plane)
 		}
 	case network.Dropout:
 		if !training || l.P == 0 {
@@ -593,6 +611,22 @@ func (m *customNet[F]) nodeForward(n *node[F], x []F, B int, training bool) {
 			off += cp
 		}
 	}
+}
+
+// bnDims is the BatchNorm n's channels and plane: [C,H,W] of a map, [N,1,1] of features.
+func bnDims[F float](n *node[F]) (C, H, W int) {
+	if n.l.In.IsMap() {
+		return n.l.In[0], n.l.In[1], n.l.In[2]
+	}
+	return n.l.In[0], 1, 1
+}
+
+// bnGrad is the gradient of the BatchNorm n's own output, which bnOutputGrad left.
+func bnGrad[F float](n *node[F], B int) []F {
+	if n.bn == bnReLUPool {
+		return n.full[:B*n.in]
+	}
+	return n.dy[:B*n.out]
 }
 
 // channels is the concatenation axis of a block's output: channels of a map, else features.
@@ -702,11 +736,10 @@ func (m *customNet[F]) nodeBackward(n *node[F], x, dx, dy []F, B int) {
 			activationBackward(dx, dy, x, y, B*n.out, n.act, F(l.Slope))
 		}
 	case network.BatchNorm: // inside a block, on a batch run as one chunk
-		if n.relu {
-			reluMask(dy, y)
-		}
+		C, H, W := bnDims(n)
+		dy = bnOutputGrad(n.full, dy, y, n.arg2, B, C, H, W, n.bn)
 		b := m.st.bn[n.stat/2]
-		batchNormBackward(dx, m.g[n.param], m.g[n.param+1], dy, x, b.mean, b.invstd, b.sumDy[0], b.sumDyXhat[0], m.p[n.param], B, l.In[0], n.plane)
+		batchNormBackward(dx, m.g[n.param], m.g[n.param+1], dy, x, b.mean, b.invstd, b.sumDy[0], b.sumDyXhat[0], m.p[n.param], B, C, n.plane)
 	case network.Dropout:
 		if dx == nil {
 			return

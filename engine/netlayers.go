@@ -1,6 +1,10 @@
 package engine
 
-import "math"
+import (
+	"math"
+
+	"mnist-tui/engine/kernels"
+)
 
 // The layers a network declared in config.yaml (package network) may use beyond those of the
 // built-in models, in the style of layers.go: forward and backward functions over flat,
@@ -159,30 +163,57 @@ func maxPoolBackward[F float](dx, dy []F, arg []int32, B int, g window) {
 
 // maxPool2Forward is maxPoolForward for the common 2x2 window moving by 2 with no padding,
 // with the same ties and NaN rule: an odd last row or column is dropped (PyTorch's floor mode).
+// The winner is picked by conditional moves rather than branches, which a ReLU's output (half
+// zeros, at random) would mispredict every other time.
 func maxPool2Forward[F float](y []F, arg []int32, x []F, B, C, H, W int) {
 	oh, ow := H/2, W/2
 	for p := range B * C {
 		plane := x[p*H*W:][:H*W]
 		out, at := y[p*oh*ow:][:oh*ow], arg[p*oh*ow:][:oh*ow]
 		for py := range oh {
-			i0 := 2 * py * W
-			r0, r1 := plane[i0:][:2*ow], plane[i0+W:][:2*ow]
+			i0 := int32(2 * py * W)
+			r0, r1 := plane[i0:][:2*ow], plane[int(i0)+W:][:2*ow]
 			o, a := out[py*ow:][:ow], at[py*ow:][:ow]
 			for px := range o {
-				best, bi := r0[2*px], i0+2*px
-				if v := r0[2*px+1]; v > best || v != v {
-					best, bi = v, i0+2*px+1
+				v0, v1, v2, v3 := r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1]
+				// !(v <= best) is v > best, and true for a NaN v; it also replaces a NaN
+				// best, against PyTorch's rule: a window with a NaN (rare, and caught by its
+				// sum) takes the general loop.
+				best, bi := v0, int32(0)
+				take := !(v1 <= best)
+				best, bi = pick(take, v1, best), pickInt(take, 1, bi)
+				take = !(v2 <= best)
+				best, bi = pick(take, v2, best), pickInt(take, int32(W), bi)
+				take = !(v3 <= best)
+				best, bi = pick(take, v3, best), pickInt(take, int32(W)+1, bi)
+				if sum := v0 + v1 + v2 + v3; sum != sum {
+					best, bi = v0, 0
+					for k, v := range [3]F{v1, v2, v3} {
+						if v > best || v != v {
+							best, bi = v, [3]int32{1, int32(W), int32(W) + 1}[k]
+						}
+					}
 				}
-				if v := r1[2*px]; v > best || v != v {
-					best, bi = v, i0+W+2*px
-				}
-				if v := r1[2*px+1]; v > best || v != v {
-					best, bi = v, i0+W+2*px+1
-				}
-				o[px], a[px] = best, int32(bi)
+				o[px], a[px] = best, i0+int32(2*px)+bi
 			}
 		}
 	}
+}
+
+// pick is a if take, else b.
+func pick[F float](take bool, a, b F) F {
+	if take {
+		return a
+	}
+	return b
+}
+
+// pickInt is a if take, else b; small enough for the compiler to make it a conditional move.
+func pickInt(take bool, a, b int32) int32 {
+	if take {
+		return a
+	}
+	return b
 }
 
 // avgPoolForward: y [B,C,OH,OW] is the sum of each window of x [B,C,H,W] divided by K*K: the
@@ -420,59 +451,130 @@ func batchNormStatistics[F float](mean, invstd []float64, m []moments, st bnStat
 	*st.tracked++
 }
 
-// batchNormNormalise: y [B,C,HW] = gamma·(x−mean)/√(σ²+eps) + beta for the batch's mean and
-// invstd [C], then max(·, 0) if relu (a ReLU after the BatchNorm, fused).
-func batchNormNormalise[F float](y, x []F, mean, invstd []float64, gamma, beta []F, B, C, HW int, relu bool) {
+// batchNormAffine writes the per-channel scale and shift [C] that normalise by mean and
+// invstd [C] and apply gamma and beta: y = x·scale + shift.
+func batchNormAffine[F float](scale, shift, mean, invstd []float64, gamma, beta []F) {
+	for c := range scale {
+		scale[c] = float64(gamma[c]) * invstd[c]
+		shift[c] = float64(beta[c]) - mean[c]*scale[c]
+	}
+}
+
+// bnFused is what follows a BatchNorm in its node: nothing, a ReLU, or a ReLU and a 2x2 max
+// pooling by 2.
+type bnFused int
+
+const (
+	bnPlain bnFused = iota
+	bnReLU
+	bnReLUPool
+)
+
+// batchNormApply: y = x·scale + shift per channel for x [B,C,H,W], then what is fused: a ReLU,
+// or a ReLU and 2x2 pooling (y [B,C,H/2,W/2], the winners in arg as conv.go's actReLUPool
+// stores them), through plane [H*W] so that the full-size output is never stored.
+func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, B, C, H, W int, fused bnFused, plane []F) {
+	HW := H * W
+	ph := (H / 2) * (W / 2)
 	for c := range C {
-		mu, scale, shift := mean[c], float64(gamma[c])*invstd[c], float64(beta[c])
+		a, b := scale[c], shift[c]
 		for i := range B {
-			src, dst := x[(i*C+c)*HW:][:HW], y[(i*C+c)*HW:][:HW]
-			dst = dst[:len(src)]
-			if relu {
+			src := x[(i*C+c)*HW:][:HW]
+			switch fused {
+			case bnPlain:
+				dst := y[(i*C+c)*HW:][:HW]
 				for j, v := range src {
-					dst[j] = F(max((float64(v)-mu)*scale+shift, 0))
+					dst[j] = F(float64(v)*a + b)
 				}
-				continue
+			case bnReLU:
+				dst := y[(i*C+c)*HW:][:HW]
+				for j, v := range src {
+					dst[j] = F(max(float64(v)*a+b, 0))
+				}
+			case bnReLUPool:
+				dst := plane[:HW]
+				for j, v := range src {
+					dst[j] = F(float64(v)*a + b)
+				}
+				at := (i*C + c) * ph
+				reluPool2Plane(y[at:][:ph], arg[at:][:ph], dst, H, W)
 			}
-			for j, v := range src {
-				dst[j] = F((float64(v)-mu)*scale + shift)
+		}
+	}
+}
+
+// reluPool2Plane is biasReLUPoolPlane (conv.go) with no bias, its winners picked by
+// conditional moves: relu of the maximum of each 2x2 window of src [H,W] into dst [H/2,W/2],
+// the winner's place (0-3, row-major) in arg. Ties and NaNs as maxPool2Forward.
+func reluPool2Plane[F float](dst []F, arg []uint8, src []F, H, W int) {
+	ow := W / 2
+	for py := range H / 2 {
+		r0, r1 := src[2*py*W:][:2*ow], src[(2*py+1)*W:][:2*ow]
+		d, a := dst[py*ow:][:ow], arg[py*ow:][:ow]
+		for px := range d {
+			v0, v1, v2, v3 := r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1]
+			best, bi := v0, int32(0)
+			take := !(v1 <= best)
+			best, bi = pick(take, v1, best), pickInt(take, 1, bi)
+			take = !(v2 <= best)
+			best, bi = pick(take, v2, best), pickInt(take, 2, bi)
+			take = !(v3 <= best)
+			best, bi = pick(take, v3, best), pickInt(take, 3, bi)
+			if sum := v0 + v1 + v2 + v3; sum != sum {
+				best, bi = v0, 0
+				for k, v := range [3]F{v1, v2, v3} {
+					if v > best || v != v {
+						best, bi = v, int32(k+1)
+					}
+				}
 			}
+			d[px], a[px] = max(best, 0), uint8(bi)
 		}
 	}
 }
 
 // batchNormTrain is a BatchNorm's training forward pass on a batch seen whole: its moments,
 // statistics (kept in mean and invstd [C] for the backward pass, the running ones updated)
-// and normalisation, with a fused ReLU if relu.
-func batchNormTrain[F float](y []F, mean, invstd []float64, m []moments, x, gamma, beta []F, B, C, HW int, st bnStats[F], momentum, eps float64, relu bool) {
-	batchNormMoments(m, x, B, C, HW)
+// and normalisation, with what is fused after it; scale and shift [C] are scratch.
+func batchNormTrain[F float](y []F, arg []uint8, mean, invstd, scale, shift []float64, m []moments, x, gamma, beta []F, B, C, H, W int, st bnStats[F], momentum, eps float64, fused bnFused, plane []F) {
+	batchNormMoments(m, x, B, C, H*W)
 	batchNormStatistics(mean, invstd, m, st, momentum, eps)
-	batchNormNormalise(y, x, mean, invstd, gamma, beta, B, C, HW, relu)
+	batchNormAffine(scale, shift, mean, invstd, gamma, beta)
+	batchNormApply(y, arg, x, scale, shift, B, C, H, W, fused, plane)
 }
 
-// batchNormEval: y [B,C,HW] = gamma·(x−running_mean)/√(running_var+eps) + beta, then
-// max(·, 0) if relu.
-func batchNormEval[F float](y, x, gamma, beta []F, B, C, HW int, st bnStats[F], eps float64, relu bool) {
-	for c := range C {
-		is := 1 / math.Sqrt(float64(st.variance[c])+eps)
-		scale := float64(gamma[c]) * is
-		shift := float64(beta[c]) - float64(st.mean[c])*scale
-		for i := range B {
-			src, dst := x[(i*C+c)*HW:][:HW], y[(i*C+c)*HW:][:HW]
-			dst = dst[:len(src)]
-			for j, v := range src {
-				o := float64(v)*scale + shift
-				if relu {
-					o = max(o, 0)
-				}
-				dst[j] = F(o)
-			}
-		}
+// batchNormEvalAffine writes the scale and shift [C] of evaluation: by the running statistics.
+func batchNormEvalAffine[F float](scale, shift []float64, gamma, beta []F, st bnStats[F], eps float64) {
+	for c := range scale {
+		scale[c] = float64(gamma[c]) / math.Sqrt(float64(st.variance[c])+eps)
+		shift[c] = float64(beta[c]) - float64(st.mean[c])*scale[c]
 	}
+}
+
+// bnOutputGrad turns the gradient dy of a BatchNorm node's output into that of the BatchNorm's
+// own output, undoing what is fused: in place for a ReLU (dy masked where y is not positive);
+// for a ReLU and pooling into full [B,C,H,W], each pooled gradient at its window's winner.
+// It returns the gradient.
+func bnOutputGrad[F float](full, dy, y []F, arg []uint8, B, C, H, W int, fused bnFused) []F {
+	switch fused {
+	case bnReLU:
+		reluMask(dy, y)
+	case bnReLUPool:
+		hw, ph := H*W, (H/2)*(W/2)
+		for p := range B * C {
+			reluPoolBackPlane(full[p*hw:][:hw], dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph], H, W)
+		}
+		return full[:B*C*hw]
+	}
+	return dy
 }
 
 // reluMask zeroes dy where the ReLU's output y is not positive: the gradient of a fused ReLU.
 func reluMask[F float](dy, y []F) {
+	if d, ok := any(dy).([]float32); ok {
+		kernels.ReLUBackward(d, d, any(y).([]float32)) // element by element: in place is fine
+		return
+	}
 	y = y[:len(dy)]
 	for i, v := range y {
 		if !(v > 0) {

@@ -1,6 +1,10 @@
 """PyTorch's CPU training and inference speed on the four models: the baseline the Go engine must beat.
 
     /usr/bin/python3 engine/pytorch/bench.py [--model all] [--threads 1,2] [--batches 100]
+    /usr/bin/python3 engine/pytorch/bench.py --network engine/testdata/example_network.yaml
+
+--network times a network of config.yaml's format (a file with a network: key, built by
+network.py) instead of the built-in models; its JSON lines name it by the file's name: key.
 
 Inputs are random images, normalised like MNIST and preloaded, so only the model is timed.
 Training: batch 64, a few warm-up steps, then --batches timed steps of
@@ -24,6 +28,7 @@ import torch
 
 import mnist
 import models
+import network
 
 TRAIN_BATCH = 64
 TRAIN_POOL = 16  # distinct preloaded batches, cycled, so the timed loop never builds inputs
@@ -54,7 +59,9 @@ def random_images(n, generator):
 
 
 def bench_train(model, steps, repeats, generator):
-    """Return seconds per training step, the best of `repeats` timed runs of `steps` steps."""
+    """Return seconds per training step, the best of `repeats` timed runs of `steps` steps, by the
+    wall clock and in CPU time of the process (all its threads): on a loaded machine the CPU time is
+    the steadier measure, as the Go benchmarks' images/cpu-s."""
     xs = random_images(TRAIN_POOL * TRAIN_BATCH, generator).split(TRAIN_BATCH)
     ys = torch.randint(0, 10, (TRAIN_POOL * TRAIN_BATCH,), generator=generator).split(TRAIN_BATCH)
     criterion = models.loss_fn()
@@ -69,13 +76,14 @@ def bench_train(model, steps, repeats, generator):
 
     for i in range(WARMUP_STEPS):
         step(i)
-    best = float("inf")
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(steps):
             step(i)
         best = min(best, (time.perf_counter() - t0) / steps)
-    return best
+        best_cpu = min(best_cpu, (time.process_time() - c0) / steps)
+    return best, best_cpu
 
 
 def bench_infer(model, repeats, generator):
@@ -99,20 +107,33 @@ def main():
     parser.add_argument("--threads", default="1,2", help="comma list of torch.set_num_threads values")
     parser.add_argument("--batches", type=int, default=100, help="timed training steps per repeat")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each measurement; the best counts")
+    parser.add_argument("--network", help="a YAML file with a network: key, timed instead of --model")
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     if args.batches < 1 or args.repeat < 1 or any(t < 1 for t in threads):
         raise SystemExit("--batches, --repeat and every --threads value must be at least 1")
 
-    for name in models.model_names(args.model):
+    if args.network:
+        import yaml
+
+        with open(args.network) as f:
+            doc = yaml.safe_load(f)
+        if not isinstance(doc, dict) or not isinstance(doc.get("network"), list):
+            raise SystemExit(f"{args.network}: no network: list; write one as in config.yaml")
+        names = [doc.get("name") or os.path.basename(args.network)]
+        build = lambda _: network.build(doc["network"])  # noqa: E731
+    else:
+        names = models.model_names(args.model)
+        build = models.build
+    for name in names:
         for t in threads:
             torch.set_num_threads(t)
             torch.manual_seed(0)
             generator = torch.Generator().manual_seed(0)
-            model = models.build(name)
+            model = build(name)
             load = os.getloadavg()[0]
             when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            step_s = bench_train(model, args.batches, args.repeat, generator)
+            step_s, step_cpu_s = bench_train(model, args.batches, args.repeat, generator)
             infer_s = bench_infer(model, args.repeat, generator)
             print(
                 json.dumps(
@@ -124,6 +145,7 @@ def main():
                         "repeats": args.repeat,
                         "train_ms_per_step": round(step_s * 1e3, 3),
                         "train_img_s": round(TRAIN_BATCH / step_s, 1),
+                        "train_img_cpu_s": round(TRAIN_BATCH / step_cpu_s, 1),
                         "infer_batch": INFER_BATCH,
                         "infer_img_s": round(INFER_IMAGES / infer_s, 1),
                         "allocs_per_step": None,  # not measurable from Python; the Go side reports its own
