@@ -265,7 +265,7 @@ type customNet[F float] struct {
 	plane    []F // a BatchNorm's output plane on its way to pooling
 	scale    []float64
 	shift    []float64 // [C] a BatchNorm's affine map, see batchNormAffine
-	lo       int // the running chunk's first image in the batch: keys its dropout masks
+	lo       int       // the running chunk's first image in the batch: keys its dropout masks
 	rng      rand.PCG
 }
 
