@@ -164,7 +164,9 @@ func maxPoolBackward[F float](dx, dy []F, arg []int32, B int, g window) {
 // maxPool2Forward is maxPoolForward for the common 2x2 window moving by 2 with no padding,
 // with the same ties and NaN rule: an odd last row or column is dropped (PyTorch's floor mode).
 // The winner is picked by conditional moves rather than branches, which a ReLU's output (half
-// zeros, at random) would mispredict every other time.
+// zeros, at random) would mispredict every other time. !(v <= running maximum) is v > it, and
+// true for a NaN v; a NaN running maximum would break the rule, so a window with a NaN (rare,
+// caught by its sum) takes the plain loop.
 func maxPool2Forward[F float](y []F, arg []int32, x []F, B, C, H, W int) {
 	oh, ow := H/2, W/2
 	for p := range B * C {
@@ -176,16 +178,15 @@ func maxPool2Forward[F float](y []F, arg []int32, x []F, B, C, H, W int) {
 			o, a := out[py*ow:][:ow], at[py*ow:][:ow]
 			for px := range o {
 				v0, v1, v2, v3 := r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1]
-				// !(v <= best) is v > best, and true for a NaN v; it also replaces a NaN
-				// best, against PyTorch's rule: a window with a NaN (rare, and caught by its
-				// sum) takes the general loop.
-				best, bi := v0, int32(0)
-				take := !(v1 <= best)
-				best, bi = pick(take, v1, best), pickInt(take, 1, bi)
-				take = !(v2 <= best)
-				best, bi = pick(take, v2, best), pickInt(take, int32(W), bi)
-				take = !(v3 <= best)
-				best, bi = pick(take, v3, best), pickInt(take, int32(W)+1, bi)
+				// The running maximum by max (no branch), the winner by conditional moves,
+				// the output read back at the winner: exactly the winning element.
+				run, bi := v0, int32(0)
+				bi = pickInt(!(v1 <= run), 1, bi)
+				run = max(run, v1)
+				bi = pickInt(!(v2 <= run), int32(W), bi)
+				run = max(run, v2)
+				bi = pickInt(!(v3 <= run), int32(W)+1, bi)
+				best := plane[i0+int32(2*px)+bi]
 				if sum := v0 + v1 + v2 + v3; sum != sum {
 					best, bi = v0, 0
 					for k, v := range [3]F{v1, v2, v3} {
@@ -198,14 +199,6 @@ func maxPool2Forward[F float](y []F, arg []int32, x []F, B, C, H, W int) {
 			}
 		}
 	}
-}
-
-// pick is a if take, else b.
-func pick[F float](take bool, a, b F) F {
-	if take {
-		return a
-	}
-	return b
 }
 
 // pickInt is a if take, else b; small enough for the compiler to make it a conditional move.
@@ -513,13 +506,13 @@ func reluPool2Plane[F float](dst []F, arg []uint8, src []F, H, W int) {
 		d, a := dst[py*ow:][:ow], arg[py*ow:][:ow]
 		for px := range d {
 			v0, v1, v2, v3 := r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1]
-			best, bi := v0, int32(0)
-			take := !(v1 <= best)
-			best, bi = pick(take, v1, best), pickInt(take, 1, bi)
-			take = !(v2 <= best)
-			best, bi = pick(take, v2, best), pickInt(take, 2, bi)
-			take = !(v3 <= best)
-			best, bi = pick(take, v3, best), pickInt(take, 3, bi)
+			run, bi := v0, int32(0)
+			bi = pickInt(!(v1 <= run), 1, bi)
+			run = max(run, v1)
+			bi = pickInt(!(v2 <= run), 2, bi)
+			run = max(run, v2)
+			bi = pickInt(!(v3 <= run), 3, bi)
+			best := [4]F{v0, v1, v2, v3}[bi]
 			if sum := v0 + v1 + v2 + v3; sum != sum {
 				best, bi = v0, 0
 				for k, v := range [3]F{v1, v2, v3} {
