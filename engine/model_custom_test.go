@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -269,6 +272,48 @@ func TestFusedLayersMatchUnfused(t *testing.T) {
 			t.Errorf("%s: fused and unfused differ by %.3g (max|diff|/max|ref|), want <= %g", c.what, e, tol)
 		} else {
 			t.Logf("%s: %.3g", c.what, e)
+		}
+	}
+}
+
+// A custom network's training step, in passes or not, and its inference allocate nothing once
+// sized, on one thread and on two (see TestNoAllocations for the mean over runs).
+func TestCustomNetNoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	src, err := os.ReadFile(filepath.Join("testdata", "example_network.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"example": string(src), "everyLayer": everyLayer} {
+		for _, threads := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/threads=%d", name, threads), func(t *testing.T) {
+				n, err := NewCustomNet(mustNetwork(t, text), 1, threads)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opt := NewSGD(n.Params(), 0.01, 0.5, 0)
+				x, y := batchOf(1, 8)
+				logits := make([]float32, 8*numClasses)
+				for range 3 {
+					n.TrainStep(x, y, 8)
+					n.Infer(x, 8, logits)
+					opt.Step()
+				}
+				for _, c := range []struct {
+					name string
+					f    func()
+				}{
+					{"TrainStep(8)", func() { n.TrainStep(x, y, 8) }},
+					{"TrainStep(5)", func() { n.TrainStep(x, y, 5) }},
+					{"Infer(8)", func() { n.Infer(x, 8, logits) }},
+				} {
+					if a := testing.AllocsPerRun(20, c.f); a != 0 {
+						t.Errorf("%s: %v allocations per call", c.name, a)
+					}
+				}
+			})
 		}
 	}
 }
