@@ -526,6 +526,35 @@ func reluPool2Plane[F float](dst []F, arg []uint8, src []F, H, W int) {
 	}
 }
 
+// unpool2Plane is reluPoolBackPlane (conv.go) for even H and W, without a branch: every
+// element of dst [H,W] is written, the window's winner with the pooled gradient dy where the
+// pooled output y is positive, the others with 0. A ReLU's output is positive at random, which
+// branches would mispredict every other time; the choices are masks on the bits instead.
+func unpool2Plane(dst, dy, y []float32, arg []uint8, W int) {
+	ow := W / 2
+	for py := range len(dy) / ow {
+		r0, r1 := dst[2*py*W:][:W], dst[(2*py+1)*W:][:W]
+		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
+		for px := range g {
+			bits := math.Float32bits(g[px]) & -b2u(yy[px] > 0)
+			k := a[px]
+			r0[2*px] = math.Float32frombits(bits & -b2u(k == 0))
+			r0[2*px+1] = math.Float32frombits(bits & -b2u(k == 1))
+			r1[2*px] = math.Float32frombits(bits & -b2u(k == 2))
+			r1[2*px+1] = math.Float32frombits(bits & -b2u(k == 3))
+		}
+	}
+}
+
+// b2u is 1 for true, 0 for false.
+func b2u(b bool) uint32 {
+	var u uint32
+	if b {
+		u = 1
+	}
+	return u
+}
+
 // batchNormTrain is a BatchNorm's training forward pass on a batch seen whole: its moments,
 // statistics (kept in mean and invstd [C] for the backward pass, the running ones updated)
 // and normalisation, with what is fused after it; scale and shift [C] are scratch.
@@ -554,7 +583,12 @@ func bnOutputGrad[F float](full, dy, y []F, arg []uint8, B, C, H, W int, fused b
 		reluMask(dy, y)
 	case bnReLUPool:
 		hw, ph := H*W, (H/2)*(W/2)
+		f32, ok := any(full).([]float32)
 		for p := range B * C {
+			if ok && W%2 == 0 && H%2 == 0 {
+				unpool2Plane(f32[p*hw:][:hw], any(dy).([]float32)[p*ph:][:ph], any(y).([]float32)[p*ph:][:ph], arg[p*ph:][:ph], W)
+				continue
+			}
 			reluPoolBackPlane(full[p*hw:][:hw], dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph], H, W)
 		}
 		return full[:B*C*hw]
