@@ -470,24 +470,29 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 	HW := H * W
 	ph := (H / 2) * (W / 2)
 	for c := range C {
-		a, b := scale[c], shift[c]
+		// In F, as PyTorch's CPU kernel computes in the tensor's type: the statistics are
+		// float64, one multiply-add per element need not be.
+		a, b := F(scale[c]), F(shift[c])
 		for i := range B {
 			src := x[(i*C+c)*HW:][:HW]
 			switch fused {
 			case bnPlain:
 				dst := y[(i*C+c)*HW:][:HW]
+				dst = dst[:len(src)]
 				for j, v := range src {
-					dst[j] = F(float64(v)*a + b)
+					dst[j] = v*a + b
 				}
 			case bnReLU:
 				dst := y[(i*C+c)*HW:][:HW]
+				dst = dst[:len(src)]
 				for j, v := range src {
-					dst[j] = F(max(float64(v)*a+b, 0))
+					dst[j] = max(v*a+b, 0)
 				}
 			case bnReLUPool:
 				dst := plane[:HW]
+				dst = dst[:len(src)]
 				for j, v := range src {
-					dst[j] = F(float64(v)*a + b)
+					dst[j] = v*a + b
 				}
 				at := (i*C + c) * ph
 				reluPool2Plane(y[at:][:ph], arg[at:][:ph], dst, H, W)
@@ -634,15 +639,15 @@ func batchNormGradSums[F float](sumDy, sumDyXhat []float64, dy, x []F, mean, inv
 // the gradient through the batch statistics.
 func batchNormInputGrad[F float](dx, dy, x []F, mean, invstd, sumDy, sumDyXhat []float64, gamma []F, n float64, B, C, HW int) {
 	for c := range C {
-		mu, is := mean[c], invstd[c]
-		k := float64(gamma[c]) * is / n
-		a, b := k*n, k*sumDy[c]
-		e := k * sumDyXhat[c] * is
+		// The constants in float64, the elements in F.
+		k := float64(gamma[c]) * invstd[c] / n
+		a, b := F(k*n), F(k*sumDy[c])
+		mu, e := F(mean[c]), F(k*sumDyXhat[c]*invstd[c])
 		for i := range B {
 			xs, ds, out := x[(i*C+c)*HW:][:HW], dy[(i*C+c)*HW:][:HW], dx[(i*C+c)*HW:][:HW]
 			xs, out = xs[:len(ds)], out[:len(ds)]
 			for j, g := range ds {
-				out[j] += F(a*float64(g) - b - (float64(xs[j])-mu)*e)
+				out[j] += a*g - b - (xs[j]-mu)*e
 			}
 		}
 	}
