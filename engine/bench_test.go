@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"mnist-tui/engine/network"
 )
 
 // Benchmarks: go test -run '^$' -bench 'TrainStep|Infer' -benchmem ./engine/
@@ -196,5 +198,33 @@ func BenchmarkCustomTrainStep(b *testing.B) {
 			}
 			reportImageRates(b, benchBatch, cpu0)
 		})
+	}
+}
+
+// BenchmarkPresetAsNetwork times the built-in models built from their network-format presets
+// (network.Preset) through the custom-network path, beside BenchmarkTrainStep's hand-written
+// ones: what moving the presets onto the generic path would cost or gain.
+func BenchmarkPresetAsNetwork(b *testing.B) {
+	for _, model := range network.Presets() {
+		spec, err := network.Preset(model)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/threads=%d", model, threads), func(b *testing.B) {
+				n, err := NewCustomNet(spec, 1, threads)
+				if err != nil {
+					b.Fatal(err)
+				}
+				x, y := batchOf(1, benchBatch)
+				n.TrainStep(x, y, benchBatch)
+				b.ReportAllocs()
+				cpu0 := processCPU()
+				for b.Loop() {
+					n.TrainStep(x, y, benchBatch)
+				}
+				reportImageRates(b, benchBatch, cpu0)
+			})
+		}
 	}
 }
