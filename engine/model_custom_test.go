@@ -317,3 +317,30 @@ func TestCustomNetNoAllocations(t *testing.T) {
 		}
 	}
 }
+
+// The presets of package network list the built-in models' parameters in the hand-written
+// models' order with their shapes, so that putting the presets on the custom-network path can
+// keep today's names (conv1.0.weight, incep1.branch1x1.bias, ...) with one name per position.
+func TestPresetsListTheBuiltInParametersInOrder(t *testing.T) {
+	for _, model := range network.Presets() {
+		spec, err := network.Preset(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hand, err := NewNet(model, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen, want := spec.Params(), hand.Params()
+		if len(gen) != len(want) {
+			t.Errorf("%s: the preset has %d parameters, the built-in model %d", model, len(gen), len(want))
+			continue
+		}
+		for i, p := range gen {
+			if !slices.Equal(p.Shape, []int(want[i].Value.Shape())) {
+				t.Errorf("%s: parameter %d is %s %v in the preset, %s %v in the built-in model",
+					model, i, p.Name, p.Shape, want[i].Name, want[i].Value.Shape())
+			}
+		}
+	}
+}
