@@ -495,22 +495,22 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 					dst[j] = v*a + b
 				}
 				at := (i*C + c) * ph
-				reluPool2Plane(y[at:][:ph], arg[at:][:ph], dst, H, W)
+				reluPool2Plane(y[at:][:ph], arg[at:][:ph], dst, 0, H, W)
 			}
 		}
 	}
 }
 
-// reluPool2Plane is biasReLUPoolPlane (conv.go) with no bias, its winners picked by
-// conditional moves: relu of the maximum of each 2x2 window of src [H,W] into dst [H/2,W/2],
-// the winner's place (0-3, row-major) in arg. Ties and NaNs as maxPool2Forward.
-func reluPool2Plane[F float](dst []F, arg []uint8, src []F, H, W int) {
+// reluPool2Plane is biasReLUPoolPlane (conv.go), its winners picked by conditional moves:
+// relu of the maximum of each 2x2 window of src [H,W] + b into dst [H/2,W/2], the winner's
+// place (0-3, row-major) in arg. Ties and NaNs as maxPool2Forward.
+func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 	ow := W / 2
 	for py := range H / 2 {
 		r0, r1 := src[2*py*W:][:2*ow], src[(2*py+1)*W:][:2*ow]
 		d, a := dst[py*ow:][:ow], arg[py*ow:][:ow]
 		for px := range d {
-			v0, v1, v2, v3 := r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1]
+			v0, v1, v2, v3 := r0[2*px]+b, r0[2*px+1]+b, r1[2*px]+b, r1[2*px+1]+b
 			run, bi := v0, int32(0)
 			bi = pickInt(!(v1 <= run), 1, bi)
 			run = max(run, v1)
