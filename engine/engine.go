@@ -292,6 +292,9 @@ func (n *Net) Infer(x []float32, batch int, logits []float32) {
 		size = max(size, w.capacity)
 	}
 	size = min(size, (batch+n.threads-1)/n.threads)
+	if n.staged != nil {
+		n.staged.reserveInfer(size)
+	}
 	b := n.phase
 	b.x, b.batch, b.size = x[:batch*imageSize], batch, size
 	b.logits = logits[:batch*numClasses]

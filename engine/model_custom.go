@@ -58,8 +58,23 @@ func NewCustomNet(spec *network.Network, seed uint64, threads int) (*Net, error)
 		w.net.(*customWorker).index = i
 	}
 	st.reserveChunks(chunks)
-	n.buffers, n.staged = st, st
+	n.buffers, n.staged = st, &customPasses{customState: st, infer: nets[:threads]}
 	return n, nil
+}
+
+// customPasses is a custom network's side of the Net: its passes (customState) and the
+// instances its workers infer with.
+type customPasses struct {
+	*customState
+	infer []*customNet[float32] // worker i's is infer[i]
+}
+
+// reserveInfer sizes every worker's instance for inference chunks of images images before
+// they run, so that whichever worker gets a chunk finds its instance ready.
+func (p *customPasses) reserveInfer(images int) {
+	for _, m := range p.infer {
+		m.reserve(images)
+	}
 }
 
 // customWorker is a worker's handle on a custom network: it runs whichever chunk's instance
@@ -239,7 +254,6 @@ type node[F float] struct {
 	strided  bool    // conv: stride > 1, run by convStrided*
 	fused    convAct // stride-1 conv: actReLU or actReLUPool when the ReLU (and pooling) after it are fused in
 	bn       bnFused // BatchNorm: the ReLU (and 2x2 max pooling) after it fused in
-	full     []F     // BatchNorm with pooling: the gradient of its own output, [B,in]
 	pool2    bool    // maxpool: 2x2 by 2, unpadded
 	plane    int     // BatchNorm and global_avgpool: values per channel of one image
 	y, dy    []F     // [B,out]: the output and its gradient
@@ -401,7 +415,7 @@ func (m *customNet[F]) reserve(images int) {
 		case network.BatchNorm:
 			widest = max(widest, n.l.In[0])
 			if n.bn == bnReLUPool {
-				n.arg2, n.full = make([]uint8, images*n.out), make([]F, images*n.in)
+				n.arg2 = make([]uint8, images*n.out)
 				plane = max(plane, n.plane)
 			}
 		}
@@ -511,7 +525,8 @@ func (m *customNet[F]) backwardPass(pass, chunk int, x, dlogits []F, B int) {
 			dbeta[c] += F(b.sumDy[chunk][c])
 		}
 		if i > 0 {
-			batchNormInputGrad(m.nodes[i-1].dy, bnGrad(n, B), input(m.nodes, i, x), b.mean, b.invstd, b.totDy, b.totDyXhat, m.p[n.param], b.count, B, n.l.In[0], n.plane)
+			C, H, W := bnDims(n)
+			bnInputGrad(m.nodes[i-1].dy, n.dy[:B*n.out], n.y, n.arg2, input(m.nodes, i, x), b.mean, b.invstd, b.totDy, b.totDyXhat, m.p[n.param], b.count, B, C, H, W, n.bn)
 		}
 		hi = i
 	}
@@ -524,10 +539,9 @@ func (m *customNet[F]) backwardPass(pass, chunk int, x, dlogits []F, B int) {
 		n := m.nodes[lo-1]
 		b := m.st.bn[n.stat/2]
 		C, H, W := bnDims(n)
-		dy := bnOutputGrad(n.full, n.dy[:B*n.out], n.y, n.arg2, B, C, H, W, n.bn)
 		clear(b.sumDy[chunk])
 		clear(b.sumDyXhat[chunk])
-		batchNormGradSums(b.sumDy[chunk], b.sumDyXhat[chunk], dy, input(m.nodes, lo-1, x), b.mean, b.invstd, B, n.l.In[0], n.plane)
+		bnGradSums(b.sumDy[chunk], b.sumDyXhat[chunk], n.dy[:B*n.out], n.y, n.arg2, input(m.nodes, lo-1, x), b.mean, b.invstd, B, C, H, W, n.bn)
 	}
 }
 
@@ -619,14 +633,6 @@ func bnDims[F float](n *node[F]) (C, H, W int) {
 		return n.l.In[0], n.l.In[1], n.l.In[2]
 	}
 	return n.l.In[0], 1, 1
-}
-
-// bnGrad is the gradient of the BatchNorm n's own output, which bnOutputGrad left.
-func bnGrad[F float](n *node[F], B int) []F {
-	if n.bn == bnReLUPool {
-		return n.full[:B*n.in]
-	}
-	return n.dy[:B*n.out]
 }
 
 // channels is the concatenation axis of a block's output: channels of a map, else features.
@@ -737,9 +743,8 @@ func (m *customNet[F]) nodeBackward(n *node[F], x, dx, dy []F, B int) {
 		}
 	case network.BatchNorm: // inside a block, on a batch run as one chunk
 		C, H, W := bnDims(n)
-		dy = bnOutputGrad(n.full, dy, y, n.arg2, B, C, H, W, n.bn)
 		b := m.st.bn[n.stat/2]
-		batchNormBackward(dx, m.g[n.param], m.g[n.param+1], dy, x, b.mean, b.invstd, b.sumDy[0], b.sumDyXhat[0], m.p[n.param], B, C, n.plane)
+		batchNormBackward(dx, m.g[n.param], m.g[n.param+1], dy, y, n.arg2, x, b.mean, b.invstd, b.sumDy[0], b.sumDyXhat[0], m.p[n.param], B, C, H, W, n.bn)
 	case network.Dropout:
 		if dx == nil {
 			return

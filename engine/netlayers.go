@@ -531,35 +531,6 @@ func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 	}
 }
 
-// unpool2Plane is reluPoolBackPlane (conv.go) for even H and W, without a branch: every
-// element of dst [H,W] is written, the window's winner with the pooled gradient dy where the
-// pooled output y is positive, the others with 0. A ReLU's output is positive at random, which
-// branches would mispredict every other time; the choices are masks on the bits instead.
-func unpool2Plane(dst, dy, y []float32, arg []uint8, W int) {
-	ow := W / 2
-	for py := range len(dy) / ow {
-		r0, r1 := dst[2*py*W:][:W], dst[(2*py+1)*W:][:W]
-		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
-		for px := range g {
-			bits := math.Float32bits(g[px]) & -b2u(yy[px] > 0)
-			k := a[px]
-			r0[2*px] = math.Float32frombits(bits & -b2u(k == 0))
-			r0[2*px+1] = math.Float32frombits(bits & -b2u(k == 1))
-			r1[2*px] = math.Float32frombits(bits & -b2u(k == 2))
-			r1[2*px+1] = math.Float32frombits(bits & -b2u(k == 3))
-		}
-	}
-}
-
-// b2u is 1 for true, 0 for false.
-func b2u(b bool) uint32 {
-	var u uint32
-	if b {
-		u = 1
-	}
-	return u
-}
-
 // batchNormTrain is a BatchNorm's training forward pass on a batch seen whole: its moments,
 // statistics (kept in mean and invstd [C] for the backward pass, the running ones updated)
 // and normalisation, with what is fused after it; scale and shift [C] are scratch.
@@ -578,27 +549,71 @@ func batchNormEvalAffine[F float](scale, shift []float64, gamma, beta []F, st bn
 	}
 }
 
-// bnOutputGrad turns the gradient dy of a BatchNorm node's output into that of the BatchNorm's
-// own output, undoing what is fused: in place for a ReLU (dy masked where y is not positive);
-// for a ReLU and pooling into full [B,C,H,W], each pooled gradient at its window's winner.
-// It returns the gradient.
-func bnOutputGrad[F float](full, dy, y []F, arg []uint8, B, C, H, W int, fused bnFused) []F {
+// bnGradSums adds each channel's Σdy and Σdy·x̂ into sumDy and sumDyXhat [C], dy being the
+// gradient of the BatchNorm's own output, from the gradient dy of its node's output [B,...]:
+// for a fused ReLU it first masks dy in place (where y is not positive); for a fused ReLU and
+// pooling only each window's winner carries a gradient, so the sums run over the pooled
+// outputs (y, arg) and the full-size gradient is never stored.
+func bnGradSums[F float](sumDy, sumDyXhat []float64, dy, y []F, arg []uint8, x []F, mean, invstd []float64, B, C, H, W int, fused bnFused) {
 	switch fused {
 	case bnReLU:
 		reluMask(dy, y)
 	case bnReLUPool:
-		hw, ph := H*W, (H/2)*(W/2)
-		f32, ok := any(full).([]float32)
-		for p := range B * C {
-			if ok && W%2 == 0 && H%2 == 0 {
-				unpool2Plane(f32[p*hw:][:hw], any(dy).([]float32)[p*ph:][:ph], any(y).([]float32)[p*ph:][:ph], arg[p*ph:][:ph], W)
-				continue
+		hw, ow, ph := H*W, W/2, (H/2)*(W/2)
+		for c := range C {
+			mu := mean[c]
+			var sd, sdx float64
+			for i := range B {
+				p := i*C + c
+				xs, g, yy, a := x[p*hw:][:hw], dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph]
+				for k, v := range g {
+					if yy[k] > 0 {
+						sd += float64(v)
+						sdx += float64(v) * (float64(xs[poolWinner(k, a[k], ow, W)]) - mu)
+					}
+				}
 			}
-			reluPoolBackPlane(full[p*hw:][:hw], dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph], H, W)
+			sumDy[c] += sd
+			sumDyXhat[c] += sdx * invstd[c]
 		}
-		return full[:B*C*hw]
+		return
 	}
-	return dy
+	batchNormGradSums(sumDy, sumDyXhat, dy, x, mean, invstd, B, C, H*W)
+}
+
+// poolWinner is the place in its plane [H,W] of the winner of pooled output k of a 2x2 pooling
+// by 2 with ow outputs a row, a the winner's place in its window (0-3, row-major).
+func poolWinner(k int, a uint8, ow, W int) int {
+	return (k/ow)*2*W + (k%ow)*2 + int(a&1) + int(a>>1)*W
+}
+
+// bnInputGrad is batchNormInputGrad for dy as bnGradSums left it: for a fused ReLU and
+// pooling, from the pooled gradient, the winners' terms added to the others'.
+func bnInputGrad[F float](dx, dy, y []F, arg []uint8, x []F, mean, invstd, sumDy, sumDyXhat []float64, gamma []F, n float64, B, C, H, W int, fused bnFused) {
+	if fused != bnReLUPool {
+		batchNormInputGrad(dx, dy, x, mean, invstd, sumDy, sumDyXhat, gamma, n, B, C, H*W)
+		return
+	}
+	hw, ow, ph := H*W, W/2, (H/2)*(W/2)
+	for c := range C {
+		k := float64(gamma[c]) * invstd[c] / n
+		a, b := F(k*n), F(k*sumDy[c])
+		mu, e := F(mean[c]), F(k*sumDyXhat[c]*invstd[c])
+		for i := range B {
+			p := i*C + c
+			xs, out := x[p*hw:][:hw], dx[p*hw:][:hw]
+			out = out[:len(xs)]
+			for j, v := range xs {
+				out[j] += -b - (v-mu)*e
+			}
+			g, yy, wa := dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph]
+			for k, v := range g {
+				if yy[k] > 0 {
+					out[poolWinner(k, wa[k], ow, W)] += a * v
+				}
+			}
+		}
+	}
 }
 
 // reluMask zeroes dy where the ReLU's output y is not positive: the gradient of a fused ReLU.
@@ -653,19 +668,20 @@ func batchNormInputGrad[F float](dx, dy, x []F, mean, invstd, sumDy, sumDyXhat [
 	}
 }
 
-// batchNormBackward is the backward pass on a batch seen whole: dgamma [C] += Σ dy·x̂,
+// batchNormBackward is the backward pass on a batch seen whole, dy the gradient of the
+// BatchNorm node's output (y, arg: what is fused, as bnGradSums): dgamma [C] += Σ dy·x̂,
 // dbeta [C] += Σ dy and, unless dx is nil, dx as batchNormInputGrad. sumDy and sumDyXhat [C]
 // are scratch.
-func batchNormBackward[F float](dx, dgamma, dbeta, dy, x []F, mean, invstd, sumDy, sumDyXhat []float64, gamma []F, B, C, HW int) {
+func batchNormBackward[F float](dx, dgamma, dbeta, dy, y []F, arg []uint8, x []F, mean, invstd, sumDy, sumDyXhat []float64, gamma []F, B, C, H, W int, fused bnFused) {
 	clear(sumDy)
 	clear(sumDyXhat)
-	batchNormGradSums(sumDy, sumDyXhat, dy, x, mean, invstd, B, C, HW)
+	bnGradSums(sumDy, sumDyXhat, dy, y, arg, x, mean, invstd, B, C, H, W, fused)
 	for c := range C {
 		dgamma[c] += F(sumDyXhat[c])
 		dbeta[c] += F(sumDy[c])
 	}
 	if dx != nil {
-		batchNormInputGrad(dx, dy, x, mean, invstd, sumDy, sumDyXhat, gamma, float64(B*HW), B, C, HW)
+		bnInputGrad(dx, dy, y, arg, x, mean, invstd, sumDy, sumDyXhat, gamma, float64(B*H*W), B, C, H, W, fused)
 	}
 }
 

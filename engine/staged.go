@@ -24,6 +24,8 @@ type batchPasses interface {
 	passes() int
 	// between runs after phase pass, on one goroutine, with chunks chunks in the step.
 	between(pass, chunks int)
+	// reserveInfer runs before Infer's chunks of up to images images, on one goroutine.
+	reserveInfer(images int)
 }
 
 // trainPasses runs a training step of a staged model as its phases.
