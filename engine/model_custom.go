@@ -15,8 +15,10 @@ import (
 // Fusions are chosen when the nodes are built, as the built-in models have them written in: a
 // stride-1 convolution followed by a ReLU (and a 2x2 max pooling) stores the activated (and
 // pooled) output straight from its GEMM (conv.go's actReLU, actReLUPool), a BatchNorm followed
-// by a ReLU applies it as it normalises, a single-channel unpadded first convolution runs
-// conv.go's direct kernel, and a 2x2 max pooling by 2 has its own loop.
+// by a ReLU (and a 2x2 max pooling) applies them as it normalises and never stores its
+// full-size output, a 2x2 max pooling by 2 has its own loop, and a single-channel unpadded
+// convolution with output rows 8, 16 or 24 wide takes convForward's direct kernel as the
+// built-in models' first layers do (the example network's padded 28-wide one cannot).
 //
 // The batch is cut into chunks like the built-in models', so that every core trains. Two
 // layers need more than a chunk: dropout draws each image's mask from a stream keyed by (seed,
