@@ -3,10 +3,13 @@ package engine
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"mnist-tui/engine/cputime"
 	"mnist-tui/engine/kernels"
+	"mnist-tui/engine/network"
 )
 
 // Benchmarks: go test -run '^$' -bench 'TrainStep|Infer' -benchmem ./engine/
@@ -173,5 +176,60 @@ func BenchmarkSGDStep(b *testing.B) {
 			}
 			b.ReportMetric(float64(n.NumParams()), "params")
 		})
+	}
+}
+
+// BenchmarkCustomTrainStep times a training step of issue 15's example network
+// (testdata/example_network.yaml), as BenchmarkTrainStep the built-in models; engine/pytorch/
+// bench.py --network times the same network in PyTorch.
+func BenchmarkCustomTrainStep(b *testing.B) {
+	src, err := os.ReadFile(filepath.Join("testdata", "example_network.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec := mustNetwork(b, string(src))
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("example/threads=%d", threads), func(b *testing.B) {
+			n, err := NewCustomNet(spec, 1, threads)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x, y := batchOf(1, benchBatch)
+			n.TrainStep(x, y, benchBatch)
+			b.ReportAllocs()
+			cpu0 := cputime.Process()
+			for b.Loop() {
+				n.TrainStep(x, y, benchBatch)
+			}
+			reportImageRates(b, benchBatch, cpu0)
+		})
+	}
+}
+
+// BenchmarkPresetAsNetwork times the built-in models built from their network-format presets
+// (network.Preset) through the custom-network path, beside BenchmarkTrainStep's hand-written
+// ones: what moving the presets onto the generic path would cost or gain.
+func BenchmarkPresetAsNetwork(b *testing.B) {
+	for _, model := range network.Presets() {
+		spec, err := network.Preset(model)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/threads=%d", model, threads), func(b *testing.B) {
+				n, err := NewCustomNet(spec, 1, threads)
+				if err != nil {
+					b.Fatal(err)
+				}
+				x, y := batchOf(1, benchBatch)
+				n.TrainStep(x, y, benchBatch)
+				b.ReportAllocs()
+				cpu0 := cputime.Process()
+				for b.Loop() {
+					n.TrainStep(x, y, benchBatch)
+				}
+				reportImageRates(b, benchBatch, cpu0)
+			})
+		}
 	}
 }

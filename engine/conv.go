@@ -249,6 +249,10 @@ func biasAddReLUPlane[F float](dst, src, skip []F, b F) {
 // commute, so this is both relu-then-pool (the cnn) and pool-then-relu (the inception net).
 func biasReLUPoolPlane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 	if d, ok := any(dst).([]float32); ok {
+		if W%8 != 0 { // rows the vector kernel does not take: netlayers.go's Go, without branches
+			reluPool2Plane(d, arg, any(src).([]float32), float32(b), H, W)
+			return
+		}
 		kernels.ReLUPool2(d, arg, any(src).([]float32), float32(b), H, W)
 		return
 	}

@@ -79,15 +79,9 @@ type modelDef struct {
 	// convolutions, counted.
 	reserveBytes func(images int) int64
 	// wholeBatch runs each training batch as one chunk: the model's forward pass depends on
-	// the whole batch (BatchNorm's statistics) or keeps state across batches (dropout's
-	// random stream), which chunks run in any order by any worker would get wrong.
+	// the whole batch in a way its passes cannot stop for (a BatchNorm inside a block of a
+	// custom network; see stagedNet for the ones they can).
 	wholeBatch bool
-}
-
-// trainForwarder is a chunkNet whose forward pass differs in training (BatchNorm's batch
-// statistics, dropout); TrainStep calls forwardTrain and Infer forward.
-type trainForwarder[F float] interface {
-	forwardTrain(x []F, B int, logits []F)
 }
 
 // modelTable lists the models in the order Models reports them.
@@ -128,6 +122,7 @@ type Net struct {
 	phase   *phase // the parallel work under way, shared with the workers
 
 	buffers *customState // a custom network's BatchNorm statistics and dropout stream; else nil
+	staged  batchPasses  // a model whose step runs in passes (stagedNet); else nil
 
 	labelSmoothing float64 // see SetLabelSmoothing
 }
@@ -243,7 +238,11 @@ func (n *Net) TrainStep(x []float32, y []int32, batch int) (loss float64, correc
 	size, chunks := chunking(batch, len(b.grads))
 	b.x, b.batch, b.size = x[:batch*imageSize], batch, size
 	b.y, b.norm, b.smooth = y[:batch], batch, n.labelSmoothing
-	n.run(trainJob, chunks)
+	if n.staged != nil {
+		n.trainPasses(chunks)
+	} else {
+		n.run(trainJob, chunks)
+	}
 
 	// Sum in chunk order, so that the sums come out the same whichever worker ran what.
 	for c := range chunks {
@@ -295,6 +294,9 @@ func (n *Net) Infer(x []float32, batch int, logits []float32) {
 		size = max(size, w.capacity)
 	}
 	size = min(size, (batch+n.threads-1)/n.threads)
+	if n.staged != nil {
+		n.staged.reserveInfer(size)
+	}
 	b := n.phase
 	b.x, b.batch, b.size = x[:batch*imageSize], batch, size
 	b.logits = logits[:batch*numClasses]

@@ -1,6 +1,10 @@
 package engine
 
-import "math"
+import (
+	"math"
+
+	"mnist-tui/engine/kernels"
+)
 
 // The layers a network declared in config.yaml (package network) may use beyond those of the
 // built-in models, in the style of layers.go: forward and backward functions over flat,
@@ -155,6 +159,54 @@ func maxPoolBackward[F float](dx, dy []F, arg []int32, B int, g window) {
 			plane[arg[p*hw+j]] += v
 		}
 	}
+}
+
+// maxPool2Forward is maxPoolForward for the common 2x2 window moving by 2 with no padding,
+// with the same ties and NaN rule: an odd last row or column is dropped (PyTorch's floor mode).
+// The winner is picked by conditional moves rather than branches, which a ReLU's output (half
+// zeros, at random) would mispredict every other time. !(v <= running maximum) is v > it, and
+// true for a NaN v; a NaN running maximum would break the rule, so a window with a NaN (rare,
+// caught by its sum) takes the plain loop.
+func maxPool2Forward[F float](y []F, arg []int32, x []F, B, C, H, W int) {
+	oh, ow := H/2, W/2
+	for p := range B * C {
+		plane := x[p*H*W:][:H*W]
+		out, at := y[p*oh*ow:][:oh*ow], arg[p*oh*ow:][:oh*ow]
+		for py := range oh {
+			i0 := int32(2 * py * W)
+			r0, r1 := plane[i0:][:2*ow], plane[int(i0)+W:][:2*ow]
+			o, a := out[py*ow:][:ow], at[py*ow:][:ow]
+			for px := range o {
+				v0, v1, v2, v3 := r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1]
+				// The running maximum by max (no branch), the winner by conditional moves,
+				// the output read back at the winner: exactly the winning element.
+				run, bi := v0, int32(0)
+				bi = pickInt(!(v1 <= run), 1, bi)
+				run = max(run, v1)
+				bi = pickInt(!(v2 <= run), int32(W), bi)
+				run = max(run, v2)
+				bi = pickInt(!(v3 <= run), int32(W)+1, bi)
+				best := plane[i0+int32(2*px)+bi]
+				if sum := v0 + v1 + v2 + v3; sum != sum {
+					best, bi = v0, 0
+					for k, v := range [3]F{v1, v2, v3} {
+						if v > best || v != v {
+							best, bi = v, [3]int32{1, int32(W), int32(W) + 1}[k]
+						}
+					}
+				}
+				o[px], a[px] = best, i0+int32(2*px)+bi
+			}
+		}
+	}
+}
+
+// pickInt is a if take, else b; small enough for the compiler to make it a conditional move.
+func pickInt(take bool, a, b int32) int32 {
+	if take {
+		return a
+	}
+	return b
 }
 
 // avgPoolForward: y [B,C,OH,OW] is the sum of each window of x [B,C,H,W] divided by K*K: the
@@ -313,22 +365,29 @@ type bnStats[F float] struct {
 	tracked        *int64
 }
 
-// batchNormTrain: y [B,C,HW] = gamma·(x−μ)/√(σ²+eps) + beta with μ, σ² the mean and biased
-// variance of each channel over the batch and the plane (HW is 1 after a linear layer:
-// BatchNorm1d). It keeps μ and 1/√(σ²+eps) in mean and invstd [C] for the backward pass, and
-// moves the running statistics toward the batch's as PyTorch does: r = (1−m)·r + m·batch,
-// with the unbiased variance (×n/(n−1)) for running_var, and counts the batch. Sums run in
-// float64.
-func batchNormTrain[F float](y, mean, invstd, x, gamma, beta []F, B, C, HW int, st bnStats[F], momentum, eps float64) {
-	n := B * HW
+// A BatchNorm in training normalises by the statistics of the whole batch, which the engine
+// cuts into chunks run by any worker. So its passes are split where the batch must be seen
+// whole: each chunk reduces its own images to per-channel moments (batchNormMoments), the
+// chunks' moments are merged in chunk order (mergeMoments), then every chunk normalises its
+// images (batchNormNormalise). Backward likewise: each chunk sums Σdy and Σdy·x̂ per channel
+// (batchNormGradSums), the sums are added in chunk order, then each chunk computes its input
+// gradient (batchNormInputGrad). One chunk gives the whole batch's numbers directly; several
+// give the same up to float64 rounding, the same bits for a given number of chunks.
+
+// moments are one channel's count, mean and sum of squared deviations from the mean, in float64.
+type moments struct{ n, mean, m2 float64 }
+
+// batchNormMoments writes each channel's moments over the B images of x [B,C,HW] into m [C],
+// with two passes over the chunk (the mean, then the deviations), as PyTorch's CPU kernel does:
+// the variance never comes from Σx² − n·μ², which cancels when the mean is large.
+func batchNormMoments[F float](m []moments, x []F, B, C, HW int) {
+	n := float64(B * HW)
 	for c := range C {
 		var sum float64
 		for i := range B {
-			for _, v := range x[(i*C+c)*HW:][:HW] {
-				sum += float64(v)
-			}
+			sum += sumFloat64(x[(i*C+c)*HW:][:HW])
 		}
-		mu := sum / float64(n)
+		mu := sum / n
 		var sq float64
 		for i := range B {
 			for _, v := range x[(i*C+c)*HW:][:HW] {
@@ -336,69 +395,293 @@ func batchNormTrain[F float](y, mean, invstd, x, gamma, beta []F, B, C, HW int, 
 				sq += d * d
 			}
 		}
-		variance := sq / float64(n)
-		is := 1 / math.Sqrt(variance+eps)
-		mean[c], invstd[c] = F(mu), F(is)
-		scale, shift := float64(gamma[c])*is, float64(beta[c])
-		for i := range B {
-			src, dst := x[(i*C+c)*HW:][:HW], y[(i*C+c)*HW:][:HW]
-			for j, v := range src {
-				dst[j] = F((float64(v)-mu)*scale + shift)
-			}
-		}
+		m[c] = moments{n: n, mean: mu, m2: sq}
+	}
+}
+
+// sumFloat64 is Σ x in float64, in four interleaved sums (added in a fixed order at the end)
+// so that the additions do not wait on each other.
+func sumFloat64[F float](x []F) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// mergeMoments adds b's images to a (Chan et al.'s pairwise update): the moments of the union.
+func mergeMoments(a, b moments) moments {
+	if a.n == 0 {
+		return b
+	}
+	n := a.n + b.n
+	d := b.mean - a.mean
+	return moments{n: n, mean: a.mean + d*b.n/n, m2: a.m2 + b.m2 + d*d*a.n*b.n/n}
+}
+
+// batchNormStatistics turns a batch's merged moments m [C] into the mean and 1/√(σ²+eps) the
+// passes normalise by (mean, invstd [C]), and moves the running statistics toward the batch's
+// as PyTorch does: r = (1−m)·r + m·batch, with the unbiased variance (×n/(n−1)) for
+// running_var; it counts the batch.
+func batchNormStatistics[F float](mean, invstd []float64, m []moments, st bnStats[F], momentum, eps float64) {
+	for c, mc := range m {
+		variance := mc.m2 / mc.n
+		mean[c], invstd[c] = mc.mean, 1/math.Sqrt(variance+eps)
 		unbiased := variance // one value per channel has no spread to correct (PyTorch refuses it)
-		if n > 1 {
-			unbiased = sq / float64(n-1)
+		if mc.n > 1 {
+			unbiased = mc.m2 / (mc.n - 1)
 		}
-		st.mean[c] = F((1-momentum)*float64(st.mean[c]) + momentum*mu)
+		st.mean[c] = F((1-momentum)*float64(st.mean[c]) + momentum*mc.mean)
 		st.variance[c] = F((1-momentum)*float64(st.variance[c]) + momentum*unbiased)
 	}
 	*st.tracked++
 }
 
-// batchNormEval: y [B,C,HW] = gamma·(x−running_mean)/√(running_var+eps) + beta.
-func batchNormEval[F float](y, x, gamma, beta []F, B, C, HW int, st bnStats[F], eps float64) {
+// batchNormAffine writes the per-channel scale and shift [C] that normalise by mean and
+// invstd [C] and apply gamma and beta: y = x·scale + shift.
+func batchNormAffine[F float](scale, shift, mean, invstd []float64, gamma, beta []F) {
+	for c := range scale {
+		scale[c] = float64(gamma[c]) * invstd[c]
+		shift[c] = float64(beta[c]) - mean[c]*scale[c]
+	}
+}
+
+// bnFused is what follows a BatchNorm in its node: nothing, a ReLU, or a ReLU and a 2x2 max
+// pooling by 2.
+type bnFused int
+
+const (
+	bnPlain bnFused = iota
+	bnReLU
+	bnReLUPool
+)
+
+// batchNormApply: y = x·scale + shift per channel for x [B,C,H,W], then what is fused: a ReLU,
+// or a ReLU and 2x2 pooling (y [B,C,H/2,W/2], the winners in arg as conv.go's actReLUPool
+// stores them), through plane [H*W] so that the full-size output is never stored.
+func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, B, C, H, W int, fused bnFused, plane []F) {
+	HW := H * W
+	ph := (H / 2) * (W / 2)
 	for c := range C {
-		is := 1 / math.Sqrt(float64(st.variance[c])+eps)
-		scale := float64(gamma[c]) * is
-		shift := float64(beta[c]) - float64(st.mean[c])*scale
+		// In F, as PyTorch's CPU kernel computes in the tensor's type: the statistics are
+		// float64, one multiply-add per element need not be.
+		a, b := F(scale[c]), F(shift[c])
 		for i := range B {
-			src, dst := x[(i*C+c)*HW:][:HW], y[(i*C+c)*HW:][:HW]
-			for j, v := range src {
-				dst[j] = F(float64(v)*scale + shift)
+			src := x[(i*C+c)*HW:][:HW]
+			switch fused {
+			case bnPlain:
+				dst := y[(i*C+c)*HW:][:HW]
+				dst = dst[:len(src)]
+				for j, v := range src {
+					dst[j] = v*a + b
+				}
+			case bnReLU:
+				dst := y[(i*C+c)*HW:][:HW]
+				dst = dst[:len(src)]
+				for j, v := range src {
+					dst[j] = max(v*a+b, 0)
+				}
+			case bnReLUPool:
+				dst := plane[:HW]
+				dst = dst[:len(src)]
+				for j, v := range src {
+					dst[j] = v*a + b
+				}
+				at := (i*C + c) * ph
+				reluPool2Plane(y[at:][:ph], arg[at:][:ph], dst, 0, H, W)
 			}
 		}
 	}
 }
 
-// batchNormBackward adds, for dy [B,C,HW] and batchNormTrain's mean and invstd: dgamma [C] +=
-// Σ dy·x̂, dbeta [C] += Σ dy and dx += gamma·invstd/n · (n·dy − Σdy − x̂·Σ dy·x̂), x̂ the
-// normalised input, n = B·HW: the gradient through the batch statistics.
-func batchNormBackward[F float](dx, dgamma, dbeta, dy, x, mean, invstd, gamma []F, B, C, HW int) {
-	n := float64(B * HW)
+// reluPool2Plane is biasReLUPoolPlane (conv.go), its winners picked by conditional moves:
+// relu of the maximum of each 2x2 window of src [H,W] + b into dst [H/2,W/2], the winner's
+// place (0-3, row-major) in arg. Ties and NaNs as maxPool2Forward.
+func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
+	ow := W / 2
+	for py := range H / 2 {
+		r0, r1 := src[2*py*W:][:2*ow], src[(2*py+1)*W:][:2*ow]
+		d, a := dst[py*ow:][:ow], arg[py*ow:][:ow]
+		for px := range d {
+			v0, v1, v2, v3 := r0[2*px]+b, r0[2*px+1]+b, r1[2*px]+b, r1[2*px+1]+b
+			run, bi := v0, int32(0)
+			bi = pickInt(!(v1 <= run), 1, bi)
+			run = max(run, v1)
+			bi = pickInt(!(v2 <= run), 2, bi)
+			run = max(run, v2)
+			bi = pickInt(!(v3 <= run), 3, bi)
+			best := [4]F{v0, v1, v2, v3}[bi]
+			if sum := v0 + v1 + v2 + v3; sum != sum {
+				best, bi = v0, 0
+				for k, v := range [3]F{v1, v2, v3} {
+					if v > best || v != v {
+						best, bi = v, int32(k+1)
+					}
+				}
+			}
+			d[px], a[px] = max(best, 0), uint8(bi)
+		}
+	}
+}
+
+// batchNormTrain is a BatchNorm's training forward pass on a batch seen whole: its moments,
+// statistics (kept in mean and invstd [C] for the backward pass, the running ones updated)
+// and normalisation, with what is fused after it; scale and shift [C] are scratch.
+func batchNormTrain[F float](y []F, arg []uint8, mean, invstd, scale, shift []float64, m []moments, x, gamma, beta []F, B, C, H, W int, st bnStats[F], momentum, eps float64, fused bnFused, plane []F) {
+	batchNormMoments(m, x, B, C, H*W)
+	batchNormStatistics(mean, invstd, m, st, momentum, eps)
+	batchNormAffine(scale, shift, mean, invstd, gamma, beta)
+	batchNormApply(y, arg, x, scale, shift, B, C, H, W, fused, plane)
+}
+
+// batchNormEvalAffine writes the scale and shift [C] of evaluation: by the running statistics.
+func batchNormEvalAffine[F float](scale, shift []float64, gamma, beta []F, st bnStats[F], eps float64) {
+	for c := range scale {
+		scale[c] = float64(gamma[c]) / math.Sqrt(float64(st.variance[c])+eps)
+		shift[c] = float64(beta[c]) - float64(st.mean[c])*scale[c]
+	}
+}
+
+// bnGradSums adds each channel's Σdy and Σdy·x̂ into sumDy and sumDyXhat [C], dy being the
+// gradient of the BatchNorm's own output, from the gradient dy of its node's output [B,...]:
+// for a fused ReLU it first masks dy in place (where y is not positive); for a fused ReLU and
+// pooling only each window's winner carries a gradient, so the sums run over the pooled
+// outputs (y, arg) and the full-size gradient is never stored.
+func bnGradSums[F float](sumDy, sumDyXhat []float64, dy, y []F, arg []uint8, x []F, mean, invstd []float64, B, C, H, W int, fused bnFused) {
+	switch fused {
+	case bnReLU:
+		reluMask(dy, y)
+	case bnReLUPool:
+		hw, ow, ph := H*W, W/2, (H/2)*(W/2)
+		for c := range C {
+			mu := mean[c]
+			var sd, sdx float64
+			for i := range B {
+				p := i*C + c
+				xs, g, yy, a := x[p*hw:][:hw], dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph]
+				for k, v := range g {
+					if yy[k] > 0 {
+						sd += float64(v)
+						sdx += float64(v) * (float64(xs[poolWinner(k, a[k], ow, W)]) - mu)
+					}
+				}
+			}
+			sumDy[c] += sd
+			sumDyXhat[c] += sdx * invstd[c]
+		}
+		return
+	}
+	batchNormGradSums(sumDy, sumDyXhat, dy, x, mean, invstd, B, C, H*W)
+}
+
+// poolWinner is the place in its plane [H,W] of the winner of pooled output k of a 2x2 pooling
+// by 2 with ow outputs a row, a the winner's place in its window (0-3, row-major).
+func poolWinner(k int, a uint8, ow, W int) int {
+	return (k/ow)*2*W + (k%ow)*2 + int(a&1) + int(a>>1)*W
+}
+
+// bnInputGrad is batchNormInputGrad for dy as bnGradSums left it: for a fused ReLU and
+// pooling, from the pooled gradient, the winners' terms added to the others'.
+func bnInputGrad[F float](dx, dy, y []F, arg []uint8, x []F, mean, invstd, sumDy, sumDyXhat []float64, gamma []F, n float64, B, C, H, W int, fused bnFused) {
+	if fused != bnReLUPool {
+		batchNormInputGrad(dx, dy, x, mean, invstd, sumDy, sumDyXhat, gamma, n, B, C, H*W)
+		return
+	}
+	hw, ow, ph := H*W, W/2, (H/2)*(W/2)
 	for c := range C {
-		mu, is := float64(mean[c]), float64(invstd[c])
-		var sumDy, sumDyXhat float64
+		k := float64(gamma[c]) * invstd[c] / n
+		a, b := F(k*n), F(k*sumDy[c])
+		mu, e := F(mean[c]), F(k*sumDyXhat[c]*invstd[c])
+		for i := range B {
+			p := i*C + c
+			xs, out := x[p*hw:][:hw], dx[p*hw:][:hw]
+			out = out[:len(xs)]
+			for j, v := range xs {
+				out[j] += -b - (v-mu)*e
+			}
+			g, yy, wa := dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph]
+			for k, v := range g {
+				if yy[k] > 0 {
+					out[poolWinner(k, wa[k], ow, W)] += a * v
+				}
+			}
+		}
+	}
+}
+
+// reluMask zeroes dy where the ReLU's output y is not positive: the gradient of a fused ReLU.
+func reluMask[F float](dy, y []F) {
+	if d, ok := any(dy).([]float32); ok {
+		kernels.ReLUBackward(d, d, any(y).([]float32)) // element by element: in place is fine
+		return
+	}
+	y = y[:len(dy)]
+	for i, v := range y {
+		if !(v > 0) {
+			dy[i] = 0
+		}
+	}
+}
+
+// batchNormGradSums adds each channel's Σdy and Σdy·x̂ over the B images of dy and x [B,C,HW]
+// into sumDy and sumDyXhat [C] (x̂ the normalised input), in float64.
+func batchNormGradSums[F float](sumDy, sumDyXhat []float64, dy, x []F, mean, invstd []float64, B, C, HW int) {
+	for c := range C {
+		mu, is := mean[c], invstd[c]
+		var sd, sdx float64
 		for i := range B {
 			xs, ds := x[(i*C+c)*HW:][:HW], dy[(i*C+c)*HW:][:HW]
+			xs = xs[:len(ds)]
 			for j, g := range ds {
-				sumDy += float64(g)
-				sumDyXhat += float64(g) * (float64(xs[j]) - mu) * is
+				sd += float64(g)
+				sdx += float64(g) * (float64(xs[j]) - mu)
 			}
 		}
-		dgamma[c] += F(sumDyXhat)
-		dbeta[c] += F(sumDy)
-		if dx == nil {
-			continue
-		}
-		k := float64(gamma[c]) * is / n
+		sumDy[c] += sd
+		sumDyXhat[c] += sdx * is
+	}
+}
+
+// batchNormInputGrad adds dx += gamma·invstd/n · (n·dy − Σdy − x̂·Σdy·x̂) for the B images of
+// dy and x [B,C,HW], n the whole batch's values per channel and the sums the whole batch's:
+// the gradient through the batch statistics.
+func batchNormInputGrad[F float](dx, dy, x []F, mean, invstd, sumDy, sumDyXhat []float64, gamma []F, n float64, B, C, HW int) {
+	for c := range C {
+		// The constants in float64, the elements in F.
+		k := float64(gamma[c]) * invstd[c] / n
+		a, b := F(k*n), F(k*sumDy[c])
+		mu, e := F(mean[c]), F(k*sumDyXhat[c]*invstd[c])
 		for i := range B {
 			xs, ds, out := x[(i*C+c)*HW:][:HW], dy[(i*C+c)*HW:][:HW], dx[(i*C+c)*HW:][:HW]
+			xs, out = xs[:len(ds)], out[:len(ds)]
 			for j, g := range ds {
-				xhat := (float64(xs[j]) - mu) * is
-				out[j] += F(k * (n*float64(g) - sumDy - xhat*sumDyXhat))
+				out[j] += a*g - b - (xs[j]-mu)*e
 			}
 		}
+	}
+}
+
+// batchNormBackward is the backward pass on a batch seen whole, dy the gradient of the
+// BatchNorm node's output (y, arg: what is fused, as bnGradSums): dgamma [C] += Σ dy·x̂,
+// dbeta [C] += Σ dy and, unless dx is nil, dx as batchNormInputGrad. sumDy and sumDyXhat [C]
+// are scratch.
+func batchNormBackward[F float](dx, dgamma, dbeta, dy, y []F, arg []uint8, x []F, mean, invstd, sumDy, sumDyXhat []float64, gamma []F, B, C, H, W int, fused bnFused) {
+	clear(sumDy)
+	clear(sumDyXhat)
+	bnGradSums(sumDy, sumDyXhat, dy, y, arg, x, mean, invstd, B, C, H, W, fused)
+	for c := range C {
+		dgamma[c] += F(sumDyXhat[c])
+		dbeta[c] += F(sumDy[c])
+	}
+	if dx != nil {
+		bnInputGrad(dx, dy, y, arg, x, mean, invstd, sumDy, sumDyXhat, gamma, float64(B*H*W), B, C, H, W, fused)
 	}
 }
 

@@ -132,15 +132,15 @@ func TestNetworkLayersParityWithPyTorch(t *testing.T) {
 			grads[i] = make([]float32, p.Size())
 		}
 		m := &customNet[float32]{spec: spec, st: st, p: values, g: grads}
-		param, stat := 0, 0
-		m.nodes = buildNodes[float32](spec.Layers, &param, &stat)
+		param, stat, drop := 0, 0, 0
+		m.nodes = buildNodes[float32](spec.Layers, &param, &stat, &drop)
 		m.reserve(c.B)
 		n := m.nodes[0]
 		if l.Kind == network.Dropout {
 			mask := fixture.Float32s(t, fx, c.Name+".mask")
-			st.maskSource = func(dst []uint8) {
+			st.maskSource = func(dst []uint8, from int) {
 				for i := range dst {
-					dst[i] = uint8(mask[i])
+					dst[i] = uint8(mask[from+i])
 				}
 			}
 		}
@@ -223,10 +223,10 @@ func TestCustomNetworkParityWithPyTorch(t *testing.T) {
 				copy(net.Params()[i].Value.Data().([]float32), v)
 			}
 			step := 0
-			net.buffers.maskSource = func(dst []uint8) {
+			net.buffers.maskSource = func(dst []uint8, from int) {
 				mask := fixture.Float32s(t, fx, fmt.Sprintf("mask%d.7", step))
 				for i := range dst {
-					dst[i] = uint8(mask[i])
+					dst[i] = uint8(mask[from+i])
 				}
 			}
 			r := &parityReport{t: t, tol: networkParityTol}

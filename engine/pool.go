@@ -63,6 +63,7 @@ type phase struct {
 	kind    jobKind
 	x       []float32 // [batch,1,28,28]
 	batch   int
+	pass    int         // train only: the phase of a staged model's step (see stagedNet)
 	size    int         // images per chunk (the last may have fewer); reduceJob: gradients per chunk
 	y       []int32     // [batch], train only
 	norm    int         // batch size the loss is a mean over, train only
@@ -150,11 +151,11 @@ func (w *worker) chunk(c int) {
 		w.reserve(images)
 		w.net.bindGrads(b.grads[c])
 		x := b.x[lo*imageSize : (lo+images)*imageSize]
-		if t, ok := w.net.(trainForwarder[float32]); ok {
-			t.forwardTrain(x, images, w.logits)
-		} else {
-			w.net.forward(x, images, w.logits)
+		if s, ok := w.net.(stagedNet); ok {
+			w.stagedChunk(s, c, lo, images, x)
+			return
 		}
+		w.net.forward(x, images, w.logits)
 		b.loss[c], b.correct[c] = smoothedCrossEntropy(w.dlogits, w.logits, b.y[lo:lo+images], images, numClasses, b.norm, b.smooth)
 		if w.clearGrads {
 			clear(b.grads[c])

@@ -1,6 +1,10 @@
 """PyTorch's CPU training and inference speed on the four models: the baseline the Go engine must beat.
 
     /usr/bin/python3 engine/pytorch/bench.py [--model all] [--threads 1,2] [--batches 100]
+    /usr/bin/python3 engine/pytorch/bench.py --network engine/testdata/example_network.yaml
+
+--network times a network of config.yaml's format (a file with a network: key, built by
+network.py) instead of the built-in models; its JSON lines name it by the file's name: key.
 
 Inputs are random images, normalised like MNIST and preloaded, so only the model is timed.
 Training: batch 64, a few warm-up steps, then --batches timed steps of
@@ -24,6 +28,7 @@ import torch
 
 import mnist
 import models
+import network
 
 TRAIN_BATCH = 64
 TRAIN_POOL = 16  # distinct preloaded batches, cycled, so the timed loop never builds inputs
@@ -103,17 +108,30 @@ def main():
     parser.add_argument("--threads", default="1,2", help="comma list of torch.set_num_threads values")
     parser.add_argument("--batches", type=int, default=100, help="timed training steps per repeat")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each measurement; the best counts")
+    parser.add_argument("--network", help="a YAML file with a network: key, timed instead of --model")
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     if args.batches < 1 or args.repeat < 1 or any(t < 1 for t in threads):
         raise SystemExit("--batches, --repeat and every --threads value must be at least 1")
 
-    for name in models.model_names(args.model):
+    if args.network:
+        import yaml
+
+        with open(args.network) as f:
+            doc = yaml.safe_load(f)
+        if not isinstance(doc, dict) or not isinstance(doc.get("network"), list):
+            raise SystemExit(f"{args.network}: no network: list; write one as in config.yaml")
+        names = [doc.get("name") or os.path.basename(args.network)]
+        build = lambda _: network.build(doc["network"])  # noqa: E731
+    else:
+        names = models.model_names(args.model)
+        build = models.build
+    for name in names:
         for t in threads:
             torch.set_num_threads(t)
             torch.manual_seed(0)
             generator = torch.Generator().manual_seed(0)
-            model = models.build(name)
+            model = build(name)
             load = os.getloadavg()[0]
             when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             step_s, step_cpu_s = bench_train(model, args.batches, args.repeat, generator)

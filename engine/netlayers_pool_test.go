@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// poolPlane is a plane of values drawn from a few, so that windows tie, with NaNs, infinities
+// and signed zeros among them.
+func poolPlane(rng *rand.Rand, n int) []float32 {
+	values := []float32{-2, -1, -0.5, float32(math.Copysign(0, -1)), 0, 0.5, 1, 2,
+		float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	x := make([]float32, n)
+	for i := range x {
+		if rng.IntN(4) == 0 {
+			x[i] = values[rng.IntN(len(values))]
+		} else {
+			x[i] = values[rng.IntN(8)]
+		}
+	}
+	return x
+}
+
+// sameBits reports whether a and b hold the same floats bit for bit (NaNs compare by bits).
+func sameBits(a, b []float32) bool {
+	return slices.EqualFunc(a, b, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) })
+}
+
+// The branch-free 2x2 pooling loops give the plain loops' outputs and winners bit for bit:
+// PyTorch's rule (the first maximum wins a tie, a NaN wins, the last NaN of several) on planes
+// full of ties, NaNs and infinities, of even and odd sizes, with a bias.
+func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, hw := range [][2]int{{2, 2}, {4, 6}, {5, 7}, {14, 14}, {28, 28}, {3, 10}} {
+		H, W := hw[0], hw[1]
+		oh, ow := H/2, W/2
+		for trial := range 50 {
+			x := poolPlane(rng, H*W)
+			b := []float32{0, -0.5, 1}[trial%3]
+
+			// Plain: the generic max pooling with a 2x2 window by 2.
+			want, wantArg := make([]float32, oh*ow), make([]int32, oh*ow)
+			maxPoolForward(want, wantArg, x, 1, window{C: 1, H: H, W: W, K: 2, S: 2})
+			got, gotArg := make([]float32, oh*ow), make([]int32, oh*ow)
+			maxPool2Forward(got, gotArg, x, 1, 1, H, W)
+			if !sameBits(got, want) || !slices.Equal(gotArg, wantArg) {
+				t.Fatalf("%dx%d maxPool2Forward %v %v, maxPoolForward %v %v (x %v)", H, W, got, gotArg, want, wantArg, x)
+			}
+
+			// With ReLU and a bias: conv.go's definition in float64, then back.
+			x64 := make([]float64, len(x))
+			for i, v := range x {
+				x64[i] = float64(v + b) // the float32 sum, as the float32 loops add it
+			}
+			ref64, refArg := make([]float64, oh*ow), make([]uint8, oh*ow)
+			biasReLUPoolPlane(ref64, refArg, x64, 0, H, W)
+			ref := make([]float32, len(ref64))
+			for i, v := range ref64 {
+				ref[i] = float32(v)
+			}
+			gotR, gotRArg := make([]float32, oh*ow), make([]uint8, oh*ow)
+			reluPool2Plane(gotR, gotRArg, x, b, H, W)
+			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
+				t.Fatalf("%dx%d bias %v: reluPool2Plane %v %v, plain %v %v (x %v)", H, W, b, gotR, gotRArg, ref, refArg, x)
+			}
+
+		}
+	}
+}
