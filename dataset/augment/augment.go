@@ -98,36 +98,105 @@ func Apply(dst []float32, src []uint8, rows, cols int, p Params) {
 	yx, yy, y1 := float32(m[3])/hh, float32(m[4])/hh, float32(m[5])/hh
 	// grid_sample's unnormalisation with align_corners=False, ((g+1)*size-1)/2,
 	// as its vectorised CPU kernel computes it: (g+1)*(size/2) - 0.5.
+	ink := inkBox(src, rows, cols)
+	// Along a row the read position moves in a straight line: only the
+	// stretch of it that passes the ink (give or take a pixel for rounding)
+	// can read anything but 0, and is computed pixel by pixel.
+	dix, diy := float64(hw)*float64(xx), float64(hh)*float64(yx)
 	for i := 0; i < rows; i++ {
 		by := float32(i) - hh + 0.5 // linspace(-h/2+0.5, h/2-0.5)
 		out := dst[i*cols : (i+1)*cols]
-		for j := range out {
+		ix0 := float64(hw)*(float64(0.5-hw)*float64(xx)+float64(by)*float64(xy)+float64(x1)+1) - 0.5
+		iy0 := float64(hh)*(float64(0.5-hw)*float64(yx)+float64(by)*float64(yy)+float64(y1)+1) - 0.5
+		jlo, jhi := crossing(ix0, dix, float64(ink.x0)-1, float64(ink.x1)+1, cols)
+		ylo, yhi := crossing(iy0, diy, float64(ink.y0)-1, float64(ink.y1)+1, cols)
+		jlo, jhi = max(jlo, ylo), min(jhi, yhi)
+		clear(out)
+		for j := jlo; j < jhi; j++ {
 			bx := float32(j) - hw + 0.5
 			gx := float32(float32(bx*xx)+float32(by*xy)) + x1
 			gy := float32(float32(bx*yx)+float32(by*yy)) + y1
 			ix := float32(float32(gx+1)*hw) - 0.5
 			iy := float32(float32(gy+1)*hh) - 0.5
+			// A read with no inked neighbour is 0 (a sum of zeros times
+			// the mask): most of a digit is background.
+			if !(ix > ink.x0-1 && ix < ink.x1+1 && iy > ink.y0-1 && iy < ink.y1+1) {
+				continue
+			}
 			out[j] = sample(src, rows, cols, ix, iy)
 		}
 	}
+}
+
+// crossing returns the columns [lo, hi) of a row, widened by a pixel each
+// side, where start + j*step lies strictly between a and b.
+func crossing(start, step, a, b float64, cols int) (lo, hi int) {
+	n := float64(cols)
+	var from, to float64
+	switch {
+	case step > 0:
+		from, to = (a-start)/step, (b-start)/step
+	case step < 0:
+		from, to = (b-start)/step, (a-start)/step
+	case start > a && start < b:
+		return 0, cols
+	default:
+		return 0, 0
+	}
+	from = min(max(math.Floor(from)-1, 0), n)
+	to = min(max(math.Ceil(to)+2, 0), n)
+	return int(from), int(to)
+}
+
+// box is the smallest rectangle holding every non-zero pixel, its bounds
+// inclusive; empty (x0 > x1) for a blank image.
+type box struct{ x0, y0, x1, y1 float32 }
+
+func inkBox(src []uint8, rows, cols int) box {
+	x0, y0, x1, y1 := cols, rows, -1, -1
+	for y := 0; y < rows; y++ {
+		row := src[y*cols : (y+1)*cols]
+		for x, v := range row {
+			if v != 0 {
+				x0, x1 = min(x0, x), max(x1, x)
+				y0, y1 = min(y0, y), y
+			}
+		}
+	}
+	return box{float32(x0), float32(y0), float32(x1), float32(y1)}
 }
 
 // sample is grid_sample's bilinear read at (ix, iy) with zeros outside,
 // times the same read of an all-ones image: torchvision's fill, which with
 // fill 0 is img*mask + (1-mask)*0.
 func sample(src []uint8, rows, cols int, ix, iy float32) float32 {
-	fx, fy := float32(math.Floor(float64(ix))), float32(math.Floor(float64(iy)))
-	x0, y0 := int(fx), int(fy)
-	// Far outside (a shrink to nothing, a huge shift) nothing is read; the
-	// float32 to int conversion of such values is not to be trusted.
-	if fx < -1 || fy < -1 || fx > float32(cols) || fy > float32(rows) {
+	// With no neighbour inside (and for NaN) nothing is read.
+	if !(ix > -1 && iy > -1 && ix < float32(cols) && iy < float32(rows)) {
 		return 0
 	}
-	we, wn := ix-fx, iy-fy // distances from the west and north neighbours
+	x0, y0 := int(ix), int(iy) // floor, for the range above
+	if float32(x0) > ix {
+		x0--
+	}
+	if float32(y0) > iy {
+		y0--
+	}
+	we, wn := ix-float32(x0), iy-float32(y0) // distances from the west and north neighbours
 	ww, ws := 1-we, 1-wn
-	weights := [4]float32{ws * ww, ws * we, wn * ww, wn * we} // nw, ne, sw, se as torch names them
+	nw, ne, sw, se := ws*ww, ws*we, wn*ww, wn*we // torch's weights
+	if x0 >= 0 && y0 >= 0 && x0+1 < cols && y0+1 < rows {
+		p := y0*cols + x0
+		q := p + cols
+		_ = src[q+1]
+		v := nw * float32(src[p])
+		v += ne * float32(src[p+1])
+		v += sw * float32(src[q])
+		v += se * float32(src[q+1])
+		return v * (nw + ne + sw + se)
+	}
+	// On the border: only the neighbours inside count, in the same order.
 	var v, mask float32
-	for k, wt := range weights {
+	for k, wt := range [4]float32{nw, ne, sw, se} {
 		x, y := x0+k&1, y0+k>>1
 		if x < 0 || y < 0 || x >= cols || y >= rows {
 			continue

@@ -22,7 +22,7 @@ type affineFixture struct {
 	} `json:"cases"`
 }
 
-func readFixture(t *testing.T) affineFixture {
+func readFixture(t testing.TB) affineFixture {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", "torch_affine.json"))
 	if err != nil {
