@@ -66,7 +66,8 @@ type augmenter struct {
 	next     int  // the batch index being prepared when pending
 	x        []float32
 	y        []int32
-	scratch  []float32 // one image of resampled pixel values
+	scratch  []float32     // one image of resampled pixel values
+	ink      []augment.Box // each image's ink, found once
 	closed   bool
 }
 
@@ -113,6 +114,10 @@ func (l *Loader) Augment(s augment.Settings) {
 		x:        make([]float32, l.batchSize*ImageSize),
 		y:        make([]int32, l.batchSize),
 		scratch:  make([]float32, ImageSize),
+		ink:      make([]augment.Box, l.set.N),
+	}
+	for i := range a.ink {
+		a.ink[i] = augment.InkBox(l.set.Image(i), Rows, Cols)
 	}
 	l.aug = a
 	go func() {
@@ -225,9 +230,13 @@ func (l *Loader) fillAugmented(x []float32, y []int32, j augmentJob) {
 	a := l.aug
 	for k, idx := range l.order[j.lo:j.hi] {
 		p := augment.Draw(a.settings, Rows, Cols, l.seed, j.epoch, idx)
-		augment.Apply(a.scratch, l.set.Image(idx), Rows, Cols, p)
+		augment.ApplyInked(a.scratch, l.set.Image(idx), Rows, Cols, p, a.ink[idx])
 		dst := x[k*ImageSize : (k+1)*ImageSize]
 		for i, v := range a.scratch {
+			if v == 0 { // most of an image: the table's value, without two divisions
+				dst[i] = l.norm[0]
+				continue
+			}
 			dst[i] = normalizedValue(v, l.mean, l.std)
 		}
 		y[k] = int32(l.set.Labels[idx])

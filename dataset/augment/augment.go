@@ -86,6 +86,12 @@ func inverseMatrix(p Params) [6]float64 {
 // to float32 rounding. Buffers shorter than the image are a programming
 // error and panic.
 func Apply(dst []float32, src []uint8, rows, cols int, p Params) {
+	ApplyInked(dst, src, rows, cols, p, InkBox(src, rows, cols))
+}
+
+// ApplyInked is Apply for an image whose InkBox is known: a loader finds the
+// boxes of its images once, not every epoch.
+func ApplyInked(dst []float32, src []uint8, rows, cols int, p Params, ink Box) {
 	n := rows * cols
 	if len(src) < n || len(dst) < n {
 		panic(fmt.Sprintf("augment.Apply: a %dx%d image needs %d pixels; src has %d, dst %d", rows, cols, n, len(src), len(dst)))
@@ -98,7 +104,6 @@ func Apply(dst []float32, src []uint8, rows, cols int, p Params) {
 	yx, yy, y1 := float32(m[3])/hh, float32(m[4])/hh, float32(m[5])/hh
 	// grid_sample's unnormalisation with align_corners=False, ((g+1)*size-1)/2,
 	// as its vectorised CPU kernel computes it: (g+1)*(size/2) - 0.5.
-	ink := inkBox(src, rows, cols)
 	// Along a row the read position moves in a straight line: only the
 	// stretch of it that passes the ink (give or take a pixel for rounding)
 	// can read anything but 0, and is computed pixel by pixel.
@@ -148,11 +153,12 @@ func crossing(start, step, a, b float64, cols int) (lo, hi int) {
 	return int(from), int(to)
 }
 
-// box is the smallest rectangle holding every non-zero pixel, its bounds
-// inclusive; empty (x0 > x1) for a blank image.
-type box struct{ x0, y0, x1, y1 float32 }
+// Box is the smallest rectangle holding every non-zero pixel of an image,
+// its bounds inclusive; empty (x0 > x1) for a blank image.
+type Box struct{ x0, y0, x1, y1 float32 }
 
-func inkBox(src []uint8, rows, cols int) box {
+// InkBox returns the Box of image src.
+func InkBox(src []uint8, rows, cols int) Box {
 	x0, y0, x1, y1 := cols, rows, -1, -1
 	for y := 0; y < rows; y++ {
 		row := src[y*cols : (y+1)*cols]
@@ -163,8 +169,16 @@ func inkBox(src []uint8, rows, cols int) box {
 			}
 		}
 	}
-	return box{float32(x0), float32(y0), float32(x1), float32(y1)}
+	return Box{float32(x0), float32(y0), float32(x1), float32(y1)}
 }
+
+// byteFloat is float32(b) for every byte b: a load instead of a conversion.
+var byteFloat = func() (t [256]float32) {
+	for b := range t {
+		t[b] = float32(b)
+	}
+	return t
+}()
 
 // sample is grid_sample's bilinear read at (ix, iy) with zeros outside,
 // times the same read of an all-ones image: torchvision's fill, which with
@@ -187,11 +201,14 @@ func sample(src []uint8, rows, cols int, ix, iy float32) float32 {
 	if x0 >= 0 && y0 >= 0 && x0+1 < cols && y0+1 < rows {
 		p := y0*cols + x0
 		q := p + cols
-		_ = src[q+1]
-		v := nw * float32(src[p])
-		v += ne * float32(src[p+1])
-		v += sw * float32(src[q])
-		v += se * float32(src[q+1])
+		a, b, c, d := src[p], src[p+1], src[q], src[q+1]
+		if a|b|c|d == 0 { // inside the ink's box, yet blank around: often
+			return 0
+		}
+		v := nw * byteFloat[a]
+		v += ne * byteFloat[b]
+		v += sw * byteFloat[c]
+		v += se * byteFloat[d]
 		return v * (nw + ne + sw + se)
 	}
 	// On the border: only the neighbours inside count, in the same order.
