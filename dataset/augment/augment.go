@@ -117,15 +117,36 @@ func ApplyInked(dst []float32, src []uint8, rows, cols int, p Params, ink Box) {
 		ylo, yhi := crossing(iy0, diy, float64(ink.y0)-1, float64(ink.y1)+1, cols)
 		jlo, jhi = max(jlo, ylo), min(jhi, yhi)
 		clear(out)
+		rx, ry := float32(by*xy), float32(by*yy) // the row's terms, as torch adds them
 		for j := jlo; j < jhi; j++ {
 			bx := float32(j) - hw + 0.5
-			gx := float32(float32(bx*xx)+float32(by*xy)) + x1
-			gy := float32(float32(bx*yx)+float32(by*yy)) + y1
+			gx := float32(float32(bx*xx)+rx) + x1
+			gy := float32(float32(bx*yx)+ry) + y1
 			ix := float32(float32(gx+1)*hw) - 0.5
 			iy := float32(float32(gy+1)*hh) - 0.5
 			// A read with no inked neighbour is 0 (a sum of zeros times
 			// the mask): most of a digit is background.
 			if !(ix > ink.x0-1 && ix < ink.x1+1 && iy > ink.y0-1 && iy < ink.y1+1) {
+				continue
+			}
+			// The interior read of sample, written out here: it is most of
+			// the work, and a call costs as much again.
+			x0, y0 := int(ix), int(iy)
+			if ix >= 0 && iy >= 0 && x0+1 < cols && y0+1 < rows { // int truncates to the floor
+				p := y0*cols + x0
+				q := p + cols
+				a, b, c, d := src[p], src[p+1], src[q], src[q+1]
+				if a|b|c|d == 0 {
+					continue
+				}
+				we, wn := ix-float32(x0), iy-float32(y0)
+				ww, ws := 1-we, 1-wn
+				nw, ne, sw, se := ws*ww, ws*we, wn*ww, wn*we
+				v := nw * byteFloat[a]
+				v += ne * byteFloat[b]
+				v += sw * byteFloat[c]
+				v += se * byteFloat[d]
+				out[j] = v * (nw + ne + sw + se)
 				continue
 			}
 			out[j] = sample(src, rows, cols, ix, iy)
