@@ -3,6 +3,8 @@ package dataset
 import (
 	"fmt"
 	"math/rand/v2"
+
+	"mnist-tui/dataset/augment"
 )
 
 // Normalize writes (x/255 - mean)/std for each pixel x of img into
@@ -21,7 +23,13 @@ func Normalize(dst []float32, img []uint8, mean, std float32) {
 // normalized is the one formula both Normalize and the Loader's lookup
 // table use, so training and prediction see bit-identical inputs.
 func normalized(x uint8, mean, std float32) float32 {
-	return (float32(x)/255 - mean) / std
+	return normalizedValue(float32(x), mean, std)
+}
+
+// normalizedValue is normalized for a resampled pixel, which falls between
+// the byte values.
+func normalizedValue(v, mean, std float32) float32 {
+	return (v/255 - mean) / std
 }
 
 // Loader hands out the batches of one set, epoch after epoch, in an order
@@ -41,7 +49,29 @@ type Loader struct {
 
 	epoch int
 	batch int // batches already returned this epoch
+
+	mean, std float32
+	aug       *augmenter // nil: images as they are
 }
+
+// augmenter prepares the next batch's augmented images in its own goroutine
+// while the caller trains on the current one. Only one batch is ever in
+// preparation, and the loader touches nothing the goroutine reads (order,
+// x, y, scratch) until it has answered on done.
+type augmenter struct {
+	settings augment.Settings
+	work     chan augmentJob
+	done     chan struct{}
+	pending  bool // a job was sent and done not yet received
+	next     int  // the batch index being prepared when pending
+	x        []float32
+	y        []int32
+	scratch  []float32     // one image of resampled pixel values
+	ink      []augment.Box // each image's ink, found once
+	closed   bool
+}
+
+type augmentJob struct{ lo, hi, epoch int }
 
 // NewLoader returns a loader positioned at the start of epoch 1. A batch
 // size below 1 is treated as 1 (callers validate their configuration).
@@ -61,8 +91,60 @@ func NewLoader(set *Set, info Info, batchSize int, shuffle bool, seed uint64) *L
 		l.norm[x] = normalized(uint8(x), info.Mean, info.Std)
 	}
 	l.rng = rand.New(&l.pcg)
+	l.mean, l.std = info.Mean, info.Std
 	l.Start(1)
 	return l
+}
+
+// Augment makes every following batch transform each image as torchvision's
+// RandomAffine does (see package augment) before normalising it, with
+// parameters drawn from (seed, epoch, image index): the same images whatever
+// the batch size or order of preparation. Each batch after the first of a
+// run of Next calls is prepared in a goroutine while the caller works on
+// the one before; Close stops that goroutine. Settings that leave images
+// as they are change nothing. Call it once, before the first Next.
+func (l *Loader) Augment(s augment.Settings) {
+	if s.IsOff() || l.aug != nil {
+		return
+	}
+	a := &augmenter{
+		settings: s,
+		work:     make(chan augmentJob),
+		done:     make(chan struct{}),
+		x:        make([]float32, l.batchSize*ImageSize),
+		y:        make([]int32, l.batchSize),
+		scratch:  make([]float32, ImageSize),
+		ink:      make([]augment.Box, l.set.N),
+	}
+	for i := range a.ink {
+		a.ink[i] = augment.InkBox(l.set.Image(i), Rows, Cols)
+	}
+	l.aug = a
+	go func() {
+		for j := range a.work {
+			l.fillAugmented(a.x, a.y, j)
+			a.done <- struct{}{}
+		}
+	}()
+}
+
+// Close stops the augmenting goroutine, if any. The loader must not be used
+// afterwards.
+func (l *Loader) Close() {
+	if l.aug == nil || l.aug.closed {
+		return
+	}
+	l.wait()
+	l.aug.closed = true
+	close(l.aug.work)
+}
+
+// wait receives the batch in preparation, if any.
+func (l *Loader) wait() {
+	if l.aug != nil && l.aug.pending {
+		<-l.aug.done
+		l.aug.pending = false
+	}
 }
 
 // Batches is the number of batches per epoch: ceil(N / batchSize). The last,
@@ -72,6 +154,7 @@ func (l *Loader) Batches() int { return (l.set.N + l.batchSize - 1) / l.batchSiz
 // Start begins epoch (1-based). The order is rebuilt from scratch, so it is
 // a pure function of (seed, epoch), whatever happened before.
 func (l *Loader) Start(epoch int) {
+	l.wait() // the goroutine may be reading the order
 	l.epoch, l.batch = epoch, 0
 	for i := range l.order {
 		l.order[i] = i
@@ -112,13 +195,50 @@ func (l *Loader) Next(x []float32, y []int32) (n int) {
 		panic(fmt.Sprintf("dataset.Loader.Next: buffers hold %d values and %d labels, the batch needs %d and %d",
 			len(x), len(y), n*ImageSize, n))
 	}
-	for k, idx := range l.order[lo:hi] {
+	if l.aug == nil {
+		for k, idx := range l.order[lo:hi] {
+			dst := x[k*ImageSize : (k+1)*ImageSize]
+			for i, px := range l.set.Image(idx) {
+				dst[i] = l.norm[px]
+			}
+			y[k] = int32(l.set.Labels[idx])
+		}
+		l.batch++
+		return n
+	}
+	a := l.aug
+	if a.pending && a.next == l.batch {
+		l.wait()
+		copy(x[:n*ImageSize], a.x)
+		copy(y[:n], a.y)
+	} else {
+		l.wait()
+		l.fillAugmented(x, y, augmentJob{lo, hi, l.epoch})
+	}
+	l.batch++
+	if l.batch < l.Batches() && !a.closed {
+		lo := l.batch * l.batchSize
+		a.pending, a.next = true, l.batch
+		a.work <- augmentJob{lo, min(lo+l.batchSize, l.set.N), l.epoch}
+	}
+	return n
+}
+
+// fillAugmented writes the augmented, normalised images and the labels of
+// positions [lo, hi) of the epoch's order into x and y.
+func (l *Loader) fillAugmented(x []float32, y []int32, j augmentJob) {
+	a := l.aug
+	for k, idx := range l.order[j.lo:j.hi] {
+		p := augment.Draw(a.settings, Rows, Cols, l.seed, j.epoch, idx)
+		augment.ApplyInked(a.scratch, l.set.Image(idx), Rows, Cols, p, a.ink[idx])
 		dst := x[k*ImageSize : (k+1)*ImageSize]
-		for i, px := range l.set.Image(idx) {
-			dst[i] = l.norm[px]
+		for i, v := range a.scratch {
+			if v == 0 { // most of an image: the table's value, without two divisions
+				dst[i] = l.norm[0]
+				continue
+			}
+			dst[i] = normalizedValue(v, l.mean, l.std)
 		}
 		y[k] = int32(l.set.Labels[idx])
 	}
-	l.batch++
-	return n
 }

@@ -49,10 +49,16 @@ type Config struct {
 	DivFactor      float64 `yaml:"div_factor"`
 	FinalDivFactor float64 `yaml:"final_div_factor"`
 	LabelSmoothing float64 `yaml:"label_smoothing"`
-	Seed           uint64  `yaml:"seed"`
-	LogInterval    int     `yaml:"log_interval"`
-	Threads        int     `yaml:"threads"`
-	RunsDir        string  `yaml:"runs_dir"`
+	// Augmentation of the training images, as torchvision's RandomAffine (see dataset/augment):
+	// separate keys because a key holds one value. All four at their defaults leave images untouched.
+	AugmentRotate    float64 `yaml:"augment_rotate"`
+	AugmentTranslate float64 `yaml:"augment_translate"`
+	AugmentScaleMin  float64 `yaml:"augment_scale_min"`
+	AugmentScaleMax  float64 `yaml:"augment_scale_max"`
+	Seed             uint64  `yaml:"seed"`
+	LogInterval      int     `yaml:"log_interval"`
+	Threads          int     `yaml:"threads"`
+	RunsDir          string  `yaml:"runs_dir"`
 	// Name labels a custom network; Network is its layers (nil: none), read when Model is custom.
 	Name    string           `yaml:"name"`
 	Network *network.Network `yaml:"network"`
@@ -83,10 +89,13 @@ func Defaults() Config {
 		PctStart:       0.3,
 		DivFactor:      25,
 		FinalDivFactor: 10000,
-		Seed:           1,
-		LogInterval:    300,
-		Threads:        0, // all cores
-		RunsDir:        "runs",
+		// No augmentation: the tutorial trains on the images as they are.
+		AugmentScaleMin: 1,
+		AugmentScaleMax: 1,
+		Seed:            1,
+		LogInterval:     300,
+		Threads:         0, // all cores
+		RunsDir:         "runs",
 	}
 }
 
@@ -207,6 +216,33 @@ var fields = []field{
 	{key: "label_smoothing", ptr: func(c *Config) any { return &c.LabelSmoothing }, check: func(c Config) string {
 		if math.IsNaN(c.LabelSmoothing) || c.LabelSmoothing < 0 || c.LabelSmoothing > 1 {
 			return "must be from 0 to 1; 0 turns it off, 0.1 is usual (got " + showFloat(c.LabelSmoothing) + ")"
+		}
+		return ""
+	}},
+	{key: "augment_rotate", ptr: func(c *Config) any { return &c.AugmentRotate }, check: func(c Config) string {
+		if math.IsNaN(c.AugmentRotate) || c.AugmentRotate < 0 || c.AugmentRotate > 180 {
+			return "must be from 0 to 180 degrees; 0 turns rotation off, 10 to 15 is usual for digits (got " + showFloat(c.AugmentRotate) + ")"
+		}
+		return ""
+	}},
+	{key: "augment_translate", ptr: func(c *Config) any { return &c.AugmentTranslate }, check: func(c Config) string {
+		if math.IsNaN(c.AugmentTranslate) || c.AugmentTranslate < 0 || c.AugmentTranslate > 1 {
+			return "must be from 0 to 1, a fraction of the image's side; 0 turns shifts off, 0.1 is usual (got " + showFloat(c.AugmentTranslate) + ")"
+		}
+		return ""
+	}},
+	{key: "augment_scale_min", ptr: func(c *Config) any { return &c.AugmentScaleMin }, check: func(c Config) string {
+		if math.IsNaN(c.AugmentScaleMin) || c.AugmentScaleMin <= 0 || c.AugmentScaleMin > 10 {
+			return "must be above 0 and at most 10; 1 with augment_scale_max 1 turns scaling off (got " + showFloat(c.AugmentScaleMin) + ")"
+		}
+		return ""
+	}},
+	{key: "augment_scale_max", ptr: func(c *Config) any { return &c.AugmentScaleMax }, check: func(c Config) string {
+		if math.IsNaN(c.AugmentScaleMax) || c.AugmentScaleMax <= 0 || c.AugmentScaleMax > 10 {
+			return "must be above 0 and at most 10; 1 with augment_scale_min 1 turns scaling off (got " + showFloat(c.AugmentScaleMax) + ")"
+		}
+		if c.AugmentScaleMax < c.AugmentScaleMin {
+			return "must be at least augment_scale_min (" + showFloat(c.AugmentScaleMin) + "; got " + showFloat(c.AugmentScaleMax) + ")"
 		}
 		return ""
 	}},

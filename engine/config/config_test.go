@@ -190,6 +190,7 @@ func TestMarshalRoundTrips(t *testing.T) {
 		Optimizer:    "adamw", Beta1: 0.5, Beta2: 0.25, Eps: 1e-3,
 		Schedule: "cosine", WarmupSteps: 7, StepSize: 3, Gamma: 0.5, TMax: 11, EtaMin: 1e-5,
 		MaxLR: 0.5, PctStart: 0.25, DivFactor: 3, FinalDivFactor: 1e3, LabelSmoothing: 0.1,
+		AugmentRotate: 12.5, AugmentTranslate: 0.1, AugmentScaleMin: 0.9, AugmentScaleMax: 1.1,
 	}
 	nesterov := Defaults()
 	nesterov.Nesterov = true
@@ -315,7 +316,8 @@ func TestDiffCoversEveryKey(t *testing.T) {
 	b := Config{Model: "linear", Dataset: "fashion-mnist", DataDir: "d", Epochs: 1, BatchSize: 1,
 		LearningRate: 1, Momentum: 0.1, WeightDecay: 1, Seed: 2, LogInterval: 1, Threads: 1, RunsDir: "r", Name: "n",
 		Optimizer: "adam", Nesterov: true, Beta1: 0.1, Beta2: 0.2, Eps: 0.3, Schedule: "step", WarmupSteps: 1, StepSize: 2,
-		Gamma: 0.4, TMax: 3, EtaMin: 0.5, MaxLR: 0.6, PctStart: 0.7, DivFactor: 0.8, FinalDivFactor: 0.9, LabelSmoothing: 0.11}
+		Gamma: 0.4, TMax: 3, EtaMin: 0.5, MaxLR: 0.6, PctStart: 0.7, DivFactor: 0.8, FinalDivFactor: 0.9, LabelSmoothing: 0.11,
+		AugmentRotate: 1, AugmentTranslate: 0.2, AugmentScaleMin: 0.5, AugmentScaleMax: 2}
 	var err error
 	if b.Network, err = network.Preset("cnn"); err != nil {
 		t.Fatal(err)

@@ -33,6 +33,9 @@ func TestResumeIsExactWithEachOptimizer(t *testing.T) {
 			c.Optimizer, c.LearningRate, c.WeightDecay, c.Beta1 = "adamw", 0.001, 0.01, 0.8
 			c.Schedule, c.MaxLR, c.PctStart = "onecycle", 0.004, 0.25
 		}},
+		{"sgd, augmented images", func(c *config.Config) {
+			c.AugmentRotate, c.AugmentTranslate, c.AugmentScaleMin, c.AugmentScaleMax = 20, 0.1, 0.9, 1.1
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			newCfg := func() config.Config {

@@ -329,6 +329,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		meter:   health.NewMeter(net.Params()),
 		doctor:  doctor.New(),
 	}
+	r.loader.Augment(augmentSettings(cfg))
 	if t.opts.Resume != "" {
 		if err := r.resume(t.opts.Resume); err != nil {
 			r.close()
@@ -670,6 +671,7 @@ func rootCause(err error) error {
 }
 
 func (r *run) close() {
+	r.loader.Close()
 	if r.metrics != nil {
 		r.metrics.Close()
 	}

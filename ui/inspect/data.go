@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"mnist-tui/dataset"
+	"mnist-tui/dataset/augment"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/view"
 )
@@ -21,7 +22,19 @@ type Data struct {
 	setName string // "mnist", "fashion-mnist"
 	err     error  // the set is malformed
 	grid    imageGrid
+
+	// augmented shows each image as the run's augmentation turns it in
+	// epoch; with augmentation off, as exampleAugment would.
+	augmented bool
+	settings  augment.Settings
+	seed      uint64
+	epoch     int
+	scratch   []float32
 }
+
+// exampleAugment is shown when the run does not augment: usual settings for
+// digits, so the key shows what the augment_* keys would do.
+var exampleAugment = augment.Settings{Rotate: 15, Translate: 0.1, ScaleMin: 0.9, ScaleMax: 1.1}
 
 // NewData returns the training set page.
 func NewData(opts view.Options) *Data {
@@ -34,6 +47,9 @@ func (d *Data) Name() string { return "data" }
 // SetSnapshot takes the loaded data set; nothing is computed.
 func (d *Data) SetSnapshot(s train.Snapshot) {
 	d.names = namesOf(s)
+	d.settings = augment.Settings{Rotate: s.Config.AugmentRotate, Translate: s.Config.AugmentTranslate,
+		ScaleMin: s.Config.AugmentScaleMin, ScaleMax: s.Config.AugmentScaleMax}
+	d.seed, d.epoch = s.Config.Seed, max(s.Epoch, 1)
 	var set *dataset.Set
 	if s.Data != nil {
 		set, d.setName = s.Data.Train, s.Data.Info.Name
@@ -81,6 +97,8 @@ func (d *Data) Update(msg tea.Msg) tea.Cmd {
 	switch {
 	case key.Matches(k, d.keys.Zoom):
 		d.grid.toggleZoom()
+	case key.Matches(k, d.keys.Augment):
+		d.augmented = !d.augmented
 	default:
 		d.keys.moveGrid(k, &d.grid)
 	}
@@ -92,7 +110,7 @@ func (d *Data) Keys() []key.Binding {
 	if d.set == nil || d.err != nil {
 		return nil
 	}
-	return []key.Binding{d.keys.Turn, d.keys.Ends, d.keys.Zoom, mouseHelp("wheel", "turn pages")}
+	return []key.Binding{d.keys.Turn, d.keys.Ends, d.keys.Zoom, d.keys.Augment, mouseHelp("wheel", "turn pages")}
 }
 
 // CapturesKeys is false: the page leaves the dashboard its keys.
@@ -106,8 +124,16 @@ func (d *Data) Render(width, height int) string {
 	case d.err != nil:
 		return message("cannot show the training set: "+d.err.Error(), d.st.bad, width, height)
 	}
+	settings := d.settings
+	if settings.IsOff() {
+		settings = exampleAugment
+	}
 	cardAt := func(i int) card {
-		return card{image: d.set.Image(i), caption: []string{d.names.of(int(d.set.Labels[i]))}, style: d.st.label}
+		img := d.set.Image(i)
+		if d.augmented {
+			img = d.augmentedImage(settings, i)
+		}
+		return card{image: img, caption: []string{d.names.of(int(d.set.Labels[i]))}, style: d.st.label}
 	}
 	worst := []string{strings.Repeat("W", d.names.widest())}
 	grid, ok := d.grid.render(cardAt, worst, d.dd, d.hiRes, d.st, width, height-gridTop)
@@ -119,6 +145,24 @@ func (d *Data) Render(width, height int) string {
 	if d.setName != "" {
 		title += " · " + d.setName
 	}
+	if d.augmented {
+		title += fmt.Sprintf(" · augmented, epoch %d", d.epoch)
+		if d.settings.IsOff() {
+			title += " (example)" // this run does not augment
+		}
+	}
 	head := d.st.title.Render(title) + d.st.dim.Render(" · "+d.grid.position())
 	return block(append([]string{head}, grid...), width, height)
+}
+
+// augmentedImage is image i as the trainer's loader augments it in the
+// page's epoch (rounded to bytes for display).
+func (d *Data) augmentedImage(s augment.Settings, i int) []uint8 {
+	if d.scratch == nil {
+		d.scratch = make([]float32, dataset.ImageSize)
+	}
+	out := make([]uint8, dataset.ImageSize)
+	p := augment.Draw(s, dataset.Rows, dataset.Cols, d.seed, d.epoch, i)
+	augment.ApplyUint8(out, d.set.Image(i), dataset.Rows, dataset.Cols, p, d.scratch)
+	return out
 }

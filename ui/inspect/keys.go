@@ -19,6 +19,7 @@ type keyMap struct {
 	Next     key.Binding // previous/next image in the probability chart
 	Order    key.Binding // the mistakes' order
 	Zoom     key.Binding // large or small digits
+	Augment  key.Binding // the data page: the images as augmentation turns them
 	Up, Down key.Binding // the moves one by one, for Update
 	Left     key.Binding
 	Right    key.Binding
@@ -30,15 +31,16 @@ type keyMap struct {
 
 func newKeyMap() keyMap {
 	k := keyMap{
-		Move:  key.NewBinding(key.WithKeys("up", "down", "left", "right"), key.WithHelp("←↑↓→", "move")),
-		Page:  key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "page")),
-		Turn:  key.NewBinding(key.WithKeys("left", "right", "up", "down", "pgup", "pgdown"), key.WithHelp("←→↑↓/pgup/pgdn", "page")),
-		Ends:  key.NewBinding(key.WithKeys("home", "end"), key.WithHelp("home/end", "first/last")),
-		Open:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
-		Back:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Next:  key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←→", "previous/next image")),
-		Order: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "order")),
-		Zoom:  key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "digit size")),
+		Move:    key.NewBinding(key.WithKeys("up", "down", "left", "right"), key.WithHelp("←↑↓→", "move")),
+		Page:    key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "page")),
+		Turn:    key.NewBinding(key.WithKeys("left", "right", "up", "down", "pgup", "pgdown"), key.WithHelp("←→↑↓/pgup/pgdn", "page")),
+		Ends:    key.NewBinding(key.WithKeys("home", "end"), key.WithHelp("home/end", "first/last")),
+		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Next:    key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←→", "previous/next image")),
+		Order:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "order")),
+		Zoom:    key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "digit size")),
+		Augment: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "augmented/as stored")),
 
 		Up:     key.NewBinding(key.WithKeys("up")),
 		Down:   key.NewBinding(key.WithKeys("down")),

@@ -11,6 +11,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"mnist-tui/dataset"
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/view"
 )
@@ -364,5 +365,36 @@ func TestTooSmallSaysWhatItNeeds(t *testing.T) {
 	m.SetSnapshot(handSnapshot(mnistInfo(t)))
 	if out := m.Render(100, 6); !strings.HasPrefix(out, "need 16x9") {
 		t.Errorf("100x6 mistakes page: %q", lines(out)[0])
+	}
+}
+
+// TestDataPageShowsAugmentedImages: v redraws the grid as the run's
+// augmentation turns the images in its epoch (an example when the run does
+// not augment), and v again shows them as stored.
+func TestDataPageShowsAugmentedImages(t *testing.T) {
+	s := handSnapshot(mnistInfo(t))
+	s.Config = config.Defaults()
+	s.Config.AugmentRotate, s.Config.AugmentTranslate = 30, 0.2
+	s.Epoch = 3
+	d := NewData(noColor())
+	d.SetSnapshot(s)
+	stored := d.Render(120, 40)
+	send(d, "v")
+	augmented := d.Render(120, 40)
+	if !strings.Contains(lines(augmented)[0], "augmented, epoch 3 ·") || strings.Contains(augmented, "(example)") {
+		t.Fatalf("title after v: %s", lines(augmented)[0])
+	}
+	if slices.Equal(lines(stored)[1:], lines(augmented)[1:]) {
+		t.Fatal("v left the digits as they were")
+	}
+	send(d, "v")
+	if again := d.Render(120, 40); again != stored {
+		t.Fatalf("v twice does not give the stored images back:\n%s", again)
+	}
+	s.Config = config.Defaults()
+	d.SetSnapshot(s)
+	send(d, "v")
+	if out := d.Render(120, 40); !strings.Contains(lines(out)[0], "augmented, epoch 3 (example)") {
+		t.Fatalf("without augmentation the title is %s", lines(out)[0])
 	}
 }
