@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -242,23 +243,30 @@ func (p *Page) answer(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// openExternal runs $EDITOR (or vi) on the config file, writing the
+// openExternal runs the user's editor (editorCommand) on the config file, writing the
 // current text there first so the user edits what they see.
 func (p *Page) openExternal() tea.Cmd {
 	if err := atomicfile.WriteFile(p.path, []byte(p.area.Value())); err != nil {
 		p.setStatus(false, fmt.Sprintf("cannot open the editor: writing %s: %v", p.path, err))
 		return nil
 	}
-	editor := os.Getenv("VISUAL")
-	if editor == "" {
-		editor = os.Getenv("EDITOR")
-	}
-	if editor == "" {
-		editor = "vi"
-	}
-	fields := strings.Fields(editor)
+	fields := editorCommand(os.Getenv, runtime.GOOS)
 	cmd := exec.Command(fields[0], append(fields[1:], p.path)...)
 	return tea.ExecProcess(cmd, func(err error) tea.Msg { return editorDoneMsg{err} })
+}
+
+// editorCommand is the editor to run and its arguments: $VISUAL, else $EDITOR,
+// else the editor every system of that kind has (Windows has no vi).
+func editorCommand(getenv func(string) string, goos string) []string {
+	for _, name := range []string{"VISUAL", "EDITOR"} {
+		if fields := strings.Fields(getenv(name)); len(fields) > 0 {
+			return fields
+		}
+	}
+	if goos == "windows" {
+		return []string{"notepad"}
+	}
+	return []string{"vi"}
 }
 
 // externalDone reloads the file the editor changed and applies it.
