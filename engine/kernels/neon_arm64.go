@@ -24,9 +24,17 @@ package kernels
 // tilePack or tileCol kernels yet) and the A*B^T products run on the Go dot kernel.
 var neonKernel = kernel{name: "neon", tile: neonTile, dot: goDot}
 
-// neonElem runs the elementwise functions with NEON where it has a kernel, in Go elsewhere.
+// neonElem runs the bias, ReLU-backward and SGD passes with NEON; the copies (padding,
+// im2col, col2im: Go's copy is already vectorised) and the max pooling run in Go.
 var neonElem = func() elemOps {
 	e := goElem
 	e.name = "neon"
+	e.addBias = addBiasNEON
+	e.addBiasReLU = addBiasReLUNEON
+	e.addBiasSkipReLU = addBiasSkipReLUNEON
+	e.copySum = copySumNEON
+	e.reluBackward = reluBackwardNEON
+	e.skipReLUBack = skipReLUBackwardNEON
+	e.sgd = sgdNEON
 	return e
 }()

@@ -1128,3 +1128,245 @@ neonTile4x24_overwrite:
 	ADD $64, R7, R8
 	VST1 [V22.S4, V23.S4], (R8)
 	RET
+
+// func addBiasNEON(dst, src []float32, bias float32)
+TEXT ·addBiasNEON(SB), NOSPLIT, $0-52
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD src_len+32(FP), R9
+	LSR $3, R9, R9
+	FMOVS bias+48(FP), F30
+	VDUP V30.S[0], V30.S4
+	VEOR V31.B16, V31.B16, V31.B16
+	CBZ R9, addBiasNEON_done
+addBiasNEON_loop:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	FADD4(0, 0, 30)
+	FADD4(1, 1, 30)
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	SUBS $1, R9, R9
+	BNE addBiasNEON_loop
+addBiasNEON_done:
+	RET
+
+// func addBiasReLUNEON(dst, src []float32, bias float32)
+TEXT ·addBiasReLUNEON(SB), NOSPLIT, $0-52
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD src_len+32(FP), R9
+	LSR $3, R9, R9
+	FMOVS bias+48(FP), F30
+	VDUP V30.S[0], V30.S4
+	VEOR V31.B16, V31.B16, V31.B16
+	CBZ R9, addBiasReLUNEON_done
+addBiasReLUNEON_loop:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	FADD4(0, 0, 30)
+	FADD4(1, 1, 30)
+	FMAX4(0, 0, 31)
+	FMAX4(1, 1, 31)
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	SUBS $1, R9, R9
+	BNE addBiasReLUNEON_loop
+addBiasReLUNEON_done:
+	RET
+
+// func addBiasSkipReLUNEON(dst, src, skip []float32, bias float32)
+TEXT ·addBiasSkipReLUNEON(SB), NOSPLIT, $0-76
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD skip_base+48(FP), R2
+	MOVD src_len+32(FP), R9
+	LSR $3, R9, R9
+	FMOVS bias+72(FP), F30
+	VDUP V30.S[0], V30.S4
+	VEOR V31.B16, V31.B16, V31.B16
+	CBZ R9, addBiasSkipReLUNEON_done
+addBiasSkipReLUNEON_loop:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	FADD4(0, 0, 30)
+	FADD4(1, 1, 30)
+	VLD1.P 32(R2), [V2.S4, V3.S4]
+	FADD4(0, 2, 0)
+	FADD4(1, 3, 1)
+	FMAX4(0, 0, 31)
+	FMAX4(1, 1, 31)
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	SUBS $1, R9, R9
+	BNE addBiasSkipReLUNEON_loop
+addBiasSkipReLUNEON_done:
+	RET
+
+// func copySumNEON(dst, dy []float32) float32
+TEXT ·copySumNEON(SB), NOSPLIT, $0-52
+	MOVD dst_base+0(FP), R0
+	MOVD dy_base+24(FP), R1
+	MOVD dy_len+32(FP), R9
+	LSR $3, R9, R9
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	CBZ R9, copySumNEON_done
+copySumNEON_loop:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	FADD4(16, 16, 0)
+	FADD4(17, 17, 1)
+	SUBS $1, R9, R9
+	BNE copySumNEON_loop
+copySumNEON_done:
+	FADD4(16, 16, 17)
+	FADDP4(16, 16, 16)
+	FADDP4(16, 16, 16)
+	FMOVS F16, ret+48(FP)
+	RET
+
+// func reluBackwardNEON(dst, dy, y []float32) float32
+TEXT ·reluBackwardNEON(SB), NOSPLIT, $0-76
+	MOVD dst_base+0(FP), R0
+	MOVD dy_base+24(FP), R1
+	MOVD y_base+48(FP), R2
+	MOVD dy_len+32(FP), R9
+	LSR $3, R9, R9
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	CBZ R9, reluBackwardNEON_done
+reluBackwardNEON_loop:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	VLD1.P 32(R2), [V2.S4, V3.S4]
+	FCMGTZ(2, 2)
+	FCMGTZ(3, 3)
+	VAND V2.B16, V0.B16, V0.B16
+	VAND V3.B16, V1.B16, V1.B16
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	FADD4(16, 16, 0)
+	FADD4(17, 17, 1)
+	SUBS $1, R9, R9
+	BNE reluBackwardNEON_loop
+reluBackwardNEON_done:
+	FADD4(16, 16, 17)
+	FADDP4(16, 16, 16)
+	FADDP4(16, 16, 16)
+	FMOVS F16, ret+72(FP)
+	RET
+
+// func skipReLUBackwardNEON(dst, dskip, dy, y []float32) float32
+TEXT ·skipReLUBackwardNEON(SB), NOSPLIT, $0-100
+	MOVD dst_base+0(FP), R0
+	MOVD dskip_base+24(FP), R1
+	MOVD dy_base+48(FP), R2
+	MOVD y_base+72(FP), R3
+	MOVD dy_len+56(FP), R9
+	LSR $3, R9, R9
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	CBZ R9, skipReLUBackwardNEON_done
+skipReLUBackwardNEON_loop:
+	VLD1.P 32(R2), [V0.S4, V1.S4]
+	VLD1.P 32(R3), [V2.S4, V3.S4]
+	FCMGTZ(2, 2)
+	FCMGTZ(3, 3)
+	VAND V2.B16, V0.B16, V0.B16
+	VAND V3.B16, V1.B16, V1.B16
+	VLD1 (R1), [V4.S4, V5.S4]
+	FADD4(4, 4, 0)
+	FADD4(5, 5, 1)
+	VST1.P [V4.S4, V5.S4], 32(R1)
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	FADD4(16, 16, 0)
+	FADD4(17, 17, 1)
+	SUBS $1, R9, R9
+	BNE skipReLUBackwardNEON_loop
+skipReLUBackwardNEON_done:
+	FADD4(16, 16, 17)
+	FADDP4(16, 16, 16)
+	FADDP4(16, 16, 16)
+	FMOVS F16, ret+96(FP)
+	RET
+
+// func sgdNEON(value []float32, grad []float32, buf []float32, lr float32, momentum float32, wd float32, first bool)
+TEXT ·sgdNEON(SB), NOSPLIT, $0-85
+	MOVD value_base+0(FP), R0
+	MOVD grad_base+24(FP), R1
+	MOVD buf_base+48(FP), R2
+	MOVD value_len+8(FP), R9
+	LSR $3, R9, R9
+	FMOVS lr+72(FP), F28
+	FMOVS momentum+76(FP), F29
+	FMOVS wd+80(FP), F30
+	MOVBU first+84(FP), R4
+	CBZ R9, sgd_done
+	FCMPS $(0.0), F30
+	BEQ sgd_nowd
+	CBNZ R4, sgd_wd_first
+	B sgd_wd_next
+sgd_nowd:
+	CBNZ R4, sgd_nowd_first
+	B sgd_nowd_next
+sgd_nowd_next:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	VLD1 (R0), [V2.S4, V3.S4]
+	VLD1 (R2), [V6.S4, V7.S4]
+	FMULE(6, 6, 29, 0)
+	FMULE(7, 7, 29, 0)
+	FADD4(0, 6, 0)
+	FADD4(1, 7, 1)
+	VST1.P [V0.S4, V1.S4], 32(R2)
+	FMULE(4, 0, 28, 0)
+	FMULE(5, 1, 28, 0)
+	FSUB4(2, 2, 4)
+	FSUB4(3, 3, 5)
+	VST1.P [V2.S4, V3.S4], 32(R0)
+	SUBS $1, R9, R9
+	BNE sgd_nowd_next
+	RET
+sgd_nowd_first:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	VLD1 (R0), [V2.S4, V3.S4]
+	VST1.P [V0.S4, V1.S4], 32(R2)
+	FMULE(4, 0, 28, 0)
+	FMULE(5, 1, 28, 0)
+	FSUB4(2, 2, 4)
+	FSUB4(3, 3, 5)
+	VST1.P [V2.S4, V3.S4], 32(R0)
+	SUBS $1, R9, R9
+	BNE sgd_nowd_first
+	RET
+sgd_wd_next:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	VLD1 (R0), [V2.S4, V3.S4]
+	FMULE(4, 2, 30, 0)
+	FMULE(5, 3, 30, 0)
+	FADD4(0, 0, 4)
+	FADD4(1, 1, 5)
+	VLD1 (R2), [V6.S4, V7.S4]
+	FMULE(6, 6, 29, 0)
+	FMULE(7, 7, 29, 0)
+	FADD4(0, 6, 0)
+	FADD4(1, 7, 1)
+	VST1.P [V0.S4, V1.S4], 32(R2)
+	FMULE(4, 0, 28, 0)
+	FMULE(5, 1, 28, 0)
+	FSUB4(2, 2, 4)
+	FSUB4(3, 3, 5)
+	VST1.P [V2.S4, V3.S4], 32(R0)
+	SUBS $1, R9, R9
+	BNE sgd_wd_next
+	RET
+sgd_wd_first:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	VLD1 (R0), [V2.S4, V3.S4]
+	FMULE(4, 2, 30, 0)
+	FMULE(5, 3, 30, 0)
+	FADD4(0, 0, 4)
+	FADD4(1, 1, 5)
+	VST1.P [V0.S4, V1.S4], 32(R2)
+	FMULE(4, 0, 28, 0)
+	FMULE(5, 1, 28, 0)
+	FSUB4(2, 2, 4)
+	FSUB4(3, 3, 5)
+	VST1.P [V2.S4, V3.S4], 32(R0)
+	SUBS $1, R9, R9
+	BNE sgd_wd_first
+	RET
+sgd_done:
+	RET

@@ -99,3 +99,38 @@ func neonTile4x16(kc int, a []float32, b []float32, bstride int, c []float32, ld
 //
 //go:noescape
 func neonTile4x24(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
+
+// addBiasNEON sets dst = src + bias for the first len(src)&^7 floats.
+//
+//go:noescape
+func addBiasNEON(dst, src []float32, bias float32)
+
+// addBiasReLUNEON sets dst = max(src + bias, 0) for the first len(src)&^7 floats.
+//
+//go:noescape
+func addBiasReLUNEON(dst, src []float32, bias float32)
+
+// addBiasSkipReLUNEON sets dst = max(skip + (src + bias), 0) for the first len(src)&^7 floats.
+//
+//go:noescape
+func addBiasSkipReLUNEON(dst, src, skip []float32, bias float32)
+
+// copySumNEON sets dst = dy for the first len(dy)&^7 floats and returns their sum, lane by lane.
+//
+//go:noescape
+func copySumNEON(dst, dy []float32) float32
+
+// reluBackwardNEON sets dst = dy where y > 0, else 0 for the first len(dy)&^7 floats and returns their sum, lane by lane.
+//
+//go:noescape
+func reluBackwardNEON(dst, dy, y []float32) float32
+
+// skipReLUBackwardNEON sets dst = dy where y > 0, else 0, and dskip += dst for the first len(dy)&^7 floats and returns their sum, lane by lane.
+//
+//go:noescape
+func skipReLUBackwardNEON(dst, dskip, dy, y []float32) float32
+
+// sgdNEON applies one SGD step with momentum to the first len(value)&^7 parameters.
+//
+//go:noescape
+func sgdNEON(value []float32, grad []float32, buf []float32, lr float32, momentum float32, wd float32, first bool)

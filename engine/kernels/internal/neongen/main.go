@@ -203,4 +203,141 @@ func tile(s, g *bytes.Buffer, rows, vecs int) {
 
 func dots(s, g *bytes.Buffer) {}
 
-func elementwise(s, g *bytes.Buffer) {}
+// elementwise writes the fused elementwise kernels. Each handles the first len&^7 floats of its
+// slices, eight (two registers) per iteration, with the Go versions' arithmetic: one rounding
+// per operation, the same sums in the same order (element j into lane j%8; lanes 0-3 in one
+// register, 4-7 in the other; reduced ((s0+s4)+(s1+s5)) + ((s2+s6)+(s3+s7)), which is
+// lo+hi, then two pairwise adds).
+func elementwise(s, g *bytes.Buffer) {
+	biasKernels(s, g)
+	sumKernels(s, g)
+	sgd(s, g)
+}
+
+// prologue loads slice bases into registers and the count of 8-float blocks into R9; it
+// returns having branched to name_done when there is none.
+func prologue(s *bytes.Buffer, name string, frame int, slices []string, lenOf string) {
+	fmt.Fprintf(s, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, frame)
+	for i, sl := range slices {
+		fmt.Fprintf(s, "\tMOVD %s_base+%d(FP), R%d\n", sl, 24*i, i)
+	}
+	fmt.Fprintf(s, "\tMOVD %s_len+%d(FP), R9\n", lenOf, 24*indexOf(slices, lenOf)+8)
+	fmt.Fprintf(s, "\tLSR $3, R9, R9\n")
+}
+
+func indexOf(xs []string, x string) int {
+	for i, v := range xs {
+		if v == x {
+			return i
+		}
+	}
+	panic("neongen: no slice " + x)
+}
+
+func biasKernels(s, g *bytes.Buffer) {
+	type kern struct {
+		name, doc  string
+		slices     []string
+		skip, relu bool
+	}
+	for _, k := range []kern{
+		{"addBiasNEON", "dst = src + bias", []string{"dst", "src"}, false, false},
+		{"addBiasReLUNEON", "dst = max(src + bias, 0)", []string{"dst", "src"}, false, true},
+		{"addBiasSkipReLUNEON", "dst = max(skip + (src + bias), 0)", []string{"dst", "src", "skip"}, true, true},
+	} {
+		params := strings.Join(k.slices, ", ") + " []float32, bias float32"
+		fmt.Fprintf(g, "\n// %s sets %s for the first len(src)&^7 floats.\n//\n//go:noescape\nfunc %s(%s)\n", k.name, k.doc, k.name, params)
+		frame := 24*len(k.slices) + 4
+		fmt.Fprintf(s, "\n// func %s(%s)\n", k.name, params)
+		prologue(s, k.name, frame, k.slices, "src")
+		fmt.Fprintf(s, "\tFMOVS bias+%d(FP), F30\n\tVDUP V30.S[0], V30.S4\n", 24*len(k.slices))
+		zero(s, 31)
+		fmt.Fprintf(s, "\tCBZ R9, %s_done\n%s_loop:\n", k.name, k.name)
+		s.WriteString("\tVLD1.P 32(R1), [V0.S4, V1.S4]\n\tFADD4(0, 0, 30)\n\tFADD4(1, 1, 30)\n")
+		if k.skip {
+			s.WriteString("\tVLD1.P 32(R2), [V2.S4, V3.S4]\n\tFADD4(0, 2, 0)\n\tFADD4(1, 3, 1)\n")
+		}
+		if k.relu {
+			s.WriteString("\tFMAX4(0, 0, 31)\n\tFMAX4(1, 1, 31)\n")
+		}
+		s.WriteString("\tVST1.P [V0.S4, V1.S4], 32(R0)\n")
+		fmt.Fprintf(s, "\tSUBS $1, R9, R9\n\tBNE %s_loop\n%s_done:\n\tRET\n", k.name, k.name)
+	}
+}
+
+// sumKernels writes copySum, reluBackward and skipReLUBackward: dst = dy (where y > 0, else 0;
+// for the skip version dskip += dst too), returning the sum of dst.
+func sumKernels(s, g *bytes.Buffer) {
+	type kern struct {
+		name, doc  string
+		slices     []string
+		relu, skip bool
+	}
+	for _, k := range []kern{
+		{"copySumNEON", "dst = dy", []string{"dst", "dy"}, false, false},
+		{"reluBackwardNEON", "dst = dy where y > 0, else 0", []string{"dst", "dy", "y"}, true, false},
+		{"skipReLUBackwardNEON", "dst = dy where y > 0, else 0, and dskip += dst", []string{"dst", "dskip", "dy", "y"}, true, true},
+	} {
+		params := strings.Join(k.slices, ", ") + " []float32"
+		fmt.Fprintf(g, "\n// %s sets %s for the first len(dy)&^7 floats and returns their sum, lane by lane.\n//\n//go:noescape\nfunc %s(%s) float32\n", k.name, k.doc, k.name, params)
+		frame := 24*len(k.slices) + 4
+		fmt.Fprintf(s, "\n// func %s(%s) float32\n", k.name, params)
+		prologue(s, k.name, frame, k.slices, "dy")
+		dy := fmt.Sprintf("R%d", indexOf(k.slices, "dy"))
+		zero(s, 16)
+		zero(s, 17)
+		fmt.Fprintf(s, "\tCBZ R9, %s_done\n%s_loop:\n", k.name, k.name)
+		fmt.Fprintf(s, "\tVLD1.P 32(%s), [V0.S4, V1.S4]\n", dy)
+		if k.relu {
+			y := fmt.Sprintf("R%d", indexOf(k.slices, "y"))
+			fmt.Fprintf(s, "\tVLD1.P 32(%s), [V2.S4, V3.S4]\n", y)
+			s.WriteString("\tFCMGTZ(2, 2)\n\tFCMGTZ(3, 3)\n")
+			s.WriteString("\tVAND V2.B16, V0.B16, V0.B16\n\tVAND V3.B16, V1.B16, V1.B16\n")
+		}
+		if k.skip {
+			s.WriteString("\tVLD1 (R1), [V4.S4, V5.S4]\n\tFADD4(4, 4, 0)\n\tFADD4(5, 5, 1)\n\tVST1.P [V4.S4, V5.S4], 32(R1)\n")
+		}
+		s.WriteString("\tVST1.P [V0.S4, V1.S4], 32(R0)\n\tFADD4(16, 16, 0)\n\tFADD4(17, 17, 1)\n")
+		fmt.Fprintf(s, "\tSUBS $1, R9, R9\n\tBNE %s_loop\n%s_done:\n", k.name, k.name)
+		s.WriteString("\tFADD4(16, 16, 17)\n\tFADDP4(16, 16, 16)\n\tFADDP4(16, 16, 16)\n")
+		fmt.Fprintf(s, "\tFMOVS F16, ret+%d(FP)\n\tRET\n", 24*len(k.slices))
+	}
+}
+
+// sgd writes the SGD step with momentum (see goSGDRange): four loops, for wd zero or not and
+// for the first step or a later one, chosen before the loop.
+func sgd(s, g *bytes.Buffer) {
+	g.WriteString("\n// sgdNEON applies one SGD step with momentum to the first len(value)&^7 parameters.\n//\n//go:noescape\nfunc sgdNEON(value []float32, grad []float32, buf []float32, lr float32, momentum float32, wd float32, first bool)\n")
+	s.WriteString("\n// func sgdNEON(value []float32, grad []float32, buf []float32, lr float32, momentum float32, wd float32, first bool)\n")
+	prologue(s, "sgdNEON", 85, []string{"value", "grad", "buf"}, "value")
+	s.WriteString("\tFMOVS lr+72(FP), F28\n\tFMOVS momentum+76(FP), F29\n\tFMOVS wd+80(FP), F30\n\tMOVBU first+84(FP), R4\n")
+	s.WriteString("\tCBZ R9, sgd_done\n\tFCMPS $(0.0), F30\n\tBEQ sgd_nowd\n\tCBNZ R4, sgd_wd_first\n\tB sgd_wd_next\n")
+	s.WriteString("sgd_nowd:\n\tCBNZ R4, sgd_nowd_first\n\tB sgd_nowd_next\n")
+	for _, wd := range []bool{false, true} {
+		for _, first := range []bool{false, true} {
+			label := "sgd_nowd"
+			if wd {
+				label = "sgd_wd"
+			}
+			if first {
+				label += "_first"
+			} else {
+				label += "_next"
+			}
+			fmt.Fprintf(s, "%s:\n", label)
+			// V0,V1 = g; V2,V3 = value; V4-V7 products.
+			s.WriteString("\tVLD1.P 32(R1), [V0.S4, V1.S4]\n\tVLD1 (R0), [V2.S4, V3.S4]\n")
+			if wd {
+				s.WriteString("\tFMULE(4, 2, 30, 0)\n\tFMULE(5, 3, 30, 0)\n\tFADD4(0, 0, 4)\n\tFADD4(1, 1, 5)\n")
+			}
+			if !first {
+				s.WriteString("\tVLD1 (R2), [V6.S4, V7.S4]\n\tFMULE(6, 6, 29, 0)\n\tFMULE(7, 7, 29, 0)\n\tFADD4(0, 6, 0)\n\tFADD4(1, 7, 1)\n")
+			}
+			s.WriteString("\tVST1.P [V0.S4, V1.S4], 32(R2)\n")
+			s.WriteString("\tFMULE(4, 0, 28, 0)\n\tFMULE(5, 1, 28, 0)\n\tFSUB4(2, 2, 4)\n\tFSUB4(3, 3, 5)\n")
+			s.WriteString("\tVST1.P [V2.S4, V3.S4], 32(R0)\n")
+			fmt.Fprintf(s, "\tSUBS $1, R9, R9\n\tBNE %s\n\tRET\n", label)
+		}
+	}
+	s.WriteString("sgd_done:\n\tRET\n")
+}
