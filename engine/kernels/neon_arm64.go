@@ -21,8 +21,8 @@ package kernels
 // the amd64 machine where both were measured.
 
 // neonKernel runs Sgemm on the NEON tile kernels; the driver packs B slivers itself (no
-// tilePack or tileCol kernels yet) and the A*B^T products run on the Go dot kernel.
-var neonKernel = kernel{name: "neon", tile: neonTile, dot: goDot}
+// tilePack or tileCol kernels yet).
+var neonKernel = kernel{name: "neon", tile: neonTile, dot: neonDot}
 
 // neonElem runs the bias, ReLU-backward and SGD passes with NEON; the copies (padding,
 // im2col, col2im: Go's copy is already vectorised) and the max pooling run in Go.

@@ -100,6 +100,102 @@ func neonTile4x16(kc int, a []float32, b []float32, bstride int, c []float32, ld
 //go:noescape
 func neonTile4x24(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 
+// neonDot dispatches to the NEON dot kernel of rows x cols (see dotFunc), after checking the
+// last element of each operand.
+func neonDot(rows, cols, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {
+	_ = a[(rows-1)*lda+k-1]
+	_ = b[(cols-1)*ldb+k-1]
+	_ = c[(rows-1)*ldc+cols-1]
+	switch rows<<2 | cols {
+	case 1<<2 | 1:
+		neonDot1x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 1<<2 | 2:
+		neonDot1x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 1<<2 | 3:
+		neonDot1x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 2<<2 | 1:
+		neonDot2x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 2<<2 | 2:
+		neonDot2x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 2<<2 | 3:
+		neonDot2x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 3<<2 | 1:
+		neonDot3x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 3<<2 | 2:
+		neonDot3x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 3<<2 | 3:
+		neonDot3x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 4<<2 | 1:
+		neonDot4x1(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 4<<2 | 2:
+		neonDot4x2(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	case 4<<2 | 3:
+		neonDot4x3(k, a, lda, b, ldb, c, ldc, alpha, beta)
+	default:
+		panic("kernels: no NEON dot kernel for this size")
+	}
+}
+
+// neonDot1x1 computes a 1 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot1x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot1x2 computes a 1 x 2 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot1x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot1x3 computes a 1 x 3 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot1x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot2x1 computes a 2 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot2x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot2x2 computes a 2 x 2 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot2x3 computes a 2 x 3 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot2x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot3x1 computes a 3 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot3x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot3x2 computes a 3 x 2 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot3x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot3x3 computes a 3 x 3 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot3x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot4x1 computes a 4 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot4x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot4x2 computes a 4 x 2 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot4x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonDot4x3 computes a 4 x 3 tile of C = alpha*A*B^T + beta*C as dot products over k.
+//
+//go:noescape
+func neonDot4x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
 // addBiasNEON sets dst = src + bias for the first len(src)&^7 floats.
 //
 //go:noescape

@@ -201,7 +201,110 @@ func tile(s, g *bytes.Buffer, rows, vecs int) {
 	s.WriteString("\tRET\n")
 }
 
-func dots(s, g *bytes.Buffer) {}
+// dots writes the dot-product kernels of the A*B^T products (see dotFunc): rows 1..4 of A
+// against cols 1..3 rows of B, both contiguous along k. Accumulator (r, j) is V(3r+j), its
+// four lanes the partial sums of k mod 4, as goDot keeps them; A's rows go to V12-V15, B's to
+// V16-V18, four floats each per step. A k not a multiple of 4 ends with single floats, loaded
+// into lane 0 (the load zeroes the other lanes, whose products then add nothing).
+func dots(s, g *bytes.Buffer) {
+	g.WriteString(`
+// neonDot dispatches to the NEON dot kernel of rows x cols (see dotFunc), after checking the
+// last element of each operand.
+func neonDot(rows, cols, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {
+	_ = a[(rows-1)*lda+k-1]
+	_ = b[(cols-1)*ldb+k-1]
+	_ = c[(rows-1)*ldc+cols-1]
+	switch rows<<2 | cols {
+`)
+	for rows := 1; rows <= 4; rows++ {
+		for cols := 1; cols <= 3; cols++ {
+			fmt.Fprintf(g, "case %d<<2 | %d:\n\tneonDot%dx%d(k, a, lda, b, ldb, c, ldc, alpha, beta)\n", rows, cols, rows, cols)
+		}
+	}
+	g.WriteString("default:\npanic(\"kernels: no NEON dot kernel for this size\")\n}\n}\n")
+	for rows := 1; rows <= 4; rows++ {
+		for cols := 1; cols <= 3; cols++ {
+			dot(s, g, rows, cols)
+		}
+	}
+}
+
+func dot(s, g *bytes.Buffer, rows, cols int) {
+	name := fmt.Sprintf("neonDot%dx%d", rows, cols)
+	fmt.Fprintf(g, "\n// %s computes a %d x %d tile of C = alpha*A*B^T + beta*C as dot products over k.\n//\n//go:noescape\nfunc %s(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)\n", name, rows, cols, name)
+	fmt.Fprintf(s, "\n// func %s(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)\n", name)
+	fmt.Fprintf(s, "TEXT ·%s(SB), NOSPLIT, $0-112\n", name)
+	s.WriteString("\tMOVD k+0(FP), R5\n\tAND $3, R5, R6\n\tLSR $2, R5, R5\n")
+	s.WriteString("\tMOVD a_base+8(FP), R10\n\tMOVD lda+32(FP), R0\n\tLSL $2, R0\n")
+	s.WriteString("\tMOVD b_base+40(FP), R19\n\tMOVD ldb+64(FP), R1\n\tLSL $2, R1\n")
+	aReg := func(r int) string { return fmt.Sprintf("R%d", 10+r) }
+	bReg := func(j int) string { return fmt.Sprintf("R%d", 19+j) }
+	for r := 1; r < rows; r++ {
+		fmt.Fprintf(s, "\tADD R0, %s, %s\n", aReg(r-1), aReg(r))
+	}
+	for j := 1; j < cols; j++ {
+		fmt.Fprintf(s, "\tADD R1, %s, %s\n", bReg(j-1), bReg(j))
+	}
+	acc := func(r, j int) int { return 3*r + j }
+	for r := range rows {
+		for j := range cols {
+			zero(s, acc(r, j))
+		}
+	}
+	fmac := func() {
+		for r := range rows {
+			for j := range cols {
+				fmt.Fprintf(s, "\tVFMLA V%d.S4, V%d.S4, V%d.S4\n", 16+j, 12+r, acc(r, j))
+			}
+		}
+	}
+	fmt.Fprintf(s, "\tCBZ R5, %s_tail\n%s_loop:\n", name, name)
+	for r := range rows {
+		fmt.Fprintf(s, "\tVLD1.P 16(%s), [V%d.S4]\n", aReg(r), 12+r)
+	}
+	for j := range cols {
+		fmt.Fprintf(s, "\tVLD1.P 16(%s), [V%d.S4]\n", bReg(j), 16+j)
+	}
+	fmac()
+	fmt.Fprintf(s, "\tSUBS $1, R5, R5\n\tBNE %s_loop\n", name)
+	fmt.Fprintf(s, "%s_tail:\n\tCBZ R6, %s_store\n%s_tailloop:\n", name, name, name)
+	for r := range rows {
+		fmt.Fprintf(s, "\tFMOVS.P 4(%s), F%d\n", aReg(r), 12+r)
+	}
+	for j := range cols {
+		fmt.Fprintf(s, "\tFMOVS.P 4(%s), F%d\n", bReg(j), 16+j)
+	}
+	fmac()
+	fmt.Fprintf(s, "\tSUBS $1, R6, R6\n\tBNE %s_tailloop\n", name)
+	fmt.Fprintf(s, "%s_store:\n", name)
+	// (s0+s1)+(s2+s3), goDot's order, then alpha*sum (+ beta*C) in two roundings.
+	for r := range rows {
+		for j := range cols {
+			fmt.Fprintf(s, "\tFADDP4(%d, %d, %d)\n\tFADDP4(%d, %d, %d)\n", acc(r, j), acc(r, j), acc(r, j), acc(r, j), acc(r, j), acc(r, j))
+		}
+	}
+	s.WriteString("\tFMOVS alpha+104(FP), F30\n\tFMOVS beta+108(FP), F31\n\tMOVD c_base+72(FP), R7\n\tMOVD ldc+96(FP), R2\n\tLSL $2, R2\n")
+	fmt.Fprintf(s, "\tFCMPS $(0.0), F31\n\tBEQ %s_overwrite\n", name)
+	for r := range rows {
+		for j := range cols {
+			fmt.Fprintf(s, "\tFMOVS %d(R7), F20\n\tFMULS F31, F20, F20\n\tFMULS F30, F%d, F%d\n\tFADDS F20, F%d, F%d\n\tFMOVS F%d, %d(R7)\n", 4*j, acc(r, j), acc(r, j), acc(r, j), acc(r, j), acc(r, j), 4*j)
+		}
+		if r < rows-1 {
+			s.WriteString("\tADD R2, R7, R7\n")
+		}
+	}
+	s.WriteString("\tRET\n")
+	fmt.Fprintf(s, "%s_overwrite:\n", name)
+	for r := range rows {
+		for j := range cols {
+			fmt.Fprintf(s, "\tFMULS F30, F%d, F%d\n\tFMOVS F%d, %d(R7)\n", acc(r, j), acc(r, j), acc(r, j), 4*j)
+		}
+		if r < rows-1 {
+			s.WriteString("\tADD R2, R7, R7\n")
+		}
+	}
+	s.WriteString("\tRET\n")
+}
 
 // elementwise writes the fused elementwise kernels. Each handles the first len&^7 floats of its
 // slices, eight (two registers) per iteration, with the Go versions' arithmetic: one rounding
