@@ -6,19 +6,20 @@ package kernels
 // the amd64 sets it needs no CPU check.
 //
 // Expected speed (not measured: this project's machine is amd64, and qemu says nothing about
-// speed). The 4 x 24 tile's k step is 24 FMLAs on 4-float registers against 3 loads and the
-// loop's 2 scalar instructions. A core with four 128-bit FMA pipes (Apple M1..M4 performance
-// cores) issues the 24 FMLAs in 6 cycles and, 8 instructions wide, has room for the rest in
-// the same 6 cycles; 24 independent accumulators cover the FMA latency (4 cycles x 4 pipes = 16
-// in flight). So the inner loop can run at its peak, 16 float32 FMAs (32 flops) a cycle, 102
-// GFLOP/s at 3.2 GHz. A core with two FMA pipes (Cortex-A76/X1, Neoverse N1; Graviton 2)
-// peaks at 16 flops a cycle. Around the loop, each tile also zeroes its accumulators and
-// scales and stores C (a fixed cost of about 50 instructions against kc*31 in the loop),
-// and the driver packs A and the B slivers it cannot read in place. The engine's products
-// have kc = 25..256 (the shallow ones are the single-channel convolutions), so tiles spend
-// 60..95 % of their time in the loop; edge tiles (10 rows: 4+4+2) run at rows/4 of the
-// peak. Together: 50..70 % of the FMA peak on the GEMMs, against 75..85 % for the AVX2 set on
-// the amd64 machine where both were measured.
+// speed). The 4 x 24 tile's k step is 24 FMLAs on 4-float registers against 3 loads (16 bytes
+// of A, 96 of B: 7 128-bit load operations) and 4 scalar instructions (two address adds, the
+// count and the branch). A core with four 128-bit FMA pipes (Apple M1..M4 performance cores)
+// issues the 24 FMLAs in 6 cycles and, 8 instructions wide with 3 load pipes, has room for
+// the other 7 in the same 6 cycles; 24 independent accumulators cover the FMA latency (4
+// cycles x 4 pipes = 16 in flight). So the loop can run at the peak, 16 float32 FMAs (32
+// flops) a cycle, about 100 GFLOP/s at 3.2 GHz; cores with two FMA pipes (Cortex-A76,
+// Neoverse N1) peak at half that per cycle. Around the loop each tile zeroes, scales and
+// stores its accumulators, about 40 cycles against 6 per k step: 79 % of the peak at the
+// 5x5 convolutions' kc = 25, 97 % at kc = 256. A 2-row edge tile (m = 10: 4+4+2) does 12
+// FMLAs a step, held to 3/4 of the peak by the 4-cycle latency of each accumulator's chain.
+// The driver packs wide B slivers in Go (no tilePack kernel), about a tenth on top. The 4x3
+// dot kernels run 12 chains, latency-bound at 3/4 of the peak. Expected: 60..85 % of the
+// NEON FMA peak in the GEMMs.
 
 // neonKernel runs Sgemm on the NEON tile kernels; the driver packs B slivers itself (no
 // tilePack or tileCol kernels yet).
