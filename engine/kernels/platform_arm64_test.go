@@ -22,3 +22,14 @@ func TestImplementationIsNEON(t *testing.T) {
 		t.Fatalf("Implementation() = %q with %s=%q, want %q", got, KernelsEnv, os.Getenv(KernelsEnv), want)
 	}
 }
+
+// TestKernelsEnvChoosesSet: "go" forces the portable set; anything else, empty included, is
+// NEON, which every arm64 CPU runs.
+func TestKernelsEnvChoosesSet(t *testing.T) {
+	for name, want := range map[string]string{"": "neon", "auto": "neon", "neon": "neon", "go": "go"} {
+		kern, elem := armSet(name)
+		if kern.name != want || elem.name != want {
+			t.Errorf("%s=%q runs kernels %q and elementwise %q, want %q", KernelsEnv, name, kern.name, elem.name, want)
+		}
+	}
+}
