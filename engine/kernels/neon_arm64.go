@@ -17,13 +17,13 @@ package kernels
 // stores its accumulators, about 40 cycles against 6 per k step: 79 % of the peak at the
 // 5x5 convolutions' kc = 25, 97 % at kc = 256. A 2-row edge tile (m = 10: 4+4+2) does 12
 // FMLAs a step, held to 3/4 of the peak by the 4-cycle latency of each accumulator's chain.
-// The driver packs wide B slivers in Go (no tilePack kernel), about a tenth on top. The 4x3
-// dot kernels run 12 chains, latency-bound at 3/4 of the peak. Expected: 60..85 % of the
-// NEON FMA peak in the GEMMs.
+// The first tile of each wide B sliver also stores it to the packed copy (6 more stores a
+// k step, once per sliver), as on amd64. The 4x3 dot kernels run 12 chains, latency-bound
+// at 3/4 of the peak. Expected: 60..85 % of the NEON FMA peak in the GEMMs.
 
-// neonKernel runs Sgemm on the NEON tile kernels; the driver packs B slivers itself (no
-// tilePack or tileCol kernels yet).
-var neonKernel = kernel{name: "neon", tile: neonTile, dot: neonDot}
+// neonKernel runs Sgemm on the NEON tile kernels; the first tile of a wide B sliver packs it
+// on the way, as on amd64 (there is no tileCol kernel: the driver calls a tile at a time).
+var neonKernel = kernel{name: "neon", tile: neonTile, tilePack: neonTilePack, dot: neonDot}
 
 // neonElem runs the bias, ReLU-backward and SGD passes with NEON; the copies (padding,
 // im2col, col2im: Go's copy is already vectorised) and the max pooling run in Go.

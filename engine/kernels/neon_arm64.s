@@ -55,6 +55,47 @@ neonTile1x8_overwrite:
 	VST1 [V0.S4, V1.S4], (R7)
 	RET
 
+// func neonTile1x8p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile1x8p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	CBZ R5, neonTile1x8p_store
+neonTile1x8p_loop:
+	FMOVS.P 4(R0), F30
+	VLD1.P (R1)(R2), [V24.S4, V25.S4]
+	VST1.P [V24.S4, V25.S4], 32(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(1, 25, 30, 0)
+	SUBS $1, R5, R5
+	BNE neonTile1x8p_loop
+neonTile1x8p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile1x8p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	VST1 [V24.S4, V25.S4], (R7)
+	RET
+neonTile1x8p_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	VST1 [V0.S4, V1.S4], (R7)
+	RET
+
 // func neonTile1x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 TEXT ·neonTile1x16(SB), NOSPLIT, $0-104
 	MOVD kc+0(FP), R5
@@ -97,6 +138,57 @@ neonTile1x16_store:
 	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
 	RET
 neonTile1x16_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	FMULE(2, 2, 30, 0)
+	FMULE(3, 3, 30, 0)
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R7)
+	RET
+
+// func neonTile1x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile1x16p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	CBZ R5, neonTile1x16p_store
+neonTile1x16p_loop:
+	FMOVS.P 4(R0), F30
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(2, 26, 30, 0)
+	FMLAE(3, 27, 30, 0)
+	SUBS $1, R5, R5
+	BNE neonTile1x16p_loop
+neonTile1x16p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile1x16p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 2, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 3, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	RET
+neonTile1x16p_overwrite:
 	FMULE(0, 0, 30, 0)
 	FMULE(1, 1, 30, 0)
 	FMULE(2, 2, 30, 0)
@@ -172,6 +264,77 @@ neonTile1x24_overwrite:
 	VST1 [V4.S4, V5.S4], (R8)
 	RET
 
+// func neonTile1x24p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile1x24p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	CBZ R5, neonTile1x24p_store
+neonTile1x24p_loop:
+	FMOVS.P 4(R0), F30
+	VLD1 (R1), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R1, R6
+	VLD1 (R6), [V28.S4, V29.S4]
+	ADD R2, R1, R1
+	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R9)
+	VST1.P [V28.S4, V29.S4], 32(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(2, 26, 30, 0)
+	FMLAE(3, 27, 30, 0)
+	FMLAE(4, 28, 30, 0)
+	FMLAE(5, 29, 30, 0)
+	SUBS $1, R5, R5
+	BNE neonTile1x24p_loop
+neonTile1x24p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile1x24p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R8
+	VLD1 (R8), [V28.S4, V29.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 2, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 3, 30, 0)
+	FMULE(28, 28, 31, 0)
+	FMLAE(28, 4, 30, 0)
+	FMULE(29, 29, 31, 0)
+	FMLAE(29, 5, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V28.S4, V29.S4], (R8)
+	RET
+neonTile1x24p_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	FMULE(2, 2, 30, 0)
+	FMULE(3, 3, 30, 0)
+	FMULE(4, 4, 30, 0)
+	FMULE(5, 5, 30, 0)
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V4.S4, V5.S4], (R8)
+	RET
+
 // func neonTile2x8(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 TEXT ·neonTile2x8(SB), NOSPLIT, $0-104
 	MOVD kc+0(FP), R5
@@ -217,6 +380,62 @@ neonTile2x8_store:
 	VST1 [V24.S4, V25.S4], (R7)
 	RET
 neonTile2x8_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	VST1 [V0.S4, V1.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(6, 6, 30, 0)
+	FMULE(7, 7, 30, 0)
+	VST1 [V6.S4, V7.S4], (R7)
+	RET
+
+// func neonTile2x8p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile2x8p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	CBZ R5, neonTile2x8p_store
+neonTile2x8p_loop:
+	FMOVD.P 8(R0), F30
+	VLD1.P (R1)(R2), [V24.S4, V25.S4]
+	VST1.P [V24.S4, V25.S4], 32(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(6, 24, 30, 1)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(7, 25, 30, 1)
+	SUBS $1, R5, R5
+	BNE neonTile2x8p_loop
+neonTile2x8p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile2x8p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	VST1 [V24.S4, V25.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 6, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 7, 30, 0)
+	VST1 [V24.S4, V25.S4], (R7)
+	RET
+neonTile2x8p_overwrite:
 	FMULE(0, 0, 30, 0)
 	FMULE(1, 1, 30, 0)
 	VST1 [V0.S4, V1.S4], (R7)
@@ -287,6 +506,82 @@ neonTile2x16_store:
 	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
 	RET
 neonTile2x16_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	FMULE(2, 2, 30, 0)
+	FMULE(3, 3, 30, 0)
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(6, 6, 30, 0)
+	FMULE(7, 7, 30, 0)
+	FMULE(8, 8, 30, 0)
+	FMULE(9, 9, 30, 0)
+	VST1 [V6.S4, V7.S4, V8.S4, V9.S4], (R7)
+	RET
+
+// func neonTile2x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile2x16p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	CBZ R5, neonTile2x16p_store
+neonTile2x16p_loop:
+	FMOVD.P 8(R0), F30
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(6, 24, 30, 1)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(7, 25, 30, 1)
+	FMLAE(2, 26, 30, 0)
+	FMLAE(8, 26, 30, 1)
+	FMLAE(3, 27, 30, 0)
+	FMLAE(9, 27, 30, 1)
+	SUBS $1, R5, R5
+	BNE neonTile2x16p_loop
+neonTile2x16p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile2x16p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 2, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 3, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 6, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 7, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 8, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 9, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	RET
+neonTile2x16p_overwrite:
 	FMULE(0, 0, 30, 0)
 	FMULE(1, 1, 30, 0)
 	FMULE(2, 2, 30, 0)
@@ -409,6 +704,118 @@ neonTile2x24_overwrite:
 	VST1 [V10.S4, V11.S4], (R8)
 	RET
 
+// func neonTile2x24p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile2x24p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	CBZ R5, neonTile2x24p_store
+neonTile2x24p_loop:
+	FMOVD.P 8(R0), F30
+	VLD1 (R1), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R1, R6
+	VLD1 (R6), [V28.S4, V29.S4]
+	ADD R2, R1, R1
+	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R9)
+	VST1.P [V28.S4, V29.S4], 32(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(6, 24, 30, 1)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(7, 25, 30, 1)
+	FMLAE(2, 26, 30, 0)
+	FMLAE(8, 26, 30, 1)
+	FMLAE(3, 27, 30, 0)
+	FMLAE(9, 27, 30, 1)
+	FMLAE(4, 28, 30, 0)
+	FMLAE(10, 28, 30, 1)
+	FMLAE(5, 29, 30, 0)
+	FMLAE(11, 29, 30, 1)
+	SUBS $1, R5, R5
+	BNE neonTile2x24p_loop
+neonTile2x24p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile2x24p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R8
+	VLD1 (R8), [V28.S4, V29.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 2, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 3, 30, 0)
+	FMULE(28, 28, 31, 0)
+	FMLAE(28, 4, 30, 0)
+	FMULE(29, 29, 31, 0)
+	FMLAE(29, 5, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V28.S4, V29.S4], (R8)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R8
+	VLD1 (R8), [V28.S4, V29.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 6, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 7, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 8, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 9, 30, 0)
+	FMULE(28, 28, 31, 0)
+	FMLAE(28, 10, 30, 0)
+	FMULE(29, 29, 31, 0)
+	FMLAE(29, 11, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V28.S4, V29.S4], (R8)
+	RET
+neonTile2x24p_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	FMULE(2, 2, 30, 0)
+	FMULE(3, 3, 30, 0)
+	FMULE(4, 4, 30, 0)
+	FMULE(5, 5, 30, 0)
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V4.S4, V5.S4], (R8)
+	ADD R4, R7, R7
+	FMULE(6, 6, 30, 0)
+	FMULE(7, 7, 30, 0)
+	FMULE(8, 8, 30, 0)
+	FMULE(9, 9, 30, 0)
+	FMULE(10, 10, 30, 0)
+	FMULE(11, 11, 30, 0)
+	VST1 [V6.S4, V7.S4, V8.S4, V9.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V10.S4, V11.S4], (R8)
+	RET
+
 // func neonTile3x8(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 TEXT ·neonTile3x8(SB), NOSPLIT, $0-104
 	MOVD kc+0(FP), R5
@@ -466,6 +873,78 @@ neonTile3x8_store:
 	VST1 [V24.S4, V25.S4], (R7)
 	RET
 neonTile3x8_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	VST1 [V0.S4, V1.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(6, 6, 30, 0)
+	FMULE(7, 7, 30, 0)
+	VST1 [V6.S4, V7.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(12, 12, 30, 0)
+	FMULE(13, 13, 30, 0)
+	VST1 [V12.S4, V13.S4], (R7)
+	RET
+
+// func neonTile3x8p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile3x8p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	CBZ R5, neonTile3x8p_store
+neonTile3x8p_loop:
+	FMOVD.P 8(R0), F30
+	FMOVS.P 4(R0), F31
+	VLD1.P (R1)(R2), [V24.S4, V25.S4]
+	VST1.P [V24.S4, V25.S4], 32(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(6, 24, 30, 1)
+	FMLAE(12, 24, 31, 0)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(7, 25, 30, 1)
+	FMLAE(13, 25, 31, 0)
+	SUBS $1, R5, R5
+	BNE neonTile3x8p_loop
+neonTile3x8p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile3x8p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	VST1 [V24.S4, V25.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 6, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 7, 30, 0)
+	VST1 [V24.S4, V25.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 12, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 13, 30, 0)
+	VST1 [V24.S4, V25.S4], (R7)
+	RET
+neonTile3x8p_overwrite:
 	FMULE(0, 0, 30, 0)
 	FMULE(1, 1, 30, 0)
 	VST1 [V0.S4, V1.S4], (R7)
@@ -560,6 +1039,108 @@ neonTile3x16_store:
 	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
 	RET
 neonTile3x16_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	FMULE(2, 2, 30, 0)
+	FMULE(3, 3, 30, 0)
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(6, 6, 30, 0)
+	FMULE(7, 7, 30, 0)
+	FMULE(8, 8, 30, 0)
+	FMULE(9, 9, 30, 0)
+	VST1 [V6.S4, V7.S4, V8.S4, V9.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(12, 12, 30, 0)
+	FMULE(13, 13, 30, 0)
+	FMULE(14, 14, 30, 0)
+	FMULE(15, 15, 30, 0)
+	VST1 [V12.S4, V13.S4, V14.S4, V15.S4], (R7)
+	RET
+
+// func neonTile3x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile3x16p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	CBZ R5, neonTile3x16p_store
+neonTile3x16p_loop:
+	FMOVD.P 8(R0), F30
+	FMOVS.P 4(R0), F31
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(6, 24, 30, 1)
+	FMLAE(12, 24, 31, 0)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(7, 25, 30, 1)
+	FMLAE(13, 25, 31, 0)
+	FMLAE(2, 26, 30, 0)
+	FMLAE(8, 26, 30, 1)
+	FMLAE(14, 26, 31, 0)
+	FMLAE(3, 27, 30, 0)
+	FMLAE(9, 27, 30, 1)
+	FMLAE(15, 27, 31, 0)
+	SUBS $1, R5, R5
+	BNE neonTile3x16p_loop
+neonTile3x16p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile3x16p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 2, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 3, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 6, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 7, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 8, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 9, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 12, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 13, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 14, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 15, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	RET
+neonTile3x16p_overwrite:
 	FMULE(0, 0, 30, 0)
 	FMULE(1, 1, 30, 0)
 	FMULE(2, 2, 30, 0)
@@ -730,6 +1311,160 @@ neonTile3x24_overwrite:
 	VST1 [V16.S4, V17.S4], (R8)
 	RET
 
+// func neonTile3x24p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile3x24p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	CBZ R5, neonTile3x24p_store
+neonTile3x24p_loop:
+	FMOVD.P 8(R0), F30
+	FMOVS.P 4(R0), F31
+	VLD1 (R1), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R1, R6
+	VLD1 (R6), [V28.S4, V29.S4]
+	ADD R2, R1, R1
+	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R9)
+	VST1.P [V28.S4, V29.S4], 32(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(6, 24, 30, 1)
+	FMLAE(12, 24, 31, 0)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(7, 25, 30, 1)
+	FMLAE(13, 25, 31, 0)
+	FMLAE(2, 26, 30, 0)
+	FMLAE(8, 26, 30, 1)
+	FMLAE(14, 26, 31, 0)
+	FMLAE(3, 27, 30, 0)
+	FMLAE(9, 27, 30, 1)
+	FMLAE(15, 27, 31, 0)
+	FMLAE(4, 28, 30, 0)
+	FMLAE(10, 28, 30, 1)
+	FMLAE(16, 28, 31, 0)
+	FMLAE(5, 29, 30, 0)
+	FMLAE(11, 29, 30, 1)
+	FMLAE(17, 29, 31, 0)
+	SUBS $1, R5, R5
+	BNE neonTile3x24p_loop
+neonTile3x24p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile3x24p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R8
+	VLD1 (R8), [V28.S4, V29.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 2, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 3, 30, 0)
+	FMULE(28, 28, 31, 0)
+	FMLAE(28, 4, 30, 0)
+	FMULE(29, 29, 31, 0)
+	FMLAE(29, 5, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V28.S4, V29.S4], (R8)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R8
+	VLD1 (R8), [V28.S4, V29.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 6, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 7, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 8, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 9, 30, 0)
+	FMULE(28, 28, 31, 0)
+	FMLAE(28, 10, 30, 0)
+	FMULE(29, 29, 31, 0)
+	FMLAE(29, 11, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V28.S4, V29.S4], (R8)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R8
+	VLD1 (R8), [V28.S4, V29.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 12, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 13, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 14, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 15, 30, 0)
+	FMULE(28, 28, 31, 0)
+	FMLAE(28, 16, 30, 0)
+	FMULE(29, 29, 31, 0)
+	FMLAE(29, 17, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V28.S4, V29.S4], (R8)
+	RET
+neonTile3x24p_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	FMULE(2, 2, 30, 0)
+	FMULE(3, 3, 30, 0)
+	FMULE(4, 4, 30, 0)
+	FMULE(5, 5, 30, 0)
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V4.S4, V5.S4], (R8)
+	ADD R4, R7, R7
+	FMULE(6, 6, 30, 0)
+	FMULE(7, 7, 30, 0)
+	FMULE(8, 8, 30, 0)
+	FMULE(9, 9, 30, 0)
+	FMULE(10, 10, 30, 0)
+	FMULE(11, 11, 30, 0)
+	VST1 [V6.S4, V7.S4, V8.S4, V9.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V10.S4, V11.S4], (R8)
+	ADD R4, R7, R7
+	FMULE(12, 12, 30, 0)
+	FMULE(13, 13, 30, 0)
+	FMULE(14, 14, 30, 0)
+	FMULE(15, 15, 30, 0)
+	FMULE(16, 16, 30, 0)
+	FMULE(17, 17, 30, 0)
+	VST1 [V12.S4, V13.S4, V14.S4, V15.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V16.S4, V17.S4], (R8)
+	RET
+
 // func neonTile4x8(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 TEXT ·neonTile4x8(SB), NOSPLIT, $0-104
 	MOVD kc+0(FP), R5
@@ -797,6 +1532,92 @@ neonTile4x8_store:
 	VST1 [V24.S4, V25.S4], (R7)
 	RET
 neonTile4x8_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	VST1 [V0.S4, V1.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(6, 6, 30, 0)
+	FMULE(7, 7, 30, 0)
+	VST1 [V6.S4, V7.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(12, 12, 30, 0)
+	FMULE(13, 13, 30, 0)
+	VST1 [V12.S4, V13.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(18, 18, 30, 0)
+	FMULE(19, 19, 30, 0)
+	VST1 [V18.S4, V19.S4], (R7)
+	RET
+
+// func neonTile4x8p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile4x8p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	CBZ R5, neonTile4x8p_store
+neonTile4x8p_loop:
+	VLD1.P 16(R0), [V30.S4]
+	VLD1.P (R1)(R2), [V24.S4, V25.S4]
+	VST1.P [V24.S4, V25.S4], 32(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(6, 24, 30, 1)
+	FMLAE(12, 24, 30, 2)
+	FMLAE(18, 24, 30, 3)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(7, 25, 30, 1)
+	FMLAE(13, 25, 30, 2)
+	FMLAE(19, 25, 30, 3)
+	SUBS $1, R5, R5
+	BNE neonTile4x8p_loop
+neonTile4x8p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile4x8p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	VST1 [V24.S4, V25.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 6, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 7, 30, 0)
+	VST1 [V24.S4, V25.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 12, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 13, 30, 0)
+	VST1 [V24.S4, V25.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 18, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 19, 30, 0)
+	VST1 [V24.S4, V25.S4], (R7)
+	RET
+neonTile4x8p_overwrite:
 	FMULE(0, 0, 30, 0)
 	FMULE(1, 1, 30, 0)
 	VST1 [V0.S4, V1.S4], (R7)
@@ -913,6 +1734,132 @@ neonTile4x16_store:
 	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
 	RET
 neonTile4x16_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	FMULE(2, 2, 30, 0)
+	FMULE(3, 3, 30, 0)
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(6, 6, 30, 0)
+	FMULE(7, 7, 30, 0)
+	FMULE(8, 8, 30, 0)
+	FMULE(9, 9, 30, 0)
+	VST1 [V6.S4, V7.S4, V8.S4, V9.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(12, 12, 30, 0)
+	FMULE(13, 13, 30, 0)
+	FMULE(14, 14, 30, 0)
+	FMULE(15, 15, 30, 0)
+	VST1 [V12.S4, V13.S4, V14.S4, V15.S4], (R7)
+	ADD R4, R7, R7
+	FMULE(18, 18, 30, 0)
+	FMULE(19, 19, 30, 0)
+	FMULE(20, 20, 30, 0)
+	FMULE(21, 21, 30, 0)
+	VST1 [V18.S4, V19.S4, V20.S4, V21.S4], (R7)
+	RET
+
+// func neonTile4x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile4x16p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	CBZ R5, neonTile4x16p_store
+neonTile4x16p_loop:
+	VLD1.P 16(R0), [V30.S4]
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(6, 24, 30, 1)
+	FMLAE(12, 24, 30, 2)
+	FMLAE(18, 24, 30, 3)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(7, 25, 30, 1)
+	FMLAE(13, 25, 30, 2)
+	FMLAE(19, 25, 30, 3)
+	FMLAE(2, 26, 30, 0)
+	FMLAE(8, 26, 30, 1)
+	FMLAE(14, 26, 30, 2)
+	FMLAE(20, 26, 30, 3)
+	FMLAE(3, 27, 30, 0)
+	FMLAE(9, 27, 30, 1)
+	FMLAE(15, 27, 30, 2)
+	FMLAE(21, 27, 30, 3)
+	SUBS $1, R5, R5
+	BNE neonTile4x16p_loop
+neonTile4x16p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile4x16p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 2, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 3, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 6, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 7, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 8, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 9, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 12, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 13, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 14, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 15, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 18, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 19, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 20, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 21, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	RET
+neonTile4x16p_overwrite:
 	FMULE(0, 0, 30, 0)
 	FMULE(1, 1, 30, 0)
 	FMULE(2, 2, 30, 0)
@@ -1088,6 +2035,200 @@ neonTile4x24_store:
 	VST1 [V28.S4, V29.S4], (R8)
 	RET
 neonTile4x24_overwrite:
+	FMULE(0, 0, 30, 0)
+	FMULE(1, 1, 30, 0)
+	FMULE(2, 2, 30, 0)
+	FMULE(3, 3, 30, 0)
+	FMULE(4, 4, 30, 0)
+	FMULE(5, 5, 30, 0)
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V4.S4, V5.S4], (R8)
+	ADD R4, R7, R7
+	FMULE(6, 6, 30, 0)
+	FMULE(7, 7, 30, 0)
+	FMULE(8, 8, 30, 0)
+	FMULE(9, 9, 30, 0)
+	FMULE(10, 10, 30, 0)
+	FMULE(11, 11, 30, 0)
+	VST1 [V6.S4, V7.S4, V8.S4, V9.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V10.S4, V11.S4], (R8)
+	ADD R4, R7, R7
+	FMULE(12, 12, 30, 0)
+	FMULE(13, 13, 30, 0)
+	FMULE(14, 14, 30, 0)
+	FMULE(15, 15, 30, 0)
+	FMULE(16, 16, 30, 0)
+	FMULE(17, 17, 30, 0)
+	VST1 [V12.S4, V13.S4, V14.S4, V15.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V16.S4, V17.S4], (R8)
+	ADD R4, R7, R7
+	FMULE(18, 18, 30, 0)
+	FMULE(19, 19, 30, 0)
+	FMULE(20, 20, 30, 0)
+	FMULE(21, 21, 30, 0)
+	FMULE(22, 22, 30, 0)
+	FMULE(23, 23, 30, 0)
+	VST1 [V18.S4, V19.S4, V20.S4, V21.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V22.S4, V23.S4], (R8)
+	RET
+
+// func neonTile4x24p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+TEXT ·neonTile4x24p(SB), NOSPLIT, $0-128
+	MOVD bpack_base+104(FP), R9
+	MOVD kc+0(FP), R5
+	MOVD a_base+8(FP), R0
+	MOVD b_base+32(FP), R1
+	MOVD bstride+56(FP), R2
+	LSL $2, R2
+	MOVD c_base+64(FP), R3
+	MOVD ldc+88(FP), R4
+	LSL $2, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	CBZ R5, neonTile4x24p_store
+neonTile4x24p_loop:
+	VLD1.P 16(R0), [V30.S4]
+	VLD1 (R1), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R1, R6
+	VLD1 (R6), [V28.S4, V29.S4]
+	ADD R2, R1, R1
+	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R9)
+	VST1.P [V28.S4, V29.S4], 32(R9)
+	FMLAE(0, 24, 30, 0)
+	FMLAE(6, 24, 30, 1)
+	FMLAE(12, 24, 30, 2)
+	FMLAE(18, 24, 30, 3)
+	FMLAE(1, 25, 30, 0)
+	FMLAE(7, 25, 30, 1)
+	FMLAE(13, 25, 30, 2)
+	FMLAE(19, 25, 30, 3)
+	FMLAE(2, 26, 30, 0)
+	FMLAE(8, 26, 30, 1)
+	FMLAE(14, 26, 30, 2)
+	FMLAE(20, 26, 30, 3)
+	FMLAE(3, 27, 30, 0)
+	FMLAE(9, 27, 30, 1)
+	FMLAE(15, 27, 30, 2)
+	FMLAE(21, 27, 30, 3)
+	FMLAE(4, 28, 30, 0)
+	FMLAE(10, 28, 30, 1)
+	FMLAE(16, 28, 30, 2)
+	FMLAE(22, 28, 30, 3)
+	FMLAE(5, 29, 30, 0)
+	FMLAE(11, 29, 30, 1)
+	FMLAE(17, 29, 30, 2)
+	FMLAE(23, 29, 30, 3)
+	SUBS $1, R5, R5
+	BNE neonTile4x24p_loop
+neonTile4x24p_store:
+	FMOVS alpha+96(FP), F30
+	FMOVS beta+100(FP), F31
+	MOVD R3, R7
+	FCMPS $(0.0), F31
+	BEQ neonTile4x24p_overwrite
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R8
+	VLD1 (R8), [V28.S4, V29.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 0, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 1, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 2, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 3, 30, 0)
+	FMULE(28, 28, 31, 0)
+	FMLAE(28, 4, 30, 0)
+	FMULE(29, 29, 31, 0)
+	FMLAE(29, 5, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V28.S4, V29.S4], (R8)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R8
+	VLD1 (R8), [V28.S4, V29.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 6, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 7, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 8, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 9, 30, 0)
+	FMULE(28, 28, 31, 0)
+	FMLAE(28, 10, 30, 0)
+	FMULE(29, 29, 31, 0)
+	FMLAE(29, 11, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V28.S4, V29.S4], (R8)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R8
+	VLD1 (R8), [V28.S4, V29.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 12, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 13, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 14, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 15, 30, 0)
+	FMULE(28, 28, 31, 0)
+	FMLAE(28, 16, 30, 0)
+	FMULE(29, 29, 31, 0)
+	FMLAE(29, 17, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V28.S4, V29.S4], (R8)
+	ADD R4, R7, R7
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R8
+	VLD1 (R8), [V28.S4, V29.S4]
+	FMULE(24, 24, 31, 0)
+	FMLAE(24, 18, 30, 0)
+	FMULE(25, 25, 31, 0)
+	FMLAE(25, 19, 30, 0)
+	FMULE(26, 26, 31, 0)
+	FMLAE(26, 20, 30, 0)
+	FMULE(27, 27, 31, 0)
+	FMLAE(27, 21, 30, 0)
+	FMULE(28, 28, 31, 0)
+	FMLAE(28, 22, 30, 0)
+	FMULE(29, 29, 31, 0)
+	FMLAE(29, 23, 30, 0)
+	VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R7)
+	ADD $64, R7, R8
+	VST1 [V28.S4, V29.S4], (R8)
+	RET
+neonTile4x24p_overwrite:
 	FMULE(0, 0, 30, 0)
 	FMULE(1, 1, 30, 0)
 	FMULE(2, 2, 30, 0)

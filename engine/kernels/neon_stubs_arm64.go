@@ -40,65 +40,162 @@ func neonTile(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ldc 
 	}
 }
 
+// neonTilePack is neonTile that also copies the B sliver it reads into bpack (see
+// tilePackFunc).
+func neonTilePack(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, bpack []float32) {
+	_ = a[kc*rows-1]
+	_ = b[(kc-1)*bstride+8*vecs-1]
+	_ = c[(rows-1)*ldc+8*vecs-1]
+	_ = bpack[kc*8*vecs-1]
+	switch rows<<2 | vecs {
+	case 1<<2 | 1:
+		neonTile1x8p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 1<<2 | 2:
+		neonTile1x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 1<<2 | 3:
+		neonTile1x24p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 2<<2 | 1:
+		neonTile2x8p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 2<<2 | 2:
+		neonTile2x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 2<<2 | 3:
+		neonTile2x24p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 3<<2 | 1:
+		neonTile3x8p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 3<<2 | 2:
+		neonTile3x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 3<<2 | 3:
+		neonTile3x24p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 4<<2 | 1:
+		neonTile4x8p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 4<<2 | 2:
+		neonTile4x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 4<<2 | 3:
+		neonTile4x24p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	default:
+		panic("kernels: no NEON tile kernel for this size")
+	}
+}
+
 // neonTile1x8 computes a 1 x 8 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile1x8(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonTile1x8p is like neonTile1x8, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile1x8p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
 
 // neonTile1x16 computes a 1 x 16 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile1x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 
+// neonTile1x16p is like neonTile1x16, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile1x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
 // neonTile1x24 computes a 1 x 24 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile1x24(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonTile1x24p is like neonTile1x24, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile1x24p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
 
 // neonTile2x8 computes a 2 x 8 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile2x8(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 
+// neonTile2x8p is like neonTile2x8, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile2x8p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
 // neonTile2x16 computes a 2 x 16 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile2x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonTile2x16p is like neonTile2x16, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile2x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
 
 // neonTile2x24 computes a 2 x 24 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile2x24(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 
+// neonTile2x24p is like neonTile2x24, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile2x24p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
 // neonTile3x8 computes a 3 x 8 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile3x8(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonTile3x8p is like neonTile3x8, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile3x8p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
 
 // neonTile3x16 computes a 3 x 16 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile3x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 
+// neonTile3x16p is like neonTile3x16, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile3x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
 // neonTile3x24 computes a 3 x 24 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile3x24(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonTile3x24p is like neonTile3x24, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile3x24p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
 
 // neonTile4x8 computes a 4 x 8 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile4x8(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 
+// neonTile4x8p is like neonTile4x8, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile4x8p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
 // neonTile4x16 computes a 4 x 16 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile4x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 
+// neonTile4x16p is like neonTile4x16, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile4x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
 // neonTile4x24 computes a 4 x 24 tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).
 //
 //go:noescape
 func neonTile4x24(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
+
+// neonTile4x24p is like neonTile4x24, and copies the B sliver it reads into bpack.
+//
+//go:noescape
+func neonTile4x24p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
 
 // neonDot dispatches to the NEON dot kernel of rows x cols (see dotFunc), after checking the
 // last element of each operand.

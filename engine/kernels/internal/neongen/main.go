@@ -112,19 +112,50 @@ func neonTile(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ldc 
 		}
 	}
 	g.WriteString("default:\npanic(\"kernels: no NEON tile kernel for this size\")\n}\n}\n")
+	g.WriteString(`
+// neonTilePack is neonTile that also copies the B sliver it reads into bpack (see
+// tilePackFunc).
+func neonTilePack(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, bpack []float32) {
+	_ = a[kc*rows-1]
+	_ = b[(kc-1)*bstride+8*vecs-1]
+	_ = c[(rows-1)*ldc+8*vecs-1]
+	_ = bpack[kc*8*vecs-1]
+	switch rows<<2 | vecs {
+`)
 	for rows := 1; rows <= 4; rows++ {
 		for vecs := 1; vecs <= 3; vecs++ {
-			tile(s, g, rows, vecs)
+			fmt.Fprintf(g, "case %d<<2 | %d:\n\tneonTile%dx%dp(kc, a, b, bstride, c, ldc, alpha, beta, bpack)\n", rows, vecs, rows, 8*vecs)
+		}
+	}
+	g.WriteString("default:\npanic(\"kernels: no NEON tile kernel for this size\")\n}\n}\n")
+	for rows := 1; rows <= 4; rows++ {
+		for vecs := 1; vecs <= 3; vecs++ {
+			tile(s, g, rows, vecs, false)
+			tile(s, g, rows, vecs, true)
 		}
 	}
 }
 
-func tile(s, g *bytes.Buffer, rows, vecs int) {
+// tile writes one tile kernel; with pack, the variant that also stores each B row it loads
+// into bpack (8*vecs floats per k step), for the later tiles of the sliver to read from L1.
+func tile(s, g *bytes.Buffer, rows, vecs int, pack bool) {
 	name := fmt.Sprintf("neonTile%dx%d", rows, 8*vecs)
+	params := "kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32"
+	frame := 104
+	if pack {
+		name += "p"
+		params += ", bpack []float32"
+		frame = 128
+		fmt.Fprintf(g, "\n// %s is like %s, and copies the B sliver it reads into bpack.\n//\n//go:noescape\nfunc %s(%s)\n", name, name[:len(name)-1], name, params)
+	} else {
+		fmt.Fprintf(g, "\n// %s computes a %d x %d tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).\n//\n//go:noescape\nfunc %s(%s)\n", name, rows, 8*vecs, name, params)
+	}
 	nv := 2 * vecs
-	fmt.Fprintf(g, "\n// %s computes a %d x %d tile of C = alpha*A*B + beta*C over kc k steps (see tileFunc).\n//\n//go:noescape\nfunc %s(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)\n", name, rows, 8*vecs, name)
-	fmt.Fprintf(s, "\n// func %s(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)\n", name)
-	fmt.Fprintf(s, "TEXT ·%s(SB), NOSPLIT, $0-104\n", name)
+	fmt.Fprintf(s, "\n// func %s(%s)\n", name, params)
+	fmt.Fprintf(s, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, frame)
+	if pack {
+		s.WriteString("\tMOVD bpack_base+104(FP), R9\n")
+	}
 	s.WriteString(`	MOVD kc+0(FP), R5
 	MOVD a_base+8(FP), R0
 	MOVD b_base+32(FP), R1
@@ -164,6 +195,12 @@ func tile(s, g *bytes.Buffer, rows, vecs int) {
 	} else {
 		loadRegs(s, "R1", "R6", 24, nv)
 		s.WriteString("\tADD R2, R1, R1\n")
+	}
+	if pack {
+		fmt.Fprintf(s, "\tVST1.P %s, %d(R9)\n", list(24, min(nv, 4)), 16*min(nv, 4))
+		if nv > 4 {
+			fmt.Fprintf(s, "\tVST1.P %s, %d(R9)\n", list(28, nv-4), 16*(nv-4))
+		}
 	}
 	// Row by row within a B register, so consecutive FMLAs never chain on one accumulator.
 	for j := range nv {
