@@ -91,7 +91,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 }
 
 // kernelsUsage documents --kernels, which bench and the commands that train take.
-const kernelsUsage = "kernel `set`: auto, avx512, avx2 or go (default $" + kernels.EnvVar + ", else auto: the best this CPU runs)"
+const kernelsUsage = "kernel `set`: auto, avx512 or avx2 (amd64), neon (arm64), go (default $" + kernels.EnvVar + ", else auto: the best this CPU runs)"
 
 // selectKernels makes the kernel set name (from --kernels) the one the engine runs; "" keeps
 // the one chosen at start-up and reports a bad environment variable.

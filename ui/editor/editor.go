@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -395,9 +396,9 @@ func (p *Page) answer(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// openExternal runs $EDITOR (or vi) on a copy of the current text in a
-// temporary file, so the user edits what they see and the config file
-// changes only through apply, with what they changed.
+// openExternal runs the user's editor (editorCommand) on a copy of the current text in a
+// temporary file, so the user edits what they see and the config file changes only through
+// apply, with what they changed.
 func (p *Page) openExternal() tea.Cmd {
 	tmp, err := os.CreateTemp("", "mnist-tui-config-*.yaml")
 	if err == nil {
@@ -408,16 +409,23 @@ func (p *Page) openExternal() tea.Cmd {
 		p.setStatus(false, fmt.Sprintf("cannot open the editor: writing a temporary copy: %v", err))
 		return nil
 	}
-	editor := os.Getenv("VISUAL")
-	if editor == "" {
-		editor = os.Getenv("EDITOR")
-	}
-	if editor == "" {
-		editor = "vi"
-	}
-	fields := strings.Fields(editor)
+	fields := editorCommand(os.Getenv, runtime.GOOS)
 	cmd := exec.Command(fields[0], append(fields[1:], tmp.Name())...)
 	return tea.ExecProcess(cmd, func(err error) tea.Msg { return editorDoneMsg{path: tmp.Name(), err: err} })
+}
+
+// editorCommand is the editor to run and its arguments: $VISUAL, else $EDITOR,
+// else the editor every system of that kind has (Windows has no vi).
+func editorCommand(getenv func(string) string, goos string) []string {
+	for _, name := range []string{"VISUAL", "EDITOR"} {
+		if fields := strings.Fields(getenv(name)); len(fields) > 0 {
+			return fields
+		}
+	}
+	if goos == "windows" {
+		return []string{"notepad"}
+	}
+	return []string{"vi"}
 }
 
 // externalDone reloads the text the editor changed and applies it; an

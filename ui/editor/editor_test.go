@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -394,6 +395,32 @@ func TestEditorOpensAtTheFirstSetting(t *testing.T) {
 		}
 		if out := p.Render(80, 16); !strings.Contains(out, "# my experiment") {
 			t.Errorf("flags %v: the file's first lines are not on screen:\n%s", withFlags, out)
+		}
+	}
+}
+
+func TestEditorCommandDefaultsPerSystem(t *testing.T) {
+	env := func(vars map[string]string) func(string) string {
+		return func(name string) string { return vars[name] }
+	}
+	cases := []struct {
+		name string
+		vars map[string]string
+		goos string
+		want []string
+	}{
+		{"VISUAL wins", map[string]string{"VISUAL": "code --wait", "EDITOR": "nano"}, "linux", []string{"code", "--wait"}},
+		{"EDITOR next", map[string]string{"EDITOR": "nano"}, "darwin", []string{"nano"}},
+		{"blank VISUAL is unset", map[string]string{"VISUAL": "  ", "EDITOR": "nano"}, "linux", []string{"nano"}},
+		{"unix default", nil, "linux", []string{"vi"}},
+		{"mac default", nil, "darwin", []string{"vi"}},
+		{"windows has no vi", nil, "windows", []string{"notepad"}},
+		{"windows honours EDITOR", map[string]string{"EDITOR": "notepad++"}, "windows", []string{"notepad++"}},
+	}
+	for _, c := range cases {
+		got := editorCommand(env(c.vars), c.goos)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: editorCommand = %q, want %q", c.name, got, c.want)
 		}
 	}
 }
