@@ -213,13 +213,17 @@ func (p *printer) summary(s train.Snapshot) {
 		return
 	}
 	// The state is in the message that follows ("done: ...", "stopped; ...").
+	model := s.Model
+	if s.Config.Model == config.Custom {
+		model = s.Config.Label() // the network's name, as the dashboard's header says it
+	}
 	if len(s.History) == 0 {
 		// A run that failed or stopped before its first test pass has no
 		// speed or accuracy: "best test accuracy 0.00 %" would be invented.
-		fmt.Fprintf(p.w, "%s on %s: no epoch finished\n", s.Model, s.Dataset)
+		fmt.Fprintf(p.w, "%s on %s: no epoch finished\n", model, s.Dataset)
 	} else {
 		fmt.Fprintf(p.w, "%s on %s: %s in %s (%.0f images/s while training), best test accuracy %.2f %%\n",
-			s.Model, s.Dataset, pluralize(len(s.History), "epoch"), s.Elapsed.Round(100*time.Millisecond), rate, best)
+			model, s.Dataset, pluralize(len(s.History), "epoch"), s.Elapsed.Round(100*time.Millisecond), rate, best)
 	}
 	switch {
 	case s.State == train.Failed:

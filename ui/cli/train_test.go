@@ -101,6 +101,19 @@ func TestForcedQuitSaysWhetherTheCheckpointWasWritten(t *testing.T) {
 
 // A run that ends before its first epoch (a data set that cannot be
 // fetched, an impossible checkpoint) claims no speed and no accuracy.
+// A custom network is named in the summary as the dashboard's header names it.
+func TestSummaryNamesACustomNetwork(t *testing.T) {
+	var out strings.Builder
+	p := &printer{w: &out}
+	cfg := config.Defaults()
+	cfg.Model, cfg.Name = config.Custom, "wide-bn"
+	p.summary(train.Snapshot{State: train.Done, Model: config.Custom, Dataset: "mnist", Config: cfg,
+		History: []train.EpochResult{{Epoch: 1, TestAcc: 97.5, Seconds: 2, ImagesPerSec: 30000}}})
+	if got := out.String(); !strings.HasPrefix(got, "wide-bn on mnist: 1 epoch") {
+		t.Errorf("summary of a custom network named wide-bn:\n%s", got)
+	}
+}
+
 func TestSummaryOfARunWithoutAnEpoch(t *testing.T) {
 	var out strings.Builder
 	p := &printer{w: &out}
