@@ -28,17 +28,24 @@ func BenchmarkTrainStep(b *testing.B) {
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/threads=%d", model, threads), func(b *testing.B) {
 				n := newTestNet(b, model, 1, threads)
-				x, y := batchOf(1, benchBatch)
-				n.TrainStep(x, y, benchBatch) // size the buffers outside the timing
-				b.ReportAllocs()
-				cpu0 := cputime.Process()
-				for b.Loop() {
-					n.TrainStep(x, y, benchBatch)
-				}
-				reportImageRates(b, benchBatch, cpu0)
+				benchTrainSteps(b, n)
 			})
 		}
 	}
+}
+
+// benchTrainSteps times n's training steps on one batch of benchBatch images, after a first
+// step that sizes the buffers outside the timing, reporting images per second and per
+// CPU-second and the allocations per step.
+func benchTrainSteps(b *testing.B, n *Net) {
+	x, y := batchOf(1, benchBatch)
+	n.TrainStep(x, y, benchBatch)
+	b.ReportAllocs()
+	cpu0 := cputime.Process()
+	for b.Loop() {
+		n.TrainStep(x, y, benchBatch)
+	}
+	reportImageRates(b, benchBatch, cpu0)
 }
 
 func BenchmarkInfer(b *testing.B) {
@@ -194,14 +201,7 @@ func BenchmarkCustomTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			x, y := batchOf(1, benchBatch)
-			n.TrainStep(x, y, benchBatch)
-			b.ReportAllocs()
-			cpu0 := cputime.Process()
-			for b.Loop() {
-				n.TrainStep(x, y, benchBatch)
-			}
-			reportImageRates(b, benchBatch, cpu0)
+			benchTrainSteps(b, n)
 		})
 	}
 }
@@ -221,14 +221,7 @@ func BenchmarkPresetAsNetwork(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				x, y := batchOf(1, benchBatch)
-				n.TrainStep(x, y, benchBatch)
-				b.ReportAllocs()
-				cpu0 := cputime.Process()
-				for b.Loop() {
-					n.TrainStep(x, y, benchBatch)
-				}
-				reportImageRates(b, benchBatch, cpu0)
+				benchTrainSteps(b, n)
 			})
 		}
 	}
