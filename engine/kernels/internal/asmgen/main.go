@@ -23,6 +23,7 @@ package main
 
 import (
 	"fmt"
+	"math/bits"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -354,28 +355,7 @@ func dotKernel(rows, cols int, tailMask Mem) {
 	avec := reg.Y15
 
 	// One row pointer per operand row and a shared byte offset along k.
-	rowPointers := func(param string, ld string, n int) []reg.GPVirtual {
-		base := GP64()
-		Load(Param(param).Base(), base)
-		stride := Load(Param(ld), GP64())
-		SHLQ(U8(2), stride)
-		ptrs := []reg.GPVirtual{base}
-		for i := 1; i < n; i++ {
-			p := GP64()
-			LEAQ(Mem{Base: ptrs[i-1], Index: stride, Scale: 1}, p)
-			ptrs = append(ptrs, p)
-		}
-		return ptrs
-	}
-	ar := rowPointers("a", "lda", rows)
-	br := rowPointers("b", "ldb", cols)
-	off := GP64()
-	XORQ(off, off)
-	k := Load(Param("k"), GP64())
-	blocks := GP64()
-	MOVQ(k, blocks)
-	SHRQ(U8(3), blocks)
-	ANDQ(U8(7), k)
+	ar, br, off, blocks, k := dotOperands(rows, cols, 8)
 
 	zero(acc)
 	TESTQ(blocks, blocks)
@@ -471,19 +451,10 @@ func dotSumStore(name string, acc [][]reg.VecPhysical, avec reg.VecPhysical) {
 	}
 }
 
-// zdotKernel emits zdotRxJ, dotRxJ on ZMM registers: 16 k steps at a time, the last k%16
-// read with a mask register (lanes past the end load zeros and touch no memory). Each
-// accumulator's two halves are then added, and the sums finish as in dotRxJ.
-func zdotKernel(rows, cols int, masks Mem) {
-	name := fmt.Sprintf("zdot%dx%d", rows, cols)
-	TEXT(name, NOSPLIT, "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).", name, rows, cols))
-
-	acc := zmm.accumulators(rows, cols)
-	bvec := zmm.regs[12:15]
-	avec := zmm.regs[15]
-
+// dotOperands loads a dot kernel's operands: a pointer to each of the rows of A and of B, a
+// byte offset along k shared by all of them (0), and k cut into blocks of lanes steps and the
+// k%lanes left over (lanes a power of two).
+func dotOperands(rows, cols, lanes int) (ar, br []reg.GPVirtual, off, blocks reg.GPVirtual, k reg.Register) {
 	rowPointers := func(param string, ld string, n int) []reg.GPVirtual {
 		base := GP64()
 		Load(Param(param).Base(), base)
@@ -497,15 +468,32 @@ func zdotKernel(rows, cols int, masks Mem) {
 		}
 		return ptrs
 	}
-	ar := rowPointers("a", "lda", rows)
-	br := rowPointers("b", "ldb", cols)
-	off := GP64()
+	ar = rowPointers("a", "lda", rows)
+	br = rowPointers("b", "ldb", cols)
+	off = GP64()
 	XORQ(off, off)
-	k := Load(Param("k"), GP64())
-	blocks := GP64()
+	k = Load(Param("k"), GP64())
+	blocks = GP64()
 	MOVQ(k, blocks)
-	SHRQ(U8(4), blocks)
-	ANDQ(U8(15), k)
+	SHRQ(U8(bits.TrailingZeros(uint(lanes))), blocks)
+	ANDQ(U8(lanes-1), k)
+	return ar, br, off, blocks, k
+}
+
+// zdotKernel emits zdotRxJ, dotRxJ on ZMM registers: 16 k steps at a time, the last k%16
+// read with a mask register (lanes past the end load zeros and touch no memory). Each
+// accumulator's two halves are then added, and the sums finish as in dotRxJ.
+func zdotKernel(rows, cols int, masks Mem) {
+	name := fmt.Sprintf("zdot%dx%d", rows, cols)
+	TEXT(name, NOSPLIT, "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).", name, rows, cols))
+
+	acc := zmm.accumulators(rows, cols)
+	bvec := zmm.regs[12:15]
+	avec := zmm.regs[15]
+
+	ar, br, off, blocks, k := dotOperands(rows, cols, 16)
 
 	zero(acc)
 	TESTQ(blocks, blocks)
