@@ -566,14 +566,12 @@ func change(key string, old, new any) string {
 	return "  " + key + ": " + show(old) + " → " + show(new)
 }
 
-// valuesByKey maps yaml keys to values, for showing differences.
+// valuesByKey maps yaml keys to values, for showing differences and
+// writing them back; the network stands as a label (see networkLabel).
 func valuesByKey(c config.Config) map[string]any {
-	return map[string]any{
-		"model": c.Model, "dataset": c.Dataset, "data_dir": c.DataDir, "epochs": c.Epochs,
-		"batch_size": c.BatchSize, "learning_rate": c.LearningRate, "momentum": c.Momentum,
-		"weight_decay": c.WeightDecay, "seed": c.Seed, "log_interval": c.LogInterval,
-		"threads": c.Threads, "runs_dir": c.RunsDir, "name": c.Name, "network": networkLabel(c),
-	}
+	values := config.Values(c)
+	values["network"] = networkLabel(c)
+	return values
 }
 
 // label is a description the program writes, shown as it is (change quotes only the user's text).

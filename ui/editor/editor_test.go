@@ -424,3 +424,33 @@ func TestEditorCommandDefaultsPerSystem(t *testing.T) {
 		}
 	}
 }
+
+// Every key, not only the tutorial's, is named with its values in the list
+// of changes, and a run setting from a flag stays out of the file when the
+// user edits another key.
+func TestEveryKeyIsShownAndKeptOutOfTheFile(t *testing.T) {
+	p, path := newPage(t, sample)
+	edit(p, p.area.Value()+"optimizer: adam\nlabel_smoothing: 0.1\nschedule: cosine\n")
+	side := p.Render(160, 40)
+	for _, want := range []string{`optimizer: "sgd" → "adam"`, "label_smoothing: 0 → 0.1", `schedule: "constant" → "cosine"`} {
+		if !strings.Contains(side, want) {
+			t.Errorf("the panel lacks %q:\n%s", want, side)
+		}
+	}
+
+	// The run's optimizer came from a flag (--optimizer adam): editing
+	// momentum writes momentum, and the file keeps its own optimizer.
+	p = New(path, []byte(sample), view.Options{NoColor: true})
+	flags, err := config.Parse(path, []byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags.Optimizer, flags.LabelSmoothing = "adam", 0.1
+	p.SetSnapshot(train.Snapshot{Config: flags})
+	edit(p, strings.Replace(p.area.Value(), "momentum: 0.5", "momentum: 0.9", 1))
+	run(p.Update(ctrlS()))
+	want := strings.Replace(sample, "momentum: 0.5", "momentum: 0.9", 1)
+	if got := readString(t, path); got != want {
+		t.Errorf("file:\n%s\nwant:\n%s", got, want)
+	}
+}
