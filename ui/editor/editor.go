@@ -510,20 +510,20 @@ func (p *Page) Render(width, height int) string {
 			// a new run would get.
 			side = append(side, "", st.warn.Render(wrap("the run has finished; ctrl+s, then y, starts a new run with:", sideW)))
 			for _, k := range append(slices.Clone(p.live), p.restart...) {
-				side = append(side, change(k, old[k], values[k]))
+				side = append(side, p.changeLine(k, old[k], values[k]))
 			}
 			break
 		}
 		if len(p.live) > 0 {
 			side = append(side, "", st.label.Render("applies live, from the next step:"))
 			for _, k := range p.live {
-				side = append(side, change(k, old[k], values[k]))
+				side = append(side, p.changeLine(k, old[k], values[k]))
 			}
 		}
 		if len(p.restart) > 0 {
 			side = append(side, "", st.warn.Render("needs a new run:"))
 			for _, k := range p.restart {
-				side = append(side, change(k, old[k], values[k]))
+				side = append(side, p.changeLine(k, old[k], values[k]))
 			}
 		}
 	}
@@ -551,6 +551,15 @@ func (p *Page) Render(width, height int) string {
 	side = append(side, tail...)
 	right := lipgloss.NewStyle().Width(sideW).Render(strings.Join(side, "\n"))
 	return lipgloss.JoinHorizontal(lipgloss.Top, left, "  ", right)
+}
+
+// changeLine is one key's line in the list of changes between the run and
+// the text; the network gets its own, naming the layer that changed.
+func (p *Page) changeLine(key string, old, new any) string {
+	if key == "network" {
+		return networkChange(p.run, p.parsed)
+	}
+	return change(key, old, new)
 }
 
 // change shows one key's change for the side panel. Text values are quoted

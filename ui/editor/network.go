@@ -97,3 +97,34 @@ func errorPointer(err error, text string, width int) []string {
 // fit cuts s to width cells, quoting nothing: s is the user's text, made
 // printable by the caller or by config's messages.
 func fit(s string, width int) string { return ansi.Truncate(s, max(1, width), "…") }
+
+// networkChange is the network's line in the list of changes: the first
+// layer that differs, by its index path, with the layer counts when they
+// differ too. The whole network has no room there; the summary below it
+// shows the rest.
+func networkChange(old, new config.Config) string {
+	if old.Network == nil || new.Network == nil {
+		return change("network", networkLabel(old), networkLabel(new))
+	}
+	before := network.Summarize(old.Name, old.Network, old.BatchSize).Rows
+	after := network.Summarize(new.Name, new.Network, new.BatchSize).Rows
+	i := 0
+	for i < len(before) && i < len(after) && before[i].Path == after[i].Path && before[i].Describe() == after[i].Describe() {
+		i++
+	}
+	var what string
+	switch {
+	case i < len(before) && i < len(after) && before[i].Path == after[i].Path:
+		what = "layer " + after[i].Path + ": " + before[i].Describe() + " → " + after[i].Describe()
+	case i < len(after):
+		what = "layer " + after[i].Path + " added: " + after[i].Describe()
+	case i < len(before):
+		what = "layer " + before[i].Path + " removed: " + before[i].Describe()
+	default:
+		what = "same layers" // only the output shapes upstream moved
+	}
+	if n, m := len(old.Network.Layers), len(new.Network.Layers); n != m {
+		what += fmt.Sprintf(" (%d → %d layers)", n, m)
+	}
+	return "  network: " + what
+}

@@ -75,3 +75,27 @@ func TestPanelPointsAtTheWrongLayer(t *testing.T) {
 		}
 	}
 }
+
+// Changing a layer of a running custom network names that layer in the
+// list of changes, not only the count of layers.
+func TestChangeListNamesTheChangedLayer(t *testing.T) {
+	base := strings.Replace(sample, "model: cnn", "model: custom", 1) + "network:\n  - flatten\n  - linear: 32\n  - relu\n  - linear: 10\n"
+	for _, c := range []struct{ name, from, to, want string }{
+		{"widened", "linear: 32\n  - relu\n  - linear: 10", "linear: 64\n  - relu\n  - linear: 10", "network: layer 1: Linear(784, 32) → Linear(784, 64)"},
+		{"added", "relu\n  - linear: 10", "relu\n  - dropout: 0.5\n  - linear: 10", "network: layer 3: Linear(32, 10) → Dropout(0.5) (4 → 5 layers)"},
+		{"removed", "  - relu\n", "", "network: layer 2: ReLU → Linear(32, 10) (4 → 3 layers)"},
+		{"appended", "linear: 32\n  - relu\n  - linear: 10\n", "linear: 32\n  - relu\n  - linear: 10\n  - relu\n  - linear: 10\n", "network: layer 4 added: ReLU (4 → 6 layers)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, _ := newPage(t, base)
+			edit(p, strings.Replace(base, c.from, c.to, 1))
+			if got := p.changeLine("network", nil, nil); strings.TrimSpace(got) != c.want {
+				t.Errorf("change line %q, want %q", got, c.want)
+			}
+			// The panel wraps it in its width; its start is on screen.
+			if side := ansi.Strip(p.Render(160, 40)); !strings.Contains(side, c.want[:len("network: layer 1")]) {
+				t.Errorf("the panel lacks %q:\n%s", c.want, side)
+			}
+		})
+	}
+}
