@@ -205,9 +205,9 @@ func (p *Page) key(k tea.KeyMsg) bool {
 }
 
 // digit is the image to look at now, its label (-1 for a drawing) and how the page names it;
-// nil when there is none yet.
+// nil when there is none yet. Without test images (a checkpoint's page) it is the drawing.
 func (p *Page) digit() (img []uint8, label int, what string) {
-	if p.useDrawing && p.drawing != nil {
+	if p.drawing != nil && (p.useDrawing || p.test == nil) {
 		px, ok := p.drawing()
 		if !ok {
 			return nil, -1, "the drawing"
@@ -254,7 +254,9 @@ func (p *Page) capture() tea.Cmd {
 // Keys are the page's bindings for its present state.
 func (p *Page) Keys() []key.Binding {
 	k := p.keys
-	k.Drawing.SetEnabled(p.drawing != nil)
+	k.Prev.SetEnabled(p.test != nil)
+	k.Next.SetEnabled(p.test != nil)
+	k.Drawing.SetEnabled(p.drawing != nil && p.test != nil)
 	return []key.Binding{k.Prev, k.Next, k.Drawing, k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}
 }
 

@@ -77,7 +77,10 @@ func (p *Page) Render(width, height int) string {
 	var head string
 	switch {
 	case img == nil && what == "the drawing":
-		head = "nothing drawn yet: draw a digit on the draw page (d), or v for the test images"
+		head = "nothing drawn yet: draw a digit on the draw page (d)"
+		if p.test != nil {
+			head += ", or v for the test images"
+		}
 	case img == nil:
 		head = "waiting for the test images (the data set is loading)"
 	case g == nil && p.err != nil:
@@ -152,9 +155,12 @@ func (p *Page) footer(c *renderCache, end, width int) string {
 	if end >= len(c.lines) && p.top == 0 {
 		where = fmt.Sprintf("all %d layers", len(c.starts))
 	}
-	keys := "↑↓ layer · pgup/pgdn page · ←→ test image"
-	if p.drawing != nil {
-		keys += " · v drawing"
+	keys := "↑↓ layer · pgup/pgdn page"
+	if p.test != nil {
+		keys += " · ←→ test image"
+		if p.drawing != nil {
+			keys += " · v drawing"
+		}
 	}
 	return p.st.dim.Render(termdraw.FitWidth(where+" · "+keys, width))
 }
