@@ -20,10 +20,12 @@ import (
 )
 
 // How often the page looks for newer weights while it is shown (the dashboard's frame rate:
-// it reads the trainer's snapshot at most 10 times a second), and how long one capture may
-// wait for the trainer (an evaluation at the end of an epoch holds it for seconds).
+// it reads the trainer's snapshot at most 10 times a second) and while it is hidden (only to
+// notice it is shown again: each tick redraws the screen), and how long one capture may wait
+// for the trainer (an evaluation at the end of an epoch holds it for seconds).
 const (
 	refreshEvery   = 100 * time.Millisecond
+	hiddenEvery    = time.Second
 	captureTimeout = 30 * time.Second
 )
 
@@ -49,7 +51,8 @@ type Page struct {
 	step int64
 
 	// Captures (see Update).
-	every     time.Duration // between ticks: refreshEvery (tests shorten it)
+	every     time.Duration // between ticks while shown: refreshEvery
+	next      time.Duration // until the next tick: every, or hiddenEvery while hidden
 	ticking   bool
 	capturing bool
 	shown     bool // Render was called since the last tick
@@ -122,7 +125,11 @@ func (p *Page) Start() tea.Cmd {
 		return nil
 	}
 	p.ticking = true
-	return tea.Tick(p.every, func(time.Time) tea.Msg { return tickMsg{p} })
+	next := p.next
+	if next == 0 {
+		next = p.every
+	}
+	return tea.Tick(next, func(time.Time) tea.Msg { return tickMsg{p} })
 }
 
 // Messages of the page's own commands; each carries the page, since the dashboard hands them
@@ -145,6 +152,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 			cmds = append(cmds, p.capture())
 		}
 	case view.OpenedMsg:
+		p.next = p.every
 		cmds = append(cmds, p.capture())
 	case tickMsg:
 		if msg.page != p {
@@ -153,8 +161,10 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		p.ticking = false
 		// Capture only while the page is on screen: nobody looks otherwise, and a copy of
 		// the weights costs the trainer a little time.
+		p.next = hiddenEvery
 		if p.shown {
 			cmds = append(cmds, p.capture())
+			p.next = p.every
 		}
 		p.shown = false
 	case capturedMsg:

@@ -375,11 +375,14 @@ func TestLiveFollowsTheRun(t *testing.T) {
 	f.mu.Unlock()
 	p.SetSnapshot(f.Snapshot())
 	settle(t, p, p.Update(tickMsg{p})) // not rendered since the last tick: hidden
-	if f.copies != 1 {
-		t.Errorf("hidden, the page copied the weights (%d copies)", f.copies)
+	if f.copies != 1 || p.next != hiddenEvery {
+		t.Errorf("hidden, the page copied the weights (%d copies), next tick in %v", f.copies, p.next)
 	}
 	p.Render(smallW, smallH)
 	settle(t, p, p.Update(tickMsg{p}))
+	if p.next != refreshEvery {
+		t.Errorf("shown, the next tick is in %v, want %v", p.next, refreshEvery)
+	}
 	if f.copies != 2 || p.got.Step != 20 {
 		t.Fatalf("after the run moved: %d copies, capture of step %d", f.copies, p.got.Step)
 	}
