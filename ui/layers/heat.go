@@ -103,12 +103,20 @@ func shrink(vs []float32, h, w, side int) (out []float32, oh, ow int) {
 	return out, oh, ow
 }
 
+// block is a drawing whose lines are all width cells wide (escape sequences aside), so that
+// blocks are laid side by side without measuring them.
+type block struct {
+	lines []string
+	width int
+}
+
 // tile draws a h x w grid (already small enough) as ceil(h/2) lines of w cells.
-func (t *heat) tile(vs []float32, h, w int, s scale, hiRes bool) []string {
+func (t *heat) tile(vs []float32, h, w int, s scale, hiRes bool) block {
 	lines := make([]string, (h+1)/2)
 	var b strings.Builder
 	for row := range lines {
 		b.Reset()
+		b.Grow(w * 32)
 		for x := range w {
 			up := s.level(vs[2*row*w+x])
 			lowV, hasLow := float32(0), 2*row+1 < h
@@ -120,11 +128,14 @@ func (t *heat) tile(vs []float32, h, w int, s scale, hiRes bool) []string {
 				if s.signed {
 					pal = &t.signed
 				}
-				if !hasLow { // an odd last row: the lower half is the terminal's background
-					b.WriteString(termenv.CSI + pal[up][0] + "m" + halfBlock + termenv.CSI + termenv.ResetSeq + "m")
-					continue
+				// What termenv's Style.Styled writes, without its allocations: CSI fg;bg m ▀ CSI 0 m.
+				b.WriteString(termenv.CSI)
+				b.WriteString(pal[up][0])
+				if hasLow { // else an odd last row: the lower half is the terminal's background
+					b.WriteByte(';')
+					b.WriteString(pal[s.level(lowV)][1])
 				}
-				b.WriteString(termenv.CSI + pal[up][0] + ";" + pal[s.level(lowV)][1] + "m" + halfBlock + termenv.CSI + termenv.ResetSeq + "m")
+				b.WriteString("m" + halfBlock + termenv.CSI + termenv.ResetSeq + "m")
 				continue
 			}
 			lv := int(up)
@@ -135,16 +146,16 @@ func (t *heat) tile(vs []float32, h, w int, s scale, hiRes bool) []string {
 		}
 		lines[row] = b.String()
 	}
-	return lines
+	return block{lines: lines, width: w}
 }
 
 // barRunes are a bar's heights in eighths of a cell.
 var barRunes = []rune(" ▁▂▃▄▅▆▇█")
 
 // bars draws values as a row of vertical bars, one cell each, wrapped at width: the height is
-// the magnitude against the largest; neg (a colour) marks the negative ones, when there are
-// colours. ASCII bars are the ramp's characters.
-func bars(vs []float32, width int, hiRes bool, neg func(string) string) []string {
+// the magnitude against the largest; negative ones are wrapped in neg's two halves (a colour's
+// escape sequences, empty without colours). ASCII bars are the ramp's characters.
+func bars(vs []float32, width int, hiRes bool, neg [2]string) []string {
 	var m float32
 	for _, v := range vs {
 		m = max(m, float32(math.Abs(float64(v))))
@@ -166,8 +177,8 @@ func bars(vs []float32, width int, hiRes bool, neg func(string) string) []string
 		} else {
 			cell = string(asciiRamp[int(t*float32(len(asciiRamp)-1)+0.5)])
 		}
-		if v < 0 && neg != nil {
-			cell = neg(cell)
+		if v < 0 {
+			cell = neg[0] + cell + neg[1]
 		}
 		b.WriteString(cell)
 	}

@@ -6,6 +6,7 @@ package layers
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -290,6 +291,9 @@ func newKeyMap() keyMap {
 
 type styles struct {
 	title, dim, bad, neg lipgloss.Style
+	// negHalves are what neg writes before and after a text: a bar of hundreds of cells is
+	// coloured cell by cell, too many for a lipgloss call each.
+	negHalves [2]string
 }
 
 func newStyles(r *lipgloss.Renderer, colour bool) styles {
@@ -299,6 +303,9 @@ func newStyles(r *lipgloss.Renderer, colour bool) styles {
 		st.dim = st.dim.Foreground(termdraw.Grey)
 		st.bad = st.bad.Foreground(termdraw.Red)
 		st.neg = st.neg.Foreground(termdraw.Red)
+	}
+	if before, after, ok := strings.Cut(st.neg.Render("\x00"), "\x00"); ok {
+		st.negHalves = [2]string{before, after}
 	}
 	return st
 }

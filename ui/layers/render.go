@@ -173,10 +173,18 @@ func (p *Page) layout(g *captured, width, side int) *renderCache {
 	}
 	c.got, c.width, c.side, c.hiRes = g, width, side, p.hiRes
 	c.lines, c.starts = c.lines[:0], c.starts[:0]
+	// add cuts text lines to the width; drawings are laid out to fit it (a tile wider than
+	// the page, on a page of a few columns, is cut by Render's FitBlock).
 	add := func(depth int, ls ...string) {
 		pad := strings.Repeat("  ", depth)
 		for _, l := range ls {
 			c.lines = append(c.lines, termdraw.FitWidth(pad+l, width))
+		}
+	}
+	draw := func(depth int, ls ...string) {
+		pad := strings.Repeat("  ", depth)
+		for _, l := range ls {
+			c.lines = append(c.lines, pad+l)
 		}
 	}
 	start := func() { c.starts = append(c.starts, len(c.lines)) }
@@ -184,7 +192,7 @@ func (p *Page) layout(g *captured, width, side int) *renderCache {
 	start()
 	add(0, p.st.title.Render("input")+p.st.dim.Render(" 28×28, as the network reads it"))
 	in, h, w := shrink(toFloats(g.img), 28, 28, min(28, 2*side))
-	add(0, p.heat.tile(in, h, w, scale{lo: 0, hi: 255}, p.hiRes)...)
+	draw(0, p.heat.tile(in, h, w, scale{lo: 0, hi: 255}, p.hiRes).lines...)
 
 	firstConv := true
 	var walk func(outs []engine.LayerOutput)
@@ -201,7 +209,7 @@ func (p *Page) layout(g *captured, width, side int) *renderCache {
 				walk(outs[i+1 : j])
 			}
 			start()
-			p.layer(add, o, width-2*o.Depth, side, firstConv && o.Layer.Kind == network.Conv, j > i+1)
+			p.layer(add, draw, o, width-2*o.Depth, side, firstConv && o.Layer.Kind == network.Conv, j > i+1)
 			if o.Layer.Kind == network.Conv {
 				firstConv = false
 			}
@@ -217,10 +225,10 @@ func (p *Page) layout(g *captured, width, side int) *renderCache {
 }
 
 // layer draws one layer's output: tiles for a feature map, bars for features.
-func (p *Page) layer(add func(int, ...string), o engine.LayerOutput, width, side int, filters, block bool) {
+func (p *Page) layer(add, draw func(int, ...string), o engine.LayerOutput, width, side int, filters, isBlock bool) {
 	l := o.Layer
 	title := o.Path + " " + describe(l)
-	if block {
+	if isBlock {
 		title += " output"
 	}
 	shape := l.OutShape
@@ -240,18 +248,18 @@ func (p *Page) layer(add func(int, ...string), o engine.LayerOutput, width, side
 			note += ", red below 0"
 		}
 		add(o.Depth, p.st.title.Render(title)+p.st.dim.Render(info+note))
-		add(o.Depth, bars(o.Values, max(1, width), p.hiRes, p.negative)...)
+		draw(o.Depth, bars(o.Values, max(1, width), p.hiRes, p.st.negHalves)...)
 		return
 	}
 	C, H, W := shape[0], shape[1], shape[2]
 	sc := scale{lo: lo, hi: hi}
-	var tiles [][]string
+	var tiles []block
 	if filters && o.Weight != nil {
 		add(o.Depth, p.st.title.Render(title)+p.st.dim.Render(info+" · each filter (blue −, amber +) beside its map"))
 		ws := filterTiles(o.Weight, l, p.heat, side, p.hiRes)
 		for c := range C {
 			m, h, w := shrink(o.Values[c*H*W:(c+1)*H*W], H, W, side)
-			tiles = append(tiles, joinTiles([][]string{ws[c], p.heat.tile(m, h, w, sc, p.hiRes)}, 1))
+			tiles = append(tiles, joinTiles([]block{ws[c], p.heat.tile(m, h, w, sc, p.hiRes)}, 1))
 		}
 	} else {
 		add(o.Depth, p.st.title.Render(title)+p.st.dim.Render(info))
@@ -264,14 +272,12 @@ func (p *Page) layer(add func(int, ...string), o engine.LayerOutput, width, side
 	if filters {
 		gap = 2
 	}
-	add(o.Depth, flow(tiles, width, gap)...)
+	draw(o.Depth, flow(tiles, width, gap)...)
 }
-
-func (p *Page) negative(s string) string { return p.st.neg.Render(s) }
 
 // filterTiles draws a convolution's filters, one tile each: the kernel, averaged over the
 // input channels when there are several, on a scale symmetric about zero shared by all.
-func filterTiles(weight []float32, l *network.Layer, h *heat, side int, hiRes bool) [][]string {
+func filterTiles(weight []float32, l *network.Layer, h *heat, side int, hiRes bool) []block {
 	out, in, k := l.Out, l.In[0], l.Kernel
 	kernels := make([][]float32, out)
 	for o := range out {
@@ -288,7 +294,7 @@ func filterTiles(weight []float32, l *network.Layer, h *heat, side int, hiRes bo
 		all = append(all, kern...)
 	}
 	sc := signedScale(all)
-	tiles := make([][]string, out)
+	tiles := make([]block, out)
 	for o, kern := range kernels {
 		m, kh, kw := shrink(kern, k, k, side)
 		tiles[o] = h.tile(m, kh, kw, sc, hiRes)
@@ -297,46 +303,44 @@ func filterTiles(weight []float32, l *network.Layer, h *heat, side int, hiRes bo
 }
 
 // joinTiles puts tiles side by side, gap cells apart, top-aligned.
-func joinTiles(tiles [][]string, gap int) []string {
-	rows := 0
-	for _, t := range tiles {
-		rows = max(rows, len(t))
+func joinTiles(tiles []block, gap int) block {
+	rows, width := 0, 0
+	for i, t := range tiles {
+		rows = max(rows, len(t.lines))
+		if i > 0 {
+			width += gap
+		}
+		width += t.width
 	}
+	space := strings.Repeat(" ", gap)
 	out := make([]string, rows)
+	var b strings.Builder
 	for r := range rows {
-		var b strings.Builder
+		b.Reset()
 		for i, t := range tiles {
 			if i > 0 {
-				b.WriteString(strings.Repeat(" ", gap))
+				b.WriteString(space)
 			}
-			w := 0
-			for _, l := range t {
-				w = max(w, lipgloss.Width(l))
+			if r < len(t.lines) {
+				b.WriteString(t.lines[r])
+			} else {
+				b.WriteString(strings.Repeat(" ", t.width))
 			}
-			line := ""
-			if r < len(t) {
-				line = t[r]
-			}
-			b.WriteString(line + strings.Repeat(" ", w-lipgloss.Width(line)))
 		}
-		out[r] = strings.TrimRight(b.String(), " ")
+		out[r] = b.String()
 	}
-	return out
+	return block{lines: out, width: width}
 }
 
 // flow lays tiles of one size in rows that fit width, gap cells apart.
-func flow(tiles [][]string, width, gap int) []string {
+func flow(tiles []block, width, gap int) []string {
 	if len(tiles) == 0 {
 		return nil
 	}
-	tw := 0
-	for _, l := range tiles[0] {
-		tw = max(tw, lipgloss.Width(l))
-	}
-	per := max(1, (width+gap)/(tw+gap))
+	per := max(1, (width+gap)/(tiles[0].width+gap))
 	var out []string
 	for i := 0; i < len(tiles); i += per {
-		out = append(out, joinTiles(tiles[i:min(len(tiles), i+per)], gap)...)
+		out = append(out, joinTiles(tiles[i:min(len(tiles), i+per)], gap).lines...)
 	}
 	return out
 }
