@@ -45,7 +45,6 @@ type Page struct {
 	index      int                                               // the test image
 	drawing    func() (pixels [dataset.ImageSize]uint8, ok bool) // the draw page's, if there is one
 	useDrawing bool
-	drawn      []uint8 // the drawing as it was when last taken
 
 	// The run, to know when a capture is stale.
 	run  string
@@ -223,8 +222,7 @@ func (p *Page) digit() (img []uint8, label int, what string) {
 		if !ok {
 			return nil, -1, "the drawing"
 		}
-		p.drawn = px[:]
-		return p.drawn, -1, "the drawing"
+		return px[:], -1, "the drawing"
 	}
 	if p.test == nil || p.test.N == 0 {
 		return nil, -1, "a test image"
