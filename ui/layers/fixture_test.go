@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"os"
@@ -66,6 +67,7 @@ func testSet(n int) *dataset.Set {
 // patterns, not computed: golden files must not depend on the float rounding of a platform.
 type synthetic struct {
 	spec  *network.Network
+	model string // "cnn" unless set
 	calls int
 }
 
@@ -102,7 +104,7 @@ func (s *synthetic) Capture(_ context.Context, img []uint8) (Capture, error) {
 		}
 	}
 	walk(s.spec.Layers, "", 0)
-	c := Capture{Outputs: outs, Model: "cnn", Step: 1234, Run: "run-1"}
+	c := Capture{Outputs: outs, Model: cmp.Or(s.model, "cnn"), Step: 1234, Run: "run-1"}
 	for i := range c.Probs {
 		c.Probs[i] = 0.01
 	}

@@ -6,6 +6,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest"
 
 	"mnist-tui/dataset"
 )
@@ -66,4 +67,19 @@ func TestBesideDraw(t *testing.T) {
 	if _, cmd := m.Update(press("q")); cmd == nil {
 		t.Error("q on the layers page does not quit")
 	}
+}
+
+// `mnist-tui draw CKPT` in an 80x24 terminal, on the layers page: the whole screen.
+func TestGoldenBesideDraw80x24(t *testing.T) {
+	var got []string
+	p := New(&synthetic{spec: mustSpec(t, blocks), model: "blocks"}, noColor())
+	var drawn [dataset.ImageSize]uint8
+	copy(drawn[:], testSet(4).Image(3))
+	p.SetDrawing(func() ([dataset.ImageSize]uint8, bool) { return drawn, true })
+	var m tea.Model = BesideDraw(drawStub{&got}, p, "mnist-tui draw · runs/x/best.safetensors · layers")
+	m = step(t, m, p, tea.WindowSizeMsg{Width: 80, Height: 24})
+	m = step(t, m, p, press("l"))
+	m.View() // bubbletea draws after every message: the page learns its layout
+	m = step(t, m, p, press("j"))
+	teatest.RequireEqualOutput(t, []byte(m.View()))
 }
