@@ -255,7 +255,11 @@ func (p *Page) layer(add, draw func(int, ...string), o engine.LayerOutput, width
 	sc := scale{lo: lo, hi: hi}
 	var tiles []block
 	if filters && o.Weight != nil {
-		add(o.Depth, p.st.title.Render(title)+p.st.dim.Render(info+" · each filter (blue −, amber +) beside its map"))
+		note := " · filters beside maps"
+		if p.hiRes {
+			note += ", blue − amber +"
+		}
+		add(o.Depth, p.st.title.Render(title)+p.st.dim.Render(info+note))
 		ws := filterTiles(o.Weight, l, p.heat, side, p.hiRes)
 		for c := range C {
 			m, h, w := shrink(o.Values[c*H*W:(c+1)*H*W], H, W, side)
