@@ -290,7 +290,7 @@ func newCustom[F float](spec *network.Network, st *customState, values, grads []
 	m.p = bindCustom(&binder[F]{buf: values}, spec)
 	m.g = bindCustom(&binder[F]{buf: grads}, spec)
 	param, stat, drop := 0, 0, 0
-	m.nodes = buildNodes[F](spec.Layers, &param, &stat, &drop)
+	m.nodes = buildNodes[F](spec.Layers, &param, &stat, &drop, true)
 	for i, n := range m.nodes {
 		if n.l.Kind == network.BatchNorm {
 			m.bnAt = append(m.bnAt, i)
@@ -305,9 +305,9 @@ func isMaxPool2(l *network.Layer) bool {
 }
 
 // buildNodes makes the nodes of layers, counting parameters, BatchNorms and dropouts in
-// state_dict order, and fuses layers into the ones before them where conv.go or the
-// BatchNorm can apply them on the way out.
-func buildNodes[F float](layers []network.Layer, param, stat, drop *int) []*node[F] {
+// state_dict order, and, if fuse, fuses layers into the ones before them where conv.go or the
+// BatchNorm can apply them on the way out (a Probe keeps every layer's output: no fusion).
+func buildNodes[F float](layers []network.Layer, param, stat, drop *int, fuse bool) []*node[F] {
 	var nodes []*node[F]
 	for i := 0; i < len(layers); i++ {
 		l := &layers[i]
@@ -319,7 +319,7 @@ func buildNodes[F float](layers []network.Layer, param, stat, drop *int) []*node
 		} else {
 			n.plane = 1
 		}
-		next := func(k network.Kind) bool { return i+1 < len(layers) && layers[i+1].Kind == k }
+		next := func(k network.Kind) bool { return fuse && i+1 < len(layers) && layers[i+1].Kind == k }
 		switch l.Kind {
 		case network.Conv:
 			n.hasBias, n.strided = l.Bias, l.Stride > 1
@@ -360,10 +360,10 @@ func buildNodes[F float](layers []network.Layer, param, stat, drop *int) []*node
 		case network.GELU:
 			n.act = actFnGELU
 		case network.Residual:
-			n.body = buildNodes[F](l.Body, param, stat, drop)
+			n.body = buildNodes[F](l.Body, param, stat, drop, fuse)
 		case network.Branches:
 			for _, b := range l.Branches {
-				n.branches = append(n.branches, buildNodes[F](b, param, stat, drop))
+				n.branches = append(n.branches, buildNodes[F](b, param, stat, drop, fuse))
 			}
 		}
 		n.out = n.outShape.Size()

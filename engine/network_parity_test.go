@@ -133,7 +133,7 @@ func TestNetworkLayersParityWithPyTorch(t *testing.T) {
 		}
 		m := &customNet[float32]{spec: spec, st: st, p: values, g: grads}
 		param, stat, drop := 0, 0, 0
-		m.nodes = buildNodes[float32](spec.Layers, &param, &stat, &drop)
+		m.nodes = buildNodes[float32](spec.Layers, &param, &stat, &drop, true)
 		m.reserve(c.B)
 		n := m.nodes[0]
 		if l.Kind == network.Dropout {

@@ -10,7 +10,10 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"mnist-tui/dataset"
+	"mnist-tui/dataset/prepare"
 	"mnist-tui/ui/draw"
+	"mnist-tui/ui/layers"
 	"mnist-tui/ui/view"
 )
 
@@ -48,10 +51,21 @@ func runDraw(ctx context.Context, env *Env, args []string) error {
 	if noColor {
 		renderer.SetColorProfile(termenv.Ascii)
 	}
+	opts := view.Options{Renderer: renderer, NoColor: noColor}
 	src := draw.NewFixed(net, info, fmt.Sprintf("%s (%s) from %s", net.Model(), info.Name, path))
-	page := draw.New(src, info.Classes, view.Options{Renderer: renderer, NoColor: noColor})
+	page := draw.New(src, info.Classes, opts)
+	inside, err := layers.NewFixed(net, ck.Network(), info, net.Model())
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	layersPage := layers.New(inside, opts)
+	layersPage.SetDrawing(func() ([dataset.ImageSize]uint8, bool) {
+		pixels, err := prepare.FromImage(page.Canvas().Image())
+		return pixels, err == nil
+	})
 	title := "mnist-tui draw · " + path
-	_, err = tea.NewProgram(draw.Standalone(page, title),
+	program := layers.BesideDraw(draw.Standalone(page, title+" · l: every layer"), layersPage, title+" · layers")
+	_, err = tea.NewProgram(program,
 		tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx)).Run()
 	if err != nil && ctx.Err() != nil {
 		return nil // interrupted by a signal: nothing to save, nothing went wrong

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"mnist-tui/dataset"
+	"mnist-tui/dataset/prepare"
 	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
@@ -28,6 +29,7 @@ import (
 	"mnist-tui/ui/editor"
 	"mnist-tui/ui/health"
 	"mnist-tui/ui/inspect"
+	"mnist-tui/ui/layers"
 	"mnist-tui/ui/runsview"
 	"mnist-tui/ui/view"
 )
@@ -396,14 +398,21 @@ func dashboardPages(env *Env, cfg config.Config, source string, current *current
 	}
 	mistakes := inspect.NewMistakes(opts)
 	mistakes.SetExplainer(liveExplainer{draw.NewLive(current)})
+	drawPage := draw.New(draw.NewLive(current), info.Classes, opts)
+	layersPage := layers.New(layers.NewLive(current), opts)
+	layersPage.SetDrawing(func() ([dataset.ImageSize]uint8, bool) {
+		pixels, err := prepare.FromImage(drawPage.Canvas().Image())
+		return pixels, err == nil
+	})
 	return []view.View{
 		runsview.New(cfg.RunsDir, opts),
 		inspect.NewConfusion(opts),
 		mistakes,
 		inspect.NewData(opts),
-		draw.New(draw.NewLive(current), info.Classes, opts),
+		drawPage,
 		editor.New(configPath, configText, opts),
-		health.New(opts), // keep last: pages added later go after it
+		health.New(opts),
+		layersPage, // keep last: pages added later go after it
 	}, nil
 }
 

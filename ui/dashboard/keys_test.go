@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
 	"mnist-tui/ui/view"
@@ -259,5 +260,34 @@ func TestEveryTabShowsAt80Columns(t *testing.T) {
 				t.Errorf("on page %s, the tab line lacks %q: %q", page, want, tabs)
 			}
 		}
+	}
+}
+
+// With the layers page and a compare there are ten pages, more than 80
+// columns hold even without padding: the other pages' names are cut short,
+// each tab still shows its number and the start of its name, and the
+// current page its whole name.
+func TestTenTabsShowAt80Columns(t *testing.T) {
+	names := []string{"dashboard", "runs", "confusion", "mistakes", "data", "draw", "config", "health", "layers", "compare"}
+	var pages []view.View
+	for _, name := range names[1:] {
+		pages = append(pages, &fakePage{name: name})
+	}
+	_, m, _ := newTestModel(t, midRun(), Options{NoColor: true, Pages: pages}, minWidth, minHeight)
+	for current := range names {
+		tabs := m.tabLine(minWidth)
+		if w := lipgloss.Width(tabs); w > minWidth || strings.Contains(tabs, "…") {
+			t.Errorf("on page %d the tab line is cut (%d wide): %q", current+1, w, tabs)
+		}
+		for i, name := range names {
+			want := fmt.Sprintf("%d %s", i+1, name[:min(4, len(name))])
+			if i == current {
+				want = fmt.Sprintf("[%d %s]", i+1, name)
+			}
+			if !strings.Contains(tabs, want) {
+				t.Errorf("on page %d, the tab line lacks %q: %q", current+1, want, tabs)
+			}
+		}
+		m = apply(t, m, tea.KeyMsg{Type: tea.KeyTab})
 	}
 }

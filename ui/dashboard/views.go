@@ -74,25 +74,37 @@ func (m Model) tabLine(width int) string {
 	if len(m.pages) == 0 {
 		return ""
 	}
-	st := m.styles
-	// Every tab must show: under a compare, the eighth does not fit 80
-	// columns with padding, so a narrow screen drops the padding first.
-	var line string
-	for _, pad := range []string{" ", ""} {
-		items := make([]string, m.pageCount())
-		for i := range items {
-			label := strconv.Itoa(i+1) + " " + m.pageName(i)
-			if i == m.page {
-				items[i] = st.tabActive.Render("[" + label + "]")
-			} else {
-				items[i] = st.label.Render(pad + label + pad)
-			}
-		}
-		if line = strings.Join(items, " "); lipgloss.Width(line) <= width {
-			break
-		}
+	// Every tab must show: a narrow screen drops the padding first, then
+	// cuts the other pages' names short (the current one stays whole), so
+	// that nine or ten pages still fit 80 columns.
+	longest := 0
+	for i := range m.pageCount() {
+		longest = max(longest, len([]rune(m.pageName(i))))
+	}
+	line := m.tabs(" ", longest)
+	for cut := longest; lipgloss.Width(line) > width && cut >= 1; cut-- {
+		line = m.tabs("", cut)
 	}
 	return termdraw.FitWidth(line, width)
+}
+
+// tabs is the tab line with pad around the labels of the pages not shown
+// and their names cut to at most cut characters.
+func (m Model) tabs(pad string, cut int) string {
+	st := m.styles
+	items := make([]string, m.pageCount())
+	for i := range items {
+		name := m.pageName(i)
+		if i == m.page {
+			items[i] = st.tabActive.Render("[" + strconv.Itoa(i+1) + " " + name + "]")
+			continue
+		}
+		if r := []rune(name); len(r) > cut {
+			name = string(r[:cut])
+		}
+		items[i] = st.label.Render(pad + strconv.Itoa(i+1) + " " + name + pad)
+	}
+	return strings.Join(items, " ")
 }
 
 // routeToPage gives a message to the page shown (keys, mouse) and returns
