@@ -83,20 +83,30 @@ func emaRange(avg, w []float32, d, c float32) {
 	}
 }
 
-// Started reports whether Update has run (or SetStarted restored averages): before, the
+// Started reports whether Update has run (or SetStarted said so): before, the
 // averages are zeros and mean nothing.
 func (e *EMA) Started() bool { return e.started }
 
 // Params returns the averaged weights, named as the Net's parameters. They are the EMA's own:
-// a checkpoint is saved from them and restored into them (then call MarkStarted).
+// a checkpoint is saved from them and restored into them (then call SetStarted).
 func (e *EMA) Params() []*Param { return e.params }
 
 // Buffers returns the averaged running statistics (running_mean, running_var), as Params does.
 func (e *EMA) Buffers() []Buffer { return e.bufs }
 
-// MarkStarted says that the averages hold a run's (restored from a checkpoint): the next Update
-// continues them instead of copying the weights.
-func (e *EMA) MarkStarted() { e.started = true }
+// SetStarted says whether the averages hold a run's (restored from a checkpoint, say): the
+// next Update continues them, or else copies the weights.
+func (e *EMA) SetStarted(started bool) { e.started = started }
+
+// Averages returns the backings of the averages, the parameters' then the statistics', to
+// remember and restore them as they are (the EMA's own slices).
+func (e *EMA) Averages() [][]float32 {
+	out := append([][]float32(nil), e.avg...)
+	for _, b := range e.bufs {
+		out = append(out, b.Values)
+	}
+	return out
+}
 
 // Swap exchanges the averages and the Net's weights and statistics, in place and exactly, so
 // that the Net evaluates with the averages; a second Swap puts everything back. Nothing may

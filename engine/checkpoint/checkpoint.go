@@ -312,7 +312,7 @@ func (c *Checkpoint) LoadEMA(ema *engine.EMA) (bool, error) {
 	for i := range dst {
 		copy(dst[i], values[i])
 	}
-	ema.MarkStarted()
+	ema.SetStarted(true)
 	return true, nil
 }
 

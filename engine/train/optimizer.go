@@ -17,6 +17,15 @@ func newOptimizer(cfg config.Config, params []*engine.Param) engine.Optimizer {
 	return sgd
 }
 
+// applySchedule sets the optimizer's learning rate for step and, with
+// cycle_momentum, its momentum (Adam's beta1).
+func (r *run) applySchedule(step int64) {
+	r.opt.SetLearningRate(r.scheduledRate(step))
+	if m, cycled := r.sched.Momentum(step); cycled {
+		r.opt.SetMomentum(m)
+	}
+}
+
 // scheduledRate is the learning rate of step: the schedule's, scaled by the
 // live edits of learning_rate since the run started.
 func (r *run) scheduledRate(step int64) float64 {
