@@ -89,6 +89,9 @@ func TestResumeIsExactWithTrainingExtras(t *testing.T) {
 			if !reflect.DeepEqual(whole.Logs, resumed.Logs) {
 				t.Errorf("log points differ:\n%+v\n%+v", whole.Logs, resumed.Logs)
 			}
+			if len(whole.Rates.Rates) != 20 || !reflect.DeepEqual(whole.Rates, resumed.Rates) {
+				t.Errorf("rate traces differ:\n%+v\n%+v", whole.Rates, resumed.Rates)
+			}
 			if len(whole.History) != 2 || len(resumed.History) != 2 {
 				t.Fatalf("%d and %d epochs, want 2", len(whole.History), len(resumed.History))
 			}
@@ -275,5 +278,48 @@ func TestLiveLearningRateEditScalesTheSchedule(t *testing.T) {
 	}
 	if len(s.Changes) != 1 || s.Changes[0] != (HyperChange{Step: editAt, Key: "learning_rate", Old: cfg.LearningRate, New: edited}) {
 		t.Errorf("the snapshot's changes are %+v", s.Changes)
+	}
+	// The dashboard's line: every step's rate, the edit included.
+	if s.Rates.Stride != 1 || len(s.Rates.Rates) != int(s.Step) {
+		t.Fatalf("rate trace of stride %d holds %d rates, want every one of the %d steps", s.Rates.Stride, len(s.Rates.Rates), s.Step)
+	}
+	for step, got := range s.Rates.Rates {
+		lr := cfg.LearningRate
+		if step >= editAt {
+			lr = edited
+		}
+		if want := sched.ScaledRate(lr, int64(step)); got != want {
+			t.Errorf("rate trace: step %d has %g, the schedule %g", step, got, want)
+		}
+	}
+}
+
+// A rate trace keeps at most maxRates rates, halving its resolution when full, and never
+// changes a slice a reader holds.
+func TestRateTraceStaysSmall(t *testing.T) {
+	var tr RateTrace
+	var held []float64
+	for step := range int64(5000) {
+		tr = tr.Add(step, float64(step))
+		if step == 1000 {
+			held = tr.Rates
+		}
+	}
+	if len(tr.Rates) > maxRates || tr.Stride != 8 {
+		t.Fatalf("%d rates at stride %d after 5000 steps, want at most %d at stride 8", len(tr.Rates), tr.Stride, maxRates)
+	}
+	for i, r := range tr.Rates {
+		if r != float64(int64(i)*tr.Stride) {
+			t.Fatalf("rate %d is step %g's, want step %d's", i, r, int64(i)*tr.Stride)
+		}
+	}
+	for i, r := range held {
+		if r != float64(i) {
+			t.Fatalf("a reader's slice changed: element %d is %g", i, r)
+		}
+	}
+	back := tr.Before(801)
+	if len(back.Rates) != 101 || back.Next() != 808 || &back.Rates[0] == &tr.Rates[0] {
+		t.Errorf("Before(801) holds %d rates, next %d, want 101 in a new slice, next 808", len(back.Rates), back.Next())
 	}
 }

@@ -43,6 +43,7 @@ func (r *run) loop(ctx context.Context) error {
 				r.clip.Clip()
 			}
 			r.applySchedule(r.step)
+			r.rates = r.rates.Add(r.step, r.opt.LearningRate())
 			r.opt.Step()
 			if r.ema != nil {
 				r.ema.Update()
@@ -290,6 +291,7 @@ func (r *run) restoreGoodParams() error {
 	// same batches come again, now with the new learning rate.
 	r.step -= int64(r.batch)
 	r.batch = 0
+	r.rates = r.rates.Before(r.step)
 	r.acc = accumulators{}
 	r.loader.Seek(r.epoch, 0)
 	return nil
@@ -415,6 +417,7 @@ func (r *run) publishProgress() {
 		s.RunningLoss, s.RunningAcc = runningLoss, runningAcc
 		s.ImagesPerSec = ips
 		s.LR = r.opt.LearningRate() // a schedule moves it every step
+		s.Rates = r.rates
 		if m, cycled := r.sched.Momentum(r.step - 1); cycled {
 			s.Momentum = m // the last step's, as LR is
 		}

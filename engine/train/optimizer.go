@@ -54,3 +54,18 @@ func (r *run) startSchedule() {
 	}
 	r.sched = schedule.FromConfig(cfg, cfg.Epochs*r.loader.Batches())
 }
+
+// tracePastRates records the rates of the steps a resumed run has already
+// taken, for the dashboard's line: the schedule's, scaled by the
+// learning_rate edits the history records, as they were applied.
+func (r *run) tracePastRates() {
+	for step := r.rates.Next(); step < r.step; step = r.rates.Next() {
+		lr := r.sched.BaseLR
+		for _, ch := range r.hist.Changes {
+			if ch.Key == "learning_rate" && ch.Step <= step {
+				lr = ch.New
+			}
+		}
+		r.rates = r.rates.Add(step, r.sched.ScaledRate(lr, step))
+	}
+}

@@ -270,6 +270,7 @@ type run struct {
 
 	acc    accumulators
 	hist   history
+	rates  RateTrace
 	meter  *health.Meter
 	health []runs.Health
 	doctor *doctor.Doctor
@@ -362,6 +363,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		return nil, err
 	}
 	r.startSchedule()
+	r.tracePastRates()
 	r.rememberGoodParams()
 	r.metrics, err = os.OpenFile(filepath.Join(r.dir, runs.MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -378,6 +380,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		s.Batches = r.loader.Batches()
 		s.Epoch, s.Batch, s.Step = r.epoch, r.batch, r.step
 		s.Logs, s.History, s.Changes = r.hist.Logs, r.hist.Epochs, r.hist.Changes
+		s.Rates = r.rates
 		s.State = Running
 		threads := fmt.Sprintf("%d threads", net.Threads())
 		if net.Threads() == 1 {
