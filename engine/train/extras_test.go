@@ -155,6 +155,12 @@ func TestCycledMomentumReachesTheOptimizer(t *testing.T) {
 					t.Errorf("%s differs from the steps done by hand with the cycled momentum", name)
 				}
 			}
+			if optimizer == "sgd" {
+				sched := schedule.FromConfig(cfg, int(s.Step))
+				if want, _ := sched.Momentum(s.Step - 1); s.Momentum != want {
+					t.Errorf("the snapshot shows momentum %g, the last step's is %g", s.Momentum, want)
+				}
+			}
 			if fixed := byHand(false); reflect.DeepEqual(got, fixed) {
 				t.Error("the run's weights are those of the config's own momentum: the cycled one never reached the optimizer")
 			}

@@ -418,8 +418,8 @@ func (r *run) publishProgress() {
 		s.ImagesPerSec = ips
 		s.LR = r.opt.LearningRate() // a schedule moves it every step
 		s.Rates = r.rates
-		if m, cycled := r.sched.Momentum(r.step - 1); cycled {
-			s.Momentum = m // the last step's, as LR is
+		if m, cycled := r.sched.Momentum(r.step - 1); cycled && r.cfg.Optimizer == "sgd" {
+			s.Momentum = m // the last step's, as LR is; Adam's beta1 is no momentum to show
 		}
 		s.Elapsed = r.t.now().Sub(r.start)
 		s.ETA = eta
