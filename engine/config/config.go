@@ -58,6 +58,9 @@ type Config struct {
 	// decay of the averaged weights used for evaluation (0: none).
 	ClipGradNorm float64 `yaml:"clip_grad_norm"`
 	EMADecay     float64 `yaml:"ema_decay"`
+	// TTAShift is test-time augmentation: evaluation also sees each image shifted this many
+	// pixels four ways (0: off).
+	TTAShift int `yaml:"tta_shift"`
 	// Augmentation of the training images, as torchvision's RandomAffine (see dataset/augment):
 	// separate keys because a key holds one value. All four at their defaults leave images untouched.
 	AugmentRotate    float64 `yaml:"augment_rotate"`
@@ -254,6 +257,9 @@ var fields = []field{
 			return "must be at least 0 and less than 1; 0 turns the average off, 0.999 is usual (got " + showFloat(c.EMADecay) + ")"
 		}
 		return ""
+	}},
+	{key: "tta_shift", ptr: func(c *Config) any { return &c.TTAShift }, check: func(c Config) string {
+		return intRange(c.TTAShift, 0, 4, " pixels; 0 turns test-time augmentation off, 1 or 2 is usual")
 	}},
 	{key: "augment_rotate", ptr: func(c *Config) any { return &c.AugmentRotate }, check: func(c Config) string {
 		if math.IsNaN(c.AugmentRotate) || c.AugmentRotate < 0 || c.AugmentRotate > 180 {

@@ -129,6 +129,8 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"clip_grad_norm", func(c *Config) { c.ClipGradNorm = math.Inf(1) }, "finite"},
 		{"ema_decay", func(c *Config) { c.EMADecay = 1 }, "less than 1"},
 		{"ema_decay", func(c *Config) { c.EMADecay = math.NaN() }, "(got NaN)"},
+		{"tta_shift", func(c *Config) { c.TTAShift = 5 }, "from 0 to 4 pixels"},
+		{"tta_shift", func(c *Config) { c.TTAShift = -1 }, "(got -1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"/"+tt.want, func(t *testing.T) {
@@ -329,7 +331,7 @@ func TestDiffCoversEveryKey(t *testing.T) {
 		Optimizer: "adam", Nesterov: true, Beta1: 0.1, Beta2: 0.2, Eps: 0.3, Schedule: "step", WarmupSteps: 1, StepSize: 2,
 		Gamma: 0.4, TMax: 3, EtaMin: 0.5, MaxLR: 0.6, PctStart: 0.7, DivFactor: 0.8, FinalDivFactor: 0.9, LabelSmoothing: 0.11,
 		AugmentRotate: 1, AugmentTranslate: 0.2, AugmentScaleMin: 0.5, AugmentScaleMax: 2,
-		CycleMomentum: true, BaseMomentum: 0.1, MaxMomentum: 0.2, ClipGradNorm: 3, EMADecay: 0.5}
+		CycleMomentum: true, BaseMomentum: 0.1, MaxMomentum: 0.2, ClipGradNorm: 3, EMADecay: 0.5, TTAShift: 1}
 	var err error
 	if b.Network, err = network.Preset("cnn"); err != nil {
 		t.Fatal(err)

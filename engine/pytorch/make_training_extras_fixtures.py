@@ -1,6 +1,6 @@
 """Writes engine/testdata/torch_training_extras.json: five steps each of gradient clipping,
 OneCycleLR's momentum cycling as the optimizer applies it, and an exponential moving average of
-the weights, all from formula.py values.
+the weights, all from formula.py values; and test-time augmentation's probabilities.
 
 Two parameters ("w" [3, 4] and "b" [4]) start from stream 40; the gradient of step s (0-based)
 is stream 41 + s. engine/clip_ema_parity_test.go builds the same tensors from
@@ -15,14 +15,21 @@ engine/internal/fixture and compares every step.
   ("running_mean", "running_var" [4], a BatchNorm's statistics) are set to stream 50 + s before
   the update, as a training forward pass would change them. "steps" are the averaged parameters
   and buffers after each update.
+- "tta": test-time augmentation (tta_shift) of the cnn with formula.py's stream 0 weights (as
+  torch_cnn.safetensors has them) on a few made-up images: each image as it is and moved SHIFT
+  pixels up, down, left and right (view pixel (y, x) is the image's (y+dy, x+dx), 0 outside),
+  normalised, and the mean of the five softmax outputs; "plain" is the first view's alone.
 
     /usr/bin/python3 engine/pytorch/make_training_extras_fixtures.py
 """
 
+import numpy as np
 import torch
 
 import formula
 import json_fixture
+import mnist
+import models
 
 STEPS = 5
 SHAPES = [("w", (3, 4)), ("b", (4,))]
@@ -131,6 +138,42 @@ def ema_run(cfg):
     return dict(cfg, steps=steps)
 
 
+TTA_SHIFT = 2
+TTA_IMAGES = 4
+TTA_VIEWS = [(0, 0), (TTA_SHIFT, 0), (-TTA_SHIFT, 0), (0, TTA_SHIFT), (0, -TTA_SHIFT)]  # (dy, dx)
+
+
+def tta_image(k):
+    """A made-up 28x28 image: a bright ring with a stroke, placed by k, on a blank background."""
+    img = np.zeros((28, 28), dtype=np.uint8)
+    for y in range(28):
+        for x in range(28):
+            r2 = (y - 12 - k) ** 2 + (x - 11 - 2 * k) ** 2
+            if 16 <= r2 <= 40 or (x == 14 + k and 4 <= y <= 24):
+                img[y, x] = (97 * (y + 3 * x + k)) % 200 + 55
+    return img
+
+
+def shifted(img, dy, dx):
+    out = np.zeros_like(img)
+    out[max(0, -dy):min(28, 28 - dy), max(0, -dx):min(28, 28 - dx)] = \
+        img[max(0, dy):min(28, 28 + dy), max(0, dx):min(28, 28 + dx)]
+    return out
+
+
+def tta_run():
+    model = formula.fill(models.build("cnn"), formula.PARITY).eval()
+    images = np.stack([tta_image(k) for k in range(TTA_IMAGES)])
+    probs = []
+    with torch.no_grad():
+        for dy, dx in TTA_VIEWS:
+            x = torch.from_numpy(mnist.normalise(np.stack([shifted(img, dy, dx) for img in images])))
+            probs.append(torch.softmax(model(x), dim=1))
+    mean = torch.stack(probs).mean(0)
+    return {"shift": TTA_SHIFT, "images": [img.reshape(-1).tolist() for img in images],
+            "probs": [floats(p) for p in mean], "plain": [floats(p) for p in probs[0]]}
+
+
 def main():
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -144,6 +187,7 @@ def main():
         "clip": [clip_run(c) for c in CLIPS],
         "cycle": [cycle_run(c) for c in CYCLES],
         "ema": [ema_run(c) for c in EMAS],
+        "tta": tta_run(),
     }
     json_fixture.write("torch_training_extras.json", out)
 

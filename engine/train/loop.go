@@ -430,7 +430,7 @@ func (r *run) endEpoch() error {
 	var ev Evaluation
 	var samples []Sample
 	r.withEvalWeights(func() {
-		ev = Evaluate(r.net, r.data.Test, r.data.Info, evalBatch, &r.evalScratch)
+		ev = EvaluateShifted(r.net, r.data.Test, r.data.Info, evalBatch, r.cfg.TTAShift, &r.evalScratch)
 		samples = pickSamples(ev, r.data.Test, r.data.Info, r.net, r.t.opts.Samples, r.epoch)
 	})
 	res := EpochResult{

@@ -35,6 +35,7 @@ type configFlags struct {
 	labelSmoothing float64
 	clipGradNorm   float64
 	emaDecay       float64
+	ttaShift       int
 }
 
 func (f *configFlags) register(fs *flag.FlagSet) {
@@ -65,6 +66,7 @@ func (f *configFlags) registerOverrides(fs *flag.FlagSet) {
 	fs.Float64Var(&f.labelSmoothing, "label-smoothing", 0, "label smoothing of the loss, 0 to 1")
 	fs.Float64Var(&f.clipGradNorm, "clip-grad-norm", 0, "clip the gradients' norm to this before each step (0 = off)")
 	fs.Float64Var(&f.emaDecay, "ema-decay", 0, "evaluate an average of the weights with this decay, e.g. 0.999 (0 = off)")
+	fs.IntVar(&f.ttaShift, "tta-shift", 0, "test-time augmentation: also evaluate images shifted this many `pixels` four ways (0 = off)")
 }
 
 // load reads the configuration and applies the flags the user set.
@@ -125,6 +127,8 @@ func (f *configFlags) apply(fs *flag.FlagSet, cfg config.Config) config.Config {
 			cfg.ClipGradNorm = f.clipGradNorm
 		case "ema-decay":
 			cfg.EMADecay = f.emaDecay
+		case "tta-shift":
+			cfg.TTAShift = f.ttaShift
 		}
 	})
 	return cfg

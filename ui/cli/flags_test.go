@@ -17,7 +17,7 @@ func TestTrainingFlagsOverrideTheConfig(t *testing.T) {
 	var cf configFlags
 	cf.register(fs)
 	args := []string{"--optimizer", "adamw", "--weight-decay", "0.01", "--schedule", "onecycle", "--max-lr", "0.02",
-		"--cycle-momentum", "--label-smoothing", "0.1", "--clip-grad-norm", "1.5", "--ema-decay", "0.999"}
+		"--cycle-momentum", "--label-smoothing", "0.1", "--clip-grad-norm", "1.5", "--ema-decay", "0.999", "--tta-shift", "2"}
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestTrainingFlagsOverrideTheConfig(t *testing.T) {
 	got := cf.apply(fs, base)
 	want := base
 	want.Optimizer, want.WeightDecay, want.Schedule, want.MaxLR, want.CycleMomentum = "adamw", 0.01, "onecycle", 0.02, true
-	want.LabelSmoothing, want.ClipGradNorm, want.EMADecay = 0.1, 1.5, 0.999
+	want.LabelSmoothing, want.ClipGradNorm, want.EMADecay, want.TTAShift = 0.1, 1.5, 0.999, 2
 	if got != want {
 		t.Errorf("flags %v give\n%+v\nwant\n%+v", args, got, want)
 	}
@@ -53,6 +53,7 @@ func TestTrainingFlagsAreValidated(t *testing.T) {
 		{[]string{"train", "--cycle-momentum"}, "cycle_momentum: is an option of schedule onecycle"},
 		{[]string{"train", "--ema-decay", "1"}, "ema_decay"},
 		{[]string{"train", "--clip-grad-norm", "-1"}, "clip_grad_norm"},
+		{[]string{"train", "--tta-shift", "9"}, "tta_shift: must be a whole number from 0 to 4"},
 	} {
 		code, _, stderr := run(t, t.TempDir(), c.args...)
 		if code != exitUsage || !strings.Contains(stderr, c.want) {
