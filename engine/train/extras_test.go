@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -175,7 +176,8 @@ func TestEvaluationUsesTheAverage(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Epochs, cfg.EMADecay, cfg.LearningRate = 1, 0.7, 0.05
 	data := syntheticData(320, 200, 10)
-	s := runToEnd(t, New(cfg, Options{Data: data}))
+	tr := New(cfg, Options{Data: data})
+	s := runToEnd(t, tr)
 	ck, err := checkpoint.Load(filepath.Join(s.RunDir, "last.safetensors"))
 	if err != nil {
 		t.Fatal(err)
@@ -204,9 +206,20 @@ func TestEvaluationUsesTheAverage(t *testing.T) {
 		t.Fatal("the average evaluates as the weights do: the test cannot tell them apart")
 	}
 	best := paramsOf(t, filepath.Join(s.RunDir, "best.safetensors"))
-	for _, p := range net.Params() { // swapped: the averages
+	// The draw page's copy of the finished run's weights.
+	drawn, err := engine.NewNet(cfg.Model, cfg.Seed+1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.CopyWeights(context.Background(), drawn.Params()); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range net.Params() { // swapped: the averages
 		if !reflect.DeepEqual(best[p.Name], p.Value.Data().([]float32)) {
 			t.Errorf("best.safetensors' %s is not the averaged weights", p.Name)
+		}
+		if !reflect.DeepEqual(drawn.Params()[i].Value.Data(), p.Value.Data()) {
+			t.Errorf("CopyWeights gives %s not averaged", p.Name)
 		}
 	}
 }
