@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
@@ -340,5 +341,56 @@ func TestRateTraceStaysSmall(t *testing.T) {
 	back := tr.Before(801)
 	if len(back.Rates) != 101 || back.Next() != 808 || &back.Rates[0] == &tr.Rates[0] {
 		t.Errorf("Before(801) holds %d rates, next %d, want 101 in a new slice, next 808", len(back.Rates), back.Next())
+	}
+}
+
+// After a divergence the average restarts from the epoch boundary too: the diverging steps'
+// weights, which it took in before the loss showed them, leave no trace. Diverging in the first
+// epoch, the recovered run ends exactly as a run at the lowered rate from the start: weights,
+// optimizer state and average.
+func TestDivergenceRestoresTheAverage(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.LearningRate, cfg.Epochs, cfg.EMADecay = 10, 1, 0.9
+	data := syntheticData(640, 50, 4)
+	tr := New(cfg, Options{Data: data})
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(context.Background()) }()
+	deadline := time.After(time.Minute)
+	for diverged := false; !diverged; {
+		select {
+		case <-tr.Changed():
+		case err := <-done:
+			t.Fatalf("run ended before diverging: %v", err)
+		case <-deadline:
+			t.Fatal("lr 10 did not diverge within a minute")
+		}
+		s := tr.Snapshot()
+		diverged = s.State == Paused && s.Err != nil
+	}
+	lr := 0.01
+	tr.Send(SetHyper{LearningRate: &lr})
+	tr.Send(Resume{})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s := tr.Snapshot()
+	if s.State != Done || len(s.History) != 1 || math.IsNaN(s.History[0].TestLoss) {
+		t.Fatalf("after recovery: state %v, epochs %+v", s.State, s.History)
+	}
+	cfg.LearningRate = lr
+	fresh := runToEnd(t, New(cfg, Options{Data: data}))
+	want := stateOf(t, filepath.Join(fresh.RunDir, "last.safetensors"))
+	got := stateOf(t, filepath.Join(s.RunDir, "last.safetensors"))
+	if _, ok := want["optimizer.ema.conv1.0.weight"]; !ok {
+		t.Fatalf("no average in the checkpoint: %d tensors", len(want))
+	}
+	for name, w := range want {
+		if !reflect.DeepEqual(got[name], w) {
+			t.Errorf("%s differs from a run at lr %g from the start", name, lr)
+		}
+	}
+	// The dashboard's rate line is the steps trained again, not the diverged ones.
+	if !reflect.DeepEqual(s.Rates, fresh.Rates) {
+		t.Errorf("rate trace after recovery %+v, a run at lr %g from the start %+v", s.Rates, lr, fresh.Rates)
 	}
 }
