@@ -25,7 +25,7 @@ type EMA struct {
 	params    []*Param    // the averages, named as the weights
 	avg, live [][]float32 // their backings, and the weights'
 	bufs      []Buffer    // the averaged running statistics
-	liveBufs  [][]float32 //
+	liveBufs  [][]float32 // the Net's statistics
 	started   bool
 }
 
