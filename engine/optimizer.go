@@ -16,6 +16,9 @@ type Optimizer interface {
 	// (a schedule sets it before every step).
 	LearningRate() float64
 	SetLearningRate(lr float64)
+	// SetMomentum sets SGD's momentum or Adam's beta1 for the next Step: what OneCycleLR's
+	// cycle_momentum moves from step to step.
+	SetMomentum(m float64)
 	// State returns the optimiser's state, to save: nil before the first step.
 	State() *OptimizerState
 	// SetState restores a State, to resume a run: the next Step continues as the optimiser
@@ -180,6 +183,9 @@ func (o *Adam) LearningRate() float64 { return o.LR }
 // SetLearningRate sets LR.
 func (o *Adam) SetLearningRate(lr float64) { o.LR = lr }
 
+// SetMomentum sets Beta1, which the next Step's bias correction uses too, as PyTorch's does.
+func (o *Adam) SetMomentum(beta1 float64) { o.Beta1 = beta1 }
+
 // State returns the step count and the moments (the optimiser's own tensors), nil before the
 // first step.
 func (o *Adam) State() *OptimizerState {
@@ -211,4 +217,50 @@ func (o *Adam) SetState(s *OptimizerState) error {
 	}
 	o.steps = s.Steps
 	return nil
+}
+
+// GradClipper is torch.nn.utils.clip_grad_norm_(params, MaxNorm), for before an optimizer
+// step: when the 2-norm of all the gradients together is above MaxNorm, every gradient is
+// multiplied by MaxNorm/(norm+1e-6), PyTorch's coefficient (clamped at 1, which leaves the
+// gradients as they are).
+type GradClipper struct {
+	MaxNorm float64
+	grads   [][]float32
+}
+
+// NewGradClipper clips params' gradients. Like NewSGD it panics on a Param whose Grad is not a
+// float32 tensor.
+func NewGradClipper(params []*Param, maxNorm float64) *GradClipper {
+	c := &GradClipper{MaxNorm: maxNorm}
+	for _, p := range params {
+		g, ok := p.Grad.Data().([]float32)
+		if !ok {
+			panic(fmt.Sprintf("engine.NewGradClipper: param %s: Grad must be a float32 tensor", p.Name))
+		}
+		c.grads = append(c.grads, g)
+	}
+	return c
+}
+
+// Clip scales the gradients down to MaxNorm when their norm is above it, and returns the norm
+// they had. The norm is summed in float64, which PyTorch's float32 norm of norms matches to a
+// few units in the last place of float32.
+func (c *GradClipper) Clip() float64 {
+	var sum float64
+	for _, g := range c.grads {
+		for _, v := range g {
+			sum += float64(v) * float64(v)
+		}
+	}
+	norm := math.Sqrt(sum)
+	coef := float32(c.MaxNorm / (norm + 1e-6))
+	if coef >= 1 {
+		return norm
+	}
+	for _, g := range c.grads {
+		for j := range g {
+			g[j] *= coef
+		}
+	}
+	return norm
 }

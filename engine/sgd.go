@@ -105,6 +105,9 @@ func (o *SGD) LearningRate() float64 { return o.LR }
 // SetLearningRate sets LR.
 func (o *SGD) SetLearningRate(lr float64) { o.LR = lr }
 
+// SetMomentum sets Momentum.
+func (o *SGD) SetMomentum(m float64) { o.Momentum = m }
+
 // State returns the momentum buffers as kind "momentum" (nil before the first step).
 func (o *SGD) State() *OptimizerState {
 	if o.bufs == nil {

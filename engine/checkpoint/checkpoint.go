@@ -7,7 +7,8 @@
 //
 // loads a checkpoint (strict=False skips the optimizer's state: SGD's
 // "optimizer.momentum.<name>", Adam's "optimizer.exp_avg.<name>",
-// "optimizer.exp_avg_sq.<name>" and "optimizer.step"), and a state_dict saved by PyTorch loads here: Load recognises the
+// "optimizer.exp_avg_sq.<name>" and "optimizer.step", and with ema_decay the averaged weights
+// "optimizer.ema.<name>"), and a state_dict saved by PyTorch loads here: Load recognises the
 // model from its tensor names and shapes.
 package checkpoint
 
@@ -43,6 +44,10 @@ const (
 	momentumPrefix = optimizerSpace + "momentum."
 	// stepTensor holds Adam's step count, an I64 scalar.
 	stepTensor = optimizerSpace + "step"
+	// emaSpace holds the averaged weights and BatchNorm statistics of a run with ema_decay
+	// (engine.EMA), each under its model tensor's name: training state beside the optimizer's,
+	// which load_state_dict(strict=False) skips in the same way.
+	emaSpace = optimizerSpace + "ema."
 )
 
 // stateKinds are the kinds of per-parameter optimizer state a checkpoint may
@@ -66,6 +71,12 @@ type Checkpoint struct {
 //
 // buffers are a custom network's (Net.Buffers), saved under their names.
 func Save(path string, params []*engine.Param, opt engine.Optimizer, meta Meta, buffers ...engine.Buffer) error {
+	return SaveWithEMA(path, params, opt, nil, meta, buffers...)
+}
+
+// SaveWithEMA is Save also writing ema's averages, once it has started, as
+// "optimizer.ema.<name>" for every parameter and averaged buffer; LoadEMA restores them.
+func SaveWithEMA(path string, params []*engine.Param, opt engine.Optimizer, ema *engine.EMA, meta Meta, buffers ...engine.Buffer) error {
 	metadata, err := meta.encode()
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
@@ -90,6 +101,18 @@ func Save(path string, params []*engine.Param, opt engine.Optimizer, meta Meta, 
 				return fmt.Errorf("checkpoint %s: %w", path, err)
 			}
 			tensors = append(tensors, stateTensors...)
+		}
+	}
+	if ema != nil && ema.Started() {
+		for _, p := range ema.Params() {
+			t, err := denseTensor(emaSpace+p.Name, p.Value)
+			if err != nil {
+				return fmt.Errorf("checkpoint %s: %w", path, err)
+			}
+			tensors = append(tensors, t)
+		}
+		for _, b := range ema.Buffers() {
+			tensors = append(tensors, safetensors.F32(emaSpace+b.Name, []int{len(b.Values)}, slices.Clone(b.Values)))
 		}
 	}
 	// A file Load would refuse must not replace a good one.
@@ -211,7 +234,86 @@ func fromHeader(f *safetensors.File) (*Checkpoint, error) {
 	if _, err := checkOptimizerState(want, f); err != nil {
 		return nil, err
 	}
+	if _, err := checkEMA(append(slices.Clip(want), c.buffers...), f); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// checkEMA checks the averaged tensors of f ("optimizer.ema.<name>") against the model's
+// float tensors want, by header alone, and returns them in want's order: one for every
+// parameter and float buffer, or none.
+func checkEMA(want []spec, f *safetensors.File) ([]spec, error) {
+	byName := make(map[string]bool, len(want))
+	var averaged []spec
+	for _, s := range want {
+		if s.dtype == "" {
+			byName[s.name] = true
+			averaged = append(averaged, s)
+		}
+	}
+	stored := 0
+	for _, t := range f.Tensors {
+		name, ok := strings.CutPrefix(t.Name, emaSpace)
+		if !ok {
+			continue
+		}
+		if !byName[name] {
+			return nil, fmt.Errorf("averaged tensor %q belongs to no parameter or statistic of the model", t.Name)
+		}
+		stored++
+	}
+	if stored == 0 {
+		return nil, nil
+	}
+	for _, s := range averaged {
+		t, ok := f.Get(emaSpace + s.name)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("averaged tensor %q is missing (the file averages %d of the model's %d tensors)", emaSpace+s.name, stored, len(averaged))
+		case t.DType != "F32":
+			return nil, fmt.Errorf("averaged tensor %q is %s, want F32", t.Name, t.DType)
+		case !slices.Equal(t.Shape, s.shape):
+			return nil, fmt.Errorf("averaged tensor %q has shape %v, the model's is %v", t.Name, t.Shape, s.shape)
+		}
+	}
+	return averaged, nil
+}
+
+// LoadEMA copies the checkpoint's averaged weights and statistics into ema and marks it
+// started, reporting true; a file without them leaves ema as it is and reports false (the
+// average then starts afresh from the weights). On error, ema is unchanged.
+func (c *Checkpoint) LoadEMA(ema *engine.EMA) (bool, error) {
+	var want []spec
+	var dst [][]float32
+	for _, p := range ema.Params() {
+		values, err := denseFloats(p.Value)
+		if err != nil {
+			return false, fmt.Errorf("checkpoint: averaged %q: %w", p.Name, err)
+		}
+		want = append(want, spec{name: p.Name, shape: p.Value.Shape()})
+		dst = append(dst, values)
+	}
+	for _, b := range ema.Buffers() {
+		want = append(want, spec{name: b.Name, shape: []int{len(b.Values)}})
+		dst = append(dst, b.Values)
+	}
+	averaged, err := checkEMA(want, c.File)
+	if err != nil || averaged == nil {
+		return false, err
+	}
+	values := make([][]float32, len(want))
+	for i, s := range want {
+		t, _ := c.File.Get(emaSpace + s.name) // present, F32 and shaped right: checked above
+		if values[i], err = t.Float32s(); err != nil {
+			return false, fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	for i := range dst {
+		copy(dst[i], values[i])
+	}
+	ema.SetStarted(true)
+	return true, nil
 }
 
 // checkFinite refuses a NaN or an infinity in any F32 tensor: weights like
@@ -381,8 +483,8 @@ func checkOptimizerState(want []spec, f *safetensors.File) ([]string, error) {
 	}
 	stored := map[string]int{}
 	for _, t := range f.Tensors {
-		if !strings.HasPrefix(t.Name, optimizerSpace) || t.Name == stepTensor {
-			continue
+		if !strings.HasPrefix(t.Name, optimizerSpace) || t.Name == stepTensor || strings.HasPrefix(t.Name, emaSpace) {
+			continue // the averages are checked by checkEMA
 		}
 		if !byParam[t.Name] {
 			return nil, fmt.Errorf("optimizer tensor %q belongs to no parameter of the model (known state: %s)", t.Name, strings.Join(stateKinds, ", "))

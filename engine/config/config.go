@@ -48,7 +48,19 @@ type Config struct {
 	PctStart       float64 `yaml:"pct_start"`
 	DivFactor      float64 `yaml:"div_factor"`
 	FinalDivFactor float64 `yaml:"final_div_factor"`
+	// OneCycleLR's cycle_momentum: SGD's momentum or Adam's beta1 moves against the rate,
+	// from MaxMomentum down to BaseMomentum at the peak and back.
+	CycleMomentum  bool    `yaml:"cycle_momentum"`
+	BaseMomentum   float64 `yaml:"base_momentum"`
+	MaxMomentum    float64 `yaml:"max_momentum"`
 	LabelSmoothing float64 `yaml:"label_smoothing"`
+	// ClipGradNorm is torch.nn.utils.clip_grad_norm_'s max_norm (0: no clipping); EMADecay the
+	// decay of the averaged weights used for evaluation (0: none).
+	ClipGradNorm float64 `yaml:"clip_grad_norm"`
+	EMADecay     float64 `yaml:"ema_decay"`
+	// TTAShift is test-time augmentation: evaluation also sees each image shifted this many
+	// pixels four ways (0: off).
+	TTAShift int `yaml:"tta_shift"`
 	// Augmentation of the training images, as torchvision's RandomAffine (see dataset/augment):
 	// separate keys because a key holds one value. All four at their defaults leave images untouched.
 	AugmentRotate    float64 `yaml:"augment_rotate"`
@@ -89,6 +101,8 @@ func Defaults() Config {
 		PctStart:       0.3,
 		DivFactor:      25,
 		FinalDivFactor: 10000,
+		BaseMomentum:   0.85,
+		MaxMomentum:    0.95,
 		// No augmentation: the tutorial trains on the images as they are.
 		AugmentScaleMin: 1,
 		AugmentScaleMax: 1,
@@ -213,11 +227,39 @@ var fields = []field{
 	{key: "final_div_factor", ptr: func(c *Config) any { return &c.FinalDivFactor }, check: func(c Config) string {
 		return positive(c.FinalDivFactor, "; onecycle ends at max_lr/(div_factor*final_div_factor)")
 	}},
+	{key: "cycle_momentum", ptr: func(c *Config) any { return &c.CycleMomentum }, check: func(c Config) string {
+		if c.CycleMomentum && c.Schedule != "onecycle" {
+			return "is an option of schedule onecycle, not " + c.Schedule + "; set it to false or use schedule: onecycle"
+		}
+		return ""
+	}},
+	{key: "base_momentum", ptr: func(c *Config) any { return &c.BaseMomentum }, check: func(c Config) string {
+		return unitInterval(c.BaseMomentum)
+	}},
+	{key: "max_momentum", ptr: func(c *Config) any { return &c.MaxMomentum }, check: func(c Config) string {
+		return unitInterval(c.MaxMomentum)
+	}},
 	{key: "label_smoothing", ptr: func(c *Config) any { return &c.LabelSmoothing }, check: func(c Config) string {
 		if math.IsNaN(c.LabelSmoothing) || c.LabelSmoothing < 0 || c.LabelSmoothing > 1 {
 			return "must be from 0 to 1; 0 turns it off, 0.1 is usual (got " + showFloat(c.LabelSmoothing) + ")"
 		}
 		return ""
+	}},
+	{key: "clip_grad_norm", ptr: func(c *Config) any { return &c.ClipGradNorm }, check: func(c Config) string {
+		v := c.ClipGradNorm
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return "must be a finite number of at least 0; 0 turns clipping off, 1 is usual (got " + showFloat(v) + ")"
+		}
+		return ""
+	}},
+	{key: "ema_decay", ptr: func(c *Config) any { return &c.EMADecay }, check: func(c Config) string {
+		if math.IsNaN(c.EMADecay) || c.EMADecay < 0 || c.EMADecay >= 1 {
+			return "must be at least 0 and less than 1; 0 turns the average off, 0.999 is usual (got " + showFloat(c.EMADecay) + ")"
+		}
+		return ""
+	}},
+	{key: "tta_shift", ptr: func(c *Config) any { return &c.TTAShift }, check: func(c Config) string {
+		return intRange(c.TTAShift, 0, 4, " pixels; 0 turns test-time augmentation off, 1 or 2 is usual")
 	}},
 	{key: "augment_rotate", ptr: func(c *Config) any { return &c.AugmentRotate }, check: func(c Config) string {
 		if math.IsNaN(c.AugmentRotate) || c.AugmentRotate < 0 || c.AugmentRotate > 180 {

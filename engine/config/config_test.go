@@ -122,6 +122,15 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		{"threads", func(c *Config) { c.Threads = -1 }, "from 0 to 256"},
 		{"threads", func(c *Config) { c.Threads = 257 }, "(got 257)"},
 		{"runs_dir", func(c *Config) { c.RunsDir = "" }, "must not be empty"},
+		{"cycle_momentum", func(c *Config) { c.CycleMomentum = true }, "an option of schedule onecycle, not constant"},
+		{"base_momentum", func(c *Config) { c.BaseMomentum = 1 }, "less than 1 (got 1)"},
+		{"max_momentum", func(c *Config) { c.MaxMomentum = -0.5 }, "at least 0"},
+		{"clip_grad_norm", func(c *Config) { c.ClipGradNorm = -1 }, "0 turns clipping off"},
+		{"clip_grad_norm", func(c *Config) { c.ClipGradNorm = math.Inf(1) }, "finite"},
+		{"ema_decay", func(c *Config) { c.EMADecay = 1 }, "less than 1"},
+		{"ema_decay", func(c *Config) { c.EMADecay = math.NaN() }, "(got NaN)"},
+		{"tta_shift", func(c *Config) { c.TTAShift = 5 }, "from 0 to 4 pixels"},
+		{"tta_shift", func(c *Config) { c.TTAShift = -1 }, "(got -1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"/"+tt.want, func(t *testing.T) {
@@ -151,6 +160,10 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		func(c *Config) { c.Epochs, c.BatchSize, c.Threads = 10000, 60000, 256 },
 		func(c *Config) { c.LearningRate, c.Momentum, c.WeightDecay = 100, 0, 0 },
 		func(c *Config) { c.LearningRate, c.Momentum = math.SmallestNonzeroFloat64, 0.999 },
+		func(c *Config) {
+			c.Schedule, c.CycleMomentum, c.BaseMomentum, c.MaxMomentum = "onecycle", true, 0, 0.999
+			c.ClipGradNorm, c.EMADecay = 1e9, 0.9999
+		},
 		func(c *Config) {
 			c.Model, c.Dataset, c.DataDir, c.Seed = "residual", "fashion-mnist", "/tmp/x", math.MaxUint64
 		},
@@ -317,7 +330,8 @@ func TestDiffCoversEveryKey(t *testing.T) {
 		LearningRate: 1, Momentum: 0.1, WeightDecay: 1, Seed: 2, LogInterval: 1, Threads: 1, RunsDir: "r", Name: "n",
 		Optimizer: "adam", Nesterov: true, Beta1: 0.1, Beta2: 0.2, Eps: 0.3, Schedule: "step", WarmupSteps: 1, StepSize: 2,
 		Gamma: 0.4, TMax: 3, EtaMin: 0.5, MaxLR: 0.6, PctStart: 0.7, DivFactor: 0.8, FinalDivFactor: 0.9, LabelSmoothing: 0.11,
-		AugmentRotate: 1, AugmentTranslate: 0.2, AugmentScaleMin: 0.5, AugmentScaleMax: 2}
+		AugmentRotate: 1, AugmentTranslate: 0.2, AugmentScaleMin: 0.5, AugmentScaleMax: 2,
+		CycleMomentum: true, BaseMomentum: 0.1, MaxMomentum: 0.2, ClipGradNorm: 3, EMADecay: 0.5, TTAShift: 1}
 	var err error
 	if b.Network, err = network.Preset("cnn"); err != nil {
 		t.Fatal(err)

@@ -151,6 +151,7 @@ func parseDocument(filename string, data []byte) (*document, error) {
 		return nil, errorAt(filename, body, "", "the file must be a list of 'key: value' lines, like 'epochs: 10' (got "+describe(body)+")")
 	}
 
+	var order []string // the keys set, in file order
 	for _, pair := range pairs {
 		if pair == nil || pair.Key == nil || pair.Value == nil {
 			return nil, errorAt(filename, body, "", "the file must be a list of 'key: value' lines, like 'epochs: 10'")
@@ -169,6 +170,9 @@ func parseDocument(filename string, data []byte) (*document, error) {
 		}
 		line, col := yamlpos.Of(keyNode)
 		doc.keys[key] = place{line, col}
+		if key != networkKey {
+			order = append(order, key)
+		}
 		if doc.keyColumn == 0 {
 			doc.keyColumn = col
 		}
@@ -194,17 +198,37 @@ func parseDocument(filename string, data []byte) (*document, error) {
 			}
 			return nil, valueError(msg)
 		}
-		if msg := f.check(doc.cfg); msg != "" {
-			return nil, valueError(msg)
-		}
 		if found {
 			doc.spans[key] = span
 		}
+	}
+	if err := checkValues(filename, text, order, doc); err != nil {
+		return nil, err
 	}
 	if err := checkCustom(filename, doc); err != nil {
 		return nil, err
 	}
 	return doc, nil
+}
+
+// checkValues checks the values of the keys the document sets (order), in file order, once
+// every key is read: some checks read other keys (cycle_momentum needs schedule onecycle),
+// which the file may set further down.
+func checkValues(filename, text string, order []string, doc *document) error {
+	for _, key := range order {
+		f, _ := lookup(key) // a known key: the loop refused the others
+		at := doc.keys[key]
+		msg := f.check(doc.cfg)
+		if msg == "" {
+			continue
+		}
+		line, col := at.line, at.col
+		if span, found := doc.spans[f.key]; found {
+			line, col = lineColumn(text, span.start)
+		}
+		return &Error{File: filename, Line: line, Column: col, Key: f.key, Msg: msg}
+	}
+	return nil
 }
 
 // parseYAML turns src into a syntax tree. Repeated keys are let through so

@@ -127,6 +127,12 @@ func TestParseRejects(t *testing.T) {
 		{"block text", "data_dir: |\n  /data\n", 1, 11, "data_dir", "block text"},
 		{"integer too large", "epochs: 99999999999999999999\n", 1, 9, "epochs", "too large a number"},
 		{"integer too large for an int", "log_interval: 9223372036854775808\n", 1, 15, "log_interval", "too large a number"},
+		{"cycle_momentum without onecycle", "schedule: cosine\ncycle_momentum: true\n", 2, 17, "cycle_momentum", "an option of schedule onecycle, not cosine"},
+		{"cycle_momentum before a schedule that is not onecycle", "cycle_momentum: true\nschedule: step\n", 1, 17, "cycle_momentum", "not step"},
+		{"warmup before schedule onecycle", "warmup_steps: 5\nschedule: onecycle\n", 1, 15, "warmup_steps", "must be 0 with schedule onecycle"},
+		{"text for ema_decay", "ema_decay: slow\n", 1, 12, "ema_decay", "must be a number"},
+		{"ema_decay 1", "ema_decay: 1\n", 1, 12, "ema_decay", "less than 1"},
+		{"negative clip_grad_norm", "clip_grad_norm: -0.5\n", 1, 17, "clip_grad_norm", "at least 0"},
 		{"integer too large for a seed", "seed: 18446744073709551616\n", 1, 7, "seed", "too large a number"},
 		{"negative seed", "seed: -1\n", 1, 7, "seed", "from 0 to 18446744073709551615 (got -1)"},
 
@@ -351,4 +357,16 @@ func TestLoad(t *testing.T) {
 			t.Errorf("Load = source %q, error %v; want an error about ./config.yaml", source, err)
 		}
 	})
+}
+
+// A check that reads another key sees it wherever the file sets it: cycle_momentum may come
+// before the schedule it needs.
+func TestCrossKeyChecksReadTheWholeFile(t *testing.T) {
+	got, err := Parse("config.yaml", []byte("cycle_momentum: true\nbase_momentum: 0.8\nschedule: onecycle\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.CycleMomentum || got.Schedule != "onecycle" || got.BaseMomentum != 0.8 {
+		t.Errorf("got %+v", got)
+	}
 }

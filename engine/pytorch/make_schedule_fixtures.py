@@ -4,8 +4,9 @@ under torch.optim.lr_scheduler, stepped after every batch as mnist-tui steps its
 Each case names the config.yaml settings (schedule, learning_rate, warmup_steps, ...) and the
 run's length in steps; "lrs" is param_groups[0]["lr"] before each optimizer step. Warmup is
 LinearLR(start_factor=1/(warmup+1), total_iters=warmup) followed by the schedule in SequentialLR
-(for constant, LinearLR alone). OneCycleLR runs with cycle_momentum=False (mnist-tui does not
-cycle momentum). engine/schedule/schedule_test.go compares them with schedule.Rate.
+(for constant, LinearLR alone). OneCycleLR runs with cycle_momentum=False unless a case sets
+cycle_momentum; then "momentums" is the optimizer's momentum (SGD) or betas[0] (Adam) before each
+step. engine/schedule/schedule_test.go compares them with schedule.Rate and schedule.Momentum.
 
     /usr/bin/python3 engine/pytorch/make_schedule_fixtures.py
 """
@@ -30,6 +31,12 @@ CASES = [
      "pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4, "steps": 2 * EPOCH},
     {"name": "onecycle_short_climb", "schedule": "onecycle", "learning_rate": 0.004, "max_lr": 0.004, "t_max": 1000,
      "pct_start": 0.05, "div_factor": 10.0, "final_div_factor": 100.0, "steps": 1000},
+    {"name": "onecycle_cycle_momentum_sgd", "schedule": "onecycle", "learning_rate": 0.05, "max_lr": 0.05, "t_max": 600,
+     "pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4, "steps": 600,
+     "optimizer": "sgd", "cycle_momentum": True, "base_momentum": 0.85, "max_momentum": 0.95},
+    {"name": "onecycle_cycle_beta1_adam", "schedule": "onecycle", "learning_rate": 0.001, "max_lr": 0.004, "t_max": 500,
+     "pct_start": 0.25, "div_factor": 10.0, "final_div_factor": 100.0, "steps": 500,
+     "optimizer": "adam", "cycle_momentum": True, "base_momentum": 0.8, "max_momentum": 0.9},
 ]
 
 
@@ -45,8 +52,11 @@ def scheduler(case, opt):
     elif kind == "onecycle":
         assert warmup == 0
         return lr_scheduler.OneCycleLR(opt, max_lr=case["max_lr"], total_steps=case["t_max"], pct_start=case["pct_start"],
-                                       anneal_strategy="cos", cycle_momentum=False, div_factor=case["div_factor"],
-                                       final_div_factor=case["final_div_factor"])
+                                       anneal_strategy="cos", div_factor=case["div_factor"],
+                                       final_div_factor=case["final_div_factor"],
+                                       cycle_momentum=case.get("cycle_momentum", False),
+                                       base_momentum=case.get("base_momentum", 0.85),
+                                       max_momentum=case.get("max_momentum", 0.95))
     else:
         raise ValueError(kind)
     if warmup == 0:
@@ -61,18 +71,27 @@ def scheduler(case, opt):
 
 def run(case):
     param = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([param], lr=case["learning_rate"])
+    if case.get("optimizer") == "adam":
+        opt = torch.optim.Adam([param], lr=case["learning_rate"])
+    else:
+        # Momentum 0.5, as the tutorial's; cycle_momentum replaces it.
+        opt = torch.optim.SGD([param], lr=case["learning_rate"], momentum=0.5)
     sched = scheduler(case, opt)
-    lrs = []
+    lrs, momentums = [], []
     for _ in range(case["steps"]):
-        lrs.append(opt.param_groups[0]["lr"])
+        group = opt.param_groups[0]
+        lrs.append(group["lr"])
+        momentums.append(group["betas"][0] if "betas" in group else group["momentum"])
         param.grad = torch.zeros(1)
         opt.step()
         if sched is not None:
             sched.step()
     # 12 significant digits (a relative rounding of at most 5e-12, far below the test's 1e-7)
     # keep the file small.
-    return dict(case, lrs=[float("%.12g" % lr) for lr in lrs])
+    out = dict(case, lrs=[float("%.12g" % lr) for lr in lrs])
+    if case.get("cycle_momentum"):
+        out["momentums"] = [float("%.12g" % m) for m in momentums]
+    return out
 
 
 def main():

@@ -27,6 +27,11 @@ type Schedule struct {
 	EtaMin   float64 // cosine: the rate at TMax
 
 	MaxLR, PctStart, DivFactor, FinalDivFactor float64 // onecycle
+
+	// onecycle's cycle_momentum: the momentum (or Adam's beta1) goes from MaxMomentum down to
+	// BaseMomentum while the rate climbs, and back while it falls.
+	CycleMomentum             bool
+	BaseMomentum, MaxMomentum float64
 }
 
 // FromConfig builds the schedule of cfg for a run of totalSteps optimizer
@@ -37,6 +42,7 @@ func FromConfig(cfg config.Config, totalSteps int) Schedule {
 		Kind: cfg.Schedule, BaseLR: cfg.LearningRate, Warmup: cfg.WarmupSteps,
 		StepSize: cfg.StepSize, Gamma: cfg.Gamma, TMax: cfg.TMax, EtaMin: cfg.EtaMin,
 		MaxLR: cfg.MaxLR, PctStart: cfg.PctStart, DivFactor: cfg.DivFactor, FinalDivFactor: cfg.FinalDivFactor,
+		CycleMomentum: cfg.CycleMomentum && cfg.Schedule == "onecycle", BaseMomentum: cfg.BaseMomentum, MaxMomentum: cfg.MaxMomentum,
 	}
 	if s.TMax == 0 {
 		s.TMax = max(totalSteps-s.Warmup, 1)
@@ -64,9 +70,29 @@ func (s Schedule) Rate(step int64) float64 {
 		// PyTorch's does.
 		return s.EtaMin + (s.BaseLR-s.EtaMin)*(1+math.Cos(math.Pi*float64(t)/float64(s.TMax)))/2
 	case "onecycle":
-		return s.oneCycle(t)
+		climbing, pct := s.oneCyclePhase(t)
+		initial := s.MaxLR / s.DivFactor
+		if climbing {
+			return annealCos(initial, s.MaxLR, pct)
+		}
+		return annealCos(s.MaxLR, initial/s.FinalDivFactor, pct)
 	}
 	return s.BaseLR
+}
+
+// Momentum returns the momentum (SGD) or beta1 (Adam, AdamW) of step, counted as Rate counts,
+// and true, when the schedule cycles it; otherwise false, and the optimizer keeps its own.
+// Like OneCycleLR's, it moves with the rate's phases: down from MaxMomentum to BaseMomentum
+// while the rate climbs, back up while it falls.
+func (s Schedule) Momentum(step int64) (float64, bool) {
+	if !s.CycleMomentum || s.Kind != "onecycle" {
+		return 0, false
+	}
+	climbing, pct := s.oneCyclePhase(step)
+	if climbing {
+		return annealCos(s.MaxMomentum, s.BaseMomentum, pct), true
+	}
+	return annealCos(s.BaseMomentum, s.MaxMomentum, pct), true
 }
 
 // ScaledRate is Rate with the whole schedule scaled by lr/BaseLR, for a
@@ -82,26 +108,24 @@ func (s Schedule) ScaledRate(lr float64, step int64) float64 {
 	return lr / s.BaseLR * s.Rate(step)
 }
 
-// oneCycle is OneCycleLR with anneal_strategy "cos" and two phases: up from
-// MaxLR/DivFactor to MaxLR until step PctStart*TMax - 1, then down to
-// MaxLR/(DivFactor*FinalDivFactor) at step TMax - 1. PyTorch refuses to step
-// past TMax; here the rate then stays at its final value.
-func (s Schedule) oneCycle(t int64) float64 {
-	initial := s.MaxLR / s.DivFactor
-	final := initial / s.FinalDivFactor
+// oneCyclePhase is where step t is in OneCycleLR's two phases (anneal_strategy "cos"): the
+// climb, from MaxLR/DivFactor up to MaxLR until step PctStart*TMax - 1, or the descent, to
+// MaxLR/(DivFactor*FinalDivFactor) at step TMax - 1; and how far along it, from 0 to 1.
+// PyTorch refuses to step past TMax; here the schedule then stays where it ended.
+func (s Schedule) oneCyclePhase(t int64) (climbing bool, pct float64) {
 	upEnd := s.PctStart*float64(s.TMax) - 1
 	downEnd := float64(s.TMax - 1)
 	step := min(float64(t), float64(s.TMax))
 	if upEnd > 0 && step <= upEnd {
-		return annealCos(initial, s.MaxLR, step/upEnd)
+		return true, step / upEnd
 	}
 	// PyTorch divides by zero for a climb or a descent of no steps; here
 	// they are skipped.
-	pct := 1.0
+	pct = 1.0
 	if downEnd > upEnd {
 		pct = min((step-upEnd)/(downEnd-upEnd), 1)
 	}
-	return annealCos(s.MaxLR, final, pct)
+	return false, pct
 }
 
 // annealCos is PyTorch's _annealing_cos: from start at pct 0 to end at pct 1.
@@ -121,6 +145,9 @@ func (s Schedule) String() string {
 	case "cosine":
 		return fmt.Sprintf("cosine over %d to %g%s", s.TMax, s.EtaMin, warm)
 	case "onecycle":
+		if s.CycleMomentum {
+			return fmt.Sprintf("onecycle over %d, peak %g, momentum %g-%g", s.TMax, s.MaxLR, s.BaseMomentum, s.MaxMomentum)
+		}
 		return fmt.Sprintf("onecycle over %d, peak %g", s.TMax, s.MaxLR)
 	}
 	return "constant" + warm

@@ -29,11 +29,18 @@ type scheduleCase struct {
 	FinalDivFactor float64   `json:"final_div_factor"`
 	Steps          int       `json:"steps"`
 	LRs            []float64 `json:"lrs"`
+	// cycle_momentum: the optimizer's momentum (SGD) or beta1 (Adam) before every step.
+	Optimizer     string    `json:"optimizer"`
+	CycleMomentum bool      `json:"cycle_momentum"`
+	BaseMomentum  float64   `json:"base_momentum"`
+	MaxMomentum   float64   `json:"max_momentum"`
+	Momentums     []float64 `json:"momentums"`
 }
 
 // TestRatesFollowPyTorch compares the learning rate of every step of whole runs with
 // torch.optim.lr_scheduler's (engine/pytorch/make_schedule_fixtures.py), the schedule built
-// from config settings as the trainer builds it.
+// from config settings as the trainer builds it, and with cycle_momentum OneCycleLR's momentum
+// (SGD) or beta1 (Adam) of every step.
 func TestRatesFollowPyTorch(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "testdata", "torch_schedules.json"))
 	if err != nil {
@@ -44,7 +51,7 @@ func TestRatesFollowPyTorch(t *testing.T) {
 		t.Fatalf("torch_schedules.json: %v", err)
 	}
 	seen := map[string]bool{}
-	worst := 0.0
+	worst, worstMomentum := 0.0, 0.0
 	for _, c := range fx.Cases {
 		cfg := config.Defaults()
 		cfg.Schedule, cfg.LearningRate, cfg.WarmupSteps = c.Schedule, c.LearningRate, c.WarmupSteps
@@ -54,6 +61,9 @@ func TestRatesFollowPyTorch(t *testing.T) {
 		cfg.TMax, cfg.EtaMin = c.TMax, c.EtaMin
 		if c.Schedule == "onecycle" {
 			cfg.MaxLR, cfg.PctStart, cfg.DivFactor, cfg.FinalDivFactor = c.MaxLR, c.PctStart, c.DivFactor, c.FinalDivFactor
+		}
+		if c.CycleMomentum {
+			cfg.Optimizer, cfg.CycleMomentum, cfg.BaseMomentum, cfg.MaxMomentum = c.Optimizer, true, c.BaseMomentum, c.MaxMomentum
 		}
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("%s: the fixture's settings are not a valid config: %v", c.Name, err)
@@ -73,7 +83,35 @@ func TestRatesFollowPyTorch(t *testing.T) {
 				t.Errorf("%s: step %d: rate %.12g, PyTorch's %.12g (relative error %.2g)", c.Name, step, got, want, e)
 			}
 		}
+		if !c.CycleMomentum {
+			if _, cycles := s.Momentum(0); cycles {
+				t.Errorf("%s: the schedule cycles the momentum; PyTorch's run does not", c.Name)
+			}
+			continue
+		}
+		seen["cycle_momentum with "+c.Optimizer] = true
+		if len(c.Momentums) != c.Steps {
+			t.Fatalf("%s: %d momentums for %d steps", c.Name, len(c.Momentums), c.Steps)
+		}
+		for step, want := range c.Momentums {
+			got, cycles := s.Momentum(int64(step))
+			if !cycles {
+				t.Fatalf("%s: the schedule does not cycle the momentum", c.Name)
+			}
+			e := math.Abs(got-want) / want
+			worstMomentum = max(worstMomentum, e)
+			if e > rateTol && failures < 5 {
+				failures++
+				t.Errorf("%s: step %d: momentum %.12g, PyTorch's %.12g (relative error %.2g)", c.Name, step, got, want, e)
+			}
+		}
 	}
+	for _, opt := range []string{"sgd", "adam"} {
+		if !seen["cycle_momentum with "+opt] {
+			t.Errorf("no fixture run cycling the momentum of %s", opt)
+		}
+	}
+	t.Logf("worst relative error of the momentums: %.3g", worstMomentum)
 	for _, kind := range config.Schedules() {
 		if !seen[kind] {
 			t.Errorf("no fixture run for schedule %s", kind)

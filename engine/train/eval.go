@@ -42,20 +42,60 @@ func (e Evaluation) ClassAccuracy(c int) float64 {
 // Evaluate runs the net over every image of set, batch images at a time.
 // logits is a scratch buffer kept by the caller between calls (it may be nil).
 func Evaluate(net *engine.Net, set *dataset.Set, info dataset.Info, batch int, scratch *EvalScratch) Evaluation {
+	return EvaluateShifted(net, set, info, batch, 0, scratch)
+}
+
+// EvaluateShifted is Evaluate with test-time augmentation (tta_shift): with
+// shift > 0 the net also sees every image moved shift pixels up, down, left
+// and right, the space uncovered blank (raw 0), and an image's probabilities
+// are the mean of the five views' softmax outputs, summed in that order in
+// float32 and divided by 5, as torch.stack(probs).mean(0) computes them.
+// With shift 0 it is Evaluate.
+func EvaluateShifted(net *engine.Net, set *dataset.Set, info dataset.Info, batch, shift int, scratch *EvalScratch) Evaluation {
 	if batch < 1 {
 		batch = 1000
 	}
 	scratch.grow(batch)
+	views := [][2]int{{0, 0}}
+	if shift > 0 {
+		// (dy, dx): a view's pixel (y, x) is the image's (y+dy, x+dx).
+		views = append(views, [2]int{shift, 0}, [2]int{-shift, 0}, [2]int{0, shift}, [2]int{0, -shift})
+	}
+	var moved [dataset.ImageSize]uint8
 	ev := Evaluation{N: set.N, Pred: make([]uint8, set.N), Conf: make([]float32, set.N), Probs: make([]float32, set.N*dataset.NumClasses)}
 	for start := 0; start < set.N; start += batch {
 		n := min(batch, set.N-start)
-		for i := 0; i < n; i++ {
-			dataset.Normalize(scratch.x[i*dataset.ImageSize:(i+1)*dataset.ImageSize], set.Image(start+i), info.Mean, info.Std)
+		for v, view := range views {
+			for i := 0; i < n; i++ {
+				img := set.Image(start + i)
+				if view != [2]int{} {
+					shiftImage(moved[:], img, view[0], view[1])
+					img = moved[:]
+				}
+				dataset.Normalize(scratch.x[i*dataset.ImageSize:(i+1)*dataset.ImageSize], img, info.Mean, info.Std)
+			}
+			net.Infer(scratch.x[:n*dataset.ImageSize], n, scratch.logits[:n*dataset.NumClasses])
+			for i := 0; i < n; i++ {
+				probs := ev.Probs[(start+i)*dataset.NumClasses : (start+i+1)*dataset.NumClasses]
+				logits := scratch.logits[i*dataset.NumClasses : (i+1)*dataset.NumClasses]
+				if v == 0 {
+					engine.Softmax(probs, logits)
+					continue
+				}
+				var p [dataset.NumClasses]float32
+				engine.Softmax(p[:], logits)
+				for c := range probs {
+					probs[c] += p[c]
+				}
+			}
 		}
-		net.Infer(scratch.x[:n*dataset.ImageSize], n, scratch.logits[:n*dataset.NumClasses])
 		for i := 0; i < n; i++ {
 			probs := ev.Probs[(start+i)*dataset.NumClasses : (start+i+1)*dataset.NumClasses]
-			engine.Softmax(probs, scratch.logits[i*dataset.NumClasses:(i+1)*dataset.NumClasses])
+			if len(views) > 1 {
+				for c := range probs {
+					probs[c] /= float32(len(views))
+				}
+			}
 			truth := int(set.Labels[start+i])
 			pred := argmax(probs)
 			ev.Pred[start+i] = uint8(pred)
@@ -71,6 +111,18 @@ func Evaluate(net *engine.Net, set *dataset.Set, info dataset.Info, batch int, s
 		ev.Loss /= float64(set.N)
 	}
 	return ev
+}
+
+// shiftImage writes src (28x28) moved so that dst's pixel (y, x) is src's
+// (y+dy, x+dx), and 0 (background) where that falls outside.
+func shiftImage(dst, src []uint8, dy, dx int) {
+	const side = 28
+	clear(dst[:dataset.ImageSize])
+	for y := max(0, -dy); y < min(side, side-dy); y++ {
+		from := (y+dy)*side + max(0, dx)
+		to := y*side + max(0, -dx)
+		copy(dst[to:y*side+min(side, side-dx)], src[from:(y+dy)*side+min(side, side+dx)])
+	}
 }
 
 // EvalScratch holds Evaluate's buffers so repeated evaluations reuse them.

@@ -39,8 +39,15 @@ func (r *run) loop(ctx context.Context) error {
 				r.diverge(loss)
 				continue
 			}
-			r.opt.SetLearningRate(r.scheduledRate(r.step))
+			if r.clip != nil {
+				r.clip.Clip()
+			}
+			r.applySchedule(r.step)
+			r.rates = r.rates.Add(r.step, r.opt.LearningRate())
 			r.opt.Step()
+			if r.ema != nil {
+				r.ema.Update()
+			}
 			r.step++
 			r.batch++
 			r.window.add(n, time.Since(stepStart))
@@ -145,7 +152,7 @@ func (r *run) apply(cmd Command) error {
 	case SetHyper:
 		r.setHyper(c)
 	case copyWeights:
-		c.done <- copyParams(c.dst, r.net.Params())
+		r.withEvalWeights(func() { c.done <- copyParams(c.dst, r.net.Params()) })
 	default:
 		return fmt.Errorf("internal: unknown command %T", cmd)
 	}
@@ -164,7 +171,8 @@ func (r *run) setHyper(c SetHyper) {
 	if c.Momentum != nil && *c.Momentum != r.cfg.Momentum {
 		changes = append(changes, HyperChange{Step: r.step, Key: "momentum", Old: r.cfg.Momentum, New: *c.Momentum})
 		r.cfg.Momentum = *c.Momentum
-		if sgd, ok := r.opt.(*engine.SGD); ok {
+		_, cycled := r.sched.Momentum(r.step) // cycle_momentum sets it every step
+		if sgd, ok := r.opt.(*engine.SGD); ok && !cycled {
 			sgd.Momentum = *c.Momentum // Adam has no momentum to change
 		}
 	}
@@ -217,6 +225,21 @@ func (r *run) diverge(loss float64) {
 func (r *run) rememberGoodParams() {
 	r.good.params = copyTensors(r.good.params, valuesOf(r.net.Params()))
 	r.good.opt = copyState(r.good.opt, r.opt.State())
+	if r.ema != nil {
+		r.good.ema = copySlices(r.good.ema, r.ema.Averages())
+		r.good.emaStarted = r.ema.Started()
+	}
+}
+
+// copySlices copies src into dst, reusing its slices.
+func copySlices(dst, src [][]float32) [][]float32 {
+	if len(dst) != len(src) {
+		dst = make([][]float32, len(src))
+	}
+	for i, s := range src {
+		dst[i] = append(dst[i][:0], s...)
+	}
+	return dst
 }
 
 // copyState copies src's tensors into dst's, reusing them when the kinds
@@ -257,11 +280,18 @@ func (r *run) restoreGoodParams() error {
 			return fmt.Errorf("restoring the optimizer after divergence: %w", err)
 		}
 	}
+	if r.ema != nil {
+		for i, avg := range r.ema.Averages() {
+			copy(avg, r.good.ema[i])
+		}
+		r.ema.SetStarted(r.good.emaStarted)
+	}
 	r.diverged = false
 	// The epoch restarts: its order is a function of (seed, epoch), so the
 	// same batches come again, now with the new learning rate.
 	r.step -= int64(r.batch)
 	r.batch = 0
+	r.rates = r.rates.Before(r.step)
 	r.acc = accumulators{}
 	r.loader.Seek(r.epoch, 0)
 	return nil
@@ -364,7 +394,8 @@ func (r *run) refreshSamples() []Sample {
 			indices = append(indices, (k*104729+17)%test.N)
 		}
 	}
-	samples := Describe(r.net, test, r.data.Info, indices)
+	var samples []Sample
+	r.withEvalWeights(func() { samples = Describe(r.net, test, r.data.Info, indices) })
 	r.sampleIndices = indices
 	return samples
 }
@@ -386,13 +417,22 @@ func (r *run) publishProgress() {
 		s.RunningLoss, s.RunningAcc = runningLoss, runningAcc
 		s.ImagesPerSec = ips
 		s.LR = r.opt.LearningRate() // a schedule moves it every step
+		s.Rates = r.rates
+		if m, cycled := r.sched.Momentum(r.step - 1); cycled && r.cfg.Optimizer == "sgd" {
+			s.Momentum = m // the last step's, as LR is; Adam's beta1 is no momentum to show
+		}
 		s.Elapsed = r.t.now().Sub(r.start)
 		s.ETA = eta
 	})
 }
 
 func (r *run) endEpoch() error {
-	ev := Evaluate(r.net, r.data.Test, r.data.Info, evalBatch, &r.evalScratch)
+	var ev Evaluation
+	var samples []Sample
+	r.withEvalWeights(func() {
+		ev = EvaluateShifted(r.net, r.data.Test, r.data.Info, evalBatch, r.cfg.TTAShift, &r.evalScratch)
+		samples = pickSamples(ev, r.data.Test, r.data.Info, r.net, r.t.opts.Samples, r.epoch)
+	})
 	res := EpochResult{
 		Epoch:     r.epoch,
 		TrainLoss: r.acc.EpochLoss / float64(max(r.acc.EpochSeen, 1)),
@@ -408,7 +448,6 @@ func (r *run) endEpoch() error {
 	r.hist.Epochs = append(r.hist.Epochs, res)
 	r.writeMetric(res.Record(r.cfg.Epochs))
 	notes := r.doctor.Epoch(res.Record(r.cfg.Epochs))
-	samples := pickSamples(ev, r.data.Test, r.data.Info, r.net, r.t.opts.Samples, r.epoch)
 	r.sampleIndices = r.sampleIndices[:0]
 	for _, s := range samples {
 		r.sampleIndices = append(r.sampleIndices, s.Index)
@@ -445,18 +484,34 @@ func (r *run) saveLast() {
 // position. A failure (full disk, read-only folder) is shown to the user and
 // training goes on; the previous file is left intact because the write is
 // atomic, and the next save tries again.
+// With ema_decay the averaged weights go in too, beside the weights training
+// goes on from.
 func (r *run) save(path, okMessage string) {
-	r.write(path, r.opt, okMessage)
+	r.write(path, r.opt, r.ema, okMessage)
 }
 
 // saveWeights writes a checkpoint without the optimiser's momentum: the
 // file to hand on, which PyTorch's load_state_dict takes as it is (it
-// refuses keys that are not the model's).
+// refuses keys that are not the model's). With ema_decay its weights and
+// statistics are the averaged ones, which the test accuracy was measured on.
 func (r *run) saveWeights(path string) {
-	r.write(path, nil, "")
+	r.withEvalWeights(func() { r.write(path, nil, nil, "") })
 }
 
-func (r *run) write(path string, opt engine.Optimizer, okMessage string) {
+// withEvalWeights runs f with the Net holding the weights evaluation uses:
+// with ema_decay the averages (once they have started), else the weights
+// themselves. The swap is exact both ways.
+func (r *run) withEvalWeights(f func()) {
+	if r.ema == nil || !r.ema.Started() {
+		f()
+		return
+	}
+	r.ema.Swap()
+	defer r.ema.Swap()
+	f()
+}
+
+func (r *run) write(path string, opt engine.Optimizer, ema *engine.EMA, okMessage string) {
 	if r.clockOn {
 		// The file carries the epoch's seconds so far, this stretch too.
 		r.stopClock()
@@ -466,7 +521,7 @@ func (r *run) write(path string, opt engine.Optimizer, okMessage string) {
 	r.hist.BestAcc = r.bestAcc
 	histJSON, err := json.Marshal(r.hist)
 	if err == nil {
-		err = checkpoint.Save(path, r.net.Params(), opt, checkpoint.Meta{
+		err = checkpoint.SaveWithEMA(path, r.net.Params(), opt, ema, checkpoint.Meta{
 			Model:   r.cfg.Model,
 			Dataset: r.cfg.Dataset,
 			Epoch:   r.epoch,

@@ -17,6 +17,15 @@ func newOptimizer(cfg config.Config, params []*engine.Param) engine.Optimizer {
 	return sgd
 }
 
+// applySchedule sets the optimizer's learning rate for step and, with
+// cycle_momentum, its momentum (Adam's beta1).
+func (r *run) applySchedule(step int64) {
+	r.opt.SetLearningRate(r.scheduledRate(step))
+	if m, cycled := r.sched.Momentum(step); cycled {
+		r.opt.SetMomentum(m)
+	}
+}
+
 // scheduledRate is the learning rate of step: the schedule's, scaled by the
 // live edits of learning_rate since the run started.
 func (r *run) scheduledRate(step int64) float64 {
@@ -44,4 +53,19 @@ func (r *run) startSchedule() {
 		}
 	}
 	r.sched = schedule.FromConfig(cfg, cfg.Epochs*r.loader.Batches())
+}
+
+// tracePastRates records the rates of the steps a resumed run has already
+// taken, for the dashboard's line: the schedule's, scaled by the
+// learning_rate edits the history records, as they were applied.
+func (r *run) tracePastRates() {
+	for step := r.rates.Next(); step < r.step; step = r.rates.Next() {
+		lr := r.sched.BaseLR
+		for _, ch := range r.hist.Changes {
+			if ch.Key == "learning_rate" && ch.Step <= step {
+				lr = ch.New
+			}
+		}
+		r.rates = r.rates.Add(step, r.sched.ScaledRate(lr, step))
+	}
 }

@@ -85,6 +85,10 @@ func TestResumeIsExactWithEachOptimizer(t *testing.T) {
 			if !reflect.DeepEqual(whole.Logs, resumed.Logs) {
 				t.Errorf("log points differ:\n%+v\n%+v", whole.Logs, resumed.Logs)
 			}
+			// The resumed run rebuilds the rates of the steps before it, edit included.
+			if !reflect.DeepEqual(whole.Rates, resumed.Rates) {
+				t.Errorf("rate traces differ:\n%+v\n%+v", whole.Rates, resumed.Rates)
+			}
 
 			cfg := newCfg()
 			sched := schedule.FromConfig(cfg, cfg.Epochs*10)

@@ -93,6 +93,54 @@ type HyperChange struct {
 	Old, New float64
 }
 
+// RateTrace is the learning rate of a run's steps: Rates[i] is the rate of
+// step i*Stride (steps counted from 0, as the schedule counts them). It keeps
+// at most maxRates rates, however long the run: when full, every other one is
+// dropped and the stride doubles, in a new slice, so that a reader's copy
+// stays as it was (otherwise Rates only grows, as the other histories do).
+type RateTrace struct {
+	Stride int64 // 0 in an empty trace
+	Rates  []float64
+}
+
+// maxRates is more than the columns of any chart the trace is drawn in, times
+// the two dots a braille cell has across.
+const maxRates = 1024
+
+// Add returns t with the rate of step recorded when step is the next one on
+// the stride, t as it is otherwise: steps come in order, each at most once.
+func (t RateTrace) Add(step int64, rate float64) RateTrace {
+	if t.Stride == 0 {
+		t.Stride = 1
+	}
+	if step != int64(len(t.Rates))*t.Stride {
+		return t
+	}
+	if len(t.Rates) == maxRates {
+		half := make([]float64, 0, maxRates)
+		for i := 0; i < len(t.Rates); i += 2 {
+			half = append(half, t.Rates[i])
+		}
+		t.Rates, t.Stride = half, 2*t.Stride
+		if step != int64(len(t.Rates))*t.Stride {
+			return t
+		}
+	}
+	t.Rates = append(t.Rates, rate)
+	return t
+}
+
+// Next is the step whose rate Add records next.
+func (t RateTrace) Next() int64 { return int64(len(t.Rates)) * max(t.Stride, 1) }
+
+// Before returns the trace of the steps before step alone, in a new slice:
+// a run that steps back (after a divergence) records the steps again.
+func (t RateTrace) Before(step int64) RateTrace {
+	stride := max(t.Stride, 1)
+	n := min(int64(len(t.Rates)), (max(step, 0)+stride-1)/stride)
+	return RateTrace{Stride: t.Stride, Rates: append([]float64(nil), t.Rates[:n]...)}
+}
+
 // Download reports data fetching progress while the run is Loading.
 type Download struct {
 	File        string
@@ -139,7 +187,10 @@ type Snapshot struct {
 
 	Download *Download // non-nil while data is being fetched
 
-	Logs    []LogPoint
+	Logs []LogPoint
+	// Rates is the learning rate of the run's steps so far, for the line
+	// under the loss chart.
+	Rates   RateTrace
 	History []EpochResult
 	Changes []HyperChange
 	Samples []Sample // refreshed after each evaluation

@@ -156,6 +156,11 @@ func (t *Trainer) Run(ctx context.Context) error {
 	}
 	defer r.close()
 	defer func() {
+		// From now on the net is only evaluated (CopyWeights): let it hold the weights
+		// evaluation uses.
+		if r.ema != nil && r.ema.Started() {
+			r.ema.Swap()
+		}
 		t.mu.Lock()
 		t.final = r.net
 		t.mu.Unlock()
@@ -217,11 +222,15 @@ func (t *Trainer) Run(ctx context.Context) error {
 
 // run is the state of a run in progress. Only the training goroutine touches it.
 type run struct {
-	t      *Trainer
-	cfg    config.Config
-	data   *Data
-	net    *engine.Net
-	opt    engine.Optimizer
+	t    *Trainer
+	cfg  config.Config
+	data *Data
+	net  *engine.Net
+	opt  engine.Optimizer
+	// clip scales the gradients before every step (clip_grad_norm; nil: off); ema averages
+	// the weights after every step, for evaluation (ema_decay; nil: off).
+	clip   *engine.GradClipper
+	ema    *engine.EMA
 	loader *dataset.Loader
 	// sched gives every step's learning rate, scaled by the ratio of
 	// learning_rate now to what it was when the run started.
@@ -251,14 +260,17 @@ type run struct {
 	paused       bool
 	diverged     bool
 	good         struct { // state at the last epoch boundary, to recover from divergence
-		params [][]float32
-		opt    *engine.OptimizerState
+		params     [][]float32
+		opt        *engine.OptimizerState
+		ema        [][]float32
+		emaStarted bool
 	}
 
 	sampleIndices []int // test images the dashboard shows
 
 	acc    accumulators
 	hist   history
+	rates  RateTrace
 	meter  *health.Meter
 	health []runs.Health
 	doctor *doctor.Doctor
@@ -330,6 +342,12 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		doctor:  doctor.New(),
 	}
 	r.loader.Augment(augmentSettings(cfg))
+	if cfg.ClipGradNorm > 0 {
+		r.clip = engine.NewGradClipper(net.Params(), cfg.ClipGradNorm)
+	}
+	if cfg.EMADecay > 0 {
+		r.ema = engine.NewEMA(net.Params(), net.Buffers(), cfg.EMADecay)
+	}
 	if t.opts.Resume != "" {
 		if err := r.resume(t.opts.Resume); err != nil {
 			r.close()
@@ -345,6 +363,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		return nil, err
 	}
 	r.startSchedule()
+	r.tracePastRates()
 	r.rememberGoodParams()
 	r.metrics, err = os.OpenFile(filepath.Join(r.dir, runs.MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -361,6 +380,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		s.Batches = r.loader.Batches()
 		s.Epoch, s.Batch, s.Step = r.epoch, r.batch, r.step
 		s.Logs, s.History, s.Changes = r.hist.Logs, r.hist.Epochs, r.hist.Changes
+		s.Rates = r.rates
 		s.State = Running
 		threads := fmt.Sprintf("%d threads", net.Threads())
 		if net.Threads() == 1 {
@@ -449,6 +469,13 @@ func (r *run) resume(path string) error {
 	}
 	if err := ck.LoadBuffers(r.net.Buffers()); err != nil {
 		return err
+	}
+	if r.ema != nil {
+		// A checkpoint without an average (ema_decay was 0, or it was saved before the
+		// first step) starts one from the weights at the next step.
+		if _, err := ck.LoadEMA(r.ema); err != nil {
+			return fmt.Errorf("resume %s: %w", path, err)
+		}
 	}
 	r.net.SetTrainingSteps(uint64(ck.Meta.Step))
 	if err := json.Unmarshal(ck.Meta.History, &r.hist); err != nil {

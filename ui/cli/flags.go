@@ -24,6 +24,18 @@ type configFlags struct {
 	seed      uint64
 	threads   int
 	kernels   string
+
+	// The training recipe's levers (issue 16), as config.yaml names them.
+	optimizer      string
+	weightDecay    float64
+	schedule       string
+	warmupSteps    int
+	maxLR          float64
+	cycleMomentum  bool
+	labelSmoothing float64
+	clipGradNorm   float64
+	emaDecay       float64
+	ttaShift       int
 }
 
 func (f *configFlags) register(fs *flag.FlagSet) {
@@ -45,6 +57,16 @@ func (f *configFlags) registerOverrides(fs *flag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed (initial weights and shuffling)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (0 = all cores)")
 	fs.StringVar(&f.kernels, "kernels", "", kernelsUsage)
+	fs.StringVar(&f.optimizer, "optimizer", "", "optimizer: "+strings.Join(config.Optimizers(), ", "))
+	fs.Float64Var(&f.weightDecay, "weight-decay", 0, "weight decay (L2 for sgd and adam, decoupled for adamw)")
+	fs.StringVar(&f.schedule, "schedule", "", "learning-rate schedule: "+strings.Join(config.Schedules(), ", "))
+	fs.IntVar(&f.warmupSteps, "warmup-steps", 0, "steps of linear warmup before the schedule")
+	fs.Float64Var(&f.maxLR, "max-lr", 0, "onecycle's peak learning rate (0 = the learning rate)")
+	fs.BoolVar(&f.cycleMomentum, "cycle-momentum", false, "onecycle: cycle the momentum (adam: beta1) against the rate")
+	fs.Float64Var(&f.labelSmoothing, "label-smoothing", 0, "label smoothing of the loss, 0 to 1")
+	fs.Float64Var(&f.clipGradNorm, "clip-grad-norm", 0, "clip the gradients' norm to this before each step (0 = off)")
+	fs.Float64Var(&f.emaDecay, "ema-decay", 0, "evaluate an average of the weights with this decay, e.g. 0.999 (0 = off)")
+	fs.IntVar(&f.ttaShift, "tta-shift", 0, "test-time augmentation: also evaluate images shifted this many `pixels` four ways (0 = off)")
 }
 
 // load reads the configuration and applies the flags the user set.
@@ -87,6 +109,26 @@ func (f *configFlags) apply(fs *flag.FlagSet, cfg config.Config) config.Config {
 			cfg.Seed = f.seed
 		case "threads":
 			cfg.Threads = f.threads
+		case "optimizer":
+			cfg.Optimizer = f.optimizer
+		case "weight-decay":
+			cfg.WeightDecay = f.weightDecay
+		case "schedule":
+			cfg.Schedule = f.schedule
+		case "warmup-steps":
+			cfg.WarmupSteps = f.warmupSteps
+		case "max-lr":
+			cfg.MaxLR = f.maxLR
+		case "cycle-momentum":
+			cfg.CycleMomentum = f.cycleMomentum
+		case "label-smoothing":
+			cfg.LabelSmoothing = f.labelSmoothing
+		case "clip-grad-norm":
+			cfg.ClipGradNorm = f.clipGradNorm
+		case "ema-decay":
+			cfg.EMADecay = f.emaDecay
+		case "tta-shift":
+			cfg.TTAShift = f.ttaShift
 		}
 	})
 	return cfg

@@ -77,6 +77,13 @@ func lossChart(snap train.Snapshot, w, h int, st styles) string {
 	if len(pts) == 0 || chartH < 3 {
 		return title + "\n" + placeholder("waiting for the first log interval…", w, chartH, st)
 	}
+	// The learning rate's line takes the bottom rows when the loss keeps
+	// enough of its own.
+	rateRows := 0
+	if len(snap.Rates.Rates) > 0 && chartH-rateLineH >= minLossRows {
+		rateRows = rateLineH
+		chartH -= rateRows
+	}
 
 	plannedSteps := snap.Epochs * snap.Batches
 	minX, maxX, minY, maxY := lossRange(pts, plannedSteps)
@@ -139,7 +146,73 @@ func lossChart(snap train.Snapshot, w, h int, st styles) string {
 	if snap.Batches > 0 && snap.Epochs > 0 && int(maxX) == plannedSteps {
 		epochLabels(&lc.Canvas, origin.Y+1, snap.Epochs, snap.Batches, w, column, st.label)
 	}
-	return title + "\n" + termdraw.CanvasView(&lc.Canvas)
+	chart := title + "\n" + termdraw.CanvasView(&lc.Canvas)
+	if rateRows > 0 {
+		chart += "\n" + rateLine(snap.Rates, w, rateRows, origin.X, graphW, minX, maxX, st)
+	}
+	return chart
+}
+
+const (
+	// rateLineH is the height of the learning rate's line under the loss
+	// chart: 8 dots of braille from 0 to the highest rate.
+	rateLineH = 2
+	// minLossRows is the least height the loss chart keeps (axis and labels
+	// included) before the rate's line gives way.
+	minLossRows = 8
+)
+
+// rateLine draws the learning rate of every step as a thin line, rows high,
+// under the loss chart and on its x axis: the graph starts right of column
+// x0 (the loss chart's y axis), graphW columns wide, from step minX to maxX.
+// It rises from 0 at the bottom to a little below the top at the run's
+// highest rate, which the margin gives, so that a constant rate is a flat
+// line, a warmup a ramp and a schedule its curve; a live edit shows as a
+// step, where the loss chart marks it.
+func rateLine(tr train.RateTrace, w, rows, x0, graphW int, minX, maxX float64, st styles) string {
+	top := 0.0
+	for _, r := range tr.Rates {
+		if !math.IsInf(r, 0) {
+			top = max(top, r) // a NaN loses against any number
+		}
+	}
+	c := canvas.New(w, rows)
+	for y := range rows {
+		c.SetCell(canvas.Point{X: x0, Y: y}, canvas.NewCellWithStyle('│', st.dim))
+	}
+	label := func(y int, text string) {
+		text = termdraw.FitWidth(text, x0)
+		c.SetStringWithStyle(canvas.Point{X: x0 - len([]rune(text)), Y: y}, text, st.label)
+	}
+	label(rows-1, "lr")
+	if top <= 0 {
+		return termdraw.CanvasView(&c)
+	}
+	label(0, strconv.FormatFloat(top, 'g', 2, 64))
+
+	// The highest rate sits one dot below the top, clear of the loss chart's
+	// labels above.
+	dots := float64(4 * rows)
+	grid := graph.NewBrailleGrid(graphW, rows, minX, maxX, 0, top*(dots-1)/(dots-2))
+	stride := max(tr.Stride, 1)
+	var prev canvas.Point
+	for i, r := range tr.Rates {
+		x := float64(int64(i) * stride)
+		if x > maxX || math.IsNaN(r) || r < 0 {
+			break
+		}
+		p := grid.GridPoint(canvas.Float64Point{X: x, Y: min(r, top)})
+		if i == 0 {
+			grid.Set(p)
+		} else {
+			for _, gp := range graph.GetLinePoints(prev, p) {
+				grid.Set(gp)
+			}
+		}
+		prev = p
+	}
+	graph.DrawBraillePatterns(&c, canvas.Point{X: x0 + 1, Y: 0}, grid.BraillePatterns(), st.marker)
+	return termdraw.CanvasView(&c)
 }
 
 // stepLabel labels the x axis in steps when the epoch length is unknown;

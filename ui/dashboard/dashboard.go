@@ -680,9 +680,13 @@ func (m *Model) render() {
 // Cache keys: everything a panel's drawing depends on. The snapshot's slices
 // only grow, so a length stands for the whole content.
 type (
-	tableKey   struct{ epochs, height int }
-	errorKey   struct{ epochs, width int }
-	lossKey    struct{ logs, changes, epochs, batches, width, height int }
+	tableKey struct{ epochs, height int }
+	errorKey struct{ epochs, width int }
+	lossKey  struct {
+		logs, changes, epochs, batches, width, height int
+		rates                                         int   // learning rates traced
+		rateStride                                    int64 // their stride
+	}
 	samplesKey struct {
 		first         *train.Sample // a new evaluation brings a new slice
 		count, width  int
@@ -719,7 +723,7 @@ func (m *Model) dashboardBody(l layout) string {
 	errs := c.errors.get(errorKey{len(s.History), l.leftW}, func() string {
 		return errorPanel(s.History, l.leftW, errorH, st)
 	})
-	loss := c.loss.get(lossKey{len(s.Logs), len(s.Changes), s.Epochs, s.Batches, l.rightW, l.middleH}, func() string {
+	loss := c.loss.get(lossKey{len(s.Logs), len(s.Changes), s.Epochs, s.Batches, l.rightW, l.middleH, len(s.Rates.Rates), s.Rates.Stride}, func() string {
 		return lossChart(s, l.rightW, l.middleH, st)
 	})
 	var first *train.Sample

@@ -206,6 +206,7 @@ func (r *syntheticRun) step(s *train.Snapshot) {
 	if s.State != train.Running {
 		return
 	}
+	s.Rates = s.Rates.Add(s.Step, s.LR) // the rate this step uses
 	s.Step++
 	s.Batch++
 	loss := r.loss(s.Step)

@@ -170,7 +170,11 @@ func TestLossAxisLabelsEpochsWhereTheyEnd(t *testing.T) {
 	s := midRun() // 10 epochs of 100 batches
 	st := newStyles(colorRenderer(termenv.Ascii))
 	chart := strings.Split(lossChart(s, 70, 18, st), "\n")
-	axis, labels := chart[len(chart)-2], chart[len(chart)-1]
+	at := slices.IndexFunc(chart, func(l string) bool { return strings.ContainsRune(l, '└') })
+	if at < 0 || at+1 >= len(chart) {
+		t.Fatalf("no x axis with labels under it:\n%s", strings.Join(chart, "\n"))
+	}
+	axis, labels := chart[at], chart[at+1]
 	start := strings.IndexRune(axis, '└') // in bytes: the axis line is drawn with 3-byte runes
 	start = len([]rune(axis[:start]))
 	fields := strings.Fields(labels)
@@ -383,5 +387,65 @@ func TestHeaderNamesACustomNetwork(t *testing.T) {
 	snap.Config.Name = ""
 	if got := ansi.Strip(headerLines(snap, "mnist-tui", false, 100, st)); !strings.Contains(got, "mnist-tui · custom · 1,234 params") {
 		t.Errorf("header %q, want custom", got)
+	}
+}
+
+// The learning rate of every step is a thin line under the loss chart, on its x axis: the
+// synthetic run's 0.01 until its live change to 0.005 at step 500 is a high flat line that
+// steps down where the change is marked, and the margin gives the highest rate.
+func TestLossChartDrawsTheRateLine(t *testing.T) {
+	run := newSyntheticRun(10, 100, 10) // lr halved at step 500, the start of epoch 6
+	s := run.start()
+	run.advance(&s, 650)
+	if s.Rates.Next() != s.Step {
+		t.Fatalf("the synthetic run traced rates up to step %d, it is at %d", s.Rates.Next(), s.Step)
+	}
+	st := newStyles(colorRenderer(termenv.Ascii))
+	const w, h = 70, 18
+	chart := lossChart(s, w, h, st)
+	checkFits(t, chart, w, h)
+	lines := strings.Split(chart, "\n")
+	axis := slices.IndexFunc(lines, func(l string) bool { return strings.ContainsRune(l, '└') })
+	if axis != len(lines)-2-rateLineH {
+		t.Fatalf("x axis on line %d of %d, want %d rows of rate line under its labels:\n%s", axis, len(lines), rateLineH, chart)
+	}
+	high, low := []rune(lines[len(lines)-2]), []rune(lines[len(lines)-1])
+	origin := slices.Index([]rune(lines[axis]), '└')
+	if high[origin] != '│' || low[origin] != '│' || !strings.HasSuffix(strings.TrimSpace(string(high[:origin])), "0.01") ||
+		strings.TrimSpace(string(low[:origin])) != "lr" {
+		t.Errorf("the rate line's margin is %q / %q, want 0.01 over lr beside an axis at column %d", string(high[:origin+1]), string(low[:origin+1]), origin)
+	}
+	// Where each row has dots: the high row from the axis to the change, the low one after it.
+	span := func(row []rune) (first, last int) {
+		first, last = -1, -1
+		for x, r := range row[origin+1:] {
+			if r >= 0x2801 && r <= 0x28ff {
+				if first < 0 {
+					first = x
+				}
+				last = x
+			}
+		}
+		return first, last
+	}
+	graphW := w - origin - 1
+	change, now := graphW*500/1000, graphW*650/1000
+	hiFirst, hiLast := span(high)
+	loFirst, loLast := span(low)
+	if hiFirst != 0 || hiLast < change-1 || hiLast > change+1 || loFirst < change-1 || loLast < now-1 || loLast > now+1 {
+		t.Errorf("high row's dots at %d-%d, low row's at %d-%d; want 0-%d and %d-%d:\n%s\n%s",
+			hiFirst, hiLast, loFirst, loLast, change, change, now, string(high), string(low))
+	}
+
+	// No rates, no line; too little height, no line either.
+	s.Rates = train.RateTrace{}
+	if got := lossChart(s, w, h, st); strings.Contains(got, "lr│") || strings.Count(got, "\n") != h-1 {
+		t.Errorf("without rates the chart still draws a rate line, or is not %d lines:\n%s", h, got)
+	}
+	short := midRun()
+	small := lossChart(short, w, minLossRows+rateLineH, st)
+	checkFits(t, small, w, minLossRows+rateLineH)
+	if strings.Contains(small, "lr│") {
+		t.Errorf("a chart of %d lines gives the rate line rows it needs for the loss:\n%s", minLossRows+rateLineH, small)
 	}
 }
