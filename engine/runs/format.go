@@ -154,6 +154,21 @@ type LayerHealth struct {
 	// UpdateRatio is LR x GradNorm / WeightNorm: the relative change one
 	// plain SGD step makes (about 1e-3 is healthy).
 	UpdateRatio float64 `json:"update_ratio"`
+	// Act is the layer's output over the step's batch; nil when it was
+	// not measured (runs older than the field, a layer inside a block).
+	Act *Activations `json:"act,omitempty"`
+}
+
+// Activations are a layer's output (after the ReLU that ends it, if
+// one does) over one training batch.
+type Activations struct {
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"`
+	// ReLUs are the layer's ReLU units (a convolution's channels, a
+	// linear layer's outputs), 0 when no ReLU ends it; Dead is the share
+	// of them that were zero for every image of the batch.
+	ReLUs int     `json:"relus,omitempty"`
+	Dead  float64 `json:"dead,omitempty"`
 }
 
 // Note is a remark of the training doctor: a classic failure seen as it

@@ -60,6 +60,18 @@ func TestHealthIsRecordedEveryLogInterval(t *testing.T) {
 				t.Errorf("step %d, %s: %+v", h.Step, layer.Name, layer)
 			}
 		}
+		// The activations of the step's batch: conv1 and conv2 end in a
+		// ReLU (10 and 20 filters), fc.0 does not, fc.1's are the logits.
+		relus := []int{10, 20, 0}
+		for i, want := range relus {
+			a := h.Layers[i].Act
+			if a == nil || a.ReLUs != want || !(a.Std > 0) || a.Dead < 0 || a.Dead >= 0.5 {
+				t.Errorf("step %d, %s activations %+v, want %d ReLUs, a spread, few dead", h.Step, h.Layers[i].Name, a, want)
+			}
+		}
+		if h.Layers[3].Act != nil {
+			t.Errorf("step %d: the logits measured as activations: %+v", h.Step, *h.Layers[3].Act)
+		}
 		seen++
 	}
 	if seen != 4 {

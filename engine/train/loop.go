@@ -11,9 +11,11 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"mnist-tui/dataset"
 	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/doctor"
+	"mnist-tui/engine/health"
 	"mnist-tui/engine/runs"
 )
 
@@ -46,7 +48,7 @@ func (r *run) loop(ctx context.Context) error {
 			r.window.add(n, time.Since(stepStart))
 			r.accumulate(loss, correct, n)
 			if r.acc.LogBatches >= r.cfg.LogInterval {
-				r.logPoint()
+				r.logPoint(n)
 			}
 			r.publishProgress()
 			if r.t.afterStep != nil {
@@ -300,7 +302,9 @@ func (r *run) accumulate(loss float64, correct, n int) {
 	r.acc.EpochSeen += n
 }
 
-func (r *run) logPoint() {
+// logPoint ends a log interval; n is the size of the batch just trained,
+// still in r.x, whose activations the layer health reads.
+func (r *run) logPoint(n int) {
 	p := LogPoint{
 		Epoch: r.epoch,
 		Batch: r.batch,
@@ -312,8 +316,10 @@ func (r *run) logPoint() {
 	r.acc.LogLoss, r.acc.LogCorrect, r.acc.LogSeen, r.acc.LogBatches = 0, 0, 0, 0
 	r.hist.Logs = append(r.hist.Logs, p)
 	r.writeMetric(p.Record())
-	// The gradients are still those of the step just taken.
+	// The gradients and activations are still those of the step just taken.
 	h := runs.Health{Epoch: p.Epoch, Batch: p.Batch, Step: p.Step, LR: r.opt.LearningRate(), Layers: r.meter.Measure(r.opt.LearningRate(), nil)}
+	r.acts = r.net.MeasureActivations(r.x[:n*dataset.ImageSize], n, r.acts)
+	health.AddActivations(h.Layers, r.acts)
 	r.health = append(r.health, h)
 	r.writeMetric(h)
 	notes := append(r.doctor.Health(h), r.doctor.Log(p.Record())...)

@@ -260,6 +260,7 @@ type run struct {
 	acc    accumulators
 	hist   history
 	meter  *health.Meter
+	acts   []engine.LayerActivations // reused by every log point
 	health []runs.Health
 	doctor *doctor.Doctor
 	notes  []runs.Note
