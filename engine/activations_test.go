@@ -83,7 +83,7 @@ func TestMeasureActivationsFindsDeadUnits(t *testing.T) {
 	x, y := randomBatch(2, B)
 	for _, c := range []struct {
 		model, layer, bias string
-		kill, units      int
+		kill, units        int
 	}{
 		{"linear", "l2", "l2.bias", 256, 256},
 		{"cnn", "conv1.0", "conv1.0.bias", 6, 10}, // six of the ten filters
