@@ -1,6 +1,7 @@
 // Package doctor recognises the classic ways training goes wrong while it
 // happens — a loss that does not move, a loss that runs away, gradients
-// that explode or vanish, steps far too small or too large for the
+// that explode or vanish, a layer whose ReLUs have mostly died, steps
+// far too small or too large for the
 // weights, a model that memorises instead of learning — and explains each
 // in plain words, with a one-key fix where one exists.
 //
@@ -26,6 +27,7 @@ const (
 	RuleRising      = "rising"       // loss rising fast
 	RuleExploding   = "exploding"    // a layer's gradient growing fast
 	RuleVanishing   = "vanishing"    // a layer's gradient next to nothing
+	RuleDeadReLUs   = "dead_relus"   // most of a layer's ReLUs off for a whole batch
 	RuleStepTooLow  = "step_too_low" // update-to-weight ratio far below 1e-3
 	RuleStepTooHigh = "step_too_high"
 	RuleOverfitting = "overfitting"
@@ -53,6 +55,12 @@ const (
 	deadGradient  = 1e-7 // every gradient below this: nothing flows back at all
 
 	ratioCheck = 2 // on this many health records in a row
+
+	// DeadShare: more than this share of a layer's ReLU units zero for a
+	// whole batch, on deadCheck health records in a row (a unit that
+	// fires for none of 64 images may still fire for the next 64).
+	DeadShare = 0.5
+	deadCheck = 2
 )
 
 // The update-to-weight ratio (of the median layer) the doctor calls far
@@ -72,6 +80,7 @@ type Doctor struct {
 	low     int                  // health records in a row with the median ratio below RatioLow
 	high    int
 	dead    bool // the last health record had a layer with no gradient at all
+	deadRe  int  // health records in a row with a layer's ReLUs mostly dead
 	epochs  []runs.Epoch
 	active  map[string]bool
 }
@@ -92,7 +101,7 @@ func (d *Doctor) Changed(c runs.Change) {
 	d.logs = d.logs[:0]
 	d.since = c.Step
 	clear(d.grads)
-	d.explode, d.low, d.high, d.dead = 0, 0, 0, false
+	d.explode, d.low, d.high, d.dead, d.deadRe = 0, 0, 0, false, 0
 	clear(d.active)
 }
 
@@ -233,16 +242,40 @@ func (d *Doctor) Health(h runs.Health) []runs.Note {
 	for i, l := range h.Layers {
 		ratios[i] = l.UpdateRatio
 	}
-	median := median(ratios)
+	stepSize := median(ratios)
+
+	// Dead ReLUs: the layer with the largest share (the first of equals).
+	var deadest *runs.LayerHealth
+	for i, l := range h.Layers {
+		if l.Act != nil && l.Act.ReLUs > 0 && l.Act.Dead > DeadShare && (deadest == nil || l.Act.Dead > deadest.Act.Dead) {
+			deadest = &h.Layers[i]
+		}
+	}
+	d.deadRe = count(d.deadRe, deadest != nil)
+	notes = append(notes, d.speak(RuleDeadReLUs, d.deadRe >= deadCheck, func() runs.Note {
+		a := deadest.Act
+		text := fmt.Sprintf("%.0f %% of %s's %d ReLUs gave 0 for every image of the batch (dead ReLUs): they pass no gradient back, "+
+			"so they no longer learn and the layer works with what is left. ", 100*a.Dead, deadest.Name, a.ReLUs)
+		// Large steps are what usually push a unit's bias so far down
+		// that nothing turns it on again; with small steps the learning
+		// rate is not the cause, and lowering it would not help.
+		if stepSize >= 1e-3 {
+			return at(text+fmt.Sprintf("Large steps usually kill them: lower the learning rate (%g) to keep the rest alive; "+
+				"those already dead revive only in a new run (or with leaky_relu in a custom network).", h.LR), LearningRate, 0.1)()
+		}
+		return at(text+"The steps are not large, so the cause is more likely the start (the initialisation) or the data's scale: "+
+			"start again with another seed, or use leaky_relu or batchnorm before the ReLU in a custom network.", "", 0)()
+	})...)
+
 	// Tiny steps in a network with dead layers are not a learning rate
 	// too low: raising it would only do more damage.
-	d.low, d.high = count(d.low, median < RatioLow && !vanishing), count(d.high, median > RatioHigh)
+	d.low, d.high = count(d.low, stepSize < RatioLow && !vanishing), count(d.high, stepSize > RatioHigh)
 	notes = append(notes, d.speak(RuleStepTooLow, d.low >= ratioCheck, at(fmt.Sprintf(
 		"Each step changes the weights by %.1g of their size (learning rate x gradient / weights, median layer); about 1e-3 is healthy. "+
-			"At this pace the network learns very slowly: the learning rate (%g) is too low.", median, h.LR), LearningRate, 10))...)
+			"At this pace the network learns very slowly: the learning rate (%g) is too low.", stepSize, h.LR), LearningRate, 10))...)
 	notes = append(notes, d.speak(RuleStepTooHigh, d.high >= ratioCheck, at(fmt.Sprintf(
 		"Each step changes the weights by %.2g of their size (learning rate x gradient / weights, median layer); about 1e-3 is healthy. "+
-			"Steps this large throw away what the network learnt: the learning rate (%g) is too high.", median, h.LR), LearningRate, 0.1))...)
+			"Steps this large throw away what the network learnt: the learning rate (%g) is too high.", stepSize, h.LR), LearningRate, 0.1))...)
 	return notes
 }
 

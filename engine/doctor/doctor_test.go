@@ -113,6 +113,16 @@ func healthy(step int64) runs.Health {
 	return layers(step, 0.01, [3]float64{0.3, 1.5, 2}, [3]float64{1e-3, 5e-3, 6e-3})
 }
 
+// withDead is h with conv2.0's 20 ReLUs dead in share dead of the batch
+// and conv1.0's 10 all alive.
+func withDead(h runs.Health, dead float64) runs.Health {
+	h.Layers = append([]runs.LayerHealth(nil), h.Layers...)
+	h.Layers[0].Act = &runs.Activations{Mean: 0.5, Std: 0.6, ReLUs: 10}
+	h.Layers[1].Act = &runs.Activations{Mean: 0.1, Std: 0.2, ReLUs: 20, Dead: dead}
+	h.Layers[2].Act = &runs.Activations{Mean: 0, Std: 1} // no ReLU
+	return h
+}
+
 func log(step int64, loss float64) runs.Log {
 	return runs.Log{Epoch: 1, Batch: int(step), Step: step, Loss: loss, Acc: 50, LR: 0.01}
 }
@@ -161,6 +171,24 @@ func TestEachRuleOnARunMadeToShowIt(t *testing.T) {
 		{
 			name: "dead layer", rule: RuleVanishing, step: 300, mention: "dead",
 			recs: []runs.Record{layers(300, 0.01, [3]float64{0, 1.5, 2}, [3]float64{1e-3, 5e-3, 6e-3})},
+		},
+		{
+			// What --lr 2 does to the cnn's conv2 before the loss turns NaN.
+			name: "dead ReLUs", rule: RuleDeadReLUs, step: 900, fixFactor: 0.1, mention: "85 % of conv2.0's 20 ReLUs",
+			recs: []runs.Record{withDead(healthy(300), 0.2), withDead(healthy(600), 0.85), withDead(healthy(900), 0.85)},
+		},
+		{
+			// Half dead is not more than half; one batch is not enough.
+			name: "dead ReLUs on two records in a row", rule: RuleDeadReLUs, step: 1800, fixFactor: 0.1, mention: "conv2.0",
+			recs: []runs.Record{withDead(healthy(300), 0.5), withDead(healthy(600), 0.5), withDead(healthy(900), 0.9),
+				withDead(healthy(1200), 0.1), withDead(healthy(1500), 0.6), withDead(healthy(1800), 0.55)},
+		},
+		{
+			// Small steps did not kill them: no learning rate fix.
+			name: "dead ReLUs with small steps", rule: RuleDeadReLUs, step: 600, mention: "initialisation",
+			recs: []runs.Record{
+				withDead(layers(300, 0.01, [3]float64{0.3, 1.5, 2}, [3]float64{1e-4, 2e-4, 3e-4}), 0.7),
+				withDead(layers(600, 0.01, [3]float64{0.3, 1.5, 2}, [3]float64{1e-4, 2e-4, 3e-4}), 0.7)},
 		},
 		{
 			name: "steps too small", rule: RuleStepTooLow, step: 600, fixFactor: 10, mention: "too low",
