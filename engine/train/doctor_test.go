@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -164,5 +165,46 @@ func TestDoctorNotesADivergence(t *testing.T) {
 	}
 	if len(written) != len(s.Notes) || written[len(written)-1] != s.Notes[len(s.Notes)-1] {
 		t.Errorf("metrics.jsonl notes %+v, want %+v", written, s.Notes)
+	}
+}
+
+// A run stopped and resumed with --resume shows the same layer health and
+// doctor's notes as one that ran through: the history before the
+// checkpoint is read back from metrics.jsonl, and the doctor, having
+// heard it, does not repeat a note it gave before the stop.
+func TestHealthAndNotesSurviveResume(t *testing.T) {
+	for _, lr := range []float64{0.01, 1e-5} { // no note; a note before the stop
+		cfg := testConfig(t)
+		cfg.LearningRate = lr
+		data := syntheticData(640, 50, 13)
+		whole := runToEnd(t, New(cfg, Options{Data: data}))
+
+		cfg.RunsDir = t.TempDir()
+		first := New(cfg, Options{Data: data})
+		stopAtStep(first, 27)
+		part := runToEnd(t, first)
+		if len(part.Health) == 0 || len(part.Health) >= len(whole.Health) {
+			t.Fatalf("lr %g: the first part has %d health records of %d", lr, len(part.Health), len(whole.Health))
+		}
+		resumed := New(cfg, Options{Data: data, Resume: filepath.Join(part.RunDir, runs.LastCheckpoint)})
+		var atStart Snapshot
+		resumed.afterStep = func(step int64) {
+			if atStart.RunID == "" {
+				atStart = resumed.Snapshot()
+			}
+		}
+		end := runToEnd(t, resumed)
+		if len(atStart.Health) == 0 {
+			t.Errorf("lr %g: the resumed run's first snapshot has no health history", lr)
+		}
+		if !reflect.DeepEqual(end.Health, whole.Health) {
+			t.Errorf("lr %g: health after resume (%d records) differs from the uninterrupted run's (%d)", lr, len(end.Health), len(whole.Health))
+		}
+		if !reflect.DeepEqual(end.Notes, whole.Notes) {
+			t.Errorf("lr %g: notes after resume\n%+v\nwant the uninterrupted run's\n%+v", lr, end.Notes, whole.Notes)
+		}
+		if lr < 1e-3 && len(whole.Notes) == 0 {
+			t.Errorf("lr %g: no note to carry over", lr)
+		}
 	}
 }

@@ -143,8 +143,9 @@ type Snapshot struct {
 	History []EpochResult
 	Changes []HyperChange
 	Samples []Sample // refreshed after each evaluation
-	// Health is the layers' health at each log point of this session (a
-	// resumed run starts it afresh); Notes are the training doctor's.
+	// Health is the layers' health at each log point, a resumed run's
+	// earlier ones included (read from its metrics.jsonl); Notes are the
+	// training doctor's, likewise.
 	Health []runs.Health
 	Notes  []runs.Note
 
