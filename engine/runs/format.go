@@ -109,6 +109,9 @@ type Change struct {
 	Key  string  `json:"key"`
 	Old  float64 `json:"old"`
 	New  float64 `json:"new"`
+	// Why is who made the change when it was not typed in: the doctor's
+	// fix ("doctor: step_too_low"), or its undoing.
+	Why string `json:"why,omitempty"`
 }
 
 // Pause is training paused at a batch boundary.

@@ -18,7 +18,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 			TrainImages: 60000, Epoch: 3, Batch: 7, Step: 1883, Parent: &Parent{Run: "p", Step: 1883, Checkpoint: "runs/p/step-1883.safetensors"}},
 		Log{Epoch: 1, Batch: 300, Step: 300, Loss: 0.8, Acc: 76.5, LR: 0.01},
 		Epoch{Epoch: 1, Epochs: 10, TrainLoss: 0.3, TrainAcc: 91, TestLoss: 0.1, TestAcc: 96.7, Seconds: 1.5, ImgS: 40000},
-		Change{Step: 5, Key: "learning_rate", Old: 0.01, New: 0.001},
+		Change{Step: 5, Key: "learning_rate", Old: 0.01, New: 0.001, Why: "doctor: step_too_high at step 5"},
 		Pause{Epoch: 2, Batch: 3, Step: 941},
 		Resume{Epoch: 2, Batch: 3, Step: 941, PausedSeconds: 70},
 		End{State: Failed, Step: 9, Error: "no space"},

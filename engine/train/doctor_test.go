@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"mnist-tui/engine/checkpoint"
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/doctor"
 	"mnist-tui/engine/runs"
 )
@@ -99,11 +101,14 @@ func TestDoctorNotesATooLowLearningRateAndItsFixIsALiveChange(t *testing.T) {
 				return
 			}
 			fixed := 1e-5 * noted.Notes[0].FixFactor
-			tr.Send(SetHyper{LearningRate: &fixed})
+			tr.Send(SetHyper{LearningRate: &fixed, Why: "doctor: fix"})
+		}
+		if step == 13 {
+			tr.Send(Save{})
 		}
 		if step == 15 {
 			undo := 1e-5
-			tr.Send(SetHyper{LearningRate: &undo})
+			tr.Send(SetHyper{LearningRate: &undo, Why: "doctor: undo"})
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -131,9 +136,27 @@ func TestDoctorNotesATooLowLearningRateAndItsFixIsALiveChange(t *testing.T) {
 	if len(notes) == 0 || notes[0] != n {
 		t.Errorf("metrics.jsonl notes %+v, want the snapshot's first, %+v", notes, n)
 	}
-	want := []runs.Change{{Step: 12, Key: "learning_rate", Old: 1e-5, New: 1e-4}, {Step: 15, Key: "learning_rate", Old: 1e-4, New: 1e-5}}
+	want := []runs.Change{{Step: 12, Key: "learning_rate", Old: 1e-5, New: 1e-4, Why: "doctor: fix"}, {Step: 15, Key: "learning_rate", Old: 1e-4, New: 1e-5, Why: "doctor: undo"}}
 	if len(changes) != 2 || changes[0] != want[0] || changes[1] != want[1] {
 		t.Errorf("changes %+v, want the fix and its undoing %+v", changes, want)
+	}
+	// A checkpoint saved while the fix held carries it, and the run's
+	// last one the value the undo put back.
+	for _, c := range []struct {
+		file string
+		lr   float64
+	}{{runs.StepCheckpoint(13), 1e-4}, {runs.LastCheckpoint, 1e-5}} {
+		ck, err := checkpoint.Load(filepath.Join(tr.Snapshot().RunDir, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved, err := config.Parse(c.file, []byte(ck.Meta.Config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if saved.LearningRate != c.lr {
+			t.Errorf("%s carries learning rate %g, want %g", c.file, saved.LearningRate, c.lr)
+		}
 	}
 }
 

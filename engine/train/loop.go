@@ -159,23 +159,23 @@ func (r *run) setHyper(c SetHyper) {
 	if c.LearningRate != nil && *c.LearningRate != r.cfg.LearningRate {
 		// learning_rate scales the schedule from the next step: a constant
 		// schedule's rate becomes the new value.
-		changes = append(changes, HyperChange{Step: r.step, Key: "learning_rate", Old: r.cfg.LearningRate, New: *c.LearningRate})
+		changes = append(changes, HyperChange{Step: r.step, Key: "learning_rate", Old: r.cfg.LearningRate, New: *c.LearningRate, Why: c.Why})
 		r.cfg.LearningRate = *c.LearningRate
 		r.opt.SetLearningRate(r.scheduledRate(r.step))
 	}
 	if c.Momentum != nil && *c.Momentum != r.cfg.Momentum {
-		changes = append(changes, HyperChange{Step: r.step, Key: "momentum", Old: r.cfg.Momentum, New: *c.Momentum})
+		changes = append(changes, HyperChange{Step: r.step, Key: "momentum", Old: r.cfg.Momentum, New: *c.Momentum, Why: c.Why})
 		r.cfg.Momentum = *c.Momentum
 		if sgd, ok := r.opt.(*engine.SGD); ok {
 			sgd.Momentum = *c.Momentum // Adam has no momentum to change
 		}
 	}
 	if c.LogInterval != nil && *c.LogInterval != r.cfg.LogInterval {
-		changes = append(changes, HyperChange{Step: r.step, Key: "log_interval", Old: float64(r.cfg.LogInterval), New: float64(*c.LogInterval)})
+		changes = append(changes, HyperChange{Step: r.step, Key: "log_interval", Old: float64(r.cfg.LogInterval), New: float64(*c.LogInterval), Why: c.Why})
 		r.cfg.LogInterval = *c.LogInterval
 	}
 	if c.Epochs != nil && *c.Epochs != r.cfg.Epochs {
-		changes = append(changes, HyperChange{Step: r.step, Key: "epochs", Old: float64(r.cfg.Epochs), New: float64(*c.Epochs)})
+		changes = append(changes, HyperChange{Step: r.step, Key: "epochs", Old: float64(r.cfg.Epochs), New: float64(*c.Epochs), Why: c.Why})
 		r.cfg.Epochs = *c.Epochs
 	}
 	if len(changes) == 0 {
@@ -183,10 +183,10 @@ func (r *run) setHyper(c SetHyper) {
 	}
 	r.hist.Changes = append(r.hist.Changes, changes...)
 	for _, ch := range changes {
-		r.doctor.Changed(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New})
+		r.doctor.Changed(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New, Why: ch.Why})
 	}
 	for _, ch := range changes {
-		r.writeMetric(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New})
+		r.writeMetric(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New, Why: ch.Why})
 	}
 	r.t.update(func(s *Snapshot) {
 		s.Changes = r.hist.Changes

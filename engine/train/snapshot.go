@@ -91,6 +91,7 @@ type HyperChange struct {
 	Step     int64
 	Key      string // "learning_rate", "momentum", ...
 	Old, New float64
+	Why      string // see runs.Change
 }
 
 // Download reports data fetching progress while the run is Loading.
@@ -178,6 +179,8 @@ type SetHyper struct {
 	Momentum     *float64
 	LogInterval  *int
 	Epochs       *int
+	// Why is recorded with the changes (runs.Change.Why).
+	Why string
 }
 
 func (Pause) isCommand()    {}

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/doctor"
 	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
@@ -31,7 +32,7 @@ func record(step int64, lr float64, ratios ...float64) runs.Health {
 
 func lowLRSnapshot() train.Snapshot {
 	return train.Snapshot{
-		RunID: "r", State: train.Running, LR: 1e-5,
+		RunID: "r", State: train.Running, LR: 1e-5, Config: config.Config{LearningRate: 1e-5},
 		Health: []runs.Health{record(300, 1e-5, 2e-6, 4e-6), record(600, 1e-5, 1e-6, 3e-6)},
 		Notes: []runs.Note{{Epoch: 1, Batch: 600, Step: 600, Rule: doctor.RuleStepTooLow, Text: "Each step changes the weights by 2e-06 of their size.",
 			FixKey: doctor.LearningRate, FixFactor: 10}},
@@ -43,21 +44,26 @@ func press(p *Page, k string) tea.Cmd {
 	return p.Update(msg)
 }
 
-// sent is the learning rate a command from the page asks for.
-func sent(t *testing.T, cmd tea.Cmd) float64 {
+// asked is the learning rate a command from the page asks the config
+// page to apply, and why; answer is the config page's reply.
+func asked(t *testing.T, cmd tea.Cmd) (float64, string) {
 	t.Helper()
 	if cmd == nil {
 		t.Fatal("no command")
 	}
-	msg, ok := cmd().(view.SendMsg)
+	msg, ok := cmd().(view.EditMsg)
 	if !ok {
-		t.Fatalf("command gives %T, want view.SendMsg", cmd())
+		t.Fatalf("command gives %T, want view.EditMsg (an edit made on the config page)", cmd())
 	}
-	set, ok := msg.Command.(train.SetHyper)
-	if !ok || set.LearningRate == nil {
-		t.Fatalf("command %+v, want a learning rate", msg.Command)
+	lr, ok := msg.Values[doctor.LearningRate].(float64)
+	if !ok || len(msg.Values) != 1 {
+		t.Fatalf("edit %+v, want the learning rate alone", msg.Values)
 	}
-	return *set.LearningRate
+	return lr, msg.Why
+}
+
+func answer(p *Page, why string, applied bool) {
+	p.Update(view.EditedMsg{Why: why, Applied: applied, Status: "applied learning_rate from the next step"})
 }
 
 func TestTableShowsEveryLayerWithItsHistory(t *testing.T) {
@@ -89,10 +95,15 @@ func TestFixAndUndo(t *testing.T) {
 	if !bound(p.Keys(), "f") || bound(p.Keys(), "u") {
 		t.Fatalf("keys before the fix: %v", names(p.Keys()))
 	}
-	if lr := sent(t, press(p, "f")); lr != 1e-4 {
-		t.Errorf("f asks for lr %g, want 1e-4", lr)
+	lr, why := asked(t, press(p, "f"))
+	if lr != 1e-4 || !strings.Contains(why, "doctor: step_too_low at step 600") {
+		t.Errorf("f asks for lr %g because %q, want 1e-4 because of the doctor's step_too_low note", lr, why)
 	}
-	s.LR = 1e-4 // the trainer applied it
+	if len(p.Keys()) != 0 || press(p, "f") != nil {
+		t.Error("f or u on offer before the config page answered")
+	}
+	answer(p, why, true)
+	s.LR, s.Config.LearningRate = 1e-4, 1e-4 // the trainer applied it
 	p.SetSnapshot(s)
 	if bound(p.Keys(), "f") || !bound(p.Keys(), "u") {
 		t.Fatalf("keys after the fix: %v", names(p.Keys()))
@@ -100,10 +111,12 @@ func TestFixAndUndo(t *testing.T) {
 	if cmd := press(p, "f"); cmd != nil {
 		t.Error("f applied the same fix twice")
 	}
-	if lr := sent(t, press(p, "u")); lr != 1e-5 {
-		t.Errorf("u asks for lr %g, want 1e-5 back", lr)
+	lr, why = asked(t, press(p, "u"))
+	if lr != 1e-5 || !strings.Contains(why, "undo") {
+		t.Errorf("u asks for lr %g because %q, want 1e-5 back as an undo", lr, why)
 	}
-	s.LR = 1e-5
+	answer(p, why, true)
+	s.LR, s.Config.LearningRate = 1e-5, 1e-5
 	p.SetSnapshot(s)
 	if len(p.Keys()) != 0 {
 		t.Errorf("keys after undoing: %v, want none until a new note", names(p.Keys()))
@@ -125,6 +138,21 @@ func TestFixAndUndo(t *testing.T) {
 	}
 }
 
+// A fix the config page refuses (the user's own edits are not applied
+// yet) is not taken for applied: its reason is shown, f offers it again.
+func TestRefusedFixIsOfferedAgain(t *testing.T) {
+	p := New(plain())
+	p.SetSnapshot(lowLRSnapshot())
+	_, why := asked(t, press(p, "f"))
+	p.Update(view.EditedMsg{Why: why, Status: "not applied: the config page (e) has changes of yours not applied yet"})
+	if !bound(p.Keys(), "f") || bound(p.Keys(), "u") {
+		t.Errorf("keys after a refused fix: %v, want f again", names(p.Keys()))
+	}
+	if out := p.Render(100, 30); !strings.Contains(out, "changes of yours not applied yet") {
+		t.Errorf("the refusal is not shown:\n%s", out)
+	}
+}
+
 // Every key that changes the page or sends a command is in its help.
 func TestHelpListsEveryKeyThePageAnswers(t *testing.T) {
 	states := map[string]func() *Page{
@@ -134,8 +162,9 @@ func TestHelpListsEveryKeyThePageAnswers(t *testing.T) {
 			p := New(plain())
 			s := lowLRSnapshot()
 			p.SetSnapshot(s)
-			press(p, "f")
-			s.LR = 1e-4
+			_, why := asked(t, press(p, "f"))
+			answer(p, why, true)
+			s.LR, s.Config.LearningRate = 1e-4, 1e-4
 			p.SetSnapshot(s)
 			return p
 		},
