@@ -205,7 +205,8 @@ func (p *Page) Render(width, height int) string {
 		b.WriteString(p.st.title.Render("layer health") +
 			fmt.Sprintf(" · step %d (epoch %d, batch %d) · lr %g · %d records", h.Step, h.Epoch, h.Batch, h.LR, len(p.snap.Health)) + "\n")
 		b.WriteString(p.table(width) + "\n")
-		b.WriteString(p.st.dim.Render("update = lr x |grad| / |weight|, the relative change of one step: about 1e-3 is healthy; the doctor speaks below 1e-5 or above 1e-1. Sparklines: log scale, oldest left.") + "\n")
+		b.WriteString(p.st.dim.Render("update = lr x |grad| / |weight|, the relative change of one step: about 1e-3 is healthy; the doctor speaks below 1e-5 or above 1e-1. "+
+			"act, act sd: the layer's output over the batch (after its ReLU); dead: its ReLUs that gave 0 for every image (the doctor speaks above 50 %). Sparklines: log scale, oldest left.") + "\n")
 	}
 	b.WriteString("\n" + p.doctorText(width))
 	return termdraw.FitBlock(wrapLines(b.String(), width), width, height)
@@ -219,19 +220,28 @@ func (p *Page) table(width int) string {
 	for _, l := range last.Layers {
 		nameW = max(nameW, len(l.Name))
 	}
-	const numW = 9
-	fixed := nameW + 3*(numW+1) + 2 + 3
-	// Two history columns share what is left; each shows as many of the
-	// latest records as it has cells.
-	colW := min(maxHistory, max(0, (width-fixed)/2-1))
+	const numW, actW, deadW = 8, 7, 4
+	fixed := nameW + 3*(numW+1) + 2*(actW+1) + deadW + 1
+	// The history columns share what is left, each showing as many of the
+	// latest records as it has cells: both when they fit, else the update
+	// ratio's alone (an 80-column terminal).
+	cols := 2
+	colW := min(maxHistory, max(0, (width-fixed)/2-2))
 	if colW < len("update history") {
-		colW = 0
+		cols, colW = 1, min(maxHistory, max(0, width-fixed-2))
+	}
+	if colW < len("update history") {
+		cols, colW = 0, 0
 	}
 	spark := min(colW, len(hist))
 	var b strings.Builder
-	head := fmt.Sprintf("%-*s %*s %*s %*s", nameW, "layer", numW, "|weight|", numW, "|grad|", numW, "update")
-	if spark > 0 {
+	head := fmt.Sprintf("%-*s %*s %*s %*s %*s %*s %*s", nameW, "layer", numW, "|weight|", numW, "|grad|", numW, "update",
+		actW, "act", actW, "act sd", deadW, "dead")
+	switch cols {
+	case 2:
 		head += "  " + pad("|grad| history", colW) + " " + pad("update history", colW)
+	case 1:
+		head += "  " + pad("update history", colW)
 	}
 	b.WriteString(p.st.title.Render(head))
 	for i, l := range last.Layers {
@@ -240,14 +250,43 @@ func (p *Page) table(width int) string {
 		if l.UpdateRatio < doctor.RatioLow || l.UpdateRatio > doctor.RatioHigh {
 			ratio = p.st.warn.Render(ratio)
 		}
-		row += ratio
+		row += ratio + " " + p.activations(l.Act, actW, deadW)
 		if spark > 0 {
 			grads, ratios := series(hist, i, spark)
-			row += "  " + pad(sparkline(grads), colW) + " " + sparkline(ratios)
+			if cols == 2 {
+				row += "  " + pad(sparkline(grads), colW) + " " + sparkline(ratios)
+			} else {
+				row += "  " + sparkline(ratios)
+			}
 		}
 		b.WriteString("\n" + row)
 	}
 	return b.String()
+}
+
+// activations are a layer's activation columns: mean, standard deviation
+// and the share of its ReLUs dead ("-" without ReLUs, blanks when not
+// measured), the share marked when the doctor would speak of it.
+func (p *Page) activations(a *runs.Activations, actW, deadW int) string {
+	if a == nil {
+		return fmt.Sprintf("%*s %*s %*s", actW, "", actW, "", deadW, "")
+	}
+	dead := fmt.Sprintf("%*s", deadW, "-")
+	if a.ReLUs > 0 {
+		dead = fmt.Sprintf("%*s", deadW, fmt.Sprintf("%.0f%%", 100*a.Dead))
+		if a.Dead > doctor.DeadShare {
+			dead = p.st.warn.Render(dead)
+		}
+	}
+	return fmt.Sprintf("%*s %*s %s", actW, short(a.Mean), actW, short(a.Std), dead)
+}
+
+// short writes an activation statistic in 7 cells at most.
+func short(v float64) string {
+	if v != 0 && (math.Abs(v) < 0.01 || math.Abs(v) >= 1e4) && !math.IsInf(v, 0) && !math.IsNaN(v) {
+		return fmt.Sprintf("%.0e", v)
+	}
+	return fmt.Sprintf("%.3g", v)
 }
 
 // maxHistory is the most records a sparkline shows: enough for ten
@@ -277,7 +316,7 @@ func series(hist []runs.Health, i, n int) (grads, ratios []float64) {
 	return grads, ratios
 }
 
-// num writes a norm or ratio in 9 cells at most.
+// num writes a norm or ratio in 8 cells at most.
 func num(v float64) string {
 	switch {
 	case math.IsInf(v, 0) || math.IsNaN(v):
@@ -322,7 +361,7 @@ func (p *Page) doctorText(width int) string {
 	notes := p.snap.Notes
 	if len(notes) == 0 {
 		b.WriteString(" · " + p.st.good.Render("nothing to report") +
-			p.st.dim.Render(": it watches for a loss stuck at 2.30 or rising, exploding or vanishing gradients, steps far too small or large, and overfitting."))
+			p.st.dim.Render(": it watches for a loss stuck at 2.30 or rising, exploding or vanishing gradients, dead ReLUs, steps far too small or large, and overfitting."))
 		return b.String()
 	}
 	b.WriteString(fmt.Sprintf(" · %d note(s), newest first", len(notes)))

@@ -199,3 +199,45 @@ func names(bs []key.Binding) []string {
 	}
 	return out
 }
+
+// Each layer's activations are columns of the table: mean, spread, and
+// the share of dead ReLUs ("-" for a layer without, blank when not
+// measured, as in runs older than the measurement); at 80 columns the
+// table keeps the update ratio's history.
+func TestTableShowsActivations(t *testing.T) {
+	s := lowLRSnapshot()
+	for i := range s.Health {
+		h := &s.Health[i]
+		h.Layers = append([]runs.LayerHealth(nil), h.Layers...)
+		h.Layers[0].Act = &runs.Activations{Mean: 0.42, Std: 0.0031, ReLUs: 10, Dead: 0.6}
+		h.Layers = append(h.Layers, runs.LayerHealth{Name: "fc.0", WeightNorm: 1, GradNorm: 0.1, UpdateRatio: 1e-3, Act: &runs.Activations{Mean: -1.5, Std: 2}})
+	}
+	p := New(plain())
+	p.SetSnapshot(s)
+	for _, width := range []int{80, 120} {
+		out := p.Render(width, 24)
+		rows := map[string]string{}
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) > 0 {
+				rows[f[0]] = l
+			}
+		}
+		for name, want := range map[string][]string{
+			"layer":   {"act", "act sd", "dead", "update history"},
+			"conv1.0": {"0.42", "3e-03", "60%"},
+			"fc.0":    {"-1.5", "2", " - "},
+		} {
+			for _, w := range want {
+				if !strings.Contains(rows[name], w) {
+					t.Errorf("width %d: the %s row lacks %q: %q", width, name, w, rows[name])
+				}
+			}
+		}
+		if f := strings.Fields(rows["fc.1"]); len(f) != 5+width/100 { // name, 3 numbers, the sparklines (two at 120)
+			t.Errorf("width %d: fc.1, not measured, shows %q", width, rows["fc.1"])
+		}
+		if strings.Contains(rows["layer"], "|grad| history") != (width > 80) {
+			t.Errorf("width %d: header %q", width, rows["layer"])
+		}
+	}
+}
