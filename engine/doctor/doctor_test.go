@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,8 +75,8 @@ func rules(notes []runs.Note) []string {
 }
 
 // The real tutorial runs (lr 0.01, momentum 0.5, seed 1, as `train
-// --json` wrote them: the cnn's ten epochs, the first epoch of linear and
-// residual) are healthy: not one note.
+// --json` wrote them, activations included: the cnn's ten epochs, the
+// first epoch of linear and residual) are healthy: not one note.
 func TestNoNoteOnTheTutorialRun(t *testing.T) {
 	for _, path := range []string{"testdata/cnn-tutorial.jsonl", "testdata/linear-epoch1.jsonl", "testdata/residual-epoch1.jsonl"} {
 		recs := readRecords(t, path)
@@ -86,6 +87,9 @@ func TestNoNoteOnTheTutorialRun(t *testing.T) {
 				logs++
 			case runs.Health:
 				health++
+				if !slices.ContainsFunc(r.(runs.Health).Layers, func(l runs.LayerHealth) bool { return l.Act != nil && l.Act.ReLUs > 0 }) {
+					t.Errorf("%s: a health line without ReLU activations: the dead ReLU rule is not tried", path)
+				}
 			case runs.Epoch:
 				epochs++
 			}
