@@ -61,6 +61,7 @@ const (
 	// fires for none of 64 images may still fire for the next 64).
 	DeadShare = 0.5
 	deadCheck = 2
+	wildSteps = 1e-2 // an update ratio ten times the healthy one
 )
 
 // The update-to-weight ratio (of the median layer) the doctor calls far
@@ -81,6 +82,9 @@ type Doctor struct {
 	high    int
 	dead    bool // the last health record had a layer with no gradient at all
 	deadRe  int  // health records in a row with a layer's ReLUs mostly dead
+	// wild: since the last change, the loss ran away or the steps were
+	// far too large: what kills ReLUs, and may have before they were seen.
+	wild bool
 	epochs  []runs.Epoch
 	active  map[string]bool
 }
@@ -101,7 +105,7 @@ func (d *Doctor) Changed(c runs.Change) {
 	d.logs = d.logs[:0]
 	d.since = c.Step
 	clear(d.grads)
-	d.explode, d.low, d.high, d.dead, d.deadRe = 0, 0, 0, false, 0
+	d.explode, d.low, d.high, d.dead, d.deadRe, d.wild = 0, 0, 0, false, 0, false
 	clear(d.active)
 }
 
@@ -168,12 +172,14 @@ func (d *Doctor) Log(l runs.Log) []runs.Note {
 			"each step overshoots. Lower the learning rate (%g).", l.Loss, l.LR)
 	}
 	notes = append(notes, d.speak(RuleRising, rising, at(text, LearningRate, 0.1))...)
+	d.wild = d.wild || rising
 	return notes
 }
 
 // Diverged is the loss becoming NaN or infinite at step: the trainer has
 // paused and will restart the epoch from its last good weights on resume.
 func (d *Doctor) Diverged(epoch, batch int, step int64, loss, lr float64) []runs.Note {
+	d.wild = true
 	return d.speak(RuleDiverged, true, func() runs.Note {
 		return runs.Note{Epoch: epoch, Batch: batch, Step: step, FixKey: LearningRate, FixFactor: 0.1, Text: fmt.Sprintf(
 			"The loss became %v: the steps were so large that the weights overflowed (learning rate %g). "+
@@ -257,9 +263,11 @@ func (d *Doctor) Health(h runs.Health) []runs.Note {
 		text := fmt.Sprintf("%.0f %% of %s's %d ReLUs gave 0 for every image of the batch (dead ReLUs): they pass no gradient back, "+
 			"so they no longer learn and the layer works with what is left. ", 100*a.Dead, deadest.Name, a.ReLUs)
 		// Large steps are what usually push a unit's bias so far down
-		// that nothing turns it on again; with small steps the learning
-		// rate is not the cause, and lowering it would not help.
-		if stepSize >= 1e-3 {
+		// that nothing turns it on again, and may have done it before
+		// the units were seen dead (a dead network's own steps are
+		// small); with small steps all along the learning rate is not
+		// the cause, and lowering it would not help.
+		if d.wild || stepSize >= 1e-3 {
 			return at(text+fmt.Sprintf("Large steps usually kill them: lower the learning rate (%g) to keep the rest alive; "+
 				"those already dead revive only in a new run (or with leaky_relu in a custom network).", h.LR), LearningRate, 0.1)()
 		}
@@ -273,6 +281,7 @@ func (d *Doctor) Health(h runs.Health) []runs.Note {
 	notes = append(notes, d.speak(RuleStepTooLow, d.low >= ratioCheck, at(fmt.Sprintf(
 		"Each step changes the weights by %.1g of their size (learning rate x gradient / weights, median layer); about 1e-3 is healthy. "+
 			"At this pace the network learns very slowly: the learning rate (%g) is too low.", stepSize, h.LR), LearningRate, 10))...)
+	d.wild = d.wild || stepSize > wildSteps
 	notes = append(notes, d.speak(RuleStepTooHigh, d.high >= ratioCheck, at(fmt.Sprintf(
 		"Each step changes the weights by %.2g of their size (learning rate x gradient / weights, median layer); about 1e-3 is healthy. "+
 			"Steps this large throw away what the network learnt: the learning rate (%g) is too high.", stepSize, h.LR), LearningRate, 0.1))...)

@@ -254,6 +254,40 @@ func TestDeadNetworkIsNotToldToRaiseTheLearningRate(t *testing.T) {
 	}
 }
 
+// What --lr 0.5 does to the cnn: the loss runs away in the first 300
+// steps and conv2's ReLUs are all dead after it, when the dead network's
+// own steps are small. The steps that killed them were large: the note
+// still offers a lower learning rate.
+func TestDeadReLUsAfterTheLossRanAwayBlameTheLearningRate(t *testing.T) {
+	small := func(step int64) runs.Health {
+		return withDead(layers(step, 0.5, [3]float64{0.3, 1.5, 2}, [3]float64{1e-6, 3e-6, 6e-6}), 1)
+	}
+	notes := feed(New(), []runs.Record{small(300), log(300, 4917), small(600), log(600, 2.39)})
+	var dead []runs.Note
+	for _, n := range notes {
+		if n.Rule == RuleDeadReLUs {
+			dead = append(dead, n)
+		}
+	}
+	if len(dead) != 1 || dead[0].FixFactor != 0.1 || dead[0].FixKey != LearningRate || !strings.Contains(dead[0].Text, "100 % of conv2.0") {
+		t.Errorf("dead ReLU notes %+v, want one offering learning rate /10", dead)
+	}
+	// Without the runaway loss the same records blame the start.
+	notes = feed(New(), []runs.Record{small(300), log(300, 1.2), small(600), log(600, 1.1)})
+	spoke := 0
+	for _, n := range notes {
+		if n.Rule == RuleDeadReLUs {
+			spoke++
+			if n.FixFactor != 0 || !strings.Contains(n.Text, "initialisation") {
+				t.Errorf("dead ReLUs with small steps all along: %+v, want no learning rate fix", n)
+			}
+		}
+	}
+	if spoke != 1 {
+		t.Errorf("%d dead ReLU notes with small steps all along, want 1", spoke)
+	}
+}
+
 // A rule speaks once while its condition lasts, again after it cleared,
 // and again after a change of the learning rate (a fix that did not help).
 func TestRulesSpeakOncePerEpisode(t *testing.T) {
