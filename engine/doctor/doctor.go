@@ -84,9 +84,9 @@ type Doctor struct {
 	deadRe  int  // health records in a row with a layer's ReLUs mostly dead
 	// wild: since the last change, the loss ran away or the steps were
 	// far too large: what kills ReLUs, and may have before they were seen.
-	wild bool
-	epochs  []runs.Epoch
-	active  map[string]bool
+	wild   bool
+	epochs []runs.Epoch
+	active map[string]bool
 }
 
 // New returns a doctor for a run that starts now.
