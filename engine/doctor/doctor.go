@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"mnist-tui/engine/runs"
 )
@@ -340,5 +341,17 @@ func FixText(n runs.Note, current float64) string {
 	if name == LearningRate {
 		name = "learning rate"
 	}
-	return fmt.Sprintf("%s %s (%g)", name, op, current*n.FixFactor)
+	return fmt.Sprintf("%s %s (%g)", name, op, FixedValue(n, current))
+}
+
+// FixedValue is the value a note's fix gives the key from current, in
+// the fewest digits that say it: 0.4 x 0.1 in floating point is
+// 0.04000000000000001, which nobody should find in their config file.
+func FixedValue(n runs.Note, current float64) float64 {
+	v := current * n.FixFactor
+	short, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	if err != nil {
+		return v
+	}
+	return short
 }

@@ -322,6 +322,7 @@ func TestFixText(t *testing.T) {
 	}{
 		{runs.Note{FixKey: LearningRate, FixFactor: 10}, 1e-5, "learning rate x10 (0.0001)"},
 		{runs.Note{FixKey: LearningRate, FixFactor: 0.1}, 2, "learning rate /10 (0.2)"},
+		{runs.Note{FixKey: LearningRate, FixFactor: 0.1}, 0.4, "learning rate /10 (0.04)"}, // not 0.04000000000000001
 		{runs.Note{}, 2, ""},
 	} {
 		if got := FixText(c.n, c.lr); got != c.want {

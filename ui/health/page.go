@@ -147,7 +147,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		// The rate the note judged, not one a schedule has moved since.
-		lr := p.snap.Config.LearningRate * n.FixFactor
+		lr := doctor.FixedValue(n, p.snap.Config.LearningRate)
 		why := fmt.Sprintf("doctor: %s at step %d, %s", n.Rule, n.Step, doctor.FixText(n, p.snap.Config.LearningRate))
 		p.asked = &fix{note: n, from: p.snap.Config.LearningRate, to: lr, why: why}
 		p.note = "applying " + doctor.FixText(n, p.snap.Config.LearningRate) + "…"

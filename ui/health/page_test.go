@@ -241,3 +241,16 @@ func TestTableShowsActivations(t *testing.T) {
 		}
 	}
 }
+
+// The fix's value is written as a person would: learning rate 0.4 /10 is
+// 0.04 in the config file, not 0.04000000000000001.
+func TestFixValueHasNoFloatingPointNoise(t *testing.T) {
+	s := lowLRSnapshot()
+	s.LR, s.Config.LearningRate = 0.4, 0.4
+	s.Notes = []runs.Note{{Step: 600, Rule: doctor.RuleDeadReLUs, Text: "dead", FixKey: doctor.LearningRate, FixFactor: 0.1}}
+	p := New(plain())
+	p.SetSnapshot(s)
+	if lr, _ := asked(t, press(p, "f")); lr != 0.04 {
+		t.Errorf("f asks for %v, want 0.04", lr)
+	}
+}
