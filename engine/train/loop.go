@@ -41,6 +41,10 @@ func (r *run) loop(ctx context.Context) error {
 				r.diverge(loss)
 				continue
 			}
+			if r.acc.LogBatches+1 >= r.cfg.LogInterval {
+				// Before the weights move: the activations of the step.
+				r.acts = r.net.MeasureActivations(r.x[:n*dataset.ImageSize], n, r.acts)
+			}
 			r.opt.SetLearningRate(r.scheduledRate(r.step))
 			r.opt.Step()
 			r.step++
@@ -48,7 +52,7 @@ func (r *run) loop(ctx context.Context) error {
 			r.window.add(n, time.Since(stepStart))
 			r.accumulate(loss, correct, n)
 			if r.acc.LogBatches >= r.cfg.LogInterval {
-				r.logPoint(n)
+				r.logPoint()
 			}
 			r.publishProgress()
 			if r.t.afterStep != nil {
@@ -302,9 +306,9 @@ func (r *run) accumulate(loss float64, correct, n int) {
 	r.acc.EpochSeen += n
 }
 
-// logPoint ends a log interval; n is the size of the batch just trained,
-// still in r.x, whose activations the layer health reads.
-func (r *run) logPoint(n int) {
+// logPoint ends a log interval; r.acts are the activations of its last
+// step.
+func (r *run) logPoint() {
 	p := LogPoint{
 		Epoch: r.epoch,
 		Batch: r.batch,
@@ -318,7 +322,6 @@ func (r *run) logPoint(n int) {
 	r.writeMetric(p.Record())
 	// The gradients and activations are still those of the step just taken.
 	h := runs.Health{Epoch: p.Epoch, Batch: p.Batch, Step: p.Step, LR: r.opt.LearningRate(), Layers: r.meter.Measure(r.opt.LearningRate(), nil)}
-	r.acts = r.net.MeasureActivations(r.x[:n*dataset.ImageSize], n, r.acts)
 	health.AddActivations(h.Layers, r.acts)
 	r.health = append(r.health, h)
 	r.writeMetric(h)
