@@ -236,6 +236,11 @@ func (d *Doctor) Health(h runs.Health) []runs.Note {
 	vanishing := d.dead || smallest.GradNorm < vanishRatio*largest.GradNorm
 	notes = append(notes, d.speak(RuleVanishing, vanishing, func() runs.Note {
 		if d.dead {
+			if wall := blocking(h.Layers, smallest.Name); wall != "" && wall != smallest.Name {
+				return at(fmt.Sprintf("%s gets no gradient at all (%.2g): every ReLU of %s gave 0 for every image, so nothing flows back "+
+					"past it and the layers before it have stopped learning for good (dead ReLUs), usually after a step far too large. "+
+					"Start again with a lower learning rate.", smallest.Name, smallest.GradNorm, wall), "", 0)()
+			}
 			return at(fmt.Sprintf("%s gets no gradient at all (%.2g): its units are off for every image, so it has stopped learning "+
 				"for good (dead ReLUs), usually after a step far too large. Start again with a lower learning rate.",
 				smallest.Name, smallest.GradNorm), "", 0)()
@@ -287,6 +292,21 @@ func (d *Doctor) Health(h runs.Health) []runs.Note {
 		"Each step changes the weights by %.2g of their size (learning rate x gradient / weights, median layer); about 1e-3 is healthy. "+
 			"Steps this large throw away what the network learnt: the learning rate (%g) is too high.", stepSize, h.LR), LearningRate, 0.1))...)
 	return notes
+}
+
+// blocking is the first layer from the one named on (the layers are in
+// the order of the forward pass) whose ReLUs were all dead: no gradient
+// flows back through it to the layers before. "" when the activations do
+// not show one.
+func blocking(layers []runs.LayerHealth, from string) string {
+	seen := false
+	for _, l := range layers {
+		seen = seen || l.Name == from
+		if seen && l.Act != nil && l.Act.ReLUs > 0 && l.Act.Dead >= 1 {
+			return l.Name
+		}
+	}
+	return ""
 }
 
 // median of xs (the upper one of an even count), without reordering xs.

@@ -254,6 +254,23 @@ func TestDeadNetworkIsNotToldToRaiseTheLearningRate(t *testing.T) {
 	}
 }
 
+// A layer with no gradient behind one whose ReLUs are all dead (what
+// --lr 0.4 does to the cnn: conv2's die, conv1's stay alive) is blamed on
+// the dead layer, not on its own units.
+func TestNoGradientIsBlamedOnTheDeadLayerAfterIt(t *testing.T) {
+	h := withDead(layers(300, 0.4, [3]float64{0, 0, 0.2}, [3]float64{0, 0, 3e-3}), 1)
+	notes := feed(New(), []runs.Record{h})
+	if len(notes) != 1 || notes[0].Rule != RuleVanishing || !strings.Contains(notes[0].Text, "conv1.0 gets no gradient") ||
+		!strings.Contains(notes[0].Text, "every ReLU of conv2.0 gave 0") {
+		t.Errorf("notes %+v, want conv1.0's missing gradient blamed on conv2.0's dead ReLUs", notes)
+	}
+	// Without activations (an older run) the layer itself is named.
+	h = layers(300, 0.4, [3]float64{0, 0, 0.2}, [3]float64{0, 0, 3e-3})
+	if notes := feed(New(), []runs.Record{h}); len(notes) != 1 || !strings.Contains(notes[0].Text, "its units are off") {
+		t.Errorf("notes %+v without activations", notes)
+	}
+}
+
 // What --lr 0.5 does to the cnn: the loss runs away in the first 300
 // steps and conv2's ReLUs are all dead after it, when the dead network's
 // own steps are small. The steps that killed them were large: the note
