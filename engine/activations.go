@@ -55,8 +55,9 @@ type activationLister[F float] interface {
 // step left them (BatchNorm on the batch's statistics, the step's dropout masks). The
 // hand-written models keep only the last chunk of each worker, so their forward pass is run
 // again on worker 0, chunk by chunk: it has no state besides the activations, so this changes
-// nothing and gives the same values as the step's. Either way it costs at most a forward pass
-// of one batch, on one core, per call: a log interval of 300 steps costs well under 1 %.
+// nothing and, before the optimiser moves the weights, gives the step's values. Either way it
+// costs at most a forward pass of one batch on one core: measured, about 2 ms of CPU for the
+// cnn's batch of 64, 0.2 % of the 300 steps of a log interval.
 func (n *Net) MeasureActivations(x []float32, batch int, dst []LayerActivations) []LayerActivations {
 	dst = dst[:0]
 	if batch < 1 {
