@@ -1,6 +1,7 @@
 // Package doctor recognises the classic ways training goes wrong while it
 // happens — a loss that does not move, a loss that runs away, gradients
-// that explode or vanish, steps far too small or too large for the
+// that explode or vanish, a layer whose ReLUs have mostly died, steps
+// far too small or too large for the
 // weights, a model that memorises instead of learning — and explains each
 // in plain words, with a one-key fix where one exists.
 //
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"mnist-tui/engine/runs"
 )
@@ -26,6 +28,7 @@ const (
 	RuleRising      = "rising"       // loss rising fast
 	RuleExploding   = "exploding"    // a layer's gradient growing fast
 	RuleVanishing   = "vanishing"    // a layer's gradient next to nothing
+	RuleDeadReLUs   = "dead_relus"   // most of a layer's ReLUs off for a whole batch
 	RuleStepTooLow  = "step_too_low" // update-to-weight ratio far below 1e-3
 	RuleStepTooHigh = "step_too_high"
 	RuleOverfitting = "overfitting"
@@ -53,6 +56,13 @@ const (
 	deadGradient  = 1e-7 // every gradient below this: nothing flows back at all
 
 	ratioCheck = 2 // on this many health records in a row
+
+	// DeadShare: more than this share of a layer's ReLU units zero for a
+	// whole batch, on deadCheck health records in a row (a unit that
+	// fires for none of 64 images may still fire for the next 64).
+	DeadShare = 0.5
+	deadCheck = 2
+	wildSteps = 1e-2 // an update ratio ten times the healthy one
 )
 
 // The update-to-weight ratio (of the median layer) the doctor calls far
@@ -72,8 +82,12 @@ type Doctor struct {
 	low     int                  // health records in a row with the median ratio below RatioLow
 	high    int
 	dead    bool // the last health record had a layer with no gradient at all
-	epochs  []runs.Epoch
-	active  map[string]bool
+	deadRe  int  // health records in a row with a layer's ReLUs mostly dead
+	// wild: since the last change, the loss ran away or the steps were
+	// far too large: what kills ReLUs, and may have before they were seen.
+	wild   bool
+	epochs []runs.Epoch
+	active map[string]bool
 }
 
 // New returns a doctor for a run that starts now.
@@ -92,7 +106,7 @@ func (d *Doctor) Changed(c runs.Change) {
 	d.logs = d.logs[:0]
 	d.since = c.Step
 	clear(d.grads)
-	d.explode, d.low, d.high, d.dead = 0, 0, 0, false
+	d.explode, d.low, d.high, d.dead, d.deadRe, d.wild = 0, 0, 0, false, 0, false
 	clear(d.active)
 }
 
@@ -159,12 +173,14 @@ func (d *Doctor) Log(l runs.Log) []runs.Note {
 			"each step overshoots. Lower the learning rate (%g).", l.Loss, l.LR)
 	}
 	notes = append(notes, d.speak(RuleRising, rising, at(text, LearningRate, 0.1))...)
+	d.wild = d.wild || rising
 	return notes
 }
 
 // Diverged is the loss becoming NaN or infinite at step: the trainer has
 // paused and will restart the epoch from its last good weights on resume.
 func (d *Doctor) Diverged(epoch, batch int, step int64, loss, lr float64) []runs.Note {
+	d.wild = true
 	return d.speak(RuleDiverged, true, func() runs.Note {
 		return runs.Note{Epoch: epoch, Batch: batch, Step: step, FixKey: LearningRate, FixFactor: 0.1, Text: fmt.Sprintf(
 			"The loss became %v: the steps were so large that the weights overflowed (learning rate %g). "+
@@ -220,6 +236,11 @@ func (d *Doctor) Health(h runs.Health) []runs.Note {
 	vanishing := d.dead || smallest.GradNorm < vanishRatio*largest.GradNorm
 	notes = append(notes, d.speak(RuleVanishing, vanishing, func() runs.Note {
 		if d.dead {
+			if wall := blocking(h.Layers, smallest.Name); wall != "" && wall != smallest.Name {
+				return at(fmt.Sprintf("%s gets no gradient at all (%.2g): every ReLU of %s gave 0 for every image, so nothing flows back "+
+					"past it and the layers before it have stopped learning for good (dead ReLUs), usually after a step far too large. "+
+					"Start again with a lower learning rate.", smallest.Name, smallest.GradNorm, wall), "", 0)()
+			}
 			return at(fmt.Sprintf("%s gets no gradient at all (%.2g): its units are off for every image, so it has stopped learning "+
 				"for good (dead ReLUs), usually after a step far too large. Start again with a lower learning rate.",
 				smallest.Name, smallest.GradNorm), "", 0)()
@@ -233,17 +254,59 @@ func (d *Doctor) Health(h runs.Health) []runs.Note {
 	for i, l := range h.Layers {
 		ratios[i] = l.UpdateRatio
 	}
-	median := median(ratios)
+	stepSize := median(ratios)
+
+	// Dead ReLUs: the layer with the largest share (the first of equals).
+	var deadest *runs.LayerHealth
+	for i, l := range h.Layers {
+		if l.Act != nil && l.Act.ReLUs > 0 && l.Act.Dead > DeadShare && (deadest == nil || l.Act.Dead > deadest.Act.Dead) {
+			deadest = &h.Layers[i]
+		}
+	}
+	d.deadRe = count(d.deadRe, deadest != nil)
+	notes = append(notes, d.speak(RuleDeadReLUs, d.deadRe >= deadCheck, func() runs.Note {
+		a := deadest.Act
+		text := fmt.Sprintf("%.0f %% of %s's %d ReLUs gave 0 for every image of the batch (dead ReLUs): they pass no gradient back, "+
+			"so they no longer learn and the layer works with what is left. ", 100*a.Dead, deadest.Name, a.ReLUs)
+		// Large steps are what usually push a unit's bias so far down
+		// that nothing turns it on again, and may have done it before
+		// the units were seen dead (a dead network's own steps are
+		// small); with small steps all along the learning rate is not
+		// the cause, and lowering it would not help.
+		if d.wild || stepSize >= 1e-3 {
+			return at(text+fmt.Sprintf("Large steps usually kill them: lower the learning rate (%g) to keep the rest alive; "+
+				"those already dead revive only in a new run (or with leaky_relu in a custom network).", h.LR), LearningRate, 0.1)()
+		}
+		return at(text+"The steps are not large, so the cause is more likely the start (the initialisation) or the data's scale: "+
+			"start again with another seed, or use leaky_relu or batchnorm before the ReLU in a custom network.", "", 0)()
+	})...)
+
 	// Tiny steps in a network with dead layers are not a learning rate
 	// too low: raising it would only do more damage.
-	d.low, d.high = count(d.low, median < RatioLow && !vanishing), count(d.high, median > RatioHigh)
+	d.low, d.high = count(d.low, stepSize < RatioLow && !vanishing), count(d.high, stepSize > RatioHigh)
 	notes = append(notes, d.speak(RuleStepTooLow, d.low >= ratioCheck, at(fmt.Sprintf(
 		"Each step changes the weights by %.1g of their size (learning rate x gradient / weights, median layer); about 1e-3 is healthy. "+
-			"At this pace the network learns very slowly: the learning rate (%g) is too low.", median, h.LR), LearningRate, 10))...)
+			"At this pace the network learns very slowly: the learning rate (%g) is too low.", stepSize, h.LR), LearningRate, 10))...)
+	d.wild = d.wild || stepSize > wildSteps
 	notes = append(notes, d.speak(RuleStepTooHigh, d.high >= ratioCheck, at(fmt.Sprintf(
 		"Each step changes the weights by %.2g of their size (learning rate x gradient / weights, median layer); about 1e-3 is healthy. "+
-			"Steps this large throw away what the network learnt: the learning rate (%g) is too high.", median, h.LR), LearningRate, 0.1))...)
+			"Steps this large throw away what the network learnt: the learning rate (%g) is too high.", stepSize, h.LR), LearningRate, 0.1))...)
 	return notes
+}
+
+// blocking is the first layer from the one named on (the layers are in
+// the order of the forward pass) whose ReLUs were all dead: no gradient
+// flows back through it to the layers before. "" when the activations do
+// not show one.
+func blocking(layers []runs.LayerHealth, from string) string {
+	seen := false
+	for _, l := range layers {
+		seen = seen || l.Name == from
+		if seen && l.Act != nil && l.Act.ReLUs > 0 && l.Act.Dead >= 1 {
+			return l.Name
+		}
+	}
+	return ""
 }
 
 // median of xs (the upper one of an even count), without reordering xs.
@@ -298,5 +361,17 @@ func FixText(n runs.Note, current float64) string {
 	if name == LearningRate {
 		name = "learning rate"
 	}
-	return fmt.Sprintf("%s %s (%g)", name, op, current*n.FixFactor)
+	return fmt.Sprintf("%s %s (%g)", name, op, FixedValue(n, current))
+}
+
+// FixedValue is the value a note's fix gives the key from current, in
+// the fewest digits that say it: 0.4 x 0.1 in floating point is
+// 0.04000000000000001, which nobody should find in their config file.
+func FixedValue(n runs.Note, current float64) float64 {
+	v := current * n.FixFactor
+	short, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	if err != nil {
+		return v
+	}
+	return short
 }

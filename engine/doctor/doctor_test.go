@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,8 +75,8 @@ func rules(notes []runs.Note) []string {
 }
 
 // The real tutorial runs (lr 0.01, momentum 0.5, seed 1, as `train
-// --json` wrote them: the cnn's ten epochs, the first epoch of linear and
-// residual) are healthy: not one note.
+// --json` wrote them, activations included: the cnn's ten epochs, the
+// first epoch of linear and residual) are healthy: not one note.
 func TestNoNoteOnTheTutorialRun(t *testing.T) {
 	for _, path := range []string{"testdata/cnn-tutorial.jsonl", "testdata/linear-epoch1.jsonl", "testdata/residual-epoch1.jsonl"} {
 		recs := readRecords(t, path)
@@ -86,6 +87,9 @@ func TestNoNoteOnTheTutorialRun(t *testing.T) {
 				logs++
 			case runs.Health:
 				health++
+				if !slices.ContainsFunc(r.(runs.Health).Layers, func(l runs.LayerHealth) bool { return l.Act != nil && l.Act.ReLUs > 0 }) {
+					t.Errorf("%s: a health line without ReLU activations: the dead ReLU rule is not tried", path)
+				}
 			case runs.Epoch:
 				epochs++
 			}
@@ -111,6 +115,16 @@ func layers(step int64, lr float64, grads, ratios [3]float64) runs.Health {
 
 func healthy(step int64) runs.Health {
 	return layers(step, 0.01, [3]float64{0.3, 1.5, 2}, [3]float64{1e-3, 5e-3, 6e-3})
+}
+
+// withDead is h with conv2.0's 20 ReLUs dead in share dead of the batch
+// and conv1.0's 10 all alive.
+func withDead(h runs.Health, dead float64) runs.Health {
+	h.Layers = append([]runs.LayerHealth(nil), h.Layers...)
+	h.Layers[0].Act = &runs.Activations{Mean: 0.5, Std: 0.6, ReLUs: 10}
+	h.Layers[1].Act = &runs.Activations{Mean: 0.1, Std: 0.2, ReLUs: 20, Dead: dead}
+	h.Layers[2].Act = &runs.Activations{Mean: 0, Std: 1} // no ReLU
+	return h
 }
 
 func log(step int64, loss float64) runs.Log {
@@ -161,6 +175,24 @@ func TestEachRuleOnARunMadeToShowIt(t *testing.T) {
 		{
 			name: "dead layer", rule: RuleVanishing, step: 300, mention: "dead",
 			recs: []runs.Record{layers(300, 0.01, [3]float64{0, 1.5, 2}, [3]float64{1e-3, 5e-3, 6e-3})},
+		},
+		{
+			// What --lr 2 does to the cnn's conv2 before the loss turns NaN.
+			name: "dead ReLUs", rule: RuleDeadReLUs, step: 900, fixFactor: 0.1, mention: "85 % of conv2.0's 20 ReLUs",
+			recs: []runs.Record{withDead(healthy(300), 0.2), withDead(healthy(600), 0.85), withDead(healthy(900), 0.85)},
+		},
+		{
+			// Half dead is not more than half; one batch is not enough.
+			name: "dead ReLUs on two records in a row", rule: RuleDeadReLUs, step: 1800, fixFactor: 0.1, mention: "conv2.0",
+			recs: []runs.Record{withDead(healthy(300), 0.5), withDead(healthy(600), 0.5), withDead(healthy(900), 0.9),
+				withDead(healthy(1200), 0.1), withDead(healthy(1500), 0.6), withDead(healthy(1800), 0.55)},
+		},
+		{
+			// Small steps did not kill them: no learning rate fix.
+			name: "dead ReLUs with small steps", rule: RuleDeadReLUs, step: 600, mention: "initialisation",
+			recs: []runs.Record{
+				withDead(layers(300, 0.01, [3]float64{0.3, 1.5, 2}, [3]float64{1e-4, 2e-4, 3e-4}), 0.7),
+				withDead(layers(600, 0.01, [3]float64{0.3, 1.5, 2}, [3]float64{1e-4, 2e-4, 3e-4}), 0.7)},
 		},
 		{
 			name: "steps too small", rule: RuleStepTooLow, step: 600, fixFactor: 10, mention: "too low",
@@ -222,6 +254,57 @@ func TestDeadNetworkIsNotToldToRaiseTheLearningRate(t *testing.T) {
 	}
 }
 
+// A layer with no gradient behind one whose ReLUs are all dead (what
+// --lr 0.4 does to the cnn: conv2's die, conv1's stay alive) is blamed on
+// the dead layer, not on its own units.
+func TestNoGradientIsBlamedOnTheDeadLayerAfterIt(t *testing.T) {
+	h := withDead(layers(300, 0.4, [3]float64{0, 0, 0.2}, [3]float64{0, 0, 3e-3}), 1)
+	notes := feed(New(), []runs.Record{h})
+	if len(notes) != 1 || notes[0].Rule != RuleVanishing || !strings.Contains(notes[0].Text, "conv1.0 gets no gradient") ||
+		!strings.Contains(notes[0].Text, "every ReLU of conv2.0 gave 0") {
+		t.Errorf("notes %+v, want conv1.0's missing gradient blamed on conv2.0's dead ReLUs", notes)
+	}
+	// Without activations (an older run) the layer itself is named.
+	h = layers(300, 0.4, [3]float64{0, 0, 0.2}, [3]float64{0, 0, 3e-3})
+	if notes := feed(New(), []runs.Record{h}); len(notes) != 1 || !strings.Contains(notes[0].Text, "its units are off") {
+		t.Errorf("notes %+v without activations", notes)
+	}
+}
+
+// What --lr 0.5 does to the cnn: the loss runs away in the first 300
+// steps and conv2's ReLUs are all dead after it, when the dead network's
+// own steps are small. The steps that killed them were large: the note
+// still offers a lower learning rate.
+func TestDeadReLUsAfterTheLossRanAwayBlameTheLearningRate(t *testing.T) {
+	small := func(step int64) runs.Health {
+		return withDead(layers(step, 0.5, [3]float64{0.3, 1.5, 2}, [3]float64{1e-6, 3e-6, 6e-6}), 1)
+	}
+	notes := feed(New(), []runs.Record{small(300), log(300, 4917), small(600), log(600, 2.39)})
+	var dead []runs.Note
+	for _, n := range notes {
+		if n.Rule == RuleDeadReLUs {
+			dead = append(dead, n)
+		}
+	}
+	if len(dead) != 1 || dead[0].FixFactor != 0.1 || dead[0].FixKey != LearningRate || !strings.Contains(dead[0].Text, "100 % of conv2.0") {
+		t.Errorf("dead ReLU notes %+v, want one offering learning rate /10", dead)
+	}
+	// Without the runaway loss the same records blame the start.
+	notes = feed(New(), []runs.Record{small(300), log(300, 1.2), small(600), log(600, 1.1)})
+	spoke := 0
+	for _, n := range notes {
+		if n.Rule == RuleDeadReLUs {
+			spoke++
+			if n.FixFactor != 0 || !strings.Contains(n.Text, "initialisation") {
+				t.Errorf("dead ReLUs with small steps all along: %+v, want no learning rate fix", n)
+			}
+		}
+	}
+	if spoke != 1 {
+		t.Errorf("%d dead ReLU notes with small steps all along, want 1", spoke)
+	}
+}
+
 // A rule speaks once while its condition lasts, again after it cleared,
 // and again after a change of the learning rate (a fix that did not help).
 func TestRulesSpeakOncePerEpisode(t *testing.T) {
@@ -256,6 +339,7 @@ func TestFixText(t *testing.T) {
 	}{
 		{runs.Note{FixKey: LearningRate, FixFactor: 10}, 1e-5, "learning rate x10 (0.0001)"},
 		{runs.Note{FixKey: LearningRate, FixFactor: 0.1}, 2, "learning rate /10 (0.2)"},
+		{runs.Note{FixKey: LearningRate, FixFactor: 0.1}, 0.4, "learning rate /10 (0.04)"}, // not 0.04000000000000001
 		{runs.Note{}, 2, ""},
 	} {
 		if got := FixText(c.n, c.lr); got != c.want {

@@ -12,7 +12,7 @@ import (
 
 // BenchmarkTrainStep is the cost of layer health on training: a training
 // step (TrainStep and the SGD step, batch 64, one thread) with health
-// measured every `every` steps (0: never; 300: the tutorial's log
+// (norms and activations) measured every `every` steps (0: never; 300: the tutorial's log
 // interval; 1: the worst case, log_interval 1). It reports the process's
 // CPU time per step too, steadier than the wall clock when other
 // processes share the cores. Compare the rows run interleaved, e.g.:
@@ -41,6 +41,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				}
 				m := NewMeter(net.Params())
 				var layers []runs.LayerHealth
+				var acts []engine.LayerActivations
 				net.TrainStep(x, y, batch)
 				b.ReportAllocs()
 				cpu0 := cputime.Process()
@@ -51,6 +52,8 @@ func BenchmarkTrainStep(b *testing.B) {
 					step++
 					if every > 0 && step%every == 0 {
 						layers = m.Measure(opt.LR, layers)
+						acts = net.MeasureActivations(x, batch, acts)
+						AddActivations(layers, acts)
 					}
 				}
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "img/s")
@@ -59,6 +62,29 @@ func BenchmarkTrainStep(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkMeasureActivations is one measurement of the activations
+// alone, after a training step: a forward pass of the batch on one core
+// and the statistics.
+func BenchmarkMeasureActivations(b *testing.B) {
+	for _, model := range []string{"cnn", "linear"} {
+		b.Run(model, func(b *testing.B) {
+			net, err := engine.NewNet(model, 1, 2)
+			if err != nil {
+				b.Fatal(err)
+			}
+			const batch = 64
+			x := make([]float32, batch*28*28)
+			y := make([]int32, batch)
+			net.TrainStep(x, y, batch)
+			acts := net.MeasureActivations(x, batch, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				acts = net.MeasureActivations(x, batch, acts)
+			}
+		})
 	}
 }
 

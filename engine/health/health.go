@@ -1,9 +1,11 @@
 // Package health measures the layers of a network from its parameters:
 // how large each layer's weights and last gradient are, and how much one
-// step of plain SGD changes the weights relative to their size. It reads
-// the engine's parameter buffers in place, once per log interval, so it
-// costs a pass over the parameters every few hundred steps and nothing in
-// between.
+// step of plain SGD changes the weights relative to their size; and from
+// its activations (engine.Net.MeasureActivations): their mean and spread,
+// and how many ReLU units were off for the whole batch. It reads the
+// engine's buffers in place, once per log interval, so it costs a pass
+// over the parameters and one batch's forward pass every few hundred
+// steps, and nothing in between.
 package health
 
 import (
@@ -89,4 +91,18 @@ func sumSquares(tensors [][]float32) float64 {
 		}
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+// AddActivations gives each layer of layers the activations measured for
+// it (matched by name); layers without any keep a nil Act.
+func AddActivations(layers []runs.LayerHealth, acts []engine.LayerActivations) {
+	for i := range layers {
+		layers[i].Act = nil
+		for _, a := range acts {
+			if a.Layer == layers[i].Name {
+				layers[i].Act = &runs.Activations{Mean: a.Mean, Std: a.Std, ReLUs: a.Units, Dead: a.DeadFraction()}
+				break
+			}
+		}
+	}
 }

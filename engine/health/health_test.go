@@ -112,3 +112,49 @@ func TestSumSquaresOfEveryLength(t *testing.T) {
 		}
 	}
 }
+
+// Every cnn layer whose output the engine measures gets its activations,
+// by name; the last layer (the logits) has none, and a record measured
+// again with fewer activations does not keep the old ones.
+func TestAddActivationsMatchesLayersByName(t *testing.T) {
+	net, err := engine.NewNet("cnn", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch = 8
+	x := make([]float32, batch*28*28)
+	for i := range x {
+		x[i] = float32(i%29) / 29
+	}
+	y := make([]int32, batch)
+	net.TrainStep(x, y, batch)
+	acts := net.MeasureActivations(x, batch, nil)
+	layers := NewMeter(net.Params()).Measure(0.01, nil)
+	AddActivations(layers, acts)
+	var measured []string
+	for _, l := range layers {
+		if l.Act != nil {
+			measured = append(measured, l.Name)
+			a := findAct(acts, l.Name)
+			if l.Act.Mean != a.Mean || l.Act.Std != a.Std || l.Act.ReLUs != a.Units || l.Act.Dead != a.DeadFraction() {
+				t.Errorf("%s: %+v, measured %+v", l.Name, *l.Act, a)
+			}
+		}
+	}
+	if want := []string{"conv1.0", "conv2.0", "fc.0"}; !slices.Equal(measured, want) {
+		t.Errorf("layers with activations: %v, want %v", measured, want)
+	}
+	AddActivations(layers, acts[:1])
+	if layers[1].Act != nil {
+		t.Errorf("conv2.0 kept activations it was not given: %+v", *layers[1].Act)
+	}
+}
+
+func findAct(acts []engine.LayerActivations, name string) engine.LayerActivations {
+	for _, a := range acts {
+		if a.Layer == name {
+			return a
+		}
+	}
+	return engine.LayerActivations{}
+}

@@ -109,6 +109,9 @@ type Change struct {
 	Key  string  `json:"key"`
 	Old  float64 `json:"old"`
 	New  float64 `json:"new"`
+	// Why is who made the change when it was not typed in: the doctor's
+	// fix ("doctor: step_too_low"), or its undoing.
+	Why string `json:"why,omitempty"`
 }
 
 // Pause is training paused at a batch boundary.
@@ -154,6 +157,21 @@ type LayerHealth struct {
 	// UpdateRatio is LR x GradNorm / WeightNorm: the relative change one
 	// plain SGD step makes (about 1e-3 is healthy).
 	UpdateRatio float64 `json:"update_ratio"`
+	// Act is the layer's output over the step's batch; nil when it was
+	// not measured (runs older than the field, a layer inside a block).
+	Act *Activations `json:"act,omitempty"`
+}
+
+// Activations are a layer's output (after the ReLU that ends it, if
+// one does) over one training batch.
+type Activations struct {
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"`
+	// ReLUs are the layer's ReLU units (a convolution's channels, a
+	// linear layer's outputs), 0 when no ReLU ends it; Dead is the share
+	// of them that were zero for every image of the batch.
+	ReLUs int     `json:"relus,omitempty"`
+	Dead  float64 `json:"dead,omitempty"`
 }
 
 // Note is a remark of the training doctor: a classic failure seen as it

@@ -18,14 +18,14 @@ func TestRecordsRoundTrip(t *testing.T) {
 			TrainImages: 60000, Epoch: 3, Batch: 7, Step: 1883, Parent: &Parent{Run: "p", Step: 1883, Checkpoint: "runs/p/step-1883.safetensors"}},
 		Log{Epoch: 1, Batch: 300, Step: 300, Loss: 0.8, Acc: 76.5, LR: 0.01},
 		Epoch{Epoch: 1, Epochs: 10, TrainLoss: 0.3, TrainAcc: 91, TestLoss: 0.1, TestAcc: 96.7, Seconds: 1.5, ImgS: 40000},
-		Change{Step: 5, Key: "learning_rate", Old: 0.01, New: 0.001},
+		Change{Step: 5, Key: "learning_rate", Old: 0.01, New: 0.001, Why: "doctor: step_too_high at step 5"},
 		Pause{Epoch: 2, Batch: 3, Step: 941},
 		Resume{Epoch: 2, Batch: 3, Step: 941, PausedSeconds: 70},
 		End{State: Failed, Step: 9, Error: "no space"},
 		Status{State: "RUNNING", Message: "hi"},
 		Summary{State: "DONE", Model: "cnn", Epochs: 10, BestTestAcc: 98.79, WallSeconds: 15.5, TrainImgS: 50000, RunDir: "runs/r"},
 		Health{Epoch: 1, Batch: 300, Step: 300, LR: 0.01, Layers: []LayerHealth{
-			{Name: "conv1.0", WeightNorm: 3.1, GradNorm: 0.25, UpdateRatio: 0.01 * 0.25 / 3.1},
+			{Name: "conv1.0", WeightNorm: 3.1, GradNorm: 0.25, UpdateRatio: 0.01 * 0.25 / 3.1, Act: &Activations{Mean: 0.4, Std: 0.7, ReLUs: 10, Dead: 0.6}},
 			{Name: "fc2", WeightNorm: 1.5, GradNorm: 0.5, UpdateRatio: 0.01 * 0.5 / 1.5}}},
 		Note{Epoch: 1, Batch: 300, Step: 300, Rule: "stuck", Text: "the loss has not moved", FixKey: "learning_rate", FixFactor: 10},
 	}
@@ -50,6 +50,20 @@ func TestRecordsRoundTrip(t *testing.T) {
 	}
 	if _, err := UnmarshalRecord([]byte(`{"epoch":1}`)); !errors.Is(err, errNoType) {
 		t.Errorf(`a line without "type": %v`, err)
+	}
+}
+
+// A health line written before layers carried their activations reads
+// with none (nil, which the pages show as not measured).
+func TestHealthWithoutActivationsReads(t *testing.T) {
+	line := `{"type":"health","epoch":1,"batch":300,"step":300,"lr":0.01,"layers":[{"name":"fc1","weight_norm":2,"grad_norm":0.1,"update_ratio":0.0005}]}`
+	rec, err := UnmarshalRecord([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Health{Epoch: 1, Batch: 300, Step: 300, LR: 0.01, Layers: []LayerHealth{{Name: "fc1", WeightNorm: 2, GradNorm: 0.1, UpdateRatio: 0.0005}}}
+	if !reflect.DeepEqual(rec, want) {
+		t.Errorf("old health line read as %+v, want %+v", rec, want)
 	}
 }
 

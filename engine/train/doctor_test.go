@@ -6,9 +6,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
+	"mnist-tui/engine/checkpoint"
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/doctor"
 	"mnist-tui/engine/runs"
 )
@@ -60,6 +63,18 @@ func TestHealthIsRecordedEveryLogInterval(t *testing.T) {
 				t.Errorf("step %d, %s: %+v", h.Step, layer.Name, layer)
 			}
 		}
+		// The activations of the step's batch: conv1 and conv2 end in a
+		// ReLU (10 and 20 filters), fc.0 does not, fc.1's are the logits.
+		relus := []int{10, 20, 0}
+		for i, want := range relus {
+			a := h.Layers[i].Act
+			if a == nil || a.ReLUs != want || !(a.Std > 0) || a.Dead < 0 || a.Dead >= 0.5 {
+				t.Errorf("step %d, %s activations %+v, want %d ReLUs, a spread, few dead", h.Step, h.Layers[i].Name, a, want)
+			}
+		}
+		if h.Layers[3].Act != nil {
+			t.Errorf("step %d: the logits measured as activations: %+v", h.Step, *h.Layers[3].Act)
+		}
 		seen++
 	}
 	if seen != 4 {
@@ -86,11 +101,14 @@ func TestDoctorNotesATooLowLearningRateAndItsFixIsALiveChange(t *testing.T) {
 				return
 			}
 			fixed := 1e-5 * noted.Notes[0].FixFactor
-			tr.Send(SetHyper{LearningRate: &fixed})
+			tr.Send(SetHyper{LearningRate: &fixed, Why: "doctor: fix"})
+		}
+		if step == 13 {
+			tr.Send(Save{})
 		}
 		if step == 15 {
 			undo := 1e-5
-			tr.Send(SetHyper{LearningRate: &undo})
+			tr.Send(SetHyper{LearningRate: &undo, Why: "doctor: undo"})
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -118,9 +136,27 @@ func TestDoctorNotesATooLowLearningRateAndItsFixIsALiveChange(t *testing.T) {
 	if len(notes) == 0 || notes[0] != n {
 		t.Errorf("metrics.jsonl notes %+v, want the snapshot's first, %+v", notes, n)
 	}
-	want := []runs.Change{{Step: 12, Key: "learning_rate", Old: 1e-5, New: 1e-4}, {Step: 15, Key: "learning_rate", Old: 1e-4, New: 1e-5}}
+	want := []runs.Change{{Step: 12, Key: "learning_rate", Old: 1e-5, New: 1e-4, Why: "doctor: fix"}, {Step: 15, Key: "learning_rate", Old: 1e-4, New: 1e-5, Why: "doctor: undo"}}
 	if len(changes) != 2 || changes[0] != want[0] || changes[1] != want[1] {
 		t.Errorf("changes %+v, want the fix and its undoing %+v", changes, want)
+	}
+	// A checkpoint saved while the fix held carries it, and the run's
+	// last one the value the undo put back.
+	for _, c := range []struct {
+		file string
+		lr   float64
+	}{{runs.StepCheckpoint(13), 1e-4}, {runs.LastCheckpoint, 1e-5}} {
+		ck, err := checkpoint.Load(filepath.Join(tr.Snapshot().RunDir, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved, err := config.Parse(c.file, []byte(ck.Meta.Config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if saved.LearningRate != c.lr {
+			t.Errorf("%s carries learning rate %g, want %g", c.file, saved.LearningRate, c.lr)
+		}
 	}
 }
 
@@ -152,5 +188,46 @@ func TestDoctorNotesADivergence(t *testing.T) {
 	}
 	if len(written) != len(s.Notes) || written[len(written)-1] != s.Notes[len(s.Notes)-1] {
 		t.Errorf("metrics.jsonl notes %+v, want %+v", written, s.Notes)
+	}
+}
+
+// A run stopped and resumed with --resume shows the same layer health and
+// doctor's notes as one that ran through: the history before the
+// checkpoint is read back from metrics.jsonl, and the doctor, having
+// heard it, does not repeat a note it gave before the stop.
+func TestHealthAndNotesSurviveResume(t *testing.T) {
+	for _, lr := range []float64{0.01, 1e-5} { // no note; a note before the stop
+		cfg := testConfig(t)
+		cfg.LearningRate = lr
+		data := syntheticData(640, 50, 13)
+		whole := runToEnd(t, New(cfg, Options{Data: data}))
+
+		cfg.RunsDir = t.TempDir()
+		first := New(cfg, Options{Data: data})
+		stopAtStep(first, 27)
+		part := runToEnd(t, first)
+		if len(part.Health) == 0 || len(part.Health) >= len(whole.Health) {
+			t.Fatalf("lr %g: the first part has %d health records of %d", lr, len(part.Health), len(whole.Health))
+		}
+		resumed := New(cfg, Options{Data: data, Resume: filepath.Join(part.RunDir, runs.LastCheckpoint)})
+		var atStart Snapshot
+		resumed.afterStep = func(step int64) {
+			if atStart.RunID == "" {
+				atStart = resumed.Snapshot()
+			}
+		}
+		end := runToEnd(t, resumed)
+		if len(atStart.Health) == 0 {
+			t.Errorf("lr %g: the resumed run's first snapshot has no health history", lr)
+		}
+		if !reflect.DeepEqual(end.Health, whole.Health) {
+			t.Errorf("lr %g: health after resume (%d records) differs from the uninterrupted run's (%d)", lr, len(end.Health), len(whole.Health))
+		}
+		if !reflect.DeepEqual(end.Notes, whole.Notes) {
+			t.Errorf("lr %g: notes after resume\n%+v\nwant the uninterrupted run's\n%+v", lr, end.Notes, whole.Notes)
+		}
+		if lr < 1e-3 && len(whole.Notes) == 0 {
+			t.Errorf("lr %g: no note to carry over", lr)
+		}
 	}
 }

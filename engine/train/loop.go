@@ -11,9 +11,11 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"mnist-tui/dataset"
 	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/doctor"
+	"mnist-tui/engine/health"
 	"mnist-tui/engine/runs"
 )
 
@@ -38,6 +40,10 @@ func (r *run) loop(ctx context.Context) error {
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				r.diverge(loss)
 				continue
+			}
+			if r.acc.LogBatches+1 >= r.cfg.LogInterval {
+				// Before the weights move: the activations of the step.
+				r.acts = r.net.MeasureActivations(r.x[:n*dataset.ImageSize], n, r.acts)
 			}
 			if r.clip != nil {
 				r.clip.Clip()
@@ -164,12 +170,12 @@ func (r *run) setHyper(c SetHyper) {
 	if c.LearningRate != nil && *c.LearningRate != r.cfg.LearningRate {
 		// learning_rate scales the schedule from the next step: a constant
 		// schedule's rate becomes the new value.
-		changes = append(changes, HyperChange{Step: r.step, Key: "learning_rate", Old: r.cfg.LearningRate, New: *c.LearningRate})
+		changes = append(changes, HyperChange{Step: r.step, Key: "learning_rate", Old: r.cfg.LearningRate, New: *c.LearningRate, Why: c.Why})
 		r.cfg.LearningRate = *c.LearningRate
 		r.opt.SetLearningRate(r.scheduledRate(r.step))
 	}
 	if c.Momentum != nil && *c.Momentum != r.cfg.Momentum {
-		changes = append(changes, HyperChange{Step: r.step, Key: "momentum", Old: r.cfg.Momentum, New: *c.Momentum})
+		changes = append(changes, HyperChange{Step: r.step, Key: "momentum", Old: r.cfg.Momentum, New: *c.Momentum, Why: c.Why})
 		r.cfg.Momentum = *c.Momentum
 		_, cycled := r.sched.Momentum(r.step) // cycle_momentum sets it every step
 		if sgd, ok := r.opt.(*engine.SGD); ok && !cycled {
@@ -177,11 +183,11 @@ func (r *run) setHyper(c SetHyper) {
 		}
 	}
 	if c.LogInterval != nil && *c.LogInterval != r.cfg.LogInterval {
-		changes = append(changes, HyperChange{Step: r.step, Key: "log_interval", Old: float64(r.cfg.LogInterval), New: float64(*c.LogInterval)})
+		changes = append(changes, HyperChange{Step: r.step, Key: "log_interval", Old: float64(r.cfg.LogInterval), New: float64(*c.LogInterval), Why: c.Why})
 		r.cfg.LogInterval = *c.LogInterval
 	}
 	if c.Epochs != nil && *c.Epochs != r.cfg.Epochs {
-		changes = append(changes, HyperChange{Step: r.step, Key: "epochs", Old: float64(r.cfg.Epochs), New: float64(*c.Epochs)})
+		changes = append(changes, HyperChange{Step: r.step, Key: "epochs", Old: float64(r.cfg.Epochs), New: float64(*c.Epochs), Why: c.Why})
 		r.cfg.Epochs = *c.Epochs
 	}
 	if len(changes) == 0 {
@@ -189,10 +195,10 @@ func (r *run) setHyper(c SetHyper) {
 	}
 	r.hist.Changes = append(r.hist.Changes, changes...)
 	for _, ch := range changes {
-		r.doctor.Changed(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New})
+		r.doctor.Changed(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New, Why: ch.Why})
 	}
 	for _, ch := range changes {
-		r.writeMetric(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New})
+		r.writeMetric(runs.Change{Step: ch.Step, Key: ch.Key, Old: ch.Old, New: ch.New, Why: ch.Why})
 	}
 	r.t.update(func(s *Snapshot) {
 		s.Changes = r.hist.Changes
@@ -330,6 +336,8 @@ func (r *run) accumulate(loss float64, correct, n int) {
 	r.acc.EpochSeen += n
 }
 
+// logPoint ends a log interval; r.acts are the activations of its last
+// step.
 func (r *run) logPoint() {
 	p := LogPoint{
 		Epoch: r.epoch,
@@ -342,8 +350,9 @@ func (r *run) logPoint() {
 	r.acc.LogLoss, r.acc.LogCorrect, r.acc.LogSeen, r.acc.LogBatches = 0, 0, 0, 0
 	r.hist.Logs = append(r.hist.Logs, p)
 	r.writeMetric(p.Record())
-	// The gradients are still those of the step just taken.
+	// The gradients and activations are still those of the step just taken.
 	h := runs.Health{Epoch: p.Epoch, Batch: p.Batch, Step: p.Step, LR: r.opt.LearningRate(), Layers: r.meter.Measure(r.opt.LearningRate(), nil)}
+	health.AddActivations(h.Layers, r.acts)
 	r.health = append(r.health, h)
 	r.writeMetric(h)
 	notes := append(r.doctor.Health(h), r.doctor.Log(p.Record())...)

@@ -91,6 +91,7 @@ type HyperChange struct {
 	Step     int64
 	Key      string // "learning_rate", "momentum", ...
 	Old, New float64
+	Why      string // see runs.Change
 }
 
 // RateTrace is the learning rate of a run's steps: Rates[i] is the rate of
@@ -194,8 +195,9 @@ type Snapshot struct {
 	History []EpochResult
 	Changes []HyperChange
 	Samples []Sample // refreshed after each evaluation
-	// Health is the layers' health at each log point of this session (a
-	// resumed run starts it afresh); Notes are the training doctor's.
+	// Health is the layers' health at each log point, a resumed run's
+	// earlier ones included (read from its metrics.jsonl); Notes are the
+	// training doctor's, likewise.
 	Health []runs.Health
 	Notes  []runs.Note
 
@@ -228,6 +230,8 @@ type SetHyper struct {
 	Momentum     *float64
 	LogInterval  *int
 	Epochs       *int
+	// Why is recorded with the changes (runs.Change.Why).
+	Why string
 }
 
 func (Pause) isCommand()    {}

@@ -272,11 +272,15 @@ type run struct {
 	hist   history
 	rates  RateTrace
 	meter  *health.Meter
+	acts   []engine.LayerActivations // reused by every log point
 	health []runs.Health
 	doctor *doctor.Doctor
-	notes  []runs.Note
-	start  time.Time
-	window throughput
+	// earlier are the records a resumed run's doctor is to hear before
+	// training goes on (see readEarlier); nil once it has.
+	earlier []runs.Record
+	notes   []runs.Note
+	start   time.Time
+	window  throughput
 
 	// The epoch's clock runs only while training: pauses are left out.
 	clockStart time.Time
@@ -353,11 +357,29 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 			r.close()
 			return nil, err
 		}
-		// The doctor judges overfitting over epochs: it hears of those
-		// already trained (what it would have said then is not news).
-		for _, e := range r.hist.Epochs {
-			r.doctor.Epoch(e.Record(0))
+		// The doctor hears what the run saw before (what it would have
+		// said then is not news, and is in r.notes): it judges
+		// overfitting over epochs, and explosions against earlier
+		// gradients. A checkpoint without its run's metrics gives it
+		// the epochs at least.
+		if len(r.earlier) == 0 {
+			for _, e := range r.hist.Epochs {
+				r.earlier = append(r.earlier, e.Record(0))
+			}
 		}
+		for _, rec := range r.earlier {
+			switch rec := rec.(type) {
+			case runs.Health:
+				r.doctor.Health(rec)
+			case runs.Log:
+				r.doctor.Log(rec)
+			case runs.Epoch:
+				r.doctor.Epoch(rec)
+			case runs.Change:
+				r.doctor.Changed(rec)
+			}
+		}
+		r.earlier = nil
 	} else if err := r.makeRunDir(); err != nil {
 		r.close()
 		return nil, err
@@ -381,6 +403,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		s.Epoch, s.Batch, s.Step = r.epoch, r.batch, r.step
 		s.Logs, s.History, s.Changes = r.hist.Logs, r.hist.Epochs, r.hist.Changes
 		s.Rates = r.rates
+		s.Health, s.Notes = r.health, r.notes
 		s.State = Running
 		threads := fmt.Sprintf("%d threads", net.Threads())
 		if net.Threads() == 1 {
@@ -482,6 +505,13 @@ func (r *run) resume(path string) error {
 		return fmt.Errorf("resume %s: metric history: %w", path, err)
 	}
 	r.epoch, r.batch, r.step = ck.Meta.Epoch, ck.Meta.Batch, ck.Meta.Step
+	// The health page and the doctor go on from the run's history, read
+	// from the folder the checkpoint is in (a branch's parent).
+	before, err := readEarlier(filepath.Dir(path), r.step, r.epoch)
+	if err != nil && r.t.opts.Log != nil {
+		r.t.opts.Log(err.Error() + ": the health page starts empty")
+	}
+	r.health, r.notes, r.earlier = before.health, before.notes, before.seen
 	r.acc = r.hist.Acc
 	r.bestAcc = r.hist.BestAcc
 	// The resumed file is a good checkpoint to come back to whatever

@@ -68,3 +68,26 @@ func TestDoctorSpeaksAtATinyLearningRate(t *testing.T) {
 		t.Errorf("the note does not come within the first epoch:\n%s", stdout)
 	}
 }
+
+// A learning rate far too high for the cnn (0.4, forty times the
+// tutorial's) kills conv2's ReLUs within the first 300 steps: the doctor
+// says so in the first epoch, naming the layer, and offers a lower rate.
+func TestDoctorSeesDeadReLUsAtAHighLearningRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on real MNIST")
+	}
+	dir := t.TempDir()
+	code, stdout, stderr := run(t, dir, "train", "--headless", "--model", "cnn", "--epochs", "1", "--lr", "0.4", "--data-dir", dataDir(t))
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "doctor: ") && strings.Contains(l, "conv2.0's 20 ReLUs") {
+			if !strings.HasSuffix(l, "Try --lr 0.04.") {
+				t.Errorf("the dead ReLU note does not offer a lower rate: %s", l)
+			}
+			return
+		}
+	}
+	t.Errorf("no doctor line about conv2.0's dead ReLUs:\n%s", stdout)
+}

@@ -193,7 +193,7 @@ func headlessFix(n runs.Note, lr float64) string {
 	if n.FixKey != doctor.LearningRate || n.FixFactor == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" Try --lr %g.", lr*n.FixFactor)
+	return fmt.Sprintf(" Try --lr %g.", doctor.FixedValue(n, lr))
 }
 
 func (p *printer) summary(s train.Snapshot) {

@@ -1,8 +1,13 @@
 package draw
 
 import (
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/muesli/termenv"
 
 	"mnist-tui/dataset"
 	"mnist-tui/dataset/prepare"
@@ -106,4 +111,38 @@ func TestFixedModelExplains(t *testing.T) {
 	if _, err := NewFixed(nil, info, "none").Explain(pixels, 3); err != ErrNoWeights {
 		t.Errorf("no net: %v, want ErrNoWeights", err)
 	}
+}
+
+// gradedModel answers like fakeModel and explains with a map that runs
+// from strongly against (left) through nothing (the middle columns) to
+// strongly for (right), stronger toward the bottom: every shade of both
+// colours and the dimmed ink between them.
+type gradedModel struct{ fakeModel }
+
+func (m gradedModel) Explain(pixels [dataset.ImageSize]uint8, class int) (saliency.Result, error) {
+	var r saliency.Result
+	for y := range saliency.Side {
+		for x := range saliency.Side {
+			r.Map[y*saliency.Side+x] = float32(x-13) / 14 * float32(y+1) / saliency.Side * 3
+		}
+	}
+	r.Max, r.Class = 3, class
+	return r, nil
+}
+
+// The colour overlay, as a true-colour terminal receives it (every shade
+// kept, where 256 colours would merge them): red for, blue against, in
+// proportion, the ink dimmed where a pixel hardly mattered.
+func TestGoldenColourSaliency(t *testing.T) {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.TrueColor)
+	r.SetHasDarkBackground(true)
+	p := newPage(gradedModel{fakeModel{probs: sevenish}}, view.Options{Renderer: r})
+	drawSeven(p)
+	runCmd(t, p, p.Update(keyPress("w")))
+	out := p.Render(120, 40) // room for the preview beside the canvas
+	if !strings.Contains(out, "red for, blue against") {
+		t.Fatalf("no colour legend:\n%s", out)
+	}
+	golden.RequireEqualEscape(t, []byte(out), true)
 }

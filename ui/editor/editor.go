@@ -63,6 +63,7 @@ type Page struct {
 	confirm  bool     // waiting for y/n to restart
 	status   string
 	statusOK bool
+	why      string // recorded with the change being applied (view.EditMsg.Why)
 
 	keys keyMap
 }
@@ -213,6 +214,8 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 	case editorDoneMsg:
 		defer os.Remove(msg.path)
 		return p.externalDone(msg.path, msg.err)
+	case view.EditMsg:
+		return p.applyEdit(msg)
 	case tea.KeyMsg:
 		if p.confirm {
 			return p.answer(msg)
@@ -281,9 +284,44 @@ func (p *Page) apply() tea.Cmd {
 		p.setStatus(true, saved+"nothing to change in the run")
 		return nil
 	}
-	cmd := view.Send(p.hyperChange())
+	change := p.hyperChange()
+	change.Why = p.why
+	cmd := view.Send(change)
 	p.setStatus(true, saved+"applied "+strings.Join(p.live, ", ")+" from the next step")
 	return cmd
+}
+
+// applyEdit applies another page's edit (the doctor's fix) as if typed
+// and applied here, and answers with view.EditedMsg. Text the user has
+// not applied yet would go with it, so the edit waits until it is.
+func (p *Page) applyEdit(e view.EditMsg) tea.Cmd {
+	answer := func(applied bool, status string) tea.Cmd {
+		return func() tea.Msg { return view.EditedMsg{Why: e.Why, Applied: applied, Status: status} }
+	}
+	if p.area.Value() != p.applied {
+		return answer(false, "not applied: the config page (e) has changes of yours not applied yet; apply (ctrl+s) or undo them first")
+	}
+	text, err := config.Update(p.path, []byte(p.area.Value()), e.Values)
+	if err != nil {
+		return answer(false, "not applied: "+err.Error())
+	}
+	before := p.applied
+	p.area.SetValue(string(text))
+	cursorToFirstSetting(&p.area)
+	p.validate()
+	p.why = e.Why
+	cmd := p.apply()
+	p.why = ""
+	if p.confirm || cmd == nil {
+		// Nothing reached the run: put the text back as it was applied.
+		p.confirm = false
+		p.applied = before
+		p.area.SetValue(before)
+		cursorToFirstSetting(&p.area)
+		p.validate()
+		return answer(false, "not applied: "+p.status)
+	}
+	return tea.Batch(cmd, answer(true, p.status))
 }
 
 // save writes what the user changed to the config file; it returns a note

@@ -454,3 +454,69 @@ func TestEveryKeyIsShownAndKeptOutOfTheFile(t *testing.T) {
 		t.Errorf("file:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// messages runs cmd and the commands of a batch it gives.
+func messages(cmd tea.Cmd) []tea.Msg {
+	msg := run(cmd)
+	if batch, ok := msg.(tea.BatchMsg); ok {
+		var out []tea.Msg
+		for _, c := range batch {
+			out = append(out, messages(c)...)
+		}
+		return out
+	}
+	if msg == nil {
+		return nil
+	}
+	return []tea.Msg{msg}
+}
+
+// Another page's edit (the doctor's fix) goes the way of one typed here:
+// into the text, written back to the file with its comments, sent to the
+// run as a live change carrying its reason, and answered.
+func TestEditFromAnotherPageIsAppliedAsTyped(t *testing.T) {
+	p, path := newPage(t, sample)
+	why := "doctor: step_too_low at step 600, learning rate x10 (0.1)"
+	var set *train.SetHyper
+	var answer *view.EditedMsg
+	for _, m := range messages(p.Update(view.EditMsg{Values: map[string]any{"learning_rate": 0.1}, Why: why})) {
+		switch m := m.(type) {
+		case view.SendMsg:
+			c, _ := m.Command.(train.SetHyper)
+			set = &c
+		case view.EditedMsg:
+			answer = &m
+		}
+	}
+	if set == nil || set.LearningRate == nil || *set.LearningRate != 0.1 || set.Why != why || set.Momentum != nil {
+		t.Fatalf("sent %+v, want learning rate 0.1 with the reason", set)
+	}
+	if answer == nil || !answer.Applied || answer.Why != why {
+		t.Errorf("answer %+v, want applied", answer)
+	}
+	written := readString(t, path)
+	if !strings.Contains(written, "# step size\nlearning_rate: 0.1\n") || !strings.Contains(written, "# the tutorial's") {
+		t.Errorf("file:\n%s", written)
+	}
+	if !strings.Contains(p.area.Value(), "learning_rate: 0.1\n") || p.area.Value() != p.applied {
+		t.Errorf("the editor's text does not show the applied fix:\n%s", p.area.Value())
+	}
+}
+
+// The user's own unapplied text would be applied with the edit: the edit
+// is refused, the text and the file stay as they were.
+func TestEditFromAnotherPageWaitsForTheUsersOwn(t *testing.T) {
+	p, path := newPage(t, sample)
+	mine := strings.Replace(sample, "epochs: 10", "epochs: 12", 1)
+	edit(p, mine)
+	msgs := messages(p.Update(view.EditMsg{Values: map[string]any{"learning_rate": 0.1}, Why: "doctor"}))
+	if len(msgs) != 1 {
+		t.Fatalf("messages %+v, want the answer alone", msgs)
+	}
+	if a, ok := msgs[0].(view.EditedMsg); !ok || a.Applied || !strings.Contains(a.Status, "not applied") {
+		t.Errorf("answer %+v, want a refusal", msgs[0])
+	}
+	if p.area.Value() != mine || readString(t, path) != sample {
+		t.Errorf("text or file changed:\n%s\n%s", p.area.Value(), readString(t, path))
+	}
+}

@@ -1,8 +1,10 @@
 // Package health is the dashboard's health page: every layer's weight
 // norm, gradient norm and update-to-weight ratio at the latest log
-// interval, with their history as sparklines, and the training doctor's
-// notes below, whose fix (a change of the learning rate) one key applies
-// as a live edit and another undoes.
+// interval, its activations (mean, spread, dead ReLUs), their history as
+// sparklines, and the training doctor's notes below, whose fix (a change
+// of the learning rate) one key applies and another undoes, each as an
+// edit made on the config page (view.EditMsg): written back to the config
+// file, applied from the next step, recorded in the run with its reason.
 package health
 
 import (
@@ -28,8 +30,10 @@ type Page struct {
 	st   styles
 
 	// fixed is the fix applied last, to undo: the learning rate before
-	// and after it. It is forgotten when the run changes.
+	// and after it; asked is the fix or undo sent to the config page and
+	// not answered yet. Both are forgotten when the run changes.
 	fixed *fix
+	asked *fix
 	run   string
 	note  string // the outcome of the last key: "applied ...", "nothing to undo"
 }
@@ -37,6 +41,8 @@ type Page struct {
 type fix struct {
 	note     runs.Note
 	from, to float64
+	undo     bool
+	why      string
 }
 
 type keyMap struct {
@@ -83,7 +89,7 @@ func (p *Page) CapturesKeys() bool { return false }
 // old one.
 func (p *Page) SetSnapshot(s train.Snapshot) {
 	if s.RunID != p.run {
-		p.run, p.fixed, p.note = s.RunID, nil, ""
+		p.run, p.fixed, p.asked, p.note = s.RunID, nil, nil, ""
 	}
 	p.snap = s
 }
@@ -104,13 +110,16 @@ func (p *Page) pending() (runs.Note, bool) {
 }
 
 // canUndo: a fix was applied and the learning rate is still what it set.
-func (p *Page) canUndo() bool { return p.fixed != nil && p.snap.LR == p.fixed.to }
+func (p *Page) canUndo() bool { return p.fixed != nil && p.snap.Config.LearningRate == p.fixed.to }
 
 // running: the trainer takes commands (a finished run does not).
 func (p *Page) running() bool { return p.snap.State == train.Running || p.snap.State == train.Paused }
 
 // Keys are the page's keys that do something now.
 func (p *Page) Keys() []key.Binding {
+	if p.asked != nil {
+		return nil // until the config page answers
+	}
 	var out []key.Binding
 	if _, ok := p.pending(); ok && p.running() {
 		out = append(out, p.keys.Fix)
@@ -121,10 +130,14 @@ func (p *Page) Keys() []key.Binding {
 	return out
 }
 
-// Update applies or undoes the doctor's fix.
+// Update applies or undoes the doctor's fix, through the config page.
 func (p *Page) Update(msg tea.Msg) tea.Cmd {
+	if e, ok := msg.(view.EditedMsg); ok {
+		p.edited(e)
+		return nil
+	}
 	k, ok := msg.(tea.KeyMsg)
-	if !ok || !p.running() {
+	if !ok || !p.running() || p.asked != nil {
 		return nil
 	}
 	switch {
@@ -133,21 +146,51 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		if !ok {
 			return nil
 		}
-		lr := p.snap.LR * n.FixFactor
-		p.fixed = &fix{note: n, from: p.snap.LR, to: lr}
-		p.note = fmt.Sprintf("learning rate %g → %g from the next step (u undoes)", p.snap.LR, lr)
-		return view.Send(train.SetHyper{LearningRate: &lr})
+		// The rate the note judged, not one a schedule has moved since.
+		lr := doctor.FixedValue(n, p.snap.Config.LearningRate)
+		why := fmt.Sprintf("doctor: %s at step %d, %s", n.Rule, n.Step, doctor.FixText(n, p.snap.Config.LearningRate))
+		p.asked = &fix{note: n, from: p.snap.Config.LearningRate, to: lr, why: why}
+		p.note = "applying " + doctor.FixText(n, p.snap.Config.LearningRate) + "…"
+		return edit(lr, why)
 	case key.Matches(k, p.keys.Undo):
 		if !p.canUndo() {
 			return nil
 		}
-		lr := p.fixed.from
-		p.note = fmt.Sprintf("learning rate back to %g", lr)
-		// The note stays fixed-and-undone: f does not offer it again.
-		p.fixed.to = math.NaN()
-		return view.Send(train.SetHyper{LearningRate: &lr})
+		undo := *p.fixed
+		undo.undo, undo.why = true, fmt.Sprintf("undo of the doctor's fix (%s at step %d)", undo.note.Rule, undo.note.Step)
+		p.asked = &undo
+		p.note = fmt.Sprintf("putting the learning rate back to %g…", undo.from)
+		return edit(undo.from, undo.why)
 	}
 	return nil
+}
+
+// edit asks the config page to set the learning rate, as typed there.
+func edit(lr float64, why string) tea.Cmd {
+	return func() tea.Msg {
+		return view.EditMsg{Values: map[string]any{doctor.LearningRate: lr}, Why: why}
+	}
+}
+
+// edited takes the config page's answer to the fix or undo asked for.
+func (p *Page) edited(e view.EditedMsg) {
+	a := p.asked
+	if a == nil || e.Why != a.why {
+		return
+	}
+	p.asked = nil
+	if !e.Applied {
+		p.note = e.Status
+		return
+	}
+	if a.undo {
+		// The note stays fixed-and-undone: f does not offer it again.
+		p.fixed.to = math.NaN()
+		p.note = fmt.Sprintf("learning rate back to %g (%s)", a.from, e.Status)
+		return
+	}
+	p.fixed = a
+	p.note = fmt.Sprintf("learning rate %g → %g (%s; u undoes)", a.from, a.to, e.Status)
 }
 
 // Render draws the layer table and the doctor's notes.
@@ -162,7 +205,8 @@ func (p *Page) Render(width, height int) string {
 		b.WriteString(p.st.title.Render("layer health") +
 			fmt.Sprintf(" · step %d (epoch %d, batch %d) · lr %g · %d records", h.Step, h.Epoch, h.Batch, h.LR, len(p.snap.Health)) + "\n")
 		b.WriteString(p.table(width) + "\n")
-		b.WriteString(p.st.dim.Render("update = lr x |grad| / |weight|, the relative change of one step: about 1e-3 is healthy; the doctor speaks below 1e-5 or above 1e-1. Sparklines: log scale, oldest left.") + "\n")
+		b.WriteString(p.st.dim.Render("update = lr x |grad| / |weight|, the relative change of one step: about 1e-3 is healthy; the doctor speaks below 1e-5 or above 1e-1. "+
+			"act, act sd: the layer's output over the batch (after its ReLU); dead: its ReLUs that gave 0 for every image (the doctor speaks above 50 %). Sparklines: log scale, oldest left.") + "\n")
 	}
 	b.WriteString("\n" + p.doctorText(width))
 	return termdraw.FitBlock(wrapLines(b.String(), width), width, height)
@@ -176,19 +220,28 @@ func (p *Page) table(width int) string {
 	for _, l := range last.Layers {
 		nameW = max(nameW, len(l.Name))
 	}
-	const numW = 9
-	fixed := nameW + 3*(numW+1) + 2 + 3
-	// Two history columns share what is left; each shows as many of the
-	// latest records as it has cells.
-	colW := min(maxHistory, max(0, (width-fixed)/2-1))
+	const numW, actW, deadW = 8, 7, 4
+	fixed := nameW + 3*(numW+1) + 2*(actW+1) + deadW + 1
+	// The history columns share what is left, each showing as many of the
+	// latest records as it has cells: both when they fit, else the update
+	// ratio's alone (an 80-column terminal).
+	cols := 2
+	colW := min(maxHistory, max(0, (width-fixed)/2-2))
 	if colW < len("update history") {
-		colW = 0
+		cols, colW = 1, min(maxHistory, max(0, width-fixed-2))
+	}
+	if colW < len("update history") {
+		cols, colW = 0, 0
 	}
 	spark := min(colW, len(hist))
 	var b strings.Builder
-	head := fmt.Sprintf("%-*s %*s %*s %*s", nameW, "layer", numW, "|weight|", numW, "|grad|", numW, "update")
-	if spark > 0 {
+	head := fmt.Sprintf("%-*s %*s %*s %*s %*s %*s %*s", nameW, "layer", numW, "|weight|", numW, "|grad|", numW, "update",
+		actW, "act", actW, "act sd", deadW, "dead")
+	switch cols {
+	case 2:
 		head += "  " + pad("|grad| history", colW) + " " + pad("update history", colW)
+	case 1:
+		head += "  " + pad("update history", colW)
 	}
 	b.WriteString(p.st.title.Render(head))
 	for i, l := range last.Layers {
@@ -197,14 +250,43 @@ func (p *Page) table(width int) string {
 		if l.UpdateRatio < doctor.RatioLow || l.UpdateRatio > doctor.RatioHigh {
 			ratio = p.st.warn.Render(ratio)
 		}
-		row += ratio
+		row += ratio + " " + p.activations(l.Act, actW, deadW)
 		if spark > 0 {
 			grads, ratios := series(hist, i, spark)
-			row += "  " + pad(sparkline(grads), colW) + " " + sparkline(ratios)
+			if cols == 2 {
+				row += "  " + pad(sparkline(grads), colW) + " " + sparkline(ratios)
+			} else {
+				row += "  " + sparkline(ratios)
+			}
 		}
 		b.WriteString("\n" + row)
 	}
 	return b.String()
+}
+
+// activations are a layer's activation columns: mean, standard deviation
+// and the share of its ReLUs dead ("-" without ReLUs, blanks when not
+// measured), the share marked when the doctor would speak of it.
+func (p *Page) activations(a *runs.Activations, actW, deadW int) string {
+	if a == nil {
+		return fmt.Sprintf("%*s %*s %*s", actW, "", actW, "", deadW, "")
+	}
+	dead := fmt.Sprintf("%*s", deadW, "-")
+	if a.ReLUs > 0 {
+		dead = fmt.Sprintf("%*s", deadW, fmt.Sprintf("%.0f%%", 100*a.Dead))
+		if a.Dead > doctor.DeadShare {
+			dead = p.st.warn.Render(dead)
+		}
+	}
+	return fmt.Sprintf("%*s %*s %s", actW, short(a.Mean), actW, short(a.Std), dead)
+}
+
+// short writes an activation statistic in 7 cells at most.
+func short(v float64) string {
+	if v != 0 && (math.Abs(v) < 0.01 || math.Abs(v) >= 1e4) && !math.IsInf(v, 0) && !math.IsNaN(v) {
+		return fmt.Sprintf("%.0e", v)
+	}
+	return fmt.Sprintf("%.3g", v)
 }
 
 // maxHistory is the most records a sparkline shows: enough for ten
@@ -234,7 +316,7 @@ func series(hist []runs.Health, i, n int) (grads, ratios []float64) {
 	return grads, ratios
 }
 
-// num writes a norm or ratio in 9 cells at most.
+// num writes a norm or ratio in 8 cells at most.
 func num(v float64) string {
 	switch {
 	case math.IsInf(v, 0) || math.IsNaN(v):
@@ -279,12 +361,12 @@ func (p *Page) doctorText(width int) string {
 	notes := p.snap.Notes
 	if len(notes) == 0 {
 		b.WriteString(" · " + p.st.good.Render("nothing to report") +
-			p.st.dim.Render(": it watches for a loss stuck at 2.30 or rising, exploding or vanishing gradients, steps far too small or large, and overfitting."))
+			p.st.dim.Render(": it watches for a loss stuck at 2.30 or rising, exploding or vanishing gradients, dead ReLUs, steps far too small or large, and overfitting."))
 		return b.String()
 	}
 	b.WriteString(fmt.Sprintf(" · %d note(s), newest first", len(notes)))
 	if pending, ok := p.pending(); ok && p.running() {
-		b.WriteString(" · " + p.st.warn.Render("f: "+doctor.FixText(pending, p.snap.LR)))
+		b.WriteString(" · " + p.st.warn.Render("f: "+doctor.FixText(pending, p.snap.Config.LearningRate)))
 	}
 	if p.canUndo() && p.running() {
 		b.WriteString(" · u: undo (back to " + fmt.Sprint(p.fixed.from) + ")")

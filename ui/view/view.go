@@ -93,6 +93,24 @@ type (
 	// new one with this configuration (a new run id; the old files stay).
 	RestartMsg struct{ Config config.Config }
 
+	// EditMsg asks the config page to apply Values (config keys to Go
+	// values, as config.Update takes them) as if the user had typed them
+	// and pressed ctrl+s: the same rules (live from the next step, or a
+	// new run), the same write-back to the config file, the same record in
+	// the run, with Why (runs.Change.Why). The page answers with EditedMsg.
+	EditMsg struct {
+		Values map[string]any
+		Why    string
+	}
+
+	// EditedMsg is the config page's answer to the EditMsg with the same
+	// Why: Applied when the run takes the change, Status what happened.
+	EditedMsg struct {
+		Why     string
+		Applied bool
+		Status  string
+	}
+
 	// OpenedMsg tells a page it was just opened by its shortcut key (so
 	// `E` can open the editor page and start the external editor).
 	OpenedMsg struct{ Key string }
