@@ -94,6 +94,9 @@ func (p *Page) SetSnapshot(s train.Snapshot) {
 	p.snap = s
 }
 
+// Snapshot is the snapshot the page shows.
+func (p *Page) Snapshot() train.Snapshot { return p.snap }
+
 // pending is the newest note with a fix, unless that fix is the one
 // applied last.
 func (p *Page) pending() (runs.Note, bool) {
@@ -210,6 +213,15 @@ func (p *Page) Render(width, height int) string {
 	}
 	b.WriteString("\n" + p.doctorText(width))
 	return termdraw.FitBlock(wrapLines(b.String(), width), width, height)
+}
+
+// Table is the layer table alone, for another page (the layers page ends
+// with it): "" until the run has a health record.
+func (p *Page) Table(width int) string {
+	if len(p.snap.Health) == 0 {
+		return ""
+	}
+	return p.table(width)
 }
 
 // table is one row per layer: the latest numbers and their history.

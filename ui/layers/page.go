@@ -16,6 +16,7 @@ import (
 
 	"mnist-tui/dataset"
 	"mnist-tui/engine/train"
+	"mnist-tui/ui/health"
 	"mnist-tui/ui/termdraw"
 	"mnist-tui/ui/view"
 )
@@ -61,6 +62,9 @@ type Page struct {
 
 	top   int // the first line of the layers shown
 	cache renderCache
+
+	// The layer health table closes the page, as the health page draws it.
+	health *health.Page
 }
 
 // captured is a capture and what it was taken of.
@@ -81,7 +85,8 @@ func New(src Source, opts view.Options) *Page {
 	if opts.NoColor {
 		profile = termenv.Ascii
 	}
-	p := &Page{src: src, keys: newKeyMap(), st: newStyles(r, !opts.NoColor), heat: newHeat(profile), every: refreshEvery}
+	p := &Page{src: src, keys: newKeyMap(), st: newStyles(r, !opts.NoColor), heat: newHeat(profile), every: refreshEvery,
+		health: health.New(opts)}
 	p.hiRes = p.heat.colour
 	return p
 }
@@ -117,6 +122,7 @@ func (p *Page) SetSnapshot(s train.Snapshot) {
 		p.index = min(p.index, max(0, p.test.N-1))
 	}
 	p.run, p.step = s.RunID, s.Step
+	p.health.SetSnapshot(s)
 }
 
 // Start begins the tick that looks for newer weights while the page is shown.

@@ -16,6 +16,7 @@ import (
 	"mnist-tui/engine"
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/network"
+	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/view"
 )
@@ -454,5 +455,36 @@ func TestWaitingAndFailing(t *testing.T) {
 	settle(t, q, q.Update(view.OpenedMsg{Key: "l"}))
 	if out := plain(q, smallW, smallH); !strings.Contains(out, "the model is not built yet (fetching mnist)") {
 		t.Errorf("while loading:\n%s", out)
+	}
+}
+
+// The page ends with the run's layer health table, as the health page
+// draws it, once the run has measured it; a newer record redraws it.
+func TestEndsWithTheLayerHealthTable(t *testing.T) {
+	p := open(t, &synthetic{spec: preset(t, "cnn")}, noColor(), testSet(12))
+	last := func() string {
+		p.Render(roomyW, roomyH)
+		keys(t, p, "end")
+		return plain(p, roomyW, roomyH)
+	}
+	if out := last(); strings.Contains(out, "layer health") {
+		t.Fatalf("a table before any health record:\n%s", out)
+	}
+	record := func(step int64, grad float64) runs.Health {
+		return runs.Health{Step: step, LR: 0.01, Layers: []runs.LayerHealth{
+			{Name: "conv1.0", WeightNorm: 4.38, GradNorm: grad, UpdateRatio: 1e-3},
+			{Name: "fc2", WeightNorm: 2.5, GradNorm: 0.1, UpdateRatio: 4e-4},
+		}}
+	}
+	p.SetSnapshot(train.Snapshot{Health: []runs.Health{record(300, 0.5)}})
+	out := last()
+	for _, want := range []string{"layer health", "|weight|", "conv1.0", "4.38", "fc2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the last page lacks %q:\n%s", want, out)
+		}
+	}
+	p.SetSnapshot(train.Snapshot{Health: []runs.Health{record(300, 0.5), record(600, 0.25)}})
+	if out := last(); !strings.Contains(out, "0.25") {
+		t.Errorf("a newer record is not drawn:\n%s", out)
 	}
 }

@@ -26,6 +26,7 @@ type renderCache struct {
 	width      int
 	side       int
 	hiRes      bool
+	records    int // health records in the table drawn
 	lines      []string
 	starts     []int // the first line of each layer
 	bodyHeight int   // lines of layers on screen at the last Render
@@ -168,10 +169,11 @@ func (p *Page) footer(c *renderCache, end, width int) string {
 // layout draws every layer of the capture, once per capture, width and look.
 func (p *Page) layout(g *captured, width, side int) *renderCache {
 	c := &p.cache
-	if c.got == g && c.width == width && c.side == side && c.hiRes == p.hiRes {
+	records := len(p.health.Snapshot().Health)
+	if c.got == g && c.width == width && c.side == side && c.hiRes == p.hiRes && c.records == records {
 		return c
 	}
-	c.got, c.width, c.side, c.hiRes = g, width, side, p.hiRes
+	c.got, c.width, c.side, c.hiRes, c.records = g, width, side, p.hiRes, records
 	c.lines, c.starts = c.lines[:0], c.starts[:0]
 	// add cuts text lines to the width; drawings are laid out to fit it (a tile wider than
 	// the page, on a page of a few columns, is cut by Render's FitBlock).
@@ -221,6 +223,14 @@ func (p *Page) layout(g *captured, width, side int) *renderCache {
 	start()
 	add(0, p.st.title.Render("probabilities"))
 	add(0, p.probabilities(g, width)...)
+
+	// The layers' health over the run (the run's, not this digit's: measured on the
+	// training batches at every log interval); the health page (h) has the doctor.
+	if table := p.health.Table(width); table != "" {
+		start()
+		add(0, p.st.title.Render("layer health")+p.st.dim.Render(" over the run's training batches · h: the health page and the doctor"))
+		add(0, strings.Split(table, "\n")...)
+	}
 	return c
 }
 
