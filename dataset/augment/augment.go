@@ -146,6 +146,11 @@ const slack = 1e-3
 // surrounded by zeros, where every read of the run has all four
 // neighbours.
 func resample(dst []float32, src []uint8, rows, cols int, p Params, ink Box, levels Levels) {
+	resampleWith(dst, src, rows, cols, p, ink, levels, haveAVX2)
+}
+
+// resampleWith is resample, eight pixels at a time with vector (AVX2).
+func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box, levels Levels, vector bool) {
 	n := rows * cols
 	if len(src) < n || len(dst) < n {
 		panic(fmt.Sprintf("augment.Apply: a %dx%d image needs %d pixels; src has %d, dst %d", rows, cols, n, len(src), len(dst)))
@@ -194,6 +199,12 @@ func resample(dst []float32, src []uint8, rows, cols int, p Params, ink Box, lev
 	loX, hiX := float64(ink.x0)-1-slack, float64(ink.x1)+1+slack
 	loY, hiY := float64(ink.y0)-1-slack, float64(ink.y1)+1+slack
 	bx := float64(0.5 - g.hw) // column 0's grid point
+	args := runArgs{xx: g.xx, yx: g.yx, x1: g.x1, y1: g.y1, hw: g.hw, hh: g.hh, wBytes: int64(4 * box.w)}
+	origin := -box.y0*box.w - box.x0 // the box's index of pixel (0, 0)
+	for k := range 8 {
+		args.w[k], args.origin[k] = float32(box.w), float32(origin)
+		args.maxIndex[k] = int32(box.w*box.h - box.w - 2)
+	}
 	for i := 0; i < rows; i++ {
 		by := float32(i) - g.hh + 0.5
 		ix0 := fw*(bx*float64(g.xx)+float64(by)*float64(g.xy)+float64(g.x1)+1) - 0.5
@@ -209,7 +220,8 @@ func resample(dst []float32, src []uint8, rows, cols int, p Params, ink Box, lev
 		}
 		out := dst[i*cols : (i+1)*cols]
 		g.sampleRunMasked(out[jlo:alo], jlo, by, value, box, inX, inY)
-		g.sampleRun(out[alo:ahi], alo, by, value, box)
+		args.bx, args.rowX, args.rowY = float32(alo)-g.hw+0.5, float32(by*g.xy), float32(by*g.yy)
+		sampleRun(out[alo:ahi], value, &args, box.w, origin, vector)
 		g.sampleRunMasked(out[ahi:jhi], ahi, by, value, box, inX, inY)
 		if levels != (Levels{Scale: 1}) {
 			run := out[jlo:jhi]
@@ -299,15 +311,50 @@ func lerp(value []float32, w, k int, we, wn float32) float32 {
 	return top + float32(wn*(bottom-top))
 }
 
-// sampleRun writes into run the reads of the output pixels from column
-// jlo on, in the row at grid point by.
-func (g *grid) sampleRun(run []float32, jlo int, by float32, value []float32, box paddedBox) {
-	bx := float32(jlo) - g.hw + 0.5 // exact, and so is every step
-	local := *g                     // in registers: run's stores could alias g
+// runArgs is what sampleRun needs of a row, and sampleRunAVX2 reads it at
+// the offsets sample_amd64.s names (a test checks them).
+type runArgs struct {
+	bx         float32 // the grid point of the run's first column; exact, and so is every step
+	rowX, rowY float32 // the row's terms, float32(by*xy) and float32(by*yy)
+	xx, yx     float32
+	x1, y1     float32
+	hw, hh     float32
+	_          [3]float32
+	w, origin  [8]float32 // the box's width, the box's index of pixel (0, 0)
+	maxIndex   [8]int32   // the largest north-west index whose neighbours are in the box
+	wBytes     int64      // the box's width in bytes
+}
+
+// sampleRun writes into run the reads of the output pixels from a.bx on,
+// in the row a holds, from the padded box value of width w; with vector,
+// eight at a time where AVX2 can.
+func sampleRun(run, value []float32, a *runArgs, w, origin int, vector bool) {
+	if vector && len(run) >= 8 {
+		sampleRunAVX2(run, value, a)
+		if rest := len(run) % 8; rest != 0 { // the last eight again, the same values
+			a.bx += float32(len(run) - 8)
+			sampleRunAVX2(run[len(run)-8:], value, a)
+		}
+		return
+	}
+	sampleRunGo(run, value, a, w, origin)
+}
+
+// sampleRunGo is sampleRun one pixel at a time.
+func sampleRunGo(run, value []float32, a *runArgs, w, origin int) {
+	bx := a.bx
 	for j := range run {
-		ix, iy := local.read(bx, by)
-		x, y, we, wn := box.cell(ix, iy)
-		run[j] = lerp(value, box.w, y*box.w+x, we, wn)
+		ix := float32(float32(float32(float32(float32(bx*a.xx)+a.rowX)+a.x1)+1)*a.hw) - 0.5
+		iy := float32(float32(float32(float32(float32(bx*a.yx)+a.rowY)+a.y1)+1)*a.hh) - 0.5
+		// floor: int truncates toward 0, and math.Floor is a call.
+		x, y := int(ix), int(iy)
+		if float32(x) > ix {
+			x--
+		}
+		if float32(y) > iy {
+			y--
+		}
+		run[j] = lerp(value, w, y*w+x+origin, ix-float32(x), iy-float32(y))
 		bx++
 	}
 }
