@@ -176,6 +176,9 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 			padded[k] = float32(v)
 		}
 	}
+	// The reads of a run have their neighbours in the box: all in the
+	// image unless the box passes its edge.
+	edge := box.x0 < 0 || box.y0 < 0 || box.x0+box.w > cols || box.y0+box.h > rows
 	// Which of the box's columns and rows are in the image: a read with a
 	// neighbour outside is weighed by the read of an all-ones image
 	// (torchvision's fill), and on such an image, 1 inside and 0 outside,
@@ -213,10 +216,13 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 		if jlo == jhi {
 			continue
 		}
-		alo, ahi := intersect(stepX.between(ix0, slack, float64(cols-1)-slack, cols))(stepY.between(iy0, slack, float64(rows-1)-slack, cols))
-		alo, ahi = min(max(alo, jlo), jhi), max(min(ahi, jhi), jlo)
-		if alo >= ahi {
-			alo, ahi = jlo, jlo
+		alo, ahi := jlo, jhi
+		if edge {
+			alo, ahi = intersect(stepX.between(ix0, slack, float64(cols-1)-slack, cols))(stepY.between(iy0, slack, float64(rows-1)-slack, cols))
+			alo, ahi = min(max(alo, jlo), jhi), max(min(ahi, jhi), jlo)
+			if alo >= ahi {
+				alo, ahi = jlo, jlo
+			}
 		}
 		out := dst[i*cols : (i+1)*cols]
 		g.sampleRunMasked(out[jlo:alo], jlo, by, value, box, inX, inY)
