@@ -205,6 +205,7 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 	args := runArgs{xx: g.xx, yx: g.yx, x1: g.x1, y1: g.y1, hw: g.hw, hh: g.hh, wBytes: int64(4 * box.w)}
 	origin := -box.y0*box.w - box.x0 // the box's index of pixel (0, 0)
 	for k := range 8 {
+		args.scale[k], args.offset[k] = levels.Scale, levels.Offset
 		args.w[k], args.origin[k] = float32(box.w), float32(origin)
 		args.maxIndex[k] = int32(box.w*box.h - box.w - 2)
 	}
@@ -229,8 +230,7 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 		args.bx, args.rowX, args.rowY = float32(alo)-g.hw+0.5, float32(by*g.xy), float32(by*g.yy)
 		sampleRun(out[alo:ahi], value, &args, box.w, origin, vector)
 		g.sampleRunMasked(out[ahi:jhi], ahi, by, value, box, inX, inY)
-		if levels != (Levels{Scale: 1}) {
-			run := out[jlo:jhi]
+		for _, run := range [2][]float32{out[jlo:alo], out[ahi:jhi]} {
 			for j, v := range run {
 				run[j] = levels.of(v)
 			}
@@ -329,11 +329,13 @@ type runArgs struct {
 	w, origin  [8]float32 // the box's width, the box's index of pixel (0, 0)
 	maxIndex   [8]int32   // the largest north-west index whose neighbours are in the box
 	wBytes     int64      // the box's width in bytes
+	scale      [8]float32 // the Levels the run's values are written in
+	offset     [8]float32
 }
 
 // sampleRun writes into run the reads of the output pixels from a.bx on,
-// in the row a holds, from the padded box value of width w; with vector,
-// eight at a time where AVX2 can.
+// in the row a holds, from the padded box value of width w, in a's
+// levels; with vector, eight at a time where AVX2 can.
 func sampleRun(run, value []float32, a *runArgs, w, origin int, vector bool) {
 	if vector && len(run) >= 8 {
 		sampleRunAVX2(run, value, a)
@@ -360,7 +362,8 @@ func sampleRunGo(run, value []float32, a *runArgs, w, origin int) {
 		if float32(y) > iy {
 			y--
 		}
-		run[j] = lerp(value, w, y*w+x+origin, ix-float32(x), iy-float32(y))
+		v := lerp(value, w, y*w+x+origin, ix-float32(x), iy-float32(y))
+		run[j] = float32(v*a.scale[0]) + a.offset[0] // as Levels.of
 		bx++
 	}
 }

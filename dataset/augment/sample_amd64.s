@@ -122,6 +122,8 @@ loop:
 	VSUBPS     Y11, Y13, Y13
 	VMULPS     Y10, Y13, Y13
 	VADDPS     Y13, Y11, Y11
+	VMULPS     152(SI), Y11, Y11 // a.scale
+	VADDPS     184(SI), Y11, Y11 // a.offset
 	VMOVUPS    Y11, (DI)
 
 	ADDQ   $32, DI
