@@ -62,7 +62,6 @@ type augmenter struct {
 	y        []int32
 	levels   augment.Levels // the normalisation, fused into the resampling
 	ink      []augment.Box  // each image's ink, found once
-	touched  uint8          // see touch
 	closed   bool
 }
 
@@ -226,20 +225,10 @@ func (l *Loader) fillAugmented(x []float32, y []int32, j augmentJob) {
 	order := l.order[j.lo:j.hi]
 	for k, idx := range order {
 		if k+1 < len(order) {
-			a.touched += touch(l.set.Image(order[k+1]))
+			augment.Prefetch(l.set.Image(order[k+1]))
 		}
 		p := augment.Draw(a.settings, Rows, Cols, l.seed, j.epoch, idx)
 		augment.ApplyNormalized(x[k*ImageSize:(k+1)*ImageSize], l.set.Image(idx), Rows, Cols, p, a.ink[idx], a.levels)
 		y[k] = int32(l.set.Labels[idx])
 	}
-}
-
-// touch reads one byte of every cache line of img, so that the memory
-// fetches the image (shuffled, it is rarely in the cache) while the one
-// before is resampled; the sum only keeps the reads from being dropped.
-func touch(img []uint8) (sum uint8) {
-	for i := 0; i < len(img); i += 64 {
-		sum += img[i]
-	}
-	return sum
 }

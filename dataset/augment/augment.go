@@ -95,6 +95,12 @@ func ApplyInked(dst []float32, src []uint8, rows, cols int, p Params, ink Box) {
 	resample(dst, src, rows, cols, p, ink, Levels{Scale: 1})
 }
 
+// Prefetch asks the memory for image src, which a following Apply will
+// read, and returns at once: a loader that goes through its images in a
+// shuffled order finds few of them in the cache, and would otherwise wait
+// for each.
+func Prefetch(src []uint8) { prefetch(src) }
+
 // Levels is the affine map v*Scale + Offset that ApplyNormalized writes for
 // each resampled value v.
 type Levels struct{ Scale, Offset float32 }

@@ -12,3 +12,8 @@ var haveAVX2 = cpu.X86.HasAVX2
 //
 //go:noescape
 func sampleRunAVX2(run, value []float32, a *runArgs)
+
+// prefetch asks the memory for the cache lines of b without waiting.
+//
+//go:noescape
+func prefetch(b []uint8)

@@ -134,3 +134,21 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func prefetch(b []uint8)
+TEXT ·prefetch(SB), NOSPLIT, $0-24
+	MOVQ b_base+0(FP), SI
+	MOVQ b_len+8(FP), CX
+	TESTQ CX, CX
+	JZ   prefetched
+	LEAQ -1(SI)(CX*1), DI        // the last byte
+	ANDQ $-64, SI                // the first cache line
+
+next:
+	PREFETCHT0 (SI)
+	ADDQ $64, SI
+	CMPQ SI, DI
+	JLS  next
+
+prefetched:
+	RET
