@@ -126,6 +126,17 @@ func ApplyNormalized(dst []float32, src []uint8, rows, cols int, p Params, ink B
 // Larger images have theirs allocated.
 const maxSide = 32
 
+// smallBox is the size of the smaller copy on the stack.
+const smallBox = 24 * 24
+
+// byteFloat is float32(b) for every byte b: a load instead of a conversion.
+var byteFloat = func() (t [256]float32) {
+	for b := range t {
+		t[b] = float32(b)
+	}
+	return t
+}()
+
 // padding is how many pixels of zeros surround the ink in resample's copy:
 // a read more than a pixel away from the ink reads none of it, and the
 // slack for rounding on top stays well within two.
@@ -168,18 +179,27 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 	}
 	box := paddedBox{x0: int(ink.x0) - padding, y0: int(ink.y0) - padding}
 	box.w, box.h = int(ink.x1)+padding+1-box.x0, int(ink.y1)+padding+1-box.y0
-	var valueOnStack [maxSide * maxSide]float32
+	// The copy of the ink within its padding of zeros, on the stack: a
+	// digit's box (20 pixels high, rarely as wide) fits the smaller array,
+	// which is quicker to clear.
+	var value []float32
 	var inXOnStack, inYOnStack [maxSide]float32
-	value, inX, inY := valueOnStack[:], inXOnStack[:], inYOnStack[:]
-	if box.w > maxSide || box.h > maxSide {
-		value, inX, inY = make([]float32, box.w*box.h), make([]float32, box.w), make([]float32, box.h)
+	inX, inY := inXOnStack[:], inYOnStack[:]
+	switch size := box.w * box.h; {
+	case size <= smallBox:
+		var onStack [smallBox]float32
+		value = onStack[:size]
+	case box.w <= maxSide && box.h <= maxSide:
+		var onStack [maxSide * maxSide]float32
+		value = onStack[:size]
+	default:
+		value, inX, inY = make([]float32, size), make([]float32, box.w), make([]float32, box.h)
 	}
-	// The ink, within its padding of zeros.
 	for y := int(ink.y0); y <= int(ink.y1); y++ {
 		row := src[y*cols+int(ink.x0) : y*cols+int(ink.x1)+1]
 		padded := value[(y-box.y0)*box.w+padding:][:len(row)]
 		for k, v := range row {
-			padded[k] = float32(v)
+			padded[k] = byteFloat[v]
 		}
 	}
 	// The reads of a run have their neighbours in the box: all in the
@@ -232,13 +252,15 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 			}
 		}
 		out := dst[i*cols : (i+1)*cols]
-		g.sampleRunMasked(out[jlo:alo], jlo, by, value, box, inX, inY)
 		args.bx, args.rowX, args.rowY = float32(alo)-g.hw+0.5, float32(by*g.xy), float32(by*g.yy)
 		sampleRun(out[alo:ahi], value, &args, box.w, origin, vector)
-		g.sampleRunMasked(out[ahi:jhi], ahi, by, value, box, inX, inY)
-		for _, run := range [2][]float32{out[jlo:alo], out[ahi:jhi]} {
-			for j, v := range run {
-				run[j] = levels.of(v)
+		if edge {
+			for _, j := range [2][2]int{{jlo, alo}, {ahi, jhi}} {
+				run := out[j[0]:j[1]]
+				g.sampleRunMasked(run, j[0], by, value, box, inX, inY)
+				for k, v := range run {
+					run[k] = levels.of(v)
+				}
 			}
 		}
 	}
@@ -428,9 +450,20 @@ func (s step) between(start, a, b float64, cols int) (lo, hi int) {
 	if s.d < 0 {
 		from, to = to, from
 	}
-	// from < j <= to, clamped first so that int, which truncates, floors.
+	// from < j <= to, clamped first so that int, which truncates, floors
+	// (compared by hand: min and max on floats mind NaNs, which cannot
+	// come here, and cost as much again).
 	n := float64(cols)
-	from, to = min(max(from, -1), n), min(max(to, -1), n)
+	if from < -1 {
+		from = -1
+	} else if from > n {
+		from = n
+	}
+	if to < -1 {
+		to = -1
+	} else if to > n {
+		to = n
+	}
 	return min(int(from+1), cols), min(int(to+1), cols)
 }
 

@@ -68,7 +68,7 @@ func testImages(t testing.TB) (images [][]uint8, sides []int) {
 	corner[0], corner[1], corner[28], corner[28*28-1] = 255, 128, 64, 255
 	large := make([]uint8, 40*40)
 	for k := range large {
-		if r, c := k/40, k%40; (r-20)*(r-20)+(c-18)*(c-18) < 150 {
+		if r, c := k/40, k%40; (r-20)*(r-20)+(c-18)*(c-18) < 225 { // 31 pixels wide: the box, padded, is larger than maxSide
 			large[k] = uint8(40 + (r*7+c*3)%200)
 		}
 	}
