@@ -53,7 +53,12 @@ GLOBL zeros<>(SB), RODATA|NOPTR, $32
 
 // func sampleRunAVX2(run []float32, value []float32, a *runArgs)
 // Requires: AVX, AVX2
-TEXT ·sampleRunAVX2(SB), NOSPLIT, $0-56
+//
+// Each neighbour pair (west, east) is one 8-byte gather: four gathers of
+// four pairs read the eight pixels' neighbours, half the loads of one per
+// neighbour. Unpacking the pairs leaves the pixels in the order
+// 0 1 4 5 2 3 6 7, which VPERMQ $0xd8 turns into and out of.
+TEXT ·sampleRunAVX2(SB), NOSPLIT, $32-56
 	MOVQ run_base+0(FP), DI
 	MOVQ run_len+8(FP), CX
 	SHRQ $3, CX                  // whole groups of eight
@@ -61,9 +66,7 @@ TEXT ·sampleRunAVX2(SB), NOSPLIT, $0-56
 	MOVQ value_base+24(FP), R8
 	MOVQ a+48(FP), SI
 	MOVQ 144(SI), R10            // a.wBytes: one row of the box down
-	LEAQ 4(R8), R9               // the east neighbours
-	ADDQ R8, R10                 // the south-west ones
-	LEAQ 4(R10), R11             // the south-east ones
+	ADDQ R8, R10                 // the south neighbours
 
 	VBROADCASTSS 0(SI), Y0       // a.bx
 	VADDPS       lanes<>(SB), Y0, Y0
@@ -92,39 +95,52 @@ loop:
 	VSUBPS halves<>(SB), Y10, Y10
 
 	// The north-west neighbour's index, (floor(iy)*w + floor(ix) + origin,
-	// exact in float32), kept within the box; the distances from it.
+	// exact in float32), kept within the box; the distances from it, in
+	// the unpacked order.
 	VROUNDPS $9, Y9, Y11         // floor
 	VROUNDPS $9, Y10, Y12
 	VSUBPS   Y11, Y9, Y9         // we
 	VSUBPS   Y12, Y10, Y10       // wn
+	VPERMQ   $0xd8, Y9, Y9
+	VPERMQ   $0xd8, Y10, Y10
 	VMULPS   48(SI), Y12, Y12    // a.w
 	VADDPS   Y11, Y12, Y12
 	VADDPS   80(SI), Y12, Y12    // a.origin
 	VCVTTPS2DQ Y12, Y12
 	VPMAXSD  zeros<>(SB), Y12, Y12
 	VPMINSD  112(SI), Y12, Y12   // a.maxIndex
+	VEXTRACTI128 $1, Y12, X14    // the indices of pixels 4-7
 
-	// top = nw + we*(ne-nw), bottom likewise, then top + wn*(bottom-top).
+	// top = nw + we*(ne-nw), kept in the frame.
 	VPCMPEQD   Y15, Y15, Y15
-	VGATHERDPS Y15, (R8)(Y12*4), Y11
+	VPGATHERDQ Y15, (R8)(X12*4), Y11
 	VPCMPEQD   Y15, Y15, Y15
-	VGATHERDPS Y15, (R9)(Y12*4), Y13
-	VSUBPS     Y11, Y13, Y13
-	VMULPS     Y9, Y13, Y13
-	VADDPS     Y13, Y11, Y11
-	VPCMPEQD   Y15, Y15, Y15
-	VGATHERDPS Y15, (R10)(Y12*4), Y13
-	VPCMPEQD   Y15, Y15, Y15
-	VGATHERDPS Y15, (R11)(Y12*4), Y14
-	VSUBPS     Y13, Y14, Y14
-	VMULPS     Y9, Y14, Y14
-	VADDPS     Y14, Y13, Y13
-	VSUBPS     Y11, Y13, Y13
+	VPGATHERDQ Y15, (R8)(X14*4), Y13
+	VSHUFPS    $0x88, Y13, Y11, Y15 // nw
+	VSHUFPS    $0xdd, Y13, Y11, Y11 // ne
+	VSUBPS     Y15, Y11, Y11
+	VMULPS     Y9, Y11, Y11
+	VADDPS     Y11, Y15, Y15
+	VMOVUPS    Y15, 0(SP)
+
+	// bottom = sw + we*(se-sw), then top + wn*(bottom-top).
+	VPCMPEQD   Y13, Y13, Y13
+	VPGATHERDQ Y13, (R10)(X12*4), Y11
+	VPCMPEQD   Y13, Y13, Y13
+	VPGATHERDQ Y13, (R10)(X14*4), Y15
+	VSHUFPS    $0x88, Y15, Y11, Y13 // sw
+	VSHUFPS    $0xdd, Y15, Y11, Y11 // se
+	VSUBPS     Y13, Y11, Y11
+	VMULPS     Y9, Y11, Y11
+	VADDPS     Y11, Y13, Y13
+	VMOVUPS    0(SP), Y15
+	VSUBPS     Y15, Y13, Y13
 	VMULPS     Y10, Y13, Y13
-	VADDPS     Y13, Y11, Y11
-	VMULPS     152(SI), Y11, Y11 // a.scale
-	VADDPS     184(SI), Y11, Y11 // a.offset
-	VMOVUPS    Y11, (DI)
+	VADDPS     Y13, Y15, Y15
+	VMULPS     152(SI), Y15, Y15 // a.scale
+	VADDPS     184(SI), Y15, Y15 // a.offset
+	VPERMQ     $0xd8, Y15, Y15
+	VMOVUPS    Y15, (DI)
 
 	ADDQ   $32, DI
 	VADDPS eights<>(SB), Y0, Y0
