@@ -224,10 +224,18 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 	// padding, by far), and among them those whose reads have all four
 	// neighbours in the image.
 	fw, fh := float64(g.hw), float64(g.hh)
-	stepX, stepY := newStep(fw*float64(g.xx)), newStep(fh*float64(g.yx))
-	loX, hiX := float64(ink.x0)-1-slack, float64(ink.x1)+1+slack
-	loY, hiY := float64(ink.y0)-1-slack, float64(ink.y1)+1+slack
-	bx := float64(0.5 - g.hw) // column 0's grid point
+	bx, by0 := float64(0.5-g.hw), float64(0.5-g.hh) // column 0's and row 0's grid points
+	lineX := line{
+		start: fw*(bx*float64(g.xx)+by0*float64(g.xy)+float64(g.x1)+1) - 0.5,
+		d:     fw * float64(g.xx), rowD: fw * float64(g.xy),
+	}
+	lineY := line{
+		start: fh*(bx*float64(g.yx)+by0*float64(g.yy)+float64(g.y1)+1) - 0.5,
+		d:     fh * float64(g.yx), rowD: fh * float64(g.yy),
+	}
+	inkX := lineX.band(float64(ink.x0)-1-slack, float64(ink.x1)+1+slack)
+	inkY := lineY.band(float64(ink.y0)-1-slack, float64(ink.y1)+1+slack)
+	inX0, inY0 := lineX.band(slack, float64(cols-1)-slack), lineY.band(slack, float64(rows-1)-slack)
 	args := runArgs{xx: g.xx, yx: g.yx, x1: g.x1, y1: g.y1, hw: g.hw, hh: g.hh, wBytes: int64(4 * box.w)}
 	origin := -box.y0*box.w - box.x0 // the box's index of pixel (0, 0)
 	for k := range 8 {
@@ -237,15 +245,13 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 	}
 	for i := 0; i < rows; i++ {
 		by := float32(i) - g.hh + 0.5
-		ix0 := fw*(bx*float64(g.xx)+float64(by)*float64(g.xy)+float64(g.x1)+1) - 0.5
-		iy0 := fh*(bx*float64(g.yx)+float64(by)*float64(g.yy)+float64(g.y1)+1) - 0.5
-		jlo, jhi := intersect(stepX.between(ix0, loX, hiX, cols))(stepY.between(iy0, loY, hiY, cols))
+		jlo, jhi := intersect(inkX.at(i, cols))(inkY.at(i, cols))
 		if jlo == jhi {
 			continue
 		}
 		alo, ahi := jlo, jhi
 		if edge {
-			alo, ahi = intersect(stepX.between(ix0, slack, float64(cols-1)-slack, cols))(stepY.between(iy0, slack, float64(rows-1)-slack, cols))
+			alo, ahi = intersect(inX0.at(i, cols))(inY0.at(i, cols))
 			alo, ahi = min(max(alo, jlo), jhi), max(min(ahi, jhi), jlo)
 			if alo >= ahi {
 				alo, ahi = jlo, jlo
@@ -426,34 +432,46 @@ func fill(s []float32, v float32) {
 	}
 }
 
-// step is the move of a row's read position per column, with its inverse.
-type step struct{ d, inv float64 }
+// line is where a coordinate of the reads lies along the rows, in float64:
+// start + j*d at column j of row 0, moving by rowD a row.
+type line struct{ start, d, rowD float64 }
 
-func newStep(d float64) step {
-	if math.Abs(d) < 1e-9 { // over a row, no move that counts
-		return step{}
+// band returns the columns of each row where the line lies strictly
+// between a and b, give or take rounding (callers keep a margin).
+func (l line) band(a, b float64) band {
+	if math.Abs(l.d) < 1e-9 { // a row's reads do not move along it: all of them or none
+		return band{still: true, line: l, a: a, b: b}
 	}
-	return step{d, 1 / d}
+	inv := 1 / l.d
+	from, to := (a-l.start)*inv, (b-l.start)*inv
+	if l.d < 0 {
+		from, to = to, from
+	}
+	return band{from: from, to: to, rowD: -l.rowD * inv}
 }
 
-// between returns columns [lo, hi) of a row that hold every column j where
-// start + j*d lies strictly between a and b, and no column where it lies
-// outside [a, b] by more than rounding: callers keep a margin.
-func (s step) between(start, a, b float64, cols int) (lo, hi int) {
-	if s.d == 0 {
-		if start > a && start < b {
+// band is the columns of row i where a line lies between two values:
+// from < j <= to, with from and to moving by rowD a row.
+type band struct {
+	from, to, rowD float64
+	still          bool // the line does not move along a row, see a and b
+	line           line
+	a, b           float64
+}
+
+// at returns the columns [lo, hi) of row i in the band.
+func (b *band) at(i, cols int) (lo, hi int) {
+	if b.still {
+		if v := b.line.start + float64(i)*b.line.rowD; v > b.a && v < b.b {
 			return 0, cols
 		}
 		return 0, 0
 	}
-	from, to := (a-start)*s.inv, (b-start)*s.inv
-	if s.d < 0 {
-		from, to = to, from
-	}
-	// from < j <= to, clamped first so that int, which truncates, floors
-	// (compared by hand: min and max on floats mind NaNs, which cannot
-	// come here, and cost as much again).
-	n := float64(cols)
+	// Clamped first so that int, which truncates, floors (compared by
+	// hand: min and max on floats mind NaNs, which cannot come here, and
+	// cost as much again).
+	n, move := float64(cols), float64(i)*b.rowD
+	from, to := b.from+move, b.to+move
 	if from < -1 {
 		from = -1
 	} else if from > n {
