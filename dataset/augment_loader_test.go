@@ -92,6 +92,22 @@ func TestAugmentedBatchesAreAFunctionOfSeedEpochImage(t *testing.T) {
 	}
 }
 
+// TestAugmentedBackgroundIsThePlainOne: the background of augmented images
+// (here every image's top-left corner, far from its ink) is bit for bit
+// the value plain images have there, the normalised 0.
+func TestAugmentedBackgroundIsThePlainOne(t *testing.T) {
+	l := NewLoader(inkedSet(40), testInfo, 8, true, 5)
+	l.Augment(testAugment)
+	defer l.Close()
+	x, _ := augmentedEpoch(l, 8, 1, false)
+	want := normalized(0, testInfo.Mean, testInfo.Std)
+	for i := 0; i < len(x); i += ImageSize {
+		if x[i] != want {
+			t.Fatalf("image %d's corner is %v, plain images' background %v", i/ImageSize, x[i], want)
+		}
+	}
+}
+
 // TestAugmentOffChangesNothing: settings that leave images alone keep the
 // plain path, bit for bit (the tutorial's run must not move).
 func TestAugmentOffChangesNothing(t *testing.T) {
