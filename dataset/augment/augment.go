@@ -210,12 +210,12 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 	// (torchvision's fill), and on such an image, 1 inside and 0 outside,
 	// the bilinear read is the product of the reads across and down.
 	for x := range box.w {
-		if c := box.x0 + x; c >= 0 && c < cols {
+		if c := box.x0 + x; edge && c >= 0 && c < cols {
 			inX[x] = 1
 		}
 	}
 	for y := range box.h {
-		if r := box.y0 + y; r >= 0 && r < rows {
+		if r := box.y0 + y; edge && r >= 0 && r < rows {
 			inY[y] = 1
 		}
 	}
@@ -235,7 +235,7 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 	}
 	inkX := lineX.band(float64(ink.x0)-1-slack, float64(ink.x1)+1+slack)
 	inkY := lineY.band(float64(ink.y0)-1-slack, float64(ink.y1)+1+slack)
-	inX0, inY0 := lineX.band(slack, float64(cols-1)-slack), lineY.band(slack, float64(rows-1)-slack)
+	insideX, insideY := lineX.band(slack, float64(cols-1)-slack), lineY.band(slack, float64(rows-1)-slack)
 	args := runArgs{xx: g.xx, yx: g.yx, x1: g.x1, y1: g.y1, hw: g.hw, hh: g.hh, wBytes: int64(4 * box.w)}
 	origin := -box.y0*box.w - box.x0 // the box's index of pixel (0, 0)
 	for k := range 8 {
@@ -245,14 +245,17 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 	}
 	for i := 0; i < rows; i++ {
 		by := float32(i) - g.hh + 0.5
-		jlo, jhi := intersect(inkX.at(i, cols))(inkY.at(i, cols))
-		if jlo == jhi {
+		jlo, jhi := inkX.at(i, cols)
+		ylo, yhi := inkY.at(i, cols)
+		jlo, jhi = max(jlo, ylo), min(jhi, yhi)
+		if jlo >= jhi {
 			continue
 		}
-		alo, ahi := jlo, jhi
+		alo, ahi := jlo, jhi // the run's reads whose neighbours are all in the image
 		if edge {
-			alo, ahi = intersect(inX0.at(i, cols))(inY0.at(i, cols))
-			alo, ahi = min(max(alo, jlo), jhi), max(min(ahi, jhi), jlo)
+			alo, ahi = insideX.at(i, cols)
+			ylo, yhi = insideY.at(i, cols)
+			alo, ahi = max(alo, ylo, jlo), min(ahi, yhi, jhi)
 			if alo >= ahi {
 				alo, ahi = jlo, jlo
 			}
@@ -269,15 +272,6 @@ func resampleWith(dst []float32, src []uint8, rows, cols int, p Params, ink Box,
 				}
 			}
 		}
-	}
-}
-
-// intersect returns the intersection of columns [lo, hi) and [lo2, hi2),
-// empty as [lo, lo).
-func intersect(lo, hi int) func(lo2, hi2 int) (int, int) {
-	return func(lo2, hi2 int) (int, int) {
-		lo, hi := max(lo, lo2), min(hi, hi2)
-		return lo, max(hi, lo)
 	}
 }
 
