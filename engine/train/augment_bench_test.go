@@ -17,7 +17,7 @@ import (
 // run's loop does it (the loader's Next, the net's TrainStep, the optimizer's
 // step) on the real MNIST training set with the settings below:
 //
-//	go test -run '^$' -bench AugmentationCost -benchtime 40x ./engine/train/
+//	go test -run '^$' -bench AugmentationCost -benchtime 60x ./engine/train/
 //
 // Each iteration trains a block of steps on plain batches, then the same
 // number on augmented ones, with the same net, so both see about the same
@@ -26,7 +26,7 @@ import (
 // as a run does. Of the pairs of blocks, the median (other processes slow
 // some) gives throughput-loss-%, 1 - plain/augmented wall-clock time, and
 // cpu-extra-%, the CPU time the process spends more with augmentation. When
-// every core trains, the second is the first on a quiet machine; on a busy
+// every core trains, the two agree on a quiet machine; on a busy
 // one the wall clock flatters augmentation (the process with one goroutine
 // more gets a larger share of the cores) and the CPU time does not. The
 // images per second are over all blocks. It is skipped when MNIST is not
