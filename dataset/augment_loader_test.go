@@ -1,8 +1,10 @@
 package dataset
 
 import (
+	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"mnist-tui/dataset/augment"
 )
@@ -71,11 +73,11 @@ func TestAugmentedBatchesAreAFunctionOfSeedEpochImage(t *testing.T) {
 		t.Fatal("batch size 7 augments the images differently from batch size 16")
 	}
 	want := make([]float32, ImageSize)
+	levels := augment.Normalization(testInfo.Mean, testInfo.Std)
 	for pos, idx := range ahead.order { // the shuffled order of epoch 2
-		augment.Apply(want, set.Image(idx), Rows, Cols, augment.Draw(testAugment, Rows, Cols, 5, 2, idx))
-		for i := range want {
-			want[i] = normalizedValue(want[i], testInfo.Mean, testInfo.Std)
-		}
+		img := set.Image(idx)
+		p := augment.Draw(testAugment, Rows, Cols, 5, 2, idx)
+		augment.ApplyNormalized(want, img, Rows, Cols, p, augment.InkBox(img, Rows, Cols), levels)
 		if !slices.Equal(x1[pos*ImageSize:(pos+1)*ImageSize], want) {
 			t.Fatalf("image %d is not its own transform", idx)
 		}
@@ -87,6 +89,22 @@ func TestAugmentedBatchesAreAFunctionOfSeedEpochImage(t *testing.T) {
 	plain := NewLoader(set, testInfo, 16, true, 5)
 	if x5, _ := augmentedEpoch(plain, 16, 2, false); slices.Equal(x1, x5) {
 		t.Fatal("augmented images equal the plain ones")
+	}
+}
+
+// TestAugmentedBackgroundIsThePlainOne: the background of augmented images
+// (here every image's top-left corner, far from its ink) is bit for bit
+// the value plain images have there, the normalised 0.
+func TestAugmentedBackgroundIsThePlainOne(t *testing.T) {
+	l := NewLoader(inkedSet(40), testInfo, 8, true, 5)
+	l.Augment(testAugment)
+	defer l.Close()
+	x, _ := augmentedEpoch(l, 8, 1, false)
+	want := normalized(0, testInfo.Mean, testInfo.Std)
+	for i := 0; i < len(x); i += ImageSize {
+		if x[i] != want {
+			t.Fatalf("image %d's corner is %v, plain images' background %v", i/ImageSize, x[i], want)
+		}
 	}
 }
 
@@ -120,4 +138,32 @@ func TestAugmentedNextDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("Next with augmentation allocates %v times per call, want 0", allocs)
 	}
+}
+
+// BenchmarkAugmentBatch is the preparation of one augmented batch of 64
+// real MNIST digits (skipped when MNIST is not cached), the work the
+// loader's goroutine does beside the training, reported per image:
+//
+//	go test -run '^$' -bench AugmentBatch ./dataset/
+func BenchmarkAugmentBatch(b *testing.B) {
+	train, _, err := Load(b.Context(), "mnist", FetchOptions{Offline: true})
+	if err != nil {
+		b.Skipf("MNIST is not cached (%v): run mnist-tui once to fetch it", err)
+	}
+	info, _ := Lookup("mnist")
+	const bs = 64
+	l := NewLoader(train, info, bs, true, 1)
+	l.Augment(testAugment)
+	defer l.Close()
+	x, y := make([]float32, bs*ImageSize), make([]int32, bs)
+	lo := 0
+	fastest := time.Duration(math.MaxInt64) // the batch least disturbed by other processes
+	b.ReportAllocs()
+	for b.Loop() {
+		start := time.Now()
+		l.fillAugmented(x, y, augmentJob{lo, lo + bs, 1})
+		fastest = min(fastest, time.Since(start))
+		lo = (lo + bs) % (train.N - bs)
+	}
+	b.ReportMetric(float64(fastest.Nanoseconds())/bs, "fastest-ns/image")
 }

@@ -23,13 +23,7 @@ func Normalize(dst []float32, img []uint8, mean, std float32) {
 // normalized is the one formula both Normalize and the Loader's lookup
 // table use, so training and prediction see bit-identical inputs.
 func normalized(x uint8, mean, std float32) float32 {
-	return normalizedValue(float32(x), mean, std)
-}
-
-// normalizedValue is normalized for a resampled pixel, which falls between
-// the byte values.
-func normalizedValue(v, mean, std float32) float32 {
-	return (v/255 - mean) / std
+	return (float32(x)/255 - mean) / std
 }
 
 // Loader hands out the batches of one set, epoch after epoch, in an order
@@ -57,7 +51,7 @@ type Loader struct {
 // augmenter prepares the next batch's augmented images in its own goroutine
 // while the caller trains on the current one. Only one batch is ever in
 // preparation, and the loader touches nothing the goroutine reads (order,
-// x, y, scratch) until it has answered on done.
+// x, y) until it has answered on done.
 type augmenter struct {
 	settings augment.Settings
 	work     chan augmentJob
@@ -66,8 +60,8 @@ type augmenter struct {
 	next     int  // the batch index being prepared when pending
 	x        []float32
 	y        []int32
-	scratch  []float32     // one image of resampled pixel values
-	ink      []augment.Box // each image's ink, found once
+	levels   augment.Levels // the normalisation, fused into the resampling
+	ink      []augment.Box  // each image's ink, found once
 	closed   bool
 }
 
@@ -113,7 +107,7 @@ func (l *Loader) Augment(s augment.Settings) {
 		done:     make(chan struct{}),
 		x:        make([]float32, l.batchSize*ImageSize),
 		y:        make([]int32, l.batchSize),
-		scratch:  make([]float32, ImageSize),
+		levels:   augment.Normalization(l.mean, l.std),
 		ink:      make([]augment.Box, l.set.N),
 	}
 	for i := range a.ink {
@@ -228,17 +222,13 @@ func (l *Loader) Next(x []float32, y []int32) (n int) {
 // positions [lo, hi) of the epoch's order into x and y.
 func (l *Loader) fillAugmented(x []float32, y []int32, j augmentJob) {
 	a := l.aug
-	for k, idx := range l.order[j.lo:j.hi] {
-		p := augment.Draw(a.settings, Rows, Cols, l.seed, j.epoch, idx)
-		augment.ApplyInked(a.scratch, l.set.Image(idx), Rows, Cols, p, a.ink[idx])
-		dst := x[k*ImageSize : (k+1)*ImageSize]
-		for i, v := range a.scratch {
-			if v == 0 { // most of an image: the table's value, without two divisions
-				dst[i] = l.norm[0]
-				continue
-			}
-			dst[i] = normalizedValue(v, l.mean, l.std)
+	order := l.order[j.lo:j.hi]
+	for k, idx := range order {
+		if k+1 < len(order) {
+			augment.Prefetch(l.set.Image(order[k+1]))
 		}
+		p := augment.Draw(a.settings, Rows, Cols, l.seed, j.epoch, idx)
+		augment.ApplyNormalized(x[k*ImageSize:(k+1)*ImageSize], l.set.Image(idx), Rows, Cols, p, a.ink[idx], a.levels)
 		y[k] = int32(l.set.Labels[idx])
 	}
 }

@@ -152,3 +152,50 @@ func TestDrawRanges(t *testing.T) {
 }
 
 func abs(v int) int { return max(v, -v) }
+
+// TestApplyNormalizedIsApplyThenLevels: the normalised images are Apply's
+// values mapped by the levels, bit for bit, the background included, and
+// Normalization is (v/255 - mean)/std to float32 rounding, exactly so for
+// the background.
+func TestApplyNormalizedIsApplyThenLevels(t *testing.T) {
+	const mean, std = 0.1307, 0.3081
+	levels := Normalization(mean, std)
+	if background := float32(0)/255 - mean; levels.of(0) != background/std {
+		t.Fatalf("the background normalises to %v, the formula to %v", levels.of(0), background/std)
+	}
+	for v := float32(0); v <= 255; v += 0.37 {
+		want := (v/255 - mean) / std
+		if d := math.Abs(float64(levels.of(v) - want)); d > 1e-6 {
+			t.Fatalf("%v normalises to %v, the formula to %v", v, levels.of(v), want)
+		}
+	}
+	images, sides := testImages(t)
+	for _, p := range testParams(50) {
+		for n, img := range images {
+			side := sides[n]
+			raw, normalized := make([]float32, side*side), make([]float32, side*side)
+			Apply(raw, img, side, side, p)
+			ApplyNormalized(normalized, img, side, side, p, InkBox(img, side, side), levels)
+			for k, v := range raw {
+				if normalized[k] != levels.of(v) {
+					t.Fatalf("%+v image %d pixel %d: %v normalised, %v raw", p, n, k, normalized[k], v)
+				}
+			}
+		}
+	}
+}
+
+// TestApplyWithoutATransform: a scale of 0 or an angle that is no number
+// leaves no read; the image becomes background, and nothing panics.
+func TestApplyWithoutATransform(t *testing.T) {
+	f := readFixture(t)
+	dst := make([]float32, 28*28)
+	for _, p := range []Params{{Scale: 0}, {Angle: math.NaN(), Scale: 1}, {Angle: math.Inf(-1), Scale: 1}} {
+		Apply(dst, f.Images[0], 28, 28, p)
+		for k, v := range dst {
+			if v != 0 {
+				t.Fatalf("%+v: pixel %d is %v", p, k, v)
+			}
+		}
+	}
+}
