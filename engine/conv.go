@@ -249,8 +249,8 @@ func biasAddReLUPlane[F float](dst, src, skip []F, b F) {
 // commute, so this is both relu-then-pool (the cnn) and pool-then-relu (the inception net).
 func biasReLUPoolPlane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 	if d, ok := any(dst).([]float32); ok {
-		if W%8 != 0 { // rows the vector kernel does not take: netlayers.go's Go, without branches
-			reluPool2Plane(d, arg, any(src).([]float32), float32(b), H, W)
+		if W%8 != 0 { // rows the vector kernel does not take: maxpool2.go's Go, without branches
+			affineReLUPool2Plane(d, arg, any(src).([]float32), 1, float32(b), H, W)
 			return
 		}
 		kernels.ReLUPool2(d, arg, any(src).([]float32), float32(b), H, W)
@@ -327,6 +327,9 @@ func addReLUBackPlane[F float](dst, dskip, dy, y []F) (sum F) {
 // is 0. Returns Σ dst.
 func reluPoolBackPlane[F float](dst, dy, y []F, arg []uint8, H, W int) (sum F) {
 	if d, ok := any(dst).([]float32); ok {
+		if W%8 != 0 { // rows the vector kernel does not take
+			return F(reluPool2BackPlane(d, any(dy).([]float32), any(y).([]float32), arg, H, W))
+		}
 		return F(kernels.ReLUPool2Backward(d, any(dy).([]float32), any(y).([]float32), arg, H, W))
 	}
 	clear(dst[:H*W]) // an odd last row or column belongs to no window

@@ -489,12 +489,16 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 					dst[j] = max(v*a+b, 0)
 				}
 			case bnReLUPool:
+				at := (i*C + c) * ph
+				if y32, ok := any(y).([]float32); ok {
+					affineReLUPool2Plane(y32[at:][:ph], arg[at:][:ph], any(src).([]float32), float32(a), float32(b), H, W)
+					continue
+				}
 				dst := plane[:HW]
 				dst = dst[:len(src)]
 				for j, v := range src {
 					dst[j] = v*a + b
 				}
-				at := (i*C + c) * ph
 				reluPool2Plane(y[at:][:ph], arg[at:][:ph], dst, 0, H, W)
 			}
 		}
@@ -505,6 +509,10 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 // relu of the maximum of each 2x2 window of src [H,W] + b into dst [H/2,W/2], the winner's
 // place (0-3, row-major) in arg. Ties and NaNs as maxPool2Forward.
 func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
+	if d, ok := any(dst).([]float32); ok {
+		affineReLUPool2Plane(d, arg, any(src).([]float32), 1, float32(b), H, W)
+		return
+	}
 	ow := W / 2
 	for py := range H / 2 {
 		r0, r1 := src[2*py*W:][:2*ow], src[(2*py+1)*W:][:2*ow]

@@ -38,7 +38,7 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 		oh, ow := H/2, W/2
 		for trial := range 50 {
 			x := poolPlane(rng, H*W)
-			b := []float32{0, -0.5, 1}[trial%3]
+			b := []float32{0, -0.5, 1, float32(math.Copysign(0, -1))}[trial%4] // −0 keeps −0 inputs
 
 			// Plain: the generic max pooling with a 2x2 window by 2.
 			want, wantArg := make([]float32, oh*ow), make([]int32, oh*ow)
@@ -64,6 +64,37 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 			reluPool2Plane(gotR, gotRArg, x, b, H, W)
 			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
 				t.Fatalf("%dx%d bias %v: reluPool2Plane %v %v, plain %v %v (x %v)", H, W, b, gotR, gotRArg, ref, refArg, x)
+			}
+
+			// With a BatchNorm's scale before the bias (negative scales flip the order).
+			a := []float32{1.5, -0.75, 3, 1}[trial%5%4]
+			for i, v := range x {
+				x64[i] = float64(v*a + b)
+			}
+			biasReLUPoolPlane(ref64, refArg, x64, 0, H, W)
+			for i, v := range ref64 {
+				ref[i] = float32(v)
+			}
+			affineReLUPool2Plane(gotR, gotRArg, x, a, b, H, W)
+			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
+				t.Fatalf("%dx%d scale %v bias %v: affineReLUPool2Plane %v %v, plain %v %v (x %v)", H, W, a, b, gotR, gotRArg, ref, refArg, x)
+			}
+
+			// Backward: the float32 loop sends each gradient where the float64 one does.
+			dy := poolPlane(rng, oh*ow)
+			dy64, dst64 := make([]float64, len(dy)), make([]float64, H*W)
+			for i, v := range dy {
+				dy64[i] = float64(v)
+			}
+			reluPoolBackPlane(dst64, dy64, ref64, refArg, H, W)
+			wantD := make([]float32, H*W)
+			for i, v := range dst64 {
+				wantD[i] = float32(v)
+			}
+			gotD := poolPlane(rng, H*W) // garbage that must be overwritten
+			reluPool2BackPlane(gotD, dy, gotR, gotRArg, H, W)
+			if !sameBits(gotD, wantD) {
+				t.Fatalf("%dx%d: reluPool2BackPlane %v, plain %v (dy %v, y %v, arg %v)", H, W, gotD, wantD, dy, gotR, gotRArg)
 			}
 
 		}
