@@ -73,6 +73,17 @@ type convOut[F float] struct {
 	ct, off int
 	skip    []F     // actAddReLU: the residual input, laid out as y
 	arg     []uint8 // actReLUPool: which element of each 2x2 window won, 0-3 in row-major order
+	// next, for actNone, is a layer after the convolution that conv.go does not know (a custom
+	// network's BatchNorm) and whose backward pass writes the convolution's output gradient
+	// plane by plane: convBackward takes it from there rather than from dy, which is unused.
+	next planeGrad[F]
+}
+
+// planeGrad is a layer fused after a convolution (convOut.next).
+type planeGrad[F float] interface {
+	// grad writes into dst the gradient of the convolution's output plane oc of image img (of
+	// the chunk) and returns its sum.
+	grad(dst []F, img, oc int) F
 }
 
 // out is the convOut for a convolution that owns all the channels of y.
@@ -167,6 +178,10 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 				img := i0 + i
 				switch o.act {
 				case actNone:
+					if o.next != nil {
+						sum += o.next.grad(dst, img, oc)
+						continue
+					}
 					sum += copyPlane(dst, dy[(img*o.ct+o.off+oc)*hw:][:hw])
 				case actReLU:
 					at := (img*s.OC + oc) * hw

@@ -255,13 +255,17 @@ type node[F float] struct {
 	act      activation
 	strided  bool    // conv: stride > 1, run by convStrided*
 	fused    convAct // stride-1 conv: actReLU or actReLUPool when the ReLU (and pooling) after it are fused in
-	bn       bnFused // BatchNorm: the ReLU (and 2x2 max pooling) after it fused in
-	pool2    bool    // maxpool: 2x2 by 2, unpadded
-	plane    int     // BatchNorm and global_avgpool: values per channel of one image
-	y, dy    []F     // [B,out]: the output and its gradient
-	arg      []int32 // maxpool: each output's winner, its index in the input plane
-	arg2     []uint8 // conv with actReLUPool: each output's winner in its 2x2 window
-	mask     []uint8 // dropout: 1 kept, 0 dropped
+	// bnNext: a top-level stride-1 conv, its output unactivated, followed by a BatchNorm with
+	// ReLU and pooling fused in, whose backward pass writes the conv's output gradient straight
+	// into the conv's GEMM layout (bnPoolGrad): the conv's dy is never stored.
+	bnNext bool
+	bn     bnFused // BatchNorm: the ReLU (and 2x2 max pooling) after it fused in
+	pool2  bool    // maxpool: 2x2 by 2, unpadded
+	plane  int     // BatchNorm and global_avgpool: values per channel of one image
+	y, dy  []F     // [B,out]: the output and its gradient
+	arg    []int32 // maxpool: each output's winner, its index in the input plane
+	arg2   []uint8 // conv with actReLUPool: each output's winner in its 2x2 window
+	mask   []uint8 // dropout: 1 kept, 0 dropped
 }
 
 // customNet is one chunk's instance of a custom network: its activations, kept between the
@@ -281,7 +285,8 @@ type customNet[F float] struct {
 	plane    []F // a BatchNorm's output plane on its way to pooling
 	scale    []float64
 	shift    []float64 // [C] a BatchNorm's affine map, see batchNormAffine
-	lo       int       // the running chunk's first image in the batch: keys its dropout masks
+	bnGrad   bnPoolGrad[F]
+	lo       int // the running chunk's first image in the batch: keys its dropout masks
 	rng      rand.PCG
 }
 
@@ -294,6 +299,9 @@ func newCustom[F float](spec *network.Network, st *customState, values, grads []
 	for i, n := range m.nodes {
 		if n.l.Kind == network.BatchNorm {
 			m.bnAt = append(m.bnAt, i)
+			if prev := m.nodes[max(i-1, 0)]; i > 0 && prev.l.Kind == network.Conv && !prev.strided && prev.fused == actNone && n.bn == bnReLUPool {
+				prev.bnNext = true
+			}
 		}
 	}
 	return m
@@ -396,7 +404,10 @@ func (m *customNet[F]) reserve(images int) {
 	var shapes []convShape
 	col, widest, plane := 0, 0, 0
 	each(m.nodes, func(n *node[F]) {
-		n.y, n.dy = make([]F, images*n.out), make([]F, images*n.out)
+		n.y, n.dy = make([]F, images*n.out), nil
+		if !n.bnNext {
+			n.dy = make([]F, images*n.out)
+		}
 		switch n.l.Kind {
 		case network.Conv:
 			if n.strided {
@@ -424,6 +435,8 @@ func (m *customNet[F]) reserve(images int) {
 	})
 	m.plane = make([]F, plane)
 	m.scale, m.shift = make([]float64, widest), make([]float64, widest)
+	g := &m.bnGrad
+	g.a, g.b, g.mu, g.e = make([]F, widest), make([]F, widest), make([]F, widest), make([]F, widest)
 	m.sc = newScratch[F](images, shapes...)
 	m.col = make([]F, col)
 	m.zeros, m.dummy = make([]F, widest), make([]F, widest)
@@ -514,7 +527,7 @@ func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F
 func (m *customNet[F]) backwardPass(pass, chunk int, x, dlogits []F, B int) {
 	K := len(m.bnAt)
 	if pass == 0 {
-		each(m.nodes, func(n *node[F]) { clear(n.dy[:B*n.out]) })
+		each(m.nodes, func(n *node[F]) { clear(n.dy[:min(B*n.out, len(n.dy))]) })
 	}
 	hi := len(m.nodes)
 	if pass > 0 {
@@ -526,7 +539,14 @@ func (m *customNet[F]) backwardPass(pass, chunk int, x, dlogits []F, B int) {
 			dgamma[c] += F(b.sumDyXhat[chunk][c])
 			dbeta[c] += F(b.sumDy[chunk][c])
 		}
-		if i > 0 {
+		if prev := m.nodes[max(i-1, 0)]; prev.bnNext {
+			C, H, W := bnDims(n)
+			g := &m.bnGrad
+			g.x, g.y, g.dy, g.arg, g.C, g.H, g.W = prev.y, n.y, n.dy, n.arg2, C, H, W
+			for c := range C {
+				g.a[c], g.b[c], g.mu[c], g.e[c] = bnInputGradConsts(m.p[n.param][c], b.mean[c], b.invstd[c], b.totDy[c], b.totDyXhat[c], b.count)
+			}
+		} else if i > 0 {
 			C, H, W := bnDims(n)
 			bnInputGrad(m.nodes[i-1].dy, n.dy[:B*n.out], n.y, n.arg2, input(m.nodes, i, x), b.mean, b.invstd, b.totDy, b.totDyXhat, m.p[n.param], b.count, B, C, H, W, n.bn)
 		}
@@ -709,7 +729,7 @@ func (m *customNet[F]) seqBackward(nodes []*node[F], x, dx, dout []F, B, lo, hi 
 
 func (m *customNet[F]) nodeBackward(n *node[F], x, dx, dy []F, B int) {
 	l, y := n.l, n.y[:B*n.out]
-	dy = dy[:B*n.out]
+	dy = dy[:min(B*n.out, len(dy))] // a conv with bnNext has none
 	switch l.Kind {
 	case network.Conv:
 		w, dw, db := m.p[n.param], m.g[n.param], m.bias(n, m.g)
@@ -720,7 +740,11 @@ func (m *customNet[F]) nodeBackward(n *node[F], x, dx, dy []F, B int) {
 		if db == nil {
 			db = m.dummy
 		}
-		convBackward(m.convOut(n, B), dy, nil, x, w, dx, dw, db, B, m.convShape(n), m.sc)
+		o := m.convOut(n, B)
+		if n.bnNext {
+			o.next = &m.bnGrad
+		}
+		convBackward(o, dy, nil, x, w, dx, dw, db, B, m.convShape(n), m.sc)
 	case network.Linear:
 		db := m.bias(n, m.g)
 		if db == nil {

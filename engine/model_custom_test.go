@@ -48,7 +48,28 @@ func mustNetwork(t testing.TB, src string) *network.Network {
 // The backward pass of every layer, checked against central differences of the loss in
 // float64, in training mode (BatchNorm on batch statistics, dropout with a fixed stream).
 func TestCustomGradientsFloat64(t *testing.T) {
-	spec := mustNetwork(t, everyLayer)
+	for name, src := range map[string]string{"everyLayer": everyLayer, "bnCNN": bnCNN} {
+		t.Run(name, func(t *testing.T) { checkCustomGradients(t, mustNetwork(t, src)) })
+	}
+}
+
+// bnCNN has the fusions of a BatchNorm CNN: a padded conv whose backward pass takes its
+// output gradient from the BatchNorm, ReLU and pooling after it (bnPoolGrad), then conv, ReLU
+// and pooling in one.
+const bnCNN = `network:
+  - conv: {out: 3, kernel: 3, padding: 1}
+  - batchnorm
+  - relu
+  - maxpool: 2
+  - conv: {out: 4, kernel: 5}
+  - batchnorm
+  - relu
+  - maxpool: 2
+  - flatten
+  - linear: 10
+`
+
+func checkCustomGradients(t *testing.T, spec *network.Network) {
 	var list binder[float64]
 	bindCustom(&list, spec)
 	values32 := make([]float32, list.off)

@@ -567,19 +567,14 @@ func bnGradSums[F float](sumDy, sumDyXhat []float64, dy, y []F, arg []uint8, x [
 	case bnReLU:
 		reluMask(dy, y)
 	case bnReLUPool:
-		hw, ow, ph := H*W, W/2, (H/2)*(W/2)
+		hw, ph := H*W, (H/2)*(W/2)
 		for c := range C {
-			mu := mean[c]
 			var sd, sdx float64
 			for i := range B {
 				p := i*C + c
-				xs, g, yy, a := x[p*hw:][:hw], dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph]
-				for k, v := range g {
-					if yy[k] > 0 {
-						sd += float64(v)
-						sdx += float64(v) * (float64(xs[poolWinner(k, a[k], ow, W)]) - mu)
-					}
-				}
+				d, dx := bnPoolPlaneSums(x[p*hw:][:hw], dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph], mean[c], H, W)
+				sd += d
+				sdx += dx
 			}
 			sumDy[c] += sd
 			sumDyXhat[c] += sdx * invstd[c]
@@ -589,10 +584,33 @@ func bnGradSums[F float](sumDy, sumDyXhat []float64, dy, y []F, arg []uint8, x [
 	batchNormGradSums(sumDy, sumDyXhat, dy, x, mean, invstd, B, C, H*W)
 }
 
-// poolWinner is the place in its plane [H,W] of the winner of pooled output k of a 2x2 pooling
-// by 2 with ow outputs a row, a the winner's place in its window (0-3, row-major).
-func poolWinner(k int, a uint8, ow, W int) int {
-	return (k/ow)*2*W + (k%ow)*2 + int(a&1) + int(a>>1)*W
+// bnPoolPlaneSums is Σg and Σg·(x−mu) in float64 over one plane's 2x2 windows, x [H,W] the
+// BatchNorm's input, g the pooled gradient dy where the pooled output y is positive (else 0)
+// and x at the window's winner (arg).
+func bnPoolPlaneSums[F float](x, dy, y []F, arg []uint8, mu float64, H, W int) (sd, sdx float64) {
+	ow := W / 2
+	for py := range H / 2 {
+		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
+		yy, a = yy[:len(g)], a[:len(g)]
+		r := x[2*py*W:][:2*W]
+		for px, v := range g {
+			v = passIfPositive(v, yy[px])
+			xw := r[2*px+int(a[px]&1)+int(a[px]>>1)*W]
+			sd += float64(v)
+			sdx += float64(v) * (float64(xw) - mu)
+		}
+	}
+	return sd, sdx
+}
+
+// passIfPositive is g where y > 0, else 0: a ReLU's backward, picked without a branch (a
+// ReLU's output is positive at random, half the time).
+func passIfPositive[F float](g, y F) F {
+	i := 0
+	if y > 0 {
+		i = 1
+	}
+	return [2]F{0, g}[i]
 }
 
 // bnInputGrad is batchNormInputGrad for dy as bnGradSums left it: for a fused ReLU and
@@ -602,26 +620,75 @@ func bnInputGrad[F float](dx, dy, y []F, arg []uint8, x []F, mean, invstd, sumDy
 		batchNormInputGrad(dx, dy, x, mean, invstd, sumDy, sumDyXhat, gamma, n, B, C, H*W)
 		return
 	}
-	hw, ow, ph := H*W, W/2, (H/2)*(W/2)
+	hw, ph := H*W, (H/2)*(W/2)
 	for c := range C {
-		k := float64(gamma[c]) * invstd[c] / n
-		a, b := F(k*n), F(k*sumDy[c])
-		mu, e := F(mean[c]), F(k*sumDyXhat[c]*invstd[c])
+		a, b, mu, e := bnInputGradConsts(gamma[c], mean[c], invstd[c], sumDy[c], sumDyXhat[c], n)
 		for i := range B {
 			p := i*C + c
-			xs, out := x[p*hw:][:hw], dx[p*hw:][:hw]
-			out = out[:len(xs)]
-			for j, v := range xs {
+			out := dx[p*hw:][:hw]
+			for j, v := range x[p*hw:][:hw] {
 				out[j] += -b - (v-mu)*e
 			}
-			g, yy, wa := dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph]
-			for k, v := range g {
-				if yy[k] > 0 {
-					out[poolWinner(k, wa[k], ow, W)] += a * v
-				}
-			}
+			bnPoolAddWinners(out, dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph], a, H, W)
 		}
 	}
+}
+
+// bnInputGradConsts are the constants of batchNormInputGrad's dx = a·dy − b − (x−mu)·e for a
+// channel, from its statistics and sums over the batch's n values, in float64 and then in F.
+func bnInputGradConsts[F float](gamma F, mean, invstd, sumDy, sumDyXhat, n float64) (a, b, mu, e F) {
+	k := float64(gamma) * invstd / n
+	return F(k * n), F(k * sumDy), F(mean), F(k * sumDyXhat * invstd)
+}
+
+// bnPoolAddWinners adds a·g into dx [H,W] at each 2x2 window's winner (arg), g the pooled
+// gradient dy where the pooled output y is positive, and returns the sum of what it added.
+func bnPoolAddWinners[F float](dx, dy, y []F, arg []uint8, a F, H, W int) (sum F) {
+	ow := W / 2
+	for py := range H / 2 {
+		g, yy, wa := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
+		yy, wa = yy[:len(g)], wa[:len(g)]
+		r := dx[2*py*W:][:2*W]
+		for px, v := range g {
+			t := a * passIfPositive(v, yy[px])
+			r[2*px+int(wa[px]&1)+int(wa[px]>>1)*W] += t
+			sum += t
+		}
+	}
+	return sum
+}
+
+// bnPoolGrad is the backward pass of a BatchNorm with a ReLU and 2x2 pooling fused after it,
+// for the stride-1 convolution before it to take plane by plane (convOut.next): the
+// BatchNorm's input gradient goes straight into the convolution's GEMM layout, and the
+// full-size gradient is never stored.
+type bnPoolGrad[F float] struct {
+	x, y, dy    []F     // the BatchNorm's input [B,C,H,W]; its node's output and its gradient [B,C,H/2,W/2]
+	arg         []uint8 // the windows' winners
+	a, b, mu, e []F     // [C] bnInputGradConsts
+	C, H, W     int
+}
+
+func (g *bnPoolGrad[F]) grad(dst []F, img, c int) F {
+	hw, ph := g.H*g.W, (g.H/2)*(g.W/2)
+	p := img*g.C + c
+	b, mu, e := g.b[c], g.mu[c], g.e[c]
+	x := g.x[p*hw:][:hw]
+	dst = dst[:len(x)]
+	var s0, s1 F
+	j := 0
+	for ; j+2 <= len(x); j += 2 {
+		t0, t1 := -b-(x[j]-mu)*e, -b-(x[j+1]-mu)*e
+		dst[j], dst[j+1] = t0, t1
+		s0 += t0
+		s1 += t1
+	}
+	for ; j < len(x); j++ {
+		t := -b - (x[j]-mu)*e
+		dst[j] = t
+		s0 += t
+	}
+	return s0 + s1 + bnPoolAddWinners(dst, g.dy[p*ph:][:ph], g.y[p*ph:][:ph], g.arg[p*ph:][:ph], g.a[c], g.H, g.W)
 }
 
 // reluMask zeroes dy where the ReLU's output y is not positive: the gradient of a fused ReLU.
