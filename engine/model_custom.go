@@ -427,9 +427,9 @@ func (m *customNet[F]) reserve(images int) {
 			n.mask = make([]uint8, images*n.out)
 		case network.BatchNorm:
 			widest = max(widest, n.l.In[0])
+			plane = max(plane, n.plane)
 			if n.bn == bnReLUPool {
 				n.arg2 = make([]uint8, images*n.out)
-				plane = max(plane, n.plane)
 			}
 		}
 	})
@@ -513,7 +513,7 @@ func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F
 	}
 	if pass < len(m.bnAt) {
 		n := m.nodes[end]
-		batchNormMoments(m.st.bn[n.stat/2].moments[chunk], input(m.nodes, end, x), B, n.l.In[0], n.plane)
+		batchNormMoments(m.st.bn[n.stat/2].moments[chunk], input(m.nodes, end, x), B, n.l.In[0], n.plane, m.plane)
 		return
 	}
 	last := m.nodes[len(m.nodes)-1]

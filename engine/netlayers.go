@@ -378,9 +378,22 @@ type bnStats[F float] struct {
 type moments struct{ n, mean, m2 float64 }
 
 // batchNormMoments writes each channel's moments over the B images of x [B,C,HW] into m [C],
-// with two passes over the chunk (the mean, then the deviations), as PyTorch's CPU kernel does:
-// the variance never comes from Σx² − n·μ², which cancels when the mean is large.
-func batchNormMoments[F float](m []moments, x []F, B, C, HW int) {
+// with two passes over the values (the mean, then the deviations from it), as PyTorch's CPU
+// kernel does: the variance never comes from Σx² − n·μ², which cancels when the mean is large.
+// float32 runs the passes plane by plane (planeMoments32) and merges the planes' moments in
+// image order; plane [HW] is its scratch.
+func batchNormMoments[F float](m []moments, x []F, B, C, HW int, plane []F) {
+	if x32, ok := any(x).([]float32); ok {
+		scratch := any(plane).([]float32)
+		for c := range C {
+			var mc moments
+			for i := range B {
+				mc = mergeMoments(mc, planeMoments32(x32[(i*C+c)*HW:][:HW], scratch[:HW]))
+			}
+			m[c] = mc
+		}
+		return
+	}
 	n := float64(B * HW)
 	for c := range C {
 		var sum float64
@@ -397,6 +410,34 @@ func batchNormMoments[F float](m []moments, x []F, B, C, HW int) {
 		}
 		m[c] = moments{n: n, mean: mu, m2: sq}
 	}
+}
+
+// planeMoments32 is the moments of the values x, two passes over them in L1: their sum by
+// package kernels' vector loop (a copy into scratch on the way), then the deviations from the
+// mean it gives, each in float32 and squared and summed in float64 (four sums), with the
+// deviations' own sum, which corrects the mean for the first pass's rounding.
+func planeMoments32(x, scratch []float32) moments {
+	n := float64(len(x))
+	pm := kernels.CopySum(scratch, x) / float32(len(x))
+	var q0, q1, q2, q3, d0, d1 float64
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		e0, e1, e2, e3 := float64(x[j]-pm), float64(x[j+1]-pm), float64(x[j+2]-pm), float64(x[j+3]-pm)
+		q0 += e0 * e0
+		q1 += e1 * e1
+		q2 += e2 * e2
+		q3 += e3 * e3
+		d0 += e0 + e1
+		d1 += e2 + e3
+	}
+	for ; j < len(x); j++ {
+		e := float64(x[j] - pm)
+		q0 += e * e
+		d0 += e
+	}
+	d := d0 + d1
+	q := (q0 + q1) + (q2 + q3)
+	return moments{n: n, mean: float64(pm) + d/n, m2: max(q-d*d/n, 0)}
 }
 
 // sumFloat64 is Σ x in float64, in four interleaved sums (added in a fixed order at the end)
@@ -543,7 +584,7 @@ func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 // statistics (kept in mean and invstd [C] for the backward pass, the running ones updated)
 // and normalisation, with what is fused after it; scale and shift [C] are scratch.
 func batchNormTrain[F float](y []F, arg []uint8, mean, invstd, scale, shift []float64, m []moments, x, gamma, beta []F, B, C, H, W int, st bnStats[F], momentum, eps float64, fused bnFused, plane []F) {
-	batchNormMoments(m, x, B, C, H*W)
+	batchNormMoments(m, x, B, C, H*W, plane)
 	batchNormStatistics(mean, invstd, m, st, momentum, eps)
 	batchNormAffine(scale, shift, mean, invstd, gamma, beta)
 	batchNormApply(y, arg, x, scale, shift, B, C, H, W, fused, plane)

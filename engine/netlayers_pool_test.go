@@ -112,3 +112,31 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 		}
 	}
 }
+
+// The float32 BatchNorm moments (plane by plane, deviations squared in float64) match the
+// float64 two-pass ones, on planes whose mean is far larger than their spread, where moments
+// from Σx² − n·μ² would lose every digit. Measured: at most 6.0e-9 (m2), the mean closer.
+func TestBatchNormMomentsFloat32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	const B, C, HW = 3, 2, 196
+	for _, mean := range []float64{0, 0.4, 1000} {
+		x := make([]float32, B*C*HW)
+		x64 := make([]float64, len(x))
+		for i := range x {
+			x[i] = float32(mean + rng.NormFloat64())
+			x64[i] = float64(x[i])
+		}
+		got, want := make([]moments, C), make([]moments, C)
+		batchNormMoments(got, x, B, C, HW, make([]float32, HW))
+		batchNormMoments(want, x64, B, C, HW, nil)
+		for c := range C {
+			spread := math.Sqrt(want[c].m2 / want[c].n)
+			if e := math.Abs(got[c].mean-want[c].mean) / spread; !(e < 2e-8) || got[c].n != want[c].n {
+				t.Errorf("mean %v channel %d: mean %v over %v values, want %v over %v (error %.3g of the spread)", mean, c, got[c].mean, got[c].n, want[c].mean, want[c].n, e)
+			}
+			if e := math.Abs(got[c].m2-want[c].m2) / want[c].m2; !(e < 2e-8) {
+				t.Errorf("mean %v channel %d: m2 %v, want %v (relative error %.3g)", mean, c, got[c].m2, want[c].m2, e)
+			}
+		}
+	}
+}
