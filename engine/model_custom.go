@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"mnist-tui/engine/network"
@@ -686,15 +687,14 @@ func (m *customNet[F]) drawMask(n *node[F], B int) {
 		m.st.maskSource(mask, m.lo*n.out)
 		return
 	}
-	p := n.l.P
+	// u = r/2⁵³ for r the top 53 bits of a draw, and u >= p exactly when r >= ⌈p·2⁵³⌉ (p·2⁵³
+	// is exact): the integer test keeps the mask of the float one.
+	threshold := uint64(math.Ceil(n.l.P * (1 << 53)))
 	for i := range B {
 		m.rng.Seed(m.st.seed, maskStream(m.st.step, n.drop, m.lo+i))
-		for j := range mask[i*n.out:][:n.out] {
-			u := float64(m.rng.Uint64()>>11) / (1 << 53)
-			mask[i*n.out+j] = 0
-			if u >= p {
-				mask[i*n.out+j] = 1
-			}
+		row := mask[i*n.out:][:n.out]
+		for j := range row {
+			row[j] = uint8(oneIf(m.rng.Uint64()>>11 >= threshold))
 		}
 	}
 }

@@ -393,3 +393,32 @@ func TestLabelSmoothingReachesStagedNetworks(t *testing.T) {
 		t.Errorf("smoothed loss %v on 2 threads, %v on 1", smoothed, one)
 	}
 }
+
+// Dropout's mask keeps an element when u = r/2⁵³ >= p, r the top 53 bits of a draw from the
+// image's stream; drawMask decides it on the integers, which must give the same masks.
+func TestDropoutMaskIsTheFloatRule(t *testing.T) {
+	for _, p := range []float64{0, 0.1, 0.25, 1.0 / 3, 0.5, 0.9} {
+		spec := mustNetwork(t, fmt.Sprintf("network:\n  - flatten\n  - dropout: %v\n  - linear: 10\n", p))
+		st := newCustomState(spec, 9)
+		st.step = 4
+		m := newCustom(spec, st, make([]float32, 1<<14), make([]float32, 1<<14))
+		const B = 3
+		m.reserve(B)
+		m.lo = 5
+		n := m.nodes[1]
+		m.drawMask(n, B)
+		var rng rand.PCG
+		for i := range B {
+			rng.Seed(9, maskStream(4, 0, 5+i))
+			for j := range n.out {
+				want := uint8(0)
+				if float64(rng.Uint64()>>11)/(1<<53) >= p {
+					want = 1
+				}
+				if got := n.mask[i*n.out+j]; got != want {
+					t.Fatalf("p %v image %d element %d: mask %d, want %d", p, i, j, got, want)
+				}
+			}
+		}
+	}
+}

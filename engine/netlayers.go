@@ -629,6 +629,9 @@ func bnGradSums[F float](sumDy, sumDyXhat []float64, dy, y []F, arg []uint8, x [
 // BatchNorm's input, g the pooled gradient dy where the pooled output y is positive (else 0)
 // and x at the window's winner (arg).
 func bnPoolPlaneSums[F float](x, dy, y []F, arg []uint8, mu float64, H, W int) (sd, sdx float64) {
+	if x32, ok := any(x).([]float32); ok {
+		return bnPoolPlaneSums32(x32, any(dy).([]float32), any(y).([]float32), arg, mu, H, W)
+	}
 	ow := W / 2
 	for py := range H / 2 {
 		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
@@ -642,6 +645,44 @@ func bnPoolPlaneSums[F float](x, dy, y []F, arg []uint8, mu float64, H, W int) (
 		}
 	}
 	return sd, sdx
+}
+
+// bnPoolPlaneSums32 is bnPoolPlaneSums in float32, the gradient masked by its bits and the
+// sums split in two (odd and even columns) so that the additions do not wait on each other.
+func bnPoolPlaneSums32(x, dy, y []float32, arg []uint8, mu float64, H, W int) (sd, sdx float64) {
+	ow := W / 2
+	var sd1, sdx1 float64
+	for py := range H / 2 {
+		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
+		yy, a = yy[:len(g)], a[:len(g)]
+		r := x[2*py*W:][:2*W]
+		px := 0
+		for ; px+2 <= len(g); px += 2 {
+			v0 := float64(math.Float32frombits(math.Float32bits(g[px]) & -uint32(oneIf(yy[px] > 0))))
+			v1 := float64(math.Float32frombits(math.Float32bits(g[px+1]) & -uint32(oneIf(yy[px+1] > 0))))
+			x0 := float64(r[2*px+int(a[px]&1)+int(a[px]>>1)*W])
+			x1 := float64(r[2*px+2+int(a[px+1]&1)+int(a[px+1]>>1)*W])
+			sd += v0
+			sd1 += v1
+			sdx += v0 * (x0 - mu)
+			sdx1 += v1 * (x1 - mu)
+		}
+		if px < len(g) {
+			v := float64(math.Float32frombits(math.Float32bits(g[px]) & -uint32(oneIf(yy[px] > 0))))
+			sd += v
+			sdx += v * (float64(r[2*px+int(a[px]&1)+int(a[px]>>1)*W]) - mu)
+		}
+	}
+	return sd + sd1, sdx + sdx1
+}
+
+// oneIf is 1 if c, else 0, without a branch.
+func oneIf(c bool) int {
+	i := 0
+	if c {
+		i = 1
+	}
+	return i
 }
 
 // passIfPositive is g where y > 0, else 0: a ReLU's backward, picked without a branch (a

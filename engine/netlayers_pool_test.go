@@ -140,3 +140,29 @@ func TestBatchNormMomentsFloat32(t *testing.T) {
 		}
 	}
 }
+
+// The float32 sums of a pooled BatchNorm's gradient (bits masked, two sums a row) are the
+// float64 loop's: the gradient only where the pooled output is positive, x at each winner.
+func TestBatchNormPoolSumsFloat32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, hw := range [][2]int{{28, 28}, {14, 14}, {5, 7}, {2, 2}} {
+		H, W := hw[0], hw[1]
+		ph := (H / 2) * (W / 2)
+		x, dy, y := make([]float32, H*W), make([]float32, ph), finitePlane(rng, ph)
+		x64, dy64, y64 := make([]float64, H*W), make([]float64, ph), make([]float64, ph)
+		arg := make([]uint8, ph)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+			x64[i] = float64(x[i])
+		}
+		for i := range dy {
+			dy[i], arg[i] = float32(rng.NormFloat64()), uint8(rng.IntN(4))
+			dy64[i], y64[i] = float64(dy[i]), float64(y[i])
+		}
+		sd, sdx := bnPoolPlaneSums(x, dy, y, arg, 0.3, H, W)
+		wsd, wsdx := bnPoolPlaneSums(x64, dy64, y64, arg, 0.3, H, W)
+		if math.Abs(sd-wsd) > 1e-12*(1+math.Abs(wsd)) || math.Abs(sdx-wsdx) > 1e-12*(1+math.Abs(wsdx)) {
+			t.Errorf("%dx%d: sums %v %v, float64 loop %v %v", H, W, sd, sdx, wsd, wsdx)
+		}
+	}
+}
