@@ -190,22 +190,25 @@ func BenchmarkSGDStep(b *testing.B) {
 }
 
 // BenchmarkCustomTrainStep times a training step of issue 15's example network
-// (testdata/example_network.yaml), as BenchmarkTrainStep the built-in models; engine/pytorch/
-// bench.py --network times the same network in PyTorch.
+// (testdata/example_network.yaml) and of a BatchNorm CNN as the recipes build them
+// (testdata/bn_cnn_network.yaml), as BenchmarkTrainStep the built-in models; engine/pytorch/
+// bench.py --network times the same networks in PyTorch.
 func BenchmarkCustomTrainStep(b *testing.B) {
-	src, err := os.ReadFile(filepath.Join("testdata", "example_network.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	spec := mustNetwork(b, string(src))
-	for _, threads := range []int{1, 2} {
-		b.Run(fmt.Sprintf("example/threads=%d", threads), func(b *testing.B) {
-			n, err := NewCustomNet(spec, 1, threads)
-			if err != nil {
-				b.Fatal(err)
-			}
-			benchTrainSteps(b, n)
-		})
+	for _, name := range []string{"example", "bn_cnn"} {
+		src, err := os.ReadFile(filepath.Join("testdata", name+"_network.yaml"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		spec := mustNetwork(b, string(src))
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/threads=%d", name, threads), func(b *testing.B) {
+				n, err := NewCustomNet(spec, 1, threads)
+				if err != nil {
+					b.Fatal(err)
+				}
+				benchTrainSteps(b, n)
+			})
+		}
 	}
 }
 

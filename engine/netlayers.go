@@ -532,7 +532,7 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 			case bnReLUPool:
 				at := (i*C + c) * ph
 				if y32, ok := any(y).([]float32); ok {
-					affineReLUPool2Plane(y32[at:][:ph], arg[at:][:ph], any(src).([]float32), float32(a), float32(b), H, W)
+					bnReLUPool2Plane(y32[at:][:ph], arg[at:][:ph], any(src).([]float32), float32(a), float32(b), H, W, any(plane).([]float32))
 					continue
 				}
 				dst := plane[:HW]
@@ -544,6 +544,21 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 			}
 		}
 	}
+}
+
+// bnReLUPool2Plane is relu and 2x2 pooling of src [H,W]·a + b into dst [H/2,W/2] and arg as
+// affineReLUPool2Plane computes them. Rows the vector kernel takes are scaled into plane [H*W]
+// first, and kernels.ReLUPool2 adds b and pools: the same sums (x*a, then + b), in vectors.
+func bnReLUPool2Plane(dst []float32, arg []uint8, src []float32, a, b float32, H, W int, plane []float32) {
+	if W%8 != 0 {
+		affineReLUPool2Plane(dst, arg, src, a, b, H, W)
+		return
+	}
+	scaled := plane[:H*W]
+	for j, v := range src[:len(scaled)] {
+		scaled[j] = v * a
+	}
+	kernels.ReLUPool2(dst, arg, scaled, b, H, W)
 }
 
 // reluPool2Plane is biasReLUPoolPlane (conv.go), its winners picked by conditional moves:

@@ -42,7 +42,7 @@ func sameBits(a, b []float32) bool {
 // full of ties, with and without NaNs and infinities, of even and odd sizes, with a bias.
 func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	for _, hw := range [][2]int{{2, 2}, {4, 6}, {5, 7}, {14, 14}, {28, 28}, {3, 10}} {
+	for _, hw := range [][2]int{{2, 2}, {4, 6}, {5, 7}, {14, 14}, {28, 28}, {3, 10}, {24, 24}, {5, 8}} {
 		H, W := hw[0], hw[1]
 		oh, ow := H/2, W/2
 		for trial := range 50 {
@@ -90,6 +90,10 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 			affineReLUPool2Plane(gotR, gotRArg, x, a, b, H, W)
 			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
 				t.Fatalf("%dx%d scale %v bias %v: affineReLUPool2Plane %v %v, plain %v %v (x %v)", H, W, a, b, gotR, gotRArg, ref, refArg, x)
+			}
+			bnReLUPool2Plane(gotR, gotRArg, x, a, b, H, W, make([]float32, H*W)) // the vector kernel where W%8 == 0
+			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
+				t.Fatalf("%dx%d scale %v bias %v: bnReLUPool2Plane %v %v, plain %v %v (x %v)", H, W, a, b, gotR, gotRArg, ref, refArg, x)
 			}
 
 			// Backward: the float32 loop sends each gradient where the float64 one does.
