@@ -283,7 +283,7 @@ type customNet[F float] struct {
 	col      []F // a strided convolution's im2col of one image
 	zeros    []F // a bias of zeros for layers without one
 	dummy    []F // where the gradient of that bias goes
-	plane    []F // a BatchNorm's output plane on its way to pooling
+	bnsc     bnScratch[F]
 	scale    []float64
 	shift    []float64 // [C] a BatchNorm's affine map, see batchNormAffine
 	bnGrad   bnPoolGrad[F]
@@ -403,7 +403,7 @@ func (m *customNet[F]) reserve(images int) {
 	}
 	m.capacity = images
 	var shapes []convShape
-	col, widest, plane := 0, 0, 0
+	col, widest, planeH, planeW := 0, 0, 1, 1
 	each(m.nodes, func(n *node[F]) {
 		n.y, n.dy = make([]F, images*n.out), nil
 		if !n.bnNext {
@@ -428,13 +428,14 @@ func (m *customNet[F]) reserve(images int) {
 			n.mask = make([]uint8, images*n.out)
 		case network.BatchNorm:
 			widest = max(widest, n.l.In[0])
-			plane = max(plane, n.plane)
+			_, bh, bw := bnDims(n)
+			planeH, planeW = max(planeH, bh), max(planeW, bw)
 			if n.bn == bnReLUPool {
 				n.arg2 = make([]uint8, images*n.out)
 			}
 		}
 	})
-	m.plane = make([]F, plane)
+	m.bnsc = newBNScratch[F](planeH, planeW)
 	m.scale, m.shift = make([]float64, widest), make([]float64, widest)
 	g := &m.bnGrad
 	g.a, g.b, g.mu, g.e = make([]F, widest), make([]F, widest), make([]F, widest), make([]F, widest)
@@ -503,7 +504,7 @@ func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F
 		b := m.st.bn[n.stat/2]
 		C, H, W := bnDims(n)
 		batchNormAffine(m.scale[:C], m.shift[:C], b.mean, b.invstd, m.p[n.param], m.p[n.param+1])
-		batchNormApply(n.y[:B*n.out], n.arg2, input(m.nodes, i, x), m.scale, m.shift, B, C, H, W, n.bn, m.plane)
+		batchNormApply(n.y[:B*n.out], n.arg2, input(m.nodes, i, x), m.scale, m.shift, B, C, H, W, n.bn, &m.bnsc)
 		start = i + 1
 	}
 	if pass < len(m.bnAt) {
@@ -514,7 +515,7 @@ func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F
 	}
 	if pass < len(m.bnAt) {
 		n := m.nodes[end]
-		batchNormMoments(m.st.bn[n.stat/2].moments[chunk], input(m.nodes, end, x), B, n.l.In[0], n.plane, m.plane)
+		batchNormMoments(m.st.bn[n.stat/2].moments[chunk], input(m.nodes, end, x), B, n.l.In[0], n.plane, &m.bnsc)
 		return
 	}
 	last := m.nodes[len(m.nodes)-1]
@@ -620,10 +621,10 @@ func (m *customNet[F]) nodeForward(n *node[F], x []F, B int, training bool) {
 		C, H, W := bnDims(n)
 		if training { // a BatchNorm inside a block, on a batch run as one chunk
 			b := m.st.bn[n.stat/2]
-			batchNormTrain(y, n.arg2, b.mean, b.invstd, m.scale[:C], m.shift[:C], b.moments[0], x, gamma, beta, B, C, H, W, st, network.BNMomentum, network.BNEps, n.bn, m.plane)
+			batchNormTrain(y, n.arg2, b.mean, b.invstd, m.scale[:C], m.shift[:C], b.moments[0], x, gamma, beta, B, C, H, W, st, network.BNMomentum, network.BNEps, n.bn, &m.bnsc)
 		} else {
 			batchNormEvalAffine(m.scale[:C], m.shift[:C], gamma, beta, st, network.BNEps)
-			batchNormApply(y, n.arg2, x, m.scale, m.shift, B, C, H, W, n.bn, m.plane)
+			batchNormApply(y, n.arg2, x, m.scale, m.shift, B, C, H, W, n.bn, &m.bnsc)
 		}
 	case network.Dropout:
 		if !training || l.P == 0 {

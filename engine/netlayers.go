@@ -381,10 +381,10 @@ type moments struct{ n, mean, m2 float64 }
 // with two passes over the values (the mean, then the deviations from it), as PyTorch's CPU
 // kernel does: the variance never comes from Σx² − n·μ², which cancels when the mean is large.
 // float32 runs the passes plane by plane (planeMoments32) and merges the planes' moments in
-// image order; plane [HW] is its scratch.
-func batchNormMoments[F float](m []moments, x []F, B, C, HW int, plane []F) {
+// image order.
+func batchNormMoments[F float](m []moments, x []F, B, C, HW int, sc *bnScratch[F]) {
 	if x32, ok := any(x).([]float32); ok {
-		scratch := any(plane).([]float32)
+		scratch := any(sc.plane).([]float32)
 		for c := range C {
 			var mc moments
 			for i := range B {
@@ -507,7 +507,7 @@ const (
 // batchNormApply: y = x·scale + shift per channel for x [B,C,H,W], then what is fused: a ReLU,
 // or a ReLU and 2x2 pooling (y [B,C,H/2,W/2], the winners in arg as conv.go's actReLUPool
 // stores them), through plane [H*W] so that the full-size output is never stored.
-func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, B, C, H, W int, fused bnFused, plane []F) {
+func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, B, C, H, W int, fused bnFused, sc *bnScratch[F]) {
 	HW := H * W
 	ph := (H / 2) * (W / 2)
 	for c := range C {
@@ -532,10 +532,10 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 			case bnReLUPool:
 				at := (i*C + c) * ph
 				if y32, ok := any(y).([]float32); ok {
-					bnReLUPool2Plane(y32[at:][:ph], arg[at:][:ph], any(src).([]float32), float32(a), float32(b), H, W, any(plane).([]float32))
+					bnReLUPool2Plane(y32[at:][:ph], arg[at:][:ph], any(src).([]float32), float32(a), float32(b), H, W, any(sc).(*bnScratch[float32]))
 					continue
 				}
-				dst := plane[:HW]
+				dst := sc.plane[:HW]
 				dst = dst[:len(src)]
 				for j, v := range src {
 					dst[j] = v*a + b
@@ -546,19 +546,52 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 	}
 }
 
+// bnScratch is a BatchNorm's scratch for one plane [H,W] at a time.
+type bnScratch[F float] struct {
+	// plane holds a plane on its way to pooling, or the moments' copy: [H*W], and for float32
+	// [H*wideRow(W)], rows padded for kernels.ReLUPool2.
+	plane []F
+	out   []F     // [(H/2)*(wideRow(W)/2)] the pooled padded rows
+	arg   []uint8 // their winners
+}
+
+// wideRow is W rounded up to the rows kernels.ReLUPool2 takes (a multiple of 8).
+func wideRow(W int) int { return (W + 7) &^ 7 }
+
+// newBNScratch sizes a bnScratch for planes of up to H×W.
+func newBNScratch[F float](H, W int) bnScratch[F] {
+	wp := wideRow(W)
+	return bnScratch[F]{plane: make([]F, H*wp), out: make([]F, (H/2)*(wp/2)), arg: make([]uint8, (H/2)*(wp/2))}
+}
+
 // bnReLUPool2Plane is relu and 2x2 pooling of src [H,W]·a + b into dst [H/2,W/2] and arg as
-// affineReLUPool2Plane computes them. Rows the vector kernel takes are scaled into plane [H*W]
-// first, and kernels.ReLUPool2 adds b and pools: the same sums (x*a, then + b), in vectors.
-func bnReLUPool2Plane(dst []float32, arg []uint8, src []float32, a, b float32, H, W int, plane []float32) {
-	if W%8 != 0 {
-		affineReLUPool2Plane(dst, arg, src, a, b, H, W)
+// affineReLUPool2Plane computes them, on package kernels' vector loop: src·a goes into rows
+// padded to a multiple of 8 (sc.plane), kernels.ReLUPool2 adds b and pools them (the same sums:
+// x*a, then + b), and the pooled rows come back without their padding. What the padding holds
+// (stale, even NaN) only reaches the pooled padding, which is dropped.
+func bnReLUPool2Plane(dst []float32, arg []uint8, src []float32, a, b float32, H, W int, sc *bnScratch[float32]) {
+	wp, ow := wideRow(W), W/2
+	if len(sc.plane) < H*wp || len(sc.out) < (H/2)*(wp/2) {
+		affineReLUPool2Plane(dst, arg, src, a, b, H, W) // a scratch sized for smaller planes
 		return
 	}
-	scaled := plane[:H*W]
-	for j, v := range src[:len(scaled)] {
-		scaled[j] = v * a
+	wide := sc.plane[:H*wp]
+	for r := range H {
+		row := wide[r*wp:][:W]
+		for j, v := range src[r*W:][:W] {
+			row[j] = v * a
+		}
 	}
-	kernels.ReLUPool2(dst, arg, scaled, b, H, W)
+	if wp == W {
+		kernels.ReLUPool2(dst, arg, wide, b, H, W)
+		return
+	}
+	out, outArg := sc.out[:(H/2)*(wp/2)], sc.arg[:(H/2)*(wp/2)]
+	kernels.ReLUPool2(out, outArg, wide, b, H, wp)
+	for r := range H / 2 {
+		copy(dst[r*ow:][:ow], out[r*wp/2:][:ow])
+		copy(arg[r*ow:][:ow], outArg[r*wp/2:][:ow])
+	}
 }
 
 // reluPool2Plane is biasReLUPoolPlane (conv.go), its winners picked by conditional moves:
@@ -598,11 +631,11 @@ func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 // batchNormTrain is a BatchNorm's training forward pass on a batch seen whole: its moments,
 // statistics (kept in mean and invstd [C] for the backward pass, the running ones updated)
 // and normalisation, with what is fused after it; scale and shift [C] are scratch.
-func batchNormTrain[F float](y []F, arg []uint8, mean, invstd, scale, shift []float64, m []moments, x, gamma, beta []F, B, C, H, W int, st bnStats[F], momentum, eps float64, fused bnFused, plane []F) {
-	batchNormMoments(m, x, B, C, H*W, plane)
+func batchNormTrain[F float](y []F, arg []uint8, mean, invstd, scale, shift []float64, m []moments, x, gamma, beta []F, B, C, H, W int, st bnStats[F], momentum, eps float64, fused bnFused, sc *bnScratch[F]) {
+	batchNormMoments(m, x, B, C, H*W, sc)
 	batchNormStatistics(mean, invstd, m, st, momentum, eps)
 	batchNormAffine(scale, shift, mean, invstd, gamma, beta)
-	batchNormApply(y, arg, x, scale, shift, B, C, H, W, fused, plane)
+	batchNormApply(y, arg, x, scale, shift, B, C, H, W, fused, sc)
 }
 
 // batchNormEvalAffine writes the scale and shift [C] of evaluation: by the running statistics.

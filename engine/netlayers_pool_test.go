@@ -91,7 +91,12 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
 				t.Fatalf("%dx%d scale %v bias %v: affineReLUPool2Plane %v %v, plain %v %v (x %v)", H, W, a, b, gotR, gotRArg, ref, refArg, x)
 			}
-			bnReLUPool2Plane(gotR, gotRArg, x, a, b, H, W, make([]float32, H*W)) // the vector kernel where W%8 == 0
+			// On the vector kernel, through rows padded with stale values, NaNs included.
+			sc := newBNScratch[float32](H, W)
+			for i := range sc.plane {
+				sc.plane[i] = float32(math.NaN())
+			}
+			bnReLUPool2Plane(gotR, gotRArg, x, a, b, H, W, &sc)
 			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
 				t.Fatalf("%dx%d scale %v bias %v: bnReLUPool2Plane %v %v, plain %v %v (x %v)", H, W, a, b, gotR, gotRArg, ref, refArg, x)
 			}
@@ -131,7 +136,8 @@ func TestBatchNormMomentsFloat32(t *testing.T) {
 			x64[i] = float64(x[i])
 		}
 		got, want := make([]moments, C), make([]moments, C)
-		batchNormMoments(got, x, B, C, HW, make([]float32, HW))
+		sc := newBNScratch[float32](14, 14)
+		batchNormMoments(got, x, B, C, HW, &sc)
 		batchNormMoments(want, x64, B, C, HW, nil)
 		for c := range C {
 			spread := math.Sqrt(want[c].m2 / want[c].n)
