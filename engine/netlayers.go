@@ -570,7 +570,7 @@ func newBNScratch[F float](H, W int) bnScratch[F] {
 // x*a, then + b), and the pooled rows come back without their padding. What the padding holds
 // (stale, even NaN) only reaches the pooled padding, which is dropped.
 func bnReLUPool2Plane(dst []float32, arg []uint8, src []float32, a, b float32, H, W int, sc *bnScratch[float32]) {
-	wp, ow := wideRow(W), W/2
+	wp := wideRow(W)
 	if len(sc.plane) < H*wp || len(sc.out) < (H/2)*(wp/2) {
 		affineReLUPool2Plane(dst, arg, src, a, b, H, W) // a scratch sized for smaller planes
 		return
@@ -586,12 +586,7 @@ func bnReLUPool2Plane(dst []float32, arg []uint8, src []float32, a, b float32, H
 		kernels.ReLUPool2(dst, arg, wide, b, H, W)
 		return
 	}
-	out, outArg := sc.out[:(H/2)*(wp/2)], sc.arg[:(H/2)*(wp/2)]
-	kernels.ReLUPool2(out, outArg, wide, b, H, wp)
-	for r := range H / 2 {
-		copy(dst[r*ow:][:ow], out[r*wp/2:][:ow])
-		copy(arg[r*ow:][:ow], outArg[r*wp/2:][:ow])
-	}
+	reluPool2Padded(dst, arg, wide, sc.out, sc.arg, b, H, W)
 }
 
 // reluPool2Plane is biasReLUPoolPlane (conv.go), its winners picked by conditional moves:

@@ -67,7 +67,7 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 				x64[i] = float64(v + b) // the float32 sum, as the float32 loops add it
 			}
 			ref64, refArg := make([]float64, oh*ow), make([]uint8, oh*ow)
-			biasReLUPoolPlane(ref64, refArg, x64, 0, H, W)
+			biasReLUPoolPlane(ref64, refArg, x64, 0, H, W, nil)
 			ref := make([]float32, len(ref64))
 			for i, v := range ref64 {
 				ref[i] = float32(v)
@@ -77,13 +77,22 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
 				t.Fatalf("%dx%d bias %v: reluPool2Plane %v %v, plain %v %v (x %v)", H, W, b, gotR, gotRArg, ref, refArg, x)
 			}
+			// The convolution's, on the vector kernel through rows padded with stale NaNs.
+			sc := newScratch[float32](1, convShape{C: 1, OC: 1, H: H, W: W, K: 1})
+			for i := range sc.wide {
+				sc.wide[i] = float32(math.NaN())
+			}
+			biasReLUPoolPlane(gotR, gotRArg, x, b, H, W, sc)
+			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
+				t.Fatalf("%dx%d bias %v: biasReLUPoolPlane %v %v, plain %v %v (x %v)", H, W, b, gotR, gotRArg, ref, refArg, x)
+			}
 
 			// With a BatchNorm's scale before the bias (negative scales flip the order).
 			a := []float32{1.5, -0.75, 3, 1}[trial%5%4]
 			for i, v := range x {
 				x64[i] = float64(v*a + b)
 			}
-			biasReLUPoolPlane(ref64, refArg, x64, 0, H, W)
+			biasReLUPoolPlane(ref64, refArg, x64, 0, H, W, nil)
 			for i, v := range ref64 {
 				ref[i] = float32(v)
 			}
@@ -92,11 +101,11 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 				t.Fatalf("%dx%d scale %v bias %v: affineReLUPool2Plane %v %v, plain %v %v (x %v)", H, W, a, b, gotR, gotRArg, ref, refArg, x)
 			}
 			// On the vector kernel, through rows padded with stale values, NaNs included.
-			sc := newBNScratch[float32](H, W)
-			for i := range sc.plane {
-				sc.plane[i] = float32(math.NaN())
+			bsc := newBNScratch[float32](H, W)
+			for i := range bsc.plane {
+				bsc.plane[i] = float32(math.NaN())
 			}
-			bnReLUPool2Plane(gotR, gotRArg, x, a, b, H, W, &sc)
+			bnReLUPool2Plane(gotR, gotRArg, x, a, b, H, W, &bsc)
 			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
 				t.Fatalf("%dx%d scale %v bias %v: bnReLUPool2Plane %v %v, plain %v %v (x %v)", H, W, a, b, gotR, gotRArg, ref, refArg, x)
 			}
