@@ -439,6 +439,7 @@ func (m *customNet[F]) reserve(images int) {
 	m.scale, m.shift = make([]float64, widest), make([]float64, widest)
 	g := &m.bnGrad
 	g.a, g.b, g.mu, g.e = make([]F, widest), make([]F, widest), make([]F, widest), make([]F, widest)
+	g.centred, g.zeros = make([]float32, planeH*planeW), make([]float32, planeH*planeW)
 	m.sc = newScratch[F](images, shapes...)
 	m.col = make([]F, col)
 	m.zeros, m.dummy = make([]F, widest), make([]F, widest)

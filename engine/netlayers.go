@@ -792,6 +792,8 @@ type bnPoolGrad[F float] struct {
 	arg         []uint8 // the windows' winners
 	a, b, mu, e []F     // [C] bnInputGradConsts
 	C, H, W     int
+	// float32's scratch, [H*W] each: x − mu, and zeros
+	centred, zeros []float32
 }
 
 func (g *bnPoolGrad[F]) grad(dst []F, img, c int) F {
@@ -800,6 +802,18 @@ func (g *bnPoolGrad[F]) grad(dst []F, img, c int) F {
 	b, mu, e := g.b[c], g.mu[c], g.e[c]
 	x := g.x[p*hw:][:hw]
 	dst = dst[:len(x)]
+	dy, y, arg := g.dy[p*ph:][:ph], g.y[p*ph:][:ph], g.arg[p*ph:][:ph]
+	if d, ok := any(dst).([]float32); ok && len(g.centred) >= hw && len(g.zeros) >= hw {
+		// −b − (x−mu)·e in package kernels' vector loops, each operation rounded as below:
+		// x − mu by AddBias, then SGDStep's value −= lr·grad (no momentum, no decay) with the
+		// value −b, the gradient x − mu and the rate e.
+		t := g.centred[:hw]
+		kernels.AddBias(t, any(x).([]float32), -float32(mu))
+		kernels.AddBias(d, g.zeros[:hw], -float32(b))
+		kernels.SGDStep(d, t, t, float32(e), 0, 0, true)
+		bnPoolAddWinners(dst, dy, y, arg, g.a[c], g.H, g.W)
+		return F(kernels.CopySum(d, d))
+	}
 	var s0, s1 F
 	j := 0
 	for ; j+2 <= len(x); j += 2 {
@@ -813,7 +827,7 @@ func (g *bnPoolGrad[F]) grad(dst []F, img, c int) F {
 		dst[j] = t
 		s0 += t
 	}
-	return s0 + s1 + bnPoolAddWinners(dst, g.dy[p*ph:][:ph], g.y[p*ph:][:ph], g.arg[p*ph:][:ph], g.a[c], g.H, g.W)
+	return s0 + s1 + bnPoolAddWinners(dst, dy, y, arg, g.a[c], g.H, g.W)
 }
 
 // reluMask zeroes dy where the ReLU's output y is not positive: the gradient of a fused ReLU.

@@ -185,3 +185,33 @@ func TestBatchNormPoolSumsFloat32(t *testing.T) {
 		}
 	}
 }
+
+// A pooled BatchNorm's input gradient for the convolution before it (bnPoolGrad) is the same
+// floats on package kernels' vector loops as in the Go loop, and sums to the same up to order.
+func TestBatchNormPoolGradVectorLoops(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const B, C, H, W = 2, 3, 14, 14
+	ph := (H / 2) * (W / 2)
+	g := bnPoolGrad[float32]{x: randn(rng, B*C*H*W, 1), y: finitePlane(rng, B*C*ph), dy: randn(rng, B*C*ph, 1),
+		arg: make([]uint8, B*C*ph), a: randn(rng, C, 1), b: randn(rng, C, 1), mu: randn(rng, C, 1), e: randn(rng, C, 1),
+		C: C, H: H, W: W}
+	for i := range g.arg {
+		g.arg[i] = uint8(rng.IntN(4))
+	}
+	for img := range B {
+		for c := range C {
+			want := make([]float32, H*W)
+			g.centred, g.zeros = nil, nil
+			wantSum := g.grad(want, img, c)
+			got := randn(rng, H*W, 1) // garbage that must be overwritten
+			g.centred, g.zeros = randn(rng, H*W, 1), make([]float32, H*W)
+			gotSum := g.grad(got, img, c)
+			if !sameBits(got, want) {
+				t.Fatalf("image %d channel %d: vector loops %v, Go loop %v", img, c, got, want)
+			}
+			if math.Abs(float64(gotSum-wantSum)) > 1e-5*math.Abs(float64(wantSum))+1e-5 {
+				t.Errorf("image %d channel %d: sum %v, Go loop %v", img, c, gotSum, wantSum)
+			}
+		}
+	}
+}
