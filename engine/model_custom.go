@@ -17,9 +17,12 @@ import (
 // stride-1 convolution followed by a ReLU (and a 2x2 max pooling) stores the activated (and
 // pooled) output straight from its GEMM (conv.go's actReLU, actReLUPool), a BatchNorm followed
 // by a ReLU (and a 2x2 max pooling) applies them as it normalises and never stores its
-// full-size output, a 2x2 max pooling by 2 has its own loop, and a single-channel unpadded
-// convolution with output rows 8, 16 or 24 wide takes convForward's direct kernel as the
-// built-in models' first layers do (the example network's padded 28-wide one cannot).
+// full-size output (its backward pass writes its input gradient straight into the GEMM layout
+// of a stride-1 convolution before it, bnNext), a 2x2 max pooling by 2 has its own loop, and a
+// single-channel unpadded convolution with output rows 8, 16 or 24 wide takes convForward's
+// direct kernel as the built-in models' first layers do (the example network's padded 28-wide
+// one cannot). The 2x2 relu-poolings of rows the vector kernel does not take (14, 28 wide) go
+// through rows padded for it in scratch.
 //
 // The batch is cut into chunks like the built-in models', so that every core trains. Two
 // layers need more than a chunk: dropout draws each image's mask from a stream keyed by (seed,
@@ -256,17 +259,17 @@ type node[F float] struct {
 	act      activation
 	strided  bool    // conv: stride > 1, run by convStrided*
 	fused    convAct // stride-1 conv: actReLU or actReLUPool when the ReLU (and pooling) after it are fused in
+	bn       bnFused // BatchNorm: the ReLU (and 2x2 max pooling) after it fused in
+	pool2    bool    // maxpool: 2x2 by 2, unpadded
+	plane    int     // BatchNorm and global_avgpool: values per channel of one image
+	y, dy    []F     // [B,out]: the output and its gradient
+	arg      []int32 // maxpool: each output's winner, its index in the input plane
+	arg2     []uint8 // conv with actReLUPool: each output's winner in its 2x2 window
+	mask     []uint8 // dropout: 1 kept, 0 dropped
 	// bnNext: a top-level stride-1 conv, its output unactivated, followed by a BatchNorm with
 	// ReLU and pooling fused in, whose backward pass writes the conv's output gradient straight
 	// into the conv's GEMM layout (bnPoolGrad): the conv's dy is never stored.
 	bnNext bool
-	bn     bnFused // BatchNorm: the ReLU (and 2x2 max pooling) after it fused in
-	pool2  bool    // maxpool: 2x2 by 2, unpadded
-	plane  int     // BatchNorm and global_avgpool: values per channel of one image
-	y, dy  []F     // [B,out]: the output and its gradient
-	arg    []int32 // maxpool: each output's winner, its index in the input plane
-	arg2   []uint8 // conv with actReLUPool: each output's winner in its 2x2 window
-	mask   []uint8 // dropout: 1 kept, 0 dropped
 }
 
 // customNet is one chunk's instance of a custom network: its activations, kept between the
@@ -283,12 +286,13 @@ type customNet[F float] struct {
 	col      []F // a strided convolution's im2col of one image
 	zeros    []F // a bias of zeros for layers without one
 	dummy    []F // where the gradient of that bias goes
-	bnsc     bnScratch[F]
 	scale    []float64
 	shift    []float64 // [C] a BatchNorm's affine map, see batchNormAffine
-	bnGrad   bnPoolGrad[F]
-	lo       int // the running chunk's first image in the batch: keys its dropout masks
+	lo       int       // the running chunk's first image in the batch: keys its dropout masks
 	rng      rand.PCG
+
+	bnsc   bnScratch[F]  // a BatchNorm's, for a plane at a time
+	bnGrad bnPoolGrad[F] // a bnNext conv's BatchNorm's backward, handed to convBackward
 }
 
 func newCustom[F float](spec *network.Network, st *customState, values, grads []F) *customNet[F] {
