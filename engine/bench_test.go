@@ -92,6 +92,9 @@ func BenchmarkConv(b *testing.B) {
 		{"inception.incep1.branch3x3_3", incBlock1.b3x3_3(), actNone, false},
 		{"inception.conv2", incConv2, actReLUPool, false},
 		{"inception.incep2.branch5x5_2", incBlock2.b5x5_2(), actNone, false},
+		// issue 15's example network (testdata/example_network.yaml)
+		{"example.conv1", convShape{C: 1, OC: 16, H: 28, W: 28, K: 3, Pad: 1}, actNone, true},
+		{"example.conv2", convShape{C: 16, OC: 32, H: 14, W: 14, K: 3, Pad: 1}, actReLUPool, false},
 	}
 	for _, l := range layers {
 		s := l.shape
@@ -187,22 +190,25 @@ func BenchmarkSGDStep(b *testing.B) {
 }
 
 // BenchmarkCustomTrainStep times a training step of issue 15's example network
-// (testdata/example_network.yaml), as BenchmarkTrainStep the built-in models; engine/pytorch/
-// bench.py --network times the same network in PyTorch.
+// (testdata/example_network.yaml) and of a BatchNorm CNN as the recipes build them
+// (testdata/bn_cnn_network.yaml), as BenchmarkTrainStep the built-in models; engine/pytorch/
+// bench.py --network times the same networks in PyTorch.
 func BenchmarkCustomTrainStep(b *testing.B) {
-	src, err := os.ReadFile(filepath.Join("testdata", "example_network.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	spec := mustNetwork(b, string(src))
-	for _, threads := range []int{1, 2} {
-		b.Run(fmt.Sprintf("example/threads=%d", threads), func(b *testing.B) {
-			n, err := NewCustomNet(spec, 1, threads)
-			if err != nil {
-				b.Fatal(err)
-			}
-			benchTrainSteps(b, n)
-		})
+	for _, name := range []string{"example", "bn_cnn"} {
+		src, err := os.ReadFile(filepath.Join("testdata", name+"_network.yaml"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		spec := mustNetwork(b, string(src))
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/threads=%d", name, threads), func(b *testing.B) {
+				n, err := NewCustomNet(spec, 1, threads)
+				if err != nil {
+					b.Fatal(err)
+				}
+				benchTrainSteps(b, n)
+			})
+		}
 	}
 }
 
@@ -224,5 +230,29 @@ func BenchmarkPresetAsNetwork(b *testing.B) {
 				benchTrainSteps(b, n)
 			})
 		}
+	}
+}
+
+// BenchmarkReLUPool2 times the Go 2x2 relu-pooling of rows the vector kernel does not take,
+// on a 32-image chunk of the example network's BatchNorm (16x28x28, with its scale) and conv2
+// (32x14x14).
+func BenchmarkReLUPool2(b *testing.B) {
+	for _, c := range []struct {
+		name       string
+		planes, hw int
+		a          float32
+	}{{"bn28", 32 * 16, 28, 1.3}, {"conv14", 32 * 32, 14, 1}} {
+		rng := rand.New(rand.NewPCG(1, 1))
+		src := randn(rng, c.planes*c.hw*c.hw, 1)
+		ph := (c.hw / 2) * (c.hw / 2)
+		dst, arg := make([]float32, c.planes*ph), make([]uint8, c.planes*ph)
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				for p := range c.planes {
+					affineReLUPool2Plane(dst[p*ph:], arg[p*ph:], src[p*c.hw*c.hw:], c.a, 0.1, c.hw, c.hw)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.planes*ph), "ns/window")
+		})
 	}
 }

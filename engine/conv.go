@@ -73,6 +73,17 @@ type convOut[F float] struct {
 	ct, off int
 	skip    []F     // actAddReLU: the residual input, laid out as y
 	arg     []uint8 // actReLUPool: which element of each 2x2 window won, 0-3 in row-major order
+	// next, for actNone, is a layer after the convolution that conv.go does not know (a custom
+	// network's BatchNorm) and whose backward pass writes the convolution's output gradient
+	// plane by plane: convBackward takes it from there rather than from dy, which is unused.
+	next planeGrad[F]
+}
+
+// planeGrad is a layer fused after a convolution (convOut.next).
+type planeGrad[F float] interface {
+	// grad writes into dst the gradient of the convolution's output plane oc of image img (of
+	// the chunk) and returns its sum.
+	grad(dst []F, img, oc int) F
 }
 
 // out is the convOut for a convolution that owns all the channels of y.
@@ -109,7 +120,7 @@ func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scr
 				case actReLUPool:
 					ph := (s.OH() / 2) * (s.OW() / 2)
 					at := (img*s.OC + oc) * ph
-					biasReLUPoolPlane(o.y[at:][:ph], o.arg[at:][:ph], src, b[oc], s.OH(), s.OW())
+					biasReLUPoolPlane(o.y[at:][:ph], o.arg[at:][:ph], src, b[oc], s.OH(), s.OW(), sc)
 				}
 			}
 		}
@@ -167,6 +178,10 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 				img := i0 + i
 				switch o.act {
 				case actNone:
+					if o.next != nil {
+						sum += o.next.grad(dst, img, oc)
+						continue
+					}
 					sum += copyPlane(dst, dy[(img*o.ct+o.off+oc)*hw:][:hw])
 				case actReLU:
 					at := (img*s.OC + oc) * hw
@@ -247,10 +262,22 @@ func biasAddReLUPlane[F float](dst, src, skip []F, b F) {
 // dropped, as PyTorch's floor mode does. On ties the first element wins and a NaN wins (the
 // last NaN, if several), which is PyTorch's rule (v > best || isnan(v)). ReLU and max pooling
 // commute, so this is both relu-then-pool (the cnn) and pool-then-relu (the inception net).
-func biasReLUPoolPlane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
+//
+// Rows the vector kernel does not take (W not a multiple of 8) are copied into rows padded for
+// it in sc (sc.wide) when it has room, else pooled by maxpool2.go's Go.
+func biasReLUPoolPlane[F float](dst []F, arg []uint8, src []F, b F, H, W int, sc *scratch[F]) {
 	if d, ok := any(dst).([]float32); ok {
-		if W%8 != 0 { // rows the vector kernel does not take: netlayers.go's Go, without branches
-			reluPool2Plane(d, arg, any(src).([]float32), float32(b), H, W)
+		if W%8 != 0 {
+			s32, sc32 := any(src).([]float32), any(sc).(*scratch[float32])
+			if wp := wideRow(W); sc32 == nil || len(sc32.wide) < H*wp || len(sc32.wideOut) < (H/2)*(wp/2) {
+				affineReLUPool2Plane(d, arg, s32, 1, float32(b), H, W)
+				return
+			}
+			wp := wideRow(W)
+			for r := range H {
+				copy(sc32.wide[r*wp:][:W], s32[r*W:][:W])
+			}
+			reluPool2Padded(d, arg, sc32.wide, sc32.wideOut, sc32.wideArg, float32(b), H, W)
 			return
 		}
 		kernels.ReLUPool2(d, arg, any(src).([]float32), float32(b), H, W)
@@ -327,6 +354,9 @@ func addReLUBackPlane[F float](dst, dskip, dy, y []F) (sum F) {
 // is 0. Returns Σ dst.
 func reluPoolBackPlane[F float](dst, dy, y []F, arg []uint8, H, W int) (sum F) {
 	if d, ok := any(dst).([]float32); ok {
+		if W%8 != 0 { // rows the vector kernel does not take
+			return F(reluPool2BackPlane(d, any(dy).([]float32), any(y).([]float32), arg, H, W))
+		}
 		return F(kernels.ReLUPool2Backward(d, any(dy).([]float32), any(y).([]float32), arg, H, W))
 	}
 	clear(dst[:H*W]) // an odd last row or column belongs to no window

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"mnist-tui/engine/network"
@@ -16,9 +17,12 @@ import (
 // stride-1 convolution followed by a ReLU (and a 2x2 max pooling) stores the activated (and
 // pooled) output straight from its GEMM (conv.go's actReLU, actReLUPool), a BatchNorm followed
 // by a ReLU (and a 2x2 max pooling) applies them as it normalises and never stores its
-// full-size output, a 2x2 max pooling by 2 has its own loop, and a single-channel unpadded
-// convolution with output rows 8, 16 or 24 wide takes convForward's direct kernel as the
-// built-in models' first layers do (the example network's padded 28-wide one cannot).
+// full-size output (its backward pass writes its input gradient straight into the GEMM layout
+// of a stride-1 convolution before it, bnNext), a 2x2 max pooling by 2 has its own loop, and a
+// single-channel unpadded convolution with output rows 8, 16 or 24 wide takes convForward's
+// direct kernel as the built-in models' first layers do (the example network's padded 28-wide
+// one cannot). The 2x2 relu-poolings of rows the vector kernel does not take (14, 28 wide) go
+// through rows padded for it in scratch.
 //
 // The batch is cut into chunks like the built-in models', so that every core trains. Two
 // layers need more than a chunk: dropout draws each image's mask from a stream keyed by (seed,
@@ -262,6 +266,10 @@ type node[F float] struct {
 	arg      []int32 // maxpool: each output's winner, its index in the input plane
 	arg2     []uint8 // conv with actReLUPool: each output's winner in its 2x2 window
 	mask     []uint8 // dropout: 1 kept, 0 dropped
+	// bnNext: a top-level stride-1 conv, its output unactivated, followed by a BatchNorm with
+	// ReLU and pooling fused in, whose backward pass writes the conv's output gradient straight
+	// into the conv's GEMM layout (bnPoolGrad): the conv's dy is never stored.
+	bnNext bool
 }
 
 // customNet is one chunk's instance of a custom network: its activations, kept between the
@@ -278,11 +286,13 @@ type customNet[F float] struct {
 	col      []F // a strided convolution's im2col of one image
 	zeros    []F // a bias of zeros for layers without one
 	dummy    []F // where the gradient of that bias goes
-	plane    []F // a BatchNorm's output plane on its way to pooling
 	scale    []float64
 	shift    []float64 // [C] a BatchNorm's affine map, see batchNormAffine
 	lo       int       // the running chunk's first image in the batch: keys its dropout masks
 	rng      rand.PCG
+
+	bnsc   bnScratch[F]  // a BatchNorm's, for a plane at a time
+	bnGrad bnPoolGrad[F] // a bnNext conv's BatchNorm's backward, handed to convBackward
 }
 
 func newCustom[F float](spec *network.Network, st *customState, values, grads []F) *customNet[F] {
@@ -294,6 +304,9 @@ func newCustom[F float](spec *network.Network, st *customState, values, grads []
 	for i, n := range m.nodes {
 		if n.l.Kind == network.BatchNorm {
 			m.bnAt = append(m.bnAt, i)
+			if prev := m.nodes[max(i-1, 0)]; i > 0 && prev.l.Kind == network.Conv && !prev.strided && prev.fused == actNone && n.bn == bnReLUPool {
+				prev.bnNext = true
+			}
 		}
 	}
 	return m
@@ -394,9 +407,12 @@ func (m *customNet[F]) reserve(images int) {
 	}
 	m.capacity = images
 	var shapes []convShape
-	col, widest, plane := 0, 0, 0
+	col, widest, planeH, planeW := 0, 0, 1, 1
 	each(m.nodes, func(n *node[F]) {
-		n.y, n.dy = make([]F, images*n.out), make([]F, images*n.out)
+		n.y, n.dy = make([]F, images*n.out), nil
+		if !n.bnNext {
+			n.dy = make([]F, images*n.out)
+		}
 		switch n.l.Kind {
 		case network.Conv:
 			if n.strided {
@@ -416,14 +432,18 @@ func (m *customNet[F]) reserve(images int) {
 			n.mask = make([]uint8, images*n.out)
 		case network.BatchNorm:
 			widest = max(widest, n.l.In[0])
+			_, bh, bw := bnDims(n)
+			planeH, planeW = max(planeH, bh), max(planeW, bw)
 			if n.bn == bnReLUPool {
 				n.arg2 = make([]uint8, images*n.out)
-				plane = max(plane, n.plane)
 			}
 		}
 	})
-	m.plane = make([]F, plane)
+	m.bnsc = newBNScratch[F](planeH, planeW)
 	m.scale, m.shift = make([]float64, widest), make([]float64, widest)
+	g := &m.bnGrad
+	g.a, g.b, g.mu, g.e = make([]F, widest), make([]F, widest), make([]F, widest), make([]F, widest)
+	g.centred, g.zeros = make([]float32, planeH*planeW), make([]float32, planeH*planeW)
 	m.sc = newScratch[F](images, shapes...)
 	m.col = make([]F, col)
 	m.zeros, m.dummy = make([]F, widest), make([]F, widest)
@@ -489,7 +509,7 @@ func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F
 		b := m.st.bn[n.stat/2]
 		C, H, W := bnDims(n)
 		batchNormAffine(m.scale[:C], m.shift[:C], b.mean, b.invstd, m.p[n.param], m.p[n.param+1])
-		batchNormApply(n.y[:B*n.out], n.arg2, input(m.nodes, i, x), m.scale, m.shift, B, C, H, W, n.bn, m.plane)
+		batchNormApply(n.y[:B*n.out], n.arg2, input(m.nodes, i, x), m.scale, m.shift, B, C, H, W, n.bn, &m.bnsc)
 		start = i + 1
 	}
 	if pass < len(m.bnAt) {
@@ -500,7 +520,7 @@ func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F
 	}
 	if pass < len(m.bnAt) {
 		n := m.nodes[end]
-		batchNormMoments(m.st.bn[n.stat/2].moments[chunk], input(m.nodes, end, x), B, n.l.In[0], n.plane)
+		batchNormMoments(m.st.bn[n.stat/2].moments[chunk], input(m.nodes, end, x), B, n.l.In[0], n.plane, &m.bnsc)
 		return
 	}
 	last := m.nodes[len(m.nodes)-1]
@@ -514,7 +534,7 @@ func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F
 func (m *customNet[F]) backwardPass(pass, chunk int, x, dlogits []F, B int) {
 	K := len(m.bnAt)
 	if pass == 0 {
-		each(m.nodes, func(n *node[F]) { clear(n.dy[:B*n.out]) })
+		each(m.nodes, func(n *node[F]) { clear(n.dy[:min(B*n.out, len(n.dy))]) })
 	}
 	hi := len(m.nodes)
 	if pass > 0 {
@@ -526,7 +546,14 @@ func (m *customNet[F]) backwardPass(pass, chunk int, x, dlogits []F, B int) {
 			dgamma[c] += F(b.sumDyXhat[chunk][c])
 			dbeta[c] += F(b.sumDy[chunk][c])
 		}
-		if i > 0 {
+		if prev := m.nodes[max(i-1, 0)]; prev.bnNext {
+			C, H, W := bnDims(n)
+			g := &m.bnGrad
+			g.x, g.y, g.dy, g.arg, g.C, g.H, g.W = prev.y, n.y, n.dy, n.arg2, C, H, W
+			for c := range C {
+				g.a[c], g.b[c], g.mu[c], g.e[c] = bnInputGradConsts(m.p[n.param][c], b.mean[c], b.invstd[c], b.totDy[c], b.totDyXhat[c], b.count)
+			}
+		} else if i > 0 {
 			C, H, W := bnDims(n)
 			bnInputGrad(m.nodes[i-1].dy, n.dy[:B*n.out], n.y, n.arg2, input(m.nodes, i, x), b.mean, b.invstd, b.totDy, b.totDyXhat, m.p[n.param], b.count, B, C, H, W, n.bn)
 		}
@@ -599,10 +626,10 @@ func (m *customNet[F]) nodeForward(n *node[F], x []F, B int, training bool) {
 		C, H, W := bnDims(n)
 		if training { // a BatchNorm inside a block, on a batch run as one chunk
 			b := m.st.bn[n.stat/2]
-			batchNormTrain(y, n.arg2, b.mean, b.invstd, m.scale[:C], m.shift[:C], b.moments[0], x, gamma, beta, B, C, H, W, st, network.BNMomentum, network.BNEps, n.bn, m.plane)
+			batchNormTrain(y, n.arg2, b.mean, b.invstd, m.scale[:C], m.shift[:C], b.moments[0], x, gamma, beta, B, C, H, W, st, network.BNMomentum, network.BNEps, n.bn, &m.bnsc)
 		} else {
 			batchNormEvalAffine(m.scale[:C], m.shift[:C], gamma, beta, st, network.BNEps)
-			batchNormApply(y, n.arg2, x, m.scale, m.shift, B, C, H, W, n.bn, m.plane)
+			batchNormApply(y, n.arg2, x, m.scale, m.shift, B, C, H, W, n.bn, &m.bnsc)
 		}
 	case network.Dropout:
 		if !training || l.P == 0 {
@@ -666,15 +693,14 @@ func (m *customNet[F]) drawMask(n *node[F], B int) {
 		m.st.maskSource(mask, m.lo*n.out)
 		return
 	}
-	p := n.l.P
+	// u = r/2⁵³ for r the top 53 bits of a draw, and u >= p exactly when r >= ⌈p·2⁵³⌉ (p·2⁵³
+	// is exact): the integer test keeps the mask of the float one.
+	threshold := uint64(math.Ceil(n.l.P * (1 << 53)))
 	for i := range B {
 		m.rng.Seed(m.st.seed, maskStream(m.st.step, n.drop, m.lo+i))
-		for j := range mask[i*n.out:][:n.out] {
-			u := float64(m.rng.Uint64()>>11) / (1 << 53)
-			mask[i*n.out+j] = 0
-			if u >= p {
-				mask[i*n.out+j] = 1
-			}
+		row := mask[i*n.out:][:n.out]
+		for j := range row {
+			row[j] = uint8(oneIf(m.rng.Uint64()>>11 >= threshold))
 		}
 	}
 }
@@ -709,7 +735,7 @@ func (m *customNet[F]) seqBackward(nodes []*node[F], x, dx, dout []F, B, lo, hi 
 
 func (m *customNet[F]) nodeBackward(n *node[F], x, dx, dy []F, B int) {
 	l, y := n.l, n.y[:B*n.out]
-	dy = dy[:B*n.out]
+	dy = dy[:min(B*n.out, len(dy))] // a conv with bnNext has none
 	switch l.Kind {
 	case network.Conv:
 		w, dw, db := m.p[n.param], m.g[n.param], m.bias(n, m.g)
@@ -720,7 +746,11 @@ func (m *customNet[F]) nodeBackward(n *node[F], x, dx, dy []F, B int) {
 		if db == nil {
 			db = m.dummy
 		}
-		convBackward(m.convOut(n, B), dy, nil, x, w, dx, dw, db, B, m.convShape(n), m.sc)
+		o := m.convOut(n, B)
+		if n.bnNext {
+			o.next = &m.bnGrad
+		}
+		convBackward(o, dy, nil, x, w, dx, dw, db, B, m.convShape(n), m.sc)
 	case network.Linear:
 		db := m.bias(n, m.g)
 		if db == nil {

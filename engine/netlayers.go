@@ -378,9 +378,22 @@ type bnStats[F float] struct {
 type moments struct{ n, mean, m2 float64 }
 
 // batchNormMoments writes each channel's moments over the B images of x [B,C,HW] into m [C],
-// with two passes over the chunk (the mean, then the deviations), as PyTorch's CPU kernel does:
-// the variance never comes from Σx² − n·μ², which cancels when the mean is large.
-func batchNormMoments[F float](m []moments, x []F, B, C, HW int) {
+// with two passes over the values (the mean, then the deviations from it), as PyTorch's CPU
+// kernel does: the variance never comes from Σx² − n·μ², which cancels when the mean is large.
+// float32 runs the passes plane by plane (planeMoments32) and merges the planes' moments in
+// image order.
+func batchNormMoments[F float](m []moments, x []F, B, C, HW int, sc *bnScratch[F]) {
+	if x32, ok := any(x).([]float32); ok {
+		scratch := any(sc.plane).([]float32)
+		for c := range C {
+			var mc moments
+			for i := range B {
+				mc = mergeMoments(mc, planeMoments32(x32[(i*C+c)*HW:][:HW], scratch[:HW]))
+			}
+			m[c] = mc
+		}
+		return
+	}
 	n := float64(B * HW)
 	for c := range C {
 		var sum float64
@@ -397,6 +410,34 @@ func batchNormMoments[F float](m []moments, x []F, B, C, HW int) {
 		}
 		m[c] = moments{n: n, mean: mu, m2: sq}
 	}
+}
+
+// planeMoments32 is the moments of the values x, two passes over them in L1: their sum by
+// package kernels' vector loop (a copy into scratch on the way), then the deviations from the
+// mean it gives, each in float32 and squared and summed in float64 (four sums), with the
+// deviations' own sum, which corrects the mean for the first pass's rounding.
+func planeMoments32(x, scratch []float32) moments {
+	n := float64(len(x))
+	pm := kernels.CopySum(scratch, x) / float32(len(x))
+	var q0, q1, q2, q3, d0, d1 float64
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		e0, e1, e2, e3 := float64(x[j]-pm), float64(x[j+1]-pm), float64(x[j+2]-pm), float64(x[j+3]-pm)
+		q0 += e0 * e0
+		q1 += e1 * e1
+		q2 += e2 * e2
+		q3 += e3 * e3
+		d0 += e0 + e1
+		d1 += e2 + e3
+	}
+	for ; j < len(x); j++ {
+		e := float64(x[j] - pm)
+		q0 += e * e
+		d0 += e
+	}
+	d := d0 + d1
+	q := (q0 + q1) + (q2 + q3)
+	return moments{n: n, mean: float64(pm) + d/n, m2: max(q-d*d/n, 0)}
 }
 
 // sumFloat64 is Σ x in float64, in four interleaved sums (added in a fixed order at the end)
@@ -466,7 +507,7 @@ const (
 // batchNormApply: y = x·scale + shift per channel for x [B,C,H,W], then what is fused: a ReLU,
 // or a ReLU and 2x2 pooling (y [B,C,H/2,W/2], the winners in arg as conv.go's actReLUPool
 // stores them), through plane [H*W] so that the full-size output is never stored.
-func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, B, C, H, W int, fused bnFused, plane []F) {
+func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, B, C, H, W int, fused bnFused, sc *bnScratch[F]) {
 	HW := H * W
 	ph := (H / 2) * (W / 2)
 	for c := range C {
@@ -489,22 +530,73 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 					dst[j] = max(v*a+b, 0)
 				}
 			case bnReLUPool:
-				dst := plane[:HW]
+				at := (i*C + c) * ph
+				if y32, ok := any(y).([]float32); ok {
+					bnReLUPool2Plane(y32[at:][:ph], arg[at:][:ph], any(src).([]float32), float32(a), float32(b), H, W, any(sc).(*bnScratch[float32]))
+					continue
+				}
+				dst := sc.plane[:HW]
 				dst = dst[:len(src)]
 				for j, v := range src {
 					dst[j] = v*a + b
 				}
-				at := (i*C + c) * ph
 				reluPool2Plane(y[at:][:ph], arg[at:][:ph], dst, 0, H, W)
 			}
 		}
 	}
 }
 
+// bnScratch is a BatchNorm's scratch for one plane [H,W] at a time.
+type bnScratch[F float] struct {
+	// plane holds a plane on its way to pooling, or the moments' copy: [H*W], and for float32
+	// [H*wideRow(W)], rows padded for kernels.ReLUPool2.
+	plane []F
+	out   []F     // [(H/2)*(wideRow(W)/2)] the pooled padded rows
+	arg   []uint8 // their winners
+}
+
+// wideRow is W rounded up to the rows kernels.ReLUPool2 takes (a multiple of 8).
+func wideRow(W int) int { return (W + 7) &^ 7 }
+
+// newBNScratch sizes a bnScratch for planes of up to H×W.
+func newBNScratch[F float](H, W int) bnScratch[F] {
+	wp := wideRow(W)
+	return bnScratch[F]{plane: make([]F, H*wp), out: make([]F, (H/2)*(wp/2)), arg: make([]uint8, (H/2)*(wp/2))}
+}
+
+// bnReLUPool2Plane is relu and 2x2 pooling of src [H,W]·a + b into dst [H/2,W/2] and arg as
+// affineReLUPool2Plane computes them, on package kernels' vector loop: src·a goes into rows
+// padded to a multiple of 8 (sc.plane), kernels.ReLUPool2 adds b and pools them (the same sums:
+// x*a, then + b), and the pooled rows come back without their padding. What the padding holds
+// (stale, even NaN) only reaches the pooled padding, which is dropped.
+func bnReLUPool2Plane(dst []float32, arg []uint8, src []float32, a, b float32, H, W int, sc *bnScratch[float32]) {
+	wp := wideRow(W)
+	if len(sc.plane) < H*wp || len(sc.out) < (H/2)*(wp/2) {
+		affineReLUPool2Plane(dst, arg, src, a, b, H, W) // a scratch sized for smaller planes
+		return
+	}
+	wide := sc.plane[:H*wp]
+	for r := range H {
+		row := wide[r*wp:][:W]
+		for j, v := range src[r*W:][:W] {
+			row[j] = v * a
+		}
+	}
+	if wp == W {
+		kernels.ReLUPool2(dst, arg, wide, b, H, W)
+		return
+	}
+	reluPool2Padded(dst, arg, wide, sc.out, sc.arg, b, H, W)
+}
+
 // reluPool2Plane is biasReLUPoolPlane (conv.go), its winners picked by conditional moves:
 // relu of the maximum of each 2x2 window of src [H,W] + b into dst [H/2,W/2], the winner's
 // place (0-3, row-major) in arg. Ties and NaNs as maxPool2Forward.
 func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
+	if d, ok := any(dst).([]float32); ok {
+		affineReLUPool2Plane(d, arg, any(src).([]float32), 1, float32(b), H, W)
+		return
+	}
 	ow := W / 2
 	for py := range H / 2 {
 		r0, r1 := src[2*py*W:][:2*ow], src[(2*py+1)*W:][:2*ow]
@@ -534,11 +626,11 @@ func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 // batchNormTrain is a BatchNorm's training forward pass on a batch seen whole: its moments,
 // statistics (kept in mean and invstd [C] for the backward pass, the running ones updated)
 // and normalisation, with what is fused after it; scale and shift [C] are scratch.
-func batchNormTrain[F float](y []F, arg []uint8, mean, invstd, scale, shift []float64, m []moments, x, gamma, beta []F, B, C, H, W int, st bnStats[F], momentum, eps float64, fused bnFused, plane []F) {
-	batchNormMoments(m, x, B, C, H*W)
+func batchNormTrain[F float](y []F, arg []uint8, mean, invstd, scale, shift []float64, m []moments, x, gamma, beta []F, B, C, H, W int, st bnStats[F], momentum, eps float64, fused bnFused, sc *bnScratch[F]) {
+	batchNormMoments(m, x, B, C, H*W, sc)
 	batchNormStatistics(mean, invstd, m, st, momentum, eps)
 	batchNormAffine(scale, shift, mean, invstd, gamma, beta)
-	batchNormApply(y, arg, x, scale, shift, B, C, H, W, fused, plane)
+	batchNormApply(y, arg, x, scale, shift, B, C, H, W, fused, sc)
 }
 
 // batchNormEvalAffine writes the scale and shift [C] of evaluation: by the running statistics.
@@ -559,19 +651,14 @@ func bnGradSums[F float](sumDy, sumDyXhat []float64, dy, y []F, arg []uint8, x [
 	case bnReLU:
 		reluMask(dy, y)
 	case bnReLUPool:
-		hw, ow, ph := H*W, W/2, (H/2)*(W/2)
+		hw, ph := H*W, (H/2)*(W/2)
 		for c := range C {
-			mu := mean[c]
 			var sd, sdx float64
 			for i := range B {
 				p := i*C + c
-				xs, g, yy, a := x[p*hw:][:hw], dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph]
-				for k, v := range g {
-					if yy[k] > 0 {
-						sd += float64(v)
-						sdx += float64(v) * (float64(xs[poolWinner(k, a[k], ow, W)]) - mu)
-					}
-				}
+				d, dx := bnPoolPlaneSums(x[p*hw:][:hw], dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph], mean[c], H, W)
+				sd += d
+				sdx += dx
 			}
 			sumDy[c] += sd
 			sumDyXhat[c] += sdx * invstd[c]
@@ -581,10 +668,74 @@ func bnGradSums[F float](sumDy, sumDyXhat []float64, dy, y []F, arg []uint8, x [
 	batchNormGradSums(sumDy, sumDyXhat, dy, x, mean, invstd, B, C, H*W)
 }
 
-// poolWinner is the place in its plane [H,W] of the winner of pooled output k of a 2x2 pooling
-// by 2 with ow outputs a row, a the winner's place in its window (0-3, row-major).
-func poolWinner(k int, a uint8, ow, W int) int {
-	return (k/ow)*2*W + (k%ow)*2 + int(a&1) + int(a>>1)*W
+// bnPoolPlaneSums is Σg and Σg·(x−mu) in float64 over one plane's 2x2 windows, x [H,W] the
+// BatchNorm's input, g the pooled gradient dy where the pooled output y is positive (else 0)
+// and x at the window's winner (arg).
+func bnPoolPlaneSums[F float](x, dy, y []F, arg []uint8, mu float64, H, W int) (sd, sdx float64) {
+	if x32, ok := any(x).([]float32); ok {
+		return bnPoolPlaneSums32(x32, any(dy).([]float32), any(y).([]float32), arg, mu, H, W)
+	}
+	ow := W / 2
+	for py := range H / 2 {
+		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
+		yy, a = yy[:len(g)], a[:len(g)]
+		r := x[2*py*W:][:2*W]
+		for px, v := range g {
+			v = passIfPositive(v, yy[px])
+			xw := r[2*px+int(a[px]&1)+int(a[px]>>1)*W]
+			sd += float64(v)
+			sdx += float64(v) * (float64(xw) - mu)
+		}
+	}
+	return sd, sdx
+}
+
+// bnPoolPlaneSums32 is bnPoolPlaneSums in float32, the gradient masked by its bits and the
+// sums split in two (odd and even columns) so that the additions do not wait on each other.
+func bnPoolPlaneSums32(x, dy, y []float32, arg []uint8, mu float64, H, W int) (sd, sdx float64) {
+	ow := W / 2
+	var sd1, sdx1 float64
+	for py := range H / 2 {
+		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
+		yy, a = yy[:len(g)], a[:len(g)]
+		r := x[2*py*W:][:2*W]
+		px := 0
+		for ; px+2 <= len(g); px += 2 {
+			v0 := float64(math.Float32frombits(math.Float32bits(g[px]) & -uint32(oneIf(yy[px] > 0))))
+			v1 := float64(math.Float32frombits(math.Float32bits(g[px+1]) & -uint32(oneIf(yy[px+1] > 0))))
+			x0 := float64(r[2*px+int(a[px]&1)+int(a[px]>>1)*W])
+			x1 := float64(r[2*px+2+int(a[px+1]&1)+int(a[px+1]>>1)*W])
+			sd += v0
+			sd1 += v1
+			sdx += v0 * (x0 - mu)
+			sdx1 += v1 * (x1 - mu)
+		}
+		if px < len(g) {
+			v := float64(math.Float32frombits(math.Float32bits(g[px]) & -uint32(oneIf(yy[px] > 0))))
+			sd += v
+			sdx += v * (float64(r[2*px+int(a[px]&1)+int(a[px]>>1)*W]) - mu)
+		}
+	}
+	return sd + sd1, sdx + sdx1
+}
+
+// oneIf is 1 if c, else 0, without a branch.
+func oneIf(c bool) int {
+	i := 0
+	if c {
+		i = 1
+	}
+	return i
+}
+
+// passIfPositive is g where y > 0, else 0: a ReLU's backward, picked without a branch (a
+// ReLU's output is positive at random, half the time).
+func passIfPositive[F float](g, y F) F {
+	i := 0
+	if y > 0 {
+		i = 1
+	}
+	return [2]F{0, g}[i]
 }
 
 // bnInputGrad is batchNormInputGrad for dy as bnGradSums left it: for a fused ReLU and
@@ -594,26 +745,89 @@ func bnInputGrad[F float](dx, dy, y []F, arg []uint8, x []F, mean, invstd, sumDy
 		batchNormInputGrad(dx, dy, x, mean, invstd, sumDy, sumDyXhat, gamma, n, B, C, H*W)
 		return
 	}
-	hw, ow, ph := H*W, W/2, (H/2)*(W/2)
+	hw, ph := H*W, (H/2)*(W/2)
 	for c := range C {
-		k := float64(gamma[c]) * invstd[c] / n
-		a, b := F(k*n), F(k*sumDy[c])
-		mu, e := F(mean[c]), F(k*sumDyXhat[c]*invstd[c])
+		a, b, mu, e := bnInputGradConsts(gamma[c], mean[c], invstd[c], sumDy[c], sumDyXhat[c], n)
 		for i := range B {
 			p := i*C + c
-			xs, out := x[p*hw:][:hw], dx[p*hw:][:hw]
-			out = out[:len(xs)]
-			for j, v := range xs {
+			out := dx[p*hw:][:hw]
+			for j, v := range x[p*hw:][:hw] {
 				out[j] += -b - (v-mu)*e
 			}
-			g, yy, wa := dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph]
-			for k, v := range g {
-				if yy[k] > 0 {
-					out[poolWinner(k, wa[k], ow, W)] += a * v
-				}
-			}
+			bnPoolAddWinners(out, dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph], a, H, W)
 		}
 	}
+}
+
+// bnInputGradConsts are the constants of batchNormInputGrad's dx = a·dy − b − (x−mu)·e for a
+// channel, from its statistics and sums over the batch's n values, in float64 and then in F.
+func bnInputGradConsts[F float](gamma F, mean, invstd, sumDy, sumDyXhat, n float64) (a, b, mu, e F) {
+	k := float64(gamma) * invstd / n
+	return F(k * n), F(k * sumDy), F(mean), F(k * sumDyXhat * invstd)
+}
+
+// bnPoolAddWinners adds a·g into dx [H,W] at each 2x2 window's winner (arg), g the pooled
+// gradient dy where the pooled output y is positive, and returns the sum of what it added.
+func bnPoolAddWinners[F float](dx, dy, y []F, arg []uint8, a F, H, W int) (sum F) {
+	ow := W / 2
+	for py := range H / 2 {
+		g, yy, wa := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
+		yy, wa = yy[:len(g)], wa[:len(g)]
+		r := dx[2*py*W:][:2*W]
+		for px, v := range g {
+			t := a * passIfPositive(v, yy[px])
+			r[2*px+int(wa[px]&1)+int(wa[px]>>1)*W] += t
+			sum += t
+		}
+	}
+	return sum
+}
+
+// bnPoolGrad is the backward pass of a BatchNorm with a ReLU and 2x2 pooling fused after it,
+// for the stride-1 convolution before it to take plane by plane (convOut.next): the
+// BatchNorm's input gradient goes straight into the convolution's GEMM layout, and the
+// full-size gradient is never stored.
+type bnPoolGrad[F float] struct {
+	x, y, dy    []F     // the BatchNorm's input [B,C,H,W]; its node's output and its gradient [B,C,H/2,W/2]
+	arg         []uint8 // the windows' winners
+	a, b, mu, e []F     // [C] bnInputGradConsts
+	C, H, W     int
+	// float32's scratch, [H*W] each: x − mu, and zeros
+	centred, zeros []float32
+}
+
+func (g *bnPoolGrad[F]) grad(dst []F, img, c int) F {
+	hw, ph := g.H*g.W, (g.H/2)*(g.W/2)
+	p := img*g.C + c
+	b, mu, e := g.b[c], g.mu[c], g.e[c]
+	x := g.x[p*hw:][:hw]
+	dst = dst[:len(x)]
+	dy, y, arg := g.dy[p*ph:][:ph], g.y[p*ph:][:ph], g.arg[p*ph:][:ph]
+	if d, ok := any(dst).([]float32); ok && len(g.centred) >= hw && len(g.zeros) >= hw {
+		// −b − (x−mu)·e in package kernels' vector loops, each operation rounded as below:
+		// x − mu by AddBias, then SGDStep's value −= lr·grad (no momentum, no decay) with the
+		// value −b, the gradient x − mu and the rate e.
+		t := g.centred[:hw]
+		kernels.AddBias(t, any(x).([]float32), -float32(mu))
+		kernels.AddBias(d, g.zeros[:hw], -float32(b))
+		kernels.SGDStep(d, t, t, float32(e), 0, 0, true)
+		bnPoolAddWinners(dst, dy, y, arg, g.a[c], g.H, g.W)
+		return F(kernels.CopySum(d, d))
+	}
+	var s0, s1 F
+	j := 0
+	for ; j+2 <= len(x); j += 2 {
+		t0, t1 := -b-(x[j]-mu)*e, -b-(x[j+1]-mu)*e
+		dst[j], dst[j+1] = t0, t1
+		s0 += t0
+		s1 += t1
+	}
+	for ; j < len(x); j++ {
+		t := -b - (x[j]-mu)*e
+		dst[j] = t
+		s0 += t
+	}
+	return s0 + s1 + bnPoolAddWinners(dst, dy, y, arg, g.a[c], g.H, g.W)
 }
 
 // reluMask zeroes dy where the ReLU's output y is not positive: the gradient of a fused ReLU.
