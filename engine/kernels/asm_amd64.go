@@ -379,6 +379,11 @@ func zdot1x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc
 //go:noescape
 func zdot1x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
 
+// zdot1x4 computes a 1 x 4 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot1x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
 // zdot2x1 computes a 2 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
 //
 //go:noescape
@@ -393,6 +398,11 @@ func zdot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc
 //
 //go:noescape
 func zdot2x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot2x4 computes a 2 x 4 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot2x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
 
 // zdot3x1 computes a 3 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
 //
@@ -409,6 +419,11 @@ func zdot3x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc
 //go:noescape
 func zdot3x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
 
+// zdot3x4 computes a 3 x 4 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot3x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
 // zdot4x1 computes a 4 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
 //
 //go:noescape
@@ -423,6 +438,11 @@ func zdot4x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc
 //
 //go:noescape
 func zdot4x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot4x4 computes a 4 x 4 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot4x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
 
 // padCopyAVX2 copies images into padded ones: for each of images images, top zeros, rows
 // rows of padL zeros, cols floats of src and padR zeros, and bottom zeros. Image i's rows

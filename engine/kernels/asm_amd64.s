@@ -8998,7 +8998,7 @@ DATA zdotMasks<>+30(SB)/2, $0x7fff
 GLOBL zdotMasks<>(SB), RODATA|NOPTR, $32
 
 // func zdot1x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot1x1(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9012,66 +9012,126 @@ TEXT ·zdot1x1(SB), NOSPLIT, $0-112
 	SHRQ $0x04, SI
 	ANDQ $0x0f, BX
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  SI, SI
 	JE     zdot1x1_tail
 
 zdot1x1_vectors:
-	VMOVUPS     (CX)(DX*1), Z12
-	VMOVUPS     (AX)(DX*1), Z15
-	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (CX)(DX*1), Z16
+	VMOVUPS     (AX)(DX*1), Z20
+	VFMADD231PS Z16, Z20, Z0
 	ADDQ        $0x40, DX
 	DECQ        SI
 	JNZ         zdot1x1_vectors
 
 zdot1x1_tail:
 	TESTQ BX, BX
-	JE    zdot1x1_fold
+	JE    zdot1x1_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), SI
 	KMOVW       (SI)(BX*2), K1
-	VMOVUPS.Z   (CX)(DX*1), K1, Z12
-	VMOVUPS.Z   (AX)(DX*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS.Z   (CX)(DX*1), K1, Z16
+	VMOVUPS.Z   (AX)(DX*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
 
-zdot1x1_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
+zdot1x1_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y0, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL  $0x00000001, CX
+	KMOVW CX, K2
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot1x1_accumulate
-	JP        zdot1x1_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot1x1_accumulate
+	JP       zdot1x1_accumulate
+	VMOVUPS  X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot1x1_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot1x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot1x2(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9086,83 +9146,130 @@ TEXT ·zdot1x2(SB), NOSPLIT, $0-112
 	SHRQ $0x04, DI
 	ANDQ $0x0f, SI
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  DI, DI
 	JE     zdot1x2_tail
 
 zdot1x2_vectors:
-	VMOVUPS     (CX)(BX*1), Z12
-	VMOVUPS     (DX)(BX*1), Z13
-	VMOVUPS     (AX)(BX*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (CX)(BX*1), Z16
+	VMOVUPS     (DX)(BX*1), Z17
+	VMOVUPS     (AX)(BX*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
 	ADDQ        $0x40, BX
 	DECQ        DI
 	JNZ         zdot1x2_vectors
 
 zdot1x2_tail:
 	TESTQ SI, SI
-	JE    zdot1x2_fold
+	JE    zdot1x2_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), DI
 	KMOVW       (DI)(SI*2), K1
-	VMOVUPS.Z   (CX)(BX*1), K1, Z12
-	VMOVUPS.Z   (DX)(BX*1), K1, Z13
-	VMOVUPS.Z   (AX)(BX*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z16
+	VMOVUPS.Z   (DX)(BX*1), K1, Z17
+	VMOVUPS.Z   (AX)(BX*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
 
-zdot1x2_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
+zdot1x2_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y0, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y1, Y1, Y1
-	VHADDPS      Y1, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL  $0x00000003, CX
+	KMOVW CX, K2
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot1x2_accumulate
-	JP        zdot1x2_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot1x2_accumulate
+	JP       zdot1x2_accumulate
+	VMOVUPS  X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot1x2_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot1x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot1x3(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9178,100 +9285,282 @@ TEXT ·zdot1x3(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R8
 	ANDQ $0x0f, DI
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R8, R8
 	JE     zdot1x3_tail
 
 zdot1x3_vectors:
-	VMOVUPS     (CX)(SI*1), Z12
-	VMOVUPS     (BX)(SI*1), Z13
-	VMOVUPS     (DX)(SI*1), Z14
-	VMOVUPS     (AX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (CX)(SI*1), Z16
+	VMOVUPS     (BX)(SI*1), Z17
+	VMOVUPS     (DX)(SI*1), Z18
+	VMOVUPS     (AX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
 	ADDQ        $0x40, SI
 	DECQ        R8
 	JNZ         zdot1x3_vectors
 
 zdot1x3_tail:
 	TESTQ DI, DI
-	JE    zdot1x3_fold
+	JE    zdot1x3_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R8
 	KMOVW       (R8)(DI*2), K1
-	VMOVUPS.Z   (CX)(SI*1), K1, Z12
-	VMOVUPS.Z   (BX)(SI*1), K1, Z13
-	VMOVUPS.Z   (DX)(SI*1), K1, Z14
-	VMOVUPS.Z   (AX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS.Z   (CX)(SI*1), K1, Z16
+	VMOVUPS.Z   (BX)(SI*1), K1, Z17
+	VMOVUPS.Z   (DX)(SI*1), K1, Z18
+	VMOVUPS.Z   (AX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
 
-zdot1x3_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
+zdot1x3_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y0, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y1, Y1, Y1
-	VHADDPS      Y1, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VHADDPS      Y2, Y2, Y2
-	VHADDPS      Y2, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
-	VMULPS       X12, X2, X2
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL  $0x00000007, CX
+	KMOVW CX, K2
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot1x3_accumulate
-	JP        zdot1x3_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x00, X2, X15
-	VMOVSS    X15, 8(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot1x3_accumulate
+	JP       zdot1x3_accumulate
+	VMOVUPS  X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot1x3_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x00, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot1x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
+TEXT ·zdot1x4(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	MOVQ b_base+40(FP), CX
+	MOVQ ldb+64(FP), DX
+	SHLQ $0x02, DX
+	LEAQ (CX)(DX*1), BX
+	LEAQ (BX)(DX*1), SI
+	LEAQ (SI)(DX*1), DX
+	XORQ DI, DI
+	MOVQ k+0(FP), R8
+	MOVQ R8, R9
+	SHRQ $0x04, R9
+	ANDQ $0x0f, R8
+
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ  R9, R9
+	JE     zdot1x4_tail
+
+zdot1x4_vectors:
+	VMOVUPS     (CX)(DI*1), Z16
+	VMOVUPS     (BX)(DI*1), Z17
+	VMOVUPS     (SI)(DI*1), Z18
+	VMOVUPS     (DX)(DI*1), Z19
+	VMOVUPS     (AX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	ADDQ        $0x40, DI
+	DECQ        R9
+	JNZ         zdot1x4_vectors
+
+zdot1x4_tail:
+	TESTQ R8, R8
+	JE    zdot1x4_sum
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R9
+	KMOVW       (R9)(R8*2), K1
+	VMOVUPS.Z   (CX)(DI*1), K1, Z16
+	VMOVUPS.Z   (BX)(DI*1), K1, Z17
+	VMOVUPS.Z   (SI)(DI*1), K1, Z18
+	VMOVUPS.Z   (DX)(DI*1), K1, Z19
+	VMOVUPS.Z   (AX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+
+zdot1x4_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
+
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), Z23
+	VMOVSS       beta+108(FP), X13
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL  $0x0000000f, CX
+	KMOVW CX, K2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot1x4_accumulate
+	JP       zdot1x4_accumulate
+	VMOVUPS  X0, K2, (AX)
+	VZEROUPPER
+	RET
+
+zdot1x4_accumulate:
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot2x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot2x1(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9286,80 +9575,137 @@ TEXT ·zdot2x1(SB), NOSPLIT, $0-112
 	SHRQ $0x04, DI
 	ANDQ $0x0f, SI
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  DI, DI
 	JE     zdot2x1_tail
 
 zdot2x1_vectors:
-	VMOVUPS     (DX)(BX*1), Z12
-	VMOVUPS     (AX)(BX*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS     (CX)(BX*1), Z15
-	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS     (DX)(BX*1), Z16
+	VMOVUPS     (AX)(BX*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS     (CX)(BX*1), Z20
+	VFMADD231PS Z16, Z20, Z1
 	ADDQ        $0x40, BX
 	DECQ        DI
 	JNZ         zdot2x1_vectors
 
 zdot2x1_tail:
 	TESTQ SI, SI
-	JE    zdot2x1_fold
+	JE    zdot2x1_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), DI
 	KMOVW       (DI)(SI*2), K1
-	VMOVUPS.Z   (DX)(BX*1), K1, Z12
-	VMOVUPS.Z   (AX)(BX*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS.Z   (CX)(BX*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS.Z   (DX)(BX*1), K1, Z16
+	VMOVUPS.Z   (AX)(BX*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS.Z   (CX)(BX*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
 
-zdot2x1_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
+zdot2x1_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y1, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000001, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot2x1_accumulate
-	JP        zdot2x1_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot2x1_accumulate
+	JP       zdot2x1_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot2x1_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot2x2(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9375,107 +9721,143 @@ TEXT ·zdot2x2(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R8
 	ANDQ $0x0f, DI
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R8, R8
 	JE     zdot2x2_tail
 
 zdot2x2_vectors:
-	VMOVUPS     (DX)(SI*1), Z12
-	VMOVUPS     (BX)(SI*1), Z13
-	VMOVUPS     (AX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS     (CX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS     (DX)(SI*1), Z16
+	VMOVUPS     (BX)(SI*1), Z17
+	VMOVUPS     (AX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS     (CX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
 	ADDQ        $0x40, SI
 	DECQ        R8
 	JNZ         zdot2x2_vectors
 
 zdot2x2_tail:
 	TESTQ DI, DI
-	JE    zdot2x2_fold
+	JE    zdot2x2_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R8
 	KMOVW       (R8)(DI*2), K1
-	VMOVUPS.Z   (DX)(SI*1), K1, Z12
-	VMOVUPS.Z   (BX)(SI*1), K1, Z13
-	VMOVUPS.Z   (AX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS.Z   (CX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS.Z   (DX)(SI*1), K1, Z16
+	VMOVUPS.Z   (BX)(SI*1), K1, Z17
+	VMOVUPS.Z   (AX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS.Z   (CX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
 
-zdot2x2_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
+zdot2x2_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y2, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y3, Y1, Y1
-	VHADDPS      Y1, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000003, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot2x2_accumulate
-	JP        zdot2x2_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot2x2_accumulate
+	JP       zdot2x2_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot2x2_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot2x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot2x3(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9492,134 +9874,315 @@ TEXT ·zdot2x3(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R9
 	ANDQ $0x0f, R8
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R9, R9
 	JE     zdot2x3_tail
 
 zdot2x3_vectors:
-	VMOVUPS     (DX)(DI*1), Z12
-	VMOVUPS     (SI)(DI*1), Z13
-	VMOVUPS     (BX)(DI*1), Z14
-	VMOVUPS     (AX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS     (CX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS     (DX)(DI*1), Z16
+	VMOVUPS     (SI)(DI*1), Z17
+	VMOVUPS     (BX)(DI*1), Z18
+	VMOVUPS     (AX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS     (CX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
 	ADDQ        $0x40, DI
 	DECQ        R9
 	JNZ         zdot2x3_vectors
 
 zdot2x3_tail:
 	TESTQ R8, R8
-	JE    zdot2x3_fold
+	JE    zdot2x3_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R9
 	KMOVW       (R9)(R8*2), K1
-	VMOVUPS.Z   (DX)(DI*1), K1, Z12
-	VMOVUPS.Z   (SI)(DI*1), K1, Z13
-	VMOVUPS.Z   (BX)(DI*1), K1, Z14
-	VMOVUPS.Z   (AX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS.Z   (CX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS.Z   (DX)(DI*1), K1, Z16
+	VMOVUPS.Z   (SI)(DI*1), K1, Z17
+	VMOVUPS.Z   (BX)(DI*1), K1, Z18
+	VMOVUPS.Z   (AX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS.Z   (CX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
 
-zdot2x3_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
-	VEXTRACTF64X4 $0x01, Z4, Y15
-	VADDPS        Y15, Y4, Y4
-	VEXTRACTF64X4 $0x01, Z5, Y15
-	VADDPS        Y15, Y5, Y5
+zdot2x3_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y3, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y4, Y1, Y1
-	VHADDPS      Y1, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VHADDPS      Y5, Y2, Y2
-	VHADDPS      Y2, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
-	VMULPS       X12, X2, X2
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000007, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot2x3_accumulate
-	JP        zdot2x3_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x00, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x01, X2, X15
-	VMOVSS    X15, 8(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot2x3_accumulate
+	JP       zdot2x3_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot2x3_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x00, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x01, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot2x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
+TEXT ·zdot2x4(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), CX
+	MOVQ b_base+40(FP), DX
+	MOVQ ldb+64(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (DX)(BX*1), SI
+	LEAQ (SI)(BX*1), DI
+	LEAQ (DI)(BX*1), BX
+	XORQ R8, R8
+	MOVQ k+0(FP), R9
+	MOVQ R9, R10
+	SHRQ $0x04, R10
+	ANDQ $0x0f, R9
+
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ  R10, R10
+	JE     zdot2x4_tail
+
+zdot2x4_vectors:
+	VMOVUPS     (DX)(R8*1), Z16
+	VMOVUPS     (SI)(R8*1), Z17
+	VMOVUPS     (DI)(R8*1), Z18
+	VMOVUPS     (BX)(R8*1), Z19
+	VMOVUPS     (AX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS     (CX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+	ADDQ        $0x40, R8
+	DECQ        R10
+	JNZ         zdot2x4_vectors
+
+zdot2x4_tail:
+	TESTQ R9, R9
+	JE    zdot2x4_sum
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R10
+	KMOVW       (R10)(R9*2), K1
+	VMOVUPS.Z   (DX)(R8*1), K1, Z16
+	VMOVUPS.Z   (SI)(R8*1), K1, Z17
+	VMOVUPS.Z   (DI)(R8*1), K1, Z18
+	VMOVUPS.Z   (BX)(R8*1), K1, Z19
+	VMOVUPS.Z   (AX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS.Z   (CX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+
+zdot2x4_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
+
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), Z23
+	VMOVSS       beta+108(FP), X13
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x0000000f, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot2x4_accumulate
+	JP       zdot2x4_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	VZEROUPPER
+	RET
+
+zdot2x4_accumulate:
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot3x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot3x1(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9635,95 +10198,148 @@ TEXT ·zdot3x1(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R8
 	ANDQ $0x0f, DI
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R8, R8
 	JE     zdot3x1_tail
 
 zdot3x1_vectors:
-	VMOVUPS     (BX)(SI*1), Z12
-	VMOVUPS     (AX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS     (DX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z1
-	VMOVUPS     (CX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z2
+	VMOVUPS     (BX)(SI*1), Z16
+	VMOVUPS     (AX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS     (DX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VMOVUPS     (CX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z2
 	ADDQ        $0x40, SI
 	DECQ        R8
 	JNZ         zdot3x1_vectors
 
 zdot3x1_tail:
 	TESTQ DI, DI
-	JE    zdot3x1_fold
+	JE    zdot3x1_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R8
 	KMOVW       (R8)(DI*2), K1
-	VMOVUPS.Z   (BX)(SI*1), K1, Z12
-	VMOVUPS.Z   (AX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS.Z   (DX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z1
-	VMOVUPS.Z   (CX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z2
+	VMOVUPS.Z   (BX)(SI*1), K1, Z16
+	VMOVUPS.Z   (AX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS.Z   (DX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VMOVUPS.Z   (CX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
 
-zdot3x1_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
+zdot3x1_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y1, Y0, Y0
-	VHADDPS      Y2, Y2, Y2
-	VHADDPS      Y2, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000001, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot3x1_accumulate
-	JP        zdot3x1_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot3x1_accumulate
+	JP       zdot3x1_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot3x1_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot3x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot3x2(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9740,133 +10356,156 @@ TEXT ·zdot3x2(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R9
 	ANDQ $0x0f, R8
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R9, R9
 	JE     zdot3x2_tail
 
 zdot3x2_vectors:
-	VMOVUPS     (BX)(DI*1), Z12
-	VMOVUPS     (SI)(DI*1), Z13
-	VMOVUPS     (AX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS     (DX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
-	VMOVUPS     (CX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z4
-	VFMADD231PS Z13, Z15, Z5
+	VMOVUPS     (BX)(DI*1), Z16
+	VMOVUPS     (SI)(DI*1), Z17
+	VMOVUPS     (AX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS     (DX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VMOVUPS     (CX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
 	ADDQ        $0x40, DI
 	DECQ        R9
 	JNZ         zdot3x2_vectors
 
 zdot3x2_tail:
 	TESTQ R8, R8
-	JE    zdot3x2_fold
+	JE    zdot3x2_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R9
 	KMOVW       (R9)(R8*2), K1
-	VMOVUPS.Z   (BX)(DI*1), K1, Z12
-	VMOVUPS.Z   (SI)(DI*1), K1, Z13
-	VMOVUPS.Z   (AX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS.Z   (DX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
-	VMOVUPS.Z   (CX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z4
-	VFMADD231PS Z13, Z15, Z5
+	VMOVUPS.Z   (BX)(DI*1), K1, Z16
+	VMOVUPS.Z   (SI)(DI*1), K1, Z17
+	VMOVUPS.Z   (AX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS.Z   (DX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VMOVUPS.Z   (CX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
 
-zdot3x2_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
-	VEXTRACTF64X4 $0x01, Z4, Y15
-	VADDPS        Y15, Y4, Y4
-	VEXTRACTF64X4 $0x01, Z5, Y15
-	VADDPS        Y15, Y5, Y5
+zdot3x2_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y2, Y0, Y0
-	VHADDPS      Y4, Y4, Y4
-	VHADDPS      Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y3, Y1, Y1
-	VHADDPS      Y5, Y5, Y5
-	VHADDPS      Y5, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000003, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot3x2_accumulate
-	JP        zdot3x2_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x02, X1, X15
-	VMOVSS    X15, 4(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot3x2_accumulate
+	JP       zdot3x2_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot3x2_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x02, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot3x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot3x3(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9884,7 +10523,7 @@ TEXT ·zdot3x3(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R10
 	ANDQ $0x0f, R9
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -9894,161 +10533,338 @@ TEXT ·zdot3x3(SB), NOSPLIT, $0-112
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R10, R10
 	JE     zdot3x3_tail
 
 zdot3x3_vectors:
-	VMOVUPS     (BX)(R8*1), Z12
-	VMOVUPS     (DI)(R8*1), Z13
-	VMOVUPS     (SI)(R8*1), Z14
-	VMOVUPS     (AX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS     (DX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
-	VMOVUPS     (CX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
-	VFMADD231PS Z14, Z15, Z8
+	VMOVUPS     (BX)(R8*1), Z16
+	VMOVUPS     (DI)(R8*1), Z17
+	VMOVUPS     (SI)(R8*1), Z18
+	VMOVUPS     (AX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS     (DX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VMOVUPS     (CX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
 	ADDQ        $0x40, R8
 	DECQ        R10
 	JNZ         zdot3x3_vectors
 
 zdot3x3_tail:
 	TESTQ R9, R9
-	JE    zdot3x3_fold
+	JE    zdot3x3_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R10
 	KMOVW       (R10)(R9*2), K1
-	VMOVUPS.Z   (BX)(R8*1), K1, Z12
-	VMOVUPS.Z   (DI)(R8*1), K1, Z13
-	VMOVUPS.Z   (SI)(R8*1), K1, Z14
-	VMOVUPS.Z   (AX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS.Z   (DX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
-	VMOVUPS.Z   (CX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
-	VFMADD231PS Z14, Z15, Z8
+	VMOVUPS.Z   (BX)(R8*1), K1, Z16
+	VMOVUPS.Z   (DI)(R8*1), K1, Z17
+	VMOVUPS.Z   (SI)(R8*1), K1, Z18
+	VMOVUPS.Z   (AX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS.Z   (DX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VMOVUPS.Z   (CX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
 
-zdot3x3_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
-	VEXTRACTF64X4 $0x01, Z4, Y15
-	VADDPS        Y15, Y4, Y4
-	VEXTRACTF64X4 $0x01, Z5, Y15
-	VADDPS        Y15, Y5, Y5
-	VEXTRACTF64X4 $0x01, Z6, Y15
-	VADDPS        Y15, Y6, Y6
-	VEXTRACTF64X4 $0x01, Z7, Y15
-	VADDPS        Y15, Y7, Y7
-	VEXTRACTF64X4 $0x01, Z8, Y15
-	VADDPS        Y15, Y8, Y8
+zdot3x3_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y3, Y0, Y0
-	VHADDPS      Y6, Y6, Y6
-	VHADDPS      Y6, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y4, Y1, Y1
-	VHADDPS      Y7, Y7, Y7
-	VHADDPS      Y7, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VHADDPS      Y5, Y2, Y2
-	VHADDPS      Y8, Y8, Y8
-	VHADDPS      Y8, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
-	VMULPS       X12, X2, X2
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000007, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot3x3_accumulate
-	JP        zdot3x3_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x00, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x01, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x02, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x02, X2, X15
-	VMOVSS    X15, 8(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot3x3_accumulate
+	JP       zdot3x3_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot3x3_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x00, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x01, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x02, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x02, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot3x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
+TEXT ·zdot3x4(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), DX
+	LEAQ (DX)(CX*1), CX
+	MOVQ b_base+40(FP), BX
+	MOVQ ldb+64(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*1), DI
+	LEAQ (DI)(SI*1), R8
+	LEAQ (R8)(SI*1), SI
+	XORQ R9, R9
+	MOVQ k+0(FP), R10
+	MOVQ R10, R11
+	SHRQ $0x04, R11
+	ANDQ $0x0f, R10
+
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ  R11, R11
+	JE     zdot3x4_tail
+
+zdot3x4_vectors:
+	VMOVUPS     (BX)(R9*1), Z16
+	VMOVUPS     (DI)(R9*1), Z17
+	VMOVUPS     (R8)(R9*1), Z18
+	VMOVUPS     (SI)(R9*1), Z19
+	VMOVUPS     (AX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS     (DX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+	VMOVUPS     (CX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z14
+	ADDQ        $0x40, R9
+	DECQ        R11
+	JNZ         zdot3x4_vectors
+
+zdot3x4_tail:
+	TESTQ R10, R10
+	JE    zdot3x4_sum
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R11
+	KMOVW       (R11)(R10*2), K1
+	VMOVUPS.Z   (BX)(R9*1), K1, Z16
+	VMOVUPS.Z   (DI)(R9*1), K1, Z17
+	VMOVUPS.Z   (R8)(R9*1), K1, Z18
+	VMOVUPS.Z   (SI)(R9*1), K1, Z19
+	VMOVUPS.Z   (AX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS.Z   (DX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+	VMOVUPS.Z   (CX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z14
+
+zdot3x4_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
+
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), Z23
+	VMOVSS       beta+108(FP), X13
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x0000000f, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot3x4_accumulate
+	JP       zdot3x4_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
+	VZEROUPPER
+	RET
+
+zdot3x4_accumulate:
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot4x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot4x1(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -10065,109 +10881,159 @@ TEXT ·zdot4x1(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R9
 	ANDQ $0x0f, R8
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R9, R9
 	JE     zdot4x1_tail
 
 zdot4x1_vectors:
-	VMOVUPS     (SI)(DI*1), Z12
-	VMOVUPS     (AX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS     (DX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z1
-	VMOVUPS     (BX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z2
-	VMOVUPS     (CX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z3
+	VMOVUPS     (SI)(DI*1), Z16
+	VMOVUPS     (AX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS     (DX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VMOVUPS     (BX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VMOVUPS     (CX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z3
 	ADDQ        $0x40, DI
 	DECQ        R9
 	JNZ         zdot4x1_vectors
 
 zdot4x1_tail:
 	TESTQ R8, R8
-	JE    zdot4x1_fold
+	JE    zdot4x1_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R9
 	KMOVW       (R9)(R8*2), K1
-	VMOVUPS.Z   (SI)(DI*1), K1, Z12
-	VMOVUPS.Z   (AX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS.Z   (DX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z1
-	VMOVUPS.Z   (BX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z2
-	VMOVUPS.Z   (CX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z3
+	VMOVUPS.Z   (SI)(DI*1), K1, Z16
+	VMOVUPS.Z   (AX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS.Z   (DX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VMOVUPS.Z   (BX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VMOVUPS.Z   (CX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z3
 
-zdot4x1_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
+zdot4x1_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y1, Y0, Y0
-	VHADDPS      Y3, Y2, Y2
-	VHADDPS      Y2, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000001, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
+	VEXTRACTF32X4 $0x03, Z0, X26
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot4x1_accumulate
-	JP        zdot4x1_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x03, X0, X15
-	VMOVSS    X15, (AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot4x1_accumulate
+	JP       zdot4x1_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X26, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot4x1_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x03, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X26
+	VMOVUPS      X26, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot4x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot4x2(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -10185,7 +11051,7 @@ TEXT ·zdot4x2(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R10
 	ANDQ $0x0f, R9
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -10194,148 +11060,160 @@ TEXT ·zdot4x2(SB), NOSPLIT, $0-112
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R10, R10
 	JE     zdot4x2_tail
 
 zdot4x2_vectors:
-	VMOVUPS     (SI)(R8*1), Z12
-	VMOVUPS     (DI)(R8*1), Z13
-	VMOVUPS     (AX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS     (DX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
-	VMOVUPS     (BX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z4
-	VFMADD231PS Z13, Z15, Z5
-	VMOVUPS     (CX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
+	VMOVUPS     (SI)(R8*1), Z16
+	VMOVUPS     (DI)(R8*1), Z17
+	VMOVUPS     (AX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS     (DX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VMOVUPS     (BX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VMOVUPS     (CX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
 	ADDQ        $0x40, R8
 	DECQ        R10
 	JNZ         zdot4x2_vectors
 
 zdot4x2_tail:
 	TESTQ R9, R9
-	JE    zdot4x2_fold
+	JE    zdot4x2_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R10
 	KMOVW       (R10)(R9*2), K1
-	VMOVUPS.Z   (SI)(R8*1), K1, Z12
-	VMOVUPS.Z   (DI)(R8*1), K1, Z13
-	VMOVUPS.Z   (AX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS.Z   (DX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
-	VMOVUPS.Z   (BX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z4
-	VFMADD231PS Z13, Z15, Z5
-	VMOVUPS.Z   (CX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
+	VMOVUPS.Z   (SI)(R8*1), K1, Z16
+	VMOVUPS.Z   (DI)(R8*1), K1, Z17
+	VMOVUPS.Z   (AX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS.Z   (DX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VMOVUPS.Z   (BX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VMOVUPS.Z   (CX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
 
-zdot4x2_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
-	VEXTRACTF64X4 $0x01, Z4, Y15
-	VADDPS        Y15, Y4, Y4
-	VEXTRACTF64X4 $0x01, Z5, Y15
-	VADDPS        Y15, Y5, Y5
-	VEXTRACTF64X4 $0x01, Z6, Y15
-	VADDPS        Y15, Y6, Y6
-	VEXTRACTF64X4 $0x01, Z7, Y15
-	VADDPS        Y15, Y7, Y7
+zdot4x2_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y2, Y0, Y0
-	VHADDPS      Y6, Y4, Y4
-	VHADDPS      Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y3, Y1, Y1
-	VHADDPS      Y7, Y5, Y5
-	VHADDPS      Y5, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000003, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
+	VEXTRACTF32X4 $0x03, Z0, X26
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot4x2_accumulate
-	JP        zdot4x2_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x02, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x03, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x03, X1, X15
-	VMOVSS    X15, 4(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot4x2_accumulate
+	JP       zdot4x2_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X26, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot4x2_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x02, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x03, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x03, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X26
+	VMOVUPS      X26, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot4x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot4x3(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -10354,7 +11232,7 @@ TEXT ·zdot4x3(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R11
 	ANDQ $0x0f, R10
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -10367,187 +11245,363 @@ TEXT ·zdot4x3(SB), NOSPLIT, $0-112
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R11, R11
 	JE     zdot4x3_tail
 
 zdot4x3_vectors:
-	VMOVUPS     (SI)(R9*1), Z12
-	VMOVUPS     (R8)(R9*1), Z13
-	VMOVUPS     (DI)(R9*1), Z14
-	VMOVUPS     (AX)(R9*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS     (DX)(R9*1), Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
-	VMOVUPS     (BX)(R9*1), Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
-	VFMADD231PS Z14, Z15, Z8
-	VMOVUPS     (CX)(R9*1), Z15
-	VFMADD231PS Z12, Z15, Z9
-	VFMADD231PS Z13, Z15, Z10
-	VFMADD231PS Z14, Z15, Z11
+	VMOVUPS     (SI)(R9*1), Z16
+	VMOVUPS     (R8)(R9*1), Z17
+	VMOVUPS     (DI)(R9*1), Z18
+	VMOVUPS     (AX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS     (DX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VMOVUPS     (BX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VMOVUPS     (CX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z18, Z20, Z11
 	ADDQ        $0x40, R9
 	DECQ        R11
 	JNZ         zdot4x3_vectors
 
 zdot4x3_tail:
 	TESTQ R10, R10
-	JE    zdot4x3_fold
+	JE    zdot4x3_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R11
 	KMOVW       (R11)(R10*2), K1
-	VMOVUPS.Z   (SI)(R9*1), K1, Z12
-	VMOVUPS.Z   (R8)(R9*1), K1, Z13
-	VMOVUPS.Z   (DI)(R9*1), K1, Z14
-	VMOVUPS.Z   (AX)(R9*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS.Z   (DX)(R9*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
-	VMOVUPS.Z   (BX)(R9*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
-	VFMADD231PS Z14, Z15, Z8
-	VMOVUPS.Z   (CX)(R9*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z9
-	VFMADD231PS Z13, Z15, Z10
-	VFMADD231PS Z14, Z15, Z11
+	VMOVUPS.Z   (SI)(R9*1), K1, Z16
+	VMOVUPS.Z   (R8)(R9*1), K1, Z17
+	VMOVUPS.Z   (DI)(R9*1), K1, Z18
+	VMOVUPS.Z   (AX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS.Z   (DX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VMOVUPS.Z   (BX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VMOVUPS.Z   (CX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z18, Z20, Z11
 
-zdot4x3_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
-	VEXTRACTF64X4 $0x01, Z4, Y15
-	VADDPS        Y15, Y4, Y4
-	VEXTRACTF64X4 $0x01, Z5, Y15
-	VADDPS        Y15, Y5, Y5
-	VEXTRACTF64X4 $0x01, Z6, Y15
-	VADDPS        Y15, Y6, Y6
-	VEXTRACTF64X4 $0x01, Z7, Y15
-	VADDPS        Y15, Y7, Y7
-	VEXTRACTF64X4 $0x01, Z8, Y15
-	VADDPS        Y15, Y8, Y8
-	VEXTRACTF64X4 $0x01, Z9, Y15
-	VADDPS        Y15, Y9, Y9
-	VEXTRACTF64X4 $0x01, Z10, Y15
-	VADDPS        Y15, Y10, Y10
-	VEXTRACTF64X4 $0x01, Z11, Y15
-	VADDPS        Y15, Y11, Y11
+zdot4x3_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y3, Y0, Y0
-	VHADDPS      Y9, Y6, Y6
-	VHADDPS      Y6, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y4, Y1, Y1
-	VHADDPS      Y10, Y7, Y7
-	VHADDPS      Y7, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VHADDPS      Y5, Y2, Y2
-	VHADDPS      Y11, Y8, Y8
-	VHADDPS      Y8, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
-	VMULPS       X12, X2, X2
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000007, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
+	VEXTRACTF32X4 $0x03, Z0, X26
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot4x3_accumulate
-	JP        zdot4x3_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x00, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x01, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x02, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x02, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x03, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x03, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x03, X2, X15
-	VMOVSS    X15, 8(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot4x3_accumulate
+	JP       zdot4x3_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X26, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot4x3_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x00, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x01, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x02, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x02, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x03, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x03, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x03, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X26
+	VMOVUPS      X26, K2, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot4x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
+TEXT ·zdot4x4(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), DX
+	LEAQ (DX)(CX*1), BX
+	LEAQ (BX)(CX*1), CX
+	MOVQ b_base+40(FP), SI
+	MOVQ ldb+64(FP), DI
+	SHLQ $0x02, DI
+	LEAQ (SI)(DI*1), R8
+	LEAQ (R8)(DI*1), R9
+	LEAQ (R9)(DI*1), DI
+	XORQ R10, R10
+	MOVQ k+0(FP), R11
+	MOVQ R11, R12
+	SHRQ $0x04, R12
+	ANDQ $0x0f, R11
+
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ  R12, R12
+	JE     zdot4x4_tail
+
+zdot4x4_vectors:
+	VMOVUPS     (SI)(R10*1), Z16
+	VMOVUPS     (R8)(R10*1), Z17
+	VMOVUPS     (R9)(R10*1), Z18
+	VMOVUPS     (DI)(R10*1), Z19
+	VMOVUPS     (AX)(R10*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS     (DX)(R10*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+	VMOVUPS     (BX)(R10*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z14
+	VMOVUPS     (CX)(R10*1), Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z18, Z20, Z11
+	VFMADD231PS Z19, Z20, Z15
+	ADDQ        $0x40, R10
+	DECQ        R12
+	JNZ         zdot4x4_vectors
+
+zdot4x4_tail:
+	TESTQ R11, R11
+	JE    zdot4x4_sum
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R12
+	KMOVW       (R12)(R11*2), K1
+	VMOVUPS.Z   (SI)(R10*1), K1, Z16
+	VMOVUPS.Z   (R8)(R10*1), K1, Z17
+	VMOVUPS.Z   (R9)(R10*1), K1, Z18
+	VMOVUPS.Z   (DI)(R10*1), K1, Z19
+	VMOVUPS.Z   (AX)(R10*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS.Z   (DX)(R10*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+	VMOVUPS.Z   (BX)(R10*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z14
+	VMOVUPS.Z   (CX)(R10*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z18, Z20, Z11
+	VFMADD231PS Z19, Z20, Z15
+
+zdot4x4_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
+
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), Z23
+	VMOVSS       beta+108(FP), X13
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x0000000f, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
+	VEXTRACTF32X4 $0x03, Z0, X26
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot4x4_accumulate
+	JP       zdot4x4_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X26, K2, (AX)
+	VZEROUPPER
+	RET
+
+zdot4x4_accumulate:
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X26
+	VMOVUPS      X26, K2, (AX)
 	VZEROUPPER
 	RET
 
