@@ -518,6 +518,19 @@ func reluPool2BackwardAVX2(dst []float32, dy []float32, y []float32, arg []uint8
 //go:noescape
 func sgdAVX2(value []float32, grad []float32, buf []float32, lr float32, momentum float32, wd float32, first bool)
 
+// reluPool2AVX512 writes rows rows of w/2 pooled outputs into dst and arg from 2*rows rows of w
+// floats of src plus bias; w must be a multiple of 8.
+//
+//go:noescape
+func reluPool2AVX512(dst []float32, arg []uint8, src []float32, bias float32, rows int, w int)
+
+// reluPool2BackwardAVX512 writes 2*rows rows of w floats of dst from rows rows of w/2 pooled gradients
+// dy, outputs y and winners arg, and returns the sum of the gradients it passed on; w must
+// be a multiple of 8.
+//
+//go:noescape
+func reluPool2BackwardAVX512(dst []float32, dy []float32, y []float32, arg []uint8, rows int, w int) float32
+
 // conv1x1x8 computes 1 output channels of 8-pixel rows of a single-channel convolution
 // (see conv1Kernel in the generator).
 //

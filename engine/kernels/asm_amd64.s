@@ -12987,6 +12987,383 @@ sgdAVX2_done:
 	VZEROUPPER
 	RET
 
+DATA poolEvenIdx<>+0(SB)/4, $0x00000000
+DATA poolEvenIdx<>+4(SB)/4, $0x00000002
+DATA poolEvenIdx<>+8(SB)/4, $0x00000004
+DATA poolEvenIdx<>+12(SB)/4, $0x00000006
+DATA poolEvenIdx<>+16(SB)/4, $0x00000008
+DATA poolEvenIdx<>+20(SB)/4, $0x0000000a
+DATA poolEvenIdx<>+24(SB)/4, $0x0000000c
+DATA poolEvenIdx<>+28(SB)/4, $0x0000000e
+DATA poolEvenIdx<>+32(SB)/4, $0x00000010
+DATA poolEvenIdx<>+36(SB)/4, $0x00000012
+DATA poolEvenIdx<>+40(SB)/4, $0x00000014
+DATA poolEvenIdx<>+44(SB)/4, $0x00000016
+DATA poolEvenIdx<>+48(SB)/4, $0x00000018
+DATA poolEvenIdx<>+52(SB)/4, $0x0000001a
+DATA poolEvenIdx<>+56(SB)/4, $0x0000001c
+DATA poolEvenIdx<>+60(SB)/4, $0x0000001e
+GLOBL poolEvenIdx<>(SB), RODATA|NOPTR, $64
+
+DATA poolOddIdx<>+0(SB)/4, $0x00000001
+DATA poolOddIdx<>+4(SB)/4, $0x00000003
+DATA poolOddIdx<>+8(SB)/4, $0x00000005
+DATA poolOddIdx<>+12(SB)/4, $0x00000007
+DATA poolOddIdx<>+16(SB)/4, $0x00000009
+DATA poolOddIdx<>+20(SB)/4, $0x0000000b
+DATA poolOddIdx<>+24(SB)/4, $0x0000000d
+DATA poolOddIdx<>+28(SB)/4, $0x0000000f
+DATA poolOddIdx<>+32(SB)/4, $0x00000011
+DATA poolOddIdx<>+36(SB)/4, $0x00000013
+DATA poolOddIdx<>+40(SB)/4, $0x00000015
+DATA poolOddIdx<>+44(SB)/4, $0x00000017
+DATA poolOddIdx<>+48(SB)/4, $0x00000019
+DATA poolOddIdx<>+52(SB)/4, $0x0000001b
+DATA poolOddIdx<>+56(SB)/4, $0x0000001d
+DATA poolOddIdx<>+60(SB)/4, $0x0000001f
+GLOBL poolOddIdx<>(SB), RODATA|NOPTR, $64
+
+DATA poolInterLoIdx<>+0(SB)/4, $0x00000000
+DATA poolInterLoIdx<>+4(SB)/4, $0x00000010
+DATA poolInterLoIdx<>+8(SB)/4, $0x00000001
+DATA poolInterLoIdx<>+12(SB)/4, $0x00000011
+DATA poolInterLoIdx<>+16(SB)/4, $0x00000002
+DATA poolInterLoIdx<>+20(SB)/4, $0x00000012
+DATA poolInterLoIdx<>+24(SB)/4, $0x00000003
+DATA poolInterLoIdx<>+28(SB)/4, $0x00000013
+DATA poolInterLoIdx<>+32(SB)/4, $0x00000004
+DATA poolInterLoIdx<>+36(SB)/4, $0x00000014
+DATA poolInterLoIdx<>+40(SB)/4, $0x00000005
+DATA poolInterLoIdx<>+44(SB)/4, $0x00000015
+DATA poolInterLoIdx<>+48(SB)/4, $0x00000006
+DATA poolInterLoIdx<>+52(SB)/4, $0x00000016
+DATA poolInterLoIdx<>+56(SB)/4, $0x00000007
+DATA poolInterLoIdx<>+60(SB)/4, $0x00000017
+GLOBL poolInterLoIdx<>(SB), RODATA|NOPTR, $64
+
+DATA poolInterHiIdx<>+0(SB)/4, $0x00000008
+DATA poolInterHiIdx<>+4(SB)/4, $0x00000018
+DATA poolInterHiIdx<>+8(SB)/4, $0x00000009
+DATA poolInterHiIdx<>+12(SB)/4, $0x00000019
+DATA poolInterHiIdx<>+16(SB)/4, $0x0000000a
+DATA poolInterHiIdx<>+20(SB)/4, $0x0000001a
+DATA poolInterHiIdx<>+24(SB)/4, $0x0000000b
+DATA poolInterHiIdx<>+28(SB)/4, $0x0000001b
+DATA poolInterHiIdx<>+32(SB)/4, $0x0000000c
+DATA poolInterHiIdx<>+36(SB)/4, $0x0000001c
+DATA poolInterHiIdx<>+40(SB)/4, $0x0000000d
+DATA poolInterHiIdx<>+44(SB)/4, $0x0000001d
+DATA poolInterHiIdx<>+48(SB)/4, $0x0000000e
+DATA poolInterHiIdx<>+52(SB)/4, $0x0000001e
+DATA poolInterHiIdx<>+56(SB)/4, $0x0000000f
+DATA poolInterHiIdx<>+60(SB)/4, $0x0000001f
+GLOBL poolInterHiIdx<>(SB), RODATA|NOPTR, $64
+
+DATA poolMasks<>+0(SB)/2, $0x0000
+DATA poolMasks<>+2(SB)/2, $0x0001
+DATA poolMasks<>+4(SB)/2, $0x0003
+DATA poolMasks<>+6(SB)/2, $0x0007
+DATA poolMasks<>+8(SB)/2, $0x000f
+DATA poolMasks<>+10(SB)/2, $0x001f
+DATA poolMasks<>+12(SB)/2, $0x003f
+DATA poolMasks<>+14(SB)/2, $0x007f
+DATA poolMasks<>+16(SB)/2, $0x00ff
+DATA poolMasks<>+18(SB)/2, $0x01ff
+DATA poolMasks<>+20(SB)/2, $0x03ff
+DATA poolMasks<>+22(SB)/2, $0x07ff
+DATA poolMasks<>+24(SB)/2, $0x0fff
+DATA poolMasks<>+26(SB)/2, $0x1fff
+DATA poolMasks<>+28(SB)/2, $0x3fff
+DATA poolMasks<>+30(SB)/2, $0x7fff
+DATA poolMasks<>+32(SB)/2, $0xffff
+GLOBL poolMasks<>(SB), RODATA|NOPTR, $34
+
+// func reluPool2AVX512(dst []float32, arg []uint8, src []float32, bias float32, rows int, w int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·reluPool2AVX512(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         arg_base+24(FP), CX
+	MOVQ         src_base+48(FP), DX
+	MOVQ         rows+80(FP), BX
+	MOVQ         w+88(FP), SI
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	LEAQ         poolMasks<>+0(SB), R11
+	MOVQ         SI, R8
+	ANDQ         $0x1f, R8
+	MOVQ         $0x00000010, R9
+	CMPQ         R8, $0x10
+	CMOVQLT      R8, R9
+	MOVQ         R8, R10
+	SUBQ         R9, R10
+	KMOVW        (R11)(R9*2), K1
+	KMOVW        (R11)(R10*2), K2
+	MOVQ         R8, R9
+	SHRQ         $0x01, R9
+	KMOVW        (R11)(R9*2), K3
+	VBROADCASTSS bias+72(FP), Z15
+	VPXORD       Z14, Z14, Z14
+	MOVL         $0x00000001, R9
+	VPBROADCASTD R9, Z13
+	MOVL         $0x00000002, R9
+	VPBROADCASTD R9, Z12
+	MOVL         $0x00000003, R9
+	VPBROADCASTD R9, Z11
+	VMOVDQU32    poolEvenIdx<>+0(SB), Z10
+	VMOVDQU32    poolOddIdx<>+0(SB), Z9
+
+reluPool2AVX512_row:
+	TESTQ BX, BX
+	JE    reluPool2AVX512_done
+	MOVQ  DX, R10
+	ADDQ  DI, R10
+	MOVQ  SI, R9
+	SHRQ  $0x05, R9
+	JZ    reluPool2AVX512_tail
+
+reluPool2AVX512_unit:
+	VMOVUPS   (DX), Z6
+	VMOVUPS   64(DX), Z7
+	VMOVDQA32 Z10, Z0
+	VPERMI2PS Z7, Z6, Z0
+	VMOVDQA32 Z9, Z1
+	VPERMI2PS Z7, Z6, Z1
+	VMOVUPS   (R10), Z6
+	VMOVUPS   64(R10), Z7
+	VMOVDQA32 Z10, Z2
+	VPERMI2PS Z7, Z6, Z2
+	VMOVDQA32 Z9, Z3
+	VPERMI2PS Z7, Z6, Z3
+	VADDPS    Z15, Z0, Z0
+	VADDPS    Z15, Z1, Z1
+	VADDPS    Z15, Z2, Z2
+	VADDPS    Z15, Z3, Z3
+	VPXORD    Z4, Z4, Z4
+	VCMPPS    $0x1e, Z0, Z1, K4
+	VCMPPS    $0x03, Z1, Z1, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z1, K4, Z0
+	VMOVDQA32 Z13, K4, Z4
+	VCMPPS    $0x1e, Z0, Z2, K4
+	VCMPPS    $0x03, Z2, Z2, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z2, K4, Z0
+	VMOVDQA32 Z12, K4, Z4
+	VCMPPS    $0x1e, Z0, Z3, K4
+	VCMPPS    $0x03, Z3, Z3, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z3, K4, Z0
+	VMOVDQA32 Z11, K4, Z4
+	VMAXPS    Z0, Z14, Z0
+	VADDPS    Z14, Z0, Z0
+	VMOVUPS   Z0, (AX)
+	VPMOVDB   Z4, (CX)
+	ADDQ      $0x80, DX
+	ADDQ      $0x80, R10
+	ADDQ      $0x40, AX
+	ADDQ      $0x10, CX
+	DECQ      R9
+	JNZ       reluPool2AVX512_unit
+
+reluPool2AVX512_tail:
+	TESTQ     R8, R8
+	JZ        reluPool2AVX512_next
+	VMOVUPS.Z (DX), K1, Z6
+	VMOVUPS.Z 64(DX), K2, Z7
+	VMOVDQA32 Z10, Z0
+	VPERMI2PS Z7, Z6, Z0
+	VMOVDQA32 Z9, Z1
+	VPERMI2PS Z7, Z6, Z1
+	VMOVUPS.Z (R10), K1, Z6
+	VMOVUPS.Z 64(R10), K2, Z7
+	VMOVDQA32 Z10, Z2
+	VPERMI2PS Z7, Z6, Z2
+	VMOVDQA32 Z9, Z3
+	VPERMI2PS Z7, Z6, Z3
+	VADDPS    Z15, Z0, Z0
+	VADDPS    Z15, Z1, Z1
+	VADDPS    Z15, Z2, Z2
+	VADDPS    Z15, Z3, Z3
+	VPXORD    Z4, Z4, Z4
+	VCMPPS    $0x1e, Z0, Z1, K4
+	VCMPPS    $0x03, Z1, Z1, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z1, K4, Z0
+	VMOVDQA32 Z13, K4, Z4
+	VCMPPS    $0x1e, Z0, Z2, K4
+	VCMPPS    $0x03, Z2, Z2, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z2, K4, Z0
+	VMOVDQA32 Z12, K4, Z4
+	VCMPPS    $0x1e, Z0, Z3, K4
+	VCMPPS    $0x03, Z3, Z3, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z3, K4, Z0
+	VMOVDQA32 Z11, K4, Z4
+	VMAXPS    Z0, Z14, Z0
+	VADDPS    Z14, Z0, Z0
+	VMOVUPS   Z0, K3, (AX)
+	VPMOVDB   Z4, K3, (CX)
+	LEAQ      (R10)(R8*4), R10
+	LEAQ      (AX)(R8*2), AX
+	MOVQ      R8, DX
+	SHRQ      $0x01, DX
+	ADDQ      DX, CX
+
+reluPool2AVX512_next:
+	MOVQ R10, DX
+	DECQ BX
+	JMP  reluPool2AVX512_row
+
+reluPool2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func reluPool2BackwardAVX512(dst []float32, dy []float32, y []float32, arg []uint8, rows int, w int) float32
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·reluPool2BackwardAVX512(SB), NOSPLIT, $0-116
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         y_base+48(FP), DX
+	MOVQ         arg_base+72(FP), BX
+	MOVQ         rows+96(FP), SI
+	MOVQ         w+104(FP), DI
+	MOVQ         DI, R8
+	SHLQ         $0x02, R8
+	LEAQ         poolMasks<>+0(SB), R12
+	MOVQ         DI, R9
+	ANDQ         $0x1f, R9
+	MOVQ         $0x00000010, R10
+	CMPQ         R9, $0x10
+	CMOVQLT      R9, R10
+	MOVQ         R9, R11
+	SUBQ         R10, R11
+	KMOVW        (R12)(R10*2), K1
+	KMOVW        (R12)(R11*2), K2
+	MOVQ         R9, R10
+	SHRQ         $0x01, R10
+	KMOVW        (R12)(R10*2), K3
+	VXORPS       X15, X15, X15
+	VPXORD       Z14, Z14, Z14
+	MOVL         $0x00000001, R10
+	VPBROADCASTD R10, Z13
+	MOVL         $0x00000002, R10
+	VPBROADCASTD R10, Z12
+	MOVL         $0x00000003, R10
+	VPBROADCASTD R10, Z11
+	VMOVDQU32    poolInterLoIdx<>+0(SB), Z10
+	VMOVDQU32    poolInterHiIdx<>+0(SB), Z9
+
+reluPool2BackwardAVX512_row:
+	TESTQ SI, SI
+	JE    reluPool2BackwardAVX512_done
+	MOVQ  AX, R11
+	ADDQ  R8, R11
+	MOVQ  DI, R10
+	SHRQ  $0x05, R10
+	JZ    reluPool2BackwardAVX512_tail
+
+reluPool2BackwardAVX512_unit:
+	VMOVUPS       (DX), Z0
+	VCMPPS        $0x1e, Z14, Z0, K4
+	VMOVUPS.Z     (CX), K4, Z0
+	VADDPS        X0, X15, X15
+	VEXTRACTF32X4 $0x01, Z0, X2
+	VADDPS        X2, X15, X15
+	VEXTRACTF32X4 $0x02, Z0, X2
+	VADDPS        X2, X15, X15
+	VEXTRACTF32X4 $0x03, Z0, X2
+	VADDPS        X2, X15, X15
+	VPMOVZXBD     (BX), Z1
+	VPCMPEQD      Z14, Z1, K5
+	VMOVAPS.Z     Z0, K5, Z3
+	VPCMPEQD      Z13, Z1, K5
+	VMOVAPS.Z     Z0, K5, Z4
+	VPCMPEQD      Z12, Z1, K5
+	VMOVAPS.Z     Z0, K5, Z5
+	VPCMPEQD      Z11, Z1, K5
+	VMOVAPS.Z     Z0, K5, Z6
+	VMOVDQA32     Z10, Z7
+	VPERMI2PS     Z4, Z3, Z7
+	VMOVDQA32     Z9, Z8
+	VPERMI2PS     Z4, Z3, Z8
+	VMOVUPS       Z7, (AX)
+	VMOVUPS       Z8, 64(AX)
+	VMOVDQA32     Z10, Z7
+	VPERMI2PS     Z6, Z5, Z7
+	VMOVDQA32     Z9, Z8
+	VPERMI2PS     Z6, Z5, Z8
+	VMOVUPS       Z7, (R11)
+	VMOVUPS       Z8, 64(R11)
+	ADDQ          $0x40, CX
+	ADDQ          $0x40, DX
+	ADDQ          $0x10, BX
+	ADDQ          $0x80, AX
+	ADDQ          $0x80, R11
+	DECQ          R10
+	JNZ           reluPool2BackwardAVX512_unit
+
+reluPool2BackwardAVX512_tail:
+	TESTQ         R9, R9
+	JZ            reluPool2BackwardAVX512_next
+	VMOVUPS.Z     (DX), K3, Z0
+	VCMPPS        $0x1e, Z14, Z0, K4
+	VMOVUPS.Z     (CX), K4, Z0
+	VADDPS        X0, X15, X15
+	CMPQ          R9, $0x08
+	JLE           reluPool2BackwardAVX512_masked_summed
+	VEXTRACTF32X4 $0x01, Z0, X2
+	VADDPS        X2, X15, X15
+	CMPQ          R9, $0x10
+	JLE           reluPool2BackwardAVX512_masked_summed
+	VEXTRACTF32X4 $0x02, Z0, X2
+	VADDPS        X2, X15, X15
+	CMPQ          R9, $0x18
+	JLE           reluPool2BackwardAVX512_masked_summed
+	VEXTRACTF32X4 $0x03, Z0, X2
+	VADDPS        X2, X15, X15
+
+reluPool2BackwardAVX512_masked_summed:
+	VPMOVZXBD.Z (BX), K3, Z1
+	VPCMPEQD    Z14, Z1, K5
+	VMOVAPS.Z   Z0, K5, Z3
+	VPCMPEQD    Z13, Z1, K5
+	VMOVAPS.Z   Z0, K5, Z4
+	VPCMPEQD    Z12, Z1, K5
+	VMOVAPS.Z   Z0, K5, Z5
+	VPCMPEQD    Z11, Z1, K5
+	VMOVAPS.Z   Z0, K5, Z6
+	VMOVDQA32   Z10, Z7
+	VPERMI2PS   Z4, Z3, Z7
+	VMOVDQA32   Z9, Z8
+	VPERMI2PS   Z4, Z3, Z8
+	VMOVUPS     Z7, K1, (AX)
+	VMOVUPS     Z8, K2, 64(AX)
+	VMOVDQA32   Z10, Z7
+	VPERMI2PS   Z6, Z5, Z7
+	VMOVDQA32   Z9, Z8
+	VPERMI2PS   Z6, Z5, Z8
+	VMOVUPS     Z7, K1, (R11)
+	VMOVUPS     Z8, K2, 64(R11)
+	LEAQ        (R11)(R9*4), R11
+	LEAQ        (CX)(R9*2), CX
+	LEAQ        (DX)(R9*2), DX
+	MOVQ        R9, AX
+	SHRQ        $0x01, AX
+	ADDQ        AX, BX
+
+reluPool2BackwardAVX512_next:
+	MOVQ R11, AX
+	DECQ SI
+	JMP  reluPool2BackwardAVX512_row
+
+reluPool2BackwardAVX512_done:
+	VHADDPS X15, X15, X15
+	VHADDPS X15, X15, X15
+	MOVSS   X15, ret+112(FP)
+	VZEROUPPER
+	RET
+
 // func conv1x1x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
 // Requires: AVX, FMA3
 TEXT ·conv1x1x8(SB), NOSPLIT, $0-104
