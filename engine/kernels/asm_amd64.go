@@ -675,6 +675,24 @@ func zconv1x4x16(dst []float32, dstStride int, x []float32, W int, w []float32, 
 //go:noescape
 func zconv1x4x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
 
+// zconv1x5x8 computes 5 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x5x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x5x16 computes 5 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x5x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x5x24 computes 5 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x5x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
 // conv1dw1x1 adds the weight gradient of 1 output channels at 1 kernel positions of a
 // single-channel convolution (see conv1GradKernel in the generator).
 //

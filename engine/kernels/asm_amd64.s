@@ -15000,6 +15000,247 @@ zconv1x4x24_done:
 	VZEROUPPER
 	RET
 
+// func zconv1x5x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x5x8(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x5x8_row:
+	TESTQ DI, DI
+	JE    zconv1x5x8_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x5x8_kh:
+	MOVQ SI, R13
+
+zconv1x5x8_kw:
+	VMOVUPS      (R9), Y12
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Y12, Y15, Y0
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS (R11)(R8*1), Z15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS (R11)(R8*2), Z15
+	VFMADD231PS  Y12, Y15, Y4
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x5x8_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x5x8_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y3, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y4, (R9)
+	ADDQ         $0x20, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x5x8_row
+
+zconv1x5x8_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x5x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1x5x16(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x5x16_row:
+	TESTQ DI, DI
+	JE    zconv1x5x16_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x5x16_kh:
+	MOVQ SI, R13
+
+zconv1x5x16_kw:
+	VMOVUPS      (R9), Z12
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS (R11)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VBROADCASTSS (R11)(R8*2), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x5x16_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x5x16_kh
+	MOVQ         AX, R9
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z4, (R9)
+	ADDQ         $0x40, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x5x16_row
+
+zconv1x5x16_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x5x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x5x24(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x5x24_row:
+	TESTQ DI, DI
+	JE    zconv1x5x24_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VXORPS Y1, Y1, Y1
+	VPXORD Z2, Z2, Z2
+	VXORPS Y3, Y3, Y3
+	VPXORD Z4, Z4, Z4
+	VXORPS Y5, Y5, Y5
+	VPXORD Z6, Z6, Z6
+	VXORPS Y7, Y7, Y7
+	VPXORD Z8, Z8, Z8
+	VXORPS Y9, Y9, Y9
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x5x24_kh:
+	MOVQ SI, R13
+
+zconv1x5x24_kw:
+	VMOVUPS      (R9), Z12
+	VMOVUPS      64(R9), Y13
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Y13, Y15, Y1
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Y13, Y15, Y5
+	VBROADCASTSS (R11)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS (R11)(R8*2), Z15
+	VFMADD231PS  Z12, Z15, Z8
+	VFMADD231PS  Y13, Y15, Y9
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x5x24_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x5x24_kh
+	MOVQ         AX, R9
+	VMOVUPS      Z0, (R9)
+	VMOVUPS      Y1, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z2, (R9)
+	VMOVUPS      Y3, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z4, (R9)
+	VMOVUPS      Y5, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z6, (R9)
+	VMOVUPS      Y7, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z8, (R9)
+	VMOVUPS      Y9, 64(R9)
+	ADDQ         $0x60, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x5x24_row
+
+zconv1x5x24_done:
+	VZEROUPPER
+	RET
+
 // func conv1dw1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
 // Requires: AVX, FMA3
 TEXT ·conv1dw1x1(SB), NOSPLIT, $0-152

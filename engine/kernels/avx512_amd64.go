@@ -33,6 +33,7 @@ var avx512Elem = func() elemOps {
 	e := avx2Elem
 	e.name = "avx512"
 	e.conv1Rows = conv1AVX512.rows
+	e.conv1Group = maxConv1Group
 	e.conv1GradRows = conv1AVX512.gradRows
 	e.reluPool2 = reluPool2Wide
 	e.reluPool2Back = reluPool2BackwardWide

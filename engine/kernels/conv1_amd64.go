@@ -8,9 +8,13 @@ package kernels
 // as the GEMM's tiles are: each call covers whole images, so the cost of calling through a
 // func value does not show.
 type conv1Kernels struct {
-	fwd  [mr][3]conv1Func
+	fwd  [maxConv1Group][3]conv1Func // nil past the set's group
 	grad [mr][dotCols]conv1GradFunc
 }
+
+// maxConv1Group is the most output channels of any set's forward conv1 kernel: the AVX-512
+// set's (avx512Elem.conv1Group).
+const maxConv1Group = 5
 
 // conv1Func and conv1GradFunc are the signatures of the generated conv1x and conv1dw kernels.
 type (
@@ -20,7 +24,7 @@ type (
 
 var (
 	conv1AVX2 = conv1Kernels{
-		fwd: [mr][3]conv1Func{
+		fwd: [maxConv1Group][3]conv1Func{
 			{conv1x1x8, conv1x1x16, conv1x1x24},
 			{conv1x2x8, conv1x2x16, conv1x2x24},
 			{conv1x3x8, conv1x3x16, conv1x3x24},
@@ -34,11 +38,12 @@ var (
 		},
 	}
 	conv1AVX512 = conv1Kernels{
-		fwd: [mr][3]conv1Func{
+		fwd: [maxConv1Group][3]conv1Func{
 			{zconv1x1x8, zconv1x1x16, zconv1x1x24},
 			{zconv1x2x8, zconv1x2x16, zconv1x2x24},
 			{zconv1x3x8, zconv1x3x16, zconv1x3x24},
 			{zconv1x4x8, zconv1x4x16, zconv1x4x24},
+			{zconv1x5x8, zconv1x5x16, zconv1x5x24},
 		},
 		grad: [mr][dotCols]conv1GradFunc{
 			{zconv1dw1x1, zconv1dw1x2, zconv1dw1x3},
