@@ -836,3 +836,153 @@ func zconv1dw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32,
 //
 //go:noescape
 func zconv1dw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dwRow1x1 adds the weight gradient of 1 output channels at 1 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow1x2 adds the weight gradient of 1 output channels at 2 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow1x3 adds the weight gradient of 1 output channels at 3 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow1x4 adds the weight gradient of 1 output channels at 4 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow1x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow1x5 adds the weight gradient of 1 output channels at 5 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow1x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow2x1 adds the weight gradient of 2 output channels at 1 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow2x2 adds the weight gradient of 2 output channels at 2 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow2x3 adds the weight gradient of 2 output channels at 3 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow2x4 adds the weight gradient of 2 output channels at 4 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow2x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow2x5 adds the weight gradient of 2 output channels at 5 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow2x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow3x1 adds the weight gradient of 3 output channels at 1 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow3x2 adds the weight gradient of 3 output channels at 2 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow3x3 adds the weight gradient of 3 output channels at 3 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow3x4 adds the weight gradient of 3 output channels at 4 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow3x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow3x5 adds the weight gradient of 3 output channels at 5 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow3x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow4x1 adds the weight gradient of 4 output channels at 1 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow4x2 adds the weight gradient of 4 output channels at 2 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow4x3 adds the weight gradient of 4 output channels at 3 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow4x4 adds the weight gradient of 4 output channels at 4 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow4x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow4x5 adds the weight gradient of 4 output channels at 5 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow4x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow5x1 adds the weight gradient of 5 output channels at 1 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow5x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow5x2 adds the weight gradient of 5 output channels at 2 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow5x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow5x3 adds the weight gradient of 5 output channels at 3 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow5x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow5x4 adds the weight gradient of 5 output channels at 4 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow5x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow5x5 adds the weight gradient of 5 output channels at 5 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow5x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)

@@ -17838,3 +17838,4828 @@ zconv1dw4x3_rowEnd:
 	VMOVSS       X15, 8(AX)
 	VZEROUPPER
 	RET
+
+// func zconv1dwRow1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow1x1(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	ADDQ  AX, BX
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), SI
+	SHLQ  $0x03, SI
+	SUBQ  SI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), DI
+	MOVQ  W+96(FP), SI
+	IMULQ oh+112(FP), SI
+	SUBQ  SI, DI
+	SHLQ  $0x02, DI
+	MOVQ  images+104(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+
+zconv1dwRow1x1_image:
+	MOVQ oh+112(FP), R8
+
+zconv1dwRow1x1_row:
+	MOVQ vecs+120(FP), R9
+	SHRQ $0x01, R9
+	JE   zconv1dwRow1x1_odd
+
+zconv1dwRow1x1_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconv1dwRow1x1_vec
+
+zconv1dwRow1x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow1x1_rowEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dwRow1x1_rowEnd:
+	ADDQ AX, BX
+	DECQ R8
+	JNZ  zconv1dwRow1x1_row
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconv1dwRow1x1_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow1x2(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	ADDQ  AX, BX
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), SI
+	SHLQ  $0x03, SI
+	SUBQ  SI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), DI
+	MOVQ  W+96(FP), SI
+	IMULQ oh+112(FP), SI
+	SUBQ  SI, DI
+	SHLQ  $0x02, DI
+	MOVQ  images+104(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zconv1dwRow1x2_image:
+	MOVQ oh+112(FP), R8
+
+zconv1dwRow1x2_row:
+	MOVQ vecs+120(FP), R9
+	SHRQ $0x01, R9
+	JE   zconv1dwRow1x2_odd
+
+zconv1dwRow1x2_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     4(BX), Z26
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconv1dwRow1x2_vec
+
+zconv1dwRow1x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow1x2_rowEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     4(BX), Y26
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dwRow1x2_rowEnd:
+	ADDQ AX, BX
+	DECQ R8
+	JNZ  zconv1dwRow1x2_row
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconv1dwRow1x2_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow1x3(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	ADDQ  AX, BX
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), SI
+	SHLQ  $0x03, SI
+	SUBQ  SI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), DI
+	MOVQ  W+96(FP), SI
+	IMULQ oh+112(FP), SI
+	SUBQ  SI, DI
+	SHLQ  $0x02, DI
+	MOVQ  images+104(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zconv1dwRow1x3_image:
+	MOVQ oh+112(FP), R8
+
+zconv1dwRow1x3_row:
+	MOVQ vecs+120(FP), R9
+	SHRQ $0x01, R9
+	JE   zconv1dwRow1x3_odd
+
+zconv1dwRow1x3_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     4(BX), Z26
+	VMOVUPS     8(BX), Z27
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconv1dwRow1x3_vec
+
+zconv1dwRow1x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow1x3_rowEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     4(BX), Y26
+	VMOVUPS     8(BX), Y27
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dwRow1x3_rowEnd:
+	ADDQ AX, BX
+	DECQ R8
+	JNZ  zconv1dwRow1x3_row
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconv1dwRow1x3_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow1x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow1x4(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	ADDQ  AX, BX
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), SI
+	SHLQ  $0x03, SI
+	SUBQ  SI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), DI
+	MOVQ  W+96(FP), SI
+	IMULQ oh+112(FP), SI
+	SUBQ  SI, DI
+	SHLQ  $0x02, DI
+	MOVQ  images+104(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zconv1dwRow1x4_image:
+	MOVQ oh+112(FP), R8
+
+zconv1dwRow1x4_row:
+	MOVQ vecs+120(FP), R9
+	SHRQ $0x01, R9
+	JE   zconv1dwRow1x4_odd
+
+zconv1dwRow1x4_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     4(BX), Z26
+	VMOVUPS     8(BX), Z27
+	VMOVUPS     12(BX), Z28
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconv1dwRow1x4_vec
+
+zconv1dwRow1x4_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow1x4_rowEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     4(BX), Y26
+	VMOVUPS     8(BX), Y27
+	VMOVUPS     12(BX), Y28
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dwRow1x4_rowEnd:
+	ADDQ AX, BX
+	DECQ R8
+	JNZ  zconv1dwRow1x4_row
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconv1dwRow1x4_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow1x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow1x5(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	ADDQ  AX, BX
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), SI
+	SHLQ  $0x03, SI
+	SUBQ  SI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), DI
+	MOVQ  W+96(FP), SI
+	IMULQ oh+112(FP), SI
+	SUBQ  SI, DI
+	SHLQ  $0x02, DI
+	MOVQ  images+104(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+
+zconv1dwRow1x5_image:
+	MOVQ oh+112(FP), R8
+
+zconv1dwRow1x5_row:
+	MOVQ vecs+120(FP), R9
+	SHRQ $0x01, R9
+	JE   zconv1dwRow1x5_odd
+
+zconv1dwRow1x5_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     4(BX), Z26
+	VMOVUPS     8(BX), Z27
+	VMOVUPS     12(BX), Z28
+	VMOVUPS     16(BX), Z29
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconv1dwRow1x5_vec
+
+zconv1dwRow1x5_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow1x5_rowEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     4(BX), Y26
+	VMOVUPS     8(BX), Y27
+	VMOVUPS     12(BX), Y28
+	VMOVUPS     16(BX), Y29
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dwRow1x5_rowEnd:
+	ADDQ AX, BX
+	DECQ R8
+	JNZ  zconv1dwRow1x5_row
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconv1dwRow1x5_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow2x1(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zconv1dwRow2x1_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow2x1_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow2x1_odd
+
+zconv1dwRow2x1_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow2x1_vec
+
+zconv1dwRow2x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow2x1_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow2x1_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow2x1_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow2x1_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow2x2(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zconv1dwRow2x2_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow2x2_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow2x2_odd
+
+zconv1dwRow2x2_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow2x2_vec
+
+zconv1dwRow2x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow2x2_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow2x2_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow2x2_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow2x2_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow2x3(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zconv1dwRow2x3_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow2x3_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow2x3_odd
+
+zconv1dwRow2x3_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow2x3_vec
+
+zconv1dwRow2x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow2x3_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow2x3_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow2x3_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow2x3_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow2x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow2x4(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zconv1dwRow2x4_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow2x4_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow2x4_odd
+
+zconv1dwRow2x4_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow2x4_vec
+
+zconv1dwRow2x4_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow2x4_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow2x4_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow2x4_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow2x4_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow2x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow2x5(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+
+zconv1dwRow2x5_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow2x5_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow2x5_odd
+
+zconv1dwRow2x5_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     16(SI), Z29
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow2x5_vec
+
+zconv1dwRow2x5_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow2x5_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     16(SI), Y29
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow2x5_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow2x5_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow2x5_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow3x1(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zconv1dwRow3x1_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow3x1_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow3x1_odd
+
+zconv1dwRow3x1_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z2
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow3x1_vec
+
+zconv1dwRow3x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow3x1_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z2
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow3x1_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow3x1_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow3x1_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow3x2(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zconv1dwRow3x2_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow3x2_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow3x2_odd
+
+zconv1dwRow3x2_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow3x2_vec
+
+zconv1dwRow3x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow3x2_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow3x2_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow3x2_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow3x2_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow3x3(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+
+zconv1dwRow3x3_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow3x3_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow3x3_odd
+
+zconv1dwRow3x3_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow3x3_vec
+
+zconv1dwRow3x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow3x3_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow3x3_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow3x3_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow3x3_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow3x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow3x4(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zconv1dwRow3x4_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow3x4_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow3x4_odd
+
+zconv1dwRow3x4_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow3x4_vec
+
+zconv1dwRow3x4_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow3x4_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow3x4_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow3x4_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow3x4_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow3x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow3x5(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+
+zconv1dwRow3x5_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow3x5_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow3x5_odd
+
+zconv1dwRow3x5_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     16(SI), Z29
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow3x5_vec
+
+zconv1dwRow3x5_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow3x5_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     16(SI), Y29
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow3x5_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow3x5_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow3x5_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        8(AX), X12, X12
+	VMOVSS        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        12(AX), X13, X13
+	VMOVSS        X13, 12(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        16(AX), X14, X14
+	VMOVSS        X14, 16(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow4x1(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zconv1dwRow4x1_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow4x1_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow4x1_odd
+
+zconv1dwRow4x1_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow4x1_vec
+
+zconv1dwRow4x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow4x1_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow4x1_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow4x1_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow4x1_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow4x2(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zconv1dwRow4x2_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow4x2_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow4x2_odd
+
+zconv1dwRow4x2_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow4x2_vec
+
+zconv1dwRow4x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow4x2_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow4x2_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow4x2_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow4x2_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow4x3(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zconv1dwRow4x3_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow4x3_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow4x3_odd
+
+zconv1dwRow4x3_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow4x3_vec
+
+zconv1dwRow4x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow4x3_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow4x3_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow4x3_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow4x3_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        (AX), X9, X9
+	VMOVSS        X9, (AX)
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        4(AX), X10, X10
+	VMOVSS        X10, 4(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        8(AX), X11, X11
+	VMOVSS        X11, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow4x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow4x4(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconv1dwRow4x4_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow4x4_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow4x4_odd
+
+zconv1dwRow4x4_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow4x4_vec
+
+zconv1dwRow4x4_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow4x4_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow4x4_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow4x4_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow4x4_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        (AX), X12, X12
+	VMOVSS        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        4(AX), X13, X13
+	VMOVSS        X13, 4(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        8(AX), X14, X14
+	VMOVSS        X14, 8(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y31
+	VADDPS        Y31, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0x4e, X15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0xb1, X15, X31
+	VADDPS        X31, X15, X15
+	VADDSS        12(AX), X15, X15
+	VMOVSS        X15, 12(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow4x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow4x5(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+zconv1dwRow4x5_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow4x5_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow4x5_odd
+
+zconv1dwRow4x5_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     16(SI), Z29
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow4x5_vec
+
+zconv1dwRow4x5_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow4x5_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     16(SI), Y29
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow4x5_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow4x5_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow4x5_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        8(AX), X12, X12
+	VMOVSS        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        12(AX), X13, X13
+	VMOVSS        X13, 12(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        16(AX), X14, X14
+	VMOVSS        X14, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z15, Y31
+	VADDPS        Y31, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0x4e, X15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0xb1, X15, X31
+	VADDPS        X31, X15, X15
+	VADDSS        (AX), X15, X15
+	VMOVSS        X15, (AX)
+	VEXTRACTF64X4 $0x01, Z16, Y31
+	VADDPS        Y31, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0x4e, X16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0xb1, X16, X31
+	VADDPS        X31, X16, X16
+	VADDSS        4(AX), X16, X16
+	VMOVSS        X16, 4(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y31
+	VADDPS        Y31, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0x4e, X17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0xb1, X17, X31
+	VADDPS        X31, X17, X17
+	VADDSS        8(AX), X17, X17
+	VMOVSS        X17, 8(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y31
+	VADDPS        Y31, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0x4e, X18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0xb1, X18, X31
+	VADDPS        X31, X18, X18
+	VADDSS        12(AX), X18, X18
+	VMOVSS        X18, 12(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y31
+	VADDPS        Y31, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0x4e, X19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0xb1, X19, X31
+	VADDPS        X31, X19, X19
+	VADDSS        16(AX), X19, X19
+	VMOVSS        X19, 16(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow5x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow5x1(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+
+zconv1dwRow5x1_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow5x1_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow5x1_odd
+
+zconv1dwRow5x1_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (BX)(DX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow5x1_vec
+
+zconv1dwRow5x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow5x1_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (BX)(DX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow5x1_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow5x1_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow5x1_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow5x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow5x2(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+
+zconv1dwRow5x2_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow5x2_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow5x2_odd
+
+zconv1dwRow5x2_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (BX)(DX*2), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow5x2_vec
+
+zconv1dwRow5x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow5x2_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (BX)(DX*2), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow5x2_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow5x2_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow5x2_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow5x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow5x3(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+
+zconv1dwRow5x3_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow5x3_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow5x3_odd
+
+zconv1dwRow5x3_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (BX)(DX*2), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow5x3_vec
+
+zconv1dwRow5x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow5x3_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (BX)(DX*2), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow5x3_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow5x3_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow5x3_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        (AX), X9, X9
+	VMOVSS        X9, (AX)
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        4(AX), X10, X10
+	VMOVSS        X10, 4(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        8(AX), X11, X11
+	VMOVSS        X11, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        (AX), X12, X12
+	VMOVSS        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        4(AX), X13, X13
+	VMOVSS        X13, 4(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        8(AX), X14, X14
+	VMOVSS        X14, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow5x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow5x4(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+zconv1dwRow5x4_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow5x4_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow5x4_odd
+
+zconv1dwRow5x4_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	VMOVUPS     (BX)(DX*2), Z30
+	VFMADD231PS Z25, Z30, Z16
+	VFMADD231PS Z26, Z30, Z17
+	VFMADD231PS Z27, Z30, Z18
+	VFMADD231PS Z28, Z30, Z19
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow5x4_vec
+
+zconv1dwRow5x4_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow5x4_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	VMOVUPS     (BX)(DX*2), Y30
+	VFMADD231PS Z25, Z30, Z16
+	VFMADD231PS Z26, Z30, Z17
+	VFMADD231PS Z27, Z30, Z18
+	VFMADD231PS Z28, Z30, Z19
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow5x4_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow5x4_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow5x4_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        (AX), X12, X12
+	VMOVSS        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        4(AX), X13, X13
+	VMOVSS        X13, 4(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        8(AX), X14, X14
+	VMOVSS        X14, 8(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y31
+	VADDPS        Y31, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0x4e, X15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0xb1, X15, X31
+	VADDPS        X31, X15, X15
+	VADDSS        12(AX), X15, X15
+	VMOVSS        X15, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z16, Y31
+	VADDPS        Y31, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0x4e, X16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0xb1, X16, X31
+	VADDPS        X31, X16, X16
+	VADDSS        (AX), X16, X16
+	VMOVSS        X16, (AX)
+	VEXTRACTF64X4 $0x01, Z17, Y31
+	VADDPS        Y31, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0x4e, X17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0xb1, X17, X31
+	VADDPS        X31, X17, X17
+	VADDSS        4(AX), X17, X17
+	VMOVSS        X17, 4(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y31
+	VADDPS        Y31, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0x4e, X18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0xb1, X18, X31
+	VADDPS        X31, X18, X18
+	VADDSS        8(AX), X18, X18
+	VMOVSS        X18, 8(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y31
+	VADDPS        Y31, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0x4e, X19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0xb1, X19, X31
+	VADDPS        X31, X19, X19
+	VADDSS        12(AX), X19, X19
+	VMOVSS        X19, 12(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow5x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow5x5(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+
+zconv1dwRow5x5_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow5x5_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow5x5_odd
+
+zconv1dwRow5x5_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     16(SI), Z29
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	VMOVUPS     (BX)(DX*2), Z30
+	VFMADD231PS Z25, Z30, Z20
+	VFMADD231PS Z26, Z30, Z21
+	VFMADD231PS Z27, Z30, Z22
+	VFMADD231PS Z28, Z30, Z23
+	VFMADD231PS Z29, Z30, Z24
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow5x5_vec
+
+zconv1dwRow5x5_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow5x5_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     16(SI), Y29
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	VMOVUPS     (BX)(DX*2), Y30
+	VFMADD231PS Z25, Z30, Z20
+	VFMADD231PS Z26, Z30, Z21
+	VFMADD231PS Z27, Z30, Z22
+	VFMADD231PS Z28, Z30, Z23
+	VFMADD231PS Z29, Z30, Z24
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow5x5_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow5x5_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow5x5_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        8(AX), X12, X12
+	VMOVSS        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        12(AX), X13, X13
+	VMOVSS        X13, 12(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        16(AX), X14, X14
+	VMOVSS        X14, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z15, Y31
+	VADDPS        Y31, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0x4e, X15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0xb1, X15, X31
+	VADDPS        X31, X15, X15
+	VADDSS        (AX), X15, X15
+	VMOVSS        X15, (AX)
+	VEXTRACTF64X4 $0x01, Z16, Y31
+	VADDPS        Y31, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0x4e, X16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0xb1, X16, X31
+	VADDPS        X31, X16, X16
+	VADDSS        4(AX), X16, X16
+	VMOVSS        X16, 4(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y31
+	VADDPS        Y31, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0x4e, X17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0xb1, X17, X31
+	VADDPS        X31, X17, X17
+	VADDSS        8(AX), X17, X17
+	VMOVSS        X17, 8(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y31
+	VADDPS        Y31, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0x4e, X18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0xb1, X18, X31
+	VADDPS        X31, X18, X18
+	VADDSS        12(AX), X18, X18
+	VMOVSS        X18, 12(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y31
+	VADDPS        Y31, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0x4e, X19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0xb1, X19, X31
+	VADDPS        X31, X19, X19
+	VADDSS        16(AX), X19, X19
+	VMOVSS        X19, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z20, Y31
+	VADDPS        Y31, Y20, Y20
+	VEXTRACTF32X4 $0x01, Y20, X31
+	VADDPS        X31, X20, X20
+	VPERMILPS     $0x4e, X20, X31
+	VADDPS        X31, X20, X20
+	VPERMILPS     $0xb1, X20, X31
+	VADDPS        X31, X20, X20
+	VADDSS        (AX), X20, X20
+	VMOVSS        X20, (AX)
+	VEXTRACTF64X4 $0x01, Z21, Y31
+	VADDPS        Y31, Y21, Y21
+	VEXTRACTF32X4 $0x01, Y21, X31
+	VADDPS        X31, X21, X21
+	VPERMILPS     $0x4e, X21, X31
+	VADDPS        X31, X21, X21
+	VPERMILPS     $0xb1, X21, X31
+	VADDPS        X31, X21, X21
+	VADDSS        4(AX), X21, X21
+	VMOVSS        X21, 4(AX)
+	VEXTRACTF64X4 $0x01, Z22, Y31
+	VADDPS        Y31, Y22, Y22
+	VEXTRACTF32X4 $0x01, Y22, X31
+	VADDPS        X31, X22, X22
+	VPERMILPS     $0x4e, X22, X31
+	VADDPS        X31, X22, X22
+	VPERMILPS     $0xb1, X22, X31
+	VADDPS        X31, X22, X22
+	VADDSS        8(AX), X22, X22
+	VMOVSS        X22, 8(AX)
+	VEXTRACTF64X4 $0x01, Z23, Y31
+	VADDPS        Y31, Y23, Y23
+	VEXTRACTF32X4 $0x01, Y23, X31
+	VADDPS        X31, X23, X23
+	VPERMILPS     $0x4e, X23, X31
+	VADDPS        X31, X23, X23
+	VPERMILPS     $0xb1, X23, X31
+	VADDPS        X31, X23, X23
+	VADDSS        12(AX), X23, X23
+	VMOVSS        X23, 12(AX)
+	VEXTRACTF64X4 $0x01, Z24, Y31
+	VADDPS        Y31, Y24, Y24
+	VEXTRACTF32X4 $0x01, Y24, X31
+	VADDPS        X31, X24, X24
+	VPERMILPS     $0x4e, X24, X31
+	VADDPS        X31, X24, X24
+	VPERMILPS     $0xb1, X24, X31
+	VADDPS        X31, X24, X24
+	VADDSS        16(AX), X24, X24
+	VMOVSS        X24, 16(AX)
+	VZEROUPPER
+	RET

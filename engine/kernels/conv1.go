@@ -106,6 +106,21 @@ func conv1Grad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, H
 		return
 	}
 	kk := K * K
+	if e.conv1GradRow != nil && K <= maxRowTaps {
+		// A kernel row of positions per call, for as many channels as the set's calls take.
+		groups := (OC + e.conv1Group - 1) / e.conv1Group
+		for oc0, i := 0, 0; i < groups; i++ {
+			ocs := OC / groups
+			if i < OC%groups {
+				ocs++
+			}
+			for kh := range K {
+				e.conv1GradRow(dw[oc0*kk+kh*K:], kk, dy[oc0*dyStride:], dyStride, x, H*W, W, images, oh, ow/8, ocs, K, kh*W)
+			}
+			oc0 += ocs
+		}
+		return
+	}
 	for oc0 := 0; oc0 < OC; oc0 += mr {
 		ocs := min(mr, OC-oc0)
 		for t0 := 0; t0 < kk; t0 += dotCols {
@@ -118,6 +133,9 @@ func conv1Grad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, H
 		}
 	}
 }
+
+// maxRowTaps is the widest kernel whose rows a set's conv1GradRow takes in one call.
+const maxRowTaps = 5
 
 // goConv1Grad is Conv1Grad in Go.
 func goConv1Grad(dw, dy []float32, dyStride int, x []float32, images, H, W, OC, K int) {

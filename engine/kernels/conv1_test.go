@@ -116,7 +116,7 @@ func TestConv1GradMatchesDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(33, 34))
 	for _, e := range impls {
 		for _, s := range shapes {
-			for _, OC := range []int{1, 3, 4, 6, 10, 16} {
+			for _, OC := range []int{1, 3, 4, 5, 6, 9, 10, 11, 16} {
 				for _, images := range []int{1, 3} {
 					oh, ow, kk := s.H-s.K+1, s.W-s.K+1, s.K*s.K
 					x, _ := filled(rng, images*s.H, s.W, s.W, 0)

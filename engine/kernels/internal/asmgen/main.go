@@ -69,6 +69,7 @@ func main() {
 	elementwiseKernels()
 	conv1Kernels()
 	conv1GradKernels()
+	conv1GradRowKernels()
 	Generate()
 }
 
