@@ -379,6 +379,11 @@ func zdot1x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc
 //go:noescape
 func zdot1x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
 
+// zdot1x4 computes a 1 x 4 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot1x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
 // zdot2x1 computes a 2 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
 //
 //go:noescape
@@ -393,6 +398,11 @@ func zdot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc
 //
 //go:noescape
 func zdot2x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot2x4 computes a 2 x 4 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot2x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
 
 // zdot3x1 computes a 3 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
 //
@@ -409,6 +419,11 @@ func zdot3x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc
 //go:noescape
 func zdot3x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
 
+// zdot3x4 computes a 3 x 4 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot3x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
 // zdot4x1 computes a 4 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
 //
 //go:noescape
@@ -423,6 +438,11 @@ func zdot4x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc
 //
 //go:noescape
 func zdot4x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+
+// zdot4x4 computes a 4 x 4 tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).
+//
+//go:noescape
+func zdot4x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
 
 // padCopyAVX2 copies images into padded ones: for each of images images, top zeros, rows
 // rows of padL zeros, cols floats of src and padR zeros, and bottom zeros. Image i's rows
@@ -497,6 +517,19 @@ func reluPool2BackwardAVX2(dst []float32, dy []float32, y []float32, arg []uint8
 //
 //go:noescape
 func sgdAVX2(value []float32, grad []float32, buf []float32, lr float32, momentum float32, wd float32, first bool)
+
+// reluPool2AVX512 writes rows rows of w/2 pooled outputs into dst and arg from 2*rows rows of w
+// floats of src plus bias; w must be a multiple of 8.
+//
+//go:noescape
+func reluPool2AVX512(dst []float32, arg []uint8, src []float32, bias float32, rows int, w int)
+
+// reluPool2BackwardAVX512 writes 2*rows rows of w floats of dst from rows rows of w/2 pooled gradients
+// dy, outputs y and winners arg, and returns the sum of the gradients it passed on; w must
+// be a multiple of 8.
+//
+//go:noescape
+func reluPool2BackwardAVX512(dst []float32, dy []float32, y []float32, arg []uint8, rows int, w int) float32
 
 // conv1x1x8 computes 1 output channels of 8-pixel rows of a single-channel convolution
 // (see conv1Kernel in the generator).
@@ -642,6 +675,24 @@ func zconv1x4x16(dst []float32, dstStride int, x []float32, W int, w []float32, 
 //go:noescape
 func zconv1x4x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
 
+// zconv1x5x8 computes 5 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x5x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x5x16 computes 5 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x5x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// zconv1x5x24 computes 5 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func zconv1x5x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
 // conv1dw1x1 adds the weight gradient of 1 output channels at 1 kernel positions of a
 // single-channel convolution (see conv1GradKernel in the generator).
 //
@@ -785,3 +836,153 @@ func zconv1dw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32,
 //
 //go:noescape
 func zconv1dw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// zconv1dwRow1x1 adds the weight gradient of 1 output channels at 1 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow1x2 adds the weight gradient of 1 output channels at 2 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow1x3 adds the weight gradient of 1 output channels at 3 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow1x4 adds the weight gradient of 1 output channels at 4 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow1x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow1x5 adds the weight gradient of 1 output channels at 5 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow1x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow2x1 adds the weight gradient of 2 output channels at 1 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow2x2 adds the weight gradient of 2 output channels at 2 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow2x3 adds the weight gradient of 2 output channels at 3 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow2x4 adds the weight gradient of 2 output channels at 4 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow2x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow2x5 adds the weight gradient of 2 output channels at 5 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow2x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow3x1 adds the weight gradient of 3 output channels at 1 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow3x2 adds the weight gradient of 3 output channels at 2 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow3x3 adds the weight gradient of 3 output channels at 3 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow3x4 adds the weight gradient of 3 output channels at 4 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow3x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow3x5 adds the weight gradient of 3 output channels at 5 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow3x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow4x1 adds the weight gradient of 4 output channels at 1 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow4x2 adds the weight gradient of 4 output channels at 2 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow4x3 adds the weight gradient of 4 output channels at 3 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow4x4 adds the weight gradient of 4 output channels at 4 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow4x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow4x5 adds the weight gradient of 4 output channels at 5 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow4x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow5x1 adds the weight gradient of 5 output channels at 1 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow5x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow5x2 adds the weight gradient of 5 output channels at 2 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow5x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow5x3 adds the weight gradient of 5 output channels at 3 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow5x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow5x4 adds the weight gradient of 5 output channels at 4 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow5x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// zconv1dwRow5x5 adds the weight gradient of 5 output channels at 5 adjacent kernel positions of
+// a single-channel convolution (see conv1GradRowKernel in the generator).
+//
+//go:noescape
+func zconv1dwRow5x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)

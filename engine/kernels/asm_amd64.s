@@ -8998,7 +8998,7 @@ DATA zdotMasks<>+30(SB)/2, $0x7fff
 GLOBL zdotMasks<>(SB), RODATA|NOPTR, $32
 
 // func zdot1x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot1x1(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9012,66 +9012,126 @@ TEXT ·zdot1x1(SB), NOSPLIT, $0-112
 	SHRQ $0x04, SI
 	ANDQ $0x0f, BX
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  SI, SI
 	JE     zdot1x1_tail
 
 zdot1x1_vectors:
-	VMOVUPS     (CX)(DX*1), Z12
-	VMOVUPS     (AX)(DX*1), Z15
-	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS     (CX)(DX*1), Z16
+	VMOVUPS     (AX)(DX*1), Z20
+	VFMADD231PS Z16, Z20, Z0
 	ADDQ        $0x40, DX
 	DECQ        SI
 	JNZ         zdot1x1_vectors
 
 zdot1x1_tail:
 	TESTQ BX, BX
-	JE    zdot1x1_fold
+	JE    zdot1x1_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), SI
 	KMOVW       (SI)(BX*2), K1
-	VMOVUPS.Z   (CX)(DX*1), K1, Z12
-	VMOVUPS.Z   (AX)(DX*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
+	VMOVUPS.Z   (CX)(DX*1), K1, Z16
+	VMOVUPS.Z   (AX)(DX*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
 
-zdot1x1_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
+zdot1x1_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y0, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL  $0x00000001, CX
+	KMOVW CX, K2
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot1x1_accumulate
-	JP        zdot1x1_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot1x1_accumulate
+	JP       zdot1x1_accumulate
+	VMOVUPS  X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot1x1_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot1x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot1x2(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9086,83 +9146,130 @@ TEXT ·zdot1x2(SB), NOSPLIT, $0-112
 	SHRQ $0x04, DI
 	ANDQ $0x0f, SI
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  DI, DI
 	JE     zdot1x2_tail
 
 zdot1x2_vectors:
-	VMOVUPS     (CX)(BX*1), Z12
-	VMOVUPS     (DX)(BX*1), Z13
-	VMOVUPS     (AX)(BX*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS     (CX)(BX*1), Z16
+	VMOVUPS     (DX)(BX*1), Z17
+	VMOVUPS     (AX)(BX*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
 	ADDQ        $0x40, BX
 	DECQ        DI
 	JNZ         zdot1x2_vectors
 
 zdot1x2_tail:
 	TESTQ SI, SI
-	JE    zdot1x2_fold
+	JE    zdot1x2_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), DI
 	KMOVW       (DI)(SI*2), K1
-	VMOVUPS.Z   (CX)(BX*1), K1, Z12
-	VMOVUPS.Z   (DX)(BX*1), K1, Z13
-	VMOVUPS.Z   (AX)(BX*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z16
+	VMOVUPS.Z   (DX)(BX*1), K1, Z17
+	VMOVUPS.Z   (AX)(BX*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
 
-zdot1x2_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
+zdot1x2_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y0, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y1, Y1, Y1
-	VHADDPS      Y1, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL  $0x00000003, CX
+	KMOVW CX, K2
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot1x2_accumulate
-	JP        zdot1x2_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot1x2_accumulate
+	JP       zdot1x2_accumulate
+	VMOVUPS  X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot1x2_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot1x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot1x3(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9178,100 +9285,282 @@ TEXT ·zdot1x3(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R8
 	ANDQ $0x0f, DI
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R8, R8
 	JE     zdot1x3_tail
 
 zdot1x3_vectors:
-	VMOVUPS     (CX)(SI*1), Z12
-	VMOVUPS     (BX)(SI*1), Z13
-	VMOVUPS     (DX)(SI*1), Z14
-	VMOVUPS     (AX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS     (CX)(SI*1), Z16
+	VMOVUPS     (BX)(SI*1), Z17
+	VMOVUPS     (DX)(SI*1), Z18
+	VMOVUPS     (AX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
 	ADDQ        $0x40, SI
 	DECQ        R8
 	JNZ         zdot1x3_vectors
 
 zdot1x3_tail:
 	TESTQ DI, DI
-	JE    zdot1x3_fold
+	JE    zdot1x3_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R8
 	KMOVW       (R8)(DI*2), K1
-	VMOVUPS.Z   (CX)(SI*1), K1, Z12
-	VMOVUPS.Z   (BX)(SI*1), K1, Z13
-	VMOVUPS.Z   (DX)(SI*1), K1, Z14
-	VMOVUPS.Z   (AX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
+	VMOVUPS.Z   (CX)(SI*1), K1, Z16
+	VMOVUPS.Z   (BX)(SI*1), K1, Z17
+	VMOVUPS.Z   (DX)(SI*1), K1, Z18
+	VMOVUPS.Z   (AX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
 
-zdot1x3_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
+zdot1x3_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y0, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y1, Y1, Y1
-	VHADDPS      Y1, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VHADDPS      Y2, Y2, Y2
-	VHADDPS      Y2, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
-	VMULPS       X12, X2, X2
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL  $0x00000007, CX
+	KMOVW CX, K2
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot1x3_accumulate
-	JP        zdot1x3_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x00, X2, X15
-	VMOVSS    X15, 8(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot1x3_accumulate
+	JP       zdot1x3_accumulate
+	VMOVUPS  X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot1x3_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x00, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot1x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
+TEXT ·zdot1x4(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	MOVQ b_base+40(FP), CX
+	MOVQ ldb+64(FP), DX
+	SHLQ $0x02, DX
+	LEAQ (CX)(DX*1), BX
+	LEAQ (BX)(DX*1), SI
+	LEAQ (SI)(DX*1), DX
+	XORQ DI, DI
+	MOVQ k+0(FP), R8
+	MOVQ R8, R9
+	SHRQ $0x04, R9
+	ANDQ $0x0f, R8
+
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ  R9, R9
+	JE     zdot1x4_tail
+
+zdot1x4_vectors:
+	VMOVUPS     (CX)(DI*1), Z16
+	VMOVUPS     (BX)(DI*1), Z17
+	VMOVUPS     (SI)(DI*1), Z18
+	VMOVUPS     (DX)(DI*1), Z19
+	VMOVUPS     (AX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	ADDQ        $0x40, DI
+	DECQ        R9
+	JNZ         zdot1x4_vectors
+
+zdot1x4_tail:
+	TESTQ R8, R8
+	JE    zdot1x4_sum
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R9
+	KMOVW       (R9)(R8*2), K1
+	VMOVUPS.Z   (CX)(DI*1), K1, Z16
+	VMOVUPS.Z   (BX)(DI*1), K1, Z17
+	VMOVUPS.Z   (SI)(DI*1), K1, Z18
+	VMOVUPS.Z   (DX)(DI*1), K1, Z19
+	VMOVUPS.Z   (AX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+
+zdot1x4_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
+
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), Z23
+	VMOVSS       beta+108(FP), X13
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL  $0x0000000f, CX
+	KMOVW CX, K2
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot1x4_accumulate
+	JP       zdot1x4_accumulate
+	VMOVUPS  X0, K2, (AX)
+	VZEROUPPER
+	RET
+
+zdot1x4_accumulate:
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot2x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot2x1(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9286,80 +9575,137 @@ TEXT ·zdot2x1(SB), NOSPLIT, $0-112
 	SHRQ $0x04, DI
 	ANDQ $0x0f, SI
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  DI, DI
 	JE     zdot2x1_tail
 
 zdot2x1_vectors:
-	VMOVUPS     (DX)(BX*1), Z12
-	VMOVUPS     (AX)(BX*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS     (CX)(BX*1), Z15
-	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS     (DX)(BX*1), Z16
+	VMOVUPS     (AX)(BX*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS     (CX)(BX*1), Z20
+	VFMADD231PS Z16, Z20, Z1
 	ADDQ        $0x40, BX
 	DECQ        DI
 	JNZ         zdot2x1_vectors
 
 zdot2x1_tail:
 	TESTQ SI, SI
-	JE    zdot2x1_fold
+	JE    zdot2x1_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), DI
 	KMOVW       (DI)(SI*2), K1
-	VMOVUPS.Z   (DX)(BX*1), K1, Z12
-	VMOVUPS.Z   (AX)(BX*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS.Z   (CX)(BX*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z1
+	VMOVUPS.Z   (DX)(BX*1), K1, Z16
+	VMOVUPS.Z   (AX)(BX*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS.Z   (CX)(BX*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
 
-zdot2x1_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
+zdot2x1_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y1, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000001, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot2x1_accumulate
-	JP        zdot2x1_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot2x1_accumulate
+	JP       zdot2x1_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot2x1_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot2x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot2x2(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9375,107 +9721,143 @@ TEXT ·zdot2x2(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R8
 	ANDQ $0x0f, DI
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R8, R8
 	JE     zdot2x2_tail
 
 zdot2x2_vectors:
-	VMOVUPS     (DX)(SI*1), Z12
-	VMOVUPS     (BX)(SI*1), Z13
-	VMOVUPS     (AX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS     (CX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS     (DX)(SI*1), Z16
+	VMOVUPS     (BX)(SI*1), Z17
+	VMOVUPS     (AX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS     (CX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
 	ADDQ        $0x40, SI
 	DECQ        R8
 	JNZ         zdot2x2_vectors
 
 zdot2x2_tail:
 	TESTQ DI, DI
-	JE    zdot2x2_fold
+	JE    zdot2x2_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R8
 	KMOVW       (R8)(DI*2), K1
-	VMOVUPS.Z   (DX)(SI*1), K1, Z12
-	VMOVUPS.Z   (BX)(SI*1), K1, Z13
-	VMOVUPS.Z   (AX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS.Z   (CX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
+	VMOVUPS.Z   (DX)(SI*1), K1, Z16
+	VMOVUPS.Z   (BX)(SI*1), K1, Z17
+	VMOVUPS.Z   (AX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS.Z   (CX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
 
-zdot2x2_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
+zdot2x2_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y2, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y3, Y1, Y1
-	VHADDPS      Y1, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000003, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot2x2_accumulate
-	JP        zdot2x2_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot2x2_accumulate
+	JP       zdot2x2_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot2x2_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot2x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot2x3(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9492,134 +9874,315 @@ TEXT ·zdot2x3(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R9
 	ANDQ $0x0f, R8
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R9, R9
 	JE     zdot2x3_tail
 
 zdot2x3_vectors:
-	VMOVUPS     (DX)(DI*1), Z12
-	VMOVUPS     (SI)(DI*1), Z13
-	VMOVUPS     (BX)(DI*1), Z14
-	VMOVUPS     (AX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS     (CX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS     (DX)(DI*1), Z16
+	VMOVUPS     (SI)(DI*1), Z17
+	VMOVUPS     (BX)(DI*1), Z18
+	VMOVUPS     (AX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS     (CX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
 	ADDQ        $0x40, DI
 	DECQ        R9
 	JNZ         zdot2x3_vectors
 
 zdot2x3_tail:
 	TESTQ R8, R8
-	JE    zdot2x3_fold
+	JE    zdot2x3_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R9
 	KMOVW       (R9)(R8*2), K1
-	VMOVUPS.Z   (DX)(DI*1), K1, Z12
-	VMOVUPS.Z   (SI)(DI*1), K1, Z13
-	VMOVUPS.Z   (BX)(DI*1), K1, Z14
-	VMOVUPS.Z   (AX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS.Z   (CX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
+	VMOVUPS.Z   (DX)(DI*1), K1, Z16
+	VMOVUPS.Z   (SI)(DI*1), K1, Z17
+	VMOVUPS.Z   (BX)(DI*1), K1, Z18
+	VMOVUPS.Z   (AX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS.Z   (CX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
 
-zdot2x3_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
-	VEXTRACTF64X4 $0x01, Z4, Y15
-	VADDPS        Y15, Y4, Y4
-	VEXTRACTF64X4 $0x01, Z5, Y15
-	VADDPS        Y15, Y5, Y5
+zdot2x3_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y3, Y0, Y0
-	VHADDPS      Y0, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y4, Y1, Y1
-	VHADDPS      Y1, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VHADDPS      Y5, Y2, Y2
-	VHADDPS      Y2, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
-	VMULPS       X12, X2, X2
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000007, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot2x3_accumulate
-	JP        zdot2x3_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x00, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x01, X2, X15
-	VMOVSS    X15, 8(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot2x3_accumulate
+	JP       zdot2x3_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot2x3_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x00, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x01, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot2x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
+TEXT ·zdot2x4(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), CX
+	MOVQ b_base+40(FP), DX
+	MOVQ ldb+64(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (DX)(BX*1), SI
+	LEAQ (SI)(BX*1), DI
+	LEAQ (DI)(BX*1), BX
+	XORQ R8, R8
+	MOVQ k+0(FP), R9
+	MOVQ R9, R10
+	SHRQ $0x04, R10
+	ANDQ $0x0f, R9
+
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ  R10, R10
+	JE     zdot2x4_tail
+
+zdot2x4_vectors:
+	VMOVUPS     (DX)(R8*1), Z16
+	VMOVUPS     (SI)(R8*1), Z17
+	VMOVUPS     (DI)(R8*1), Z18
+	VMOVUPS     (BX)(R8*1), Z19
+	VMOVUPS     (AX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS     (CX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+	ADDQ        $0x40, R8
+	DECQ        R10
+	JNZ         zdot2x4_vectors
+
+zdot2x4_tail:
+	TESTQ R9, R9
+	JE    zdot2x4_sum
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R10
+	KMOVW       (R10)(R9*2), K1
+	VMOVUPS.Z   (DX)(R8*1), K1, Z16
+	VMOVUPS.Z   (SI)(R8*1), K1, Z17
+	VMOVUPS.Z   (DI)(R8*1), K1, Z18
+	VMOVUPS.Z   (BX)(R8*1), K1, Z19
+	VMOVUPS.Z   (AX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS.Z   (CX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+
+zdot2x4_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
+
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), Z23
+	VMOVSS       beta+108(FP), X13
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x0000000f, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot2x4_accumulate
+	JP       zdot2x4_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	VZEROUPPER
+	RET
+
+zdot2x4_accumulate:
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot3x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot3x1(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9635,95 +10198,148 @@ TEXT ·zdot3x1(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R8
 	ANDQ $0x0f, DI
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R8, R8
 	JE     zdot3x1_tail
 
 zdot3x1_vectors:
-	VMOVUPS     (BX)(SI*1), Z12
-	VMOVUPS     (AX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS     (DX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z1
-	VMOVUPS     (CX)(SI*1), Z15
-	VFMADD231PS Z12, Z15, Z2
+	VMOVUPS     (BX)(SI*1), Z16
+	VMOVUPS     (AX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS     (DX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VMOVUPS     (CX)(SI*1), Z20
+	VFMADD231PS Z16, Z20, Z2
 	ADDQ        $0x40, SI
 	DECQ        R8
 	JNZ         zdot3x1_vectors
 
 zdot3x1_tail:
 	TESTQ DI, DI
-	JE    zdot3x1_fold
+	JE    zdot3x1_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R8
 	KMOVW       (R8)(DI*2), K1
-	VMOVUPS.Z   (BX)(SI*1), K1, Z12
-	VMOVUPS.Z   (AX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS.Z   (DX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z1
-	VMOVUPS.Z   (CX)(SI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z2
+	VMOVUPS.Z   (BX)(SI*1), K1, Z16
+	VMOVUPS.Z   (AX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS.Z   (DX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VMOVUPS.Z   (CX)(SI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
 
-zdot3x1_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
+zdot3x1_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y1, Y0, Y0
-	VHADDPS      Y2, Y2, Y2
-	VHADDPS      Y2, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000001, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot3x1_accumulate
-	JP        zdot3x1_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot3x1_accumulate
+	JP       zdot3x1_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot3x1_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot3x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot3x2(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9740,133 +10356,156 @@ TEXT ·zdot3x2(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R9
 	ANDQ $0x0f, R8
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R9, R9
 	JE     zdot3x2_tail
 
 zdot3x2_vectors:
-	VMOVUPS     (BX)(DI*1), Z12
-	VMOVUPS     (SI)(DI*1), Z13
-	VMOVUPS     (AX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS     (DX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
-	VMOVUPS     (CX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z4
-	VFMADD231PS Z13, Z15, Z5
+	VMOVUPS     (BX)(DI*1), Z16
+	VMOVUPS     (SI)(DI*1), Z17
+	VMOVUPS     (AX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS     (DX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VMOVUPS     (CX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
 	ADDQ        $0x40, DI
 	DECQ        R9
 	JNZ         zdot3x2_vectors
 
 zdot3x2_tail:
 	TESTQ R8, R8
-	JE    zdot3x2_fold
+	JE    zdot3x2_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R9
 	KMOVW       (R9)(R8*2), K1
-	VMOVUPS.Z   (BX)(DI*1), K1, Z12
-	VMOVUPS.Z   (SI)(DI*1), K1, Z13
-	VMOVUPS.Z   (AX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS.Z   (DX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
-	VMOVUPS.Z   (CX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z4
-	VFMADD231PS Z13, Z15, Z5
+	VMOVUPS.Z   (BX)(DI*1), K1, Z16
+	VMOVUPS.Z   (SI)(DI*1), K1, Z17
+	VMOVUPS.Z   (AX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS.Z   (DX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VMOVUPS.Z   (CX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
 
-zdot3x2_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
-	VEXTRACTF64X4 $0x01, Z4, Y15
-	VADDPS        Y15, Y4, Y4
-	VEXTRACTF64X4 $0x01, Z5, Y15
-	VADDPS        Y15, Y5, Y5
+zdot3x2_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y2, Y0, Y0
-	VHADDPS      Y4, Y4, Y4
-	VHADDPS      Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y3, Y1, Y1
-	VHADDPS      Y5, Y5, Y5
-	VHADDPS      Y5, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000003, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot3x2_accumulate
-	JP        zdot3x2_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x02, X1, X15
-	VMOVSS    X15, 4(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot3x2_accumulate
+	JP       zdot3x2_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot3x2_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x02, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot3x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot3x3(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -9884,7 +10523,7 @@ TEXT ·zdot3x3(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R10
 	ANDQ $0x0f, R9
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -9894,161 +10533,338 @@ TEXT ·zdot3x3(SB), NOSPLIT, $0-112
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R10, R10
 	JE     zdot3x3_tail
 
 zdot3x3_vectors:
-	VMOVUPS     (BX)(R8*1), Z12
-	VMOVUPS     (DI)(R8*1), Z13
-	VMOVUPS     (SI)(R8*1), Z14
-	VMOVUPS     (AX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS     (DX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
-	VMOVUPS     (CX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
-	VFMADD231PS Z14, Z15, Z8
+	VMOVUPS     (BX)(R8*1), Z16
+	VMOVUPS     (DI)(R8*1), Z17
+	VMOVUPS     (SI)(R8*1), Z18
+	VMOVUPS     (AX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS     (DX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VMOVUPS     (CX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
 	ADDQ        $0x40, R8
 	DECQ        R10
 	JNZ         zdot3x3_vectors
 
 zdot3x3_tail:
 	TESTQ R9, R9
-	JE    zdot3x3_fold
+	JE    zdot3x3_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R10
 	KMOVW       (R10)(R9*2), K1
-	VMOVUPS.Z   (BX)(R8*1), K1, Z12
-	VMOVUPS.Z   (DI)(R8*1), K1, Z13
-	VMOVUPS.Z   (SI)(R8*1), K1, Z14
-	VMOVUPS.Z   (AX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS.Z   (DX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
-	VMOVUPS.Z   (CX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
-	VFMADD231PS Z14, Z15, Z8
+	VMOVUPS.Z   (BX)(R8*1), K1, Z16
+	VMOVUPS.Z   (DI)(R8*1), K1, Z17
+	VMOVUPS.Z   (SI)(R8*1), K1, Z18
+	VMOVUPS.Z   (AX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS.Z   (DX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VMOVUPS.Z   (CX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
 
-zdot3x3_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
-	VEXTRACTF64X4 $0x01, Z4, Y15
-	VADDPS        Y15, Y4, Y4
-	VEXTRACTF64X4 $0x01, Z5, Y15
-	VADDPS        Y15, Y5, Y5
-	VEXTRACTF64X4 $0x01, Z6, Y15
-	VADDPS        Y15, Y6, Y6
-	VEXTRACTF64X4 $0x01, Z7, Y15
-	VADDPS        Y15, Y7, Y7
-	VEXTRACTF64X4 $0x01, Z8, Y15
-	VADDPS        Y15, Y8, Y8
+zdot3x3_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y3, Y0, Y0
-	VHADDPS      Y6, Y6, Y6
-	VHADDPS      Y6, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y4, Y1, Y1
-	VHADDPS      Y7, Y7, Y7
-	VHADDPS      Y7, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VHADDPS      Y5, Y2, Y2
-	VHADDPS      Y8, Y8, Y8
-	VHADDPS      Y8, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
-	VMULPS       X12, X2, X2
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000007, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot3x3_accumulate
-	JP        zdot3x3_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x00, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x01, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x02, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x02, X2, X15
-	VMOVSS    X15, 8(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot3x3_accumulate
+	JP       zdot3x3_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot3x3_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x00, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x01, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x02, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x02, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot3x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
+TEXT ·zdot3x4(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), DX
+	LEAQ (DX)(CX*1), CX
+	MOVQ b_base+40(FP), BX
+	MOVQ ldb+64(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*1), DI
+	LEAQ (DI)(SI*1), R8
+	LEAQ (R8)(SI*1), SI
+	XORQ R9, R9
+	MOVQ k+0(FP), R10
+	MOVQ R10, R11
+	SHRQ $0x04, R11
+	ANDQ $0x0f, R10
+
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ  R11, R11
+	JE     zdot3x4_tail
+
+zdot3x4_vectors:
+	VMOVUPS     (BX)(R9*1), Z16
+	VMOVUPS     (DI)(R9*1), Z17
+	VMOVUPS     (R8)(R9*1), Z18
+	VMOVUPS     (SI)(R9*1), Z19
+	VMOVUPS     (AX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS     (DX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+	VMOVUPS     (CX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z14
+	ADDQ        $0x40, R9
+	DECQ        R11
+	JNZ         zdot3x4_vectors
+
+zdot3x4_tail:
+	TESTQ R10, R10
+	JE    zdot3x4_sum
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R11
+	KMOVW       (R11)(R10*2), K1
+	VMOVUPS.Z   (BX)(R9*1), K1, Z16
+	VMOVUPS.Z   (DI)(R9*1), K1, Z17
+	VMOVUPS.Z   (R8)(R9*1), K1, Z18
+	VMOVUPS.Z   (SI)(R9*1), K1, Z19
+	VMOVUPS.Z   (AX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS.Z   (DX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+	VMOVUPS.Z   (CX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z14
+
+zdot3x4_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
+
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), Z23
+	VMOVSS       beta+108(FP), X13
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x0000000f, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot3x4_accumulate
+	JP       zdot3x4_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
+	VZEROUPPER
+	RET
+
+zdot3x4_accumulate:
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot4x1(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot4x1(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -10065,109 +10881,159 @@ TEXT ·zdot4x1(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R9
 	ANDQ $0x0f, R8
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R9, R9
 	JE     zdot4x1_tail
 
 zdot4x1_vectors:
-	VMOVUPS     (SI)(DI*1), Z12
-	VMOVUPS     (AX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS     (DX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z1
-	VMOVUPS     (BX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z2
-	VMOVUPS     (CX)(DI*1), Z15
-	VFMADD231PS Z12, Z15, Z3
+	VMOVUPS     (SI)(DI*1), Z16
+	VMOVUPS     (AX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS     (DX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VMOVUPS     (BX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VMOVUPS     (CX)(DI*1), Z20
+	VFMADD231PS Z16, Z20, Z3
 	ADDQ        $0x40, DI
 	DECQ        R9
 	JNZ         zdot4x1_vectors
 
 zdot4x1_tail:
 	TESTQ R8, R8
-	JE    zdot4x1_fold
+	JE    zdot4x1_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R9
 	KMOVW       (R9)(R8*2), K1
-	VMOVUPS.Z   (SI)(DI*1), K1, Z12
-	VMOVUPS.Z   (AX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VMOVUPS.Z   (DX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z1
-	VMOVUPS.Z   (BX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z2
-	VMOVUPS.Z   (CX)(DI*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z3
+	VMOVUPS.Z   (SI)(DI*1), K1, Z16
+	VMOVUPS.Z   (AX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VMOVUPS.Z   (DX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VMOVUPS.Z   (BX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VMOVUPS.Z   (CX)(DI*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z3
 
-zdot4x1_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
+zdot4x1_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y1, Y0, Y0
-	VHADDPS      Y3, Y2, Y2
-	VHADDPS      Y2, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000001, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
+	VEXTRACTF32X4 $0x03, Z0, X26
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot4x1_accumulate
-	JP        zdot4x1_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x03, X0, X15
-	VMOVSS    X15, (AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot4x1_accumulate
+	JP       zdot4x1_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X26, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot4x1_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x03, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X26
+	VMOVUPS      X26, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot4x2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot4x2(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -10185,7 +11051,7 @@ TEXT ·zdot4x2(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R10
 	ANDQ $0x0f, R9
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -10194,148 +11060,160 @@ TEXT ·zdot4x2(SB), NOSPLIT, $0-112
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R10, R10
 	JE     zdot4x2_tail
 
 zdot4x2_vectors:
-	VMOVUPS     (SI)(R8*1), Z12
-	VMOVUPS     (DI)(R8*1), Z13
-	VMOVUPS     (AX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS     (DX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
-	VMOVUPS     (BX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z4
-	VFMADD231PS Z13, Z15, Z5
-	VMOVUPS     (CX)(R8*1), Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
+	VMOVUPS     (SI)(R8*1), Z16
+	VMOVUPS     (DI)(R8*1), Z17
+	VMOVUPS     (AX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS     (DX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VMOVUPS     (BX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VMOVUPS     (CX)(R8*1), Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
 	ADDQ        $0x40, R8
 	DECQ        R10
 	JNZ         zdot4x2_vectors
 
 zdot4x2_tail:
 	TESTQ R9, R9
-	JE    zdot4x2_fold
+	JE    zdot4x2_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R10
 	KMOVW       (R10)(R9*2), K1
-	VMOVUPS.Z   (SI)(R8*1), K1, Z12
-	VMOVUPS.Z   (DI)(R8*1), K1, Z13
-	VMOVUPS.Z   (AX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VMOVUPS.Z   (DX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z2
-	VFMADD231PS Z13, Z15, Z3
-	VMOVUPS.Z   (BX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z4
-	VFMADD231PS Z13, Z15, Z5
-	VMOVUPS.Z   (CX)(R8*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
+	VMOVUPS.Z   (SI)(R8*1), K1, Z16
+	VMOVUPS.Z   (DI)(R8*1), K1, Z17
+	VMOVUPS.Z   (AX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VMOVUPS.Z   (DX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VMOVUPS.Z   (BX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VMOVUPS.Z   (CX)(R8*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
 
-zdot4x2_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
-	VEXTRACTF64X4 $0x01, Z4, Y15
-	VADDPS        Y15, Y4, Y4
-	VEXTRACTF64X4 $0x01, Z5, Y15
-	VADDPS        Y15, Y5, Y5
-	VEXTRACTF64X4 $0x01, Z6, Y15
-	VADDPS        Y15, Y6, Y6
-	VEXTRACTF64X4 $0x01, Z7, Y15
-	VADDPS        Y15, Y7, Y7
+zdot4x2_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y2, Y0, Y0
-	VHADDPS      Y6, Y4, Y4
-	VHADDPS      Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y3, Y1, Y1
-	VHADDPS      Y7, Y5, Y5
-	VHADDPS      Y5, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000003, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
+	VEXTRACTF32X4 $0x03, Z0, X26
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot4x2_accumulate
-	JP        zdot4x2_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x02, X1, X15
-	VMOVSS    X15, 4(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x03, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x03, X1, X15
-	VMOVSS    X15, 4(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot4x2_accumulate
+	JP       zdot4x2_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X26, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot4x2_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x02, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x03, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x03, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X26
+	VMOVUPS      X26, K2, (AX)
 	VZEROUPPER
 	RET
 
 // func zdot4x3(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
 TEXT ·zdot4x3(SB), NOSPLIT, $0-112
 	MOVQ a_base+8(FP), AX
 	MOVQ lda+32(FP), CX
@@ -10354,7 +11232,7 @@ TEXT ·zdot4x3(SB), NOSPLIT, $0-112
 	SHRQ $0x04, R11
 	ANDQ $0x0f, R10
 
-	// Zero the accumulators.
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -10367,187 +11245,363 @@ TEXT ·zdot4x3(SB), NOSPLIT, $0-112
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	TESTQ  R11, R11
 	JE     zdot4x3_tail
 
 zdot4x3_vectors:
-	VMOVUPS     (SI)(R9*1), Z12
-	VMOVUPS     (R8)(R9*1), Z13
-	VMOVUPS     (DI)(R9*1), Z14
-	VMOVUPS     (AX)(R9*1), Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS     (DX)(R9*1), Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
-	VMOVUPS     (BX)(R9*1), Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
-	VFMADD231PS Z14, Z15, Z8
-	VMOVUPS     (CX)(R9*1), Z15
-	VFMADD231PS Z12, Z15, Z9
-	VFMADD231PS Z13, Z15, Z10
-	VFMADD231PS Z14, Z15, Z11
+	VMOVUPS     (SI)(R9*1), Z16
+	VMOVUPS     (R8)(R9*1), Z17
+	VMOVUPS     (DI)(R9*1), Z18
+	VMOVUPS     (AX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS     (DX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VMOVUPS     (BX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VMOVUPS     (CX)(R9*1), Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z18, Z20, Z11
 	ADDQ        $0x40, R9
 	DECQ        R11
 	JNZ         zdot4x3_vectors
 
 zdot4x3_tail:
 	TESTQ R10, R10
-	JE    zdot4x3_fold
+	JE    zdot4x3_sum
 
 	// The last k%16 steps, under a mask of their k%16 lanes.
 	LEAQ        zdotMasks<>+0(SB), R11
 	KMOVW       (R11)(R10*2), K1
-	VMOVUPS.Z   (SI)(R9*1), K1, Z12
-	VMOVUPS.Z   (R8)(R9*1), K1, Z13
-	VMOVUPS.Z   (DI)(R9*1), K1, Z14
-	VMOVUPS.Z   (AX)(R9*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z0
-	VFMADD231PS Z13, Z15, Z1
-	VFMADD231PS Z14, Z15, Z2
-	VMOVUPS.Z   (DX)(R9*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z3
-	VFMADD231PS Z13, Z15, Z4
-	VFMADD231PS Z14, Z15, Z5
-	VMOVUPS.Z   (BX)(R9*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z6
-	VFMADD231PS Z13, Z15, Z7
-	VFMADD231PS Z14, Z15, Z8
-	VMOVUPS.Z   (CX)(R9*1), K1, Z15
-	VFMADD231PS Z12, Z15, Z9
-	VFMADD231PS Z13, Z15, Z10
-	VFMADD231PS Z14, Z15, Z11
+	VMOVUPS.Z   (SI)(R9*1), K1, Z16
+	VMOVUPS.Z   (R8)(R9*1), K1, Z17
+	VMOVUPS.Z   (DI)(R9*1), K1, Z18
+	VMOVUPS.Z   (AX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VMOVUPS.Z   (DX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VMOVUPS.Z   (BX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VMOVUPS.Z   (CX)(R9*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z18, Z20, Z11
 
-zdot4x3_fold:
-	// Add each accumulator's upper half to its lower one.
-	VEXTRACTF64X4 $0x01, Z0, Y15
-	VADDPS        Y15, Y0, Y0
-	VEXTRACTF64X4 $0x01, Z1, Y15
-	VADDPS        Y15, Y1, Y1
-	VEXTRACTF64X4 $0x01, Z2, Y15
-	VADDPS        Y15, Y2, Y2
-	VEXTRACTF64X4 $0x01, Z3, Y15
-	VADDPS        Y15, Y3, Y3
-	VEXTRACTF64X4 $0x01, Z4, Y15
-	VADDPS        Y15, Y4, Y4
-	VEXTRACTF64X4 $0x01, Z5, Y15
-	VADDPS        Y15, Y5, Y5
-	VEXTRACTF64X4 $0x01, Z6, Y15
-	VADDPS        Y15, Y6, Y6
-	VEXTRACTF64X4 $0x01, Z7, Y15
-	VADDPS        Y15, Y7, Y7
-	VEXTRACTF64X4 $0x01, Z8, Y15
-	VADDPS        Y15, Y8, Y8
-	VEXTRACTF64X4 $0x01, Z9, Y15
-	VADDPS        Y15, Y9, Y9
-	VEXTRACTF64X4 $0x01, Z10, Y15
-	VADDPS        Y15, Y10, Y10
-	VEXTRACTF64X4 $0x01, Z11, Y15
-	VADDPS        Y15, Y11, Y11
+zdot4x3_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
 
-	// Sum each column's accumulators across lanes: lane r of column j's XMM is C[r][j].
-	VHADDPS      Y3, Y0, Y0
-	VHADDPS      Y9, Y6, Y6
-	VHADDPS      Y6, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X15
-	VADDPS       X15, X0, X0
-	VHADDPS      Y4, Y1, Y1
-	VHADDPS      Y10, Y7, Y7
-	VHADDPS      Y7, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X15
-	VADDPS       X15, X1, X1
-	VHADDPS      Y5, Y2, Y2
-	VHADDPS      Y11, Y8, Y8
-	VHADDPS      Y8, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X15
-	VADDPS       X15, X2, X2
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
 	MOVQ         c_base+72(FP), AX
 	MOVQ         ldc+96(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), X12
+	VBROADCASTSS alpha+104(FP), Z23
 	VMOVSS       beta+108(FP), X13
-	VMULPS       X12, X0, X0
-	VMULPS       X12, X1, X1
-	VMULPS       X12, X2, X2
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x00000007, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
+	VEXTRACTF32X4 $0x03, Z0, X26
 
 	// beta == 0 overwrites C without reading it.
-	VXORPS    X14, X14, X14
-	VUCOMISS  X13, X14
-	JNE       zdot4x3_accumulate
-	JP        zdot4x3_accumulate
-	VPERMILPS $0x00, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x00, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x00, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x01, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x01, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x01, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x02, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x02, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x02, X2, X15
-	VMOVSS    X15, 8(AX)
-	ADDQ      CX, AX
-	VPERMILPS $0x03, X0, X15
-	VMOVSS    X15, (AX)
-	VPERMILPS $0x03, X1, X15
-	VMOVSS    X15, 4(AX)
-	VPERMILPS $0x03, X2, X15
-	VMOVSS    X15, 8(AX)
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot4x3_accumulate
+	JP       zdot4x3_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X26, K2, (AX)
 	VZEROUPPER
 	RET
 
 zdot4x3_accumulate:
-	VPERMILPS   $0x00, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x00, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x00, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x01, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x01, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x01, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x02, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x02, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x02, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
-	ADDQ        CX, AX
-	VPERMILPS   $0x03, X0, X15
-	VFMADD231SS (AX), X13, X15
-	VMOVSS      X15, (AX)
-	VPERMILPS   $0x03, X1, X15
-	VFMADD231SS 4(AX), X13, X15
-	VMOVSS      X15, 4(AX)
-	VPERMILPS   $0x03, X2, X15
-	VFMADD231SS 8(AX), X13, X15
-	VMOVSS      X15, 8(AX)
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X26
+	VMOVUPS      X26, K2, (AX)
+	VZEROUPPER
+	RET
+
+// func zdot4x4(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, FMA3
+TEXT ·zdot4x4(SB), NOSPLIT, $0-112
+	MOVQ a_base+8(FP), AX
+	MOVQ lda+32(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*1), DX
+	LEAQ (DX)(CX*1), BX
+	LEAQ (BX)(CX*1), CX
+	MOVQ b_base+40(FP), SI
+	MOVQ ldb+64(FP), DI
+	SHLQ $0x02, DI
+	LEAQ (SI)(DI*1), R8
+	LEAQ (R8)(DI*1), R9
+	LEAQ (R9)(DI*1), DI
+	XORQ R10, R10
+	MOVQ k+0(FP), R11
+	MOVQ R11, R12
+	SHRQ $0x04, R12
+	ANDQ $0x0f, R11
+
+	// Zero the accumulators, the unused ones too: the reduction sums all sixteen.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ  R12, R12
+	JE     zdot4x4_tail
+
+zdot4x4_vectors:
+	VMOVUPS     (SI)(R10*1), Z16
+	VMOVUPS     (R8)(R10*1), Z17
+	VMOVUPS     (R9)(R10*1), Z18
+	VMOVUPS     (DI)(R10*1), Z19
+	VMOVUPS     (AX)(R10*1), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS     (DX)(R10*1), Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+	VMOVUPS     (BX)(R10*1), Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z14
+	VMOVUPS     (CX)(R10*1), Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z18, Z20, Z11
+	VFMADD231PS Z19, Z20, Z15
+	ADDQ        $0x40, R10
+	DECQ        R12
+	JNZ         zdot4x4_vectors
+
+zdot4x4_tail:
+	TESTQ R11, R11
+	JE    zdot4x4_sum
+
+	// The last k%16 steps, under a mask of their k%16 lanes.
+	LEAQ        zdotMasks<>+0(SB), R12
+	KMOVW       (R12)(R11*2), K1
+	VMOVUPS.Z   (SI)(R10*1), K1, Z16
+	VMOVUPS.Z   (R8)(R10*1), K1, Z17
+	VMOVUPS.Z   (R9)(R10*1), K1, Z18
+	VMOVUPS.Z   (DI)(R10*1), K1, Z19
+	VMOVUPS.Z   (AX)(R10*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z12
+	VMOVUPS.Z   (DX)(R10*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z19, Z20, Z13
+	VMOVUPS.Z   (BX)(R10*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z14
+	VMOVUPS.Z   (CX)(R10*1), K1, Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z18, Z20, Z11
+	VFMADD231PS Z19, Z20, Z15
+
+zdot4x4_sum:
+	// Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].
+	VSHUFF32X4 $0x44, Z1, Z0, Z21
+	VSHUFF32X4 $0xee, Z1, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z21
+	VSHUFF32X4 $0xee, Z3, Z2, Z22
+	VADDPS     Z22, Z21, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z21
+	VSHUFF32X4 $0xee, Z5, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z21
+	VSHUFF32X4 $0xee, Z7, Z6, Z22
+	VADDPS     Z22, Z21, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z21
+	VSHUFF32X4 $0xee, Z9, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z21
+	VSHUFF32X4 $0xee, Z11, Z10, Z22
+	VADDPS     Z22, Z21, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z21
+	VSHUFF32X4 $0xee, Z13, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z21
+	VSHUFF32X4 $0xee, Z15, Z14, Z22
+	VADDPS     Z22, Z21, Z14
+
+	// Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.
+	VSHUFF32X4 $0x88, Z2, Z0, Z21
+	VSHUFF32X4 $0xdd, Z2, Z0, Z22
+	VADDPS     Z22, Z21, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z21
+	VSHUFF32X4 $0xdd, Z6, Z4, Z22
+	VADDPS     Z22, Z21, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z21
+	VSHUFF32X4 $0xdd, Z10, Z8, Z22
+	VADDPS     Z22, Z21, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z21
+	VSHUFF32X4 $0xdd, Z14, Z12, Z22
+	VADDPS     Z22, Z21, Z12
+
+	// Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.
+	VSHUFPS      $0x44, Z4, Z0, Z21
+	VSHUFPS      $0xee, Z4, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	VSHUFPS      $0x44, Z12, Z8, Z21
+	VSHUFPS      $0xee, Z12, Z8, Z22
+	VADDPS       Z22, Z21, Z8
+	VSHUFPS      $0x88, Z8, Z0, Z21
+	VSHUFPS      $0xdd, Z8, Z0, Z22
+	VADDPS       Z22, Z21, Z0
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+104(FP), Z23
+	VMOVSS       beta+108(FP), X13
+	VMULPS       Z23, Z0, Z0
+
+	// Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.
+	MOVL          $0x0000000f, DX
+	KMOVW         DX, K2
+	VEXTRACTF32X4 $0x01, Z0, X24
+	VEXTRACTF32X4 $0x02, Z0, X25
+	VEXTRACTF32X4 $0x03, Z0, X26
+
+	// beta == 0 overwrites C without reading it.
+	VXORPS   X14, X14, X14
+	VUCOMISS X13, X14
+	JNE      zdot4x4_accumulate
+	JP       zdot4x4_accumulate
+	VMOVUPS  X0, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X24, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X25, K2, (AX)
+	ADDQ     CX, AX
+	VMOVUPS  X26, K2, (AX)
+	VZEROUPPER
+	RET
+
+zdot4x4_accumulate:
+	VBROADCASTSS X13, X13
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X0
+	VMOVUPS      X0, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X24
+	VMOVUPS      X24, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X25
+	VMOVUPS      X25, K2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS.Z    (AX), K2, X2
+	VFMADD231PS  X13, X2, X26
+	VMOVUPS      X26, K2, (AX)
 	VZEROUPPER
 	RET
 
@@ -11930,6 +12984,383 @@ sgdAVX2_decaytrue_firsttrue:
 
 sgdAVX2_decaytrue_firsttrue_skip:
 sgdAVX2_done:
+	VZEROUPPER
+	RET
+
+DATA poolEvenIdx<>+0(SB)/4, $0x00000000
+DATA poolEvenIdx<>+4(SB)/4, $0x00000002
+DATA poolEvenIdx<>+8(SB)/4, $0x00000004
+DATA poolEvenIdx<>+12(SB)/4, $0x00000006
+DATA poolEvenIdx<>+16(SB)/4, $0x00000008
+DATA poolEvenIdx<>+20(SB)/4, $0x0000000a
+DATA poolEvenIdx<>+24(SB)/4, $0x0000000c
+DATA poolEvenIdx<>+28(SB)/4, $0x0000000e
+DATA poolEvenIdx<>+32(SB)/4, $0x00000010
+DATA poolEvenIdx<>+36(SB)/4, $0x00000012
+DATA poolEvenIdx<>+40(SB)/4, $0x00000014
+DATA poolEvenIdx<>+44(SB)/4, $0x00000016
+DATA poolEvenIdx<>+48(SB)/4, $0x00000018
+DATA poolEvenIdx<>+52(SB)/4, $0x0000001a
+DATA poolEvenIdx<>+56(SB)/4, $0x0000001c
+DATA poolEvenIdx<>+60(SB)/4, $0x0000001e
+GLOBL poolEvenIdx<>(SB), RODATA|NOPTR, $64
+
+DATA poolOddIdx<>+0(SB)/4, $0x00000001
+DATA poolOddIdx<>+4(SB)/4, $0x00000003
+DATA poolOddIdx<>+8(SB)/4, $0x00000005
+DATA poolOddIdx<>+12(SB)/4, $0x00000007
+DATA poolOddIdx<>+16(SB)/4, $0x00000009
+DATA poolOddIdx<>+20(SB)/4, $0x0000000b
+DATA poolOddIdx<>+24(SB)/4, $0x0000000d
+DATA poolOddIdx<>+28(SB)/4, $0x0000000f
+DATA poolOddIdx<>+32(SB)/4, $0x00000011
+DATA poolOddIdx<>+36(SB)/4, $0x00000013
+DATA poolOddIdx<>+40(SB)/4, $0x00000015
+DATA poolOddIdx<>+44(SB)/4, $0x00000017
+DATA poolOddIdx<>+48(SB)/4, $0x00000019
+DATA poolOddIdx<>+52(SB)/4, $0x0000001b
+DATA poolOddIdx<>+56(SB)/4, $0x0000001d
+DATA poolOddIdx<>+60(SB)/4, $0x0000001f
+GLOBL poolOddIdx<>(SB), RODATA|NOPTR, $64
+
+DATA poolInterLoIdx<>+0(SB)/4, $0x00000000
+DATA poolInterLoIdx<>+4(SB)/4, $0x00000010
+DATA poolInterLoIdx<>+8(SB)/4, $0x00000001
+DATA poolInterLoIdx<>+12(SB)/4, $0x00000011
+DATA poolInterLoIdx<>+16(SB)/4, $0x00000002
+DATA poolInterLoIdx<>+20(SB)/4, $0x00000012
+DATA poolInterLoIdx<>+24(SB)/4, $0x00000003
+DATA poolInterLoIdx<>+28(SB)/4, $0x00000013
+DATA poolInterLoIdx<>+32(SB)/4, $0x00000004
+DATA poolInterLoIdx<>+36(SB)/4, $0x00000014
+DATA poolInterLoIdx<>+40(SB)/4, $0x00000005
+DATA poolInterLoIdx<>+44(SB)/4, $0x00000015
+DATA poolInterLoIdx<>+48(SB)/4, $0x00000006
+DATA poolInterLoIdx<>+52(SB)/4, $0x00000016
+DATA poolInterLoIdx<>+56(SB)/4, $0x00000007
+DATA poolInterLoIdx<>+60(SB)/4, $0x00000017
+GLOBL poolInterLoIdx<>(SB), RODATA|NOPTR, $64
+
+DATA poolInterHiIdx<>+0(SB)/4, $0x00000008
+DATA poolInterHiIdx<>+4(SB)/4, $0x00000018
+DATA poolInterHiIdx<>+8(SB)/4, $0x00000009
+DATA poolInterHiIdx<>+12(SB)/4, $0x00000019
+DATA poolInterHiIdx<>+16(SB)/4, $0x0000000a
+DATA poolInterHiIdx<>+20(SB)/4, $0x0000001a
+DATA poolInterHiIdx<>+24(SB)/4, $0x0000000b
+DATA poolInterHiIdx<>+28(SB)/4, $0x0000001b
+DATA poolInterHiIdx<>+32(SB)/4, $0x0000000c
+DATA poolInterHiIdx<>+36(SB)/4, $0x0000001c
+DATA poolInterHiIdx<>+40(SB)/4, $0x0000000d
+DATA poolInterHiIdx<>+44(SB)/4, $0x0000001d
+DATA poolInterHiIdx<>+48(SB)/4, $0x0000000e
+DATA poolInterHiIdx<>+52(SB)/4, $0x0000001e
+DATA poolInterHiIdx<>+56(SB)/4, $0x0000000f
+DATA poolInterHiIdx<>+60(SB)/4, $0x0000001f
+GLOBL poolInterHiIdx<>(SB), RODATA|NOPTR, $64
+
+DATA poolMasks<>+0(SB)/2, $0x0000
+DATA poolMasks<>+2(SB)/2, $0x0001
+DATA poolMasks<>+4(SB)/2, $0x0003
+DATA poolMasks<>+6(SB)/2, $0x0007
+DATA poolMasks<>+8(SB)/2, $0x000f
+DATA poolMasks<>+10(SB)/2, $0x001f
+DATA poolMasks<>+12(SB)/2, $0x003f
+DATA poolMasks<>+14(SB)/2, $0x007f
+DATA poolMasks<>+16(SB)/2, $0x00ff
+DATA poolMasks<>+18(SB)/2, $0x01ff
+DATA poolMasks<>+20(SB)/2, $0x03ff
+DATA poolMasks<>+22(SB)/2, $0x07ff
+DATA poolMasks<>+24(SB)/2, $0x0fff
+DATA poolMasks<>+26(SB)/2, $0x1fff
+DATA poolMasks<>+28(SB)/2, $0x3fff
+DATA poolMasks<>+30(SB)/2, $0x7fff
+DATA poolMasks<>+32(SB)/2, $0xffff
+GLOBL poolMasks<>(SB), RODATA|NOPTR, $34
+
+// func reluPool2AVX512(dst []float32, arg []uint8, src []float32, bias float32, rows int, w int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·reluPool2AVX512(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         arg_base+24(FP), CX
+	MOVQ         src_base+48(FP), DX
+	MOVQ         rows+80(FP), BX
+	MOVQ         w+88(FP), SI
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	LEAQ         poolMasks<>+0(SB), R11
+	MOVQ         SI, R8
+	ANDQ         $0x1f, R8
+	MOVQ         $0x00000010, R9
+	CMPQ         R8, $0x10
+	CMOVQLT      R8, R9
+	MOVQ         R8, R10
+	SUBQ         R9, R10
+	KMOVW        (R11)(R9*2), K1
+	KMOVW        (R11)(R10*2), K2
+	MOVQ         R8, R9
+	SHRQ         $0x01, R9
+	KMOVW        (R11)(R9*2), K3
+	VBROADCASTSS bias+72(FP), Z15
+	VPXORD       Z14, Z14, Z14
+	MOVL         $0x00000001, R9
+	VPBROADCASTD R9, Z13
+	MOVL         $0x00000002, R9
+	VPBROADCASTD R9, Z12
+	MOVL         $0x00000003, R9
+	VPBROADCASTD R9, Z11
+	VMOVDQU32    poolEvenIdx<>+0(SB), Z10
+	VMOVDQU32    poolOddIdx<>+0(SB), Z9
+
+reluPool2AVX512_row:
+	TESTQ BX, BX
+	JE    reluPool2AVX512_done
+	MOVQ  DX, R10
+	ADDQ  DI, R10
+	MOVQ  SI, R9
+	SHRQ  $0x05, R9
+	JZ    reluPool2AVX512_tail
+
+reluPool2AVX512_unit:
+	VMOVUPS   (DX), Z6
+	VMOVUPS   64(DX), Z7
+	VMOVDQA32 Z10, Z0
+	VPERMI2PS Z7, Z6, Z0
+	VMOVDQA32 Z9, Z1
+	VPERMI2PS Z7, Z6, Z1
+	VMOVUPS   (R10), Z6
+	VMOVUPS   64(R10), Z7
+	VMOVDQA32 Z10, Z2
+	VPERMI2PS Z7, Z6, Z2
+	VMOVDQA32 Z9, Z3
+	VPERMI2PS Z7, Z6, Z3
+	VADDPS    Z15, Z0, Z0
+	VADDPS    Z15, Z1, Z1
+	VADDPS    Z15, Z2, Z2
+	VADDPS    Z15, Z3, Z3
+	VPXORD    Z4, Z4, Z4
+	VCMPPS    $0x1e, Z0, Z1, K4
+	VCMPPS    $0x03, Z1, Z1, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z1, K4, Z0
+	VMOVDQA32 Z13, K4, Z4
+	VCMPPS    $0x1e, Z0, Z2, K4
+	VCMPPS    $0x03, Z2, Z2, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z2, K4, Z0
+	VMOVDQA32 Z12, K4, Z4
+	VCMPPS    $0x1e, Z0, Z3, K4
+	VCMPPS    $0x03, Z3, Z3, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z3, K4, Z0
+	VMOVDQA32 Z11, K4, Z4
+	VMAXPS    Z0, Z14, Z0
+	VADDPS    Z14, Z0, Z0
+	VMOVUPS   Z0, (AX)
+	VPMOVDB   Z4, (CX)
+	ADDQ      $0x80, DX
+	ADDQ      $0x80, R10
+	ADDQ      $0x40, AX
+	ADDQ      $0x10, CX
+	DECQ      R9
+	JNZ       reluPool2AVX512_unit
+
+reluPool2AVX512_tail:
+	TESTQ     R8, R8
+	JZ        reluPool2AVX512_next
+	VMOVUPS.Z (DX), K1, Z6
+	VMOVUPS.Z 64(DX), K2, Z7
+	VMOVDQA32 Z10, Z0
+	VPERMI2PS Z7, Z6, Z0
+	VMOVDQA32 Z9, Z1
+	VPERMI2PS Z7, Z6, Z1
+	VMOVUPS.Z (R10), K1, Z6
+	VMOVUPS.Z 64(R10), K2, Z7
+	VMOVDQA32 Z10, Z2
+	VPERMI2PS Z7, Z6, Z2
+	VMOVDQA32 Z9, Z3
+	VPERMI2PS Z7, Z6, Z3
+	VADDPS    Z15, Z0, Z0
+	VADDPS    Z15, Z1, Z1
+	VADDPS    Z15, Z2, Z2
+	VADDPS    Z15, Z3, Z3
+	VPXORD    Z4, Z4, Z4
+	VCMPPS    $0x1e, Z0, Z1, K4
+	VCMPPS    $0x03, Z1, Z1, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z1, K4, Z0
+	VMOVDQA32 Z13, K4, Z4
+	VCMPPS    $0x1e, Z0, Z2, K4
+	VCMPPS    $0x03, Z2, Z2, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z2, K4, Z0
+	VMOVDQA32 Z12, K4, Z4
+	VCMPPS    $0x1e, Z0, Z3, K4
+	VCMPPS    $0x03, Z3, Z3, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z3, K4, Z0
+	VMOVDQA32 Z11, K4, Z4
+	VMAXPS    Z0, Z14, Z0
+	VADDPS    Z14, Z0, Z0
+	VMOVUPS   Z0, K3, (AX)
+	VPMOVDB   Z4, K3, (CX)
+	LEAQ      (R10)(R8*4), R10
+	LEAQ      (AX)(R8*2), AX
+	MOVQ      R8, DX
+	SHRQ      $0x01, DX
+	ADDQ      DX, CX
+
+reluPool2AVX512_next:
+	MOVQ R10, DX
+	DECQ BX
+	JMP  reluPool2AVX512_row
+
+reluPool2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func reluPool2BackwardAVX512(dst []float32, dy []float32, y []float32, arg []uint8, rows int, w int) float32
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·reluPool2BackwardAVX512(SB), NOSPLIT, $0-116
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         y_base+48(FP), DX
+	MOVQ         arg_base+72(FP), BX
+	MOVQ         rows+96(FP), SI
+	MOVQ         w+104(FP), DI
+	MOVQ         DI, R8
+	SHLQ         $0x02, R8
+	LEAQ         poolMasks<>+0(SB), R12
+	MOVQ         DI, R9
+	ANDQ         $0x1f, R9
+	MOVQ         $0x00000010, R10
+	CMPQ         R9, $0x10
+	CMOVQLT      R9, R10
+	MOVQ         R9, R11
+	SUBQ         R10, R11
+	KMOVW        (R12)(R10*2), K1
+	KMOVW        (R12)(R11*2), K2
+	MOVQ         R9, R10
+	SHRQ         $0x01, R10
+	KMOVW        (R12)(R10*2), K3
+	VXORPS       X15, X15, X15
+	VPXORD       Z14, Z14, Z14
+	MOVL         $0x00000001, R10
+	VPBROADCASTD R10, Z13
+	MOVL         $0x00000002, R10
+	VPBROADCASTD R10, Z12
+	MOVL         $0x00000003, R10
+	VPBROADCASTD R10, Z11
+	VMOVDQU32    poolInterLoIdx<>+0(SB), Z10
+	VMOVDQU32    poolInterHiIdx<>+0(SB), Z9
+
+reluPool2BackwardAVX512_row:
+	TESTQ SI, SI
+	JE    reluPool2BackwardAVX512_done
+	MOVQ  AX, R11
+	ADDQ  R8, R11
+	MOVQ  DI, R10
+	SHRQ  $0x05, R10
+	JZ    reluPool2BackwardAVX512_tail
+
+reluPool2BackwardAVX512_unit:
+	VMOVUPS       (DX), Z0
+	VCMPPS        $0x1e, Z14, Z0, K4
+	VMOVUPS.Z     (CX), K4, Z0
+	VADDPS        X0, X15, X15
+	VEXTRACTF32X4 $0x01, Z0, X2
+	VADDPS        X2, X15, X15
+	VEXTRACTF32X4 $0x02, Z0, X2
+	VADDPS        X2, X15, X15
+	VEXTRACTF32X4 $0x03, Z0, X2
+	VADDPS        X2, X15, X15
+	VPMOVZXBD     (BX), Z1
+	VPCMPEQD      Z14, Z1, K5
+	VMOVAPS.Z     Z0, K5, Z3
+	VPCMPEQD      Z13, Z1, K5
+	VMOVAPS.Z     Z0, K5, Z4
+	VPCMPEQD      Z12, Z1, K5
+	VMOVAPS.Z     Z0, K5, Z5
+	VPCMPEQD      Z11, Z1, K5
+	VMOVAPS.Z     Z0, K5, Z6
+	VMOVDQA32     Z10, Z7
+	VPERMI2PS     Z4, Z3, Z7
+	VMOVDQA32     Z9, Z8
+	VPERMI2PS     Z4, Z3, Z8
+	VMOVUPS       Z7, (AX)
+	VMOVUPS       Z8, 64(AX)
+	VMOVDQA32     Z10, Z7
+	VPERMI2PS     Z6, Z5, Z7
+	VMOVDQA32     Z9, Z8
+	VPERMI2PS     Z6, Z5, Z8
+	VMOVUPS       Z7, (R11)
+	VMOVUPS       Z8, 64(R11)
+	ADDQ          $0x40, CX
+	ADDQ          $0x40, DX
+	ADDQ          $0x10, BX
+	ADDQ          $0x80, AX
+	ADDQ          $0x80, R11
+	DECQ          R10
+	JNZ           reluPool2BackwardAVX512_unit
+
+reluPool2BackwardAVX512_tail:
+	TESTQ         R9, R9
+	JZ            reluPool2BackwardAVX512_next
+	VMOVUPS.Z     (DX), K3, Z0
+	VCMPPS        $0x1e, Z14, Z0, K4
+	VMOVUPS.Z     (CX), K4, Z0
+	VADDPS        X0, X15, X15
+	CMPQ          R9, $0x08
+	JLE           reluPool2BackwardAVX512_masked_summed
+	VEXTRACTF32X4 $0x01, Z0, X2
+	VADDPS        X2, X15, X15
+	CMPQ          R9, $0x10
+	JLE           reluPool2BackwardAVX512_masked_summed
+	VEXTRACTF32X4 $0x02, Z0, X2
+	VADDPS        X2, X15, X15
+	CMPQ          R9, $0x18
+	JLE           reluPool2BackwardAVX512_masked_summed
+	VEXTRACTF32X4 $0x03, Z0, X2
+	VADDPS        X2, X15, X15
+
+reluPool2BackwardAVX512_masked_summed:
+	VPMOVZXBD.Z (BX), K3, Z1
+	VPCMPEQD    Z14, Z1, K5
+	VMOVAPS.Z   Z0, K5, Z3
+	VPCMPEQD    Z13, Z1, K5
+	VMOVAPS.Z   Z0, K5, Z4
+	VPCMPEQD    Z12, Z1, K5
+	VMOVAPS.Z   Z0, K5, Z5
+	VPCMPEQD    Z11, Z1, K5
+	VMOVAPS.Z   Z0, K5, Z6
+	VMOVDQA32   Z10, Z7
+	VPERMI2PS   Z4, Z3, Z7
+	VMOVDQA32   Z9, Z8
+	VPERMI2PS   Z4, Z3, Z8
+	VMOVUPS     Z7, K1, (AX)
+	VMOVUPS     Z8, K2, 64(AX)
+	VMOVDQA32   Z10, Z7
+	VPERMI2PS   Z6, Z5, Z7
+	VMOVDQA32   Z9, Z8
+	VPERMI2PS   Z6, Z5, Z8
+	VMOVUPS     Z7, K1, (R11)
+	VMOVUPS     Z8, K2, 64(R11)
+	LEAQ        (R11)(R9*4), R11
+	LEAQ        (CX)(R9*2), CX
+	LEAQ        (DX)(R9*2), DX
+	MOVQ        R9, AX
+	SHRQ        $0x01, AX
+	ADDQ        AX, BX
+
+reluPool2BackwardAVX512_next:
+	MOVQ R11, AX
+	DECQ SI
+	JMP  reluPool2BackwardAVX512_row
+
+reluPool2BackwardAVX512_done:
+	VHADDPS X15, X15, X15
+	VHADDPS X15, X15, X15
+	MOVSS   X15, ret+112(FP)
 	VZEROUPPER
 	RET
 
@@ -13566,6 +14997,247 @@ zconv1x4x24_kw:
 	JMP          zconv1x4x24_row
 
 zconv1x4x24_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x5x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x5x8(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x5x8_row:
+	TESTQ DI, DI
+	JE    zconv1x5x8_done
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x5x8_kh:
+	MOVQ SI, R13
+
+zconv1x5x8_kw:
+	VMOVUPS      (R9), Y12
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Y12, Y15, Y0
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS (R11)(R8*1), Z15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS (R11)(R8*2), Z15
+	VFMADD231PS  Y12, Y15, Y4
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x5x8_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x5x8_kh
+	MOVQ         AX, R9
+	VMOVUPS      Y0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y1, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y2, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y3, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Y4, (R9)
+	ADDQ         $0x20, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x5x8_row
+
+zconv1x5x8_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x5x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F
+TEXT ·zconv1x5x16(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x5x16_row:
+	TESTQ DI, DI
+	JE    zconv1x5x16_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x5x16_kh:
+	MOVQ SI, R13
+
+zconv1x5x16_kw:
+	VMOVUPS      (R9), Z12
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS (R11)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VBROADCASTSS (R11)(R8*2), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x5x16_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x5x16_kh
+	MOVQ         AX, R9
+	VMOVUPS      Z0, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z1, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z2, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z3, (R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z4, (R9)
+	ADDQ         $0x40, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x5x16_row
+
+zconv1x5x16_done:
+	VZEROUPPER
+	RET
+
+// func zconv1x5x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·zconv1x5x24(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  dstStride+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  x_base+32(FP), DX
+	MOVQ  W+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  K+88(FP), SI
+	MOVQ  oh+96(FP), DI
+	MOVQ  K+88(FP), R8
+	IMULQ R8, R8
+	SHLQ  $0x02, R8
+
+zconv1x5x24_row:
+	TESTQ DI, DI
+	JE    zconv1x5x24_done
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VXORPS Y1, Y1, Y1
+	VPXORD Z2, Z2, Z2
+	VXORPS Y3, Y3, Y3
+	VPXORD Z4, Z4, Z4
+	VXORPS Y5, Y5, Y5
+	VPXORD Z6, Z6, Z6
+	VXORPS Y7, Y7, Y7
+	VPXORD Z8, Z8, Z8
+	VXORPS Y9, Y9, Y9
+	MOVQ   w_base+64(FP), R10
+	LEAQ   (R10)(R8*2), R11
+	MOVQ   DX, R9
+	MOVQ   SI, R12
+
+zconv1x5x24_kh:
+	MOVQ SI, R13
+
+zconv1x5x24_kw:
+	VMOVUPS      (R9), Z12
+	VMOVUPS      64(R9), Y13
+	VBROADCASTSS (R10), Z15
+	VFMADD231PS  Z12, Z15, Z0
+	VFMADD231PS  Y13, Y15, Y1
+	VBROADCASTSS (R10)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (R11), Z15
+	VFMADD231PS  Z12, Z15, Z4
+	VFMADD231PS  Y13, Y15, Y5
+	VBROADCASTSS (R11)(R8*1), Z15
+	VFMADD231PS  Z12, Z15, Z6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS (R11)(R8*2), Z15
+	VFMADD231PS  Z12, Z15, Z8
+	VFMADD231PS  Y13, Y15, Y9
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R13
+	JNZ          zconv1x5x24_kw
+	MOVQ         SI, R13
+	SHLQ         $0x02, R13
+	SUBQ         R13, R9
+	ADDQ         BX, R9
+	DECQ         R12
+	JNZ          zconv1x5x24_kh
+	MOVQ         AX, R9
+	VMOVUPS      Z0, (R9)
+	VMOVUPS      Y1, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z2, (R9)
+	VMOVUPS      Y3, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z4, (R9)
+	VMOVUPS      Y5, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z6, (R9)
+	VMOVUPS      Y7, 64(R9)
+	ADDQ         CX, R9
+	VMOVUPS      Z8, (R9)
+	VMOVUPS      Y9, 64(R9)
+	ADDQ         $0x60, AX
+	ADDQ         BX, DX
+	DECQ         DI
+	JMP          zconv1x5x24_row
+
+zconv1x5x24_done:
 	VZEROUPPER
 	RET
 
@@ -16164,5 +17836,4830 @@ zconv1dw4x3_rowEnd:
 	VPERMILPS    $0x03, X2, X15
 	VADDSS       8(AX), X15, X15
 	VMOVSS       X15, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow1x1(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	ADDQ  AX, BX
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), SI
+	SHLQ  $0x03, SI
+	SUBQ  SI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), DI
+	MOVQ  W+96(FP), SI
+	IMULQ oh+112(FP), SI
+	SUBQ  SI, DI
+	SHLQ  $0x02, DI
+	MOVQ  images+104(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+
+zconv1dwRow1x1_image:
+	MOVQ oh+112(FP), R8
+
+zconv1dwRow1x1_row:
+	MOVQ vecs+120(FP), R9
+	SHRQ $0x01, R9
+	JE   zconv1dwRow1x1_odd
+
+zconv1dwRow1x1_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconv1dwRow1x1_vec
+
+zconv1dwRow1x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow1x1_rowEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dwRow1x1_rowEnd:
+	ADDQ AX, BX
+	DECQ R8
+	JNZ  zconv1dwRow1x1_row
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconv1dwRow1x1_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow1x2(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	ADDQ  AX, BX
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), SI
+	SHLQ  $0x03, SI
+	SUBQ  SI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), DI
+	MOVQ  W+96(FP), SI
+	IMULQ oh+112(FP), SI
+	SUBQ  SI, DI
+	SHLQ  $0x02, DI
+	MOVQ  images+104(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zconv1dwRow1x2_image:
+	MOVQ oh+112(FP), R8
+
+zconv1dwRow1x2_row:
+	MOVQ vecs+120(FP), R9
+	SHRQ $0x01, R9
+	JE   zconv1dwRow1x2_odd
+
+zconv1dwRow1x2_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     4(BX), Z26
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconv1dwRow1x2_vec
+
+zconv1dwRow1x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow1x2_rowEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     4(BX), Y26
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dwRow1x2_rowEnd:
+	ADDQ AX, BX
+	DECQ R8
+	JNZ  zconv1dwRow1x2_row
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconv1dwRow1x2_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow1x3(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	ADDQ  AX, BX
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), SI
+	SHLQ  $0x03, SI
+	SUBQ  SI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), DI
+	MOVQ  W+96(FP), SI
+	IMULQ oh+112(FP), SI
+	SUBQ  SI, DI
+	SHLQ  $0x02, DI
+	MOVQ  images+104(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zconv1dwRow1x3_image:
+	MOVQ oh+112(FP), R8
+
+zconv1dwRow1x3_row:
+	MOVQ vecs+120(FP), R9
+	SHRQ $0x01, R9
+	JE   zconv1dwRow1x3_odd
+
+zconv1dwRow1x3_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     4(BX), Z26
+	VMOVUPS     8(BX), Z27
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconv1dwRow1x3_vec
+
+zconv1dwRow1x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow1x3_rowEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     4(BX), Y26
+	VMOVUPS     8(BX), Y27
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dwRow1x3_rowEnd:
+	ADDQ AX, BX
+	DECQ R8
+	JNZ  zconv1dwRow1x3_row
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconv1dwRow1x3_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow1x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow1x4(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	ADDQ  AX, BX
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), SI
+	SHLQ  $0x03, SI
+	SUBQ  SI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), DI
+	MOVQ  W+96(FP), SI
+	IMULQ oh+112(FP), SI
+	SUBQ  SI, DI
+	SHLQ  $0x02, DI
+	MOVQ  images+104(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zconv1dwRow1x4_image:
+	MOVQ oh+112(FP), R8
+
+zconv1dwRow1x4_row:
+	MOVQ vecs+120(FP), R9
+	SHRQ $0x01, R9
+	JE   zconv1dwRow1x4_odd
+
+zconv1dwRow1x4_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     4(BX), Z26
+	VMOVUPS     8(BX), Z27
+	VMOVUPS     12(BX), Z28
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconv1dwRow1x4_vec
+
+zconv1dwRow1x4_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow1x4_rowEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     4(BX), Y26
+	VMOVUPS     8(BX), Y27
+	VMOVUPS     12(BX), Y28
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dwRow1x4_rowEnd:
+	ADDQ AX, BX
+	DECQ R8
+	JNZ  zconv1dwRow1x4_row
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconv1dwRow1x4_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow1x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow1x5(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), DX
+	MOVQ  x_base+64(FP), BX
+	ADDQ  AX, BX
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), SI
+	SHLQ  $0x03, SI
+	SUBQ  SI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), DI
+	MOVQ  W+96(FP), SI
+	IMULQ oh+112(FP), SI
+	SUBQ  SI, DI
+	SHLQ  $0x02, DI
+	MOVQ  images+104(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+
+zconv1dwRow1x5_image:
+	MOVQ oh+112(FP), R8
+
+zconv1dwRow1x5_row:
+	MOVQ vecs+120(FP), R9
+	SHRQ $0x01, R9
+	JE   zconv1dwRow1x5_odd
+
+zconv1dwRow1x5_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     4(BX), Z26
+	VMOVUPS     8(BX), Z27
+	VMOVUPS     12(BX), Z28
+	VMOVUPS     16(BX), Z29
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconv1dwRow1x5_vec
+
+zconv1dwRow1x5_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow1x5_rowEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     4(BX), Y26
+	VMOVUPS     8(BX), Y27
+	VMOVUPS     12(BX), Y28
+	VMOVUPS     16(BX), Y29
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+
+zconv1dwRow1x5_rowEnd:
+	ADDQ AX, BX
+	DECQ R8
+	JNZ  zconv1dwRow1x5_row
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconv1dwRow1x5_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow2x1(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zconv1dwRow2x1_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow2x1_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow2x1_odd
+
+zconv1dwRow2x1_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow2x1_vec
+
+zconv1dwRow2x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow2x1_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow2x1_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow2x1_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow2x1_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow2x2(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zconv1dwRow2x2_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow2x2_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow2x2_odd
+
+zconv1dwRow2x2_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow2x2_vec
+
+zconv1dwRow2x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow2x2_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow2x2_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow2x2_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow2x2_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow2x3(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zconv1dwRow2x3_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow2x3_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow2x3_odd
+
+zconv1dwRow2x3_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow2x3_vec
+
+zconv1dwRow2x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow2x3_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow2x3_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow2x3_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow2x3_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow2x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow2x4(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zconv1dwRow2x4_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow2x4_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow2x4_odd
+
+zconv1dwRow2x4_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow2x4_vec
+
+zconv1dwRow2x4_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow2x4_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow2x4_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow2x4_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow2x4_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow2x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow2x5(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+
+zconv1dwRow2x5_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow2x5_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow2x5_odd
+
+zconv1dwRow2x5_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     16(SI), Z29
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow2x5_vec
+
+zconv1dwRow2x5_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow2x5_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     16(SI), Y29
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow2x5_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow2x5_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow2x5_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow3x1(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zconv1dwRow3x1_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow3x1_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow3x1_odd
+
+zconv1dwRow3x1_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z2
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow3x1_vec
+
+zconv1dwRow3x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow3x1_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z2
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow3x1_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow3x1_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow3x1_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow3x2(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zconv1dwRow3x2_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow3x2_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow3x2_odd
+
+zconv1dwRow3x2_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow3x2_vec
+
+zconv1dwRow3x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow3x2_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow3x2_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow3x2_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow3x2_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow3x3(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+
+zconv1dwRow3x3_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow3x3_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow3x3_odd
+
+zconv1dwRow3x3_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow3x3_vec
+
+zconv1dwRow3x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow3x3_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow3x3_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow3x3_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow3x3_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow3x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow3x4(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zconv1dwRow3x4_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow3x4_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow3x4_odd
+
+zconv1dwRow3x4_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow3x4_vec
+
+zconv1dwRow3x4_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow3x4_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow3x4_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow3x4_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow3x4_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow3x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow3x5(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+
+zconv1dwRow3x5_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow3x5_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow3x5_odd
+
+zconv1dwRow3x5_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     16(SI), Z29
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow3x5_vec
+
+zconv1dwRow3x5_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow3x5_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     16(SI), Y29
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow3x5_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow3x5_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow3x5_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        8(AX), X12, X12
+	VMOVSS        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        12(AX), X13, X13
+	VMOVSS        X13, 12(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        16(AX), X14, X14
+	VMOVSS        X14, 16(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow4x1(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zconv1dwRow4x1_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow4x1_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow4x1_odd
+
+zconv1dwRow4x1_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow4x1_vec
+
+zconv1dwRow4x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow4x1_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow4x1_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow4x1_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow4x1_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow4x2(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zconv1dwRow4x2_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow4x2_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow4x2_odd
+
+zconv1dwRow4x2_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow4x2_vec
+
+zconv1dwRow4x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow4x2_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow4x2_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow4x2_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow4x2_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow4x3(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zconv1dwRow4x3_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow4x3_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow4x3_odd
+
+zconv1dwRow4x3_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow4x3_vec
+
+zconv1dwRow4x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow4x3_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow4x3_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow4x3_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow4x3_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        (AX), X9, X9
+	VMOVSS        X9, (AX)
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        4(AX), X10, X10
+	VMOVSS        X10, 4(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        8(AX), X11, X11
+	VMOVSS        X11, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow4x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow4x4(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconv1dwRow4x4_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow4x4_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow4x4_odd
+
+zconv1dwRow4x4_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow4x4_vec
+
+zconv1dwRow4x4_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow4x4_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow4x4_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow4x4_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow4x4_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        (AX), X12, X12
+	VMOVSS        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        4(AX), X13, X13
+	VMOVSS        X13, 4(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        8(AX), X14, X14
+	VMOVSS        X14, 8(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y31
+	VADDPS        Y31, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0x4e, X15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0xb1, X15, X31
+	VADDPS        X31, X15, X15
+	VADDSS        12(AX), X15, X15
+	VMOVSS        X15, 12(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow4x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow4x5(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+zconv1dwRow4x5_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow4x5_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow4x5_odd
+
+zconv1dwRow4x5_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     16(SI), Z29
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow4x5_vec
+
+zconv1dwRow4x5_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow4x5_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     16(SI), Y29
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow4x5_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow4x5_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow4x5_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        8(AX), X12, X12
+	VMOVSS        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        12(AX), X13, X13
+	VMOVSS        X13, 12(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        16(AX), X14, X14
+	VMOVSS        X14, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z15, Y31
+	VADDPS        Y31, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0x4e, X15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0xb1, X15, X31
+	VADDPS        X31, X15, X15
+	VADDSS        (AX), X15, X15
+	VMOVSS        X15, (AX)
+	VEXTRACTF64X4 $0x01, Z16, Y31
+	VADDPS        Y31, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0x4e, X16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0xb1, X16, X31
+	VADDPS        X31, X16, X16
+	VADDSS        4(AX), X16, X16
+	VMOVSS        X16, 4(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y31
+	VADDPS        Y31, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0x4e, X17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0xb1, X17, X31
+	VADDPS        X31, X17, X17
+	VADDSS        8(AX), X17, X17
+	VMOVSS        X17, 8(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y31
+	VADDPS        Y31, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0x4e, X18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0xb1, X18, X31
+	VADDPS        X31, X18, X18
+	VADDSS        12(AX), X18, X18
+	VMOVSS        X18, 12(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y31
+	VADDPS        Y31, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0x4e, X19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0xb1, X19, X31
+	VADDPS        X31, X19, X19
+	VADDSS        16(AX), X19, X19
+	VMOVSS        X19, 16(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow5x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow5x1(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+
+zconv1dwRow5x1_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow5x1_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow5x1_odd
+
+zconv1dwRow5x1_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (BX)(DX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow5x1_vec
+
+zconv1dwRow5x1_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow5x1_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (BX)(DX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow5x1_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow5x1_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow5x1_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        (AX), X1, X1
+	VMOVSS        X1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow5x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow5x2(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+
+zconv1dwRow5x2_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow5x2_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow5x2_odd
+
+zconv1dwRow5x2_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (BX)(DX*2), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow5x2_vec
+
+zconv1dwRow5x2_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow5x2_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (BX)(DX*2), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow5x2_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow5x2_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow5x2_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        (AX), X2, X2
+	VMOVSS        X2, (AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        4(AX), X3, X3
+	VMOVSS        X3, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow5x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow5x3(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+
+zconv1dwRow5x3_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow5x3_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow5x3_odd
+
+zconv1dwRow5x3_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (BX)(DX*2), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow5x3_vec
+
+zconv1dwRow5x3_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow5x3_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (BX)(DX*2), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow5x3_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow5x3_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow5x3_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        (AX), X3, X3
+	VMOVSS        X3, (AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        4(AX), X4, X4
+	VMOVSS        X4, 4(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        8(AX), X5, X5
+	VMOVSS        X5, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        (AX), X6, X6
+	VMOVSS        X6, (AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        4(AX), X7, X7
+	VMOVSS        X7, 4(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        8(AX), X8, X8
+	VMOVSS        X8, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        (AX), X9, X9
+	VMOVSS        X9, (AX)
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        4(AX), X10, X10
+	VMOVSS        X10, 4(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        8(AX), X11, X11
+	VMOVSS        X11, 8(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        (AX), X12, X12
+	VMOVSS        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        4(AX), X13, X13
+	VMOVSS        X13, 4(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        8(AX), X14, X14
+	VMOVSS        X14, 8(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow5x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow5x4(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+zconv1dwRow5x4_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow5x4_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow5x4_odd
+
+zconv1dwRow5x4_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	VMOVUPS     (BX)(DX*2), Z30
+	VFMADD231PS Z25, Z30, Z16
+	VFMADD231PS Z26, Z30, Z17
+	VFMADD231PS Z27, Z30, Z18
+	VFMADD231PS Z28, Z30, Z19
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow5x4_vec
+
+zconv1dwRow5x4_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow5x4_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	VMOVUPS     (BX)(DX*2), Y30
+	VFMADD231PS Z25, Z30, Z16
+	VFMADD231PS Z26, Z30, Z17
+	VFMADD231PS Z27, Z30, Z18
+	VFMADD231PS Z28, Z30, Z19
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow5x4_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow5x4_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow5x4_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        (AX), X4, X4
+	VMOVSS        X4, (AX)
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        4(AX), X5, X5
+	VMOVSS        X5, 4(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        8(AX), X6, X6
+	VMOVSS        X6, 8(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        12(AX), X7, X7
+	VMOVSS        X7, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        (AX), X8, X8
+	VMOVSS        X8, (AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        4(AX), X9, X9
+	VMOVSS        X9, 4(AX)
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        8(AX), X10, X10
+	VMOVSS        X10, 8(AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        12(AX), X11, X11
+	VMOVSS        X11, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        (AX), X12, X12
+	VMOVSS        X12, (AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        4(AX), X13, X13
+	VMOVSS        X13, 4(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        8(AX), X14, X14
+	VMOVSS        X14, 8(AX)
+	VEXTRACTF64X4 $0x01, Z15, Y31
+	VADDPS        Y31, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0x4e, X15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0xb1, X15, X31
+	VADDPS        X31, X15, X15
+	VADDSS        12(AX), X15, X15
+	VMOVSS        X15, 12(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z16, Y31
+	VADDPS        Y31, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0x4e, X16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0xb1, X16, X31
+	VADDPS        X31, X16, X16
+	VADDSS        (AX), X16, X16
+	VMOVSS        X16, (AX)
+	VEXTRACTF64X4 $0x01, Z17, Y31
+	VADDPS        Y31, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0x4e, X17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0xb1, X17, X31
+	VADDPS        X31, X17, X17
+	VADDSS        4(AX), X17, X17
+	VMOVSS        X17, 4(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y31
+	VADDPS        Y31, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0x4e, X18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0xb1, X18, X31
+	VADDPS        X31, X18, X18
+	VADDSS        8(AX), X18, X18
+	VMOVSS        X18, 8(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y31
+	VADDPS        Y31, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0x4e, X19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0xb1, X19, X31
+	VADDPS        X31, X19, X19
+	VADDSS        12(AX), X19, X19
+	VMOVSS        X19, 12(AX)
+	VZEROUPPER
+	RET
+
+// func zconv1dwRow5x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·zconv1dwRow5x5(SB), NOSPLIT, $0-136
+	MOVQ  off+128(FP), AX
+	SHLQ  $0x02, AX
+	MOVQ  dy_base+32(FP), CX
+	MOVQ  dyStride+56(FP), DX
+	SHLQ  $0x02, DX
+	LEAQ  (CX)(DX*2), BX
+	MOVQ  x_base+64(FP), SI
+	ADDQ  AX, SI
+	MOVQ  W+96(FP), AX
+	MOVQ  vecs+120(FP), DI
+	SHLQ  $0x03, DI
+	SUBQ  DI, AX
+	SHLQ  $0x02, AX
+	MOVQ  imageX+88(FP), R8
+	MOVQ  W+96(FP), DI
+	IMULQ oh+112(FP), DI
+	SUBQ  DI, R8
+	SHLQ  $0x02, R8
+	MOVQ  images+104(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+
+zconv1dwRow5x5_image:
+	MOVQ oh+112(FP), R9
+
+zconv1dwRow5x5_row:
+	MOVQ vecs+120(FP), R10
+	SHRQ $0x01, R10
+	JE   zconv1dwRow5x5_odd
+
+zconv1dwRow5x5_vec:
+	VMOVUPS     (SI), Z25
+	VMOVUPS     4(SI), Z26
+	VMOVUPS     8(SI), Z27
+	VMOVUPS     12(SI), Z28
+	VMOVUPS     16(SI), Z29
+	VMOVUPS     (CX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (BX)(DX*1), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	VMOVUPS     (BX)(DX*2), Z30
+	VFMADD231PS Z25, Z30, Z20
+	VFMADD231PS Z26, Z30, Z21
+	VFMADD231PS Z27, Z30, Z22
+	VFMADD231PS Z28, Z30, Z23
+	VFMADD231PS Z29, Z30, Z24
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, BX
+	DECQ        R10
+	JNZ         zconv1dwRow5x5_vec
+
+zconv1dwRow5x5_odd:
+	TESTQ       $0x00000001, vecs+120(FP)
+	JE          zconv1dwRow5x5_rowEnd
+	VMOVUPS     (SI), Y25
+	VMOVUPS     4(SI), Y26
+	VMOVUPS     8(SI), Y27
+	VMOVUPS     12(SI), Y28
+	VMOVUPS     16(SI), Y29
+	VMOVUPS     (CX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (CX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (BX), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (BX)(DX*1), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	VMOVUPS     (BX)(DX*2), Y30
+	VFMADD231PS Z25, Z30, Z20
+	VFMADD231PS Z26, Z30, Z21
+	VFMADD231PS Z27, Z30, Z22
+	VFMADD231PS Z28, Z30, Z23
+	VFMADD231PS Z29, Z30, Z24
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, BX
+
+zconv1dwRow5x5_rowEnd:
+	ADDQ AX, SI
+	DECQ R9
+	JNZ  zconv1dwRow5x5_row
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconv1dwRow5x5_image
+
+	// Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.
+	MOVQ          dw_base+0(FP), AX
+	MOVQ          ldw+24(FP), CX
+	SHLQ          $0x02, CX
+	VEXTRACTF64X4 $0x01, Z0, Y31
+	VADDPS        Y31, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0x4e, X0, X31
+	VADDPS        X31, X0, X0
+	VPERMILPS     $0xb1, X0, X31
+	VADDPS        X31, X0, X0
+	VADDSS        (AX), X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y31
+	VADDPS        Y31, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0x4e, X1, X31
+	VADDPS        X31, X1, X1
+	VPERMILPS     $0xb1, X1, X31
+	VADDPS        X31, X1, X1
+	VADDSS        4(AX), X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y31
+	VADDPS        Y31, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0x4e, X2, X31
+	VADDPS        X31, X2, X2
+	VPERMILPS     $0xb1, X2, X31
+	VADDPS        X31, X2, X2
+	VADDSS        8(AX), X2, X2
+	VMOVSS        X2, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y31
+	VADDPS        Y31, Y3, Y3
+	VEXTRACTF32X4 $0x01, Y3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0x4e, X3, X31
+	VADDPS        X31, X3, X3
+	VPERMILPS     $0xb1, X3, X31
+	VADDPS        X31, X3, X3
+	VADDSS        12(AX), X3, X3
+	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y31
+	VADDPS        Y31, Y4, Y4
+	VEXTRACTF32X4 $0x01, Y4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0x4e, X4, X31
+	VADDPS        X31, X4, X4
+	VPERMILPS     $0xb1, X4, X31
+	VADDPS        X31, X4, X4
+	VADDSS        16(AX), X4, X4
+	VMOVSS        X4, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z5, Y31
+	VADDPS        Y31, Y5, Y5
+	VEXTRACTF32X4 $0x01, Y5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0x4e, X5, X31
+	VADDPS        X31, X5, X5
+	VPERMILPS     $0xb1, X5, X31
+	VADDPS        X31, X5, X5
+	VADDSS        (AX), X5, X5
+	VMOVSS        X5, (AX)
+	VEXTRACTF64X4 $0x01, Z6, Y31
+	VADDPS        Y31, Y6, Y6
+	VEXTRACTF32X4 $0x01, Y6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0x4e, X6, X31
+	VADDPS        X31, X6, X6
+	VPERMILPS     $0xb1, X6, X31
+	VADDPS        X31, X6, X6
+	VADDSS        4(AX), X6, X6
+	VMOVSS        X6, 4(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y31
+	VADDPS        Y31, Y7, Y7
+	VEXTRACTF32X4 $0x01, Y7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0x4e, X7, X31
+	VADDPS        X31, X7, X7
+	VPERMILPS     $0xb1, X7, X31
+	VADDPS        X31, X7, X7
+	VADDSS        8(AX), X7, X7
+	VMOVSS        X7, 8(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y31
+	VADDPS        Y31, Y8, Y8
+	VEXTRACTF32X4 $0x01, Y8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0x4e, X8, X31
+	VADDPS        X31, X8, X8
+	VPERMILPS     $0xb1, X8, X31
+	VADDPS        X31, X8, X8
+	VADDSS        12(AX), X8, X8
+	VMOVSS        X8, 12(AX)
+	VEXTRACTF64X4 $0x01, Z9, Y31
+	VADDPS        Y31, Y9, Y9
+	VEXTRACTF32X4 $0x01, Y9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0x4e, X9, X31
+	VADDPS        X31, X9, X9
+	VPERMILPS     $0xb1, X9, X31
+	VADDPS        X31, X9, X9
+	VADDSS        16(AX), X9, X9
+	VMOVSS        X9, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z10, Y31
+	VADDPS        Y31, Y10, Y10
+	VEXTRACTF32X4 $0x01, Y10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0x4e, X10, X31
+	VADDPS        X31, X10, X10
+	VPERMILPS     $0xb1, X10, X31
+	VADDPS        X31, X10, X10
+	VADDSS        (AX), X10, X10
+	VMOVSS        X10, (AX)
+	VEXTRACTF64X4 $0x01, Z11, Y31
+	VADDPS        Y31, Y11, Y11
+	VEXTRACTF32X4 $0x01, Y11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0x4e, X11, X31
+	VADDPS        X31, X11, X11
+	VPERMILPS     $0xb1, X11, X31
+	VADDPS        X31, X11, X11
+	VADDSS        4(AX), X11, X11
+	VMOVSS        X11, 4(AX)
+	VEXTRACTF64X4 $0x01, Z12, Y31
+	VADDPS        Y31, Y12, Y12
+	VEXTRACTF32X4 $0x01, Y12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0x4e, X12, X31
+	VADDPS        X31, X12, X12
+	VPERMILPS     $0xb1, X12, X31
+	VADDPS        X31, X12, X12
+	VADDSS        8(AX), X12, X12
+	VMOVSS        X12, 8(AX)
+	VEXTRACTF64X4 $0x01, Z13, Y31
+	VADDPS        Y31, Y13, Y13
+	VEXTRACTF32X4 $0x01, Y13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0x4e, X13, X31
+	VADDPS        X31, X13, X13
+	VPERMILPS     $0xb1, X13, X31
+	VADDPS        X31, X13, X13
+	VADDSS        12(AX), X13, X13
+	VMOVSS        X13, 12(AX)
+	VEXTRACTF64X4 $0x01, Z14, Y31
+	VADDPS        Y31, Y14, Y14
+	VEXTRACTF32X4 $0x01, Y14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0x4e, X14, X31
+	VADDPS        X31, X14, X14
+	VPERMILPS     $0xb1, X14, X31
+	VADDPS        X31, X14, X14
+	VADDSS        16(AX), X14, X14
+	VMOVSS        X14, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z15, Y31
+	VADDPS        Y31, Y15, Y15
+	VEXTRACTF32X4 $0x01, Y15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0x4e, X15, X31
+	VADDPS        X31, X15, X15
+	VPERMILPS     $0xb1, X15, X31
+	VADDPS        X31, X15, X15
+	VADDSS        (AX), X15, X15
+	VMOVSS        X15, (AX)
+	VEXTRACTF64X4 $0x01, Z16, Y31
+	VADDPS        Y31, Y16, Y16
+	VEXTRACTF32X4 $0x01, Y16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0x4e, X16, X31
+	VADDPS        X31, X16, X16
+	VPERMILPS     $0xb1, X16, X31
+	VADDPS        X31, X16, X16
+	VADDSS        4(AX), X16, X16
+	VMOVSS        X16, 4(AX)
+	VEXTRACTF64X4 $0x01, Z17, Y31
+	VADDPS        Y31, Y17, Y17
+	VEXTRACTF32X4 $0x01, Y17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0x4e, X17, X31
+	VADDPS        X31, X17, X17
+	VPERMILPS     $0xb1, X17, X31
+	VADDPS        X31, X17, X17
+	VADDSS        8(AX), X17, X17
+	VMOVSS        X17, 8(AX)
+	VEXTRACTF64X4 $0x01, Z18, Y31
+	VADDPS        Y31, Y18, Y18
+	VEXTRACTF32X4 $0x01, Y18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0x4e, X18, X31
+	VADDPS        X31, X18, X18
+	VPERMILPS     $0xb1, X18, X31
+	VADDPS        X31, X18, X18
+	VADDSS        12(AX), X18, X18
+	VMOVSS        X18, 12(AX)
+	VEXTRACTF64X4 $0x01, Z19, Y31
+	VADDPS        Y31, Y19, Y19
+	VEXTRACTF32X4 $0x01, Y19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0x4e, X19, X31
+	VADDPS        X31, X19, X19
+	VPERMILPS     $0xb1, X19, X31
+	VADDPS        X31, X19, X19
+	VADDSS        16(AX), X19, X19
+	VMOVSS        X19, 16(AX)
+	ADDQ          CX, AX
+	VEXTRACTF64X4 $0x01, Z20, Y31
+	VADDPS        Y31, Y20, Y20
+	VEXTRACTF32X4 $0x01, Y20, X31
+	VADDPS        X31, X20, X20
+	VPERMILPS     $0x4e, X20, X31
+	VADDPS        X31, X20, X20
+	VPERMILPS     $0xb1, X20, X31
+	VADDPS        X31, X20, X20
+	VADDSS        (AX), X20, X20
+	VMOVSS        X20, (AX)
+	VEXTRACTF64X4 $0x01, Z21, Y31
+	VADDPS        Y31, Y21, Y21
+	VEXTRACTF32X4 $0x01, Y21, X31
+	VADDPS        X31, X21, X21
+	VPERMILPS     $0x4e, X21, X31
+	VADDPS        X31, X21, X21
+	VPERMILPS     $0xb1, X21, X31
+	VADDPS        X31, X21, X21
+	VADDSS        4(AX), X21, X21
+	VMOVSS        X21, 4(AX)
+	VEXTRACTF64X4 $0x01, Z22, Y31
+	VADDPS        Y31, Y22, Y22
+	VEXTRACTF32X4 $0x01, Y22, X31
+	VADDPS        X31, X22, X22
+	VPERMILPS     $0x4e, X22, X31
+	VADDPS        X31, X22, X22
+	VPERMILPS     $0xb1, X22, X31
+	VADDPS        X31, X22, X22
+	VADDSS        8(AX), X22, X22
+	VMOVSS        X22, 8(AX)
+	VEXTRACTF64X4 $0x01, Z23, Y31
+	VADDPS        Y31, Y23, Y23
+	VEXTRACTF32X4 $0x01, Y23, X31
+	VADDPS        X31, X23, X23
+	VPERMILPS     $0x4e, X23, X31
+	VADDPS        X31, X23, X23
+	VPERMILPS     $0xb1, X23, X31
+	VADDPS        X31, X23, X23
+	VADDSS        12(AX), X23, X23
+	VMOVSS        X23, 12(AX)
+	VEXTRACTF64X4 $0x01, Z24, Y31
+	VADDPS        Y31, Y24, Y24
+	VEXTRACTF32X4 $0x01, Y24, X31
+	VADDPS        X31, X24, X24
+	VPERMILPS     $0x4e, X24, X31
+	VADDPS        X31, X24, X24
+	VPERMILPS     $0xb1, X24, X31
+	VADDPS        X31, X24, X24
+	VADDSS        16(AX), X24, X24
+	VMOVSS        X24, 16(AX)
 	VZEROUPPER
 	RET

@@ -29,9 +29,20 @@ func conv1(e elemOps, dst []float32, dstStride int, x []float32, H, W int, w []f
 		goConv1(dst, dstStride, x, W, w, OC, K, oh, ow)
 		return
 	}
-	for oc0 := 0; oc0 < OC; oc0 += mr {
-		ocs := min(mr, OC-oc0)
+	// Channels in as few calls as the kernels allow, of sizes as equal as can be (10 channels
+	// in groups of 4 go as 4+3+3): a call's time per tap hardly depends on its channels.
+	most := mr
+	if e.conv1Group > 0 {
+		most = e.conv1Group
+	}
+	calls := (OC + most - 1) / most
+	for oc0, i := 0, 0; i < calls; i++ {
+		ocs := OC / calls
+		if i < OC%calls {
+			ocs++
+		}
 		e.conv1Rows(dst[oc0*dstStride:], dstStride, x, W, w[oc0*K*K:(oc0+ocs)*K*K], ocs, ow/8, K, oh)
+		oc0 += ocs
 	}
 }
 
@@ -95,6 +106,21 @@ func conv1Grad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, H
 		return
 	}
 	kk := K * K
+	if e.conv1GradRow != nil && K <= maxRowTaps {
+		// A kernel row of positions per call, for as many channels as the set's calls take.
+		groups := (OC + e.conv1Group - 1) / e.conv1Group
+		for oc0, i := 0, 0; i < groups; i++ {
+			ocs := OC / groups
+			if i < OC%groups {
+				ocs++
+			}
+			for kh := range K {
+				e.conv1GradRow(dw[oc0*kk+kh*K:], kk, dy[oc0*dyStride:], dyStride, x, H*W, W, images, oh, ow/8, ocs, K, kh*W)
+			}
+			oc0 += ocs
+		}
+		return
+	}
 	for oc0 := 0; oc0 < OC; oc0 += mr {
 		ocs := min(mr, OC-oc0)
 		for t0 := 0; t0 < kk; t0 += dotCols {
@@ -107,6 +133,9 @@ func conv1Grad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, H
 		}
 	}
 }
+
+// maxRowTaps is the widest kernel whose rows a set's conv1GradRow takes in one call.
+const maxRowTaps = 5
 
 // goConv1Grad is Conv1Grad in Go.
 func goConv1Grad(dw, dy []float32, dyStride int, x []float32, images, H, W, OC, K int) {

@@ -8,9 +8,35 @@ package kernels
 // as the GEMM's tiles are: each call covers whole images, so the cost of calling through a
 // func value does not show.
 type conv1Kernels struct {
-	fwd  [mr][3]conv1Func
+	fwd  [maxConv1Group][3]conv1Func // nil past the set's group
 	grad [mr][dotCols]conv1GradFunc
 }
+
+// conv1RowGradFunc is the signature of the generated zconv1dwRow kernels.
+type conv1RowGradFunc func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, off int)
+
+// conv1RowGradAVX512 is zconv1dwRow{ocs}x{taps} at [ocs-1][taps-1].
+var conv1RowGradAVX512 = [maxConv1Group][maxRowTaps]conv1RowGradFunc{
+	{zconv1dwRow1x1, zconv1dwRow1x2, zconv1dwRow1x3, zconv1dwRow1x4, zconv1dwRow1x5},
+	{zconv1dwRow2x1, zconv1dwRow2x2, zconv1dwRow2x3, zconv1dwRow2x4, zconv1dwRow2x5},
+	{zconv1dwRow3x1, zconv1dwRow3x2, zconv1dwRow3x3, zconv1dwRow3x4, zconv1dwRow3x5},
+	{zconv1dwRow4x1, zconv1dwRow4x2, zconv1dwRow4x3, zconv1dwRow4x4, zconv1dwRow4x5},
+	{zconv1dwRow5x1, zconv1dwRow5x2, zconv1dwRow5x3, zconv1dwRow5x4, zconv1dwRow5x5},
+}
+
+// conv1GradRowAVX512 runs the zconv1dwRow kernel for ocs channels and taps adjacent kernel
+// positions from offset off (the elemOps conv1GradRow), after checking the last element it
+// reads and writes.
+func conv1GradRowAVX512(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, ocs, taps, off int) {
+	_ = dw[(ocs-1)*ldw+taps-1]
+	_ = dy[(ocs-1)*dyStride+images*oh*8*vecs-1]
+	_ = x[(images-1)*imageX+(oh-1)*W+off+taps-1+8*vecs-1]
+	conv1RowGradAVX512[ocs-1][taps-1](dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off)
+}
+
+// maxConv1Group is the most output channels of any set's forward conv1 kernel: the AVX-512
+// set's (avx512Elem.conv1Group).
+const maxConv1Group = 5
 
 // conv1Func and conv1GradFunc are the signatures of the generated conv1x and conv1dw kernels.
 type (
@@ -20,7 +46,7 @@ type (
 
 var (
 	conv1AVX2 = conv1Kernels{
-		fwd: [mr][3]conv1Func{
+		fwd: [maxConv1Group][3]conv1Func{
 			{conv1x1x8, conv1x1x16, conv1x1x24},
 			{conv1x2x8, conv1x2x16, conv1x2x24},
 			{conv1x3x8, conv1x3x16, conv1x3x24},
@@ -34,11 +60,12 @@ var (
 		},
 	}
 	conv1AVX512 = conv1Kernels{
-		fwd: [mr][3]conv1Func{
+		fwd: [maxConv1Group][3]conv1Func{
 			{zconv1x1x8, zconv1x1x16, zconv1x1x24},
 			{zconv1x2x8, zconv1x2x16, zconv1x2x24},
 			{zconv1x3x8, zconv1x3x16, zconv1x3x24},
 			{zconv1x4x8, zconv1x4x16, zconv1x4x24},
+			{zconv1x5x8, zconv1x5x16, zconv1x5x24},
 		},
 		grad: [mr][dotCols]conv1GradFunc{
 			{zconv1dw1x1, zconv1dw1x2, zconv1dw1x3},

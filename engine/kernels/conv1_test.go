@@ -9,7 +9,7 @@ import (
 // TestConv1MatchesSgemm holds Conv1 to what it replaces, Sgemm of the weights by the im2col
 // matrix, bit for bit, on every implementation this build has, each against the GEMM kernel
 // whose arithmetic it shares: the generated kernels' widths (8, 16, 24), others that run in
-// Go (the portable GEMM's bits), every channel count up to two groups of four, and a
+// Go (the portable GEMM's bits), channel counts in every group size of four and five, and a
 // destination with gaps between its planes, which must stay untouched.
 func TestConv1MatchesSgemm(t *testing.T) {
 	type impl struct {
@@ -35,7 +35,7 @@ func TestConv1MatchesSgemm(t *testing.T) {
 			}
 		}
 		for _, s := range shapes {
-			for _, OC := range []int{1, 2, 3, 4, 5, 7, 8, 10, 16} {
+			for _, OC := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16} {
 				oh, ow, kk := s.H-s.K+1, s.W-s.K+1, s.K*s.K
 				x, _ := filled(rng, s.H, s.W, s.W, 0)
 				w, _ := filled(rng, OC, kk, kk, 0)
@@ -116,7 +116,7 @@ func TestConv1GradMatchesDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(33, 34))
 	for _, e := range impls {
 		for _, s := range shapes {
-			for _, OC := range []int{1, 3, 4, 6, 10, 16} {
+			for _, OC := range []int{1, 3, 4, 5, 6, 9, 10, 11, 16} {
 				for _, images := range []int{1, 3} {
 					oh, ow, kk := s.H-s.K+1, s.W-s.K+1, s.K*s.K
 					x, _ := filled(rng, images*s.H, s.W, s.W, 0)

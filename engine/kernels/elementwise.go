@@ -35,9 +35,15 @@ type elemOps struct {
 	// conv1Rows runs Conv1 for ocs <= 4 output channels (weights w [ocs,K,K]) of rows 8*vecs
 	// wide; nil: Conv1 runs in Go.
 	conv1Rows func(dst []float32, dstStride int, x []float32, W int, w []float32, ocs, vecs, K, oh int)
+	// conv1Group is the most channels conv1Rows takes (0: mr).
+	conv1Group int
 	// conv1GradRows runs Conv1Grad for ocs <= 4 output channels and taps <= 3 kernel
 	// positions, at offsets off0.. into an image; set when conv1Rows is.
 	conv1GradRows func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, ocs, taps, off0, off1, off2 int)
+	// conv1GradRow, if set, runs Conv1Grad for ocs <= conv1Group output channels over a whole
+	// kernel row of taps <= maxRowTaps positions starting at offset off into an image; it
+	// replaces conv1GradRows for kernels up to that wide.
+	conv1GradRow func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, ocs, taps, off int)
 }
 
 // PadCopy copies images (or image planes) into zero-padded ones. Each image's part of dst is

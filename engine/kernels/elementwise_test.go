@@ -202,10 +202,15 @@ func TestIm2colCol2imRows(t *testing.T) {
 	}
 }
 
+// TestReLUPool2 checks pooling and its backward against the rule written out per window, on
+// widths around every vector and unit width (the AVX2 kernels' 8 floats, the AVX-512 ones' 32,
+// with partial units of 8, 16 and 24), that every set gives the same bits, and that nothing is
+// written past the plane.
 func TestReLUPool2(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 5))
+	const guard, sentinel = 40, 777 // floats (and bytes) past each output that must stay untouched
 	for _, h := range []int{2, 3, 4, 5, 8, 24} {
-		for _, w := range []int{2, 3, 7, 8, 16, 24, 40} {
+		for _, w := range []int{2, 3, 7, 8, 16, 24, 32, 40, 48, 56, 64, 72, 88, 97} {
 			src, dy := tricky(rng, h*w), tricky(rng, (h/2)*(w/2))
 			for i := range dy {
 				if dy[i] != dy[i] {
@@ -218,10 +223,24 @@ func TestReLUPool2(t *testing.T) {
 			var firstSum float32
 			for _, e := range elemsUnderTest() {
 				name := fmt.Sprintf("%s %dx%d", e.name, h, w)
-				y, arg := make([]float32, (h/2)*(w/2)), make([]uint8, (h/2)*(w/2))
+				n := (h / 2) * (w / 2)
+				yBuf, argBuf := make([]float32, n+guard), make([]uint8, n+guard)
+				for i := range guard {
+					yBuf[n+i], argBuf[n+i] = sentinel, 0xa5
+				}
+				y, arg := yBuf[:n], argBuf[:n]
 				reluPool2(e, y, arg, src, bias, h, w)
-				dst := tricky(rng, h*w) // garbage that must be overwritten everywhere
+				dstBuf := tricky(rng, h*w+guard) // garbage that must be overwritten everywhere
+				for i := range guard {
+					dstBuf[h*w+i] = sentinel
+				}
+				dst := dstBuf[:h*w]
 				sum := reluPool2Backward(e, dst, dy, y, arg, h, w)
+				for i := range guard {
+					if yBuf[n+i] != sentinel || argBuf[n+i] != 0xa5 || dstBuf[h*w+i] != sentinel {
+						t.Fatalf("%s: wrote past the end of y, arg or dst (%d after it)", name, i)
+					}
+				}
 
 				want := make([]float32, h*w)
 				var wantSum float64

@@ -54,7 +54,8 @@ const (
 	// inPlaceK is the deepest B sliver the tiles read where it lies instead of packing it.
 	inPlaceK = 32
 
-	// The A*B^T path computes dotCols columns of C at a time as dot products along k.
+	// The A*B^T path computes dotCols columns of C at a time as dot products along k (a
+	// kernel set may use more: kernel.dotCols).
 	dotCols = 3
 	// kcDot bounds the k extent of one pass, so the dotCols rows of B (12 KiB) stay in L1 while
 	// every row block of A runs over them.
@@ -139,7 +140,7 @@ const tileUnroll = 4
 // vec*vecs), so later tiles of the same column read it contiguously from L1.
 type tilePackFunc func(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, bpack []float32)
 
-// dotFunc computes a rows x cols tile (rows <= mr, cols <= dotCols) of C = alpha*A*B^T + beta*C
+// dotFunc computes a rows x cols tile (rows <= mr, cols <= the kernel's dotCols) of C = alpha*A*B^T + beta*C
 // from rows of A and B that are contiguous along k:
 //
 //	C[r][j] = alpha * sum_{p<k} a[r*lda+p] * b[j*ldb+p] + beta * C[r][j]
@@ -160,6 +161,7 @@ type kernel struct {
 	tilePack tilePackFunc // nil: the driver packs each B sliver itself before the first tile
 	tileCol  tileColFunc  // nil: the driver calls tile for each tile of a column
 	dot      dotFunc
+	dotCols  int // columns of dot's widest tile; 0 means the package's dotCols
 }
 
 // workspace holds one call's packing buffers: a Workspace's, or one borrowed from the pool.
@@ -347,8 +349,12 @@ func mergeTile(t []float32, ldt, rows, w int, alpha, beta float32, c []float32, 
 
 // sgemmDot computes C = alpha*A*B^T + beta*C, the transB case, with the dot-product kernels.
 // A block of mcDot rows of A and a k panel of kcDot
-// stay in L2 while dotCols rows of B, in L1, meet every row of the block.
+// stay in L2 while dotCols (or kern.dotCols) rows of B, in L1, meet every row of the block.
 func (kern kernel) sgemmDot(a, b matrix, m, n, k int, alpha, beta float32, c []float32, ldc int) {
+	width := dotCols
+	if kern.dotCols > 0 {
+		width = kern.dotCols
+	}
 	for pc := 0; pc < k; pc += kcDot {
 		kc := min(kcDot, k-pc)
 		betaP := beta
@@ -357,8 +363,8 @@ func (kern kernel) sgemmDot(a, b matrix, m, n, k int, alpha, beta float32, c []f
 		}
 		for ic := 0; ic < m; ic += mcDot {
 			mcb := min(mcDot, m-ic)
-			for j := 0; j < n; j += dotCols {
-				cols := min(dotCols, n-j)
+			for j := 0; j < n; j += width {
+				cols := min(width, n-j)
 				bs := b.data[j*b.stride+pc:]
 				for i := ic; i < ic+mcb; i += mr {
 					rows := min(mr, ic+mcb-i)

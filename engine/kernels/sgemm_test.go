@@ -167,6 +167,28 @@ func TestSgemmBlocking(t *testing.T) {
 	}
 }
 
+// TestSgemmDotTiles runs the A*B^T path through every dot tile size of every set (rows 1..4
+// of the last row block, columns 1..4 of the last column block) with each beta case, for k on
+// both sides of the vector and mask widths, so every row and column of every tile's final sum
+// and store is checked against the reference, along with the stride gaps around C.
+func TestSgemmDotTiles(t *testing.T) {
+	ks := []int{1, 7, 8, 9, 15, 16, 17, 31, 33, 100}
+	for _, kern := range kernelsUnderTest() {
+		t.Run(kern.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, 10))
+			for m := 1; m <= 8; m++ {
+				for n := 1; n <= 9; n++ {
+					for _, sc := range [][2]float32{{1, 0}, {0.75, -0.5}} {
+						tc := gemmCase{transB: true, m: m, n: n, k: ks[rng.IntN(len(ks))],
+							alpha: sc[0], beta: sc[1], padA: rng.IntN(5), padB: rng.IntN(5), padC: 1 + rng.IntN(4)}
+						checkCase(t, kern, tc, rng)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestSgemmEmpty(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, kern := range kernelsUnderTest() {

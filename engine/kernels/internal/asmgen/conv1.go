@@ -14,9 +14,19 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
+// maxWideConv1 is the most output channels of a ZMM conv1 kernel: five, so that the 10
+// channels of the cnn's and inception's first layers run in two calls, not 4+4+2. A call's
+// taps are a chain of dependent multiply-adds per accumulator, so a call of two channels
+// (four accumulators) takes as long per tap as one of four; five take 10 of the 16 registers.
+const maxWideConv1 = 5
+
 func conv1Kernels() {
 	for _, wide := range []bool{false, true} {
-		for ocs := 1; ocs <= maxRows; ocs++ {
+		most := maxRows
+		if wide {
+			most = maxWideConv1
+		}
+		for ocs := 1; ocs <= most; ocs++ {
 			for vecs := 1; vecs <= maxVecs; vecs++ {
 				conv1Kernel(ocs, vecs, wide)
 			}
@@ -84,8 +94,9 @@ func conv1Kernel(ocs, vecs int, wide bool) {
 	IMULQ(kk, kk)
 	SHLQ(U8(2), kk) // bytes between two channels' weights
 	xp, wp, wp2, kh, kw, dq := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
-	// The channels' weights at the same kernel position: wp, wp+kk, wp2 = wp+2kk, wp2+kk.
-	wAt := []Mem{{Base: wp}, {Base: wp, Index: kk, Scale: 1}, {Base: wp2}, {Base: wp2, Index: kk, Scale: 1}}
+	// The channels' weights at the same kernel position: wp, wp+kk, wp2 = wp+2kk, wp2+kk,
+	// wp2+2kk.
+	wAt := []Mem{{Base: wp}, {Base: wp, Index: kk, Scale: 1}, {Base: wp2}, {Base: wp2, Index: kk, Scale: 1}, {Base: wp2, Index: kk, Scale: 2}}
 
 	Label(name + "_row")
 	TESTQ(oy, oy)
@@ -297,6 +308,135 @@ func conv1GradKernel(ocs, taps int, wide bool) {
 			VPERMILPS(U8(oc), y.AsX(), dv.AsX())
 			VADDSS(m, dv.AsX(), dv.AsX())
 			VMOVSS(dv.AsX(), m)
+		}
+		if oc+1 < ocs {
+			ADDQ(ldw, dwp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// maxRowTaps is the widest kernel whose rows zconv1dwRow kernels take whole: 5x5.
+const maxRowTaps = 5
+
+// conv1GradRowKernels emits the AVX-512 set's weight-gradient kernels that take one kernel
+// row at a time.
+func conv1GradRowKernels() {
+	for ocs := 1; ocs <= maxWideConv1; ocs++ {
+		for taps := 1; taps <= maxRowTaps; taps++ {
+			conv1GradRowKernel(ocs, taps)
+		}
+	}
+}
+
+// conv1GradRowKernel emits zconv1dwRow{ocs}x{taps}, conv1GradKernel's arithmetic for the
+// AVX-512 set over a whole kernel row: taps adjacent kernel positions (off, off+1, ...) and up
+// to five channels, in up to 25 of the 32 ZMM registers. Every call streams the channels' dy
+// and the images' rows through the registers once, so the fewer the calls the less is loaded:
+// a 5x5 kernel of 10 channels takes 10 calls instead of conv1dw's 27 (4+4+2 channels by 3+...+3+1
+// positions), and the x vectors of adjacent positions are one load apart in the same cache
+// lines. Each accumulator is summed across its lanes on its own at the end.
+func conv1GradRowKernel(ocs, taps int) {
+	name := fmt.Sprintf("zconv1dwRow%dx%d", ocs, taps)
+	TEXT(name, NOSPLIT, "func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, off int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s adds the weight gradient of %d output channels at %d adjacent kernel positions of", name, ocs, taps),
+		"a single-channel convolution (see conv1GradRowKernel in the generator).")
+
+	all := zmmAll()
+	acc := make([][]reg.VecPhysical, ocs)
+	for oc := range acc {
+		acc[oc] = all[oc*taps : (oc+1)*taps]
+	}
+	xvec := all[25:30]
+	dv := all[30]
+
+	off := gp(Param("off"))
+	SHLQ(U8(2), off)
+	dyp := gp(Param("dy").Base())
+	ds := gp(Param("dyStride"))
+	SHLQ(U8(2), ds)
+	dyp2 := GP64()
+	LEAQ(Mem{Base: dyp, Index: ds, Scale: 2}, dyp2)
+	dyAt := []Mem{{Base: dyp}, {Base: dyp, Index: ds, Scale: 1}, {Base: dyp2}, {Base: dyp2, Index: ds, Scale: 1}, {Base: dyp2, Index: ds, Scale: 2}}
+	xp := gp(Param("x").Base())
+	ADDQ(off, xp)
+	rowSkip := gp(Param("W"))
+	t := gp(Param("vecs"))
+	SHLQ(U8(3), t)
+	SUBQ(t, rowSkip)
+	SHLQ(U8(2), rowSkip)
+	imgSkip := gp(Param("imageX"))
+	Load(Param("W"), t)
+	IMULQ(paramAddr("oh"), t)
+	SUBQ(t, imgSkip)
+	SHLQ(U8(2), imgSkip)
+	images := gp(Param("images"))
+	oy, v := GP64(), GP64()
+	step := func(loaded func(reg.VecPhysical) reg.VecPhysical) {
+		for j := 0; j < taps; j++ {
+			VMOVUPS(Mem{Base: xp, Disp: 4 * j}, loaded(xvec[j]))
+		}
+		for oc := 0; oc < ocs; oc++ {
+			VMOVUPS(dyAt[oc], loaded(dv))
+			for j := 0; j < taps; j++ {
+				VFMADD231PS(xvec[j], dv, acc[oc][j])
+			}
+		}
+		n := U8(int(loaded(dv).Size()))
+		ADDQ(n, xp)
+		ADDQ(n, dyp)
+		ADDQ(n, dyp2)
+	}
+
+	Comment("Zero the accumulators.")
+	for oc := range acc {
+		for _, z := range acc[oc] {
+			VPXORD(z, z, z)
+		}
+	}
+	Label(name + "_image")
+	Load(Param("oh"), oy)
+	Label(name + "_row")
+	Load(Param("vecs"), v)
+	SHRQ(U8(1), v) // pairs of 8 columns
+	JE(LabelRef(name + "_odd"))
+	Label(name + "_vec")
+	step(func(r reg.VecPhysical) reg.VecPhysical { return r })
+	DECQ(v)
+	JNZ(LabelRef(name + "_vec"))
+	Label(name + "_odd")
+	TESTQ(U32(1), paramAddr("vecs"))
+	JE(LabelRef(name + "_rowEnd"))
+	// The odd 8 columns in the lower lanes: a YMM load clears the upper ones, so they add zeros.
+	step(func(r reg.VecPhysical) reg.VecPhysical { return r.AsY().(reg.VecPhysical) })
+	Label(name + "_rowEnd")
+	ADDQ(rowSkip, xp)
+	DECQ(oy)
+	JNZ(LabelRef(name + "_row"))
+	ADDQ(imgSkip, xp)
+	DECQ(images)
+	JNZ(LabelRef(name + "_image"))
+
+	Comment("Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.")
+	dwp := gp(Param("dw").Base())
+	ldw := gp(Param("ldw"))
+	SHLQ(U8(2), ldw)
+	tmp := all[31]
+	for oc := 0; oc < ocs; oc++ {
+		for j, z := range acc[oc] {
+			VEXTRACTF64X4(U8(1), z, tmp.AsY())
+			VADDPS(tmp.AsY(), z.AsY(), z.AsY())
+			VEXTRACTF32X4(U8(1), z.AsY(), tmp.AsX())
+			VADDPS(tmp.AsX(), z.AsX(), z.AsX())
+			VPERMILPS(U8(0x4e), z.AsX(), tmp.AsX()) // swap the 64-bit halves
+			VADDPS(tmp.AsX(), z.AsX(), z.AsX())
+			VPERMILPS(U8(0xb1), z.AsX(), tmp.AsX()) // swap within them
+			VADDPS(tmp.AsX(), z.AsX(), z.AsX())
+			m := Mem{Base: dwp, Disp: 4 * j}
+			VADDSS(m, z.AsX(), z.AsX())
+			VMOVSS(z.AsX(), m)
 		}
 		if oc+1 < ocs {
 			ADDQ(ldw, dwp)

@@ -31,6 +31,9 @@ func elementwiseKernels() {
 	reluPoolKernel()
 	reluPoolBackwardKernel()
 	sgdKernel()
+	pool := emitPool512Tables()
+	reluPool512Kernel(pool)
+	reluPool512BackwardKernel(pool)
 }
 
 // padCopyKernel emits padCopyAVX2, which copies images (or planes) into zero-padded ones. Image

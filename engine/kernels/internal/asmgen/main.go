@@ -37,7 +37,10 @@ const (
 	maxRows = 4
 	maxVecs = 3 // 8-float vectors per tile row in the outer-product kernel
 	maxCols = 3 // columns of C per dot kernel
-	unroll  = 4 // k steps per loop iteration of the outer-product kernel
+	// maxZCols is the AVX-512 dot kernels' columns: 4 x 4 accumulators of 16 lanes reduce
+	// together into one ZMM of 16 sums. With 32 ZMM registers they fit beside 4 B vectors.
+	maxZCols = 4
+	unroll   = 4 // k steps per loop iteration of the outer-product kernel
 )
 
 func main() {
@@ -59,21 +62,23 @@ func main() {
 	}
 	zmasks := zdotMasks()
 	for rows := 1; rows <= maxRows; rows++ {
-		for cols := 1; cols <= maxCols; cols++ {
+		for cols := 1; cols <= maxZCols; cols++ {
 			zdotKernel(rows, cols, zmasks)
 		}
 	}
 	elementwiseKernels()
 	conv1Kernels()
 	conv1GradKernels()
+	conv1GradRowKernels()
 	Generate()
 }
 
 // vecSet is the vector width a family of GEMM micro-kernels is generated for: the AVX2 kernels
 // on YMM registers, and the AVX-512 ones, the same code on ZMM registers twice as wide. The
-// ZMM kernels use only AVX512F instructions and the first 16 registers, like the YMM ones:
-// a wider tile would need a different driver, and 4 rows x 48 columns already keeps the two
-// FMA units busy (12 independent accumulators) with fewer loads than FMAs.
+// outer-product ZMM kernels use only AVX512F instructions and the first 16 registers, like the
+// YMM ones: a wider tile would need a different driver, and 4 rows x 48 columns already keeps
+// the two FMA units busy (12 independent accumulators) with fewer loads than FMAs. The ZMM dot
+// kernels use all 32 registers and AVX512VL's masked XMM loads and stores (zdotKernel).
 type vecSet struct {
 	prefix string            // kernel names: prefix + "4x24" and the like
 	isa    string            // for the kernels' doc comments
@@ -480,22 +485,37 @@ func dotOperands(rows, cols, lanes int) (ar, br []reg.GPVirtual, off, blocks reg
 	return ar, br, off, blocks, k
 }
 
-// zdotKernel emits zdotRxJ, dotRxJ on ZMM registers: 16 k steps at a time, the last k%16
-// read with a mask register (lanes past the end load zeros and touch no memory). Each
-// accumulator's two halves are then added, and the sums finish as in dotRxJ.
+// zdotKernel emits zdotRxJ, dotRxJ on ZMM registers for tiles up to 4 x 4: 16 k steps at a
+// time, the last k%16 read with a mask register (lanes past the end load zeros and touch no
+// memory). The 16 accumulators (Z0-Z15, column-major, unused ones zero) are then summed
+// across their lanes all at once by a transposing tree of four shuffle-and-add levels, 30
+// shuffles for 16 sums where folding each one alone takes four: on the engine's weight
+// gradients k is only a few hundred, and the per-accumulator folds and single-float stores
+// had been a third of each tile's time. The tree leaves row r of the tile in 128-bit lane r,
+// so each row of C is updated by one (masked) vector load and store.
 func zdotKernel(rows, cols int, masks Mem) {
 	name := fmt.Sprintf("zdot%dx%d", rows, cols)
 	TEXT(name, NOSPLIT, "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B^T + beta*C as dot products over k (AVX-512).", name, rows, cols))
 
-	acc := zmm.accumulators(rows, cols)
-	bvec := zmm.regs[12:15]
-	avec := zmm.regs[15]
+	// acc[r][j] is Z(4j+r): the order the reduction tree below needs to end with row r in lane r.
+	all := zmmAll()
+	acc := make([][]reg.VecPhysical, rows)
+	for r := range acc {
+		for j := 0; j < cols; j++ {
+			acc[r] = append(acc[r], all[4*j+r])
+		}
+	}
+	bvec := all[16:20]
+	avec := all[20]
 
 	ar, br, off, blocks, k := dotOperands(rows, cols, 16)
 
-	zero(acc)
+	Comment("Zero the accumulators, the unused ones too: the reduction sums all sixteen.")
+	for _, z := range all[:16] {
+		VPXORD(z, z, z)
+	}
 	TESTQ(blocks, blocks)
 	JE(LabelRef(name + "_tail"))
 	Label(name + "_vectors")
@@ -514,7 +534,7 @@ func zdotKernel(rows, cols int, masks Mem) {
 
 	Label(name + "_tail")
 	TESTQ(k, k)
-	JE(LabelRef(name + "_fold"))
+	JE(LabelRef(name + "_sum"))
 	Comment("The last k%16 steps, under a mask of their k%16 lanes.")
 	maskAt := GP64()
 	LEAQ(masks, maskAt)
@@ -529,16 +549,79 @@ func zdotKernel(rows, cols int, masks Mem) {
 		}
 	}
 
-	Label(name + "_fold")
-	Comment("Add each accumulator's upper half to its lower one.")
-	half := ymm.accumulators(rows, cols) // the accumulators' lower halves
-	for r := range acc {
-		for j, z := range acc[r] {
-			VEXTRACTF64X4(U8(1), z, ymm.regs[15])
-			VADDPS(ymm.regs[15], half[r][j], half[r][j])
-		}
+	Label(name + "_sum")
+	lo, hi := all[21], all[22]
+	Comment("Pairs: Z(2p) becomes [Z(2p)'s 8 partial sums | Z(2p+1)'s].")
+	for p := 0; p < 8; p++ {
+		x, y := all[2*p], all[2*p+1]
+		VSHUFF32X4(U8(0x44), y, x, lo) // x.q0 x.q1 y.q0 y.q1
+		VSHUFF32X4(U8(0xee), y, x, hi) // x.q2 x.q3 y.q2 y.q3
+		VADDPS(hi, lo, x)
 	}
-	dotSumStore(name, half, ymm.regs[15])
+	Comment("Quads: Z(4q) becomes accumulators 4q..4q+3's 4 partial sums, one per 128-bit lane.")
+	for q := 0; q < 4; q++ {
+		x, y := all[4*q], all[4*q+2]
+		VSHUFF32X4(U8(0x88), y, x, lo)
+		VSHUFF32X4(U8(0xdd), y, x, hi)
+		VADDPS(hi, lo, all[4*q])
+	}
+	Comment("Within each 128-bit lane L: [acc L, acc 4+L] then [acc L, 4+L, 8+L, 12+L], summed.")
+	for h := 0; h < 2; h++ {
+		x, y := all[8*h], all[8*h+4]
+		VSHUFPS(U8(0x44), y, x, lo)
+		VSHUFPS(U8(0xee), y, x, hi)
+		VADDPS(hi, lo, all[8*h])
+	}
+	sums := all[0]
+	VSHUFPS(U8(0x88), all[8], sums, lo)
+	VSHUFPS(U8(0xdd), all[8], sums, hi)
+	VADDPS(hi, lo, sums)
+
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	alpha, beta := all[23], reg.X13
+	VBROADCASTSS(paramAddr("alpha"), alpha)
+	VMOVSS(paramAddr("beta"), beta)
+	VMULPS(alpha, sums, sums)
+	Comment("Row r of the tile is in 128-bit lane r; the mask K2 selects its columns.")
+	colMask := GP32()
+	MOVL(U32(1<<cols-1), colMask)
+	KMOVW(colMask, reg.K2)
+	// Each row in its own XMM before any is updated: writing X0 clears the rest of Z0.
+	rowRegs := []reg.Register{sums.AsX()}
+	for r := 1; r < rows; r++ {
+		VEXTRACTF32X4(U8(r), sums, all[23+r].AsX())
+		rowRegs = append(rowRegs, all[23+r].AsX())
+	}
+	branchOnBeta(name, beta)
+	for _, accumulate := range []bool{false, true} {
+		if accumulate {
+			Label(name + "_accumulate")
+			VBROADCASTSS(beta, beta)
+		}
+		for r, x := range rowRegs {
+			m := Mem{Base: cp}
+			if accumulate {
+				VMOVUPS_Z(m, reg.K2, all[2].AsX())
+				VFMADD231PS(beta, all[2].AsX(), x)
+			}
+			VMOVUPS(x, reg.K2, m)
+			if r+1 < rows {
+				ADDQ(ldc, cp)
+			}
+		}
+		VZEROUPPER()
+		RET()
+	}
+}
+
+// zmmAll is Z0-Z31, the registers of the kernels that use all of them.
+func zmmAll() []reg.VecPhysical {
+	all := append([]reg.VecPhysical(nil), zmm.regs...)
+	return append(all,
+		reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23,
+		reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31)
 }
 
 // zdotMasks emits the zdot kernels' tail masks: entry n (a 16-bit word) has its n low bits set.
