@@ -282,12 +282,13 @@ func TestFusedLayersMatchUnfused(t *testing.T) {
 		t.Errorf("the fused network runs as %d nodes, want 7", nodes)
 	}
 	// Measured, worst over the kernel sets (avx512, avx2, purego): losses 8.3e-8, gradients
-	// 2.6e-7, weights 1.7e-7, statistics 7.1e-8, evaluation logits 1.89e-6 (float32 sums in
+	// 2.6e-7, weights 1.7e-7, statistics 7.1e-8, evaluation logits 2.76e-6 (avx512 with its
+	// 4x4 dot tiles; avx2 8.5e-7, go 1.7e-6) (float32 sums in
 	// another order: the fused convolution sums its bias gradient as it goes, the fused
 	// BatchNorm adds its winners' gradient terms apart from the others and writes its input
 	// gradient into the convolution before it, which sums it again; three steps at lr 0.1
 	// amplify that in the logits).
-	const tol = 2.5e-6
+	const tol = 3.5e-6
 	for _, c := range []struct {
 		what      string
 		got, want []float32
