@@ -86,7 +86,10 @@ func (f *configFlags) loadFile(env *Env) (config.Config, string, error) {
 	} else {
 		var data []byte
 		if data, err = config.ReadFile(f.path); err != nil {
-			return config.Config{}, f.path, fmt.Errorf("config %s: %w", f.path, err)
+			if !errors.As(err, new(*config.Error)) { // those name the file already
+				err = fmt.Errorf("config %s: %w", f.path, err)
+			}
+			return config.Config{}, f.path, err
 		}
 		cfg, err = config.ParseRecipe(f.path, data, f.recipe)
 	}

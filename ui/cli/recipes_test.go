@@ -103,7 +103,11 @@ func TestRecipeFlagOverrideOrder(t *testing.T) {
 	if got := load("--config", "mine.yaml"); !sameSettings(got, tutorial) {
 		t.Errorf("--config mine.yaml:\n%s", got.Marshal())
 	}
-	code, _, stderr := run(t, dir, "train", "--recipe", "bset")
+	code, _, stderr := run(t, dir, "train", "--recipe", "fast", "--resume", "runs/x/last.safetensors")
+	if code != exitUsage || !strings.Contains(stderr, "--resume continues a run with its own settings") {
+		t.Errorf("--recipe with --resume: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = run(t, dir, "train", "--recipe", "bset")
 	if code != exitUsage || !strings.Contains(stderr, "--recipe: ") || !strings.Contains(stderr, "did you mean best?") {
 		t.Errorf("--recipe bset: exit %d, %q", code, stderr)
 	}
