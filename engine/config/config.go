@@ -23,6 +23,8 @@ import (
 // Config is every setting of a training run. The yaml tags are the key names
 // used in config.yaml; the order of the fields is the order of the file.
 type Config struct {
+	// Recipe names the built-in recipe (engine/recipe) the other settings start from; "" for none.
+	Recipe       string  `yaml:"recipe"`
 	Model        string  `yaml:"model"`
 	Dataset      string  `yaml:"dataset"`
 	DataDir      string  `yaml:"data_dir"`
@@ -131,6 +133,7 @@ type field struct {
 
 // fields lists the keys in file order. Read-only.
 var fields = []field{
+	{key: recipeKey, ptr: func(c *Config) any { return &c.Recipe }, check: checkRecipe},
 	{key: "model", ptr: func(c *Config) any { return &c.Model }, check: checkModel},
 	{key: "dataset", ptr: func(c *Config) any { return &c.Dataset }, check: func(c Config) string {
 		return oneOf(c.Dataset, dataset.Names())

@@ -326,7 +326,7 @@ func TestDiff(t *testing.T) {
 // Changing every key sorts every key into exactly one of the two lists.
 func TestDiffCoversEveryKey(t *testing.T) {
 	a := Defaults()
-	b := Config{Model: "linear", Dataset: "fashion-mnist", DataDir: "d", Epochs: 1, BatchSize: 1,
+	b := Config{Recipe: "fast", Model: "linear", Dataset: "fashion-mnist", DataDir: "d", Epochs: 1, BatchSize: 1,
 		LearningRate: 1, Momentum: 0.1, WeightDecay: 1, Seed: 2, LogInterval: 1, Threads: 1, RunsDir: "r", Name: "n",
 		Optimizer: "adam", Nesterov: true, Beta1: 0.1, Beta2: 0.2, Eps: 0.3, Schedule: "step", WarmupSteps: 1, StepSize: 2,
 		Gamma: 0.4, TMax: 3, EtaMin: 0.5, MaxLR: 0.6, PctStart: 0.7, DivFactor: 0.8, FinalDivFactor: 0.9, LabelSmoothing: 0.11,

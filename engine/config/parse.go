@@ -94,8 +94,16 @@ type document struct {
 // utf8BOM is written by some Windows editors at the start of a text file.
 const utf8BOM = "\ufeff"
 
+// parseDocument reads a document over its recipe, if it names one.
 func parseDocument(filename string, data []byte) (*document, error) {
-	doc := &document{cfg: Defaults(), keys: map[string]place{}, spans: map[string]span{}}
+	return parseWithRecipe(filename, data, "")
+}
+
+// parseOver reads a document whose keys replace the settings of base. With
+// only set, it reads that key alone (the others are still checked to be
+// known and set once).
+func parseOver(filename string, data []byte, base Config, only string) (*document, error) {
+	doc := &document{cfg: base, keys: map[string]place{}, spans: map[string]span{}}
 	src := strings.TrimPrefix(string(data), utf8BOM)
 	if err := checkText(filename, src); err != nil {
 		return nil, err
@@ -176,6 +184,9 @@ func parseDocument(filename string, data []byte) (*document, error) {
 		if doc.keyColumn == 0 {
 			doc.keyColumn = col
 		}
+		if only != "" && key != only {
+			continue
+		}
 		if key == networkKey {
 			if err := readNetwork(filename, pair.Value, &doc.cfg); err != nil {
 				return nil, err
@@ -201,6 +212,18 @@ func parseDocument(filename string, data []byte) (*document, error) {
 		if found {
 			doc.spans[key] = span
 		}
+	}
+	if only != "" {
+		// Only that key was read: only its value can be checked.
+		if _, set := doc.keys[only]; set && only != networkKey {
+			order = []string{only}
+		} else {
+			order = nil
+		}
+		if err := checkValues(filename, text, order, doc); err != nil {
+			return nil, err
+		}
+		return doc, nil
 	}
 	if err := checkValues(filename, text, order, doc); err != nil {
 		return nil, err

@@ -91,7 +91,7 @@ func TestParseRejects(t *testing.T) {
 	}{
 		// Keys.
 		{"unknown key", "model: cnn\nbatchsize: 32\n", 2, 1, "batchsize", "unknown key; did you mean batch_size?"},
-		{"unknown key, no suggestion", "colour: red\n", 1, 1, "colour", "the keys are model, dataset,"},
+		{"unknown key, no suggestion", "colour: red\n", 1, 1, "colour", "the keys are recipe, model, dataset,"},
 		{"duplicated key", "epochs: 3\nmodel: cnn\nepochs: 4\n", 3, 1, "epochs", "set twice (first on line 1)"},
 		{"key that is a number", "1: 2\n", 1, 1, "", "keys must be plain names"},
 		{"merge key", "<<: {epochs: 1}\n", 1, 1, "", "keys must be plain names"},

@@ -44,14 +44,28 @@ const (
 )
 
 func runBench(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet("bench", "bench [--model M|all] [--batches N] [--repeat R] [--threads T] [--json]", env)
+	return bench(ctx, env, args, loadSharedData)
+}
+
+// bench measures the engine's speed, or with --recipe or --config trains
+// whole runs over seeds (see bench_recipe.go); load gives those runs their
+// images.
+func bench(ctx context.Context, env *Env, args []string, load dataLoader) error {
+	fs := newFlagSet("bench", "bench [--model M|all] [--batches N] [--repeat R] [--threads T] [--json]\n"+
+		"       mnist-tui bench --recipe NAME | --config FILE [--to-accuracy A] [--seeds N] [--threads T] [--json]", env)
 	model := fs.String("model", "all", "model to measure: linear, cnn, inception, residual or all")
 	batches := fs.Int("batches", 100, "training steps per timed run (after a warm-up)")
 	repeat := fs.Int("repeat", 3, "timed runs of each measurement; the fastest counts, as in bench.py")
-	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
-	batch := fs.Int("batch-size", 64, "images per training batch")
-	asJSON := fs.Bool("json", false, "print one JSON object per model")
+	var cf configFlags
+	fs.IntVar(&cf.threads, "threads", 0, "worker threads (0 = all cores)")
+	fs.IntVar(&cf.batchSize, "batch-size", 64, "images per training batch (with --recipe or --config: the configuration's unless given)")
+	asJSON := fs.Bool("json", false, "print one JSON object per model, or per run")
 	kernelSet := fs.String("kernels", "", kernelsUsage)
+	fs.StringVar(&cf.path, "config", "", "train this configuration `file` once per seed instead, and report accuracy and training time")
+	cf.registerRecipe(fs)
+	fs.Lookup("recipe").Usage = "train the built-in recipe `name` (tutorial, fast or best) once per seed instead; with --config, the file's keys override it"
+	seeds := fs.Int("seeds", 1, "with --recipe or --config: train seeds 1 to `N`")
+	target := fs.Float64("to-accuracy", 0, "with --recipe or --config: the test accuracy (`percent`) to reach; says which runs reached it, when, and whether the mean did")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -61,6 +75,14 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if flagSet(fs, "recipe") || flagSet(fs, "config") || flagSet(fs, "seeds") || flagSet(fs, "to-accuracy") {
+		b, err := recipeBenchFlags(fs, &cf, *seeds, *target, *asJSON)
+		if err != nil {
+			return err
+		}
+		return b.run(ctx, env, load)
+	}
+	threads, batch := &cf.threads, &cf.batchSize
 	if *batches < 1 || *batch < 1 || *repeat < 1 {
 		return usagef("--batches, --batch-size and --repeat must be at least 1")
 	}

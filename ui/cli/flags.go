@@ -13,6 +13,7 @@ import (
 // configFlags are the flags that override config.yaml for one run.
 type configFlags struct {
 	path      string
+	recipe    string
 	model     string
 	dataset   string
 	dataDir   string
@@ -40,7 +41,13 @@ type configFlags struct {
 
 func (f *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.path, "config", "", "configuration `file` (default ./config.yaml, else the built-in default)")
+	f.registerRecipe(fs)
 	f.registerOverrides(fs)
+}
+
+// registerRecipe registers --recipe, which train and bench take.
+func (f *configFlags) registerRecipe(fs *flag.FlagSet) {
+	fs.StringVar(&f.recipe, "recipe", "", "start from the built-in recipe `name`: tutorial, fast or best (mnist-tui recipes lists them); ./config.yaml is not read, a --config file's keys override the recipe, flags override both")
 }
 
 // registerOverrides registers every flag but --config, for compare, whose
@@ -74,7 +81,7 @@ func (f *configFlags) load(fs *flag.FlagSet, env *Env) (config.Config, string, e
 	if err := selectKernels(f.kernels); err != nil {
 		return config.Config{}, "", err
 	}
-	cfg, source, err := config.Load(f.path, env.DefaultConfig)
+	cfg, source, err := f.loadFile(env)
 	if err != nil {
 		return cfg, source, err
 	}
@@ -83,6 +90,36 @@ func (f *configFlags) load(fs *flag.FlagSet, env *Env) (config.Config, string, e
 		return cfg, source, usageError{err}
 	}
 	return cfg, source, nil
+}
+
+// loadFile reads the configuration the flags name, before the other flags
+// apply: the --config file (else ./config.yaml, else the built-in default),
+// or with --recipe that recipe with the --config file's keys over it. A
+// recipe alone reports source "" (the editor then writes ./config.yaml): the
+// shipped ./config.yaml sets every key, which would override all of it.
+func (f *configFlags) loadFile(env *Env) (config.Config, string, error) {
+	if f.recipe == "" {
+		return config.Load(f.path, env.DefaultConfig)
+	}
+	var cfg config.Config
+	var err error
+	if f.path == "" {
+		cfg, err = config.Recipe(f.recipe)
+	} else {
+		var data []byte
+		if data, err = config.ReadFile(f.path); err != nil {
+			if !errors.As(err, new(*config.Error)) { // those name the file already
+				err = fmt.Errorf("config %s: %w", f.path, err)
+			}
+			return config.Config{}, f.path, err
+		}
+		cfg, err = config.ParseRecipe(f.path, data, f.recipe)
+	}
+	var cerr *config.Error
+	if errors.As(err, &cerr) && cerr.File == "" && cerr.Key == "recipe" {
+		return cfg, f.path, usagef("--recipe: %s", cerr.Msg)
+	}
+	return cfg, f.path, err
 }
 
 // apply overrides cfg with the flags that were given on the command line.

@@ -11,9 +11,10 @@ import (
 // runSummary prints the torchinfo-like table of a network: the configuration's (its custom
 // network, or the built-in model it names) or, with --model, a built-in one.
 func runSummary(_ context.Context, env *Env, args []string) error {
-	fs := newFlagSet("summary", "summary [--config FILE | --model M] [--batch-size N]", env)
+	fs := newFlagSet("summary", "summary [--config FILE | --recipe NAME | --model M] [--batch-size N]", env)
 	var cf configFlags
 	fs.StringVar(&cf.path, "config", "", "configuration `file` (default ./config.yaml, else the built-in default)")
+	cf.registerRecipe(fs)
 	fs.StringVar(&cf.model, "model", "", "a built-in model instead: linear, cnn, inception or residual")
 	fs.IntVar(&cf.batchSize, "batch-size", 0, "images per training batch (default: the configuration's)")
 	if err := parse(fs, args); err != nil {

@@ -58,6 +58,9 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	var cfg config.Config
 	var source string
 	var err error
+	if *resume != "" && cf.recipe != "" {
+		return usagef("--recipe starts a new run from a recipe; --resume continues a run with its own settings: give one")
+	}
 	if *resume != "" {
 		cfg, err = resumeConfig(*resume, cf, fs)
 		source = cf.path

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ func headerLines(snap train.Snapshot, title string, stopping bool, width int, st
 	if snap.Dataset != "" {
 		what = append(what, st.label.Render("on ")+st.value.Render(oneLine(snap.Dataset)))
 	}
+	what = append(what, trainingRecipe(snap.Config, st)...)
 	badge := st.stateBadge(snap.State, stopping)
 	left := termdraw.FitWidth(strings.Join(what, st.dim.Render(" · ")), width-lipgloss.Width(badge)-1)
 	gap := max(1, width-lipgloss.Width(left)-lipgloss.Width(badge))
@@ -54,7 +56,27 @@ func headerLines(snap train.Snapshot, title string, stopping bool, width int, st
 		st.label.Render("momentum ") + st.value.Render(formatFloat(snap.Momentum)),
 		st.label.Render("step ") + st.value.Render(groupThousands(snap.Step)),
 	}
+	if snap.Config.Optimizer == "adam" || snap.Config.Optimizer == "adamw" {
+		items = slices.Delete(items, 5, 6) // Adam has no momentum setting: it would mislead
+	}
 	return line1 + "\n" + joinFitting(items, st.dim.Render(" · "), width)
+}
+
+// trainingRecipe names how the run trains, for the header: its recipe (if
+// any), its optimizer and its learning-rate schedule.
+func trainingRecipe(cfg config.Config, st styles) []string {
+	if cfg.Optimizer == "" {
+		return nil // no configuration yet (a snapshot before the run starts)
+	}
+	var out []string
+	if cfg.Recipe != "" {
+		out = append(out, st.label.Render("recipe ")+st.value.Render(oneLine(cfg.Recipe)))
+	}
+	optimizer := cfg.Optimizer
+	if cfg.Nesterov {
+		optimizer += " nesterov"
+	}
+	return append(out, st.value.Render(oneLine(optimizer)), st.value.Render(oneLine(cfg.Schedule))+st.label.Render(" schedule"))
 }
 
 // progressLines draws the epoch progress bar and, while data is being
