@@ -25,8 +25,9 @@ package kernels
 // on the way, as on amd64 (there is no tileCol kernel: the driver calls a tile at a time).
 var neonKernel = kernel{name: "neon", nr: nr, kc: kcMax, vec: 8, tile: neonTile, tilePack: neonTilePack, dot: neonDot}
 
-// neonElem runs the bias, ReLU-backward and SGD passes with NEON; the copies (padding,
-// im2col, col2im: Go's copy is already vectorised) and the max pooling run in Go.
+// neonElem runs the bias, ReLU-backward, max pooling, single-channel convolution and SGD
+// passes with NEON; the copies (padding, im2col, col2im: Go's copy is already vectorised) run
+// in Go.
 var neonElem = func() elemOps {
 	e := goElem
 	e.name = "neon"
@@ -36,6 +37,10 @@ var neonElem = func() elemOps {
 	e.copySum = copySumNEON
 	e.reluBackward = reluBackwardNEON
 	e.skipReLUBack = skipReLUBackwardNEON
+	e.reluPool2 = reluPool2NEON
+	e.reluPool2Back = reluPool2BackwardNEON
 	e.sgd = sgdNEON
+	e.conv1Rows = neonConv1Rows
+	e.conv1GradRows = neonConv1GradRows
 	return e
 }()
