@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -263,8 +264,15 @@ func TestFusedLayersMatchUnfused(t *testing.T) {
 	// Measured, worst over the kernel sets: losses 1.2e-7, gradients 2.3e-7, weights 1.5e-7,
 	// statistics 7.1e-8, logits 5.7e-7 (avx512, avx2) and 1.04e-6 (purego) (float32 sums in
 	// another order: the fused convolution sums its bias gradient as it goes, the fused BatchNorm
-	// adds its winners' gradient terms apart from the others).
-	const tol = 1.5e-6
+	// adds its winners' gradient terms apart from the others). On arm64 the evaluation logits
+	// differ by 4.02e-6 (neon and go kernels alike, under qemu): Go's arm64 compiler fuses the
+	// multiply-adds of Go code (amd64 only with GOAMD64=v3), and the fused and unfused passes
+	// write their arithmetic differently; with that fusion disabled (-gcflags=all=-d=fmahash=n)
+	// they differ by 1.04e-6, as on amd64.
+	tol := 1.5e-6
+	if runtime.GOARCH != "amd64" {
+		tol = 5e-6
+	}
 	for _, c := range []struct {
 		what      string
 		got, want []float32
