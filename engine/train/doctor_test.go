@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"mnist-tui/engine/doctor"
 	"mnist-tui/engine/runs"
@@ -93,7 +92,7 @@ func TestDoctorNotesATooLowLearningRateAndItsFixIsALiveChange(t *testing.T) {
 			tr.Send(SetHyper{LearningRate: &undo})
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithDeadline(context.Background(), hangDeadline(t))
 	defer cancel()
 	if err := tr.Run(ctx); err != nil {
 		t.Fatal(err)
