@@ -319,7 +319,7 @@ func TestCustomNetNoAllocations(t *testing.T) {
 					{"TrainStep(5)", func() { n.TrainStep(x, y, 5) }},
 					{"Infer(8)", func() { n.Infer(x, 8, logits) }},
 				} {
-					if a := testing.AllocsPerRun(20, c.f); a != 0 {
+					if a := testing.AllocsPerRun(allocRuns(), c.f); a != 0 {
 						t.Errorf("%s: %v allocations per call", c.name, a)
 					}
 				}
