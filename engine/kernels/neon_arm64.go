@@ -20,13 +20,27 @@ package kernels
 // The first tile of each wide B sliver also stores it to the packed copy (6 more stores a
 // k step, once per sliver), as on amd64. The 4x3 dot kernels run 12 chains, latency-bound
 // at 3/4 of the peak. Expected: 60..85 % of the NEON FMA peak in the GEMMs.
+//
+// The direct single-channel convolution (neonConv1x4x24) runs per kernel position the same 24
+// FMLAs against 6 loads (the 24-pixel image row in two, four weight broadcasts) and 4 scalar
+// instructions: at the peak in the loop. Per output row of 5x5 kernels, 25 such steps (150
+// cycles) against about 30 cycles of zeroing, storing and loop turns: about 83 %. The cnn's
+// 10 channels run as 4+4+2, the 2-channel row (12 accumulators) latency-bound at 3/4 of the
+// peak: 16 cycles a position where the peak needs 15. Its weight gradient (neonConv1dw4x3) is
+// 24 FMLAs against 7 loads per 8 columns, at the peak; 25 positions are 8 groups of 3 and one
+// of 1 (8 accumulators, latency-bound at 1/2): 52 cycles where the peak needs 50. Expected:
+// 75..90 % of the peak in the first layer. The pooling has no multiply-adds: about 26
+// instructions per 4 pooled outputs (two LD2, four bias FADDs, three compare-and-blend rounds
+// of 5, the ReLU, two narrowing UZP1s, two stores), 4 cycles on an 8-wide core, bound by
+// memory rather than arithmetic.
 
 // neonKernel runs Sgemm on the NEON tile kernels; the first tile of a wide B sliver packs it
 // on the way, as on amd64 (there is no tileCol kernel: the driver calls a tile at a time).
 var neonKernel = kernel{name: "neon", nr: nr, kc: kcMax, vec: 8, tile: neonTile, tilePack: neonTilePack, dot: neonDot}
 
-// neonElem runs the bias, ReLU-backward and SGD passes with NEON; the copies (padding,
-// im2col, col2im: Go's copy is already vectorised) and the max pooling run in Go.
+// neonElem runs the bias, ReLU-backward, max pooling, single-channel convolution and SGD
+// passes with NEON; the copies (padding, im2col, col2im: Go's copy is already vectorised) run
+// in Go.
 var neonElem = func() elemOps {
 	e := goElem
 	e.name = "neon"
@@ -36,6 +50,10 @@ var neonElem = func() elemOps {
 	e.copySum = copySumNEON
 	e.reluBackward = reluBackwardNEON
 	e.skipReLUBack = skipReLUBackwardNEON
+	e.reluPool2 = reluPool2NEON
+	e.reluPool2Back = reluPool2BackwardNEON
 	e.sgd = sgdNEON
+	e.conv1Rows = neonConv1Rows
+	e.conv1GradRows = neonConv1GradRows
 	return e
 }()

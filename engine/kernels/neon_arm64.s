@@ -15,6 +15,11 @@
 #define FMAX4(d, n, m) WORD $(0x4E20F400 | ((m)<<16) | ((n)<<5) | (d))
 #define FADDP4(d, n, m) WORD $(0x6E20D400 | ((m)<<16) | ((n)<<5) | (d))
 #define FCMGTZ(d, n) WORD $(0x4EA0C800 | ((n)<<5) | (d))
+// FCMGT4: Vd = all ones where Vn > Vm; FCMEQ4: where Vn == Vm (so Vn == Vn is "not NaN");
+// ORN16: Vd = Vn | ^Vm, bitwise.
+#define FCMGT4(d, n, m) WORD $(0x6EA0E400 | ((m)<<16) | ((n)<<5) | (d))
+#define FCMEQ4(d, n, m) WORD $(0x4E20E400 | ((m)<<16) | ((n)<<5) | (d))
+#define ORN16(d, n, m) WORD $(0x4EE01C00 | ((m)<<16) | ((n)<<5) | (d))
 
 // func neonTile1x8(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32)
 TEXT ·neonTile1x8(SB), NOSPLIT, $0-104
@@ -3788,4 +3793,2138 @@ sgd_wd_first:
 	BNE sgd_wd_first
 	RET
 sgd_done:
+	RET
+
+// func neonConv1x1x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x1x8(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x1x8_row:
+	CBZ R5, neonConv1x1x8_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	MOVD R17, R8
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x1x8_kh:
+	MOVD R4, R13
+neonConv1x1x8_kw:
+	VLD1 (R7), [V24.S4, V25.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x1x8_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x1x8_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4], (R16)
+	ADD $32, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x1x8_row
+neonConv1x1x8_done:
+	RET
+
+// func neonConv1x1x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x1x16(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x1x16_row:
+	CBZ R5, neonConv1x1x16_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	MOVD R17, R8
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x1x16_kh:
+	MOVD R4, R13
+neonConv1x1x16_kw:
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V30.S4, V3.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x1x16_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x1x16_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R16)
+	ADD $64, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x1x16_row
+neonConv1x1x16_done:
+	RET
+
+// func neonConv1x1x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x1x24(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x1x24_row:
+	CBZ R5, neonConv1x1x24_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	MOVD R17, R8
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x1x24_kh:
+	MOVD R4, R13
+neonConv1x1x24_kw:
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R15
+	VLD1 (R15), [V28.S4, V29.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V30.S4, V3.S4
+	VFMLA V28.S4, V30.S4, V4.S4
+	VFMLA V29.S4, V30.S4, V5.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x1x24_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x1x24_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R16)
+	ADD $64, R16, R15
+	VST1 [V4.S4, V5.S4], (R15)
+	ADD $96, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x1x24_row
+neonConv1x1x24_done:
+	RET
+
+// func neonConv1x2x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x2x8(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x2x8_row:
+	CBZ R5, neonConv1x2x8_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	MOVD R17, R8
+	ADD R6, R8, R9
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x2x8_kh:
+	MOVD R4, R13
+neonConv1x2x8_kw:
+	VLD1 (R7), [V24.S4, V25.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VLD1R.P 4(R9), [V31.S4]
+	VFMLA V24.S4, V31.S4, V2.S4
+	VFMLA V25.S4, V31.S4, V3.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x2x8_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x2x8_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V2.S4, V3.S4], (R16)
+	ADD $32, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x2x8_row
+neonConv1x2x8_done:
+	RET
+
+// func neonConv1x2x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x2x16(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x2x16_row:
+	CBZ R5, neonConv1x2x16_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	MOVD R17, R8
+	ADD R6, R8, R9
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x2x16_kh:
+	MOVD R4, R13
+neonConv1x2x16_kw:
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V30.S4, V3.S4
+	VLD1R.P 4(R9), [V31.S4]
+	VFMLA V24.S4, V31.S4, V4.S4
+	VFMLA V25.S4, V31.S4, V5.S4
+	VFMLA V26.S4, V31.S4, V6.S4
+	VFMLA V27.S4, V31.S4, V7.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x2x16_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x2x16_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R16)
+	ADD $64, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x2x16_row
+neonConv1x2x16_done:
+	RET
+
+// func neonConv1x2x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x2x24(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x2x24_row:
+	CBZ R5, neonConv1x2x24_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	MOVD R17, R8
+	ADD R6, R8, R9
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x2x24_kh:
+	MOVD R4, R13
+neonConv1x2x24_kw:
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R15
+	VLD1 (R15), [V28.S4, V29.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V30.S4, V3.S4
+	VFMLA V28.S4, V30.S4, V4.S4
+	VFMLA V29.S4, V30.S4, V5.S4
+	VLD1R.P 4(R9), [V31.S4]
+	VFMLA V24.S4, V31.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VFMLA V26.S4, V31.S4, V8.S4
+	VFMLA V27.S4, V31.S4, V9.S4
+	VFMLA V28.S4, V31.S4, V10.S4
+	VFMLA V29.S4, V31.S4, V11.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x2x24_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x2x24_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R16)
+	ADD $64, R16, R15
+	VST1 [V4.S4, V5.S4], (R15)
+	ADD R1, R16, R16
+	VST1 [V6.S4, V7.S4, V8.S4, V9.S4], (R16)
+	ADD $64, R16, R15
+	VST1 [V10.S4, V11.S4], (R15)
+	ADD $96, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x2x24_row
+neonConv1x2x24_done:
+	RET
+
+// func neonConv1x3x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x3x8(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x3x8_row:
+	CBZ R5, neonConv1x3x8_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	MOVD R17, R8
+	ADD R6, R8, R9
+	ADD R6, R9, R10
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x3x8_kh:
+	MOVD R4, R13
+neonConv1x3x8_kw:
+	VLD1 (R7), [V24.S4, V25.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VLD1R.P 4(R9), [V31.S4]
+	VFMLA V24.S4, V31.S4, V2.S4
+	VFMLA V25.S4, V31.S4, V3.S4
+	VLD1R.P 4(R10), [V30.S4]
+	VFMLA V24.S4, V30.S4, V4.S4
+	VFMLA V25.S4, V30.S4, V5.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x3x8_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x3x8_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V2.S4, V3.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V4.S4, V5.S4], (R16)
+	ADD $32, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x3x8_row
+neonConv1x3x8_done:
+	RET
+
+// func neonConv1x3x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x3x16(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x3x16_row:
+	CBZ R5, neonConv1x3x16_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	MOVD R17, R8
+	ADD R6, R8, R9
+	ADD R6, R9, R10
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x3x16_kh:
+	MOVD R4, R13
+neonConv1x3x16_kw:
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V30.S4, V3.S4
+	VLD1R.P 4(R9), [V31.S4]
+	VFMLA V24.S4, V31.S4, V4.S4
+	VFMLA V25.S4, V31.S4, V5.S4
+	VFMLA V26.S4, V31.S4, V6.S4
+	VFMLA V27.S4, V31.S4, V7.S4
+	VLD1R.P 4(R10), [V30.S4]
+	VFMLA V24.S4, V30.S4, V8.S4
+	VFMLA V25.S4, V30.S4, V9.S4
+	VFMLA V26.S4, V30.S4, V10.S4
+	VFMLA V27.S4, V30.S4, V11.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x3x16_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x3x16_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V8.S4, V9.S4, V10.S4, V11.S4], (R16)
+	ADD $64, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x3x16_row
+neonConv1x3x16_done:
+	RET
+
+// func neonConv1x3x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x3x24(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x3x24_row:
+	CBZ R5, neonConv1x3x24_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	MOVD R17, R8
+	ADD R6, R8, R9
+	ADD R6, R9, R10
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x3x24_kh:
+	MOVD R4, R13
+neonConv1x3x24_kw:
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R15
+	VLD1 (R15), [V28.S4, V29.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V30.S4, V3.S4
+	VFMLA V28.S4, V30.S4, V4.S4
+	VFMLA V29.S4, V30.S4, V5.S4
+	VLD1R.P 4(R9), [V31.S4]
+	VFMLA V24.S4, V31.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VFMLA V26.S4, V31.S4, V8.S4
+	VFMLA V27.S4, V31.S4, V9.S4
+	VFMLA V28.S4, V31.S4, V10.S4
+	VFMLA V29.S4, V31.S4, V11.S4
+	VLD1R.P 4(R10), [V30.S4]
+	VFMLA V24.S4, V30.S4, V12.S4
+	VFMLA V25.S4, V30.S4, V13.S4
+	VFMLA V26.S4, V30.S4, V14.S4
+	VFMLA V27.S4, V30.S4, V15.S4
+	VFMLA V28.S4, V30.S4, V16.S4
+	VFMLA V29.S4, V30.S4, V17.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x3x24_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x3x24_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R16)
+	ADD $64, R16, R15
+	VST1 [V4.S4, V5.S4], (R15)
+	ADD R1, R16, R16
+	VST1 [V6.S4, V7.S4, V8.S4, V9.S4], (R16)
+	ADD $64, R16, R15
+	VST1 [V10.S4, V11.S4], (R15)
+	ADD R1, R16, R16
+	VST1 [V12.S4, V13.S4, V14.S4, V15.S4], (R16)
+	ADD $64, R16, R15
+	VST1 [V16.S4, V17.S4], (R15)
+	ADD $96, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x3x24_row
+neonConv1x3x24_done:
+	RET
+
+// func neonConv1x4x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x4x8(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x4x8_row:
+	CBZ R5, neonConv1x4x8_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	MOVD R17, R8
+	ADD R6, R8, R9
+	ADD R6, R9, R10
+	ADD R6, R10, R11
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x4x8_kh:
+	MOVD R4, R13
+neonConv1x4x8_kw:
+	VLD1 (R7), [V24.S4, V25.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VLD1R.P 4(R9), [V31.S4]
+	VFMLA V24.S4, V31.S4, V2.S4
+	VFMLA V25.S4, V31.S4, V3.S4
+	VLD1R.P 4(R10), [V30.S4]
+	VFMLA V24.S4, V30.S4, V4.S4
+	VFMLA V25.S4, V30.S4, V5.S4
+	VLD1R.P 4(R11), [V31.S4]
+	VFMLA V24.S4, V31.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x4x8_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x4x8_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V2.S4, V3.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V4.S4, V5.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V6.S4, V7.S4], (R16)
+	ADD $32, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x4x8_row
+neonConv1x4x8_done:
+	RET
+
+// func neonConv1x4x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x4x16(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x4x16_row:
+	CBZ R5, neonConv1x4x16_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	MOVD R17, R8
+	ADD R6, R8, R9
+	ADD R6, R9, R10
+	ADD R6, R10, R11
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x4x16_kh:
+	MOVD R4, R13
+neonConv1x4x16_kw:
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V30.S4, V3.S4
+	VLD1R.P 4(R9), [V31.S4]
+	VFMLA V24.S4, V31.S4, V4.S4
+	VFMLA V25.S4, V31.S4, V5.S4
+	VFMLA V26.S4, V31.S4, V6.S4
+	VFMLA V27.S4, V31.S4, V7.S4
+	VLD1R.P 4(R10), [V30.S4]
+	VFMLA V24.S4, V30.S4, V8.S4
+	VFMLA V25.S4, V30.S4, V9.S4
+	VFMLA V26.S4, V30.S4, V10.S4
+	VFMLA V27.S4, V30.S4, V11.S4
+	VLD1R.P 4(R11), [V31.S4]
+	VFMLA V24.S4, V31.S4, V12.S4
+	VFMLA V25.S4, V31.S4, V13.S4
+	VFMLA V26.S4, V31.S4, V14.S4
+	VFMLA V27.S4, V31.S4, V15.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x4x16_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x4x16_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V8.S4, V9.S4, V10.S4, V11.S4], (R16)
+	ADD R1, R16, R16
+	VST1 [V12.S4, V13.S4, V14.S4, V15.S4], (R16)
+	ADD $64, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x4x16_row
+neonConv1x4x16_done:
+	RET
+
+// func neonConv1x4x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+TEXT ·neonConv1x4x24(SB), NOSPLIT, $0-104
+	MOVD dst_base+0(FP), R0
+	MOVD dstStride+24(FP), R1
+	LSL $2, R1
+	MOVD x_base+32(FP), R2
+	MOVD W+56(FP), R3
+	LSL $2, R3
+	MOVD w_base+64(FP), R17
+	MOVD K+88(FP), R4
+	MOVD oh+96(FP), R5
+	MUL R4, R4, R6
+	LSL $2, R6
+	LSL $2, R4, R14
+	SUB R14, R3, R14
+neonConv1x4x24_row:
+	CBZ R5, neonConv1x4x24_done
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	MOVD R17, R8
+	ADD R6, R8, R9
+	ADD R6, R9, R10
+	ADD R6, R10, R11
+	MOVD R2, R7
+	MOVD R4, R12
+neonConv1x4x24_kh:
+	MOVD R4, R13
+neonConv1x4x24_kw:
+	VLD1 (R7), [V24.S4, V25.S4, V26.S4, V27.S4]
+	ADD $64, R7, R15
+	VLD1 (R15), [V28.S4, V29.S4]
+	ADD $4, R7
+	VLD1R.P 4(R8), [V30.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V30.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V30.S4, V3.S4
+	VFMLA V28.S4, V30.S4, V4.S4
+	VFMLA V29.S4, V30.S4, V5.S4
+	VLD1R.P 4(R9), [V31.S4]
+	VFMLA V24.S4, V31.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VFMLA V26.S4, V31.S4, V8.S4
+	VFMLA V27.S4, V31.S4, V9.S4
+	VFMLA V28.S4, V31.S4, V10.S4
+	VFMLA V29.S4, V31.S4, V11.S4
+	VLD1R.P 4(R10), [V30.S4]
+	VFMLA V24.S4, V30.S4, V12.S4
+	VFMLA V25.S4, V30.S4, V13.S4
+	VFMLA V26.S4, V30.S4, V14.S4
+	VFMLA V27.S4, V30.S4, V15.S4
+	VFMLA V28.S4, V30.S4, V16.S4
+	VFMLA V29.S4, V30.S4, V17.S4
+	VLD1R.P 4(R11), [V31.S4]
+	VFMLA V24.S4, V31.S4, V18.S4
+	VFMLA V25.S4, V31.S4, V19.S4
+	VFMLA V26.S4, V31.S4, V20.S4
+	VFMLA V27.S4, V31.S4, V21.S4
+	VFMLA V28.S4, V31.S4, V22.S4
+	VFMLA V29.S4, V31.S4, V23.S4
+	SUBS $1, R13, R13
+	BNE neonConv1x4x24_kw
+	ADD R14, R7, R7
+	SUBS $1, R12, R12
+	BNE neonConv1x4x24_kh
+	MOVD R0, R16
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R16)
+	ADD $64, R16, R15
+	VST1 [V4.S4, V5.S4], (R15)
+	ADD R1, R16, R16
+	VST1 [V6.S4, V7.S4, V8.S4, V9.S4], (R16)
+	ADD $64, R16, R15
+	VST1 [V10.S4, V11.S4], (R15)
+	ADD R1, R16, R16
+	VST1 [V12.S4, V13.S4, V14.S4, V15.S4], (R16)
+	ADD $64, R16, R15
+	VST1 [V16.S4, V17.S4], (R15)
+	ADD R1, R16, R16
+	VST1 [V18.S4, V19.S4, V20.S4, V21.S4], (R16)
+	ADD $64, R16, R15
+	VST1 [V22.S4, V23.S4], (R15)
+	ADD $96, R0
+	ADD R3, R2, R2
+	SUB $1, R5
+	B neonConv1x4x24_row
+neonConv1x4x24_done:
+	RET
+
+// func neonConv1dw1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw1x1(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+neonConv1dw1x1_image:
+	MOVD R12, R10
+neonConv1dw1x1_row:
+	MOVD R13, R11
+neonConv1dw1x1_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw1x1_vec
+	ADD R7, R4, R4
+	SUBS $1, R10, R10
+	BNE neonConv1dw1x1_row
+	ADD R8, R4, R4
+	SUBS $1, R9, R9
+	BNE neonConv1dw1x1_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	RET
+
+// func neonConv1dw1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw1x2(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	MOVD off1+136(FP), R5
+	LSL $2, R5
+	ADD R14, R5, R5
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+neonConv1dw1x2_image:
+	MOVD R12, R10
+neonConv1dw1x2_row:
+	MOVD R13, R11
+neonConv1dw1x2_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R5), [V26.S4, V27.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V31.S4, V3.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw1x2_vec
+	ADD R7, R4, R4
+	ADD R7, R5, R5
+	SUBS $1, R10, R10
+	BNE neonConv1dw1x2_row
+	ADD R8, R4, R4
+	ADD R8, R5, R5
+	SUBS $1, R9, R9
+	BNE neonConv1dw1x2_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(2, 2, 3)
+	FADDP4(2, 2, 2)
+	FADDP4(2, 2, 2)
+	FMOVS 4(R14), F30
+	FADDS F2, F30, F30
+	FMOVS F30, 4(R14)
+	RET
+
+// func neonConv1dw1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw1x3(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	MOVD off1+136(FP), R5
+	LSL $2, R5
+	ADD R14, R5, R5
+	MOVD off2+144(FP), R6
+	LSL $2, R6
+	ADD R14, R6, R6
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+neonConv1dw1x3_image:
+	MOVD R12, R10
+neonConv1dw1x3_row:
+	MOVD R13, R11
+neonConv1dw1x3_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R5), [V26.S4, V27.S4]
+	VLD1.P 32(R6), [V28.S4, V29.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V31.S4, V3.S4
+	VFMLA V28.S4, V30.S4, V4.S4
+	VFMLA V29.S4, V31.S4, V5.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw1x3_vec
+	ADD R7, R4, R4
+	ADD R7, R5, R5
+	ADD R7, R6, R6
+	SUBS $1, R10, R10
+	BNE neonConv1dw1x3_row
+	ADD R8, R4, R4
+	ADD R8, R5, R5
+	ADD R8, R6, R6
+	SUBS $1, R9, R9
+	BNE neonConv1dw1x3_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(2, 2, 3)
+	FADDP4(2, 2, 2)
+	FADDP4(2, 2, 2)
+	FMOVS 4(R14), F30
+	FADDS F2, F30, F30
+	FMOVS F30, 4(R14)
+	FADD4(4, 4, 5)
+	FADDP4(4, 4, 4)
+	FADDP4(4, 4, 4)
+	FMOVS 8(R14), F30
+	FADDS F4, F30, F30
+	FMOVS F30, 8(R14)
+	RET
+
+// func neonConv1dw2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw2x1(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	ADD R15, R0, R1
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+neonConv1dw2x1_image:
+	MOVD R12, R10
+neonConv1dw2x1_row:
+	MOVD R13, R11
+neonConv1dw2x1_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VLD1.P 32(R1), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw2x1_vec
+	ADD R7, R4, R4
+	SUBS $1, R10, R10
+	BNE neonConv1dw2x1_row
+	ADD R8, R4, R4
+	SUBS $1, R9, R9
+	BNE neonConv1dw2x1_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	ADD R15, R14, R14
+	FADD4(6, 6, 7)
+	FADDP4(6, 6, 6)
+	FADDP4(6, 6, 6)
+	FMOVS 0(R14), F30
+	FADDS F6, F30, F30
+	FMOVS F30, 0(R14)
+	RET
+
+// func neonConv1dw2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw2x2(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	ADD R15, R0, R1
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	MOVD off1+136(FP), R5
+	LSL $2, R5
+	ADD R14, R5, R5
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+neonConv1dw2x2_image:
+	MOVD R12, R10
+neonConv1dw2x2_row:
+	MOVD R13, R11
+neonConv1dw2x2_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R5), [V26.S4, V27.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V31.S4, V3.S4
+	VLD1.P 32(R1), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VFMLA V26.S4, V30.S4, V8.S4
+	VFMLA V27.S4, V31.S4, V9.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw2x2_vec
+	ADD R7, R4, R4
+	ADD R7, R5, R5
+	SUBS $1, R10, R10
+	BNE neonConv1dw2x2_row
+	ADD R8, R4, R4
+	ADD R8, R5, R5
+	SUBS $1, R9, R9
+	BNE neonConv1dw2x2_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(2, 2, 3)
+	FADDP4(2, 2, 2)
+	FADDP4(2, 2, 2)
+	FMOVS 4(R14), F30
+	FADDS F2, F30, F30
+	FMOVS F30, 4(R14)
+	ADD R15, R14, R14
+	FADD4(6, 6, 7)
+	FADDP4(6, 6, 6)
+	FADDP4(6, 6, 6)
+	FMOVS 0(R14), F30
+	FADDS F6, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(8, 8, 9)
+	FADDP4(8, 8, 8)
+	FADDP4(8, 8, 8)
+	FMOVS 4(R14), F30
+	FADDS F8, F30, F30
+	FMOVS F30, 4(R14)
+	RET
+
+// func neonConv1dw2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw2x3(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	ADD R15, R0, R1
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	MOVD off1+136(FP), R5
+	LSL $2, R5
+	ADD R14, R5, R5
+	MOVD off2+144(FP), R6
+	LSL $2, R6
+	ADD R14, R6, R6
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+neonConv1dw2x3_image:
+	MOVD R12, R10
+neonConv1dw2x3_row:
+	MOVD R13, R11
+neonConv1dw2x3_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R5), [V26.S4, V27.S4]
+	VLD1.P 32(R6), [V28.S4, V29.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V31.S4, V3.S4
+	VFMLA V28.S4, V30.S4, V4.S4
+	VFMLA V29.S4, V31.S4, V5.S4
+	VLD1.P 32(R1), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VFMLA V26.S4, V30.S4, V8.S4
+	VFMLA V27.S4, V31.S4, V9.S4
+	VFMLA V28.S4, V30.S4, V10.S4
+	VFMLA V29.S4, V31.S4, V11.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw2x3_vec
+	ADD R7, R4, R4
+	ADD R7, R5, R5
+	ADD R7, R6, R6
+	SUBS $1, R10, R10
+	BNE neonConv1dw2x3_row
+	ADD R8, R4, R4
+	ADD R8, R5, R5
+	ADD R8, R6, R6
+	SUBS $1, R9, R9
+	BNE neonConv1dw2x3_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(2, 2, 3)
+	FADDP4(2, 2, 2)
+	FADDP4(2, 2, 2)
+	FMOVS 4(R14), F30
+	FADDS F2, F30, F30
+	FMOVS F30, 4(R14)
+	FADD4(4, 4, 5)
+	FADDP4(4, 4, 4)
+	FADDP4(4, 4, 4)
+	FMOVS 8(R14), F30
+	FADDS F4, F30, F30
+	FMOVS F30, 8(R14)
+	ADD R15, R14, R14
+	FADD4(6, 6, 7)
+	FADDP4(6, 6, 6)
+	FADDP4(6, 6, 6)
+	FMOVS 0(R14), F30
+	FADDS F6, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(8, 8, 9)
+	FADDP4(8, 8, 8)
+	FADDP4(8, 8, 8)
+	FMOVS 4(R14), F30
+	FADDS F8, F30, F30
+	FMOVS F30, 4(R14)
+	FADD4(10, 10, 11)
+	FADDP4(10, 10, 10)
+	FADDP4(10, 10, 10)
+	FMOVS 8(R14), F30
+	FADDS F10, F30, F30
+	FMOVS F30, 8(R14)
+	RET
+
+// func neonConv1dw3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw3x1(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	ADD R15, R0, R1
+	ADD R15, R1, R2
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+neonConv1dw3x1_image:
+	MOVD R12, R10
+neonConv1dw3x1_row:
+	MOVD R13, R11
+neonConv1dw3x1_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VLD1.P 32(R1), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VLD1.P 32(R2), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V12.S4
+	VFMLA V25.S4, V31.S4, V13.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw3x1_vec
+	ADD R7, R4, R4
+	SUBS $1, R10, R10
+	BNE neonConv1dw3x1_row
+	ADD R8, R4, R4
+	SUBS $1, R9, R9
+	BNE neonConv1dw3x1_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	ADD R15, R14, R14
+	FADD4(6, 6, 7)
+	FADDP4(6, 6, 6)
+	FADDP4(6, 6, 6)
+	FMOVS 0(R14), F30
+	FADDS F6, F30, F30
+	FMOVS F30, 0(R14)
+	ADD R15, R14, R14
+	FADD4(12, 12, 13)
+	FADDP4(12, 12, 12)
+	FADDP4(12, 12, 12)
+	FMOVS 0(R14), F30
+	FADDS F12, F30, F30
+	FMOVS F30, 0(R14)
+	RET
+
+// func neonConv1dw3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw3x2(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	ADD R15, R0, R1
+	ADD R15, R1, R2
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	MOVD off1+136(FP), R5
+	LSL $2, R5
+	ADD R14, R5, R5
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+neonConv1dw3x2_image:
+	MOVD R12, R10
+neonConv1dw3x2_row:
+	MOVD R13, R11
+neonConv1dw3x2_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R5), [V26.S4, V27.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V31.S4, V3.S4
+	VLD1.P 32(R1), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VFMLA V26.S4, V30.S4, V8.S4
+	VFMLA V27.S4, V31.S4, V9.S4
+	VLD1.P 32(R2), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V12.S4
+	VFMLA V25.S4, V31.S4, V13.S4
+	VFMLA V26.S4, V30.S4, V14.S4
+	VFMLA V27.S4, V31.S4, V15.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw3x2_vec
+	ADD R7, R4, R4
+	ADD R7, R5, R5
+	SUBS $1, R10, R10
+	BNE neonConv1dw3x2_row
+	ADD R8, R4, R4
+	ADD R8, R5, R5
+	SUBS $1, R9, R9
+	BNE neonConv1dw3x2_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(2, 2, 3)
+	FADDP4(2, 2, 2)
+	FADDP4(2, 2, 2)
+	FMOVS 4(R14), F30
+	FADDS F2, F30, F30
+	FMOVS F30, 4(R14)
+	ADD R15, R14, R14
+	FADD4(6, 6, 7)
+	FADDP4(6, 6, 6)
+	FADDP4(6, 6, 6)
+	FMOVS 0(R14), F30
+	FADDS F6, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(8, 8, 9)
+	FADDP4(8, 8, 8)
+	FADDP4(8, 8, 8)
+	FMOVS 4(R14), F30
+	FADDS F8, F30, F30
+	FMOVS F30, 4(R14)
+	ADD R15, R14, R14
+	FADD4(12, 12, 13)
+	FADDP4(12, 12, 12)
+	FADDP4(12, 12, 12)
+	FMOVS 0(R14), F30
+	FADDS F12, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(14, 14, 15)
+	FADDP4(14, 14, 14)
+	FADDP4(14, 14, 14)
+	FMOVS 4(R14), F30
+	FADDS F14, F30, F30
+	FMOVS F30, 4(R14)
+	RET
+
+// func neonConv1dw3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw3x3(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	ADD R15, R0, R1
+	ADD R15, R1, R2
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	MOVD off1+136(FP), R5
+	LSL $2, R5
+	ADD R14, R5, R5
+	MOVD off2+144(FP), R6
+	LSL $2, R6
+	ADD R14, R6, R6
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+neonConv1dw3x3_image:
+	MOVD R12, R10
+neonConv1dw3x3_row:
+	MOVD R13, R11
+neonConv1dw3x3_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R5), [V26.S4, V27.S4]
+	VLD1.P 32(R6), [V28.S4, V29.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V31.S4, V3.S4
+	VFMLA V28.S4, V30.S4, V4.S4
+	VFMLA V29.S4, V31.S4, V5.S4
+	VLD1.P 32(R1), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VFMLA V26.S4, V30.S4, V8.S4
+	VFMLA V27.S4, V31.S4, V9.S4
+	VFMLA V28.S4, V30.S4, V10.S4
+	VFMLA V29.S4, V31.S4, V11.S4
+	VLD1.P 32(R2), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V12.S4
+	VFMLA V25.S4, V31.S4, V13.S4
+	VFMLA V26.S4, V30.S4, V14.S4
+	VFMLA V27.S4, V31.S4, V15.S4
+	VFMLA V28.S4, V30.S4, V16.S4
+	VFMLA V29.S4, V31.S4, V17.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw3x3_vec
+	ADD R7, R4, R4
+	ADD R7, R5, R5
+	ADD R7, R6, R6
+	SUBS $1, R10, R10
+	BNE neonConv1dw3x3_row
+	ADD R8, R4, R4
+	ADD R8, R5, R5
+	ADD R8, R6, R6
+	SUBS $1, R9, R9
+	BNE neonConv1dw3x3_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(2, 2, 3)
+	FADDP4(2, 2, 2)
+	FADDP4(2, 2, 2)
+	FMOVS 4(R14), F30
+	FADDS F2, F30, F30
+	FMOVS F30, 4(R14)
+	FADD4(4, 4, 5)
+	FADDP4(4, 4, 4)
+	FADDP4(4, 4, 4)
+	FMOVS 8(R14), F30
+	FADDS F4, F30, F30
+	FMOVS F30, 8(R14)
+	ADD R15, R14, R14
+	FADD4(6, 6, 7)
+	FADDP4(6, 6, 6)
+	FADDP4(6, 6, 6)
+	FMOVS 0(R14), F30
+	FADDS F6, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(8, 8, 9)
+	FADDP4(8, 8, 8)
+	FADDP4(8, 8, 8)
+	FMOVS 4(R14), F30
+	FADDS F8, F30, F30
+	FMOVS F30, 4(R14)
+	FADD4(10, 10, 11)
+	FADDP4(10, 10, 10)
+	FADDP4(10, 10, 10)
+	FMOVS 8(R14), F30
+	FADDS F10, F30, F30
+	FMOVS F30, 8(R14)
+	ADD R15, R14, R14
+	FADD4(12, 12, 13)
+	FADDP4(12, 12, 12)
+	FADDP4(12, 12, 12)
+	FMOVS 0(R14), F30
+	FADDS F12, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(14, 14, 15)
+	FADDP4(14, 14, 14)
+	FADDP4(14, 14, 14)
+	FMOVS 4(R14), F30
+	FADDS F14, F30, F30
+	FMOVS F30, 4(R14)
+	FADD4(16, 16, 17)
+	FADDP4(16, 16, 16)
+	FADDP4(16, 16, 16)
+	FMOVS 8(R14), F30
+	FADDS F16, F30, F30
+	FMOVS F30, 8(R14)
+	RET
+
+// func neonConv1dw4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw4x1(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	ADD R15, R0, R1
+	ADD R15, R1, R2
+	ADD R15, R2, R3
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+neonConv1dw4x1_image:
+	MOVD R12, R10
+neonConv1dw4x1_row:
+	MOVD R13, R11
+neonConv1dw4x1_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VLD1.P 32(R1), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VLD1.P 32(R2), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V12.S4
+	VFMLA V25.S4, V31.S4, V13.S4
+	VLD1.P 32(R3), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V18.S4
+	VFMLA V25.S4, V31.S4, V19.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw4x1_vec
+	ADD R7, R4, R4
+	SUBS $1, R10, R10
+	BNE neonConv1dw4x1_row
+	ADD R8, R4, R4
+	SUBS $1, R9, R9
+	BNE neonConv1dw4x1_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	ADD R15, R14, R14
+	FADD4(6, 6, 7)
+	FADDP4(6, 6, 6)
+	FADDP4(6, 6, 6)
+	FMOVS 0(R14), F30
+	FADDS F6, F30, F30
+	FMOVS F30, 0(R14)
+	ADD R15, R14, R14
+	FADD4(12, 12, 13)
+	FADDP4(12, 12, 12)
+	FADDP4(12, 12, 12)
+	FMOVS 0(R14), F30
+	FADDS F12, F30, F30
+	FMOVS F30, 0(R14)
+	ADD R15, R14, R14
+	FADD4(18, 18, 19)
+	FADDP4(18, 18, 18)
+	FADDP4(18, 18, 18)
+	FMOVS 0(R14), F30
+	FADDS F18, F30, F30
+	FMOVS F30, 0(R14)
+	RET
+
+// func neonConv1dw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw4x2(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	ADD R15, R0, R1
+	ADD R15, R1, R2
+	ADD R15, R2, R3
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	MOVD off1+136(FP), R5
+	LSL $2, R5
+	ADD R14, R5, R5
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+neonConv1dw4x2_image:
+	MOVD R12, R10
+neonConv1dw4x2_row:
+	MOVD R13, R11
+neonConv1dw4x2_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R5), [V26.S4, V27.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V31.S4, V3.S4
+	VLD1.P 32(R1), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VFMLA V26.S4, V30.S4, V8.S4
+	VFMLA V27.S4, V31.S4, V9.S4
+	VLD1.P 32(R2), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V12.S4
+	VFMLA V25.S4, V31.S4, V13.S4
+	VFMLA V26.S4, V30.S4, V14.S4
+	VFMLA V27.S4, V31.S4, V15.S4
+	VLD1.P 32(R3), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V18.S4
+	VFMLA V25.S4, V31.S4, V19.S4
+	VFMLA V26.S4, V30.S4, V20.S4
+	VFMLA V27.S4, V31.S4, V21.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw4x2_vec
+	ADD R7, R4, R4
+	ADD R7, R5, R5
+	SUBS $1, R10, R10
+	BNE neonConv1dw4x2_row
+	ADD R8, R4, R4
+	ADD R8, R5, R5
+	SUBS $1, R9, R9
+	BNE neonConv1dw4x2_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(2, 2, 3)
+	FADDP4(2, 2, 2)
+	FADDP4(2, 2, 2)
+	FMOVS 4(R14), F30
+	FADDS F2, F30, F30
+	FMOVS F30, 4(R14)
+	ADD R15, R14, R14
+	FADD4(6, 6, 7)
+	FADDP4(6, 6, 6)
+	FADDP4(6, 6, 6)
+	FMOVS 0(R14), F30
+	FADDS F6, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(8, 8, 9)
+	FADDP4(8, 8, 8)
+	FADDP4(8, 8, 8)
+	FMOVS 4(R14), F30
+	FADDS F8, F30, F30
+	FMOVS F30, 4(R14)
+	ADD R15, R14, R14
+	FADD4(12, 12, 13)
+	FADDP4(12, 12, 12)
+	FADDP4(12, 12, 12)
+	FMOVS 0(R14), F30
+	FADDS F12, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(14, 14, 15)
+	FADDP4(14, 14, 14)
+	FADDP4(14, 14, 14)
+	FMOVS 4(R14), F30
+	FADDS F14, F30, F30
+	FMOVS F30, 4(R14)
+	ADD R15, R14, R14
+	FADD4(18, 18, 19)
+	FADDP4(18, 18, 18)
+	FADDP4(18, 18, 18)
+	FMOVS 0(R14), F30
+	FADDS F18, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(20, 20, 21)
+	FADDP4(20, 20, 20)
+	FADDP4(20, 20, 20)
+	FMOVS 4(R14), F30
+	FADDS F20, F30, F30
+	FMOVS F30, 4(R14)
+	RET
+
+// func neonConv1dw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+TEXT ·neonConv1dw4x3(SB), NOSPLIT, $0-152
+	MOVD dy_base+32(FP), R0
+	MOVD dyStride+56(FP), R15
+	LSL $2, R15
+	MOVD x_base+64(FP), R14
+	MOVD W+96(FP), R7
+	MOVD oh+112(FP), R12
+	MOVD vecs+120(FP), R13
+	MOVD imageX+88(FP), R8
+	MUL R12, R7, R9
+	SUB R9, R8, R8
+	LSL $2, R8
+	LSL $3, R13, R9
+	SUB R9, R7, R7
+	LSL $2, R7
+	MOVD images+104(FP), R9
+	ADD R15, R0, R1
+	ADD R15, R1, R2
+	ADD R15, R2, R3
+	MOVD off0+128(FP), R4
+	LSL $2, R4
+	ADD R14, R4, R4
+	MOVD off1+136(FP), R5
+	LSL $2, R5
+	ADD R14, R5, R5
+	MOVD off2+144(FP), R6
+	LSL $2, R6
+	ADD R14, R6, R6
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+neonConv1dw4x3_image:
+	MOVD R12, R10
+neonConv1dw4x3_row:
+	MOVD R13, R11
+neonConv1dw4x3_vec:
+	VLD1.P 32(R4), [V24.S4, V25.S4]
+	VLD1.P 32(R5), [V26.S4, V27.S4]
+	VLD1.P 32(R6), [V28.S4, V29.S4]
+	VLD1.P 32(R0), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V0.S4
+	VFMLA V25.S4, V31.S4, V1.S4
+	VFMLA V26.S4, V30.S4, V2.S4
+	VFMLA V27.S4, V31.S4, V3.S4
+	VFMLA V28.S4, V30.S4, V4.S4
+	VFMLA V29.S4, V31.S4, V5.S4
+	VLD1.P 32(R1), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V6.S4
+	VFMLA V25.S4, V31.S4, V7.S4
+	VFMLA V26.S4, V30.S4, V8.S4
+	VFMLA V27.S4, V31.S4, V9.S4
+	VFMLA V28.S4, V30.S4, V10.S4
+	VFMLA V29.S4, V31.S4, V11.S4
+	VLD1.P 32(R2), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V12.S4
+	VFMLA V25.S4, V31.S4, V13.S4
+	VFMLA V26.S4, V30.S4, V14.S4
+	VFMLA V27.S4, V31.S4, V15.S4
+	VFMLA V28.S4, V30.S4, V16.S4
+	VFMLA V29.S4, V31.S4, V17.S4
+	VLD1.P 32(R3), [V30.S4, V31.S4]
+	VFMLA V24.S4, V30.S4, V18.S4
+	VFMLA V25.S4, V31.S4, V19.S4
+	VFMLA V26.S4, V30.S4, V20.S4
+	VFMLA V27.S4, V31.S4, V21.S4
+	VFMLA V28.S4, V30.S4, V22.S4
+	VFMLA V29.S4, V31.S4, V23.S4
+	SUBS $1, R11, R11
+	BNE neonConv1dw4x3_vec
+	ADD R7, R4, R4
+	ADD R7, R5, R5
+	ADD R7, R6, R6
+	SUBS $1, R10, R10
+	BNE neonConv1dw4x3_row
+	ADD R8, R4, R4
+	ADD R8, R5, R5
+	ADD R8, R6, R6
+	SUBS $1, R9, R9
+	BNE neonConv1dw4x3_image
+	MOVD dw_base+0(FP), R14
+	MOVD ldw+24(FP), R15
+	LSL $2, R15
+	FADD4(0, 0, 1)
+	FADDP4(0, 0, 0)
+	FADDP4(0, 0, 0)
+	FMOVS 0(R14), F30
+	FADDS F0, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(2, 2, 3)
+	FADDP4(2, 2, 2)
+	FADDP4(2, 2, 2)
+	FMOVS 4(R14), F30
+	FADDS F2, F30, F30
+	FMOVS F30, 4(R14)
+	FADD4(4, 4, 5)
+	FADDP4(4, 4, 4)
+	FADDP4(4, 4, 4)
+	FMOVS 8(R14), F30
+	FADDS F4, F30, F30
+	FMOVS F30, 8(R14)
+	ADD R15, R14, R14
+	FADD4(6, 6, 7)
+	FADDP4(6, 6, 6)
+	FADDP4(6, 6, 6)
+	FMOVS 0(R14), F30
+	FADDS F6, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(8, 8, 9)
+	FADDP4(8, 8, 8)
+	FADDP4(8, 8, 8)
+	FMOVS 4(R14), F30
+	FADDS F8, F30, F30
+	FMOVS F30, 4(R14)
+	FADD4(10, 10, 11)
+	FADDP4(10, 10, 10)
+	FADDP4(10, 10, 10)
+	FMOVS 8(R14), F30
+	FADDS F10, F30, F30
+	FMOVS F30, 8(R14)
+	ADD R15, R14, R14
+	FADD4(12, 12, 13)
+	FADDP4(12, 12, 12)
+	FADDP4(12, 12, 12)
+	FMOVS 0(R14), F30
+	FADDS F12, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(14, 14, 15)
+	FADDP4(14, 14, 14)
+	FADDP4(14, 14, 14)
+	FMOVS 4(R14), F30
+	FADDS F14, F30, F30
+	FMOVS F30, 4(R14)
+	FADD4(16, 16, 17)
+	FADDP4(16, 16, 16)
+	FADDP4(16, 16, 16)
+	FMOVS 8(R14), F30
+	FADDS F16, F30, F30
+	FMOVS F30, 8(R14)
+	ADD R15, R14, R14
+	FADD4(18, 18, 19)
+	FADDP4(18, 18, 18)
+	FADDP4(18, 18, 18)
+	FMOVS 0(R14), F30
+	FADDS F18, F30, F30
+	FMOVS F30, 0(R14)
+	FADD4(20, 20, 21)
+	FADDP4(20, 20, 20)
+	FADDP4(20, 20, 20)
+	FMOVS 4(R14), F30
+	FADDS F20, F30, F30
+	FMOVS F30, 4(R14)
+	FADD4(22, 22, 23)
+	FADDP4(22, 22, 22)
+	FADDP4(22, 22, 22)
+	FMOVS 8(R14), F30
+	FADDS F22, F30, F30
+	FMOVS F30, 8(R14)
+	RET
+
+// func reluPool2NEON(dst []float32, arg []uint8, src []float32, bias float32, rows int, w int)
+TEXT ·reluPool2NEON(SB), NOSPLIT, $0-96
+	MOVD dst_base+0(FP), R0
+	MOVD arg_base+24(FP), R1
+	MOVD src_base+48(FP), R2
+	FMOVS bias+72(FP), F31
+	VDUP V31.S[0], V31.S4
+	MOVD rows+80(FP), R3
+	MOVD w+88(FP), R4
+	LSL $2, R4, R5
+	VEOR V30.B16, V30.B16, V30.B16
+	MOVD $1, R15
+	VDUP R15, V27.S4
+	MOVD $2, R15
+	VDUP R15, V28.S4
+	MOVD $3, R15
+	VDUP R15, V29.S4
+reluPool2NEON_row:
+	CBZ R3, reluPool2NEON_done
+	ADD R5, R2, R6
+	LSR $3, R4, R7
+reluPool2NEON_step:
+	VLD2.P 32(R2), [V0.S4, V1.S4]
+	VLD2.P 32(R6), [V2.S4, V3.S4]
+	FADD4(0, 0, 31)
+	FADD4(1, 1, 31)
+	FADD4(2, 2, 31)
+	FADD4(3, 3, 31)
+	VEOR V4.B16, V4.B16, V4.B16
+	FCMGT4(5, 1, 0)
+	FCMEQ4(6, 1, 1)
+	ORN16(5, 5, 6)
+	VBIT V5.B16, V1.B16, V0.B16
+	VBIT V5.B16, V27.B16, V4.B16
+	FCMGT4(5, 2, 0)
+	FCMEQ4(6, 2, 2)
+	ORN16(5, 5, 6)
+	VBIT V5.B16, V2.B16, V0.B16
+	VBIT V5.B16, V28.B16, V4.B16
+	FCMGT4(5, 3, 0)
+	FCMEQ4(6, 3, 3)
+	ORN16(5, 5, 6)
+	VBIT V5.B16, V3.B16, V0.B16
+	VBIT V5.B16, V29.B16, V4.B16
+	FMAX4(0, 0, 30)
+	VST1.P [V0.S4], 16(R0)
+	VUZP1 V4.H8, V4.H8, V4.H8
+	VUZP1 V4.B16, V4.B16, V4.B16
+	FMOVS.P F4, 4(R1)
+	SUBS $1, R7, R7
+	BNE reluPool2NEON_step
+	MOVD R6, R2
+	SUB $1, R3
+	B reluPool2NEON_row
+reluPool2NEON_done:
+	RET
+
+// func reluPool2BackwardNEON(dst []float32, dy []float32, y []float32, arg []uint8, rows int, w int) float32
+TEXT ·reluPool2BackwardNEON(SB), NOSPLIT, $0-116
+	MOVD dst_base+0(FP), R0
+	MOVD dy_base+24(FP), R1
+	MOVD y_base+48(FP), R2
+	MOVD arg_base+72(FP), R3
+	MOVD rows+96(FP), R4
+	MOVD w+104(FP), R5
+	LSL $2, R5, R6
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	MOVD $1, R15
+	VDUP R15, V27.S4
+	MOVD $2, R15
+	VDUP R15, V28.S4
+	MOVD $3, R15
+	VDUP R15, V29.S4
+reluPool2BackwardNEON_row:
+	CBZ R4, reluPool2BackwardNEON_done
+	ADD R6, R0, R7
+	LSR $3, R5, R8
+reluPool2BackwardNEON_step:
+	VLD1.P 16(R2), [V1.S4]
+	FCMGTZ(1, 1)
+	VLD1.P 16(R1), [V0.S4]
+	VAND V1.B16, V0.B16, V0.B16
+	FADD4(31, 31, 0)
+	FMOVS.P 4(R3), F2
+	VUXTL V2.B8, V2.H8
+	VUXTL V2.H4, V2.S4
+	VCMEQ V30.S4, V2.S4, V3.S4
+	VCMEQ V27.S4, V2.S4, V4.S4
+	VCMEQ V28.S4, V2.S4, V5.S4
+	VCMEQ V29.S4, V2.S4, V6.S4
+	VAND V0.B16, V3.B16, V3.B16
+	VAND V0.B16, V4.B16, V4.B16
+	VAND V0.B16, V5.B16, V5.B16
+	VAND V0.B16, V6.B16, V6.B16
+	VST2.P [V3.S4, V4.S4], 32(R0)
+	VST2.P [V5.S4, V6.S4], 32(R7)
+	SUBS $1, R8, R8
+	BNE reluPool2BackwardNEON_step
+	MOVD R7, R0
+	SUB $1, R4
+	B reluPool2BackwardNEON_row
+reluPool2BackwardNEON_done:
+	FADDP4(31, 31, 31)
+	FADDP4(31, 31, 31)
+	FMOVS F31, ret+112(FP)
 	RET

@@ -327,3 +327,233 @@ func skipReLUBackwardNEON(dst, dskip, dy, y []float32) float32
 //
 //go:noescape
 func sgdNEON(value []float32, grad []float32, buf []float32, lr float32, momentum float32, wd float32, first bool)
+
+// neonConv1Rows runs the NEON single-channel convolution of ocs channels of 8*vecs-pixel rows
+// (the elemOps conv1Rows), after checking the last element it reads and writes: the assembly
+// trusts its arguments.
+func neonConv1Rows(dst []float32, dstStride int, x []float32, W int, w []float32, ocs, vecs, K, oh int) {
+	_ = x[(oh+K-2)*W+K-1+8*vecs-1]
+	_ = w[ocs*K*K-1]
+	_ = dst[(ocs-1)*dstStride+oh*8*vecs-1]
+	switch ocs<<2 | vecs {
+	case 1<<2 | 1:
+		neonConv1x1x8(dst, dstStride, x, W, w, K, oh)
+	case 1<<2 | 2:
+		neonConv1x1x16(dst, dstStride, x, W, w, K, oh)
+	case 1<<2 | 3:
+		neonConv1x1x24(dst, dstStride, x, W, w, K, oh)
+	case 2<<2 | 1:
+		neonConv1x2x8(dst, dstStride, x, W, w, K, oh)
+	case 2<<2 | 2:
+		neonConv1x2x16(dst, dstStride, x, W, w, K, oh)
+	case 2<<2 | 3:
+		neonConv1x2x24(dst, dstStride, x, W, w, K, oh)
+	case 3<<2 | 1:
+		neonConv1x3x8(dst, dstStride, x, W, w, K, oh)
+	case 3<<2 | 2:
+		neonConv1x3x16(dst, dstStride, x, W, w, K, oh)
+	case 3<<2 | 3:
+		neonConv1x3x24(dst, dstStride, x, W, w, K, oh)
+	case 4<<2 | 1:
+		neonConv1x4x8(dst, dstStride, x, W, w, K, oh)
+	case 4<<2 | 2:
+		neonConv1x4x16(dst, dstStride, x, W, w, K, oh)
+	case 4<<2 | 3:
+		neonConv1x4x24(dst, dstStride, x, W, w, K, oh)
+	default:
+		panic("kernels: no NEON convolution kernel for this size")
+	}
+}
+
+// neonConv1x1x8 computes 1 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x1x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x1x16 computes 1 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x1x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x1x24 computes 1 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x1x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x2x8 computes 2 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x2x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x2x16 computes 2 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x2x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x2x24 computes 2 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x2x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x3x8 computes 3 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x3x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x3x16 computes 3 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x3x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x3x24 computes 3 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x3x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x4x8 computes 4 output channels of 8-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x4x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x4x16 computes 4 output channels of 16-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x4x16(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1x4x24 computes 4 output channels of 24-pixel rows of a single-channel convolution
+// (see conv1Kernel in the generator).
+//
+//go:noescape
+func neonConv1x4x24(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
+
+// neonConv1GradRows runs the NEON weight-gradient kernel of ocs channels and taps kernel
+// positions (the elemOps conv1GradRows), after checking the last element it reads and writes.
+func neonConv1GradRows(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, ocs, taps, off0, off1, off2 int) {
+	_ = dw[(ocs-1)*ldw+taps-1]
+	_ = dy[(ocs-1)*dyStride+images*oh*8*vecs-1]
+	_ = x[(images-1)*imageX+(oh-1)*W+max(off0, off1, off2)+8*vecs-1]
+	switch ocs<<2 | taps {
+	case 1<<2 | 1:
+		neonConv1dw1x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 1<<2 | 2:
+		neonConv1dw1x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 1<<2 | 3:
+		neonConv1dw1x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 2<<2 | 1:
+		neonConv1dw2x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 2<<2 | 2:
+		neonConv1dw2x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 2<<2 | 3:
+		neonConv1dw2x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 3<<2 | 1:
+		neonConv1dw3x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 3<<2 | 2:
+		neonConv1dw3x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 3<<2 | 3:
+		neonConv1dw3x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 4<<2 | 1:
+		neonConv1dw4x1(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 4<<2 | 2:
+		neonConv1dw4x2(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	case 4<<2 | 3:
+		neonConv1dw4x3(dw, ldw, dy, dyStride, x, imageX, W, images, oh, vecs, off0, off1, off2)
+	default:
+		panic("kernels: no NEON convolution gradient kernel for this size")
+	}
+}
+
+// neonConv1dw1x1 adds the weight gradient of 1 output channels at 1 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw1x2 adds the weight gradient of 1 output channels at 2 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw1x3 adds the weight gradient of 1 output channels at 3 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw2x1 adds the weight gradient of 2 output channels at 1 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw2x2 adds the weight gradient of 2 output channels at 2 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw2x3 adds the weight gradient of 2 output channels at 3 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw3x1 adds the weight gradient of 3 output channels at 1 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw3x2 adds the weight gradient of 3 output channels at 2 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw3x3 adds the weight gradient of 3 output channels at 3 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw4x1 adds the weight gradient of 4 output channels at 1 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw4x2 adds the weight gradient of 4 output channels at 2 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// neonConv1dw4x3 adds the weight gradient of 4 output channels at 3 kernel positions of a
+// single-channel convolution (see conv1GradKernel in the generator).
+//
+//go:noescape
+func neonConv1dw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off0 int, off1 int, off2 int)
+
+// reluPool2NEON writes rows rows of w/2 pooled outputs into dst and arg from 2*rows rows of w
+// floats of src plus bias; w must be a multiple of 8.
+//
+//go:noescape
+func reluPool2NEON(dst []float32, arg []uint8, src []float32, bias float32, rows int, w int)
+
+// reluPool2BackwardNEON writes 2*rows rows of w floats of dst from rows rows of w/2 pooled
+// gradients dy, outputs y and winners arg, and returns the sum of the gradients it passed on; w
+// must be a multiple of 8.
+//
+//go:noescape
+func reluPool2BackwardNEON(dst []float32, dy []float32, y []float32, arg []uint8, rows int, w int) float32

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-	"time"
 
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
@@ -111,7 +110,7 @@ func TestDoctorNotesATooLowLearningRateAndItsFixIsALiveChange(t *testing.T) {
 			tr.Send(SetHyper{LearningRate: &undo, Why: "doctor: undo"})
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithDeadline(context.Background(), hangDeadline(t))
 	defer cancel()
 	if err := tr.Run(ctx); err != nil {
 		t.Fatal(err)

@@ -2,9 +2,9 @@
 // declarations (neon_stubs_arm64.go). The amd64 kernels come from avo, which has no arm64
 // backend; these are few and regular enough to print directly.
 //
-// Go's arm64 assembler lacks the by-element FMLA and most float vector instructions (FADD,
-// FMUL, FMAX, FCMGT, FADDP), so the file defines them as macros that emit the instruction
-// words, checked against llvm-mc.
+// Go's arm64 assembler lacks the by-element FMLA, most float vector instructions (FADD, FMUL,
+// FMAX, FCMGT, FCMEQ, FADDP) and ORN, so the file defines them as macros that emit the
+// instruction words, checked against llvm-mc.
 package main
 
 import (
@@ -26,6 +26,9 @@ func main() {
 	tiles(&s, &g)
 	dots(&s, &g)
 	elementwise(&s, &g)
+	conv1(&s, &g)
+	conv1Grad(&s, &g)
+	pooling(&s, &g)
 	src, err := format.Source(g.Bytes())
 	if err != nil {
 		log.Fatalf("neongen: formatting the stubs: %v\n%s", err, g.Bytes())
@@ -56,6 +59,11 @@ func header(s, g *bytes.Buffer) {
 #define FMAX4(d, n, m) WORD $(0x4E20F400 | ((m)<<16) | ((n)<<5) | (d))
 #define FADDP4(d, n, m) WORD $(0x6E20D400 | ((m)<<16) | ((n)<<5) | (d))
 #define FCMGTZ(d, n) WORD $(0x4EA0C800 | ((n)<<5) | (d))
+// FCMGT4: Vd = all ones where Vn > Vm; FCMEQ4: where Vn == Vm (so Vn == Vn is "not NaN");
+// ORN16: Vd = Vn | ^Vm, bitwise.
+#define FCMGT4(d, n, m) WORD $(0x6EA0E400 | ((m)<<16) | ((n)<<5) | (d))
+#define FCMEQ4(d, n, m) WORD $(0x4E20E400 | ((m)<<16) | ((n)<<5) | (d))
+#define ORN16(d, n, m) WORD $(0x4EE01C00 | ((m)<<16) | ((n)<<5) | (d))
 `)
 	g.WriteString(generated + "//go:build arm64 && !purego\n\npackage kernels\n")
 }
