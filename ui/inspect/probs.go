@@ -27,9 +27,10 @@ var eighths = [8]string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
 // returns false when width x height is too small for it.
 func probsChart(image []uint8, probs []float32, truth, pred int, names classNames,
 	dd *digitDrawer, hiRes bool, st theme, width, height int) ([]string, bool) {
+	nameW := names.widest()
 	size := large
-	if height < size.rows() {
-		size = small
+	if height < size.rows() || barWidth(width, size, nameW) < minBarWidth {
+		size = small // the large digit leaves the bars too little room
 	}
 	if height < max(size.rows(), len(probs)) {
 		return nil, false
@@ -42,7 +43,6 @@ func probsChart(image []uint8, probs []float32, truth, pred int, names className
 		}
 	}
 
-	nameW := names.widest()
 	barW := barWidth(width, size, nameW)
 	if barW < minBarWidth {
 		return nil, false

@@ -109,3 +109,20 @@ func bound(bs []key.Binding, k string) bool {
 	}
 	return false
 }
+
+// At 80 columns the map leaves the chart less room than its large digit
+// needs beside the bars: the chart draws its small digit, never a "need a
+// bigger window" that the window already is.
+func TestMistakesWhyFitsEightyColumns(t *testing.T) {
+	var asked []int
+	m := NewMistakes(noColor())
+	m.SetExplainer(fakeExplainer{&asked})
+	m.SetSnapshot(handSnapshot(mnistInfo(t)))
+	m.Render(80, 17)
+	send(m, "enter")
+	run(m, m.Update(press("w")))
+	out := m.Render(80, 17)
+	if strings.Contains(out, "enlarge") || !strings.Contains(out, "predicted ") || !strings.Contains(out, "why ") {
+		t.Errorf("at 80x17 the map and the chart do not both show:\n%s", out)
+	}
+}
