@@ -146,3 +146,27 @@ func TestGoldenColourSaliency(t *testing.T) {
 	}
 	golden.RequireEqualEscape(t, []byte(out), true)
 }
+
+// In the windows the dashboard usually has, the panel has no room for the
+// bars and the map together: w shows the map in place of the bars, and a
+// window too narrow for it says so instead of changing nothing.
+func TestWhyShowsInSmallWindows(t *testing.T) {
+	calls := 0
+	var classes []int
+	m := explainingModel{fakeModel: fakeModel{probs: sevenish}, explained: &calls, classes: &classes}
+	p := newPage(m, view.Options{NoColor: true})
+	drawSeven(p)
+	runCmd(t, p, p.Update(keyPress("w")))
+	for _, size := range [][2]int{{100, 23}, {100, 17}} {
+		out := p.Render(size[0], size[1])
+		if !strings.Contains(out, "why 7: # + for") || !strings.Contains(out, strings.Repeat("#", Side)) || !strings.Contains(out, strings.Repeat("=", Side)) {
+			t.Errorf("%dx%d: no map:\n%s", size[0], size[1], out)
+		}
+		if lines := strings.Count(out, "\n") + 1; lines != size[1] {
+			t.Errorf("%dx%d: %d lines", size[0], size[1], lines)
+		}
+	}
+	if out := p.Render(80, 17); !strings.Contains(out, "widen the window") {
+		t.Errorf("80x17: the map does not fit and nothing says so:\n%s", out)
+	}
+}

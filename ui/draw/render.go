@@ -271,6 +271,12 @@ func (p *Page) panel(w, h int) []string {
 		main = joinColumns(main, colW+gap, p.preview())
 	case f.preview:
 		main = append(append(main, ""), p.preview()...)
+	case p.why:
+		f.hint = false
+		main = p.whyInsteadOfBars(w, h-len(out)-boolInt(f.status))
+		if len(out)+len(main)+boolInt(f.status) > h {
+			out = out[:0] // the caption makes way for the map
+		}
 	}
 	out = append(out, main...)
 	if f.hint {
@@ -280,6 +286,33 @@ func (p *Page) panel(w, h int) []string {
 		out = append(out, p.status())
 	}
 	return out
+}
+
+// whyInsteadOfBars is the panel's middle when w asked for the map and the
+// answer, the bars and the map do not all fit: the answer's line and the
+// map, the bars left out (the map is what w asked for), the map's frame
+// dropped when even that is too tall. Too narrow for the map, a line says so.
+func (p *Page) whyInsteadOfBars(w, h int) []string {
+	if w < previewW {
+		lines := []string{p.guessLine(), ""}
+		msg := fmt.Sprintf("why: the map needs %d columns here; widen the window", previewW)
+		for _, l := range strings.Split(ansi.Wrap(msg, max(w, 1), " "), "\n") {
+			lines = append(lines, p.st.dim.Render(l))
+		}
+		return lines
+	}
+	pv := p.preview() // title, frame top, Side/2 rows, frame bottom
+	if 1+len(pv) > h-2 { // room for the caption too, if it can
+		pv = append([]string{pv[0]}, pv[2:len(pv)-1]...)
+	}
+	return append([]string{p.guessLine()}, pv...)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // panelParts are the optional parts of the panel.
