@@ -301,7 +301,7 @@ func (p *Page) whyInsteadOfBars(w, h int) []string {
 		}
 		return lines
 	}
-	pv := p.preview() // title, frame top, Side/2 rows, frame bottom
+	pv := p.preview()    // title, frame top, Side/2 rows, frame bottom
 	if 1+len(pv) > h-2 { // room for the caption too, if it can
 		pv = append([]string{pv[0]}, pv[2:len(pv)-1]...)
 	}
