@@ -162,6 +162,24 @@ const (
 	minLossRows = 8
 )
 
+// shortRate writes a learning rate in at most width cells where it can:
+// 0.01, or 1e-5 where 1e-05 or 0.0001 would be cut to "1e…".
+func shortRate(v float64, width int) string {
+	s := strconv.FormatFloat(v, 'g', 2, 64)
+	if len(s) <= width {
+		return s
+	}
+	mant, exp, ok := strings.Cut(strconv.FormatFloat(v, 'e', 0, 64), "e")
+	if !ok {
+		return s
+	}
+	sign := ""
+	if exp[0] == '-' {
+		sign = "-"
+	}
+	return mant + "e" + sign + strings.TrimLeft(exp[1:], "0")
+}
+
 // rateLine draws the learning rate of every step as a thin line, rows high,
 // under the loss chart and on its x axis: the graph starts right of column
 // x0 (the loss chart's y axis), graphW columns wide, from step minX to maxX.
@@ -188,7 +206,7 @@ func rateLine(tr train.RateTrace, w, rows, x0, graphW int, minX, maxX float64, s
 	if top <= 0 {
 		return termdraw.CanvasView(&c)
 	}
-	label(0, strconv.FormatFloat(top, 'g', 2, 64))
+	label(0, shortRate(top, x0))
 
 	// The highest rate sits one dot below the top, clear of the loss chart's
 	// labels above.

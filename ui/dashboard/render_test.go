@@ -449,3 +449,16 @@ func TestLossChartDrawsTheRateLine(t *testing.T) {
 		t.Errorf("a chart of %d lines gives the rate line rows it needs for the loss:\n%s", minLossRows+rateLineH, small)
 	}
 }
+
+// The rate line's margin names the highest rate in the cells it has.
+func TestShortRate(t *testing.T) {
+	for _, c := range []struct {
+		v     float64
+		width int
+		want  string
+	}{{0.01, 4, "0.01"}, {1e-5, 4, "1e-5"}, {1e-4, 4, "1e-4"}, {0.0003, 5, "3e-4"}, {2.5e-5, 8, "2.5e-05"}, {0.1, 3, "0.1"}, {12, 4, "12"}} {
+		if got := shortRate(c.v, c.width); got != c.want {
+			t.Errorf("shortRate(%g, %d) = %q, want %q", c.v, c.width, got, c.want)
+		}
+	}
+}
