@@ -814,16 +814,18 @@ func (g *bnPoolGrad[F]) grad(dst []F, img, c int) F {
 		bnPoolAddWinners(dst, dy, y, arg, g.a[c], g.H, g.W)
 		return F(kernels.CopySum(d, d))
 	}
+	// The conversions round each product on its own, as the vector loops do: without them
+	// the compiler may fuse the multiply and the subtraction (it does on arm64).
 	var s0, s1 F
 	j := 0
 	for ; j+2 <= len(x); j += 2 {
-		t0, t1 := -b-(x[j]-mu)*e, -b-(x[j+1]-mu)*e
+		t0, t1 := -b-F((x[j]-mu)*e), -b-F((x[j+1]-mu)*e)
 		dst[j], dst[j+1] = t0, t1
 		s0 += t0
 		s1 += t1
 	}
 	for ; j < len(x); j++ {
-		t := -b - (x[j]-mu)*e
+		t := -b - F((x[j]-mu)*e)
 		dst[j] = t
 		s0 += t
 	}
