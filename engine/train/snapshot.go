@@ -12,6 +12,9 @@ package train
 import (
 	"time"
 
+	"mnist-tui/dataset"
+	"mnist-tui/engine"
+
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/runs"
 )
@@ -239,3 +242,21 @@ func (Resume) isCommand()   {}
 func (Stop) isCommand()     {}
 func (Save) isCommand()     {}
 func (SetHyper) isCommand() {}
+
+// DataInfo is the normalisation and class names of the run's data set: the
+// loaded set's, or the named one's before it is loaded.
+func (s Snapshot) DataInfo() (dataset.Info, error) {
+	if s.Data != nil {
+		return s.Data.Info, nil
+	}
+	return dataset.Lookup(s.Dataset)
+}
+
+// NewNet builds a one-thread net of the run's model (its own network when
+// custom) for a page to copy the run's weights into and look through.
+func (s Snapshot) NewNet() (*engine.Net, error) {
+	if s.Model == config.Custom {
+		return engine.NewCustomNet(s.Config.Network, 1, 1)
+	}
+	return engine.NewNet(s.Model, 1, 1)
+}

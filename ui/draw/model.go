@@ -8,7 +8,6 @@ import (
 
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
-	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 )
 
@@ -111,12 +110,12 @@ func (l *Live) Refresh(ctx context.Context) error {
 	if s.Model == "" {
 		return errors.New("the run names no model")
 	}
-	info, err := runInfo(s)
+	info, err := s.DataInfo()
 	if err != nil {
 		return err
 	}
 	if l.spare == nil || l.spare.Model() != s.Model {
-		if l.spare, err = newNet(s); err != nil {
+		if l.spare, err = s.NewNet(); err != nil {
 			return err
 		}
 	}
@@ -133,14 +132,6 @@ func (l *Live) Refresh(ctx context.Context) error {
 	l.info, l.step, l.model = info, step, s.Model
 	l.mu.Unlock()
 	return nil
-}
-
-// runInfo is the normalisation of the run's data set.
-func runInfo(s train.Snapshot) (dataset.Info, error) {
-	if s.Data != nil {
-		return s.Data.Info, nil
-	}
-	return dataset.Lookup(s.Dataset)
 }
 
 // Classify runs the image through the weights of the last Refresh.
@@ -161,12 +152,4 @@ func (l *Live) About() string {
 		return "training run · waiting for its weights"
 	}
 	return fmt.Sprintf("%s · live weights from step %d", l.model, l.step)
-}
-
-// newNet builds a net for the run's weights: its model, or its own network (model custom).
-func newNet(s train.Snapshot) (*engine.Net, error) {
-	if s.Model == config.Custom {
-		return engine.NewCustomNet(s.Config.Network, 1, 1)
-	}
-	return engine.NewNet(s.Model, 1, 1)
 }

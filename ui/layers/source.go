@@ -98,27 +98,16 @@ func (l *Live) Capture(ctx context.Context, img []uint8) (Capture, error) {
 	if s.Model == "" {
 		return Capture{}, errors.New("the run names no model")
 	}
-	info := dataset.Info{}
-	if s.Data != nil {
-		info = s.Data.Info
-	} else {
-		var err error
-		if info, err = dataset.Lookup(s.Dataset); err != nil {
-			return Capture{}, err
-		}
+	info, err := s.DataInfo()
+	if err != nil {
+		return Capture{}, err
 	}
 	custom := s.Config.Network
 	if s.Model != config.Custom {
 		custom = nil
 	}
 	if l.net == nil || l.model != s.Model || l.custom != custom {
-		var err error
-		if s.Model == config.Custom {
-			l.net, err = engine.NewCustomNet(custom, 1, 1)
-		} else {
-			l.net, err = engine.NewNet(s.Model, 1, 1)
-		}
-		if err != nil {
+		if l.net, err = s.NewNet(); err != nil {
 			l.net = nil
 			return Capture{}, err
 		}
