@@ -693,15 +693,31 @@ func (m *customNet[F]) drawMask(n *node[F], B int) {
 		m.st.maskSource(mask, m.lo*n.out)
 		return
 	}
-	// u = r/2⁵³ for r the top 53 bits of a draw, and u >= p exactly when r >= ⌈p·2⁵³⌉ (p·2⁵³
-	// is exact): the integer test keeps the mask of the float one.
-	threshold := uint64(math.Ceil(n.l.P * (1 << 53)))
+	threshold := maskThreshold(n.l.P)
 	for i := range B {
 		m.rng.Seed(m.st.seed, maskStream(m.st.step, n.drop, m.lo+i))
-		row := mask[i*n.out:][:n.out]
-		for j := range row {
-			row[j] = uint8(oneIf(m.rng.Uint64()>>11 >= threshold))
-		}
+		drawMaskRow(mask[i*n.out:][:n.out], &m.rng, threshold)
+	}
+}
+
+// Each 64-bit draw decides two elements, its high half the first and its low half the next:
+// u = r/2³² for r a 32-bit half, kept when u >= p. Half the draws of one per element, and
+// finer than PyTorch's own float32 dropout, whose uniforms have 24 bits (ATen's
+// transformation::uniform_real): p is taken to 2⁻³².
+
+// maskThreshold is the integer test of u >= p: r >= ⌈p·2³²⌉, p·2³² being exact.
+func maskThreshold(p float64) uint64 { return uint64(math.Ceil(p * (1 << 32))) }
+
+// drawMaskRow fills row with draws of rng kept when their 32-bit halves reach threshold; an
+// odd row's last element takes the high half of a last draw.
+func drawMaskRow(row []uint8, rng *rand.PCG, threshold uint64) {
+	for ; len(row) >= 2; row = row[2:] {
+		r := rng.Uint64()
+		row[0] = uint8(oneIf(r>>32 >= threshold))
+		row[1] = uint8(oneIf(r&(1<<32-1) >= threshold))
+	}
+	if len(row) == 1 {
+		row[0] = uint8(oneIf(rng.Uint64()>>32 >= threshold))
 	}
 }
 

@@ -396,31 +396,65 @@ func TestLabelSmoothingReachesStagedNetworks(t *testing.T) {
 	}
 }
 
-// Dropout's mask keeps an element when u = r/2⁵³ >= p, r the top 53 bits of a draw from the
-// image's stream; drawMask decides it on the integers, which must give the same masks.
+// Dropout's mask keeps an element when u = r/2³² >= p, r a 32-bit half of a draw from the
+// image's stream, the high half for one element and the low half for the next; drawMask
+// decides it on the integers, which must give the same masks. Rows of odd length (5 here: the
+// last element takes the high half of a draw of its own) and p near a threshold step check
+// the edges.
 func TestDropoutMaskIsTheFloatRule(t *testing.T) {
-	for _, p := range []float64{0, 0.1, 0.25, 1.0 / 3, 0.5, 0.9} {
-		spec := mustNetwork(t, fmt.Sprintf("network:\n  - flatten\n  - dropout: %v\n  - linear: 10\n", p))
-		st := newCustomState(spec, 9)
-		st.step = 4
-		m := newCustom(spec, st, make([]float32, 1<<14), make([]float32, 1<<14))
-		const B = 3
-		m.reserve(B)
-		m.lo = 5
-		n := m.nodes[1]
-		m.drawMask(n, B)
-		var rng rand.PCG
-		for i := range B {
-			rng.Seed(9, maskStream(4, 0, 5+i))
-			for j := range n.out {
-				want := uint8(0)
-				if float64(rng.Uint64()>>11)/(1<<53) >= p {
-					want = 1
-				}
-				if got := n.mask[i*n.out+j]; got != want {
-					t.Fatalf("p %v image %d element %d: mask %d, want %d", p, i, j, got, want)
+	for _, p := range []float64{0, 0.1, 0.25, 1.0 / 3, 0.5, 0.9, 1 - 1.0/(1<<32)} {
+		for _, width := range []int{4, 5} {
+			spec := mustNetwork(t, fmt.Sprintf("network:\n  - flatten\n  - linear: %d\n  - dropout: %v\n  - linear: 10\n", width, p))
+			st := newCustomState(spec, 9)
+			st.step = 4
+			m := newCustom(spec, st, make([]float32, 1<<16), make([]float32, 1<<16))
+			const B = 3
+			m.reserve(B)
+			m.lo = 5
+			n := m.nodes[2]
+			m.drawMask(n, B)
+			var rng rand.PCG
+			for i := range B {
+				rng.Seed(9, maskStream(4, 0, 5+i))
+				var r uint64
+				for j := range n.out {
+					half := r & (1<<32 - 1) // the low half of the last draw
+					if j%2 == 0 {
+						r = rng.Uint64()
+						half = r >> 32
+					}
+					want := uint8(0)
+					if float64(half)/(1<<32) >= p {
+						want = 1
+					}
+					if got := n.mask[i*n.out+j]; got != want {
+						t.Fatalf("p %v width %d image %d element %d: mask %d, want %d", p, width, i, j, got, want)
+					}
 				}
 			}
+		}
+	}
+}
+
+// The masks keep a share 1−p of the elements, image by image: two decisions per draw take
+// nothing from the Bernoulli(1−p) of PyTorch's dropout.
+func TestDropoutMaskKeepsOneMinusP(t *testing.T) {
+	for _, p := range []float64{0.1, 0.25, 0.5, 0.9} {
+		spec := mustNetwork(t, fmt.Sprintf("network:\n  - flatten\n  - dropout: %v\n  - linear: 10\n", p))
+		st := newCustomState(spec, 3)
+		m := newCustom(spec, st, make([]float32, 1<<14), make([]float32, 1<<14))
+		const B = 64
+		m.reserve(B)
+		n := m.nodes[1]
+		m.drawMask(n, B)
+		kept := 0
+		for _, k := range n.mask[:B*n.out] {
+			kept += int(k)
+		}
+		// Within 5 standard deviations of B·784·(1−p) keeps.
+		N := float64(B * n.out)
+		if d := float64(kept) - N*(1-p); math.Abs(d) > 5*math.Sqrt(N*p*(1-p)) {
+			t.Errorf("p %v: %d of %v elements kept, want about %.0f", p, kept, N, N*(1-p))
 		}
 	}
 }

@@ -902,19 +902,22 @@ func batchNormBackward[F float](dx, dgamma, dbeta, dy, y []F, arg []uint8, x []F
 }
 
 // dropoutForward: y [N] = x·mask/(1−p), mask [N] holding 1 for the kept elements and 0 for
-// the dropped, as PyTorch's dropout does with its Bernoulli(1−p) mask.
+// the dropped, as PyTorch's dropout does with its Bernoulli(1−p) mask. Each element is one
+// product with 0 or 1/(1−p), which x·mask·(1/(1−p)) rounds to as well (x·1 and x·0 are exact).
 func dropoutForward[F float](y, x []F, mask []uint8, N int, p float64) {
-	scale := F(1 / (1 - p))
+	keep := [2]F{0, F(1 / (1 - p))}
+	y, mask = y[:N], mask[:N]
 	for i, v := range x[:N] {
-		y[i] = v * F(mask[i]) * scale
+		y[i] = v * keep[mask[i]&1]
 	}
 }
 
 // dropoutBackward: dx [N] += dy·mask/(1−p).
 func dropoutBackward[F float](dx, dy []F, mask []uint8, N int, p float64) {
-	scale := F(1 / (1 - p))
+	keep := [2]F{0, F(1 / (1 - p))}
+	dx, mask = dx[:N], mask[:N]
 	for i, g := range dy[:N] {
-		dx[i] += g * F(mask[i]) * scale
+		dx[i] += g * keep[mask[i]&1]
 	}
 }
 
