@@ -28,12 +28,13 @@ import (
 // layers need more than a chunk: dropout draws each image's mask from a stream keyed by (seed,
 // training step, layer, image), which any chunk computes for its own images; BatchNorm needs
 // the whole batch's statistics, so a training step runs in passes that stop at each BatchNorm
-// of the top-level list (see customState.between): the chunks' per-channel moments are merged
-// in chunk order, and every chunk resumes with the batch's statistics; backward stops there
-// again for Σdy and Σdy·x̂. Each chunk keeps its activations in its own instance of the network
-// between the passes (whichever worker runs it), so a pass is a phase of the engine's pool like
-// any other. A BatchNorm inside a residual or branches block cannot stop the passes: a network
-// with one trains each batch as one chunk (modelDef.wholeBatch).
+// (see customState.between): the chunks' per-channel moments are merged in chunk order, and
+// every chunk resumes with the batch's statistics; backward stops there again for Σdy and
+// Σdy·x̂. Each chunk keeps its activations in its own instance of the network between the
+// passes (whichever worker runs it), so a pass is a phase of the engine's pool like any other.
+// To stop and resume inside residual and branches blocks, training walks the network as two
+// flat lists of steps (see step), one in forward order and one in backward order, in which a
+// BatchNorm is a step like the others.
 
 // NewCustomNet builds the checked network spec with weights drawn from seed and threads
 // workers (threads <= 0: one per CPU). Parameters are named as package network names them.
@@ -47,7 +48,6 @@ func NewCustomNet(spec *network.Network, seed uint64, threads int) (*Net, error)
 		name:        "custom",
 		bind:        func(b *binder[float32]) { bindCustom(b, spec) },
 		newChunkNet: func(values, grads []float32) chunkNet[float32] { return &customWorker{nets: &nets} },
-		wholeBatch:  st.nestedBatchNorm,
 	}
 	n, err := newNet(def, seed, threads)
 	if err != nil {
@@ -105,7 +105,7 @@ func (w *customWorker) forward(x []float32, B int, logits []float32) {
 // backward is never called: TrainStep runs a custom network in passes (stagedNet).
 func (w *customWorker) backward(x, dlogits []float32, B int) {}
 
-func (w *customWorker) forwardPasses() int { return len((*w.nets)[0].bnAt) + 1 }
+func (w *customWorker) forwardPasses() int { return len((*w.nets)[0].fwdBN) + 1 }
 
 func (w *customWorker) forwardPass(pass, chunk, lo int, x []float32, B int, logits []float32) {
 	m := (*w.nets)[chunk]
@@ -127,13 +127,11 @@ type customState struct {
 	stats   [][]float32 // their values, [C] each
 	tracked []int64     // each BatchNorm's num_batches_tracked
 	bn      []*bnBatch  // each BatchNorm's batch statistics, in the order of tracked
-	// topBN are the BatchNorms of the top-level list (indices into bn), in order: where a
-	// training step's passes stop.
-	topBN []int
-	// nestedBatchNorm: a BatchNorm inside a block, which needs the batch as one chunk.
-	nestedBatchNorm bool
-	seed            uint64
-	step            uint64 // training batches run: batch t's dropout masks are keyed by (seed, t)
+	// fwdBN and bwdBN are the BatchNorms (indices into bn) in the order forward and backward
+	// reach them: where a training step's passes stop.
+	fwdBN, bwdBN []int
+	seed         uint64
+	step         uint64 // training batches run: batch t's dropout masks are keyed by (seed, t)
 	// maskSource, when set, gives the dropout masks instead of the stream: the parity tests
 	// inject PyTorch's. from is the first of mask's elements in the whole batch's mask.
 	maskSource func(mask []uint8, from int)
@@ -169,18 +167,19 @@ func newCustomState(spec *network.Network, seed uint64) *customState {
 				merged: make([]moments, c), totDy: make([]float64, c), totDyXhat: make([]float64, c)})
 		}
 	})
-	k := 0
-	for i := range spec.Layers {
-		if spec.Layers[i].Kind == network.BatchNorm {
-			st.topBN = append(st.topBN, k)
+	// The orders of the steps every instance walks (newCustom builds the same).
+	var param, stat, drop int
+	fwd, bwd := trainingSteps(buildNodes[float32](spec.Layers, &param, &stat, &drop, true))
+	for _, s := range fwd {
+		if s.n.l.Kind == network.BatchNorm {
+			st.fwdBN = append(st.fwdBN, s.n.stat/2)
 		}
-		network.Walk(spec.Layers[i:i+1], func(_ string, l *network.Layer) {
-			if l.Kind == network.BatchNorm {
-				k++
-			}
-		})
 	}
-	st.nestedBatchNorm = len(st.topBN) < len(st.bn)
+	for _, s := range bwd {
+		if s.n.l.Kind == network.BatchNorm {
+			st.bwdBN = append(st.bwdBN, s.n.stat/2)
+		}
+	}
 	st.reserveChunks(1)
 	return st
 }
@@ -202,17 +201,17 @@ func (st *customState) runningStats(k int) bnStats[float32] {
 	return bnStats[float32]{mean: st.stats[2*k], variance: st.stats[2*k+1], tracked: &st.tracked[k]}
 }
 
-// passes is how many phases a training step runs: forward to each top-level BatchNorm, on
-// to the loss and back to the last BatchNorm, and back to each earlier one.
-func (st *customState) passes() int { return 2*len(st.topBN) + 1 }
+// passes is how many phases a training step runs: forward to each BatchNorm, on to the loss
+// and back to the first BatchNorm backward reaches, and back to each next one.
+func (st *customState) passes() int { return 2*len(st.fwdBN) + 1 }
 
 // between runs on one goroutine after pass of a training step run in chunks: it merges the
 // chunks' shares of a BatchNorm in chunk order, or ends the step after the last pass.
 func (st *customState) between(pass, chunks int) {
-	K := len(st.topBN)
+	K := len(st.fwdBN)
 	switch {
-	case pass < K: // forward reached BatchNorm pass: its batch statistics
-		k := st.topBN[pass]
+	case pass < K: // forward reached a BatchNorm: its batch statistics
+		k := st.fwdBN[pass]
 		b := st.bn[k]
 		copy(b.merged, b.moments[0])
 		for _, m := range b.moments[1:chunks] {
@@ -223,7 +222,7 @@ func (st *customState) between(pass, chunks int) {
 		b.count = b.merged[0].n
 		batchNormStatistics(b.mean, b.invstd, b.merged, st.runningStats(k), network.BNMomentum, network.BNEps)
 	case pass < 2*K: // backward reached a BatchNorm: the batch's Σdy and Σdy·x̂
-		b := st.bn[st.topBN[2*K-1-pass]]
+		b := st.bn[st.bwdBN[pass-K]]
 		copy(b.totDy, b.sumDy[0])
 		copy(b.totDyXhat, b.sumDyXhat[0])
 		for c := 1; c < chunks; c++ {
@@ -266,10 +265,107 @@ type node[F float] struct {
 	arg      []int32 // maxpool: each output's winner, its index in the input plane
 	arg2     []uint8 // conv with actReLUPool: each output's winner in its 2x2 window
 	mask     []uint8 // dropout: 1 kept, 0 dropped
-	// bnNext: a top-level stride-1 conv, its output unactivated, followed by a BatchNorm with
-	// ReLU and pooling fused in, whose backward pass writes the conv's output gradient straight
-	// into the conv's GEMM layout (bnPoolGrad): the conv's dy is never stored.
+	// bnNext: a stride-1 conv, its output unactivated, followed by a BatchNorm with ReLU and
+	// pooling fused in, whose backward pass writes the conv's output gradient straight into the
+	// conv's GEMM layout (bnPoolGrad): the conv's dy is never stored.
 	bnNext bool
+}
+
+// step is one step of a training walk over the network: a node run on its own (a layer, or a
+// BatchNorm, where the passes stop), or what a block does with its contents' outputs. The
+// contents of a block are steps of their own, before the block's in forward order and after
+// it in backward order.
+type step[F float] struct {
+	kind stepKind
+	n    *node[F] // the layer, or the block
+	in   *node[F] // the node whose output n reads (and whose dy takes n's input gradient); nil: the images
+	dy   *node[F] // the node whose dy is the gradient of n's output: n, or the block whose body n ends
+	part *node[F] // stepResidual: the body's last node; stepConcat: the branch's
+	off  int      // stepConcat: the branch's first channel in the block's output
+}
+
+type stepKind uint8
+
+const (
+	stepNode     stepKind = iota
+	stepResidual          // the block's output is its input plus its body's
+	stepConcat            // one branch's output goes into its channels of the block's
+)
+
+// trainingSteps lays nodes out as the steps of a training walk, forward and backward. Backward
+// takes a block before its contents and a branches block's branches in order, as a recursive
+// walk would: the gradients add up in the same order.
+func trainingSteps[F float](nodes []*node[F]) (fwd, bwd []step[F]) {
+	var forward func(nodes []*node[F], in *node[F])
+	forward = func(nodes []*node[F], in *node[F]) {
+		for i, n := range nodes {
+			if i > 0 {
+				in = nodes[i-1]
+			}
+			switch n.l.Kind {
+			case network.Residual:
+				forward(n.body, in)
+				fwd = append(fwd, step[F]{kind: stepResidual, n: n, in: in, part: last(n.body)})
+			case network.Branches:
+				off := 0
+				for _, b := range n.branches {
+					forward(b, in)
+					fwd = append(fwd, step[F]{kind: stepConcat, n: n, part: last(b), off: off})
+					off += channels(last(b).outShape)
+				}
+			default:
+				fwd = append(fwd, step[F]{kind: stepNode, n: n, in: in})
+			}
+		}
+	}
+	// dout is the node whose dy is the gradient of the last node's output.
+	var backward func(nodes []*node[F], in, dout *node[F])
+	backward = func(nodes []*node[F], in, dout *node[F]) {
+		for i := len(nodes) - 1; i >= 0; i-- {
+			n, prev, dy := nodes[i], in, nodes[i]
+			if i > 0 {
+				prev = nodes[i-1]
+			}
+			if i == len(nodes)-1 {
+				dy = dout
+			}
+			switch n.l.Kind {
+			case network.Residual:
+				bwd = append(bwd, step[F]{kind: stepResidual, n: n, in: prev, dy: dy})
+				backward(n.body, prev, dy)
+			case network.Branches:
+				off := 0
+				for _, b := range n.branches {
+					bwd = append(bwd, step[F]{kind: stepConcat, n: n, dy: dy, part: last(b), off: off})
+					backward(b, prev, last(b))
+					off += channels(last(b).outShape)
+				}
+			default:
+				bwd = append(bwd, step[F]{kind: stepNode, n: n, in: prev, dy: dy})
+			}
+		}
+	}
+	forward(nodes, nil)
+	backward(nodes, nil, last(nodes))
+	return fwd, bwd
+}
+
+func last[F float](nodes []*node[F]) *node[F] { return nodes[len(nodes)-1] }
+
+// markBNNext marks the convolutions of nodes and their blocks that can take their output
+// gradient from the BatchNorm after them (node.bnNext).
+func markBNNext[F float](nodes []*node[F]) {
+	for i, n := range nodes {
+		if n.l.Kind == network.BatchNorm && i > 0 {
+			if prev := nodes[i-1]; prev.l.Kind == network.Conv && !prev.strided && prev.fused == actNone && n.bn == bnReLUPool {
+				prev.bnNext = true
+			}
+		}
+		markBNNext(n.body)
+		for _, b := range n.branches {
+			markBNNext(b)
+		}
+	}
 }
 
 // customNet is one chunk's instance of a custom network: its activations, kept between the
@@ -278,18 +374,20 @@ type customNet[F float] struct {
 	spec     *network.Network
 	st       *customState
 	nodes    []*node[F]
-	bnAt     []int // the top-level BatchNorms' places in nodes
-	p, g     [][]F // parameter values and the chunk's gradients, state_dict order
-	bound    gradBindings[F, [][]F]
-	capacity int // images the activations hold
-	sc       *scratch[F]
-	col      []F // a strided convolution's im2col of one image
-	zeros    []F // a bias of zeros for layers without one
-	dummy    []F // where the gradient of that bias goes
-	scale    []float64
-	shift    []float64 // [C] a BatchNorm's affine map, see batchNormAffine
-	lo       int       // the running chunk's first image in the batch: keys its dropout masks
-	rng      rand.PCG
+	fwd, bwd []step[F] // a training step's walk (trainingSteps)
+	// fwdBN and bwdBN are the BatchNorms' places in fwd and bwd: where the passes stop.
+	fwdBN, bwdBN []int
+	p, g         [][]F // parameter values and the chunk's gradients, state_dict order
+	bound        gradBindings[F, [][]F]
+	capacity     int // images the activations hold
+	sc           *scratch[F]
+	col          []F // a strided convolution's im2col of one image
+	zeros        []F // a bias of zeros for layers without one
+	dummy        []F // where the gradient of that bias goes
+	scale        []float64
+	shift        []float64 // [C] a BatchNorm's affine map, see batchNormAffine
+	lo           int       // the running chunk's first image in the batch: keys its dropout masks
+	rng          rand.PCG
 
 	bnsc   bnScratch[F]  // a BatchNorm's, for a plane at a time
 	bnGrad bnPoolGrad[F] // a bnNext conv's BatchNorm's backward, handed to convBackward
@@ -301,12 +399,16 @@ func newCustom[F float](spec *network.Network, st *customState, values, grads []
 	m.g = bindCustom(&binder[F]{buf: grads}, spec)
 	param, stat, drop := 0, 0, 0
 	m.nodes = buildNodes[F](spec.Layers, &param, &stat, &drop, true)
-	for i, n := range m.nodes {
-		if n.l.Kind == network.BatchNorm {
-			m.bnAt = append(m.bnAt, i)
-			if prev := m.nodes[max(i-1, 0)]; i > 0 && prev.l.Kind == network.Conv && !prev.strided && prev.fused == actNone && n.bn == bnReLUPool {
-				prev.bnNext = true
-			}
+	markBNNext(m.nodes)
+	m.fwd, m.bwd = trainingSteps(m.nodes)
+	for i, s := range m.fwd {
+		if s.n.l.Kind == network.BatchNorm {
+			m.fwdBN = append(m.fwdBN, i)
+		}
+	}
+	for i, s := range m.bwd {
+		if s.n.l.Kind == network.BatchNorm {
+			m.bwdBN = append(m.bwdBN, i)
 		}
 	}
 	return m
@@ -472,105 +574,146 @@ func (m *customNet[F]) forward(x []F, B int, logits []F) {
 // the passes back to back: the gradient checks' way.
 func (m *customNet[F]) forwardTrain(x []F, B int, logits []F) {
 	m.reserve(B)
-	for p := range len(m.bnAt) + 1 {
+	for p := range len(m.fwdBN) + 1 {
 		m.forwardPass(p, 0, 0, x, B, logits)
-		if p < len(m.bnAt) {
+		if p < len(m.fwdBN) {
 			m.st.between(p, 1)
 		}
 	}
 }
 
 func (m *customNet[F]) backward(x, dlogits []F, B int) {
-	K := len(m.bnAt)
+	K := len(m.fwdBN)
 	for p := range K + 1 {
 		m.backwardPass(p, 0, x, dlogits, B)
 		m.st.between(K+p, 1)
 	}
 }
 
-// input is what node i of nodes reads: the output of the node before it, or x.
-func input[F float](nodes []*node[F], i int, x []F) []F {
-	if i == 0 {
+// input is what step s reads: its input node's output, or x.
+func input[F float](s *step[F], x []F) []F {
+	if s.in == nil {
 		return x
 	}
-	return nodes[i-1].y
+	return s.in.y
 }
 
 // forwardPass runs pass of a training step on the B images of x, the chunk-th chunk of the
-// batch starting at its image lo: the top-level nodes from the BatchNorm where the previous
-// pass stopped (normalised by the batch's statistics) to the next BatchNorm, whose share of
-// the statistics it leaves in customState; the last pass writes logits [B,10].
+// batch starting at its image lo: the steps from the BatchNorm where the previous pass stopped
+// (normalised by the batch's statistics) to the next BatchNorm, whose share of the statistics
+// it leaves in customState; the last pass writes logits [B,10].
 func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F) {
 	m.lo = lo
-	start, end := 0, len(m.nodes)
+	start, end := 0, len(m.fwd)
 	if pass > 0 {
-		i := m.bnAt[pass-1]
-		n := m.nodes[i]
+		i := m.fwdBN[pass-1]
+		s := &m.fwd[i]
+		n := s.n
 		b := m.st.bn[n.stat/2]
 		C, H, W := bnDims(n)
 		batchNormAffine(m.scale[:C], m.shift[:C], b.mean, b.invstd, m.p[n.param], m.p[n.param+1])
-		batchNormApply(n.y[:B*n.out], n.arg2, input(m.nodes, i, x), m.scale, m.shift, B, C, H, W, n.bn, &m.bnsc)
+		batchNormApply(n.y[:B*n.out], n.arg2, input(s, x), m.scale, m.shift, B, C, H, W, n.bn, &m.bnsc)
 		start = i + 1
 	}
-	if pass < len(m.bnAt) {
-		end = m.bnAt[pass]
+	if pass < len(m.fwdBN) {
+		end = m.fwdBN[pass]
 	}
 	for i := start; i < end; i++ {
-		m.nodeForward(m.nodes[i], input(m.nodes, i, x), B, true)
+		m.stepForward(&m.fwd[i], x, B)
 	}
-	if pass < len(m.bnAt) {
-		n := m.nodes[end]
-		batchNormMoments(m.st.bn[n.stat/2].moments[chunk], input(m.nodes, end, x), B, n.l.In[0], n.plane, &m.bnsc)
+	if pass < len(m.fwdBN) {
+		s := &m.fwd[end]
+		batchNormMoments(m.st.bn[s.n.stat/2].moments[chunk], input(s, x), B, s.n.l.In[0], s.n.plane, &m.bnsc)
 		return
 	}
-	last := m.nodes[len(m.nodes)-1]
-	copy(logits[:B*network.Classes], last.y[:B*network.Classes])
+	copy(logits[:B*network.Classes], last(m.nodes).y[:B*network.Classes])
+}
+
+func (m *customNet[F]) stepForward(s *step[F], x []F, B int) {
+	n, in := s.n, input(s, x)
+	switch s.kind {
+	case stepNode:
+		m.nodeForward(n, in, B, true)
+	case stepResidual:
+		y, body := n.y[:B*n.out], s.part.y
+		for i := range y {
+			y[i] = in[i] + body[i]
+		}
+	case stepConcat:
+		ct := channels(n.outShape)
+		concatForward(n.y, s.part.y, B, ct, channels(s.part.outShape), s.off, n.out/ct)
+	}
 }
 
 // backwardPass runs pass of a training step's backward on the chunk-th chunk, x its images:
-// pass 0 from the logits' gradient dlogits [B,10] down to the last top-level BatchNorm, whose
-// share of Σdy and Σdy·x̂ it leaves in customState; each later one from a BatchNorm (its
-// input gradient from the batch's sums) down to the one before, or the input.
+// pass 0 from the logits' gradient dlogits [B,10] down to the first BatchNorm on the way,
+// whose share of Σdy and Σdy·x̂ it leaves in customState; each later one from a BatchNorm (its
+// input gradient from the batch's sums) down to the next, or the input.
 func (m *customNet[F]) backwardPass(pass, chunk int, x, dlogits []F, B int) {
-	K := len(m.bnAt)
+	K := len(m.bwdBN)
+	start, end := 0, len(m.bwd)
 	if pass == 0 {
 		each(m.nodes, func(n *node[F]) { clear(n.dy[:min(B*n.out, len(n.dy))]) })
-	}
-	hi := len(m.nodes)
-	if pass > 0 {
-		i := m.bnAt[K-pass]
-		n := m.nodes[i]
+		// The last node keeps its gradient like the others, for a BatchNorm there to find.
+		copy(last(m.nodes).dy, dlogits[:B*network.Classes])
+	} else {
+		i := m.bwdBN[pass-1]
+		s := &m.bwd[i]
+		n := s.n
 		b := m.st.bn[n.stat/2]
 		dgamma, dbeta := m.g[n.param], m.g[n.param+1]
 		for c := range dgamma {
 			dgamma[c] += F(b.sumDyXhat[chunk][c])
 			dbeta[c] += F(b.sumDy[chunk][c])
 		}
-		if prev := m.nodes[max(i-1, 0)]; prev.bnNext {
-			C, H, W := bnDims(n)
+		C, H, W := bnDims(n)
+		if s.in != nil && s.in.bnNext {
 			g := &m.bnGrad
-			g.x, g.y, g.dy, g.arg, g.C, g.H, g.W = prev.y, n.y, n.dy, n.arg2, C, H, W
+			g.x, g.y, g.dy, g.arg, g.C, g.H, g.W = s.in.y, n.y, s.dy.dy, n.arg2, C, H, W
 			for c := range C {
 				g.a[c], g.b[c], g.mu[c], g.e[c] = bnInputGradConsts(m.p[n.param][c], b.mean[c], b.invstd[c], b.totDy[c], b.totDyXhat[c], b.count)
 			}
-		} else if i > 0 {
-			C, H, W := bnDims(n)
-			bnInputGrad(m.nodes[i-1].dy, n.dy[:B*n.out], n.y, n.arg2, input(m.nodes, i, x), b.mean, b.invstd, b.totDy, b.totDyXhat, m.p[n.param], b.count, B, C, H, W, n.bn)
+		} else if s.in != nil {
+			bnInputGrad(s.in.dy, s.dy.dy[:B*n.out], n.y, n.arg2, input(s, x), b.mean, b.invstd, b.totDy, b.totDyXhat, m.p[n.param], b.count, B, C, H, W, n.bn)
 		}
-		hi = i
+		start = i + 1
 	}
-	lo := 0
 	if pass < K {
-		lo = m.bnAt[K-1-pass] + 1
+		end = m.bwdBN[pass]
 	}
-	m.seqBackward(m.nodes, x, nil, dlogits, B, lo, hi)
+	for i := start; i < end; i++ {
+		m.stepBackward(&m.bwd[i], x, B)
+	}
 	if pass < K {
-		n := m.nodes[lo-1]
+		s := &m.bwd[end]
+		n := s.n
 		b := m.st.bn[n.stat/2]
 		C, H, W := bnDims(n)
 		clear(b.sumDy[chunk])
 		clear(b.sumDyXhat[chunk])
-		bnGradSums(b.sumDy[chunk], b.sumDyXhat[chunk], n.dy[:B*n.out], n.y, n.arg2, input(m.nodes, lo-1, x), b.mean, b.invstd, B, C, H, W, n.bn)
+		bnGradSums(b.sumDy[chunk], b.sumDyXhat[chunk], s.dy.dy[:B*n.out], n.y, n.arg2, input(s, x), b.mean, b.invstd, B, C, H, W, n.bn)
+	}
+}
+
+// stepBackward adds the gradients of step s: into its parameters' and into its input node's dy
+// (none for the images).
+func (m *customNet[F]) stepBackward(s *step[F], x []F, B int) {
+	n := s.n
+	var dx []F
+	if s.in != nil {
+		dx = s.in.dy
+	}
+	dy := s.dy.dy[:min(B*n.out, len(s.dy.dy))] // a conv with bnNext has none
+	switch s.kind {
+	case stepNode:
+		m.nodeBackward(n, input(s, x), dx, dy, B)
+	case stepResidual: // the body's steps come next
+		if dx != nil {
+			addTo(dx[:B*n.out], dy)
+		}
+	case stepConcat: // the branch's steps come next
+		ct := channels(n.outShape)
+		concatBackward(s.part.dy, dy, B, ct, channels(s.part.outShape), s.off, n.out/ct)
 	}
 }
 
@@ -624,7 +767,7 @@ func (m *customNet[F]) nodeForward(n *node[F], x []F, B int, training bool) {
 	case network.BatchNorm:
 		st, gamma, beta := m.stats(n), m.p[n.param], m.p[n.param+1]
 		C, H, W := bnDims(n)
-		if training { // a BatchNorm inside a block, on a batch run as one chunk
+		if training { // the batch seen whole: a layer on its own (training walks stop at BatchNorms)
 			b := m.st.bn[n.stat/2]
 			batchNormTrain(y, n.arg2, b.mean, b.invstd, m.scale[:C], m.shift[:C], b.moments[0], x, gamma, beta, B, C, H, W, st, network.BNMomentum, network.BNEps, n.bn, &m.bnsc)
 		} else {
@@ -732,23 +875,9 @@ func maskStream(step uint64, drop, image int) uint64 {
 	return mix(mix(mix(step)+uint64(drop)) + uint64(image))
 }
 
-// seqBackward adds the gradients of nodes[lo:hi], run forward on x, for the gradient dout of
-// the last node's output: into their parameters' gradients and into the output gradients of
-// the nodes before them, or, for the first node, into dx unless it is nil.
-func (m *customNet[F]) seqBackward(nodes []*node[F], x, dx, dout []F, B, lo, hi int) {
-	for i := hi - 1; i >= lo; i-- {
-		in, din := x, dx
-		if i > 0 {
-			in, din = nodes[i-1].y, nodes[i-1].dy
-		}
-		dy := dout
-		if i < len(nodes)-1 {
-			dy = nodes[i].dy
-		}
-		m.nodeBackward(nodes[i], in, din, dy, B)
-	}
-}
-
+// nodeBackward adds the gradients of the layer n, run forward on x, for the gradient dy of its
+// output: into its parameters' gradients and, unless dx is nil, into dx. Blocks are steps of
+// the training walk (stepBackward), not nodes run here.
 func (m *customNet[F]) nodeBackward(n *node[F], x, dx, dy []F, B int) {
 	l, y := n.l, n.y[:B*n.out]
 	dy = dy[:min(B*n.out, len(dy))] // a conv with bnNext has none
@@ -789,7 +918,7 @@ func (m *customNet[F]) nodeBackward(n *node[F], x, dx, dy []F, B int) {
 		if dx != nil {
 			activationBackward(dx, dy, x, y, B*n.out, n.act, F(l.Slope))
 		}
-	case network.BatchNorm: // inside a block, on a batch run as one chunk
+	case network.BatchNorm: // the batch seen whole: a layer on its own, as nodeForward's
 		C, H, W := bnDims(n)
 		b := m.st.bn[n.stat/2]
 		batchNormBackward(dx, m.g[n.param], m.g[n.param+1], dy, y, n.arg2, x, b.mean, b.invstd, b.sumDy[0], b.sumDyXhat[0], m.p[n.param], B, C, H, W, n.bn)
@@ -805,20 +934,6 @@ func (m *customNet[F]) nodeBackward(n *node[F], x, dx, dy []F, B int) {
 	case network.Flatten:
 		if dx != nil {
 			addTo(dx[:B*n.out], dy)
-		}
-	case network.Residual:
-		if dx != nil {
-			addTo(dx[:B*n.out], dy)
-		}
-		m.seqBackward(n.body, x, dx, dy, B, 0, len(n.body))
-	case network.Branches:
-		ct, off := channels(n.outShape), 0
-		for _, b := range n.branches {
-			last := b[len(b)-1]
-			cp := channels(last.outShape)
-			concatBackward(last.dy, dy, B, ct, cp, off, n.out/ct)
-			m.seqBackward(b, x, dx, last.dy, B, 0, len(b))
-			off += cp
 		}
 	}
 }
