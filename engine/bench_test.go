@@ -190,11 +190,12 @@ func BenchmarkSGDStep(b *testing.B) {
 }
 
 // BenchmarkCustomTrainStep times a training step of issue 15's example network
-// (testdata/example_network.yaml) and of a BatchNorm CNN as the recipes build them
-// (testdata/bn_cnn_network.yaml), as BenchmarkTrainStep the built-in models; engine/pytorch/
-// bench.py --network times the same networks in PyTorch.
+// (testdata/example_network.yaml), of a BatchNorm CNN as the recipes build them
+// (testdata/bn_cnn_network.yaml) and of a residual network with BatchNorms in its block
+// (testdata/bn_residual_network.yaml), as BenchmarkTrainStep the built-in models;
+// engine/pytorch/bench.py --network times the same networks in PyTorch.
 func BenchmarkCustomTrainStep(b *testing.B) {
-	for _, name := range []string{"example", "bn_cnn"} {
+	for _, name := range []string{"example", "bn_cnn", "bn_residual"} {
 		src, err := os.ReadFile(filepath.Join("testdata", name+"_network.yaml"))
 		if err != nil {
 			b.Fatal(err)
