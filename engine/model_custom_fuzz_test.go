@@ -13,6 +13,7 @@ import (
 func FuzzCustomNetwork(f *testing.F) {
 	for _, seed := range []string{
 		everyLayer,
+		nestedBN,
 		"network:\n  - flatten\n  - linear: 10\n",
 		"network:\n  - conv: {out: 3, kernel: 28}\n  - flatten\n  - linear: 10\n",
 		"network:\n  - maxpool: {kernel: 3, stride: 3, padding: 1}\n  - avgpool: 2\n  - global_avgpool\n  - flatten\n  - batchnorm\n  - linear: {out: 10, bias: false}\n",

@@ -72,7 +72,8 @@ const bnCNN = `network:
 // nestedBN has BatchNorms inside blocks, where a training step's passes stop and resume too:
 // first in a body that reads the images (no input gradient), after a conv, last in a residual
 // body and in a branch (their output gradient is the block's), after a conv whose output
-// gradient it writes (bnPoolGrad) in a branch, and the network's last layer.
+// gradient it writes (bnPoolGrad) in a branch, in a residual block in a branch, and the
+// network's last layer.
 const nestedBN = `network:
   - residual:
       - batchnorm
@@ -90,6 +91,8 @@ const nestedBN = `network:
         - maxpool: 2
       - - maxpool: 2
         - batchnorm
+      - - residual: [batchnorm, relu]
+        - maxpool: 2
   - flatten
   - dropout: 0.2
   - linear: 10
@@ -196,7 +199,7 @@ func checkWholeBatchStatistics(t *testing.T, spec *network.Network) {
 		return r
 	}
 	one, two := train(1), train(2)
-	// Measured: up to 5.9e-8 (weights), 5.2e-8 (running statistics), 1.3e-8 (losses), and
+	// Measured: up to 5.9e-8 (weights), 8.3e-8 (running statistics), 1.3e-8 (losses), and
 	// 1.2e-7 for the weights with other masks: float32 rounding of sums taken in another order.
 	const tol = 5e-7
 	for _, c := range []struct {
