@@ -78,26 +78,22 @@ type modelDef struct {
 	// reserveBytes is what a worker's reserve(images) allocates: the same layout and
 	// convolutions, counted.
 	reserveBytes func(images int) int64
-	// wholeBatch runs each training batch as one chunk: the model's forward pass depends on
-	// the whole batch in a way its passes cannot stop for (a BatchNorm inside a block of a
-	// custom network; see stagedNet for the ones they can).
-	wholeBatch bool
 }
 
 // modelTable lists the models in the order Models reports them.
 var modelTable = [...]modelDef{
 	{"linear", func(b *binder[float32]) { bindMLP(b) }, newMLP[float32], func(n int) int64 {
 		return reserveBytes(n, layoutMLP[float32], mlpConvs())
-	}, false},
+	}},
 	{"cnn", func(b *binder[float32]) { bindCNN(b) }, newCNN[float32], func(n int) int64 {
 		return reserveBytes(n, layoutCNN[float32], cnnConvs())
-	}, false},
+	}},
 	{"inception", func(b *binder[float32]) { bindInception(b) }, newInception[float32], func(n int) int64 {
 		return reserveBytes(n, layoutInception[float32], inceptionConvs())
-	}, false},
+	}},
 	{"residual", func(b *binder[float32]) { bindResidual(b) }, newResidual[float32], func(n int) int64 {
 		return reserveBytes(n, layoutResidual[float32], residualConvs())
-	}, false},
+	}},
 }
 
 // Models returns the names NewNet accepts.
@@ -166,10 +162,7 @@ func newNet(def *modelDef, seed uint64, threads int) (*Net, error) {
 	}
 
 	// Chunk 0's gradients are the Net's; TrainStep adds the other chunks' to them.
-	chunks := 1
-	if !def.wholeBatch {
-		chunks = maxChunks(len(n.values), threads)
-	}
+	chunks := maxChunks(len(n.values), threads)
 	b := &phase{
 		values: n.values,
 		grads:  make([][]float32, chunks), loss: make([]float64, chunks), correct: make([]int, chunks),
