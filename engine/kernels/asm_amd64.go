@@ -546,18 +546,12 @@ func padCopyAVX512(dst []float32, src []float32, images int, srcImage int, srcSt
 //go:noescape
 func im2colAVX512(dst []float32, src []float32, positions int, dstPos int, images int, srcImage int, srcStride int, rows int, cols int)
 
-// col2imAVX512 adds, for each of positions kernel positions (dst one float further, src srcPos
+// col2imFusedAVX512 adds, for each of positions kernel positions (dst one float further, src srcPos
 // floats further each time) and each of images images, rows rows of cols floats of src into
-// dst. Image i's rows start dstImage*i floats into dst, dstStride apart, and srcImage*i
-// floats into src, srcStride apart. rows must be at least 1.
-//
-//go:noescape
-func col2imAVX512(dst []float32, src []float32, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)
-
-// col2imFusedAVX512 is col2imAVX512 with the positions of each row added at once, for
-// 1 <= positions <= 6 and cols+positions-1 <= 16, where dst's rows and images
-// must not overlap. Each element of dst gets its additions in position order, as from
-// col2imAVX512.
+// dst, all the positions of a row at once. Image i's rows start dstImage*i floats into dst,
+// dstStride apart, and srcImage*i floats into src, srcStride apart. rows must be at least 1,
+// positions 1..6, cols+positions-1 at most 16 and at most dstStride, and dst's
+// images must not overlap. Each element of dst gets its additions in position order.
 //
 //go:noescape
 func col2imFusedAVX512(dst []float32, src []float32, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)

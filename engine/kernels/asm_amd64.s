@@ -14244,88 +14244,8 @@ im2colAVX512_done:
 	VZEROUPPER
 	RET
 
-// func col2imAVX512(dst []float32, src []float32, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)
-// Requires: AVX, AVX512F, BMI2
-TEXT ·col2imAVX512(SB), NOSPLIT, $0-120
-	MOVQ  dst_base+0(FP), AX
-	MOVQ  src_base+24(FP), CX
-	MOVQ  positions+48(FP), DX
-	MOVQ  dstStride+80(FP), BX
-	MOVQ  srcStride+96(FP), SI
-	SHLQ  $0x02, BX
-	SHLQ  $0x02, SI
-	MOVQ  cols+112(FP), DI
-	MOVQ  DI, R14
-	ANDQ  $0x0f, R14
-	MOVL  $0x0000ffff, R8
-	BZHIL R14, R8, R8
-	KMOVW R8, K1
-
-col2imAVX512_pos:
-	TESTQ DX, DX
-	JE    col2imAVX512_done
-	MOVQ  AX, R8
-	MOVQ  CX, R9
-	MOVQ  images+64(FP), R10
-
-col2imAVX512_image:
-	TESTQ R10, R10
-	JE    col2imAVX512_next
-	MOVQ  R8, R11
-	MOVQ  R9, R12
-	MOVQ  rows+104(FP), R13
-
-col2imAVX512_row:
-	MOVQ DI, R14
-
-col2imAVX512_add_vec:
-	CMPQ    R14, $0x10
-	JL      col2imAVX512_add_tail
-	VMOVUPS (R11), Z0
-	VADDPS  (R12), Z0, Z0
-	VMOVUPS Z0, (R11)
-	ADDQ    $0x40, R11
-	ADDQ    $0x40, R12
-	SUBQ    $0x10, R14
-	JMP     col2imAVX512_add_vec
-
-col2imAVX512_add_tail:
-	TESTQ     R14, R14
-	JE        col2imAVX512_add_end
-	VMOVUPS.Z (R11), K1, Z0
-	VADDPS    (R12), Z0, K1, Z0
-	VMOVUPS   Z0, K1, (R11)
-
-col2imAVX512_add_end:
-	MOVQ DI, R14
-	ANDQ $-16, R14
-	SHLQ $0x02, R14
-	SUBQ R14, R11
-	SUBQ R14, R12
-	ADDQ BX, R11
-	ADDQ SI, R12
-	DECQ R13
-	JNZ  col2imAVX512_row
-	MOVQ dstImage+72(FP), R14
-	LEAQ (R8)(R14*4), R8
-	MOVQ srcImage+88(FP), R14
-	LEAQ (R9)(R14*4), R9
-	DECQ R10
-	JMP  col2imAVX512_image
-
-col2imAVX512_next:
-	ADDQ $0x04, AX
-	MOVQ srcPos+56(FP), R14
-	LEAQ (CX)(R14*4), CX
-	DECQ DX
-	JMP  col2imAVX512_pos
-
-col2imAVX512_done:
-	VZEROUPPER
-	RET
-
 // func col2imFusedAVX512(dst []float32, src []float32, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)
-// Requires: AVX, AVX512F, BMI2
+// Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·col2imFusedAVX512(SB), NOSPLIT, $0-120
 	MOVQ positions+48(FP), AX
 	CMPQ AX, $0x01
@@ -14343,171 +14263,553 @@ TEXT ·col2imFusedAVX512(SB), NOSPLIT, $0-120
 	JMP  col2imFusedAVX512_done
 
 col2imFusedAVX512_p1:
-	MOVQ  dst_base+0(FP), AX
-	MOVQ  src_base+24(FP), CX
-	MOVQ  dstStride+80(FP), DX
-	MOVQ  srcStride+96(FP), BX
-	SHLQ  $0x02, DX
-	SHLQ  $0x02, BX
-	MOVQ  cols+112(FP), DI
-	MOVL  $0x0000ffff, SI
-	BZHIL DI, SI, SI
-	KMOVW SI, K1
-	ADDQ  $0x00, DI
-	MOVL  $0x0000ffff, SI
-	BZHIL DI, SI, SI
-	KMOVW SI, K7
-	MOVQ  srcPos+56(FP), SI
-	DECQ  SI
-	SHLQ  $0x02, SI
-	MOVQ  images+64(FP), SI
+	MOVQ  cols+112(FP), AX
+	MOVL  $0x0000ffff, CX
+	BZHIL AX, CX, CX
+	KMOVW CX, K1
+	ADDQ  $0x00, AX
+	MOVL  $0x0000ffff, CX
+	BZHIL AX, CX, CX
+	KMOVW CX, K7
+	CMPQ  AX, $0x08
+	JG    col2imFusedAVX512_p1_zmm
+	CMPQ  AX, $0x04
+	JG    col2imFusedAVX512_p1_ymm
+	JMP   col2imFusedAVX512_p1_xmm
 
-col2imFusedAVX512_p1_image:
-	TESTQ SI, SI
-	JE    col2imFusedAVX512_done
-	MOVQ  AX, DI
-	MOVQ  CX, R8
-	MOVQ  rows+104(FP), R9
+col2imFusedAVX512_p1_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), SI
+	DECQ      SI
+	SHLQ      $0x02, SI
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Z1
 
-col2imFusedAVX512_p1_row:
-	VMOVUPS.Z (DI), K7, Z0
+col2imFusedAVX512_p1_zmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p1_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
 	VADDPS    (R8), Z0, K1, Z0
 	VMOVUPS   Z0, K7, (DI)
 	ADDQ      DX, DI
 	ADDQ      BX, R8
-	DECQ      R9
-	JNZ       col2imFusedAVX512_p1_row
-	MOVQ      dstImage+72(FP), DI
-	LEAQ      (AX)(DI*4), AX
-	MOVQ      srcImage+88(FP), DI
-	LEAQ      (CX)(DI*4), CX
+	JMP       col2imFusedAVX512_p1_zmm_row
+
+col2imFusedAVX512_p1_zmm_last:
 	DECQ      SI
-	JMP       col2imFusedAVX512_p1_image
+	JZ        col2imFusedAVX512_p1_zmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p1_zmm_row
+
+col2imFusedAVX512_p1_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p1_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), SI
+	DECQ      SI
+	SHLQ      $0x02, SI
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p1_ymm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p1_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p1_ymm_row
+
+col2imFusedAVX512_p1_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p1_ymm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p1_ymm_row
+
+col2imFusedAVX512_p1_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p1_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), SI
+	DECQ      SI
+	SHLQ      $0x02, SI
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p1_xmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p1_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p1_xmm_row
+
+col2imFusedAVX512_p1_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p1_xmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p1_xmm_row
+
+col2imFusedAVX512_p1_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VMOVUPS X1, K7, (DI)
+	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p2:
-	MOVQ     dst_base+0(FP), AX
-	MOVQ     src_base+24(FP), CX
-	MOVQ     dstStride+80(FP), DX
-	MOVQ     srcStride+96(FP), BX
-	SHLQ     $0x02, DX
-	SHLQ     $0x02, BX
-	MOVQ     cols+112(FP), DI
-	MOVL     $0x0000ffff, SI
-	BZHIL    DI, SI, SI
-	KMOVW    SI, K1
+	MOVQ     cols+112(FP), AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K1
 	KSHIFTLW $0x01, K1, K2
-	ADDQ     $0x01, DI
-	MOVL     $0x0000ffff, SI
-	BZHIL    DI, SI, SI
-	KMOVW    SI, K7
-	MOVQ     srcPos+56(FP), R10
-	DECQ     R10
-	SHLQ     $0x02, R10
-	MOVQ     images+64(FP), SI
+	ADDQ     $0x01, AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K7
+	CMPQ     AX, $0x08
+	JG       col2imFusedAVX512_p2_zmm
+	CMPQ     AX, $0x04
+	JG       col2imFusedAVX512_p2_ymm
+	JMP      col2imFusedAVX512_p2_xmm
 
-col2imFusedAVX512_p2_image:
-	TESTQ SI, SI
-	JE    col2imFusedAVX512_done
-	MOVQ  AX, DI
-	MOVQ  CX, R8
-	MOVQ  rows+104(FP), R9
+col2imFusedAVX512_p2_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Z1
 
-col2imFusedAVX512_p2_row:
-	VMOVUPS.Z (DI), K7, Z0
+col2imFusedAVX512_p2_zmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p2_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
 	VADDPS    (R8), Z0, K1, Z0
 	VADDPS    (R8)(R10*1), Z0, K2, Z0
 	VMOVUPS   Z0, K7, (DI)
 	ADDQ      DX, DI
 	ADDQ      BX, R8
-	DECQ      R9
-	JNZ       col2imFusedAVX512_p2_row
-	MOVQ      dstImage+72(FP), DI
-	LEAQ      (AX)(DI*4), AX
-	MOVQ      srcImage+88(FP), DI
-	LEAQ      (CX)(DI*4), CX
+	JMP       col2imFusedAVX512_p2_zmm_row
+
+col2imFusedAVX512_p2_zmm_last:
 	DECQ      SI
-	JMP       col2imFusedAVX512_p2_image
+	JZ        col2imFusedAVX512_p2_zmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R10*1), Z0, K2, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p2_zmm_row
+
+col2imFusedAVX512_p2_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VADDPS  (R8)(R10*1), Z1, K2, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p2_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p2_ymm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p2_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R10*1), Y0, K2, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p2_ymm_row
+
+col2imFusedAVX512_p2_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p2_ymm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R10*1), Y0, K2, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p2_ymm_row
+
+col2imFusedAVX512_p2_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VADDPS  (R8)(R10*1), Y1, K2, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p2_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p2_xmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p2_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R10*1), X0, K2, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p2_xmm_row
+
+col2imFusedAVX512_p2_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p2_xmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R10*1), X0, K2, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p2_xmm_row
+
+col2imFusedAVX512_p2_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VADDPS  (R8)(R10*1), X1, K2, X1
+	VMOVUPS X1, K7, (DI)
+	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p3:
-	MOVQ     dst_base+0(FP), AX
-	MOVQ     src_base+24(FP), CX
-	MOVQ     dstStride+80(FP), DX
-	MOVQ     srcStride+96(FP), BX
-	SHLQ     $0x02, DX
-	SHLQ     $0x02, BX
-	MOVQ     cols+112(FP), DI
-	MOVL     $0x0000ffff, SI
-	BZHIL    DI, SI, SI
-	KMOVW    SI, K1
+	MOVQ     cols+112(FP), AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K1
 	KSHIFTLW $0x01, K1, K2
 	KSHIFTLW $0x02, K1, K3
-	ADDQ     $0x02, DI
-	MOVL     $0x0000ffff, SI
-	BZHIL    DI, SI, SI
-	KMOVW    SI, K7
-	MOVQ     srcPos+56(FP), R10
-	DECQ     R10
-	SHLQ     $0x02, R10
-	MOVQ     images+64(FP), SI
+	ADDQ     $0x02, AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K7
+	CMPQ     AX, $0x08
+	JG       col2imFusedAVX512_p3_zmm
+	CMPQ     AX, $0x04
+	JG       col2imFusedAVX512_p3_ymm
+	JMP      col2imFusedAVX512_p3_xmm
 
-col2imFusedAVX512_p3_image:
-	TESTQ SI, SI
-	JE    col2imFusedAVX512_done
-	MOVQ  AX, DI
-	MOVQ  CX, R8
-	MOVQ  rows+104(FP), R9
+col2imFusedAVX512_p3_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Z1
 
-col2imFusedAVX512_p3_row:
-	VMOVUPS.Z (DI), K7, Z0
+col2imFusedAVX512_p3_zmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p3_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
 	VADDPS    (R8), Z0, K1, Z0
 	VADDPS    (R8)(R10*1), Z0, K2, Z0
 	VADDPS    (R8)(R10*2), Z0, K3, Z0
 	VMOVUPS   Z0, K7, (DI)
 	ADDQ      DX, DI
 	ADDQ      BX, R8
-	DECQ      R9
-	JNZ       col2imFusedAVX512_p3_row
-	MOVQ      dstImage+72(FP), DI
-	LEAQ      (AX)(DI*4), AX
-	MOVQ      srcImage+88(FP), DI
-	LEAQ      (CX)(DI*4), CX
+	JMP       col2imFusedAVX512_p3_zmm_row
+
+col2imFusedAVX512_p3_zmm_last:
 	DECQ      SI
-	JMP       col2imFusedAVX512_p3_image
+	JZ        col2imFusedAVX512_p3_zmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R10*1), Z0, K2, Z0
+	VADDPS    (R8)(R10*2), Z0, K3, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p3_zmm_row
+
+col2imFusedAVX512_p3_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VADDPS  (R8)(R10*1), Z1, K2, Z1
+	VADDPS  (R8)(R10*2), Z1, K3, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p3_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p3_ymm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p3_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R10*1), Y0, K2, Y0
+	VADDPS    (R8)(R10*2), Y0, K3, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p3_ymm_row
+
+col2imFusedAVX512_p3_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p3_ymm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R10*1), Y0, K2, Y0
+	VADDPS    (R8)(R10*2), Y0, K3, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p3_ymm_row
+
+col2imFusedAVX512_p3_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VADDPS  (R8)(R10*1), Y1, K2, Y1
+	VADDPS  (R8)(R10*2), Y1, K3, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p3_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p3_xmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p3_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R10*1), X0, K2, X0
+	VADDPS    (R8)(R10*2), X0, K3, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p3_xmm_row
+
+col2imFusedAVX512_p3_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p3_xmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R10*1), X0, K2, X0
+	VADDPS    (R8)(R10*2), X0, K3, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p3_xmm_row
+
+col2imFusedAVX512_p3_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VADDPS  (R8)(R10*1), X1, K2, X1
+	VADDPS  (R8)(R10*2), X1, K3, X1
+	VMOVUPS X1, K7, (DI)
+	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p4:
-	MOVQ     dst_base+0(FP), AX
-	MOVQ     src_base+24(FP), CX
-	MOVQ     dstStride+80(FP), DX
-	MOVQ     srcStride+96(FP), BX
-	SHLQ     $0x02, DX
-	SHLQ     $0x02, BX
-	MOVQ     cols+112(FP), DI
-	MOVL     $0x0000ffff, SI
-	BZHIL    DI, SI, SI
-	KMOVW    SI, K1
+	MOVQ     cols+112(FP), AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K1
 	KSHIFTLW $0x01, K1, K2
 	KSHIFTLW $0x02, K1, K3
 	KSHIFTLW $0x03, K1, K4
-	ADDQ     $0x03, DI
-	MOVL     $0x0000ffff, SI
-	BZHIL    DI, SI, SI
-	KMOVW    SI, K7
-	MOVQ     srcPos+56(FP), R11
-	DECQ     R11
-	SHLQ     $0x02, R11
-	MOVQ     images+64(FP), SI
+	ADDQ     $0x03, AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K7
+	CMPQ     AX, $0x08
+	JG       col2imFusedAVX512_p4_zmm
+	CMPQ     AX, $0x04
+	JG       col2imFusedAVX512_p4_ymm
+	JMP      col2imFusedAVX512_p4_xmm
 
-col2imFusedAVX512_p4_image:
-	TESTQ SI, SI
-	JE    col2imFusedAVX512_done
-	MOVQ  AX, DI
-	MOVQ  CX, R8
-	LEAQ  (R11)(R11*2), R9
-	ADDQ  R8, R9
-	MOVQ  rows+104(FP), R10
+col2imFusedAVX512_p4_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Z1
 
-col2imFusedAVX512_p4_row:
-	VMOVUPS.Z (DI), K7, Z0
+col2imFusedAVX512_p4_zmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p4_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
 	VADDPS    (R8), Z0, K1, Z0
 	VADDPS    (R8)(R11*1), Z0, K2, Z0
 	VADDPS    (R8)(R11*2), Z0, K3, Z0
@@ -14516,50 +14818,203 @@ col2imFusedAVX512_p4_row:
 	ADDQ      DX, DI
 	ADDQ      BX, R8
 	ADDQ      BX, R9
-	DECQ      R10
-	JNZ       col2imFusedAVX512_p4_row
-	MOVQ      dstImage+72(FP), DI
-	LEAQ      (AX)(DI*4), AX
-	MOVQ      srcImage+88(FP), DI
-	LEAQ      (CX)(DI*4), CX
+	JMP       col2imFusedAVX512_p4_zmm_row
+
+col2imFusedAVX512_p4_zmm_last:
 	DECQ      SI
-	JMP       col2imFusedAVX512_p4_image
+	JZ        col2imFusedAVX512_p4_zmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R11*1), Z0, K2, Z0
+	VADDPS    (R8)(R11*2), Z0, K3, Z0
+	VADDPS    (R9), Z0, K4, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p4_zmm_row
+
+col2imFusedAVX512_p4_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VADDPS  (R8)(R11*1), Z1, K2, Z1
+	VADDPS  (R8)(R11*2), Z1, K3, Z1
+	VADDPS  (R9), Z1, K4, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p4_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p4_ymm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p4_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p4_ymm_row
+
+col2imFusedAVX512_p4_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p4_ymm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p4_ymm_row
+
+col2imFusedAVX512_p4_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VADDPS  (R8)(R11*1), Y1, K2, Y1
+	VADDPS  (R8)(R11*2), Y1, K3, Y1
+	VADDPS  (R9), Y1, K4, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p4_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p4_xmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p4_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p4_xmm_row
+
+col2imFusedAVX512_p4_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p4_xmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p4_xmm_row
+
+col2imFusedAVX512_p4_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VADDPS  (R8)(R11*1), X1, K2, X1
+	VADDPS  (R8)(R11*2), X1, K3, X1
+	VADDPS  (R9), X1, K4, X1
+	VMOVUPS X1, K7, (DI)
+	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p5:
-	MOVQ     dst_base+0(FP), AX
-	MOVQ     src_base+24(FP), CX
-	MOVQ     dstStride+80(FP), DX
-	MOVQ     srcStride+96(FP), BX
-	SHLQ     $0x02, DX
-	SHLQ     $0x02, BX
-	MOVQ     cols+112(FP), DI
-	MOVL     $0x0000ffff, SI
-	BZHIL    DI, SI, SI
-	KMOVW    SI, K1
+	MOVQ     cols+112(FP), AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K1
 	KSHIFTLW $0x01, K1, K2
 	KSHIFTLW $0x02, K1, K3
 	KSHIFTLW $0x03, K1, K4
 	KSHIFTLW $0x04, K1, K5
-	ADDQ     $0x04, DI
-	MOVL     $0x0000ffff, SI
-	BZHIL    DI, SI, SI
-	KMOVW    SI, K7
-	MOVQ     srcPos+56(FP), R11
-	DECQ     R11
-	SHLQ     $0x02, R11
-	MOVQ     images+64(FP), SI
+	ADDQ     $0x04, AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K7
+	CMPQ     AX, $0x08
+	JG       col2imFusedAVX512_p5_zmm
+	CMPQ     AX, $0x04
+	JG       col2imFusedAVX512_p5_ymm
+	JMP      col2imFusedAVX512_p5_xmm
 
-col2imFusedAVX512_p5_image:
-	TESTQ SI, SI
-	JE    col2imFusedAVX512_done
-	MOVQ  AX, DI
-	MOVQ  CX, R8
-	LEAQ  (R11)(R11*2), R9
-	ADDQ  R8, R9
-	MOVQ  rows+104(FP), R10
+col2imFusedAVX512_p5_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Z1
 
-col2imFusedAVX512_p5_row:
-	VMOVUPS.Z (DI), K7, Z0
+col2imFusedAVX512_p5_zmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p5_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
 	VADDPS    (R8), Z0, K1, Z0
 	VADDPS    (R8)(R11*1), Z0, K2, Z0
 	VADDPS    (R8)(R11*2), Z0, K3, Z0
@@ -14569,51 +15024,212 @@ col2imFusedAVX512_p5_row:
 	ADDQ      DX, DI
 	ADDQ      BX, R8
 	ADDQ      BX, R9
-	DECQ      R10
-	JNZ       col2imFusedAVX512_p5_row
-	MOVQ      dstImage+72(FP), DI
-	LEAQ      (AX)(DI*4), AX
-	MOVQ      srcImage+88(FP), DI
-	LEAQ      (CX)(DI*4), CX
+	JMP       col2imFusedAVX512_p5_zmm_row
+
+col2imFusedAVX512_p5_zmm_last:
 	DECQ      SI
-	JMP       col2imFusedAVX512_p5_image
+	JZ        col2imFusedAVX512_p5_zmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R11*1), Z0, K2, Z0
+	VADDPS    (R8)(R11*2), Z0, K3, Z0
+	VADDPS    (R9), Z0, K4, Z0
+	VADDPS    (R9)(R11*1), Z0, K5, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p5_zmm_row
+
+col2imFusedAVX512_p5_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VADDPS  (R8)(R11*1), Z1, K2, Z1
+	VADDPS  (R8)(R11*2), Z1, K3, Z1
+	VADDPS  (R9), Z1, K4, Z1
+	VADDPS  (R9)(R11*1), Z1, K5, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p5_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p5_ymm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p5_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VADDPS    (R9)(R11*1), Y0, K5, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p5_ymm_row
+
+col2imFusedAVX512_p5_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p5_ymm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VADDPS    (R9)(R11*1), Y0, K5, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p5_ymm_row
+
+col2imFusedAVX512_p5_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VADDPS  (R8)(R11*1), Y1, K2, Y1
+	VADDPS  (R8)(R11*2), Y1, K3, Y1
+	VADDPS  (R9), Y1, K4, Y1
+	VADDPS  (R9)(R11*1), Y1, K5, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p5_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p5_xmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p5_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VADDPS    (R9)(R11*1), X0, K5, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p5_xmm_row
+
+col2imFusedAVX512_p5_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p5_xmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VADDPS    (R9)(R11*1), X0, K5, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p5_xmm_row
+
+col2imFusedAVX512_p5_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VADDPS  (R8)(R11*1), X1, K2, X1
+	VADDPS  (R8)(R11*2), X1, K3, X1
+	VADDPS  (R9), X1, K4, X1
+	VADDPS  (R9)(R11*1), X1, K5, X1
+	VMOVUPS X1, K7, (DI)
+	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p6:
-	MOVQ     dst_base+0(FP), AX
-	MOVQ     src_base+24(FP), CX
-	MOVQ     dstStride+80(FP), DX
-	MOVQ     srcStride+96(FP), BX
-	SHLQ     $0x02, DX
-	SHLQ     $0x02, BX
-	MOVQ     cols+112(FP), DI
-	MOVL     $0x0000ffff, SI
-	BZHIL    DI, SI, SI
-	KMOVW    SI, K1
+	MOVQ     cols+112(FP), AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K1
 	KSHIFTLW $0x01, K1, K2
 	KSHIFTLW $0x02, K1, K3
 	KSHIFTLW $0x03, K1, K4
 	KSHIFTLW $0x04, K1, K5
 	KSHIFTLW $0x05, K1, K6
-	ADDQ     $0x05, DI
-	MOVL     $0x0000ffff, SI
-	BZHIL    DI, SI, SI
-	KMOVW    SI, K7
-	MOVQ     srcPos+56(FP), R11
-	DECQ     R11
-	SHLQ     $0x02, R11
-	MOVQ     images+64(FP), SI
+	ADDQ     $0x05, AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K7
+	CMPQ     AX, $0x08
+	JG       col2imFusedAVX512_p6_zmm
+	CMPQ     AX, $0x04
+	JG       col2imFusedAVX512_p6_ymm
+	JMP      col2imFusedAVX512_p6_xmm
 
-col2imFusedAVX512_p6_image:
-	TESTQ SI, SI
-	JE    col2imFusedAVX512_done
-	MOVQ  AX, DI
-	MOVQ  CX, R8
-	LEAQ  (R11)(R11*2), R9
-	ADDQ  R8, R9
-	MOVQ  rows+104(FP), R10
+col2imFusedAVX512_p6_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Z1
 
-col2imFusedAVX512_p6_row:
-	VMOVUPS.Z (DI), K7, Z0
+col2imFusedAVX512_p6_zmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p6_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
 	VADDPS    (R8), Z0, K1, Z0
 	VADDPS    (R8)(R11*1), Z0, K2, Z0
 	VADDPS    (R8)(R11*2), Z0, K3, Z0
@@ -14624,14 +15240,175 @@ col2imFusedAVX512_p6_row:
 	ADDQ      DX, DI
 	ADDQ      BX, R8
 	ADDQ      BX, R9
-	DECQ      R10
-	JNZ       col2imFusedAVX512_p6_row
-	MOVQ      dstImage+72(FP), DI
-	LEAQ      (AX)(DI*4), AX
-	MOVQ      srcImage+88(FP), DI
-	LEAQ      (CX)(DI*4), CX
+	JMP       col2imFusedAVX512_p6_zmm_row
+
+col2imFusedAVX512_p6_zmm_last:
 	DECQ      SI
-	JMP       col2imFusedAVX512_p6_image
+	JZ        col2imFusedAVX512_p6_zmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R11*1), Z0, K2, Z0
+	VADDPS    (R8)(R11*2), Z0, K3, Z0
+	VADDPS    (R9), Z0, K4, Z0
+	VADDPS    (R9)(R11*1), Z0, K5, Z0
+	VADDPS    (R9)(R11*2), Z0, K6, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p6_zmm_row
+
+col2imFusedAVX512_p6_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VADDPS  (R8)(R11*1), Z1, K2, Z1
+	VADDPS  (R8)(R11*2), Z1, K3, Z1
+	VADDPS  (R9), Z1, K4, Z1
+	VADDPS  (R9)(R11*1), Z1, K5, Z1
+	VADDPS  (R9)(R11*2), Z1, K6, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p6_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p6_ymm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p6_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VADDPS    (R9)(R11*1), Y0, K5, Y0
+	VADDPS    (R9)(R11*2), Y0, K6, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p6_ymm_row
+
+col2imFusedAVX512_p6_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p6_ymm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VADDPS    (R9)(R11*1), Y0, K5, Y0
+	VADDPS    (R9)(R11*2), Y0, K6, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p6_ymm_row
+
+col2imFusedAVX512_p6_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VADDPS  (R8)(R11*1), Y1, K2, Y1
+	VADDPS  (R8)(R11*2), Y1, K3, Y1
+	VADDPS  (R9), Y1, K4, Y1
+	VADDPS  (R9)(R11*1), Y1, K5, Y1
+	VADDPS  (R9)(R11*2), Y1, K6, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p6_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p6_xmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p6_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VADDPS    (R9)(R11*1), X0, K5, X0
+	VADDPS    (R9)(R11*2), X0, K6, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p6_xmm_row
+
+col2imFusedAVX512_p6_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p6_xmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VADDPS    (R9)(R11*1), X0, K5, X0
+	VADDPS    (R9)(R11*2), X0, K6, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p6_xmm_row
+
+col2imFusedAVX512_p6_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VADDPS  (R8)(R11*1), X1, K2, X1
+	VADDPS  (R8)(R11*2), X1, K3, X1
+	VADDPS  (R9), X1, K4, X1
+	VADDPS  (R9)(R11*1), X1, K5, X1
+	VADDPS  (R9)(R11*2), X1, K6, X1
+	VMOVUPS X1, K7, (DI)
 
 col2imFusedAVX512_done:
 	VZEROUPPER

@@ -13,7 +13,9 @@ package main
 //     touch fits one ZMM: the row is loaded once, each position's source row added under the
 //     mask of its lanes (shifted one lane per position) and stored once, where the AVX2 kernel
 //     loads and stores the row once per position. Each element gets the same additions in the
-//     same order (position by position), so the bits are the AVX2 kernel's.
+//     same order (position by position), so the bits are the AVX2 kernel's. Its stores are
+//     pieces of the row's exact width (storeRow), not masked ZMM stores, which would make the
+//     next row's load wait.
 //   - the padded copy writes a padded row of up to 16 floats with one store of a masked load
 //     that has the zeros of the padding in its masked-off lanes, and the zero rows with whole
 //     ZMM stores, where the AVX2 kernel writes the padding one float at a time.
@@ -36,7 +38,6 @@ const maxFusedPositions = 6
 func im2col512Kernels() {
 	padCopy512Kernel()
 	im2col512Kernel()
-	col2im512Kernel()
 	col2imFused512Kernel()
 }
 
@@ -55,9 +56,9 @@ func constMask(m uint16, k Op) {
 	KMOVW(t, k)
 }
 
-// rowOp512 runs op over k floats (k is clobbered) at p and q: whole ZMM vectors, then one
-// under tail, the mask of the last k%16 lanes. It advances p and q past the whole vectors
-// only.
+// rowOp512 runs op over k floats at p and q: whole ZMM vectors, then op(true) for the last
+// k%16, whose mask is tail. It advances p and q past the whole vectors and leaves k at k%16;
+// what op(true) advances is up to it.
 func rowOp512(name string, p, q, k reg.GPVirtual, tail Op, op func(masked bool)) {
 	Label(name + "_vec")
 	CMPQ(k, U8(16))
@@ -389,164 +390,129 @@ func im2col512Kernel() {
 	RET()
 }
 
-// col2im512Kernel emits col2imAVX512, col2imAVX2 on ZMM registers, one kernel position at a
-// time: the rows of any width.
-func col2im512Kernel() {
-	name := "col2imAVX512"
-	TEXT(name, NOSPLIT, "func(dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int)")
-	Pragma("noescape")
-	Doc(name+" adds, for each of positions kernel positions (dst one float further, src srcPos",
-		"floats further each time) and each of images images, rows rows of cols floats of src into",
-		"dst. Image i's rows start dstImage*i floats into dst, dstStride apart, and srcImage*i",
-		"floats into src, srcStride apart. rows must be at least 1.")
-	dPos := gp(Param("dst").Base())
-	sPos := gp(Param("src").Base())
-	positions := gp(Param("positions"))
-	dstStride, srcStride := gp(Param("dstStride")), gp(Param("srcStride"))
-	SHLQ(U8(2), dstStride)
-	SHLQ(U8(2), srcStride)
-	cols := gp(Param("cols"))
-	dImg, sImg, images, p, q, r, k := GP64(), GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
-	MOVQ(cols, k)
-	ANDQ(U8(15), k)
-	lowMask(k, reg.K1)
-
-	Label(name + "_pos")
-	TESTQ(positions, positions)
-	JE(LabelRef(name + "_done"))
-	MOVQ(dPos, dImg)
-	MOVQ(sPos, sImg)
-	Load(Param("images"), images)
-	Label(name + "_image")
-	TESTQ(images, images)
-	JE(LabelRef(name + "_next"))
-	MOVQ(dImg, p)
-	MOVQ(sImg, q)
-	Load(Param("rows"), r)
-	Label(name + "_row")
-	MOVQ(cols, k)
-	rowOp512(name+"_add", p, q, k, reg.K1, func(masked bool) {
-		if masked {
-			VMOVUPS_Z(Mem{Base: p}, reg.K1, reg.Z0)
-			VADDPS(Mem{Base: q}, reg.Z0, reg.K1, reg.Z0)
-			VMOVUPS(reg.Z0, reg.K1, Mem{Base: p})
-			return
-		}
-		VMOVUPS(Mem{Base: p}, reg.Z0)
-		VADDPS(Mem{Base: q}, reg.Z0, reg.Z0)
-		VMOVUPS(reg.Z0, Mem{Base: p})
-	})
-	// rowOp512 left p and q past the row's whole vectors: back to its start.
-	MOVQ(cols, k)
-	ANDQ(I8(-16), k)
-	SHLQ(U8(2), k)
-	SUBQ(k, p)
-	SUBQ(k, q)
-	ADDQ(dstStride, p)
-	ADDQ(srcStride, q)
-	DECQ(r)
-	JNZ(LabelRef(name + "_row"))
-	Load(Param("dstImage"), k)
-	LEAQ(Mem{Base: dImg, Index: k, Scale: 4}, dImg)
-	Load(Param("srcImage"), k)
-	LEAQ(Mem{Base: sImg, Index: k, Scale: 4}, sImg)
-	DECQ(images)
-	JMP(LabelRef(name + "_image"))
-	Label(name + "_next")
-	ADDQ(U8(4), dPos)
-	Load(Param("srcPos"), k)
-	LEAQ(Mem{Base: sPos, Index: k, Scale: 4}, sPos)
-	DECQ(positions)
-	JMP(LabelRef(name + "_pos"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
-}
-
 // col2imFused512Kernel emits col2imFusedAVX512, which adds every kernel position of a row at
 // once: for rows whose positions touch at most 16 floats of dst.
+//
+// A masked store covers its vector's whole width whatever its mask, and a load that overlaps
+// a store still in the store buffer waits until the store has left it: storing a row of 12
+// floats under the mask of a ZMM and then loading the next row, 48 bytes on, would wait on
+// every row (the AVX2 kernel's exact stores do not). So each row's dst is loaded before the
+// previous row is stored, and the vectors are the narrowest that hold a row (a YMM up to 8
+// floats, an XMM up to 4), so that a store's range never reaches the row after next.
 func col2imFused512Kernel() {
 	name := "col2imFusedAVX512"
 	TEXT(name, NOSPLIT, "func(dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int)")
 	Pragma("noescape")
-	Doc(name+" is col2imAVX512 with the positions of each row added at once, for",
-		fmt.Sprintf("1 <= positions <= %d and cols+positions-1 <= 16, where dst's rows and images", maxFusedPositions),
-		"must not overlap. Each element of dst gets its additions in position order, as from",
-		"col2imAVX512.")
+	Doc(name+" adds, for each of positions kernel positions (dst one float further, src srcPos",
+		"floats further each time) and each of images images, rows rows of cols floats of src into",
+		"dst, all the positions of a row at once. Image i's rows start dstImage*i floats into dst,",
+		"dstStride apart, and srcImage*i floats into src, srcStride apart. rows must be at least 1,",
+		fmt.Sprintf("positions 1..%d, cols+positions-1 at most 16 and at most dstStride, and dst's", maxFusedPositions),
+		"images must not overlap. Each element of dst gets its additions in position order.")
 	positions := gp(Param("positions"))
 	for n := 1; n <= maxFusedPositions; n++ {
 		CMPQ(positions, U8(n))
 		JE(LabelRef(fmt.Sprintf("%s_p%d", name, n)))
 	}
 	JMP(LabelRef(name + "_done"))
-	// Each path loads its registers afresh: avo's allocator sees them as one program.
+	kp := []reg.OpmaskPhysical{reg.K1, reg.K2, reg.K3, reg.K4, reg.K5, reg.K6}
 	for n := 1; n <= maxFusedPositions; n++ {
-		label := fmt.Sprintf("%s_p%d", name, n)
-		Label(label)
-		dImg := gp(Param("dst").Base())
-		sImg := gp(Param("src").Base())
-		dstStride, srcStride := gp(Param("dstStride")), gp(Param("srcStride"))
-		SHLQ(U8(2), dstStride)
-		SHLQ(U8(2), srcStride)
-		images, p, q, q3, r, k, step := GP64(), GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
-		// K1..Kn: position i's lanes, cols of them from lane i. K7: the lanes of the whole
-		// row, cols+n-1.
-		Load(Param("cols"), k)
-		lowMask(k, reg.K1)
-		kp := []reg.OpmaskPhysical{reg.K1, reg.K2, reg.K3, reg.K4, reg.K5, reg.K6}
+		pl := fmt.Sprintf("%s_p%d", name, n)
+		Label(pl)
+		// K1..Kn: position i's lanes, cols of them from lane i. K7: the row's, cols+n-1.
+		span := GP64()
+		Load(Param("cols"), span)
+		lowMask(span, reg.K1)
 		for i := 1; i < n; i++ {
 			KSHIFTLW(U8(i), reg.K1, kp[i])
 		}
-		ADDQ(U8(n-1), k)
-		lowMask(k, reg.K7)
-		// Position i's row is srcPos*i floats further in src, read from i floats before it
-		// so that it lands in lanes i..: step is srcPos-1 floats in bytes, position i reads
-		// at q + i*step (from q3 = q + 3*step for i >= 3).
-		Load(Param("srcPos"), step)
-		DECQ(step)
-		SHLQ(U8(2), step)
-		srcAt := func(i int) Mem {
-			switch i {
-			case 0:
-				return Mem{Base: q}
-			case 1, 2:
-				return Mem{Base: q, Index: step, Scale: uint8(i)}
-			case 3:
-				return Mem{Base: q3}
-			default:
-				return Mem{Base: q3, Index: step, Scale: uint8(i - 3)}
+		ADDQ(U8(n-1), span)
+		lowMask(span, reg.K7)
+		CMPQ(span, U8(8))
+		JG(LabelRef(pl + "_zmm"))
+		CMPQ(span, U8(4))
+		JG(LabelRef(pl + "_ymm"))
+		JMP(LabelRef(pl + "_xmm"))
+		for _, vw := range []struct {
+			label  string
+			v0, v1 reg.VecPhysical
+		}{{"_zmm", reg.Z0, reg.Z1}, {"_ymm", reg.Y0, reg.Y1}, {"_xmm", reg.X0, reg.X1}} {
+			label := pl + vw.label
+			Label(label)
+			// Each path loads its registers afresh: avo's allocator sees them as one program.
+			dImg := gp(Param("dst").Base())
+			sImg := gp(Param("src").Base())
+			dstStride, srcStride := gp(Param("dstStride")), gp(Param("srcStride"))
+			SHLQ(U8(2), dstStride)
+			SHLQ(U8(2), srcStride)
+			images, p, q, q3, r, k, step := GP64(), GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
+			// Position i's row is srcPos*i floats further in src, read from i floats before
+			// it so that it lands in lanes i..: step is srcPos-1 floats in bytes, and position
+			// i reads at q + i*step (from q3 = q + 3*step for i >= 3).
+			Load(Param("srcPos"), step)
+			DECQ(step)
+			SHLQ(U8(2), step)
+			srcAt := func(i int) Mem {
+				switch i {
+				case 0:
+					return Mem{Base: q}
+				case 1, 2:
+					return Mem{Base: q, Index: step, Scale: uint8(i)}
+				case 3:
+					return Mem{Base: q3}
+				default:
+					return Mem{Base: q3, Index: step, Scale: uint8(i - 3)}
+				}
 			}
+			// addStore adds the positions' rows into v and stores its row.
+			addStore := func(v reg.VecPhysical) {
+				for i := range n {
+					VADDPS(srcAt(i), v, kp[i], v)
+				}
+				VMOVUPS(v, reg.K7, Mem{Base: p})
+			}
+			// newImage points p, q and q3 at the first rows of the image at dImg and sImg.
+			newImage := func() {
+				MOVQ(dImg, p)
+				MOVQ(sImg, q)
+				if n > 3 {
+					LEAQ(Mem{Base: step, Index: step, Scale: 2}, q3)
+					ADDQ(q, q3)
+				}
+				Load(Param("rows"), r)
+			}
+			Load(Param("images"), images)
+			newImage()
+			VMOVUPS_Z(Mem{Base: p}, reg.K7, vw.v1)
+			Label(label + "_row")
+			DECQ(r)
+			JZ(LabelRef(label + "_last"))
+			VMOVAPS(vw.v1, vw.v0)
+			VMOVUPS_Z(Mem{Base: p, Index: dstStride, Scale: 1}, reg.K7, vw.v1)
+			addStore(vw.v0)
+			ADDQ(dstStride, p)
+			ADDQ(srcStride, q)
+			if n > 3 {
+				ADDQ(srcStride, q3)
+			}
+			JMP(LabelRef(label + "_row"))
+			// An image's last row: the next image's first is loaded before it is stored too.
+			Label(label + "_last")
+			DECQ(images)
+			JZ(LabelRef(label + "_final"))
+			Load(Param("dstImage"), k)
+			LEAQ(Mem{Base: dImg, Index: k, Scale: 4}, dImg)
+			Load(Param("srcImage"), k)
+			LEAQ(Mem{Base: sImg, Index: k, Scale: 4}, sImg)
+			VMOVAPS(vw.v1, vw.v0)
+			VMOVUPS_Z(Mem{Base: dImg}, reg.K7, vw.v1)
+			addStore(vw.v0)
+			newImage()
+			JMP(LabelRef(label + "_row"))
+			Label(label + "_final")
+			addStore(vw.v1)
+			JMP(LabelRef(name + "_done"))
 		}
-		Load(Param("images"), images)
-		Label(label + "_image")
-		TESTQ(images, images)
-		JE(LabelRef(name + "_done"))
-		MOVQ(dImg, p)
-		MOVQ(sImg, q)
-		if n > 3 {
-			LEAQ(Mem{Base: step, Index: step, Scale: 2}, q3)
-			ADDQ(q, q3)
-		}
-		Load(Param("rows"), r)
-		Label(label + "_row")
-		VMOVUPS_Z(Mem{Base: p}, reg.K7, reg.Z0)
-		for i := range n {
-			VADDPS(srcAt(i), reg.Z0, kp[i], reg.Z0)
-		}
-		VMOVUPS(reg.Z0, reg.K7, Mem{Base: p})
-		ADDQ(dstStride, p)
-		ADDQ(srcStride, q)
-		if n > 3 {
-			ADDQ(srcStride, q3)
-		}
-		DECQ(r)
-		JNZ(LabelRef(label + "_row"))
-		Load(Param("dstImage"), k)
-		LEAQ(Mem{Base: dImg, Index: k, Scale: 4}, dImg)
-		Load(Param("srcImage"), k)
-		LEAQ(Mem{Base: sImg, Index: k, Scale: 4}, sImg)
-		DECQ(images)
-		JMP(LabelRef(label + "_image"))
 	}
 	Label(name + "_done")
 	VZEROUPPER()
