@@ -13512,7 +13512,7 @@ padCopyAVX512_done:
 	RET
 
 // func im2colAVX512(dst []float32, src []float32, positions int, dstPos int, images int, srcImage int, srcStride int, rows int, cols int)
-// Requires: AVX, AVX512F, BMI2
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·im2colAVX512(SB), NOSPLIT, $0-104
 	MOVQ  dst_base+0(FP), AX
 	MOVQ  src_base+24(FP), CX
@@ -13695,15 +13695,15 @@ im2colAVX512_w8_rows_image:
 	MOVQ  rows+88(FP), R11
 
 im2colAVX512_w8_group:
-	CMPQ      R11, $0x02
-	JL        im2colAVX512_w8_single
-	VMOVUPS.Z (R10), K1, Z0
-	VMOVUPS   -32(R10)(BX*1), K2, Z0
-	VMOVUPS   Z0, (DI)
-	ADDQ      $0x00000040, DI
-	LEAQ      (R10)(BX*2), R10
-	SUBQ      $0x02, R11
-	JMP       im2colAVX512_w8_group
+	CMPQ         R11, $0x02
+	JL           im2colAVX512_w8_single
+	VMOVUPS      (R10), Y0
+	VINSERTF32X8 $0x01, (R10)(BX*1), Z0, Z0
+	VMOVUPS      Z0, (DI)
+	ADDQ         $0x00000040, DI
+	LEAQ         (R10)(BX*2), R10
+	SUBQ         $0x02, R11
+	JMP          im2colAVX512_w8_group
 
 im2colAVX512_w8_single:
 	TESTQ R11, R11
@@ -13777,21 +13777,21 @@ im2colAVX512_w12_rows_image:
 	MOVQ  rows+88(FP), R11
 
 im2colAVX512_w12_group:
-	CMPQ      R11, $0x04
-	JL        im2colAVX512_w12_single
-	VMOVUPS.Z (R10), K1, Z0
-	VMOVUPS   -48(R10)(BX*1), K2, Z0
-	VMOVUPS   Z0, (DI)
-	VMOVUPS.Z 16(R10)(BX*1), K3, Z1
-	VMOVUPS   -32(R10)(BX*2), K4, Z1
-	VMOVUPS   Z1, 64(DI)
-	VMOVUPS.Z 32(R10)(BX*2), K5, Z0
-	VMOVUPS   -16(R10)(R14*1), K6, Z0
-	VMOVUPS   Z0, 128(DI)
-	ADDQ      $0x000000c0, DI
-	LEAQ      (R10)(BX*4), R10
-	SUBQ      $0x04, R11
-	JMP       im2colAVX512_w12_group
+	CMPQ         R11, $0x04
+	JL           im2colAVX512_w12_single
+	VMOVUPS.Z    (R10), K1, Z0
+	VMOVUPS      -48(R10)(BX*1), K2, Z0
+	VMOVUPS      Z0, (DI)
+	VMOVUPS      16(R10)(BX*1), Y1
+	VINSERTF32X8 $0x01, (R10)(BX*2), Z1, Z1
+	VMOVUPS      Z1, 64(DI)
+	VMOVUPS.Z    32(R10)(BX*2), K5, Z0
+	VMOVUPS      -16(R10)(R14*1), K6, Z0
+	VMOVUPS      Z0, 128(DI)
+	ADDQ         $0x000000c0, DI
+	LEAQ         (R10)(BX*4), R10
+	SUBQ         $0x04, R11
+	JMP          im2colAVX512_w12_group
 
 im2colAVX512_w12_single:
 	TESTQ R11, R11
@@ -13934,25 +13934,25 @@ im2colAVX512_w20_rows_image:
 	MOVQ  rows+88(FP), R11
 
 im2colAVX512_w20_group:
-	CMPQ      R11, $0x04
-	JL        im2colAVX512_w20_single
-	VMOVUPS   (R10), Z0
-	VMOVUPS   Z0, (DI)
-	VMOVUPS.Z 64(R10), K1, Z1
-	VMOVUPS   -16(R10)(BX*1), K2, Z1
-	VMOVUPS   Z1, 64(DI)
-	VMOVUPS.Z 48(R10)(BX*1), K3, Z0
-	VMOVUPS   -32(R10)(BX*2), K4, Z0
-	VMOVUPS   Z0, 128(DI)
-	VMOVUPS.Z 32(R10)(BX*2), K5, Z1
-	VMOVUPS   -48(R10)(R14*1), K6, Z1
-	VMOVUPS   Z1, 192(DI)
-	VMOVUPS   16(R10)(R14*1), Z0
-	VMOVUPS   Z0, 256(DI)
-	ADDQ      $0x00000140, DI
-	LEAQ      (R10)(BX*4), R10
-	SUBQ      $0x04, R11
-	JMP       im2colAVX512_w20_group
+	CMPQ         R11, $0x04
+	JL           im2colAVX512_w20_single
+	VMOVUPS      (R10), Z0
+	VMOVUPS      Z0, (DI)
+	VMOVUPS.Z    64(R10), K1, Z1
+	VMOVUPS      -16(R10)(BX*1), K2, Z1
+	VMOVUPS      Z1, 64(DI)
+	VMOVUPS      48(R10)(BX*1), Y0
+	VINSERTF32X8 $0x01, (R10)(BX*2), Z0, Z0
+	VMOVUPS      Z0, 128(DI)
+	VMOVUPS.Z    32(R10)(BX*2), K5, Z1
+	VMOVUPS      -48(R10)(R14*1), K6, Z1
+	VMOVUPS      Z1, 192(DI)
+	VMOVUPS      16(R10)(R14*1), Z0
+	VMOVUPS      Z0, 256(DI)
+	ADDQ         $0x00000140, DI
+	LEAQ         (R10)(BX*4), R10
+	SUBQ         $0x04, R11
+	JMP          im2colAVX512_w20_group
 
 im2colAVX512_w20_single:
 	TESTQ R11, R11
@@ -14018,19 +14018,19 @@ im2colAVX512_w24_rows_image:
 	MOVQ  rows+88(FP), R11
 
 im2colAVX512_w24_group:
-	CMPQ      R11, $0x02
-	JL        im2colAVX512_w24_single
-	VMOVUPS   (R10), Z0
-	VMOVUPS   Z0, (DI)
-	VMOVUPS.Z 64(R10), K1, Z1
-	VMOVUPS   -32(R10)(BX*1), K2, Z1
-	VMOVUPS   Z1, 64(DI)
-	VMOVUPS   32(R10)(BX*1), Z0
-	VMOVUPS   Z0, 128(DI)
-	ADDQ      $0x000000c0, DI
-	LEAQ      (R10)(BX*2), R10
-	SUBQ      $0x02, R11
-	JMP       im2colAVX512_w24_group
+	CMPQ         R11, $0x02
+	JL           im2colAVX512_w24_single
+	VMOVUPS      (R10), Z0
+	VMOVUPS      Z0, (DI)
+	VMOVUPS      64(R10), Y1
+	VINSERTF32X8 $0x01, (R10)(BX*1), Z1, Z1
+	VMOVUPS      Z1, 64(DI)
+	VMOVUPS      32(R10)(BX*1), Z0
+	VMOVUPS      Z0, 128(DI)
+	ADDQ         $0x000000c0, DI
+	LEAQ         (R10)(BX*2), R10
+	SUBQ         $0x02, R11
+	JMP          im2colAVX512_w24_group
 
 im2colAVX512_w24_single:
 	TESTQ R11, R11
@@ -14104,29 +14104,29 @@ im2colAVX512_w28_rows_image:
 	MOVQ  rows+88(FP), R11
 
 im2colAVX512_w28_group:
-	CMPQ      R11, $0x04
-	JL        im2colAVX512_w28_single
-	VMOVUPS   (R10), Z0
-	VMOVUPS   Z0, (DI)
-	VMOVUPS.Z 64(R10), K1, Z1
-	VMOVUPS   -48(R10)(BX*1), K2, Z1
-	VMOVUPS   Z1, 64(DI)
-	VMOVUPS   16(R10)(BX*1), Z0
-	VMOVUPS   Z0, 128(DI)
-	VMOVUPS.Z 80(R10)(BX*1), K3, Z1
-	VMOVUPS   -32(R10)(BX*2), K4, Z1
-	VMOVUPS   Z1, 192(DI)
-	VMOVUPS   32(R10)(BX*2), Z0
-	VMOVUPS   Z0, 256(DI)
-	VMOVUPS.Z 96(R10)(BX*2), K5, Z1
-	VMOVUPS   -16(R10)(R14*1), K6, Z1
-	VMOVUPS   Z1, 320(DI)
-	VMOVUPS   48(R10)(R14*1), Z0
-	VMOVUPS   Z0, 384(DI)
-	ADDQ      $0x000001c0, DI
-	LEAQ      (R10)(BX*4), R10
-	SUBQ      $0x04, R11
-	JMP       im2colAVX512_w28_group
+	CMPQ         R11, $0x04
+	JL           im2colAVX512_w28_single
+	VMOVUPS      (R10), Z0
+	VMOVUPS      Z0, (DI)
+	VMOVUPS.Z    64(R10), K1, Z1
+	VMOVUPS      -48(R10)(BX*1), K2, Z1
+	VMOVUPS      Z1, 64(DI)
+	VMOVUPS      16(R10)(BX*1), Z0
+	VMOVUPS      Z0, 128(DI)
+	VMOVUPS      80(R10)(BX*1), Y1
+	VINSERTF32X8 $0x01, (R10)(BX*2), Z1, Z1
+	VMOVUPS      Z1, 192(DI)
+	VMOVUPS      32(R10)(BX*2), Z0
+	VMOVUPS      Z0, 256(DI)
+	VMOVUPS.Z    96(R10)(BX*2), K5, Z1
+	VMOVUPS      -16(R10)(R14*1), K6, Z1
+	VMOVUPS      Z1, 320(DI)
+	VMOVUPS      48(R10)(R14*1), Z0
+	VMOVUPS      Z0, 384(DI)
+	ADDQ         $0x000001c0, DI
+	LEAQ         (R10)(BX*4), R10
+	SUBQ         $0x04, R11
+	JMP          im2colAVX512_w28_group
 
 im2colAVX512_w28_single:
 	TESTQ R11, R11

@@ -7,8 +7,11 @@ package main
 //   - im2col fills whole ZMM stores from several source rows at once: a kernel position's rows
 //     lie back to back in the destination, so a row of 12 floats and the first 4 of the next
 //     make one store (4 rows of 12 in 3 stores), each row piece a masked load at an offset
-//     that puts it in its lanes. Loads are cheaper than stores, and the masked-off lanes of a
-//     load touch no memory.
+//     that puts it in its lanes (a half of 8 floats: a YMM load or VINSERTF32X8, which read
+//     only those 32 bytes). Loads are cheaper than stores, and the masked-off lanes of a load
+//     touch no memory. Where the destination is in L2 rather than L1 (the engine's larger
+//     im2col matrices), the writes' cache traffic bounds both kernels, and this one gains
+//     little over the AVX2 one on rows of 12 or more.
 //   - col2im adds all the kernel positions of a destination row at once when the row they
 //     touch fits one ZMM: the row is loaded once, each position's source row added under the
 //     mask of its lanes (shifted one lane per position) and stored once, where the AVX2 kernel
@@ -355,6 +358,11 @@ func im2col512Kernel() {
 					switch {
 					case p.hi-p.lo == 16:
 						VMOVUPS(at, v)
+					case p.lo == 0 && p.hi == 8: // a whole YMM, zeroing the upper half
+						VMOVUPS(at, v.AsY())
+					case i > 0 && p.lo == 8 && p.hi == 16:
+						at.Disp += 32
+						VINSERTF32X8(U8(1), at, v, v)
 					case i == 0:
 						VMOVUPS_Z(at, masks[[2]int{p.lo, p.hi}], v)
 					default:
