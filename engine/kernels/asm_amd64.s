@@ -13364,6 +13364,2056 @@ reluPool2BackwardAVX512_done:
 	VZEROUPPER
 	RET
 
+// func padCopyAVX512(dst []float32, src []float32, images int, srcImage int, srcStride int, top int, rows int, padL int, cols int, padR int, bottom int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·padCopyAVX512(SB), NOSPLIT, $0-120
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   images+48(FP), DX
+	MOVQ   srcStride+64(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   padL+88(FP), SI
+	MOVQ   cols+96(FP), DI
+	MOVQ   padR+104(FP), R8
+	VPXORD Z0, Z0, Z0
+	MOVQ   top+72(FP), R13
+	ANDQ   $0x0f, R13
+	MOVL   $0x0000ffff, R9
+	BZHIL  R13, R9, R9
+	KMOVW  R9, K1
+	MOVQ   bottom+112(FP), R13
+	ANDQ   $0x0f, R13
+	MOVL   $0x0000ffff, R9
+	BZHIL  R13, R9, R9
+	KMOVW  R9, K2
+	MOVQ   SI, R9
+	ADDQ   DI, R9
+	ADDQ   R8, R9
+	MOVQ   R9, R13
+	ANDQ   $0x0f, R13
+	MOVL   $0x0000ffff, R10
+	BZHIL  R13, R10, R10
+	KMOVW  R10, K3
+	MOVQ   DI, R13
+	ANDQ   $0x0f, R13
+	MOVL   $0x0000ffff, R10
+	BZHIL  R13, R10, R10
+	KMOVW  R10, K4
+	XORQ   R14, R14
+	CMPQ   R9, $0x10
+	JGE    padCopyAVX512_image
+	MOVQ   $0x00000001, R14
+	MOVL   $0x0000ffff, R13
+	BZHIL  DI, R13, R13
+	SHLXL  SI, R13, R13
+	KMOVW  R13, K5
+
+padCopyAVX512_image:
+	TESTQ DX, DX
+	JE    padCopyAVX512_done
+	MOVQ  top+72(FP), R11
+	MOVQ  R11, R12
+
+padCopyAVX512_top_vec:
+	CMPQ    R12, $0x10
+	JL      padCopyAVX512_top_tail
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x40, AX
+	SUBQ    $0x10, R12
+	JMP     padCopyAVX512_top_vec
+
+padCopyAVX512_top_tail:
+	VMOVUPS Z0, K1, (AX)
+	LEAQ    (AX)(R12*4), AX
+	MOVQ    CX, R10
+	MOVQ    rows+80(FP), R11
+	TESTQ   R14, R14
+	JE      padCopyAVX512_row
+
+padCopyAVX512_nrow:
+	TESTQ     R11, R11
+	JE        padCopyAVX512_bottom
+	MOVQ      SI, R13
+	SHLQ      $0x02, R13
+	NEGQ      R13
+	VMOVUPS.Z (R10)(R13*1), K5, Z1
+	VMOVUPS   Z1, K3, (AX)
+	LEAQ      (AX)(R9*4), AX
+	ADDQ      BX, R10
+	DECQ      R11
+	JMP       padCopyAVX512_nrow
+
+padCopyAVX512_row:
+	TESTQ R11, R11
+	JE    padCopyAVX512_bottom
+	MOVQ  AX, R13
+	MOVQ  R9, R12
+
+padCopyAVX512_clear_vec:
+	CMPQ    R12, $0x10
+	JL      padCopyAVX512_clear_tail
+	VMOVUPS Z0, (R13)
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     padCopyAVX512_clear_vec
+
+padCopyAVX512_clear_tail:
+	VMOVUPS Z0, K3, (R13)
+	LEAQ    (R13)(R12*4), R13
+	LEAQ    (AX)(SI*4), AX
+	MOVQ    R10, R13
+	MOVQ    DI, R12
+
+padCopyAVX512_copy_vec:
+	CMPQ    R12, $0x10
+	JL      padCopyAVX512_copy_tail
+	VMOVUPS (R13), Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     padCopyAVX512_copy_vec
+
+padCopyAVX512_copy_tail:
+	TESTQ     R12, R12
+	JE        padCopyAVX512_copy_end
+	VMOVUPS.Z (R13), K4, Z1
+	VMOVUPS   Z1, K4, (AX)
+
+padCopyAVX512_copy_end:
+	LEAQ (AX)(R12*4), AX
+	LEAQ (AX)(R8*4), AX
+	ADDQ BX, R10
+	DECQ R11
+	JMP  padCopyAVX512_row
+
+padCopyAVX512_bottom:
+	MOVQ bottom+112(FP), R11
+	MOVQ R11, R12
+
+padCopyAVX512_bottomzeros_vec:
+	CMPQ    R12, $0x10
+	JL      padCopyAVX512_bottomzeros_tail
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x40, AX
+	SUBQ    $0x10, R12
+	JMP     padCopyAVX512_bottomzeros_vec
+
+padCopyAVX512_bottomzeros_tail:
+	VMOVUPS Z0, K2, (AX)
+	LEAQ    (AX)(R12*4), AX
+	MOVQ    srcImage+56(FP), R13
+	LEAQ    (CX)(R13*4), CX
+	DECQ    DX
+	JMP     padCopyAVX512_image
+
+padCopyAVX512_done:
+	VZEROUPPER
+	RET
+
+// func im2colAVX512(dst []float32, src []float32, positions int, dstPos int, images int, srcImage int, srcStride int, rows int, cols int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·im2colAVX512(SB), NOSPLIT, $0-104
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  positions+48(FP), DX
+	MOVQ  srcStride+80(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  cols+96(FP), SI
+	CMPQ  SI, $0x04
+	JE    im2colAVX512_w4
+	CMPQ  SI, $0x08
+	JE    im2colAVX512_w8
+	CMPQ  SI, $0x0c
+	JE    im2colAVX512_w12
+	CMPQ  SI, $0x10
+	JE    im2colAVX512_w16
+	CMPQ  SI, $0x14
+	JE    im2colAVX512_w20
+	CMPQ  SI, $0x18
+	JE    im2colAVX512_w24
+	CMPQ  SI, $0x1c
+	JE    im2colAVX512_w28
+	CMPQ  SI, $0x20
+	JE    im2colAVX512_w32
+	MOVQ  SI, R13
+	ANDQ  $0x0f, R13
+	MOVL  $0x0000ffff, DI
+	BZHIL R13, DI, DI
+	KMOVW DI, K7
+
+im2colAVX512_anyrows:
+	TESTQ DX, DX
+	JE    im2colAVX512_done
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  images+64(FP), R9
+
+im2colAVX512_anyrows_image:
+	TESTQ R9, R9
+	JE    im2colAVX512_anyrows_next
+	MOVQ  R8, R10
+	MOVQ  rows+88(FP), R11
+
+im2colAVX512_anyrow:
+	MOVQ R10, R13
+	MOVQ SI, R12
+
+im2colAVX512_anycopy_vec:
+	CMPQ    R12, $0x10
+	JL      im2colAVX512_anycopy_tail
+	VMOVUPS (R13), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     im2colAVX512_anycopy_vec
+
+im2colAVX512_anycopy_tail:
+	TESTQ     R12, R12
+	JE        im2colAVX512_anycopy_end
+	VMOVUPS.Z (R13), K7, Z0
+	VMOVUPS   Z0, K7, (DI)
+
+im2colAVX512_anycopy_end:
+	LEAQ (DI)(R12*4), DI
+	ADDQ BX, R10
+	DECQ R11
+	JNZ  im2colAVX512_anyrow
+	MOVQ srcImage+72(FP), R12
+	LEAQ (R8)(R12*4), R8
+	DECQ R9
+	JMP  im2colAVX512_anyrows_image
+
+im2colAVX512_anyrows_next:
+	MOVQ dstPos+56(FP), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x04, CX
+	DECQ DX
+	JMP  im2colAVX512_anyrows
+
+im2colAVX512_w4:
+	MOVL  $0x0000000f, DI
+	KMOVW DI, K1
+	MOVL  $0x000000f0, DI
+	KMOVW DI, K2
+	MOVL  $0x00000f00, DI
+	KMOVW DI, K3
+	MOVL  $0x0000f000, DI
+	KMOVW DI, K4
+	MOVL  $0x0000000f, DI
+	KMOVW DI, K7
+	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w4_rows:
+	TESTQ DX, DX
+	JE    im2colAVX512_done
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  images+64(FP), R9
+
+im2colAVX512_w4_rows_image:
+	TESTQ R9, R9
+	JE    im2colAVX512_w4_rows_next
+	MOVQ  R8, R10
+	MOVQ  rows+88(FP), R11
+
+im2colAVX512_w4_group:
+	CMPQ      R11, $0x04
+	JL        im2colAVX512_w4_single
+	VMOVUPS.Z (R10), K1, Z0
+	VMOVUPS   -16(R10)(BX*1), K2, Z0
+	VMOVUPS   -32(R10)(BX*2), K3, Z0
+	VMOVUPS   -48(R10)(R14*1), K4, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $0x00000040, DI
+	LEAQ      (R10)(BX*4), R10
+	SUBQ      $0x04, R11
+	JMP       im2colAVX512_w4_group
+
+im2colAVX512_w4_single:
+	TESTQ R11, R11
+	JE    im2colAVX512_w4_imagedone
+	MOVQ  R10, R13
+	MOVQ  SI, R12
+
+im2colAVX512_w4_copy_vec:
+	CMPQ    R12, $0x10
+	JL      im2colAVX512_w4_copy_tail
+	VMOVUPS (R13), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     im2colAVX512_w4_copy_vec
+
+im2colAVX512_w4_copy_tail:
+	TESTQ     R12, R12
+	JE        im2colAVX512_w4_copy_end
+	VMOVUPS.Z (R13), K7, Z0
+	VMOVUPS   Z0, K7, (DI)
+
+im2colAVX512_w4_copy_end:
+	LEAQ (DI)(R12*4), DI
+	ADDQ BX, R10
+	DECQ R11
+	JMP  im2colAVX512_w4_single
+
+im2colAVX512_w4_imagedone:
+	MOVQ srcImage+72(FP), R12
+	LEAQ (R8)(R12*4), R8
+	DECQ R9
+	JMP  im2colAVX512_w4_rows_image
+
+im2colAVX512_w4_rows_next:
+	MOVQ dstPos+56(FP), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x04, CX
+	DECQ DX
+	JMP  im2colAVX512_w4_rows
+
+im2colAVX512_w8:
+	MOVL  $0x000000ff, DI
+	KMOVW DI, K1
+	MOVL  $0x0000ff00, DI
+	KMOVW DI, K2
+	MOVL  $0x000000ff, DI
+	KMOVW DI, K7
+	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w8_rows:
+	TESTQ DX, DX
+	JE    im2colAVX512_done
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  images+64(FP), R9
+
+im2colAVX512_w8_rows_image:
+	TESTQ R9, R9
+	JE    im2colAVX512_w8_rows_next
+	MOVQ  R8, R10
+	MOVQ  rows+88(FP), R11
+
+im2colAVX512_w8_group:
+	CMPQ         R11, $0x02
+	JL           im2colAVX512_w8_single
+	VMOVUPS      (R10), Y0
+	VINSERTF32X8 $0x01, (R10)(BX*1), Z0, Z0
+	VMOVUPS      Z0, (DI)
+	ADDQ         $0x00000040, DI
+	LEAQ         (R10)(BX*2), R10
+	SUBQ         $0x02, R11
+	JMP          im2colAVX512_w8_group
+
+im2colAVX512_w8_single:
+	TESTQ R11, R11
+	JE    im2colAVX512_w8_imagedone
+	MOVQ  R10, R13
+	MOVQ  SI, R12
+
+im2colAVX512_w8_copy_vec:
+	CMPQ    R12, $0x10
+	JL      im2colAVX512_w8_copy_tail
+	VMOVUPS (R13), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     im2colAVX512_w8_copy_vec
+
+im2colAVX512_w8_copy_tail:
+	TESTQ     R12, R12
+	JE        im2colAVX512_w8_copy_end
+	VMOVUPS.Z (R13), K7, Z0
+	VMOVUPS   Z0, K7, (DI)
+
+im2colAVX512_w8_copy_end:
+	LEAQ (DI)(R12*4), DI
+	ADDQ BX, R10
+	DECQ R11
+	JMP  im2colAVX512_w8_single
+
+im2colAVX512_w8_imagedone:
+	MOVQ srcImage+72(FP), R12
+	LEAQ (R8)(R12*4), R8
+	DECQ R9
+	JMP  im2colAVX512_w8_rows_image
+
+im2colAVX512_w8_rows_next:
+	MOVQ dstPos+56(FP), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x04, CX
+	DECQ DX
+	JMP  im2colAVX512_w8_rows
+
+im2colAVX512_w12:
+	MOVL  $0x00000fff, DI
+	KMOVW DI, K1
+	MOVL  $0x0000f000, DI
+	KMOVW DI, K2
+	MOVL  $0x000000ff, DI
+	KMOVW DI, K3
+	MOVL  $0x0000ff00, DI
+	KMOVW DI, K4
+	MOVL  $0x0000000f, DI
+	KMOVW DI, K5
+	MOVL  $0x0000fff0, DI
+	KMOVW DI, K6
+	MOVL  $0x00000fff, DI
+	KMOVW DI, K7
+	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w12_rows:
+	TESTQ DX, DX
+	JE    im2colAVX512_done
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  images+64(FP), R9
+
+im2colAVX512_w12_rows_image:
+	TESTQ R9, R9
+	JE    im2colAVX512_w12_rows_next
+	MOVQ  R8, R10
+	MOVQ  rows+88(FP), R11
+
+im2colAVX512_w12_group:
+	CMPQ         R11, $0x04
+	JL           im2colAVX512_w12_single
+	VMOVUPS.Z    (R10), K1, Z0
+	VMOVUPS      -48(R10)(BX*1), K2, Z0
+	VMOVUPS      Z0, (DI)
+	VMOVUPS      16(R10)(BX*1), Y1
+	VINSERTF32X8 $0x01, (R10)(BX*2), Z1, Z1
+	VMOVUPS      Z1, 64(DI)
+	VMOVUPS.Z    32(R10)(BX*2), K5, Z0
+	VMOVUPS      -16(R10)(R14*1), K6, Z0
+	VMOVUPS      Z0, 128(DI)
+	ADDQ         $0x000000c0, DI
+	LEAQ         (R10)(BX*4), R10
+	SUBQ         $0x04, R11
+	JMP          im2colAVX512_w12_group
+
+im2colAVX512_w12_single:
+	TESTQ R11, R11
+	JE    im2colAVX512_w12_imagedone
+	MOVQ  R10, R13
+	MOVQ  SI, R12
+
+im2colAVX512_w12_copy_vec:
+	CMPQ    R12, $0x10
+	JL      im2colAVX512_w12_copy_tail
+	VMOVUPS (R13), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     im2colAVX512_w12_copy_vec
+
+im2colAVX512_w12_copy_tail:
+	TESTQ     R12, R12
+	JE        im2colAVX512_w12_copy_end
+	VMOVUPS.Z (R13), K7, Z0
+	VMOVUPS   Z0, K7, (DI)
+
+im2colAVX512_w12_copy_end:
+	LEAQ (DI)(R12*4), DI
+	ADDQ BX, R10
+	DECQ R11
+	JMP  im2colAVX512_w12_single
+
+im2colAVX512_w12_imagedone:
+	MOVQ srcImage+72(FP), R12
+	LEAQ (R8)(R12*4), R8
+	DECQ R9
+	JMP  im2colAVX512_w12_rows_image
+
+im2colAVX512_w12_rows_next:
+	MOVQ dstPos+56(FP), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x04, CX
+	DECQ DX
+	JMP  im2colAVX512_w12_rows
+
+im2colAVX512_w16:
+	MOVL  $0x00000000, DI
+	KMOVW DI, K7
+	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w16_rows:
+	TESTQ DX, DX
+	JE    im2colAVX512_done
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  images+64(FP), R9
+
+im2colAVX512_w16_rows_image:
+	TESTQ R9, R9
+	JE    im2colAVX512_w16_rows_next
+	MOVQ  R8, R10
+	MOVQ  rows+88(FP), R11
+
+im2colAVX512_w16_group:
+	CMPQ    R11, $0x01
+	JL      im2colAVX512_w16_single
+	VMOVUPS (R10), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x00000040, DI
+	ADDQ    BX, R10
+	SUBQ    $0x01, R11
+	JMP     im2colAVX512_w16_group
+
+im2colAVX512_w16_single:
+	TESTQ R11, R11
+	JE    im2colAVX512_w16_imagedone
+	MOVQ  R10, R13
+	MOVQ  SI, R12
+
+im2colAVX512_w16_copy_vec:
+	CMPQ    R12, $0x10
+	JL      im2colAVX512_w16_copy_tail
+	VMOVUPS (R13), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     im2colAVX512_w16_copy_vec
+
+im2colAVX512_w16_copy_tail:
+	TESTQ     R12, R12
+	JE        im2colAVX512_w16_copy_end
+	VMOVUPS.Z (R13), K7, Z0
+	VMOVUPS   Z0, K7, (DI)
+
+im2colAVX512_w16_copy_end:
+	LEAQ (DI)(R12*4), DI
+	ADDQ BX, R10
+	DECQ R11
+	JMP  im2colAVX512_w16_single
+
+im2colAVX512_w16_imagedone:
+	MOVQ srcImage+72(FP), R12
+	LEAQ (R8)(R12*4), R8
+	DECQ R9
+	JMP  im2colAVX512_w16_rows_image
+
+im2colAVX512_w16_rows_next:
+	MOVQ dstPos+56(FP), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x04, CX
+	DECQ DX
+	JMP  im2colAVX512_w16_rows
+
+im2colAVX512_w20:
+	MOVL  $0x0000000f, DI
+	KMOVW DI, K1
+	MOVL  $0x0000fff0, DI
+	KMOVW DI, K2
+	MOVL  $0x000000ff, DI
+	KMOVW DI, K3
+	MOVL  $0x0000ff00, DI
+	KMOVW DI, K4
+	MOVL  $0x00000fff, DI
+	KMOVW DI, K5
+	MOVL  $0x0000f000, DI
+	KMOVW DI, K6
+	MOVL  $0x0000000f, DI
+	KMOVW DI, K7
+	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w20_rows:
+	TESTQ DX, DX
+	JE    im2colAVX512_done
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  images+64(FP), R9
+
+im2colAVX512_w20_rows_image:
+	TESTQ R9, R9
+	JE    im2colAVX512_w20_rows_next
+	MOVQ  R8, R10
+	MOVQ  rows+88(FP), R11
+
+im2colAVX512_w20_group:
+	CMPQ         R11, $0x04
+	JL           im2colAVX512_w20_single
+	VMOVUPS      (R10), Z0
+	VMOVUPS      Z0, (DI)
+	VMOVUPS.Z    64(R10), K1, Z1
+	VMOVUPS      -16(R10)(BX*1), K2, Z1
+	VMOVUPS      Z1, 64(DI)
+	VMOVUPS      48(R10)(BX*1), Y0
+	VINSERTF32X8 $0x01, (R10)(BX*2), Z0, Z0
+	VMOVUPS      Z0, 128(DI)
+	VMOVUPS.Z    32(R10)(BX*2), K5, Z1
+	VMOVUPS      -48(R10)(R14*1), K6, Z1
+	VMOVUPS      Z1, 192(DI)
+	VMOVUPS      16(R10)(R14*1), Z0
+	VMOVUPS      Z0, 256(DI)
+	ADDQ         $0x00000140, DI
+	LEAQ         (R10)(BX*4), R10
+	SUBQ         $0x04, R11
+	JMP          im2colAVX512_w20_group
+
+im2colAVX512_w20_single:
+	TESTQ R11, R11
+	JE    im2colAVX512_w20_imagedone
+	MOVQ  R10, R13
+	MOVQ  SI, R12
+
+im2colAVX512_w20_copy_vec:
+	CMPQ    R12, $0x10
+	JL      im2colAVX512_w20_copy_tail
+	VMOVUPS (R13), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     im2colAVX512_w20_copy_vec
+
+im2colAVX512_w20_copy_tail:
+	TESTQ     R12, R12
+	JE        im2colAVX512_w20_copy_end
+	VMOVUPS.Z (R13), K7, Z0
+	VMOVUPS   Z0, K7, (DI)
+
+im2colAVX512_w20_copy_end:
+	LEAQ (DI)(R12*4), DI
+	ADDQ BX, R10
+	DECQ R11
+	JMP  im2colAVX512_w20_single
+
+im2colAVX512_w20_imagedone:
+	MOVQ srcImage+72(FP), R12
+	LEAQ (R8)(R12*4), R8
+	DECQ R9
+	JMP  im2colAVX512_w20_rows_image
+
+im2colAVX512_w20_rows_next:
+	MOVQ dstPos+56(FP), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x04, CX
+	DECQ DX
+	JMP  im2colAVX512_w20_rows
+
+im2colAVX512_w24:
+	MOVL  $0x000000ff, DI
+	KMOVW DI, K1
+	MOVL  $0x0000ff00, DI
+	KMOVW DI, K2
+	MOVL  $0x000000ff, DI
+	KMOVW DI, K7
+	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w24_rows:
+	TESTQ DX, DX
+	JE    im2colAVX512_done
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  images+64(FP), R9
+
+im2colAVX512_w24_rows_image:
+	TESTQ R9, R9
+	JE    im2colAVX512_w24_rows_next
+	MOVQ  R8, R10
+	MOVQ  rows+88(FP), R11
+
+im2colAVX512_w24_group:
+	CMPQ         R11, $0x02
+	JL           im2colAVX512_w24_single
+	VMOVUPS      (R10), Z0
+	VMOVUPS      Z0, (DI)
+	VMOVUPS      64(R10), Y1
+	VINSERTF32X8 $0x01, (R10)(BX*1), Z1, Z1
+	VMOVUPS      Z1, 64(DI)
+	VMOVUPS      32(R10)(BX*1), Z0
+	VMOVUPS      Z0, 128(DI)
+	ADDQ         $0x000000c0, DI
+	LEAQ         (R10)(BX*2), R10
+	SUBQ         $0x02, R11
+	JMP          im2colAVX512_w24_group
+
+im2colAVX512_w24_single:
+	TESTQ R11, R11
+	JE    im2colAVX512_w24_imagedone
+	MOVQ  R10, R13
+	MOVQ  SI, R12
+
+im2colAVX512_w24_copy_vec:
+	CMPQ    R12, $0x10
+	JL      im2colAVX512_w24_copy_tail
+	VMOVUPS (R13), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     im2colAVX512_w24_copy_vec
+
+im2colAVX512_w24_copy_tail:
+	TESTQ     R12, R12
+	JE        im2colAVX512_w24_copy_end
+	VMOVUPS.Z (R13), K7, Z0
+	VMOVUPS   Z0, K7, (DI)
+
+im2colAVX512_w24_copy_end:
+	LEAQ (DI)(R12*4), DI
+	ADDQ BX, R10
+	DECQ R11
+	JMP  im2colAVX512_w24_single
+
+im2colAVX512_w24_imagedone:
+	MOVQ srcImage+72(FP), R12
+	LEAQ (R8)(R12*4), R8
+	DECQ R9
+	JMP  im2colAVX512_w24_rows_image
+
+im2colAVX512_w24_rows_next:
+	MOVQ dstPos+56(FP), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x04, CX
+	DECQ DX
+	JMP  im2colAVX512_w24_rows
+
+im2colAVX512_w28:
+	MOVL  $0x00000fff, DI
+	KMOVW DI, K1
+	MOVL  $0x0000f000, DI
+	KMOVW DI, K2
+	MOVL  $0x000000ff, DI
+	KMOVW DI, K3
+	MOVL  $0x0000ff00, DI
+	KMOVW DI, K4
+	MOVL  $0x0000000f, DI
+	KMOVW DI, K5
+	MOVL  $0x0000fff0, DI
+	KMOVW DI, K6
+	MOVL  $0x00000fff, DI
+	KMOVW DI, K7
+	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w28_rows:
+	TESTQ DX, DX
+	JE    im2colAVX512_done
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  images+64(FP), R9
+
+im2colAVX512_w28_rows_image:
+	TESTQ R9, R9
+	JE    im2colAVX512_w28_rows_next
+	MOVQ  R8, R10
+	MOVQ  rows+88(FP), R11
+
+im2colAVX512_w28_group:
+	CMPQ         R11, $0x04
+	JL           im2colAVX512_w28_single
+	VMOVUPS      (R10), Z0
+	VMOVUPS      Z0, (DI)
+	VMOVUPS.Z    64(R10), K1, Z1
+	VMOVUPS      -48(R10)(BX*1), K2, Z1
+	VMOVUPS      Z1, 64(DI)
+	VMOVUPS      16(R10)(BX*1), Z0
+	VMOVUPS      Z0, 128(DI)
+	VMOVUPS      80(R10)(BX*1), Y1
+	VINSERTF32X8 $0x01, (R10)(BX*2), Z1, Z1
+	VMOVUPS      Z1, 192(DI)
+	VMOVUPS      32(R10)(BX*2), Z0
+	VMOVUPS      Z0, 256(DI)
+	VMOVUPS.Z    96(R10)(BX*2), K5, Z1
+	VMOVUPS      -16(R10)(R14*1), K6, Z1
+	VMOVUPS      Z1, 320(DI)
+	VMOVUPS      48(R10)(R14*1), Z0
+	VMOVUPS      Z0, 384(DI)
+	ADDQ         $0x000001c0, DI
+	LEAQ         (R10)(BX*4), R10
+	SUBQ         $0x04, R11
+	JMP          im2colAVX512_w28_group
+
+im2colAVX512_w28_single:
+	TESTQ R11, R11
+	JE    im2colAVX512_w28_imagedone
+	MOVQ  R10, R13
+	MOVQ  SI, R12
+
+im2colAVX512_w28_copy_vec:
+	CMPQ    R12, $0x10
+	JL      im2colAVX512_w28_copy_tail
+	VMOVUPS (R13), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     im2colAVX512_w28_copy_vec
+
+im2colAVX512_w28_copy_tail:
+	TESTQ     R12, R12
+	JE        im2colAVX512_w28_copy_end
+	VMOVUPS.Z (R13), K7, Z0
+	VMOVUPS   Z0, K7, (DI)
+
+im2colAVX512_w28_copy_end:
+	LEAQ (DI)(R12*4), DI
+	ADDQ BX, R10
+	DECQ R11
+	JMP  im2colAVX512_w28_single
+
+im2colAVX512_w28_imagedone:
+	MOVQ srcImage+72(FP), R12
+	LEAQ (R8)(R12*4), R8
+	DECQ R9
+	JMP  im2colAVX512_w28_rows_image
+
+im2colAVX512_w28_rows_next:
+	MOVQ dstPos+56(FP), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x04, CX
+	DECQ DX
+	JMP  im2colAVX512_w28_rows
+
+im2colAVX512_w32:
+	MOVL  $0x00000000, DI
+	KMOVW DI, K7
+	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w32_rows:
+	TESTQ DX, DX
+	JE    im2colAVX512_done
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  images+64(FP), R9
+
+im2colAVX512_w32_rows_image:
+	TESTQ R9, R9
+	JE    im2colAVX512_w32_rows_next
+	MOVQ  R8, R10
+	MOVQ  rows+88(FP), R11
+
+im2colAVX512_w32_group:
+	CMPQ    R11, $0x01
+	JL      im2colAVX512_w32_single
+	VMOVUPS (R10), Z0
+	VMOVUPS Z0, (DI)
+	VMOVUPS 64(R10), Z1
+	VMOVUPS Z1, 64(DI)
+	ADDQ    $0x00000080, DI
+	ADDQ    BX, R10
+	SUBQ    $0x01, R11
+	JMP     im2colAVX512_w32_group
+
+im2colAVX512_w32_single:
+	TESTQ R11, R11
+	JE    im2colAVX512_w32_imagedone
+	MOVQ  R10, R13
+	MOVQ  SI, R12
+
+im2colAVX512_w32_copy_vec:
+	CMPQ    R12, $0x10
+	JL      im2colAVX512_w32_copy_tail
+	VMOVUPS (R13), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, R13
+	SUBQ    $0x10, R12
+	JMP     im2colAVX512_w32_copy_vec
+
+im2colAVX512_w32_copy_tail:
+	TESTQ     R12, R12
+	JE        im2colAVX512_w32_copy_end
+	VMOVUPS.Z (R13), K7, Z0
+	VMOVUPS   Z0, K7, (DI)
+
+im2colAVX512_w32_copy_end:
+	LEAQ (DI)(R12*4), DI
+	ADDQ BX, R10
+	DECQ R11
+	JMP  im2colAVX512_w32_single
+
+im2colAVX512_w32_imagedone:
+	MOVQ srcImage+72(FP), R12
+	LEAQ (R8)(R12*4), R8
+	DECQ R9
+	JMP  im2colAVX512_w32_rows_image
+
+im2colAVX512_w32_rows_next:
+	MOVQ dstPos+56(FP), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x04, CX
+	DECQ DX
+	JMP  im2colAVX512_w32_rows
+
+im2colAVX512_done:
+	VZEROUPPER
+	RET
+
+// func col2imFusedAVX512(dst []float32, src []float32, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·col2imFusedAVX512(SB), NOSPLIT, $0-120
+	MOVQ positions+48(FP), AX
+	CMPQ AX, $0x01
+	JE   col2imFusedAVX512_p1
+	CMPQ AX, $0x02
+	JE   col2imFusedAVX512_p2
+	CMPQ AX, $0x03
+	JE   col2imFusedAVX512_p3
+	CMPQ AX, $0x04
+	JE   col2imFusedAVX512_p4
+	CMPQ AX, $0x05
+	JE   col2imFusedAVX512_p5
+	CMPQ AX, $0x06
+	JE   col2imFusedAVX512_p6
+	JMP  col2imFusedAVX512_done
+
+col2imFusedAVX512_p1:
+	MOVQ  cols+112(FP), AX
+	MOVL  $0x0000ffff, CX
+	BZHIL AX, CX, CX
+	KMOVW CX, K1
+	ADDQ  $0x00, AX
+	MOVL  $0x0000ffff, CX
+	BZHIL AX, CX, CX
+	KMOVW CX, K7
+	CMPQ  AX, $0x08
+	JG    col2imFusedAVX512_p1_zmm
+	CMPQ  AX, $0x04
+	JG    col2imFusedAVX512_p1_ymm
+	JMP   col2imFusedAVX512_p1_xmm
+
+col2imFusedAVX512_p1_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), SI
+	DECQ      SI
+	SHLQ      $0x02, SI
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Z1
+
+col2imFusedAVX512_p1_zmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p1_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VMOVUPS   Z0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p1_zmm_row
+
+col2imFusedAVX512_p1_zmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p1_zmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p1_zmm_row
+
+col2imFusedAVX512_p1_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p1_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), SI
+	DECQ      SI
+	SHLQ      $0x02, SI
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p1_ymm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p1_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p1_ymm_row
+
+col2imFusedAVX512_p1_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p1_ymm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p1_ymm_row
+
+col2imFusedAVX512_p1_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p1_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), SI
+	DECQ      SI
+	SHLQ      $0x02, SI
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p1_xmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p1_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p1_xmm_row
+
+col2imFusedAVX512_p1_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p1_xmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p1_xmm_row
+
+col2imFusedAVX512_p1_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VMOVUPS X1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p2:
+	MOVQ     cols+112(FP), AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K1
+	KSHIFTLW $0x01, K1, K2
+	ADDQ     $0x01, AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K7
+	CMPQ     AX, $0x08
+	JG       col2imFusedAVX512_p2_zmm
+	CMPQ     AX, $0x04
+	JG       col2imFusedAVX512_p2_ymm
+	JMP      col2imFusedAVX512_p2_xmm
+
+col2imFusedAVX512_p2_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Z1
+
+col2imFusedAVX512_p2_zmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p2_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R10*1), Z0, K2, Z0
+	VMOVUPS   Z0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p2_zmm_row
+
+col2imFusedAVX512_p2_zmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p2_zmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R10*1), Z0, K2, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p2_zmm_row
+
+col2imFusedAVX512_p2_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VADDPS  (R8)(R10*1), Z1, K2, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p2_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p2_ymm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p2_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R10*1), Y0, K2, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p2_ymm_row
+
+col2imFusedAVX512_p2_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p2_ymm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R10*1), Y0, K2, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p2_ymm_row
+
+col2imFusedAVX512_p2_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VADDPS  (R8)(R10*1), Y1, K2, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p2_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p2_xmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p2_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R10*1), X0, K2, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p2_xmm_row
+
+col2imFusedAVX512_p2_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p2_xmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R10*1), X0, K2, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p2_xmm_row
+
+col2imFusedAVX512_p2_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VADDPS  (R8)(R10*1), X1, K2, X1
+	VMOVUPS X1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p3:
+	MOVQ     cols+112(FP), AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K1
+	KSHIFTLW $0x01, K1, K2
+	KSHIFTLW $0x02, K1, K3
+	ADDQ     $0x02, AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K7
+	CMPQ     AX, $0x08
+	JG       col2imFusedAVX512_p3_zmm
+	CMPQ     AX, $0x04
+	JG       col2imFusedAVX512_p3_ymm
+	JMP      col2imFusedAVX512_p3_xmm
+
+col2imFusedAVX512_p3_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Z1
+
+col2imFusedAVX512_p3_zmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p3_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R10*1), Z0, K2, Z0
+	VADDPS    (R8)(R10*2), Z0, K3, Z0
+	VMOVUPS   Z0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p3_zmm_row
+
+col2imFusedAVX512_p3_zmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p3_zmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R10*1), Z0, K2, Z0
+	VADDPS    (R8)(R10*2), Z0, K3, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p3_zmm_row
+
+col2imFusedAVX512_p3_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VADDPS  (R8)(R10*1), Z1, K2, Z1
+	VADDPS  (R8)(R10*2), Z1, K3, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p3_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p3_ymm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p3_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R10*1), Y0, K2, Y0
+	VADDPS    (R8)(R10*2), Y0, K3, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p3_ymm_row
+
+col2imFusedAVX512_p3_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p3_ymm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R10*1), Y0, K2, Y0
+	VADDPS    (R8)(R10*2), Y0, K3, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p3_ymm_row
+
+col2imFusedAVX512_p3_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VADDPS  (R8)(R10*1), Y1, K2, Y1
+	VADDPS  (R8)(R10*2), Y1, K3, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p3_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R10
+	DECQ      R10
+	SHLQ      $0x02, R10
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p3_xmm_row:
+	DECQ      R9
+	JZ        col2imFusedAVX512_p3_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R10*1), X0, K2, X0
+	VADDPS    (R8)(R10*2), X0, K3, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	JMP       col2imFusedAVX512_p3_xmm_row
+
+col2imFusedAVX512_p3_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p3_xmm_final
+	MOVQ      dstImage+72(FP), R9
+	LEAQ      (AX)(R9*4), AX
+	MOVQ      srcImage+88(FP), R9
+	LEAQ      (CX)(R9*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R10*1), X0, K2, X0
+	VADDPS    (R8)(R10*2), X0, K3, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	MOVQ      rows+104(FP), R9
+	JMP       col2imFusedAVX512_p3_xmm_row
+
+col2imFusedAVX512_p3_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VADDPS  (R8)(R10*1), X1, K2, X1
+	VADDPS  (R8)(R10*2), X1, K3, X1
+	VMOVUPS X1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p4:
+	MOVQ     cols+112(FP), AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K1
+	KSHIFTLW $0x01, K1, K2
+	KSHIFTLW $0x02, K1, K3
+	KSHIFTLW $0x03, K1, K4
+	ADDQ     $0x03, AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K7
+	CMPQ     AX, $0x08
+	JG       col2imFusedAVX512_p4_zmm
+	CMPQ     AX, $0x04
+	JG       col2imFusedAVX512_p4_ymm
+	JMP      col2imFusedAVX512_p4_xmm
+
+col2imFusedAVX512_p4_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Z1
+
+col2imFusedAVX512_p4_zmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p4_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R11*1), Z0, K2, Z0
+	VADDPS    (R8)(R11*2), Z0, K3, Z0
+	VADDPS    (R9), Z0, K4, Z0
+	VMOVUPS   Z0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p4_zmm_row
+
+col2imFusedAVX512_p4_zmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p4_zmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R11*1), Z0, K2, Z0
+	VADDPS    (R8)(R11*2), Z0, K3, Z0
+	VADDPS    (R9), Z0, K4, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p4_zmm_row
+
+col2imFusedAVX512_p4_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VADDPS  (R8)(R11*1), Z1, K2, Z1
+	VADDPS  (R8)(R11*2), Z1, K3, Z1
+	VADDPS  (R9), Z1, K4, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p4_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p4_ymm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p4_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p4_ymm_row
+
+col2imFusedAVX512_p4_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p4_ymm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p4_ymm_row
+
+col2imFusedAVX512_p4_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VADDPS  (R8)(R11*1), Y1, K2, Y1
+	VADDPS  (R8)(R11*2), Y1, K3, Y1
+	VADDPS  (R9), Y1, K4, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p4_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p4_xmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p4_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p4_xmm_row
+
+col2imFusedAVX512_p4_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p4_xmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p4_xmm_row
+
+col2imFusedAVX512_p4_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VADDPS  (R8)(R11*1), X1, K2, X1
+	VADDPS  (R8)(R11*2), X1, K3, X1
+	VADDPS  (R9), X1, K4, X1
+	VMOVUPS X1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p5:
+	MOVQ     cols+112(FP), AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K1
+	KSHIFTLW $0x01, K1, K2
+	KSHIFTLW $0x02, K1, K3
+	KSHIFTLW $0x03, K1, K4
+	KSHIFTLW $0x04, K1, K5
+	ADDQ     $0x04, AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K7
+	CMPQ     AX, $0x08
+	JG       col2imFusedAVX512_p5_zmm
+	CMPQ     AX, $0x04
+	JG       col2imFusedAVX512_p5_ymm
+	JMP      col2imFusedAVX512_p5_xmm
+
+col2imFusedAVX512_p5_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Z1
+
+col2imFusedAVX512_p5_zmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p5_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R11*1), Z0, K2, Z0
+	VADDPS    (R8)(R11*2), Z0, K3, Z0
+	VADDPS    (R9), Z0, K4, Z0
+	VADDPS    (R9)(R11*1), Z0, K5, Z0
+	VMOVUPS   Z0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p5_zmm_row
+
+col2imFusedAVX512_p5_zmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p5_zmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R11*1), Z0, K2, Z0
+	VADDPS    (R8)(R11*2), Z0, K3, Z0
+	VADDPS    (R9), Z0, K4, Z0
+	VADDPS    (R9)(R11*1), Z0, K5, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p5_zmm_row
+
+col2imFusedAVX512_p5_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VADDPS  (R8)(R11*1), Z1, K2, Z1
+	VADDPS  (R8)(R11*2), Z1, K3, Z1
+	VADDPS  (R9), Z1, K4, Z1
+	VADDPS  (R9)(R11*1), Z1, K5, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p5_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p5_ymm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p5_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VADDPS    (R9)(R11*1), Y0, K5, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p5_ymm_row
+
+col2imFusedAVX512_p5_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p5_ymm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VADDPS    (R9)(R11*1), Y0, K5, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p5_ymm_row
+
+col2imFusedAVX512_p5_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VADDPS  (R8)(R11*1), Y1, K2, Y1
+	VADDPS  (R8)(R11*2), Y1, K3, Y1
+	VADDPS  (R9), Y1, K4, Y1
+	VADDPS  (R9)(R11*1), Y1, K5, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p5_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p5_xmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p5_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VADDPS    (R9)(R11*1), X0, K5, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p5_xmm_row
+
+col2imFusedAVX512_p5_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p5_xmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VADDPS    (R9)(R11*1), X0, K5, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p5_xmm_row
+
+col2imFusedAVX512_p5_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VADDPS  (R8)(R11*1), X1, K2, X1
+	VADDPS  (R8)(R11*2), X1, K3, X1
+	VADDPS  (R9), X1, K4, X1
+	VADDPS  (R9)(R11*1), X1, K5, X1
+	VMOVUPS X1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p6:
+	MOVQ     cols+112(FP), AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K1
+	KSHIFTLW $0x01, K1, K2
+	KSHIFTLW $0x02, K1, K3
+	KSHIFTLW $0x03, K1, K4
+	KSHIFTLW $0x04, K1, K5
+	KSHIFTLW $0x05, K1, K6
+	ADDQ     $0x05, AX
+	MOVL     $0x0000ffff, CX
+	BZHIL    AX, CX, CX
+	KMOVW    CX, K7
+	CMPQ     AX, $0x08
+	JG       col2imFusedAVX512_p6_zmm
+	CMPQ     AX, $0x04
+	JG       col2imFusedAVX512_p6_ymm
+	JMP      col2imFusedAVX512_p6_xmm
+
+col2imFusedAVX512_p6_zmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Z1
+
+col2imFusedAVX512_p6_zmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p6_zmm_last
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (DI)(DX*1), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R11*1), Z0, K2, Z0
+	VADDPS    (R8)(R11*2), Z0, K3, Z0
+	VADDPS    (R9), Z0, K4, Z0
+	VADDPS    (R9)(R11*1), Z0, K5, Z0
+	VADDPS    (R9)(R11*2), Z0, K6, Z0
+	VMOVUPS   Z0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p6_zmm_row
+
+col2imFusedAVX512_p6_zmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p6_zmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Z1, Z0
+	VMOVUPS.Z (AX), K7, Z1
+	VADDPS    (R8), Z0, K1, Z0
+	VADDPS    (R8)(R11*1), Z0, K2, Z0
+	VADDPS    (R8)(R11*2), Z0, K3, Z0
+	VADDPS    (R9), Z0, K4, Z0
+	VADDPS    (R9)(R11*1), Z0, K5, Z0
+	VADDPS    (R9)(R11*2), Z0, K6, Z0
+	VMOVUPS   Z0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p6_zmm_row
+
+col2imFusedAVX512_p6_zmm_final:
+	VADDPS  (R8), Z1, K1, Z1
+	VADDPS  (R8)(R11*1), Z1, K2, Z1
+	VADDPS  (R8)(R11*2), Z1, K3, Z1
+	VADDPS  (R9), Z1, K4, Z1
+	VADDPS  (R9)(R11*1), Z1, K5, Z1
+	VADDPS  (R9)(R11*2), Z1, K6, Z1
+	VMOVUPS Z1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p6_ymm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, Y1
+
+col2imFusedAVX512_p6_ymm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p6_ymm_last
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (DI)(DX*1), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VADDPS    (R9)(R11*1), Y0, K5, Y0
+	VADDPS    (R9)(R11*2), Y0, K6, Y0
+	VMOVUPS   Y0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p6_ymm_row
+
+col2imFusedAVX512_p6_ymm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p6_ymm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   Y1, Y0
+	VMOVUPS.Z (AX), K7, Y1
+	VADDPS    (R8), Y0, K1, Y0
+	VADDPS    (R8)(R11*1), Y0, K2, Y0
+	VADDPS    (R8)(R11*2), Y0, K3, Y0
+	VADDPS    (R9), Y0, K4, Y0
+	VADDPS    (R9)(R11*1), Y0, K5, Y0
+	VADDPS    (R9)(R11*2), Y0, K6, Y0
+	VMOVUPS   Y0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p6_ymm_row
+
+col2imFusedAVX512_p6_ymm_final:
+	VADDPS  (R8), Y1, K1, Y1
+	VADDPS  (R8)(R11*1), Y1, K2, Y1
+	VADDPS  (R8)(R11*2), Y1, K3, Y1
+	VADDPS  (R9), Y1, K4, Y1
+	VADDPS  (R9)(R11*1), Y1, K5, Y1
+	VADDPS  (R9)(R11*2), Y1, K6, Y1
+	VMOVUPS Y1, K7, (DI)
+	JMP     col2imFusedAVX512_done
+
+col2imFusedAVX512_p6_xmm:
+	MOVQ      dst_base+0(FP), AX
+	MOVQ      src_base+24(FP), CX
+	MOVQ      dstStride+80(FP), DX
+	MOVQ      srcStride+96(FP), BX
+	SHLQ      $0x02, DX
+	SHLQ      $0x02, BX
+	MOVQ      srcPos+56(FP), R11
+	DECQ      R11
+	SHLQ      $0x02, R11
+	MOVQ      images+64(FP), SI
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	VMOVUPS.Z (DI), K7, X1
+
+col2imFusedAVX512_p6_xmm_row:
+	DECQ      R10
+	JZ        col2imFusedAVX512_p6_xmm_last
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (DI)(DX*1), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VADDPS    (R9)(R11*1), X0, K5, X0
+	VADDPS    (R9)(R11*2), X0, K6, X0
+	VMOVUPS   X0, K7, (DI)
+	ADDQ      DX, DI
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	JMP       col2imFusedAVX512_p6_xmm_row
+
+col2imFusedAVX512_p6_xmm_last:
+	DECQ      SI
+	JZ        col2imFusedAVX512_p6_xmm_final
+	MOVQ      dstImage+72(FP), R10
+	LEAQ      (AX)(R10*4), AX
+	MOVQ      srcImage+88(FP), R10
+	LEAQ      (CX)(R10*4), CX
+	VMOVAPS   X1, X0
+	VMOVUPS.Z (AX), K7, X1
+	VADDPS    (R8), X0, K1, X0
+	VADDPS    (R8)(R11*1), X0, K2, X0
+	VADDPS    (R8)(R11*2), X0, K3, X0
+	VADDPS    (R9), X0, K4, X0
+	VADDPS    (R9)(R11*1), X0, K5, X0
+	VADDPS    (R9)(R11*2), X0, K6, X0
+	VMOVUPS   X0, K7, (DI)
+	MOVQ      AX, DI
+	MOVQ      CX, R8
+	LEAQ      (R11)(R11*2), R9
+	ADDQ      R8, R9
+	MOVQ      rows+104(FP), R10
+	JMP       col2imFusedAVX512_p6_xmm_row
+
+col2imFusedAVX512_p6_xmm_final:
+	VADDPS  (R8), X1, K1, X1
+	VADDPS  (R8)(R11*1), X1, K2, X1
+	VADDPS  (R8)(R11*2), X1, K3, X1
+	VADDPS  (R9), X1, K4, X1
+	VADDPS  (R9)(R11*1), X1, K5, X1
+	VADDPS  (R9)(R11*2), X1, K6, X1
+	VMOVUPS X1, K7, (DI)
+
+col2imFusedAVX512_done:
+	VZEROUPPER
+	RET
+
 // func conv1x1x8(dst []float32, dstStride int, x []float32, W int, w []float32, K int, oh int)
 // Requires: AVX, FMA3
 TEXT ·conv1x1x8(SB), NOSPLIT, $0-104

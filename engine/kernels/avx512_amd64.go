@@ -27,8 +27,9 @@ var avx512Kernel = kernel{name: "avx512", nr: 3 * 16, kc: kcMax / 2, vec: 16, ti
 // wide enough rows, with the AVX2 kernels' bits; the single-channel convolution on ZMM
 // registers (a 24-pixel row in a ZMM and a YMM instead of three YMMs), whose forward gives the
 // AVX2 set's bits and whose weight gradient sums in 16 lanes instead of 8, so its bits differ
-// by rounding; and the AVX2 kernels for the rest, which are bound by memory more than by the
-// width of the vectors.
+// by rounding; im2col, col2im and the padded copy on ZMM registers with masks, with the AVX2
+// kernels' bits (asmgen's im2col512.go); and the AVX2 kernels for the rest, which are bound by
+// memory more than by the width of the vectors.
 var avx512Elem = func() elemOps {
 	e := avx2Elem
 	e.name = "avx512"
@@ -38,8 +39,26 @@ var avx512Elem = func() elemOps {
 	e.conv1GradRow = conv1GradRowAVX512
 	e.reluPool2 = reluPool2Wide
 	e.reluPool2Back = reluPool2BackwardWide
+	e.padCopy = padCopyAVX512
+	e.im2colRows = im2colAVX512
+	e.col2imRows = col2imRowsAVX512
 	return e
 }()
+
+// col2imRowsAVX512 adds all the kernel positions of a row at once (col2imFusedAVX512) when
+// they touch at most 16 floats of dst, and runs the AVX2 kernel, a position at a time,
+// otherwise: on wider rows ZMM vectors gained nothing over it (their unaligned loads and
+// stores split cache lines more often). The fused kernel gives each element its additions in
+// position order only if no other row or image overlaps the floats it loads and stores, which
+// the engine's geometries never do; the others go to the AVX2 kernel too.
+func col2imRowsAVX512(dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+	span := cols + positions - 1
+	if positions <= maxFusedPositions && span <= 16 && dstStride >= span && (images == 1 || dstImage >= (rows-1)*dstStride+span) {
+		col2imFusedAVX512(dst, src, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+		return
+	}
+	col2imAVX2(dst, src, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+}
 
 // reluPool2Wide pools on ZMM registers rows of 16 floats or more, and narrower ones on the
 // AVX2 kernel: a ZMM unit's permutes and masks cost more than the two XMM units of an 8-float
@@ -63,6 +82,9 @@ func reluPool2BackwardWide(dst, dy, y []float32, arg []uint8, rows, w int) float
 	}
 	return reluPool2BackwardAVX512(dst, dy, y, arg, rows, w)
 }
+
+// maxFusedPositions is the most kernel positions col2imFusedAVX512 takes (asmgen's constant).
+const maxFusedPositions = 6
 
 // The wrappers check the last element each kernel touches, as the AVX2 ones do.
 

@@ -67,6 +67,7 @@ func main() {
 		}
 	}
 	elementwiseKernels()
+	im2col512Kernels()
 	conv1Kernels()
 	conv1GradKernels()
 	conv1GradRowKernels()
