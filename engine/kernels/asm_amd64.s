@@ -7599,14 +7599,19 @@ zkern5x16_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern5x16_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
 	VMULPS       Z28, Z3, Z3
 	VMULPS       Z28, Z4, Z4
 
+zkern5x16_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -7764,14 +7769,19 @@ zkern5x16p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern5x16p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
 	VMULPS       Z28, Z3, Z3
 	VMULPS       Z28, Z4, Z4
 
+zkern5x16p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -7944,8 +7954,12 @@ zkern5x32_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern5x32_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -7957,6 +7971,7 @@ zkern5x32_store:
 	VMULPS       Z28, Z8, Z8
 	VMULPS       Z28, Z9, Z9
 
+zkern5x32_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -8174,8 +8189,12 @@ zkern5x32p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern5x32p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -8187,6 +8206,7 @@ zkern5x32p_store:
 	VMULPS       Z28, Z8, Z8
 	VMULPS       Z28, Z9, Z9
 
+zkern5x32p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -8409,8 +8429,12 @@ zkern5x48_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern5x48_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -8427,6 +8451,7 @@ zkern5x48_store:
 	VMULPS       Z28, Z13, Z13
 	VMULPS       Z28, Z14, Z14
 
+zkern5x48_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -8704,8 +8729,12 @@ zkern5x48p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern5x48p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -8722,6 +8751,7 @@ zkern5x48p_store:
 	VMULPS       Z28, Z13, Z13
 	VMULPS       Z28, Z14, Z14
 
+zkern5x48p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -8900,8 +8930,12 @@ zkern6x16_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern6x16_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -8909,6 +8943,7 @@ zkern6x16_store:
 	VMULPS       Z28, Z4, Z4
 	VMULPS       Z28, Z5, Z5
 
+zkern6x16_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -9082,8 +9117,12 @@ zkern6x16p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern6x16p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -9091,6 +9130,7 @@ zkern6x16p_store:
 	VMULPS       Z28, Z4, Z4
 	VMULPS       Z28, Z5, Z5
 
+zkern6x16p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -9285,8 +9325,12 @@ zkern6x32_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern6x32_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -9300,6 +9344,7 @@ zkern6x32_store:
 	VMULPS       Z28, Z10, Z10
 	VMULPS       Z28, Z11, Z11
 
+zkern6x32_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -9542,8 +9587,12 @@ zkern6x32p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern6x32p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -9557,6 +9606,7 @@ zkern6x32p_store:
 	VMULPS       Z28, Z10, Z10
 	VMULPS       Z28, Z11, Z11
 
+zkern6x32p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -9810,8 +9860,12 @@ zkern6x48_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern6x48_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -9831,6 +9885,7 @@ zkern6x48_store:
 	VMULPS       Z28, Z16, Z16
 	VMULPS       Z28, Z17, Z17
 
+zkern6x48_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -10142,8 +10197,12 @@ zkern6x48p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern6x48p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -10163,6 +10222,7 @@ zkern6x48p_store:
 	VMULPS       Z28, Z16, Z16
 	VMULPS       Z28, Z17, Z17
 
+zkern6x48p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -10363,8 +10423,12 @@ zkern7x16_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern7x16_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -10373,6 +10437,7 @@ zkern7x16_store:
 	VMULPS       Z28, Z5, Z5
 	VMULPS       Z28, Z6, Z6
 
+zkern7x16_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -10562,8 +10627,12 @@ zkern7x16p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern7x16p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -10572,6 +10641,7 @@ zkern7x16p_store:
 	VMULPS       Z28, Z5, Z5
 	VMULPS       Z28, Z6, Z6
 
+zkern7x16p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -10788,8 +10858,12 @@ zkern7x32_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern7x32_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -10805,6 +10879,7 @@ zkern7x32_store:
 	VMULPS       Z28, Z12, Z12
 	VMULPS       Z28, Z13, Z13
 
+zkern7x32_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -11072,8 +11147,12 @@ zkern7x32p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern7x32p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -11089,6 +11168,7 @@ zkern7x32p_store:
 	VMULPS       Z28, Z12, Z12
 	VMULPS       Z28, Z13, Z13
 
+zkern7x32p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -11373,8 +11453,12 @@ zkern7x48_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern7x48_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -11397,6 +11481,7 @@ zkern7x48_store:
 	VMULPS       Z28, Z19, Z19
 	VMULPS       Z28, Z20, Z20
 
+zkern7x48_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -11742,8 +11827,12 @@ zkern7x48p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern7x48p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -11766,6 +11855,7 @@ zkern7x48p_store:
 	VMULPS       Z28, Z19, Z19
 	VMULPS       Z28, Z20, Z20
 
+zkern7x48p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -11988,8 +12078,12 @@ zkern8x16_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern8x16_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -11999,6 +12093,7 @@ zkern8x16_store:
 	VMULPS       Z28, Z6, Z6
 	VMULPS       Z28, Z7, Z7
 
+zkern8x16_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -12204,8 +12299,12 @@ zkern8x16p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern8x16p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -12215,6 +12314,7 @@ zkern8x16p_store:
 	VMULPS       Z28, Z6, Z6
 	VMULPS       Z28, Z7, Z7
 
+zkern8x16p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -12453,8 +12553,12 @@ zkern8x32_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern8x32_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -12472,6 +12576,7 @@ zkern8x32_store:
 	VMULPS       Z28, Z14, Z14
 	VMULPS       Z28, Z15, Z15
 
+zkern8x32_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -12764,8 +12869,12 @@ zkern8x32p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern8x32p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -12783,6 +12892,7 @@ zkern8x32p_store:
 	VMULPS       Z28, Z14, Z14
 	VMULPS       Z28, Z15, Z15
 
+zkern8x32p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -13098,8 +13208,12 @@ zkern8x48_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern8x48_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -13125,6 +13239,7 @@ zkern8x48_store:
 	VMULPS       Z28, Z22, Z22
 	VMULPS       Z28, Z23, Z23
 
+zkern8x48_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -13504,8 +13619,12 @@ zkern8x48p_store:
 	MOVQ         c_base+64(FP), AX
 	MOVQ         ldc+88(FP), CX
 	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+96(FP), Z28
 	VBROADCASTSS beta+100(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+96(FP), $0x3f800000
+	JE           zkern8x48p_scaled
+	VBROADCASTSS alpha+96(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -13531,6 +13650,7 @@ zkern8x48p_store:
 	VMULPS       Z28, Z22, Z22
 	VMULPS       Z28, Z23, Z23
 
+zkern8x48p_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
@@ -13880,8 +14000,12 @@ zkern8x48col_tail:
 	JMP          zkern8x48col_tail
 
 zkern8x48col_store:
-	VBROADCASTSS alpha+104(FP), Z28
 	VBROADCASTSS beta+108(FP), Z29
+
+	// alpha == 1 leaves the sums as they are.
+	CMPL         alpha+104(FP), $0x3f800000
+	JE           zkern8x48col_scaled
+	VBROADCASTSS alpha+104(FP), Z28
 	VMULPS       Z28, Z0, Z0
 	VMULPS       Z28, Z1, Z1
 	VMULPS       Z28, Z2, Z2
@@ -13907,6 +14031,7 @@ zkern8x48col_store:
 	VMULPS       Z28, Z22, Z22
 	VMULPS       Z28, Z23, Z23
 
+zkern8x48col_scaled:
 	// beta == 0 overwrites C without reading it; a NaN beta compares unordered (PF).
 	VPXORD   X30, X30, X30
 	VUCOMISS X29, X30
