@@ -304,6 +304,156 @@ func zkern4x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc 
 //go:noescape
 func zkern4x48col(tiles int, kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int, nextRows int)
 
+// zkern5x16 computes a 5 x 16 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern5x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern5x16p is like zkern5x16 without prefetching, and copies the B sliver it reads into
+// bpack, 16 floats per k step.
+//
+//go:noescape
+func zkern5x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern5x32 computes a 5 x 32 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern5x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern5x32p is like zkern5x32 without prefetching, and copies the B sliver it reads into
+// bpack, 32 floats per k step.
+//
+//go:noescape
+func zkern5x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern5x48 computes a 5 x 48 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern5x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern5x48p is like zkern5x48 without prefetching, and copies the B sliver it reads into
+// bpack, 48 floats per k step.
+//
+//go:noescape
+func zkern5x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern6x16 computes a 6 x 16 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern6x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern6x16p is like zkern6x16 without prefetching, and copies the B sliver it reads into
+// bpack, 16 floats per k step.
+//
+//go:noescape
+func zkern6x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern6x32 computes a 6 x 32 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern6x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern6x32p is like zkern6x32 without prefetching, and copies the B sliver it reads into
+// bpack, 32 floats per k step.
+//
+//go:noescape
+func zkern6x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern6x48 computes a 6 x 48 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern6x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern6x48p is like zkern6x48 without prefetching, and copies the B sliver it reads into
+// bpack, 48 floats per k step.
+//
+//go:noescape
+func zkern6x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern7x16 computes a 7 x 16 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern7x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern7x16p is like zkern7x16 without prefetching, and copies the B sliver it reads into
+// bpack, 16 floats per k step.
+//
+//go:noescape
+func zkern7x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern7x32 computes a 7 x 32 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern7x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern7x32p is like zkern7x32 without prefetching, and copies the B sliver it reads into
+// bpack, 32 floats per k step.
+//
+//go:noescape
+func zkern7x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern7x48 computes a 7 x 48 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern7x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern7x48p is like zkern7x48 without prefetching, and copies the B sliver it reads into
+// bpack, 48 floats per k step.
+//
+//go:noescape
+func zkern7x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern8x16 computes a 8 x 16 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern8x16(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern8x16p is like zkern8x16 without prefetching, and copies the B sliver it reads into
+// bpack, 16 floats per k step.
+//
+//go:noescape
+func zkern8x16p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern8x32 computes a 8 x 32 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern8x32(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern8x32p is like zkern8x32 without prefetching, and copies the B sliver it reads into
+// bpack, 32 floats per k step.
+//
+//go:noescape
+func zkern8x32p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern8x48 computes a 8 x 48 tile of C = alpha*A*B + beta*C over kc k steps (AVX-512, 32 registers),
+// prefetching one row of the next B sliver (rows nextStride floats apart) per 4 k steps.
+//
+//go:noescape
+func zkern8x48(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int)
+
+// zkern8x48p is like zkern8x48 without prefetching, and copies the B sliver it reads into
+// bpack, 48 floats per k step.
+//
+//go:noescape
+func zkern8x48p(kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, bpack []float32)
+
+// zkern8x48col computes tiles 8 x 48 tiles of C = alpha*A*B + beta*C down a column, each over
+// kc k steps, prefetching nextRows rows of the next B sliver (nextStride floats apart), one per 4 k steps.
+//
+//go:noescape
+func zkern8x48col(tiles int, kc int, a []float32, b []float32, bstride int, c []float32, ldc int, alpha float32, beta float32, next uintptr, nextStride int, nextRows int)
+
 // dot1x1 computes a 1 x 1 tile of C = alpha*A*B^T + beta*C as dot products over k.
 //
 //go:noescape

@@ -13,15 +13,16 @@ func hasAVX512() bool {
 	return x.HasAVX512F && x.HasAVX512DQ && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX2 && x.HasFMA
 }
 
-// avx512Kernel runs Sgemm on the generated AVX-512 micro-kernels: the AVX2 ones on ZMM
-// registers, tiles 4 x 48, in k panels of 128 so that a packed B sliver (24 KiB) leaves room
-// in L1 for the rest (with 256, 48 KiB, the engine's deep products ran 10-30 % slower on a
-// Xeon with a 48 KiB L1). Up to 128 k steps each element of C is the same chain of fused
-// multiply-adds as in the AVX2 tiles, so the two give the same bits; deeper products add the
+// avx512Kernel runs Sgemm on the generated AVX-512 micro-kernels: tiles 8 x 48 on all 32 ZMM
+// registers (24 accumulators), and for the edges below 8 rows the same code in every height, in
+// k panels of 128 so that a packed B sliver (24 KiB) leaves room in L1 for the rest (with 256,
+// 48 KiB, the engine's deep products ran 10-30 % slower on a Xeon with a 48 KiB L1). Up to 128
+// k steps each element of C is the same chain of fused multiply-adds as in the AVX2 tiles
+// (whatever the height of its tile), so the two give the same bits; deeper products add the
 // panels' sums at other places, so the bits differ by rounding. The A*B^T products' dot kernels
 // compute 4 x 4 tiles (the AVX2 ones 4 x 3), whose 16 accumulators of 16 lanes are summed
 // together by one transposing tree, so their bits differ from the AVX2 set's by rounding.
-var avx512Kernel = kernel{name: "avx512", nr: 3 * 16, kc: kcMax / 2, vec: 16, tile: avx512Tile, tilePack: avx512TilePack, tileCol: avx512TileCol, dot: avx512Dot, dotCols: 4}
+var avx512Kernel = kernel{name: "avx512", mr: 8, nr: 3 * 16, kc: kcMax / 2, vec: 16, tile: avx512Tile, tilePack: avx512TilePack, tileCol: avx512TileCol, dot: avx512Dot, dotCols: 4}
 
 // avx512Elem is the AVX-512 set's elementwise functions: max pooling on ZMM registers for
 // wide enough rows, with the AVX2 kernels' bits; the single-channel convolution on ZMM
@@ -117,6 +118,30 @@ func avx512Tile(rows, vecs, kc int, a, b []float32, bstride int, c []float32, ld
 		zkern4x32(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
 	case 4<<2 | 3:
 		zkern4x48(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 5<<2 | 1:
+		zkern5x16(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 5<<2 | 2:
+		zkern5x32(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 5<<2 | 3:
+		zkern5x48(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 6<<2 | 1:
+		zkern6x16(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 6<<2 | 2:
+		zkern6x32(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 6<<2 | 3:
+		zkern6x48(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 7<<2 | 1:
+		zkern7x16(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 7<<2 | 2:
+		zkern7x32(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 7<<2 | 3:
+		zkern7x48(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 8<<2 | 1:
+		zkern8x16(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 8<<2 | 2:
+		zkern8x32(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
+	case 8<<2 | 3:
+		zkern8x48(kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride)
 	default:
 		panic("kernels: no AVX-512 tile kernel for this size")
 	}
@@ -152,16 +177,40 @@ func avx512TilePack(rows, vecs, kc int, a, b []float32, bstride int, c []float32
 		zkern4x32p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
 	case 4<<2 | 3:
 		zkern4x48p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 5<<2 | 1:
+		zkern5x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 5<<2 | 2:
+		zkern5x32p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 5<<2 | 3:
+		zkern5x48p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 6<<2 | 1:
+		zkern6x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 6<<2 | 2:
+		zkern6x32p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 6<<2 | 3:
+		zkern6x48p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 7<<2 | 1:
+		zkern7x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 7<<2 | 2:
+		zkern7x32p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 7<<2 | 3:
+		zkern7x48p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 8<<2 | 1:
+		zkern8x16p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 8<<2 | 2:
+		zkern8x32p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
+	case 8<<2 | 3:
+		zkern8x48p(kc, a, b, bstride, c, ldc, alpha, beta, bpack)
 	default:
 		panic("kernels: no AVX-512 tile kernel for this size")
 	}
 }
 
 func avx512TileCol(tiles, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride, nextRows int) {
-	_ = a[tiles*mr*kc-1]
+	_ = a[tiles*8*kc-1]
 	_ = b[(kc-1)*bstride+nrMax-1]
-	_ = c[(tiles*mr-1)*ldc+nrMax-1]
-	zkern4x48col(tiles, kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride, nextRows)
+	_ = c[(tiles*8-1)*ldc+nrMax-1]
+	zkern8x48col(tiles, kc, a, b, bstride, c, ldc, alpha, beta, next, nextStride, nextRows)
 }
 
 func avx512Dot(rows, cols, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {

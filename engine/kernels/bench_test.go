@@ -40,6 +40,20 @@ var benchShapes = []benchShape{
 	{"incep-conv2", false, false, 20, batch * 64, 2200},
 	{"resid-3x3-16", false, false, 16, batch * 144, 144},
 	{"resid-3x3-32", false, false, 32, batch * 16, 288},
+	// Forward products and input gradients as the convolutions run them, one group of images
+	// at a time (engine.groupSize): B, the group's im2col matrix, is at most 384 KB and
+	// stays in L2, where the shapes above with all 32 images do not fit.
+	{"g-cnn-conv2", false, false, 20, 6 * 64, 250},
+	{"g-cnn-conv2-dcol", true, false, 250, 6 * 64, 20},
+	{"g-resid-rblock1", false, false, 16, 4 * 144, 144},
+	{"g-resid-rblock1-dcol", true, false, 144, 4 * 144, 16},
+	{"g-resid-conv2", false, false, 32, 3 * 64, 400},
+	{"g-resid-rblock2", false, false, 32, 21 * 16, 288},
+	{"g-incep-5x5", false, false, 24, 2 * 144, 400},
+	{"g-incep-3x3-k144", false, false, 24, 4 * 144, 144},
+	{"g-incep-3x3-k216", false, false, 24, 3 * 144, 216},
+	{"g-incep-conv2", false, false, 20, 4 * 64, 2200},
+	{"g-example-conv2", false, false, 32, 3 * 196, 144},
 	// Weight gradients as convBackward runs them, one group of images at a time (see
 	// engine.groupSize): k is the group's output pixels, a few hundred.
 	{"dW-cnn-conv1-g6", false, true, 10, 25, 6 * 576},

@@ -32,12 +32,15 @@ import (
 	"unsafe"
 )
 
-// Register tile and cache blocking. The tile is 4 rows x 24 columns (12 YMM accumulators): the
-// engine's matrices have few rows (10..32 output channels, batch 32) and very many columns, and a
-// 4-row tile wastes nothing on 16, 20, 24 or 32 rows while the smaller edge kernels handle 10.
+// Register tile and cache blocking. The AVX2 and Go tiles are 4 rows x 24 columns (12 YMM
+// accumulators): the engine's matrices have few rows (10..32 output channels, batch 32) and very
+// many columns, and a 4-row tile wastes nothing on 16, 20, 24 or 32 rows while the smaller edge
+// kernels handle 10. The AVX-512 tile, with 32 registers, is 8 x 48 (kernel.mr).
 const (
-	mr = 4  // rows of the register tile
-	nr = 24 // columns of the AVX2 and Go register tiles: three 8-float vectors
+	mr = 4 // rows of the register tile, and of the dot kernels' tiles
+	// mrMax is the tallest register tile of any kernel set: AVX-512's 8 rows.
+	mrMax = 8
+	nr    = 24 // columns of the AVX2 and Go register tiles: three 8-float vectors
 	// nrMax is the widest register tile of any kernel set: AVX-512's three 16-float vectors.
 	nrMax = 48
 	// kcMax bounds the k extent of a panel so one packed B sliver (kcMax x nr floats, 24 KiB)
@@ -122,8 +125,8 @@ func (x matrix) at(i, j int) float32 {
 	return x.data[i*x.stride+j]
 }
 
-// tileFunc computes one register tile of C (rows <= mr, vec*vecs columns, vecs <= nr/vec, for
-// the kernel's vector width vec and tile width nr):
+// tileFunc computes one register tile of C (rows <= the kernel's mr, vec*vecs columns,
+// vecs <= nr/vec, for the kernel's vector width vec and tile width nr):
 //
 //	C[r][j] = alpha * sum_{p<kc} a[p*rows+r] * b[p*bstride+j] + beta * C[r][j]
 //
@@ -146,14 +149,16 @@ type tilePackFunc func(rows, vecs, kc int, a, b []float32, bstride int, c []floa
 //	C[r][j] = alpha * sum_{p<k} a[r*lda+p] * b[j*ldb+p] + beta * C[r][j]
 type dotFunc func(rows, cols, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32)
 
-// tileColFunc computes tiles full mr x nr tiles down a column of C: tile t is a tileFunc tile
-// with A sliver a[t*mr*kc:] and C at c[t*mr*ldc:], all against the same B sliver. It prefetches
-// nextRows rows of the next sliver from next on, one per tileUnroll k steps across the tiles.
+// tileColFunc computes tiles full mr x nr tiles (the kernel's mr) down a column of C: tile t is
+// a tileFunc tile with A sliver a[t*mr*kc:] and C at c[t*mr*ldc:], all against the same B
+// sliver. It prefetches nextRows rows of the next sliver from next on, one per tileUnroll k
+// steps across the tiles.
 type tileColFunc func(tiles, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride, nextRows int)
 
 // kernel is one set of micro-kernels the blocked driver can run on.
 type kernel struct {
 	name     string
+	mr       int // rows of its tallest tile, at most mrMax; 0 means the package's mr
 	nr       int // columns of its widest tile
 	kc       int // k steps per panel, at most kcMax: a packed B sliver, kc x nr, stays in L1
 	vec      int // floats per vector: tiles are vec*vecs columns wide
@@ -172,18 +177,26 @@ type kernel struct {
 type workspace struct {
 	b      [kcMax * nrMax]float32 // packed sliver of op(B)
 	a      [aBlockFloats]float32  // packed block of op(A)
-	tile   [mr * nrMax]float32    // C tile for slivers whose width is not a multiple of the vector
+	tile   [mrMax * nrMax]float32 // C tile for slivers whose width is not a multiple of the vector
 	packed packedA                // what a holds, when it holds all of an op(A) that may be reused
 }
 
 // packedA identifies an op(A) packed whole into a workspace: the zero value, none.
 type packedA struct {
-	data         *float32
-	m, k, ld, kc int
-	trans        bool
+	data             *float32
+	m, k, ld, kc, mr int
+	trans            bool
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+// rows is the height of the kernel's tallest tile: the rows of its packed A slivers.
+func (kern kernel) rows() int {
+	if kern.mr == 0 {
+		return mr
+	}
+	return kern.mr
+}
 
 // sgemm is the blocked driver behind Sgemm; the arguments have been validated. It packs into
 // ws, or into a buffer borrowed from the pool when ws is nil. sameA is SgemmSameA's promise.
@@ -208,12 +221,13 @@ func (kern kernel) sgemm(ws *workspace, sameA bool, a, b matrix, m, n, k int, al
 	// An A block spans all of k when it can (it does for every engine shape): A is packed once
 	// and each block of C is finished, k panel after k panel, while it is still in L2. Only
 	// very deep products cut k into several blocks, with C making a round trip between them.
-	kb := min(k, max(kern.kc, aBlockFloats/mr/kern.kc*kern.kc))
-	mcb := min(m, max(mr, aBlockFloats/kb/mr*mr))
+	mrk := kern.rows()
+	kb := min(k, max(kern.kc, aBlockFloats/mrk/kern.kc*kern.kc))
+	mcb := min(m, max(mrk, aBlockFloats/kb/mrk*mrk))
 	// A packed whole can serve the next call too (Workspace.SgemmSameA): say which A it is.
 	key := packedA{}
 	if kb == k && mcb == m {
-		key = packedA{data: &a.data[0], m: m, k: k, ld: a.stride, kc: kern.kc, trans: a.trans}
+		key = packedA{data: &a.data[0], m: m, k: k, ld: a.stride, kc: kern.kc, mr: mrk, trans: a.trans}
 	}
 	reuse := sameA && key != packedA{} && ws.packed == key
 	ws.packed = key
@@ -227,7 +241,7 @@ func (kern kernel) sgemm(ws *workspace, sameA bool, a, b matrix, m, n, k int, al
 		for ic := 0; ic < m; ic += mcb {
 			rows := min(mcb, m-ic)
 			if !reuse {
-				packA(ws.a[:], a, ic, rows, p0, kbb, kern.kc)
+				packA(ws.a[:], a, ic, rows, p0, kbb, kern.kc, mrk)
 			}
 			kern.macro(ws, b, n, ic, rows, p0, kbb, alpha, betaB, c, ldc)
 		}
@@ -292,6 +306,7 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 	}
 	rowsPerTile := kc / tileUnroll
 
+	mr := kern.rows()
 	t := 0 // tiles run so far that prefetch
 	for ir := 0; ir < mcb; ir += mr {
 		rows := min(mr, mcb-ir)
@@ -377,10 +392,10 @@ func (kern kernel) sgemmDot(a, b matrix, m, n, k int, alpha, beta float32, c []f
 
 // packA copies rows ic..ic+mcb, columns p0..p0+kb of op(A) into dst, k panel by k panel
 // (kcp columns each, the last one shorter): panel pc starts at (pc-p0)*mcb and holds slivers
-// of mr rows (the last one may be shorter), sliver ir at ir*kc within it. Within a sliver
-// element (r, p) sits at p*rows+r, so the micro-kernel reads one short contiguous column of A
-// per k step.
-func packA(dst []float32, a matrix, ic, mcb, p0, kb, kcp int) {
+// of mr rows (4 or 8, the kernel's; the last one may be shorter), sliver ir at ir*kc within
+// it. Within a sliver element (r, p) sits at p*rows+r, so the micro-kernel reads one short
+// contiguous column of A per k step.
+func packA(dst []float32, a matrix, ic, mcb, p0, kb, kcp, mr int) {
 	for pc := p0; pc < p0+kb; pc += kcp {
 		kc := min(kcp, p0+kb-pc)
 		panel := dst[(pc-p0)*mcb : (pc-p0)*mcb+kc*mcb]
@@ -389,10 +404,16 @@ func packA(dst []float32, a matrix, ic, mcb, p0, kb, kcp int) {
 			s := panel[ir*kc : ir*kc+kc*rows]
 			if a.trans {
 				// op(A) column p is a row of A: each k step is a contiguous run. A full
-				// sliver's run is one 16-byte move, without a call to memmove.
-				if rows == mr {
+				// sliver's run is one 16- or 32-byte move, without a call to memmove.
+				switch rows {
+				case 4:
 					for p := 0; p < kc; p++ {
-						*(*[mr]float32)(s[p*mr:]) = *(*[mr]float32)(a.data[(pc+p)*a.stride+ic+ir:])
+						*(*[4]float32)(s[p*4:]) = *(*[4]float32)(a.data[(pc+p)*a.stride+ic+ir:])
+					}
+					continue
+				case 8:
+					for p := 0; p < kc; p++ {
+						*(*[8]float32)(s[p*8:]) = *(*[8]float32)(a.data[(pc+p)*a.stride+ic+ir:])
 					}
 					continue
 				}

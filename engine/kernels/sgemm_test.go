@@ -189,6 +189,53 @@ func TestSgemmDotTiles(t *testing.T) {
 	}
 }
 
+// TestSgemmTallTiles runs each kernel set whose tiles are taller than mr (AVX-512's 8 rows)
+// through every tile height 1..8 of the last row block, every width of the last sliver, the
+// packing, in-place and column paths, against the reference; and checks that its results are
+// bit-identical to the same set's kernels on 4-row slivers, which it claims (each element of C
+// is the same chain of FMAs whatever the height of its tile).
+func TestSgemmTallTiles(t *testing.T) {
+	ms := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20, 24, 25, 33, 40}
+	ns := []int{1, 16, 20, 32, 47, 48, 49, 100, 144}
+	ks := []int{1, 3, 4, 31, 33, 128, 129, 300}
+	tested := false
+	for _, kern := range kernelsUnderTest() {
+		if kern.rows() <= mr {
+			continue
+		}
+		tested = true
+		short := kern
+		short.name += "/4-row"
+		short.mr, short.tileCol = mr, nil
+		t.Run(kern.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(11, 12))
+			for _, m := range ms {
+				for _, n := range ns {
+					for _, transA := range []bool{false, true} {
+						s := scalars[rng.IntN(4)]
+						tc := gemmCase{transA: transA, m: m, n: n, k: ks[rng.IntN(len(ks))], alpha: s[0], beta: s[1],
+							padA: rng.IntN(3), padB: rng.IntN(3) * 8, padC: rng.IntN(3)}
+						seed := rng.Uint64()
+						checkCase(t, kern, tc, rand.New(rand.NewPCG(seed, 0)))
+						a, lda, b, ldb, c, ldc := tc.operands(rand.New(rand.NewPCG(seed, 0)))
+						want := append([]float32(nil), c...)
+						short.sgemm(nil, false, matrix{a, lda, transA}, matrix{b, ldb, false}, m, n, tc.k, tc.alpha, tc.beta, want, ldc)
+						kern.sgemm(nil, false, matrix{a, lda, transA}, matrix{b, ldb, false}, m, n, tc.k, tc.alpha, tc.beta, c, ldc)
+						for i := range c {
+							if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%v: C[%d] = %g with %d-row tiles, %g with 4-row ones", tc, i, c[i], kern.rows(), want[i])
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+	if !tested {
+		t.Skip("no kernel set of this build and CPU has tiles taller than 4 rows")
+	}
+}
+
 func TestSgemmEmpty(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, kern := range kernelsUnderTest() {

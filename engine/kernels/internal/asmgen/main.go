@@ -54,6 +54,7 @@ func main() {
 		}
 		columnKernel(vs)
 	}
+	tile8Kernels()
 	tailMask := dotTailMask()
 	for rows := 1; rows <= maxRows; rows++ {
 		for cols := 1; cols <= maxCols; cols++ {
