@@ -22663,3 +22663,817 @@ zconv1dwRow5x5_rowEnd:
 	VMOVSS        X24, 16(AX)
 	VZEROUPPER
 	RET
+
+DATA bnEvenIdx<>+0(SB)/4, $0x00000000
+DATA bnEvenIdx<>+4(SB)/4, $0x00000002
+DATA bnEvenIdx<>+8(SB)/4, $0x00000004
+DATA bnEvenIdx<>+12(SB)/4, $0x00000006
+DATA bnEvenIdx<>+16(SB)/4, $0x00000008
+DATA bnEvenIdx<>+20(SB)/4, $0x0000000a
+DATA bnEvenIdx<>+24(SB)/4, $0x0000000c
+DATA bnEvenIdx<>+28(SB)/4, $0x0000000e
+DATA bnEvenIdx<>+32(SB)/4, $0x00000010
+DATA bnEvenIdx<>+36(SB)/4, $0x00000012
+DATA bnEvenIdx<>+40(SB)/4, $0x00000014
+DATA bnEvenIdx<>+44(SB)/4, $0x00000016
+DATA bnEvenIdx<>+48(SB)/4, $0x00000018
+DATA bnEvenIdx<>+52(SB)/4, $0x0000001a
+DATA bnEvenIdx<>+56(SB)/4, $0x0000001c
+DATA bnEvenIdx<>+60(SB)/4, $0x0000001e
+GLOBL bnEvenIdx<>(SB), RODATA|NOPTR, $64
+
+DATA bnOddIdx<>+0(SB)/4, $0x00000001
+DATA bnOddIdx<>+4(SB)/4, $0x00000003
+DATA bnOddIdx<>+8(SB)/4, $0x00000005
+DATA bnOddIdx<>+12(SB)/4, $0x00000007
+DATA bnOddIdx<>+16(SB)/4, $0x00000009
+DATA bnOddIdx<>+20(SB)/4, $0x0000000b
+DATA bnOddIdx<>+24(SB)/4, $0x0000000d
+DATA bnOddIdx<>+28(SB)/4, $0x0000000f
+DATA bnOddIdx<>+32(SB)/4, $0x00000011
+DATA bnOddIdx<>+36(SB)/4, $0x00000013
+DATA bnOddIdx<>+40(SB)/4, $0x00000015
+DATA bnOddIdx<>+44(SB)/4, $0x00000017
+DATA bnOddIdx<>+48(SB)/4, $0x00000019
+DATA bnOddIdx<>+52(SB)/4, $0x0000001b
+DATA bnOddIdx<>+56(SB)/4, $0x0000001d
+DATA bnOddIdx<>+60(SB)/4, $0x0000001f
+GLOBL bnOddIdx<>(SB), RODATA|NOPTR, $64
+
+DATA bnDupLoIdx<>+0(SB)/4, $0x00000000
+DATA bnDupLoIdx<>+4(SB)/4, $0x00000000
+DATA bnDupLoIdx<>+8(SB)/4, $0x00000001
+DATA bnDupLoIdx<>+12(SB)/4, $0x00000001
+DATA bnDupLoIdx<>+16(SB)/4, $0x00000002
+DATA bnDupLoIdx<>+20(SB)/4, $0x00000002
+DATA bnDupLoIdx<>+24(SB)/4, $0x00000003
+DATA bnDupLoIdx<>+28(SB)/4, $0x00000003
+DATA bnDupLoIdx<>+32(SB)/4, $0x00000004
+DATA bnDupLoIdx<>+36(SB)/4, $0x00000004
+DATA bnDupLoIdx<>+40(SB)/4, $0x00000005
+DATA bnDupLoIdx<>+44(SB)/4, $0x00000005
+DATA bnDupLoIdx<>+48(SB)/4, $0x00000006
+DATA bnDupLoIdx<>+52(SB)/4, $0x00000006
+DATA bnDupLoIdx<>+56(SB)/4, $0x00000007
+DATA bnDupLoIdx<>+60(SB)/4, $0x00000007
+GLOBL bnDupLoIdx<>(SB), RODATA|NOPTR, $64
+
+DATA bnDupHiIdx<>+0(SB)/4, $0x00000008
+DATA bnDupHiIdx<>+4(SB)/4, $0x00000008
+DATA bnDupHiIdx<>+8(SB)/4, $0x00000009
+DATA bnDupHiIdx<>+12(SB)/4, $0x00000009
+DATA bnDupHiIdx<>+16(SB)/4, $0x0000000a
+DATA bnDupHiIdx<>+20(SB)/4, $0x0000000a
+DATA bnDupHiIdx<>+24(SB)/4, $0x0000000b
+DATA bnDupHiIdx<>+28(SB)/4, $0x0000000b
+DATA bnDupHiIdx<>+32(SB)/4, $0x0000000c
+DATA bnDupHiIdx<>+36(SB)/4, $0x0000000c
+DATA bnDupHiIdx<>+40(SB)/4, $0x0000000d
+DATA bnDupHiIdx<>+44(SB)/4, $0x0000000d
+DATA bnDupHiIdx<>+48(SB)/4, $0x0000000e
+DATA bnDupHiIdx<>+52(SB)/4, $0x0000000e
+DATA bnDupHiIdx<>+56(SB)/4, $0x0000000f
+DATA bnDupHiIdx<>+60(SB)/4, $0x0000000f
+GLOBL bnDupHiIdx<>(SB), RODATA|NOPTR, $64
+
+DATA bnParity0<>+0(SB)/4, $0x00000000
+DATA bnParity0<>+4(SB)/4, $0x00000001
+DATA bnParity0<>+8(SB)/4, $0x00000000
+DATA bnParity0<>+12(SB)/4, $0x00000001
+DATA bnParity0<>+16(SB)/4, $0x00000000
+DATA bnParity0<>+20(SB)/4, $0x00000001
+DATA bnParity0<>+24(SB)/4, $0x00000000
+DATA bnParity0<>+28(SB)/4, $0x00000001
+DATA bnParity0<>+32(SB)/4, $0x00000000
+DATA bnParity0<>+36(SB)/4, $0x00000001
+DATA bnParity0<>+40(SB)/4, $0x00000000
+DATA bnParity0<>+44(SB)/4, $0x00000001
+DATA bnParity0<>+48(SB)/4, $0x00000000
+DATA bnParity0<>+52(SB)/4, $0x00000001
+DATA bnParity0<>+56(SB)/4, $0x00000000
+DATA bnParity0<>+60(SB)/4, $0x00000001
+GLOBL bnParity0<>(SB), RODATA|NOPTR, $64
+
+DATA bnParity1<>+0(SB)/4, $0x00000002
+DATA bnParity1<>+4(SB)/4, $0x00000003
+DATA bnParity1<>+8(SB)/4, $0x00000002
+DATA bnParity1<>+12(SB)/4, $0x00000003
+DATA bnParity1<>+16(SB)/4, $0x00000002
+DATA bnParity1<>+20(SB)/4, $0x00000003
+DATA bnParity1<>+24(SB)/4, $0x00000002
+DATA bnParity1<>+28(SB)/4, $0x00000003
+DATA bnParity1<>+32(SB)/4, $0x00000002
+DATA bnParity1<>+36(SB)/4, $0x00000003
+DATA bnParity1<>+40(SB)/4, $0x00000002
+DATA bnParity1<>+44(SB)/4, $0x00000003
+DATA bnParity1<>+48(SB)/4, $0x00000002
+DATA bnParity1<>+52(SB)/4, $0x00000003
+DATA bnParity1<>+56(SB)/4, $0x00000002
+DATA bnParity1<>+60(SB)/4, $0x00000003
+GLOBL bnParity1<>(SB), RODATA|NOPTR, $64
+
+DATA bnMasks<>+0(SB)/2, $0x0000
+DATA bnMasks<>+2(SB)/2, $0x0001
+DATA bnMasks<>+4(SB)/2, $0x0003
+DATA bnMasks<>+6(SB)/2, $0x0007
+DATA bnMasks<>+8(SB)/2, $0x000f
+DATA bnMasks<>+10(SB)/2, $0x001f
+DATA bnMasks<>+12(SB)/2, $0x003f
+DATA bnMasks<>+14(SB)/2, $0x007f
+DATA bnMasks<>+16(SB)/2, $0x00ff
+DATA bnMasks<>+18(SB)/2, $0x01ff
+DATA bnMasks<>+20(SB)/2, $0x03ff
+DATA bnMasks<>+22(SB)/2, $0x07ff
+DATA bnMasks<>+24(SB)/2, $0x0fff
+DATA bnMasks<>+26(SB)/2, $0x1fff
+DATA bnMasks<>+28(SB)/2, $0x3fff
+DATA bnMasks<>+30(SB)/2, $0x7fff
+DATA bnMasks<>+32(SB)/2, $0xffff
+GLOBL bnMasks<>(SB), RODATA|NOPTR, $34
+
+// func bnMomentsAVX512(x []float32) (pm float32, d float64, q float64)
+// Requires: AVX, AVX512F, CMOV, SSE, SSE2
+TEXT ·bnMomentsAVX512(SB), NOSPLIT, $0-48
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   DX, DX
+	MOVQ   CX, BX
+	SHRQ   $0x05, BX
+	SHLQ   $0x05, BX
+
+bnMomentsAVX512_sum:
+	CMPQ   DX, BX
+	JGE    bnMomentsAVX512_sumTail
+	VADDPS (AX)(DX*4), Z0, Z0
+	VADDPS 64(AX)(DX*4), Z1, Z1
+	ADDQ   $0x20, DX
+	JMP    bnMomentsAVX512_sum
+
+bnMomentsAVX512_sumTail:
+	LEAQ          bnMasks<>+0(SB), SI
+	MOVQ          CX, BX
+	SUBQ          DX, BX
+	MOVQ          $0x00000010, DI
+	CMPQ          BX, $0x10
+	CMOVQLT       BX, DI
+	SUBQ          DI, BX
+	KMOVW         (SI)(DI*2), K1
+	KMOVW         (SI)(BX*2), K2
+	VMOVUPS.Z     (AX)(DX*4), K1, Z2
+	VMOVUPS.Z     64(AX)(DX*4), K2, Z3
+	VADDPS        Z2, Z0, K1, Z0
+	VADDPS        Z3, Z1, K2, Z1
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X1, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VCVTSI2SSQ    CX, X5, X5
+	VDIVSS        X5, X0, X4
+	MOVSS         X4, pm+24(FP)
+	VBROADCASTSS  X4, Z4
+	VPXORD        Z6, Z6, Z6
+	VPXORD        Z7, Z7, Z7
+	VPXORD        Z8, Z8, Z8
+	VPXORD        Z9, Z9, Z9
+	XORQ          DX, DX
+	MOVQ          CX, BX
+	SHRQ          $0x04, BX
+	SHLQ          $0x04, BX
+
+bnMomentsAVX512_dev:
+	CMPQ          DX, BX
+	JGE           bnMomentsAVX512_devTail
+	VMOVUPS       (AX)(DX*4), Z2
+	VSUBPS        Z4, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y11
+	VCVTPS2PD     Y2, Z10
+	VCVTPS2PD     Y11, Z11
+	VMULPD        Z10, Z10, Z12
+	VMULPD        Z11, Z11, Z13
+	VADDPD        Z10, Z6, Z6
+	VADDPD        Z11, Z7, Z7
+	VADDPD        Z12, Z8, Z8
+	VADDPD        Z13, Z9, Z9
+	ADDQ          $0x10, DX
+	JMP           bnMomentsAVX512_dev
+
+bnMomentsAVX512_devTail:
+	MOVQ          CX, BX
+	SUBQ          DX, BX
+	MOVQ          $0x00000010, CX
+	CMPQ          BX, $0x10
+	CMOVQLT       BX, CX
+	SUBQ          CX, BX
+	KMOVW         (SI)(CX*2), K1
+	KMOVW         (SI)(BX*2), K2
+	VMOVUPS.Z     (AX)(DX*4), K1, Z2
+	VSUBPS        Z4, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y11
+	VCVTPS2PD     Y2, Z10
+	VCVTPS2PD     Y11, Z11
+	VMULPD        Z10, Z10, Z12
+	VMULPD        Z11, Z11, Z13
+	KSHIFTRW      $0x08, K1, K2
+	VADDPD        Z10, Z6, K1, Z6
+	VADDPD        Z11, Z7, K2, Z7
+	VADDPD        Z12, Z8, K1, Z8
+	VADDPD        Z13, Z9, K2, Z9
+	VADDPD        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VADDPD        Y7, Y6, Y6
+	VEXTRACTF128  $0x01, Y6, X7
+	VADDPD        X7, X6, X6
+	VUNPCKHPD     X6, X6, X7
+	VADDSD        X7, X6, X6
+	VADDPD        Z9, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z8, Y9
+	VADDPD        Y9, Y8, Y8
+	VEXTRACTF128  $0x01, Y8, X9
+	VADDPD        X9, X8, X8
+	VUNPCKHPD     X8, X8, X9
+	VADDSD        X9, X8, X8
+	MOVSD         X6, d+32(FP)
+	MOVSD         X8, q+40(FP)
+	VZEROUPPER
+	RET
+
+// func bnAffinePool2AVX512(dst []float32, arg []uint8, src []float32, scale float32, bias float32, rows int, w int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·bnAffinePool2AVX512(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         arg_base+24(FP), CX
+	MOVQ         src_base+48(FP), DX
+	MOVQ         rows+80(FP), BX
+	MOVQ         w+88(FP), SI
+	MOVQ         SI, DI
+	SHRQ         $0x01, DI
+	VBROADCASTSS scale+72(FP), Z16
+	VBROADCASTSS bias+76(FP), Z15
+	VPXORD       Z14, Z14, Z14
+	MOVL         $0x00000001, R8
+	VPBROADCASTD R8, Z13
+	MOVL         $0x00000002, R8
+	VPBROADCASTD R8, Z12
+	MOVL         $0x00000003, R8
+	VPBROADCASTD R8, Z11
+	VMOVDQU32    bnEvenIdx<>+0(SB), Z10
+	VMOVDQU32    bnOddIdx<>+0(SB), Z9
+
+bnAffinePool2AVX512_row:
+	TESTQ BX, BX
+	JE    bnAffinePool2AVX512_done
+	LEAQ  (DX)(SI*4), R8
+	MOVQ  DI, R10
+	SHRQ  $0x04, R10
+	SHLQ  $0x04, R10
+	XORQ  R9, R9
+
+bnAffinePool2AVX512_unit:
+	CMPQ      R9, R10
+	JGE       bnAffinePool2AVX512_tail
+	VMOVUPS   (DX)(R9*8), Z6
+	VMOVUPS   64(DX)(R9*8), Z7
+	VMOVDQA32 Z10, Z0
+	VPERMI2PS Z7, Z6, Z0
+	VMOVDQA32 Z9, Z1
+	VPERMI2PS Z7, Z6, Z1
+	VMOVUPS   (R8)(R9*8), Z6
+	VMOVUPS   64(R8)(R9*8), Z7
+	VMOVDQA32 Z10, Z2
+	VPERMI2PS Z7, Z6, Z2
+	VMOVDQA32 Z9, Z3
+	VPERMI2PS Z7, Z6, Z3
+	VMULPS    Z16, Z0, Z0
+	VADDPS    Z15, Z0, Z0
+	VMULPS    Z16, Z1, Z1
+	VADDPS    Z15, Z1, Z1
+	VMULPS    Z16, Z2, Z2
+	VADDPS    Z15, Z2, Z2
+	VMULPS    Z16, Z3, Z3
+	VADDPS    Z15, Z3, Z3
+	VPXORD    Z4, Z4, Z4
+	VCMPPS    $0x1e, Z0, Z1, K4
+	VCMPPS    $0x03, Z1, Z1, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z1, K4, Z0
+	VMOVDQA32 Z13, K4, Z4
+	VCMPPS    $0x1e, Z0, Z2, K4
+	VCMPPS    $0x03, Z2, Z2, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z2, K4, Z0
+	VMOVDQA32 Z12, K4, Z4
+	VCMPPS    $0x1e, Z0, Z3, K4
+	VCMPPS    $0x03, Z3, Z3, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z3, K4, Z0
+	VMOVDQA32 Z11, K4, Z4
+	VMAXPS    Z0, Z14, Z0
+	VADDPS    Z14, Z0, Z0
+	VMOVUPS   Z0, (AX)(R9*4)
+	VPMOVDB   Z4, (CX)(R9*1)
+	ADDQ      $0x10, R9
+	JMP       bnAffinePool2AVX512_unit
+
+bnAffinePool2AVX512_tail:
+	MOVQ      DI, R10
+	SUBQ      R9, R10
+	JZ        bnAffinePool2AVX512_rowDone
+	LEAQ      bnMasks<>+0(SB), R11
+	KMOVW     (R11)(R10*2), K3
+	SHLQ      $0x01, R10
+	MOVQ      $0x00000010, R12
+	CMPQ      R10, $0x10
+	CMOVQLT   R10, R12
+	SUBQ      R12, R10
+	KMOVW     (R11)(R12*2), K1
+	KMOVW     (R11)(R10*2), K2
+	VMOVUPS.Z (DX)(R9*8), K1, Z6
+	VMOVUPS.Z 64(DX)(R9*8), K2, Z7
+	VMOVDQA32 Z10, Z0
+	VPERMI2PS Z7, Z6, Z0
+	VMOVDQA32 Z9, Z1
+	VPERMI2PS Z7, Z6, Z1
+	VMOVUPS.Z (R8)(R9*8), K1, Z6
+	VMOVUPS.Z 64(R8)(R9*8), K2, Z7
+	VMOVDQA32 Z10, Z2
+	VPERMI2PS Z7, Z6, Z2
+	VMOVDQA32 Z9, Z3
+	VPERMI2PS Z7, Z6, Z3
+	VMULPS    Z16, Z0, Z0
+	VADDPS    Z15, Z0, Z0
+	VMULPS    Z16, Z1, Z1
+	VADDPS    Z15, Z1, Z1
+	VMULPS    Z16, Z2, Z2
+	VADDPS    Z15, Z2, Z2
+	VMULPS    Z16, Z3, Z3
+	VADDPS    Z15, Z3, Z3
+	VPXORD    Z4, Z4, Z4
+	VCMPPS    $0x1e, Z0, Z1, K4
+	VCMPPS    $0x03, Z1, Z1, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z1, K4, Z0
+	VMOVDQA32 Z13, K4, Z4
+	VCMPPS    $0x1e, Z0, Z2, K4
+	VCMPPS    $0x03, Z2, Z2, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z2, K4, Z0
+	VMOVDQA32 Z12, K4, Z4
+	VCMPPS    $0x1e, Z0, Z3, K4
+	VCMPPS    $0x03, Z3, Z3, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z3, K4, Z0
+	VMOVDQA32 Z11, K4, Z4
+	VMAXPS    Z0, Z14, Z0
+	VADDPS    Z14, Z0, Z0
+	VMOVUPS   Z0, K3, (AX)(R9*4)
+	VPMOVDB   Z4, K3, (CX)(R9*1)
+
+bnAffinePool2AVX512_rowDone:
+	LEAQ (R8)(SI*4), DX
+	LEAQ (AX)(DI*4), AX
+	ADDQ DI, CX
+	DECQ BX
+	JMP  bnAffinePool2AVX512_row
+
+bnAffinePool2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func bnPoolSumsAVX512(x []float32, dy []float32, y []float32, arg []uint8, mu float64, rows int, w int) (sd float64, sdx float64)
+// Requires: AVX, AVX512F, CMOV, SSE2
+TEXT ·bnPoolSumsAVX512(SB), NOSPLIT, $0-136
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         y_base+48(FP), DX
+	MOVQ         arg_base+72(FP), BX
+	MOVQ         rows+104(FP), SI
+	MOVQ         w+112(FP), DI
+	MOVQ         DI, R8
+	SHRQ         $0x01, R8
+	VBROADCASTSD mu+96(FP), Z31
+	VPXORD       Z30, Z30, Z30
+	MOVL         $0x00000001, R9
+	VPBROADCASTD R9, Z29
+	MOVL         $0x00000002, R9
+	VPBROADCASTD R9, Z28
+	MOVL         $0x00000003, R9
+	VPBROADCASTD R9, Z27
+	VMOVDQU32    bnEvenIdx<>+0(SB), Z26
+	VMOVDQU32    bnOddIdx<>+0(SB), Z25
+	VPXORD       Z20, Z20, Z20
+	VPXORD       Z21, Z21, Z21
+	VPXORD       Z22, Z22, Z22
+	VPXORD       Z23, Z23, Z23
+
+bnPoolSumsAVX512_row:
+	TESTQ SI, SI
+	JE    bnPoolSumsAVX512_done
+	LEAQ  (AX)(DI*4), R9
+	MOVQ  R8, R11
+	SHRQ  $0x04, R11
+	SHLQ  $0x04, R11
+	XORQ  R10, R10
+
+bnPoolSumsAVX512_unit:
+	CMPQ          R10, R11
+	JGE           bnPoolSumsAVX512_tail
+	VMOVUPS       (AX)(R10*8), Z6
+	VMOVUPS       64(AX)(R10*8), Z7
+	VMOVDQA32     Z26, Z0
+	VPERMI2PS     Z7, Z6, Z0
+	VMOVDQA32     Z25, Z1
+	VPERMI2PS     Z7, Z6, Z1
+	VMOVUPS       (R9)(R10*8), Z6
+	VMOVUPS       64(R9)(R10*8), Z7
+	VMOVDQA32     Z26, Z2
+	VPERMI2PS     Z7, Z6, Z2
+	VMOVDQA32     Z25, Z3
+	VPERMI2PS     Z7, Z6, Z3
+	VMOVUPS       (DX)(R10*4), Z4
+	VCMPPS        $0x1e, Z30, Z4, K4
+	VMOVUPS.Z     (CX)(R10*4), K4, Z4
+	VPMOVZXBD     (BX)(R10*1), Z5
+	VPCMPEQD      Z29, Z5, K4
+	VMOVAPS       Z1, K4, Z0
+	VPCMPEQD      Z28, Z5, K4
+	VMOVAPS       Z2, K4, Z0
+	VPCMPEQD      Z27, Z5, K4
+	VMOVAPS       Z3, K4, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y4, Z8
+	VCVTPS2PD     Y9, Z9
+	VEXTRACTF64X4 $0x01, Z0, Y11
+	VCVTPS2PD     Y0, Z10
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z31, Z10, Z10
+	VSUBPD        Z31, Z11, Z11
+	VMULPD        Z8, Z10, Z10
+	VMULPD        Z9, Z11, Z11
+	VADDPD        Z8, Z20, Z20
+	VADDPD        Z9, Z21, Z21
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	ADDQ          $0x10, R10
+	JMP           bnPoolSumsAVX512_unit
+
+bnPoolSumsAVX512_tail:
+	MOVQ          R8, R11
+	SUBQ          R10, R11
+	JZ            bnPoolSumsAVX512_rowDone
+	LEAQ          bnMasks<>+0(SB), R12
+	KMOVW         (R12)(R11*2), K3
+	SHLQ          $0x01, R11
+	MOVQ          $0x00000010, R13
+	CMPQ          R11, $0x10
+	CMOVQLT       R11, R13
+	SUBQ          R13, R11
+	KMOVW         (R12)(R13*2), K1
+	KMOVW         (R12)(R11*2), K2
+	VMOVUPS.Z     (AX)(R10*8), K1, Z6
+	VMOVUPS.Z     64(AX)(R10*8), K2, Z7
+	VMOVDQA32     Z26, Z0
+	VPERMI2PS     Z7, Z6, Z0
+	VMOVDQA32     Z25, Z1
+	VPERMI2PS     Z7, Z6, Z1
+	VMOVUPS.Z     (R9)(R10*8), K1, Z6
+	VMOVUPS.Z     64(R9)(R10*8), K2, Z7
+	VMOVDQA32     Z26, Z2
+	VPERMI2PS     Z7, Z6, Z2
+	VMOVDQA32     Z25, Z3
+	VPERMI2PS     Z7, Z6, Z3
+	VMOVUPS.Z     (DX)(R10*4), K3, Z4
+	VCMPPS        $0x1e, Z30, Z4, K4
+	VMOVUPS.Z     (CX)(R10*4), K4, Z4
+	VPTERNLOGD    $0xff, Z5, Z5, Z5
+	VPMOVZXBD     (BX)(R10*1), K3, Z5
+	VPCMPEQD      Z29, Z5, K4
+	VMOVAPS       Z1, K4, Z0
+	VPCMPEQD      Z28, Z5, K4
+	VMOVAPS       Z2, K4, Z0
+	VPCMPEQD      Z27, Z5, K4
+	VMOVAPS       Z3, K4, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y4, Z8
+	VCVTPS2PD     Y9, Z9
+	VEXTRACTF64X4 $0x01, Z0, Y11
+	VCVTPS2PD     Y0, Z10
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z31, Z10, Z10
+	VSUBPD        Z31, Z11, Z11
+	VMULPD        Z8, Z10, Z10
+	VMULPD        Z9, Z11, Z11
+	KSHIFTRW      $0x08, K3, K5
+	VADDPD        Z8, Z20, K3, Z20
+	VADDPD        Z9, Z21, K5, Z21
+	VADDPD        Z10, Z22, K3, Z22
+	VADDPD        Z11, Z23, K5, Z23
+
+bnPoolSumsAVX512_rowDone:
+	LEAQ (R9)(DI*4), AX
+	LEAQ (CX)(R8*4), CX
+	LEAQ (DX)(R8*4), DX
+	ADDQ R8, BX
+	DECQ SI
+	JMP  bnPoolSumsAVX512_row
+
+bnPoolSumsAVX512_done:
+	VMOVAPD       Z20, Z0
+	VMOVAPD       Z21, Z1
+	VMOVAPD       Z22, Z2
+	VMOVAPD       Z23, Z3
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VADDPD        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VADDPD        Y3, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X3
+	VADDPD        X3, X2, X2
+	VUNPCKHPD     X2, X2, X3
+	VADDSD        X3, X2, X2
+	MOVSD         X0, sd+120(FP)
+	MOVSD         X2, sdx+128(FP)
+	VZEROUPPER
+	RET
+
+// func bnPoolGradAVX512(dst []float32, x []float32, dy []float32, y []float32, arg []uint8, a float32, nb float32, mu float32, e float32, h int, w int) float32
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·bnPoolGradAVX512(SB), NOSPLIT, $0-156
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         y_base+72(FP), BX
+	MOVQ         arg_base+96(FP), SI
+	MOVQ         w+144(FP), DI
+	MOVQ         h+136(FP), R10
+	SHRQ         $0x01, R10
+	VBROADCASTSS a+120(FP), Z31
+	VBROADCASTSS nb+124(FP), Z30
+	VBROADCASTSS mu+128(FP), Z29
+	VBROADCASTSS e+132(FP), Z28
+	VPXORD       Z27, Z27, Z27
+	VMOVDQU32    bnDupLoIdx<>+0(SB), Z26
+	VMOVDQU32    bnDupHiIdx<>+0(SB), Z25
+	VMOVDQU32    bnParity0<>+0(SB), Z24
+	VMOVDQU32    bnParity1<>+0(SB), Z23
+	VPXORD       Z20, Z20, Z20
+	VPXORD       Z21, Z21, Z21
+
+bnPoolGradAVX512_pair:
+	TESTQ R10, R10
+	JE    bnPoolGradAVX512_last
+	MOVQ  DI, R9
+	SHRQ  $0x05, R9
+	SHLQ  $0x04, R9
+	XORQ  R8, R8
+
+bnPoolGradAVX512_even_unit:
+	CMPQ      R8, R9
+	JGE       bnPoolGradAVX512_even_tail
+	VMOVUPS   (CX)(R8*8), Z0
+	VMOVUPS   64(CX)(R8*8), Z1
+	VSUBPS    Z29, Z0, Z0
+	VMULPS    Z28, Z0, Z0
+	VSUBPS    Z0, Z30, Z0
+	VSUBPS    Z29, Z1, Z1
+	VMULPS    Z28, Z1, Z1
+	VSUBPS    Z1, Z30, Z1
+	VMOVUPS   (BX)(R8*4), Z4
+	VCMPPS    $0x1e, Z27, Z4, K4
+	VMOVUPS.Z (DX)(R8*4), K4, Z4
+	VPMOVZXBD (SI)(R8*1), Z5
+	VMULPS    Z31, Z4, Z4
+	VPERMPS   Z4, Z26, Z6
+	VPERMPS   Z4, Z25, Z7
+	VPERMD    Z5, Z26, Z8
+	VPERMD    Z5, Z25, Z9
+	VPCMPEQD  Z24, Z8, K4
+	VPCMPEQD  Z24, Z9, K5
+	VADDPS    Z6, Z0, K4, Z0
+	VADDPS    Z7, Z1, K5, Z1
+	VMOVUPS   Z0, (AX)(R8*8)
+	VMOVUPS   Z1, 64(AX)(R8*8)
+	VADDPS    Z0, Z20, Z20
+	VADDPS    Z1, Z21, Z21
+	ADDQ      $0x10, R8
+	JMP       bnPoolGradAVX512_even_unit
+
+bnPoolGradAVX512_even_tail:
+	MOVQ       DI, R9
+	SUBQ       R8, R9
+	SUBQ       R8, R9
+	JZ         bnPoolGradAVX512_even_done
+	LEAQ       bnMasks<>+0(SB), R11
+	MOVQ       $0x00000010, R12
+	CMPQ       R9, $0x10
+	CMOVQLT    R9, R12
+	MOVQ       R9, R13
+	SUBQ       R12, R13
+	KMOVW      (R11)(R12*2), K1
+	KMOVW      (R11)(R13*2), K2
+	SHRQ       $0x01, R9
+	KMOVW      (R11)(R9*2), K3
+	VMOVUPS.Z  (CX)(R8*8), K1, Z0
+	VMOVUPS.Z  64(CX)(R8*8), K2, Z1
+	VSUBPS     Z29, Z0, Z0
+	VMULPS     Z28, Z0, Z0
+	VSUBPS     Z0, Z30, Z0
+	VSUBPS     Z29, Z1, Z1
+	VMULPS     Z28, Z1, Z1
+	VSUBPS     Z1, Z30, Z1
+	VMOVUPS.Z  (BX)(R8*4), K3, Z4
+	VCMPPS     $0x1e, Z27, Z4, K4
+	VMOVUPS.Z  (DX)(R8*4), K4, Z4
+	VPTERNLOGD $0xff, Z5, Z5, Z5
+	VPMOVZXBD  (SI)(R8*1), K3, Z5
+	VMULPS     Z31, Z4, Z4
+	VPERMPS    Z4, Z26, Z6
+	VPERMPS    Z4, Z25, Z7
+	VPERMD     Z5, Z26, Z8
+	VPERMD     Z5, Z25, Z9
+	VPCMPEQD   Z24, Z8, K4
+	VPCMPEQD   Z24, Z9, K5
+	VADDPS     Z6, Z0, K4, Z0
+	VADDPS     Z7, Z1, K5, Z1
+	VMOVUPS    Z0, K1, (AX)(R8*8)
+	VMOVUPS    Z1, K2, 64(AX)(R8*8)
+	VADDPS     Z0, Z20, K1, Z20
+	VADDPS     Z1, Z21, K2, Z21
+
+bnPoolGradAVX512_even_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+	MOVQ DI, R9
+	SHRQ $0x05, R9
+	SHLQ $0x04, R9
+	XORQ R8, R8
+
+bnPoolGradAVX512_odd_unit:
+	CMPQ      R8, R9
+	JGE       bnPoolGradAVX512_odd_tail
+	VMOVUPS   (CX)(R8*8), Z0
+	VMOVUPS   64(CX)(R8*8), Z1
+	VSUBPS    Z29, Z0, Z0
+	VMULPS    Z28, Z0, Z0
+	VSUBPS    Z0, Z30, Z0
+	VSUBPS    Z29, Z1, Z1
+	VMULPS    Z28, Z1, Z1
+	VSUBPS    Z1, Z30, Z1
+	VMOVUPS   (BX)(R8*4), Z4
+	VCMPPS    $0x1e, Z27, Z4, K4
+	VMOVUPS.Z (DX)(R8*4), K4, Z4
+	VPMOVZXBD (SI)(R8*1), Z5
+	VMULPS    Z31, Z4, Z4
+	VPERMPS   Z4, Z26, Z6
+	VPERMPS   Z4, Z25, Z7
+	VPERMD    Z5, Z26, Z8
+	VPERMD    Z5, Z25, Z9
+	VPCMPEQD  Z23, Z8, K4
+	VPCMPEQD  Z23, Z9, K5
+	VADDPS    Z6, Z0, K4, Z0
+	VADDPS    Z7, Z1, K5, Z1
+	VMOVUPS   Z0, (AX)(R8*8)
+	VMOVUPS   Z1, 64(AX)(R8*8)
+	VADDPS    Z0, Z20, Z20
+	VADDPS    Z1, Z21, Z21
+	ADDQ      $0x10, R8
+	JMP       bnPoolGradAVX512_odd_unit
+
+bnPoolGradAVX512_odd_tail:
+	MOVQ       DI, R9
+	SUBQ       R8, R9
+	SUBQ       R8, R9
+	JZ         bnPoolGradAVX512_odd_done
+	LEAQ       bnMasks<>+0(SB), R11
+	MOVQ       $0x00000010, R12
+	CMPQ       R9, $0x10
+	CMOVQLT    R9, R12
+	MOVQ       R9, R13
+	SUBQ       R12, R13
+	KMOVW      (R11)(R12*2), K1
+	KMOVW      (R11)(R13*2), K2
+	SHRQ       $0x01, R9
+	KMOVW      (R11)(R9*2), K3
+	VMOVUPS.Z  (CX)(R8*8), K1, Z0
+	VMOVUPS.Z  64(CX)(R8*8), K2, Z1
+	VSUBPS     Z29, Z0, Z0
+	VMULPS     Z28, Z0, Z0
+	VSUBPS     Z0, Z30, Z0
+	VSUBPS     Z29, Z1, Z1
+	VMULPS     Z28, Z1, Z1
+	VSUBPS     Z1, Z30, Z1
+	VMOVUPS.Z  (BX)(R8*4), K3, Z4
+	VCMPPS     $0x1e, Z27, Z4, K4
+	VMOVUPS.Z  (DX)(R8*4), K4, Z4
+	VPTERNLOGD $0xff, Z5, Z5, Z5
+	VPMOVZXBD  (SI)(R8*1), K3, Z5
+	VMULPS     Z31, Z4, Z4
+	VPERMPS    Z4, Z26, Z6
+	VPERMPS    Z4, Z25, Z7
+	VPERMD     Z5, Z26, Z8
+	VPERMD     Z5, Z25, Z9
+	VPCMPEQD   Z23, Z8, K4
+	VPCMPEQD   Z23, Z9, K5
+	VADDPS     Z6, Z0, K4, Z0
+	VADDPS     Z7, Z1, K5, Z1
+	VMOVUPS    Z0, K1, (AX)(R8*8)
+	VMOVUPS    Z1, K2, 64(AX)(R8*8)
+	VADDPS     Z0, Z20, K1, Z20
+	VADDPS     Z1, Z21, K2, Z21
+
+bnPoolGradAVX512_odd_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+	MOVQ DI, R8
+	SHRQ $0x01, R8
+	LEAQ (DX)(R8*4), DX
+	LEAQ (BX)(R8*4), BX
+	ADDQ R8, SI
+	DECQ R10
+	JMP  bnPoolGradAVX512_pair
+
+bnPoolGradAVX512_last:
+	MOVQ  h+136(FP), DX
+	TESTQ $0x00000001, DX
+	JE    bnPoolGradAVX512_sum
+	MOVQ  DI, R9
+	SHRQ  $0x05, R9
+	SHLQ  $0x04, R9
+	XORQ  R8, R8
+
+bnPoolGradAVX512_lone_unit:
+	CMPQ    R8, R9
+	JGE     bnPoolGradAVX512_lone_tail
+	VMOVUPS (CX)(R8*8), Z0
+	VMOVUPS 64(CX)(R8*8), Z1
+	VSUBPS  Z29, Z0, Z0
+	VMULPS  Z28, Z0, Z0
+	VSUBPS  Z0, Z30, Z0
+	VSUBPS  Z29, Z1, Z1
+	VMULPS  Z28, Z1, Z1
+	VSUBPS  Z1, Z30, Z1
+	VMOVUPS Z0, (AX)(R8*8)
+	VMOVUPS Z1, 64(AX)(R8*8)
+	VADDPS  Z0, Z20, Z20
+	VADDPS  Z1, Z21, Z21
+	ADDQ    $0x10, R8
+	JMP     bnPoolGradAVX512_lone_unit
+
+bnPoolGradAVX512_lone_tail:
+	MOVQ      DI, R9
+	SUBQ      R8, R9
+	SUBQ      R8, R9
+	JZ        bnPoolGradAVX512_lone_done
+	LEAQ      bnMasks<>+0(SB), DX
+	MOVQ      $0x00000010, BX
+	CMPQ      R9, $0x10
+	CMOVQLT   R9, BX
+	MOVQ      R9, SI
+	SUBQ      BX, SI
+	KMOVW     (DX)(BX*2), K1
+	KMOVW     (DX)(SI*2), K2
+	SHRQ      $0x01, R9
+	KMOVW     (DX)(R9*2), K3
+	VMOVUPS.Z (CX)(R8*8), K1, Z0
+	VMOVUPS.Z 64(CX)(R8*8), K2, Z1
+	VSUBPS    Z29, Z0, Z0
+	VMULPS    Z28, Z0, Z0
+	VSUBPS    Z0, Z30, Z0
+	VSUBPS    Z29, Z1, Z1
+	VMULPS    Z28, Z1, Z1
+	VSUBPS    Z1, Z30, Z1
+	VMOVUPS   Z0, K1, (AX)(R8*8)
+	VMOVUPS   Z1, K2, 64(AX)(R8*8)
+	VADDPS    Z0, Z20, K1, Z20
+	VADDPS    Z1, Z21, K2, Z21
+
+bnPoolGradAVX512_lone_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+
+bnPoolGradAVX512_sum:
+	VMOVAPS       Z20, Z0
+	VMOVAPS       Z21, Z1
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X1, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	MOVSS         X0, ret+152(FP)
+	VZEROUPPER
+	RET

@@ -38,6 +38,10 @@ var avx512Elem = func() elemOps {
 	e.conv1GradRow = conv1GradRowAVX512
 	e.reluPool2 = reluPool2Wide
 	e.reluPool2Back = reluPool2BackwardWide
+	e.planeMoments = bnMomentsAVX512
+	e.affinePool2 = bnAffinePool2AVX512
+	e.bnPoolSums = bnPoolSumsAVX512
+	e.bnPoolGrad = bnPoolGradAVX512
 	return e
 }()
 

@@ -32,6 +32,11 @@ type elemOps struct {
 	reluPool2       func(dst []float32, arg []uint8, src []float32, bias float32, rows, w int)
 	reluPool2Back   func(dst, dy, y []float32, arg []uint8, rows, w int) float32
 	sgd             func(value, grad, buf []float32, lr, momentum, wd float32, first bool)
+	// The BatchNorm passes (batchnorm.go); nil: the Go reference.
+	planeMoments func(x []float32) (pm float32, d, q float64)
+	affinePool2  func(dst []float32, arg []uint8, src []float32, scale, bias float32, rows, w int)
+	bnPoolSums   func(x, dy, y []float32, arg []uint8, mu float64, rows, w int) (sd, sdx float64)
+	bnPoolGrad   func(dst, x, dy, y []float32, arg []uint8, a, nb, mu, e float32, h, w int) float32
 	// conv1Rows runs Conv1 for ocs <= 4 output channels (weights w [ocs,K,K]) of rows 8*vecs
 	// wide; nil: Conv1 runs in Go.
 	conv1Rows func(dst []float32, dstStride int, x []float32, W int, w []float32, ocs, vecs, K, oh int)

@@ -70,6 +70,7 @@ func main() {
 	conv1Kernels()
 	conv1GradKernels()
 	conv1GradRowKernels()
+	bnKernels()
 	Generate()
 }
 
