@@ -1,10 +1,6 @@
 package engine
 
-import (
-	"math"
-
-	"mnist-tui/engine/kernels"
-)
+import "math"
 
 // The 2x2 max pooling by 2 fused after a ReLU, on rows whose width package kernels' vector
 // loop does not take (the conv-relu-pool of a 14-wide map, a BatchNorm's 28-wide one), in Go
@@ -94,18 +90,4 @@ func reluPool2BackPlane(dst, dy, y []float32, arg []uint8, H, W int) float32 {
 		}
 	}
 	return s0 + s1
-}
-
-// reluPool2Padded is kernels.ReLUPool2 of wide, a plane [H,W] in rows padded to wideRow(W),
-// into dst [H/2,W/2] and arg: the kernel pools the padded rows into out and outArg
-// [(H/2)*(wideRow(W)/2)], and the pooled rows come back without their padding. What the
-// padding holds (stale, even NaN) only reaches the pooled padding, which is dropped.
-func reluPool2Padded(dst []float32, arg []uint8, wide, out []float32, outArg []uint8, b float32, H, W int) {
-	wp, ow := wideRow(W), W/2
-	out, outArg = out[:(H/2)*(wp/2)], outArg[:(H/2)*(wp/2)]
-	kernels.ReLUPool2(out, outArg, wide[:H*wp], b, H, wp)
-	for r := range H / 2 {
-		copy(dst[r*ow:][:ow], out[r*wp/2:][:ow])
-		copy(arg[r*ow:][:ow], outArg[r*wp/2:][:ow])
-	}
 }

@@ -443,7 +443,6 @@ func (m *customNet[F]) reserve(images int) {
 	m.scale, m.shift = make([]float64, widest), make([]float64, widest)
 	g := &m.bnGrad
 	g.a, g.b, g.mu, g.e = make([]F, widest), make([]F, widest), make([]F, widest), make([]F, widest)
-	g.centred, g.zeros = make([]float32, planeH*planeW), make([]float32, planeH*planeW)
 	m.sc = newScratch[F](images, shapes...)
 	m.col = make([]F, col)
 	m.zeros, m.dummy = make([]F, widest), make([]F, widest)
@@ -520,7 +519,7 @@ func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F
 	}
 	if pass < len(m.bnAt) {
 		n := m.nodes[end]
-		batchNormMoments(m.st.bn[n.stat/2].moments[chunk], input(m.nodes, end, x), B, n.l.In[0], n.plane, &m.bnsc)
+		batchNormMoments(m.st.bn[n.stat/2].moments[chunk], input(m.nodes, end, x), B, n.l.In[0], n.plane)
 		return
 	}
 	last := m.nodes[len(m.nodes)-1]
