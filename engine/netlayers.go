@@ -543,7 +543,7 @@ func newBNScratch[F float](H, W int) bnScratch[F] {
 // place (0-3, row-major) in arg. Ties and NaNs as maxPool2Forward.
 func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 	if d, ok := any(dst).([]float32); ok {
-		affineReLUPool2Plane(d, arg, any(src).([]float32), 1, float32(b), H, W)
+		kernels.AffineReLUPool2(d, arg, any(src).([]float32), 1, float32(b), H, W)
 		return
 	}
 	ow := W / 2

@@ -1010,3 +1010,23 @@ func bnPoolSumsAVX512(x []float32, dy []float32, y []float32, arg []uint8, mu fl
 //
 //go:noescape
 func bnPoolGradAVX512(dst []float32, x []float32, dy []float32, y []float32, arg []uint8, a float32, nb float32, mu float32, e float32, h int, w int) float32
+
+// bnMomentsAVX2 is bnMomentsAVX512 on YMM registers.
+//
+//go:noescape
+func bnMomentsAVX2(x []float32) (pm float32, d float64, q float64)
+
+// bnAffinePool2AVX2 is bnAffinePool2AVX512 on YMM registers, eight pooled outputs at a time.
+//
+//go:noescape
+func bnAffinePool2AVX2(dst []float32, arg []uint8, src []float32, scale float32, bias float32, rows int, w int)
+
+// bnPoolSumsAVX2 is bnPoolSumsAVX512 on YMM registers.
+//
+//go:noescape
+func bnPoolSumsAVX2(x []float32, dy []float32, y []float32, arg []uint8, mu float64, rows int, w int) (sd float64, sdx float64)
+
+// bnPoolGradAVX2 is bnPoolGradAVX512 on YMM registers.
+//
+//go:noescape
+func bnPoolGradAVX2(dst []float32, x []float32, dy []float32, y []float32, arg []uint8, a float32, nb float32, mu float32, e float32, h int, w int) float32

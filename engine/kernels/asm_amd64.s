@@ -23477,3 +23477,1715 @@ bnPoolGradAVX512_sum:
 	MOVSS         X0, ret+152(FP)
 	VZEROUPPER
 	RET
+
+DATA bnYDupLoIdx<>+0(SB)/4, $0x00000000
+DATA bnYDupLoIdx<>+4(SB)/4, $0x00000000
+DATA bnYDupLoIdx<>+8(SB)/4, $0x00000001
+DATA bnYDupLoIdx<>+12(SB)/4, $0x00000001
+DATA bnYDupLoIdx<>+16(SB)/4, $0x00000002
+DATA bnYDupLoIdx<>+20(SB)/4, $0x00000002
+DATA bnYDupLoIdx<>+24(SB)/4, $0x00000003
+DATA bnYDupLoIdx<>+28(SB)/4, $0x00000003
+GLOBL bnYDupLoIdx<>(SB), RODATA|NOPTR, $32
+
+DATA bnYDupHiIdx<>+0(SB)/4, $0x00000004
+DATA bnYDupHiIdx<>+4(SB)/4, $0x00000004
+DATA bnYDupHiIdx<>+8(SB)/4, $0x00000005
+DATA bnYDupHiIdx<>+12(SB)/4, $0x00000005
+DATA bnYDupHiIdx<>+16(SB)/4, $0x00000006
+DATA bnYDupHiIdx<>+20(SB)/4, $0x00000006
+DATA bnYDupHiIdx<>+24(SB)/4, $0x00000007
+DATA bnYDupHiIdx<>+28(SB)/4, $0x00000007
+GLOBL bnYDupHiIdx<>(SB), RODATA|NOPTR, $32
+
+DATA bnYParity0<>+0(SB)/4, $0x00000000
+DATA bnYParity0<>+4(SB)/4, $0x00000001
+DATA bnYParity0<>+8(SB)/4, $0x00000000
+DATA bnYParity0<>+12(SB)/4, $0x00000001
+DATA bnYParity0<>+16(SB)/4, $0x00000000
+DATA bnYParity0<>+20(SB)/4, $0x00000001
+DATA bnYParity0<>+24(SB)/4, $0x00000000
+DATA bnYParity0<>+28(SB)/4, $0x00000001
+GLOBL bnYParity0<>(SB), RODATA|NOPTR, $32
+
+DATA bnYParity1<>+0(SB)/4, $0x00000002
+DATA bnYParity1<>+4(SB)/4, $0x00000003
+DATA bnYParity1<>+8(SB)/4, $0x00000002
+DATA bnYParity1<>+12(SB)/4, $0x00000003
+DATA bnYParity1<>+16(SB)/4, $0x00000002
+DATA bnYParity1<>+20(SB)/4, $0x00000003
+DATA bnYParity1<>+24(SB)/4, $0x00000002
+DATA bnYParity1<>+28(SB)/4, $0x00000003
+GLOBL bnYParity1<>(SB), RODATA|NOPTR, $32
+
+DATA bnYMasks<>+0(SB)/4, $0x00000000
+DATA bnYMasks<>+4(SB)/4, $0x00000000
+DATA bnYMasks<>+8(SB)/4, $0x00000000
+DATA bnYMasks<>+12(SB)/4, $0x00000000
+DATA bnYMasks<>+16(SB)/4, $0x00000000
+DATA bnYMasks<>+20(SB)/4, $0x00000000
+DATA bnYMasks<>+24(SB)/4, $0x00000000
+DATA bnYMasks<>+28(SB)/4, $0x00000000
+DATA bnYMasks<>+32(SB)/4, $0xffffffff
+DATA bnYMasks<>+36(SB)/4, $0x00000000
+DATA bnYMasks<>+40(SB)/4, $0x00000000
+DATA bnYMasks<>+44(SB)/4, $0x00000000
+DATA bnYMasks<>+48(SB)/4, $0x00000000
+DATA bnYMasks<>+52(SB)/4, $0x00000000
+DATA bnYMasks<>+56(SB)/4, $0x00000000
+DATA bnYMasks<>+60(SB)/4, $0x00000000
+DATA bnYMasks<>+64(SB)/4, $0xffffffff
+DATA bnYMasks<>+68(SB)/4, $0xffffffff
+DATA bnYMasks<>+72(SB)/4, $0x00000000
+DATA bnYMasks<>+76(SB)/4, $0x00000000
+DATA bnYMasks<>+80(SB)/4, $0x00000000
+DATA bnYMasks<>+84(SB)/4, $0x00000000
+DATA bnYMasks<>+88(SB)/4, $0x00000000
+DATA bnYMasks<>+92(SB)/4, $0x00000000
+DATA bnYMasks<>+96(SB)/4, $0xffffffff
+DATA bnYMasks<>+100(SB)/4, $0xffffffff
+DATA bnYMasks<>+104(SB)/4, $0xffffffff
+DATA bnYMasks<>+108(SB)/4, $0x00000000
+DATA bnYMasks<>+112(SB)/4, $0x00000000
+DATA bnYMasks<>+116(SB)/4, $0x00000000
+DATA bnYMasks<>+120(SB)/4, $0x00000000
+DATA bnYMasks<>+124(SB)/4, $0x00000000
+DATA bnYMasks<>+128(SB)/4, $0xffffffff
+DATA bnYMasks<>+132(SB)/4, $0xffffffff
+DATA bnYMasks<>+136(SB)/4, $0xffffffff
+DATA bnYMasks<>+140(SB)/4, $0xffffffff
+DATA bnYMasks<>+144(SB)/4, $0x00000000
+DATA bnYMasks<>+148(SB)/4, $0x00000000
+DATA bnYMasks<>+152(SB)/4, $0x00000000
+DATA bnYMasks<>+156(SB)/4, $0x00000000
+DATA bnYMasks<>+160(SB)/4, $0xffffffff
+DATA bnYMasks<>+164(SB)/4, $0xffffffff
+DATA bnYMasks<>+168(SB)/4, $0xffffffff
+DATA bnYMasks<>+172(SB)/4, $0xffffffff
+DATA bnYMasks<>+176(SB)/4, $0xffffffff
+DATA bnYMasks<>+180(SB)/4, $0x00000000
+DATA bnYMasks<>+184(SB)/4, $0x00000000
+DATA bnYMasks<>+188(SB)/4, $0x00000000
+DATA bnYMasks<>+192(SB)/4, $0xffffffff
+DATA bnYMasks<>+196(SB)/4, $0xffffffff
+DATA bnYMasks<>+200(SB)/4, $0xffffffff
+DATA bnYMasks<>+204(SB)/4, $0xffffffff
+DATA bnYMasks<>+208(SB)/4, $0xffffffff
+DATA bnYMasks<>+212(SB)/4, $0xffffffff
+DATA bnYMasks<>+216(SB)/4, $0x00000000
+DATA bnYMasks<>+220(SB)/4, $0x00000000
+DATA bnYMasks<>+224(SB)/4, $0xffffffff
+DATA bnYMasks<>+228(SB)/4, $0xffffffff
+DATA bnYMasks<>+232(SB)/4, $0xffffffff
+DATA bnYMasks<>+236(SB)/4, $0xffffffff
+DATA bnYMasks<>+240(SB)/4, $0xffffffff
+DATA bnYMasks<>+244(SB)/4, $0xffffffff
+DATA bnYMasks<>+248(SB)/4, $0xffffffff
+DATA bnYMasks<>+252(SB)/4, $0x00000000
+DATA bnYMasks<>+256(SB)/4, $0xffffffff
+DATA bnYMasks<>+260(SB)/4, $0xffffffff
+DATA bnYMasks<>+264(SB)/4, $0xffffffff
+DATA bnYMasks<>+268(SB)/4, $0xffffffff
+DATA bnYMasks<>+272(SB)/4, $0xffffffff
+DATA bnYMasks<>+276(SB)/4, $0xffffffff
+DATA bnYMasks<>+280(SB)/4, $0xffffffff
+DATA bnYMasks<>+284(SB)/4, $0xffffffff
+GLOBL bnYMasks<>(SB), RODATA|NOPTR, $288
+
+// func bnMomentsAVX2(x []float32) (pm float32, d float64, q float64)
+// Requires: AVX, AVX2, CMOV, SSE, SSE2
+TEXT ·bnMomentsAVX2(SB), NOSPLIT, $0-48
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	LEAQ   bnYMasks<>+0(SB), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   BX, BX
+	MOVQ   CX, SI
+	SHRQ   $0x05, SI
+	SHLQ   $0x05, SI
+
+bnMomentsAVX2_sum:
+	CMPQ   BX, SI
+	JGE    bnMomentsAVX2_sumTail
+	VADDPS (AX)(BX*4), Y0, Y0
+	VADDPS 32(AX)(BX*4), Y1, Y1
+	VADDPS 64(AX)(BX*4), Y2, Y2
+	VADDPS 96(AX)(BX*4), Y3, Y3
+	ADDQ   $0x20, BX
+	JMP    bnMomentsAVX2_sum
+
+bnMomentsAVX2_sumTail:
+	MOVQ         CX, SI
+	SUBQ         BX, SI
+	MOVQ         SI, DI
+	XORQ         R8, R8
+	CMPQ         DI, R8
+	CMOVQLT      R8, DI
+	MOVQ         $0x00000008, R8
+	CMPQ         DI, R8
+	CMOVQGT      R8, DI
+	SHLQ         $0x05, DI
+	VMOVDQU      (DX)(DI*1), Y4
+	VMASKMOVPS   (AX)(BX*4), Y4, Y5
+	VADDPS       Y5, Y0, Y0
+	MOVQ         SI, DI
+	SUBQ         $0x00000008, DI
+	XORQ         R8, R8
+	CMPQ         DI, R8
+	CMOVQLT      R8, DI
+	MOVQ         $0x00000008, R8
+	CMPQ         DI, R8
+	CMOVQGT      R8, DI
+	SHLQ         $0x05, DI
+	VMOVDQU      (DX)(DI*1), Y4
+	VMASKMOVPS   32(AX)(BX*4), Y4, Y5
+	VADDPS       Y5, Y1, Y1
+	MOVQ         SI, DI
+	SUBQ         $0x00000010, DI
+	XORQ         R8, R8
+	CMPQ         DI, R8
+	CMOVQLT      R8, DI
+	MOVQ         $0x00000008, R8
+	CMPQ         DI, R8
+	CMOVQGT      R8, DI
+	SHLQ         $0x05, DI
+	VMOVDQU      (DX)(DI*1), Y4
+	VMASKMOVPS   64(AX)(BX*4), Y4, Y5
+	VADDPS       Y5, Y2, Y2
+	SUBQ         $0x00000018, SI
+	XORQ         DI, DI
+	CMPQ         SI, DI
+	CMOVQLT      DI, SI
+	MOVQ         $0x00000008, DI
+	CMPQ         SI, DI
+	CMOVQGT      DI, SI
+	SHLQ         $0x05, SI
+	VMOVDQU      (DX)(SI*1), Y4
+	VMASKMOVPS   96(AX)(BX*4), Y4, Y5
+	VADDPS       Y5, Y3, Y3
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VCVTSI2SSQ   CX, X5, X5
+	VDIVSS       X5, X0, X6
+	MOVSS        X6, pm+24(FP)
+	VBROADCASTSS X6, Y6
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y11, Y11, Y11
+	XORQ         BX, BX
+	MOVQ         CX, SI
+	SHRQ         $0x04, SI
+	SHLQ         $0x04, SI
+
+bnMomentsAVX2_dev:
+	CMPQ         BX, SI
+	JGE          bnMomentsAVX2_devTail
+	VMOVUPS      (AX)(BX*4), Y5
+	VSUBPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X13
+	VCVTPS2PD    X5, Y12
+	VCVTPS2PD    X13, Y13
+	VADDPD       Y12, Y0, Y0
+	VADDPD       Y13, Y1, Y1
+	VMULPD       Y12, Y12, Y12
+	VMULPD       Y13, Y13, Y13
+	VADDPD       Y12, Y8, Y8
+	VADDPD       Y13, Y9, Y9
+	VMOVUPS      32(AX)(BX*4), Y5
+	VSUBPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X13
+	VCVTPS2PD    X5, Y12
+	VCVTPS2PD    X13, Y13
+	VADDPD       Y12, Y2, Y2
+	VADDPD       Y13, Y3, Y3
+	VMULPD       Y12, Y12, Y12
+	VMULPD       Y13, Y13, Y13
+	VADDPD       Y12, Y10, Y10
+	VADDPD       Y13, Y11, Y11
+	ADDQ         $0x10, BX
+	JMP          bnMomentsAVX2_dev
+
+bnMomentsAVX2_devTail:
+	MOVQ         CX, SI
+	SUBQ         BX, SI
+	MOVQ         SI, CX
+	XORQ         DI, DI
+	CMPQ         CX, DI
+	CMOVQLT      DI, CX
+	MOVQ         $0x00000008, DI
+	CMPQ         CX, DI
+	CMOVQGT      DI, CX
+	SHLQ         $0x05, CX
+	VMOVDQU      (DX)(CX*1), Y4
+	VMASKMOVPS   (AX)(BX*4), Y4, Y5
+	VSUBPS       Y6, Y5, Y5
+	VANDPS       Y4, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X13
+	VCVTPS2PD    X5, Y12
+	VCVTPS2PD    X13, Y13
+	VADDPD       Y12, Y0, Y0
+	VADDPD       Y13, Y1, Y1
+	VMULPD       Y12, Y12, Y12
+	VMULPD       Y13, Y13, Y13
+	VADDPD       Y12, Y8, Y8
+	VADDPD       Y13, Y9, Y9
+	MOVQ         SI, CX
+	SUBQ         $0x00000008, CX
+	XORQ         SI, SI
+	CMPQ         CX, SI
+	CMOVQLT      SI, CX
+	MOVQ         $0x00000008, SI
+	CMPQ         CX, SI
+	CMOVQGT      SI, CX
+	SHLQ         $0x05, CX
+	VMOVDQU      (DX)(CX*1), Y4
+	VMASKMOVPS   32(AX)(BX*4), Y4, Y5
+	VSUBPS       Y6, Y5, Y5
+	VANDPS       Y4, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X13
+	VCVTPS2PD    X5, Y12
+	VCVTPS2PD    X13, Y13
+	VADDPD       Y12, Y2, Y2
+	VADDPD       Y13, Y3, Y3
+	VMULPD       Y12, Y12, Y12
+	VMULPD       Y13, Y13, Y13
+	VADDPD       Y12, Y10, Y10
+	VADDPD       Y13, Y11, Y11
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y11, Y9, Y9
+	VADDPD       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VADDPD       X9, X8, X8
+	VUNPCKHPD    X8, X8, X9
+	VADDSD       X9, X8, X8
+	MOVSD        X0, d+32(FP)
+	MOVSD        X8, q+40(FP)
+	VZEROUPPER
+	RET
+
+// func bnAffinePool2AVX2(dst []float32, arg []uint8, src []float32, scale float32, bias float32, rows int, w int)
+// Requires: AVX, AVX2, CMOV
+TEXT ·bnAffinePool2AVX2(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         arg_base+24(FP), CX
+	MOVQ         src_base+48(FP), DX
+	MOVQ         rows+80(FP), BX
+	MOVQ         w+88(FP), SI
+	LEAQ         bnYMasks<>+0(SB), R11
+	MOVQ         SI, DI
+	SHRQ         $0x01, DI
+	VBROADCASTSS scale+72(FP), Y15
+	VBROADCASTSS bias+76(FP), Y14
+	VXORPS       Y13, Y13, Y13
+	MOVL         $0x00000001, R8
+	VMOVD        R8, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x00000002, R8
+	VMOVD        R8, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x00000003, R8
+	VMOVD        R8, X10
+	VPBROADCASTD X10, Y10
+
+bnAffinePool2AVX2_row:
+	TESTQ BX, BX
+	JE    bnAffinePool2AVX2_done
+	LEAQ  (DX)(SI*4), R8
+	MOVQ  DI, R10
+	SHRQ  $0x03, R10
+	SHLQ  $0x03, R10
+	XORQ  R9, R9
+
+bnAffinePool2AVX2_unit:
+	CMPQ         R9, R10
+	JGE          bnAffinePool2AVX2_tail
+	VMOVUPS      (DX)(R9*8), Y4
+	VMOVUPS      32(DX)(R9*8), Y5
+	VSHUFPS      $0x88, Y5, Y4, Y0
+	VSHUFPS      $0xdd, Y5, Y4, Y1
+	VPERMPD      $0xd8, Y0, Y0
+	VPERMPD      $0xd8, Y1, Y1
+	VMOVUPS      (R8)(R9*8), Y4
+	VMOVUPS      32(R8)(R9*8), Y5
+	VSHUFPS      $0x88, Y5, Y4, Y2
+	VSHUFPS      $0xdd, Y5, Y4, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMULPS       Y15, Y0, Y0
+	VADDPS       Y14, Y0, Y0
+	VMULPS       Y15, Y1, Y1
+	VADDPS       Y14, Y1, Y1
+	VMULPS       Y15, Y2, Y2
+	VADDPS       Y14, Y2, Y2
+	VMULPS       Y15, Y3, Y3
+	VADDPS       Y14, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y1, Y5
+	VCMPPS       $0x03, Y1, Y1, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y1, Y0, Y0
+	VBLENDVPS    Y5, Y12, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y2, Y5
+	VCMPPS       $0x03, Y2, Y2, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y2, Y0, Y0
+	VBLENDVPS    Y5, Y11, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y3, Y5
+	VCMPPS       $0x03, Y3, Y3, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y3, Y0, Y0
+	VBLENDVPS    Y5, Y10, Y4, Y4
+	VMAXPS       Y0, Y13, Y0
+	VADDPS       Y13, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X5
+	VPACKUSDW    X5, X4, X4
+	VPACKUSWB    X4, X4, X4
+	VMOVUPS      Y0, (AX)(R9*4)
+	VMOVQ        X4, (CX)(R9*1)
+	ADDQ         $0x08, R9
+	JMP          bnAffinePool2AVX2_unit
+
+bnAffinePool2AVX2_tail:
+	MOVQ         DI, R10
+	SUBQ         R9, R10
+	JZ           bnAffinePool2AVX2_next
+	MOVQ         R10, R12
+	SHLQ         $0x01, R12
+	MOVQ         R12, R13
+	XORQ         R14, R14
+	CMPQ         R13, R14
+	CMOVQLT      R14, R13
+	MOVQ         $0x00000008, R14
+	CMPQ         R13, R14
+	CMOVQGT      R14, R13
+	SHLQ         $0x05, R13
+	VMOVDQU      (R11)(R13*1), Y6
+	VMASKMOVPS   (DX)(R9*8), Y6, Y4
+	MOVQ         R12, R13
+	SUBQ         $0x00000008, R13
+	XORQ         R14, R14
+	CMPQ         R13, R14
+	CMOVQLT      R14, R13
+	MOVQ         $0x00000008, R14
+	CMPQ         R13, R14
+	CMOVQGT      R14, R13
+	SHLQ         $0x05, R13
+	VMOVDQU      (R11)(R13*1), Y6
+	VMASKMOVPS   32(DX)(R9*8), Y6, Y5
+	VSHUFPS      $0x88, Y5, Y4, Y0
+	VSHUFPS      $0xdd, Y5, Y4, Y1
+	VPERMPD      $0xd8, Y0, Y0
+	VPERMPD      $0xd8, Y1, Y1
+	MOVQ         R12, DX
+	XORQ         R13, R13
+	CMPQ         DX, R13
+	CMOVQLT      R13, DX
+	MOVQ         $0x00000008, R13
+	CMPQ         DX, R13
+	CMOVQGT      R13, DX
+	SHLQ         $0x05, DX
+	VMOVDQU      (R11)(DX*1), Y6
+	VMASKMOVPS   (R8)(R9*8), Y6, Y4
+	MOVQ         R12, DX
+	SUBQ         $0x00000008, DX
+	XORQ         R12, R12
+	CMPQ         DX, R12
+	CMOVQLT      R12, DX
+	MOVQ         $0x00000008, R12
+	CMPQ         DX, R12
+	CMOVQGT      R12, DX
+	SHLQ         $0x05, DX
+	VMOVDQU      (R11)(DX*1), Y6
+	VMASKMOVPS   32(R8)(R9*8), Y6, Y5
+	VSHUFPS      $0x88, Y5, Y4, Y2
+	VSHUFPS      $0xdd, Y5, Y4, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMULPS       Y15, Y0, Y0
+	VADDPS       Y14, Y0, Y0
+	VMULPS       Y15, Y1, Y1
+	VADDPS       Y14, Y1, Y1
+	VMULPS       Y15, Y2, Y2
+	VADDPS       Y14, Y2, Y2
+	VMULPS       Y15, Y3, Y3
+	VADDPS       Y14, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y1, Y5
+	VCMPPS       $0x03, Y1, Y1, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y1, Y0, Y0
+	VBLENDVPS    Y5, Y12, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y2, Y5
+	VCMPPS       $0x03, Y2, Y2, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y2, Y0, Y0
+	VBLENDVPS    Y5, Y11, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y3, Y5
+	VCMPPS       $0x03, Y3, Y3, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y3, Y0, Y0
+	VBLENDVPS    Y5, Y10, Y4, Y4
+	VMAXPS       Y0, Y13, Y0
+	VADDPS       Y13, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X5
+	VPACKUSDW    X5, X4, X4
+	VPACKUSWB    X4, X4, X4
+	MOVQ         R10, DX
+	XORQ         R12, R12
+	CMPQ         DX, R12
+	CMOVQLT      R12, DX
+	MOVQ         $0x00000008, R12
+	CMPQ         DX, R12
+	CMOVQGT      R12, DX
+	SHLQ         $0x05, DX
+	VMOVDQU      (R11)(DX*1), Y5
+	VMASKMOVPS   Y0, Y5, (AX)(R9*4)
+	VMOVQ        X4, DX
+	MOVQ         R9, R12
+	ADDQ         R10, R12
+
+bnAffinePool2AVX2_masked_byte:
+	MOVB DL, (CX)(R9*1)
+	SHRQ $0x08, DX
+	INCQ R9
+	CMPQ R9, R12
+	JL   bnAffinePool2AVX2_masked_byte
+
+bnAffinePool2AVX2_next:
+	LEAQ (R8)(SI*4), DX
+	LEAQ (AX)(DI*4), AX
+	ADDQ DI, CX
+	DECQ BX
+	JMP  bnAffinePool2AVX2_row
+
+bnAffinePool2AVX2_done:
+	VZEROUPPER
+	RET
+
+// func bnPoolSumsAVX2(x []float32, dy []float32, y []float32, arg []uint8, mu float64, rows int, w int) (sd float64, sdx float64)
+// Requires: AVX, AVX2, CMOV, SSE2
+TEXT ·bnPoolSumsAVX2(SB), NOSPLIT, $8-136
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         y_base+48(FP), DX
+	MOVQ         arg_base+72(FP), BX
+	MOVQ         rows+104(FP), SI
+	MOVQ         w+112(FP), DI
+	LEAQ         bnYMasks<>+0(SB), R12
+	MOVQ         DI, R8
+	SHRQ         $0x01, R8
+	VBROADCASTSD mu+96(FP), Y15
+	VXORPD       Y7, Y7, Y7
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y13, Y13, Y13
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y14, Y14, Y14
+
+bnPoolSumsAVX2_row:
+	TESTQ SI, SI
+	JE    bnPoolSumsAVX2_done
+	LEAQ  (AX)(DI*4), R9
+	MOVQ  R8, R11
+	SHRQ  $0x04, R11
+	SHLQ  $0x04, R11
+	XORQ  R10, R10
+
+bnPoolSumsAVX2_unit:
+	CMPQ         R10, R11
+	JGE          bnPoolSumsAVX2_tail
+	VMOVUPS      (AX)(R10*8), Y0
+	VMOVUPS      32(AX)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMOVUPS      (R9)(R10*8), Y0
+	VMOVUPS      32(R9)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y4
+	VSHUFPS      $0xdd, Y1, Y0, Y5
+	VPERMPD      $0xd8, Y4, Y4
+	VPERMPD      $0xd8, Y5, Y5
+	VPMOVZXBD    (BX)(R10*1), Y6
+	VPSLLD       $0x1f, Y6, Y0
+	VBLENDVPS    Y0, Y3, Y2, Y2
+	VBLENDVPS    Y0, Y5, Y4, Y4
+	VPSLLD       $0x1e, Y6, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y2
+	VMOVUPS      (DX)(R10*4), Y3
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y3, Y0
+	VMASKMOVPS   (CX)(R10*4), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y15, Y4, Y4
+	VSUBPD       Y15, Y5, Y5
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y0, Y7, Y7
+	VADDPD       Y1, Y8, Y8
+	VADDPD       Y4, Y11, Y11
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      64(AX)(R10*8), Y0
+	VMOVUPS      96(AX)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMOVUPS      64(R9)(R10*8), Y0
+	VMOVUPS      96(R9)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y4
+	VSHUFPS      $0xdd, Y1, Y0, Y5
+	VPERMPD      $0xd8, Y4, Y4
+	VPERMPD      $0xd8, Y5, Y5
+	VPMOVZXBD    8(BX)(R10*1), Y6
+	VPSLLD       $0x1f, Y6, Y0
+	VBLENDVPS    Y0, Y3, Y2, Y2
+	VBLENDVPS    Y0, Y5, Y4, Y4
+	VPSLLD       $0x1e, Y6, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y2
+	VMOVUPS      32(DX)(R10*4), Y3
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y3, Y0
+	VMASKMOVPS   32(CX)(R10*4), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y15, Y4, Y4
+	VSUBPD       Y15, Y5, Y5
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y0, Y9, Y9
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y4, Y13, Y13
+	VADDPD       Y5, Y14, Y14
+	ADDQ         $0x10, R10
+	JMP          bnPoolSumsAVX2_unit
+
+bnPoolSumsAVX2_tail:
+	MOVQ         R8, R11
+	SUBQ         R10, R11
+	JZ           bnPoolSumsAVX2_next
+	CMPQ         R11, $0x08
+	JL           bnPoolSumsAVX2_lastA
+	VMOVUPS      (AX)(R10*8), Y0
+	VMOVUPS      32(AX)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMOVUPS      (R9)(R10*8), Y0
+	VMOVUPS      32(R9)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y4
+	VSHUFPS      $0xdd, Y1, Y0, Y5
+	VPERMPD      $0xd8, Y4, Y4
+	VPERMPD      $0xd8, Y5, Y5
+	VPMOVZXBD    (BX)(R10*1), Y6
+	VPSLLD       $0x1f, Y6, Y0
+	VBLENDVPS    Y0, Y3, Y2, Y2
+	VBLENDVPS    Y0, Y5, Y4, Y4
+	VPSLLD       $0x1e, Y6, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y2
+	VMOVUPS      (DX)(R10*4), Y3
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y3, Y0
+	VMASKMOVPS   (CX)(R10*4), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y15, Y4, Y4
+	VSUBPD       Y15, Y5, Y5
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y0, Y7, Y7
+	VADDPD       Y1, Y8, Y8
+	VADDPD       Y4, Y11, Y11
+	VADDPD       Y5, Y12, Y12
+	ADDQ         $0x08, R10
+	SUBQ         $0x08, R11
+	JZ           bnPoolSumsAVX2_next
+	MOVQ         R11, R13
+	SHLQ         $0x01, R13
+	MOVQ         R13, R14
+	XORQ         R15, R15
+	CMPQ         R14, R15
+	CMOVQLT      R15, R14
+	MOVQ         $0x00000008, R15
+	CMPQ         R14, R15
+	CMOVQGT      R15, R14
+	SHLQ         $0x05, R14
+	VMOVDQU      (R12)(R14*1), Y6
+	VMASKMOVPS   (AX)(R10*8), Y6, Y0
+	MOVQ         R13, R14
+	SUBQ         $0x00000008, R14
+	XORQ         R15, R15
+	CMPQ         R14, R15
+	CMOVQLT      R15, R14
+	MOVQ         $0x00000008, R15
+	CMPQ         R14, R15
+	CMOVQGT      R15, R14
+	SHLQ         $0x05, R14
+	VMOVDQU      (R12)(R14*1), Y6
+	VMASKMOVPS   32(AX)(R10*8), Y6, Y1
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	MOVQ         R13, AX
+	XORQ         R14, R14
+	CMPQ         AX, R14
+	CMOVQLT      R14, AX
+	MOVQ         $0x00000008, R14
+	CMPQ         AX, R14
+	CMOVQGT      R14, AX
+	SHLQ         $0x05, AX
+	VMOVDQU      (R12)(AX*1), Y6
+	VMASKMOVPS   (R9)(R10*8), Y6, Y0
+	MOVQ         R13, AX
+	SUBQ         $0x00000008, AX
+	XORQ         R13, R13
+	CMPQ         AX, R13
+	CMOVQLT      R13, AX
+	MOVQ         $0x00000008, R13
+	CMPQ         AX, R13
+	CMOVQGT      R13, AX
+	SHLQ         $0x05, AX
+	VMOVDQU      (R12)(AX*1), Y6
+	VMASKMOVPS   32(R9)(R10*8), Y6, Y1
+	VSHUFPS      $0x88, Y1, Y0, Y4
+	VSHUFPS      $0xdd, Y1, Y0, Y5
+	VPERMPD      $0xd8, Y4, Y4
+	VPERMPD      $0xd8, Y5, Y5
+	LEAQ         (BX)(R10*1), AX
+	XORQ         R14, R14
+	NOTQ         R14
+	MOVQ         R14, (SP)
+	XORQ         R13, R13
+
+bnPoolSumsAVX2_mb_arg:
+	CMPQ    R13, R11
+	JGE     bnPoolSumsAVX2_mb_arg_done
+	MOVBQZX (AX)(R13*1), R14
+	MOVB    R14, (SP)(R13*1)
+	INCQ    R13
+	JMP     bnPoolSumsAVX2_mb_arg
+
+bnPoolSumsAVX2_mb_arg_done:
+	VPMOVZXBD    (SP), Y6
+	VPSLLD       $0x1f, Y6, Y0
+	VBLENDVPS    Y0, Y3, Y2, Y2
+	VBLENDVPS    Y0, Y5, Y4, Y4
+	VPSLLD       $0x1e, Y6, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y2
+	MOVQ         R11, AX
+	XORQ         R11, R11
+	CMPQ         AX, R11
+	CMOVQLT      R11, AX
+	MOVQ         $0x00000008, R11
+	CMPQ         AX, R11
+	CMOVQGT      R11, AX
+	SHLQ         $0x05, AX
+	VMOVDQU      (R12)(AX*1), Y0
+	VMASKMOVPS   (DX)(R10*4), Y0, Y3
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y3, Y0
+	VMASKMOVPS   (CX)(R10*4), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y15, Y4, Y4
+	VSUBPD       Y15, Y5, Y5
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y0, Y9, Y9
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y4, Y13, Y13
+	VADDPD       Y5, Y14, Y14
+	JMP          bnPoolSumsAVX2_next
+
+bnPoolSumsAVX2_lastA:
+	MOVQ       R11, R13
+	SHLQ       $0x01, R13
+	MOVQ       R13, R14
+	XORQ       R15, R15
+	CMPQ       R14, R15
+	CMOVQLT    R15, R14
+	MOVQ       $0x00000008, R15
+	CMPQ       R14, R15
+	CMOVQGT    R15, R14
+	SHLQ       $0x05, R14
+	VMOVDQU    (R12)(R14*1), Y6
+	VMASKMOVPS (AX)(R10*8), Y6, Y0
+	MOVQ       R13, R14
+	SUBQ       $0x00000008, R14
+	XORQ       R15, R15
+	CMPQ       R14, R15
+	CMOVQLT    R15, R14
+	MOVQ       $0x00000008, R15
+	CMPQ       R14, R15
+	CMOVQGT    R15, R14
+	SHLQ       $0x05, R14
+	VMOVDQU    (R12)(R14*1), Y6
+	VMASKMOVPS 32(AX)(R10*8), Y6, Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y3
+	VPERMPD    $0xd8, Y2, Y2
+	VPERMPD    $0xd8, Y3, Y3
+	MOVQ       R13, AX
+	XORQ       R14, R14
+	CMPQ       AX, R14
+	CMOVQLT    R14, AX
+	MOVQ       $0x00000008, R14
+	CMPQ       AX, R14
+	CMOVQGT    R14, AX
+	SHLQ       $0x05, AX
+	VMOVDQU    (R12)(AX*1), Y6
+	VMASKMOVPS (R9)(R10*8), Y6, Y0
+	MOVQ       R13, AX
+	SUBQ       $0x00000008, AX
+	XORQ       R13, R13
+	CMPQ       AX, R13
+	CMOVQLT    R13, AX
+	MOVQ       $0x00000008, R13
+	CMPQ       AX, R13
+	CMOVQGT    R13, AX
+	SHLQ       $0x05, AX
+	VMOVDQU    (R12)(AX*1), Y6
+	VMASKMOVPS 32(R9)(R10*8), Y6, Y1
+	VSHUFPS    $0x88, Y1, Y0, Y4
+	VSHUFPS    $0xdd, Y1, Y0, Y5
+	VPERMPD    $0xd8, Y4, Y4
+	VPERMPD    $0xd8, Y5, Y5
+	LEAQ       (BX)(R10*1), AX
+	XORQ       R14, R14
+	NOTQ       R14
+	MOVQ       R14, (SP)
+	XORQ       R13, R13
+
+bnPoolSumsAVX2_ma_arg:
+	CMPQ    R13, R11
+	JGE     bnPoolSumsAVX2_ma_arg_done
+	MOVBQZX (AX)(R13*1), R14
+	MOVB    R14, (SP)(R13*1)
+	INCQ    R13
+	JMP     bnPoolSumsAVX2_ma_arg
+
+bnPoolSumsAVX2_ma_arg_done:
+	VPMOVZXBD    (SP), Y6
+	VPSLLD       $0x1f, Y6, Y0
+	VBLENDVPS    Y0, Y3, Y2, Y2
+	VBLENDVPS    Y0, Y5, Y4, Y4
+	VPSLLD       $0x1e, Y6, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y2
+	MOVQ         R11, AX
+	XORQ         R11, R11
+	CMPQ         AX, R11
+	CMOVQLT      R11, AX
+	MOVQ         $0x00000008, R11
+	CMPQ         AX, R11
+	CMOVQGT      R11, AX
+	SHLQ         $0x05, AX
+	VMOVDQU      (R12)(AX*1), Y0
+	VMASKMOVPS   (DX)(R10*4), Y0, Y3
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y3, Y0
+	VMASKMOVPS   (CX)(R10*4), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y15, Y4, Y4
+	VSUBPD       Y15, Y5, Y5
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y0, Y7, Y7
+	VADDPD       Y1, Y8, Y8
+	VADDPD       Y4, Y11, Y11
+	VADDPD       Y5, Y12, Y12
+
+bnPoolSumsAVX2_next:
+	LEAQ (R9)(DI*4), AX
+	LEAQ (CX)(R8*4), CX
+	LEAQ (DX)(R8*4), DX
+	ADDQ R8, BX
+	DECQ SI
+	JMP  bnPoolSumsAVX2_row
+
+bnPoolSumsAVX2_done:
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VADDPD       X8, X7, X7
+	VUNPCKHPD    X7, X7, X8
+	VADDSD       X8, X7, X7
+	VADDPD       Y13, Y11, Y11
+	VADDPD       Y14, Y12, Y12
+	VADDPD       Y12, Y11, Y11
+	VEXTRACTF128 $0x01, Y11, X12
+	VADDPD       X12, X11, X11
+	VUNPCKHPD    X11, X11, X12
+	VADDSD       X12, X11, X11
+	MOVSD        X7, sd+120(FP)
+	MOVSD        X11, sdx+128(FP)
+	VZEROUPPER
+	RET
+
+// func bnPoolGradAVX2(dst []float32, x []float32, dy []float32, y []float32, arg []uint8, a float32, nb float32, mu float32, e float32, h int, w int) float32
+// Requires: AVX, AVX2, CMOV, SSE
+TEXT ·bnPoolGradAVX2(SB), NOSPLIT, $8-156
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         y_base+72(FP), BX
+	MOVQ         arg_base+96(FP), SI
+	MOVQ         w+144(FP), DI
+	LEAQ         bnYMasks<>+0(SB), R11
+	MOVQ         h+136(FP), R10
+	SHRQ         $0x01, R10
+	VBROADCASTSS a+120(FP), Y15
+	VBROADCASTSS nb+124(FP), Y14
+	VBROADCASTSS mu+128(FP), Y13
+	VBROADCASTSS e+132(FP), Y12
+	VMOVDQU      bnYDupLoIdx<>+0(SB), Y11
+	VMOVDQU      bnYDupHiIdx<>+0(SB), Y10
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+
+bnPoolGradAVX2_pair:
+	TESTQ R10, R10
+	JE    bnPoolGradAVX2_last
+	MOVQ  DI, R9
+	SHRQ  $0x05, R9
+	SHLQ  $0x04, R9
+	XORQ  R8, R8
+
+bnPoolGradAVX2_even_unit:
+	CMPQ       R8, R9
+	JGE        bnPoolGradAVX2_even_tail
+	VMOVUPS    (CX)(R8*8), Y0
+	VMOVUPS    32(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    (BX)(R8*4), Y2
+	VPMOVZXBD  (SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, (AX)(R8*8)
+	VMOVUPS    Y1, 32(AX)(R8*8)
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+	VMOVUPS    64(CX)(R8*8), Y0
+	VMOVUPS    96(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    32(BX)(R8*4), Y2
+	VPMOVZXBD  8(SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS 32(DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, 64(AX)(R8*8)
+	VMOVUPS    Y1, 96(AX)(R8*8)
+	VADDPS     Y0, Y8, Y8
+	VADDPS     Y1, Y9, Y9
+	ADDQ       $0x10, R8
+	JMP        bnPoolGradAVX2_even_unit
+
+bnPoolGradAVX2_even_tail:
+	MOVQ       DI, R9
+	SUBQ       R8, R9
+	SUBQ       R8, R9
+	JZ         bnPoolGradAVX2_even_done
+	MOVQ       R9, R12
+	MOVQ       R9, R13
+	SHRQ       $0x01, R13
+	CMPQ       R9, $0x10
+	JL         bnPoolGradAVX2_even_lastA
+	VMOVUPS    (CX)(R8*8), Y0
+	VMOVUPS    32(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    (BX)(R8*4), Y2
+	VPMOVZXBD  (SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, (AX)(R8*8)
+	VMOVUPS    Y1, 32(AX)(R8*8)
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+	SUBQ       $0x10, R12
+	JZ         bnPoolGradAVX2_even_done
+	SUBQ       $0x08, R13
+	MOVQ       R12, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y2
+	VMASKMOVPS 64(CX)(R8*8), Y2, Y0
+	MOVQ       R12, R9
+	SUBQ       $0x00000008, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y3
+	VMASKMOVPS 96(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	MOVQ       R13, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y4
+	VMASKMOVPS 32(BX)(R8*4), Y4, Y2
+	LEAQ       8(SI)(R8*1), R9
+	XORQ       R15, R15
+	NOTQ       R15
+	MOVQ       R15, (SP)
+	XORQ       R14, R14
+
+bnPoolGradAVX2_even_mb_arg:
+	CMPQ    R14, R13
+	JGE     bnPoolGradAVX2_even_mb_arg_done
+	MOVBQZX (R9)(R14*1), R15
+	MOVB    R15, (SP)(R14*1)
+	INCQ    R14
+	JMP     bnPoolGradAVX2_even_mb_arg
+
+bnPoolGradAVX2_even_mb_arg_done:
+	VPMOVZXBD  (SP), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS 32(DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	MOVQ       R12, R9
+	XORQ       R13, R13
+	CMPQ       R9, R13
+	CMOVQLT    R13, R9
+	MOVQ       $0x00000008, R13
+	CMPQ       R9, R13
+	CMOVQGT    R13, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y2
+	VMASKMOVPS Y0, Y2, 64(AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	MOVQ       R12, R9
+	SUBQ       $0x00000008, R9
+	XORQ       R12, R12
+	CMPQ       R9, R12
+	CMOVQLT    R12, R9
+	MOVQ       $0x00000008, R12
+	CMPQ       R9, R12
+	CMOVQGT    R12, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y3
+	VMASKMOVPS Y1, Y3, 96(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y8, Y8
+	VADDPS     Y1, Y9, Y9
+	JMP        bnPoolGradAVX2_even_done
+
+bnPoolGradAVX2_even_lastA:
+	MOVQ       R12, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y2
+	VMASKMOVPS (CX)(R8*8), Y2, Y0
+	MOVQ       R12, R9
+	SUBQ       $0x00000008, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y3
+	VMASKMOVPS 32(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	MOVQ       R13, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y4
+	VMASKMOVPS (BX)(R8*4), Y4, Y2
+	LEAQ       (SI)(R8*1), R9
+	XORQ       R15, R15
+	NOTQ       R15
+	MOVQ       R15, (SP)
+	XORQ       R14, R14
+
+bnPoolGradAVX2_even_ma_arg:
+	CMPQ    R14, R13
+	JGE     bnPoolGradAVX2_even_ma_arg_done
+	MOVBQZX (R9)(R14*1), R15
+	MOVB    R15, (SP)(R14*1)
+	INCQ    R14
+	JMP     bnPoolGradAVX2_even_ma_arg
+
+bnPoolGradAVX2_even_ma_arg_done:
+	VPMOVZXBD  (SP), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	MOVQ       R12, R9
+	XORQ       R13, R13
+	CMPQ       R9, R13
+	CMOVQLT    R13, R9
+	MOVQ       $0x00000008, R13
+	CMPQ       R9, R13
+	CMOVQGT    R13, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y2
+	VMASKMOVPS Y0, Y2, (AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	MOVQ       R12, R9
+	SUBQ       $0x00000008, R9
+	XORQ       R12, R12
+	CMPQ       R9, R12
+	CMOVQLT    R12, R9
+	MOVQ       $0x00000008, R12
+	CMPQ       R9, R12
+	CMOVQGT    R12, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y3
+	VMASKMOVPS Y1, Y3, 32(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+
+bnPoolGradAVX2_even_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+	MOVQ DI, R9
+	SHRQ $0x05, R9
+	SHLQ $0x04, R9
+	XORQ R8, R8
+
+bnPoolGradAVX2_odd_unit:
+	CMPQ       R8, R9
+	JGE        bnPoolGradAVX2_odd_tail
+	VMOVUPS    (CX)(R8*8), Y0
+	VMOVUPS    32(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    (BX)(R8*4), Y2
+	VPMOVZXBD  (SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, (AX)(R8*8)
+	VMOVUPS    Y1, 32(AX)(R8*8)
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+	VMOVUPS    64(CX)(R8*8), Y0
+	VMOVUPS    96(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    32(BX)(R8*4), Y2
+	VPMOVZXBD  8(SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS 32(DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, 64(AX)(R8*8)
+	VMOVUPS    Y1, 96(AX)(R8*8)
+	VADDPS     Y0, Y8, Y8
+	VADDPS     Y1, Y9, Y9
+	ADDQ       $0x10, R8
+	JMP        bnPoolGradAVX2_odd_unit
+
+bnPoolGradAVX2_odd_tail:
+	MOVQ       DI, R9
+	SUBQ       R8, R9
+	SUBQ       R8, R9
+	JZ         bnPoolGradAVX2_odd_done
+	MOVQ       R9, R12
+	MOVQ       R9, R13
+	SHRQ       $0x01, R13
+	CMPQ       R9, $0x10
+	JL         bnPoolGradAVX2_odd_lastA
+	VMOVUPS    (CX)(R8*8), Y0
+	VMOVUPS    32(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    (BX)(R8*4), Y2
+	VPMOVZXBD  (SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, (AX)(R8*8)
+	VMOVUPS    Y1, 32(AX)(R8*8)
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+	SUBQ       $0x10, R12
+	JZ         bnPoolGradAVX2_odd_done
+	SUBQ       $0x08, R13
+	MOVQ       R12, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y2
+	VMASKMOVPS 64(CX)(R8*8), Y2, Y0
+	MOVQ       R12, R9
+	SUBQ       $0x00000008, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y3
+	VMASKMOVPS 96(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	MOVQ       R13, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y4
+	VMASKMOVPS 32(BX)(R8*4), Y4, Y2
+	LEAQ       8(SI)(R8*1), R9
+	XORQ       R15, R15
+	NOTQ       R15
+	MOVQ       R15, (SP)
+	XORQ       R14, R14
+
+bnPoolGradAVX2_odd_mb_arg:
+	CMPQ    R14, R13
+	JGE     bnPoolGradAVX2_odd_mb_arg_done
+	MOVBQZX (R9)(R14*1), R15
+	MOVB    R15, (SP)(R14*1)
+	INCQ    R14
+	JMP     bnPoolGradAVX2_odd_mb_arg
+
+bnPoolGradAVX2_odd_mb_arg_done:
+	VPMOVZXBD  (SP), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS 32(DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	MOVQ       R12, R9
+	XORQ       R13, R13
+	CMPQ       R9, R13
+	CMOVQLT    R13, R9
+	MOVQ       $0x00000008, R13
+	CMPQ       R9, R13
+	CMOVQGT    R13, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y2
+	VMASKMOVPS Y0, Y2, 64(AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	MOVQ       R12, R9
+	SUBQ       $0x00000008, R9
+	XORQ       R12, R12
+	CMPQ       R9, R12
+	CMOVQLT    R12, R9
+	MOVQ       $0x00000008, R12
+	CMPQ       R9, R12
+	CMOVQGT    R12, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y3
+	VMASKMOVPS Y1, Y3, 96(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y8, Y8
+	VADDPS     Y1, Y9, Y9
+	JMP        bnPoolGradAVX2_odd_done
+
+bnPoolGradAVX2_odd_lastA:
+	MOVQ       R12, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y2
+	VMASKMOVPS (CX)(R8*8), Y2, Y0
+	MOVQ       R12, R9
+	SUBQ       $0x00000008, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y3
+	VMASKMOVPS 32(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	MOVQ       R13, R9
+	XORQ       R14, R14
+	CMPQ       R9, R14
+	CMOVQLT    R14, R9
+	MOVQ       $0x00000008, R14
+	CMPQ       R9, R14
+	CMOVQGT    R14, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y4
+	VMASKMOVPS (BX)(R8*4), Y4, Y2
+	LEAQ       (SI)(R8*1), R9
+	XORQ       R15, R15
+	NOTQ       R15
+	MOVQ       R15, (SP)
+	XORQ       R14, R14
+
+bnPoolGradAVX2_odd_ma_arg:
+	CMPQ    R14, R13
+	JGE     bnPoolGradAVX2_odd_ma_arg_done
+	MOVBQZX (R9)(R14*1), R15
+	MOVB    R15, (SP)(R14*1)
+	INCQ    R14
+	JMP     bnPoolGradAVX2_odd_ma_arg
+
+bnPoolGradAVX2_odd_ma_arg_done:
+	VPMOVZXBD  (SP), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	MOVQ       R12, R9
+	XORQ       R13, R13
+	CMPQ       R9, R13
+	CMOVQLT    R13, R9
+	MOVQ       $0x00000008, R13
+	CMPQ       R9, R13
+	CMOVQGT    R13, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y2
+	VMASKMOVPS Y0, Y2, (AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	MOVQ       R12, R9
+	SUBQ       $0x00000008, R9
+	XORQ       R12, R12
+	CMPQ       R9, R12
+	CMOVQLT    R12, R9
+	MOVQ       $0x00000008, R12
+	CMPQ       R9, R12
+	CMOVQGT    R12, R9
+	SHLQ       $0x05, R9
+	VMOVDQU    (R11)(R9*1), Y3
+	VMASKMOVPS Y1, Y3, 32(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+
+bnPoolGradAVX2_odd_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+	MOVQ DI, R8
+	SHRQ $0x01, R8
+	LEAQ (DX)(R8*4), DX
+	LEAQ (BX)(R8*4), BX
+	ADDQ R8, SI
+	DECQ R10
+	JMP  bnPoolGradAVX2_pair
+
+bnPoolGradAVX2_last:
+	MOVQ  h+136(FP), DX
+	TESTQ $0x00000001, DX
+	JE    bnPoolGradAVX2_sum
+	MOVQ  DI, R9
+	SHRQ  $0x05, R9
+	SHLQ  $0x04, R9
+	XORQ  R8, R8
+
+bnPoolGradAVX2_lone_unit:
+	CMPQ    R8, R9
+	JGE     bnPoolGradAVX2_lone_tail
+	VMOVUPS (CX)(R8*8), Y0
+	VMOVUPS 32(CX)(R8*8), Y1
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y12, Y0, Y0
+	VSUBPS  Y0, Y14, Y0
+	VSUBPS  Y13, Y1, Y1
+	VMULPS  Y12, Y1, Y1
+	VSUBPS  Y1, Y14, Y1
+	VMOVUPS Y0, (AX)(R8*8)
+	VMOVUPS Y1, 32(AX)(R8*8)
+	VADDPS  Y0, Y6, Y6
+	VADDPS  Y1, Y7, Y7
+	VMOVUPS 64(CX)(R8*8), Y0
+	VMOVUPS 96(CX)(R8*8), Y1
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y12, Y0, Y0
+	VSUBPS  Y0, Y14, Y0
+	VSUBPS  Y13, Y1, Y1
+	VMULPS  Y12, Y1, Y1
+	VSUBPS  Y1, Y14, Y1
+	VMOVUPS Y0, 64(AX)(R8*8)
+	VMOVUPS Y1, 96(AX)(R8*8)
+	VADDPS  Y0, Y8, Y8
+	VADDPS  Y1, Y9, Y9
+	ADDQ    $0x10, R8
+	JMP     bnPoolGradAVX2_lone_unit
+
+bnPoolGradAVX2_lone_tail:
+	MOVQ       DI, R9
+	SUBQ       R8, R9
+	SUBQ       R8, R9
+	JZ         bnPoolGradAVX2_lone_done
+	MOVQ       R9, DX
+	MOVQ       R9, BX
+	SHRQ       $0x01, BX
+	CMPQ       R9, $0x10
+	JL         bnPoolGradAVX2_lone_lastA
+	VMOVUPS    (CX)(R8*8), Y0
+	VMOVUPS    32(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    Y0, (AX)(R8*8)
+	VMOVUPS    Y1, 32(AX)(R8*8)
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+	SUBQ       $0x10, DX
+	JZ         bnPoolGradAVX2_lone_done
+	SUBQ       $0x08, BX
+	MOVQ       DX, BX
+	XORQ       SI, SI
+	CMPQ       BX, SI
+	CMOVQLT    SI, BX
+	MOVQ       $0x00000008, SI
+	CMPQ       BX, SI
+	CMOVQGT    SI, BX
+	SHLQ       $0x05, BX
+	VMOVDQU    (R11)(BX*1), Y2
+	VMASKMOVPS 64(CX)(R8*8), Y2, Y0
+	MOVQ       DX, BX
+	SUBQ       $0x00000008, BX
+	XORQ       SI, SI
+	CMPQ       BX, SI
+	CMOVQLT    SI, BX
+	MOVQ       $0x00000008, SI
+	CMPQ       BX, SI
+	CMOVQGT    SI, BX
+	SHLQ       $0x05, BX
+	VMOVDQU    (R11)(BX*1), Y3
+	VMASKMOVPS 96(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	MOVQ       DX, BX
+	XORQ       SI, SI
+	CMPQ       BX, SI
+	CMOVQLT    SI, BX
+	MOVQ       $0x00000008, SI
+	CMPQ       BX, SI
+	CMOVQGT    SI, BX
+	SHLQ       $0x05, BX
+	VMOVDQU    (R11)(BX*1), Y2
+	VMASKMOVPS Y0, Y2, 64(AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	SUBQ       $0x00000008, DX
+	XORQ       BX, BX
+	CMPQ       DX, BX
+	CMOVQLT    BX, DX
+	MOVQ       $0x00000008, BX
+	CMPQ       DX, BX
+	CMOVQGT    BX, DX
+	SHLQ       $0x05, DX
+	VMOVDQU    (R11)(DX*1), Y3
+	VMASKMOVPS Y1, Y3, 96(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y8, Y8
+	VADDPS     Y1, Y9, Y9
+	JMP        bnPoolGradAVX2_lone_done
+
+bnPoolGradAVX2_lone_lastA:
+	MOVQ       DX, BX
+	XORQ       SI, SI
+	CMPQ       BX, SI
+	CMOVQLT    SI, BX
+	MOVQ       $0x00000008, SI
+	CMPQ       BX, SI
+	CMOVQGT    SI, BX
+	SHLQ       $0x05, BX
+	VMOVDQU    (R11)(BX*1), Y2
+	VMASKMOVPS (CX)(R8*8), Y2, Y0
+	MOVQ       DX, BX
+	SUBQ       $0x00000008, BX
+	XORQ       SI, SI
+	CMPQ       BX, SI
+	CMOVQLT    SI, BX
+	MOVQ       $0x00000008, SI
+	CMPQ       BX, SI
+	CMOVQGT    SI, BX
+	SHLQ       $0x05, BX
+	VMOVDQU    (R11)(BX*1), Y3
+	VMASKMOVPS 32(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	MOVQ       DX, BX
+	XORQ       SI, SI
+	CMPQ       BX, SI
+	CMOVQLT    SI, BX
+	MOVQ       $0x00000008, SI
+	CMPQ       BX, SI
+	CMOVQGT    SI, BX
+	SHLQ       $0x05, BX
+	VMOVDQU    (R11)(BX*1), Y2
+	VMASKMOVPS Y0, Y2, (AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	SUBQ       $0x00000008, DX
+	XORQ       BX, BX
+	CMPQ       DX, BX
+	CMOVQLT    BX, DX
+	MOVQ       $0x00000008, BX
+	CMPQ       DX, BX
+	CMOVQGT    BX, DX
+	SHLQ       $0x05, DX
+	VMOVDQU    (R11)(DX*1), Y3
+	VMASKMOVPS Y1, Y3, 32(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+
+bnPoolGradAVX2_lone_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+
+bnPoolGradAVX2_sum:
+	VADDPS       Y8, Y6, Y6
+	VADDPS       Y9, Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VADDPS       X7, X6, X6
+	VMOVHLPS     X6, X7, X7
+	VADDPS       X7, X6, X6
+	VMOVSHDUP    X6, X7
+	VADDSS       X7, X6, X6
+	MOVSS        X6, ret+152(FP)
+	VZEROUPPER
+	RET

@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // A BatchNorm's passes over one plane [h,w] of a channel: its moments in training, its
 // normalisation fused with a ReLU and 2x2 max pooling, and the backward sums and input gradient
@@ -31,16 +34,32 @@ func planeMoments(e elemOps, x []float32) (pm float32, d, q float64) {
 }
 
 func goPlaneMoments(x []float32) (pm float32, d, q float64) {
+	// Lane by lane over whole blocks, then the last part block: element j to lane j%32 (or
+	// j%16) without a division per element.
 	var s [32]float32
-	for j, v := range x {
-		s[j%32] += v
+	j := 0
+	for ; j+32 <= len(x); j += 32 {
+		for i, v := range x[j : j+32] {
+			s[i] += v
+		}
+	}
+	for i, v := range x[j:] {
+		s[i] += v
 	}
 	pm = laneSum32(&s) / float32(len(x))
 	var ds, qs [16]float64
-	for j, v := range x {
+	j = 0
+	for ; j+16 <= len(x); j += 16 {
+		for i, v := range x[j : j+16] {
+			e := float64(v - pm)
+			ds[i] += e
+			qs[i] += float64(e * e) // rounded before the add, as the kernel's separate multiply
+		}
+	}
+	for i, v := range x[j:] {
 		e := float64(v - pm)
-		ds[j%16] += e
-		qs[j%16] += float64(e * e) // rounded before the add, as the kernel's separate multiply
+		ds[i] += e
+		qs[i] += float64(e * e)
 	}
 	return pm, laneSum16(&ds), laneSum16(&qs)
 }
@@ -89,26 +108,72 @@ func affineReLUPool2(e elemOps, dst []float32, arg []uint8, src []float32, scale
 	goAffineReLUPool2(dst, arg, src, scale, bias, h/2, w)
 }
 
+// goAffineReLUPool2 picks each window's winner on integer keys by conditional moves (a float
+// select would branch, and the winner of a ReLU's input is random), and a window with a NaN by
+// the plain rule.
 func goAffineReLUPool2(dst []float32, arg []uint8, src []float32, scale, bias float32, rows, w int) {
 	ow := w / 2
-	at := func(v float32) float32 { return float32(v*scale) + bias }
 	for py := range rows {
 		r0, r1 := src[2*py*w:][:2*ow], src[(2*py+1)*w:][:2*ow]
-		d, a := dst[py*ow:][:ow], arg[py*ow:][:ow]
+		d, at := dst[py*ow:][:ow], arg[py*ow:][:ow]
+		at = at[:len(d)]
 		for px := range d {
-			best, win := at(r0[2*px]), uint8(0)
-			if v := at(r0[2*px+1]); v > best || v != v {
-				best, win = v, 1
+			// Each x*scale rounded on its own: no fused multiply-add, as in the kernels.
+			v0, v1 := float32(r0[2*px]*scale)+bias, float32(r0[2*px+1]*scale)+bias
+			v2, v3 := float32(r1[2*px]*scale)+bias, float32(r1[2*px+1]*scale)+bias
+			if s := v0 + v1 + v2 + v3; s != s { // a NaN (or +Inf and −Inf): the plain rule
+				d[px], at[px] = poolNaN(v0, v1, v2, v3)
+				continue
 			}
-			if v := at(r1[2*px]); v > best || v != v {
-				best, win = v, 2
+			best, bi := poolKey(v0), 0
+			if k := poolKey(v1); k > best {
+				best, bi = k, 1
 			}
-			if v := at(r1[2*px+1]); v > best || v != v {
-				best, win = v, 3
+			if k := poolKey(v2); k > best {
+				best, bi = k, 2
 			}
-			d[px], a[px] = max(best, 0), win
+			if k := poolKey(v3); k > best {
+				best, bi = k, 3
+			}
+			d[px], at[px] = reluOfKey(best), uint8(bi)
 		}
 	}
+}
+
+// poolKey maps a float32 that is not NaN to an int32 that orders as it does, −0 and +0 equal
+// (so that the first of them wins a tie, as v > best does). A positive float's key is its
+// bits, so the ReLU of the winner is its key where positive, else +0.
+func poolKey(v float32) int32 {
+	k := int32(math.Float32bits(v))
+	m := k >> 31
+	return (k&0x7fffffff ^ m) - m
+}
+
+// reluOfKey is max(v, 0) of the float whose key is k.
+func reluOfKey(k int32) float32 { return math.Float32frombits(uint32(k &^ (k >> 31))) }
+
+// poolNaN is the ReLU of a window's maximum and its place by the plain rule, v > best or v
+// NaN, for the windows poolKey cannot order.
+//
+//go:noinline
+func poolNaN(v0, v1, v2, v3 float32) (float32, uint8) {
+	best, bi := v0, uint8(0)
+	for k, v := range [3]float32{v1, v2, v3} {
+		if v > best || v != v {
+			best, bi = v, uint8(k+1)
+		}
+	}
+	return max(best, 0), bi
+}
+
+// positiveMask is all ones where y > 0, else 0: a ReLU's backward as a mask on the gradient's
+// bits, without a branch (a ReLU's output is positive at random).
+func positiveMask(y float32) uint32 {
+	m := uint32(0)
+	if y > 0 {
+		m = 1
+	}
+	return -m
 }
 
 // BNPoolSums is the backward sums of a BatchNorm followed by a ReLU and 2x2 max pooling, over
@@ -136,14 +201,13 @@ func goBNPoolSums(x, dy, y []float32, arg []uint8, mu float64, rows, w int) (sd,
 	var s, sx [16]float64
 	for py := range rows {
 		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
+		yy, a = yy[:len(g)], a[:len(g)]
 		r := x[2*py*w:][:2*w]
 		for px, v := range g {
-			if !(yy[px] > 0) {
-				v = 0
-			}
+			v = math.Float32frombits(math.Float32bits(v) & positiveMask(yy[px]))
 			xw := r[2*px+int(a[px]&1)+int(a[px]>>1)*w]
-			s[px%16] += float64(v)
-			sx[px%16] += float64(float64(v) * (float64(xw) - mu))
+			s[px&15] += float64(v)
+			sx[px&15] += float64(float64(v) * (float64(xw) - mu))
 		}
 	}
 	return laneSum16(&s), laneSum16(&sx)
@@ -180,25 +244,36 @@ func goBNPoolGrad(dst, x, dy, y []float32, arg []uint8, a, nb, mu, e float32, h,
 		for c, v := range xs {
 			ds[c] = nb - float32(float32(v-mu)*e)
 		}
-		if r < h&^1 {
+		if r%2 == 1 { // the winners of the pair of rows r−1 and r
 			py := r / 2
 			g, yy, wa := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
+			yy, wa = yy[:len(g)], wa[:len(g)]
+			pair := dst[(r-1)*w:][:2*w]
 			for px, v := range g {
-				if int(wa[px]>>1) != r%2 {
-					continue
-				}
-				if !(yy[px] > 0) {
-					v = 0
-				}
-				c := 2*px + int(wa[px]&1)
-				ds[c] += float32(a * v)
+				v = math.Float32frombits(math.Float32bits(v) & positiveMask(yy[px]))
+				pair[2*px+int(wa[px]&1)+int(wa[px]>>1)*w] += float32(a * v)
 			}
-		}
-		for c, v := range ds {
-			s[c%32] += v
+			laneAdd32(&s, pair[:w])
+			laneAdd32(&s, pair[w:])
 		}
 	}
+	if h%2 == 1 {
+		laneAdd32(&s, dst[(h-1)*w:][:w])
+	}
 	return laneSum32(&s)
+}
+
+// laneAdd32 adds the floats of a row into 32 lanes, column j to lane j%32.
+func laneAdd32(s *[32]float32, row []float32) {
+	j := 0
+	for ; j+32 <= len(row); j += 32 {
+		for i, v := range row[j : j+32] {
+			s[i] += v
+		}
+	}
+	for i, v := range row[j:] {
+		s[i] += v
+	}
 }
 
 // checkPooled checks that y holds a plane [h,w]'s pooled [h/2,w/2] values.

@@ -47,6 +47,11 @@ func bnKernels() {
 	bnAffinePoolKernel(t)
 	bnPoolSumsKernel(t)
 	bnPoolGradKernel(t)
+	y := emitBNYTables()
+	bnMomentsAVX2Kernel(y)
+	bnAffinePoolAVX2Kernel(y)
+	bnPoolSumsAVX2Kernel(y)
+	bnPoolGradAVX2Kernel(y)
 }
 
 // splitMasks loads into lo and hi the masks of the first n of 32 floats (n in 0..31): lo the
@@ -553,6 +558,609 @@ func bnPoolGradKernel(t bnTables) {
 	VMOVAPS(s1, reg.Z1)
 	sum32Lanes(reg.Z0, reg.Z1)
 	Store(reg.X0, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// The AVX2 kernels give the AVX-512 ones' bits: the same lanes (four YMM accumulators for 32
+// float32 lanes, four for 16 float64 lanes), reduced in the same tree. Without mask
+// registers, the last unit of a row is loaded by VMASKMOVPS (zeros past the row), its winners'
+// bytes through a stack buffer, and lanes past the row add +0, which leaves a lane's sum as it
+// is (a sum that starts at +0 is never −0).
+
+type bnYTables struct {
+	masks, dupLo, dupHi, parity0, parity1 Mem
+}
+
+func emitBNYTables() bnYTables {
+	perm := func(name string, f func(i int) int) Mem {
+		m := GLOBL(name, RODATA|NOPTR)
+		for i := 0; i < 8; i++ {
+			DATA(4*i, U32(f(i)))
+		}
+		return m
+	}
+	t := bnYTables{
+		dupLo:   perm("bnYDupLoIdx", func(i int) int { return i / 2 }),
+		dupHi:   perm("bnYDupHiIdx", func(i int) int { return 4 + i/2 }),
+		parity0: perm("bnYParity0", func(i int) int { return i % 2 }),
+		parity1: perm("bnYParity1", func(i int) int { return 2 + i%2 }),
+	}
+	// masks: entry n (0..8) is 8 dwords, the first n all ones.
+	t.masks = GLOBL("bnYMasks", RODATA|NOPTR)
+	for n := 0; n <= 8; n++ {
+		for i := 0; i < 8; i++ {
+			v := 0
+			if i < n {
+				v = -1
+			}
+			DATA(32*n+4*i, U32(uint32(int32(v))))
+		}
+	}
+	return t
+}
+
+// yMask loads into m the VMASKMOVPS mask of the first clamp(n−off, 0, 8) floats.
+func yMask(table, n reg.GPVirtual, off int, m reg.VecPhysical) {
+	c, z, eight := GP64(), GP64(), GP64()
+	MOVQ(n, c)
+	if off != 0 {
+		SUBQ(U32(off), c)
+	}
+	XORQ(z, z)
+	CMPQ(c, z)
+	CMOVQLT(z, c)
+	MOVQ(U32(8), eight)
+	CMPQ(c, eight)
+	CMOVQGT(eight, c)
+	SHLQ(U8(5), c)
+	VMOVDQU(Mem{Base: table, Index: c, Scale: 1}, m)
+}
+
+// sum32LanesY reduces 32 float32 lanes in four YMMs (lanes 0-7, 8-15, 16-23, 24-31) into the
+// low lane of a[0]'s XMM as sum32Lanes does.
+func sum32LanesY(a []reg.VecPhysical) {
+	VADDPS(a[2], a[0], a[0])
+	VADDPS(a[3], a[1], a[1])
+	VADDPS(a[1], a[0], a[0])
+	VEXTRACTF128(U8(1), a[0], a[1].AsX())
+	VADDPS(a[1].AsX(), a[0].AsX(), a[0].AsX())
+	VMOVHLPS(a[0].AsX(), a[1].AsX(), a[1].AsX())
+	VADDPS(a[1].AsX(), a[0].AsX(), a[0].AsX())
+	VMOVSHDUP(a[0].AsX(), a[1].AsX())
+	VADDSS(a[1].AsX(), a[0].AsX(), a[0].AsX())
+}
+
+// sum16Lanes64Y reduces 16 float64 lanes in four YMMs (lanes 0-3, 4-7, 8-11, 12-15) as
+// sum16Lanes64 does.
+func sum16Lanes64Y(a []reg.VecPhysical) {
+	VADDPD(a[2], a[0], a[0])
+	VADDPD(a[3], a[1], a[1])
+	VADDPD(a[1], a[0], a[0])
+	VEXTRACTF128(U8(1), a[0], a[1].AsX())
+	VADDPD(a[1].AsX(), a[0].AsX(), a[0].AsX())
+	VUNPCKHPD(a[0].AsX(), a[0].AsX(), a[1].AsX())
+	VADDSD(a[1].AsX(), a[0].AsX(), a[0].AsX())
+}
+
+// widenY converts the 8 floats of v into lo (lanes 0-3) and hi (4-7) float64s.
+func widenY(v, lo, hi reg.VecPhysical) {
+	VEXTRACTF128(U8(1), v, hi.AsX())
+	VCVTPS2PD(v.AsX(), lo)
+	VCVTPS2PD(hi.AsX(), hi)
+}
+
+func bnMomentsAVX2Kernel(t bnYTables) {
+	name := "bnMomentsAVX2"
+	TEXT(name, NOSPLIT, "func(x []float32) (pm float32, d, q float64)")
+	Pragma("noescape")
+	Doc(name + " is bnMomentsAVX512 on YMM registers.")
+	x := gp(Param("x").Base())
+	n := gp(Param("x").Len())
+	table, i, rest, tail := GP64(), GP64(), GP64(), GP64()
+	LEAQ(t.masks, table)
+	s := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3}
+	for _, r := range s {
+		VXORPS(r, r, r)
+	}
+	XORQ(i, i)
+	MOVQ(n, rest)
+	SHRQ(U8(5), rest)
+	SHLQ(U8(5), rest)
+	Label(name + "_sum")
+	CMPQ(i, rest)
+	JGE(LabelRef(name + "_sumTail"))
+	for k, r := range s {
+		VADDPS(Mem{Base: x, Index: i, Scale: 4, Disp: 32 * k}, r, r)
+	}
+	ADDQ(U8(32), i)
+	JMP(LabelRef(name + "_sum"))
+	Label(name + "_sumTail")
+	MOVQ(n, tail)
+	SUBQ(i, tail)
+	m, v := reg.Y4, reg.Y5
+	for k, r := range s {
+		yMask(table, tail, 8*k, m)
+		VMASKMOVPS(Mem{Base: x, Index: i, Scale: 4, Disp: 32 * k}, m, v)
+		VADDPS(v, r, r)
+	}
+	sum32LanesY(s)
+	pm := reg.Y6
+	VCVTSI2SSQ(n, reg.X5, reg.X5)
+	VDIVSS(reg.X5, reg.X0, pm.AsX())
+	Store(pm.AsX(), Return("pm"))
+	VBROADCASTSS(pm.AsX(), pm)
+
+	d := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3}
+	q := []reg.VecPhysical{reg.Y8, reg.Y9, reg.Y10, reg.Y11}
+	for k := range d {
+		VXORPD(d[k], d[k], d[k])
+		VXORPD(q[k], q[k], q[k])
+	}
+	e0, e1 := reg.Y12, reg.Y13
+	// dev adds the deviations of the 8 floats in v into lanes 4h..4h+7 (h = 0 or 2).
+	dev := func(h int, mask reg.VecPhysical) {
+		VSUBPS(pm, v, v)
+		if mask != nil {
+			VANDPS(mask, v, v)
+		}
+		widenY(v, e0, e1)
+		VADDPD(e0, d[h], d[h])
+		VADDPD(e1, d[h+1], d[h+1])
+		VMULPD(e0, e0, e0)
+		VMULPD(e1, e1, e1)
+		VADDPD(e0, q[h], q[h])
+		VADDPD(e1, q[h+1], q[h+1])
+	}
+	XORQ(i, i)
+	MOVQ(n, rest)
+	SHRQ(U8(4), rest)
+	SHLQ(U8(4), rest)
+	Label(name + "_dev")
+	CMPQ(i, rest)
+	JGE(LabelRef(name + "_devTail"))
+	for h := 0; h < 2; h++ {
+		VMOVUPS(Mem{Base: x, Index: i, Scale: 4, Disp: 32 * h}, v)
+		dev(2*h, nil)
+	}
+	ADDQ(U8(16), i)
+	JMP(LabelRef(name + "_dev"))
+	Label(name + "_devTail")
+	MOVQ(n, tail)
+	SUBQ(i, tail)
+	for h := 0; h < 2; h++ {
+		yMask(table, tail, 8*h, m)
+		VMASKMOVPS(Mem{Base: x, Index: i, Scale: 4, Disp: 32 * h}, m, v)
+		dev(2*h, m)
+	}
+	sum16Lanes64Y(d)
+	sum16Lanes64Y(q)
+	Store(reg.X0, Return("d"))
+	Store(reg.X8, Return("q"))
+	VZEROUPPER()
+	RET()
+}
+
+// ySplit loads the 16 floats at p (the first cnt of them, the rest zeros, when masked) and
+// splits them into even and odd columns, in order.
+func ySplit(p Mem, table, cnt reg.GPVirtual, masked bool, lo, hi, even, odd, m reg.VecPhysical) {
+	q := p
+	q.Disp += 32
+	if masked {
+		yMask(table, cnt, 0, m)
+		VMASKMOVPS(p, m, lo)
+		yMask(table, cnt, 8, m)
+		VMASKMOVPS(q, m, hi)
+	} else {
+		VMOVUPS(p, lo)
+		VMOVUPS(q, hi)
+	}
+	VSHUFPS(U8(0x88), hi, lo, even)
+	VSHUFPS(U8(0xdd), hi, lo, odd)
+	VPERMPD(U8(0xd8), even, even)
+	VPERMPD(U8(0xd8), odd, odd)
+}
+
+// yWinners loads the winners of cnt pooled columns at p (cnt < 8) through the 8-byte stack
+// buffer buf, as dwords into av: 255 past the row, which matches no window position.
+func yWinners(p Mem, buf Mem, cnt reg.GPVirtual, av reg.VecPhysical, label string) {
+	k, b := GP64(), GP64()
+	XORQ(b, b)
+	NOTQ(b)
+	MOVQ(b, buf)
+	XORQ(k, k)
+	Label(label)
+	CMPQ(k, cnt)
+	JGE(LabelRef(label + "_done"))
+	q := p
+	q.Index, q.Scale = k, 1
+	if p.Index != nil {
+		// p is base+index: fold the index in first.
+		panic("yWinners: p must have no index")
+	}
+	MOVBQZX(q, b)
+	bq := buf
+	bq.Index, bq.Scale = k, 1
+	MOVB(b.As8(), bq)
+	INCQ(k)
+	JMP(LabelRef(label))
+	Label(label + "_done")
+	VPMOVZXBD(buf, av)
+}
+
+func bnAffinePoolAVX2Kernel(t bnYTables) {
+	name := "bnAffinePool2AVX2"
+	TEXT(name, NOSPLIT, "func(dst []float32, arg []uint8, src []float32, scale, bias float32, rows, w int)")
+	Pragma("noescape")
+	Doc(name + " is bnAffinePool2AVX512 on YMM registers, eight pooled outputs at a time.")
+	d := gp(Param("dst").Base())
+	a := gp(Param("arg").Base())
+	s := gp(Param("src").Base())
+	rows := gp(Param("rows"))
+	w := gp(Param("w"))
+	ow, s1, j, full, cnt, table := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
+	LEAQ(t.masks, table)
+	MOVQ(w, ow)
+	SHRQ(U8(1), ow)
+	scale, bias, zero := reg.Y15, reg.Y14, reg.Y13
+	VBROADCASTSS(paramAddr("scale"), scale)
+	VBROADCASTSS(paramAddr("bias"), bias)
+	VXORPS(zero, zero, zero)
+	k := []reg.VecPhysical{zero, reg.Y12, reg.Y11, reg.Y10}
+	one := GP64()
+	for i := 1; i <= 3; i++ {
+		MOVL(U32(i), one.As32())
+		VMOVD(one.As32(), k[i].AsX())
+		VPBROADCASTD(k[i].AsX(), k[i])
+	}
+
+	body := func(masked bool, label string) {
+		c := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3}
+		two := GP64()
+		if masked {
+			MOVQ(cnt, two)
+			SHLQ(U8(1), two)
+		}
+		for r, base := range []reg.GPVirtual{s, s1} {
+			ySplit(Mem{Base: base, Index: j, Scale: 8}, table, two, masked, reg.Y4, reg.Y5, c[2*r], c[2*r+1], reg.Y6)
+		}
+		for _, v := range c {
+			VMULPS(scale, v, v)
+			VADDPS(bias, v, v)
+		}
+		best, at, m, nan := c[0], reg.Y4, reg.Y5, reg.Y6
+		VXORPS(at, at, at)
+		for i := 1; i <= 3; i++ {
+			VCMPPS(U8(cmpGTOQ), best, c[i], m) // candidate > best
+			VCMPPS(U8(cmpUnordQ), c[i], c[i], nan)
+			VORPS(nan, m, m)
+			VBLENDVPS(m, c[i], best, best)
+			VBLENDVPS(m, k[i], at, at)
+		}
+		reluInPlace(best, zero)
+		VEXTRACTF128(U8(1), at, m.AsX())
+		VPACKUSDW(m.AsX(), at.AsX(), at.AsX())
+		VPACKUSWB(at.AsX(), at.AsX(), at.AsX())
+		if !masked {
+			VMOVUPS(best, Mem{Base: d, Index: j, Scale: 4})
+			VMOVQ(at.AsX(), Mem{Base: a, Index: j, Scale: 1})
+			return
+		}
+		yMask(table, cnt, 0, m)
+		VMASKMOVPS(best, m, Mem{Base: d, Index: j, Scale: 4})
+		bytes, i := GP64(), GP64()
+		VMOVQ(at.AsX(), bytes)
+		MOVQ(j, i)
+		ADDQ(cnt, i) // past the last
+		Label(label + "_byte")
+		MOVB(bytes.As8(), Mem{Base: a, Index: j, Scale: 1})
+		SHRQ(U8(8), bytes)
+		INCQ(j)
+		CMPQ(j, i)
+		JL(LabelRef(label + "_byte"))
+	}
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JE(LabelRef(name + "_done"))
+	LEAQ(Mem{Base: s, Index: w, Scale: 4}, s1)
+	MOVQ(ow, full)
+	SHRQ(U8(3), full)
+	SHLQ(U8(3), full)
+	XORQ(j, j)
+	Label(name + "_unit")
+	CMPQ(j, full)
+	JGE(LabelRef(name + "_tail"))
+	body(false, name+"_full")
+	ADDQ(U8(8), j)
+	JMP(LabelRef(name + "_unit"))
+	Label(name + "_tail")
+	MOVQ(ow, cnt)
+	SUBQ(j, cnt)
+	JZ(LabelRef(name + "_next"))
+	body(true, name+"_masked")
+	Label(name + "_next")
+	LEAQ(Mem{Base: s1, Index: w, Scale: 4}, s)
+	LEAQ(Mem{Base: d, Index: ow, Scale: 4}, d)
+	ADDQ(ow, a)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+func bnPoolSumsAVX2Kernel(t bnYTables) {
+	name := "bnPoolSumsAVX2"
+	TEXT(name, NOSPLIT, "func(x, dy, y []float32, arg []uint8, mu float64, rows, w int) (sd, sdx float64)")
+	Pragma("noescape")
+	Doc(name + " is bnPoolSumsAVX512 on YMM registers.")
+	x := gp(Param("x").Base())
+	dy := gp(Param("dy").Base())
+	y := gp(Param("y").Base())
+	a := gp(Param("arg").Base())
+	rows := gp(Param("rows"))
+	w := gp(Param("w"))
+	buf := AllocLocal(8)
+	ow, x1, j, cnt, table := GP64(), GP64(), GP64(), GP64(), GP64()
+	LEAQ(t.masks, table)
+	MOVQ(w, ow)
+	SHRQ(U8(1), ow)
+	mu := reg.Y15
+	VBROADCASTSD(paramAddr("mu"), mu)
+	sd := []reg.VecPhysical{reg.Y7, reg.Y8, reg.Y9, reg.Y10}
+	sx := []reg.VecPhysical{reg.Y11, reg.Y12, reg.Y13, reg.Y14}
+	for k := range sd {
+		VXORPD(sd[k], sd[k], sd[k])
+		VXORPD(sx[k], sx[k], sx[k])
+	}
+
+	// sub runs 8 pooled columns at j+off into lanes h..h+7 (h = 0 or 8); masked, the first
+	// cnt of them.
+	sub := func(off, h int, masked bool, label string) {
+		lanes := h / 4
+		two := GP64()
+		if masked {
+			MOVQ(cnt, two)
+			SHLQ(U8(1), two)
+		}
+		ySplit(Mem{Base: x, Index: j, Scale: 8, Disp: 8 * off}, table, two, masked, reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y6)
+		ySplit(Mem{Base: x1, Index: j, Scale: 8, Disp: 8 * off}, table, two, masked, reg.Y0, reg.Y1, reg.Y4, reg.Y5, reg.Y6)
+		if masked {
+			p := GP64()
+			LEAQ(Mem{Base: a, Index: j, Scale: 1, Disp: off}, p)
+			yWinners(Mem{Base: p}, buf, cnt, reg.Y6, label+"_arg")
+		} else {
+			VPMOVZXBD(Mem{Base: a, Index: j, Scale: 1, Disp: off}, reg.Y6)
+		}
+		VPSLLD(U8(31), reg.Y6, reg.Y0) // bit 0: the odd column
+		VBLENDVPS(reg.Y0, reg.Y3, reg.Y2, reg.Y2)
+		VBLENDVPS(reg.Y0, reg.Y5, reg.Y4, reg.Y4)
+		VPSLLD(U8(30), reg.Y6, reg.Y0) // bit 1: the second row
+		VBLENDVPS(reg.Y0, reg.Y4, reg.Y2, reg.Y2)
+		yv := Mem{Base: y, Index: j, Scale: 4, Disp: 4 * off}
+		if masked {
+			yMask(table, cnt, 0, reg.Y0)
+			VMASKMOVPS(yv, reg.Y0, reg.Y3)
+		} else {
+			VMOVUPS(yv, reg.Y3)
+		}
+		VXORPS(reg.Y1, reg.Y1, reg.Y1)
+		VCMPPS(U8(cmpGTOQ), reg.Y1, reg.Y3, reg.Y0) // y > 0, false for NaN and past the row
+		VMASKMOVPS(Mem{Base: dy, Index: j, Scale: 4, Disp: 4 * off}, reg.Y0, reg.Y3)
+		widenY(reg.Y3, reg.Y0, reg.Y1)
+		widenY(reg.Y2, reg.Y4, reg.Y5)
+		VSUBPD(mu, reg.Y4, reg.Y4)
+		VSUBPD(mu, reg.Y5, reg.Y5)
+		VMULPD(reg.Y0, reg.Y4, reg.Y4)
+		VMULPD(reg.Y1, reg.Y5, reg.Y5)
+		VADDPD(reg.Y0, sd[lanes], sd[lanes])
+		VADDPD(reg.Y1, sd[lanes+1], sd[lanes+1])
+		VADDPD(reg.Y4, sx[lanes], sx[lanes])
+		VADDPD(reg.Y5, sx[lanes+1], sx[lanes+1])
+	}
+
+	full, rest := GP64(), GP64()
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JE(LabelRef(name + "_done"))
+	LEAQ(Mem{Base: x, Index: w, Scale: 4}, x1)
+	MOVQ(ow, full)
+	SHRQ(U8(4), full)
+	SHLQ(U8(4), full)
+	XORQ(j, j)
+	Label(name + "_unit")
+	CMPQ(j, full)
+	JGE(LabelRef(name + "_tail"))
+	sub(0, 0, false, name+"_a")
+	sub(8, 8, false, name+"_b")
+	ADDQ(U8(16), j)
+	JMP(LabelRef(name + "_unit"))
+	Label(name + "_tail")
+	MOVQ(ow, rest)
+	SUBQ(j, rest)
+	JZ(LabelRef(name + "_next"))
+	CMPQ(rest, U8(8))
+	JL(LabelRef(name + "_lastA"))
+	sub(0, 0, false, name+"_fa")
+	ADDQ(U8(8), j)
+	MOVQ(rest, cnt)
+	SUBQ(U8(8), cnt)
+	JZ(LabelRef(name + "_next"))
+	sub(0, 8, true, name+"_mb")
+	JMP(LabelRef(name + "_next"))
+	Label(name + "_lastA")
+	MOVQ(rest, cnt)
+	sub(0, 0, true, name+"_ma")
+	Label(name + "_next")
+	LEAQ(Mem{Base: x1, Index: w, Scale: 4}, x)
+	LEAQ(Mem{Base: dy, Index: ow, Scale: 4}, dy)
+	LEAQ(Mem{Base: y, Index: ow, Scale: 4}, y)
+	ADDQ(ow, a)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+	Label(name + "_done")
+	sum16Lanes64Y(sd)
+	sum16Lanes64Y(sx)
+	Store(reg.X7, Return("sd"))
+	Store(reg.X11, Return("sdx"))
+	VZEROUPPER()
+	RET()
+}
+
+func bnPoolGradAVX2Kernel(t bnYTables) {
+	name := "bnPoolGradAVX2"
+	TEXT(name, NOSPLIT, "func(dst, x, dy, y []float32, arg []uint8, a, nb, mu, e float32, h, w int) float32")
+	Pragma("noescape")
+	Doc(name + " is bnPoolGradAVX512 on YMM registers.")
+	dst := gp(Param("dst").Base())
+	x := gp(Param("x").Base())
+	dy := gp(Param("dy").Base())
+	y := gp(Param("y").Base())
+	ar := gp(Param("arg").Base())
+	w := gp(Param("w"))
+	buf := AllocLocal(8)
+	j, full, n, pairs, table := GP64(), GP64(), GP64(), GP64(), GP64()
+	LEAQ(t.masks, table)
+	Load(Param("h"), pairs)
+	SHRQ(U8(1), pairs)
+
+	av, negb, mu, e := reg.Y15, reg.Y14, reg.Y13, reg.Y12
+	VBROADCASTSS(paramAddr("a"), av)
+	VBROADCASTSS(paramAddr("nb"), negb)
+	VBROADCASTSS(paramAddr("mu"), mu)
+	VBROADCASTSS(paramAddr("e"), e)
+	dupLo, dupHi := reg.Y11, reg.Y10
+	VMOVDQU(t.dupLo, dupLo)
+	VMOVDQU(t.dupHi, dupHi)
+	s := []reg.VecPhysical{reg.Y6, reg.Y7, reg.Y8, reg.Y9}
+	for _, r := range s {
+		VXORPS(r, r, r)
+	}
+
+	// sub runs 16 columns at 2j+2off (8 pooled at j+off) into lanes 2off..2off+15 of the
+	// sums (off = 0 or 8); masked, the first fl floats and pooled pc of them. par is the
+	// row's parity table (nil: a row of no window).
+	sub := func(off int, masked bool, fl, pc reg.GPVirtual, par *Mem, label string) {
+		lo, hi := reg.Y0, reg.Y1
+		p := Mem{Base: x, Index: j, Scale: 8, Disp: 8 * off}
+		q := p
+		q.Disp += 32
+		if masked {
+			yMask(table, fl, 0, reg.Y2)
+			VMASKMOVPS(p, reg.Y2, lo)
+			yMask(table, fl, 8, reg.Y3)
+			VMASKMOVPS(q, reg.Y3, hi)
+		} else {
+			VMOVUPS(p, lo)
+			VMOVUPS(q, hi)
+		}
+		for _, v := range []reg.VecPhysical{lo, hi} {
+			VSUBPS(mu, v, v)
+			VMULPS(e, v, v)
+			VSUBPS(v, negb, v)
+		}
+		if par != nil {
+			g, aw, gd, ad := reg.Y2, reg.Y3, reg.Y4, reg.Y5
+			yv := Mem{Base: y, Index: j, Scale: 4, Disp: 4 * off}
+			if masked {
+				yMask(table, pc, 0, gd)
+				VMASKMOVPS(yv, gd, g)
+				pa := GP64()
+				LEAQ(Mem{Base: ar, Index: j, Scale: 1, Disp: off}, pa)
+				yWinners(Mem{Base: pa}, buf, pc, aw, label+"_arg")
+			} else {
+				VMOVUPS(yv, g)
+				VPMOVZXBD(Mem{Base: ar, Index: j, Scale: 1, Disp: off}, aw)
+			}
+			VXORPS(ad, ad, ad)
+			VCMPPS(U8(cmpGTOQ), ad, g, gd) // y > 0, false for NaN and past the row
+			VMASKMOVPS(Mem{Base: dy, Index: j, Scale: 4, Disp: 4 * off}, gd, g)
+			VMULPS(av, g, g)
+			for k, v := range []reg.VecPhysical{lo, hi} {
+				idx := []reg.VecPhysical{dupLo, dupHi}[k]
+				VPERMPS(g, idx, gd)
+				VPERMD(aw, idx, ad)
+				VPCMPEQD(*par, ad, ad)
+				VADDPS(v, gd, gd)
+				VBLENDVPS(ad, gd, v, v)
+			}
+		}
+		d := Mem{Base: dst, Index: j, Scale: 8, Disp: 8 * off}
+		d2 := d
+		d2.Disp += 32
+		lanes := off / 4
+		if masked {
+			yMask(table, fl, 0, reg.Y2)
+			VMASKMOVPS(lo, reg.Y2, d)
+			VANDPS(reg.Y2, lo, lo)
+			yMask(table, fl, 8, reg.Y3)
+			VMASKMOVPS(hi, reg.Y3, d2)
+			VANDPS(reg.Y3, hi, hi)
+		} else {
+			VMOVUPS(lo, d)
+			VMOVUPS(hi, d2)
+		}
+		VADDPS(lo, s[lanes], s[lanes])
+		VADDPS(hi, s[lanes+1], s[lanes+1])
+	}
+	row := func(label string, par *Mem) {
+		fl, pc := GP64(), GP64()
+		MOVQ(w, full)
+		SHRQ(U8(5), full)
+		SHLQ(U8(4), full) // whole units of 32 floats, in pooled columns
+		XORQ(j, j)
+		Label(label + "_unit")
+		CMPQ(j, full)
+		JGE(LabelRef(label + "_tail"))
+		sub(0, false, nil, nil, par, label+"_a")
+		sub(8, false, nil, nil, par, label+"_b")
+		ADDQ(U8(16), j)
+		JMP(LabelRef(label + "_unit"))
+		Label(label + "_tail")
+		MOVQ(w, n)
+		SUBQ(j, n)
+		SUBQ(j, n) // floats left in the row, < 32
+		JZ(LabelRef(label + "_done"))
+		MOVQ(n, fl)
+		MOVQ(n, pc)
+		SHRQ(U8(1), pc)
+		CMPQ(n, U8(16))
+		JL(LabelRef(label + "_lastA"))
+		sub(0, false, nil, nil, par, label+"_fa")
+		SUBQ(U8(16), fl)
+		JZ(LabelRef(label + "_done"))
+		SUBQ(U8(8), pc)
+		sub(8, true, fl, pc, par, label+"_mb")
+		JMP(LabelRef(label + "_done"))
+		Label(label + "_lastA")
+		sub(0, true, fl, pc, par, label+"_ma")
+		Label(label + "_done")
+		LEAQ(Mem{Base: x, Index: w, Scale: 4}, x)
+		LEAQ(Mem{Base: dst, Index: w, Scale: 4}, dst)
+	}
+	par0, par1 := t.parity0, t.parity1
+	Label(name + "_pair")
+	TESTQ(pairs, pairs)
+	JE(LabelRef(name + "_last"))
+	row(name+"_even", &par0)
+	row(name+"_odd", &par1)
+	ow := GP64()
+	MOVQ(w, ow)
+	SHRQ(U8(1), ow)
+	LEAQ(Mem{Base: dy, Index: ow, Scale: 4}, dy)
+	LEAQ(Mem{Base: y, Index: ow, Scale: 4}, y)
+	ADDQ(ow, ar)
+	DECQ(pairs)
+	JMP(LabelRef(name + "_pair"))
+	Label(name + "_last")
+	h := gp(Param("h"))
+	TESTQ(U32(1), h)
+	JE(LabelRef(name + "_sum"))
+	row(name+"_lone", nil)
+	Label(name + "_sum")
+	sum32LanesY(s)
+	Store(reg.X6, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
 }
