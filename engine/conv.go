@@ -344,9 +344,6 @@ func addReLUBackPlane[F float](dst, dskip, dy, y []F) (sum F) {
 // is 0. Returns Σ dst.
 func reluPoolBackPlane[F float](dst, dy, y []F, arg []uint8, H, W int) (sum F) {
 	if d, ok := any(dst).([]float32); ok {
-		if W%8 != 0 { // rows the vector kernel does not take
-			return F(reluPool2BackPlane(d, any(dy).([]float32), any(y).([]float32), arg, H, W))
-		}
 		return F(kernels.ReLUPool2Backward(d, any(dy).([]float32), any(y).([]float32), arg, H, W))
 	}
 	clear(dst[:H*W]) // an odd last row or column belongs to no window

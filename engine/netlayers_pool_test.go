@@ -112,9 +112,9 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 				wantD[i] = float32(v)
 			}
 			gotD := poolPlane(rng, H*W) // garbage that must be overwritten
-			reluPool2BackPlane(gotD, dy, gotR, gotRArg, H, W)
+			reluPoolBackPlane(gotD, dy, gotR, gotRArg, H, W)
 			if !sameBits(gotD, wantD) {
-				t.Fatalf("%dx%d: reluPool2BackPlane %v, plain %v (dy %v, y %v, arg %v)", H, W, gotD, wantD, dy, gotR, gotRArg)
+				t.Fatalf("%dx%d: reluPoolBackPlane %v, plain %v (dy %v, y %v, arg %v)", H, W, gotD, wantD, dy, gotR, gotRArg)
 			}
 
 		}

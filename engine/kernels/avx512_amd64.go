@@ -38,6 +38,7 @@ var avx512Elem = func() elemOps {
 	e.conv1GradRow = conv1GradRowAVX512
 	e.reluPool2 = reluPool2Wide
 	e.reluPool2Back = reluPool2BackwardWide
+	e.reluPool2BackEven = true
 	e.planeMoments = bnMomentsAVX512
 	e.affinePool2 = bnAffinePool2AVX512
 	e.bnPoolSums = bnPoolSumsAVX512
@@ -60,9 +61,10 @@ func reluPool2Wide(dst []float32, arg []uint8, src []float32, bias float32, rows
 // reluPool2BackwardWide is reluPool2Wide's backward, on ZMM registers from rows of 24 floats:
 // there its CPU time is 0.75-0.8x the AVX2 kernel's, at w = 16 about the same and at 8 1.2x.
 // Its sum must follow the AVX2 kernel's chain of adds, which a unit of few outputs cannot
-// shorten.
+// shorten. Rows of an even width that is not a multiple of 8 (the AVX2 kernel's unit) run on
+// the ZMM kernel, whose last unit is masked: its sum adds in the same four lanes.
 func reluPool2BackwardWide(dst, dy, y []float32, arg []uint8, rows, w int) float32 {
-	if w < 24 {
+	if w < 24 && w%8 == 0 {
 		return reluPool2BackwardAVX2(dst, dy, y, arg, rows, w)
 	}
 	return reluPool2BackwardAVX512(dst, dy, y, arg, rows, w)
