@@ -27,8 +27,9 @@ var avx512Kernel = kernel{name: "avx512", nr: 3 * 16, kc: kcMax / 2, vec: 16, ti
 // wide enough rows, with the AVX2 kernels' bits; the single-channel convolution on ZMM
 // registers (a 24-pixel row in a ZMM and a YMM instead of three YMMs), whose forward gives the
 // AVX2 set's bits and whose weight gradient sums in 16 lanes instead of 8, so its bits differ
-// by rounding; and the AVX2 kernels for the rest, which are bound by memory more than by the
-// width of the vectors.
+// by rounding; the BatchNorm plane passes (batchnorm.go) on ZMM registers with masked row
+// ends, whose bits are the AVX2 and Go ones; and the AVX2 kernels for the rest, which are bound
+// by memory more than by the width of the vectors.
 var avx512Elem = func() elemOps {
 	e := avx2Elem
 	e.name = "avx512"

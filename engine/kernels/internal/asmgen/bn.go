@@ -566,7 +566,8 @@ func bnPoolGradKernel(t bnTables) {
 // float32 lanes, four for 16 float64 lanes), reduced in the same tree. Without mask
 // registers, the last unit of a row is loaded by VMASKMOVPS (zeros past the row), its winners'
 // bytes through a stack buffer, and lanes past the row add +0, which leaves a lane's sum as it
-// is (a sum that starts at +0 is never −0).
+// is (a sum that starts at +0 is never −0). bnPoolSumsAVX2 adds (0−mu)·0 past the row, so
+// only a mean mu that is not finite (a plane holding infinities) could tell the sets apart.
 
 type bnYTables struct {
 	masks, dupLo, dupHi, parity0, parity1 Mem
