@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -211,6 +212,40 @@ func TestBNPoolGrad(t *testing.T) {
 			if !sameBits(dst, refDst) || math.Float32bits(sum) != math.Float32bits(refSum) {
 				t.Errorf("%dx%d: %s gives %v (sum %v), go %v (sum %v)", h, w, ops.name, dst, sum, refDst, refSum)
 			}
+		}
+	}
+}
+
+// BenchmarkBatchNormPasses times each BatchNorm plane pass on every set this CPU runs, on the
+// example network's 28x28 planes, in ns per plane of thread CPU time (steadier than wall time
+// on a shared machine). Select one with e.g. -bench 'BatchNormPasses/grad/'.
+func BenchmarkBatchNormPasses(b *testing.B) {
+	const h, w = 28, 28
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, dy, y, arg := bnPoolCase(rng, h, w)
+	dst, pooled := make([]float32, h*w), make([]float32, (h/2)*(w/2))
+	passes := []struct {
+		name string
+		run  func(e elemOps)
+	}{
+		{"moments", func(e elemOps) { planeMoments(e, x) }},
+		{"pool", func(e elemOps) { affineReLUPool2(e, pooled, arg, x, 1.3, 0.1, h, w) }},
+		{"sums", func(e elemOps) { bnPoolSums(e, x, dy, y, arg, 0.2, h, w) }},
+		{"grad", func(e elemOps) { bnPoolGrad(e, dst, x, dy, y, arg, 1.1, 0.3, 0.2, 0.7, h, w) }},
+	}
+	for _, p := range passes {
+		for _, e := range elemsUnderTest() {
+			b.Run(p.name+"/"+e.name, func(b *testing.B) {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				cpu0, cpuOK := threadCPUTime()
+				for b.Loop() {
+					p.run(e)
+				}
+				if cpu1, _ := threadCPUTime(); cpuOK && cpu1 > cpu0 {
+					b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/plane")
+				}
+			})
 		}
 	}
 }
