@@ -23787,15 +23787,50 @@ bnMomentsAVX2_devTail:
 
 // func bnAffinePool2AVX2(dst []float32, arg []uint8, src []float32, scale float32, bias float32, rows int, w int)
 // Requires: AVX, AVX2, CMOV
-TEXT ·bnAffinePool2AVX2(SB), NOSPLIT, $0-96
+TEXT ·bnAffinePool2AVX2(SB), NOSPLIT, $104-96
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         arg_base+24(FP), CX
 	MOVQ         src_base+48(FP), DX
 	MOVQ         rows+80(FP), BX
 	MOVQ         w+88(FP), SI
-	LEAQ         bnYMasks<>+0(SB), R11
+	LEAQ         bnYMasks<>+0(SB), R8
 	MOVQ         SI, DI
 	SHRQ         $0x01, DI
+	MOVQ         DI, R10
+	ANDQ         $0x07, R10
+	MOVQ         R10, R9
+	SHLQ         $0x01, R9
+	MOVQ         R9, R11
+	XORQ         R12, R12
+	CMPQ         R11, R12
+	CMOVQLT      R12, R11
+	MOVQ         $0x00000008, R12
+	CMPQ         R11, R12
+	CMOVQGT      R12, R11
+	SHLQ         $0x05, R11
+	VMOVDQU      (R8)(R11*1), Y0
+	VMOVDQU      Y0, (SP)
+	SUBQ         $0x00000008, R9
+	XORQ         R11, R11
+	CMPQ         R9, R11
+	CMOVQLT      R11, R9
+	MOVQ         $0x00000008, R11
+	CMPQ         R9, R11
+	CMOVQGT      R11, R9
+	SHLQ         $0x05, R9
+	VMOVDQU      (R8)(R9*1), Y0
+	VMOVDQU      Y0, 32(SP)
+	MOVQ         R10, R9
+	XORQ         R11, R11
+	CMPQ         R9, R11
+	CMOVQLT      R11, R9
+	MOVQ         $0x00000008, R11
+	CMPQ         R9, R11
+	CMOVQGT      R11, R9
+	SHLQ         $0x05, R9
+	VMOVDQU      (R8)(R9*1), Y0
+	VMOVDQU      Y0, 64(SP)
+	MOVQ         R10, 96(SP)
 	VBROADCASTSS scale+72(FP), Y15
 	VBROADCASTSS bias+76(FP), Y14
 	VXORPS       Y13, Y13, Y13
@@ -23868,56 +23903,19 @@ bnAffinePool2AVX2_unit:
 	JMP          bnAffinePool2AVX2_unit
 
 bnAffinePool2AVX2_tail:
-	MOVQ         DI, R10
-	SUBQ         R9, R10
-	JZ           bnAffinePool2AVX2_next
-	MOVQ         R10, R12
-	SHLQ         $0x01, R12
-	MOVQ         R12, R13
-	XORQ         R14, R14
-	CMPQ         R13, R14
-	CMOVQLT      R14, R13
-	MOVQ         $0x00000008, R14
-	CMPQ         R13, R14
-	CMOVQGT      R14, R13
-	SHLQ         $0x05, R13
-	VMOVDQU      (R11)(R13*1), Y6
+	CMPQ         R9, DI
+	JGE          bnAffinePool2AVX2_next
+	VMOVDQU      (SP), Y6
 	VMASKMOVPS   (DX)(R9*8), Y6, Y4
-	MOVQ         R12, R13
-	SUBQ         $0x00000008, R13
-	XORQ         R14, R14
-	CMPQ         R13, R14
-	CMOVQLT      R14, R13
-	MOVQ         $0x00000008, R14
-	CMPQ         R13, R14
-	CMOVQGT      R14, R13
-	SHLQ         $0x05, R13
-	VMOVDQU      (R11)(R13*1), Y6
+	VMOVDQU      32(SP), Y6
 	VMASKMOVPS   32(DX)(R9*8), Y6, Y5
 	VSHUFPS      $0x88, Y5, Y4, Y0
 	VSHUFPS      $0xdd, Y5, Y4, Y1
 	VPERMPD      $0xd8, Y0, Y0
 	VPERMPD      $0xd8, Y1, Y1
-	MOVQ         R12, DX
-	XORQ         R13, R13
-	CMPQ         DX, R13
-	CMOVQLT      R13, DX
-	MOVQ         $0x00000008, R13
-	CMPQ         DX, R13
-	CMOVQGT      R13, DX
-	SHLQ         $0x05, DX
-	VMOVDQU      (R11)(DX*1), Y6
+	VMOVDQU      (SP), Y6
 	VMASKMOVPS   (R8)(R9*8), Y6, Y4
-	MOVQ         R12, DX
-	SUBQ         $0x00000008, DX
-	XORQ         R12, R12
-	CMPQ         DX, R12
-	CMOVQLT      R12, DX
-	MOVQ         $0x00000008, R12
-	CMPQ         DX, R12
-	CMOVQGT      R12, DX
-	SHLQ         $0x05, DX
-	VMOVDQU      (R11)(DX*1), Y6
+	VMOVDQU      32(SP), Y6
 	VMASKMOVPS   32(R8)(R9*8), Y6, Y5
 	VSHUFPS      $0x88, Y5, Y4, Y2
 	VSHUFPS      $0xdd, Y5, Y4, Y3
@@ -23952,25 +23950,17 @@ bnAffinePool2AVX2_tail:
 	VEXTRACTF128 $0x01, Y4, X5
 	VPACKUSDW    X5, X4, X4
 	VPACKUSWB    X4, X4, X4
-	MOVQ         R10, DX
-	XORQ         R12, R12
-	CMPQ         DX, R12
-	CMOVQLT      R12, DX
-	MOVQ         $0x00000008, R12
-	CMPQ         DX, R12
-	CMOVQGT      R12, DX
-	SHLQ         $0x05, DX
-	VMOVDQU      (R11)(DX*1), Y5
+	VMOVDQU      64(SP), Y5
 	VMASKMOVPS   Y0, Y5, (AX)(R9*4)
 	VMOVQ        X4, DX
-	MOVQ         R9, R12
-	ADDQ         R10, R12
+	MOVQ         96(SP), R10
+	ADDQ         R9, R10
 
 bnAffinePool2AVX2_masked_byte:
 	MOVB DL, (CX)(R9*1)
 	SHRQ $0x08, DX
 	INCQ R9
-	CMPQ R9, R12
+	CMPQ R9, R10
 	JL   bnAffinePool2AVX2_masked_byte
 
 bnAffinePool2AVX2_next:
@@ -23986,16 +23976,51 @@ bnAffinePool2AVX2_done:
 
 // func bnPoolSumsAVX2(x []float32, dy []float32, y []float32, arg []uint8, mu float64, rows int, w int) (sd float64, sdx float64)
 // Requires: AVX, AVX2, CMOV, SSE2
-TEXT ·bnPoolSumsAVX2(SB), NOSPLIT, $8-136
+TEXT ·bnPoolSumsAVX2(SB), NOSPLIT, $112-136
 	MOVQ         x_base+0(FP), AX
 	MOVQ         dy_base+24(FP), CX
 	MOVQ         y_base+48(FP), DX
 	MOVQ         arg_base+72(FP), BX
 	MOVQ         rows+104(FP), SI
 	MOVQ         w+112(FP), DI
-	LEAQ         bnYMasks<>+0(SB), R12
+	LEAQ         bnYMasks<>+0(SB), R9
 	MOVQ         DI, R8
 	SHRQ         $0x01, R8
+	MOVQ         R8, R11
+	ANDQ         $0x07, R11
+	MOVQ         R11, R10
+	SHLQ         $0x01, R10
+	MOVQ         R10, R12
+	XORQ         R13, R13
+	CMPQ         R12, R13
+	CMOVQLT      R13, R12
+	MOVQ         $0x00000008, R13
+	CMPQ         R12, R13
+	CMOVQGT      R13, R12
+	SHLQ         $0x05, R12
+	VMOVDQU      (R9)(R12*1), Y0
+	VMOVDQU      Y0, 8(SP)
+	SUBQ         $0x00000008, R10
+	XORQ         R12, R12
+	CMPQ         R10, R12
+	CMOVQLT      R12, R10
+	MOVQ         $0x00000008, R12
+	CMPQ         R10, R12
+	CMOVQGT      R12, R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (R9)(R10*1), Y0
+	VMOVDQU      Y0, 40(SP)
+	MOVQ         R11, R10
+	XORQ         R12, R12
+	CMPQ         R10, R12
+	CMOVQLT      R12, R10
+	MOVQ         $0x00000008, R12
+	CMPQ         R10, R12
+	CMOVQGT      R12, R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (R9)(R10*1), Y0
+	VMOVDQU      Y0, 72(SP)
+	MOVQ         R11, 104(SP)
 	VBROADCASTSD mu+96(FP), Y15
 	VXORPD       Y7, Y7, Y7
 	VXORPD       Y11, Y11, Y11
@@ -24136,90 +24161,62 @@ bnPoolSumsAVX2_tail:
 	VADDPD       Y4, Y11, Y11
 	VADDPD       Y5, Y12, Y12
 	ADDQ         $0x08, R10
-	SUBQ         $0x08, R11
-	JZ           bnPoolSumsAVX2_next
-	MOVQ         R11, R13
-	SHLQ         $0x01, R13
-	MOVQ         R13, R14
-	XORQ         R15, R15
-	CMPQ         R14, R15
-	CMOVQLT      R15, R14
-	MOVQ         $0x00000008, R15
-	CMPQ         R14, R15
-	CMOVQGT      R15, R14
-	SHLQ         $0x05, R14
-	VMOVDQU      (R12)(R14*1), Y6
+	CMPQ         R11, $0x08
+	JE           bnPoolSumsAVX2_next
+	VMOVDQU      8(SP), Y6
 	VMASKMOVPS   (AX)(R10*8), Y6, Y0
-	MOVQ         R13, R14
-	SUBQ         $0x00000008, R14
-	XORQ         R15, R15
-	CMPQ         R14, R15
-	CMOVQLT      R15, R14
-	MOVQ         $0x00000008, R15
-	CMPQ         R14, R15
-	CMOVQGT      R15, R14
-	SHLQ         $0x05, R14
-	VMOVDQU      (R12)(R14*1), Y6
+	VMOVDQU      40(SP), Y6
 	VMASKMOVPS   32(AX)(R10*8), Y6, Y1
 	VSHUFPS      $0x88, Y1, Y0, Y2
 	VSHUFPS      $0xdd, Y1, Y0, Y3
 	VPERMPD      $0xd8, Y2, Y2
 	VPERMPD      $0xd8, Y3, Y3
-	MOVQ         R13, AX
-	XORQ         R14, R14
-	CMPQ         AX, R14
-	CMOVQLT      R14, AX
-	MOVQ         $0x00000008, R14
-	CMPQ         AX, R14
-	CMOVQGT      R14, AX
-	SHLQ         $0x05, AX
-	VMOVDQU      (R12)(AX*1), Y6
+	VMOVDQU      8(SP), Y6
 	VMASKMOVPS   (R9)(R10*8), Y6, Y0
-	MOVQ         R13, AX
-	SUBQ         $0x00000008, AX
-	XORQ         R13, R13
-	CMPQ         AX, R13
-	CMOVQLT      R13, AX
-	MOVQ         $0x00000008, R13
-	CMPQ         AX, R13
-	CMOVQGT      R13, AX
-	SHLQ         $0x05, AX
-	VMOVDQU      (R12)(AX*1), Y6
+	VMOVDQU      40(SP), Y6
 	VMASKMOVPS   32(R9)(R10*8), Y6, Y1
 	VSHUFPS      $0x88, Y1, Y0, Y4
 	VSHUFPS      $0xdd, Y1, Y0, Y5
 	VPERMPD      $0xd8, Y4, Y4
 	VPERMPD      $0xd8, Y5, Y5
 	LEAQ         (BX)(R10*1), AX
-	XORQ         R14, R14
-	NOTQ         R14
-	MOVQ         R14, (SP)
-	XORQ         R13, R13
+	MOVQ         arg_len+80(FP), R11
+	MOVQ         arg_base+72(FP), R12
+	ADDQ         R12, R11
+	LEAQ         8(AX), R12
+	CMPQ         R12, R11
+	JHI          bnPoolSumsAVX2_mb_arg_bytes
+	VPMOVZXBD    (AX), Y6
+	VPCMPEQD     Y0, Y0, Y0
+	VMOVDQU      72(SP), Y1
+	VBLENDVPS    Y1, Y6, Y0, Y6
+	JMP          bnPoolSumsAVX2_mb_arg_done
 
-bnPoolSumsAVX2_mb_arg:
-	CMPQ    R13, R11
-	JGE     bnPoolSumsAVX2_mb_arg_done
-	MOVBQZX (AX)(R13*1), R14
-	MOVB    R14, (SP)(R13*1)
-	INCQ    R13
-	JMP     bnPoolSumsAVX2_mb_arg
+bnPoolSumsAVX2_mb_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolSumsAVX2_mb_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolSumsAVX2_mb_arg_copied
+	MOVBQZX (AX)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolSumsAVX2_mb_arg_loop
+
+bnPoolSumsAVX2_mb_arg_copied:
+	VPMOVZXBD (SP), Y6
 
 bnPoolSumsAVX2_mb_arg_done:
-	VPMOVZXBD    (SP), Y6
 	VPSLLD       $0x1f, Y6, Y0
 	VBLENDVPS    Y0, Y3, Y2, Y2
 	VBLENDVPS    Y0, Y5, Y4, Y4
 	VPSLLD       $0x1e, Y6, Y0
 	VBLENDVPS    Y0, Y4, Y2, Y2
-	MOVQ         R11, AX
-	XORQ         R11, R11
-	CMPQ         AX, R11
-	CMOVQLT      R11, AX
-	MOVQ         $0x00000008, R11
-	CMPQ         AX, R11
-	CMOVQGT      R11, AX
-	SHLQ         $0x05, AX
-	VMOVDQU      (R12)(AX*1), Y0
+	VMOVDQU      72(SP), Y0
 	VMASKMOVPS   (DX)(R10*4), Y0, Y3
 	VXORPS       Y1, Y1, Y1
 	VCMPPS       $0x1e, Y1, Y3, Y0
@@ -24241,88 +24238,60 @@ bnPoolSumsAVX2_mb_arg_done:
 	JMP          bnPoolSumsAVX2_next
 
 bnPoolSumsAVX2_lastA:
-	MOVQ       R11, R13
-	SHLQ       $0x01, R13
-	MOVQ       R13, R14
-	XORQ       R15, R15
-	CMPQ       R14, R15
-	CMOVQLT    R15, R14
-	MOVQ       $0x00000008, R15
-	CMPQ       R14, R15
-	CMOVQGT    R15, R14
-	SHLQ       $0x05, R14
-	VMOVDQU    (R12)(R14*1), Y6
+	VMOVDQU    8(SP), Y6
 	VMASKMOVPS (AX)(R10*8), Y6, Y0
-	MOVQ       R13, R14
-	SUBQ       $0x00000008, R14
-	XORQ       R15, R15
-	CMPQ       R14, R15
-	CMOVQLT    R15, R14
-	MOVQ       $0x00000008, R15
-	CMPQ       R14, R15
-	CMOVQGT    R15, R14
-	SHLQ       $0x05, R14
-	VMOVDQU    (R12)(R14*1), Y6
+	VMOVDQU    40(SP), Y6
 	VMASKMOVPS 32(AX)(R10*8), Y6, Y1
 	VSHUFPS    $0x88, Y1, Y0, Y2
 	VSHUFPS    $0xdd, Y1, Y0, Y3
 	VPERMPD    $0xd8, Y2, Y2
 	VPERMPD    $0xd8, Y3, Y3
-	MOVQ       R13, AX
-	XORQ       R14, R14
-	CMPQ       AX, R14
-	CMOVQLT    R14, AX
-	MOVQ       $0x00000008, R14
-	CMPQ       AX, R14
-	CMOVQGT    R14, AX
-	SHLQ       $0x05, AX
-	VMOVDQU    (R12)(AX*1), Y6
+	VMOVDQU    8(SP), Y6
 	VMASKMOVPS (R9)(R10*8), Y6, Y0
-	MOVQ       R13, AX
-	SUBQ       $0x00000008, AX
-	XORQ       R13, R13
-	CMPQ       AX, R13
-	CMOVQLT    R13, AX
-	MOVQ       $0x00000008, R13
-	CMPQ       AX, R13
-	CMOVQGT    R13, AX
-	SHLQ       $0x05, AX
-	VMOVDQU    (R12)(AX*1), Y6
+	VMOVDQU    40(SP), Y6
 	VMASKMOVPS 32(R9)(R10*8), Y6, Y1
 	VSHUFPS    $0x88, Y1, Y0, Y4
 	VSHUFPS    $0xdd, Y1, Y0, Y5
 	VPERMPD    $0xd8, Y4, Y4
 	VPERMPD    $0xd8, Y5, Y5
 	LEAQ       (BX)(R10*1), AX
-	XORQ       R14, R14
-	NOTQ       R14
-	MOVQ       R14, (SP)
-	XORQ       R13, R13
+	MOVQ       arg_len+80(FP), R11
+	MOVQ       arg_base+72(FP), R12
+	ADDQ       R12, R11
+	LEAQ       8(AX), R12
+	CMPQ       R12, R11
+	JHI        bnPoolSumsAVX2_ma_arg_bytes
+	VPMOVZXBD  (AX), Y6
+	VPCMPEQD   Y0, Y0, Y0
+	VMOVDQU    72(SP), Y1
+	VBLENDVPS  Y1, Y6, Y0, Y6
+	JMP        bnPoolSumsAVX2_ma_arg_done
 
-bnPoolSumsAVX2_ma_arg:
-	CMPQ    R13, R11
-	JGE     bnPoolSumsAVX2_ma_arg_done
-	MOVBQZX (AX)(R13*1), R14
-	MOVB    R14, (SP)(R13*1)
-	INCQ    R13
-	JMP     bnPoolSumsAVX2_ma_arg
+bnPoolSumsAVX2_ma_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolSumsAVX2_ma_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolSumsAVX2_ma_arg_copied
+	MOVBQZX (AX)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolSumsAVX2_ma_arg_loop
+
+bnPoolSumsAVX2_ma_arg_copied:
+	VPMOVZXBD (SP), Y6
 
 bnPoolSumsAVX2_ma_arg_done:
-	VPMOVZXBD    (SP), Y6
 	VPSLLD       $0x1f, Y6, Y0
 	VBLENDVPS    Y0, Y3, Y2, Y2
 	VBLENDVPS    Y0, Y5, Y4, Y4
 	VPSLLD       $0x1e, Y6, Y0
 	VBLENDVPS    Y0, Y4, Y2, Y2
-	MOVQ         R11, AX
-	XORQ         R11, R11
-	CMPQ         AX, R11
-	CMOVQLT      R11, AX
-	MOVQ         $0x00000008, R11
-	CMPQ         AX, R11
-	CMOVQGT      R11, AX
-	SHLQ         $0x05, AX
-	VMOVDQU      (R12)(AX*1), Y0
+	VMOVDQU      72(SP), Y0
 	VMASKMOVPS   (DX)(R10*4), Y0, Y3
 	VXORPS       Y1, Y1, Y1
 	VCMPPS       $0x1e, Y1, Y3, Y0
@@ -24372,16 +24341,57 @@ bnPoolSumsAVX2_done:
 
 // func bnPoolGradAVX2(dst []float32, x []float32, dy []float32, y []float32, arg []uint8, a float32, nb float32, mu float32, e float32, h int, w int) float32
 // Requires: AVX, AVX2, CMOV, SSE
-TEXT ·bnPoolGradAVX2(SB), NOSPLIT, $8-156
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         x_base+24(FP), CX
-	MOVQ         dy_base+48(FP), DX
-	MOVQ         y_base+72(FP), BX
-	MOVQ         arg_base+96(FP), SI
-	MOVQ         w+144(FP), DI
-	LEAQ         bnYMasks<>+0(SB), R11
-	MOVQ         h+136(FP), R10
-	SHRQ         $0x01, R10
+TEXT ·bnPoolGradAVX2(SB), NOSPLIT, $112-156
+	MOVQ dst_base+0(FP), AX
+	MOVQ x_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ y_base+72(FP), BX
+	MOVQ arg_base+96(FP), SI
+	MOVQ w+144(FP), DI
+	LEAQ bnYMasks<>+0(SB), R8
+	MOVQ h+136(FP), R10
+	SHRQ $0x01, R10
+	MOVQ DI, R9
+	ANDQ $0x1f, R9
+	MOVQ R9, R11
+	SHRQ $0x01, R11
+	CMPQ R9, $0x10
+	JL   bnPoolGradAVX2_masks
+	SUBQ $0x10, R9
+	SUBQ $0x08, R11
+
+bnPoolGradAVX2_masks:
+	MOVQ         R9, R12
+	XORQ         R13, R13
+	CMPQ         R12, R13
+	CMOVQLT      R13, R12
+	MOVQ         $0x00000008, R13
+	CMPQ         R12, R13
+	CMOVQGT      R13, R12
+	SHLQ         $0x05, R12
+	VMOVDQU      (R8)(R12*1), Y0
+	VMOVDQU      Y0, 8(SP)
+	SUBQ         $0x00000008, R9
+	XORQ         R12, R12
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	MOVQ         $0x00000008, R12
+	CMPQ         R9, R12
+	CMOVQGT      R12, R9
+	SHLQ         $0x05, R9
+	VMOVDQU      (R8)(R9*1), Y0
+	VMOVDQU      Y0, 40(SP)
+	MOVQ         R11, R9
+	XORQ         R12, R12
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	MOVQ         $0x00000008, R12
+	CMPQ         R9, R12
+	CMOVQGT      R12, R9
+	SHLQ         $0x05, R9
+	VMOVDQU      (R8)(R9*1), Y0
+	VMOVDQU      Y0, 72(SP)
+	MOVQ         R11, 104(SP)
 	VBROADCASTSS a+120(FP), Y15
 	VBROADCASTSS nb+124(FP), Y14
 	VBROADCASTSS mu+128(FP), Y13
@@ -24468,9 +24478,6 @@ bnPoolGradAVX2_even_tail:
 	SUBQ       R8, R9
 	SUBQ       R8, R9
 	JZ         bnPoolGradAVX2_even_done
-	MOVQ       R9, R12
-	MOVQ       R9, R13
-	SHRQ       $0x01, R13
 	CMPQ       R9, $0x10
 	JL         bnPoolGradAVX2_even_lastA
 	VMOVUPS    (CX)(R8*8), Y0
@@ -24501,29 +24508,11 @@ bnPoolGradAVX2_even_tail:
 	VMOVUPS    Y1, 32(AX)(R8*8)
 	VADDPS     Y0, Y6, Y6
 	VADDPS     Y1, Y7, Y7
-	SUBQ       $0x10, R12
-	JZ         bnPoolGradAVX2_even_done
-	SUBQ       $0x08, R13
-	MOVQ       R12, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y2
+	CMPQ       R9, $0x10
+	JE         bnPoolGradAVX2_even_done
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS 64(CX)(R8*8), Y2, Y0
-	MOVQ       R12, R9
-	SUBQ       $0x00000008, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS 96(CX)(R8*8), Y3, Y1
 	VSUBPS     Y13, Y0, Y0
 	VMULPS     Y12, Y0, Y0
@@ -24531,32 +24520,40 @@ bnPoolGradAVX2_even_tail:
 	VSUBPS     Y13, Y1, Y1
 	VMULPS     Y12, Y1, Y1
 	VSUBPS     Y1, Y14, Y1
-	MOVQ       R13, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y4
+	VMOVDQU    72(SP), Y4
 	VMASKMOVPS 32(BX)(R8*4), Y4, Y2
 	LEAQ       8(SI)(R8*1), R9
-	XORQ       R15, R15
-	NOTQ       R15
-	MOVQ       R15, (SP)
-	XORQ       R14, R14
+	MOVQ       arg_len+104(FP), R11
+	MOVQ       arg_base+96(FP), R12
+	ADDQ       R12, R11
+	LEAQ       8(R9), R12
+	CMPQ       R12, R11
+	JHI        bnPoolGradAVX2_even_mb_arg_bytes
+	VPMOVZXBD  (R9), Y3
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVDQU    72(SP), Y5
+	VBLENDVPS  Y5, Y3, Y4, Y3
+	JMP        bnPoolGradAVX2_even_mb_arg_done
 
-bnPoolGradAVX2_even_mb_arg:
-	CMPQ    R14, R13
-	JGE     bnPoolGradAVX2_even_mb_arg_done
-	MOVBQZX (R9)(R14*1), R15
-	MOVB    R15, (SP)(R14*1)
-	INCQ    R14
-	JMP     bnPoolGradAVX2_even_mb_arg
+bnPoolGradAVX2_even_mb_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolGradAVX2_even_mb_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolGradAVX2_even_mb_arg_copied
+	MOVBQZX (R9)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolGradAVX2_even_mb_arg_loop
+
+bnPoolGradAVX2_even_mb_arg_copied:
+	VPMOVZXBD (SP), Y3
 
 bnPoolGradAVX2_even_mb_arg_done:
-	VPMOVZXBD  (SP), Y3
 	VXORPS     Y5, Y5, Y5
 	VCMPPS     $0x1e, Y5, Y2, Y4
 	VMASKMOVPS 32(DX)(R8*4), Y4, Y2
@@ -24571,27 +24568,10 @@ bnPoolGradAVX2_even_mb_arg_done:
 	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
 	VADDPS     Y1, Y4, Y4
 	VBLENDVPS  Y5, Y4, Y1, Y1
-	MOVQ       R12, R9
-	XORQ       R13, R13
-	CMPQ       R9, R13
-	CMOVQLT    R13, R9
-	MOVQ       $0x00000008, R13
-	CMPQ       R9, R13
-	CMOVQGT    R13, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y2
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS Y0, Y2, 64(AX)(R8*8)
 	VANDPS     Y2, Y0, Y0
-	MOVQ       R12, R9
-	SUBQ       $0x00000008, R9
-	XORQ       R12, R12
-	CMPQ       R9, R12
-	CMOVQLT    R12, R9
-	MOVQ       $0x00000008, R12
-	CMPQ       R9, R12
-	CMOVQGT    R12, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS Y1, Y3, 96(AX)(R8*8)
 	VANDPS     Y3, Y1, Y1
 	VADDPS     Y0, Y8, Y8
@@ -24599,26 +24579,9 @@ bnPoolGradAVX2_even_mb_arg_done:
 	JMP        bnPoolGradAVX2_even_done
 
 bnPoolGradAVX2_even_lastA:
-	MOVQ       R12, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y2
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS (CX)(R8*8), Y2, Y0
-	MOVQ       R12, R9
-	SUBQ       $0x00000008, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS 32(CX)(R8*8), Y3, Y1
 	VSUBPS     Y13, Y0, Y0
 	VMULPS     Y12, Y0, Y0
@@ -24626,32 +24589,40 @@ bnPoolGradAVX2_even_lastA:
 	VSUBPS     Y13, Y1, Y1
 	VMULPS     Y12, Y1, Y1
 	VSUBPS     Y1, Y14, Y1
-	MOVQ       R13, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y4
+	VMOVDQU    72(SP), Y4
 	VMASKMOVPS (BX)(R8*4), Y4, Y2
 	LEAQ       (SI)(R8*1), R9
-	XORQ       R15, R15
-	NOTQ       R15
-	MOVQ       R15, (SP)
-	XORQ       R14, R14
+	MOVQ       arg_len+104(FP), R11
+	MOVQ       arg_base+96(FP), R12
+	ADDQ       R12, R11
+	LEAQ       8(R9), R12
+	CMPQ       R12, R11
+	JHI        bnPoolGradAVX2_even_ma_arg_bytes
+	VPMOVZXBD  (R9), Y3
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVDQU    72(SP), Y5
+	VBLENDVPS  Y5, Y3, Y4, Y3
+	JMP        bnPoolGradAVX2_even_ma_arg_done
 
-bnPoolGradAVX2_even_ma_arg:
-	CMPQ    R14, R13
-	JGE     bnPoolGradAVX2_even_ma_arg_done
-	MOVBQZX (R9)(R14*1), R15
-	MOVB    R15, (SP)(R14*1)
-	INCQ    R14
-	JMP     bnPoolGradAVX2_even_ma_arg
+bnPoolGradAVX2_even_ma_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolGradAVX2_even_ma_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolGradAVX2_even_ma_arg_copied
+	MOVBQZX (R9)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolGradAVX2_even_ma_arg_loop
+
+bnPoolGradAVX2_even_ma_arg_copied:
+	VPMOVZXBD (SP), Y3
 
 bnPoolGradAVX2_even_ma_arg_done:
-	VPMOVZXBD  (SP), Y3
 	VXORPS     Y5, Y5, Y5
 	VCMPPS     $0x1e, Y5, Y2, Y4
 	VMASKMOVPS (DX)(R8*4), Y4, Y2
@@ -24666,27 +24637,10 @@ bnPoolGradAVX2_even_ma_arg_done:
 	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
 	VADDPS     Y1, Y4, Y4
 	VBLENDVPS  Y5, Y4, Y1, Y1
-	MOVQ       R12, R9
-	XORQ       R13, R13
-	CMPQ       R9, R13
-	CMOVQLT    R13, R9
-	MOVQ       $0x00000008, R13
-	CMPQ       R9, R13
-	CMOVQGT    R13, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y2
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS Y0, Y2, (AX)(R8*8)
 	VANDPS     Y2, Y0, Y0
-	MOVQ       R12, R9
-	SUBQ       $0x00000008, R9
-	XORQ       R12, R12
-	CMPQ       R9, R12
-	CMOVQLT    R12, R9
-	MOVQ       $0x00000008, R12
-	CMPQ       R9, R12
-	CMOVQGT    R12, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS Y1, Y3, 32(AX)(R8*8)
 	VANDPS     Y3, Y1, Y1
 	VADDPS     Y0, Y6, Y6
@@ -24767,9 +24721,6 @@ bnPoolGradAVX2_odd_tail:
 	SUBQ       R8, R9
 	SUBQ       R8, R9
 	JZ         bnPoolGradAVX2_odd_done
-	MOVQ       R9, R12
-	MOVQ       R9, R13
-	SHRQ       $0x01, R13
 	CMPQ       R9, $0x10
 	JL         bnPoolGradAVX2_odd_lastA
 	VMOVUPS    (CX)(R8*8), Y0
@@ -24800,29 +24751,11 @@ bnPoolGradAVX2_odd_tail:
 	VMOVUPS    Y1, 32(AX)(R8*8)
 	VADDPS     Y0, Y6, Y6
 	VADDPS     Y1, Y7, Y7
-	SUBQ       $0x10, R12
-	JZ         bnPoolGradAVX2_odd_done
-	SUBQ       $0x08, R13
-	MOVQ       R12, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y2
+	CMPQ       R9, $0x10
+	JE         bnPoolGradAVX2_odd_done
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS 64(CX)(R8*8), Y2, Y0
-	MOVQ       R12, R9
-	SUBQ       $0x00000008, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS 96(CX)(R8*8), Y3, Y1
 	VSUBPS     Y13, Y0, Y0
 	VMULPS     Y12, Y0, Y0
@@ -24830,32 +24763,40 @@ bnPoolGradAVX2_odd_tail:
 	VSUBPS     Y13, Y1, Y1
 	VMULPS     Y12, Y1, Y1
 	VSUBPS     Y1, Y14, Y1
-	MOVQ       R13, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y4
+	VMOVDQU    72(SP), Y4
 	VMASKMOVPS 32(BX)(R8*4), Y4, Y2
 	LEAQ       8(SI)(R8*1), R9
-	XORQ       R15, R15
-	NOTQ       R15
-	MOVQ       R15, (SP)
-	XORQ       R14, R14
+	MOVQ       arg_len+104(FP), R11
+	MOVQ       arg_base+96(FP), R12
+	ADDQ       R12, R11
+	LEAQ       8(R9), R12
+	CMPQ       R12, R11
+	JHI        bnPoolGradAVX2_odd_mb_arg_bytes
+	VPMOVZXBD  (R9), Y3
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVDQU    72(SP), Y5
+	VBLENDVPS  Y5, Y3, Y4, Y3
+	JMP        bnPoolGradAVX2_odd_mb_arg_done
 
-bnPoolGradAVX2_odd_mb_arg:
-	CMPQ    R14, R13
-	JGE     bnPoolGradAVX2_odd_mb_arg_done
-	MOVBQZX (R9)(R14*1), R15
-	MOVB    R15, (SP)(R14*1)
-	INCQ    R14
-	JMP     bnPoolGradAVX2_odd_mb_arg
+bnPoolGradAVX2_odd_mb_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolGradAVX2_odd_mb_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolGradAVX2_odd_mb_arg_copied
+	MOVBQZX (R9)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolGradAVX2_odd_mb_arg_loop
+
+bnPoolGradAVX2_odd_mb_arg_copied:
+	VPMOVZXBD (SP), Y3
 
 bnPoolGradAVX2_odd_mb_arg_done:
-	VPMOVZXBD  (SP), Y3
 	VXORPS     Y5, Y5, Y5
 	VCMPPS     $0x1e, Y5, Y2, Y4
 	VMASKMOVPS 32(DX)(R8*4), Y4, Y2
@@ -24870,27 +24811,10 @@ bnPoolGradAVX2_odd_mb_arg_done:
 	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
 	VADDPS     Y1, Y4, Y4
 	VBLENDVPS  Y5, Y4, Y1, Y1
-	MOVQ       R12, R9
-	XORQ       R13, R13
-	CMPQ       R9, R13
-	CMOVQLT    R13, R9
-	MOVQ       $0x00000008, R13
-	CMPQ       R9, R13
-	CMOVQGT    R13, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y2
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS Y0, Y2, 64(AX)(R8*8)
 	VANDPS     Y2, Y0, Y0
-	MOVQ       R12, R9
-	SUBQ       $0x00000008, R9
-	XORQ       R12, R12
-	CMPQ       R9, R12
-	CMOVQLT    R12, R9
-	MOVQ       $0x00000008, R12
-	CMPQ       R9, R12
-	CMOVQGT    R12, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS Y1, Y3, 96(AX)(R8*8)
 	VANDPS     Y3, Y1, Y1
 	VADDPS     Y0, Y8, Y8
@@ -24898,26 +24822,9 @@ bnPoolGradAVX2_odd_mb_arg_done:
 	JMP        bnPoolGradAVX2_odd_done
 
 bnPoolGradAVX2_odd_lastA:
-	MOVQ       R12, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y2
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS (CX)(R8*8), Y2, Y0
-	MOVQ       R12, R9
-	SUBQ       $0x00000008, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS 32(CX)(R8*8), Y3, Y1
 	VSUBPS     Y13, Y0, Y0
 	VMULPS     Y12, Y0, Y0
@@ -24925,32 +24832,40 @@ bnPoolGradAVX2_odd_lastA:
 	VSUBPS     Y13, Y1, Y1
 	VMULPS     Y12, Y1, Y1
 	VSUBPS     Y1, Y14, Y1
-	MOVQ       R13, R9
-	XORQ       R14, R14
-	CMPQ       R9, R14
-	CMOVQLT    R14, R9
-	MOVQ       $0x00000008, R14
-	CMPQ       R9, R14
-	CMOVQGT    R14, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y4
+	VMOVDQU    72(SP), Y4
 	VMASKMOVPS (BX)(R8*4), Y4, Y2
 	LEAQ       (SI)(R8*1), R9
-	XORQ       R15, R15
-	NOTQ       R15
-	MOVQ       R15, (SP)
-	XORQ       R14, R14
+	MOVQ       arg_len+104(FP), R11
+	MOVQ       arg_base+96(FP), R12
+	ADDQ       R12, R11
+	LEAQ       8(R9), R12
+	CMPQ       R12, R11
+	JHI        bnPoolGradAVX2_odd_ma_arg_bytes
+	VPMOVZXBD  (R9), Y3
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVDQU    72(SP), Y5
+	VBLENDVPS  Y5, Y3, Y4, Y3
+	JMP        bnPoolGradAVX2_odd_ma_arg_done
 
-bnPoolGradAVX2_odd_ma_arg:
-	CMPQ    R14, R13
-	JGE     bnPoolGradAVX2_odd_ma_arg_done
-	MOVBQZX (R9)(R14*1), R15
-	MOVB    R15, (SP)(R14*1)
-	INCQ    R14
-	JMP     bnPoolGradAVX2_odd_ma_arg
+bnPoolGradAVX2_odd_ma_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolGradAVX2_odd_ma_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolGradAVX2_odd_ma_arg_copied
+	MOVBQZX (R9)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolGradAVX2_odd_ma_arg_loop
+
+bnPoolGradAVX2_odd_ma_arg_copied:
+	VPMOVZXBD (SP), Y3
 
 bnPoolGradAVX2_odd_ma_arg_done:
-	VPMOVZXBD  (SP), Y3
 	VXORPS     Y5, Y5, Y5
 	VCMPPS     $0x1e, Y5, Y2, Y4
 	VMASKMOVPS (DX)(R8*4), Y4, Y2
@@ -24965,27 +24880,10 @@ bnPoolGradAVX2_odd_ma_arg_done:
 	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
 	VADDPS     Y1, Y4, Y4
 	VBLENDVPS  Y5, Y4, Y1, Y1
-	MOVQ       R12, R9
-	XORQ       R13, R13
-	CMPQ       R9, R13
-	CMOVQLT    R13, R9
-	MOVQ       $0x00000008, R13
-	CMPQ       R9, R13
-	CMOVQGT    R13, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y2
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS Y0, Y2, (AX)(R8*8)
 	VANDPS     Y2, Y0, Y0
-	MOVQ       R12, R9
-	SUBQ       $0x00000008, R9
-	XORQ       R12, R12
-	CMPQ       R9, R12
-	CMOVQLT    R12, R9
-	MOVQ       $0x00000008, R12
-	CMPQ       R9, R12
-	CMOVQGT    R12, R9
-	SHLQ       $0x05, R9
-	VMOVDQU    (R11)(R9*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS Y1, Y3, 32(AX)(R8*8)
 	VANDPS     Y3, Y1, Y1
 	VADDPS     Y0, Y6, Y6
@@ -25046,9 +24944,6 @@ bnPoolGradAVX2_lone_tail:
 	SUBQ       R8, R9
 	SUBQ       R8, R9
 	JZ         bnPoolGradAVX2_lone_done
-	MOVQ       R9, DX
-	MOVQ       R9, BX
-	SHRQ       $0x01, BX
 	CMPQ       R9, $0x10
 	JL         bnPoolGradAVX2_lone_lastA
 	VMOVUPS    (CX)(R8*8), Y0
@@ -25063,29 +24958,11 @@ bnPoolGradAVX2_lone_tail:
 	VMOVUPS    Y1, 32(AX)(R8*8)
 	VADDPS     Y0, Y6, Y6
 	VADDPS     Y1, Y7, Y7
-	SUBQ       $0x10, DX
-	JZ         bnPoolGradAVX2_lone_done
-	SUBQ       $0x08, BX
-	MOVQ       DX, BX
-	XORQ       SI, SI
-	CMPQ       BX, SI
-	CMOVQLT    SI, BX
-	MOVQ       $0x00000008, SI
-	CMPQ       BX, SI
-	CMOVQGT    SI, BX
-	SHLQ       $0x05, BX
-	VMOVDQU    (R11)(BX*1), Y2
+	CMPQ       R9, $0x10
+	JE         bnPoolGradAVX2_lone_done
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS 64(CX)(R8*8), Y2, Y0
-	MOVQ       DX, BX
-	SUBQ       $0x00000008, BX
-	XORQ       SI, SI
-	CMPQ       BX, SI
-	CMOVQLT    SI, BX
-	MOVQ       $0x00000008, SI
-	CMPQ       BX, SI
-	CMOVQGT    SI, BX
-	SHLQ       $0x05, BX
-	VMOVDQU    (R11)(BX*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS 96(CX)(R8*8), Y3, Y1
 	VSUBPS     Y13, Y0, Y0
 	VMULPS     Y12, Y0, Y0
@@ -25093,26 +24970,10 @@ bnPoolGradAVX2_lone_tail:
 	VSUBPS     Y13, Y1, Y1
 	VMULPS     Y12, Y1, Y1
 	VSUBPS     Y1, Y14, Y1
-	MOVQ       DX, BX
-	XORQ       SI, SI
-	CMPQ       BX, SI
-	CMOVQLT    SI, BX
-	MOVQ       $0x00000008, SI
-	CMPQ       BX, SI
-	CMOVQGT    SI, BX
-	SHLQ       $0x05, BX
-	VMOVDQU    (R11)(BX*1), Y2
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS Y0, Y2, 64(AX)(R8*8)
 	VANDPS     Y2, Y0, Y0
-	SUBQ       $0x00000008, DX
-	XORQ       BX, BX
-	CMPQ       DX, BX
-	CMOVQLT    BX, DX
-	MOVQ       $0x00000008, BX
-	CMPQ       DX, BX
-	CMOVQGT    BX, DX
-	SHLQ       $0x05, DX
-	VMOVDQU    (R11)(DX*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS Y1, Y3, 96(AX)(R8*8)
 	VANDPS     Y3, Y1, Y1
 	VADDPS     Y0, Y8, Y8
@@ -25120,26 +24981,9 @@ bnPoolGradAVX2_lone_tail:
 	JMP        bnPoolGradAVX2_lone_done
 
 bnPoolGradAVX2_lone_lastA:
-	MOVQ       DX, BX
-	XORQ       SI, SI
-	CMPQ       BX, SI
-	CMOVQLT    SI, BX
-	MOVQ       $0x00000008, SI
-	CMPQ       BX, SI
-	CMOVQGT    SI, BX
-	SHLQ       $0x05, BX
-	VMOVDQU    (R11)(BX*1), Y2
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS (CX)(R8*8), Y2, Y0
-	MOVQ       DX, BX
-	SUBQ       $0x00000008, BX
-	XORQ       SI, SI
-	CMPQ       BX, SI
-	CMOVQLT    SI, BX
-	MOVQ       $0x00000008, SI
-	CMPQ       BX, SI
-	CMOVQGT    SI, BX
-	SHLQ       $0x05, BX
-	VMOVDQU    (R11)(BX*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS 32(CX)(R8*8), Y3, Y1
 	VSUBPS     Y13, Y0, Y0
 	VMULPS     Y12, Y0, Y0
@@ -25147,26 +24991,10 @@ bnPoolGradAVX2_lone_lastA:
 	VSUBPS     Y13, Y1, Y1
 	VMULPS     Y12, Y1, Y1
 	VSUBPS     Y1, Y14, Y1
-	MOVQ       DX, BX
-	XORQ       SI, SI
-	CMPQ       BX, SI
-	CMOVQLT    SI, BX
-	MOVQ       $0x00000008, SI
-	CMPQ       BX, SI
-	CMOVQGT    SI, BX
-	SHLQ       $0x05, BX
-	VMOVDQU    (R11)(BX*1), Y2
+	VMOVDQU    8(SP), Y2
 	VMASKMOVPS Y0, Y2, (AX)(R8*8)
 	VANDPS     Y2, Y0, Y0
-	SUBQ       $0x00000008, DX
-	XORQ       BX, BX
-	CMPQ       DX, BX
-	CMOVQLT    BX, DX
-	MOVQ       $0x00000008, BX
-	CMPQ       DX, BX
-	CMOVQGT    BX, DX
-	SHLQ       $0x05, DX
-	VMOVDQU    (R11)(DX*1), Y3
+	VMOVDQU    40(SP), Y3
 	VMASKMOVPS Y1, Y3, 32(AX)(R8*8)
 	VANDPS     Y3, Y1, Y1
 	VADDPS     Y0, Y6, Y6

@@ -9,7 +9,7 @@ import (
 
 // bnShapes are planes of odd and even sizes around the vector units (16 and 32 floats), the
 // example network's 28x28 among them.
-var bnShapes = [][2]int{{0, 0}, {1, 1}, {1, 5}, {2, 2}, {3, 3}, {2, 7}, {4, 14}, {5, 17}, {6, 28}, {28, 28}, {3, 31}, {4, 32}, {7, 33}, {2, 63}, {4, 64}, {3, 65}, {14, 14}}
+var bnShapes = [][2]int{{0, 0}, {1, 1}, {1, 5}, {2, 2}, {3, 3}, {2, 7}, {4, 14}, {5, 17}, {6, 28}, {28, 28}, {3, 31}, {4, 32}, {7, 33}, {2, 63}, {4, 64}, {3, 65}, {14, 14}, {3, 16}, {2, 48}, {5, 47}, {4, 24}, {3, 46}, {6, 18}}
 
 // TestPlaneMoments holds every set's moments to the same bits, and to a float64 two-pass
 // computation of the mean and the sum of squared deviations. The deviations are rounded to
@@ -108,14 +108,27 @@ func TestAffineReLUPool2(t *testing.T) {
 }
 
 // bnPoolCase is a pooled plane's backward inputs: x [h,w], and its pooled gradient, outputs
-// (half of them not positive) and winners.
+// (half of them not positive) and winners. Past their ends the slices hold NaNs and window
+// positions, which a kernel that reads past a row would take in.
 func bnPoolCase(rng *rand.Rand, h, w int) (x, dy, y []float32, arg []uint8) {
-	x = make([]float32, h*w)
+	const spare = 64
+	withSpare := func(n int) []float32 {
+		v := make([]float32, n+spare)
+		for i := range spare {
+			v[n+i] = float32(math.NaN())
+		}
+		return v[:n]
+	}
+	x = withSpare(h * w)
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
 	}
 	n := (h / 2) * (w / 2)
-	dy, y, arg = make([]float32, n), make([]float32, n), make([]uint8, n)
+	dy, y, arg = withSpare(n), withSpare(n), make([]uint8, n+spare)
+	for i := range spare {
+		arg[n+i] = uint8(i % 4)
+	}
+	arg = arg[:n]
 	for i := range dy {
 		dy[i] = float32(rng.NormFloat64())
 		y[i] = float32(rng.NormFloat64())

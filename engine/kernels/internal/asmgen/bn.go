@@ -565,7 +565,7 @@ func bnPoolGradKernel(t bnTables) {
 // The AVX2 kernels give the AVX-512 ones' bits: the same lanes (four YMM accumulators for 32
 // float32 lanes, four for 16 float64 lanes), reduced in the same tree. Without mask
 // registers, the last unit of a row is loaded by VMASKMOVPS (zeros past the row), its winners'
-// bytes through a stack buffer, and lanes past the row add +0, which leaves a lane's sum as it
+// bytes by a blend (yWinners), and lanes past the row add +0, which leaves a lane's sum as it
 // is (a sum that starts at +0 is never −0). bnPoolSumsAVX2 adds (0−mu)·0 past the row, so
 // only a mean mu that is not finite (a plane holding infinities) could tell the sets apart.
 
@@ -616,6 +616,24 @@ func yMask(table, n reg.GPVirtual, off int, m reg.VecPhysical) {
 	CMOVQGT(eight, c)
 	SHLQ(U8(5), c)
 	VMOVDQU(Mem{Base: table, Index: c, Scale: 1}, m)
+}
+
+// yTail is the masks of a row's last, partial unit, the same for every row of a plane, kept on
+// the stack so that each row loads them in one instruction: lo and hi cover its first and
+// second 8 floats of a row, pooled its pooled columns, whose count is in count.
+type yTail struct{ lo, hi, pooled, count Mem }
+
+// newYTail computes a yTail for fl floats and pc pooled columns.
+func newYTail(table, fl, pc reg.GPVirtual, scratch reg.VecPhysical) yTail {
+	t := yTail{lo: AllocLocal(32), hi: AllocLocal(32), pooled: AllocLocal(32), count: AllocLocal(8)}
+	yMask(table, fl, 0, scratch)
+	VMOVDQU(scratch, t.lo)
+	yMask(table, fl, 8, scratch)
+	VMOVDQU(scratch, t.hi)
+	yMask(table, pc, 0, scratch)
+	VMOVDQU(scratch, t.pooled)
+	MOVQ(pc, t.count)
+	return t
 }
 
 // sum32LanesY reduces 32 float32 lanes in four YMMs (lanes 0-7, 8-15, 16-23, 24-31) into the
@@ -742,15 +760,15 @@ func bnMomentsAVX2Kernel(t bnYTables) {
 	RET()
 }
 
-// ySplit loads the 16 floats at p (the first cnt of them, the rest zeros, when masked) and
-// splits them into even and odd columns, in order.
-func ySplit(p Mem, table, cnt reg.GPVirtual, masked bool, lo, hi, even, odd, m reg.VecPhysical) {
+// ySplit loads the 16 floats at p (when masked, those of tl's lo and hi, zeros past them) and
+// splits them into even and odd columns, in order; m is scratch.
+func ySplit(p Mem, tl *yTail, lo, hi, even, odd, m reg.VecPhysical) {
 	q := p
 	q.Disp += 32
-	if masked {
-		yMask(table, cnt, 0, m)
+	if tl != nil {
+		VMOVDQU(tl.lo, m)
 		VMASKMOVPS(p, m, lo)
-		yMask(table, cnt, 8, m)
+		VMOVDQU(tl.hi, m)
 		VMASKMOVPS(q, m, hi)
 	} else {
 		VMOVUPS(p, lo)
@@ -762,31 +780,42 @@ func ySplit(p Mem, table, cnt reg.GPVirtual, masked bool, lo, hi, even, odd, m r
 	VPERMPD(U8(0xd8), odd, odd)
 }
 
-// yWinners loads the winners of cnt pooled columns at p (cnt < 8) through the 8-byte stack
-// buffer buf, as dwords into av: 255 past the row, which matches no window position.
-func yWinners(p Mem, buf Mem, cnt reg.GPVirtual, av reg.VecPhysical, label string) {
-	k, b := GP64(), GP64()
+// yWinners loads the winners of tl's pooled columns (fewer than 8) at address p as dwords
+// into av, 255 past them (which matches no window position): straight from p when 8 bytes
+// there are within arg, else through the stack buffer buf a byte at a time (the last row's).
+// ones and m are scratch.
+func yWinners(p reg.GPVirtual, buf Mem, tl *yTail, av, ones, m reg.VecPhysical, label string) {
+	end, base := GP64(), GP64()
+	Load(Param("arg").Len(), end)
+	Load(Param("arg").Base(), base)
+	ADDQ(base, end)
+	LEAQ(Mem{Base: p, Disp: 8}, base)
+	CMPQ(base, end)
+	JHI(LabelRef(label + "_bytes"))
+	VPMOVZXBD(Mem{Base: p}, av)
+	VPCMPEQD(ones, ones, ones)
+	VMOVDQU(tl.pooled, m)
+	VBLENDVPS(m, av, ones, av)
+	JMP(LabelRef(label + "_done"))
+	Label(label + "_bytes")
+	k, b, cnt := GP64(), GP64(), GP64()
+	MOVQ(tl.count, cnt)
 	XORQ(b, b)
 	NOTQ(b)
 	MOVQ(b, buf)
 	XORQ(k, k)
-	Label(label)
+	Label(label + "_loop")
 	CMPQ(k, cnt)
-	JGE(LabelRef(label + "_done"))
-	q := p
-	q.Index, q.Scale = k, 1
-	if p.Index != nil {
-		// p is base+index: fold the index in first.
-		panic("yWinners: p must have no index")
-	}
-	MOVBQZX(q, b)
+	JGE(LabelRef(label + "_copied"))
+	MOVBQZX(Mem{Base: p, Index: k, Scale: 1}, b)
 	bq := buf
 	bq.Index, bq.Scale = k, 1
 	MOVB(b.As8(), bq)
 	INCQ(k)
-	JMP(LabelRef(label))
-	Label(label + "_done")
+	JMP(LabelRef(label + "_loop"))
+	Label(label + "_copied")
 	VPMOVZXBD(buf, av)
+	Label(label + "_done")
 }
 
 func bnAffinePoolAVX2Kernel(t bnYTables) {
@@ -799,10 +828,16 @@ func bnAffinePoolAVX2Kernel(t bnYTables) {
 	s := gp(Param("src").Base())
 	rows := gp(Param("rows"))
 	w := gp(Param("w"))
-	ow, s1, j, full, cnt, table := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
+	ow, s1, j, full, table := GP64(), GP64(), GP64(), GP64(), GP64()
 	LEAQ(t.masks, table)
 	MOVQ(w, ow)
 	SHRQ(U8(1), ow)
+	fl, pc := GP64(), GP64()
+	MOVQ(ow, pc)
+	ANDQ(U8(7), pc) // the last unit's pooled columns
+	MOVQ(pc, fl)
+	SHLQ(U8(1), fl)
+	tl := newYTail(table, fl, pc, reg.Y0)
 	scale, bias, zero := reg.Y15, reg.Y14, reg.Y13
 	VBROADCASTSS(paramAddr("scale"), scale)
 	VBROADCASTSS(paramAddr("bias"), bias)
@@ -817,13 +852,12 @@ func bnAffinePoolAVX2Kernel(t bnYTables) {
 
 	body := func(masked bool, label string) {
 		c := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3}
-		two := GP64()
+		var mt *yTail
 		if masked {
-			MOVQ(cnt, two)
-			SHLQ(U8(1), two)
+			mt = &tl
 		}
 		for r, base := range []reg.GPVirtual{s, s1} {
-			ySplit(Mem{Base: base, Index: j, Scale: 8}, table, two, masked, reg.Y4, reg.Y5, c[2*r], c[2*r+1], reg.Y6)
+			ySplit(Mem{Base: base, Index: j, Scale: 8}, mt, reg.Y4, reg.Y5, c[2*r], c[2*r+1], reg.Y6)
 		}
 		for _, v := range c {
 			VMULPS(scale, v, v)
@@ -847,12 +881,12 @@ func bnAffinePoolAVX2Kernel(t bnYTables) {
 			VMOVQ(at.AsX(), Mem{Base: a, Index: j, Scale: 1})
 			return
 		}
-		yMask(table, cnt, 0, m)
+		VMOVDQU(tl.pooled, m)
 		VMASKMOVPS(best, m, Mem{Base: d, Index: j, Scale: 4})
 		bytes, i := GP64(), GP64()
 		VMOVQ(at.AsX(), bytes)
-		MOVQ(j, i)
-		ADDQ(cnt, i) // past the last
+		MOVQ(tl.count, i)
+		ADDQ(j, i) // past the last
 		Label(label + "_byte")
 		MOVB(bytes.As8(), Mem{Base: a, Index: j, Scale: 1})
 		SHRQ(U8(8), bytes)
@@ -876,9 +910,8 @@ func bnAffinePoolAVX2Kernel(t bnYTables) {
 	ADDQ(U8(8), j)
 	JMP(LabelRef(name + "_unit"))
 	Label(name + "_tail")
-	MOVQ(ow, cnt)
-	SUBQ(j, cnt)
-	JZ(LabelRef(name + "_next"))
+	CMPQ(j, ow)
+	JGE(LabelRef(name + "_next"))
 	body(true, name+"_masked")
 	Label(name + "_next")
 	LEAQ(Mem{Base: s1, Index: w, Scale: 4}, s)
@@ -903,10 +936,17 @@ func bnPoolSumsAVX2Kernel(t bnYTables) {
 	rows := gp(Param("rows"))
 	w := gp(Param("w"))
 	buf := AllocLocal(8)
-	ow, x1, j, cnt, table := GP64(), GP64(), GP64(), GP64(), GP64()
+	ow, x1, j, table := GP64(), GP64(), GP64(), GP64()
 	LEAQ(t.masks, table)
 	MOVQ(w, ow)
 	SHRQ(U8(1), ow)
+	// The last unit: rest = ow%16 pooled columns, the first 8 of them whole when rest >= 8.
+	fl, pc := GP64(), GP64()
+	MOVQ(ow, pc)
+	ANDQ(U8(7), pc) // in the masked part
+	MOVQ(pc, fl)
+	SHLQ(U8(1), fl)
+	tl := newYTail(table, fl, pc, reg.Y0)
 	mu := reg.Y15
 	VBROADCASTSD(paramAddr("mu"), mu)
 	sd := []reg.VecPhysical{reg.Y7, reg.Y8, reg.Y9, reg.Y10}
@@ -920,17 +960,16 @@ func bnPoolSumsAVX2Kernel(t bnYTables) {
 	// cnt of them.
 	sub := func(off, h int, masked bool, label string) {
 		lanes := h / 4
-		two := GP64()
+		var mt *yTail
 		if masked {
-			MOVQ(cnt, two)
-			SHLQ(U8(1), two)
+			mt = &tl
 		}
-		ySplit(Mem{Base: x, Index: j, Scale: 8, Disp: 8 * off}, table, two, masked, reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y6)
-		ySplit(Mem{Base: x1, Index: j, Scale: 8, Disp: 8 * off}, table, two, masked, reg.Y0, reg.Y1, reg.Y4, reg.Y5, reg.Y6)
+		ySplit(Mem{Base: x, Index: j, Scale: 8, Disp: 8 * off}, mt, reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y6)
+		ySplit(Mem{Base: x1, Index: j, Scale: 8, Disp: 8 * off}, mt, reg.Y0, reg.Y1, reg.Y4, reg.Y5, reg.Y6)
 		if masked {
 			p := GP64()
 			LEAQ(Mem{Base: a, Index: j, Scale: 1, Disp: off}, p)
-			yWinners(Mem{Base: p}, buf, cnt, reg.Y6, label+"_arg")
+			yWinners(p, buf, &tl, reg.Y6, reg.Y0, reg.Y1, label+"_arg")
 		} else {
 			VPMOVZXBD(Mem{Base: a, Index: j, Scale: 1, Disp: off}, reg.Y6)
 		}
@@ -941,7 +980,7 @@ func bnPoolSumsAVX2Kernel(t bnYTables) {
 		VBLENDVPS(reg.Y0, reg.Y4, reg.Y2, reg.Y2)
 		yv := Mem{Base: y, Index: j, Scale: 4, Disp: 4 * off}
 		if masked {
-			yMask(table, cnt, 0, reg.Y0)
+			VMOVDQU(tl.pooled, reg.Y0)
 			VMASKMOVPS(yv, reg.Y0, reg.Y3)
 		} else {
 			VMOVUPS(yv, reg.Y3)
@@ -985,13 +1024,11 @@ func bnPoolSumsAVX2Kernel(t bnYTables) {
 	JL(LabelRef(name + "_lastA"))
 	sub(0, 0, false, name+"_fa")
 	ADDQ(U8(8), j)
-	MOVQ(rest, cnt)
-	SUBQ(U8(8), cnt)
-	JZ(LabelRef(name + "_next"))
+	CMPQ(rest, U8(8))
+	JE(LabelRef(name + "_next"))
 	sub(0, 8, true, name+"_mb")
 	JMP(LabelRef(name + "_next"))
 	Label(name + "_lastA")
-	MOVQ(rest, cnt)
 	sub(0, 0, true, name+"_ma")
 	Label(name + "_next")
 	LEAQ(Mem{Base: x1, Index: w, Scale: 4}, x)
@@ -1025,6 +1062,19 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 	LEAQ(t.masks, table)
 	Load(Param("h"), pairs)
 	SHRQ(U8(1), pairs)
+	// A row's last unit: n = w%32 floats, n/2 pooled columns; the first 16 floats whole when
+	// n >= 16, and the masks for the rest.
+	fl, pc := GP64(), GP64()
+	MOVQ(w, fl)
+	ANDQ(U8(31), fl)
+	MOVQ(fl, pc)
+	SHRQ(U8(1), pc)
+	CMPQ(fl, U8(16))
+	JL(LabelRef(name + "_masks"))
+	SUBQ(U8(16), fl)
+	SUBQ(U8(8), pc)
+	Label(name + "_masks")
+	tl := newYTail(table, fl, pc, reg.Y0)
 
 	av, negb, mu, e := reg.Y15, reg.Y14, reg.Y13, reg.Y12
 	VBROADCASTSS(paramAddr("a"), av)
@@ -1042,15 +1092,15 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 	// sub runs 16 columns at 2j+2off (8 pooled at j+off) into lanes 2off..2off+15 of the
 	// sums (off = 0 or 8); masked, the first fl floats and pooled pc of them. par is the
 	// row's parity table (nil: a row of no window).
-	sub := func(off int, masked bool, fl, pc reg.GPVirtual, par *Mem, label string) {
+	sub := func(off int, masked bool, par *Mem, label string) {
 		lo, hi := reg.Y0, reg.Y1
 		p := Mem{Base: x, Index: j, Scale: 8, Disp: 8 * off}
 		q := p
 		q.Disp += 32
 		if masked {
-			yMask(table, fl, 0, reg.Y2)
+			VMOVDQU(tl.lo, reg.Y2)
 			VMASKMOVPS(p, reg.Y2, lo)
-			yMask(table, fl, 8, reg.Y3)
+			VMOVDQU(tl.hi, reg.Y3)
 			VMASKMOVPS(q, reg.Y3, hi)
 		} else {
 			VMOVUPS(p, lo)
@@ -1065,11 +1115,11 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 			g, aw, gd, ad := reg.Y2, reg.Y3, reg.Y4, reg.Y5
 			yv := Mem{Base: y, Index: j, Scale: 4, Disp: 4 * off}
 			if masked {
-				yMask(table, pc, 0, gd)
+				VMOVDQU(tl.pooled, gd)
 				VMASKMOVPS(yv, gd, g)
 				pa := GP64()
 				LEAQ(Mem{Base: ar, Index: j, Scale: 1, Disp: off}, pa)
-				yWinners(Mem{Base: pa}, buf, pc, aw, label+"_arg")
+				yWinners(pa, buf, &tl, aw, gd, ad, label+"_arg")
 			} else {
 				VMOVUPS(yv, g)
 				VPMOVZXBD(Mem{Base: ar, Index: j, Scale: 1, Disp: off}, aw)
@@ -1092,10 +1142,10 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 		d2.Disp += 32
 		lanes := off / 4
 		if masked {
-			yMask(table, fl, 0, reg.Y2)
+			VMOVDQU(tl.lo, reg.Y2)
 			VMASKMOVPS(lo, reg.Y2, d)
 			VANDPS(reg.Y2, lo, lo)
-			yMask(table, fl, 8, reg.Y3)
+			VMOVDQU(tl.hi, reg.Y3)
 			VMASKMOVPS(hi, reg.Y3, d2)
 			VANDPS(reg.Y3, hi, hi)
 		} else {
@@ -1106,7 +1156,6 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 		VADDPS(hi, s[lanes+1], s[lanes+1])
 	}
 	row := func(label string, par *Mem) {
-		fl, pc := GP64(), GP64()
 		MOVQ(w, full)
 		SHRQ(U8(5), full)
 		SHLQ(U8(4), full) // whole units of 32 floats, in pooled columns
@@ -1114,8 +1163,8 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 		Label(label + "_unit")
 		CMPQ(j, full)
 		JGE(LabelRef(label + "_tail"))
-		sub(0, false, nil, nil, par, label+"_a")
-		sub(8, false, nil, nil, par, label+"_b")
+		sub(0, false, par, label+"_a")
+		sub(8, false, par, label+"_b")
 		ADDQ(U8(16), j)
 		JMP(LabelRef(label + "_unit"))
 		Label(label + "_tail")
@@ -1123,19 +1172,15 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 		SUBQ(j, n)
 		SUBQ(j, n) // floats left in the row, < 32
 		JZ(LabelRef(label + "_done"))
-		MOVQ(n, fl)
-		MOVQ(n, pc)
-		SHRQ(U8(1), pc)
 		CMPQ(n, U8(16))
 		JL(LabelRef(label + "_lastA"))
-		sub(0, false, nil, nil, par, label+"_fa")
-		SUBQ(U8(16), fl)
-		JZ(LabelRef(label + "_done"))
-		SUBQ(U8(8), pc)
-		sub(8, true, fl, pc, par, label+"_mb")
+		sub(0, false, par, label+"_fa")
+		CMPQ(n, U8(16))
+		JE(LabelRef(label + "_done"))
+		sub(8, true, par, label+"_mb")
 		JMP(LabelRef(label + "_done"))
 		Label(label + "_lastA")
-		sub(0, true, fl, pc, par, label+"_ma")
+		sub(0, true, par, label+"_ma")
 		Label(label + "_done")
 		LEAQ(Mem{Base: x, Index: w, Scale: 4}, x)
 		LEAQ(Mem{Base: dst, Index: w, Scale: 4}, dst)
