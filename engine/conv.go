@@ -120,7 +120,7 @@ func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scr
 				case actReLUPool:
 					ph := (s.OH() / 2) * (s.OW() / 2)
 					at := (img*s.OC + oc) * ph
-					biasReLUPoolPlane(o.y[at:][:ph], o.arg[at:][:ph], src, b[oc], s.OH(), s.OW(), sc)
+					biasReLUPoolPlane(o.y[at:][:ph], o.arg[at:][:ph], src, b[oc], s.OH(), s.OW())
 				}
 			}
 		}
@@ -263,21 +263,11 @@ func biasAddReLUPlane[F float](dst, src, skip []F, b F) {
 // last NaN, if several), which is PyTorch's rule (v > best || isnan(v)). ReLU and max pooling
 // commute, so this is both relu-then-pool (the cnn) and pool-then-relu (the inception net).
 //
-// Rows the vector kernel does not take (W not a multiple of 8) are copied into rows padded for
-// it in sc (sc.wide) when it has room, else pooled by maxpool2.go's Go.
-func biasReLUPoolPlane[F float](dst []F, arg []uint8, src []F, b F, H, W int, sc *scratch[F]) {
+// Rows of any width pool on package kernels' vector loops.
+func biasReLUPoolPlane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 	if d, ok := any(dst).([]float32); ok {
-		if W%8 != 0 {
-			s32, sc32 := any(src).([]float32), any(sc).(*scratch[float32])
-			if wp := wideRow(W); sc32 == nil || len(sc32.wide) < H*wp || len(sc32.wideOut) < (H/2)*(wp/2) {
-				affineReLUPool2Plane(d, arg, s32, 1, float32(b), H, W)
-				return
-			}
-			wp := wideRow(W)
-			for r := range H {
-				copy(sc32.wide[r*wp:][:W], s32[r*W:][:W])
-			}
-			reluPool2Padded(d, arg, sc32.wide, sc32.wideOut, sc32.wideArg, float32(b), H, W)
+		if W%8 != 0 { // scale 1: ReLUPool2's bits, on a kernel that takes rows of any width
+			kernels.AffineReLUPool2(d, arg, any(src).([]float32), 1, float32(b), H, W)
 			return
 		}
 		kernels.ReLUPool2(d, arg, any(src).([]float32), float32(b), H, W)
@@ -354,9 +344,6 @@ func addReLUBackPlane[F float](dst, dskip, dy, y []F) (sum F) {
 // is 0. Returns Σ dst.
 func reluPoolBackPlane[F float](dst, dy, y []F, arg []uint8, H, W int) (sum F) {
 	if d, ok := any(dst).([]float32); ok {
-		if W%8 != 0 { // rows the vector kernel does not take
-			return F(reluPool2BackPlane(d, any(dy).([]float32), any(y).([]float32), arg, H, W))
-		}
 		return F(kernels.ReLUPool2Backward(d, any(dy).([]float32), any(y).([]float32), arg, H, W))
 	}
 	clear(dst[:H*W]) // an odd last row or column belongs to no window

@@ -78,14 +78,10 @@ func gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64,
 // convolutions' im2col and GEMM-output matrices and the GEMM's packing buffers. Owning the
 // packing buffers keeps a worker off kernels.Sgemm's shared pool, which can allocate.
 type scratch[F float] struct {
-	col []F // [C*K*K, G*OH*OW] for the largest group of any convolution
-	tmp []F // [OC, G*OH*OW]
-	pad []F // [G,C,H+2*Pad,W+2*Pad], a group's input or input gradient with padding
-	// An output plane [OH,OW] in rows padded to wideRow(OW), and its 2x2 pooling, for the
-	// convolutions whose rows the vector relu-pooling kernel does not take (biasReLUPoolPlane).
-	wide, wideOut []F
-	wideArg       []uint8
-	gemm          *kernels.Workspace
+	col  []F // [C*K*K, G*OH*OW] for the largest group of any convolution
+	tmp  []F // [OC, G*OH*OW]
+	pad  []F // [G,C,H+2*Pad,W+2*Pad], a group's input or input gradient with padding
+	gemm *kernels.Workspace
 
 	// How convolutions group images (see groupSize): colBudget and minGroupPixels, except in
 	// tests that need groups of a few images.
@@ -102,13 +98,6 @@ func newScratchGrouped[F float](images, budget, minPixels int, shapes ...convSha
 	sc := &scratch[F]{gemm: kernels.NewWorkspace(), budget: budget, minPixels: minPixels}
 	col, tmp, pad := scratchSizes(images, budget, minPixels, shapes)
 	sc.col, sc.tmp, sc.pad = make([]F, col), make([]F, tmp), make([]F, pad)
-	wide, out := 0, 0
-	for _, s := range shapes {
-		if wp := wideRow(s.OW()); wp != s.OW() {
-			wide, out = max(wide, s.OH()*wp), max(out, (s.OH()/2)*(wp/2))
-		}
-	}
-	sc.wide, sc.wideOut, sc.wideArg = make([]F, wide), make([]F, out), make([]uint8, out)
 	return sc
 }
 

@@ -545,7 +545,6 @@ func (m *customNet[F]) reserve(images int) {
 	m.scale, m.shift = make([]float64, widest), make([]float64, widest)
 	g := &m.bnGrad
 	g.a, g.b, g.mu, g.e = make([]F, widest), make([]F, widest), make([]F, widest), make([]F, widest)
-	g.centred, g.zeros = make([]float32, planeH*planeW), make([]float32, planeH*planeW)
 	m.sc = newScratch[F](images, shapes...)
 	m.col = make([]F, col)
 	m.zeros, m.dummy = make([]F, widest), make([]F, widest)
@@ -623,7 +622,7 @@ func (m *customNet[F]) forwardPass(pass, chunk, lo int, x []F, B int, logits []F
 	}
 	if pass < len(m.fwdBN) {
 		s := &m.fwd[end]
-		batchNormMoments(m.st.bn[s.n.stat/2].moments[chunk], input(s, x), B, s.n.l.In[0], s.n.plane, &m.bnsc)
+		batchNormMoments(m.st.bn[s.n.stat/2].moments[chunk], input(s, x), B, s.n.l.In[0], s.n.plane)
 		return
 	}
 	copy(logits[:B*network.Classes], last(m.nodes).y[:B*network.Classes])

@@ -382,13 +382,12 @@ type moments struct{ n, mean, m2 float64 }
 // kernel does: the variance never comes from Σx² − n·μ², which cancels when the mean is large.
 // float32 runs the passes plane by plane (planeMoments32) and merges the planes' moments in
 // image order.
-func batchNormMoments[F float](m []moments, x []F, B, C, HW int, sc *bnScratch[F]) {
+func batchNormMoments[F float](m []moments, x []F, B, C, HW int) {
 	if x32, ok := any(x).([]float32); ok {
-		scratch := any(sc.plane).([]float32)
 		for c := range C {
 			var mc moments
 			for i := range B {
-				mc = mergeMoments(mc, planeMoments32(x32[(i*C+c)*HW:][:HW], scratch[:HW]))
+				mc = mergeMoments(mc, planeMoments32(x32[(i*C+c)*HW:][:HW]))
 			}
 			m[c] = mc
 		}
@@ -412,31 +411,13 @@ func batchNormMoments[F float](m []moments, x []F, B, C, HW int, sc *bnScratch[F
 	}
 }
 
-// planeMoments32 is the moments of the values x, two passes over them in L1: their sum by
-// package kernels' vector loop (a copy into scratch on the way), then the deviations from the
-// mean it gives, each in float32 and squared and summed in float64 (four sums), with the
-// deviations' own sum, which corrects the mean for the first pass's rounding.
-func planeMoments32(x, scratch []float32) moments {
+// planeMoments32 is the moments of the values x, two passes over them in L1 on package
+// kernels' vector loops: their mean pm in float32, then the deviations from it, each in
+// float32 and squared and summed in float64, with the deviations' own sum, which corrects the
+// mean for the first pass's rounding.
+func planeMoments32(x []float32) moments {
 	n := float64(len(x))
-	pm := kernels.CopySum(scratch, x) / float32(len(x))
-	var q0, q1, q2, q3, d0, d1 float64
-	j := 0
-	for ; j+4 <= len(x); j += 4 {
-		e0, e1, e2, e3 := float64(x[j]-pm), float64(x[j+1]-pm), float64(x[j+2]-pm), float64(x[j+3]-pm)
-		q0 += e0 * e0
-		q1 += e1 * e1
-		q2 += e2 * e2
-		q3 += e3 * e3
-		d0 += e0 + e1
-		d1 += e2 + e3
-	}
-	for ; j < len(x); j++ {
-		e := float64(x[j] - pm)
-		q0 += e * e
-		d0 += e
-	}
-	d := d0 + d1
-	q := (q0 + q1) + (q2 + q3)
+	pm, d, q := kernels.PlaneMoments(x)
 	return moments{n: n, mean: float64(pm) + d/n, m2: max(q-d*d/n, 0)}
 }
 
@@ -532,7 +513,7 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 			case bnReLUPool:
 				at := (i*C + c) * ph
 				if y32, ok := any(y).([]float32); ok {
-					bnReLUPool2Plane(y32[at:][:ph], arg[at:][:ph], any(src).([]float32), float32(a), float32(b), H, W, any(sc).(*bnScratch[float32]))
+					kernels.AffineReLUPool2(y32[at:][:ph], arg[at:][:ph], any(src).([]float32), float32(a), float32(b), H, W)
 					continue
 				}
 				dst := sc.plane[:HW]
@@ -546,47 +527,15 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 	}
 }
 
-// bnScratch is a BatchNorm's scratch for one plane [H,W] at a time.
+// bnScratch is a BatchNorm's scratch for one plane [H,W] at a time: in float64, a plane on
+// its way to pooling (float32 pools on package kernels' loops, which take the scale).
 type bnScratch[F float] struct {
-	// plane holds a plane on its way to pooling, or the moments' copy: [H*W], and for float32
-	// [H*wideRow(W)], rows padded for kernels.ReLUPool2.
-	plane []F
-	out   []F     // [(H/2)*(wideRow(W)/2)] the pooled padded rows
-	arg   []uint8 // their winners
+	plane []F // [H*W]
 }
-
-// wideRow is W rounded up to the rows kernels.ReLUPool2 takes (a multiple of 8).
-func wideRow(W int) int { return (W + 7) &^ 7 }
 
 // newBNScratch sizes a bnScratch for planes of up to H×W.
 func newBNScratch[F float](H, W int) bnScratch[F] {
-	wp := wideRow(W)
-	return bnScratch[F]{plane: make([]F, H*wp), out: make([]F, (H/2)*(wp/2)), arg: make([]uint8, (H/2)*(wp/2))}
-}
-
-// bnReLUPool2Plane is relu and 2x2 pooling of src [H,W]·a + b into dst [H/2,W/2] and arg as
-// affineReLUPool2Plane computes them, on package kernels' vector loop: src·a goes into rows
-// padded to a multiple of 8 (sc.plane), kernels.ReLUPool2 adds b and pools them (the same sums:
-// x*a, then + b), and the pooled rows come back without their padding. What the padding holds
-// (stale, even NaN) only reaches the pooled padding, which is dropped.
-func bnReLUPool2Plane(dst []float32, arg []uint8, src []float32, a, b float32, H, W int, sc *bnScratch[float32]) {
-	wp := wideRow(W)
-	if len(sc.plane) < H*wp || len(sc.out) < (H/2)*(wp/2) {
-		affineReLUPool2Plane(dst, arg, src, a, b, H, W) // a scratch sized for smaller planes
-		return
-	}
-	wide := sc.plane[:H*wp]
-	for r := range H {
-		row := wide[r*wp:][:W]
-		for j, v := range src[r*W:][:W] {
-			row[j] = v * a
-		}
-	}
-	if wp == W {
-		kernels.ReLUPool2(dst, arg, wide, b, H, W)
-		return
-	}
-	reluPool2Padded(dst, arg, wide, sc.out, sc.arg, b, H, W)
+	return bnScratch[F]{plane: make([]F, H*W)}
 }
 
 // reluPool2Plane is biasReLUPoolPlane (conv.go), its winners picked by conditional moves:
@@ -594,7 +543,7 @@ func bnReLUPool2Plane(dst []float32, arg []uint8, src []float32, a, b float32, H
 // place (0-3, row-major) in arg. Ties and NaNs as maxPool2Forward.
 func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 	if d, ok := any(dst).([]float32); ok {
-		affineReLUPool2Plane(d, arg, any(src).([]float32), 1, float32(b), H, W)
+		kernels.AffineReLUPool2(d, arg, any(src).([]float32), 1, float32(b), H, W)
 		return
 	}
 	ow := W / 2
@@ -627,7 +576,7 @@ func reluPool2Plane[F float](dst []F, arg []uint8, src []F, b F, H, W int) {
 // statistics (kept in mean and invstd [C] for the backward pass, the running ones updated)
 // and normalisation, with what is fused after it; scale and shift [C] are scratch.
 func batchNormTrain[F float](y []F, arg []uint8, mean, invstd, scale, shift []float64, m []moments, x, gamma, beta []F, B, C, H, W int, st bnStats[F], momentum, eps float64, fused bnFused, sc *bnScratch[F]) {
-	batchNormMoments(m, x, B, C, H*W, sc)
+	batchNormMoments(m, x, B, C, H*W)
 	batchNormStatistics(mean, invstd, m, st, momentum, eps)
 	batchNormAffine(scale, shift, mean, invstd, gamma, beta)
 	batchNormApply(y, arg, x, scale, shift, B, C, H, W, fused, sc)
@@ -670,10 +619,10 @@ func bnGradSums[F float](sumDy, sumDyXhat []float64, dy, y []F, arg []uint8, x [
 
 // bnPoolPlaneSums is Σg and Σg·(x−mu) in float64 over one plane's 2x2 windows, x [H,W] the
 // BatchNorm's input, g the pooled gradient dy where the pooled output y is positive (else 0)
-// and x at the window's winner (arg).
+// and x at the window's winner (arg); float32 on package kernels' loop.
 func bnPoolPlaneSums[F float](x, dy, y []F, arg []uint8, mu float64, H, W int) (sd, sdx float64) {
 	if x32, ok := any(x).([]float32); ok {
-		return bnPoolPlaneSums32(x32, any(dy).([]float32), any(y).([]float32), arg, mu, H, W)
+		return kernels.BNPoolSums(x32, any(dy).([]float32), any(y).([]float32), arg, mu, H, W)
 	}
 	ow := W / 2
 	for py := range H / 2 {
@@ -688,35 +637,6 @@ func bnPoolPlaneSums[F float](x, dy, y []F, arg []uint8, mu float64, H, W int) (
 		}
 	}
 	return sd, sdx
-}
-
-// bnPoolPlaneSums32 is bnPoolPlaneSums in float32, the gradient masked by its bits and the
-// sums split in two (odd and even columns) so that the additions do not wait on each other.
-func bnPoolPlaneSums32(x, dy, y []float32, arg []uint8, mu float64, H, W int) (sd, sdx float64) {
-	ow := W / 2
-	var sd1, sdx1 float64
-	for py := range H / 2 {
-		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
-		yy, a = yy[:len(g)], a[:len(g)]
-		r := x[2*py*W:][:2*W]
-		px := 0
-		for ; px+2 <= len(g); px += 2 {
-			v0 := float64(math.Float32frombits(math.Float32bits(g[px]) & -uint32(oneIf(yy[px] > 0))))
-			v1 := float64(math.Float32frombits(math.Float32bits(g[px+1]) & -uint32(oneIf(yy[px+1] > 0))))
-			x0 := float64(r[2*px+int(a[px]&1)+int(a[px]>>1)*W])
-			x1 := float64(r[2*px+2+int(a[px+1]&1)+int(a[px+1]>>1)*W])
-			sd += v0
-			sd1 += v1
-			sdx += v0 * (x0 - mu)
-			sdx1 += v1 * (x1 - mu)
-		}
-		if px < len(g) {
-			v := float64(math.Float32frombits(math.Float32bits(g[px]) & -uint32(oneIf(yy[px] > 0))))
-			sd += v
-			sdx += v * (float64(r[2*px+int(a[px]&1)+int(a[px]>>1)*W]) - mu)
-		}
-	}
-	return sd + sd1, sdx + sdx1
 }
 
 // oneIf is 1 if c, else 0, without a branch.
@@ -792,8 +712,6 @@ type bnPoolGrad[F float] struct {
 	arg         []uint8 // the windows' winners
 	a, b, mu, e []F     // [C] bnInputGradConsts
 	C, H, W     int
-	// float32's scratch, [H*W] each: x − mu, and zeros
-	centred, zeros []float32
 }
 
 func (g *bnPoolGrad[F]) grad(dst []F, img, c int) F {
@@ -803,16 +721,10 @@ func (g *bnPoolGrad[F]) grad(dst []F, img, c int) F {
 	x := g.x[p*hw:][:hw]
 	dst = dst[:len(x)]
 	dy, y, arg := g.dy[p*ph:][:ph], g.y[p*ph:][:ph], g.arg[p*ph:][:ph]
-	if d, ok := any(dst).([]float32); ok && len(g.centred) >= hw && len(g.zeros) >= hw {
-		// −b − (x−mu)·e in package kernels' vector loops, each operation rounded as below:
-		// x − mu by AddBias, then SGDStep's value −= lr·grad (no momentum, no decay) with the
-		// value −b, the gradient x − mu and the rate e.
-		t := g.centred[:hw]
-		kernels.AddBias(t, any(x).([]float32), -float32(mu))
-		kernels.AddBias(d, g.zeros[:hw], -float32(b))
-		kernels.SGDStep(d, t, t, float32(e), 0, 0, true)
-		bnPoolAddWinners(dst, dy, y, arg, g.a[c], g.H, g.W)
-		return F(kernels.CopySum(d, d))
+	if d, ok := any(dst).([]float32); ok {
+		// −b − (x−mu)·e, each operation rounded as below, and the winners' a·g, in one pass.
+		return F(kernels.BNPoolGrad(d, any(x).([]float32), any(dy).([]float32), any(y).([]float32), arg,
+			float32(g.a[c]), -float32(b), float32(mu), float32(e), g.H, g.W))
 	}
 	// The conversions round each product on its own, as the vector loops do: without them
 	// the compiler may fuse the multiply and the subtraction (it does on arm64).

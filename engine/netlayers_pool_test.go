@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"mnist-tui/engine/kernels"
 )
 
 // poolPlane is a plane of values drawn from a few, so that windows tie, with NaNs, infinities
@@ -67,7 +69,7 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 				x64[i] = float64(v + b) // the float32 sum, as the float32 loops add it
 			}
 			ref64, refArg := make([]float64, oh*ow), make([]uint8, oh*ow)
-			biasReLUPoolPlane(ref64, refArg, x64, 0, H, W, nil)
+			biasReLUPoolPlane(ref64, refArg, x64, 0, H, W)
 			ref := make([]float32, len(ref64))
 			for i, v := range ref64 {
 				ref[i] = float32(v)
@@ -77,12 +79,8 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
 				t.Fatalf("%dx%d bias %v: reluPool2Plane %v %v, plain %v %v (x %v)", H, W, b, gotR, gotRArg, ref, refArg, x)
 			}
-			// The convolution's, on the vector kernel through rows padded with stale NaNs.
-			sc := newScratch[float32](1, convShape{C: 1, OC: 1, H: H, W: W, K: 1})
-			for i := range sc.wide {
-				sc.wide[i] = float32(math.NaN())
-			}
-			biasReLUPoolPlane(gotR, gotRArg, x, b, H, W, sc)
+			// The convolution's, on package kernels' loops (rows of any width).
+			biasReLUPoolPlane(gotR, gotRArg, x, b, H, W)
 			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
 				t.Fatalf("%dx%d bias %v: biasReLUPoolPlane %v %v, plain %v %v (x %v)", H, W, b, gotR, gotRArg, ref, refArg, x)
 			}
@@ -92,22 +90,14 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 			for i, v := range x {
 				x64[i] = float64(v*a + b)
 			}
-			biasReLUPoolPlane(ref64, refArg, x64, 0, H, W, nil)
+			biasReLUPoolPlane(ref64, refArg, x64, 0, H, W)
 			for i, v := range ref64 {
 				ref[i] = float32(v)
 			}
-			affineReLUPool2Plane(gotR, gotRArg, x, a, b, H, W)
+			// The BatchNorm's, on package kernels' loops.
+			kernels.AffineReLUPool2(gotR, gotRArg, x, a, b, H, W)
 			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
-				t.Fatalf("%dx%d scale %v bias %v: affineReLUPool2Plane %v %v, plain %v %v (x %v)", H, W, a, b, gotR, gotRArg, ref, refArg, x)
-			}
-			// On the vector kernel, through rows padded with stale values, NaNs included.
-			bsc := newBNScratch[float32](H, W)
-			for i := range bsc.plane {
-				bsc.plane[i] = float32(math.NaN())
-			}
-			bnReLUPool2Plane(gotR, gotRArg, x, a, b, H, W, &bsc)
-			if !sameBits(gotR, ref) || !slices.Equal(gotRArg, refArg) {
-				t.Fatalf("%dx%d scale %v bias %v: bnReLUPool2Plane %v %v, plain %v %v (x %v)", H, W, a, b, gotR, gotRArg, ref, refArg, x)
+				t.Fatalf("%dx%d scale %v bias %v: kernels.AffineReLUPool2 %v %v, plain %v %v (x %v)", H, W, a, b, gotR, gotRArg, ref, refArg, x)
 			}
 
 			// Backward: the float32 loop sends each gradient where the float64 one does.
@@ -122,9 +112,9 @@ func TestBranchFreePoolingMatchesPlainLoops(t *testing.T) {
 				wantD[i] = float32(v)
 			}
 			gotD := poolPlane(rng, H*W) // garbage that must be overwritten
-			reluPool2BackPlane(gotD, dy, gotR, gotRArg, H, W)
+			reluPoolBackPlane(gotD, dy, gotR, gotRArg, H, W)
 			if !sameBits(gotD, wantD) {
-				t.Fatalf("%dx%d: reluPool2BackPlane %v, plain %v (dy %v, y %v, arg %v)", H, W, gotD, wantD, dy, gotR, gotRArg)
+				t.Fatalf("%dx%d: reluPoolBackPlane %v, plain %v (dy %v, y %v, arg %v)", H, W, gotD, wantD, dy, gotR, gotRArg)
 			}
 
 		}
@@ -145,9 +135,8 @@ func TestBatchNormMomentsFloat32(t *testing.T) {
 			x64[i] = float64(x[i])
 		}
 		got, want := make([]moments, C), make([]moments, C)
-		sc := newBNScratch[float32](14, 14)
-		batchNormMoments(got, x, B, C, HW, &sc)
-		batchNormMoments(want, x64, B, C, HW, nil)
+		batchNormMoments(got, x, B, C, HW)
+		batchNormMoments(want, x64, B, C, HW)
 		for c := range C {
 			spread := math.Sqrt(want[c].m2 / want[c].n)
 			if e := math.Abs(got[c].mean-want[c].mean) / spread; !(e < 2e-8) || got[c].n != want[c].n {
@@ -186,31 +175,49 @@ func TestBatchNormPoolSumsFloat32(t *testing.T) {
 	}
 }
 
-// A pooled BatchNorm's input gradient for the convolution before it (bnPoolGrad) is the same
-// floats on package kernels' vector loops as in the Go loop, and sums to the same up to order.
-func TestBatchNormPoolGradVectorLoops(t *testing.T) {
+// A pooled BatchNorm's input gradient for the convolution before it (bnPoolGrad) is, in
+// float32, −b − (x−mu)·e with each operation rounded, plus a·g at the winners, and sums to the
+// float64 sum of what it wrote.
+func TestBatchNormPoolGradFloat32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
-	const B, C, H, W = 2, 3, 14, 14
-	ph := (H / 2) * (W / 2)
-	g := bnPoolGrad[float32]{x: randn(rng, B*C*H*W, 1), y: finitePlane(rng, B*C*ph), dy: randn(rng, B*C*ph, 1),
-		arg: make([]uint8, B*C*ph), a: randn(rng, C, 1), b: randn(rng, C, 1), mu: randn(rng, C, 1), e: randn(rng, C, 1),
-		C: C, H: H, W: W}
-	for i := range g.arg {
-		g.arg[i] = uint8(rng.IntN(4))
-	}
-	for img := range B {
-		for c := range C {
-			want := make([]float32, H*W)
-			g.centred, g.zeros = nil, nil
-			wantSum := g.grad(want, img, c)
-			got := randn(rng, H*W, 1) // garbage that must be overwritten
-			g.centred, g.zeros = randn(rng, H*W, 1), make([]float32, H*W)
-			gotSum := g.grad(got, img, c)
-			if !sameBits(got, want) {
-				t.Fatalf("image %d channel %d: vector loops %v, Go loop %v", img, c, got, want)
-			}
-			if math.Abs(float64(gotSum-wantSum)) > 1e-5*math.Abs(float64(wantSum))+1e-5 {
-				t.Errorf("image %d channel %d: sum %v, Go loop %v", img, c, gotSum, wantSum)
+	for _, hw := range [][2]int{{14, 14}, {28, 28}, {5, 7}} {
+		const B, C = 2, 3
+		H, W := hw[0], hw[1]
+		ph := (H / 2) * (W / 2)
+		g := bnPoolGrad[float32]{x: randn(rng, B*C*H*W, 1), y: finitePlane(rng, B*C*ph), dy: randn(rng, B*C*ph, 1),
+			arg: make([]uint8, B*C*ph), a: randn(rng, C, 1), b: randn(rng, C, 1), mu: randn(rng, C, 1), e: randn(rng, C, 1),
+			C: C, H: H, W: W}
+		for i := range g.arg {
+			g.arg[i] = uint8(rng.IntN(4))
+		}
+		for img := range B {
+			for c := range C {
+				p := img*C + c
+				x := g.x[p*H*W:][:H*W]
+				want := make([]float32, H*W)
+				for j, v := range x {
+					want[j] = -g.b[c] - float32((v-g.mu[c])*g.e[c])
+				}
+				for i := range ph {
+					py, px, a := i/(W/2), i%(W/2), int(g.arg[p*ph+i])
+					v := g.dy[p*ph+i]
+					if !(g.y[p*ph+i] > 0) {
+						v = 0
+					}
+					want[(2*py+a/2)*W+2*px+a%2] += float32(g.a[c] * v)
+				}
+				var wantSum float64
+				for _, v := range want {
+					wantSum += float64(v)
+				}
+				got := randn(rng, H*W, 1) // garbage that must be overwritten
+				gotSum := g.grad(got, img, c)
+				if !sameBits(got, want) {
+					t.Fatalf("%dx%d image %d channel %d: %v, want %v", H, W, img, c, got, want)
+				}
+				if math.Abs(float64(gotSum)-wantSum) > 1e-5*(1+math.Abs(wantSum)) {
+					t.Errorf("%dx%d image %d channel %d: sum %v, want %v", H, W, img, c, gotSum, wantSum)
+				}
 			}
 		}
 	}

@@ -1161,3 +1161,47 @@ func zconv1dwRow5x4(dw []float32, ldw int, dy []float32, dyStride int, x []float
 //
 //go:noescape
 func zconv1dwRow5x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
+
+// bnMomentsAVX512 returns the float32 mean pm of x (len(x) > 0) and the float64 sums of the
+// deviations x−pm and of their squares.
+//
+//go:noescape
+func bnMomentsAVX512(x []float32) (pm float32, d float64, q float64)
+
+// bnAffinePool2AVX512 writes rows rows of w/2 pooled outputs into dst and arg from 2*rows rows of w
+// floats of src, each times scale plus bias; w >= 2.
+//
+//go:noescape
+func bnAffinePool2AVX512(dst []float32, arg []uint8, src []float32, scale float32, bias float32, rows int, w int)
+
+// bnPoolSumsAVX512 returns Σg and Σg·(x−mu) over rows rows of w/2 pooled gradients, as
+// batchnorm.go's poolSums; w >= 2.
+//
+//go:noescape
+func bnPoolSumsAVX512(x []float32, dy []float32, y []float32, arg []uint8, mu float64, rows int, w int) (sd float64, sdx float64)
+
+// bnPoolGradAVX512 writes the BatchNorm input gradient dst [h,w] as batchnorm.go's poolGrad and
+// returns its sum; w >= 2.
+//
+//go:noescape
+func bnPoolGradAVX512(dst []float32, x []float32, dy []float32, y []float32, arg []uint8, a float32, nb float32, mu float32, e float32, h int, w int) float32
+
+// bnMomentsAVX2 is bnMomentsAVX512 on YMM registers.
+//
+//go:noescape
+func bnMomentsAVX2(x []float32) (pm float32, d float64, q float64)
+
+// bnAffinePool2AVX2 is bnAffinePool2AVX512 on YMM registers, eight pooled outputs at a time.
+//
+//go:noescape
+func bnAffinePool2AVX2(dst []float32, arg []uint8, src []float32, scale float32, bias float32, rows int, w int)
+
+// bnPoolSumsAVX2 is bnPoolSumsAVX512 on YMM registers.
+//
+//go:noescape
+func bnPoolSumsAVX2(x []float32, dy []float32, y []float32, arg []uint8, mu float64, rows int, w int) (sd float64, sdx float64)
+
+// bnPoolGradAVX2 is bnPoolGradAVX512 on YMM registers.
+//
+//go:noescape
+func bnPoolGradAVX2(dst []float32, x []float32, dy []float32, y []float32, arg []uint8, a float32, nb float32, mu float32, e float32, h int, w int) float32

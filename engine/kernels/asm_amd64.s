@@ -31351,3 +31351,2357 @@ zconv1dwRow5x5_rowEnd:
 	VMOVSS        X24, 16(AX)
 	VZEROUPPER
 	RET
+
+DATA bnEvenIdx<>+0(SB)/4, $0x00000000
+DATA bnEvenIdx<>+4(SB)/4, $0x00000002
+DATA bnEvenIdx<>+8(SB)/4, $0x00000004
+DATA bnEvenIdx<>+12(SB)/4, $0x00000006
+DATA bnEvenIdx<>+16(SB)/4, $0x00000008
+DATA bnEvenIdx<>+20(SB)/4, $0x0000000a
+DATA bnEvenIdx<>+24(SB)/4, $0x0000000c
+DATA bnEvenIdx<>+28(SB)/4, $0x0000000e
+DATA bnEvenIdx<>+32(SB)/4, $0x00000010
+DATA bnEvenIdx<>+36(SB)/4, $0x00000012
+DATA bnEvenIdx<>+40(SB)/4, $0x00000014
+DATA bnEvenIdx<>+44(SB)/4, $0x00000016
+DATA bnEvenIdx<>+48(SB)/4, $0x00000018
+DATA bnEvenIdx<>+52(SB)/4, $0x0000001a
+DATA bnEvenIdx<>+56(SB)/4, $0x0000001c
+DATA bnEvenIdx<>+60(SB)/4, $0x0000001e
+GLOBL bnEvenIdx<>(SB), RODATA|NOPTR, $64
+
+DATA bnOddIdx<>+0(SB)/4, $0x00000001
+DATA bnOddIdx<>+4(SB)/4, $0x00000003
+DATA bnOddIdx<>+8(SB)/4, $0x00000005
+DATA bnOddIdx<>+12(SB)/4, $0x00000007
+DATA bnOddIdx<>+16(SB)/4, $0x00000009
+DATA bnOddIdx<>+20(SB)/4, $0x0000000b
+DATA bnOddIdx<>+24(SB)/4, $0x0000000d
+DATA bnOddIdx<>+28(SB)/4, $0x0000000f
+DATA bnOddIdx<>+32(SB)/4, $0x00000011
+DATA bnOddIdx<>+36(SB)/4, $0x00000013
+DATA bnOddIdx<>+40(SB)/4, $0x00000015
+DATA bnOddIdx<>+44(SB)/4, $0x00000017
+DATA bnOddIdx<>+48(SB)/4, $0x00000019
+DATA bnOddIdx<>+52(SB)/4, $0x0000001b
+DATA bnOddIdx<>+56(SB)/4, $0x0000001d
+DATA bnOddIdx<>+60(SB)/4, $0x0000001f
+GLOBL bnOddIdx<>(SB), RODATA|NOPTR, $64
+
+DATA bnDupLoIdx<>+0(SB)/4, $0x00000000
+DATA bnDupLoIdx<>+4(SB)/4, $0x00000000
+DATA bnDupLoIdx<>+8(SB)/4, $0x00000001
+DATA bnDupLoIdx<>+12(SB)/4, $0x00000001
+DATA bnDupLoIdx<>+16(SB)/4, $0x00000002
+DATA bnDupLoIdx<>+20(SB)/4, $0x00000002
+DATA bnDupLoIdx<>+24(SB)/4, $0x00000003
+DATA bnDupLoIdx<>+28(SB)/4, $0x00000003
+DATA bnDupLoIdx<>+32(SB)/4, $0x00000004
+DATA bnDupLoIdx<>+36(SB)/4, $0x00000004
+DATA bnDupLoIdx<>+40(SB)/4, $0x00000005
+DATA bnDupLoIdx<>+44(SB)/4, $0x00000005
+DATA bnDupLoIdx<>+48(SB)/4, $0x00000006
+DATA bnDupLoIdx<>+52(SB)/4, $0x00000006
+DATA bnDupLoIdx<>+56(SB)/4, $0x00000007
+DATA bnDupLoIdx<>+60(SB)/4, $0x00000007
+GLOBL bnDupLoIdx<>(SB), RODATA|NOPTR, $64
+
+DATA bnDupHiIdx<>+0(SB)/4, $0x00000008
+DATA bnDupHiIdx<>+4(SB)/4, $0x00000008
+DATA bnDupHiIdx<>+8(SB)/4, $0x00000009
+DATA bnDupHiIdx<>+12(SB)/4, $0x00000009
+DATA bnDupHiIdx<>+16(SB)/4, $0x0000000a
+DATA bnDupHiIdx<>+20(SB)/4, $0x0000000a
+DATA bnDupHiIdx<>+24(SB)/4, $0x0000000b
+DATA bnDupHiIdx<>+28(SB)/4, $0x0000000b
+DATA bnDupHiIdx<>+32(SB)/4, $0x0000000c
+DATA bnDupHiIdx<>+36(SB)/4, $0x0000000c
+DATA bnDupHiIdx<>+40(SB)/4, $0x0000000d
+DATA bnDupHiIdx<>+44(SB)/4, $0x0000000d
+DATA bnDupHiIdx<>+48(SB)/4, $0x0000000e
+DATA bnDupHiIdx<>+52(SB)/4, $0x0000000e
+DATA bnDupHiIdx<>+56(SB)/4, $0x0000000f
+DATA bnDupHiIdx<>+60(SB)/4, $0x0000000f
+GLOBL bnDupHiIdx<>(SB), RODATA|NOPTR, $64
+
+DATA bnParity0<>+0(SB)/4, $0x00000000
+DATA bnParity0<>+4(SB)/4, $0x00000001
+DATA bnParity0<>+8(SB)/4, $0x00000000
+DATA bnParity0<>+12(SB)/4, $0x00000001
+DATA bnParity0<>+16(SB)/4, $0x00000000
+DATA bnParity0<>+20(SB)/4, $0x00000001
+DATA bnParity0<>+24(SB)/4, $0x00000000
+DATA bnParity0<>+28(SB)/4, $0x00000001
+DATA bnParity0<>+32(SB)/4, $0x00000000
+DATA bnParity0<>+36(SB)/4, $0x00000001
+DATA bnParity0<>+40(SB)/4, $0x00000000
+DATA bnParity0<>+44(SB)/4, $0x00000001
+DATA bnParity0<>+48(SB)/4, $0x00000000
+DATA bnParity0<>+52(SB)/4, $0x00000001
+DATA bnParity0<>+56(SB)/4, $0x00000000
+DATA bnParity0<>+60(SB)/4, $0x00000001
+GLOBL bnParity0<>(SB), RODATA|NOPTR, $64
+
+DATA bnParity1<>+0(SB)/4, $0x00000002
+DATA bnParity1<>+4(SB)/4, $0x00000003
+DATA bnParity1<>+8(SB)/4, $0x00000002
+DATA bnParity1<>+12(SB)/4, $0x00000003
+DATA bnParity1<>+16(SB)/4, $0x00000002
+DATA bnParity1<>+20(SB)/4, $0x00000003
+DATA bnParity1<>+24(SB)/4, $0x00000002
+DATA bnParity1<>+28(SB)/4, $0x00000003
+DATA bnParity1<>+32(SB)/4, $0x00000002
+DATA bnParity1<>+36(SB)/4, $0x00000003
+DATA bnParity1<>+40(SB)/4, $0x00000002
+DATA bnParity1<>+44(SB)/4, $0x00000003
+DATA bnParity1<>+48(SB)/4, $0x00000002
+DATA bnParity1<>+52(SB)/4, $0x00000003
+DATA bnParity1<>+56(SB)/4, $0x00000002
+DATA bnParity1<>+60(SB)/4, $0x00000003
+GLOBL bnParity1<>(SB), RODATA|NOPTR, $64
+
+DATA bnMasks<>+0(SB)/2, $0x0000
+DATA bnMasks<>+2(SB)/2, $0x0001
+DATA bnMasks<>+4(SB)/2, $0x0003
+DATA bnMasks<>+6(SB)/2, $0x0007
+DATA bnMasks<>+8(SB)/2, $0x000f
+DATA bnMasks<>+10(SB)/2, $0x001f
+DATA bnMasks<>+12(SB)/2, $0x003f
+DATA bnMasks<>+14(SB)/2, $0x007f
+DATA bnMasks<>+16(SB)/2, $0x00ff
+DATA bnMasks<>+18(SB)/2, $0x01ff
+DATA bnMasks<>+20(SB)/2, $0x03ff
+DATA bnMasks<>+22(SB)/2, $0x07ff
+DATA bnMasks<>+24(SB)/2, $0x0fff
+DATA bnMasks<>+26(SB)/2, $0x1fff
+DATA bnMasks<>+28(SB)/2, $0x3fff
+DATA bnMasks<>+30(SB)/2, $0x7fff
+DATA bnMasks<>+32(SB)/2, $0xffff
+GLOBL bnMasks<>(SB), RODATA|NOPTR, $34
+
+// func bnMomentsAVX512(x []float32) (pm float32, d float64, q float64)
+// Requires: AVX, AVX512F, CMOV, SSE, SSE2
+TEXT ·bnMomentsAVX512(SB), NOSPLIT, $0-48
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   DX, DX
+	MOVQ   CX, BX
+	SHRQ   $0x05, BX
+	SHLQ   $0x05, BX
+
+bnMomentsAVX512_sum:
+	CMPQ   DX, BX
+	JGE    bnMomentsAVX512_sumTail
+	VADDPS (AX)(DX*4), Z0, Z0
+	VADDPS 64(AX)(DX*4), Z1, Z1
+	ADDQ   $0x20, DX
+	JMP    bnMomentsAVX512_sum
+
+bnMomentsAVX512_sumTail:
+	LEAQ          bnMasks<>+0(SB), SI
+	MOVQ          CX, BX
+	SUBQ          DX, BX
+	MOVQ          $0x00000010, DI
+	CMPQ          BX, $0x10
+	CMOVQLT       BX, DI
+	SUBQ          DI, BX
+	KMOVW         (SI)(DI*2), K1
+	KMOVW         (SI)(BX*2), K2
+	VMOVUPS.Z     (AX)(DX*4), K1, Z2
+	VMOVUPS.Z     64(AX)(DX*4), K2, Z3
+	VADDPS        Z2, Z0, K1, Z0
+	VADDPS        Z3, Z1, K2, Z1
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X1, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VCVTSI2SSQ    CX, X5, X5
+	VDIVSS        X5, X0, X4
+	MOVSS         X4, pm+24(FP)
+	VBROADCASTSS  X4, Z4
+	VPXORD        Z6, Z6, Z6
+	VPXORD        Z7, Z7, Z7
+	VPXORD        Z8, Z8, Z8
+	VPXORD        Z9, Z9, Z9
+	XORQ          DX, DX
+	MOVQ          CX, BX
+	SHRQ          $0x04, BX
+	SHLQ          $0x04, BX
+
+bnMomentsAVX512_dev:
+	CMPQ          DX, BX
+	JGE           bnMomentsAVX512_devTail
+	VMOVUPS       (AX)(DX*4), Z2
+	VSUBPS        Z4, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y11
+	VCVTPS2PD     Y2, Z10
+	VCVTPS2PD     Y11, Z11
+	VMULPD        Z10, Z10, Z12
+	VMULPD        Z11, Z11, Z13
+	VADDPD        Z10, Z6, Z6
+	VADDPD        Z11, Z7, Z7
+	VADDPD        Z12, Z8, Z8
+	VADDPD        Z13, Z9, Z9
+	ADDQ          $0x10, DX
+	JMP           bnMomentsAVX512_dev
+
+bnMomentsAVX512_devTail:
+	MOVQ          CX, BX
+	SUBQ          DX, BX
+	MOVQ          $0x00000010, CX
+	CMPQ          BX, $0x10
+	CMOVQLT       BX, CX
+	SUBQ          CX, BX
+	KMOVW         (SI)(CX*2), K1
+	KMOVW         (SI)(BX*2), K2
+	VMOVUPS.Z     (AX)(DX*4), K1, Z2
+	VSUBPS        Z4, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y11
+	VCVTPS2PD     Y2, Z10
+	VCVTPS2PD     Y11, Z11
+	VMULPD        Z10, Z10, Z12
+	VMULPD        Z11, Z11, Z13
+	KSHIFTRW      $0x08, K1, K2
+	VADDPD        Z10, Z6, K1, Z6
+	VADDPD        Z11, Z7, K2, Z7
+	VADDPD        Z12, Z8, K1, Z8
+	VADDPD        Z13, Z9, K2, Z9
+	VADDPD        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VADDPD        Y7, Y6, Y6
+	VEXTRACTF128  $0x01, Y6, X7
+	VADDPD        X7, X6, X6
+	VUNPCKHPD     X6, X6, X7
+	VADDSD        X7, X6, X6
+	VADDPD        Z9, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z8, Y9
+	VADDPD        Y9, Y8, Y8
+	VEXTRACTF128  $0x01, Y8, X9
+	VADDPD        X9, X8, X8
+	VUNPCKHPD     X8, X8, X9
+	VADDSD        X9, X8, X8
+	MOVSD         X6, d+32(FP)
+	MOVSD         X8, q+40(FP)
+	VZEROUPPER
+	RET
+
+// func bnAffinePool2AVX512(dst []float32, arg []uint8, src []float32, scale float32, bias float32, rows int, w int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·bnAffinePool2AVX512(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         arg_base+24(FP), CX
+	MOVQ         src_base+48(FP), DX
+	MOVQ         rows+80(FP), BX
+	MOVQ         w+88(FP), SI
+	MOVQ         SI, DI
+	SHRQ         $0x01, DI
+	VBROADCASTSS scale+72(FP), Z16
+	VBROADCASTSS bias+76(FP), Z15
+	VPXORD       Z14, Z14, Z14
+	MOVL         $0x00000001, R8
+	VPBROADCASTD R8, Z13
+	MOVL         $0x00000002, R8
+	VPBROADCASTD R8, Z12
+	MOVL         $0x00000003, R8
+	VPBROADCASTD R8, Z11
+	VMOVDQU32    bnEvenIdx<>+0(SB), Z10
+	VMOVDQU32    bnOddIdx<>+0(SB), Z9
+
+bnAffinePool2AVX512_row:
+	TESTQ BX, BX
+	JE    bnAffinePool2AVX512_done
+	LEAQ  (DX)(SI*4), R8
+	MOVQ  DI, R10
+	SHRQ  $0x04, R10
+	SHLQ  $0x04, R10
+	XORQ  R9, R9
+
+bnAffinePool2AVX512_unit:
+	CMPQ      R9, R10
+	JGE       bnAffinePool2AVX512_tail
+	VMOVUPS   (DX)(R9*8), Z6
+	VMOVUPS   64(DX)(R9*8), Z7
+	VMOVDQA32 Z10, Z0
+	VPERMI2PS Z7, Z6, Z0
+	VMOVDQA32 Z9, Z1
+	VPERMI2PS Z7, Z6, Z1
+	VMOVUPS   (R8)(R9*8), Z6
+	VMOVUPS   64(R8)(R9*8), Z7
+	VMOVDQA32 Z10, Z2
+	VPERMI2PS Z7, Z6, Z2
+	VMOVDQA32 Z9, Z3
+	VPERMI2PS Z7, Z6, Z3
+	VMULPS    Z16, Z0, Z0
+	VADDPS    Z15, Z0, Z0
+	VMULPS    Z16, Z1, Z1
+	VADDPS    Z15, Z1, Z1
+	VMULPS    Z16, Z2, Z2
+	VADDPS    Z15, Z2, Z2
+	VMULPS    Z16, Z3, Z3
+	VADDPS    Z15, Z3, Z3
+	VPXORD    Z4, Z4, Z4
+	VCMPPS    $0x1e, Z0, Z1, K4
+	VCMPPS    $0x03, Z1, Z1, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z1, K4, Z0
+	VMOVDQA32 Z13, K4, Z4
+	VCMPPS    $0x1e, Z0, Z2, K4
+	VCMPPS    $0x03, Z2, Z2, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z2, K4, Z0
+	VMOVDQA32 Z12, K4, Z4
+	VCMPPS    $0x1e, Z0, Z3, K4
+	VCMPPS    $0x03, Z3, Z3, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z3, K4, Z0
+	VMOVDQA32 Z11, K4, Z4
+	VMAXPS    Z0, Z14, Z0
+	VADDPS    Z14, Z0, Z0
+	VMOVUPS   Z0, (AX)(R9*4)
+	VPMOVDB   Z4, (CX)(R9*1)
+	ADDQ      $0x10, R9
+	JMP       bnAffinePool2AVX512_unit
+
+bnAffinePool2AVX512_tail:
+	MOVQ      DI, R10
+	SUBQ      R9, R10
+	JZ        bnAffinePool2AVX512_rowDone
+	LEAQ      bnMasks<>+0(SB), R11
+	KMOVW     (R11)(R10*2), K3
+	SHLQ      $0x01, R10
+	MOVQ      $0x00000010, R12
+	CMPQ      R10, $0x10
+	CMOVQLT   R10, R12
+	SUBQ      R12, R10
+	KMOVW     (R11)(R12*2), K1
+	KMOVW     (R11)(R10*2), K2
+	VMOVUPS.Z (DX)(R9*8), K1, Z6
+	VMOVUPS.Z 64(DX)(R9*8), K2, Z7
+	VMOVDQA32 Z10, Z0
+	VPERMI2PS Z7, Z6, Z0
+	VMOVDQA32 Z9, Z1
+	VPERMI2PS Z7, Z6, Z1
+	VMOVUPS.Z (R8)(R9*8), K1, Z6
+	VMOVUPS.Z 64(R8)(R9*8), K2, Z7
+	VMOVDQA32 Z10, Z2
+	VPERMI2PS Z7, Z6, Z2
+	VMOVDQA32 Z9, Z3
+	VPERMI2PS Z7, Z6, Z3
+	VMULPS    Z16, Z0, Z0
+	VADDPS    Z15, Z0, Z0
+	VMULPS    Z16, Z1, Z1
+	VADDPS    Z15, Z1, Z1
+	VMULPS    Z16, Z2, Z2
+	VADDPS    Z15, Z2, Z2
+	VMULPS    Z16, Z3, Z3
+	VADDPS    Z15, Z3, Z3
+	VPXORD    Z4, Z4, Z4
+	VCMPPS    $0x1e, Z0, Z1, K4
+	VCMPPS    $0x03, Z1, Z1, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z1, K4, Z0
+	VMOVDQA32 Z13, K4, Z4
+	VCMPPS    $0x1e, Z0, Z2, K4
+	VCMPPS    $0x03, Z2, Z2, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z2, K4, Z0
+	VMOVDQA32 Z12, K4, Z4
+	VCMPPS    $0x1e, Z0, Z3, K4
+	VCMPPS    $0x03, Z3, Z3, K5
+	KORW      K5, K4, K4
+	VMOVAPS   Z3, K4, Z0
+	VMOVDQA32 Z11, K4, Z4
+	VMAXPS    Z0, Z14, Z0
+	VADDPS    Z14, Z0, Z0
+	VMOVUPS   Z0, K3, (AX)(R9*4)
+	VPMOVDB   Z4, K3, (CX)(R9*1)
+
+bnAffinePool2AVX512_rowDone:
+	LEAQ (R8)(SI*4), DX
+	LEAQ (AX)(DI*4), AX
+	ADDQ DI, CX
+	DECQ BX
+	JMP  bnAffinePool2AVX512_row
+
+bnAffinePool2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func bnPoolSumsAVX512(x []float32, dy []float32, y []float32, arg []uint8, mu float64, rows int, w int) (sd float64, sdx float64)
+// Requires: AVX, AVX512F, CMOV, SSE2
+TEXT ·bnPoolSumsAVX512(SB), NOSPLIT, $0-136
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         y_base+48(FP), DX
+	MOVQ         arg_base+72(FP), BX
+	MOVQ         rows+104(FP), SI
+	MOVQ         w+112(FP), DI
+	MOVQ         DI, R8
+	SHRQ         $0x01, R8
+	VBROADCASTSD mu+96(FP), Z31
+	VPXORD       Z30, Z30, Z30
+	MOVL         $0x00000001, R9
+	VPBROADCASTD R9, Z29
+	MOVL         $0x00000002, R9
+	VPBROADCASTD R9, Z28
+	MOVL         $0x00000003, R9
+	VPBROADCASTD R9, Z27
+	VMOVDQU32    bnEvenIdx<>+0(SB), Z26
+	VMOVDQU32    bnOddIdx<>+0(SB), Z25
+	VPXORD       Z20, Z20, Z20
+	VPXORD       Z21, Z21, Z21
+	VPXORD       Z22, Z22, Z22
+	VPXORD       Z23, Z23, Z23
+
+bnPoolSumsAVX512_row:
+	TESTQ SI, SI
+	JE    bnPoolSumsAVX512_done
+	LEAQ  (AX)(DI*4), R9
+	MOVQ  R8, R11
+	SHRQ  $0x04, R11
+	SHLQ  $0x04, R11
+	XORQ  R10, R10
+
+bnPoolSumsAVX512_unit:
+	CMPQ          R10, R11
+	JGE           bnPoolSumsAVX512_tail
+	VMOVUPS       (AX)(R10*8), Z6
+	VMOVUPS       64(AX)(R10*8), Z7
+	VMOVDQA32     Z26, Z0
+	VPERMI2PS     Z7, Z6, Z0
+	VMOVDQA32     Z25, Z1
+	VPERMI2PS     Z7, Z6, Z1
+	VMOVUPS       (R9)(R10*8), Z6
+	VMOVUPS       64(R9)(R10*8), Z7
+	VMOVDQA32     Z26, Z2
+	VPERMI2PS     Z7, Z6, Z2
+	VMOVDQA32     Z25, Z3
+	VPERMI2PS     Z7, Z6, Z3
+	VMOVUPS       (DX)(R10*4), Z4
+	VCMPPS        $0x1e, Z30, Z4, K4
+	VMOVUPS.Z     (CX)(R10*4), K4, Z4
+	VPMOVZXBD     (BX)(R10*1), Z5
+	VPCMPEQD      Z29, Z5, K4
+	VMOVAPS       Z1, K4, Z0
+	VPCMPEQD      Z28, Z5, K4
+	VMOVAPS       Z2, K4, Z0
+	VPCMPEQD      Z27, Z5, K4
+	VMOVAPS       Z3, K4, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y4, Z8
+	VCVTPS2PD     Y9, Z9
+	VEXTRACTF64X4 $0x01, Z0, Y11
+	VCVTPS2PD     Y0, Z10
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z31, Z10, Z10
+	VSUBPD        Z31, Z11, Z11
+	VMULPD        Z8, Z10, Z10
+	VMULPD        Z9, Z11, Z11
+	VADDPD        Z8, Z20, Z20
+	VADDPD        Z9, Z21, Z21
+	VADDPD        Z10, Z22, Z22
+	VADDPD        Z11, Z23, Z23
+	ADDQ          $0x10, R10
+	JMP           bnPoolSumsAVX512_unit
+
+bnPoolSumsAVX512_tail:
+	MOVQ          R8, R11
+	SUBQ          R10, R11
+	JZ            bnPoolSumsAVX512_rowDone
+	LEAQ          bnMasks<>+0(SB), R12
+	KMOVW         (R12)(R11*2), K3
+	SHLQ          $0x01, R11
+	MOVQ          $0x00000010, R13
+	CMPQ          R11, $0x10
+	CMOVQLT       R11, R13
+	SUBQ          R13, R11
+	KMOVW         (R12)(R13*2), K1
+	KMOVW         (R12)(R11*2), K2
+	VMOVUPS.Z     (AX)(R10*8), K1, Z6
+	VMOVUPS.Z     64(AX)(R10*8), K2, Z7
+	VMOVDQA32     Z26, Z0
+	VPERMI2PS     Z7, Z6, Z0
+	VMOVDQA32     Z25, Z1
+	VPERMI2PS     Z7, Z6, Z1
+	VMOVUPS.Z     (R9)(R10*8), K1, Z6
+	VMOVUPS.Z     64(R9)(R10*8), K2, Z7
+	VMOVDQA32     Z26, Z2
+	VPERMI2PS     Z7, Z6, Z2
+	VMOVDQA32     Z25, Z3
+	VPERMI2PS     Z7, Z6, Z3
+	VMOVUPS.Z     (DX)(R10*4), K3, Z4
+	VCMPPS        $0x1e, Z30, Z4, K4
+	VMOVUPS.Z     (CX)(R10*4), K4, Z4
+	VPTERNLOGD    $0xff, Z5, Z5, Z5
+	VPMOVZXBD     (BX)(R10*1), K3, Z5
+	VPCMPEQD      Z29, Z5, K4
+	VMOVAPS       Z1, K4, Z0
+	VPCMPEQD      Z28, Z5, K4
+	VMOVAPS       Z2, K4, Z0
+	VPCMPEQD      Z27, Z5, K4
+	VMOVAPS       Z3, K4, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y4, Z8
+	VCVTPS2PD     Y9, Z9
+	VEXTRACTF64X4 $0x01, Z0, Y11
+	VCVTPS2PD     Y0, Z10
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z31, Z10, Z10
+	VSUBPD        Z31, Z11, Z11
+	VMULPD        Z8, Z10, Z10
+	VMULPD        Z9, Z11, Z11
+	KSHIFTRW      $0x08, K3, K5
+	VADDPD        Z8, Z20, K3, Z20
+	VADDPD        Z9, Z21, K5, Z21
+	VADDPD        Z10, Z22, K3, Z22
+	VADDPD        Z11, Z23, K5, Z23
+
+bnPoolSumsAVX512_rowDone:
+	LEAQ (R9)(DI*4), AX
+	LEAQ (CX)(R8*4), CX
+	LEAQ (DX)(R8*4), DX
+	ADDQ R8, BX
+	DECQ SI
+	JMP  bnPoolSumsAVX512_row
+
+bnPoolSumsAVX512_done:
+	VMOVAPD       Z20, Z0
+	VMOVAPD       Z21, Z1
+	VMOVAPD       Z22, Z2
+	VMOVAPD       Z23, Z3
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VADDPD        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VADDPD        Y3, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X3
+	VADDPD        X3, X2, X2
+	VUNPCKHPD     X2, X2, X3
+	VADDSD        X3, X2, X2
+	MOVSD         X0, sd+120(FP)
+	MOVSD         X2, sdx+128(FP)
+	VZEROUPPER
+	RET
+
+// func bnPoolGradAVX512(dst []float32, x []float32, dy []float32, y []float32, arg []uint8, a float32, nb float32, mu float32, e float32, h int, w int) float32
+// Requires: AVX, AVX512F, CMOV, SSE
+TEXT ·bnPoolGradAVX512(SB), NOSPLIT, $0-156
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         y_base+72(FP), BX
+	MOVQ         arg_base+96(FP), SI
+	MOVQ         w+144(FP), DI
+	MOVQ         h+136(FP), R10
+	SHRQ         $0x01, R10
+	VBROADCASTSS a+120(FP), Z31
+	VBROADCASTSS nb+124(FP), Z30
+	VBROADCASTSS mu+128(FP), Z29
+	VBROADCASTSS e+132(FP), Z28
+	VPXORD       Z27, Z27, Z27
+	VMOVDQU32    bnDupLoIdx<>+0(SB), Z26
+	VMOVDQU32    bnDupHiIdx<>+0(SB), Z25
+	VMOVDQU32    bnParity0<>+0(SB), Z24
+	VMOVDQU32    bnParity1<>+0(SB), Z23
+	VPXORD       Z20, Z20, Z20
+	VPXORD       Z21, Z21, Z21
+
+bnPoolGradAVX512_pair:
+	TESTQ R10, R10
+	JE    bnPoolGradAVX512_last
+	MOVQ  DI, R9
+	SHRQ  $0x05, R9
+	SHLQ  $0x04, R9
+	XORQ  R8, R8
+
+bnPoolGradAVX512_even_unit:
+	CMPQ      R8, R9
+	JGE       bnPoolGradAVX512_even_tail
+	VMOVUPS   (CX)(R8*8), Z0
+	VMOVUPS   64(CX)(R8*8), Z1
+	VSUBPS    Z29, Z0, Z0
+	VMULPS    Z28, Z0, Z0
+	VSUBPS    Z0, Z30, Z0
+	VSUBPS    Z29, Z1, Z1
+	VMULPS    Z28, Z1, Z1
+	VSUBPS    Z1, Z30, Z1
+	VMOVUPS   (BX)(R8*4), Z4
+	VCMPPS    $0x1e, Z27, Z4, K4
+	VMOVUPS.Z (DX)(R8*4), K4, Z4
+	VPMOVZXBD (SI)(R8*1), Z5
+	VMULPS    Z31, Z4, Z4
+	VPERMPS   Z4, Z26, Z6
+	VPERMPS   Z4, Z25, Z7
+	VPERMD    Z5, Z26, Z8
+	VPERMD    Z5, Z25, Z9
+	VPCMPEQD  Z24, Z8, K4
+	VPCMPEQD  Z24, Z9, K5
+	VADDPS    Z6, Z0, K4, Z0
+	VADDPS    Z7, Z1, K5, Z1
+	VMOVUPS   Z0, (AX)(R8*8)
+	VMOVUPS   Z1, 64(AX)(R8*8)
+	VADDPS    Z0, Z20, Z20
+	VADDPS    Z1, Z21, Z21
+	ADDQ      $0x10, R8
+	JMP       bnPoolGradAVX512_even_unit
+
+bnPoolGradAVX512_even_tail:
+	MOVQ       DI, R9
+	SUBQ       R8, R9
+	SUBQ       R8, R9
+	JZ         bnPoolGradAVX512_even_done
+	LEAQ       bnMasks<>+0(SB), R11
+	MOVQ       $0x00000010, R12
+	CMPQ       R9, $0x10
+	CMOVQLT    R9, R12
+	MOVQ       R9, R13
+	SUBQ       R12, R13
+	KMOVW      (R11)(R12*2), K1
+	KMOVW      (R11)(R13*2), K2
+	SHRQ       $0x01, R9
+	KMOVW      (R11)(R9*2), K3
+	VMOVUPS.Z  (CX)(R8*8), K1, Z0
+	VMOVUPS.Z  64(CX)(R8*8), K2, Z1
+	VSUBPS     Z29, Z0, Z0
+	VMULPS     Z28, Z0, Z0
+	VSUBPS     Z0, Z30, Z0
+	VSUBPS     Z29, Z1, Z1
+	VMULPS     Z28, Z1, Z1
+	VSUBPS     Z1, Z30, Z1
+	VMOVUPS.Z  (BX)(R8*4), K3, Z4
+	VCMPPS     $0x1e, Z27, Z4, K4
+	VMOVUPS.Z  (DX)(R8*4), K4, Z4
+	VPTERNLOGD $0xff, Z5, Z5, Z5
+	VPMOVZXBD  (SI)(R8*1), K3, Z5
+	VMULPS     Z31, Z4, Z4
+	VPERMPS    Z4, Z26, Z6
+	VPERMPS    Z4, Z25, Z7
+	VPERMD     Z5, Z26, Z8
+	VPERMD     Z5, Z25, Z9
+	VPCMPEQD   Z24, Z8, K4
+	VPCMPEQD   Z24, Z9, K5
+	VADDPS     Z6, Z0, K4, Z0
+	VADDPS     Z7, Z1, K5, Z1
+	VMOVUPS    Z0, K1, (AX)(R8*8)
+	VMOVUPS    Z1, K2, 64(AX)(R8*8)
+	VADDPS     Z0, Z20, K1, Z20
+	VADDPS     Z1, Z21, K2, Z21
+
+bnPoolGradAVX512_even_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+	MOVQ DI, R9
+	SHRQ $0x05, R9
+	SHLQ $0x04, R9
+	XORQ R8, R8
+
+bnPoolGradAVX512_odd_unit:
+	CMPQ      R8, R9
+	JGE       bnPoolGradAVX512_odd_tail
+	VMOVUPS   (CX)(R8*8), Z0
+	VMOVUPS   64(CX)(R8*8), Z1
+	VSUBPS    Z29, Z0, Z0
+	VMULPS    Z28, Z0, Z0
+	VSUBPS    Z0, Z30, Z0
+	VSUBPS    Z29, Z1, Z1
+	VMULPS    Z28, Z1, Z1
+	VSUBPS    Z1, Z30, Z1
+	VMOVUPS   (BX)(R8*4), Z4
+	VCMPPS    $0x1e, Z27, Z4, K4
+	VMOVUPS.Z (DX)(R8*4), K4, Z4
+	VPMOVZXBD (SI)(R8*1), Z5
+	VMULPS    Z31, Z4, Z4
+	VPERMPS   Z4, Z26, Z6
+	VPERMPS   Z4, Z25, Z7
+	VPERMD    Z5, Z26, Z8
+	VPERMD    Z5, Z25, Z9
+	VPCMPEQD  Z23, Z8, K4
+	VPCMPEQD  Z23, Z9, K5
+	VADDPS    Z6, Z0, K4, Z0
+	VADDPS    Z7, Z1, K5, Z1
+	VMOVUPS   Z0, (AX)(R8*8)
+	VMOVUPS   Z1, 64(AX)(R8*8)
+	VADDPS    Z0, Z20, Z20
+	VADDPS    Z1, Z21, Z21
+	ADDQ      $0x10, R8
+	JMP       bnPoolGradAVX512_odd_unit
+
+bnPoolGradAVX512_odd_tail:
+	MOVQ       DI, R9
+	SUBQ       R8, R9
+	SUBQ       R8, R9
+	JZ         bnPoolGradAVX512_odd_done
+	LEAQ       bnMasks<>+0(SB), R11
+	MOVQ       $0x00000010, R12
+	CMPQ       R9, $0x10
+	CMOVQLT    R9, R12
+	MOVQ       R9, R13
+	SUBQ       R12, R13
+	KMOVW      (R11)(R12*2), K1
+	KMOVW      (R11)(R13*2), K2
+	SHRQ       $0x01, R9
+	KMOVW      (R11)(R9*2), K3
+	VMOVUPS.Z  (CX)(R8*8), K1, Z0
+	VMOVUPS.Z  64(CX)(R8*8), K2, Z1
+	VSUBPS     Z29, Z0, Z0
+	VMULPS     Z28, Z0, Z0
+	VSUBPS     Z0, Z30, Z0
+	VSUBPS     Z29, Z1, Z1
+	VMULPS     Z28, Z1, Z1
+	VSUBPS     Z1, Z30, Z1
+	VMOVUPS.Z  (BX)(R8*4), K3, Z4
+	VCMPPS     $0x1e, Z27, Z4, K4
+	VMOVUPS.Z  (DX)(R8*4), K4, Z4
+	VPTERNLOGD $0xff, Z5, Z5, Z5
+	VPMOVZXBD  (SI)(R8*1), K3, Z5
+	VMULPS     Z31, Z4, Z4
+	VPERMPS    Z4, Z26, Z6
+	VPERMPS    Z4, Z25, Z7
+	VPERMD     Z5, Z26, Z8
+	VPERMD     Z5, Z25, Z9
+	VPCMPEQD   Z23, Z8, K4
+	VPCMPEQD   Z23, Z9, K5
+	VADDPS     Z6, Z0, K4, Z0
+	VADDPS     Z7, Z1, K5, Z1
+	VMOVUPS    Z0, K1, (AX)(R8*8)
+	VMOVUPS    Z1, K2, 64(AX)(R8*8)
+	VADDPS     Z0, Z20, K1, Z20
+	VADDPS     Z1, Z21, K2, Z21
+
+bnPoolGradAVX512_odd_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+	MOVQ DI, R8
+	SHRQ $0x01, R8
+	LEAQ (DX)(R8*4), DX
+	LEAQ (BX)(R8*4), BX
+	ADDQ R8, SI
+	DECQ R10
+	JMP  bnPoolGradAVX512_pair
+
+bnPoolGradAVX512_last:
+	MOVQ  h+136(FP), DX
+	TESTQ $0x00000001, DX
+	JE    bnPoolGradAVX512_sum
+	MOVQ  DI, R9
+	SHRQ  $0x05, R9
+	SHLQ  $0x04, R9
+	XORQ  R8, R8
+
+bnPoolGradAVX512_lone_unit:
+	CMPQ    R8, R9
+	JGE     bnPoolGradAVX512_lone_tail
+	VMOVUPS (CX)(R8*8), Z0
+	VMOVUPS 64(CX)(R8*8), Z1
+	VSUBPS  Z29, Z0, Z0
+	VMULPS  Z28, Z0, Z0
+	VSUBPS  Z0, Z30, Z0
+	VSUBPS  Z29, Z1, Z1
+	VMULPS  Z28, Z1, Z1
+	VSUBPS  Z1, Z30, Z1
+	VMOVUPS Z0, (AX)(R8*8)
+	VMOVUPS Z1, 64(AX)(R8*8)
+	VADDPS  Z0, Z20, Z20
+	VADDPS  Z1, Z21, Z21
+	ADDQ    $0x10, R8
+	JMP     bnPoolGradAVX512_lone_unit
+
+bnPoolGradAVX512_lone_tail:
+	MOVQ      DI, R9
+	SUBQ      R8, R9
+	SUBQ      R8, R9
+	JZ        bnPoolGradAVX512_lone_done
+	LEAQ      bnMasks<>+0(SB), DX
+	MOVQ      $0x00000010, BX
+	CMPQ      R9, $0x10
+	CMOVQLT   R9, BX
+	MOVQ      R9, SI
+	SUBQ      BX, SI
+	KMOVW     (DX)(BX*2), K1
+	KMOVW     (DX)(SI*2), K2
+	SHRQ      $0x01, R9
+	KMOVW     (DX)(R9*2), K3
+	VMOVUPS.Z (CX)(R8*8), K1, Z0
+	VMOVUPS.Z 64(CX)(R8*8), K2, Z1
+	VSUBPS    Z29, Z0, Z0
+	VMULPS    Z28, Z0, Z0
+	VSUBPS    Z0, Z30, Z0
+	VSUBPS    Z29, Z1, Z1
+	VMULPS    Z28, Z1, Z1
+	VSUBPS    Z1, Z30, Z1
+	VMOVUPS   Z0, K1, (AX)(R8*8)
+	VMOVUPS   Z1, K2, 64(AX)(R8*8)
+	VADDPS    Z0, Z20, K1, Z20
+	VADDPS    Z1, Z21, K2, Z21
+
+bnPoolGradAVX512_lone_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+
+bnPoolGradAVX512_sum:
+	VMOVAPS       Z20, Z0
+	VMOVAPS       Z21, Z1
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X1, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	MOVSS         X0, ret+152(FP)
+	VZEROUPPER
+	RET
+
+DATA bnYDupLoIdx<>+0(SB)/4, $0x00000000
+DATA bnYDupLoIdx<>+4(SB)/4, $0x00000000
+DATA bnYDupLoIdx<>+8(SB)/4, $0x00000001
+DATA bnYDupLoIdx<>+12(SB)/4, $0x00000001
+DATA bnYDupLoIdx<>+16(SB)/4, $0x00000002
+DATA bnYDupLoIdx<>+20(SB)/4, $0x00000002
+DATA bnYDupLoIdx<>+24(SB)/4, $0x00000003
+DATA bnYDupLoIdx<>+28(SB)/4, $0x00000003
+GLOBL bnYDupLoIdx<>(SB), RODATA|NOPTR, $32
+
+DATA bnYDupHiIdx<>+0(SB)/4, $0x00000004
+DATA bnYDupHiIdx<>+4(SB)/4, $0x00000004
+DATA bnYDupHiIdx<>+8(SB)/4, $0x00000005
+DATA bnYDupHiIdx<>+12(SB)/4, $0x00000005
+DATA bnYDupHiIdx<>+16(SB)/4, $0x00000006
+DATA bnYDupHiIdx<>+20(SB)/4, $0x00000006
+DATA bnYDupHiIdx<>+24(SB)/4, $0x00000007
+DATA bnYDupHiIdx<>+28(SB)/4, $0x00000007
+GLOBL bnYDupHiIdx<>(SB), RODATA|NOPTR, $32
+
+DATA bnYParity0<>+0(SB)/4, $0x00000000
+DATA bnYParity0<>+4(SB)/4, $0x00000001
+DATA bnYParity0<>+8(SB)/4, $0x00000000
+DATA bnYParity0<>+12(SB)/4, $0x00000001
+DATA bnYParity0<>+16(SB)/4, $0x00000000
+DATA bnYParity0<>+20(SB)/4, $0x00000001
+DATA bnYParity0<>+24(SB)/4, $0x00000000
+DATA bnYParity0<>+28(SB)/4, $0x00000001
+GLOBL bnYParity0<>(SB), RODATA|NOPTR, $32
+
+DATA bnYParity1<>+0(SB)/4, $0x00000002
+DATA bnYParity1<>+4(SB)/4, $0x00000003
+DATA bnYParity1<>+8(SB)/4, $0x00000002
+DATA bnYParity1<>+12(SB)/4, $0x00000003
+DATA bnYParity1<>+16(SB)/4, $0x00000002
+DATA bnYParity1<>+20(SB)/4, $0x00000003
+DATA bnYParity1<>+24(SB)/4, $0x00000002
+DATA bnYParity1<>+28(SB)/4, $0x00000003
+GLOBL bnYParity1<>(SB), RODATA|NOPTR, $32
+
+DATA bnYMasks<>+0(SB)/4, $0x00000000
+DATA bnYMasks<>+4(SB)/4, $0x00000000
+DATA bnYMasks<>+8(SB)/4, $0x00000000
+DATA bnYMasks<>+12(SB)/4, $0x00000000
+DATA bnYMasks<>+16(SB)/4, $0x00000000
+DATA bnYMasks<>+20(SB)/4, $0x00000000
+DATA bnYMasks<>+24(SB)/4, $0x00000000
+DATA bnYMasks<>+28(SB)/4, $0x00000000
+DATA bnYMasks<>+32(SB)/4, $0xffffffff
+DATA bnYMasks<>+36(SB)/4, $0x00000000
+DATA bnYMasks<>+40(SB)/4, $0x00000000
+DATA bnYMasks<>+44(SB)/4, $0x00000000
+DATA bnYMasks<>+48(SB)/4, $0x00000000
+DATA bnYMasks<>+52(SB)/4, $0x00000000
+DATA bnYMasks<>+56(SB)/4, $0x00000000
+DATA bnYMasks<>+60(SB)/4, $0x00000000
+DATA bnYMasks<>+64(SB)/4, $0xffffffff
+DATA bnYMasks<>+68(SB)/4, $0xffffffff
+DATA bnYMasks<>+72(SB)/4, $0x00000000
+DATA bnYMasks<>+76(SB)/4, $0x00000000
+DATA bnYMasks<>+80(SB)/4, $0x00000000
+DATA bnYMasks<>+84(SB)/4, $0x00000000
+DATA bnYMasks<>+88(SB)/4, $0x00000000
+DATA bnYMasks<>+92(SB)/4, $0x00000000
+DATA bnYMasks<>+96(SB)/4, $0xffffffff
+DATA bnYMasks<>+100(SB)/4, $0xffffffff
+DATA bnYMasks<>+104(SB)/4, $0xffffffff
+DATA bnYMasks<>+108(SB)/4, $0x00000000
+DATA bnYMasks<>+112(SB)/4, $0x00000000
+DATA bnYMasks<>+116(SB)/4, $0x00000000
+DATA bnYMasks<>+120(SB)/4, $0x00000000
+DATA bnYMasks<>+124(SB)/4, $0x00000000
+DATA bnYMasks<>+128(SB)/4, $0xffffffff
+DATA bnYMasks<>+132(SB)/4, $0xffffffff
+DATA bnYMasks<>+136(SB)/4, $0xffffffff
+DATA bnYMasks<>+140(SB)/4, $0xffffffff
+DATA bnYMasks<>+144(SB)/4, $0x00000000
+DATA bnYMasks<>+148(SB)/4, $0x00000000
+DATA bnYMasks<>+152(SB)/4, $0x00000000
+DATA bnYMasks<>+156(SB)/4, $0x00000000
+DATA bnYMasks<>+160(SB)/4, $0xffffffff
+DATA bnYMasks<>+164(SB)/4, $0xffffffff
+DATA bnYMasks<>+168(SB)/4, $0xffffffff
+DATA bnYMasks<>+172(SB)/4, $0xffffffff
+DATA bnYMasks<>+176(SB)/4, $0xffffffff
+DATA bnYMasks<>+180(SB)/4, $0x00000000
+DATA bnYMasks<>+184(SB)/4, $0x00000000
+DATA bnYMasks<>+188(SB)/4, $0x00000000
+DATA bnYMasks<>+192(SB)/4, $0xffffffff
+DATA bnYMasks<>+196(SB)/4, $0xffffffff
+DATA bnYMasks<>+200(SB)/4, $0xffffffff
+DATA bnYMasks<>+204(SB)/4, $0xffffffff
+DATA bnYMasks<>+208(SB)/4, $0xffffffff
+DATA bnYMasks<>+212(SB)/4, $0xffffffff
+DATA bnYMasks<>+216(SB)/4, $0x00000000
+DATA bnYMasks<>+220(SB)/4, $0x00000000
+DATA bnYMasks<>+224(SB)/4, $0xffffffff
+DATA bnYMasks<>+228(SB)/4, $0xffffffff
+DATA bnYMasks<>+232(SB)/4, $0xffffffff
+DATA bnYMasks<>+236(SB)/4, $0xffffffff
+DATA bnYMasks<>+240(SB)/4, $0xffffffff
+DATA bnYMasks<>+244(SB)/4, $0xffffffff
+DATA bnYMasks<>+248(SB)/4, $0xffffffff
+DATA bnYMasks<>+252(SB)/4, $0x00000000
+DATA bnYMasks<>+256(SB)/4, $0xffffffff
+DATA bnYMasks<>+260(SB)/4, $0xffffffff
+DATA bnYMasks<>+264(SB)/4, $0xffffffff
+DATA bnYMasks<>+268(SB)/4, $0xffffffff
+DATA bnYMasks<>+272(SB)/4, $0xffffffff
+DATA bnYMasks<>+276(SB)/4, $0xffffffff
+DATA bnYMasks<>+280(SB)/4, $0xffffffff
+DATA bnYMasks<>+284(SB)/4, $0xffffffff
+GLOBL bnYMasks<>(SB), RODATA|NOPTR, $288
+
+// func bnMomentsAVX2(x []float32) (pm float32, d float64, q float64)
+// Requires: AVX, AVX2, CMOV, SSE, SSE2
+TEXT ·bnMomentsAVX2(SB), NOSPLIT, $0-48
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	LEAQ   bnYMasks<>+0(SB), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   BX, BX
+	MOVQ   CX, SI
+	SHRQ   $0x05, SI
+	SHLQ   $0x05, SI
+
+bnMomentsAVX2_sum:
+	CMPQ   BX, SI
+	JGE    bnMomentsAVX2_sumTail
+	VADDPS (AX)(BX*4), Y0, Y0
+	VADDPS 32(AX)(BX*4), Y1, Y1
+	VADDPS 64(AX)(BX*4), Y2, Y2
+	VADDPS 96(AX)(BX*4), Y3, Y3
+	ADDQ   $0x20, BX
+	JMP    bnMomentsAVX2_sum
+
+bnMomentsAVX2_sumTail:
+	MOVQ         CX, SI
+	SUBQ         BX, SI
+	MOVQ         SI, DI
+	XORQ         R8, R8
+	CMPQ         DI, R8
+	CMOVQLT      R8, DI
+	MOVQ         $0x00000008, R8
+	CMPQ         DI, R8
+	CMOVQGT      R8, DI
+	SHLQ         $0x05, DI
+	VMOVDQU      (DX)(DI*1), Y4
+	VMASKMOVPS   (AX)(BX*4), Y4, Y5
+	VADDPS       Y5, Y0, Y0
+	MOVQ         SI, DI
+	SUBQ         $0x00000008, DI
+	XORQ         R8, R8
+	CMPQ         DI, R8
+	CMOVQLT      R8, DI
+	MOVQ         $0x00000008, R8
+	CMPQ         DI, R8
+	CMOVQGT      R8, DI
+	SHLQ         $0x05, DI
+	VMOVDQU      (DX)(DI*1), Y4
+	VMASKMOVPS   32(AX)(BX*4), Y4, Y5
+	VADDPS       Y5, Y1, Y1
+	MOVQ         SI, DI
+	SUBQ         $0x00000010, DI
+	XORQ         R8, R8
+	CMPQ         DI, R8
+	CMOVQLT      R8, DI
+	MOVQ         $0x00000008, R8
+	CMPQ         DI, R8
+	CMOVQGT      R8, DI
+	SHLQ         $0x05, DI
+	VMOVDQU      (DX)(DI*1), Y4
+	VMASKMOVPS   64(AX)(BX*4), Y4, Y5
+	VADDPS       Y5, Y2, Y2
+	SUBQ         $0x00000018, SI
+	XORQ         DI, DI
+	CMPQ         SI, DI
+	CMOVQLT      DI, SI
+	MOVQ         $0x00000008, DI
+	CMPQ         SI, DI
+	CMOVQGT      DI, SI
+	SHLQ         $0x05, SI
+	VMOVDQU      (DX)(SI*1), Y4
+	VMASKMOVPS   96(AX)(BX*4), Y4, Y5
+	VADDPS       Y5, Y3, Y3
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VCVTSI2SSQ   CX, X5, X5
+	VDIVSS       X5, X0, X6
+	MOVSS        X6, pm+24(FP)
+	VBROADCASTSS X6, Y6
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y11, Y11, Y11
+	XORQ         BX, BX
+	MOVQ         CX, SI
+	SHRQ         $0x04, SI
+	SHLQ         $0x04, SI
+
+bnMomentsAVX2_dev:
+	CMPQ         BX, SI
+	JGE          bnMomentsAVX2_devTail
+	VMOVUPS      (AX)(BX*4), Y5
+	VSUBPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X13
+	VCVTPS2PD    X5, Y12
+	VCVTPS2PD    X13, Y13
+	VADDPD       Y12, Y0, Y0
+	VADDPD       Y13, Y1, Y1
+	VMULPD       Y12, Y12, Y12
+	VMULPD       Y13, Y13, Y13
+	VADDPD       Y12, Y8, Y8
+	VADDPD       Y13, Y9, Y9
+	VMOVUPS      32(AX)(BX*4), Y5
+	VSUBPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X13
+	VCVTPS2PD    X5, Y12
+	VCVTPS2PD    X13, Y13
+	VADDPD       Y12, Y2, Y2
+	VADDPD       Y13, Y3, Y3
+	VMULPD       Y12, Y12, Y12
+	VMULPD       Y13, Y13, Y13
+	VADDPD       Y12, Y10, Y10
+	VADDPD       Y13, Y11, Y11
+	ADDQ         $0x10, BX
+	JMP          bnMomentsAVX2_dev
+
+bnMomentsAVX2_devTail:
+	MOVQ         CX, SI
+	SUBQ         BX, SI
+	MOVQ         SI, CX
+	XORQ         DI, DI
+	CMPQ         CX, DI
+	CMOVQLT      DI, CX
+	MOVQ         $0x00000008, DI
+	CMPQ         CX, DI
+	CMOVQGT      DI, CX
+	SHLQ         $0x05, CX
+	VMOVDQU      (DX)(CX*1), Y4
+	VMASKMOVPS   (AX)(BX*4), Y4, Y5
+	VSUBPS       Y6, Y5, Y5
+	VANDPS       Y4, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X13
+	VCVTPS2PD    X5, Y12
+	VCVTPS2PD    X13, Y13
+	VADDPD       Y12, Y0, Y0
+	VADDPD       Y13, Y1, Y1
+	VMULPD       Y12, Y12, Y12
+	VMULPD       Y13, Y13, Y13
+	VADDPD       Y12, Y8, Y8
+	VADDPD       Y13, Y9, Y9
+	MOVQ         SI, CX
+	SUBQ         $0x00000008, CX
+	XORQ         SI, SI
+	CMPQ         CX, SI
+	CMOVQLT      SI, CX
+	MOVQ         $0x00000008, SI
+	CMPQ         CX, SI
+	CMOVQGT      SI, CX
+	SHLQ         $0x05, CX
+	VMOVDQU      (DX)(CX*1), Y4
+	VMASKMOVPS   32(AX)(BX*4), Y4, Y5
+	VSUBPS       Y6, Y5, Y5
+	VANDPS       Y4, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X13
+	VCVTPS2PD    X5, Y12
+	VCVTPS2PD    X13, Y13
+	VADDPD       Y12, Y2, Y2
+	VADDPD       Y13, Y3, Y3
+	VMULPD       Y12, Y12, Y12
+	VMULPD       Y13, Y13, Y13
+	VADDPD       Y12, Y10, Y10
+	VADDPD       Y13, Y11, Y11
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y11, Y9, Y9
+	VADDPD       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VADDPD       X9, X8, X8
+	VUNPCKHPD    X8, X8, X9
+	VADDSD       X9, X8, X8
+	MOVSD        X0, d+32(FP)
+	MOVSD        X8, q+40(FP)
+	VZEROUPPER
+	RET
+
+// func bnAffinePool2AVX2(dst []float32, arg []uint8, src []float32, scale float32, bias float32, rows int, w int)
+// Requires: AVX, AVX2, CMOV
+TEXT ·bnAffinePool2AVX2(SB), NOSPLIT, $104-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         arg_base+24(FP), CX
+	MOVQ         src_base+48(FP), DX
+	MOVQ         rows+80(FP), BX
+	MOVQ         w+88(FP), SI
+	LEAQ         bnYMasks<>+0(SB), R8
+	MOVQ         SI, DI
+	SHRQ         $0x01, DI
+	MOVQ         DI, R10
+	ANDQ         $0x07, R10
+	MOVQ         R10, R9
+	SHLQ         $0x01, R9
+	MOVQ         R9, R11
+	XORQ         R12, R12
+	CMPQ         R11, R12
+	CMOVQLT      R12, R11
+	MOVQ         $0x00000008, R12
+	CMPQ         R11, R12
+	CMOVQGT      R12, R11
+	SHLQ         $0x05, R11
+	VMOVDQU      (R8)(R11*1), Y0
+	VMOVDQU      Y0, (SP)
+	SUBQ         $0x00000008, R9
+	XORQ         R11, R11
+	CMPQ         R9, R11
+	CMOVQLT      R11, R9
+	MOVQ         $0x00000008, R11
+	CMPQ         R9, R11
+	CMOVQGT      R11, R9
+	SHLQ         $0x05, R9
+	VMOVDQU      (R8)(R9*1), Y0
+	VMOVDQU      Y0, 32(SP)
+	MOVQ         R10, R9
+	XORQ         R11, R11
+	CMPQ         R9, R11
+	CMOVQLT      R11, R9
+	MOVQ         $0x00000008, R11
+	CMPQ         R9, R11
+	CMOVQGT      R11, R9
+	SHLQ         $0x05, R9
+	VMOVDQU      (R8)(R9*1), Y0
+	VMOVDQU      Y0, 64(SP)
+	MOVQ         R10, 96(SP)
+	VBROADCASTSS scale+72(FP), Y15
+	VBROADCASTSS bias+76(FP), Y14
+	VXORPS       Y13, Y13, Y13
+	MOVL         $0x00000001, R8
+	VMOVD        R8, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x00000002, R8
+	VMOVD        R8, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x00000003, R8
+	VMOVD        R8, X10
+	VPBROADCASTD X10, Y10
+
+bnAffinePool2AVX2_row:
+	TESTQ BX, BX
+	JE    bnAffinePool2AVX2_done
+	LEAQ  (DX)(SI*4), R8
+	MOVQ  DI, R10
+	SHRQ  $0x03, R10
+	SHLQ  $0x03, R10
+	XORQ  R9, R9
+
+bnAffinePool2AVX2_unit:
+	CMPQ         R9, R10
+	JGE          bnAffinePool2AVX2_tail
+	VMOVUPS      (DX)(R9*8), Y4
+	VMOVUPS      32(DX)(R9*8), Y5
+	VSHUFPS      $0x88, Y5, Y4, Y0
+	VSHUFPS      $0xdd, Y5, Y4, Y1
+	VPERMPD      $0xd8, Y0, Y0
+	VPERMPD      $0xd8, Y1, Y1
+	VMOVUPS      (R8)(R9*8), Y4
+	VMOVUPS      32(R8)(R9*8), Y5
+	VSHUFPS      $0x88, Y5, Y4, Y2
+	VSHUFPS      $0xdd, Y5, Y4, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMULPS       Y15, Y0, Y0
+	VADDPS       Y14, Y0, Y0
+	VMULPS       Y15, Y1, Y1
+	VADDPS       Y14, Y1, Y1
+	VMULPS       Y15, Y2, Y2
+	VADDPS       Y14, Y2, Y2
+	VMULPS       Y15, Y3, Y3
+	VADDPS       Y14, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y1, Y5
+	VCMPPS       $0x03, Y1, Y1, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y1, Y0, Y0
+	VBLENDVPS    Y5, Y12, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y2, Y5
+	VCMPPS       $0x03, Y2, Y2, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y2, Y0, Y0
+	VBLENDVPS    Y5, Y11, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y3, Y5
+	VCMPPS       $0x03, Y3, Y3, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y3, Y0, Y0
+	VBLENDVPS    Y5, Y10, Y4, Y4
+	VMAXPS       Y0, Y13, Y0
+	VADDPS       Y13, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X5
+	VPACKUSDW    X5, X4, X4
+	VPACKUSWB    X4, X4, X4
+	VMOVUPS      Y0, (AX)(R9*4)
+	VMOVQ        X4, (CX)(R9*1)
+	ADDQ         $0x08, R9
+	JMP          bnAffinePool2AVX2_unit
+
+bnAffinePool2AVX2_tail:
+	CMPQ         R9, DI
+	JGE          bnAffinePool2AVX2_next
+	VMOVDQU      (SP), Y6
+	VMASKMOVPS   (DX)(R9*8), Y6, Y4
+	VMOVDQU      32(SP), Y6
+	VMASKMOVPS   32(DX)(R9*8), Y6, Y5
+	VSHUFPS      $0x88, Y5, Y4, Y0
+	VSHUFPS      $0xdd, Y5, Y4, Y1
+	VPERMPD      $0xd8, Y0, Y0
+	VPERMPD      $0xd8, Y1, Y1
+	VMOVDQU      (SP), Y6
+	VMASKMOVPS   (R8)(R9*8), Y6, Y4
+	VMOVDQU      32(SP), Y6
+	VMASKMOVPS   32(R8)(R9*8), Y6, Y5
+	VSHUFPS      $0x88, Y5, Y4, Y2
+	VSHUFPS      $0xdd, Y5, Y4, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMULPS       Y15, Y0, Y0
+	VADDPS       Y14, Y0, Y0
+	VMULPS       Y15, Y1, Y1
+	VADDPS       Y14, Y1, Y1
+	VMULPS       Y15, Y2, Y2
+	VADDPS       Y14, Y2, Y2
+	VMULPS       Y15, Y3, Y3
+	VADDPS       Y14, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y1, Y5
+	VCMPPS       $0x03, Y1, Y1, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y1, Y0, Y0
+	VBLENDVPS    Y5, Y12, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y2, Y5
+	VCMPPS       $0x03, Y2, Y2, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y2, Y0, Y0
+	VBLENDVPS    Y5, Y11, Y4, Y4
+	VCMPPS       $0x1e, Y0, Y3, Y5
+	VCMPPS       $0x03, Y3, Y3, Y6
+	VORPS        Y6, Y5, Y5
+	VBLENDVPS    Y5, Y3, Y0, Y0
+	VBLENDVPS    Y5, Y10, Y4, Y4
+	VMAXPS       Y0, Y13, Y0
+	VADDPS       Y13, Y0, Y0
+	VEXTRACTF128 $0x01, Y4, X5
+	VPACKUSDW    X5, X4, X4
+	VPACKUSWB    X4, X4, X4
+	VMOVDQU      64(SP), Y5
+	VMASKMOVPS   Y0, Y5, (AX)(R9*4)
+	VMOVQ        X4, DX
+	MOVQ         96(SP), R10
+	ADDQ         R9, R10
+
+bnAffinePool2AVX2_masked_byte:
+	MOVB DL, (CX)(R9*1)
+	SHRQ $0x08, DX
+	INCQ R9
+	CMPQ R9, R10
+	JL   bnAffinePool2AVX2_masked_byte
+
+bnAffinePool2AVX2_next:
+	LEAQ (R8)(SI*4), DX
+	LEAQ (AX)(DI*4), AX
+	ADDQ DI, CX
+	DECQ BX
+	JMP  bnAffinePool2AVX2_row
+
+bnAffinePool2AVX2_done:
+	VZEROUPPER
+	RET
+
+// func bnPoolSumsAVX2(x []float32, dy []float32, y []float32, arg []uint8, mu float64, rows int, w int) (sd float64, sdx float64)
+// Requires: AVX, AVX2, CMOV, SSE2
+TEXT ·bnPoolSumsAVX2(SB), NOSPLIT, $112-136
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         y_base+48(FP), DX
+	MOVQ         arg_base+72(FP), BX
+	MOVQ         rows+104(FP), SI
+	MOVQ         w+112(FP), DI
+	LEAQ         bnYMasks<>+0(SB), R9
+	MOVQ         DI, R8
+	SHRQ         $0x01, R8
+	MOVQ         R8, R11
+	ANDQ         $0x07, R11
+	MOVQ         R11, R10
+	SHLQ         $0x01, R10
+	MOVQ         R10, R12
+	XORQ         R13, R13
+	CMPQ         R12, R13
+	CMOVQLT      R13, R12
+	MOVQ         $0x00000008, R13
+	CMPQ         R12, R13
+	CMOVQGT      R13, R12
+	SHLQ         $0x05, R12
+	VMOVDQU      (R9)(R12*1), Y0
+	VMOVDQU      Y0, 8(SP)
+	SUBQ         $0x00000008, R10
+	XORQ         R12, R12
+	CMPQ         R10, R12
+	CMOVQLT      R12, R10
+	MOVQ         $0x00000008, R12
+	CMPQ         R10, R12
+	CMOVQGT      R12, R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (R9)(R10*1), Y0
+	VMOVDQU      Y0, 40(SP)
+	MOVQ         R11, R10
+	XORQ         R12, R12
+	CMPQ         R10, R12
+	CMOVQLT      R12, R10
+	MOVQ         $0x00000008, R12
+	CMPQ         R10, R12
+	CMOVQGT      R12, R10
+	SHLQ         $0x05, R10
+	VMOVDQU      (R9)(R10*1), Y0
+	VMOVDQU      Y0, 72(SP)
+	MOVQ         R11, 104(SP)
+	VBROADCASTSD mu+96(FP), Y15
+	VXORPD       Y7, Y7, Y7
+	VXORPD       Y11, Y11, Y11
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y13, Y13, Y13
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y14, Y14, Y14
+
+bnPoolSumsAVX2_row:
+	TESTQ SI, SI
+	JE    bnPoolSumsAVX2_done
+	LEAQ  (AX)(DI*4), R9
+	MOVQ  R8, R11
+	SHRQ  $0x04, R11
+	SHLQ  $0x04, R11
+	XORQ  R10, R10
+
+bnPoolSumsAVX2_unit:
+	CMPQ         R10, R11
+	JGE          bnPoolSumsAVX2_tail
+	VMOVUPS      (AX)(R10*8), Y0
+	VMOVUPS      32(AX)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMOVUPS      (R9)(R10*8), Y0
+	VMOVUPS      32(R9)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y4
+	VSHUFPS      $0xdd, Y1, Y0, Y5
+	VPERMPD      $0xd8, Y4, Y4
+	VPERMPD      $0xd8, Y5, Y5
+	VPMOVZXBD    (BX)(R10*1), Y6
+	VPSLLD       $0x1f, Y6, Y0
+	VBLENDVPS    Y0, Y3, Y2, Y2
+	VBLENDVPS    Y0, Y5, Y4, Y4
+	VPSLLD       $0x1e, Y6, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y2
+	VMOVUPS      (DX)(R10*4), Y3
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y3, Y0
+	VMASKMOVPS   (CX)(R10*4), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y15, Y4, Y4
+	VSUBPD       Y15, Y5, Y5
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y0, Y7, Y7
+	VADDPD       Y1, Y8, Y8
+	VADDPD       Y4, Y11, Y11
+	VADDPD       Y5, Y12, Y12
+	VMOVUPS      64(AX)(R10*8), Y0
+	VMOVUPS      96(AX)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMOVUPS      64(R9)(R10*8), Y0
+	VMOVUPS      96(R9)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y4
+	VSHUFPS      $0xdd, Y1, Y0, Y5
+	VPERMPD      $0xd8, Y4, Y4
+	VPERMPD      $0xd8, Y5, Y5
+	VPMOVZXBD    8(BX)(R10*1), Y6
+	VPSLLD       $0x1f, Y6, Y0
+	VBLENDVPS    Y0, Y3, Y2, Y2
+	VBLENDVPS    Y0, Y5, Y4, Y4
+	VPSLLD       $0x1e, Y6, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y2
+	VMOVUPS      32(DX)(R10*4), Y3
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y3, Y0
+	VMASKMOVPS   32(CX)(R10*4), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y15, Y4, Y4
+	VSUBPD       Y15, Y5, Y5
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y0, Y9, Y9
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y4, Y13, Y13
+	VADDPD       Y5, Y14, Y14
+	ADDQ         $0x10, R10
+	JMP          bnPoolSumsAVX2_unit
+
+bnPoolSumsAVX2_tail:
+	MOVQ         R8, R11
+	SUBQ         R10, R11
+	JZ           bnPoolSumsAVX2_next
+	CMPQ         R11, $0x08
+	JL           bnPoolSumsAVX2_lastA
+	VMOVUPS      (AX)(R10*8), Y0
+	VMOVUPS      32(AX)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMOVUPS      (R9)(R10*8), Y0
+	VMOVUPS      32(R9)(R10*8), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y4
+	VSHUFPS      $0xdd, Y1, Y0, Y5
+	VPERMPD      $0xd8, Y4, Y4
+	VPERMPD      $0xd8, Y5, Y5
+	VPMOVZXBD    (BX)(R10*1), Y6
+	VPSLLD       $0x1f, Y6, Y0
+	VBLENDVPS    Y0, Y3, Y2, Y2
+	VBLENDVPS    Y0, Y5, Y4, Y4
+	VPSLLD       $0x1e, Y6, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y2
+	VMOVUPS      (DX)(R10*4), Y3
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y3, Y0
+	VMASKMOVPS   (CX)(R10*4), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y15, Y4, Y4
+	VSUBPD       Y15, Y5, Y5
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y0, Y7, Y7
+	VADDPD       Y1, Y8, Y8
+	VADDPD       Y4, Y11, Y11
+	VADDPD       Y5, Y12, Y12
+	ADDQ         $0x08, R10
+	CMPQ         R11, $0x08
+	JE           bnPoolSumsAVX2_next
+	VMOVDQU      8(SP), Y6
+	VMASKMOVPS   (AX)(R10*8), Y6, Y0
+	VMOVDQU      40(SP), Y6
+	VMASKMOVPS   32(AX)(R10*8), Y6, Y1
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y3
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y3, Y3
+	VMOVDQU      8(SP), Y6
+	VMASKMOVPS   (R9)(R10*8), Y6, Y0
+	VMOVDQU      40(SP), Y6
+	VMASKMOVPS   32(R9)(R10*8), Y6, Y1
+	VSHUFPS      $0x88, Y1, Y0, Y4
+	VSHUFPS      $0xdd, Y1, Y0, Y5
+	VPERMPD      $0xd8, Y4, Y4
+	VPERMPD      $0xd8, Y5, Y5
+	LEAQ         (BX)(R10*1), AX
+	MOVQ         arg_len+80(FP), R11
+	MOVQ         arg_base+72(FP), R12
+	ADDQ         R12, R11
+	LEAQ         8(AX), R12
+	CMPQ         R12, R11
+	JHI          bnPoolSumsAVX2_mb_arg_bytes
+	VPMOVZXBD    (AX), Y6
+	VPCMPEQD     Y0, Y0, Y0
+	VMOVDQU      72(SP), Y1
+	VBLENDVPS    Y1, Y6, Y0, Y6
+	JMP          bnPoolSumsAVX2_mb_arg_done
+
+bnPoolSumsAVX2_mb_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolSumsAVX2_mb_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolSumsAVX2_mb_arg_copied
+	MOVBQZX (AX)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolSumsAVX2_mb_arg_loop
+
+bnPoolSumsAVX2_mb_arg_copied:
+	VPMOVZXBD (SP), Y6
+
+bnPoolSumsAVX2_mb_arg_done:
+	VPSLLD       $0x1f, Y6, Y0
+	VBLENDVPS    Y0, Y3, Y2, Y2
+	VBLENDVPS    Y0, Y5, Y4, Y4
+	VPSLLD       $0x1e, Y6, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y2
+	VMOVDQU      72(SP), Y0
+	VMASKMOVPS   (DX)(R10*4), Y0, Y3
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y3, Y0
+	VMASKMOVPS   (CX)(R10*4), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y15, Y4, Y4
+	VSUBPD       Y15, Y5, Y5
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y0, Y9, Y9
+	VADDPD       Y1, Y10, Y10
+	VADDPD       Y4, Y13, Y13
+	VADDPD       Y5, Y14, Y14
+	JMP          bnPoolSumsAVX2_next
+
+bnPoolSumsAVX2_lastA:
+	VMOVDQU    8(SP), Y6
+	VMASKMOVPS (AX)(R10*8), Y6, Y0
+	VMOVDQU    40(SP), Y6
+	VMASKMOVPS 32(AX)(R10*8), Y6, Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y3
+	VPERMPD    $0xd8, Y2, Y2
+	VPERMPD    $0xd8, Y3, Y3
+	VMOVDQU    8(SP), Y6
+	VMASKMOVPS (R9)(R10*8), Y6, Y0
+	VMOVDQU    40(SP), Y6
+	VMASKMOVPS 32(R9)(R10*8), Y6, Y1
+	VSHUFPS    $0x88, Y1, Y0, Y4
+	VSHUFPS    $0xdd, Y1, Y0, Y5
+	VPERMPD    $0xd8, Y4, Y4
+	VPERMPD    $0xd8, Y5, Y5
+	LEAQ       (BX)(R10*1), AX
+	MOVQ       arg_len+80(FP), R11
+	MOVQ       arg_base+72(FP), R12
+	ADDQ       R12, R11
+	LEAQ       8(AX), R12
+	CMPQ       R12, R11
+	JHI        bnPoolSumsAVX2_ma_arg_bytes
+	VPMOVZXBD  (AX), Y6
+	VPCMPEQD   Y0, Y0, Y0
+	VMOVDQU    72(SP), Y1
+	VBLENDVPS  Y1, Y6, Y0, Y6
+	JMP        bnPoolSumsAVX2_ma_arg_done
+
+bnPoolSumsAVX2_ma_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolSumsAVX2_ma_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolSumsAVX2_ma_arg_copied
+	MOVBQZX (AX)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolSumsAVX2_ma_arg_loop
+
+bnPoolSumsAVX2_ma_arg_copied:
+	VPMOVZXBD (SP), Y6
+
+bnPoolSumsAVX2_ma_arg_done:
+	VPSLLD       $0x1f, Y6, Y0
+	VBLENDVPS    Y0, Y3, Y2, Y2
+	VBLENDVPS    Y0, Y5, Y4, Y4
+	VPSLLD       $0x1e, Y6, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y2
+	VMOVDQU      72(SP), Y0
+	VMASKMOVPS   (DX)(R10*4), Y0, Y3
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y3, Y0
+	VMASKMOVPS   (CX)(R10*4), Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y15, Y4, Y4
+	VSUBPD       Y15, Y5, Y5
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y1, Y5, Y5
+	VADDPD       Y0, Y7, Y7
+	VADDPD       Y1, Y8, Y8
+	VADDPD       Y4, Y11, Y11
+	VADDPD       Y5, Y12, Y12
+
+bnPoolSumsAVX2_next:
+	LEAQ (R9)(DI*4), AX
+	LEAQ (CX)(R8*4), CX
+	LEAQ (DX)(R8*4), DX
+	ADDQ R8, BX
+	DECQ SI
+	JMP  bnPoolSumsAVX2_row
+
+bnPoolSumsAVX2_done:
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VADDPD       X8, X7, X7
+	VUNPCKHPD    X7, X7, X8
+	VADDSD       X8, X7, X7
+	VADDPD       Y13, Y11, Y11
+	VADDPD       Y14, Y12, Y12
+	VADDPD       Y12, Y11, Y11
+	VEXTRACTF128 $0x01, Y11, X12
+	VADDPD       X12, X11, X11
+	VUNPCKHPD    X11, X11, X12
+	VADDSD       X12, X11, X11
+	MOVSD        X7, sd+120(FP)
+	MOVSD        X11, sdx+128(FP)
+	VZEROUPPER
+	RET
+
+// func bnPoolGradAVX2(dst []float32, x []float32, dy []float32, y []float32, arg []uint8, a float32, nb float32, mu float32, e float32, h int, w int) float32
+// Requires: AVX, AVX2, CMOV, SSE
+TEXT ·bnPoolGradAVX2(SB), NOSPLIT, $112-156
+	MOVQ dst_base+0(FP), AX
+	MOVQ x_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ y_base+72(FP), BX
+	MOVQ arg_base+96(FP), SI
+	MOVQ w+144(FP), DI
+	LEAQ bnYMasks<>+0(SB), R8
+	MOVQ h+136(FP), R10
+	SHRQ $0x01, R10
+	MOVQ DI, R9
+	ANDQ $0x1f, R9
+	MOVQ R9, R11
+	SHRQ $0x01, R11
+	CMPQ R9, $0x10
+	JL   bnPoolGradAVX2_masks
+	SUBQ $0x10, R9
+	SUBQ $0x08, R11
+
+bnPoolGradAVX2_masks:
+	MOVQ         R9, R12
+	XORQ         R13, R13
+	CMPQ         R12, R13
+	CMOVQLT      R13, R12
+	MOVQ         $0x00000008, R13
+	CMPQ         R12, R13
+	CMOVQGT      R13, R12
+	SHLQ         $0x05, R12
+	VMOVDQU      (R8)(R12*1), Y0
+	VMOVDQU      Y0, 8(SP)
+	SUBQ         $0x00000008, R9
+	XORQ         R12, R12
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	MOVQ         $0x00000008, R12
+	CMPQ         R9, R12
+	CMOVQGT      R12, R9
+	SHLQ         $0x05, R9
+	VMOVDQU      (R8)(R9*1), Y0
+	VMOVDQU      Y0, 40(SP)
+	MOVQ         R11, R9
+	XORQ         R12, R12
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	MOVQ         $0x00000008, R12
+	CMPQ         R9, R12
+	CMOVQGT      R12, R9
+	SHLQ         $0x05, R9
+	VMOVDQU      (R8)(R9*1), Y0
+	VMOVDQU      Y0, 72(SP)
+	MOVQ         R11, 104(SP)
+	VBROADCASTSS a+120(FP), Y15
+	VBROADCASTSS nb+124(FP), Y14
+	VBROADCASTSS mu+128(FP), Y13
+	VBROADCASTSS e+132(FP), Y12
+	VMOVDQU      bnYDupLoIdx<>+0(SB), Y11
+	VMOVDQU      bnYDupHiIdx<>+0(SB), Y10
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+
+bnPoolGradAVX2_pair:
+	TESTQ R10, R10
+	JE    bnPoolGradAVX2_last
+	MOVQ  DI, R9
+	SHRQ  $0x05, R9
+	SHLQ  $0x04, R9
+	XORQ  R8, R8
+
+bnPoolGradAVX2_even_unit:
+	CMPQ       R8, R9
+	JGE        bnPoolGradAVX2_even_tail
+	VMOVUPS    (CX)(R8*8), Y0
+	VMOVUPS    32(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    (BX)(R8*4), Y2
+	VPMOVZXBD  (SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, (AX)(R8*8)
+	VMOVUPS    Y1, 32(AX)(R8*8)
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+	VMOVUPS    64(CX)(R8*8), Y0
+	VMOVUPS    96(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    32(BX)(R8*4), Y2
+	VPMOVZXBD  8(SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS 32(DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, 64(AX)(R8*8)
+	VMOVUPS    Y1, 96(AX)(R8*8)
+	VADDPS     Y0, Y8, Y8
+	VADDPS     Y1, Y9, Y9
+	ADDQ       $0x10, R8
+	JMP        bnPoolGradAVX2_even_unit
+
+bnPoolGradAVX2_even_tail:
+	MOVQ       DI, R9
+	SUBQ       R8, R9
+	SUBQ       R8, R9
+	JZ         bnPoolGradAVX2_even_done
+	CMPQ       R9, $0x10
+	JL         bnPoolGradAVX2_even_lastA
+	VMOVUPS    (CX)(R8*8), Y0
+	VMOVUPS    32(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    (BX)(R8*4), Y2
+	VPMOVZXBD  (SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, (AX)(R8*8)
+	VMOVUPS    Y1, 32(AX)(R8*8)
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+	CMPQ       R9, $0x10
+	JE         bnPoolGradAVX2_even_done
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS 64(CX)(R8*8), Y2, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS 96(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVDQU    72(SP), Y4
+	VMASKMOVPS 32(BX)(R8*4), Y4, Y2
+	LEAQ       8(SI)(R8*1), R9
+	MOVQ       arg_len+104(FP), R11
+	MOVQ       arg_base+96(FP), R12
+	ADDQ       R12, R11
+	LEAQ       8(R9), R12
+	CMPQ       R12, R11
+	JHI        bnPoolGradAVX2_even_mb_arg_bytes
+	VPMOVZXBD  (R9), Y3
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVDQU    72(SP), Y5
+	VBLENDVPS  Y5, Y3, Y4, Y3
+	JMP        bnPoolGradAVX2_even_mb_arg_done
+
+bnPoolGradAVX2_even_mb_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolGradAVX2_even_mb_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolGradAVX2_even_mb_arg_copied
+	MOVBQZX (R9)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolGradAVX2_even_mb_arg_loop
+
+bnPoolGradAVX2_even_mb_arg_copied:
+	VPMOVZXBD (SP), Y3
+
+bnPoolGradAVX2_even_mb_arg_done:
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS 32(DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS Y0, Y2, 64(AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS Y1, Y3, 96(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y8, Y8
+	VADDPS     Y1, Y9, Y9
+	JMP        bnPoolGradAVX2_even_done
+
+bnPoolGradAVX2_even_lastA:
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS (CX)(R8*8), Y2, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS 32(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVDQU    72(SP), Y4
+	VMASKMOVPS (BX)(R8*4), Y4, Y2
+	LEAQ       (SI)(R8*1), R9
+	MOVQ       arg_len+104(FP), R11
+	MOVQ       arg_base+96(FP), R12
+	ADDQ       R12, R11
+	LEAQ       8(R9), R12
+	CMPQ       R12, R11
+	JHI        bnPoolGradAVX2_even_ma_arg_bytes
+	VPMOVZXBD  (R9), Y3
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVDQU    72(SP), Y5
+	VBLENDVPS  Y5, Y3, Y4, Y3
+	JMP        bnPoolGradAVX2_even_ma_arg_done
+
+bnPoolGradAVX2_even_ma_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolGradAVX2_even_ma_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolGradAVX2_even_ma_arg_copied
+	MOVBQZX (R9)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolGradAVX2_even_ma_arg_loop
+
+bnPoolGradAVX2_even_ma_arg_copied:
+	VPMOVZXBD (SP), Y3
+
+bnPoolGradAVX2_even_ma_arg_done:
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity0<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS Y0, Y2, (AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+
+bnPoolGradAVX2_even_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+	MOVQ DI, R9
+	SHRQ $0x05, R9
+	SHLQ $0x04, R9
+	XORQ R8, R8
+
+bnPoolGradAVX2_odd_unit:
+	CMPQ       R8, R9
+	JGE        bnPoolGradAVX2_odd_tail
+	VMOVUPS    (CX)(R8*8), Y0
+	VMOVUPS    32(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    (BX)(R8*4), Y2
+	VPMOVZXBD  (SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, (AX)(R8*8)
+	VMOVUPS    Y1, 32(AX)(R8*8)
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+	VMOVUPS    64(CX)(R8*8), Y0
+	VMOVUPS    96(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    32(BX)(R8*4), Y2
+	VPMOVZXBD  8(SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS 32(DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, 64(AX)(R8*8)
+	VMOVUPS    Y1, 96(AX)(R8*8)
+	VADDPS     Y0, Y8, Y8
+	VADDPS     Y1, Y9, Y9
+	ADDQ       $0x10, R8
+	JMP        bnPoolGradAVX2_odd_unit
+
+bnPoolGradAVX2_odd_tail:
+	MOVQ       DI, R9
+	SUBQ       R8, R9
+	SUBQ       R8, R9
+	JZ         bnPoolGradAVX2_odd_done
+	CMPQ       R9, $0x10
+	JL         bnPoolGradAVX2_odd_lastA
+	VMOVUPS    (CX)(R8*8), Y0
+	VMOVUPS    32(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    (BX)(R8*4), Y2
+	VPMOVZXBD  (SI)(R8*1), Y3
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVUPS    Y0, (AX)(R8*8)
+	VMOVUPS    Y1, 32(AX)(R8*8)
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+	CMPQ       R9, $0x10
+	JE         bnPoolGradAVX2_odd_done
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS 64(CX)(R8*8), Y2, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS 96(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVDQU    72(SP), Y4
+	VMASKMOVPS 32(BX)(R8*4), Y4, Y2
+	LEAQ       8(SI)(R8*1), R9
+	MOVQ       arg_len+104(FP), R11
+	MOVQ       arg_base+96(FP), R12
+	ADDQ       R12, R11
+	LEAQ       8(R9), R12
+	CMPQ       R12, R11
+	JHI        bnPoolGradAVX2_odd_mb_arg_bytes
+	VPMOVZXBD  (R9), Y3
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVDQU    72(SP), Y5
+	VBLENDVPS  Y5, Y3, Y4, Y3
+	JMP        bnPoolGradAVX2_odd_mb_arg_done
+
+bnPoolGradAVX2_odd_mb_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolGradAVX2_odd_mb_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolGradAVX2_odd_mb_arg_copied
+	MOVBQZX (R9)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolGradAVX2_odd_mb_arg_loop
+
+bnPoolGradAVX2_odd_mb_arg_copied:
+	VPMOVZXBD (SP), Y3
+
+bnPoolGradAVX2_odd_mb_arg_done:
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS 32(DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS Y0, Y2, 64(AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS Y1, Y3, 96(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y8, Y8
+	VADDPS     Y1, Y9, Y9
+	JMP        bnPoolGradAVX2_odd_done
+
+bnPoolGradAVX2_odd_lastA:
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS (CX)(R8*8), Y2, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS 32(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVDQU    72(SP), Y4
+	VMASKMOVPS (BX)(R8*4), Y4, Y2
+	LEAQ       (SI)(R8*1), R9
+	MOVQ       arg_len+104(FP), R11
+	MOVQ       arg_base+96(FP), R12
+	ADDQ       R12, R11
+	LEAQ       8(R9), R12
+	CMPQ       R12, R11
+	JHI        bnPoolGradAVX2_odd_ma_arg_bytes
+	VPMOVZXBD  (R9), Y3
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVDQU    72(SP), Y5
+	VBLENDVPS  Y5, Y3, Y4, Y3
+	JMP        bnPoolGradAVX2_odd_ma_arg_done
+
+bnPoolGradAVX2_odd_ma_arg_bytes:
+	MOVQ 104(SP), R13
+	XORQ R12, R12
+	NOTQ R12
+	MOVQ R12, (SP)
+	XORQ R11, R11
+
+bnPoolGradAVX2_odd_ma_arg_loop:
+	CMPQ    R11, R13
+	JGE     bnPoolGradAVX2_odd_ma_arg_copied
+	MOVBQZX (R9)(R11*1), R12
+	MOVB    R12, (SP)(R11*1)
+	INCQ    R11
+	JMP     bnPoolGradAVX2_odd_ma_arg_loop
+
+bnPoolGradAVX2_odd_ma_arg_copied:
+	VPMOVZXBD (SP), Y3
+
+bnPoolGradAVX2_odd_ma_arg_done:
+	VXORPS     Y5, Y5, Y5
+	VCMPPS     $0x1e, Y5, Y2, Y4
+	VMASKMOVPS (DX)(R8*4), Y4, Y2
+	VMULPS     Y15, Y2, Y2
+	VPERMPS    Y2, Y11, Y4
+	VPERMD     Y3, Y11, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y0, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPERMPS    Y2, Y10, Y4
+	VPERMD     Y3, Y10, Y5
+	VPCMPEQD   bnYParity1<>+0(SB), Y5, Y5
+	VADDPS     Y1, Y4, Y4
+	VBLENDVPS  Y5, Y4, Y1, Y1
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS Y0, Y2, (AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+
+bnPoolGradAVX2_odd_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+	MOVQ DI, R8
+	SHRQ $0x01, R8
+	LEAQ (DX)(R8*4), DX
+	LEAQ (BX)(R8*4), BX
+	ADDQ R8, SI
+	DECQ R10
+	JMP  bnPoolGradAVX2_pair
+
+bnPoolGradAVX2_last:
+	MOVQ  h+136(FP), DX
+	TESTQ $0x00000001, DX
+	JE    bnPoolGradAVX2_sum
+	MOVQ  DI, R9
+	SHRQ  $0x05, R9
+	SHLQ  $0x04, R9
+	XORQ  R8, R8
+
+bnPoolGradAVX2_lone_unit:
+	CMPQ    R8, R9
+	JGE     bnPoolGradAVX2_lone_tail
+	VMOVUPS (CX)(R8*8), Y0
+	VMOVUPS 32(CX)(R8*8), Y1
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y12, Y0, Y0
+	VSUBPS  Y0, Y14, Y0
+	VSUBPS  Y13, Y1, Y1
+	VMULPS  Y12, Y1, Y1
+	VSUBPS  Y1, Y14, Y1
+	VMOVUPS Y0, (AX)(R8*8)
+	VMOVUPS Y1, 32(AX)(R8*8)
+	VADDPS  Y0, Y6, Y6
+	VADDPS  Y1, Y7, Y7
+	VMOVUPS 64(CX)(R8*8), Y0
+	VMOVUPS 96(CX)(R8*8), Y1
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y12, Y0, Y0
+	VSUBPS  Y0, Y14, Y0
+	VSUBPS  Y13, Y1, Y1
+	VMULPS  Y12, Y1, Y1
+	VSUBPS  Y1, Y14, Y1
+	VMOVUPS Y0, 64(AX)(R8*8)
+	VMOVUPS Y1, 96(AX)(R8*8)
+	VADDPS  Y0, Y8, Y8
+	VADDPS  Y1, Y9, Y9
+	ADDQ    $0x10, R8
+	JMP     bnPoolGradAVX2_lone_unit
+
+bnPoolGradAVX2_lone_tail:
+	MOVQ       DI, R9
+	SUBQ       R8, R9
+	SUBQ       R8, R9
+	JZ         bnPoolGradAVX2_lone_done
+	CMPQ       R9, $0x10
+	JL         bnPoolGradAVX2_lone_lastA
+	VMOVUPS    (CX)(R8*8), Y0
+	VMOVUPS    32(CX)(R8*8), Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVUPS    Y0, (AX)(R8*8)
+	VMOVUPS    Y1, 32(AX)(R8*8)
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+	CMPQ       R9, $0x10
+	JE         bnPoolGradAVX2_lone_done
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS 64(CX)(R8*8), Y2, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS 96(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS Y0, Y2, 64(AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS Y1, Y3, 96(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y8, Y8
+	VADDPS     Y1, Y9, Y9
+	JMP        bnPoolGradAVX2_lone_done
+
+bnPoolGradAVX2_lone_lastA:
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS (CX)(R8*8), Y2, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS 32(CX)(R8*8), Y3, Y1
+	VSUBPS     Y13, Y0, Y0
+	VMULPS     Y12, Y0, Y0
+	VSUBPS     Y0, Y14, Y0
+	VSUBPS     Y13, Y1, Y1
+	VMULPS     Y12, Y1, Y1
+	VSUBPS     Y1, Y14, Y1
+	VMOVDQU    8(SP), Y2
+	VMASKMOVPS Y0, Y2, (AX)(R8*8)
+	VANDPS     Y2, Y0, Y0
+	VMOVDQU    40(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(AX)(R8*8)
+	VANDPS     Y3, Y1, Y1
+	VADDPS     Y0, Y6, Y6
+	VADDPS     Y1, Y7, Y7
+
+bnPoolGradAVX2_lone_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+
+bnPoolGradAVX2_sum:
+	VADDPS       Y8, Y6, Y6
+	VADDPS       Y9, Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VADDPS       X7, X6, X6
+	VMOVHLPS     X6, X7, X7
+	VADDPS       X7, X6, X6
+	VMOVSHDUP    X6, X7
+	VADDSS       X7, X6, X6
+	MOVSS        X6, ret+152(FP)
+	VZEROUPPER
+	RET

@@ -29,8 +29,9 @@ var avx512Kernel = kernel{name: "avx512", mr: 8, nr: 3 * 16, kc: kcMax / 2, vec:
 // registers (a 24-pixel row in a ZMM and a YMM instead of three YMMs), whose forward gives the
 // AVX2 set's bits and whose weight gradient sums in 16 lanes instead of 8, so its bits differ
 // by rounding; im2col, col2im and the padded copy on ZMM registers with masks, with the AVX2
-// kernels' bits (asmgen's im2col512.go); and the AVX2 kernels for the rest, which are bound by
-// memory more than by the width of the vectors.
+// kernels' bits (asmgen's im2col512.go); the BatchNorm plane passes (batchnorm.go) on ZMM
+// registers with masked row ends, whose bits are the AVX2 and Go ones; and the AVX2 kernels for
+// the rest, which are bound by memory more than by the width of the vectors.
 var avx512Elem = func() elemOps {
 	e := avx2Elem
 	e.name = "avx512"
@@ -43,6 +44,11 @@ var avx512Elem = func() elemOps {
 	e.padCopy = padCopyAVX512
 	e.im2colRows = im2colAVX512
 	e.col2imRows = col2imRowsAVX512
+	e.reluPool2BackEven = true
+	e.planeMoments = bnMomentsAVX512
+	e.affinePool2 = bnAffinePool2AVX512
+	e.bnPoolSums = bnPoolSumsAVX512
+	e.bnPoolGrad = bnPoolGradAVX512
 	return e
 }()
 
@@ -76,9 +82,10 @@ func reluPool2Wide(dst []float32, arg []uint8, src []float32, bias float32, rows
 // reluPool2BackwardWide is reluPool2Wide's backward, on ZMM registers from rows of 24 floats:
 // there its CPU time is 0.75-0.8x the AVX2 kernel's, at w = 16 about the same and at 8 1.2x.
 // Its sum must follow the AVX2 kernel's chain of adds, which a unit of few outputs cannot
-// shorten.
+// shorten. Rows of an even width that is not a multiple of 8 (the AVX2 kernel's unit) run on
+// the ZMM kernel, whose last unit is masked: its sum adds in the same four lanes.
 func reluPool2BackwardWide(dst, dy, y []float32, arg []uint8, rows, w int) float32 {
-	if w < 24 {
+	if w < 24 && w%8 == 0 {
 		return reluPool2BackwardAVX2(dst, dy, y, arg, rows, w)
 	}
 	return reluPool2BackwardAVX512(dst, dy, y, arg, rows, w)

@@ -28,6 +28,10 @@ var avx2Elem = elemOps{
 	reluPool2:       reluPool2AVX2,
 	reluPool2Back:   reluPool2BackwardAVX2,
 	sgd:             sgdAVX2,
+	planeMoments:    bnMomentsAVX2,
+	affinePool2:     bnAffinePool2AVX2,
+	bnPoolSums:      bnPoolSumsAVX2,
+	bnPoolGrad:      bnPoolGradAVX2,
 	conv1Rows:       conv1AVX2.rows,
 	conv1GradRows:   conv1AVX2.gradRows,
 }

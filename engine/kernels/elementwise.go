@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // The convolutions' other hot loops: im2col and col2im, a row at a time, and the passes that
 // apply a convolution's bias and activation to its GEMM output (forward) or undo them on the
@@ -31,7 +34,14 @@ type elemOps struct {
 	skipReLUBack    func(dst, dskip, dy, y []float32) float32
 	reluPool2       func(dst []float32, arg []uint8, src []float32, bias float32, rows, w int)
 	reluPool2Back   func(dst, dy, y []float32, arg []uint8, rows, w int) float32
-	sgd             func(value, grad, buf []float32, lr, momentum, wd float32, first bool)
+	// reluPool2BackEven: reluPool2Back takes every even w, not only multiples of 8.
+	reluPool2BackEven bool
+	sgd               func(value, grad, buf []float32, lr, momentum, wd float32, first bool)
+	// The BatchNorm passes (batchnorm.go); nil: the Go reference.
+	planeMoments func(x []float32) (pm float32, d, q float64)
+	affinePool2  func(dst []float32, arg []uint8, src []float32, scale, bias float32, rows, w int)
+	bnPoolSums   func(x, dy, y []float32, arg []uint8, mu float64, rows, w int) (sd, sdx float64)
+	bnPoolGrad   func(dst, x, dy, y []float32, arg []uint8, a, nb, mu, e float32, h, w int) float32
 	// conv1Rows runs Conv1 for ocs <= 4 output channels (weights w [ocs,K,K]) of rows 8*vecs
 	// wide; nil: Conv1 runs in Go.
 	conv1Rows func(dst []float32, dstStride int, x []float32, W int, w []float32, ocs, vecs, K, oh int)
@@ -267,7 +277,7 @@ func reluPool2Backward(e elemOps, dst, dy, y []float32, arg []uint8, h, w int) f
 	if len(y) < oh*ow {
 		panic(fmt.Sprintf("kernels: ReLUPool2Backward: y has %d elements, want %d", len(y), oh*ow))
 	}
-	if w%8 == 0 {
+	if w%8 == 0 || w%2 == 0 && e.reluPool2BackEven {
 		sum := e.reluPool2Back(dst, dy, y, arg, oh, w)
 		if h%2 != 0 {
 			clear(dst[(h-1)*w : h*w])
@@ -453,7 +463,8 @@ func goReLUPool2Back(dst, dy, y []float32, arg []uint8, rows, w int) float32 {
 		r0, r1 := dst[2*py*w:][:2*ow], dst[(2*py+1)*w:][:2*ow]
 		g, yy, a := dy[py*ow:][:ow], y[py*ow:][:ow], arg[py*ow:][:ow]
 		for px := range g {
-			v := reluGrad(g[px], yy[px])
+			// Masked by its bits, without a branch: a ReLU's output is positive at random.
+			v := math.Float32frombits(math.Float32bits(g[px]) & positiveMask(yy[px]))
 			s[px%4] += v
 			var q [4]float32
 			q[a[px]&3] = v
