@@ -19,13 +19,7 @@ type bnTables struct {
 }
 
 func emitBNTables() bnTables {
-	perm := func(name string, f func(i int) int) Mem {
-		m := GLOBL(name, RODATA|NOPTR)
-		for i := 0; i < 16; i++ {
-			DATA(4*i, U32(f(i)))
-		}
-		return m
-	}
+	perm := func(name string, f func(i int) int) Mem { return dwordTable(name, 16, f) }
 	t := bnTables{
 		even:    perm("bnEvenIdx", func(i int) int { return 2 * i }),
 		odd:     perm("bnOddIdx", func(i int) int { return 2*i + 1 }),
@@ -34,11 +28,27 @@ func emitBNTables() bnTables {
 		parity0: perm("bnParity0", func(i int) int { return i % 2 }),
 		parity1: perm("bnParity1", func(i int) int { return 2 + i%2 }),
 	}
-	t.masks = GLOBL("bnMasks", RODATA|NOPTR)
+	t.masks = lowBitMasks("bnMasks")
+	return t
+}
+
+// dwordTable emits the table name of n dwords, f(i) at i.
+func dwordTable(name string, n int, f func(i int) int) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < n; i++ {
+		DATA(4*i, U32(f(i)))
+	}
+	return m
+}
+
+// lowBitMasks emits the table name of 17 words, entry n the mask of n low bits (a KMOVW's
+// mask of the first n of 16 lanes).
+func lowBitMasks(name string) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
 	for n := 0; n <= 16; n++ {
 		DATA(2*n, U16(1<<n-1))
 	}
-	return t
+	return m
 }
 
 func bnKernels() {
@@ -574,13 +584,7 @@ type bnYTables struct {
 }
 
 func emitBNYTables() bnYTables {
-	perm := func(name string, f func(i int) int) Mem {
-		m := GLOBL(name, RODATA|NOPTR)
-		for i := 0; i < 8; i++ {
-			DATA(4*i, U32(f(i)))
-		}
-		return m
-	}
+	perm := func(name string, f func(i int) int) Mem { return dwordTable(name, 8, f) }
 	t := bnYTables{
 		dupLo:   perm("bnYDupLoIdx", func(i int) int { return i / 2 }),
 		dupHi:   perm("bnYDupHiIdx", func(i int) int { return 4 + i/2 }),

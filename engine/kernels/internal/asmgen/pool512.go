@@ -22,23 +22,14 @@ type pool512Tables struct {
 }
 
 func emitPool512Tables() pool512Tables {
-	perm := func(name string, f func(i int) int) Mem {
-		m := GLOBL(name, RODATA|NOPTR)
-		for i := 0; i < 16; i++ {
-			DATA(4*i, U32(f(i)))
-		}
-		return m
-	}
+	perm := func(name string, f func(i int) int) Mem { return dwordTable(name, 16, f) }
 	t := pool512Tables{
 		even:    perm("poolEvenIdx", func(i int) int { return 2 * i }),
 		odd:     perm("poolOddIdx", func(i int) int { return 2*i + 1 }),
 		interLo: perm("poolInterLoIdx", func(i int) int { return i/2 + 16*(i%2) }),
 		interHi: perm("poolInterHiIdx", func(i int) int { return 8 + i/2 + 16*(i%2) }),
 	}
-	t.masks = GLOBL("poolMasks", RODATA|NOPTR)
-	for n := 0; n <= 16; n++ {
-		DATA(2*n, U16(1<<n-1))
-	}
+	t.masks = lowBitMasks("poolMasks")
 	return t
 }
 
