@@ -268,11 +268,7 @@ func bnAffinePoolKernel(t bnTables) {
 	VBROADCASTSS(paramAddr("bias"), bias)
 	VPXORD(zero, zero, zero)
 	k := []reg.VecPhysical{zero, reg.Z13, reg.Z12, reg.Z11}
-	one := GP64()
-	for i := 1; i <= 3; i++ {
-		MOVL(U32(i), one.As32())
-		VPBROADCASTD(one.As32(), k[i])
-	}
+	windowPositions(k)
 	evenIdx, oddIdx := reg.Z10, reg.Z9
 	VMOVDQU32(t.even, evenIdx)
 	VMOVDQU32(t.odd, oddIdx)
@@ -287,14 +283,7 @@ func bnAffinePoolKernel(t bnTables) {
 			VADDPS(bias, v, v)
 		}
 		best, at := c[0], reg.Z4
-		VPXORD(at, at, at)
-		for i := 1; i <= 3; i++ {
-			VCMPPS(U8(cmpGTOQ), best, c[i], reg.K4) // candidate > best
-			VCMPPS(U8(cmpUnordQ), c[i], c[i], reg.K5)
-			KORW(reg.K5, reg.K4, reg.K4)
-			VMOVAPS(c[i], reg.K4, best)
-			VMOVDQA32(k[i], reg.K4, at)
-		}
+		windowMax512(c, k, at)
 		reluInPlace(best, zero)
 		if masked {
 			VMOVUPS(best, reg.K3, Mem{Base: d, Index: j, Scale: 4})
@@ -362,12 +351,8 @@ func bnPoolSumsKernel(t bnTables) {
 	mu, zero := reg.Z31, reg.Z30
 	VBROADCASTSD(paramAddr("mu"), mu)
 	VPXORD(zero, zero, zero)
-	k1, k2, k3 := reg.Z29, reg.Z28, reg.Z27 // window positions 1-3
-	one := GP64()
-	for i, r := range []reg.VecPhysical{k1, k2, k3} {
-		MOVL(U32(i+1), one.As32())
-		VPBROADCASTD(one.As32(), r)
-	}
+	k := []reg.VecPhysical{zero, reg.Z29, reg.Z28, reg.Z27} // the window positions 0-3 as int32
+	windowPositions(k)
 	evenIdx, oddIdx := reg.Z26, reg.Z25
 	VMOVDQU32(t.even, evenIdx)
 	VMOVDQU32(t.odd, oddIdx)
@@ -384,9 +369,9 @@ func bnPoolSumsKernel(t bnTables) {
 		g, av := reg.Z4, reg.Z5
 		loadWinners(dy, y, a, j, masked, g, av, zero)
 		win := c[0]
-		for i, kv := range []reg.VecPhysical{k1, k2, k3} {
-			VPCMPEQD(kv, av, reg.K4)
-			VMOVAPS(c[i+1], reg.K4, win)
+		for i := 1; i <= 3; i++ {
+			VPCMPEQD(k[i], av, reg.K4)
+			VMOVAPS(c[i], reg.K4, win)
 		}
 		g0, g1, x0, xh := reg.Z8, reg.Z9, reg.Z10, reg.Z11
 		toFloat64(g, g0, g1)
@@ -847,12 +832,7 @@ func bnAffinePoolAVX2Kernel(t bnYTables) {
 	VBROADCASTSS(paramAddr("bias"), bias)
 	VXORPS(zero, zero, zero)
 	k := []reg.VecPhysical{zero, reg.Y12, reg.Y11, reg.Y10}
-	one := GP64()
-	for i := 1; i <= 3; i++ {
-		MOVL(U32(i), one.As32())
-		VMOVD(one.As32(), k[i].AsX())
-		VPBROADCASTD(k[i].AsX(), k[i])
-	}
+	windowPositions(k)
 
 	body := func(masked bool, label string) {
 		c := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3}
@@ -867,15 +847,8 @@ func bnAffinePoolAVX2Kernel(t bnYTables) {
 			VMULPS(scale, v, v)
 			VADDPS(bias, v, v)
 		}
-		best, at, m, nan := c[0], reg.Y4, reg.Y5, reg.Y6
-		VXORPS(at, at, at)
-		for i := 1; i <= 3; i++ {
-			VCMPPS(U8(cmpGTOQ), best, c[i], m) // candidate > best
-			VCMPPS(U8(cmpUnordQ), c[i], c[i], nan)
-			VORPS(nan, m, m)
-			VBLENDVPS(m, c[i], best, best)
-			VBLENDVPS(m, k[i], at, at)
-		}
+		best, at, m := c[0], reg.Y4, reg.Y5
+		windowMax(c, k, at, m, reg.Y6)
 		reluInPlace(best, zero)
 		VEXTRACTF128(U8(1), at, m.AsX())
 		VPACKUSDW(m.AsX(), at.AsX(), at.AsX())

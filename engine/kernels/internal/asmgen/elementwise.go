@@ -409,6 +409,21 @@ func biasKernel(name, what string, relu, skip bool) {
 	RET()
 }
 
+// windowMax leaves in c[0] the maximum of a 2x2 window's candidates c (row-major) by
+// PyTorch's rule, a later one wins if greater or NaN, and in at the winner's position from k
+// (the positions 0-3 as int32 lanes). m and nan are scratch.
+func windowMax(c, k []reg.VecPhysical, at, m, nan reg.VecPhysical) {
+	best := c[0]
+	VXORPS(at, at, at)
+	for i := 1; i <= 3; i++ {
+		VCMPPS(U8(cmpGTOQ), best, c[i], m) // candidate > best
+		VCMPPS(U8(cmpUnordQ), c[i], c[i], nan)
+		VORPS(nan, m, m)
+		VBLENDVPS(m, c[i], best, best)
+		VBLENDVPS(m, k[i], at, at)
+	}
+}
+
 // reluInPlace sets v = max(v, 0) as Go's builtin max does: a NaN stays NaN and -0 becomes +0.
 // MAXPS returns its second source when either is NaN or both are zeros, so v goes second, and
 // adding +0 turns a -0 into +0 while leaving every other value alone.
@@ -549,15 +564,8 @@ func reluPoolKernel() {
 	for _, v := range c {
 		VADDPS(bias, v, v)
 	}
-	best, at, m, nan := c[0], reg.X4, reg.X5, reg.X6
-	VXORPS(at, at, at)
-	for i := 1; i <= 3; i++ {
-		VCMPPS(U8(cmpGTOQ), best, c[i], m) // candidate > best
-		VCMPPS(U8(cmpUnordQ), c[i], c[i], nan)
-		VORPS(nan, m, m)
-		VBLENDVPS(m, c[i], best, best)
-		VBLENDVPS(m, k[i], at, at)
-	}
+	best, at := c[0], reg.X4
+	windowMax(c, k, at, reg.X5, reg.X6)
 	reluInPlace(best, zero)
 	VMOVUPS(best, Mem{Base: d})
 	VPSHUFB(pack, at, at)

@@ -54,6 +54,34 @@ func poolTail(w reg.GPVirtual, masks Mem) reg.GPVirtual {
 	return t
 }
 
+// windowPositions broadcasts the window positions 1-3 as int32 into k[1:] (k[0], position 0,
+// is the zero register).
+func windowPositions(k []reg.VecPhysical) {
+	one := GP64()
+	for i := 1; i <= 3; i++ {
+		MOVL(U32(i), one.As32())
+		if k[i].Size() == 64 {
+			VPBROADCASTD(one.As32(), k[i]) // AVX-512 broadcasts from a general register
+			continue
+		}
+		VMOVD(one.As32(), k[i].AsX())
+		VPBROADCASTD(k[i].AsX(), k[i])
+	}
+}
+
+// windowMax512 is windowMax with mask registers (it sets K4 and K5).
+func windowMax512(c, k []reg.VecPhysical, at reg.VecPhysical) {
+	best := c[0]
+	VPXORD(at, at, at)
+	for i := 1; i <= 3; i++ {
+		VCMPPS(U8(cmpGTOQ), best, c[i], reg.K4) // candidate > best
+		VCMPPS(U8(cmpUnordQ), c[i], c[i], reg.K5)
+		KORW(reg.K5, reg.K4, reg.K4)
+		VMOVAPS(c[i], reg.K4, best)
+		VMOVDQA32(k[i], reg.K4, at)
+	}
+}
+
 // reluPool512Kernel emits reluPool2AVX512, reluPool2AVX2 sixteen outputs at a time.
 func reluPool512Kernel(tab pool512Tables) {
 	name := "reluPool2AVX512"
@@ -76,11 +104,7 @@ func reluPool512Kernel(tab pool512Tables) {
 	VBROADCASTSS(paramAddr("bias"), bias)
 	VPXORD(zero, zero, zero)
 	k := []reg.VecPhysical{zero, reg.Z13, reg.Z12, reg.Z11} // the window positions 0-3 as int32
-	one := GP64()
-	for i := 1; i <= 3; i++ {
-		MOVL(U32(i), one.As32())
-		VPBROADCASTD(one.As32(), k[i])
-	}
+	windowPositions(k)
 	even, odd := reg.Z10, reg.Z9
 	VMOVDQU32(tab.even, even)
 	VMOVDQU32(tab.odd, odd)
@@ -108,14 +132,7 @@ func reluPool512Kernel(tab pool512Tables) {
 			VADDPS(bias, v, v)
 		}
 		best, at := c[0], reg.Z4
-		VPXORD(at, at, at)
-		for i := 1; i <= 3; i++ {
-			VCMPPS(U8(cmpGTOQ), best, c[i], reg.K4) // candidate > best
-			VCMPPS(U8(cmpUnordQ), c[i], c[i], reg.K5)
-			KORW(reg.K5, reg.K4, reg.K4)
-			VMOVAPS(c[i], reg.K4, best)
-			VMOVDQA32(k[i], reg.K4, at)
-		}
+		windowMax512(c, k, at)
 		reluInPlace(best, zero)
 		if masked {
 			VMOVUPS(best, reg.K3, Mem{Base: d})
@@ -187,11 +204,7 @@ func reluPool512BackwardKernel(tab pool512Tables) {
 	VXORPS(acc, acc, acc)
 	VPXORD(zero, zero, zero)
 	k := []reg.VecPhysical{zero, reg.Z13, reg.Z12, reg.Z11}
-	one := GP64()
-	for i := 1; i <= 3; i++ {
-		MOVL(U32(i), one.As32())
-		VPBROADCASTD(one.As32(), k[i])
-	}
+	windowPositions(k)
 	interLo, interHi := reg.Z10, reg.Z9
 	VMOVDQU32(tab.interLo, interLo)
 	VMOVDQU32(tab.interHi, interHi)
