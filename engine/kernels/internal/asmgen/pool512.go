@@ -114,19 +114,8 @@ func reluPool512Kernel(tab pool512Tables) {
 		Label(label)
 		// The window candidates in row-major order: even and odd columns of the two rows.
 		c := []reg.VecPhysical{reg.Z0, reg.Z1, reg.Z2, reg.Z3}
-		lo, hi := reg.Z6, reg.Z7
 		for r, base := range []reg.GPVirtual{s, s1} {
-			if masked {
-				VMOVUPS_Z(Mem{Base: base}, reg.K1, lo)
-				VMOVUPS_Z(Mem{Base: base, Disp: 64}, reg.K2, hi)
-			} else {
-				VMOVUPS(Mem{Base: base}, lo)
-				VMOVUPS(Mem{Base: base, Disp: 64}, hi)
-			}
-			VMOVDQA32(even, c[2*r])
-			VPERMI2PS(hi, lo, c[2*r])
-			VMOVDQA32(odd, c[2*r+1])
-			VPERMI2PS(hi, lo, c[2*r+1])
+			loadPair(Mem{Base: base}, masked, reg.Z6, reg.Z7, c[2*r], c[2*r+1], even, odd)
 		}
 		for _, v := range c {
 			VADDPS(bias, v, v)
