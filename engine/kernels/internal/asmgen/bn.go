@@ -128,14 +128,10 @@ func bnMomentsKernel(t bnTables) {
 	MOVQ(n, rest)
 	SHRQ(U8(5), rest)
 	SHLQ(U8(5), rest) // the floats in whole units of 32
-	Label(name + "_sum")
-	CMPQ(i, rest)
-	JGE(LabelRef(name + "_sumTail"))
-	VADDPS(Mem{Base: x, Index: i, Scale: 4}, s0, s0)
-	VADDPS(Mem{Base: x, Index: i, Scale: 4, Disp: 64}, s1, s1)
-	ADDQ(U8(32), i)
-	JMP(LabelRef(name + "_sum"))
-	Label(name + "_sumTail")
+	unitLoop(name+"_sum", name+"_sumTail", i, rest, 32, func() {
+		VADDPS(Mem{Base: x, Index: i, Scale: 4}, s0, s0)
+		VADDPS(Mem{Base: x, Index: i, Scale: 4, Disp: 64}, s1, s1)
+	})
 	tail, table := GP64(), GP64()
 	LEAQ(t.masks, table)
 	MOVQ(n, tail)
@@ -179,14 +175,10 @@ func bnMomentsKernel(t bnTables) {
 	MOVQ(n, rest)
 	SHRQ(U8(4), rest)
 	SHLQ(U8(4), rest)
-	Label(name + "_dev")
-	CMPQ(i, rest)
-	JGE(LabelRef(name + "_devTail"))
-	VMOVUPS(Mem{Base: x, Index: i, Scale: 4}, v0)
-	dev(nil)
-	ADDQ(U8(16), i)
-	JMP(LabelRef(name + "_dev"))
-	Label(name + "_devTail")
+	unitLoop(name+"_dev", name+"_devTail", i, rest, 16, func() {
+		VMOVUPS(Mem{Base: x, Index: i, Scale: 4}, v0)
+		dev(nil)
+	})
 	MOVQ(n, tail)
 	SUBQ(i, tail)
 	splitMasks(tail, table, reg.K1, reg.K2)
@@ -200,6 +192,18 @@ func bnMomentsKernel(t bnTables) {
 	RET()
 }
 
+// unitLoop emits a loop over a row's whole units: body for i, then i += step, while i < full
+// (i starts where the caller set it), then the label tail, where i is past the whole units.
+func unitLoop(loop, tail string, i, full reg.GPVirtual, step int, body func()) {
+	Label(loop)
+	CMPQ(i, full)
+	JGE(LabelRef(tail))
+	body()
+	ADDQ(U8(step), i)
+	JMP(LabelRef(loop))
+	Label(tail)
+}
+
 // poolWalk emits the loop over a unit of 16 pooled columns (32 columns of a row pair) at a
 // time for pooled rows of ow columns: body(masked) runs with j the unit's first pooled column
 // and, when masked, K1/K2 the masks of its 2*n row floats and K3 of its n pooled columns.
@@ -209,13 +213,9 @@ func poolWalk(name string, ow, j reg.GPVirtual, masks Mem, body func(masked bool
 	SHRQ(U8(4), full)
 	SHLQ(U8(4), full)
 	XORQ(j, j)
-	Label(name + "_unit")
-	CMPQ(j, full)
-	JGE(LabelRef(name + "_tail"))
-	body(false)
-	ADDQ(U8(16), j)
-	JMP(LabelRef(name + "_unit"))
-	Label(name + "_tail")
+	unitLoop(name+"_unit", name+"_tail", j, full, 16, func() {
+		body(false)
+	})
 	MOVQ(ow, n)
 	SUBQ(j, n)
 	JZ(LabelRef(name + "_rowDone"))
@@ -508,13 +508,9 @@ func bnPoolGradKernel(t bnTables) {
 		SHRQ(U8(5), full)
 		SHLQ(U8(4), full) // whole units, in pooled columns
 		XORQ(j, j)
-		Label(label + "_unit")
-		CMPQ(j, full)
-		JGE(LabelRef(label + "_tail"))
-		unit(false, par)
-		ADDQ(U8(16), j)
-		JMP(LabelRef(label + "_unit"))
-		Label(label + "_tail")
+		unitLoop(label+"_unit", label+"_tail", j, full, 16, func() {
+			unit(false, par)
+		})
 		MOVQ(w, n)
 		SUBQ(j, n)
 		SUBQ(j, n) // floats left in the row
@@ -675,15 +671,11 @@ func bnMomentsAVX2Kernel(t bnYTables) {
 	MOVQ(n, rest)
 	SHRQ(U8(5), rest)
 	SHLQ(U8(5), rest)
-	Label(name + "_sum")
-	CMPQ(i, rest)
-	JGE(LabelRef(name + "_sumTail"))
-	for k, r := range s {
-		VADDPS(Mem{Base: x, Index: i, Scale: 4, Disp: 32 * k}, r, r)
-	}
-	ADDQ(U8(32), i)
-	JMP(LabelRef(name + "_sum"))
-	Label(name + "_sumTail")
+	unitLoop(name+"_sum", name+"_sumTail", i, rest, 32, func() {
+		for k, r := range s {
+			VADDPS(Mem{Base: x, Index: i, Scale: 4, Disp: 32 * k}, r, r)
+		}
+	})
 	MOVQ(n, tail)
 	SUBQ(i, tail)
 	m, v := reg.Y4, reg.Y5
@@ -724,16 +716,12 @@ func bnMomentsAVX2Kernel(t bnYTables) {
 	MOVQ(n, rest)
 	SHRQ(U8(4), rest)
 	SHLQ(U8(4), rest)
-	Label(name + "_dev")
-	CMPQ(i, rest)
-	JGE(LabelRef(name + "_devTail"))
-	for h := 0; h < 2; h++ {
-		VMOVUPS(Mem{Base: x, Index: i, Scale: 4, Disp: 32 * h}, v)
-		dev(2*h, nil)
-	}
-	ADDQ(U8(16), i)
-	JMP(LabelRef(name + "_dev"))
-	Label(name + "_devTail")
+	unitLoop(name+"_dev", name+"_devTail", i, rest, 16, func() {
+		for h := 0; h < 2; h++ {
+			VMOVUPS(Mem{Base: x, Index: i, Scale: 4, Disp: 32 * h}, v)
+			dev(2*h, nil)
+		}
+	})
 	MOVQ(n, tail)
 	SUBQ(i, tail)
 	for h := 0; h < 2; h++ {
@@ -880,13 +868,9 @@ func bnAffinePoolAVX2Kernel(t bnYTables) {
 	SHRQ(U8(3), full)
 	SHLQ(U8(3), full)
 	XORQ(j, j)
-	Label(name + "_unit")
-	CMPQ(j, full)
-	JGE(LabelRef(name + "_tail"))
-	body(false, name+"_full")
-	ADDQ(U8(8), j)
-	JMP(LabelRef(name + "_unit"))
-	Label(name + "_tail")
+	unitLoop(name+"_unit", name+"_tail", j, full, 8, func() {
+		body(false, name+"_full")
+	})
 	CMPQ(j, ow)
 	JGE(LabelRef(name + "_next"))
 	body(true, name+"_masked")
@@ -986,14 +970,10 @@ func bnPoolSumsAVX2Kernel(t bnYTables) {
 	SHRQ(U8(4), full)
 	SHLQ(U8(4), full)
 	XORQ(j, j)
-	Label(name + "_unit")
-	CMPQ(j, full)
-	JGE(LabelRef(name + "_tail"))
-	sub(0, 0, false, name+"_a")
-	sub(8, 8, false, name+"_b")
-	ADDQ(U8(16), j)
-	JMP(LabelRef(name + "_unit"))
-	Label(name + "_tail")
+	unitLoop(name+"_unit", name+"_tail", j, full, 16, func() {
+		sub(0, 0, false, name+"_a")
+		sub(8, 8, false, name+"_b")
+	})
 	MOVQ(ow, rest)
 	SUBQ(j, rest)
 	JZ(LabelRef(name + "_next"))
@@ -1137,14 +1117,10 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 		SHRQ(U8(5), full)
 		SHLQ(U8(4), full) // whole units of 32 floats, in pooled columns
 		XORQ(j, j)
-		Label(label + "_unit")
-		CMPQ(j, full)
-		JGE(LabelRef(label + "_tail"))
-		sub(0, false, par, label+"_a")
-		sub(8, false, par, label+"_b")
-		ADDQ(U8(16), j)
-		JMP(LabelRef(label + "_unit"))
-		Label(label + "_tail")
+		unitLoop(label+"_unit", label+"_tail", j, full, 16, func() {
+			sub(0, false, par, label+"_a")
+			sub(8, false, par, label+"_b")
+		})
 		MOVQ(w, n)
 		SUBQ(j, n)
 		SUBQ(j, n) // floats left in the row, < 32
