@@ -186,15 +186,34 @@ func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 		}
 	}
 
+	kLoop(name, k, ap, rows, func() {
+		if !pack {
+			for _, off := range prefetchOffsets(vs.bytes() * maxVecs) {
+				PREFETCHT0(Mem{Base: next, Disp: off})
+			}
+			ADDQ(nextStride, next)
+		}
+	}, step)
+
+	Label(name + "_store")
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	storeTile(vs, name, acc, cp, ldc, false, func(bool) {
+		VZEROUPPER()
+		RET()
+	})
+}
+
+// kLoop emits a tile's loop over its k steps, A at ap (rows floats a step): unroll steps at a
+// time while k >= unroll, each group after prefetch, then one at a time; step(aOffset) emits
+// one step reading A at ap + 4*aOffset. It ends by jumping to the label name_store, which the
+// caller places.
+func kLoop(name string, k, ap reg.Register, rows int, prefetch func(), step func(aOffset int)) {
 	Label(name + "_unrolled")
 	CMPQ(k, U8(unroll))
 	JL(LabelRef(name + "_tail"))
-	if !pack {
-		for _, off := range prefetchOffsets(vs.bytes() * maxVecs) {
-			PREFETCHT0(Mem{Base: next, Disp: off})
-		}
-		ADDQ(nextStride, next)
-	}
+	prefetch()
 	for u := 0; u < unroll; u++ {
 		step(u * rows)
 	}
@@ -209,15 +228,6 @@ func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 	ADDQ(U8(4*rows), ap)
 	DECQ(k)
 	JMP(LabelRef(name + "_tail"))
-
-	Label(name + "_store")
-	cp := Load(Param("c").Base(), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
-	storeTile(vs, name, acc, cp, ldc, false, func(bool) {
-		VZEROUPPER()
-		RET()
-	})
 }
 
 // storeTile emits the store of a tile's accumulators: C = alpha*acc + beta*C, row r at
@@ -305,31 +315,16 @@ func columnKernel(vs vecSet) {
 		ADDQ(bstride, bp)
 	}
 
-	Label(name + "_unrolled")
-	CMPQ(k, U8(unroll))
-	JL(LabelRef(name + "_tail"))
-	for _, off := range prefetchOffsets(vs.bytes() * maxVecs) {
-		PREFETCHT0(Mem{Base: next, Disp: off})
-	}
-	ADDQ(nextStride, next)
-	DECQ(nextRows)
-	JNZ(LabelRef(name + "_steps"))
-	XORQ(nextStride, nextStride) // the next sliver is all prefetched: stay on its last row
-	Label(name + "_steps")
-	for u := 0; u < unroll; u++ {
-		step(u * rows)
-	}
-	ADDQ(U32(4*rows*unroll), ap)
-	SUBQ(U8(unroll), k)
-	JMP(LabelRef(name + "_unrolled"))
-
-	Label(name + "_tail")
-	TESTQ(k, k)
-	JE(LabelRef(name + "_store"))
-	step(0)
-	ADDQ(U8(4*rows), ap)
-	DECQ(k)
-	JMP(LabelRef(name + "_tail"))
+	kLoop(name, k, ap, rows, func() {
+		for _, off := range prefetchOffsets(vs.bytes() * maxVecs) {
+			PREFETCHT0(Mem{Base: next, Disp: off})
+		}
+		ADDQ(nextStride, next)
+		DECQ(nextRows)
+		JNZ(LabelRef(name + "_steps"))
+		XORQ(nextStride, nextStride) // the next sliver is all prefetched: stay on its last row
+		Label(name + "_steps")
+	}, step)
 
 	// ap has reached the next A sliver; cp moves to the next tile's rows after the store.
 	Label(name + "_store")

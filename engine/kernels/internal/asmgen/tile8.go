@@ -129,29 +129,14 @@ func wideOuterKernel(rows, vecs int, pack bool) {
 		}
 	}
 
-	Label(name + "_unrolled")
-	CMPQ(k, U8(unroll))
-	JL(LabelRef(name + "_tail"))
-	if !pack {
-		for _, off := range prefetchOffsets(zmm.bytes() * maxVecs) {
-			PREFETCHT0(Mem{Base: next, Disp: off})
+	kLoop(name, k, ap, rows, func() {
+		if !pack {
+			for _, off := range prefetchOffsets(zmm.bytes() * maxVecs) {
+				PREFETCHT0(Mem{Base: next, Disp: off})
+			}
+			ADDQ(nextStride, next)
 		}
-		ADDQ(nextStride, next)
-	}
-	for u := 0; u < unroll; u++ {
-		step(u * rows)
-	}
-	ADDQ(U32(4*rows*unroll), ap)
-	SUBQ(U8(unroll), k)
-	JMP(LabelRef(name + "_unrolled"))
-
-	Label(name + "_tail")
-	TESTQ(k, k)
-	JE(LabelRef(name + "_store"))
-	step(0)
-	ADDQ(U8(4*rows), ap)
-	DECQ(k)
-	JMP(LabelRef(name + "_tail"))
+	}, step)
 
 	Label(name + "_store")
 	cp := Load(Param("c").Base(), GP64())
@@ -241,31 +226,16 @@ func wideColumnKernel() {
 		ADDQ(bstride, bp)
 	}
 
-	Label(name + "_unrolled")
-	CMPQ(k, U8(unroll))
-	JL(LabelRef(name + "_tail"))
-	for _, off := range prefetchOffsets(zmm.bytes() * maxVecs) {
-		PREFETCHT0(Mem{Base: next, Disp: off})
-	}
-	ADDQ(nextStride, next)
-	DECQ(nextRows)
-	JNZ(LabelRef(name + "_steps"))
-	XORQ(nextStride, nextStride) // the next sliver is all prefetched: stay on its last row
-	Label(name + "_steps")
-	for u := 0; u < unroll; u++ {
-		step(u * rows)
-	}
-	ADDQ(U32(4*rows*unroll), ap)
-	SUBQ(U8(unroll), k)
-	JMP(LabelRef(name + "_unrolled"))
-
-	Label(name + "_tail")
-	TESTQ(k, k)
-	JE(LabelRef(name + "_store"))
-	step(0)
-	ADDQ(U8(4*rows), ap)
-	DECQ(k)
-	JMP(LabelRef(name + "_tail"))
+	kLoop(name, k, ap, rows, func() {
+		for _, off := range prefetchOffsets(zmm.bytes() * maxVecs) {
+			PREFETCHT0(Mem{Base: next, Disp: off})
+		}
+		ADDQ(nextStride, next)
+		DECQ(nextRows)
+		JNZ(LabelRef(name + "_steps"))
+		XORQ(nextStride, nextStride) // the next sliver is all prefetched: stay on its last row
+		Label(name + "_steps")
+	}, step)
 
 	// ap has reached the next A sliver; cp moves to the next tile's rows after the store.
 	Label(name + "_store")
