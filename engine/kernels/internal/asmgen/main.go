@@ -102,6 +102,35 @@ var (
 	}}
 )
 
+// tileRegs is a GEMM tile's register plan: acc[r][v] accumulates row r's vector v, bvec holds
+// one k step's B vectors, abc the broadcast A element.
+type tileRegs struct {
+	vs   vecSet
+	acc  [][]reg.VecPhysical
+	bvec []reg.VecPhysical
+	abc  reg.VecPhysical
+}
+
+// step emits one k step: load the B vectors at bp (copying them to pp when pp is not nil),
+// then for each row broadcast its A element at ap+4*(aOffset+r) and multiply-add. Each
+// accumulator gets one FMA per k step in k order, in every tile, so an element of C is the
+// same chain of roundings whatever the height of its tile.
+func (t tileRegs) step(ap, bp, pp reg.Register, aOffset int) {
+	vecs := len(t.acc[0])
+	for v := 0; v < vecs; v++ {
+		VMOVUPS(Mem{Base: bp, Disp: t.vs.bytes() * v}, t.bvec[v])
+		if pp != nil {
+			VMOVUPS(t.bvec[v], Mem{Base: pp, Disp: t.vs.bytes() * v})
+		}
+	}
+	for r := range t.acc {
+		VBROADCASTSS(Mem{Base: ap, Disp: 4 * (aOffset + r)}, t.abc)
+		for v := 0; v < vecs; v++ {
+			VFMADD231PS(t.bvec[v], t.abc, t.acc[r][v])
+		}
+	}
+}
+
 // outerKernel emits kernRxC (or kernRxCp with pack) for a tile of rows x vs.floats*vecs floats.
 func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 	name := fmt.Sprintf("%s%dx%d", vs.prefix, rows, vs.floats*vecs)
@@ -126,9 +155,7 @@ func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 
 	// Physical registers keep the budget obvious: Y0..Y11 (or Z0..Z11) accumulate, Y12..Y14
 	// hold the B vectors of one k step, Y15 the broadcast A element.
-	acc := vs.accumulators(rows, vecs)
-	bvec := vs.regs[12:15]
-	abc := vs.regs[15]
+	tile := tileRegs{vs: vs, acc: vs.accumulators(rows, vecs), bvec: vs.regs[12:15], abc: vs.regs[15]}
 
 	k := Load(Param("kc"), GP64())
 	ap := Load(Param("a").Base(), GP64())
@@ -159,7 +186,7 @@ func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 		SHLQ(U8(2), nextStride)
 	}
 
-	zero(acc)
+	zero(tile.acc)
 	step := func(aOffset int) {
 		if pack {
 			// Touch every cache line the row's bytes can straddle.
@@ -167,18 +194,7 @@ func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 				PREFETCHT0(Mem{Base: pf, Disp: off})
 			}
 		}
-		for v := 0; v < vecs; v++ {
-			VMOVUPS(Mem{Base: bp, Disp: vs.bytes() * v}, bvec[v])
-			if pack {
-				VMOVUPS(bvec[v], Mem{Base: pp, Disp: vs.bytes() * v})
-			}
-		}
-		for r := 0; r < rows; r++ {
-			VBROADCASTSS(Mem{Base: ap, Disp: 4 * (aOffset + r)}, abc)
-			for v := 0; v < vecs; v++ {
-				VFMADD231PS(bvec[v], abc, acc[r][v])
-			}
-		}
+		tile.step(ap, bp, pp, aOffset)
 		ADDQ(bstride, bp)
 		if pack {
 			ADDQ(bstride, pf)
@@ -199,7 +215,7 @@ func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 	cp := Load(Param("c").Base(), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	storeTile(vs, name, acc, cp, ldc, false, func(bool) {
+	storeTile(vs, name, tile.acc, cp, ldc, false, func(bool) {
 		VZEROUPPER()
 		RET()
 	})
@@ -279,9 +295,7 @@ func columnKernel(vs vecSet) {
 	Doc(fmt.Sprintf("%s computes tiles %d x %d tiles of C = alpha*A*B + beta*C down a column, each over", name, rows, vs.floats*vecs),
 		fmt.Sprintf("kc k steps, prefetching nextRows rows of the next B sliver (nextStride floats apart), one per %d k steps.", unroll))
 
-	acc := vs.accumulators(rows, vecs)
-	bvec := vs.regs[12:15]
-	abc := vs.regs[15]
+	tile := tileRegs{vs: vs, acc: vs.accumulators(rows, vecs), bvec: vs.regs[12:15], abc: vs.regs[15]}
 
 	tiles := Load(Param("tiles"), GP64())
 	kc := Load(Param("kc"), GP64())
@@ -299,19 +313,11 @@ func columnKernel(vs vecSet) {
 	k, bp := GP64(), GP64()
 
 	Label(name + "_tile")
-	zero(acc)
+	zero(tile.acc)
 	MOVQ(kc, k)
 	MOVQ(b0, bp)
 	step := func(aOffset int) {
-		for v := 0; v < vecs; v++ {
-			VMOVUPS(Mem{Base: bp, Disp: vs.bytes() * v}, bvec[v])
-		}
-		for r := 0; r < rows; r++ {
-			VBROADCASTSS(Mem{Base: ap, Disp: 4 * (aOffset + r)}, abc)
-			for v := 0; v < vecs; v++ {
-				VFMADD231PS(bvec[v], abc, acc[r][v])
-			}
-		}
+		tile.step(ap, bp, nil, aOffset)
 		ADDQ(bstride, bp)
 	}
 
@@ -328,7 +334,7 @@ func columnKernel(vs vecSet) {
 
 	// ap has reached the next A sliver; cp moves to the next tile's rows after the store.
 	Label(name + "_store")
-	storeTile(vs, name, acc, cp, ldc, true, func(accumulate bool) {
+	storeTile(vs, name, tile.acc, cp, ldc, true, func(accumulate bool) {
 		if !accumulate {
 			JMP(LabelRef(name + "_next"))
 		}

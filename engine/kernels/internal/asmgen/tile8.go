@@ -38,9 +38,7 @@ func tile8Kernels() {
 // Z0..Z23 accumulate (row r, vector v in Z(r*vecs+v)), Z24..Z26 hold one k step's B vectors,
 // Z27 the broadcast A element, and the store keeps alpha and beta in Z28 and Z29.
 type wideRegs struct {
-	acc         [][]reg.VecPhysical
-	bvec        []reg.VecPhysical
-	abc         reg.VecPhysical
+	tileRegs
 	alpha, beta reg.VecPhysical
 }
 
@@ -50,27 +48,7 @@ func wideRegisters(rows, vecs int) wideRegs {
 	for r := range acc {
 		acc[r] = all[r*vecs : (r+1)*vecs]
 	}
-	return wideRegs{acc: acc, bvec: all[24:27], abc: all[27], alpha: all[28], beta: all[29]}
-}
-
-// step emits one k step: load the B vectors at bp (copying them to pp when pp is not nil),
-// then for each row broadcast its A element at ap+4*(aOffset+r) and multiply-add. Each
-// accumulator gets one FMA per k step in k order, as in the 4-row tiles, so an element of C
-// is the same chain of roundings whatever the height of its tile.
-func (w wideRegs) step(ap, bp, pp reg.Register, aOffset int) {
-	vecs := len(w.acc[0])
-	for v := 0; v < vecs; v++ {
-		VMOVUPS(Mem{Base: bp, Disp: zmm.bytes() * v}, w.bvec[v])
-		if pp != nil {
-			VMOVUPS(w.bvec[v], Mem{Base: pp, Disp: zmm.bytes() * v})
-		}
-	}
-	for r := range w.acc {
-		VBROADCASTSS(Mem{Base: ap, Disp: 4 * (aOffset + r)}, w.abc)
-		for v := 0; v < vecs; v++ {
-			VFMADD231PS(w.bvec[v], w.abc, w.acc[r][v])
-		}
-	}
+	return wideRegs{tileRegs: tileRegs{vs: zmm, acc: acc, bvec: all[24:27], abc: all[27]}, alpha: all[28], beta: all[29]}
 }
 
 // wideOuterKernel emits zkernRxC (or zkernRxCp with pack) for rows of 5 to 8: outerKernel's
