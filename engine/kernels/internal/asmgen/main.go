@@ -52,7 +52,7 @@ func main() {
 				outerKernel(vs, rows, vecs, true)
 			}
 		}
-		columnKernel(vs)
+		columnKernel(vs, maxRows)
 	}
 	tile8Kernels()
 	tailMask := dotTailMask()
@@ -109,6 +109,26 @@ type tileRegs struct {
 	acc  [][]reg.VecPhysical
 	bvec []reg.VecPhysical
 	abc  reg.VecPhysical
+	wide bool // wideRegisters' plan, stored by storeWide
+}
+
+// tile returns the register plan of a rows x vecs tile. Up to maxRows rows, the first 16
+// registers: Y0..Y11 (or Z0..Z11) accumulate, Y12..Y14 hold the B vectors of one k step, Y15
+// the broadcast A element; taller tiles take wideRegisters' plan of all 32 ZMM registers.
+func (vs vecSet) tile(rows, vecs int) tileRegs {
+	if rows > maxRows {
+		return wideRegisters(rows, vecs)
+	}
+	return tileRegs{vs: vs, acc: vs.accumulators(rows, vecs), bvec: vs.regs[12:15], abc: vs.regs[15]}
+}
+
+// store emits the tile's store: storeTile, or storeWide on the wide plan.
+func (t tileRegs) store(name string, cp, ldc reg.Register, pastTile bool, end func(accumulate bool)) {
+	if t.wide {
+		t.storeWide(name, cp, ldc, pastTile, end)
+		return
+	}
+	storeTile(t.vs, name, t.acc, cp, ldc, pastTile, end)
 }
 
 // step emits one k step: load the B vectors at bp (copying them to pp when pp is not nil),
@@ -131,7 +151,8 @@ func (t tileRegs) step(ap, bp, pp reg.Register, aOffset int) {
 	}
 }
 
-// outerKernel emits kernRxC (or kernRxCp with pack) for a tile of rows x vs.floats*vecs floats.
+// outerKernel emits kernRxC (or kernRxCp with pack) for a tile of rows x vs.floats*vecs floats;
+// tiles of more than maxRows rows (AVX-512 only) take the wide register plan of tile8.go.
 func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 	name := fmt.Sprintf("%s%dx%d", vs.prefix, rows, vs.floats*vecs)
 	sig := "func(kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride int)"
@@ -140,7 +161,11 @@ func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 		fmt.Sprintf("prefetching one row of the next B sliver (rows nextStride floats apart) per %d k steps.", unroll),
 	}
 	if vs.floats != 8 {
-		doc[0] = fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B + beta*C over kc k steps (%s),", name, rows, vs.floats*vecs, vs.isa)
+		isa := vs.isa
+		if rows > maxRows {
+			isa += ", 32 registers"
+		}
+		doc[0] = fmt.Sprintf("%s computes a %d x %d tile of C = alpha*A*B + beta*C over kc k steps (%s),", name, rows, vs.floats*vecs, isa)
 	}
 	if pack {
 		name += "p"
@@ -153,9 +178,8 @@ func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 	Pragma("noescape")
 	Doc(doc...)
 
-	// Physical registers keep the budget obvious: Y0..Y11 (or Z0..Z11) accumulate, Y12..Y14
-	// hold the B vectors of one k step, Y15 the broadcast A element.
-	tile := tileRegs{vs: vs, acc: vs.accumulators(rows, vecs), bvec: vs.regs[12:15], abc: vs.regs[15]}
+	// Physical registers keep the budget obvious (vecSet.tile).
+	tile := vs.tile(rows, vecs)
 
 	k := Load(Param("kc"), GP64())
 	ap := Load(Param("a").Base(), GP64())
@@ -215,7 +239,7 @@ func outerKernel(vs vecSet, rows, vecs int, pack bool) {
 	cp := Load(Param("c").Base(), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	storeTile(vs, name, tile.acc, cp, ldc, false, func(bool) {
+	tile.store(name, cp, ldc, false, func(bool) {
 		VZEROUPPER()
 		RET()
 	})
@@ -280,22 +304,23 @@ func storeTile(vs vecSet, name string, acc [][]reg.VecPhysical, cp, ldc reg.Regi
 	}
 }
 
-// columnKernel emits kern4x24col: tiles full 4 x 24 tiles down one column of C, one B sliver
-// (already packed, or read in place) against consecutive slivers of a packed A panel, which
-// lie back to back (4*kc floats each), with C advancing four rows a tile. It is kern4x24 with
+// columnKernel emits kern4x24col (or, for rows, e.g. zkern8x48col): tiles full 4 x 24 tiles
+// down one column of C, one B sliver (already packed, or read in place) against consecutive
+// slivers of a packed A panel, which lie back to back (rows*kc floats each), with C advancing
+// rows rows a tile. It is kern4x24 with
 // the driver's loop over the tiles moved inside: on the convolutions' input-gradient products
 // (k = 10..32, hundreds of rows) the Go loop and the call per tile cost nearly as much as the
 // tile. It prefetches the next sliver's rows as kern4x24 does, one per 4 k steps, continuing
 // from tile to tile, until nextRows rows are done; then it keeps touching the last one.
-func columnKernel(vs vecSet) {
-	const rows, vecs = maxRows, maxVecs
+func columnKernel(vs vecSet, rows int) {
+	const vecs = maxVecs
 	name := fmt.Sprintf("%s%dx%dcol", vs.prefix, rows, vs.floats*vecs)
 	TEXT(name, NOSPLIT, "func(tiles, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, next uintptr, nextStride, nextRows int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes tiles %d x %d tiles of C = alpha*A*B + beta*C down a column, each over", name, rows, vs.floats*vecs),
 		fmt.Sprintf("kc k steps, prefetching nextRows rows of the next B sliver (nextStride floats apart), one per %d k steps.", unroll))
 
-	tile := tileRegs{vs: vs, acc: vs.accumulators(rows, vecs), bvec: vs.regs[12:15], abc: vs.regs[15]}
+	tile := vs.tile(rows, vecs)
 
 	tiles := Load(Param("tiles"), GP64())
 	kc := Load(Param("kc"), GP64())
@@ -334,7 +359,7 @@ func columnKernel(vs vecSet) {
 
 	// ap has reached the next A sliver; cp moves to the next tile's rows after the store.
 	Label(name + "_store")
-	storeTile(vs, name, tile.acc, cp, ldc, true, func(accumulate bool) {
+	tile.store(name, cp, ldc, true, func(accumulate bool) {
 		if !accumulate {
 			JMP(LabelRef(name + "_next"))
 		}
