@@ -228,18 +228,49 @@ func poolWalk(name string, ow, j reg.GPVirtual, masks Mem, body func(masked bool
 	Label(name + "_rowDone")
 }
 
-// loadPair loads a unit's 32 floats at p (masked: by K1 and K2) into lo and hi and splits them
-// into even and odd columns.
-func loadPair(p Mem, masked bool, lo, hi, even, odd, evenIdx, oddIdx reg.VecPhysical) {
+// loadUnit loads a unit's 32 floats at p into lo and hi; masked (a row's last unit), by K1 and
+// K2, with zeros past them.
+func loadUnit(p Mem, masked bool, lo, hi reg.VecPhysical) {
 	q := p
 	q.Disp += 64
 	if masked {
 		VMOVUPS_Z(p, reg.K1, lo)
 		VMOVUPS_Z(q, reg.K2, hi)
-	} else {
-		VMOVUPS(p, lo)
-		VMOVUPS(q, hi)
+		return
 	}
+	VMOVUPS(p, lo)
+	VMOVUPS(q, hi)
+}
+
+// storeUnit stores lo and hi as a unit's 32 floats at p; masked, only the lanes of K1 and K2.
+func storeUnit(lo, hi reg.VecPhysical, p Mem, masked bool) {
+	q := p
+	q.Disp += 64
+	if masked {
+		VMOVUPS(lo, reg.K1, p)
+		VMOVUPS(hi, reg.K2, q)
+		return
+	}
+	VMOVUPS(lo, p)
+	VMOVUPS(hi, q)
+}
+
+// storePooled stores a unit's 16 pooled outputs best at d and their winners at as bytes at a;
+// masked, only the lanes of K3.
+func storePooled(best, at reg.VecPhysical, d, a Mem, masked bool) {
+	if masked {
+		VMOVUPS(best, reg.K3, d)
+		VPMOVDB(at, reg.K3, a)
+		return
+	}
+	VMOVUPS(best, d)
+	VPMOVDB(at, a)
+}
+
+// loadPair loads a unit's 32 floats at p (masked: by K1 and K2) into lo and hi and splits them
+// into even and odd columns.
+func loadPair(p Mem, masked bool, lo, hi, even, odd, evenIdx, oddIdx reg.VecPhysical) {
+	loadUnit(p, masked, lo, hi)
 	VMOVDQA32(evenIdx, even)
 	VPERMI2PS(hi, lo, even)
 	VMOVDQA32(oddIdx, odd)
@@ -285,13 +316,7 @@ func bnAffinePoolKernel(t bnTables) {
 		best, at := c[0], reg.Z4
 		windowMax512(c, k, at)
 		reluInPlace(best, zero)
-		if masked {
-			VMOVUPS(best, reg.K3, Mem{Base: d, Index: j, Scale: 4})
-			VPMOVDB(at, reg.K3, Mem{Base: a, Index: j, Scale: 1})
-			return
-		}
-		VMOVUPS(best, Mem{Base: d, Index: j, Scale: 4})
-		VPMOVDB(at, Mem{Base: a, Index: j, Scale: 1})
+		storePooled(best, at, Mem{Base: d, Index: j, Scale: 4}, Mem{Base: a, Index: j, Scale: 1}, masked)
 	}
 
 	Label(name + "_row")
@@ -456,16 +481,7 @@ func bnPoolGradKernel(t bnTables) {
 	// (nil: a row of no window) from the unit's 16 pooled columns at j (masked by K3).
 	unit := func(masked bool, par reg.VecPhysical) {
 		lo, hi := reg.Z0, reg.Z1
-		p := Mem{Base: x, Index: j, Scale: 8}
-		q := p
-		q.Disp = 64
-		if masked {
-			VMOVUPS_Z(p, reg.K1, lo)
-			VMOVUPS_Z(q, reg.K2, hi)
-		} else {
-			VMOVUPS(p, lo)
-			VMOVUPS(q, hi)
-		}
+		loadUnit(Mem{Base: x, Index: j, Scale: 8}, masked, lo, hi)
 		for _, v := range []reg.VecPhysical{lo, hi} {
 			VSUBPS(mu, v, v)
 			VMULPS(e, v, v)
@@ -485,18 +501,12 @@ func bnPoolGradKernel(t bnTables) {
 			VADDPS(gl, lo, reg.K4, lo)
 			VADDPS(gh, hi, reg.K5, hi)
 		}
-		d := Mem{Base: dst, Index: j, Scale: 8}
-		d2 := d
-		d2.Disp = 64
+		storeUnit(lo, hi, Mem{Base: dst, Index: j, Scale: 8}, masked)
 		if masked {
-			VMOVUPS(lo, reg.K1, d)
-			VMOVUPS(hi, reg.K2, d2)
 			VADDPS(lo, s0, reg.K1, s0)
 			VADDPS(hi, s1, reg.K2, s1)
 			return
 		}
-		VMOVUPS(lo, d)
-		VMOVUPS(hi, d2)
 		VADDPS(lo, s0, s0)
 		VADDPS(hi, s1, s1)
 	}

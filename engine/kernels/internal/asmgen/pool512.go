@@ -123,13 +123,10 @@ func reluPool512Kernel(tab pool512Tables) {
 		best, at := c[0], reg.Z4
 		windowMax512(c, k, at)
 		reluInPlace(best, zero)
+		storePooled(best, at, Mem{Base: d}, Mem{Base: a}, masked)
 		if masked {
-			VMOVUPS(best, reg.K3, Mem{Base: d})
-			VPMOVDB(at, reg.K3, Mem{Base: a})
 			return
 		}
-		VMOVUPS(best, Mem{Base: d})
-		VPMOVDB(at, Mem{Base: a})
 		ADDQ(U8(128), s)
 		ADDQ(U8(128), s1)
 		ADDQ(U8(64), d)
@@ -238,13 +235,7 @@ func reluPool512BackwardKernel(tab pool512Tables) {
 			VPERMI2PS(v[2*r+1], v[2*r], lo)
 			VMOVDQA32(interHi, hi)
 			VPERMI2PS(v[2*r+1], v[2*r], hi)
-			if masked {
-				VMOVUPS(lo, reg.K1, Mem{Base: base})
-				VMOVUPS(hi, reg.K2, Mem{Base: base, Disp: 64})
-				continue
-			}
-			VMOVUPS(lo, Mem{Base: base})
-			VMOVUPS(hi, Mem{Base: base, Disp: 64})
+			storeUnit(lo, hi, Mem{Base: base}, masked)
 		}
 		if masked {
 			return
