@@ -747,31 +747,54 @@ func bnMomentsAVX2Kernel(t bnYTables) {
 	RET()
 }
 
-// ySplit loads the 16 floats at p (when masked, those of tl's lo and hi, zeros past them) and
-// splits them into even and odd columns, in order; m is scratch.
-func ySplit(p Mem, tl *yTail, lo, hi, even, odd, m reg.VecPhysical) {
+// yLoadUnit loads the 16 floats at p into lo and hi; with a tail tl (a row's last unit), those
+// of tl's lo and hi masks, which it loads into mlo and mhi, and zeros past them.
+func yLoadUnit(p Mem, tl *yTail, lo, hi, mlo, mhi reg.VecPhysical) {
 	q := p
 	q.Disp += 32
 	if tl != nil {
-		VMOVDQU(tl.lo, m)
-		VMASKMOVPS(p, m, lo)
-		VMOVDQU(tl.hi, m)
-		VMASKMOVPS(q, m, hi)
-	} else {
-		VMOVUPS(p, lo)
-		VMOVUPS(q, hi)
+		VMOVDQU(tl.lo, mlo)
+		VMASKMOVPS(p, mlo, lo)
+		VMOVDQU(tl.hi, mhi)
+		VMASKMOVPS(q, mhi, hi)
+		return
 	}
+	VMOVUPS(p, lo)
+	VMOVUPS(q, hi)
+}
+
+// yLoadPooled loads the 8 pooled floats at p into v; with a tail tl, those of tl's pooled mask
+// (loaded into m) and zeros past them.
+func yLoadPooled(p Mem, tl *yTail, v, m reg.VecPhysical) {
+	if tl != nil {
+		VMOVDQU(tl.pooled, m)
+		VMASKMOVPS(p, m, v)
+		return
+	}
+	VMOVUPS(p, v)
+}
+
+// ySplit loads the 16 floats at p (when masked, those of tl's lo and hi, zeros past them) and
+// splits them into even and odd columns, in order; m is scratch.
+func ySplit(p Mem, tl *yTail, lo, hi, even, odd, m reg.VecPhysical) {
+	yLoadUnit(p, tl, lo, hi, m, m)
 	VSHUFPS(U8(0x88), hi, lo, even)
 	VSHUFPS(U8(0xdd), hi, lo, odd)
 	VPERMPD(U8(0xd8), even, even)
 	VPERMPD(U8(0xd8), odd, odd)
 }
 
-// yWinners loads the winners of tl's pooled columns (fewer than 8) at address p as dwords
-// into av, 255 past them (which matches no window position): straight from p when 8 bytes
-// there are within arg, else through the stack buffer buf a byte at a time (the last row's).
-// ones and m are scratch.
-func yWinners(p reg.GPVirtual, buf Mem, tl *yTail, av, ones, m reg.VecPhysical, label string) {
+// yWinners loads the winners of 8 pooled columns at am as dwords into av; with a tail tl, those
+// of tl's pooled columns (fewer than 8), 255 past them (which matches no window position):
+// straight from am when 8 bytes there are within arg, else through the stack buffer buf a
+// byte at a time (the last row's). ones and m are scratch.
+func yWinners(am Mem, buf Mem, tl *yTail, av, ones, m reg.VecPhysical, label string) {
+	if tl == nil {
+		VPMOVZXBD(am, av)
+		return
+	}
+	p := GP64()
+	LEAQ(am, p)
 	end, base := GP64(), GP64()
 	Load(Param("arg").Len(), end)
 	Load(Param("arg").Base(), base)
@@ -937,25 +960,13 @@ func bnPoolSumsAVX2Kernel(t bnYTables) {
 		}
 		ySplit(Mem{Base: x, Index: j, Scale: 8, Disp: 8 * off}, mt, reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y6)
 		ySplit(Mem{Base: x1, Index: j, Scale: 8, Disp: 8 * off}, mt, reg.Y0, reg.Y1, reg.Y4, reg.Y5, reg.Y6)
-		if masked {
-			p := GP64()
-			LEAQ(Mem{Base: a, Index: j, Scale: 1, Disp: off}, p)
-			yWinners(p, buf, &tl, reg.Y6, reg.Y0, reg.Y1, label+"_arg")
-		} else {
-			VPMOVZXBD(Mem{Base: a, Index: j, Scale: 1, Disp: off}, reg.Y6)
-		}
+		yWinners(Mem{Base: a, Index: j, Scale: 1, Disp: off}, buf, mt, reg.Y6, reg.Y0, reg.Y1, label+"_arg")
 		VPSLLD(U8(31), reg.Y6, reg.Y0) // bit 0: the odd column
 		VBLENDVPS(reg.Y0, reg.Y3, reg.Y2, reg.Y2)
 		VBLENDVPS(reg.Y0, reg.Y5, reg.Y4, reg.Y4)
 		VPSLLD(U8(30), reg.Y6, reg.Y0) // bit 1: the second row
 		VBLENDVPS(reg.Y0, reg.Y4, reg.Y2, reg.Y2)
-		yv := Mem{Base: y, Index: j, Scale: 4, Disp: 4 * off}
-		if masked {
-			VMOVDQU(tl.pooled, reg.Y0)
-			VMASKMOVPS(yv, reg.Y0, reg.Y3)
-		} else {
-			VMOVUPS(yv, reg.Y3)
-		}
+		yLoadPooled(Mem{Base: y, Index: j, Scale: 4, Disp: 4 * off}, mt, reg.Y3, reg.Y0)
 		VXORPS(reg.Y1, reg.Y1, reg.Y1)
 		VCMPPS(U8(cmpGTOQ), reg.Y1, reg.Y3, reg.Y0) // y > 0, false for NaN and past the row
 		VMASKMOVPS(Mem{Base: dy, Index: j, Scale: 4, Disp: 4 * off}, reg.Y0, reg.Y3)
@@ -1061,18 +1072,11 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 	// row's parity table (nil: a row of no window).
 	sub := func(off int, masked bool, par *Mem, label string) {
 		lo, hi := reg.Y0, reg.Y1
-		p := Mem{Base: x, Index: j, Scale: 8, Disp: 8 * off}
-		q := p
-		q.Disp += 32
+		var mt *yTail
 		if masked {
-			VMOVDQU(tl.lo, reg.Y2)
-			VMASKMOVPS(p, reg.Y2, lo)
-			VMOVDQU(tl.hi, reg.Y3)
-			VMASKMOVPS(q, reg.Y3, hi)
-		} else {
-			VMOVUPS(p, lo)
-			VMOVUPS(q, hi)
+			mt = &tl
 		}
+		yLoadUnit(Mem{Base: x, Index: j, Scale: 8, Disp: 8 * off}, mt, lo, hi, reg.Y2, reg.Y3)
 		for _, v := range []reg.VecPhysical{lo, hi} {
 			VSUBPS(mu, v, v)
 			VMULPS(e, v, v)
@@ -1080,17 +1084,8 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 		}
 		if par != nil {
 			g, aw, gd, ad := reg.Y2, reg.Y3, reg.Y4, reg.Y5
-			yv := Mem{Base: y, Index: j, Scale: 4, Disp: 4 * off}
-			if masked {
-				VMOVDQU(tl.pooled, gd)
-				VMASKMOVPS(yv, gd, g)
-				pa := GP64()
-				LEAQ(Mem{Base: ar, Index: j, Scale: 1, Disp: off}, pa)
-				yWinners(pa, buf, &tl, aw, gd, ad, label+"_arg")
-			} else {
-				VMOVUPS(yv, g)
-				VPMOVZXBD(Mem{Base: ar, Index: j, Scale: 1, Disp: off}, aw)
-			}
+			yLoadPooled(Mem{Base: y, Index: j, Scale: 4, Disp: 4 * off}, mt, g, gd)
+			yWinners(Mem{Base: ar, Index: j, Scale: 1, Disp: off}, buf, mt, aw, gd, ad, label+"_arg")
 			VXORPS(ad, ad, ad)
 			VCMPPS(U8(cmpGTOQ), ad, g, gd) // y > 0, false for NaN and past the row
 			VMASKMOVPS(Mem{Base: dy, Index: j, Scale: 4, Disp: 4 * off}, gd, g)
