@@ -424,6 +424,18 @@ func windowMax(c, k []reg.VecPhysical, at, m, nan reg.VecPhysical) {
 	}
 }
 
+// rowLoop emits the loop name_row that runs body rows times (counting rows down to 0, none
+// when it is 0) and the label name_done after it.
+func rowLoop(name string, rows reg.GPVirtual, body func()) {
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JE(LabelRef(name + "_done"))
+	body()
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+	Label(name + "_done")
+}
+
 // reluInPlace sets v = max(v, 0) as Go's builtin max does: a NaN stays NaN and -0 becomes +0.
 // MAXPS returns its second source when either is NaN or both are zeros, so v goes second, and
 // adding +0 turns a -0 into +0 while leaving every other value alone.
@@ -545,42 +557,38 @@ func reluPoolKernel() {
 	VMOVQ(t, pack)
 
 	s1 := GP64()
-	Label(name + "_row")
-	TESTQ(rows, rows)
-	JE(LabelRef(name + "_done"))
-	MOVQ(s, s1)
-	ADDQ(wb, s1)
-	MOVQ(w, units)
-	SHRQ(U8(3), units)
-	Label(name + "_unit")
-	// The window candidates in row-major order: even and odd elements of the two rows.
-	c := []reg.VecPhysical{reg.X0, reg.X1, reg.X2, reg.X3}
-	VMOVUPS(Mem{Base: s}, c[0])
-	VSHUFPS(U8(shufOdd), Mem{Base: s, Disp: 16}, c[0], c[1])
-	VSHUFPS(U8(shufEven), Mem{Base: s, Disp: 16}, c[0], c[0])
-	VMOVUPS(Mem{Base: s1}, c[2])
-	VSHUFPS(U8(shufOdd), Mem{Base: s1, Disp: 16}, c[2], c[3])
-	VSHUFPS(U8(shufEven), Mem{Base: s1, Disp: 16}, c[2], c[2])
-	for _, v := range c {
-		VADDPS(bias, v, v)
-	}
-	best, at := c[0], reg.X4
-	windowMax(c, k, at, reg.X5, reg.X6)
-	reluInPlace(best, zero)
-	VMOVUPS(best, Mem{Base: d})
-	VPSHUFB(pack, at, at)
-	VMOVD(at, t.As32())
-	MOVL(t.As32(), Mem{Base: a})
-	ADDQ(U8(32), s)
-	ADDQ(U8(32), s1)
-	ADDQ(U8(16), d)
-	ADDQ(U8(poolUnroll), a)
-	DECQ(units)
-	JNZ(LabelRef(name + "_unit"))
-	MOVQ(s1, s) // past the second row of the pair
-	DECQ(rows)
-	JMP(LabelRef(name + "_row"))
-	Label(name + "_done")
+	rowLoop(name, rows, func() {
+		MOVQ(s, s1)
+		ADDQ(wb, s1)
+		MOVQ(w, units)
+		SHRQ(U8(3), units)
+		Label(name + "_unit")
+		// The window candidates in row-major order: even and odd elements of the two rows.
+		c := []reg.VecPhysical{reg.X0, reg.X1, reg.X2, reg.X3}
+		VMOVUPS(Mem{Base: s}, c[0])
+		VSHUFPS(U8(shufOdd), Mem{Base: s, Disp: 16}, c[0], c[1])
+		VSHUFPS(U8(shufEven), Mem{Base: s, Disp: 16}, c[0], c[0])
+		VMOVUPS(Mem{Base: s1}, c[2])
+		VSHUFPS(U8(shufOdd), Mem{Base: s1, Disp: 16}, c[2], c[3])
+		VSHUFPS(U8(shufEven), Mem{Base: s1, Disp: 16}, c[2], c[2])
+		for _, v := range c {
+			VADDPS(bias, v, v)
+		}
+		best, at := c[0], reg.X4
+		windowMax(c, k, at, reg.X5, reg.X6)
+		reluInPlace(best, zero)
+		VMOVUPS(best, Mem{Base: d})
+		VPSHUFB(pack, at, at)
+		VMOVD(at, t.As32())
+		MOVL(t.As32(), Mem{Base: a})
+		ADDQ(U8(32), s)
+		ADDQ(U8(32), s1)
+		ADDQ(U8(16), d)
+		ADDQ(U8(poolUnroll), a)
+		DECQ(units)
+		JNZ(LabelRef(name + "_unit"))
+		MOVQ(s1, s) // past the second row of the pair
+	})
 	RET()
 }
 
@@ -616,43 +624,39 @@ func reluPoolBackwardKernel() {
 		VPBROADCASTD(k[i], k[i])
 	}
 
-	Label(name + "_row")
-	TESTQ(rows, rows)
-	JE(LabelRef(name + "_done"))
-	MOVQ(d, d1)
-	ADDQ(wb, d1)
-	MOVQ(w, units)
-	SHRQ(U8(3), units)
-	Label(name + "_unit")
-	gv, m, av := reg.X0, reg.X1, reg.X2
-	VMOVUPS(Mem{Base: y}, m)
-	VCMPPS(U8(cmpGTOQ), zero, m, m) // y > 0
-	VANDPS(Mem{Base: g}, m, gv)
-	VADDPS(gv, acc, acc)
-	VPMOVZXBD(Mem{Base: a}, av)
-	v := []reg.VecPhysical{reg.X3, reg.X4, reg.X5, reg.X6}
-	for i := range v {
-		VPCMPEQD(k[i], av, v[i])
-		VANDPS(gv, v[i], v[i])
-	}
-	lo, hi := reg.X7, reg.X8
-	for r, base := range []reg.GPVirtual{d, d1} {
-		VUNPCKLPS(v[2*r+1], v[2*r], lo)
-		VUNPCKHPS(v[2*r+1], v[2*r], hi)
-		VMOVUPS(lo, Mem{Base: base})
-		VMOVUPS(hi, Mem{Base: base, Disp: 16})
-	}
-	ADDQ(U8(16), g)
-	ADDQ(U8(16), y)
-	ADDQ(U8(poolUnroll), a)
-	ADDQ(U8(32), d)
-	ADDQ(U8(32), d1)
-	DECQ(units)
-	JNZ(LabelRef(name + "_unit"))
-	MOVQ(d1, d) // past the second row of the pair
-	DECQ(rows)
-	JMP(LabelRef(name + "_row"))
-	Label(name + "_done")
+	rowLoop(name, rows, func() {
+		MOVQ(d, d1)
+		ADDQ(wb, d1)
+		MOVQ(w, units)
+		SHRQ(U8(3), units)
+		Label(name + "_unit")
+		gv, m, av := reg.X0, reg.X1, reg.X2
+		VMOVUPS(Mem{Base: y}, m)
+		VCMPPS(U8(cmpGTOQ), zero, m, m) // y > 0
+		VANDPS(Mem{Base: g}, m, gv)
+		VADDPS(gv, acc, acc)
+		VPMOVZXBD(Mem{Base: a}, av)
+		v := []reg.VecPhysical{reg.X3, reg.X4, reg.X5, reg.X6}
+		for i := range v {
+			VPCMPEQD(k[i], av, v[i])
+			VANDPS(gv, v[i], v[i])
+		}
+		lo, hi := reg.X7, reg.X8
+		for r, base := range []reg.GPVirtual{d, d1} {
+			VUNPCKLPS(v[2*r+1], v[2*r], lo)
+			VUNPCKHPS(v[2*r+1], v[2*r], hi)
+			VMOVUPS(lo, Mem{Base: base})
+			VMOVUPS(hi, Mem{Base: base, Disp: 16})
+		}
+		ADDQ(U8(16), g)
+		ADDQ(U8(16), y)
+		ADDQ(U8(poolUnroll), a)
+		ADDQ(U8(32), d)
+		ADDQ(U8(32), d1)
+		DECQ(units)
+		JNZ(LabelRef(name + "_unit"))
+		MOVQ(d1, d) // past the second row of the pair
+	})
 	VHADDPS(acc, acc, acc)
 	VHADDPS(acc, acc, acc)
 	Store(acc, ReturnIndex(0))
