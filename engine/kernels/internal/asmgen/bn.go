@@ -83,6 +83,12 @@ func sum32Lanes(a, b reg.VecPhysical) {
 	VADDPS(b, a, a)
 	VEXTRACTF64X4(U8(1), a, b.AsY())
 	VADDPS(b.AsY(), a.AsY(), a.AsY())
+	sum8Lanes(a, b)
+}
+
+// sum8Lanes reduces the 8 float32 lanes of a's YMM into its low lane, b scratch: lane i +
+// lane i+4, i+2, i+1.
+func sum8Lanes(a, b reg.VecPhysical) {
 	VEXTRACTF128(U8(1), a.AsY(), b.AsX())
 	VADDPS(b.AsX(), a.AsX(), a.AsX())
 	VMOVHLPS(a.AsX(), b.AsX(), b.AsX())
@@ -97,6 +103,12 @@ func sum16Lanes64(a, b reg.VecPhysical) {
 	VADDPD(b, a, a)
 	VEXTRACTF64X4(U8(1), a, b.AsY())
 	VADDPD(b.AsY(), a.AsY(), a.AsY())
+	sum4Lanes64(a, b)
+}
+
+// sum4Lanes64 reduces the 4 float64 lanes of a's YMM into its low lane, b scratch: lane i +
+// lane i+2, i+1.
+func sum4Lanes64(a, b reg.VecPhysical) {
 	VEXTRACTF128(U8(1), a.AsY(), b.AsX())
 	VADDPD(b.AsX(), a.AsX(), a.AsX())
 	VUNPCKHPD(a.AsX(), a.AsX(), b.AsX())
@@ -629,12 +641,7 @@ func sum32LanesY(a []reg.VecPhysical) {
 	VADDPS(a[2], a[0], a[0])
 	VADDPS(a[3], a[1], a[1])
 	VADDPS(a[1], a[0], a[0])
-	VEXTRACTF128(U8(1), a[0], a[1].AsX())
-	VADDPS(a[1].AsX(), a[0].AsX(), a[0].AsX())
-	VMOVHLPS(a[0].AsX(), a[1].AsX(), a[1].AsX())
-	VADDPS(a[1].AsX(), a[0].AsX(), a[0].AsX())
-	VMOVSHDUP(a[0].AsX(), a[1].AsX())
-	VADDSS(a[1].AsX(), a[0].AsX(), a[0].AsX())
+	sum8Lanes(a[0], a[1])
 }
 
 // sum16Lanes64Y reduces 16 float64 lanes in four YMMs (lanes 0-3, 4-7, 8-11, 12-15) as
@@ -643,10 +650,7 @@ func sum16Lanes64Y(a []reg.VecPhysical) {
 	VADDPD(a[2], a[0], a[0])
 	VADDPD(a[3], a[1], a[1])
 	VADDPD(a[1], a[0], a[0])
-	VEXTRACTF128(U8(1), a[0], a[1].AsX())
-	VADDPD(a[1].AsX(), a[0].AsX(), a[0].AsX())
-	VUNPCKHPD(a[0].AsX(), a[0].AsX(), a[1].AsX())
-	VADDSD(a[1].AsX(), a[0].AsX(), a[0].AsX())
+	sum4Lanes64(a[0], a[1])
 }
 
 // widenY converts the 8 floats of v into lo (lanes 0-3) and hi (4-7) float64s.
