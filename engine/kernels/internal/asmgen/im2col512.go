@@ -78,6 +78,18 @@ func rowOp512(name string, p, q, k reg.GPVirtual, tail Op, op func(masked bool))
 	Label(name + "_end")
 }
 
+// copyVec512 copies a ZMM of floats from src to dst through v; masked, only the lanes of tail
+// (the load touches no memory past them).
+func copyVec512(src, dst Mem, v reg.VecPhysical, tail Op, masked bool) {
+	if masked {
+		VMOVUPS_Z(src, tail, v)
+		VMOVUPS(v, tail, dst)
+		return
+	}
+	VMOVUPS(src, v)
+	VMOVUPS(v, dst)
+}
+
 // zeros512 writes n (kept) zero floats at p and advances p past them; tail holds the mask of
 // the n%16 low lanes, zero the zero ZMM, k is scratch.
 func zeros512(name string, p, n, k reg.GPVirtual, tail Op, zero reg.VecPhysical) {
@@ -173,13 +185,7 @@ func padCopy512Kernel() {
 	MOVQ(q, t)
 	MOVQ(cols, k)
 	rowOp512(name+"_copy", d, t, k, reg.K4, func(masked bool) {
-		if masked {
-			VMOVUPS_Z(Mem{Base: t}, reg.K4, reg.Z1)
-			VMOVUPS(reg.Z1, reg.K4, Mem{Base: d})
-			return
-		}
-		VMOVUPS(Mem{Base: t}, reg.Z1)
-		VMOVUPS(reg.Z1, Mem{Base: d})
+		copyVec512(Mem{Base: t}, Mem{Base: d}, reg.Z1, reg.K4, masked)
 	})
 	// rowOp512 left d past the whole vectors of the copy: on past its tail and padR.
 	LEAQ(Mem{Base: d, Index: k, Scale: 4}, d)
@@ -282,13 +288,7 @@ func im2col512Kernel() {
 		MOVQ(q, t)
 		MOVQ(cols, k)
 		rowOp512(label, d, t, k, tail, func(masked bool) {
-			if masked {
-				VMOVUPS_Z(Mem{Base: t}, tail, reg.Z0)
-				VMOVUPS(reg.Z0, tail, Mem{Base: d})
-				return
-			}
-			VMOVUPS(Mem{Base: t}, reg.Z0)
-			VMOVUPS(reg.Z0, Mem{Base: d})
+			copyVec512(Mem{Base: t}, Mem{Base: d}, reg.Z0, tail, masked)
 		})
 		LEAQ(Mem{Base: d, Index: k, Scale: 4}, d)
 	}
