@@ -37,18 +37,10 @@ func goPlaneMoments(x []float32) (pm float32, d, q float64) {
 	// Lane by lane over whole blocks, then the last part block: element j to lane j%32 (or
 	// j%16) without a division per element.
 	var s [32]float32
-	j := 0
-	for ; j+32 <= len(x); j += 32 {
-		for i, v := range x[j : j+32] {
-			s[i] += v
-		}
-	}
-	for i, v := range x[j:] {
-		s[i] += v
-	}
+	laneAdd32(&s, x)
 	pm = laneSum32(&s) / float32(len(x))
 	var ds, qs [16]float64
-	j = 0
+	j := 0
 	for ; j+16 <= len(x); j += 16 {
 		for i, v := range x[j : j+16] {
 			e := float64(v - pm)
