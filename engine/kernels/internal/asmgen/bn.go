@@ -540,11 +540,27 @@ func bnPoolGradKernel(t bnTables) {
 		LEAQ(Mem{Base: dst, Index: w, Scale: 4}, dst)
 	}
 
+	gradRows(name, pairs, w, dy, y, ar, func(label string, parity int) {
+		row(label, []reg.VecPhysical{par0, par1, nil}[parity])
+	})
+	VMOVAPS(s0, reg.Z0) // the reduction's VEX instructions reach only the first 16 registers
+	VMOVAPS(s1, reg.Z1)
+	sum32Lanes(reg.Z0, reg.Z1)
+	Store(reg.X0, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// gradRows emits the walk of a poolGrad kernel over its h rows of w floats: pairs of rows
+// (pairs of them), each pair against one row of the pooled values at dy, y and ar, then a
+// last row when h is odd, in no window. row(label, parity) emits one row: parity 0 the even
+// row of a pair, 1 the odd one, 2 the lone last row. It ends at the label name_sum.
+func gradRows(name string, pairs, w, dy, y, ar reg.GPVirtual, row func(label string, parity int)) {
 	Label(name + "_pair")
 	TESTQ(pairs, pairs)
 	JE(LabelRef(name + "_last"))
-	row(name+"_even", par0)
-	row(name+"_odd", par1)
+	row(name+"_even", 0)
+	row(name+"_odd", 1)
 	ow := GP64()
 	MOVQ(w, ow)
 	SHRQ(U8(1), ow)
@@ -557,14 +573,8 @@ func bnPoolGradKernel(t bnTables) {
 	h := gp(Param("h"))
 	TESTQ(U32(1), h)
 	JE(LabelRef(name + "_sum"))
-	row(name+"_lone", nil)
+	row(name+"_lone", 2)
 	Label(name + "_sum")
-	VMOVAPS(s0, reg.Z0) // the reduction's VEX instructions reach only the first 16 registers
-	VMOVAPS(s1, reg.Z1)
-	sum32Lanes(reg.Z0, reg.Z1)
-	Store(reg.X0, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
 }
 
 // The AVX2 kernels give the AVX-512 ones' bits: the same lanes (four YMM accumulators for 32
@@ -1132,25 +1142,9 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 		LEAQ(Mem{Base: dst, Index: w, Scale: 4}, dst)
 	}
 	par0, par1 := t.parity0, t.parity1
-	Label(name + "_pair")
-	TESTQ(pairs, pairs)
-	JE(LabelRef(name + "_last"))
-	row(name+"_even", &par0)
-	row(name+"_odd", &par1)
-	ow := GP64()
-	MOVQ(w, ow)
-	SHRQ(U8(1), ow)
-	LEAQ(Mem{Base: dy, Index: ow, Scale: 4}, dy)
-	LEAQ(Mem{Base: y, Index: ow, Scale: 4}, y)
-	ADDQ(ow, ar)
-	DECQ(pairs)
-	JMP(LabelRef(name + "_pair"))
-	Label(name + "_last")
-	h := gp(Param("h"))
-	TESTQ(U32(1), h)
-	JE(LabelRef(name + "_sum"))
-	row(name+"_lone", nil)
-	Label(name + "_sum")
+	gradRows(name, pairs, w, dy, y, ar, func(label string, parity int) {
+		row(label, []*Mem{&par0, &par1, nil}[parity])
+	})
 	sum32LanesY(s)
 	Store(reg.X6, ReturnIndex(0))
 	VZEROUPPER()
