@@ -780,6 +780,23 @@ func yLoadPooled(p Mem, tl *yTail, v, m reg.VecPhysical) {
 	VMOVUPS(p, v)
 }
 
+// yLastUnit emits a row's last, partial unit of n elements (0 < n < 2*half), in two halves as
+// the AVX2 kernels run a unit: when n >= half, first() runs the first half whole and, unless
+// n == half, masked(true) the second under the tail's masks; when n < half, masked(false)
+// the first half under them. It ends at the label done.
+func yLastUnit(label, done string, n reg.GPVirtual, half int, first func(), masked func(second bool)) {
+	CMPQ(n, U8(half))
+	JL(LabelRef(label + "_lastA"))
+	first()
+	CMPQ(n, U8(half))
+	JE(LabelRef(done))
+	masked(true)
+	JMP(LabelRef(done))
+	Label(label + "_lastA")
+	masked(false)
+	Label(done)
+}
+
 // ySplit loads the 16 floats at p (when masked, those of tl's lo and hi, zeros past them) and
 // splits them into even and odd columns, in order; m is scratch.
 func ySplit(p Mem, tl *yTail, lo, hi, even, odd, m reg.VecPhysical) {
@@ -998,17 +1015,16 @@ func bnPoolSumsAVX2Kernel(t bnYTables) {
 		MOVQ(ow, rest)
 		SUBQ(j, rest)
 		JZ(LabelRef(name + "_next"))
-		CMPQ(rest, U8(8))
-		JL(LabelRef(name + "_lastA"))
-		sub(0, 0, false, name+"_fa")
-		ADDQ(U8(8), j)
-		CMPQ(rest, U8(8))
-		JE(LabelRef(name + "_next"))
-		sub(0, 8, true, name+"_mb")
-		JMP(LabelRef(name + "_next"))
-		Label(name + "_lastA")
-		sub(0, 0, true, name+"_ma")
-		Label(name + "_next")
+		yLastUnit(name, name+"_next", rest, 8, func() {
+			sub(0, 0, false, name+"_fa")
+			ADDQ(U8(8), j)
+		}, func(second bool) {
+			if second {
+				sub(0, 8, true, name+"_mb")
+				return
+			}
+			sub(0, 0, true, name+"_ma")
+		})
 		LEAQ(Mem{Base: x1, Index: w, Scale: 4}, x)
 		LEAQ(Mem{Base: dy, Index: ow, Scale: 4}, dy)
 		LEAQ(Mem{Base: y, Index: ow, Scale: 4}, y)
@@ -1128,16 +1144,15 @@ func bnPoolGradAVX2Kernel(t bnYTables) {
 		SUBQ(j, n)
 		SUBQ(j, n) // floats left in the row, < 32
 		JZ(LabelRef(label + "_done"))
-		CMPQ(n, U8(16))
-		JL(LabelRef(label + "_lastA"))
-		sub(0, false, par, label+"_fa")
-		CMPQ(n, U8(16))
-		JE(LabelRef(label + "_done"))
-		sub(8, true, par, label+"_mb")
-		JMP(LabelRef(label + "_done"))
-		Label(label + "_lastA")
-		sub(0, true, par, label+"_ma")
-		Label(label + "_done")
+		yLastUnit(label, label+"_done", n, 16, func() {
+			sub(0, false, par, label+"_fa")
+		}, func(second bool) {
+			if second {
+				sub(8, true, par, label+"_mb")
+				return
+			}
+			sub(0, true, par, label+"_ma")
+		})
 		LEAQ(Mem{Base: x, Index: w, Scale: 4}, x)
 		LEAQ(Mem{Base: dst, Index: w, Scale: 4}, dst)
 	}
