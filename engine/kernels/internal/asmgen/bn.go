@@ -645,6 +645,17 @@ func newYTail(table, fl, pc reg.GPVirtual, scratch reg.VecPhysical) yTail {
 	return t
 }
 
+// newYPooledTail computes the yTail of pooled rows of ow columns run 8 at a time: ow%8 pooled
+// columns, from twice as many floats of each source row. It uses Y0.
+func newYPooledTail(table, ow reg.GPVirtual) yTail {
+	fl, pc := GP64(), GP64()
+	MOVQ(ow, pc)
+	ANDQ(U8(7), pc)
+	MOVQ(pc, fl)
+	SHLQ(U8(1), fl)
+	return newYTail(table, fl, pc, reg.Y0)
+}
+
 // sum32LanesY reduces 32 float32 lanes in four YMMs (lanes 0-7, 8-15, 16-23, 24-31) into the
 // low lane of a[0]'s XMM as sum32Lanes does.
 func sum32LanesY(a []reg.VecPhysical) {
@@ -865,12 +876,7 @@ func bnAffinePoolAVX2Kernel(t bnYTables) {
 	LEAQ(t.masks, table)
 	MOVQ(w, ow)
 	SHRQ(U8(1), ow)
-	fl, pc := GP64(), GP64()
-	MOVQ(ow, pc)
-	ANDQ(U8(7), pc) // the last unit's pooled columns
-	MOVQ(pc, fl)
-	SHLQ(U8(1), fl)
-	tl := newYTail(table, fl, pc, reg.Y0)
+	tl := newYPooledTail(table, ow)
 	scale, bias, zero := reg.Y15, reg.Y14, reg.Y13
 	VBROADCASTSS(paramAddr("scale"), scale)
 	VBROADCASTSS(paramAddr("bias"), bias)
@@ -954,12 +960,7 @@ func bnPoolSumsAVX2Kernel(t bnYTables) {
 	MOVQ(w, ow)
 	SHRQ(U8(1), ow)
 	// The last unit: rest = ow%16 pooled columns, the first 8 of them whole when rest >= 8.
-	fl, pc := GP64(), GP64()
-	MOVQ(ow, pc)
-	ANDQ(U8(7), pc) // in the masked part
-	MOVQ(pc, fl)
-	SHLQ(U8(1), fl)
-	tl := newYTail(table, fl, pc, reg.Y0)
+	tl := newYPooledTail(table, ow)
 	mu := reg.Y15
 	VBROADCASTSD(paramAddr("mu"), mu)
 	sd := []reg.VecPhysical{reg.Y7, reg.Y8, reg.Y9, reg.Y10}
