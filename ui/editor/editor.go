@@ -229,6 +229,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 	}
 	var cmd tea.Cmd
 	before := p.area.Value()
+	p.area.MaxHeight = 0 // no cap on the lines typed or pasted: Render sets it for the gutter
 	p.area, cmd = p.area.Update(msg)
 	if p.area.Value() != before {
 		p.validate()
@@ -524,8 +525,15 @@ func (p *Page) Render(width, height int) string {
 	sideW := min(44, max(24, width/3))
 	areaW := width - sideW - 2
 	title := st.title.Render(ansi.Truncate("config · "+p.path, max(1, areaW), "…"))
-	p.area.SetWidth(max(10, areaW))
+	// The textarea sizes its line numbers by MaxHeight (which also caps its
+	// lines and its height) and reserves room for two digits whatever it
+	// prints: the gutter is set to the text's line count here, so that line
+	// 10 lines up with line 9, and the text is narrowed by the digits past two.
+	digits := max(2, len(strconv.Itoa(p.area.LineCount())))
+	p.area.MaxHeight = 0
+	p.area.SetWidth(max(10, areaW-(digits-2)))
 	p.area.SetHeight(max(1, height-2))
+	p.area.MaxHeight = gutterMax(digits)
 	left := lipgloss.NewStyle().Width(areaW).MaxWidth(areaW).Render(title + "\n" + p.area.View())
 
 	var side []string
@@ -589,6 +597,16 @@ func (p *Page) Render(width, height int) string {
 	side = append(side, tail...)
 	right := lipgloss.NewStyle().Width(sideW).Render(strings.Join(side, "\n"))
 	return lipgloss.JoinHorizontal(lipgloss.Top, left, "  ", right)
+}
+
+// gutterMax is the largest number of the given count of digits, the
+// MaxHeight that makes the textarea print line numbers that wide.
+func gutterMax(digits int) int {
+	n := 1
+	for range digits {
+		n *= 10
+	}
+	return n - 1
 }
 
 // changeLine is one key's line in the list of changes between the run and

@@ -520,3 +520,30 @@ func TestEditFromAnotherPageWaitsForTheUsersOwn(t *testing.T) {
 		t.Errorf("text or file changed:\n%s\n%s", p.area.Value(), readString(t, path))
 	}
 }
+
+// Line numbers of one and two digits (and three) take the same room, so
+// that the text of line 10 starts in the column of line 9's.
+func TestLineNumbersLineUp(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("model: cnn\n")
+	for i := 2; i <= 120; i++ {
+		b.WriteString("# note\n")
+	}
+	p, _ := newPage(t, b.String())
+	for _, lines := range []int{12, 120} {
+		text := strings.Join(strings.Split(b.String(), "\n")[:lines], "\n")
+		edit(p, text)
+		columns := map[int]bool{}
+		for _, row := range strings.Split(p.Render(80, lines+4), "\n") {
+			if w := lipgloss.Width(row); w > 80 {
+				t.Errorf("%d lines: a row %d wide on an 80-column screen: %q", lines, w, row)
+			}
+			if i := strings.Index(row, "# note"); i >= 0 {
+				columns[lipgloss.Width(row[:i])] = true
+			}
+		}
+		if len(columns) != 1 {
+			t.Errorf("%d lines: the text starts in columns %v, want one column", lines, columns)
+		}
+	}
+}
