@@ -109,6 +109,11 @@ func TestErrors(t *testing.T) {
 		{"empty", "network: []\n", "the list is empty"},
 		{"not a list", "network: 3\n", "network must be a list of layers"},
 		{"conv without kernel", "network:\n  - conv: {out: 4}\n", "needs out (output channels) and kernel"},
+		{"settings not indented under their layer", "network:\n  - conv:\n    out: 4\n    kernel: 3\n  - flatten\n  - linear: 10\n",
+			"c.yaml:3:5: network: layer 0: 'conv:' has nothing under it, and out, kernel stand beside it instead: indent them further right than conv, or write 'conv: {out: 4, kernel: 3}'"},
+		{"item indented past the one above", "network:\n  - relu\n   - maxpool: 2\n  - flatten\n  - linear: 10\n",
+			"c.yaml:2:5: network: layer 0: \"relu - maxpool: 2\" is not a layer name: the line under relu is indented further than its '- '"},
+		{"a name with a space is still a misspelling", "network:\n  - max pool: 2\n", "unknown layer \"max pool\"; did you mean maxpool?"},
 		{"too large", "network:\n  - conv: {out: 60000, kernel: 1}\n  - flatten\n  - linear: 10\n", "more than this program allows"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
