@@ -47,7 +47,8 @@ func networkLines(c config.Config, width, maxLines int) []string {
 		rows = rows[:max(0, room-1)]
 	}
 	for _, r := range rows {
-		label := fit(strings.Repeat(" ", r.Depth+1)+r.Describe(), labelW)
+		// One cell short of its column, so that a cut module keeps a space before its shape.
+		label := fit(strings.Repeat(" ", r.Depth+1)+r.Describe(), labelW-1)
 		line := label + strings.Repeat(" ", labelW-ansi.StringWidth(label))
 		if shapeW > 0 {
 			line += fmt.Sprintf("%-*s", shapeW, fit(r.Layer.OutShape.String(), shapeW))

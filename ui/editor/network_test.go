@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/ui/view"
 )
 
@@ -97,5 +98,20 @@ func TestChangeListNamesTheChangedLayer(t *testing.T) {
 				t.Errorf("the panel lacks %q:\n%s", c.want, side)
 			}
 		})
+	}
+}
+
+// A module cut to fit the panel keeps a space before its output shape.
+func TestPanelKeepsColumnsApart(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte("model: custom\nnetwork:\n  - conv: {out: 16, kernel: 3, padding: 1}\n  - flatten\n  - linear: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for width := 30; width <= 60; width++ {
+		for _, l := range networkLines(cfg, width, 20) {
+			if strings.Contains(l, "…[") {
+				t.Errorf("width %d: a cut module runs into its shape: %q", width, l)
+			}
+		}
 	}
 }
