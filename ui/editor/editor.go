@@ -254,7 +254,9 @@ func (p *Page) validate() {
 func (p *Page) apply() tea.Cmd {
 	p.validate()
 	if p.parseErr != nil {
-		p.setStatus(false, "not applied: "+p.parseErr.Error())
+		// The panel above shows the error, with its line: said twice, it
+		// would push the rest off a small screen.
+		p.setStatus(false, "not applied: fix the error above first")
 		return nil
 	}
 	if p.finished || len(p.restart) > 0 {
@@ -315,12 +317,16 @@ func (p *Page) applyEdit(e view.EditMsg) tea.Cmd {
 	p.why = ""
 	if p.confirm || cmd == nil {
 		// Nothing reached the run: put the text back as it was applied.
+		reason := p.status
+		if p.parseErr != nil {
+			reason = p.parseErr.Error() // the other page has no panel showing it
+		}
 		p.confirm = false
 		p.applied = before
 		p.area.SetValue(before)
 		cursorToFirstSetting(&p.area)
 		p.validate()
-		return answer(false, "not applied: "+p.status)
+		return answer(false, "not applied: "+reason)
 	}
 	return tea.Batch(cmd, answer(true, p.status))
 }

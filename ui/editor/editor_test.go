@@ -10,6 +10,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
 	"mnist-tui/engine"
@@ -83,8 +84,16 @@ func TestInvalidEditIsNeitherAppliedNorLost(t *testing.T) {
 	if cmd := p.Update(ctrlS()); run(cmd) != nil {
 		t.Fatalf("an invalid edit produced %v", run(cmd))
 	}
-	if !strings.Contains(p.status, ":6:") || !strings.Contains(p.status, "momentum") {
-		t.Errorf("status %q does not give the line and key", p.status)
+	if !strings.Contains(p.status, "not applied") {
+		t.Errorf("status %q does not say the text was not applied", p.status)
+	}
+	// The panel shows the error with its line and key; the status, below
+	// it, does not repeat it.
+	if strings.Contains(p.status, "momentum") {
+		t.Errorf("status %q repeats the error the panel shows", p.status)
+	}
+	if screen := ansi.Strip(p.Render(100, 30)); !strings.Contains(screen, "line 6, column 11") {
+		t.Errorf("the page does not point at the error:\n%s", screen)
 	}
 	if p.area.Value() != bad {
 		t.Error("the invalid text was thrown away")
@@ -545,5 +554,19 @@ func TestLineNumbersLineUp(t *testing.T) {
 		if len(columns) != 1 {
 			t.Errorf("%d lines: the text starts in columns %v, want one column", lines, columns)
 		}
+	}
+}
+
+// The gutter's width is set through the textarea's MaxHeight, which also
+// caps its lines: typing past 99 lines after a render must still work.
+func TestNewLinePastTheGutterWidth(t *testing.T) {
+	p, _ := newPage(t, "model: cnn\n"+strings.Repeat("# note\n", 97))
+	p.Render(80, 24)
+	if n := p.area.LineCount(); n != 99 {
+		t.Fatalf("%d lines, want 99", n)
+	}
+	p.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if n := p.area.LineCount(); n != 100 {
+		t.Errorf("enter at line 99 gave %d lines, want 100", n)
 	}
 }
