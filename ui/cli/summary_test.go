@@ -89,7 +89,7 @@ func TestEvalReadsACustomNetworkCheckpoint(t *testing.T) {
 func TestModels(t *testing.T) {
 	dir := t.TempDir()
 	code, out, _ := run(t, dir, "models")
-	if code != exitOK || !strings.Contains(out, "cnn             21840") || !strings.Contains(out, "residual        41514") {
+	if code != exitOK || !strings.Contains(out, "cnn            21,840          480,500") || !strings.Contains(out, "residual       41,514        2,013,184") {
 		t.Errorf("models: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, dir, "models", "cnn")
