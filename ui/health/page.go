@@ -16,7 +16,9 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/doctor"
+	"mnist-tui/engine/network"
 	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/termdraw"
@@ -228,9 +230,15 @@ func (p *Page) Table(width int) string {
 func (p *Page) table(width int) string {
 	hist := p.snap.Health
 	last := hist[len(hist)-1]
+	kinds := layerKinds(p.snap.Config)
+	names := make([]string, len(last.Layers))
 	nameW := len("layer")
-	for _, l := range last.Layers {
-		nameW = max(nameW, len(l.Name))
+	for i, l := range last.Layers {
+		names[i] = l.Name
+		if k, ok := kinds[l.Name]; ok {
+			names[i] += " " + k
+		}
+		nameW = max(nameW, len(names[i]))
 	}
 	const numW, actW, deadW = 8, 7, 4
 	fixed := nameW + 3*(numW+1) + 2*(actW+1) + deadW + 1
@@ -257,7 +265,7 @@ func (p *Page) table(width int) string {
 	}
 	b.WriteString(p.st.title.Render(head))
 	for i, l := range last.Layers {
-		row := fmt.Sprintf("%-*s %*s %*s ", nameW, l.Name, numW, num(l.WeightNorm), numW, num(l.GradNorm))
+		row := fmt.Sprintf("%-*s %*s %*s ", nameW, names[i], numW, num(l.WeightNorm), numW, num(l.GradNorm))
 		ratio := fmt.Sprintf("%*s", numW, num(l.UpdateRatio))
 		if l.UpdateRatio < doctor.RatioLow || l.UpdateRatio > doctor.RatioHigh {
 			ratio = p.st.warn.Render(ratio)
@@ -274,6 +282,20 @@ func (p *Page) table(width int) string {
 		b.WriteString("\n" + row)
 	}
 	return b.String()
+}
+
+// layerKinds are a custom network's layers by index path ("0": "conv"): their parameters
+// are named by the path alone, which does not say which layer "4" is. Nil for a built-in
+// model, whose names (conv1.0, fc.1) say it.
+func layerKinds(c config.Config) map[string]string {
+	if c.Model != config.Custom || c.Network == nil {
+		return nil
+	}
+	kinds := map[string]string{}
+	for _, r := range network.Summarize(c.Name, c.Network, 1).Rows {
+		kinds[r.Path] = string(r.Layer.Kind)
+	}
+	return kinds
 }
 
 // activations are a layer's activation columns: mean, standard deviation
