@@ -208,7 +208,7 @@ func (p *Page) Render(width, height int) string {
 	} else {
 		h := p.snap.Health[latest]
 		b.WriteString(p.st.title.Render("layer health") +
-			fmt.Sprintf(" · step %d (epoch %d, batch %d) · lr %g · %d records", h.Step, h.Epoch, h.Batch, h.LR, len(p.snap.Health)) + "\n")
+			fmt.Sprintf(" · step %d (epoch %d, batch %d) · lr %g · %d %s", h.Step, h.Epoch, h.Batch, h.LR, len(p.snap.Health), plural(len(p.snap.Health), "record")) + "\n")
 		b.WriteString(p.table(width) + "\n")
 		b.WriteString(p.st.dim.Render("update = lr x |grad| / |weight|, the relative change of one step: about 1e-3 is healthy; the doctor speaks below 1e-5 or above 1e-1. "+
 			"act, act sd: the layer's output over the batch (after its ReLU); dead: its ReLUs that gave 0 for every image (the doctor speaks above 50 %). Sparklines: log scale, oldest left.") + "\n")
@@ -282,6 +282,14 @@ func (p *Page) table(width int) string {
 		b.WriteString("\n" + row)
 	}
 	return b.String()
+}
+
+// plural is word for n of them: "1 record", "2 records".
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // layerKinds are a custom network's layers by index path ("0": "conv"): their parameters

@@ -268,7 +268,7 @@ func TestTableNamesCustomLayers(t *testing.T) {
 	p := New(plain())
 	p.SetSnapshot(train.Snapshot{RunID: "r", State: train.Running, Config: cfg, Health: []runs.Health{h}})
 	out := p.Render(80, 24)
-	for _, want := range []string{"\n0 conv ", "\n1 batchnorm ", "\n4 linear "} {
+	for _, want := range []string{"\n0 conv ", "\n1 batchnorm ", "\n4 linear ", "lr 0.01 · 1 record "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks a row starting %q:\n%s", want[1:], out)
 		}
