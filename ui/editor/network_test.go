@@ -115,3 +115,25 @@ func TestPanelKeepsColumnsApart(t *testing.T) {
 		}
 	}
 }
+
+// On an 80-column terminal the panel is 26 columns: the header, the count of the layers left
+// out and the totals are worded to fit rather than cut.
+func TestPanelFitsANarrowColumn(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte("model: custom\nname: wide-bn\nnetwork:\n"+strings.Repeat("  - relu\n", 10)+"  - flatten\n  - linear: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := networkLines(cfg, 26, 8)
+	if len(lines) > 8 {
+		t.Errorf("%d lines in a room of 8", len(lines))
+	}
+	out := strings.Join(lines, "\n")
+	for _, want := range []string{"wide-bn · 12 layers", "more\n", "7,850 params\n", "0.01 M mult-adds/image"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the panel lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "…\n") || strings.HasSuffix(out, "…") {
+		t.Errorf("a line is cut:\n%s", out)
+	}
+}
