@@ -422,6 +422,11 @@ func unknownLayerMsg(name string) string {
 	for i, k := range Kinds {
 		names[i] = string(k)
 	}
+	switch strings.NewReplacer("-", "_", " ", "_").Replace(strings.ToLower(strings.TrimSpace(name))) {
+	case "softmax", "log_softmax", "logsoftmax":
+		// What a PyTorch user ends a classifier with; here the loss takes it.
+		return "unknown layer " + strconv.Quote(name) + ": the network ends with the 10 raw scores (logits) and the loss, cross-entropy, applies softmax itself, as PyTorch's CrossEntropyLoss does; drop this layer"
+	}
 	if s := closest(name, names); s != "" {
 		return "unknown layer " + strconv.Quote(name) + "; did you mean " + s + "?"
 	}
