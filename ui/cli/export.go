@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
+	"mnist-tui/engine/network"
 	"mnist-tui/engine/pytorch"
 )
 
@@ -28,6 +30,14 @@ func runExport(_ context.Context, env *Env, args []string) error {
 	ck, err := checkpoint.Load(fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if ck.Network() == nil && slices.Contains(network.Presets(), ck.Model) {
+		// engine/pytorch/models.py, which holds the built-in models, is in the source
+		// tree, not beside the binary: say what works with the binary alone.
+		return fmt.Errorf("export: %s holds the built-in %s model; export writes custom networks: "+
+			"'mnist-tui models %s > %s.yaml' writes it as one, 'mnist-tui train --config %s.yaml' trains it, and its checkpoint exports. "+
+			"This file itself loads into the PyTorch tutorial's class as it is (README: Runs and checkpoints)",
+			fs.Arg(0), ck.Model, ck.Model, ck.Model, ck.Model)
 	}
 	if err := pytorch.Export(*dir, ck); err != nil {
 		return err

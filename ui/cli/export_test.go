@@ -152,3 +152,24 @@ func TestExportNamesTheDataFolder(t *testing.T) {
 		})
 	}
 }
+
+// A built-in model's checkpoint is refused with what works with the binary alone: the model
+// written as a custom network, trained and exported (engine/pytorch/models.py is not beside
+// the binary).
+func TestExportOfABuiltInModelSaysWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	net, err := engine.NewNet("cnn", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "cnn.safetensors")
+	cfg, _ := config.Parse("c.yaml", []byte("model: cnn\n"))
+	meta := checkpoint.Meta{Model: "cnn", Dataset: "mnist", Epoch: 1, Config: string(cfg.Marshal()), RunID: "r"}
+	if err := checkpoint.Save(path, net.Params(), nil, meta); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, dir, "export", path, "--pytorch", filepath.Join(dir, "export"))
+	if code != 1 || !strings.Contains(errOut, "'mnist-tui models cnn > cnn.yaml'") || strings.Contains(errOut, "engine/pytorch/models.py") {
+		t.Errorf("export of a cnn checkpoint: exit %d, %q", code, errOut)
+	}
+}
