@@ -76,3 +76,25 @@ func TestUpdateKeepsTheNetwork(t *testing.T) {
 		t.Error("Update set network from a value")
 	}
 }
+
+// A network with a built-in model is kept but noted as unused: model: custom forgotten.
+func TestNetworkUnused(t *testing.T) {
+	for _, c := range []struct {
+		src    string
+		unused bool
+	}{
+		{"network:\n  - flatten\n  - linear: 10\n", true},
+		{"model: linear\nnetwork:\n  - flatten\n  - linear: 10\n", true},
+		{"model: custom\nnetwork:\n  - flatten\n  - linear: 10\n", false},
+		{"model: cnn\nnetwork: []\n", false},
+	} {
+		cfg, err := Parse("c.yaml", []byte(c.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		note := cfg.NetworkUnused()
+		if (note != "") != c.unused || c.unused && !strings.Contains(note, "set model: custom") {
+			t.Errorf("%q: note %q, want one: %v", c.src, note, c.unused)
+		}
+	}
+}

@@ -132,3 +132,17 @@ func TestModelLabelOfACheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// A file with a network but no model: custom summarizes the built-in model it trains, and
+// says that its network is not used.
+func TestSummaryNotesAnUnusedNetwork(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "forgot.yaml")
+	if err := os.WriteFile(path, []byte("name: mine\nnetwork:\n  - flatten\n  - linear: 10\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, dir, "summary", "--config", path)
+	if code != exitOK || !strings.Contains(out, "Network cnn") || !strings.Contains(errOut, "note: the network under network: is not used: model is cnn; set model: custom") {
+		t.Errorf("summary: exit %d\n%s\nstderr %q", code, out, errOut)
+	}
+}

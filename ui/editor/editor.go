@@ -579,6 +579,9 @@ func (p *Page) Render(width, height int) string {
 			}
 		}
 	}
+	if note := p.parsed.NetworkUnused(); p.parseErr == nil && note != "" {
+		side = append(side, "", st.warn.Render(wrap(note, sideW)))
+	}
 	var tail []string
 	if p.status != "" {
 		style := st.good

@@ -137,3 +137,12 @@ func TestPanelFitsANarrowColumn(t *testing.T) {
 		t.Errorf("a line is cut:\n%s", out)
 	}
 }
+
+// A network typed while model is not custom is valid but not trained: the panel says so.
+func TestPanelNotesAnUnusedNetwork(t *testing.T) {
+	p, _ := newPage(t, sample)
+	edit(p, sample+"network:\n  - flatten\n  - linear: 10\n")
+	if out := ansi.Strip(p.Render(160, 40)); !strings.Contains(out, "set model: custom to train it") {
+		t.Errorf("the panel does not say the network is unused:\n%s", out)
+	}
+}
