@@ -662,11 +662,11 @@ func networkLabel(c config.Config) label {
 // lineCount is the number of screen lines of the side panel's items in
 // width cells: an item may hold several lines, and a long one wraps.
 func lineCount(items []string, width int) int {
+	// Counted as the panel is drawn, wrapped at spaces: dividing a line's
+	// width by the panel's undercounts a line broken early at a long word.
 	n := 0
 	for _, s := range items {
-		for _, line := range strings.Split(s, "\n") {
-			n += max(1, (ansi.StringWidth(line)+width-1)/width)
-		}
+		n += lipgloss.Height(wrap(s, width))
 	}
 	return n
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
 	"mnist-tui/engine/config"
@@ -144,5 +145,22 @@ func TestPanelNotesAnUnusedNetwork(t *testing.T) {
 	edit(p, sample+"network:\n  - flatten\n  - linear: 10\n")
 	if out := ansi.Strip(p.Render(160, 40)); !strings.Contains(out, "set model: custom to train it") {
 		t.Errorf("the panel does not say the network is unused:\n%s", out)
+	}
+}
+
+// The panel never runs past the page's height, whatever wraps in it: a change of the network
+// broken at its words, the question to restart, the network's summary in what is left.
+func TestPanelFitsTheHeight(t *testing.T) {
+	text := "model: custom\nname: wide-bn\nnetwork:\n  - conv: {out: 16, kernel: 3, padding: 1}\n  - relu\n  - flatten\n  - dropout: 0.25\n  - linear: 10\n"
+	for height := 16; height <= 30; height++ { // 80x24 leaves the page about 18 lines
+		p, _ := newPage(t, text)
+		edit(p, strings.Replace(text, "dropout: 0.25", "dropout: 0.5", 1))
+		p.Update(ctrlS()) // a new run is needed: the page asks
+		if !p.confirm {
+			t.Fatal("no question to restart")
+		}
+		if got := lipgloss.Height(p.Render(80, height)); got > height {
+			t.Errorf("height %d: the page is %d lines:\n%s", height, got, ansi.Strip(p.Render(80, height)))
+		}
 	}
 }
