@@ -26,7 +26,7 @@ func runModels(_ context.Context, env *Env, args []string) error {
 			s := network.Summarize(name, n, 1)
 			fmt.Fprintf(env.Stdout, "%-10s %10s %16s\n", name, network.Count(s.Params), network.Count(s.MultiplyAdds))
 		}
-		fmt.Fprintln(env.Stdout, "\n'mnist-tui models MODEL' prints one as a network: list to start your own from.")
+		fmt.Fprintln(env.Stdout, "\n'mnist-tui models MODEL' prints one as a config of your own (model: custom) to start from.")
 		return nil
 	case 1:
 		text, ok := network.PresetYAML(fs.Arg(0))

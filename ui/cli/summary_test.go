@@ -146,3 +146,13 @@ func TestSummaryNotesAnUnusedNetwork(t *testing.T) {
 		t.Errorf("summary: exit %d\n%s\nstderr %q", code, out, errOut)
 	}
 }
+
+// The command list says that compare takes configurations too, and what models M prints.
+func TestHelpNamesCompareConfigs(t *testing.T) {
+	_, out, errOut := run(t, t.TempDir(), "help")
+	for _, want := range []string{"configurations (--config A --config B)", "as a config of your own (model: custom)"} {
+		if !strings.Contains(out+errOut, want) {
+			t.Errorf("help lacks %q:\n%s%s", want, out, errOut)
+		}
+	}
+}
