@@ -45,6 +45,16 @@ func readNetwork(filename string, value ast.Node, cfg *Config) error {
 	return nil
 }
 
+// NetworkUnused is a note for a configuration that declares a network but trains a built-in
+// model, which happens when model: custom is forgotten; "" otherwise. It is a note, not an
+// error: --model cnn on such a file, or compare --models, picks the built-in on purpose.
+func (c Config) NetworkUnused() string {
+	if c.Model == Custom || c.Network == nil {
+		return ""
+	}
+	return "the network under network: is not used: model is " + c.Model + "; set model: custom to train it"
+}
+
 // checkModel is the rule of the model key: a built-in model, or custom (whose network
 // checkNetwork asks for, once every key is read).
 func checkModel(c Config) string {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -74,5 +75,55 @@ func TestUpdateKeepsTheNetwork(t *testing.T) {
 	}
 	if _, err := Update("c.yaml", []byte(src), map[string]any{"network": "relu"}); err == nil {
 		t.Error("Update set network from a value")
+	}
+}
+
+// A network with a built-in model is kept but noted as unused: model: custom forgotten.
+func TestNetworkUnused(t *testing.T) {
+	for _, c := range []struct {
+		src    string
+		unused bool
+	}{
+		{"network:\n  - flatten\n  - linear: 10\n", true},
+		{"model: linear\nnetwork:\n  - flatten\n  - linear: 10\n", true},
+		{"model: custom\nnetwork:\n  - flatten\n  - linear: 10\n", false},
+		{"model: cnn\nnetwork: []\n", false},
+	} {
+		cfg, err := Parse("c.yaml", []byte(c.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		note := cfg.NetworkUnused()
+		if (note != "") != c.unused || c.unused && !strings.Contains(note, "set model: custom") {
+			t.Errorf("%q: note %q, want one: %v", c.src, note, c.unused)
+		}
+	}
+}
+
+// Runs that share a network's name but not its layers are told apart in their cells: by
+// parameter count, or where that is shared too, by the network's number.
+func TestCellsTellNetworksApart(t *testing.T) {
+	parse := func(name, layers string) Config {
+		t.Helper()
+		c, err := Parse("c.yaml", []byte("model: custom\nname: "+name+"\nnetwork:\n"+layers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	wide := "  - flatten\n  - dropout: 0.25\n  - linear: 10\n"
+	other := "  - flatten\n  - dropout: 0.5\n  - linear: 10\n" // the same parameters
+	small := "  - maxpool: 2\n  - flatten\n  - linear: 10\n"
+	cfgs := []Config{parse("net", wide), parse("net", small), parse("net", other), parse("net", wide), parse("solo", small)}
+	want := []string{"net #1", "net 1,970 params", "net #3", "net #1", "solo"}
+	if got := Cells(cfgs, "model"); !slices.Equal(got, want) {
+		t.Errorf("Cells = %q, want %q", got, want)
+	}
+	same := []Config{parse("net", wide), parse("net", wide)}
+	if got := Cells(same, "model"); !slices.Equal(got, []string{"net", "net"}) {
+		t.Errorf("one network twice: %q, want its name alone", got)
+	}
+	if got := Cells(cfgs[:2], "learning_rate"); !slices.Equal(got, []string{"0.01", "0.01"}) {
+		t.Errorf("learning_rate cells %q", got)
 	}
 }

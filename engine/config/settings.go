@@ -3,6 +3,8 @@ package config
 import (
 	"slices"
 	"strconv"
+
+	"mnist-tui/engine/network"
 )
 
 // Label is how a run's network is named on screen: the built-in model's
@@ -75,6 +77,49 @@ func (c Config) Setting(key string) string {
 	default:
 		return formatValue(p)
 	}
+}
+
+// Cells are the Setting of key for each of cfgs, shown side by side. A network's label
+// alone would not tell two of them apart when they share a name (or are both "custom")
+// but not their layers: those labels get the network's parameter count, and where that is
+// shared too, the network's number among the different ones (wide-bn 27,154 params,
+// wide-bn 105,898 params; wide-bn #1, wide-bn #2).
+func Cells(cfgs []Config, key string) []string {
+	cells := make([]string, len(cfgs))
+	for i, c := range cfgs {
+		cells[i] = c.Setting(key)
+	}
+	if key != "model" {
+		return cells
+	}
+	networks := map[string][]string{} // label: its different networks, in order
+	for _, c := range cfgs {
+		if c.Model == Custom && c.Network != nil && !slices.Contains(networks[c.Label()], c.Network.YAML()) {
+			networks[c.Label()] = append(networks[c.Label()], c.Network.YAML())
+		}
+	}
+	params := func(c Config) string {
+		return network.Count(network.Summarize(c.Name, c.Network, 1).Params) + " params"
+	}
+	for i, c := range cfgs {
+		shared := networks[c.Label()]
+		if c.Model != Custom || c.Network == nil || len(shared) < 2 {
+			continue
+		}
+		unique := true // no other network of this label has as many parameters
+		for j, o := range cfgs {
+			if j != i && o.Model == Custom && o.Network != nil && o.Label() == c.Label() &&
+				o.Network.YAML() != c.Network.YAML() && params(o) == params(c) {
+				unique = false
+			}
+		}
+		if unique {
+			cells[i] += " " + params(c)
+		} else {
+			cells[i] += " #" + strconv.Itoa(slices.Index(shared, c.Network.YAML())+1)
+		}
+	}
+	return cells
 }
 
 // shortKeys are column titles for keys whose names are long.

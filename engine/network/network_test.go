@@ -109,7 +109,14 @@ func TestErrors(t *testing.T) {
 		{"empty", "network: []\n", "the list is empty"},
 		{"not a list", "network: 3\n", "network must be a list of layers"},
 		{"conv without kernel", "network:\n  - conv: {out: 4}\n", "needs out (output channels) and kernel"},
-		{"too large", "network:\n  - conv: {out: 60000, kernel: 1}\n  - flatten\n  - linear: 10\n", "more than this program allows"},
+		{"settings not indented under their layer", "network:\n  - conv:\n    out: 4\n    kernel: 3\n  - flatten\n  - linear: 10\n",
+			"c.yaml:3:5: network: layer 0: 'conv:' has nothing under it, and out, kernel stand beside it instead: indent them further right than conv, or write 'conv: {out: 4, kernel: 3}'"},
+		{"item indented past the one above", "network:\n  - relu\n   - maxpool: 2\n  - flatten\n  - linear: 10\n",
+			"c.yaml:2:5: network: layer 0: \"relu - maxpool: 2\" is not a layer name: the line under relu is indented further than its '- '"},
+		{"a name with a space is still a misspelling", "network:\n  - max pool: 2\n", "unknown layer \"max pool\"; did you mean maxpool?"},
+		{"softmax at the end", "network:\n  - flatten\n  - linear: 10\n  - softmax\n", "c.yaml:4:5: network: layer 2: unknown layer \"softmax\": the network ends with the 10 raw scores (logits) and the loss, cross-entropy, applies softmax itself"},
+		{"too large", "network:\n  - conv: {out: 60000, kernel: 1}\n  - flatten\n  - linear: 10\n", "gives [60000,28,28], 47,040,000 floats an image, more than this program allows (1,048,576)"},
+		{"too many parameters", "network:\n  - flatten\n  - linear: 60000\n  - linear: 10\n", "has 47,100,000 parameters, more than this program allows (16,777,216)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ParseFile("c.yaml", []byte(c.src))

@@ -115,6 +115,9 @@ func (p parsing) layer(item ast.Node, path string) (Layer, error) {
 		nameNode, value = n.Key, n.Value
 	case *ast.MappingNode:
 		if len(n.Values) != 1 {
+			if msg, at := unindentedSettings(n); msg != "" {
+				return Layer{}, p.errAt(at, path, "", msg)
+			}
 			return Layer{}, p.errAt(item, path, "", fmt.Sprintf("holds %d layers; write one layer per '- ' item", len(n.Values)))
 		}
 		nameNode, value = n.Values[0].Key, n.Values[0].Value
@@ -129,6 +132,11 @@ func (p parsing) layer(item ast.Node, path string) (Layer, error) {
 	line, col := yamlpos.Of(nameNode)
 	l := Layer{Kind: kind, Line: line, Column: col}
 	if !slices.Contains(Kinds, kind) {
+		if first, rest, _ := strings.Cut(strings.TrimSpace(s.Value), " "); value == nil && slices.Contains(Kinds, Kind(first)) && strings.HasPrefix(rest, "- ") {
+			// YAML joins a line indented past its '- ' onto the item above:
+			// "relu - maxpool: 2" is a layout mistake, not a misspelling.
+			return l, p.errAt(nameNode, path, "", fmt.Sprintf("%s is not a layer name: the line under %s is indented further than its '- ', so YAML reads both lines as one item; start every '- ' of the list in the same column", quoteShort(s.Value), first))
+		}
 		return l, p.errAt(nameNode, path, "", unknownLayerMsg(s.Value))
 	}
 	if _, null := value.(*ast.NullNode); null {
@@ -381,10 +389,43 @@ var aliases = map[string]Kind{
 	"leakyrelu": LeakyReLU, "skip": Residual, "inception": Branches, "concat": Branches, "parallel": Branches,
 }
 
+// unindentedSettings explains a layer written as "conv:" with its settings on the lines below
+// at the column of conv rather than further right, which YAML reads as one mapping
+// {conv: null, out: 16, kernel: 3}; it returns "" for other mappings of several keys. at is
+// the first misplaced setting.
+func unindentedSettings(n *ast.MappingNode) (msg string, at ast.Node) {
+	first := n.Values[0]
+	name, ok := first.Key.(*ast.StringNode)
+	if _, null := first.Value.(*ast.NullNode); !ok || !null || !slices.Contains(Kinds, Kind(name.Value)) {
+		return "", nil
+	}
+	var keys, settings []string
+	for _, kv := range n.Values[1:] {
+		k := kv.Key.String()
+		keys = append(keys, k)
+		settings = append(settings, k+": "+kv.Value.String())
+	}
+	return fmt.Sprintf("'%s:' has nothing under it, and %s stand beside it instead: indent them further right than %s, or write '%s: {%s}'",
+		name.Value, strings.Join(keys, ", "), name.Value, name.Value, strings.Join(settings, ", ")), n.Values[1].Key
+}
+
+// quoteShort quotes s for a message, cut to its first 30 characters.
+func quoteShort(s string) string {
+	if r := []rune(s); len(r) > 30 {
+		s = string(r[:30]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
 func unknownLayerMsg(name string) string {
 	names := make([]string, len(Kinds))
 	for i, k := range Kinds {
 		names[i] = string(k)
+	}
+	switch strings.NewReplacer("-", "_", " ", "_").Replace(strings.ToLower(strings.TrimSpace(name))) {
+	case "softmax", "log_softmax", "logsoftmax":
+		// What a PyTorch user ends a classifier with; here the loss takes it.
+		return "unknown layer " + strconv.Quote(name) + ": the network ends with the 10 raw scores (logits) and the loss, cross-entropy, applies softmax itself, as PyTorch's CrossEntropyLoss does; drop this layer"
 	}
 	if s := closest(name, names); s != "" {
 		return "unknown layer " + strconv.Quote(name) + "; did you mean " + s + "?"

@@ -38,10 +38,10 @@ func (n *Network) Check() error {
 		}
 	})
 	if total > maxParams {
-		return &Error{File: n.File, Msg: fmt.Sprintf("it has %d parameters, more than this program allows (%d); use fewer channels or features", total, maxParams)}
+		return &Error{File: n.File, Msg: fmt.Sprintf("it has %s parameters, more than this program allows (%s); use fewer channels or features", count(total), count(maxParams))}
 	}
 	if acts := n.activations(); acts > maxActivations {
-		return &Error{File: n.File, Msg: fmt.Sprintf("its activations take %d floats an image (%d MB for a batch of 64 with their gradients), more than this program allows (%d); use fewer channels or pool earlier", acts, acts*64*8>>20, maxActivations)}
+		return &Error{File: n.File, Msg: fmt.Sprintf("its activations take %s floats an image (%s MB for a batch of 64 with their gradients), more than this program allows (%s); use fewer channels or pool earlier", count(acts), count(acts*64*8>>20), count(maxActivations))}
 	}
 	n.Checked = true
 	return nil
@@ -158,10 +158,10 @@ func (c checking) layer(l *Layer, path string, in Shape) (Shape, error) {
 		return nil, c.errorf(l, path, "is not a layer this program knows")
 	}
 	if p := paramCount(l, in); p > maxParams {
-		return nil, c.errorf(l, path, "has %.0f parameters, more than this program allows (%d); use fewer channels or features, or pool before it", p, maxParams)
+		return nil, c.errorf(l, path, "has %s parameters, more than this program allows (%s); use fewer channels or features, or pool before it", countFloat(p), count(maxParams))
 	}
 	if out.Size() > maxActivations {
-		return nil, c.errorf(l, path, "gives %v, %d floats an image, more than this program allows (%d); use fewer channels or a larger stride", out, out.Size(), maxActivations)
+		return nil, c.errorf(l, path, "gives %v, %s floats an image, more than this program allows (%s); use fewer channels or a larger stride", out, count(out.Size()), count(maxActivations))
 	}
 	l.OutShape = out
 	return out, nil
@@ -206,4 +206,13 @@ func paramCount(l *Layer, in Shape) float64 {
 		return 2 * float64(in[0])
 	}
 	return 0
+}
+
+// countFloat writes a count kept as a float64 (so that a huge network cannot overflow it) as
+// count does, or in powers of ten past what an int holds exactly.
+func countFloat(v float64) string {
+	if v < 1e15 {
+		return count(int(v))
+	}
+	return fmt.Sprintf("%.3g", v)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Row is one line of a summary: a layer, its output shape for a batch, and what it costs.
@@ -56,24 +57,43 @@ func Summarize(name string, n *Network, batch int) Summary {
 	return s
 }
 
-// String renders the summary as a table in the manner of torchinfo.
+// String renders the summary as a table in the manner of torchinfo, its columns as wide as
+// their widest cell, so that a usual network fits an 80-column terminal.
 func (s Summary) String() string {
+	cells := [][4]string{{"Layer (index)", "Output shape", "Params", "Mult-adds"}}
+	for _, r := range s.Rows {
+		cells = append(cells, [4]string{
+			strings.Repeat("  ", r.Depth) + describeLayer(r.Layer) + " (" + r.Path + ")",
+			"[" + strconv.Itoa(s.Batch) + "," + strings.TrimPrefix(r.Layer.OutShape.String(), "["),
+			count(r.Params), count(r.MultiplyAdds),
+		})
+	}
+	var widths [4]int
+	for _, row := range cells {
+		for i, c := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	line := strings.Repeat("=", widths[0]+widths[1]+widths[2]+widths[3]+6)
 	var b strings.Builder
-	const line = "==================================================================================="
+	for i, row := range cells {
+		if i <= 1 {
+			b.WriteString(line + "\n")
+		}
+		fmt.Fprintf(&b, "%-*s  %-*s  %*s  %*s\n", widths[0], row[0], widths[1], row[1], widths[2], row[2], widths[3], row[3])
+	}
 	title := "Network"
 	if s.Name != "" {
 		title += " " + s.Name
 	}
-	fmt.Fprintf(&b, "%s\n%-40s %-18s %10s %13s\n%s\n", line, "Layer (index)", "Output shape", "Params", "Mult-adds", line)
-	for _, r := range s.Rows {
-		label := strings.Repeat("  ", r.Depth) + describeLayer(r.Layer) + " (" + r.Path + ")"
-		shape := "[" + strconv.Itoa(s.Batch) + "," + strings.TrimPrefix(r.Layer.OutShape.String(), "[")
-		fmt.Fprintf(&b, "%-40s %-18s %10s %13s\n", label, shape, count(r.Params), count(r.MultiplyAdds))
-	}
 	fmt.Fprintf(&b, "%s\n%s\n", line, title)
-	fmt.Fprintf(&b, "Total params: %s (%s with the BatchNorm running statistics)\n", count(s.Params), count(s.Params+s.Buffers))
+	if s.Buffers > 0 {
+		fmt.Fprintf(&b, "Total params: %s (%s with the BatchNorm running statistics)\n", count(s.Params), count(s.Params+s.Buffers))
+	} else {
+		fmt.Fprintf(&b, "Total params: %s\n", count(s.Params))
+	}
 	fmt.Fprintf(&b, "Forward mult-adds for a batch of %d: %s (%s an image)\n", s.Batch, megas(s.MultiplyAdds), megas(s.MultiplyAdds/max(s.Batch, 1)))
-	fmt.Fprintf(&b, "Memory for one training batch of %d: %.2f MB (activations and their gradients, parameters, gradients and momentum)\n", s.Batch, float64(s.TrainingBytes)/(1<<20))
+	fmt.Fprintf(&b, "Memory for one training batch of %d: %.2f MB\n  (activations and their gradients, parameters, gradients and momentum)\n", s.Batch, float64(s.TrainingBytes)/(1<<20))
 	b.WriteString(line + "\n")
 	return b.String()
 }

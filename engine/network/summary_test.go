@@ -3,6 +3,7 @@ package network
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // The presets written in the format must have the hand-written models' parameter counts
@@ -64,5 +65,39 @@ func TestPresetYAMLPastes(t *testing.T) {
 	}
 	if _, ok := PresetYAML("vgg"); ok {
 		t.Error("a YAML for an unknown model")
+	}
+}
+
+// The table fits an 80-column terminal for the example and the presets, its columns line up,
+// and the running statistics are counted only where there are some.
+func TestSummaryFitsAndAligns(t *testing.T) {
+	networks := map[string]*Network{}
+	n, err := ParseFile("c.yaml", []byte(example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	networks["example"] = n
+	for _, name := range Presets() {
+		if networks[name], err = Preset(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, n := range networks {
+		out := Summarize(name, n, 64).String()
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		shapeAt := strings.Index(lines[1], "Output shape")
+		for _, l := range lines {
+			if w := utf8.RuneCountInString(l); w > 80 {
+				t.Errorf("%s: a line %d wide: %q", name, w, l)
+			}
+			// A layer's row (the only lines with a shape): its shape starts under the header's.
+			if i := strings.Index(l, "["); i >= 0 && i != shapeAt {
+				t.Errorf("%s: shape at column %d, header at %d: %q", name, i, shapeAt, l)
+			}
+		}
+		hasBN := strings.Contains(out, "BatchNorm2d(")
+		if got := strings.Contains(out, "with the BatchNorm running statistics"); got != hasBN {
+			t.Errorf("%s: running statistics mentioned %v, network has BatchNorm %v:\n%s", name, got, hasBN, out)
+		}
 	}
 }

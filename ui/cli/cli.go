@@ -48,11 +48,11 @@ func commands() []command {
 		{"predict", "read digits from PNG, JPEG or GIF pictures with a trained model", runPredict},
 		{"draw", "draw a digit with the mouse and watch a trained model read it", runDraw},
 		{"bench", "measure training and inference speed of the models", runBench},
-		{"models", "list the built-in models, or print one as a network: list to start your own", runModels},
+		{"models", "list the built-in models, or print one as a config of your own (model: custom) to start from", runModels},
 		{"recipes", "list the built-in training recipes (tutorial, fast, best), or print one as a config.yaml", runRecipes},
 		{"summary", "print a network's layers, output shapes, parameters and multiply-adds", runSummary},
 		{"export", "write a custom network's checkpoint as a PyTorch module (model.py, model.safetensors)", runExport},
-		{"compare", "train several models with the same settings and compare them in a table and plots", runCompare},
+		{"compare", "train several models, or configurations (--config A --config B), and compare them", runCompare},
 	}
 }
 

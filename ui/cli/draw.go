@@ -52,9 +52,10 @@ func runDraw(ctx context.Context, env *Env, args []string) error {
 		renderer.SetColorProfile(termenv.Ascii)
 	}
 	opts := view.Options{Renderer: renderer, NoColor: noColor}
-	src := draw.NewFixed(net, info, fmt.Sprintf("%s (%s) from %s", net.Model(), info.Name, path))
+	label := modelLabel(ck, net)
+	src := draw.NewFixed(net, info, fmt.Sprintf("%s (%s) from %s", label, info.Name, path))
 	page := draw.New(src, info.Classes, opts)
-	inside, err := layers.NewFixed(net, ck.Network(), info, net.Model())
+	inside, err := layers.NewFixed(net, ck.Network(), info, label)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

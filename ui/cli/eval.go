@@ -9,6 +9,7 @@ import (
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
 )
 
@@ -49,7 +50,7 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	ev := train.Evaluate(net, test, info, 1000, &train.EvalScratch{})
-	fmt.Fprintf(env.Stdout, "%s (%s) on the %s test set, %s\n", fs.Arg(0), net.Model(), dsName, pluralize(ev.N, "image"))
+	fmt.Fprintf(env.Stdout, "%s (%s) on the %s test set, %s\n", fs.Arg(0), modelLabel(ck, net), dsName, pluralize(ev.N, "image"))
 	fmt.Fprintf(env.Stdout, "Accuracy on test set: %.2f %%\n", ev.Accuracy())
 	fmt.Fprintf(env.Stdout, "Mean loss: %.4f\n\n", ev.Loss)
 	writeClassAccuracy(env.Stdout, ev, info)
@@ -90,6 +91,19 @@ func loadModel(path, model string, threads int) (*checkpoint.Checkpoint, *engine
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ck, net, nil
+}
+
+// modelLabel names the checkpoint's model as the dashboard did while it trained: a custom
+// network by the name its config gave it (name: wide-bn), the others by the model.
+func modelLabel(ck *checkpoint.Checkpoint, net *engine.Net) string {
+	if net.Model() != config.Custom || !ck.HasMeta {
+		return net.Model()
+	}
+	cfg, err := config.Parse("the checkpoint's config", []byte(ck.Meta.Config))
+	if err != nil || cfg.Model != config.Custom {
+		return net.Model()
+	}
+	return cfg.Label()
 }
 
 // checkpointDataset is the data set a checkpoint was trained on, or def

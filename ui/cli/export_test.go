@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -99,5 +100,76 @@ func TestExportToPyTorch(t *testing.T) {
 	t.Logf("mnist-tui %.2f %%, PyTorch %s", want, strings.TrimSpace(string(py)))
 	if diff := got - want; diff > 0.02+1e-9 || diff < -0.02-1e-9 {
 		t.Errorf("PyTorch's accuracy %.2f %% is not mnist-tui's %.2f %% within 0.02 points", got, want)
+	}
+}
+
+// export ends with the command that evaluates the module, naming the folder the run read its
+// data from (its data_dir, else the user cache folder's), not a placeholder; and says when
+// that folder has no test set yet.
+func TestExportNamesTheDataFolder(t *testing.T) {
+	dir := t.TempDir()
+	withData := filepath.Join(dir, "my data")
+	if err := os.MkdirAll(withData, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(withData, "t10k-images-idx3-ubyte.gz"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	t.Setenv("XDG_CACHE_HOME", cache)
+	for _, c := range []struct {
+		name, dataDir, want string
+		found               bool
+	}{
+		{"the run's data_dir", withData, "--data-dir '" + withData + "'\n", true},
+		{"the user cache folder", "", "--data-dir " + filepath.Join(cache, "mnist-tui", "mnist") + "\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := config.Parse("c.yaml", []byte("model: custom\nnetwork:\n  - flatten\n  - linear: 10\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.DataDir = c.dataDir
+			net, err := engine.NewCustomNet(cfg.Network, 1, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "run.safetensors")
+			meta := checkpoint.Meta{Model: config.Custom, Dataset: "mnist", Epoch: 1, Config: string(cfg.Marshal()), RunID: "r"}
+			if err := checkpoint.Save(path, net.Params(), nil, meta, net.Buffers()...); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := run(t, dir, "export", path, "--pytorch", filepath.Join(dir, "export"))
+			if code != exitOK {
+				t.Fatalf("export: exit %d: %s", code, errOut)
+			}
+			if !strings.Contains(out, c.want) {
+				t.Errorf("export printed\n%s\nwant it to contain %q", out, c.want)
+			}
+			if got := strings.Contains(out, "does not hold the test set yet"); got == c.found {
+				t.Errorf("export printed\n%s\nwant the missing data said: %v", out, !c.found)
+			}
+		})
+	}
+}
+
+// A built-in model's checkpoint is refused with what works with the binary alone: the model
+// written as a custom network, trained and exported (engine/pytorch/models.py is not beside
+// the binary).
+func TestExportOfABuiltInModelSaysWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	net, err := engine.NewNet("cnn", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "cnn.safetensors")
+	cfg, _ := config.Parse("c.yaml", []byte("model: cnn\n"))
+	meta := checkpoint.Meta{Model: "cnn", Dataset: "mnist", Epoch: 1, Config: string(cfg.Marshal()), RunID: "r"}
+	if err := checkpoint.Save(path, net.Params(), nil, meta); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, dir, "export", path, "--pytorch", filepath.Join(dir, "export"))
+	if code != 1 || !strings.Contains(errOut, "'mnist-tui models cnn > cnn.yaml'") || strings.Contains(errOut, "engine/pytorch/models.py") {
+		t.Errorf("export of a cnn checkpoint: exit %d, %q", code, errOut)
 	}
 }

@@ -53,7 +53,7 @@ func (f *configFlags) registerRecipe(fs *flag.FlagSet) {
 // registerOverrides registers every flag but --config, for compare, whose
 // --config may be given more than once.
 func (f *configFlags) registerOverrides(fs *flag.FlagSet) {
-	fs.StringVar(&f.model, "model", "", "model: linear, cnn, inception or residual")
+	fs.StringVar(&f.model, "model", "", "model: linear, cnn, inception or residual, or custom (the config's network:)")
 	fs.StringVar(&f.dataset, "dataset", "", "data set: mnist or fashion-mnist")
 	fs.StringVar(&f.dataDir, "data-dir", "", "`folder` holding the data set's four .gz files")
 	fs.StringVar(&f.runsDir, "runs-dir", "", "`folder` for run outputs (checkpoints, metrics)")

@@ -61,3 +61,17 @@ func TestTrainingFlagsAreValidated(t *testing.T) {
 		}
 	}
 }
+
+// The --model flag's help names every model the flag takes, custom included.
+func TestModelFlagHelpNamesCustom(t *testing.T) {
+	_, out, errOut := run(t, t.TempDir(), "train", "--help")
+	for _, l := range strings.Split(out+errOut, "\n") {
+		if strings.Contains(l, "--model") {
+			if !strings.Contains(l, "custom") {
+				t.Errorf("the --model help does not name custom: %q", l)
+			}
+			return
+		}
+	}
+	t.Errorf("train --help has no --model line:\n%s%s", out, errOut)
+}

@@ -24,16 +24,16 @@ func runModels(_ context.Context, env *Env, args []string) error {
 				return err
 			}
 			s := network.Summarize(name, n, 1)
-			fmt.Fprintf(env.Stdout, "%-10s %10d %16d\n", name, s.Params, s.MultiplyAdds)
+			fmt.Fprintf(env.Stdout, "%-10s %10s %16s\n", name, network.Count(s.Params), network.Count(s.MultiplyAdds))
 		}
-		fmt.Fprintln(env.Stdout, "\n'mnist-tui models MODEL' prints one as a network: list to start your own from.")
+		fmt.Fprintln(env.Stdout, "\n'mnist-tui models MODEL' prints one as a config of your own (model: custom) to start from.")
 		return nil
 	case 1:
 		text, ok := network.PresetYAML(fs.Arg(0))
 		if !ok {
 			return usagef("unknown model %q: want one of %s", fs.Arg(0), strings.Join(network.Presets(), ", "))
 		}
-		fmt.Fprintf(env.Stdout, "# The %s model; with model: custom, paste under network: and change it.\n", fs.Arg(0))
+		fmt.Fprintf(env.Stdout, "# The %s model as a network of your own: save this as a config file and change it\n# (mnist-tui summary --config FILE checks it), or paste the list under network:.\n", fs.Arg(0))
 		fmt.Fprint(env.Stdout, "model: custom\nname: my-"+fs.Arg(0)+"\nnetwork:\n"+text)
 		return nil
 	}

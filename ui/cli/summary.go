@@ -36,6 +36,9 @@ func runSummary(_ context.Context, env *Env, args []string) error {
 			return usageError{err}
 		}
 		name = cfg.Model
+		if note := cfg.NetworkUnused(); note != "" && !flagSet(fs, "model") {
+			fmt.Fprintln(env.Stderr, "note: "+note)
+		}
 	}
 	fmt.Fprint(env.Stdout, network.Summarize(name, net, cfg.BatchSize))
 	return nil

@@ -54,7 +54,7 @@ func TestEvalReadsACustomNetworkCheckpoint(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads real MNIST")
 	}
-	cfg, err := config.Parse("c.yaml", []byte("model: custom\nnetwork:\n  - conv: {out: 2, kernel: 5, stride: 3}\n  - batchnorm\n  - flatten\n  - linear: 10\n"))
+	cfg, err := config.Parse("c.yaml", []byte("model: custom\nname: tiny-bn\nnetwork:\n  - conv: {out: 2, kernel: 5, stride: 3}\n  - batchnorm\n  - flatten\n  - linear: 10\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestEvalReadsACustomNetworkCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := run(t, t.TempDir(), "eval", path, "--data-dir", dataDir(t))
-	if line := fmt.Sprintf("Accuracy on test set: %.2f %%", want); code != exitOK || !strings.Contains(out, line) || !strings.Contains(out, "(custom)") {
+	if line := fmt.Sprintf("Accuracy on test set: %.2f %%", want); code != exitOK || !strings.Contains(out, line) || !strings.Contains(out, "(tiny-bn)") {
 		t.Errorf("eval: exit %d, want %q:\n%s%s", code, line, out, errOut)
 	}
 }
@@ -89,7 +89,7 @@ func TestEvalReadsACustomNetworkCheckpoint(t *testing.T) {
 func TestModels(t *testing.T) {
 	dir := t.TempDir()
 	code, out, _ := run(t, dir, "models")
-	if code != exitOK || !strings.Contains(out, "cnn             21840") || !strings.Contains(out, "residual        41514") {
+	if code != exitOK || !strings.Contains(out, "cnn            21,840          480,500") || !strings.Contains(out, "residual       41,514        2,013,184") {
 		t.Errorf("models: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, dir, "models", "cnn")
@@ -103,5 +103,56 @@ func TestModels(t *testing.T) {
 	}
 	if code, _, errOut := run(t, dir, "models", "vgg"); code != exitUsage || !strings.Contains(errOut, "linear, cnn, inception, residual") {
 		t.Errorf("models vgg: exit %d, %q", code, errOut)
+	}
+}
+
+// eval and draw name a custom network's checkpoint as the dashboard named it while it
+// trained: by its config's name, else "custom".
+func TestModelLabelOfACheckpoint(t *testing.T) {
+	for _, c := range []struct{ name, want string }{{"wide-bn", "wide-bn"}, {"", "custom"}} {
+		cfg, err := config.Parse("c.yaml", []byte("model: custom\nname: \""+c.name+"\"\nnetwork:\n  - flatten\n  - linear: 10\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		net, err := engine.NewCustomNet(cfg.Network, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "custom.safetensors")
+		meta := checkpoint.Meta{Model: config.Custom, Dataset: "mnist", Epoch: 1, Config: string(cfg.Marshal()), RunID: "r"}
+		if err := checkpoint.Save(path, net.Params(), nil, meta, net.Buffers()...); err != nil {
+			t.Fatal(err)
+		}
+		ck, loaded, err := loadModel(path, "", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := modelLabel(ck, loaded); got != c.want {
+			t.Errorf("name %q: labelled %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// A file with a network but no model: custom summarizes the built-in model it trains, and
+// says that its network is not used.
+func TestSummaryNotesAnUnusedNetwork(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "forgot.yaml")
+	if err := os.WriteFile(path, []byte("name: mine\nnetwork:\n  - flatten\n  - linear: 10\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, dir, "summary", "--config", path)
+	if code != exitOK || !strings.Contains(out, "Network cnn") || !strings.Contains(errOut, "note: the network under network: is not used: model is cnn; set model: custom") {
+		t.Errorf("summary: exit %d\n%s\nstderr %q", code, out, errOut)
+	}
+}
+
+// The command list says that compare takes configurations too, and what models M prints.
+func TestHelpNamesCompareConfigs(t *testing.T) {
+	_, out, errOut := run(t, t.TempDir(), "help")
+	for _, want := range []string{"configurations (--config A --config B)", "as a config of your own (model: custom)"} {
+		if !strings.Contains(out+errOut, want) {
+			t.Errorf("help lacks %q:\n%s%s", want, out, errOut)
+		}
 	}
 }

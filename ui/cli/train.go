@@ -77,6 +77,9 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	opts := train.Options{Resume: *resume, Version: Version}
 	if *headless || *asJSON || !env.IsTerminal {
 		opts.Log = func(msg string) { fmt.Fprintln(env.Stderr, msg) }
+		if note := cfg.NetworkUnused(); note != "" && !flagSet(fs, "model") {
+			fmt.Fprintln(env.Stderr, "note: "+note)
+		}
 		return trainHeadless(ctx, env, train.New(cfg, opts), *asJSON)
 	}
 	return trainDashboard(ctx, env, cfg, source, opts)

@@ -92,19 +92,54 @@ func (m Model) tabLine(width int) string {
 // and their names cut to at most cut characters.
 func (m Model) tabs(pad string, cut int) string {
 	st := m.styles
-	items := make([]string, m.pageCount())
-	for i := range items {
-		name := m.pageName(i)
+	names := make([]string, m.pageCount())
+	for i := range names {
+		names[i] = m.pageName(i)
+	}
+	short := cutApart(names, cut)
+	items := make([]string, len(names))
+	for i, name := range names {
 		if i == m.page {
 			items[i] = st.tabActive.Render("[" + strconv.Itoa(i+1) + " " + name + "]")
 			continue
 		}
-		if r := []rune(name); len(r) > cut {
-			name = string(r[:cut])
-		}
-		items[i] = st.label.Render(pad + strconv.Itoa(i+1) + " " + name + pad)
+		items[i] = st.label.Render(pad + strconv.Itoa(i+1) + " " + short[i] + pad)
 	}
 	return strings.Join(items, " ")
+}
+
+// cutApart cuts names to cut characters but keeps two cut names from reading the same
+// (confusion and config are not both "conf"): the names of a clash grow together until
+// they differ.
+func cutApart(names []string, cut int) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n
+		if r := []rune(n); len(r) > cut {
+			out[i] = string(r[:cut])
+		}
+	}
+	for {
+		clash := map[string][]int{}
+		for i, n := range out {
+			clash[n] = append(clash[n], i)
+		}
+		grew := false
+		for _, group := range clash {
+			if len(group) < 2 {
+				continue
+			}
+			for _, i := range group {
+				if r := []rune(names[i]); len(r) > len([]rune(out[i])) {
+					out[i] = string(r[:len([]rune(out[i]))+1])
+					grew = true
+				}
+			}
+		}
+		if !grew {
+			return out
+		}
+	}
 }
 
 // routeToPage gives a message to the page shown (keys, mouse) and returns

@@ -4,9 +4,11 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"mnist-tui/engine"
 	"mnist-tui/engine/checkpoint"
 	"mnist-tui/engine/config"
 	"mnist-tui/engine/train"
@@ -47,5 +49,52 @@ func TestLiveFollowsACustomNetwork(t *testing.T) {
 		if !slices.Equal(b.Values, want) {
 			t.Errorf("%s: the page's net holds %v, the run saved %v", b.Name, b.Values, want)
 		}
+	}
+}
+
+// switching answers for one run, then for the one that replaced it (a restart).
+type switching struct{ cur *train.Trainer }
+
+func (s *switching) Snapshot() train.Snapshot { return s.cur.Snapshot() }
+func (s *switching) CopyWeights(ctx context.Context, dst []*engine.Param) error {
+	return s.cur.CopyWeights(ctx, dst)
+}
+
+// A restart may keep the model (custom) and change the network: the page's nets are rebuilt
+// for the new run, and every refresh after it succeeds, naming the new network.
+func TestLiveFollowsARestartWithAnotherNetwork(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	runs := make([]*train.Trainer, 2)
+	for i, src := range []string{
+		"model: custom\nname: first\nnetwork:\n  - conv: {out: 2, kernel: 5, stride: 3}\n  - flatten\n  - linear: 10\n",
+		"model: custom\nname: second\nnetwork:\n  - conv: {out: 4, kernel: 3, stride: 2}\n  - flatten\n  - linear: 10\n",
+	} {
+		cfg, err := config.Parse("c.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Epochs, cfg.BatchSize, cfg.LogInterval, cfg.Threads = 1, 16, 5, 1
+		cfg.RunsDir = t.TempDir()
+		runs[i] = train.New(cfg, train.Options{Data: syntheticData(64, 3), Samples: 2})
+		if err := runs[i].Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := &switching{cur: runs[0]}
+	live := NewLive(tr)
+	for range 2 { // both nets built for the first run
+		if err := live.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.cur = runs[1]
+	for i := range 3 {
+		if err := live.Refresh(ctx); err != nil {
+			t.Fatalf("refresh %d after the restart: %v", i+1, err)
+		}
+	}
+	if about := live.About(); !strings.Contains(about, "second") {
+		t.Errorf("About() = %q, want the new network's name", about)
 	}
 }

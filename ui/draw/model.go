@@ -84,6 +84,9 @@ type Live struct {
 
 	refreshMu sync.Mutex  // one Refresh at a time
 	spare     *engine.Net // owned by the Refresh holding refreshMu
+	// The runs the nets were built for: a restart may keep the model's
+	// name (custom) and change its network, so a net is rebuilt for a new run.
+	spareRun, activeRun string
 
 	mu     sync.Mutex
 	active *engine.Net // nil until the first successful Refresh
@@ -114,10 +117,11 @@ func (l *Live) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if l.spare == nil || l.spare.Model() != s.Model {
+	if l.spare == nil || l.spare.Model() != s.Model || l.spareRun != s.RunDir {
 		if l.spare, err = s.NewNet(); err != nil {
 			return err
 		}
+		l.spareRun = s.RunDir
 	}
 	if err := l.trainer.CopyWeights(ctx, l.spare.Params()); err != nil {
 		// The trainer may still be holding our request and copy into the
@@ -129,7 +133,11 @@ func (l *Live) Refresh(ctx context.Context) error {
 
 	l.mu.Lock()
 	l.active, l.spare = l.spare, l.active
+	l.activeRun, l.spareRun = l.spareRun, l.activeRun
 	l.info, l.step, l.model = info, step, s.Model
+	if s.Config.Model == s.Model {
+		l.model = s.Config.Label() // a custom network by its name, as the header says it
+	}
 	l.mu.Unlock()
 	return nil
 }

@@ -229,6 +229,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 	}
 	var cmd tea.Cmd
 	before := p.area.Value()
+	p.area.MaxHeight = 0 // no cap on the lines typed or pasted: Render sets it for the gutter
 	p.area, cmd = p.area.Update(msg)
 	if p.area.Value() != before {
 		p.validate()
@@ -253,7 +254,9 @@ func (p *Page) validate() {
 func (p *Page) apply() tea.Cmd {
 	p.validate()
 	if p.parseErr != nil {
-		p.setStatus(false, "not applied: "+p.parseErr.Error())
+		// The panel above shows the error, with its line: said twice, it
+		// would push the rest off a small screen.
+		p.setStatus(false, "not applied: fix the error above first")
 		return nil
 	}
 	if p.finished || len(p.restart) > 0 {
@@ -314,12 +317,16 @@ func (p *Page) applyEdit(e view.EditMsg) tea.Cmd {
 	p.why = ""
 	if p.confirm || cmd == nil {
 		// Nothing reached the run: put the text back as it was applied.
+		reason := p.status
+		if p.parseErr != nil {
+			reason = p.parseErr.Error() // the other page has no panel showing it
+		}
 		p.confirm = false
 		p.applied = before
 		p.area.SetValue(before)
 		cursorToFirstSetting(&p.area)
 		p.validate()
-		return answer(false, "not applied: "+p.status)
+		return answer(false, "not applied: "+reason)
 	}
 	return tea.Batch(cmd, answer(true, p.status))
 }
@@ -524,8 +531,15 @@ func (p *Page) Render(width, height int) string {
 	sideW := min(44, max(24, width/3))
 	areaW := width - sideW - 2
 	title := st.title.Render(ansi.Truncate("config · "+p.path, max(1, areaW), "…"))
-	p.area.SetWidth(max(10, areaW))
+	// The textarea sizes its line numbers by MaxHeight (which also caps its
+	// lines and its height) and reserves room for two digits whatever it
+	// prints: the gutter is set to the text's line count here, so that line
+	// 10 lines up with line 9, and the text is narrowed by the digits past two.
+	digits := max(2, len(strconv.Itoa(p.area.LineCount())))
+	p.area.MaxHeight = 0
+	p.area.SetWidth(max(10, areaW-(digits-2)))
 	p.area.SetHeight(max(1, height-2))
+	p.area.MaxHeight = gutterMax(digits)
 	left := lipgloss.NewStyle().Width(areaW).MaxWidth(areaW).Render(title + "\n" + p.area.View())
 
 	var side []string
@@ -565,6 +579,9 @@ func (p *Page) Render(width, height int) string {
 			}
 		}
 	}
+	if note := p.parsed.NetworkUnused(); p.parseErr == nil && note != "" {
+		side = append(side, "", st.warn.Render(wrap(note, sideW)))
+	}
 	var tail []string
 	if p.status != "" {
 		style := st.good
@@ -589,6 +606,16 @@ func (p *Page) Render(width, height int) string {
 	side = append(side, tail...)
 	right := lipgloss.NewStyle().Width(sideW).Render(strings.Join(side, "\n"))
 	return lipgloss.JoinHorizontal(lipgloss.Top, left, "  ", right)
+}
+
+// gutterMax is the largest number of the given count of digits, the
+// MaxHeight that makes the textarea print line numbers that wide.
+func gutterMax(digits int) int {
+	n := 1
+	for range digits {
+		n *= 10
+	}
+	return n - 1
 }
 
 // changeLine is one key's line in the list of changes between the run and
@@ -635,11 +662,11 @@ func networkLabel(c config.Config) label {
 // lineCount is the number of screen lines of the side panel's items in
 // width cells: an item may hold several lines, and a long one wraps.
 func lineCount(items []string, width int) int {
+	// Counted as the panel is drawn, wrapped at spaces: dividing a line's
+	// width by the panel's undercounts a line broken early at a long word.
 	n := 0
 	for _, s := range items {
-		for _, line := range strings.Split(s, "\n") {
-			n += max(1, (ansi.StringWidth(line)+width-1)/width)
-		}
+		n += lipgloss.Height(wrap(s, width))
 	}
 	return n
 }

@@ -10,6 +10,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
 	"mnist-tui/engine"
@@ -83,8 +84,16 @@ func TestInvalidEditIsNeitherAppliedNorLost(t *testing.T) {
 	if cmd := p.Update(ctrlS()); run(cmd) != nil {
 		t.Fatalf("an invalid edit produced %v", run(cmd))
 	}
-	if !strings.Contains(p.status, ":6:") || !strings.Contains(p.status, "momentum") {
-		t.Errorf("status %q does not give the line and key", p.status)
+	if !strings.Contains(p.status, "not applied") {
+		t.Errorf("status %q does not say the text was not applied", p.status)
+	}
+	// The panel shows the error with its line and key; the status, below
+	// it, does not repeat it.
+	if strings.Contains(p.status, "momentum") {
+		t.Errorf("status %q repeats the error the panel shows", p.status)
+	}
+	if screen := ansi.Strip(p.Render(100, 30)); !strings.Contains(screen, "line 6, column 11") {
+		t.Errorf("the page does not point at the error:\n%s", screen)
 	}
 	if p.area.Value() != bad {
 		t.Error("the invalid text was thrown away")
@@ -518,5 +527,46 @@ func TestEditFromAnotherPageWaitsForTheUsersOwn(t *testing.T) {
 	}
 	if p.area.Value() != mine || readString(t, path) != sample {
 		t.Errorf("text or file changed:\n%s\n%s", p.area.Value(), readString(t, path))
+	}
+}
+
+// Line numbers of one and two digits (and three) take the same room, so
+// that the text of line 10 starts in the column of line 9's.
+func TestLineNumbersLineUp(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("model: cnn\n")
+	for i := 2; i <= 120; i++ {
+		b.WriteString("# note\n")
+	}
+	p, _ := newPage(t, b.String())
+	for _, lines := range []int{12, 120} {
+		text := strings.Join(strings.Split(b.String(), "\n")[:lines], "\n")
+		edit(p, text)
+		columns := map[int]bool{}
+		for _, row := range strings.Split(p.Render(80, lines+4), "\n") {
+			if w := lipgloss.Width(row); w > 80 {
+				t.Errorf("%d lines: a row %d wide on an 80-column screen: %q", lines, w, row)
+			}
+			if i := strings.Index(row, "# note"); i >= 0 {
+				columns[lipgloss.Width(row[:i])] = true
+			}
+		}
+		if len(columns) != 1 {
+			t.Errorf("%d lines: the text starts in columns %v, want one column", lines, columns)
+		}
+	}
+}
+
+// The gutter's width is set through the textarea's MaxHeight, which also
+// caps its lines: typing past 99 lines after a render must still work.
+func TestNewLinePastTheGutterWidth(t *testing.T) {
+	p, _ := newPage(t, "model: cnn\n"+strings.Repeat("# note\n", 97))
+	p.Render(80, 24)
+	if n := p.area.LineCount(); n != 99 {
+		t.Fatalf("%d lines, want 99", n)
+	}
+	p.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if n := p.area.LineCount(); n != 100 {
+		t.Errorf("enter at line 99 gave %d lines, want 100", n)
 	}
 }

@@ -24,9 +24,21 @@ func networkLines(c config.Config, width, maxLines int) []string {
 	}
 	s := network.Summarize(c.Name, c.Network, c.BatchSize)
 	// Layers counted as the list of changes counts them: the top level.
-	header := fmt.Sprintf("network %s · %d layers", c.Label(), len(c.Network.Layers))
-	totals := fmt.Sprintf("%s params · %.2f M mult-adds/image", network.Count(s.Params), float64(s.MultiplyAdds)/float64(max(s.Batch, 1))/1e6)
-	lines := []string{fit(header, width)}
+	// Each line in the first of its wordings that fits: the panel is 26
+	// columns on an 80-column terminal.
+	layers := fmt.Sprintf("%d layers", len(c.Network.Layers))
+	header := firstFit(width, "network "+c.Label()+" · "+layers, c.Label()+" · "+layers)
+	params, madds := network.Count(s.Params)+" params", fmt.Sprintf("%.2f M mult-adds/image", float64(s.MultiplyAdds)/float64(max(s.Batch, 1))/1e6)
+	totals := []string{params + " · " + madds}
+	switch {
+	case ansi.StringWidth(totals[0]) <= width:
+	case maxLines > 3:
+		totals = []string{fit(params, width), fit(madds, width)}
+		maxLines-- // the totals take two lines
+	default:
+		totals[0] = fit(totals[0], width)
+	}
+	lines := []string{header}
 
 	// Columns as wide as their widest cell; the shapes go first when the
 	// modules would have too little room.
@@ -47,7 +59,8 @@ func networkLines(c config.Config, width, maxLines int) []string {
 		rows = rows[:max(0, room-1)]
 	}
 	for _, r := range rows {
-		label := fit(strings.Repeat(" ", r.Depth+1)+r.Describe(), labelW)
+		// One cell short of its column, so that a cut module keeps a space before its shape.
+		label := fit(strings.Repeat(" ", r.Depth+1)+r.Describe(), labelW-1)
 		line := label + strings.Repeat(" ", labelW-ansi.StringWidth(label))
 		if shapeW > 0 {
 			line += fmt.Sprintf("%-*s", shapeW, fit(r.Layer.OutShape.String(), shapeW))
@@ -56,9 +69,20 @@ func networkLines(c config.Config, width, maxLines int) []string {
 		lines = append(lines, fit(line, width))
 	}
 	if hidden > 0 {
-		lines = append(lines, fit(fmt.Sprintf(" … %d more (mnist-tui summary)", hidden), width))
+		more := fmt.Sprintf(" … %d more", hidden)
+		lines = append(lines, firstFit(width, more+" (mnist-tui summary)", more+": mnist-tui summary", more))
 	}
-	return append(lines, fit(totals, width))
+	return append(lines, totals...)
+}
+
+// firstFit is the first of the wordings that fits width, else the last cut to it.
+func firstFit(width int, wordings ...string) string {
+	for _, w := range wordings {
+		if ansi.StringWidth(w) <= width {
+			return w
+		}
+	}
+	return fit(wordings[len(wordings)-1], width)
 }
 
 // errorPointer shows the line of text the error is about with a caret

@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/ui/view"
 )
 
@@ -97,5 +99,68 @@ func TestChangeListNamesTheChangedLayer(t *testing.T) {
 				t.Errorf("the panel lacks %q:\n%s", c.want, side)
 			}
 		})
+	}
+}
+
+// A module cut to fit the panel keeps a space before its output shape.
+func TestPanelKeepsColumnsApart(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte("model: custom\nnetwork:\n  - conv: {out: 16, kernel: 3, padding: 1}\n  - flatten\n  - linear: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for width := 30; width <= 60; width++ {
+		for _, l := range networkLines(cfg, width, 20) {
+			if strings.Contains(l, "…[") {
+				t.Errorf("width %d: a cut module runs into its shape: %q", width, l)
+			}
+		}
+	}
+}
+
+// On an 80-column terminal the panel is 26 columns: the header, the count of the layers left
+// out and the totals are worded to fit rather than cut.
+func TestPanelFitsANarrowColumn(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte("model: custom\nname: wide-bn\nnetwork:\n"+strings.Repeat("  - relu\n", 10)+"  - flatten\n  - linear: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := networkLines(cfg, 26, 8)
+	if len(lines) > 8 {
+		t.Errorf("%d lines in a room of 8", len(lines))
+	}
+	out := strings.Join(lines, "\n")
+	for _, want := range []string{"wide-bn · 12 layers", "more\n", "7,850 params\n", "0.01 M mult-adds/image"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the panel lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "…\n") || strings.HasSuffix(out, "…") {
+		t.Errorf("a line is cut:\n%s", out)
+	}
+}
+
+// A network typed while model is not custom is valid but not trained: the panel says so.
+func TestPanelNotesAnUnusedNetwork(t *testing.T) {
+	p, _ := newPage(t, sample)
+	edit(p, sample+"network:\n  - flatten\n  - linear: 10\n")
+	if out := ansi.Strip(p.Render(160, 40)); !strings.Contains(out, "set model: custom to train it") {
+		t.Errorf("the panel does not say the network is unused:\n%s", out)
+	}
+}
+
+// The panel never runs past the page's height, whatever wraps in it: a change of the network
+// broken at its words, the question to restart, the network's summary in what is left.
+func TestPanelFitsTheHeight(t *testing.T) {
+	text := "model: custom\nname: wide-bn\nnetwork:\n  - conv: {out: 16, kernel: 3, padding: 1}\n  - relu\n  - flatten\n  - dropout: 0.25\n  - linear: 10\n"
+	for height := 16; height <= 30; height++ { // 80x24 leaves the page about 18 lines
+		p, _ := newPage(t, text)
+		edit(p, strings.Replace(text, "dropout: 0.25", "dropout: 0.5", 1))
+		p.Update(ctrlS()) // a new run is needed: the page asks
+		if !p.confirm {
+			t.Fatal("no question to restart")
+		}
+		if got := lipgloss.Height(p.Render(80, height)); got > height {
+			t.Errorf("height %d: the page is %d lines:\n%s", height, got, ansi.Strip(p.Render(80, height)))
+		}
 	}
 }

@@ -16,7 +16,9 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"mnist-tui/engine/config"
 	"mnist-tui/engine/doctor"
+	"mnist-tui/engine/network"
 	"mnist-tui/engine/runs"
 	"mnist-tui/engine/train"
 	"mnist-tui/ui/termdraw"
@@ -206,7 +208,7 @@ func (p *Page) Render(width, height int) string {
 	} else {
 		h := p.snap.Health[latest]
 		b.WriteString(p.st.title.Render("layer health") +
-			fmt.Sprintf(" · step %d (epoch %d, batch %d) · lr %g · %d records", h.Step, h.Epoch, h.Batch, h.LR, len(p.snap.Health)) + "\n")
+			fmt.Sprintf(" · step %d (epoch %d, batch %d) · lr %g · %d %s", h.Step, h.Epoch, h.Batch, h.LR, len(p.snap.Health), plural(len(p.snap.Health), "record")) + "\n")
 		b.WriteString(p.table(width) + "\n")
 		b.WriteString(p.st.dim.Render("update = lr x |grad| / |weight|, the relative change of one step: about 1e-3 is healthy; the doctor speaks below 1e-5 or above 1e-1. "+
 			"act, act sd: the layer's output over the batch (after its ReLU); dead: its ReLUs that gave 0 for every image (the doctor speaks above 50 %). Sparklines: log scale, oldest left.") + "\n")
@@ -228,9 +230,15 @@ func (p *Page) Table(width int) string {
 func (p *Page) table(width int) string {
 	hist := p.snap.Health
 	last := hist[len(hist)-1]
+	kinds := layerKinds(p.snap.Config)
+	names := make([]string, len(last.Layers))
 	nameW := len("layer")
-	for _, l := range last.Layers {
-		nameW = max(nameW, len(l.Name))
+	for i, l := range last.Layers {
+		names[i] = l.Name
+		if k, ok := kinds[l.Name]; ok {
+			names[i] += " " + k
+		}
+		nameW = max(nameW, len(names[i]))
 	}
 	const numW, actW, deadW = 8, 7, 4
 	fixed := nameW + 3*(numW+1) + 2*(actW+1) + deadW + 1
@@ -257,7 +265,7 @@ func (p *Page) table(width int) string {
 	}
 	b.WriteString(p.st.title.Render(head))
 	for i, l := range last.Layers {
-		row := fmt.Sprintf("%-*s %*s %*s ", nameW, l.Name, numW, num(l.WeightNorm), numW, num(l.GradNorm))
+		row := fmt.Sprintf("%-*s %*s %*s ", nameW, names[i], numW, num(l.WeightNorm), numW, num(l.GradNorm))
 		ratio := fmt.Sprintf("%*s", numW, num(l.UpdateRatio))
 		if l.UpdateRatio < doctor.RatioLow || l.UpdateRatio > doctor.RatioHigh {
 			ratio = p.st.warn.Render(ratio)
@@ -274,6 +282,28 @@ func (p *Page) table(width int) string {
 		b.WriteString("\n" + row)
 	}
 	return b.String()
+}
+
+// plural is word for n of them: "1 record", "2 records".
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// layerKinds are a custom network's layers by index path ("0": "conv"): their parameters
+// are named by the path alone, which does not say which layer "4" is. Nil for a built-in
+// model, whose names (conv1.0, fc.1) say it.
+func layerKinds(c config.Config) map[string]string {
+	if c.Model != config.Custom || c.Network == nil {
+		return nil
+	}
+	kinds := map[string]string{}
+	for _, r := range network.Summarize(c.Name, c.Network, 1).Rows {
+		kinds[r.Path] = string(r.Layer.Kind)
+	}
+	return kinds
 }
 
 // activations are a layer's activation columns: mean, standard deviation

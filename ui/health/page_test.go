@@ -254,3 +254,23 @@ func TestFixValueHasNoFloatingPointNoise(t *testing.T) {
 		t.Errorf("f asks for %v, want 0.04", lr)
 	}
 }
+
+// A custom network's layers are named by index path, so the table says which layer each is.
+func TestTableNamesCustomLayers(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte("model: custom\nnetwork:\n  - conv: {out: 4, kernel: 3}\n  - batchnorm\n  - relu\n  - flatten\n  - linear: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := runs.Health{Epoch: 1, Batch: 300, Step: 300, LR: 0.01}
+	for _, name := range []string{"0", "1", "4"} {
+		h.Layers = append(h.Layers, runs.LayerHealth{Name: name, WeightNorm: 1, GradNorm: 0.1, UpdateRatio: 1e-3})
+	}
+	p := New(plain())
+	p.SetSnapshot(train.Snapshot{RunID: "r", State: train.Running, Config: cfg, Health: []runs.Health{h}})
+	out := p.Render(80, 24)
+	for _, want := range []string{"\n0 conv ", "\n1 batchnorm ", "\n4 linear ", "lr 0.01 · 1 record "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks a row starting %q:\n%s", want[1:], out)
+		}
+	}
+}

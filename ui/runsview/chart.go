@@ -181,20 +181,25 @@ func (p *Page) legendSettings(shown []shownRun) []string {
 	// A run id ends in its model; only a custom network needs its name.
 	anyCustom := slices.ContainsFunc(cfgs, func(c config.Config) bool { return c.Model == config.Custom })
 	byFile := p.comparison != nil && p.entryNoun() == "configuration"
+	cells := make(map[string][]string, len(keys))
+	for _, k := range keys {
+		cells[k] = config.Cells(cfgs, k)
+	}
 	texts := make([]string, len(shown))
-	for i, s := range shown {
+	j := 0 // shown[i]'s index in cfgs
+	for i := range shown {
 		if !known[i] {
 			continue
 		}
-		c, _ := p.configOf(s.run)
 		var parts []string
 		for _, k := range keys {
 			if k == "model" && ((p.comparison != nil && !byFile) || (p.comparison == nil && !anyCustom)) {
 				continue // the label or the id names the model
 			}
-			parts = append(parts, config.ShortKey(k)+" "+c.Setting(k))
+			parts = append(parts, config.ShortKey(k)+" "+cells[k][j])
 		}
 		texts[i] = strings.Join(parts, " ")
+		j++
 	}
 	return texts
 }

@@ -464,3 +464,27 @@ func TestDetailLineCountsOneThread(t *testing.T) {
 		t.Errorf("detail line %q, want 1 thread", got)
 	}
 }
+
+// Two runs of networks that share a name but not their layers are told apart in the legend.
+func TestLegendTellsSameNamedNetworksApart(t *testing.T) {
+	p := New("runs", view.Options{Renderer: renderer(termenv.Ascii), NoColor: true})
+	var cfgs [2]config.Config
+	for i, layers := range []string{"  - flatten\n  - linear: 10\n", "  - maxpool: 2\n  - flatten\n  - linear: 10\n"} {
+		c, err := config.Parse("c.yaml", []byte("model: custom\nname: wide-bn\nnetwork:\n"+layers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfgs[i] = c
+	}
+	a := run("20250302-100000-custom", "custom", "mnist", 7850, 10, 2, 95.5, runs.Done)
+	b := run("20250302-110000-custom", "custom", "mnist", 1970, 10, 2, 96.5, runs.Done)
+	a.Config, b.Config = &cfgs[0], &cfgs[1]
+	feed(p, []runs.Run{b, a})
+	press(p, "x", "down", "x")
+	out := ansi.Strip(p.Render(140, 24))
+	for _, want := range []string{"model wide-bn 7,850 params", "model wide-bn 1,970 params"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the legend lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -5,6 +5,7 @@ package yamlpos
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -45,5 +46,10 @@ func SyntaxError(err error) (msg string, line, col int) {
 	if tk := yerr.GetToken(); tk != nil && tk.Position != nil {
 		line, col = tk.Position.Line, tk.Position.Column
 	}
-	return yerr.GetMessage(), line, col
+	msg = yerr.GetMessage()
+	if strings.HasSuffix(msg, "not allowed in this context") {
+		// The library's words for a line indented wrongly, which they do not name.
+		msg += " (check the indentation of this line and the one above: the '- ' items of a list start in one column, a key's settings sit further right than the key, and the top-level keys at the left edge)"
+	}
+	return msg, line, col
 }

@@ -2,6 +2,7 @@ package yamlpos
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/goccy/go-yaml/ast"
@@ -52,5 +53,22 @@ func TestSyntaxError(t *testing.T) {
 	other := errors.New("disk on fire")
 	if msg, line, col := SyntaxError(other); msg != "disk on fire" || line != 0 || col != 0 {
 		t.Errorf("a non-YAML error gives %q at %d:%d, want its text at 0:0", msg, line, col)
+	}
+}
+
+// The library's message for a line indented wrongly gets a word on indentation.
+func TestSyntaxErrorIndentation(t *testing.T) {
+	for _, src := range []string{
+		"network:\n  - conv: {out: 4, kernel: 3}\n   - relu\n",
+		"network:\n  - flatten\n - linear: 10\n",
+		"model: custom\n epochs: 2\n",
+	} {
+		_, err := parser.ParseBytes([]byte(src), 0)
+		if err == nil {
+			t.Fatalf("%q parsed", src)
+		}
+		if msg, _, _ := SyntaxError(err); !strings.Contains(msg, "check the indentation") {
+			t.Errorf("%q: %q, want a word on indentation", src, msg)
+		}
 	}
 }
