@@ -45,6 +45,18 @@ func TestTrainsACustomNetwork(t *testing.T) {
 	}
 }
 
+// The status line names a custom network by its name:, as the dashboard's header does.
+func TestTrainingMessageNamesTheNetwork(t *testing.T) {
+	cfg := customConfig(t)
+	if got, want := trainingMessage(cfg, 2, "r1"), "training tiny-bn on mnist, 2 threads, run r1"; got != want {
+		t.Errorf("custom network: %q, want %q", got, want)
+	}
+	cfg.Model = "cnn"
+	if got, want := trainingMessage(cfg, 1, "r2"), "training cnn on mnist, 1 thread, run r2"; got != want {
+		t.Errorf("built-in model: %q, want %q", got, want)
+	}
+}
+
 // Same seed and threads, same bits: every log point's loss and every epoch's results, with
 // BatchNorm and dropout.
 func TestCustomNetworkSameSeedSameRun(t *testing.T) {

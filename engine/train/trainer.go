@@ -324,7 +324,7 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 			return nil, err
 		}
 	}
-	t.update(func(s *Snapshot) { s.Download = nil; s.Message = "building " + cfg.Model })
+	t.update(func(s *Snapshot) { s.Download = nil; s.Message = "building " + cfg.Label() })
 
 	net, err := newNet(cfg)
 	if err != nil {
@@ -405,12 +405,8 @@ func (t *Trainer) prepare(ctx context.Context) (*run, error) {
 		s.Rates = r.rates
 		s.Health, s.Notes = r.health, r.notes
 		s.State = Running
-		threads := fmt.Sprintf("%d threads", net.Threads())
-		if net.Threads() == 1 {
-			threads = "1 thread"
-		}
 		s.Checkpoint = r.newestGood
-		s.Message = fmt.Sprintf("training %s on %s, %s, run %s", cfg.Model, cfg.Dataset, threads, r.id)
+		s.Message = trainingMessage(cfg, net.Threads(), r.id)
 		if r.parent != nil {
 			s.Message += fmt.Sprintf(" (a branch of run %s at step %d, which stays as it is)", r.parent.Run, r.parent.Step)
 		}
@@ -788,4 +784,15 @@ func copyParams(dst, src []*engine.Param) error {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// trainingMessage is the status line of a run that has started: its network by the name the
+// dashboard's header gives it (a custom network's name:, not "custom"), data set, threads and
+// run.
+func trainingMessage(cfg config.Config, threads int, run string) string {
+	th := fmt.Sprintf("%d threads", threads)
+	if threads == 1 {
+		th = "1 thread"
+	}
+	return fmt.Sprintf("training %s on %s, %s, run %s", cfg.Label(), cfg.Dataset, th, run)
 }
