@@ -21,8 +21,8 @@ import (
 // of a stride-1 convolution before it, bnNext), a 2x2 max pooling by 2 has its own loop, and a
 // single-channel unpadded convolution with output rows 8, 16 or 24 wide takes convForward's
 // direct kernel as the built-in models' first layers do (the example network's padded 28-wide
-// one cannot). The 2x2 relu-poolings of rows the vector kernel does not take (14, 28 wide) go
-// through rows padded for it in scratch.
+// one cannot). The 2x2 relu-poolings take rows of any width (the vector kernels run a row's
+// last unit under a mask).
 //
 // The batch is cut into chunks like the built-in models', so that every core trains. Two
 // layers need more than a chunk: dropout draws each image's mask from a stream keyed by (seed,
@@ -766,7 +766,11 @@ func (m *customNet[F]) nodeForward(n *node[F], x []F, B int, training bool) {
 	case network.BatchNorm:
 		st, gamma, beta := m.stats(n), m.p[n.param], m.p[n.param+1]
 		C, H, W := bnDims(n)
-		if training { // the batch seen whole: a layer on its own (training walks stop at BatchNorms)
+		if training {
+			// Training steps never get here: their passes stop at every BatchNorm and run its
+			// pieces in between over the chunks (forwardPass, backwardPass). A BatchNorm layer
+			// run on its own, as the per-layer PyTorch parity test does, runs the same pieces on
+			// one chunk that is the whole batch.
 			b := m.st.bn[n.stat/2]
 			batchNormTrain(y, n.arg2, b.mean, b.invstd, m.scale[:C], m.shift[:C], b.moments[0], x, gamma, beta, B, C, H, W, st, network.BNMomentum, network.BNEps, n.bn, &m.bnsc)
 		} else {

@@ -369,7 +369,7 @@ type bnStats[F float] struct {
 // cuts into chunks run by any worker. So its passes are split where the batch must be seen
 // whole: each chunk reduces its own images to per-channel moments (batchNormMoments), the
 // chunks' moments are merged in chunk order (mergeMoments), then every chunk normalises its
-// images (batchNormNormalise). Backward likewise: each chunk sums Σdy and Σdy·x̂ per channel
+// images (batchNormApply). Backward likewise: each chunk sums Σdy and Σdy·x̂ per channel
 // (batchNormGradSums), the sums are added in chunk order, then each chunk computes its input
 // gradient (batchNormInputGrad). One chunk gives the whole batch's numbers directly; several
 // give the same up to float64 rounding, the same bits for a given number of chunks.

@@ -676,7 +676,7 @@ func reluPool2AVX512(dst []float32, arg []uint8, src []float32, bias float32, ro
 
 // reluPool2BackwardAVX512 writes 2*rows rows of w floats of dst from rows rows of w/2 pooled gradients
 // dy, outputs y and winners arg, and returns the sum of the gradients it passed on; w must
-// be a multiple of 8.
+// be even (the last unit of a row runs under a mask).
 //
 //go:noescape
 func reluPool2BackwardAVX512(dst []float32, dy []float32, y []float32, arg []uint8, rows int, w int) float32

@@ -36,8 +36,8 @@ func TestEveryKernelSet(t *testing.T) {
 			if !s.runs {
 				t.Skipf("this CPU lacks %s: the %s kernels are not tested here", s.needs, s.name)
 			}
-			if s.kern.tile == nil || s.kern.dot == nil || s.elem.sgd == nil || s.kern.nr > nrMax || s.kern.nr%s.kern.vec != 0 || s.kern.kc < 1 || s.kern.kc > kcMax {
-				t.Fatalf("kernel set %s is incomplete or its tile (%d columns of %d-float vectors) or its k panels (%d) do not fit the driver", s.name, s.kern.nr, s.kern.vec, s.kern.kc)
+			if s.kern.tile == nil || s.kern.dot == nil || s.elem.sgd == nil || s.kern.nr > nrMax || s.kern.rows() > mrMax || s.kern.nr%s.kern.vec != 0 || s.kern.kc < 1 || s.kern.kc > kcMax {
+				t.Fatalf("kernel set %s is incomplete or its tile (%d rows, %d columns of %d-float vectors) or its k panels (%d) do not fit the driver", s.name, s.kern.rows(), s.kern.nr, s.kern.vec, s.kern.kc)
 			}
 		})
 	}

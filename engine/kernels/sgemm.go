@@ -37,7 +37,7 @@ import (
 // many columns, and a 4-row tile wastes nothing on 16, 20, 24 or 32 rows while the smaller edge
 // kernels handle 10. The AVX-512 tile, with 32 registers, is 8 x 48 (kernel.mr).
 const (
-	mr = 4 // rows of the register tile, and of the dot kernels' tiles
+	mr = 4 // rows of the AVX2 and Go register tiles (kernel.rows gives a set's), and of every set's dot tiles
 	// mrMax is the tallest register tile of any kernel set: AVX-512's 8 rows.
 	mrMax = 8
 	nr    = 24 // columns of the AVX2 and Go register tiles: three 8-float vectors
@@ -306,10 +306,10 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 	}
 	rowsPerTile := kc / tileUnroll
 
-	mr := kern.rows()
+	mrk := kern.rows()
 	t := 0 // tiles run so far that prefetch
-	for ir := 0; ir < mcb; ir += mr {
-		rows := min(mr, mcb-ir)
+	for ir := 0; ir < mcb; ir += mrk {
+		rows := min(mrk, mcb-ir)
 		as := panel[ir*kc : ir*kc+kc*rows]
 		ct := c[(ic+ir)*ldc+j:]
 		if packing {
@@ -326,12 +326,12 @@ func (kern kernel) sliver(ws *workspace, panel []float32, b matrix, left, ic, mc
 				pf, pfStride = uintptr(unsafe.Pointer(&packed[0])), 0
 			}
 		}
-		if full := (mcb - ir) / mr; full > 1 && kern.tileCol != nil && vecs == kern.nr/kern.vec && !ragged {
+		if full := (mcb - ir) / mrk; full > 1 && kern.tileCol != nil && vecs == kern.nr/kern.vec && !ragged {
 			// The rest of the column's full tiles in one call: they prefetch what is left
 			// of the next sliver, as they would one by one.
-			kern.tileCol(full, kc, panel[ir*kc:ir*kc+full*mr*kc], bs, bstride, ct, ldc, alpha, beta, pf, pfStride, max(kc-row, 1))
+			kern.tileCol(full, kc, panel[ir*kc:ir*kc+full*mrk*kc], bs, bstride, ct, ldc, alpha, beta, pf, pfStride, max(kc-row, 1))
 			t += full
-			ir += (full - 1) * mr
+			ir += (full - 1) * mrk
 			continue
 		}
 		t++
@@ -392,15 +392,15 @@ func (kern kernel) sgemmDot(a, b matrix, m, n, k int, alpha, beta float32, c []f
 
 // packA copies rows ic..ic+mcb, columns p0..p0+kb of op(A) into dst, k panel by k panel
 // (kcp columns each, the last one shorter): panel pc starts at (pc-p0)*mcb and holds slivers
-// of mr rows (4 or 8, the kernel's; the last one may be shorter), sliver ir at ir*kc within
+// of rowsPerSliver rows (the kernel set's: 4 or 8; the last one may be shorter), sliver ir at ir*kc within
 // it. Within a sliver element (r, p) sits at p*rows+r, so the micro-kernel reads one short
 // contiguous column of A per k step.
-func packA(dst []float32, a matrix, ic, mcb, p0, kb, kcp, mr int) {
+func packA(dst []float32, a matrix, ic, mcb, p0, kb, kcp, rowsPerSliver int) {
 	for pc := p0; pc < p0+kb; pc += kcp {
 		kc := min(kcp, p0+kb-pc)
 		panel := dst[(pc-p0)*mcb : (pc-p0)*mcb+kc*mcb]
-		for ir := 0; ir < mcb; ir += mr {
-			rows := min(mr, mcb-ir)
+		for ir := 0; ir < mcb; ir += rowsPerSliver {
+			rows := min(rowsPerSliver, mcb-ir)
 			s := panel[ir*kc : ir*kc+kc*rows]
 			if a.trans {
 				// op(A) column p is a row of A: each k step is a contiguous run. A full

@@ -169,7 +169,7 @@ func reluPool512BackwardKernel(tab pool512Tables) {
 	Pragma("noescape")
 	Doc(name+" writes 2*rows rows of w floats of dst from rows rows of w/2 pooled gradients",
 		"dy, outputs y and winners arg, and returns the sum of the gradients it passed on; w must",
-		"be a multiple of 8.")
+		"be even (the last unit of a row runs under a mask).")
 	d := gp(Param("dst").Base())
 	g := gp(Param("dy").Base())
 	y := gp(Param("y").Base())
