@@ -229,6 +229,7 @@ func (n *Net) TrainStep(x []float32, y []int32, batch int) (loss float64, correc
 
 	b := n.phase
 	size, chunks := chunking(batch, len(b.grads))
+	n.reserveAll(size)
 	b.x, b.batch, b.size = x[:batch*imageSize], batch, size
 	b.y, b.norm, b.smooth = y[:batch], batch, n.labelSmoothing
 	if n.staged != nil {
@@ -287,6 +288,7 @@ func (n *Net) Infer(x []float32, batch int, logits []float32) {
 		size = max(size, w.capacity)
 	}
 	size = min(size, (batch+n.threads-1)/n.threads)
+	n.reserveAll(size)
 	if n.staged != nil {
 		n.staged.reserveInfer(size)
 	}

@@ -437,6 +437,30 @@ func TestNoAllocations(t *testing.T) {
 	}
 }
 
+// A step grows every worker's buffers before it hands out chunks, not the worker that claims
+// a chunk: a worker another process kept off its core through the first steps must not
+// allocate on a later one (TestNoAllocations failed now and then on a loaded machine). A
+// one-image batch is a single chunk, which one worker runs while the other waits.
+func TestEveryWorkerReservedBeforeItsFirstChunk(t *testing.T) {
+	for _, model := range []string{"cnn", "residual"} {
+		n := newTestNet(t, model, 1, 2)
+		x, y := batchOf(1, 1)
+		n.TrainStep(x, y, 1)
+		for i, w := range n.workers {
+			if w.capacity < 1 {
+				t.Errorf("%s: after a one-image TrainStep worker %d holds buffers for %d images, want 1", model, i, w.capacity)
+			}
+		}
+		n = newTestNet(t, model, 1, 2)
+		n.Infer(x, 1, make([]float32, numClasses))
+		for i, w := range n.workers {
+			if w.capacity < 1 {
+				t.Errorf("%s: after a one-image Infer worker %d holds buffers for %d images, want 1", model, i, w.capacity)
+			}
+		}
+	}
+}
+
 // allocRuns is how many calls the allocation tests average over: 20, or 5 with -short.
 func allocRuns() int {
 	if testing.Short() {

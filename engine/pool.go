@@ -207,6 +207,16 @@ func (n *Net) sgdStep(buf []float32, lr, momentum, wd float32, first bool) bool 
 	return true
 }
 
+// reserveAll grows every worker's buffers to hold chunks of images images, before a phase
+// hands out its chunks: whichever worker claims whichever chunk, none allocates while it runs.
+// Left to the workers, one that another process kept off its core through the first steps
+// would grow its buffers on a later step, the first chunk it happens to claim.
+func (n *Net) reserveAll(images int) {
+	for _, w := range n.workers {
+		w.reserve(images)
+	}
+}
+
 // reserve grows the worker's buffers to hold chunks of images images. Growing allocates; every
 // later call with as many images or fewer reuses the buffers.
 func (w *worker) reserve(images int) {
