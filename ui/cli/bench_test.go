@@ -38,8 +38,10 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 	// The engine allocates nothing per step; the odd runtime allocation while goroutines park
-	// is all that may show.
-	if v, ok := res["allocs_per_step"].(float64); !ok || v >= 1 {
+	// is all that may show, except under the race detector (seen at 2.3 a step in CI, with
+	// other packages' race tests loading the machine), where only the field's presence counts.
+	v, ok := res["allocs_per_step"].(float64)
+	if !ok || v < 0 || (!raceEnabled && v >= 1) {
 		t.Errorf("allocs_per_step = %v, want a number below 1", res["allocs_per_step"])
 	}
 }
