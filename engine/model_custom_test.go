@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"testing"
 
@@ -323,14 +322,11 @@ func TestFusedLayersMatchUnfused(t *testing.T) {
 	// 4x4 dot tiles; avx2 1.7e-6, go 6.6e-7) (float32 sums in another order: the fused
 	// convolution sums its bias gradient as it goes, the fused BatchNorm adds its winners'
 	// gradient terms apart from the others and writes its input gradient into the convolution
-	// before it, which sums it again; three steps at lr 0.1 amplify that in the logits). On
-	// arm64 under qemu, neon and go kernels alike, the logits differ by 6.92e-6 and the rest as
-	// on amd64 (gradients 4.3e-7, weights 4.1e-7): Go's arm64 compiler also fuses the
-	// multiply-adds of the unfused layers' Go loops, which the fused passes' kernels round apart.
-	tol := 3.5e-6
-	if runtime.GOARCH == "arm64" {
-		tol = 9e-6
-	}
+	// before it, which sums it again; three steps at lr 0.1 amplify that in the logits). arm64
+	// (under qemu, neon and go kernels) measures the same: the unfused layers' Go loops round
+	// every product, which Go's arm64 compiler would otherwise fuse into the sum (the logits
+	// differed by 6.92e-6 there before they did).
+	const tol = 3.5e-6
 	for _, c := range []struct {
 		what      string
 		got, want []float32

@@ -12,6 +12,11 @@ import (
 // images. Forward functions overwrite their output; backward functions ADD into the gradients
 // they produce (the caller zeroes them once before a backward pass). A nil input gradient is
 // skipped.
+//
+// Where a product feeds a sum, the BatchNorm and dropout loops write it as F(x*y): Go lets a
+// compiler fuse x*y + z into one rounding (arm64's does, amd64's does not) and an explicit
+// conversion forbids that, so these loops round like package kernels' passes, which they are
+// compared with (a fused BatchNorm+ReLU+pool node runs those), on every architecture.
 
 // window is the geometry of a convolution or pooling window with any stride and padding:
 // C input planes of H×W, a K×K window moving by S, P zeros (or, for max pooling, nothing) on
@@ -404,7 +409,7 @@ func batchNormMoments[F float](m []moments, x []F, B, C, HW int) {
 		for i := range B {
 			for _, v := range x[(i*C+c)*HW:][:HW] {
 				d := float64(v) - mu
-				sq += d * d
+				sq += float64(d * d)
 			}
 		}
 		m[c] = moments{n: n, mean: mu, m2: sq}
@@ -502,13 +507,13 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 				dst := y[(i*C+c)*HW:][:HW]
 				dst = dst[:len(src)]
 				for j, v := range src {
-					dst[j] = v*a + b
+					dst[j] = F(v*a) + b
 				}
 			case bnReLU:
 				dst := y[(i*C+c)*HW:][:HW]
 				dst = dst[:len(src)]
 				for j, v := range src {
-					dst[j] = max(v*a+b, 0)
+					dst[j] = max(F(v*a)+b, 0)
 				}
 			case bnReLUPool:
 				at := (i*C + c) * ph
@@ -519,7 +524,7 @@ func batchNormApply[F float](y []F, arg []uint8, x []F, scale, shift []float64, 
 				dst := sc.plane[:HW]
 				dst = dst[:len(src)]
 				for j, v := range src {
-					dst[j] = v*a + b
+					dst[j] = F(v*a) + b
 				}
 				reluPool2Plane(y[at:][:ph], arg[at:][:ph], dst, 0, H, W)
 			}
@@ -633,7 +638,7 @@ func bnPoolPlaneSums[F float](x, dy, y []F, arg []uint8, mu float64, H, W int) (
 			v = passIfPositive(v, yy[px])
 			xw := r[2*px+int(a[px]&1)+int(a[px]>>1)*W]
 			sd += float64(v)
-			sdx += float64(v) * (float64(xw) - mu)
+			sdx += float64(float64(v) * (float64(xw) - mu))
 		}
 	}
 	return sd, sdx
@@ -672,7 +677,7 @@ func bnInputGrad[F float](dx, dy, y []F, arg []uint8, x []F, mean, invstd, sumDy
 			p := i*C + c
 			out := dx[p*hw:][:hw]
 			for j, v := range x[p*hw:][:hw] {
-				out[j] += -b - (v-mu)*e
+				out[j] += -b - F((v-mu)*e)
 			}
 			bnPoolAddWinners(out, dy[p*ph:][:ph], y[p*ph:][:ph], arg[p*ph:][:ph], a, H, W)
 		}
@@ -769,7 +774,7 @@ func batchNormGradSums[F float](sumDy, sumDyXhat []float64, dy, x []F, mean, inv
 			xs = xs[:len(ds)]
 			for j, g := range ds {
 				sd += float64(g)
-				sdx += float64(g) * (float64(xs[j]) - mu)
+				sdx += float64(float64(g) * (float64(xs[j]) - mu))
 			}
 		}
 		sumDy[c] += sd
@@ -790,7 +795,7 @@ func batchNormInputGrad[F float](dx, dy, x []F, mean, invstd, sumDy, sumDyXhat [
 			xs, ds, out := x[(i*C+c)*HW:][:HW], dy[(i*C+c)*HW:][:HW], dx[(i*C+c)*HW:][:HW]
 			xs, out = xs[:len(ds)], out[:len(ds)]
 			for j, g := range ds {
-				out[j] += a*g - b - (xs[j]-mu)*e
+				out[j] += F(a*g) - b - F((xs[j]-mu)*e)
 			}
 		}
 	}
@@ -829,7 +834,7 @@ func dropoutBackward[F float](dx, dy []F, mask []uint8, N int, p float64) {
 	keep := [2]F{0, F(1 / (1 - p))}
 	dx, mask = dx[:N], mask[:N]
 	for i, g := range dy[:N] {
-		dx[i] += g * keep[mask[i]&1]
+		dx[i] += F(g * keep[mask[i]&1])
 	}
 }
 
