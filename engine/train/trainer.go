@@ -619,12 +619,21 @@ func (r *run) checkPosition(path string, meta checkpoint.Meta) error {
 	case int64(meta.Epoch-1)*int64(batches)+int64(meta.Batch) != meta.Step:
 		return damaged("epoch %d, batch %d is step %d with %d batches an epoch, but the file says step %d",
 			meta.Epoch, meta.Batch, int64(meta.Epoch-1)*int64(batches)+int64(meta.Batch), batches, meta.Step)
-	case meta.Epoch > r.cfg.Epochs && meta.Batch == 0:
+	}
+	return CheckEpochsLeft(path, meta, r.cfg.Epochs)
+}
+
+// CheckEpochsLeft refuses to resume the checkpoint at path (its metadata meta) for a run of
+// epochs epochs that has nothing left to train. The command line asks it before it loads any
+// data, so that the reason is all a user sees; the trainer asks again for callers that did not.
+func CheckEpochsLeft(path string, meta checkpoint.Meta, epochs int) error {
+	switch {
+	case meta.Epoch > epochs && meta.Batch == 0:
 		return fmt.Errorf("resume %s: the run has finished all %d of its epochs: nothing to train; to train it further, ask for more with --epochs N (N > %d)",
 			path, meta.Epoch-1, meta.Epoch-1)
-	case meta.Epoch > r.cfg.Epochs:
+	case meta.Epoch > epochs:
 		return fmt.Errorf("resume %s: the checkpoint is in epoch %d, past the %d epochs asked for; use --epochs %d or more",
-			path, meta.Epoch, r.cfg.Epochs, meta.Epoch)
+			path, meta.Epoch, epochs, meta.Epoch)
 	}
 	return nil
 }

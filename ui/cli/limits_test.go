@@ -38,3 +38,27 @@ func TestResumeRefusesADeeplyNestedConfig(t *testing.T) {
 		t.Errorf("refusing it allocated %d MB", mb)
 	}
 }
+
+// train --resume of a run that has trained all its epochs says so, and only that: no
+// "no epoch finished" summary and no data loading before it; --epochs past it is the way on.
+func TestResumeOfAFinishedRunSaysSoFirst(t *testing.T) {
+	net, err := engine.NewNet("linear", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "last.safetensors")
+	meta := checkpoint.Meta{Model: "linear", Dataset: "mnist", Epoch: 3, Batch: 0, Step: 2 * 938, Seed: 1,
+		Config: "model: linear\nepochs: 2\n", Version: "test", RunID: "r"}
+	if err := checkpoint.Save(path, net.Params(), engine.NewSGD(net.Params(), 0.01, 0.5, 0), meta); err != nil {
+		t.Fatal(err)
+	}
+	// No data folder: reaching the data would fail with another message.
+	code, stdout, stderr := run(t, dir, "train", "--headless", "--data-dir", filepath.Join(dir, "no-data"), "--resume", path)
+	if code == exitOK || !strings.Contains(stderr, "finished all 2 of its epochs") || !strings.Contains(stderr, "--epochs N (N > 2)") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q, want nothing before the reason", stdout)
+	}
+}

@@ -106,6 +106,9 @@ func resumeConfig(path string, cf *configFlags, fs *flag.FlagSet) (config.Config
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError{err}
 	}
+	if err := train.CheckEpochsLeft(path, ck.Meta, cfg.Epochs); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 
