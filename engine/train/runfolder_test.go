@@ -369,3 +369,25 @@ func TestLogPointsUseTheRunsOwnEpochLength(t *testing.T) {
 		t.Errorf("loss points %+v, want one at epoch 0.25", r.Losses)
 	}
 }
+
+// A run folder is named for what trained in it: the model, or the custom network's name made
+// safe for a folder name, which any text of up to 40 characters may not be.
+func TestRunFolderLabels(t *testing.T) {
+	for label, want := range map[string]string{
+		"cnn":             "cnn",
+		"tiny-mlp":        "tiny-mlp",
+		"LeNet v2.1":      "LeNet-v2.1",
+		"my/net: wide!!":  "my-net-wide",
+		"../../etc":       "etc",
+		"--rm -rf":        "rm-rf",
+		"réseau_à_moi":    "r-seau_-_moi",
+		"***":             "custom",
+		"":                "custom",
+		".hidden":         "hidden",
+		"tab\there  end ": "tab-here-end",
+	} {
+		if got := folderLabel(label); got != want {
+			t.Errorf("folderLabel(%q) = %q, want %q", label, got, want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"mnist-tui/dataset"
 	"mnist-tui/engine"
@@ -436,14 +437,14 @@ func (t *Trainer) loadData(ctx context.Context) (*Data, error) {
 	return &Data{Info: info, Train: trainSet, Test: testSet}, nil
 }
 
-// makeRunDir creates runs/<time>-<model>, never reusing a folder another
+// makeRunDir creates runs/<time>-<label>, never reusing a folder another
 // process made (Mkdir fails on an existing name, so two runs started in the
 // same second get different suffixes).
 func (r *run) makeRunDir() error {
 	if err := os.MkdirAll(r.cfg.RunsDir, 0o755); err != nil {
 		return fmt.Errorf("runs folder: %w", err)
 	}
-	base := time.Now().Format("20060102-150405") + "-" + r.cfg.Model
+	base := time.Now().Format("20060102-150405") + "-" + folderLabel(r.cfg.Label())
 	for i := 0; i < 1000; i++ {
 		id := base
 		if i > 0 {
@@ -467,6 +468,29 @@ func (r *run) makeRunDir() error {
 		return nil
 	}
 	return fmt.Errorf("run folder: could not find a free name for %s in %s", base, r.cfg.RunsDir)
+}
+
+// folderLabel is label (a model's name, or a custom network's name: any text of up to 40
+// characters) as a part of a folder name that every file system and shell takes: letters,
+// digits, '.' and '_', each run of other characters (and of '-') one '-', no leading '.' (a
+// hidden folder) or '-' (an option to the commands a user types it into).
+func folderLabel(label string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range label {
+		switch {
+		case c < 128 && (unicode.IsLetter(c) || unicode.IsDigit(c) || c == '.' || c == '_'):
+			b.WriteRune(c)
+			dash = false
+		case !dash:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	if s := strings.Trim(b.String(), ".-"); s != "" {
+		return s
+	}
+	return config.Custom
 }
 
 func (r *run) resume(path string) error {

@@ -250,7 +250,7 @@ func TestCompareConfigurations(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
-	for _, row := range []string{`(?m)^\| tiny \| tiny-mlp \| 0\.05 \| 25,450 \| [\d.]+ \|.*\| done \| \d{8}-\d{6}-custom \|$`,
+	for _, row := range []string{`(?m)^\| tiny \| tiny-mlp \| 0\.05 \| 25,450 \| [\d.]+ \|.*\| done \| \d{8}-\d{6}-tiny-mlp \|$`,
 		`(?m)^\| cnn \| cnn \| 0\.02 \| 21,840 \| [\d.]+ \|.*\| done \| \d{8}-\d{6}-cnn \|$`} {
 		if !regexp.MustCompile(row).MatchString(stdout) {
 			t.Errorf("no row matching %s:\n%s", row, stdout)
@@ -324,7 +324,7 @@ func TestCompareModelsWithTheConfigsNetwork(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
-	if !regexp.MustCompile(`(?m)^\| tiny \| 7,850 \|.*\| done \| \d{8}-\d{6}-custom \|$`).MatchString(stdout) {
+	if !regexp.MustCompile(`(?m)^\| tiny \| 7,850 \|.*\| done \| \d{8}-\d{6}-tiny \|$`).MatchString(stdout) {
 		t.Errorf("no row for the custom network:\n%s", stdout)
 	}
 }
