@@ -382,12 +382,10 @@ func im2col[F float](col, x []F, G int, s convShape, pad []F) {
 	if ow == s.W { // a 1x1 convolution: whole planes
 		rows, cols, stride = 1, oh*ow, oh*ow
 	}
-	for c := range s.C {
-		for kh := range s.K {
-			// The K rows of col for kernel row kh, kw = 0..K-1, read the same input rows one
-			// column further each.
-			im2colRows(col[(c*s.K+kh)*s.K*n:], x[c*plane+kh*s.W:], s.K, n, G, s.C*plane, stride, rows, cols)
-		}
+	for kh := range s.K {
+		// The K rows of col for kernel row kh, kw = 0..K-1, read the same input rows one
+		// column further each; every channel's are K*K rows further on.
+		im2colRows(col[kh*s.K*n:], x[kh*s.W:], s.C, s.K*s.K*n, plane, s.K, n, G, s.C*plane, stride, rows, cols)
 	}
 }
 
@@ -408,14 +406,12 @@ func col2im[F float](dx, col []F, G int, s convShape, pad []F) {
 		rows, cols = 1, oh*ow
 		dstStride, srcStride = cols, cols
 	}
-	for c := range sp.C {
-		for kh := range sp.K {
-			col2imRows(target[c*plane+kh*sp.W:], col[(c*sp.K+kh)*sp.K*n:], sp.K, n, G, sp.C*plane, dstStride, hw, srcStride, rows, cols)
-		}
+	for kh := range sp.K {
+		col2imRows(target[kh*sp.W:], col[kh*sp.K*n:], sp.C, plane, sp.K*sp.K*n, sp.K, n, G, sp.C*plane, dstStride, hw, srcStride, rows, cols)
 	}
 	if s.Pad > 0 {
 		p := s.Pad
-		col2imRows(dx, target[p*sp.W+p:], 1, 0, G*s.C, s.H*s.W, s.W, plane, sp.W, s.H, s.W)
+		col2imRows(dx, target[p*sp.W+p:], 1, 0, 0, 1, 0, G*s.C, s.H*s.W, s.W, plane, sp.W, s.H, s.W)
 	}
 }
 
@@ -436,33 +432,37 @@ func padCopy[F float](dst, src []F, images, srcImage, srcStride, top, rows, padL
 }
 
 // im2colRows copies rows of images back to back as kernels.Im2colRows describes.
-func im2colRows[F float](dst, src []F, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
+func im2colRows[F float](dst, src []F, channels, dstChannel, srcChannel, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
 	if d, ok := any(dst).([]float32); ok {
-		kernels.Im2colRows(d, any(src).([]float32), positions, dstPos, images, srcImage, srcStride, rows, cols)
+		kernels.Im2colRows(d, any(src).([]float32), channels, dstChannel, srcChannel, positions, dstPos, images, srcImage, srcStride, rows, cols)
 		return
 	}
-	for p := range positions {
-		for i := range images {
-			for r := range rows {
-				copy(dst[p*dstPos+(i*rows+r)*cols:][:cols], src[p+i*srcImage+r*srcStride:][:cols])
+	for c := range channels {
+		for p := range positions {
+			for i := range images {
+				for r := range rows {
+					copy(dst[c*dstChannel+p*dstPos+(i*rows+r)*cols:][:cols], src[c*srcChannel+p+i*srcImage+r*srcStride:][:cols])
+				}
 			}
 		}
 	}
 }
 
 // col2imRows adds rows of src into rows of dst as kernels.Col2imRows describes.
-func col2imRows[F float](dst, src []F, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+func col2imRows[F float](dst, src []F, channels, dstChannel, srcChannel, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
 	if d, ok := any(dst).([]float32); ok {
-		kernels.Col2imRows(d, any(src).([]float32), positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+		kernels.Col2imRows(d, any(src).([]float32), channels, dstChannel, srcChannel, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 		return
 	}
-	for p := range positions {
-		for i := range images {
-			for r := range rows {
-				d := dst[p+i*dstImage+r*dstStride:][:cols]
-				s := src[p*srcPos+i*srcImage+r*srcStride:][:cols]
-				for j, v := range s {
-					d[j] += v
+	for c := range channels {
+		for p := range positions {
+			for i := range images {
+				for r := range rows {
+					d := dst[c*dstChannel+p+i*dstImage+r*dstStride:][:cols]
+					s := src[c*srcChannel+p*srcPos+i*srcImage+r*srcStride:][:cols]
+					for j, v := range s {
+						d[j] += v
+					}
 				}
 			}
 		}

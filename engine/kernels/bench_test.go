@@ -173,18 +173,18 @@ func BenchmarkElementwise(b *testing.B) {
 			bytes int // moved per call, for the throughput figure
 			f     func()
 		}{
-			{"im2col-row", 8 * len(col), func() { im2colRows(e, col, x, 1, 0, images, 28*28, 28, h, w) }},
-			{"col2im-row", 12 * len(col), func() { col2imRows(e, x, col, 1, 0, images, 28*28, 28, h*w, w, h, w) }},
+			{"im2col-row", 8 * len(col), func() { im2colRows(e, col, x, 1, 0, 0, 1, 0, images, 28*28, 28, h, w) }},
+			{"col2im-row", 12 * len(col), func() { col2imRows(e, x, col, 1, 0, 0, 1, 0, images, 28*28, 28, h*w, w, h, w) }},
 			// The 12-pixel rows of the inception and residual models' 12x12 layers, padded to 16x16.
-			{"im2col-row12", 8 * images * 144, func() { im2colRows(e, col, x, 1, 0, images, 16*16, 16, 12, 12) }},
-			{"col2im-row12", 12 * images * 144, func() { col2imRows(e, x, col, 1, 0, images, 16*16, 16, 144, 12, 12, 12) }},
+			{"im2col-row12", 8 * images * 144, func() { im2colRows(e, col, x, 1, 0, 0, 1, 0, images, 16*16, 16, 12, 12) }},
+			{"col2im-row12", 12 * images * 144, func() { col2imRows(e, x, col, 1, 0, 0, 1, 0, images, 16*16, 16, 144, 12, 12, 12) }},
 			// The engine's calls: a 3x3 kernel row over 12x12 outputs of images padded to 14x14
 			// (the residual model's first block), a 5x5 one over the cnn's 8x8 second layer,
 			// and the padded copy of the block's 12x12 planes.
-			{"im2col-3x3-12", 8 * 3 * images * 144, func() { im2colRows(e, col, x, 3, images*144, images, 14*14, 14, 12, 12) }},
-			{"col2im-3x3-12", 12 * 3 * images * 144, func() { col2imRows(e, x, col, 3, images*144, images, 14*14, 14, 144, 12, 12, 12) }},
-			{"im2col-5x5-8", 8 * 5 * images * 64, func() { im2colRows(e, col, x, 5, images*64, images, 12*12, 12, 8, 8) }},
-			{"col2im-5x5-8", 12 * 5 * images * 64, func() { col2imRows(e, x, col, 5, images*64, images, 12*12, 12, 64, 8, 8, 8) }},
+			{"im2col-3x3-12", 8 * 3 * images * 144, func() { im2colRows(e, col, x, 1, 0, 0, 3, images*144, images, 14*14, 14, 12, 12) }},
+			{"col2im-3x3-12", 12 * 3 * images * 144, func() { col2imRows(e, x, col, 1, 0, 0, 3, images*144, images, 14*14, 14, 144, 12, 12, 12) }},
+			{"im2col-5x5-8", 8 * 5 * images * 64, func() { im2colRows(e, col, x, 1, 0, 0, 5, images*64, images, 12*12, 12, 8, 8) }},
+			{"col2im-5x5-8", 12 * 5 * images * 64, func() { col2imRows(e, x, col, 1, 0, 0, 5, images*64, images, 12*12, 12, 64, 8, 8, 8) }},
 			{"pad-copy-12", 8 * images * 144, func() { padCopy(e, x, plane, images, 144, 12, 14, 12, 1, 12, 1, 14) }},
 			{"relu-pool", 5 * len(plane), func() {
 				for p := range images * channels {
