@@ -20149,10 +20149,10 @@ padCopyAVX512_done:
 	VZEROUPPER
 	RET
 
-// func im2colAVX512(dst []float32, src []float32, channels int, dstChannel int, srcChannel int, positions int, dstPos int, images int, srcImage int, srcStride int, rows int, cols int)
+// func im2colAVX512(dst []float32, src []float32, kernelRows int, dstKernelRow int, srcKernelRow int, positions int, dstPos int, images int, srcImage int, srcStride int, rows int, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·im2colAVX512(SB), NOSPLIT, $24-128
-	MOVQ  channels+48(FP), AX
+	MOVQ  kernelRows+48(FP), AX
 	TESTQ AX, AX
 	JE    im2colAVX512_done
 	MOVQ  AX, 16(SP)
@@ -20185,14 +20185,14 @@ TEXT ·im2colAVX512(SB), NOSPLIT, $24-128
 	BZHIL R13, AX, AX
 	KMOVW AX, K7
 
-im2colAVX512_anyrows_channel:
+im2colAVX512_anyrows_kernelrow:
 	MOVQ (SP), AX
 	MOVQ 8(SP), CX
 	MOVQ positions+72(FP), DX
 
 im2colAVX512_anyrows:
 	TESTQ DX, DX
-	JE    im2colAVX512_anyrows_channeldone
+	JE    im2colAVX512_anyrows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
 	MOVQ  images+88(FP), R9
@@ -20240,15 +20240,15 @@ im2colAVX512_anyrows_next:
 	DECQ DX
 	JMP  im2colAVX512_anyrows
 
-im2colAVX512_anyrows_channeldone:
-	MOVQ dstChannel+56(FP), R12
+im2colAVX512_anyrows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, (SP)
-	MOVQ srcChannel+64(FP), R12
+	MOVQ srcKernelRow+64(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, 8(SP)
 	DECQ 16(SP)
-	JNZ  im2colAVX512_anyrows_channel
+	JNZ  im2colAVX512_anyrows_kernelrow
 	JMP  im2colAVX512_done
 
 im2colAVX512_w4:
@@ -20264,14 +20264,14 @@ im2colAVX512_w4:
 	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
 
-im2colAVX512_w4_rows_channel:
+im2colAVX512_w4_rows_kernelrow:
 	MOVQ (SP), AX
 	MOVQ 8(SP), CX
 	MOVQ positions+72(FP), DX
 
 im2colAVX512_w4_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_w4_rows_channeldone
+	JE    im2colAVX512_w4_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
 	MOVQ  images+88(FP), R9
@@ -20336,15 +20336,15 @@ im2colAVX512_w4_rows_next:
 	DECQ DX
 	JMP  im2colAVX512_w4_rows
 
-im2colAVX512_w4_rows_channeldone:
-	MOVQ dstChannel+56(FP), R12
+im2colAVX512_w4_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, (SP)
-	MOVQ srcChannel+64(FP), R12
+	MOVQ srcKernelRow+64(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, 8(SP)
 	DECQ 16(SP)
-	JNZ  im2colAVX512_w4_rows_channel
+	JNZ  im2colAVX512_w4_rows_kernelrow
 	JMP  im2colAVX512_done
 
 im2colAVX512_w8:
@@ -20356,14 +20356,14 @@ im2colAVX512_w8:
 	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
 
-im2colAVX512_w8_rows_channel:
+im2colAVX512_w8_rows_kernelrow:
 	MOVQ (SP), AX
 	MOVQ 8(SP), CX
 	MOVQ positions+72(FP), DX
 
 im2colAVX512_w8_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_w8_rows_channeldone
+	JE    im2colAVX512_w8_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
 	MOVQ  images+88(FP), R9
@@ -20426,15 +20426,15 @@ im2colAVX512_w8_rows_next:
 	DECQ DX
 	JMP  im2colAVX512_w8_rows
 
-im2colAVX512_w8_rows_channeldone:
-	MOVQ dstChannel+56(FP), R12
+im2colAVX512_w8_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, (SP)
-	MOVQ srcChannel+64(FP), R12
+	MOVQ srcKernelRow+64(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, 8(SP)
 	DECQ 16(SP)
-	JNZ  im2colAVX512_w8_rows_channel
+	JNZ  im2colAVX512_w8_rows_kernelrow
 	JMP  im2colAVX512_done
 
 im2colAVX512_w12:
@@ -20454,14 +20454,14 @@ im2colAVX512_w12:
 	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
 
-im2colAVX512_w12_rows_channel:
+im2colAVX512_w12_rows_kernelrow:
 	MOVQ (SP), AX
 	MOVQ 8(SP), CX
 	MOVQ positions+72(FP), DX
 
 im2colAVX512_w12_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_w12_rows_channeldone
+	JE    im2colAVX512_w12_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
 	MOVQ  images+88(FP), R9
@@ -20530,15 +20530,15 @@ im2colAVX512_w12_rows_next:
 	DECQ DX
 	JMP  im2colAVX512_w12_rows
 
-im2colAVX512_w12_rows_channeldone:
-	MOVQ dstChannel+56(FP), R12
+im2colAVX512_w12_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, (SP)
-	MOVQ srcChannel+64(FP), R12
+	MOVQ srcKernelRow+64(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, 8(SP)
 	DECQ 16(SP)
-	JNZ  im2colAVX512_w12_rows_channel
+	JNZ  im2colAVX512_w12_rows_kernelrow
 	JMP  im2colAVX512_done
 
 im2colAVX512_w16:
@@ -20546,14 +20546,14 @@ im2colAVX512_w16:
 	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
 
-im2colAVX512_w16_rows_channel:
+im2colAVX512_w16_rows_kernelrow:
 	MOVQ (SP), AX
 	MOVQ 8(SP), CX
 	MOVQ positions+72(FP), DX
 
 im2colAVX512_w16_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_w16_rows_channeldone
+	JE    im2colAVX512_w16_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
 	MOVQ  images+88(FP), R9
@@ -20615,15 +20615,15 @@ im2colAVX512_w16_rows_next:
 	DECQ DX
 	JMP  im2colAVX512_w16_rows
 
-im2colAVX512_w16_rows_channeldone:
-	MOVQ dstChannel+56(FP), R12
+im2colAVX512_w16_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, (SP)
-	MOVQ srcChannel+64(FP), R12
+	MOVQ srcKernelRow+64(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, 8(SP)
 	DECQ 16(SP)
-	JNZ  im2colAVX512_w16_rows_channel
+	JNZ  im2colAVX512_w16_rows_kernelrow
 	JMP  im2colAVX512_done
 
 im2colAVX512_w20:
@@ -20643,14 +20643,14 @@ im2colAVX512_w20:
 	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
 
-im2colAVX512_w20_rows_channel:
+im2colAVX512_w20_rows_kernelrow:
 	MOVQ (SP), AX
 	MOVQ 8(SP), CX
 	MOVQ positions+72(FP), DX
 
 im2colAVX512_w20_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_w20_rows_channeldone
+	JE    im2colAVX512_w20_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
 	MOVQ  images+88(FP), R9
@@ -20723,15 +20723,15 @@ im2colAVX512_w20_rows_next:
 	DECQ DX
 	JMP  im2colAVX512_w20_rows
 
-im2colAVX512_w20_rows_channeldone:
-	MOVQ dstChannel+56(FP), R12
+im2colAVX512_w20_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, (SP)
-	MOVQ srcChannel+64(FP), R12
+	MOVQ srcKernelRow+64(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, 8(SP)
 	DECQ 16(SP)
-	JNZ  im2colAVX512_w20_rows_channel
+	JNZ  im2colAVX512_w20_rows_kernelrow
 	JMP  im2colAVX512_done
 
 im2colAVX512_w24:
@@ -20743,14 +20743,14 @@ im2colAVX512_w24:
 	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
 
-im2colAVX512_w24_rows_channel:
+im2colAVX512_w24_rows_kernelrow:
 	MOVQ (SP), AX
 	MOVQ 8(SP), CX
 	MOVQ positions+72(FP), DX
 
 im2colAVX512_w24_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_w24_rows_channeldone
+	JE    im2colAVX512_w24_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
 	MOVQ  images+88(FP), R9
@@ -20817,15 +20817,15 @@ im2colAVX512_w24_rows_next:
 	DECQ DX
 	JMP  im2colAVX512_w24_rows
 
-im2colAVX512_w24_rows_channeldone:
-	MOVQ dstChannel+56(FP), R12
+im2colAVX512_w24_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, (SP)
-	MOVQ srcChannel+64(FP), R12
+	MOVQ srcKernelRow+64(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, 8(SP)
 	DECQ 16(SP)
-	JNZ  im2colAVX512_w24_rows_channel
+	JNZ  im2colAVX512_w24_rows_kernelrow
 	JMP  im2colAVX512_done
 
 im2colAVX512_w28:
@@ -20845,14 +20845,14 @@ im2colAVX512_w28:
 	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
 
-im2colAVX512_w28_rows_channel:
+im2colAVX512_w28_rows_kernelrow:
 	MOVQ (SP), AX
 	MOVQ 8(SP), CX
 	MOVQ positions+72(FP), DX
 
 im2colAVX512_w28_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_w28_rows_channeldone
+	JE    im2colAVX512_w28_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
 	MOVQ  images+88(FP), R9
@@ -20929,15 +20929,15 @@ im2colAVX512_w28_rows_next:
 	DECQ DX
 	JMP  im2colAVX512_w28_rows
 
-im2colAVX512_w28_rows_channeldone:
-	MOVQ dstChannel+56(FP), R12
+im2colAVX512_w28_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, (SP)
-	MOVQ srcChannel+64(FP), R12
+	MOVQ srcKernelRow+64(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, 8(SP)
 	DECQ 16(SP)
-	JNZ  im2colAVX512_w28_rows_channel
+	JNZ  im2colAVX512_w28_rows_kernelrow
 	JMP  im2colAVX512_done
 
 im2colAVX512_w32:
@@ -20945,14 +20945,14 @@ im2colAVX512_w32:
 	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
 
-im2colAVX512_w32_rows_channel:
+im2colAVX512_w32_rows_kernelrow:
 	MOVQ (SP), AX
 	MOVQ 8(SP), CX
 	MOVQ positions+72(FP), DX
 
 im2colAVX512_w32_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_w32_rows_channeldone
+	JE    im2colAVX512_w32_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
 	MOVQ  images+88(FP), R9
@@ -21016,24 +21016,24 @@ im2colAVX512_w32_rows_next:
 	DECQ DX
 	JMP  im2colAVX512_w32_rows
 
-im2colAVX512_w32_rows_channeldone:
-	MOVQ dstChannel+56(FP), R12
+im2colAVX512_w32_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, (SP)
-	MOVQ srcChannel+64(FP), R12
+	MOVQ srcKernelRow+64(FP), R12
 	SHLQ $0x02, R12
 	ADDQ R12, 8(SP)
 	DECQ 16(SP)
-	JNZ  im2colAVX512_w32_rows_channel
+	JNZ  im2colAVX512_w32_rows_kernelrow
 
 im2colAVX512_done:
 	VZEROUPPER
 	RET
 
-// func col2imFusedAVX512(dst []float32, src []float32, channels int, dstChannel int, srcChannel int, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)
+// func col2imFusedAVX512(dst []float32, src []float32, kernelRows int, dstKernelRow int, srcKernelRow int, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·col2imFusedAVX512(SB), NOSPLIT, $24-144
-	MOVQ  channels+48(FP), AX
+	MOVQ  kernelRows+48(FP), AX
 	TESTQ AX, AX
 	JE    col2imFusedAVX512_done
 	MOVQ  AX, 16(SP)
@@ -21080,7 +21080,7 @@ col2imFusedAVX512_p1_zmm:
 	DECQ AX
 	SHLQ $0x02, AX
 
-col2imFusedAVX512_p1_zmm_channel:
+col2imFusedAVX512_p1_zmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21119,14 +21119,14 @@ col2imFusedAVX512_p1_zmm_last:
 col2imFusedAVX512_p1_zmm_final:
 	VADDPS  (R8), Z1, K1, Z1
 	VMOVUPS Z1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R9
+	MOVQ    dstKernelRow+56(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, (SP)
-	MOVQ    srcChannel+64(FP), R9
+	MOVQ    srcKernelRow+64(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p1_zmm_channel
+	JNZ     col2imFusedAVX512_p1_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p1_ymm:
@@ -21138,7 +21138,7 @@ col2imFusedAVX512_p1_ymm:
 	DECQ AX
 	SHLQ $0x02, AX
 
-col2imFusedAVX512_p1_ymm_channel:
+col2imFusedAVX512_p1_ymm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21177,14 +21177,14 @@ col2imFusedAVX512_p1_ymm_last:
 col2imFusedAVX512_p1_ymm_final:
 	VADDPS  (R8), Y1, K1, Y1
 	VMOVUPS Y1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R9
+	MOVQ    dstKernelRow+56(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, (SP)
-	MOVQ    srcChannel+64(FP), R9
+	MOVQ    srcKernelRow+64(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p1_ymm_channel
+	JNZ     col2imFusedAVX512_p1_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p1_xmm:
@@ -21196,7 +21196,7 @@ col2imFusedAVX512_p1_xmm:
 	DECQ AX
 	SHLQ $0x02, AX
 
-col2imFusedAVX512_p1_xmm_channel:
+col2imFusedAVX512_p1_xmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21235,14 +21235,14 @@ col2imFusedAVX512_p1_xmm_last:
 col2imFusedAVX512_p1_xmm_final:
 	VADDPS  (R8), X1, K1, X1
 	VMOVUPS X1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R9
+	MOVQ    dstKernelRow+56(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, (SP)
-	MOVQ    srcChannel+64(FP), R9
+	MOVQ    srcKernelRow+64(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p1_xmm_channel
+	JNZ     col2imFusedAVX512_p1_xmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p2:
@@ -21270,7 +21270,7 @@ col2imFusedAVX512_p2_zmm:
 	DECQ R10
 	SHLQ $0x02, R10
 
-col2imFusedAVX512_p2_zmm_channel:
+col2imFusedAVX512_p2_zmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21312,14 +21312,14 @@ col2imFusedAVX512_p2_zmm_final:
 	VADDPS  (R8), Z1, K1, Z1
 	VADDPS  (R8)(R10*1), Z1, K2, Z1
 	VMOVUPS Z1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R9
+	MOVQ    dstKernelRow+56(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, (SP)
-	MOVQ    srcChannel+64(FP), R9
+	MOVQ    srcKernelRow+64(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p2_zmm_channel
+	JNZ     col2imFusedAVX512_p2_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p2_ymm:
@@ -21331,7 +21331,7 @@ col2imFusedAVX512_p2_ymm:
 	DECQ R10
 	SHLQ $0x02, R10
 
-col2imFusedAVX512_p2_ymm_channel:
+col2imFusedAVX512_p2_ymm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21373,14 +21373,14 @@ col2imFusedAVX512_p2_ymm_final:
 	VADDPS  (R8), Y1, K1, Y1
 	VADDPS  (R8)(R10*1), Y1, K2, Y1
 	VMOVUPS Y1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R9
+	MOVQ    dstKernelRow+56(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, (SP)
-	MOVQ    srcChannel+64(FP), R9
+	MOVQ    srcKernelRow+64(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p2_ymm_channel
+	JNZ     col2imFusedAVX512_p2_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p2_xmm:
@@ -21392,7 +21392,7 @@ col2imFusedAVX512_p2_xmm:
 	DECQ R10
 	SHLQ $0x02, R10
 
-col2imFusedAVX512_p2_xmm_channel:
+col2imFusedAVX512_p2_xmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21434,14 +21434,14 @@ col2imFusedAVX512_p2_xmm_final:
 	VADDPS  (R8), X1, K1, X1
 	VADDPS  (R8)(R10*1), X1, K2, X1
 	VMOVUPS X1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R9
+	MOVQ    dstKernelRow+56(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, (SP)
-	MOVQ    srcChannel+64(FP), R9
+	MOVQ    srcKernelRow+64(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p2_xmm_channel
+	JNZ     col2imFusedAVX512_p2_xmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p3:
@@ -21470,7 +21470,7 @@ col2imFusedAVX512_p3_zmm:
 	DECQ R10
 	SHLQ $0x02, R10
 
-col2imFusedAVX512_p3_zmm_channel:
+col2imFusedAVX512_p3_zmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21515,14 +21515,14 @@ col2imFusedAVX512_p3_zmm_final:
 	VADDPS  (R8)(R10*1), Z1, K2, Z1
 	VADDPS  (R8)(R10*2), Z1, K3, Z1
 	VMOVUPS Z1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R9
+	MOVQ    dstKernelRow+56(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, (SP)
-	MOVQ    srcChannel+64(FP), R9
+	MOVQ    srcKernelRow+64(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p3_zmm_channel
+	JNZ     col2imFusedAVX512_p3_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p3_ymm:
@@ -21534,7 +21534,7 @@ col2imFusedAVX512_p3_ymm:
 	DECQ R10
 	SHLQ $0x02, R10
 
-col2imFusedAVX512_p3_ymm_channel:
+col2imFusedAVX512_p3_ymm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21579,14 +21579,14 @@ col2imFusedAVX512_p3_ymm_final:
 	VADDPS  (R8)(R10*1), Y1, K2, Y1
 	VADDPS  (R8)(R10*2), Y1, K3, Y1
 	VMOVUPS Y1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R9
+	MOVQ    dstKernelRow+56(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, (SP)
-	MOVQ    srcChannel+64(FP), R9
+	MOVQ    srcKernelRow+64(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p3_ymm_channel
+	JNZ     col2imFusedAVX512_p3_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p3_xmm:
@@ -21598,7 +21598,7 @@ col2imFusedAVX512_p3_xmm:
 	DECQ R10
 	SHLQ $0x02, R10
 
-col2imFusedAVX512_p3_xmm_channel:
+col2imFusedAVX512_p3_xmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21643,14 +21643,14 @@ col2imFusedAVX512_p3_xmm_final:
 	VADDPS  (R8)(R10*1), X1, K2, X1
 	VADDPS  (R8)(R10*2), X1, K3, X1
 	VMOVUPS X1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R9
+	MOVQ    dstKernelRow+56(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, (SP)
-	MOVQ    srcChannel+64(FP), R9
+	MOVQ    srcKernelRow+64(FP), R9
 	SHLQ    $0x02, R9
 	ADDQ    R9, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p3_xmm_channel
+	JNZ     col2imFusedAVX512_p3_xmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p4:
@@ -21680,7 +21680,7 @@ col2imFusedAVX512_p4_zmm:
 	DECQ R11
 	SHLQ $0x02, R11
 
-col2imFusedAVX512_p4_zmm_channel:
+col2imFusedAVX512_p4_zmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21733,14 +21733,14 @@ col2imFusedAVX512_p4_zmm_final:
 	VADDPS  (R8)(R11*2), Z1, K3, Z1
 	VADDPS  (R9), Z1, K4, Z1
 	VMOVUPS Z1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R10
+	MOVQ    dstKernelRow+56(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, (SP)
-	MOVQ    srcChannel+64(FP), R10
+	MOVQ    srcKernelRow+64(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p4_zmm_channel
+	JNZ     col2imFusedAVX512_p4_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p4_ymm:
@@ -21752,7 +21752,7 @@ col2imFusedAVX512_p4_ymm:
 	DECQ R11
 	SHLQ $0x02, R11
 
-col2imFusedAVX512_p4_ymm_channel:
+col2imFusedAVX512_p4_ymm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21805,14 +21805,14 @@ col2imFusedAVX512_p4_ymm_final:
 	VADDPS  (R8)(R11*2), Y1, K3, Y1
 	VADDPS  (R9), Y1, K4, Y1
 	VMOVUPS Y1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R10
+	MOVQ    dstKernelRow+56(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, (SP)
-	MOVQ    srcChannel+64(FP), R10
+	MOVQ    srcKernelRow+64(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p4_ymm_channel
+	JNZ     col2imFusedAVX512_p4_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p4_xmm:
@@ -21824,7 +21824,7 @@ col2imFusedAVX512_p4_xmm:
 	DECQ R11
 	SHLQ $0x02, R11
 
-col2imFusedAVX512_p4_xmm_channel:
+col2imFusedAVX512_p4_xmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21877,14 +21877,14 @@ col2imFusedAVX512_p4_xmm_final:
 	VADDPS  (R8)(R11*2), X1, K3, X1
 	VADDPS  (R9), X1, K4, X1
 	VMOVUPS X1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R10
+	MOVQ    dstKernelRow+56(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, (SP)
-	MOVQ    srcChannel+64(FP), R10
+	MOVQ    srcKernelRow+64(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p4_xmm_channel
+	JNZ     col2imFusedAVX512_p4_xmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p5:
@@ -21915,7 +21915,7 @@ col2imFusedAVX512_p5_zmm:
 	DECQ R11
 	SHLQ $0x02, R11
 
-col2imFusedAVX512_p5_zmm_channel:
+col2imFusedAVX512_p5_zmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -21971,14 +21971,14 @@ col2imFusedAVX512_p5_zmm_final:
 	VADDPS  (R9), Z1, K4, Z1
 	VADDPS  (R9)(R11*1), Z1, K5, Z1
 	VMOVUPS Z1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R10
+	MOVQ    dstKernelRow+56(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, (SP)
-	MOVQ    srcChannel+64(FP), R10
+	MOVQ    srcKernelRow+64(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p5_zmm_channel
+	JNZ     col2imFusedAVX512_p5_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p5_ymm:
@@ -21990,7 +21990,7 @@ col2imFusedAVX512_p5_ymm:
 	DECQ R11
 	SHLQ $0x02, R11
 
-col2imFusedAVX512_p5_ymm_channel:
+col2imFusedAVX512_p5_ymm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -22046,14 +22046,14 @@ col2imFusedAVX512_p5_ymm_final:
 	VADDPS  (R9), Y1, K4, Y1
 	VADDPS  (R9)(R11*1), Y1, K5, Y1
 	VMOVUPS Y1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R10
+	MOVQ    dstKernelRow+56(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, (SP)
-	MOVQ    srcChannel+64(FP), R10
+	MOVQ    srcKernelRow+64(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p5_ymm_channel
+	JNZ     col2imFusedAVX512_p5_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p5_xmm:
@@ -22065,7 +22065,7 @@ col2imFusedAVX512_p5_xmm:
 	DECQ R11
 	SHLQ $0x02, R11
 
-col2imFusedAVX512_p5_xmm_channel:
+col2imFusedAVX512_p5_xmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -22121,14 +22121,14 @@ col2imFusedAVX512_p5_xmm_final:
 	VADDPS  (R9), X1, K4, X1
 	VADDPS  (R9)(R11*1), X1, K5, X1
 	VMOVUPS X1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R10
+	MOVQ    dstKernelRow+56(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, (SP)
-	MOVQ    srcChannel+64(FP), R10
+	MOVQ    srcKernelRow+64(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p5_xmm_channel
+	JNZ     col2imFusedAVX512_p5_xmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p6:
@@ -22160,7 +22160,7 @@ col2imFusedAVX512_p6_zmm:
 	DECQ R11
 	SHLQ $0x02, R11
 
-col2imFusedAVX512_p6_zmm_channel:
+col2imFusedAVX512_p6_zmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -22219,14 +22219,14 @@ col2imFusedAVX512_p6_zmm_final:
 	VADDPS  (R9)(R11*1), Z1, K5, Z1
 	VADDPS  (R9)(R11*2), Z1, K6, Z1
 	VMOVUPS Z1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R10
+	MOVQ    dstKernelRow+56(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, (SP)
-	MOVQ    srcChannel+64(FP), R10
+	MOVQ    srcKernelRow+64(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p6_zmm_channel
+	JNZ     col2imFusedAVX512_p6_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p6_ymm:
@@ -22238,7 +22238,7 @@ col2imFusedAVX512_p6_ymm:
 	DECQ R11
 	SHLQ $0x02, R11
 
-col2imFusedAVX512_p6_ymm_channel:
+col2imFusedAVX512_p6_ymm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -22297,14 +22297,14 @@ col2imFusedAVX512_p6_ymm_final:
 	VADDPS  (R9)(R11*1), Y1, K5, Y1
 	VADDPS  (R9)(R11*2), Y1, K6, Y1
 	VMOVUPS Y1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R10
+	MOVQ    dstKernelRow+56(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, (SP)
-	MOVQ    srcChannel+64(FP), R10
+	MOVQ    srcKernelRow+64(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p6_ymm_channel
+	JNZ     col2imFusedAVX512_p6_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p6_xmm:
@@ -22316,7 +22316,7 @@ col2imFusedAVX512_p6_xmm:
 	DECQ R11
 	SHLQ $0x02, R11
 
-col2imFusedAVX512_p6_xmm_channel:
+col2imFusedAVX512_p6_xmm_kernelrow:
 	MOVQ      (SP), AX
 	MOVQ      8(SP), CX
 	MOVQ      images+88(FP), SI
@@ -22375,14 +22375,14 @@ col2imFusedAVX512_p6_xmm_final:
 	VADDPS  (R9)(R11*1), X1, K5, X1
 	VADDPS  (R9)(R11*2), X1, K6, X1
 	VMOVUPS X1, K7, (DI)
-	MOVQ    dstChannel+56(FP), R10
+	MOVQ    dstKernelRow+56(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, (SP)
-	MOVQ    srcChannel+64(FP), R10
+	MOVQ    srcKernelRow+64(FP), R10
 	SHLQ    $0x02, R10
 	ADDQ    R10, 8(SP)
 	DECQ    16(SP)
-	JNZ     col2imFusedAVX512_p6_xmm_channel
+	JNZ     col2imFusedAVX512_p6_xmm_kernelrow
 
 col2imFusedAVX512_done:
 	VZEROUPPER

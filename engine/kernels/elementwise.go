@@ -24,8 +24,8 @@ import (
 type elemOps struct {
 	name            string
 	padCopy         func(dst, src []float32, images, srcImage, srcStride, top, rows, padL, cols, padR, bottom int)
-	im2colRows      func(dst, src []float32, channels, dstChannel, srcChannel, positions, dstPos, images, srcImage, srcStride, rows, cols int)
-	col2imRows      func(dst, src []float32, channels, dstChannel, srcChannel, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int)
+	im2colRows      func(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int)
+	col2imRows      func(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int)
 	addBias         func(dst, src []float32, bias float32)
 	addBiasReLU     func(dst, src []float32, bias float32)
 	addBiasSkipReLU func(dst, src, skip []float32, bias float32)
@@ -75,64 +75,65 @@ func padCopy(e elemOps, dst, src []float32, images, srcImage, srcStride, top, ro
 	e.padCopy(dst, src, images, srcImage, srcStride, top, rows, padL, cols, padR, bottom)
 }
 
-// Im2colRows writes rows of an im2col matrix, a kernel row of unpadded images: for each of
-// channels channels (dst dstChannel and src srcChannel floats further each), for each of
-// positions kernel positions along the row (src one float further and dst dstPos floats
-// further each time), for each of images images, rows rows of cols floats of src back to
-// back. Image i's rows start srcImage*i floats into src, srcStride floats apart. One call
-// covers every channel: the engine's rows are short, and a call per channel spent a visible
-// share of im2col checking its arguments and dispatching.
-func Im2colRows(dst, src []float32, channels, dstChannel, srcChannel, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
-	im2colRows(active.elem, dst, src, channels, dstChannel, srcChannel, positions, dstPos, images, srcImage, srcStride, rows, cols)
+// Im2colRows writes rows of an im2col matrix, the kernel rows of one channel of unpadded
+// images: for each of kernelRows kernel rows (dst dstKernelRow and src srcKernelRow floats
+// further each), for each of positions kernel positions along the row (src one float further
+// and dst dstPos floats further each time), for each of images images, rows rows of cols
+// floats of src back to back. Image i's rows start srcImage*i floats into src, srcStride
+// floats apart. One call covers a channel's whole kernel: the engine's rows are short, and a
+// call per kernel row spent a visible share of im2col checking its arguments and dispatching.
+func Im2colRows(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
+	im2colRows(active.elem, dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols)
 }
 
-func im2colRows(e elemOps, dst, src []float32, channels, dstChannel, srcChannel, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
-	if min(channels, dstChannel, srcChannel, positions, dstPos, images, srcImage, srcStride, rows, cols) < 0 || srcStride < cols {
-		panic(fmt.Sprintf("kernels: Im2colRows: bad geometry: %d channels %d/%d apart (dst/src), %d positions %d apart, %d images of %dx%d, source strides %d and %d",
-			channels, dstChannel, srcChannel, positions, dstPos, images, rows, cols, srcImage, srcStride))
+func im2colRows(e elemOps, dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
+	if min(kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols) < 0 || srcStride < cols {
+		panic(fmt.Sprintf("kernels: Im2colRows: bad geometry: %d kernel rows %d/%d apart (dst/src), %d positions %d apart, %d images of %dx%d, source strides %d and %d",
+			kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, rows, cols, srcImage, srcStride))
 	}
-	if channels == 0 || positions == 0 || images == 0 || rows == 0 || cols == 0 {
+	if kernelRows == 0 || positions == 0 || images == 0 || rows == 0 || cols == 0 {
 		return
 	}
-	if need := (channels-1)*dstChannel + (positions-1)*dstPos + images*rows*cols; len(dst) < need {
+	if need := (kernelRows-1)*dstKernelRow + (positions-1)*dstPos + images*rows*cols; len(dst) < need {
 		panic(fmt.Sprintf("kernels: Im2colRows: dst has %d elements, want %d", len(dst), need))
 	}
-	checkSource("Im2colRows", "src", src, channels, srcChannel, images, srcImage, srcStride, rows, cols+positions-1)
-	e.im2colRows(dst, src, channels, dstChannel, srcChannel, positions, dstPos, images, srcImage, srcStride, rows, cols)
+	checkSource("Im2colRows", "src", src, kernelRows, srcKernelRow, images, srcImage, srcStride, rows, cols+positions-1)
+	e.im2colRows(dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols)
 }
 
-// checkSource checks that x holds channels channels of images images of rows rows of cols
-// floats, at the strides given.
-func checkSource(fn, name string, x []float32, channels, channelStride, images, imageStride, stride, rows, cols int) {
-	if channels == 0 || images == 0 || rows == 0 || cols == 0 {
+// checkSource checks that x holds blocks blocks of images images of rows rows of cols floats,
+// at the strides given.
+func checkSource(fn, name string, x []float32, blocks, blockStride, images, imageStride, stride, rows, cols int) {
+	if blocks == 0 || images == 0 || rows == 0 || cols == 0 {
 		return
 	}
-	if need := (channels-1)*channelStride + (images-1)*imageStride + (rows-1)*stride + cols; len(x) < need {
+	if need := (blocks-1)*blockStride + (images-1)*imageStride + (rows-1)*stride + cols; len(x) < need {
 		panic(fmt.Sprintf("kernels: %s: %s has %d elements, want at least %d", fn, name, len(x), need))
 	}
 }
 
-// Col2imRows is Im2colRows' adjoint, less the padding: for each of channels channels (dst
-// dstChannel and src srcChannel floats further each), for each of positions kernel positions
-// (dst one float further and src srcPos floats further each time), for each of images images,
-// rows rows of cols floats of src are added into rows of dst. Image i's rows start dstImage*i
-// floats into dst, dstStride floats apart, and srcImage*i floats into src, srcStride apart.
-// Where rows of dst overlap, each element gets its additions in that order.
-func Col2imRows(dst, src []float32, channels, dstChannel, srcChannel, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
-	col2imRows(active.elem, dst, src, channels, dstChannel, srcChannel, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+// Col2imRows is Im2colRows' adjoint, less the padding: for each of kernelRows kernel rows (dst
+// dstKernelRow and src srcKernelRow floats further each), for each of positions kernel
+// positions (dst one float further and src srcPos floats further each time), for each of
+// images images, rows rows of cols floats of src are added into rows of dst. Image i's rows
+// start dstImage*i floats into dst, dstStride floats apart, and srcImage*i floats into src,
+// srcStride apart. Where rows of dst overlap (those of a channel's kernel rows do), each
+// element gets its additions in that order.
+func Col2imRows(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+	col2imRows(active.elem, dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 }
 
-func col2imRows(e elemOps, dst, src []float32, channels, dstChannel, srcChannel, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
-	if min(channels, dstChannel, srcChannel, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols) < 0 || dstStride < cols || srcStride < cols {
-		panic(fmt.Sprintf("kernels: Col2imRows: bad geometry: %d channels %d/%d apart (dst/src), %d positions %d apart, %d images of %dx%d, strides %d/%d (dst) and %d/%d (src)",
-			channels, dstChannel, srcChannel, positions, srcPos, images, rows, cols, dstImage, dstStride, srcImage, srcStride))
+func col2imRows(e elemOps, dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+	if min(kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols) < 0 || dstStride < cols || srcStride < cols {
+		panic(fmt.Sprintf("kernels: Col2imRows: bad geometry: %d kernel rows %d/%d apart (dst/src), %d positions %d apart, %d images of %dx%d, strides %d/%d (dst) and %d/%d (src)",
+			kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, rows, cols, dstImage, dstStride, srcImage, srcStride))
 	}
-	if channels == 0 || positions == 0 || images == 0 || rows == 0 || cols == 0 {
+	if kernelRows == 0 || positions == 0 || images == 0 || rows == 0 || cols == 0 {
 		return
 	}
-	checkSource("Col2imRows", "dst", dst, channels, dstChannel, images, dstImage, dstStride, rows, cols+positions-1)
-	checkSource("Col2imRows", "src", src[(positions-1)*srcPos:], channels, srcChannel, images, srcImage, srcStride, rows, cols)
-	e.col2imRows(dst, src, channels, dstChannel, srcChannel, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+	checkSource("Col2imRows", "dst", dst, kernelRows, dstKernelRow, images, dstImage, dstStride, rows, cols+positions-1)
+	checkSource("Col2imRows", "src", src[(positions-1)*srcPos:], kernelRows, srcKernelRow, images, srcImage, srcStride, rows, cols)
+	e.col2imRows(dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 }
 
 // Add sets dst += src, over len(src) floats.
@@ -341,12 +342,12 @@ var goElem = elemOps{
 	sgd:             goSGD,
 }
 
-func goIm2colRows(dst, src []float32, channels, dstChannel, srcChannel, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
-	for c := range channels {
+func goIm2colRows(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
+	for c := range kernelRows {
 		for p := range positions {
 			for i := range images {
 				for r := range rows {
-					copy(dst[c*dstChannel+p*dstPos+(i*rows+r)*cols:][:cols], src[c*srcChannel+p+i*srcImage+r*srcStride:][:cols])
+					copy(dst[c*dstKernelRow+p*dstPos+(i*rows+r)*cols:][:cols], src[c*srcKernelRow+p+i*srcImage+r*srcStride:][:cols])
 				}
 			}
 		}
@@ -368,13 +369,13 @@ func goPadCopy(dst, src []float32, images, srcImage, srcStride, top, rows, padL,
 	}
 }
 
-func goCol2imRows(dst, src []float32, channels, dstChannel, srcChannel, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
-	for c := range channels {
+func goCol2imRows(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+	for c := range kernelRows {
 		for p := range positions {
 			for i := range images {
 				for r := range rows {
-					d := dst[c*dstChannel+p+i*dstImage+r*dstStride:][:cols]
-					s := src[c*srcChannel+p*srcPos+i*srcImage+r*srcStride:][:cols]
+					d := dst[c*dstKernelRow+p+i*dstImage+r*dstStride:][:cols]
+					s := src[c*srcKernelRow+p*srcPos+i*srcImage+r*srcStride:][:cols]
 					for j, v := range s {
 						d[j] += v
 					}

@@ -157,53 +157,53 @@ func TestIm2colCol2imRows(t *testing.T) {
 			}
 
 			// im2colRows: the same rows without padding, back to back, for several kernel
-			// positions (the source one float further each time) and channels.
-			positions, channels := 1+rng.IntN(4), rng.IntN(4)
+			// positions (the source one float further each time) and kernel rows.
+			positions, kernelRows := 1+rng.IntN(4), rng.IntN(4)
 			dstPos := images*rows*cols + rng.IntN(5)
-			dstChannel := positions*dstPos + rng.IntN(5)
-			srcChannel := images*srcImage + rng.IntN(5)
-			src = tricky(rng, channels*srcChannel+images*srcImage+rows*srcStride+cols+positions)
-			dst = make([]float32, channels*dstChannel+5)
+			dstKernelRow := positions*dstPos + rng.IntN(5)
+			srcKernelRow := images*srcImage + rng.IntN(5)
+			src = tricky(rng, kernelRows*srcKernelRow+images*srcImage+rows*srcStride+cols+positions)
+			dst = make([]float32, kernelRows*dstKernelRow+5)
 			for i := range dst {
 				dst[i] = sentinel
 			}
-			im2colRows(e, dst, src, channels, dstChannel, srcChannel, positions, dstPos, images, srcImage, srcStride, rows, cols)
+			im2colRows(e, dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols)
 			for i, got := range dst {
 				want := float32(sentinel)
-				ch, inCh := i/max(dstChannel, 1), i%max(dstChannel, 1)
-				if p, at := inCh/max(dstPos, 1), inCh%max(dstPos, 1); ch < channels && p < positions && at < images*rows*cols {
+				kr, inKr := i/max(dstKernelRow, 1), i%max(dstKernelRow, 1)
+				if p, at := inKr/max(dstPos, 1), inKr%max(dstPos, 1); kr < kernelRows && p < positions && at < images*rows*cols {
 					img, r, c := at/(rows*cols), at/cols%rows, at%cols
-					want = src[ch*srcChannel+p+img*srcImage+r*srcStride+c]
+					want = src[kr*srcKernelRow+p+img*srcImage+r*srcStride+c]
 				}
 				if math.Float32bits(got) != math.Float32bits(want) {
-					t.Fatalf("%s: im2colRows %d channels, %d positions, %d images of %dx%d: dst[%d] = %g, want %g", e.name, channels, positions, images, rows, cols, i, got, want)
+					t.Fatalf("%s: im2colRows %d kernel rows, %d positions, %d images of %dx%d: dst[%d] = %g, want %g", e.name, kernelRows, positions, images, rows, cols, i, got, want)
 				}
 			}
 
 			// col2imRows, adding those rows back into rows of acc that are dstStride apart.
 			dstStride := cols + rng.IntN(5)
 			dstImage := rows*dstStride + rng.IntN(7)
-			dstChannel = images*dstImage + rng.IntN(5)
+			dstKernelRow = images*dstImage + rng.IntN(5)
 			srcPos := images*srcImage + rng.IntN(5)
-			srcChannel = positions*srcPos + rng.IntN(5)
-			src = tricky(rng, channels*srcChannel+positions*srcPos+rows*srcStride+cols)
-			acc := tricky(rng, channels*dstChannel+images*dstImage+rows*dstStride+cols+positions)
+			srcKernelRow = positions*srcPos + rng.IntN(5)
+			src = tricky(rng, kernelRows*srcKernelRow+positions*srcPos+rows*srcStride+cols)
+			acc := tricky(rng, kernelRows*dstKernelRow+images*dstImage+rows*dstStride+cols+positions)
 			before := slices.Clone(acc)
-			col2imRows(e, acc, src, channels, dstChannel, srcChannel, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+			col2imRows(e, acc, src, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 			want := slices.Clone(before)
-			for ch := range channels {
+			for kr := range kernelRows {
 				for p := range positions {
 					for img := range images {
 						for r := range rows {
 							for c := range cols {
-								want[ch*dstChannel+p+img*dstImage+r*dstStride+c] += src[ch*srcChannel+p*srcPos+img*srcImage+r*srcStride+c]
+								want[kr*dstKernelRow+p+img*dstImage+r*dstStride+c] += src[kr*srcKernelRow+p*srcPos+img*srcImage+r*srcStride+c]
 							}
 						}
 					}
 				}
 			}
 			if !sameBits(acc, want) {
-				t.Fatalf("%s: col2imRows %d channels, %d positions, %d images of %dx%d: got %v, want %v", e.name, channels, positions, images, rows, cols, acc, want)
+				t.Fatalf("%s: col2imRows %d kernel rows, %d positions, %d images of %dx%d: got %v, want %v", e.name, kernelRows, positions, images, rows, cols, acc, want)
 			}
 		}
 	}
@@ -338,13 +338,13 @@ func TestElementwisePanicsOnShortSlices(t *testing.T) {
 		{"Im2colRows dst", "dst has 10 elements, want 12", func() { Im2colRows(buf, buf, 1, 0, 0, 1, 0, 3, 4, 4, 1, 4) }},
 		{"Im2colRows positions", "dst has 10 elements, want 13", func() { Im2colRows(buf, buf, 1, 0, 0, 2, 9, 1, 4, 4, 1, 4) }},
 		{"Im2colRows stride", "bad geometry", func() { Im2colRows(buf, buf, 1, 0, 0, 1, 0, 1, 4, 2, 1, 3) }},
-		{"Im2colRows channels dst", "dst has 10 elements, want 12", func() { Im2colRows(buf, make([]float32, 40), 2, 8, 4, 1, 0, 1, 4, 4, 1, 4) }},
-		{"Im2colRows channels src", "src has 10 elements, want at least 13", func() { Im2colRows(make([]float32, 40), buf, 3, 4, 5, 2, 4, 1, 4, 4, 1, 2) }},
-		{"Im2colRows channel stride", "bad geometry", func() { Im2colRows(buf, buf, 2, -1, 0, 1, 0, 1, 4, 4, 1, 4) }},
+		{"Im2colRows kernel rows dst", "dst has 10 elements, want 12", func() { Im2colRows(buf, make([]float32, 40), 2, 8, 4, 1, 0, 1, 4, 4, 1, 4) }},
+		{"Im2colRows kernel rows src", "src has 10 elements, want at least 13", func() { Im2colRows(make([]float32, 40), buf, 3, 4, 5, 2, 4, 1, 4, 4, 1, 2) }},
+		{"Im2colRows kernel row stride", "bad geometry", func() { Im2colRows(buf, buf, 2, -1, 0, 1, 0, 1, 4, 4, 1, 4) }},
 		{"Col2imRows src", "src has 10 elements", func() { Col2imRows(make([]float32, 20), buf, 1, 0, 0, 1, 0, 2, 8, 4, 8, 4, 2, 3) }},
-		{"Col2imRows channels dst", "dst has 10 elements, want at least 11", func() { Col2imRows(buf, make([]float32, 40), 2, 7, 4, 1, 0, 1, 4, 4, 4, 4, 1, 4) }},
-		{"Col2imRows channels src", "src has 30 elements, want at least 34", func() { Col2imRows(make([]float32, 40), make([]float32, 40), 2, 8, 30, 2, 10, 1, 4, 4, 4, 4, 1, 4) }},
-		{"Col2imRows channel stride", "bad geometry", func() { Col2imRows(buf, buf, 2, 0, -4, 1, 0, 1, 4, 4, 4, 4, 1, 4) }},
+		{"Col2imRows kernel rows dst", "dst has 10 elements, want at least 11", func() { Col2imRows(buf, make([]float32, 40), 2, 7, 4, 1, 0, 1, 4, 4, 4, 4, 1, 4) }},
+		{"Col2imRows kernel rows src", "src has 30 elements, want at least 34", func() { Col2imRows(make([]float32, 40), make([]float32, 40), 2, 8, 30, 2, 10, 1, 4, 4, 4, 4, 1, 4) }},
+		{"Col2imRows kernel row stride", "bad geometry", func() { Col2imRows(buf, buf, 2, 0, -4, 1, 0, 1, 4, 4, 4, 4, 1, 4) }},
 		{"ReLUPool2 plane", "plane has 10 elements", func() { ReLUPool2(buf, make([]uint8, 4), buf, 0, 4, 4) }},
 		{"ReLUPool2Backward y", "y has 1 elements", func() { ReLUPool2Backward(make([]float32, 16), buf, buf[:1], make([]uint8, 4), 4, 4) }},
 	} {
