@@ -80,8 +80,8 @@ func padCopy(e elemOps, dst, src []float32, images, srcImage, srcStride, top, ro
 // further each), for each of positions kernel positions along the row (src one float further
 // and dst dstPos floats further each time), for each of images images, rows rows of cols
 // floats of src back to back. Image i's rows start srcImage*i floats into src, srcStride
-// floats apart. One call covers a channel's whole kernel: the engine's rows are short, and a
-// call per kernel row spent a visible share of im2col checking its arguments and dispatching.
+// floats apart. One call covers a channel's whole kernel, checked once (a call per kernel row
+// made 440 calls a group in the inception net's conv2, each moving 1,280 floats).
 func Im2colRows(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
 	im2colRows(active.elem, dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols)
 }

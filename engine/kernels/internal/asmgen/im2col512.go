@@ -24,11 +24,11 @@ package main
 //     ZMM stores, where the AVX2 kernel writes the padding one float at a time.
 //
 // im2col and col2im take a kernel's rows at once: the engine calls them once per channel (or,
-// for a 1x1 kernel, once for all channels), where a call per kernel row, each moving 1,280
-// floats in the inception net's conv2, spent a visible share of the time in the Go wrapper's
-// checks and the kernels' set-up. The kernel rows run one after another, each as a call of
-// its own would, and what stays in memory between them (their bases and count) lives in the
-// frame.
+// for a 1x1 kernel, once for all channels) rather than once per kernel row, each call moving
+// as little as 1,280 floats in the inception net's conv2, so that the checks and the set-up
+// (the width's dispatch, the masks) run once per channel. The kernel rows run one after
+// another, each as a call of its own would, and what stays in memory between them (their
+// bases and count) lives in the frame.
 //
 // Copies are exact and the additions are the reference's, so all three give the Go
 // reference's bits.
