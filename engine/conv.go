@@ -382,12 +382,15 @@ func im2col[F float](col, x []F, G int, s convShape, pad []F) {
 	if ow == s.W { // a 1x1 convolution: whole planes
 		rows, cols, stride = 1, oh*ow, oh*ow
 	}
+	if s.K == 1 {
+		// The channels of a 1x1 convolution are its kernel rows here: one call for all.
+		im2colRows(col, x, s.C, n, plane, 1, n, G, s.C*plane, stride, rows, cols)
+		return
+	}
 	for c := range s.C {
-		for kh := range s.K {
-			// The K rows of col for kernel row kh, kw = 0..K-1, read the same input rows one
-			// column further each.
-			im2colRows(col[(c*s.K+kh)*s.K*n:], x[c*plane+kh*s.W:], s.K, n, G, s.C*plane, stride, rows, cols)
-		}
+		// Kernel row kh's K rows of col, kw = 0..K-1, read the same input rows one column
+		// further each, and the next kernel row's read them one row further.
+		im2colRows(col[c*s.K*s.K*n:], x[c*plane:], s.K, s.K*n, s.W, s.K, n, G, s.C*plane, stride, rows, cols)
 	}
 }
 
@@ -408,14 +411,18 @@ func col2im[F float](dx, col []F, G int, s convShape, pad []F) {
 		rows, cols = 1, oh*ow
 		dstStride, srcStride = cols, cols
 	}
-	for c := range sp.C {
-		for kh := range sp.K {
-			col2imRows(target[c*plane+kh*sp.W:], col[(c*sp.K+kh)*sp.K*n:], sp.K, n, G, sp.C*plane, dstStride, hw, srcStride, rows, cols)
+	if sp.K == 1 { // as in im2col
+		col2imRows(target, col, sp.C, plane, n, 1, n, G, sp.C*plane, dstStride, hw, srcStride, rows, cols)
+	} else {
+		// A channel at a time (not a kernel row of every channel), so that its planes stay in
+		// the L1 cache while its kernel rows add into them.
+		for c := range sp.C {
+			col2imRows(target[c*plane:], col[c*sp.K*sp.K*n:], sp.K, sp.W, sp.K*n, sp.K, n, G, sp.C*plane, dstStride, hw, srcStride, rows, cols)
 		}
 	}
 	if s.Pad > 0 {
 		p := s.Pad
-		col2imRows(dx, target[p*sp.W+p:], 1, 0, G*s.C, s.H*s.W, s.W, plane, sp.W, s.H, s.W)
+		col2imRows(dx, target[p*sp.W+p:], 1, 0, 0, 1, 0, G*s.C, s.H*s.W, s.W, plane, sp.W, s.H, s.W)
 	}
 }
 
@@ -436,33 +443,37 @@ func padCopy[F float](dst, src []F, images, srcImage, srcStride, top, rows, padL
 }
 
 // im2colRows copies rows of images back to back as kernels.Im2colRows describes.
-func im2colRows[F float](dst, src []F, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
+func im2colRows[F float](dst, src []F, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
 	if d, ok := any(dst).([]float32); ok {
-		kernels.Im2colRows(d, any(src).([]float32), positions, dstPos, images, srcImage, srcStride, rows, cols)
+		kernels.Im2colRows(d, any(src).([]float32), kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols)
 		return
 	}
-	for p := range positions {
-		for i := range images {
-			for r := range rows {
-				copy(dst[p*dstPos+(i*rows+r)*cols:][:cols], src[p+i*srcImage+r*srcStride:][:cols])
+	for kh := range kernelRows {
+		for p := range positions {
+			for i := range images {
+				for r := range rows {
+					copy(dst[kh*dstKernelRow+p*dstPos+(i*rows+r)*cols:][:cols], src[kh*srcKernelRow+p+i*srcImage+r*srcStride:][:cols])
+				}
 			}
 		}
 	}
 }
 
 // col2imRows adds rows of src into rows of dst as kernels.Col2imRows describes.
-func col2imRows[F float](dst, src []F, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+func col2imRows[F float](dst, src []F, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
 	if d, ok := any(dst).([]float32); ok {
-		kernels.Col2imRows(d, any(src).([]float32), positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+		kernels.Col2imRows(d, any(src).([]float32), kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 		return
 	}
-	for p := range positions {
-		for i := range images {
-			for r := range rows {
-				d := dst[p+i*dstImage+r*dstStride:][:cols]
-				s := src[p*srcPos+i*srcImage+r*srcStride:][:cols]
-				for j, v := range s {
-					d[j] += v
+	for kh := range kernelRows {
+		for p := range positions {
+			for i := range images {
+				for r := range rows {
+					d := dst[kh*dstKernelRow+p+i*dstImage+r*dstStride:][:cols]
+					s := src[kh*srcKernelRow+p*srcPos+i*srcImage+r*srcStride:][:cols]
+					for j, v := range s {
+						d[j] += v
+					}
 				}
 			}
 		}

@@ -688,23 +688,26 @@ func reluPool2BackwardAVX512(dst []float32, dy []float32, y []float32, arg []uin
 //go:noescape
 func padCopyAVX512(dst []float32, src []float32, images int, srcImage int, srcStride int, top int, rows int, padL int, cols int, padR int, bottom int)
 
-// im2colAVX512 copies, for each of positions kernel positions (src one float further, dst dstPos
+// im2colAVX512 copies, for each of kernelRows kernel rows (dst dstKernelRow and src srcKernelRow
+// floats further each), for each of positions kernel positions (src one float further, dst dstPos
 // floats further each time) and each of images images, rows rows of cols floats of src
 // (srcStride floats apart, image i's from srcImage*i on) back to back into dst. rows must be
 // at least 1.
 //
 //go:noescape
-func im2colAVX512(dst []float32, src []float32, positions int, dstPos int, images int, srcImage int, srcStride int, rows int, cols int)
+func im2colAVX512(dst []float32, src []float32, kernelRows int, dstKernelRow int, srcKernelRow int, positions int, dstPos int, images int, srcImage int, srcStride int, rows int, cols int)
 
-// col2imFusedAVX512 adds, for each of positions kernel positions (dst one float further, src srcPos
+// col2imFusedAVX512 adds, for each of kernelRows kernel rows (dst dstKernelRow and src srcKernelRow
+// floats further each), for each of positions kernel positions (dst one float further, src srcPos
 // floats further each time) and each of images images, rows rows of cols floats of src into
 // dst, all the positions of a row at once. Image i's rows start dstImage*i floats into dst,
 // dstStride apart, and srcImage*i floats into src, srcStride apart. rows must be at least 1,
-// positions 1..6, cols+positions-1 at most 16 and at most dstStride, and dst's
-// images must not overlap. Each element of dst gets its additions in position order.
+// positions 1..6, cols+positions-1 at most 16 and at most dstStride, and a
+// kernel row's images must not overlap. Each element of dst gets its additions in kernel
+// row and position order.
 //
 //go:noescape
-func col2imFusedAVX512(dst []float32, src []float32, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)
+func col2imFusedAVX512(dst []float32, src []float32, kernelRows int, dstKernelRow int, srcKernelRow int, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)
 
 // conv1x1x8 computes 1 output channels of 8-pixel rows of a single-channel convolution
 // (see conv1Kernel in the generator).

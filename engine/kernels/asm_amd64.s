@@ -20149,15 +20149,20 @@ padCopyAVX512_done:
 	VZEROUPPER
 	RET
 
-// func im2colAVX512(dst []float32, src []float32, positions int, dstPos int, images int, srcImage int, srcStride int, rows int, cols int)
+// func im2colAVX512(dst []float32, src []float32, kernelRows int, dstKernelRow int, srcKernelRow int, positions int, dstPos int, images int, srcImage int, srcStride int, rows int, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·im2colAVX512(SB), NOSPLIT, $0-104
+TEXT ·im2colAVX512(SB), NOSPLIT, $24-128
+	MOVQ  kernelRows+48(FP), AX
+	TESTQ AX, AX
+	JE    im2colAVX512_done
+	MOVQ  AX, 16(SP)
 	MOVQ  dst_base+0(FP), AX
-	MOVQ  src_base+24(FP), CX
-	MOVQ  positions+48(FP), DX
-	MOVQ  srcStride+80(FP), BX
+	MOVQ  AX, (SP)
+	MOVQ  src_base+24(FP), AX
+	MOVQ  AX, 8(SP)
+	MOVQ  srcStride+104(FP), BX
 	SHLQ  $0x02, BX
-	MOVQ  cols+96(FP), SI
+	MOVQ  cols+120(FP), SI
 	CMPQ  SI, $0x04
 	JE    im2colAVX512_w4
 	CMPQ  SI, $0x08
@@ -20176,22 +20181,27 @@ TEXT ·im2colAVX512(SB), NOSPLIT, $0-104
 	JE    im2colAVX512_w32
 	MOVQ  SI, R13
 	ANDQ  $0x0f, R13
-	MOVL  $0x0000ffff, DI
-	BZHIL R13, DI, DI
-	KMOVW DI, K7
+	MOVL  $0x0000ffff, AX
+	BZHIL R13, AX, AX
+	KMOVW AX, K7
+
+im2colAVX512_anyrows_kernelrow:
+	MOVQ (SP), AX
+	MOVQ 8(SP), CX
+	MOVQ positions+72(FP), DX
 
 im2colAVX512_anyrows:
 	TESTQ DX, DX
-	JE    im2colAVX512_done
+	JE    im2colAVX512_anyrows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
-	MOVQ  images+64(FP), R9
+	MOVQ  images+88(FP), R9
 
 im2colAVX512_anyrows_image:
 	TESTQ R9, R9
 	JE    im2colAVX512_anyrows_next
 	MOVQ  R8, R10
-	MOVQ  rows+88(FP), R11
+	MOVQ  rows+112(FP), R11
 
 im2colAVX512_anyrow:
 	MOVQ R10, R13
@@ -20218,43 +20228,59 @@ im2colAVX512_anycopy_end:
 	ADDQ BX, R10
 	DECQ R11
 	JNZ  im2colAVX512_anyrow
-	MOVQ srcImage+72(FP), R12
+	MOVQ srcImage+96(FP), R12
 	LEAQ (R8)(R12*4), R8
 	DECQ R9
 	JMP  im2colAVX512_anyrows_image
 
 im2colAVX512_anyrows_next:
-	MOVQ dstPos+56(FP), R12
+	MOVQ dstPos+80(FP), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x04, CX
 	DECQ DX
 	JMP  im2colAVX512_anyrows
 
+im2colAVX512_anyrows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, (SP)
+	MOVQ srcKernelRow+64(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, 8(SP)
+	DECQ 16(SP)
+	JNZ  im2colAVX512_anyrows_kernelrow
+	JMP  im2colAVX512_done
+
 im2colAVX512_w4:
-	MOVL  $0x0000000f, DI
-	KMOVW DI, K1
-	MOVL  $0x000000f0, DI
-	KMOVW DI, K2
-	MOVL  $0x00000f00, DI
-	KMOVW DI, K3
-	MOVL  $0x0000f000, DI
-	KMOVW DI, K4
-	MOVL  $0x0000000f, DI
-	KMOVW DI, K7
+	MOVL  $0x0000000f, AX
+	KMOVW AX, K1
+	MOVL  $0x000000f0, AX
+	KMOVW AX, K2
+	MOVL  $0x00000f00, AX
+	KMOVW AX, K3
+	MOVL  $0x0000f000, AX
+	KMOVW AX, K4
+	MOVL  $0x0000000f, AX
+	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w4_rows_kernelrow:
+	MOVQ (SP), AX
+	MOVQ 8(SP), CX
+	MOVQ positions+72(FP), DX
 
 im2colAVX512_w4_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_done
+	JE    im2colAVX512_w4_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
-	MOVQ  images+64(FP), R9
+	MOVQ  images+88(FP), R9
 
 im2colAVX512_w4_rows_image:
 	TESTQ R9, R9
 	JE    im2colAVX512_w4_rows_next
 	MOVQ  R8, R10
-	MOVQ  rows+88(FP), R11
+	MOVQ  rows+112(FP), R11
 
 im2colAVX512_w4_group:
 	CMPQ      R11, $0x04
@@ -20298,39 +20324,55 @@ im2colAVX512_w4_copy_end:
 	JMP  im2colAVX512_w4_single
 
 im2colAVX512_w4_imagedone:
-	MOVQ srcImage+72(FP), R12
+	MOVQ srcImage+96(FP), R12
 	LEAQ (R8)(R12*4), R8
 	DECQ R9
 	JMP  im2colAVX512_w4_rows_image
 
 im2colAVX512_w4_rows_next:
-	MOVQ dstPos+56(FP), R12
+	MOVQ dstPos+80(FP), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x04, CX
 	DECQ DX
 	JMP  im2colAVX512_w4_rows
 
+im2colAVX512_w4_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, (SP)
+	MOVQ srcKernelRow+64(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, 8(SP)
+	DECQ 16(SP)
+	JNZ  im2colAVX512_w4_rows_kernelrow
+	JMP  im2colAVX512_done
+
 im2colAVX512_w8:
-	MOVL  $0x000000ff, DI
-	KMOVW DI, K1
-	MOVL  $0x0000ff00, DI
-	KMOVW DI, K2
-	MOVL  $0x000000ff, DI
-	KMOVW DI, K7
+	MOVL  $0x000000ff, AX
+	KMOVW AX, K1
+	MOVL  $0x0000ff00, AX
+	KMOVW AX, K2
+	MOVL  $0x000000ff, AX
+	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w8_rows_kernelrow:
+	MOVQ (SP), AX
+	MOVQ 8(SP), CX
+	MOVQ positions+72(FP), DX
 
 im2colAVX512_w8_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_done
+	JE    im2colAVX512_w8_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
-	MOVQ  images+64(FP), R9
+	MOVQ  images+88(FP), R9
 
 im2colAVX512_w8_rows_image:
 	TESTQ R9, R9
 	JE    im2colAVX512_w8_rows_next
 	MOVQ  R8, R10
-	MOVQ  rows+88(FP), R11
+	MOVQ  rows+112(FP), R11
 
 im2colAVX512_w8_group:
 	CMPQ         R11, $0x02
@@ -20372,47 +20414,63 @@ im2colAVX512_w8_copy_end:
 	JMP  im2colAVX512_w8_single
 
 im2colAVX512_w8_imagedone:
-	MOVQ srcImage+72(FP), R12
+	MOVQ srcImage+96(FP), R12
 	LEAQ (R8)(R12*4), R8
 	DECQ R9
 	JMP  im2colAVX512_w8_rows_image
 
 im2colAVX512_w8_rows_next:
-	MOVQ dstPos+56(FP), R12
+	MOVQ dstPos+80(FP), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x04, CX
 	DECQ DX
 	JMP  im2colAVX512_w8_rows
 
+im2colAVX512_w8_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, (SP)
+	MOVQ srcKernelRow+64(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, 8(SP)
+	DECQ 16(SP)
+	JNZ  im2colAVX512_w8_rows_kernelrow
+	JMP  im2colAVX512_done
+
 im2colAVX512_w12:
-	MOVL  $0x00000fff, DI
-	KMOVW DI, K1
-	MOVL  $0x0000f000, DI
-	KMOVW DI, K2
-	MOVL  $0x000000ff, DI
-	KMOVW DI, K3
-	MOVL  $0x0000ff00, DI
-	KMOVW DI, K4
-	MOVL  $0x0000000f, DI
-	KMOVW DI, K5
-	MOVL  $0x0000fff0, DI
-	KMOVW DI, K6
-	MOVL  $0x00000fff, DI
-	KMOVW DI, K7
+	MOVL  $0x00000fff, AX
+	KMOVW AX, K1
+	MOVL  $0x0000f000, AX
+	KMOVW AX, K2
+	MOVL  $0x000000ff, AX
+	KMOVW AX, K3
+	MOVL  $0x0000ff00, AX
+	KMOVW AX, K4
+	MOVL  $0x0000000f, AX
+	KMOVW AX, K5
+	MOVL  $0x0000fff0, AX
+	KMOVW AX, K6
+	MOVL  $0x00000fff, AX
+	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w12_rows_kernelrow:
+	MOVQ (SP), AX
+	MOVQ 8(SP), CX
+	MOVQ positions+72(FP), DX
 
 im2colAVX512_w12_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_done
+	JE    im2colAVX512_w12_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
-	MOVQ  images+64(FP), R9
+	MOVQ  images+88(FP), R9
 
 im2colAVX512_w12_rows_image:
 	TESTQ R9, R9
 	JE    im2colAVX512_w12_rows_next
 	MOVQ  R8, R10
-	MOVQ  rows+88(FP), R11
+	MOVQ  rows+112(FP), R11
 
 im2colAVX512_w12_group:
 	CMPQ         R11, $0x04
@@ -20460,35 +20518,51 @@ im2colAVX512_w12_copy_end:
 	JMP  im2colAVX512_w12_single
 
 im2colAVX512_w12_imagedone:
-	MOVQ srcImage+72(FP), R12
+	MOVQ srcImage+96(FP), R12
 	LEAQ (R8)(R12*4), R8
 	DECQ R9
 	JMP  im2colAVX512_w12_rows_image
 
 im2colAVX512_w12_rows_next:
-	MOVQ dstPos+56(FP), R12
+	MOVQ dstPos+80(FP), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x04, CX
 	DECQ DX
 	JMP  im2colAVX512_w12_rows
 
+im2colAVX512_w12_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, (SP)
+	MOVQ srcKernelRow+64(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, 8(SP)
+	DECQ 16(SP)
+	JNZ  im2colAVX512_w12_rows_kernelrow
+	JMP  im2colAVX512_done
+
 im2colAVX512_w16:
-	MOVL  $0x00000000, DI
-	KMOVW DI, K7
+	MOVL  $0x00000000, AX
+	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w16_rows_kernelrow:
+	MOVQ (SP), AX
+	MOVQ 8(SP), CX
+	MOVQ positions+72(FP), DX
 
 im2colAVX512_w16_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_done
+	JE    im2colAVX512_w16_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
-	MOVQ  images+64(FP), R9
+	MOVQ  images+88(FP), R9
 
 im2colAVX512_w16_rows_image:
 	TESTQ R9, R9
 	JE    im2colAVX512_w16_rows_next
 	MOVQ  R8, R10
-	MOVQ  rows+88(FP), R11
+	MOVQ  rows+112(FP), R11
 
 im2colAVX512_w16_group:
 	CMPQ    R11, $0x01
@@ -20529,47 +20603,63 @@ im2colAVX512_w16_copy_end:
 	JMP  im2colAVX512_w16_single
 
 im2colAVX512_w16_imagedone:
-	MOVQ srcImage+72(FP), R12
+	MOVQ srcImage+96(FP), R12
 	LEAQ (R8)(R12*4), R8
 	DECQ R9
 	JMP  im2colAVX512_w16_rows_image
 
 im2colAVX512_w16_rows_next:
-	MOVQ dstPos+56(FP), R12
+	MOVQ dstPos+80(FP), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x04, CX
 	DECQ DX
 	JMP  im2colAVX512_w16_rows
 
+im2colAVX512_w16_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, (SP)
+	MOVQ srcKernelRow+64(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, 8(SP)
+	DECQ 16(SP)
+	JNZ  im2colAVX512_w16_rows_kernelrow
+	JMP  im2colAVX512_done
+
 im2colAVX512_w20:
-	MOVL  $0x0000000f, DI
-	KMOVW DI, K1
-	MOVL  $0x0000fff0, DI
-	KMOVW DI, K2
-	MOVL  $0x000000ff, DI
-	KMOVW DI, K3
-	MOVL  $0x0000ff00, DI
-	KMOVW DI, K4
-	MOVL  $0x00000fff, DI
-	KMOVW DI, K5
-	MOVL  $0x0000f000, DI
-	KMOVW DI, K6
-	MOVL  $0x0000000f, DI
-	KMOVW DI, K7
+	MOVL  $0x0000000f, AX
+	KMOVW AX, K1
+	MOVL  $0x0000fff0, AX
+	KMOVW AX, K2
+	MOVL  $0x000000ff, AX
+	KMOVW AX, K3
+	MOVL  $0x0000ff00, AX
+	KMOVW AX, K4
+	MOVL  $0x00000fff, AX
+	KMOVW AX, K5
+	MOVL  $0x0000f000, AX
+	KMOVW AX, K6
+	MOVL  $0x0000000f, AX
+	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w20_rows_kernelrow:
+	MOVQ (SP), AX
+	MOVQ 8(SP), CX
+	MOVQ positions+72(FP), DX
 
 im2colAVX512_w20_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_done
+	JE    im2colAVX512_w20_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
-	MOVQ  images+64(FP), R9
+	MOVQ  images+88(FP), R9
 
 im2colAVX512_w20_rows_image:
 	TESTQ R9, R9
 	JE    im2colAVX512_w20_rows_next
 	MOVQ  R8, R10
-	MOVQ  rows+88(FP), R11
+	MOVQ  rows+112(FP), R11
 
 im2colAVX512_w20_group:
 	CMPQ         R11, $0x04
@@ -20621,39 +20711,55 @@ im2colAVX512_w20_copy_end:
 	JMP  im2colAVX512_w20_single
 
 im2colAVX512_w20_imagedone:
-	MOVQ srcImage+72(FP), R12
+	MOVQ srcImage+96(FP), R12
 	LEAQ (R8)(R12*4), R8
 	DECQ R9
 	JMP  im2colAVX512_w20_rows_image
 
 im2colAVX512_w20_rows_next:
-	MOVQ dstPos+56(FP), R12
+	MOVQ dstPos+80(FP), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x04, CX
 	DECQ DX
 	JMP  im2colAVX512_w20_rows
 
+im2colAVX512_w20_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, (SP)
+	MOVQ srcKernelRow+64(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, 8(SP)
+	DECQ 16(SP)
+	JNZ  im2colAVX512_w20_rows_kernelrow
+	JMP  im2colAVX512_done
+
 im2colAVX512_w24:
-	MOVL  $0x000000ff, DI
-	KMOVW DI, K1
-	MOVL  $0x0000ff00, DI
-	KMOVW DI, K2
-	MOVL  $0x000000ff, DI
-	KMOVW DI, K7
+	MOVL  $0x000000ff, AX
+	KMOVW AX, K1
+	MOVL  $0x0000ff00, AX
+	KMOVW AX, K2
+	MOVL  $0x000000ff, AX
+	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w24_rows_kernelrow:
+	MOVQ (SP), AX
+	MOVQ 8(SP), CX
+	MOVQ positions+72(FP), DX
 
 im2colAVX512_w24_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_done
+	JE    im2colAVX512_w24_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
-	MOVQ  images+64(FP), R9
+	MOVQ  images+88(FP), R9
 
 im2colAVX512_w24_rows_image:
 	TESTQ R9, R9
 	JE    im2colAVX512_w24_rows_next
 	MOVQ  R8, R10
-	MOVQ  rows+88(FP), R11
+	MOVQ  rows+112(FP), R11
 
 im2colAVX512_w24_group:
 	CMPQ         R11, $0x02
@@ -20699,47 +20805,63 @@ im2colAVX512_w24_copy_end:
 	JMP  im2colAVX512_w24_single
 
 im2colAVX512_w24_imagedone:
-	MOVQ srcImage+72(FP), R12
+	MOVQ srcImage+96(FP), R12
 	LEAQ (R8)(R12*4), R8
 	DECQ R9
 	JMP  im2colAVX512_w24_rows_image
 
 im2colAVX512_w24_rows_next:
-	MOVQ dstPos+56(FP), R12
+	MOVQ dstPos+80(FP), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x04, CX
 	DECQ DX
 	JMP  im2colAVX512_w24_rows
 
+im2colAVX512_w24_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, (SP)
+	MOVQ srcKernelRow+64(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, 8(SP)
+	DECQ 16(SP)
+	JNZ  im2colAVX512_w24_rows_kernelrow
+	JMP  im2colAVX512_done
+
 im2colAVX512_w28:
-	MOVL  $0x00000fff, DI
-	KMOVW DI, K1
-	MOVL  $0x0000f000, DI
-	KMOVW DI, K2
-	MOVL  $0x000000ff, DI
-	KMOVW DI, K3
-	MOVL  $0x0000ff00, DI
-	KMOVW DI, K4
-	MOVL  $0x0000000f, DI
-	KMOVW DI, K5
-	MOVL  $0x0000fff0, DI
-	KMOVW DI, K6
-	MOVL  $0x00000fff, DI
-	KMOVW DI, K7
+	MOVL  $0x00000fff, AX
+	KMOVW AX, K1
+	MOVL  $0x0000f000, AX
+	KMOVW AX, K2
+	MOVL  $0x000000ff, AX
+	KMOVW AX, K3
+	MOVL  $0x0000ff00, AX
+	KMOVW AX, K4
+	MOVL  $0x0000000f, AX
+	KMOVW AX, K5
+	MOVL  $0x0000fff0, AX
+	KMOVW AX, K6
+	MOVL  $0x00000fff, AX
+	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w28_rows_kernelrow:
+	MOVQ (SP), AX
+	MOVQ 8(SP), CX
+	MOVQ positions+72(FP), DX
 
 im2colAVX512_w28_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_done
+	JE    im2colAVX512_w28_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
-	MOVQ  images+64(FP), R9
+	MOVQ  images+88(FP), R9
 
 im2colAVX512_w28_rows_image:
 	TESTQ R9, R9
 	JE    im2colAVX512_w28_rows_next
 	MOVQ  R8, R10
-	MOVQ  rows+88(FP), R11
+	MOVQ  rows+112(FP), R11
 
 im2colAVX512_w28_group:
 	CMPQ         R11, $0x04
@@ -20795,35 +20917,51 @@ im2colAVX512_w28_copy_end:
 	JMP  im2colAVX512_w28_single
 
 im2colAVX512_w28_imagedone:
-	MOVQ srcImage+72(FP), R12
+	MOVQ srcImage+96(FP), R12
 	LEAQ (R8)(R12*4), R8
 	DECQ R9
 	JMP  im2colAVX512_w28_rows_image
 
 im2colAVX512_w28_rows_next:
-	MOVQ dstPos+56(FP), R12
+	MOVQ dstPos+80(FP), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x04, CX
 	DECQ DX
 	JMP  im2colAVX512_w28_rows
 
+im2colAVX512_w28_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, (SP)
+	MOVQ srcKernelRow+64(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, 8(SP)
+	DECQ 16(SP)
+	JNZ  im2colAVX512_w28_rows_kernelrow
+	JMP  im2colAVX512_done
+
 im2colAVX512_w32:
-	MOVL  $0x00000000, DI
-	KMOVW DI, K7
+	MOVL  $0x00000000, AX
+	KMOVW AX, K7
 	LEAQ  (BX)(BX*2), R14
+
+im2colAVX512_w32_rows_kernelrow:
+	MOVQ (SP), AX
+	MOVQ 8(SP), CX
+	MOVQ positions+72(FP), DX
 
 im2colAVX512_w32_rows:
 	TESTQ DX, DX
-	JE    im2colAVX512_done
+	JE    im2colAVX512_w32_rows_kernelrowdone
 	MOVQ  AX, DI
 	MOVQ  CX, R8
-	MOVQ  images+64(FP), R9
+	MOVQ  images+88(FP), R9
 
 im2colAVX512_w32_rows_image:
 	TESTQ R9, R9
 	JE    im2colAVX512_w32_rows_next
 	MOVQ  R8, R10
-	MOVQ  rows+88(FP), R11
+	MOVQ  rows+112(FP), R11
 
 im2colAVX512_w32_group:
 	CMPQ    R11, $0x01
@@ -20866,42 +21004,60 @@ im2colAVX512_w32_copy_end:
 	JMP  im2colAVX512_w32_single
 
 im2colAVX512_w32_imagedone:
-	MOVQ srcImage+72(FP), R12
+	MOVQ srcImage+96(FP), R12
 	LEAQ (R8)(R12*4), R8
 	DECQ R9
 	JMP  im2colAVX512_w32_rows_image
 
 im2colAVX512_w32_rows_next:
-	MOVQ dstPos+56(FP), R12
+	MOVQ dstPos+80(FP), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x04, CX
 	DECQ DX
 	JMP  im2colAVX512_w32_rows
 
+im2colAVX512_w32_rows_kernelrowdone:
+	MOVQ dstKernelRow+56(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, (SP)
+	MOVQ srcKernelRow+64(FP), R12
+	SHLQ $0x02, R12
+	ADDQ R12, 8(SP)
+	DECQ 16(SP)
+	JNZ  im2colAVX512_w32_rows_kernelrow
+
 im2colAVX512_done:
 	VZEROUPPER
 	RET
 
-// func col2imFusedAVX512(dst []float32, src []float32, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)
+// func col2imFusedAVX512(dst []float32, src []float32, kernelRows int, dstKernelRow int, srcKernelRow int, positions int, srcPos int, images int, dstImage int, dstStride int, srcImage int, srcStride int, rows int, cols int)
 // Requires: AVX, AVX512F, AVX512VL, BMI2
-TEXT ·col2imFusedAVX512(SB), NOSPLIT, $0-120
-	MOVQ positions+48(FP), AX
-	CMPQ AX, $0x01
-	JE   col2imFusedAVX512_p1
-	CMPQ AX, $0x02
-	JE   col2imFusedAVX512_p2
-	CMPQ AX, $0x03
-	JE   col2imFusedAVX512_p3
-	CMPQ AX, $0x04
-	JE   col2imFusedAVX512_p4
-	CMPQ AX, $0x05
-	JE   col2imFusedAVX512_p5
-	CMPQ AX, $0x06
-	JE   col2imFusedAVX512_p6
-	JMP  col2imFusedAVX512_done
+TEXT ·col2imFusedAVX512(SB), NOSPLIT, $24-144
+	MOVQ  kernelRows+48(FP), AX
+	TESTQ AX, AX
+	JE    col2imFusedAVX512_done
+	MOVQ  AX, 16(SP)
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  AX, (SP)
+	MOVQ  src_base+24(FP), AX
+	MOVQ  AX, 8(SP)
+	MOVQ  positions+72(FP), AX
+	CMPQ  AX, $0x01
+	JE    col2imFusedAVX512_p1
+	CMPQ  AX, $0x02
+	JE    col2imFusedAVX512_p2
+	CMPQ  AX, $0x03
+	JE    col2imFusedAVX512_p3
+	CMPQ  AX, $0x04
+	JE    col2imFusedAVX512_p4
+	CMPQ  AX, $0x05
+	JE    col2imFusedAVX512_p5
+	CMPQ  AX, $0x06
+	JE    col2imFusedAVX512_p6
+	JMP   col2imFusedAVX512_done
 
 col2imFusedAVX512_p1:
-	MOVQ  cols+112(FP), AX
+	MOVQ  cols+136(FP), AX
 	MOVL  $0x0000ffff, CX
 	BZHIL AX, CX, CX
 	KMOVW CX, K1
@@ -20916,19 +21072,21 @@ col2imFusedAVX512_p1:
 	JMP   col2imFusedAVX512_p1_xmm
 
 col2imFusedAVX512_p1_zmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), SI
-	DECQ      SI
-	SHLQ      $0x02, SI
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), AX
+	DECQ AX
+	SHLQ $0x02, AX
+
+col2imFusedAVX512_p1_zmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	VMOVUPS.Z (DI), K7, Z1
 
 col2imFusedAVX512_p1_zmm_row:
@@ -20945,9 +21103,9 @@ col2imFusedAVX512_p1_zmm_row:
 col2imFusedAVX512_p1_zmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p1_zmm_final
-	MOVQ      dstImage+72(FP), R9
+	MOVQ      dstImage+96(FP), R9
 	LEAQ      (AX)(R9*4), AX
-	MOVQ      srcImage+88(FP), R9
+	MOVQ      srcImage+112(FP), R9
 	LEAQ      (CX)(R9*4), CX
 	VMOVAPS   Z1, Z0
 	VMOVUPS.Z (AX), K7, Z1
@@ -20955,28 +21113,38 @@ col2imFusedAVX512_p1_zmm_last:
 	VMOVUPS   Z0, K7, (DI)
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	JMP       col2imFusedAVX512_p1_zmm_row
 
 col2imFusedAVX512_p1_zmm_final:
 	VADDPS  (R8), Z1, K1, Z1
 	VMOVUPS Z1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, (SP)
+	MOVQ    srcKernelRow+64(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p1_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p1_ymm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), SI
-	DECQ      SI
-	SHLQ      $0x02, SI
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), AX
+	DECQ AX
+	SHLQ $0x02, AX
+
+col2imFusedAVX512_p1_ymm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	VMOVUPS.Z (DI), K7, Y1
 
 col2imFusedAVX512_p1_ymm_row:
@@ -20993,9 +21161,9 @@ col2imFusedAVX512_p1_ymm_row:
 col2imFusedAVX512_p1_ymm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p1_ymm_final
-	MOVQ      dstImage+72(FP), R9
+	MOVQ      dstImage+96(FP), R9
 	LEAQ      (AX)(R9*4), AX
-	MOVQ      srcImage+88(FP), R9
+	MOVQ      srcImage+112(FP), R9
 	LEAQ      (CX)(R9*4), CX
 	VMOVAPS   Y1, Y0
 	VMOVUPS.Z (AX), K7, Y1
@@ -21003,28 +21171,38 @@ col2imFusedAVX512_p1_ymm_last:
 	VMOVUPS   Y0, K7, (DI)
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	JMP       col2imFusedAVX512_p1_ymm_row
 
 col2imFusedAVX512_p1_ymm_final:
 	VADDPS  (R8), Y1, K1, Y1
 	VMOVUPS Y1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, (SP)
+	MOVQ    srcKernelRow+64(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p1_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p1_xmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), SI
-	DECQ      SI
-	SHLQ      $0x02, SI
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), AX
+	DECQ AX
+	SHLQ $0x02, AX
+
+col2imFusedAVX512_p1_xmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	VMOVUPS.Z (DI), K7, X1
 
 col2imFusedAVX512_p1_xmm_row:
@@ -21041,9 +21219,9 @@ col2imFusedAVX512_p1_xmm_row:
 col2imFusedAVX512_p1_xmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p1_xmm_final
-	MOVQ      dstImage+72(FP), R9
+	MOVQ      dstImage+96(FP), R9
 	LEAQ      (AX)(R9*4), AX
-	MOVQ      srcImage+88(FP), R9
+	MOVQ      srcImage+112(FP), R9
 	LEAQ      (CX)(R9*4), CX
 	VMOVAPS   X1, X0
 	VMOVUPS.Z (AX), K7, X1
@@ -21051,16 +21229,24 @@ col2imFusedAVX512_p1_xmm_last:
 	VMOVUPS   X0, K7, (DI)
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	JMP       col2imFusedAVX512_p1_xmm_row
 
 col2imFusedAVX512_p1_xmm_final:
 	VADDPS  (R8), X1, K1, X1
 	VMOVUPS X1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, (SP)
+	MOVQ    srcKernelRow+64(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p1_xmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p2:
-	MOVQ     cols+112(FP), AX
+	MOVQ     cols+136(FP), AX
 	MOVL     $0x0000ffff, CX
 	BZHIL    AX, CX, CX
 	KMOVW    CX, K1
@@ -21076,19 +21262,21 @@ col2imFusedAVX512_p2:
 	JMP      col2imFusedAVX512_p2_xmm
 
 col2imFusedAVX512_p2_zmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R10
-	DECQ      R10
-	SHLQ      $0x02, R10
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R10
+	DECQ R10
+	SHLQ $0x02, R10
+
+col2imFusedAVX512_p2_zmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	VMOVUPS.Z (DI), K7, Z1
 
 col2imFusedAVX512_p2_zmm_row:
@@ -21106,9 +21294,9 @@ col2imFusedAVX512_p2_zmm_row:
 col2imFusedAVX512_p2_zmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p2_zmm_final
-	MOVQ      dstImage+72(FP), R9
+	MOVQ      dstImage+96(FP), R9
 	LEAQ      (AX)(R9*4), AX
-	MOVQ      srcImage+88(FP), R9
+	MOVQ      srcImage+112(FP), R9
 	LEAQ      (CX)(R9*4), CX
 	VMOVAPS   Z1, Z0
 	VMOVUPS.Z (AX), K7, Z1
@@ -21117,29 +21305,39 @@ col2imFusedAVX512_p2_zmm_last:
 	VMOVUPS   Z0, K7, (DI)
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	JMP       col2imFusedAVX512_p2_zmm_row
 
 col2imFusedAVX512_p2_zmm_final:
 	VADDPS  (R8), Z1, K1, Z1
 	VADDPS  (R8)(R10*1), Z1, K2, Z1
 	VMOVUPS Z1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, (SP)
+	MOVQ    srcKernelRow+64(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p2_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p2_ymm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R10
-	DECQ      R10
-	SHLQ      $0x02, R10
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R10
+	DECQ R10
+	SHLQ $0x02, R10
+
+col2imFusedAVX512_p2_ymm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	VMOVUPS.Z (DI), K7, Y1
 
 col2imFusedAVX512_p2_ymm_row:
@@ -21157,9 +21355,9 @@ col2imFusedAVX512_p2_ymm_row:
 col2imFusedAVX512_p2_ymm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p2_ymm_final
-	MOVQ      dstImage+72(FP), R9
+	MOVQ      dstImage+96(FP), R9
 	LEAQ      (AX)(R9*4), AX
-	MOVQ      srcImage+88(FP), R9
+	MOVQ      srcImage+112(FP), R9
 	LEAQ      (CX)(R9*4), CX
 	VMOVAPS   Y1, Y0
 	VMOVUPS.Z (AX), K7, Y1
@@ -21168,29 +21366,39 @@ col2imFusedAVX512_p2_ymm_last:
 	VMOVUPS   Y0, K7, (DI)
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	JMP       col2imFusedAVX512_p2_ymm_row
 
 col2imFusedAVX512_p2_ymm_final:
 	VADDPS  (R8), Y1, K1, Y1
 	VADDPS  (R8)(R10*1), Y1, K2, Y1
 	VMOVUPS Y1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, (SP)
+	MOVQ    srcKernelRow+64(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p2_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p2_xmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R10
-	DECQ      R10
-	SHLQ      $0x02, R10
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R10
+	DECQ R10
+	SHLQ $0x02, R10
+
+col2imFusedAVX512_p2_xmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	VMOVUPS.Z (DI), K7, X1
 
 col2imFusedAVX512_p2_xmm_row:
@@ -21208,9 +21416,9 @@ col2imFusedAVX512_p2_xmm_row:
 col2imFusedAVX512_p2_xmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p2_xmm_final
-	MOVQ      dstImage+72(FP), R9
+	MOVQ      dstImage+96(FP), R9
 	LEAQ      (AX)(R9*4), AX
-	MOVQ      srcImage+88(FP), R9
+	MOVQ      srcImage+112(FP), R9
 	LEAQ      (CX)(R9*4), CX
 	VMOVAPS   X1, X0
 	VMOVUPS.Z (AX), K7, X1
@@ -21219,17 +21427,25 @@ col2imFusedAVX512_p2_xmm_last:
 	VMOVUPS   X0, K7, (DI)
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	JMP       col2imFusedAVX512_p2_xmm_row
 
 col2imFusedAVX512_p2_xmm_final:
 	VADDPS  (R8), X1, K1, X1
 	VADDPS  (R8)(R10*1), X1, K2, X1
 	VMOVUPS X1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, (SP)
+	MOVQ    srcKernelRow+64(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p2_xmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p3:
-	MOVQ     cols+112(FP), AX
+	MOVQ     cols+136(FP), AX
 	MOVL     $0x0000ffff, CX
 	BZHIL    AX, CX, CX
 	KMOVW    CX, K1
@@ -21246,19 +21462,21 @@ col2imFusedAVX512_p3:
 	JMP      col2imFusedAVX512_p3_xmm
 
 col2imFusedAVX512_p3_zmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R10
-	DECQ      R10
-	SHLQ      $0x02, R10
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R10
+	DECQ R10
+	SHLQ $0x02, R10
+
+col2imFusedAVX512_p3_zmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	VMOVUPS.Z (DI), K7, Z1
 
 col2imFusedAVX512_p3_zmm_row:
@@ -21277,9 +21495,9 @@ col2imFusedAVX512_p3_zmm_row:
 col2imFusedAVX512_p3_zmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p3_zmm_final
-	MOVQ      dstImage+72(FP), R9
+	MOVQ      dstImage+96(FP), R9
 	LEAQ      (AX)(R9*4), AX
-	MOVQ      srcImage+88(FP), R9
+	MOVQ      srcImage+112(FP), R9
 	LEAQ      (CX)(R9*4), CX
 	VMOVAPS   Z1, Z0
 	VMOVUPS.Z (AX), K7, Z1
@@ -21289,7 +21507,7 @@ col2imFusedAVX512_p3_zmm_last:
 	VMOVUPS   Z0, K7, (DI)
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	JMP       col2imFusedAVX512_p3_zmm_row
 
 col2imFusedAVX512_p3_zmm_final:
@@ -21297,22 +21515,32 @@ col2imFusedAVX512_p3_zmm_final:
 	VADDPS  (R8)(R10*1), Z1, K2, Z1
 	VADDPS  (R8)(R10*2), Z1, K3, Z1
 	VMOVUPS Z1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, (SP)
+	MOVQ    srcKernelRow+64(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p3_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p3_ymm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R10
-	DECQ      R10
-	SHLQ      $0x02, R10
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R10
+	DECQ R10
+	SHLQ $0x02, R10
+
+col2imFusedAVX512_p3_ymm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	VMOVUPS.Z (DI), K7, Y1
 
 col2imFusedAVX512_p3_ymm_row:
@@ -21331,9 +21559,9 @@ col2imFusedAVX512_p3_ymm_row:
 col2imFusedAVX512_p3_ymm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p3_ymm_final
-	MOVQ      dstImage+72(FP), R9
+	MOVQ      dstImage+96(FP), R9
 	LEAQ      (AX)(R9*4), AX
-	MOVQ      srcImage+88(FP), R9
+	MOVQ      srcImage+112(FP), R9
 	LEAQ      (CX)(R9*4), CX
 	VMOVAPS   Y1, Y0
 	VMOVUPS.Z (AX), K7, Y1
@@ -21343,7 +21571,7 @@ col2imFusedAVX512_p3_ymm_last:
 	VMOVUPS   Y0, K7, (DI)
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	JMP       col2imFusedAVX512_p3_ymm_row
 
 col2imFusedAVX512_p3_ymm_final:
@@ -21351,22 +21579,32 @@ col2imFusedAVX512_p3_ymm_final:
 	VADDPS  (R8)(R10*1), Y1, K2, Y1
 	VADDPS  (R8)(R10*2), Y1, K3, Y1
 	VMOVUPS Y1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, (SP)
+	MOVQ    srcKernelRow+64(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p3_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p3_xmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R10
-	DECQ      R10
-	SHLQ      $0x02, R10
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R10
+	DECQ R10
+	SHLQ $0x02, R10
+
+col2imFusedAVX512_p3_xmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	VMOVUPS.Z (DI), K7, X1
 
 col2imFusedAVX512_p3_xmm_row:
@@ -21385,9 +21623,9 @@ col2imFusedAVX512_p3_xmm_row:
 col2imFusedAVX512_p3_xmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p3_xmm_final
-	MOVQ      dstImage+72(FP), R9
+	MOVQ      dstImage+96(FP), R9
 	LEAQ      (AX)(R9*4), AX
-	MOVQ      srcImage+88(FP), R9
+	MOVQ      srcImage+112(FP), R9
 	LEAQ      (CX)(R9*4), CX
 	VMOVAPS   X1, X0
 	VMOVUPS.Z (AX), K7, X1
@@ -21397,7 +21635,7 @@ col2imFusedAVX512_p3_xmm_last:
 	VMOVUPS   X0, K7, (DI)
 	MOVQ      AX, DI
 	MOVQ      CX, R8
-	MOVQ      rows+104(FP), R9
+	MOVQ      rows+128(FP), R9
 	JMP       col2imFusedAVX512_p3_xmm_row
 
 col2imFusedAVX512_p3_xmm_final:
@@ -21405,10 +21643,18 @@ col2imFusedAVX512_p3_xmm_final:
 	VADDPS  (R8)(R10*1), X1, K2, X1
 	VADDPS  (R8)(R10*2), X1, K3, X1
 	VMOVUPS X1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, (SP)
+	MOVQ    srcKernelRow+64(FP), R9
+	SHLQ    $0x02, R9
+	ADDQ    R9, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p3_xmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p4:
-	MOVQ     cols+112(FP), AX
+	MOVQ     cols+136(FP), AX
 	MOVL     $0x0000ffff, CX
 	BZHIL    AX, CX, CX
 	KMOVW    CX, K1
@@ -21426,21 +21672,23 @@ col2imFusedAVX512_p4:
 	JMP      col2imFusedAVX512_p4_xmm
 
 col2imFusedAVX512_p4_zmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R11
-	DECQ      R11
-	SHLQ      $0x02, R11
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R11
+	DECQ R11
+	SHLQ $0x02, R11
+
+col2imFusedAVX512_p4_zmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	VMOVUPS.Z (DI), K7, Z1
 
 col2imFusedAVX512_p4_zmm_row:
@@ -21461,9 +21709,9 @@ col2imFusedAVX512_p4_zmm_row:
 col2imFusedAVX512_p4_zmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p4_zmm_final
-	MOVQ      dstImage+72(FP), R10
+	MOVQ      dstImage+96(FP), R10
 	LEAQ      (AX)(R10*4), AX
-	MOVQ      srcImage+88(FP), R10
+	MOVQ      srcImage+112(FP), R10
 	LEAQ      (CX)(R10*4), CX
 	VMOVAPS   Z1, Z0
 	VMOVUPS.Z (AX), K7, Z1
@@ -21476,7 +21724,7 @@ col2imFusedAVX512_p4_zmm_last:
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	JMP       col2imFusedAVX512_p4_zmm_row
 
 col2imFusedAVX512_p4_zmm_final:
@@ -21485,24 +21733,34 @@ col2imFusedAVX512_p4_zmm_final:
 	VADDPS  (R8)(R11*2), Z1, K3, Z1
 	VADDPS  (R9), Z1, K4, Z1
 	VMOVUPS Z1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, (SP)
+	MOVQ    srcKernelRow+64(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p4_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p4_ymm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R11
-	DECQ      R11
-	SHLQ      $0x02, R11
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R11
+	DECQ R11
+	SHLQ $0x02, R11
+
+col2imFusedAVX512_p4_ymm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	VMOVUPS.Z (DI), K7, Y1
 
 col2imFusedAVX512_p4_ymm_row:
@@ -21523,9 +21781,9 @@ col2imFusedAVX512_p4_ymm_row:
 col2imFusedAVX512_p4_ymm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p4_ymm_final
-	MOVQ      dstImage+72(FP), R10
+	MOVQ      dstImage+96(FP), R10
 	LEAQ      (AX)(R10*4), AX
-	MOVQ      srcImage+88(FP), R10
+	MOVQ      srcImage+112(FP), R10
 	LEAQ      (CX)(R10*4), CX
 	VMOVAPS   Y1, Y0
 	VMOVUPS.Z (AX), K7, Y1
@@ -21538,7 +21796,7 @@ col2imFusedAVX512_p4_ymm_last:
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	JMP       col2imFusedAVX512_p4_ymm_row
 
 col2imFusedAVX512_p4_ymm_final:
@@ -21547,24 +21805,34 @@ col2imFusedAVX512_p4_ymm_final:
 	VADDPS  (R8)(R11*2), Y1, K3, Y1
 	VADDPS  (R9), Y1, K4, Y1
 	VMOVUPS Y1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, (SP)
+	MOVQ    srcKernelRow+64(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p4_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p4_xmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R11
-	DECQ      R11
-	SHLQ      $0x02, R11
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R11
+	DECQ R11
+	SHLQ $0x02, R11
+
+col2imFusedAVX512_p4_xmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	VMOVUPS.Z (DI), K7, X1
 
 col2imFusedAVX512_p4_xmm_row:
@@ -21585,9 +21853,9 @@ col2imFusedAVX512_p4_xmm_row:
 col2imFusedAVX512_p4_xmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p4_xmm_final
-	MOVQ      dstImage+72(FP), R10
+	MOVQ      dstImage+96(FP), R10
 	LEAQ      (AX)(R10*4), AX
-	MOVQ      srcImage+88(FP), R10
+	MOVQ      srcImage+112(FP), R10
 	LEAQ      (CX)(R10*4), CX
 	VMOVAPS   X1, X0
 	VMOVUPS.Z (AX), K7, X1
@@ -21600,7 +21868,7 @@ col2imFusedAVX512_p4_xmm_last:
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	JMP       col2imFusedAVX512_p4_xmm_row
 
 col2imFusedAVX512_p4_xmm_final:
@@ -21609,10 +21877,18 @@ col2imFusedAVX512_p4_xmm_final:
 	VADDPS  (R8)(R11*2), X1, K3, X1
 	VADDPS  (R9), X1, K4, X1
 	VMOVUPS X1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, (SP)
+	MOVQ    srcKernelRow+64(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p4_xmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p5:
-	MOVQ     cols+112(FP), AX
+	MOVQ     cols+136(FP), AX
 	MOVL     $0x0000ffff, CX
 	BZHIL    AX, CX, CX
 	KMOVW    CX, K1
@@ -21631,21 +21907,23 @@ col2imFusedAVX512_p5:
 	JMP      col2imFusedAVX512_p5_xmm
 
 col2imFusedAVX512_p5_zmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R11
-	DECQ      R11
-	SHLQ      $0x02, R11
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R11
+	DECQ R11
+	SHLQ $0x02, R11
+
+col2imFusedAVX512_p5_zmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	VMOVUPS.Z (DI), K7, Z1
 
 col2imFusedAVX512_p5_zmm_row:
@@ -21667,9 +21945,9 @@ col2imFusedAVX512_p5_zmm_row:
 col2imFusedAVX512_p5_zmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p5_zmm_final
-	MOVQ      dstImage+72(FP), R10
+	MOVQ      dstImage+96(FP), R10
 	LEAQ      (AX)(R10*4), AX
-	MOVQ      srcImage+88(FP), R10
+	MOVQ      srcImage+112(FP), R10
 	LEAQ      (CX)(R10*4), CX
 	VMOVAPS   Z1, Z0
 	VMOVUPS.Z (AX), K7, Z1
@@ -21683,7 +21961,7 @@ col2imFusedAVX512_p5_zmm_last:
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	JMP       col2imFusedAVX512_p5_zmm_row
 
 col2imFusedAVX512_p5_zmm_final:
@@ -21693,24 +21971,34 @@ col2imFusedAVX512_p5_zmm_final:
 	VADDPS  (R9), Z1, K4, Z1
 	VADDPS  (R9)(R11*1), Z1, K5, Z1
 	VMOVUPS Z1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, (SP)
+	MOVQ    srcKernelRow+64(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p5_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p5_ymm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R11
-	DECQ      R11
-	SHLQ      $0x02, R11
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R11
+	DECQ R11
+	SHLQ $0x02, R11
+
+col2imFusedAVX512_p5_ymm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	VMOVUPS.Z (DI), K7, Y1
 
 col2imFusedAVX512_p5_ymm_row:
@@ -21732,9 +22020,9 @@ col2imFusedAVX512_p5_ymm_row:
 col2imFusedAVX512_p5_ymm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p5_ymm_final
-	MOVQ      dstImage+72(FP), R10
+	MOVQ      dstImage+96(FP), R10
 	LEAQ      (AX)(R10*4), AX
-	MOVQ      srcImage+88(FP), R10
+	MOVQ      srcImage+112(FP), R10
 	LEAQ      (CX)(R10*4), CX
 	VMOVAPS   Y1, Y0
 	VMOVUPS.Z (AX), K7, Y1
@@ -21748,7 +22036,7 @@ col2imFusedAVX512_p5_ymm_last:
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	JMP       col2imFusedAVX512_p5_ymm_row
 
 col2imFusedAVX512_p5_ymm_final:
@@ -21758,24 +22046,34 @@ col2imFusedAVX512_p5_ymm_final:
 	VADDPS  (R9), Y1, K4, Y1
 	VADDPS  (R9)(R11*1), Y1, K5, Y1
 	VMOVUPS Y1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, (SP)
+	MOVQ    srcKernelRow+64(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p5_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p5_xmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R11
-	DECQ      R11
-	SHLQ      $0x02, R11
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R11
+	DECQ R11
+	SHLQ $0x02, R11
+
+col2imFusedAVX512_p5_xmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	VMOVUPS.Z (DI), K7, X1
 
 col2imFusedAVX512_p5_xmm_row:
@@ -21797,9 +22095,9 @@ col2imFusedAVX512_p5_xmm_row:
 col2imFusedAVX512_p5_xmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p5_xmm_final
-	MOVQ      dstImage+72(FP), R10
+	MOVQ      dstImage+96(FP), R10
 	LEAQ      (AX)(R10*4), AX
-	MOVQ      srcImage+88(FP), R10
+	MOVQ      srcImage+112(FP), R10
 	LEAQ      (CX)(R10*4), CX
 	VMOVAPS   X1, X0
 	VMOVUPS.Z (AX), K7, X1
@@ -21813,7 +22111,7 @@ col2imFusedAVX512_p5_xmm_last:
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	JMP       col2imFusedAVX512_p5_xmm_row
 
 col2imFusedAVX512_p5_xmm_final:
@@ -21823,10 +22121,18 @@ col2imFusedAVX512_p5_xmm_final:
 	VADDPS  (R9), X1, K4, X1
 	VADDPS  (R9)(R11*1), X1, K5, X1
 	VMOVUPS X1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, (SP)
+	MOVQ    srcKernelRow+64(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p5_xmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p6:
-	MOVQ     cols+112(FP), AX
+	MOVQ     cols+136(FP), AX
 	MOVL     $0x0000ffff, CX
 	BZHIL    AX, CX, CX
 	KMOVW    CX, K1
@@ -21846,21 +22152,23 @@ col2imFusedAVX512_p6:
 	JMP      col2imFusedAVX512_p6_xmm
 
 col2imFusedAVX512_p6_zmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R11
-	DECQ      R11
-	SHLQ      $0x02, R11
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R11
+	DECQ R11
+	SHLQ $0x02, R11
+
+col2imFusedAVX512_p6_zmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	VMOVUPS.Z (DI), K7, Z1
 
 col2imFusedAVX512_p6_zmm_row:
@@ -21883,9 +22191,9 @@ col2imFusedAVX512_p6_zmm_row:
 col2imFusedAVX512_p6_zmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p6_zmm_final
-	MOVQ      dstImage+72(FP), R10
+	MOVQ      dstImage+96(FP), R10
 	LEAQ      (AX)(R10*4), AX
-	MOVQ      srcImage+88(FP), R10
+	MOVQ      srcImage+112(FP), R10
 	LEAQ      (CX)(R10*4), CX
 	VMOVAPS   Z1, Z0
 	VMOVUPS.Z (AX), K7, Z1
@@ -21900,7 +22208,7 @@ col2imFusedAVX512_p6_zmm_last:
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	JMP       col2imFusedAVX512_p6_zmm_row
 
 col2imFusedAVX512_p6_zmm_final:
@@ -21911,24 +22219,34 @@ col2imFusedAVX512_p6_zmm_final:
 	VADDPS  (R9)(R11*1), Z1, K5, Z1
 	VADDPS  (R9)(R11*2), Z1, K6, Z1
 	VMOVUPS Z1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, (SP)
+	MOVQ    srcKernelRow+64(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p6_zmm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p6_ymm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R11
-	DECQ      R11
-	SHLQ      $0x02, R11
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R11
+	DECQ R11
+	SHLQ $0x02, R11
+
+col2imFusedAVX512_p6_ymm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	VMOVUPS.Z (DI), K7, Y1
 
 col2imFusedAVX512_p6_ymm_row:
@@ -21951,9 +22269,9 @@ col2imFusedAVX512_p6_ymm_row:
 col2imFusedAVX512_p6_ymm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p6_ymm_final
-	MOVQ      dstImage+72(FP), R10
+	MOVQ      dstImage+96(FP), R10
 	LEAQ      (AX)(R10*4), AX
-	MOVQ      srcImage+88(FP), R10
+	MOVQ      srcImage+112(FP), R10
 	LEAQ      (CX)(R10*4), CX
 	VMOVAPS   Y1, Y0
 	VMOVUPS.Z (AX), K7, Y1
@@ -21968,7 +22286,7 @@ col2imFusedAVX512_p6_ymm_last:
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	JMP       col2imFusedAVX512_p6_ymm_row
 
 col2imFusedAVX512_p6_ymm_final:
@@ -21979,24 +22297,34 @@ col2imFusedAVX512_p6_ymm_final:
 	VADDPS  (R9)(R11*1), Y1, K5, Y1
 	VADDPS  (R9)(R11*2), Y1, K6, Y1
 	VMOVUPS Y1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, (SP)
+	MOVQ    srcKernelRow+64(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p6_ymm_kernelrow
 	JMP     col2imFusedAVX512_done
 
 col2imFusedAVX512_p6_xmm:
-	MOVQ      dst_base+0(FP), AX
-	MOVQ      src_base+24(FP), CX
-	MOVQ      dstStride+80(FP), DX
-	MOVQ      srcStride+96(FP), BX
-	SHLQ      $0x02, DX
-	SHLQ      $0x02, BX
-	MOVQ      srcPos+56(FP), R11
-	DECQ      R11
-	SHLQ      $0x02, R11
-	MOVQ      images+64(FP), SI
+	MOVQ dstStride+104(FP), DX
+	MOVQ srcStride+120(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ srcPos+80(FP), R11
+	DECQ R11
+	SHLQ $0x02, R11
+
+col2imFusedAVX512_p6_xmm_kernelrow:
+	MOVQ      (SP), AX
+	MOVQ      8(SP), CX
+	MOVQ      images+88(FP), SI
 	MOVQ      AX, DI
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	VMOVUPS.Z (DI), K7, X1
 
 col2imFusedAVX512_p6_xmm_row:
@@ -22019,9 +22347,9 @@ col2imFusedAVX512_p6_xmm_row:
 col2imFusedAVX512_p6_xmm_last:
 	DECQ      SI
 	JZ        col2imFusedAVX512_p6_xmm_final
-	MOVQ      dstImage+72(FP), R10
+	MOVQ      dstImage+96(FP), R10
 	LEAQ      (AX)(R10*4), AX
-	MOVQ      srcImage+88(FP), R10
+	MOVQ      srcImage+112(FP), R10
 	LEAQ      (CX)(R10*4), CX
 	VMOVAPS   X1, X0
 	VMOVUPS.Z (AX), K7, X1
@@ -22036,7 +22364,7 @@ col2imFusedAVX512_p6_xmm_last:
 	MOVQ      CX, R8
 	LEAQ      (R11)(R11*2), R9
 	ADDQ      R8, R9
-	MOVQ      rows+104(FP), R10
+	MOVQ      rows+128(FP), R10
 	JMP       col2imFusedAVX512_p6_xmm_row
 
 col2imFusedAVX512_p6_xmm_final:
@@ -22047,6 +22375,14 @@ col2imFusedAVX512_p6_xmm_final:
 	VADDPS  (R9)(R11*1), X1, K5, X1
 	VADDPS  (R9)(R11*2), X1, K6, X1
 	VMOVUPS X1, K7, (DI)
+	MOVQ    dstKernelRow+56(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, (SP)
+	MOVQ    srcKernelRow+64(FP), R10
+	SHLQ    $0x02, R10
+	ADDQ    R10, 8(SP)
+	DECQ    16(SP)
+	JNZ     col2imFusedAVX512_p6_xmm_kernelrow
 
 col2imFusedAVX512_done:
 	VZEROUPPER

@@ -56,15 +56,15 @@ var avx512Elem = func() elemOps {
 // they touch at most 16 floats of dst, and runs the AVX2 kernel, a position at a time,
 // otherwise: on wider rows ZMM vectors gained nothing over it (their unaligned loads and
 // stores split cache lines more often). The fused kernel gives each element its additions in
-// position order only if no other row or image overlaps the floats it loads and stores, which
-// the engine's geometries never do; the others go to the AVX2 kernel too.
-func col2imRowsAVX512(dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+// position order only if no other row or image of its kernel row overlaps the floats it loads
+// and stores, which the engine's geometries never do; the others go to the AVX2 kernel too.
+func col2imRowsAVX512(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
 	span := cols + positions - 1
 	if positions <= maxFusedPositions && span <= 16 && dstStride >= span && (images == 1 || dstImage >= (rows-1)*dstStride+span) {
-		col2imFusedAVX512(dst, src, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+		col2imFusedAVX512(dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 		return
 	}
-	col2imAVX2(dst, src, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+	col2imKernelRowsAVX2(dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 }
 
 // reluPool2Wide pools on ZMM registers rows of 16 floats or more, and narrower ones on the

@@ -167,24 +167,66 @@ func BenchmarkElementwise(b *testing.B) {
 	pooled, dy := make([]float32, images*channels*h*w/4), tricky(rng, images*channels*h*w/4)
 	arg := make([]uint8, len(pooled))
 	col := make([]float32, images*h*w)
+	// inception.conv2's im2col and col2im: 88 channels of 12x12, a 5x5 kernel, 8x8 outputs, a
+	// group of 4 images (a 2.25 MB matrix, as in the engine).
+	const c2, g2, n2 = 88, 4, 4 * 64
+	x2, col2 := tricky(rng, g2*c2*144), tricky(rng, c2*25*n2)
 	for _, e := range elemsUnderTest() {
 		cases := []struct {
 			name  string
 			bytes int // moved per call, for the throughput figure
 			f     func()
 		}{
-			{"im2col-row", 8 * len(col), func() { im2colRows(e, col, x, 1, 0, images, 28*28, 28, h, w) }},
-			{"col2im-row", 12 * len(col), func() { col2imRows(e, x, col, 1, 0, images, 28*28, 28, h*w, w, h, w) }},
+			{"im2col-row", 8 * len(col), func() { im2colRows(e, col, x, 1, 0, 0, 1, 0, images, 28*28, 28, h, w) }},
+			{"col2im-row", 12 * len(col), func() { col2imRows(e, x, col, 1, 0, 0, 1, 0, images, 28*28, 28, h*w, w, h, w) }},
 			// The 12-pixel rows of the inception and residual models' 12x12 layers, padded to 16x16.
-			{"im2col-row12", 8 * images * 144, func() { im2colRows(e, col, x, 1, 0, images, 16*16, 16, 12, 12) }},
-			{"col2im-row12", 12 * images * 144, func() { col2imRows(e, x, col, 1, 0, images, 16*16, 16, 144, 12, 12, 12) }},
+			{"im2col-row12", 8 * images * 144, func() { im2colRows(e, col, x, 1, 0, 0, 1, 0, images, 16*16, 16, 12, 12) }},
+			{"col2im-row12", 12 * images * 144, func() { col2imRows(e, x, col, 1, 0, 0, 1, 0, images, 16*16, 16, 144, 12, 12, 12) }},
 			// The engine's calls: a 3x3 kernel row over 12x12 outputs of images padded to 14x14
 			// (the residual model's first block), a 5x5 one over the cnn's 8x8 second layer,
 			// and the padded copy of the block's 12x12 planes.
-			{"im2col-3x3-12", 8 * 3 * images * 144, func() { im2colRows(e, col, x, 3, images*144, images, 14*14, 14, 12, 12) }},
-			{"col2im-3x3-12", 12 * 3 * images * 144, func() { col2imRows(e, x, col, 3, images*144, images, 14*14, 14, 144, 12, 12, 12) }},
-			{"im2col-5x5-8", 8 * 5 * images * 64, func() { im2colRows(e, col, x, 5, images*64, images, 12*12, 12, 8, 8) }},
-			{"col2im-5x5-8", 12 * 5 * images * 64, func() { col2imRows(e, x, col, 5, images*64, images, 12*12, 12, 64, 8, 8, 8) }},
+			{"im2col-3x3-12", 8 * 3 * images * 144, func() { im2colRows(e, col, x, 1, 0, 0, 3, images*144, images, 14*14, 14, 12, 12) }},
+			{"col2im-3x3-12", 12 * 3 * images * 144, func() { col2imRows(e, x, col, 1, 0, 0, 3, images*144, images, 14*14, 14, 144, 12, 12, 12) }},
+			{"im2col-5x5-8", 8 * 5 * images * 64, func() { im2colRows(e, col, x, 1, 0, 0, 5, images*64, images, 12*12, 12, 8, 8) }},
+			{"col2im-5x5-8", 12 * 5 * images * 64, func() { col2imRows(e, x, col, 1, 0, 0, 5, images*64, images, 12*12, 12, 64, 8, 8, 8) }},
+			// The engine's calls, one per channel for its 5 kernel rows, and the same rows a
+			// kernel row at a time (the calls it made before) or a kernel row of every channel
+			// at a time (which gives col2im's additions the planes of all channels between two
+			// visits to a plane, not one).
+			{"im2col-conv2", 8 * len(col2), func() {
+				for c := range c2 {
+					im2colRows(e, col2[c*25*n2:], x2[c*144:], 5, 5*n2, 12, 5, n2, g2, c2*144, 12, 8, 8)
+				}
+			}},
+			{"im2col-conv2-per-row", 8 * len(col2), func() {
+				for c := range c2 {
+					for kh := range 5 {
+						im2colRows(e, col2[(c*5+kh)*5*n2:], x2[c*144+kh*12:], 1, 0, 0, 5, n2, g2, c2*144, 12, 8, 8)
+					}
+				}
+			}},
+			{"im2col-conv2-row-major", 8 * len(col2), func() {
+				for kh := range 5 {
+					im2colRows(e, col2[kh*5*n2:], x2[kh*12:], c2, 25*n2, 144, 5, n2, g2, c2*144, 12, 8, 8)
+				}
+			}},
+			{"col2im-conv2", 12 * len(col2), func() {
+				for c := range c2 {
+					col2imRows(e, x2[c*144:], col2[c*25*n2:], 5, 12, 5*n2, 5, n2, g2, c2*144, 12, 64, 8, 8, 8)
+				}
+			}},
+			{"col2im-conv2-per-row", 12 * len(col2), func() {
+				for c := range c2 {
+					for kh := range 5 {
+						col2imRows(e, x2[c*144+kh*12:], col2[(c*5+kh)*5*n2:], 1, 0, 0, 5, n2, g2, c2*144, 12, 64, 8, 8, 8)
+					}
+				}
+			}},
+			{"col2im-conv2-row-major", 12 * len(col2), func() {
+				for kh := range 5 {
+					col2imRows(e, x2[kh*12:], col2[kh*5*n2:], c2, 144, 25*n2, 5, n2, g2, c2*144, 12, 64, 8, 8, 8)
+				}
+			}},
 			{"pad-copy-12", 8 * images * 144, func() { padCopy(e, x, plane, images, 144, 12, 14, 12, 1, 12, 1, 14) }},
 			{"relu-pool", 5 * len(plane), func() {
 				for p := range images * channels {

@@ -17,8 +17,8 @@ func platformSets() []kernelSet {
 var avx2Elem = elemOps{
 	name:            "avx2",
 	padCopy:         padCopyAVX2,
-	im2colRows:      im2colAVX2,
-	col2imRows:      col2imAVX2,
+	im2colRows:      im2colKernelRowsAVX2,
+	col2imRows:      col2imKernelRowsAVX2,
 	addBias:         addBiasAVX2,
 	addBiasReLU:     addBiasReLUAVX2,
 	addBiasSkipReLU: addBiasSkipReLUAVX2,
@@ -34,6 +34,20 @@ var avx2Elem = elemOps{
 	bnPoolGrad:      bnPoolGradAVX2,
 	conv1Rows:       conv1AVX2.rows,
 	conv1GradRows:   conv1AVX2.gradRows,
+}
+
+// im2colKernelRowsAVX2 runs im2colAVX2, whose arguments im2colRows has checked, once per kernel row.
+func im2colKernelRowsAVX2(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
+	for c := range kernelRows {
+		im2colAVX2(dst[c*dstKernelRow:], src[c*srcKernelRow:], positions, dstPos, images, srcImage, srcStride, rows, cols)
+	}
+}
+
+// col2imKernelRowsAVX2 runs col2imAVX2, whose arguments col2imRows has checked, once per kernel row.
+func col2imKernelRowsAVX2(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+	for c := range kernelRows {
+		col2imAVX2(dst[c*dstKernelRow:], src[c*srcKernelRow:], positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+	}
 }
 
 // avx2Kernel runs Sgemm on the generated AVX2/FMA micro-kernels.

@@ -24,8 +24,8 @@ import (
 type elemOps struct {
 	name            string
 	padCopy         func(dst, src []float32, images, srcImage, srcStride, top, rows, padL, cols, padR, bottom int)
-	im2colRows      func(dst, src []float32, positions, dstPos, images, srcImage, srcStride, rows, cols int)
-	col2imRows      func(dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int)
+	im2colRows      func(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int)
+	col2imRows      func(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int)
 	addBias         func(dst, src []float32, bias float32)
 	addBiasReLU     func(dst, src []float32, bias float32)
 	addBiasSkipReLU func(dst, src, skip []float32, bias float32)
@@ -71,68 +71,74 @@ func padCopy(e elemOps, dst, src []float32, images, srcImage, srcStride, top, ro
 	if need := images * (top + rows*(padL+cols+padR) + bottom); len(dst) < need {
 		panic(fmt.Sprintf("kernels: PadCopy: dst has %d elements, want %d", len(dst), need))
 	}
-	checkSource("PadCopy", "src", src, images, srcImage, srcStride, rows, cols)
+	checkSource("PadCopy", "src", src, 1, 0, images, srcImage, srcStride, rows, cols)
 	e.padCopy(dst, src, images, srcImage, srcStride, top, rows, padL, cols, padR, bottom)
 }
 
-// Im2colRows writes rows of an im2col matrix, a kernel row of one channel of unpadded images:
-// for each of positions kernel positions along the row (src one float further and dst dstPos
-// floats further each time), for each of images images, rows rows of cols floats of src back
-// to back. Image i's rows start srcImage*i floats into src, srcStride floats apart.
-func Im2colRows(dst, src []float32, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
-	im2colRows(active.elem, dst, src, positions, dstPos, images, srcImage, srcStride, rows, cols)
+// Im2colRows writes rows of an im2col matrix, the kernel rows of one channel of unpadded
+// images: for each of kernelRows kernel rows (dst dstKernelRow and src srcKernelRow floats
+// further each), for each of positions kernel positions along the row (src one float further
+// and dst dstPos floats further each time), for each of images images, rows rows of cols
+// floats of src back to back. Image i's rows start srcImage*i floats into src, srcStride
+// floats apart. One call covers a channel's whole kernel, checked once (a call per kernel row
+// made 440 calls a group in the inception net's conv2, each moving 1,280 floats).
+func Im2colRows(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
+	im2colRows(active.elem, dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols)
 }
 
-func im2colRows(e elemOps, dst, src []float32, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
-	if min(positions, dstPos, images, srcImage, srcStride, rows, cols) < 0 || srcStride < cols {
-		panic(fmt.Sprintf("kernels: Im2colRows: bad geometry: %d positions %d apart, %d images of %dx%d, source strides %d and %d",
-			positions, dstPos, images, rows, cols, srcImage, srcStride))
+func im2colRows(e elemOps, dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
+	if min(kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols) < 0 || srcStride < cols {
+		panic(fmt.Sprintf("kernels: Im2colRows: bad geometry: %d kernel rows %d/%d apart (dst/src), %d positions %d apart, %d images of %dx%d, source strides %d and %d",
+			kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, rows, cols, srcImage, srcStride))
 	}
-	if positions == 0 || images == 0 || rows == 0 || cols == 0 {
+	if kernelRows == 0 || positions == 0 || images == 0 || rows == 0 || cols == 0 {
 		return
 	}
-	if need := (positions-1)*dstPos + images*rows*cols; len(dst) < need {
+	if need := (kernelRows-1)*dstKernelRow + (positions-1)*dstPos + images*rows*cols; len(dst) < need {
 		panic(fmt.Sprintf("kernels: Im2colRows: dst has %d elements, want %d", len(dst), need))
 	}
-	checkSource("Im2colRows", "src", src, images, srcImage, srcStride, rows, cols+positions-1)
-	e.im2colRows(dst, src, positions, dstPos, images, srcImage, srcStride, rows, cols)
+	checkSource("Im2colRows", "src", src, kernelRows, srcKernelRow, images, srcImage, srcStride, rows, cols+positions-1)
+	e.im2colRows(dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols)
 }
 
-// checkSource checks that x holds images images of rows rows of cols floats, at the strides
-// given.
-func checkSource(fn, name string, x []float32, images, imageStride, stride, rows, cols int) {
-	if images == 0 || rows == 0 || cols == 0 {
+// checkSource checks that x holds blocks blocks of images images of rows rows of cols floats,
+// at the strides given.
+func checkSource(fn, name string, x []float32, blocks, blockStride, images, imageStride, stride, rows, cols int) {
+	if blocks == 0 || images == 0 || rows == 0 || cols == 0 {
 		return
 	}
-	if need := (images-1)*imageStride + (rows-1)*stride + cols; len(x) < need {
+	if need := (blocks-1)*blockStride + (images-1)*imageStride + (rows-1)*stride + cols; len(x) < need {
 		panic(fmt.Sprintf("kernels: %s: %s has %d elements, want at least %d", fn, name, len(x), need))
 	}
 }
 
-// Col2imRows is Im2colRows' adjoint, less the padding: for each of positions kernel positions
-// (dst one float further and src srcPos floats further each time), for each of images images,
-// rows rows of cols floats of src are added into rows of dst. Image i's rows start dstImage*i
-// floats into dst, dstStride floats apart, and srcImage*i floats into src, srcStride apart.
-func Col2imRows(dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
-	col2imRows(active.elem, dst, src, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+// Col2imRows is Im2colRows' adjoint, less the padding: for each of kernelRows kernel rows (dst
+// dstKernelRow and src srcKernelRow floats further each), for each of positions kernel
+// positions (dst one float further and src srcPos floats further each time), for each of
+// images images, rows rows of cols floats of src are added into rows of dst. Image i's rows
+// start dstImage*i floats into dst, dstStride floats apart, and srcImage*i floats into src,
+// srcStride apart. Where rows of dst overlap (those of a channel's kernel rows do), each
+// element gets its additions in that order.
+func Col2imRows(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+	col2imRows(active.elem, dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 }
 
-func col2imRows(e elemOps, dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
-	if min(positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols) < 0 || dstStride < cols || srcStride < cols {
-		panic(fmt.Sprintf("kernels: Col2imRows: bad geometry: %d positions %d apart, %d images of %dx%d, strides %d/%d (dst) and %d/%d (src)",
-			positions, srcPos, images, rows, cols, dstImage, dstStride, srcImage, srcStride))
+func col2imRows(e elemOps, dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+	if min(kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols) < 0 || dstStride < cols || srcStride < cols {
+		panic(fmt.Sprintf("kernels: Col2imRows: bad geometry: %d kernel rows %d/%d apart (dst/src), %d positions %d apart, %d images of %dx%d, strides %d/%d (dst) and %d/%d (src)",
+			kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, rows, cols, dstImage, dstStride, srcImage, srcStride))
 	}
-	if positions == 0 || images == 0 || rows == 0 || cols == 0 {
+	if kernelRows == 0 || positions == 0 || images == 0 || rows == 0 || cols == 0 {
 		return
 	}
-	checkSource("Col2imRows", "dst", dst, images, dstImage, dstStride, rows, cols+positions-1)
-	checkSource("Col2imRows", "src", src[(positions-1)*srcPos:], images, srcImage, srcStride, rows, cols)
-	e.col2imRows(dst, src, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+	checkSource("Col2imRows", "dst", dst, kernelRows, dstKernelRow, images, dstImage, dstStride, rows, cols+positions-1)
+	checkSource("Col2imRows", "src", src[(positions-1)*srcPos:], kernelRows, srcKernelRow, images, srcImage, srcStride, rows, cols)
+	e.col2imRows(dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 }
 
 // Add sets dst += src, over len(src) floats.
 func Add(dst, src []float32) {
-	col2imRows(active.elem, dst, src, 1, 0, 1, 0, len(src), 0, len(src), 1, len(src))
+	col2imRows(active.elem, dst, src, 1, 0, 0, 1, 0, 1, 0, len(src), 0, len(src), 1, len(src))
 }
 
 // SGDStep is one step of torch.optim.SGD with momentum (dampening 0, no Nesterov) over value,
@@ -336,11 +342,13 @@ var goElem = elemOps{
 	sgd:             goSGD,
 }
 
-func goIm2colRows(dst, src []float32, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
-	for p := range positions {
-		for i := range images {
-			for r := range rows {
-				copy(dst[p*dstPos+(i*rows+r)*cols:][:cols], src[p+i*srcImage+r*srcStride:][:cols])
+func goIm2colRows(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int) {
+	for c := range kernelRows {
+		for p := range positions {
+			for i := range images {
+				for r := range rows {
+					copy(dst[c*dstKernelRow+p*dstPos+(i*rows+r)*cols:][:cols], src[c*srcKernelRow+p+i*srcImage+r*srcStride:][:cols])
+				}
 			}
 		}
 	}
@@ -361,14 +369,16 @@ func goPadCopy(dst, src []float32, images, srcImage, srcStride, top, rows, padL,
 	}
 }
 
-func goCol2imRows(dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
-	for p := range positions {
-		for i := range images {
-			for r := range rows {
-				d := dst[p+i*dstImage+r*dstStride:][:cols]
-				s := src[p*srcPos+i*srcImage+r*srcStride:][:cols]
-				for j, v := range s {
-					d[j] += v
+func goCol2imRows(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int) {
+	for c := range kernelRows {
+		for p := range positions {
+			for i := range images {
+				for r := range rows {
+					d := dst[c*dstKernelRow+p+i*dstImage+r*dstStride:][:cols]
+					s := src[c*srcKernelRow+p*srcPos+i*srcImage+r*srcStride:][:cols]
+					for j, v := range s {
+						d[j] += v
+					}
 				}
 			}
 		}

@@ -157,46 +157,53 @@ func TestIm2colCol2imRows(t *testing.T) {
 			}
 
 			// im2colRows: the same rows without padding, back to back, for several kernel
-			// positions (the source one float further each time).
-			positions := 1 + rng.IntN(4)
+			// positions (the source one float further each time) and kernel rows.
+			positions, kernelRows := 1+rng.IntN(4), rng.IntN(4)
 			dstPos := images*rows*cols + rng.IntN(5)
-			src = tricky(rng, images*srcImage+rows*srcStride+cols+positions)
-			dst = make([]float32, positions*dstPos+5)
+			dstKernelRow := positions*dstPos + rng.IntN(5)
+			srcKernelRow := images*srcImage + rng.IntN(5)
+			src = tricky(rng, kernelRows*srcKernelRow+images*srcImage+rows*srcStride+cols+positions)
+			dst = make([]float32, kernelRows*dstKernelRow+5)
 			for i := range dst {
 				dst[i] = sentinel
 			}
-			im2colRows(e, dst, src, positions, dstPos, images, srcImage, srcStride, rows, cols)
+			im2colRows(e, dst, src, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols)
 			for i, got := range dst {
 				want := float32(sentinel)
-				if p, at := i/max(dstPos, 1), i%max(dstPos, 1); p < positions && at < images*rows*cols {
+				kr, inKr := i/max(dstKernelRow, 1), i%max(dstKernelRow, 1)
+				if p, at := inKr/max(dstPos, 1), inKr%max(dstPos, 1); kr < kernelRows && p < positions && at < images*rows*cols {
 					img, r, c := at/(rows*cols), at/cols%rows, at%cols
-					want = src[p+img*srcImage+r*srcStride+c]
+					want = src[kr*srcKernelRow+p+img*srcImage+r*srcStride+c]
 				}
 				if math.Float32bits(got) != math.Float32bits(want) {
-					t.Fatalf("%s: im2colRows %d positions, %d images of %dx%d: dst[%d] = %g, want %g", e.name, positions, images, rows, cols, i, got, want)
+					t.Fatalf("%s: im2colRows %d kernel rows, %d positions, %d images of %dx%d: dst[%d] = %g, want %g", e.name, kernelRows, positions, images, rows, cols, i, got, want)
 				}
 			}
 
 			// col2imRows, adding those rows back into rows of acc that are dstStride apart.
 			dstStride := cols + rng.IntN(5)
 			dstImage := rows*dstStride + rng.IntN(7)
+			dstKernelRow = images*dstImage + rng.IntN(5)
 			srcPos := images*srcImage + rng.IntN(5)
-			src = tricky(rng, positions*srcPos+rows*srcStride+cols)
-			acc := tricky(rng, images*dstImage+rows*dstStride+cols+positions)
+			srcKernelRow = positions*srcPos + rng.IntN(5)
+			src = tricky(rng, kernelRows*srcKernelRow+positions*srcPos+rows*srcStride+cols)
+			acc := tricky(rng, kernelRows*dstKernelRow+images*dstImage+rows*dstStride+cols+positions)
 			before := slices.Clone(acc)
-			col2imRows(e, acc, src, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
+			col2imRows(e, acc, src, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols)
 			want := slices.Clone(before)
-			for p := range positions {
-				for img := range images {
-					for r := range rows {
-						for c := range cols {
-							want[p+img*dstImage+r*dstStride+c] += src[p*srcPos+img*srcImage+r*srcStride+c]
+			for kr := range kernelRows {
+				for p := range positions {
+					for img := range images {
+						for r := range rows {
+							for c := range cols {
+								want[kr*dstKernelRow+p+img*dstImage+r*dstStride+c] += src[kr*srcKernelRow+p*srcPos+img*srcImage+r*srcStride+c]
+							}
 						}
 					}
 				}
 			}
 			if !sameBits(acc, want) {
-				t.Fatalf("%s: col2imRows %d positions, %d images of %dx%d: got %v, want %v", e.name, positions, images, rows, cols, acc, want)
+				t.Fatalf("%s: col2imRows %d kernel rows, %d positions, %d images of %dx%d: got %v, want %v", e.name, kernelRows, positions, images, rows, cols, acc, want)
 			}
 		}
 	}
@@ -328,10 +335,16 @@ func TestElementwisePanicsOnShortSlices(t *testing.T) {
 	}{
 		{"PadCopy dst", "dst has 10 elements, want 12", func() { PadCopy(buf, buf, 2, 4, 4, 0, 1, 1, 4, 1, 0) }},
 		{"PadCopy src", "src has 10 elements, want at least 12", func() { PadCopy(make([]float32, 20), buf, 2, 8, 4, 0, 1, 0, 4, 0, 0) }},
-		{"Im2colRows dst", "dst has 10 elements, want 12", func() { Im2colRows(buf, buf, 1, 0, 3, 4, 4, 1, 4) }},
-		{"Im2colRows positions", "dst has 10 elements, want 13", func() { Im2colRows(buf, buf, 2, 9, 1, 4, 4, 1, 4) }},
-		{"Im2colRows stride", "bad geometry", func() { Im2colRows(buf, buf, 1, 0, 1, 4, 2, 1, 3) }},
-		{"Col2imRows src", "src has 10 elements", func() { Col2imRows(make([]float32, 20), buf, 1, 0, 2, 8, 4, 8, 4, 2, 3) }},
+		{"Im2colRows dst", "dst has 10 elements, want 12", func() { Im2colRows(buf, buf, 1, 0, 0, 1, 0, 3, 4, 4, 1, 4) }},
+		{"Im2colRows positions", "dst has 10 elements, want 13", func() { Im2colRows(buf, buf, 1, 0, 0, 2, 9, 1, 4, 4, 1, 4) }},
+		{"Im2colRows stride", "bad geometry", func() { Im2colRows(buf, buf, 1, 0, 0, 1, 0, 1, 4, 2, 1, 3) }},
+		{"Im2colRows kernel rows dst", "dst has 10 elements, want 12", func() { Im2colRows(buf, make([]float32, 40), 2, 8, 4, 1, 0, 1, 4, 4, 1, 4) }},
+		{"Im2colRows kernel rows src", "src has 10 elements, want at least 13", func() { Im2colRows(make([]float32, 40), buf, 3, 4, 5, 2, 4, 1, 4, 4, 1, 2) }},
+		{"Im2colRows kernel row stride", "bad geometry", func() { Im2colRows(buf, buf, 2, -1, 0, 1, 0, 1, 4, 4, 1, 4) }},
+		{"Col2imRows src", "src has 10 elements", func() { Col2imRows(make([]float32, 20), buf, 1, 0, 0, 1, 0, 2, 8, 4, 8, 4, 2, 3) }},
+		{"Col2imRows kernel rows dst", "dst has 10 elements, want at least 11", func() { Col2imRows(buf, make([]float32, 40), 2, 7, 4, 1, 0, 1, 4, 4, 4, 4, 1, 4) }},
+		{"Col2imRows kernel rows src", "src has 30 elements, want at least 34", func() { Col2imRows(make([]float32, 40), make([]float32, 40), 2, 8, 30, 2, 10, 1, 4, 4, 4, 4, 1, 4) }},
+		{"Col2imRows kernel row stride", "bad geometry", func() { Col2imRows(buf, buf, 2, 0, -4, 1, 0, 1, 4, 4, 4, 4, 1, 4) }},
 		{"ReLUPool2 plane", "plane has 10 elements", func() { ReLUPool2(buf, make([]uint8, 4), buf, 0, 4, 4) }},
 		{"ReLUPool2Backward y", "y has 1 elements", func() { ReLUPool2Backward(make([]float32, 16), buf, buf[:1], make([]uint8, 4), 4, 4) }},
 	} {

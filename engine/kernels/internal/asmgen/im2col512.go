@@ -23,6 +23,13 @@ package main
 //     that has the zeros of the padding in its masked-off lanes, and the zero rows with whole
 //     ZMM stores, where the AVX2 kernel writes the padding one float at a time.
 //
+// im2col and col2im take a kernel's rows at once: the engine calls them once per channel (or,
+// for a 1x1 kernel, once for all channels) rather than once per kernel row, each call moving
+// as little as 1,280 floats in the inception net's conv2, so that the checks and the set-up
+// (the width's dispatch, the masks) run once per channel. The kernel rows run one after
+// another, each as a call of its own would, and what stays in memory between them (their
+// bases and count) lives in the frame.
+//
 // Copies are exact and the additions are the reference's, so all three give the Go
 // reference's bits.
 
@@ -57,6 +64,41 @@ func constMask(m uint16, k Op) {
 	t := GP32()
 	MOVL(U32(uint32(m)), t)
 	KMOVW(t, k)
+}
+
+// kernelRowLoop is a kernel's loop over kernel rows: the bases of the current one in dst and
+// src, and how many are left, in the frame.
+type kernelRowLoop struct {
+	dst, src, left Mem
+}
+
+// newKernelRows starts a kernel that takes kernel rows: it puts the first one's bases (dst's
+// and src's) and the count of kernel rows in the frame, and ends the kernel (at name_done) if
+// there are none.
+func newKernelRows(name string) kernelRowLoop {
+	c := kernelRowLoop{dst: AllocLocal(8), src: AllocLocal(8), left: AllocLocal(8)}
+	t := GP64()
+	Load(Param("kernelRows"), t)
+	TESTQ(t, t)
+	JE(LabelRef(name + "_done"))
+	MOVQ(t, c.left)
+	Load(Param("dst").Base(), t)
+	MOVQ(t, c.dst)
+	Load(Param("src").Base(), t)
+	MOVQ(t, c.src)
+	return c
+}
+
+// next moves the bases on to the next kernel row (t is scratch) and jumps to again if any is left.
+func (c kernelRowLoop) next(t reg.GPVirtual, again string) {
+	Load(Param("dstKernelRow"), t)
+	SHLQ(U8(2), t)
+	ADDQ(t, c.dst)
+	Load(Param("srcKernelRow"), t)
+	SHLQ(U8(2), t)
+	ADDQ(t, c.src)
+	DECQ(c.left)
+	JNZ(LabelRef(again))
 }
 
 // rowOp512 runs op over k floats at p and q: whole ZMM vectors, then op(true) for the last
@@ -239,15 +281,15 @@ func packGroup(w int) (rows int, zmms [][]piece) {
 // packWidths packed into whole stores.
 func im2col512Kernel() {
 	name := "im2colAVX512"
-	TEXT(name, NOSPLIT, "func(dst, src []float32, positions, dstPos, images, srcImage, srcStride, rows, cols int)")
+	TEXT(name, NOSPLIT, "func(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, dstPos, images, srcImage, srcStride, rows, cols int)")
 	Pragma("noescape")
-	Doc(name+" copies, for each of positions kernel positions (src one float further, dst dstPos",
+	Doc(name+" copies, for each of kernelRows kernel rows (dst dstKernelRow and src srcKernelRow",
+		"floats further each), for each of positions kernel positions (src one float further, dst dstPos",
 		"floats further each time) and each of images images, rows rows of cols floats of src",
 		"(srcStride floats apart, image i's from srcImage*i on) back to back into dst. rows must be",
 		"at least 1.")
-	dPos := gp(Param("dst").Base())
-	sPos := gp(Param("src").Base())
-	positions := gp(Param("positions"))
+	kr := newKernelRows(name)
+	dPos, sPos, positions := GP64(), GP64(), GP64()
 	stride := gp(Param("srcStride"))
 	SHLQ(U8(2), stride)
 	cols := gp(Param("cols"))
@@ -256,12 +298,16 @@ func im2col512Kernel() {
 		CMPQ(cols, U8(w))
 		JE(LabelRef(fmt.Sprintf("%s_w%d", name, w)))
 	}
-	// loops emits the position and image loops around image, which copies one image's rows
-	// from q to d and leaves d past them.
+	// loops emits the kernel row, position and image loops around image, which copies one image's
+	// rows from q to d and leaves d past them.
 	loops := func(label string, image func()) {
+		Label(label + "_kernelrow")
+		MOVQ(kr.dst, dPos)
+		MOVQ(kr.src, sPos)
+		Load(Param("positions"), positions)
 		Label(label)
 		TESTQ(positions, positions)
-		JE(LabelRef(name + "_done"))
+		JE(LabelRef(label + "_kernelrowdone"))
 		MOVQ(dPos, d)
 		MOVQ(sPos, img)
 		Load(Param("images"), images)
@@ -280,6 +326,9 @@ func im2col512Kernel() {
 		ADDQ(U8(4), sPos)
 		DECQ(positions)
 		JMP(LabelRef(label))
+		Label(label + "_kernelrowdone")
+		kr.next(k, label+"_kernelrow")
+		JMP(LabelRef(name + "_done"))
 	}
 	// oneRow copies a row of cols floats from q to d, advancing d past it; tail is the mask
 	// of cols%16 lanes. q is kept.
@@ -409,14 +458,17 @@ func im2col512Kernel() {
 // floats, an XMM up to 4), so that a store's range never reaches the row after next.
 func col2imFused512Kernel() {
 	name := "col2imFusedAVX512"
-	TEXT(name, NOSPLIT, "func(dst, src []float32, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int)")
+	TEXT(name, NOSPLIT, "func(dst, src []float32, kernelRows, dstKernelRow, srcKernelRow, positions, srcPos, images, dstImage, dstStride, srcImage, srcStride, rows, cols int)")
 	Pragma("noescape")
-	Doc(name+" adds, for each of positions kernel positions (dst one float further, src srcPos",
+	Doc(name+" adds, for each of kernelRows kernel rows (dst dstKernelRow and src srcKernelRow",
+		"floats further each), for each of positions kernel positions (dst one float further, src srcPos",
 		"floats further each time) and each of images images, rows rows of cols floats of src into",
 		"dst, all the positions of a row at once. Image i's rows start dstImage*i floats into dst,",
 		"dstStride apart, and srcImage*i floats into src, srcStride apart. rows must be at least 1,",
-		fmt.Sprintf("positions 1..%d, cols+positions-1 at most 16 and at most dstStride, and dst's", maxFusedPositions),
-		"images must not overlap. Each element of dst gets its additions in position order.")
+		fmt.Sprintf("positions 1..%d, cols+positions-1 at most 16 and at most dstStride, and a", maxFusedPositions),
+		"kernel row's images must not overlap. Each element of dst gets its additions in kernel",
+		"row and position order.")
+	kr := newKernelRows(name)
 	positions := gp(Param("positions"))
 	for n := 1; n <= maxFusedPositions; n++ {
 		CMPQ(positions, U8(n))
@@ -448,8 +500,7 @@ func col2imFused512Kernel() {
 			label := pl + vw.label
 			Label(label)
 			// Each path loads its registers afresh: avo's allocator sees them as one program.
-			dImg := gp(Param("dst").Base())
-			sImg := gp(Param("src").Base())
+			dImg, sImg := GP64(), GP64()
 			dstStride, srcStride := gp(Param("dstStride")), gp(Param("srcStride"))
 			SHLQ(U8(2), dstStride)
 			SHLQ(U8(2), srcStride)
@@ -489,6 +540,11 @@ func col2imFused512Kernel() {
 				}
 				Load(Param("rows"), r)
 			}
+			// A kernel row's rows are all stored before the next one's are loaded, which
+			// overlap them.
+			Label(label + "_kernelrow")
+			MOVQ(kr.dst, dImg)
+			MOVQ(kr.src, sImg)
 			Load(Param("images"), images)
 			newImage()
 			VMOVUPS_Z(Mem{Base: p}, reg.K7, vw.v1)
@@ -519,6 +575,7 @@ func col2imFused512Kernel() {
 			JMP(LabelRef(label + "_row"))
 			Label(label + "_final")
 			addStore(vw.v1)
+			kr.next(k, label+"_kernelrow")
 			JMP(LabelRef(name + "_done"))
 		}
 	}
