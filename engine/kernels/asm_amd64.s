@@ -31352,6 +31352,3779 @@ zconv1dwRow5x5_rowEnd:
 	VZEROUPPER
 	RET
 
+// func zconvdw1x1(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw1x1(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), CX
+	MOVQ x_base+56(FP), DX
+	MOVQ tapStride+80(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (DX)(BX*2), SI
+	ADDQ BX, SI
+	MOVQ imageX+88(FP), BX
+	SUBQ hw+96(FP), BX
+	SHLQ $0x02, BX
+	MOVQ images+104(FP), DI
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw1x1_image:
+	MOVQ hw+96(FP), R8
+	SHRQ $0x04, R8
+	JE   zconvdw1x1_half
+
+zconvdw1x1_vec:
+	VMOVUPS     (DX), Z25
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R8
+	JNZ         zconvdw1x1_vec
+
+zconvdw1x1_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw1x1_imageEnd
+	VMOVUPS     (DX), Y25
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, CX
+
+zconvdw1x1_imageEnd:
+	ADDQ BX, DX
+	ADDQ BX, SI
+	DECQ DI
+	JNZ  zconvdw1x1_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw1x2(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw1x2(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), CX
+	MOVQ x_base+56(FP), DX
+	MOVQ tapStride+80(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (DX)(BX*2), SI
+	ADDQ BX, SI
+	MOVQ imageX+88(FP), DI
+	SUBQ hw+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ images+104(FP), R8
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw1x2_image:
+	MOVQ hw+96(FP), R9
+	SHRQ $0x04, R9
+	JE   zconvdw1x2_half
+
+zconvdw1x2_vec:
+	VMOVUPS     (DX), Z25
+	VMOVUPS     (DX)(BX*1), Z26
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R9
+	JNZ         zconvdw1x2_vec
+
+zconvdw1x2_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw1x2_imageEnd
+	VMOVUPS     (DX), Y25
+	VMOVUPS     (DX)(BX*1), Y26
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, CX
+
+zconvdw1x2_imageEnd:
+	ADDQ DI, DX
+	ADDQ DI, SI
+	DECQ R8
+	JNZ  zconvdw1x2_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw1x3(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw1x3(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), CX
+	MOVQ x_base+56(FP), DX
+	MOVQ tapStride+80(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (DX)(BX*2), SI
+	ADDQ BX, SI
+	MOVQ imageX+88(FP), DI
+	SUBQ hw+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ images+104(FP), R8
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw1x3_image:
+	MOVQ hw+96(FP), R9
+	SHRQ $0x04, R9
+	JE   zconvdw1x3_half
+
+zconvdw1x3_vec:
+	VMOVUPS     (DX), Z25
+	VMOVUPS     (DX)(BX*1), Z26
+	VMOVUPS     (DX)(BX*2), Z27
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R9
+	JNZ         zconvdw1x3_vec
+
+zconvdw1x3_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw1x3_imageEnd
+	VMOVUPS     (DX), Y25
+	VMOVUPS     (DX)(BX*1), Y26
+	VMOVUPS     (DX)(BX*2), Y27
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, CX
+
+zconvdw1x3_imageEnd:
+	ADDQ DI, DX
+	ADDQ DI, SI
+	DECQ R8
+	JNZ  zconvdw1x3_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw1x4(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw1x4(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), CX
+	MOVQ x_base+56(FP), DX
+	MOVQ tapStride+80(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (DX)(BX*2), SI
+	ADDQ BX, SI
+	MOVQ imageX+88(FP), DI
+	SUBQ hw+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ images+104(FP), R8
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw1x4_image:
+	MOVQ hw+96(FP), R9
+	SHRQ $0x04, R9
+	JE   zconvdw1x4_half
+
+zconvdw1x4_vec:
+	VMOVUPS     (DX), Z25
+	VMOVUPS     (DX)(BX*1), Z26
+	VMOVUPS     (DX)(BX*2), Z27
+	VMOVUPS     (SI), Z28
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R9
+	JNZ         zconvdw1x4_vec
+
+zconvdw1x4_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw1x4_imageEnd
+	VMOVUPS     (DX), Y25
+	VMOVUPS     (DX)(BX*1), Y26
+	VMOVUPS     (DX)(BX*2), Y27
+	VMOVUPS     (SI), Y28
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, CX
+
+zconvdw1x4_imageEnd:
+	ADDQ DI, DX
+	ADDQ DI, SI
+	DECQ R8
+	JNZ  zconvdw1x4_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw1x5(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw1x5(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), CX
+	MOVQ x_base+56(FP), DX
+	MOVQ tapStride+80(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (DX)(BX*2), SI
+	ADDQ BX, SI
+	MOVQ imageX+88(FP), DI
+	SUBQ hw+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ images+104(FP), R8
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw1x5_image:
+	MOVQ hw+96(FP), R9
+	SHRQ $0x04, R9
+	JE   zconvdw1x5_half
+
+zconvdw1x5_vec:
+	VMOVUPS     (DX), Z25
+	VMOVUPS     (DX)(BX*1), Z26
+	VMOVUPS     (DX)(BX*2), Z27
+	VMOVUPS     (SI), Z28
+	VMOVUPS     (SI)(BX*1), Z29
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, CX
+	DECQ        R9
+	JNZ         zconvdw1x5_vec
+
+zconvdw1x5_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw1x5_imageEnd
+	VMOVUPS     (DX), Y25
+	VMOVUPS     (DX)(BX*1), Y26
+	VMOVUPS     (DX)(BX*2), Y27
+	VMOVUPS     (SI), Y28
+	VMOVUPS     (SI)(BX*1), Y29
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, CX
+
+zconvdw1x5_imageEnd:
+	ADDQ DI, DX
+	ADDQ DI, SI
+	DECQ R8
+	JNZ  zconvdw1x5_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw2x1(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw2x1(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), SI
+	SUBQ hw+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ images+104(FP), R8
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw2x1_image:
+	MOVQ hw+96(FP), R9
+	SHRQ $0x04, R9
+	JE   zconvdw2x1_half
+
+zconvdw2x1_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconvdw2x1_vec
+
+zconvdw2x1_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw2x1_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw2x1_imageEnd:
+	ADDQ SI, BX
+	ADDQ SI, DI
+	DECQ R8
+	JNZ  zconvdw2x1_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw2x2(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw2x2(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw2x2_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw2x2_half
+
+zconvdw2x2_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw2x2_vec
+
+zconvdw2x2_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw2x2_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw2x2_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw2x2_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw2x3(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw2x3(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw2x3_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw2x3_half
+
+zconvdw2x3_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw2x3_vec
+
+zconvdw2x3_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw2x3_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw2x3_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw2x3_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw2x4(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw2x4(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw2x4_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw2x4_half
+
+zconvdw2x4_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (DI), Z28
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw2x4_vec
+
+zconvdw2x4_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw2x4_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (DI), Y28
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw2x4_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw2x4_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw2x5(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw2x5(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw2x5_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw2x5_half
+
+zconvdw2x5_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (DI), Z28
+	VMOVUPS     (DI)(SI*1), Z29
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw2x5_vec
+
+zconvdw2x5_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw2x5_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (DI), Y28
+	VMOVUPS     (DI)(SI*1), Y29
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw2x5_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw2x5_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw3x1(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw3x1(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), SI
+	SUBQ hw+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ images+104(FP), R8
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw3x1_image:
+	MOVQ hw+96(FP), R9
+	SHRQ $0x04, R9
+	JE   zconvdw3x1_half
+
+zconvdw3x1_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z2
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconvdw3x1_vec
+
+zconvdw3x1_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw3x1_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z2
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw3x1_imageEnd:
+	ADDQ SI, BX
+	ADDQ SI, DI
+	DECQ R8
+	JNZ  zconvdw3x1_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw3x2(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw3x2(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw3x2_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw3x2_half
+
+zconvdw3x2_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw3x2_vec
+
+zconvdw3x2_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw3x2_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw3x2_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw3x2_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw3x3(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw3x3(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw3x3_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw3x3_half
+
+zconvdw3x3_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw3x3_vec
+
+zconvdw3x3_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw3x3_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw3x3_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw3x3_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw3x4(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw3x4(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw3x4_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw3x4_half
+
+zconvdw3x4_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (DI), Z28
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw3x4_vec
+
+zconvdw3x4_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw3x4_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (DI), Y28
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw3x4_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw3x4_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw3x5(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw3x5(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw3x5_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw3x5_half
+
+zconvdw3x5_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (DI), Z28
+	VMOVUPS     (DI)(SI*1), Z29
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw3x5_vec
+
+zconvdw3x5_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw3x5_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (DI), Y28
+	VMOVUPS     (DI)(SI*1), Y29
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw3x5_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw3x5_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw4x1(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw4x1(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), SI
+	SUBQ hw+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ images+104(FP), R8
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw4x1_image:
+	MOVQ hw+96(FP), R9
+	SHRQ $0x04, R9
+	JE   zconvdw4x1_half
+
+zconvdw4x1_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (DX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconvdw4x1_vec
+
+zconvdw4x1_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw4x1_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (DX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw4x1_imageEnd:
+	ADDQ SI, BX
+	ADDQ SI, DI
+	DECQ R8
+	JNZ  zconvdw4x1_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw4x2(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw4x2(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw4x2_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw4x2_half
+
+zconvdw4x2_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (DX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw4x2_vec
+
+zconvdw4x2_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw4x2_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (DX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw4x2_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw4x2_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw4x3(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw4x3(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw4x3_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw4x3_half
+
+zconvdw4x3_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (DX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw4x3_vec
+
+zconvdw4x3_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw4x3_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (DX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw4x3_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw4x3_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw4x4(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw4x4(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw4x4_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw4x4_half
+
+zconvdw4x4_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (DI), Z28
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (DX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw4x4_vec
+
+zconvdw4x4_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw4x4_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (DI), Y28
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (DX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw4x4_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw4x4_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw4x5(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw4x5(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+zconvdw4x5_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw4x5_half
+
+zconvdw4x5_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (DI), Z28
+	VMOVUPS     (DI)(SI*1), Z29
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (DX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw4x5_vec
+
+zconvdw4x5_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw4x5_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (DI), Y28
+	VMOVUPS     (DI)(SI*1), Y29
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (DX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw4x5_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw4x5_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VMOVUPS    Z16, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw5x1(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw5x1(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), SI
+	SUBQ hw+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ images+104(FP), R8
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw5x1_image:
+	MOVQ hw+96(FP), R9
+	SHRQ $0x04, R9
+	JE   zconvdw5x1_half
+
+zconvdw5x1_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (DX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (DX)(CX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R9
+	JNZ         zconvdw5x1_vec
+
+zconvdw5x1_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw5x1_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (DX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (DX)(CX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw5x1_imageEnd:
+	ADDQ SI, BX
+	ADDQ SI, DI
+	DECQ R8
+	JNZ  zconvdw5x1_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw5x2(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw5x2(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw5x2_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw5x2_half
+
+zconvdw5x2_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (DX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (DX)(CX*2), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw5x2_vec
+
+zconvdw5x2_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw5x2_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (DX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (DX)(CX*2), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw5x2_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw5x2_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw5x3(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw5x3(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvdw5x3_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw5x3_half
+
+zconvdw5x3_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (DX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (DX)(CX*2), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw5x3_vec
+
+zconvdw5x3_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw5x3_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (DX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (DX)(CX*2), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw5x3_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw5x3_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw5x4(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw5x4(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+zconvdw5x4_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw5x4_half
+
+zconvdw5x4_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (DI), Z28
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (DX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	VMOVUPS     (DX)(CX*2), Z30
+	VFMADD231PS Z25, Z30, Z16
+	VFMADD231PS Z26, Z30, Z17
+	VFMADD231PS Z27, Z30, Z18
+	VFMADD231PS Z28, Z30, Z19
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw5x4_vec
+
+zconvdw5x4_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw5x4_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (DI), Y28
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (DX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	VMOVUPS     (DX)(CX*2), Y30
+	VFMADD231PS Z25, Z30, Z16
+	VFMADD231PS Z26, Z30, Z17
+	VFMADD231PS Z27, Z30, Z18
+	VFMADD231PS Z28, Z30, Z19
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw5x4_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw5x4_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VMOVUPS    Z16, 64(AX)
+	VZEROUPPER
+	RET
+
+// func zconvdw5x5(sums []float32, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw5x5(SB), NOSPLIT, $0-112
+	MOVQ dy_base+24(FP), AX
+	MOVQ dyStride+48(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (AX)(CX*2), DX
+	MOVQ x_base+56(FP), BX
+	MOVQ tapStride+80(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (BX)(SI*2), DI
+	ADDQ SI, DI
+	MOVQ imageX+88(FP), R8
+	SUBQ hw+96(FP), R8
+	SHLQ $0x02, R8
+	MOVQ images+104(FP), R9
+
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+
+zconvdw5x5_image:
+	MOVQ hw+96(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw5x5_half
+
+zconvdw5x5_vec:
+	VMOVUPS     (BX), Z25
+	VMOVUPS     (BX)(SI*1), Z26
+	VMOVUPS     (BX)(SI*2), Z27
+	VMOVUPS     (DI), Z28
+	VMOVUPS     (DI)(SI*1), Z29
+	VMOVUPS     (AX), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (AX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (DX), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (DX)(CX*1), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	VMOVUPS     (DX)(CX*2), Z30
+	VFMADD231PS Z25, Z30, Z20
+	VFMADD231PS Z26, Z30, Z21
+	VFMADD231PS Z27, Z30, Z22
+	VFMADD231PS Z28, Z30, Z23
+	VFMADD231PS Z29, Z30, Z24
+	ADDQ        $0x40, BX
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, AX
+	ADDQ        $0x40, DX
+	DECQ        R10
+	JNZ         zconvdw5x5_vec
+
+zconvdw5x5_half:
+	TESTQ       $0x00000008, hw+96(FP)
+	JE          zconvdw5x5_imageEnd
+	VMOVUPS     (BX), Y25
+	VMOVUPS     (BX)(SI*1), Y26
+	VMOVUPS     (BX)(SI*2), Y27
+	VMOVUPS     (DI), Y28
+	VMOVUPS     (DI)(SI*1), Y29
+	VMOVUPS     (AX), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (AX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (DX), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (DX)(CX*1), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	VMOVUPS     (DX)(CX*2), Y30
+	VFMADD231PS Z25, Z30, Z20
+	VFMADD231PS Z26, Z30, Z21
+	VFMADD231PS Z27, Z30, Z22
+	VFMADD231PS Z28, Z30, Z23
+	VFMADD231PS Z29, Z30, Z24
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+
+zconvdw5x5_imageEnd:
+	ADDQ R8, BX
+	ADDQ R8, DI
+	DECQ R9
+	JNZ  zconvdw5x5_image
+	MOVQ sums_base+0(FP), AX
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VMOVUPS    Z0, (AX)
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VMOVUPS    Z16, 64(AX)
+	VZEROUPPER
+	RET
+
 DATA bnEvenIdx<>+0(SB)/4, $0x00000000
 DATA bnEvenIdx<>+4(SB)/4, $0x00000002
 DATA bnEvenIdx<>+8(SB)/4, $0x00000004

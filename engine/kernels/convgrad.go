@@ -1,0 +1,119 @@
+package kernels
+
+import "fmt"
+
+// ConvGrad adds to dw [OC,C,K,K] the weight gradient of a stride-1 unpadded convolution of
+// images images x [images,C,H,W], from the output gradient dy laid out as the convolution's
+// GEMM writes it: output channel oc's row dyStride floats from the last one's, holding image
+// after image of [H-K+1, W-K+1] planes:
+//
+//	dw[oc,c,kh,kw] += sum over i, oy, ox of dy[oc*dyStride + (i*oh + oy)*ow + ox] * x[i,c,oy+kh,ox+kw]
+//
+// It replaces the product of dy by the transposed im2col matrix of x. Where ConvGradFast holds
+// it runs on generated kernels, which need buf (ConvGradBuf floats, overwritten) for one
+// channel's planes shifted by each kernel column; they sum in 16 lanes, one per pixel modulo
+// 16 of an image, added up at the end, so the bits differ from Sgemm's by rounding. Otherwise
+// it runs in Go, pixel by pixel, and buf is unused.
+func ConvGrad(dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K int, buf []float32) {
+	convGrad(active.elem, dw, dy, dyStride, x, images, C, H, W, OC, K, buf)
+}
+
+// ConvGradFast reports whether ConvGrad runs on generated kernels for an output of oh x ow
+// pixels: on the AVX-512 set, for whole multiples of 8 pixels per image.
+func ConvGradFast(oh, ow int) bool { return convGradFast(active.elem, oh, ow) }
+
+func convGradFast(e elemOps, oh, ow int) bool {
+	return e.convGradRows != nil && oh*ow%8 == 0
+}
+
+// ConvGradBuf is how many floats ConvGrad's buf needs: a channel's images shifted by each of
+// the K kernel columns and cut to the output's width.
+func ConvGradBuf(images, H, W, K int) int { return K * images * H * (W - K + 1) }
+
+// Most output channels and kernel positions of a convGradRows call: the zconvdw kernels'.
+const (
+	gradOCs  = 5
+	gradTaps = 5
+)
+
+func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K int, buf []float32) {
+	oh, ow := H-K+1, W-K+1
+	if K < 1 || oh < 1 || ow < 1 || OC < 1 || C < 1 || images < 1 {
+		panic(fmt.Sprintf("kernels: ConvGrad: bad geometry: %d kernels %dx%dx%d over %d images %dx%d", OC, C, K, K, images, H, W))
+	}
+	hw, kk := oh*ow, K*K
+	if len(x) < images*C*H*W || len(dw) < OC*C*kk {
+		panic(fmt.Sprintf("kernels: ConvGrad: x has %d elements and dw %d, want %d and %d", len(x), len(dw), images*C*H*W, OC*C*kk))
+	}
+	if dyStride < images*hw || len(dy) < (OC-1)*dyStride+images*hw {
+		panic(fmt.Sprintf("kernels: ConvGrad: dy has %d elements with stride %d, want %d rows of %d", len(dy), dyStride, OC, images*hw))
+	}
+	if !convGradFast(e, oh, ow) {
+		goConvGrad(dw, dy, dyStride, x, images, C, H, W, OC, K)
+		return
+	}
+	if need := ConvGradBuf(images, H, W, K); len(buf) < need {
+		panic(fmt.Sprintf("kernels: ConvGrad: buf has %d elements, want %d", len(buf), need))
+	}
+	// buf holds K planes, one per kernel column kw: image i's rows of x[i,c] from column kw on,
+	// ow floats each, back to back. The inputs kernel position (kh, kw) multiplies by image i's
+	// output pixels are then one run of hw floats, from (kw*images + i)*H*ow + kh*ow.
+	plane := H * ow
+	tapStride := images * plane
+	groups := (OC + gradOCs - 1) / gradOCs
+	var sums [32]float32
+	for c := range C {
+		im2colRows(e, buf, x[c*H*W:], K, tapStride, images, C*H*W, W, H, ow)
+		for oc0, g := 0, 0; g < groups; g++ {
+			// Channels in calls of sizes as equal as can be: 12 go as 4+4+4, not 5+5+2.
+			ocs := OC / groups
+			if g < OC%groups {
+				ocs++
+			}
+			for kh := range K {
+				for kw0 := 0; kw0 < K; kw0 += gradTaps {
+					taps := min(gradTaps, K-kw0)
+					e.convGradRows(sums[:], dy[oc0*dyStride:], dyStride, buf[kw0*tapStride+kh*ow:], tapStride, plane, hw, images, ocs, taps)
+					for oc := range ocs {
+						row := dw[(oc0+oc)*C*kk+c*kk+kh*K+kw0:][:taps]
+						for j := range row {
+							row[j] += sums[gradLane(oc*taps+j)]
+						}
+					}
+				}
+			}
+			oc0 += ocs
+		}
+	}
+}
+
+// gradLane is where a zconvdw kernel leaves accumulator a's sum: its reduction trees (one per
+// 16 accumulators) leave accumulator m of a tree in lane 4*(m%4) + m/4.
+func gradLane(a int) int {
+	m := a % 16
+	return a - m + 4*(m%4) + m/4
+}
+
+// goConvGrad is ConvGrad in Go.
+func goConvGrad(dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K int) {
+	oh, ow := H-K+1, W-K+1
+	for oc := range OC {
+		for c := range C {
+			for kh := range K {
+				for kw := range K {
+					var sum float32
+					for i := range images {
+						g := dy[oc*dyStride+i*oh*ow:][:oh*ow]
+						for oy := range oh {
+							xr := x[(i*C+c)*H*W+(oy+kh)*W+kw:][:ow]
+							for ox, v := range xr {
+								sum += g[oy*ow+ox] * v
+							}
+						}
+					}
+					dw[((oc*C+c)*K+kh)*K+kw] += sum
+				}
+			}
+		}
+	}
+}

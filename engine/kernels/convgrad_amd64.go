@@ -1,0 +1,25 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// convGradFunc is the signature of the generated zconvdw kernels.
+type convGradFunc func(sums, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images int)
+
+// convGradKernelsAVX512 is zconvdw{ocs}x{taps} at [ocs-1][taps-1].
+var convGradKernelsAVX512 = [gradOCs][gradTaps]convGradFunc{
+	{zconvdw1x1, zconvdw1x2, zconvdw1x3, zconvdw1x4, zconvdw1x5},
+	{zconvdw2x1, zconvdw2x2, zconvdw2x3, zconvdw2x4, zconvdw2x5},
+	{zconvdw3x1, zconvdw3x2, zconvdw3x3, zconvdw3x4, zconvdw3x5},
+	{zconvdw4x1, zconvdw4x2, zconvdw4x3, zconvdw4x4, zconvdw4x5},
+	{zconvdw5x1, zconvdw5x2, zconvdw5x3, zconvdw5x4, zconvdw5x5},
+}
+
+// convGradAVX512 runs the zconvdw kernel for ocs channels and taps kernel positions (the
+// elemOps convGradRows), after checking the last element it reads and writes: the assembly
+// trusts its arguments.
+func convGradAVX512(sums, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images, ocs, taps int) {
+	_ = sums[31]
+	_ = dy[(ocs-1)*dyStride+images*hw-1]
+	_ = x[(taps-1)*tapStride+(images-1)*imageX+hw-1]
+	convGradKernelsAVX512[ocs-1][taps-1](sums, dy, dyStride, x, tapStride, imageX, hw, images)
+}

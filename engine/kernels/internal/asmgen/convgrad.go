@@ -1,0 +1,161 @@
+package main
+
+// The weight gradient of a multi-channel convolution is a GEMM of the output gradient by the
+// im2col matrix, K*K times the input's size: for the engine's 5x5 layers on 12x12 images
+// (inception's conv2: 88 channels, 2.25 MB for four images) it spills the L2 cache, and its
+// dot products run at half the FMA peak. convGradKernel computes the same sums from a much
+// smaller copy of the input instead: for one input channel, K copies of its planes shifted by
+// one column each and cut to the output's width (kernels.ConvGrad packs them), in which the
+// inputs that kernel position (kh, kw) multiplies by the output pixels of an image are one
+// contiguous run, as the output gradient's pixels are. A call then is ocs x taps dot products
+// along contiguous runs, like the GEMM's dot kernels but with 25 accumulators, not 16, and
+// without any im2col matrix.
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// maxGradOCs and maxGradTaps bound a zconvdw kernel: 5 x 5 accumulators, 5 input vectors and
+// one output-gradient vector take 31 of the 32 ZMM registers.
+const (
+	maxGradOCs  = 5
+	maxGradTaps = 5
+)
+
+// convGradKernels emits the AVX-512 set's multi-channel weight-gradient kernels.
+func convGradKernels() {
+	for ocs := 1; ocs <= maxGradOCs; ocs++ {
+		for taps := 1; taps <= maxGradTaps; taps++ {
+			convGradKernel(ocs, taps)
+		}
+	}
+}
+
+// convGradKernel emits zconvdw{ocs}x{taps}:
+//
+//	sums[lane(oc*taps + j)] = sum over images i, pixels p < hw of
+//	                          dy[oc*dyStride + i*hw + p] * x[j*tapStride + i*imageX + p]
+//
+// 16 pixels at a time (a last 8 in the lower lanes of YMM loads, which clear the upper ones),
+// one lane per pixel modulo 16, the lanes summed at the end by zdotKernel's transposing tree
+// (twice, for more than 16 accumulators): accumulator m (of the 16 of a tree) lands in
+// float lane(m) = 4*(m%4) + m/4 of that tree's 16 (sums[16:] for the second tree). The caller
+// adds the sums to the gradient. hw must be a multiple of 8.
+func convGradKernel(ocs, taps int) {
+	name := fmt.Sprintf("zconvdw%dx%d", ocs, taps)
+	TEXT(name, NOSPLIT, "func(sums []float32, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sums the weight gradient of %d output channels at %d kernel positions of a", name, ocs, taps),
+		"multi-channel convolution from packed input planes (see convGradKernel in the generator).")
+
+	all := zmmAll()
+	n := ocs * taps
+	acc := make([][]reg.VecPhysical, ocs)
+	for oc := range acc {
+		acc[oc] = all[oc*taps : (oc+1)*taps]
+	}
+	xvec := all[25:30]
+	dv := all[30]
+
+	dyp := gp(Param("dy").Base())
+	ds := gp(Param("dyStride"))
+	SHLQ(U8(2), ds)
+	dyp2 := GP64()
+	LEAQ(Mem{Base: dyp, Index: ds, Scale: 2}, dyp2)
+	dyAt := []Mem{{Base: dyp}, {Base: dyp, Index: ds, Scale: 1}, {Base: dyp2}, {Base: dyp2, Index: ds, Scale: 1}, {Base: dyp2, Index: ds, Scale: 2}}
+	xp := gp(Param("x").Base())
+	ts := gp(Param("tapStride"))
+	SHLQ(U8(2), ts)
+	xp3 := GP64()
+	LEAQ(Mem{Base: xp, Index: ts, Scale: 2}, xp3)
+	ADDQ(ts, xp3)
+	xAt := []Mem{{Base: xp}, {Base: xp, Index: ts, Scale: 1}, {Base: xp, Index: ts, Scale: 2}, {Base: xp3}, {Base: xp3, Index: ts, Scale: 1}}
+	// Bytes from the end of an image's run in x to the next image's.
+	imgSkip := gp(Param("imageX"))
+	SUBQ(paramAddr("hw"), imgSkip)
+	SHLQ(U8(2), imgSkip)
+	images := gp(Param("images"))
+	v := GP64()
+	step := func(loaded func(reg.VecPhysical) reg.VecPhysical) {
+		for j := 0; j < taps; j++ {
+			VMOVUPS(xAt[j], loaded(xvec[j]))
+		}
+		for oc := 0; oc < ocs; oc++ {
+			VMOVUPS(dyAt[oc], loaded(dv))
+			for j := 0; j < taps; j++ {
+				VFMADD231PS(xvec[j], dv, acc[oc][j]) // full width: a YMM load left zeros above
+			}
+		}
+		b := U8(int(loaded(dv).Size()))
+		for _, p := range []reg.GPVirtual{xp, xp3, dyp, dyp2} {
+			ADDQ(b, p)
+		}
+	}
+
+	Comment("Zero the accumulators and the registers the reduction trees sum with them.")
+	for _, z := range all[:max(n, 16)] {
+		VPXORD(z, z, z)
+	}
+	Label(name + "_image")
+	Load(Param("hw"), v)
+	SHRQ(U8(4), v)
+	JE(LabelRef(name + "_half"))
+	Label(name + "_vec")
+	step(func(r reg.VecPhysical) reg.VecPhysical { return r })
+	DECQ(v)
+	JNZ(LabelRef(name + "_vec"))
+	Label(name + "_half")
+	TESTQ(U32(8), paramAddr("hw"))
+	JE(LabelRef(name + "_imageEnd"))
+	step(func(r reg.VecPhysical) reg.VecPhysical { return r.AsY().(reg.VecPhysical) })
+	Label(name + "_imageEnd")
+	ADDQ(imgSkip, xp)
+	ADDQ(imgSkip, xp3)
+	DECQ(images)
+	JNZ(LabelRef(name + "_image"))
+
+	sp := gp(Param("sums").Base())
+	sumTree16(all[:16], all[30], all[31])
+	VMOVUPS(all[0], Mem{Base: sp})
+	if n > 16 {
+		Comment("The second tree: accumulators 16.. and zeros.")
+		for _, z := range all[n:] {
+			VPXORD(z, z, z)
+		}
+		sumTree16(all[16:], all[1], all[2])
+		VMOVUPS(all[16], Mem{Base: sp, Disp: 64})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// sumTree16 is zdotKernel's reduction: it sums each of the 16 registers z across its lanes,
+// into z[0]'s float lane 4*(m%4) + m/4 for z[m], with lo and hi as temporaries.
+func sumTree16(z []reg.VecPhysical, lo, hi reg.VecPhysical) {
+	Comment("Sum 16 accumulators across their lanes at once (see zdotKernel).")
+	for p := 0; p < 8; p++ {
+		x, y := z[2*p], z[2*p+1]
+		VSHUFF32X4(U8(0x44), y, x, lo)
+		VSHUFF32X4(U8(0xee), y, x, hi)
+		VADDPS(hi, lo, x)
+	}
+	for q := 0; q < 4; q++ {
+		x, y := z[4*q], z[4*q+2]
+		VSHUFF32X4(U8(0x88), y, x, lo)
+		VSHUFF32X4(U8(0xdd), y, x, hi)
+		VADDPS(hi, lo, z[4*q])
+	}
+	for h := 0; h < 2; h++ {
+		x, y := z[8*h], z[8*h+4]
+		VSHUFPS(U8(0x44), y, x, lo)
+		VSHUFPS(U8(0xee), y, x, hi)
+		VADDPS(hi, lo, z[8*h])
+	}
+	VSHUFPS(U8(0x88), z[8], z[0], lo)
+	VSHUFPS(U8(0xdd), z[8], z[0], hi)
+	VADDPS(hi, lo, z[0])
+}
