@@ -27,13 +27,16 @@ func convGradFast(e elemOps, oh, ow int) bool {
 }
 
 // ConvGradBuf is how many floats ConvGrad's buf needs: a channel's images shifted by each of
-// the K kernel columns and cut to the output's width.
-func ConvGradBuf(images, H, W, K int) int { return K * images * H * (W - K + 1) }
+// the K kernel columns and cut to the output's width, and a call's sums (which, on the stack,
+// would escape through the call of a func value: an allocation per call).
+func ConvGradBuf(images, H, W, K int) int { return K*images*H*(W-K+1) + gradSums }
 
-// Most output channels and kernel positions of a convGradRows call: the zconvdw kernels'.
 const (
+	// Most output channels and kernel positions of a convGradRows call: the zconvdw kernels'.
 	gradOCs  = 5
 	gradTaps = 5
+	// gradSums is the floats a convGradRows call writes its sums to.
+	gradSums = 32
 )
 
 func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K int, buf []float32) {
@@ -60,8 +63,11 @@ func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C,
 	// output pixels are then one run of hw floats, from (kw*images + i)*H*ow + kh*ow.
 	plane := H * ow
 	tapStride := images * plane
+	sums := buf[K*tapStride:][:gradSums]
 	groups := (OC + gradOCs - 1) / gradOCs
-	var sums [32]float32
+	// A call runs over all the images: its sums across lanes at the end, and the calls
+	// themselves, cost less the longer it runs. (Blocks of 8 images, whose dy and shifted
+	// copies stay in the L1 cache through the 20 calls that reuse them, were no faster.)
 	for c := range C {
 		im2colRows(e, buf, x[c*H*W:], K, tapStride, images, C*H*W, W, H, ow)
 		for oc0, g := 0, 0; g < groups; g++ {
@@ -73,11 +79,13 @@ func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C,
 			for kh := range K {
 				for kw0 := 0; kw0 < K; kw0 += gradTaps {
 					taps := min(gradTaps, K-kw0)
-					e.convGradRows(sums[:], dy[oc0*dyStride:], dyStride, buf[kw0*tapStride+kh*ow:], tapStride, plane, hw, images, ocs, taps)
+					e.convGradRows(sums, dy[oc0*dyStride:], dyStride, buf[kw0*tapStride+kh*ow:], tapStride, plane, hw, images, ocs, taps)
+					a := 0
 					for oc := range ocs {
 						row := dw[(oc0+oc)*C*kk+c*kk+kh*K+kw0:][:taps]
 						for j := range row {
-							row[j] += sums[gradLane(oc*taps+j)]
+							row[j] += sums[gradLanes[a]]
+							a++
 						}
 					}
 				}
@@ -87,12 +95,15 @@ func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C,
 	}
 }
 
-// gradLane is where a zconvdw kernel leaves accumulator a's sum: its reduction trees (one per
-// 16 accumulators) leave accumulator m of a tree in lane 4*(m%4) + m/4.
-func gradLane(a int) int {
-	m := a % 16
-	return a - m + 4*(m%4) + m/4
-}
+// gradLanes[a] is where a zconvdw kernel leaves accumulator a's sum: its reduction trees (one
+// per 16 accumulators) leave accumulator m of a tree in lane 4*(m%4) + m/4.
+var gradLanes = func() (l [gradOCs * gradTaps]uint8) {
+	for a := range l {
+		m := a % 16
+		l[a] = uint8(a - m + 4*(m%4) + m/4)
+	}
+	return l
+}()
 
 // goConvGrad is ConvGrad in Go.
 func goConvGrad(dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K int) {

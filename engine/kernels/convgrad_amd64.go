@@ -18,7 +18,7 @@ var convGradKernelsAVX512 = [gradOCs][gradTaps]convGradFunc{
 // elemOps convGradRows), after checking the last element it reads and writes: the assembly
 // trusts its arguments.
 func convGradAVX512(sums, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images, ocs, taps int) {
-	_ = sums[31]
+	_ = sums[gradSums-1]
 	_ = dy[(ocs-1)*dyStride+images*hw-1]
 	_ = x[(taps-1)*tapStride+(images-1)*imageX+hw-1]
 	convGradKernelsAVX512[ocs-1][taps-1](sums, dy, dyStride, x, tapStride, imageX, hw, images)
