@@ -27,16 +27,20 @@ func convGradFast(e elemOps, oh, ow int) bool {
 }
 
 // ConvGradBuf is how many floats ConvGrad's buf needs: a channel's images shifted by each of
-// the K kernel columns and cut to the output's width, and a call's sums (which, on the stack,
-// would escape through the call of a func value: an allocation per call).
-func ConvGradBuf(images, H, W, K int) int { return K*images*H*(W-K+1) + gradSums }
+// the K kernel columns and cut to the output's width.
+func ConvGradBuf(images, H, W, K int) int { return K * images * H * (W - K + 1) }
 
 const (
 	// Most output channels and kernel positions of a convGradRows call: the zconvdw kernels'.
 	gradOCs  = 5
 	gradTaps = 5
-	// gradSums is the floats a convGradRows call writes its sums to.
-	gradSums = 32
+	// gradCallPixels is about how many pixels of each image a convGradRows call runs over:
+	// images in blocks of that many pixels, so that a call's 5 output channels of dy and its
+	// block of the shifted copies (10 KB and 15 KB for 5x5 kernels on 8x8 outputs) stay in the
+	// L1 cache through the calls that reuse them (without blocks they streamed from L2 at ~50
+	// bytes a cycle, more than it gives), while the sums across lanes at the end of each
+	// kernel row stay a small part of a call's time.
+	gradCallPixels = 512
 )
 
 func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K int, buf []float32) {
@@ -63,47 +67,28 @@ func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C,
 	// output pixels are then one run of hw floats, from (kw*images + i)*H*ow + kh*ow.
 	plane := H * ow
 	tapStride := images * plane
-	sums := buf[K*tapStride:][:gradSums]
 	groups := (OC + gradOCs - 1) / gradOCs
-	// A call runs over all the images: its sums across lanes at the end, and the calls
-	// themselves, cost less the longer it runs. (Blocks of 8 images, whose dy and shifted
-	// copies stay in the L1 cache through the 20 calls that reuse them, were no faster.)
+	block := max(1, gradCallPixels/hw)
 	for c := range C {
 		im2colRows(e, buf, x[c*H*W:], K, tapStride, images, C*H*W, W, H, ow)
-		for oc0, g := 0, 0; g < groups; g++ {
-			// Channels in calls of sizes as equal as can be: 12 go as 4+4+4, not 5+5+2.
-			ocs := OC / groups
-			if g < OC%groups {
-				ocs++
-			}
-			for kh := range K {
+		for i0 := 0; i0 < images; i0 += block {
+			nb := min(block, images-i0)
+			for oc0, g := 0, 0; g < groups; g++ {
+				// Channels in calls of sizes as equal as can be: 12 go as 4+4+4, not 5+5+2.
+				ocs := OC / groups
+				if g < OC%groups {
+					ocs++
+				}
+				// A call covers all K kernel rows (the next row's inputs are ow floats on).
 				for kw0 := 0; kw0 < K; kw0 += gradTaps {
 					taps := min(gradTaps, K-kw0)
-					e.convGradRows(sums, dy[oc0*dyStride:], dyStride, buf[kw0*tapStride+kh*ow:], tapStride, plane, hw, images, ocs, taps)
-					a := 0
-					for oc := range ocs {
-						row := dw[(oc0+oc)*C*kk+c*kk+kh*K+kw0:][:taps]
-						for j := range row {
-							row[j] += sums[gradLanes[a]]
-							a++
-						}
-					}
+					e.convGradRows(dw[(oc0*C+c)*kk+kw0:], C*kk, dy[oc0*dyStride+i0*hw:], dyStride, buf[kw0*tapStride+i0*plane:], tapStride, plane, hw, nb, ocs, taps, K, ow, K)
 				}
+				oc0 += ocs
 			}
-			oc0 += ocs
 		}
 	}
 }
-
-// gradLanes[a] is where a zconvdw kernel leaves accumulator a's sum: its reduction trees (one
-// per 16 accumulators) leave accumulator m of a tree in lane 4*(m%4) + m/4.
-var gradLanes = func() (l [gradOCs * gradTaps]uint8) {
-	for a := range l {
-		m := a % 16
-		l[a] = uint8(a - m + 4*(m%4) + m/4)
-	}
-	return l
-}()
 
 // goConvGrad is ConvGrad in Go.
 func goConvGrad(dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K int) {

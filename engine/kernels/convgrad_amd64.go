@@ -3,7 +3,7 @@
 package kernels
 
 // convGradFunc is the signature of the generated zconvdw kernels.
-type convGradFunc func(sums, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images int)
+type convGradFunc func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images, rows, rowX, rowDW int)
 
 // convGradKernelsAVX512 is zconvdw{ocs}x{taps} at [ocs-1][taps-1].
 var convGradKernelsAVX512 = [gradOCs][gradTaps]convGradFunc{
@@ -14,12 +14,12 @@ var convGradKernelsAVX512 = [gradOCs][gradTaps]convGradFunc{
 	{zconvdw5x1, zconvdw5x2, zconvdw5x3, zconvdw5x4, zconvdw5x5},
 }
 
-// convGradAVX512 runs the zconvdw kernel for ocs channels and taps kernel positions (the
-// elemOps convGradRows), after checking the last element it reads and writes: the assembly
-// trusts its arguments.
-func convGradAVX512(sums, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images, ocs, taps int) {
-	_ = sums[gradSums-1]
+// convGradAVX512 runs the zconvdw kernel for ocs channels, taps kernel positions and rows
+// kernel rows (the elemOps convGradRows), after checking the last element it reads and
+// writes: the assembly trusts its arguments.
+func convGradAVX512(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images, ocs, taps, rows, rowX, rowDW int) {
+	_ = dw[(ocs-1)*ldw+(rows-1)*rowDW+taps-1]
 	_ = dy[(ocs-1)*dyStride+images*hw-1]
-	_ = x[(taps-1)*tapStride+(images-1)*imageX+hw-1]
-	convGradKernelsAVX512[ocs-1][taps-1](sums, dy, dyStride, x, tapStride, imageX, hw, images)
+	_ = x[(taps-1)*tapStride+(images-1)*imageX+(rows-1)*rowX+hw-1]
+	convGradKernelsAVX512[ocs-1][taps-1](dw, ldw, dy, dyStride, x, tapStride, imageX, hw, images, rows, rowX, rowDW)
 }

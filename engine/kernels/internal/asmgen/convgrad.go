@@ -28,29 +28,53 @@ const (
 
 // convGradKernels emits the AVX-512 set's multi-channel weight-gradient kernels.
 func convGradKernels() {
-	for ocs := 1; ocs <= maxGradOCs; ocs++ {
-		for taps := 1; taps <= maxGradTaps; taps++ {
-			convGradKernel(ocs, taps)
+	for taps := 1; taps <= maxGradTaps; taps++ {
+		idx := gradLaneIndex(taps)
+		for ocs := 1; ocs <= maxGradOCs; ocs++ {
+			convGradKernel(ocs, taps, idx)
 		}
 	}
 }
 
-// convGradKernel emits zconvdw{ocs}x{taps}:
+// gradLane is where the reduction trees leave accumulator a's sum among the 32 floats of the
+// two trees' results: accumulator m of a tree in float 4*(m%4) + m/4 of that tree's 16.
+func gradLane(a int) int {
+	m := a % 16
+	return a - m + 4*(m%4) + m/4
+}
+
+// gradLaneIndex emits the VPERMI2PS indexes that gather, for each output channel oc of a
+// kernel of taps positions, its taps sums (accumulators oc*taps + j) into floats 0..taps-1.
+func gradLaneIndex(taps int) Mem {
+	m := GLOBL(fmt.Sprintf("convdwIdx%d", taps), RODATA|NOPTR)
+	for oc := 0; oc < maxGradOCs; oc++ {
+		for j := 0; j < 16; j++ {
+			v := 0
+			if j < taps {
+				v = gradLane(oc*taps + j)
+			}
+			DATA(64*oc+4*j, U32(v))
+		}
+	}
+	return m
+}
+
+// convGradKernel emits zconvdw{ocs}x{taps}: for each of rows kernel rows r,
 //
-//	sums[lane(oc*taps + j)] = sum over images i, pixels p < hw of
-//	                          dy[oc*dyStride + i*hw + p] * x[j*tapStride + i*imageX + p]
+//	dw[oc*ldw + r*rowDW + j] += sum over images i, pixels p < hw of
+//	                            dy[oc*dyStride + i*hw + p] * x[j*tapStride + i*imageX + r*rowX + p]
 //
 // 16 pixels at a time (a last 8 in the lower lanes of YMM loads, which clear the upper ones),
-// one lane per pixel modulo 16, the lanes summed at the end by zdotKernel's transposing tree
-// (twice, for more than 16 accumulators): accumulator m (of the 16 of a tree) lands in
-// float lane(m) = 4*(m%4) + m/4 of that tree's 16 (sums[16:] for the second tree). The caller
-// adds the sums to the gradient. hw must be a multiple of 8.
-func convGradKernel(ocs, taps int) {
+// one lane per pixel modulo 16, the lanes summed at the end of each kernel row by zdotKernel's
+// transposing tree (twice, for more than 16 accumulators), each channel's taps sums gathered
+// into one vector (VPERMI2PS) and added to dw under a mask. hw must be a multiple of 8.
+func convGradKernel(ocs, taps int, idx Mem) {
 	name := fmt.Sprintf("zconvdw%dx%d", ocs, taps)
-	TEXT(name, NOSPLIT, "func(sums []float32, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images int)")
+	TEXT(name, NOSPLIT, "func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images, rows, rowX, rowDW int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sums the weight gradient of %d output channels at %d kernel positions of a", name, ocs, taps),
-		"multi-channel convolution from packed input planes (see convGradKernel in the generator).")
+	Doc(fmt.Sprintf("%s adds the weight gradient of %d output channels at %d kernel positions of a", name, ocs, taps),
+		"multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel",
+		"in the generator).")
 
 	all := zmmAll()
 	n := ocs * taps
@@ -61,23 +85,32 @@ func convGradKernel(ocs, taps int) {
 	xvec := all[25:30]
 	dv := all[30]
 
-	dyp := gp(Param("dy").Base())
 	ds := gp(Param("dyStride"))
 	SHLQ(U8(2), ds)
-	dyp2 := GP64()
-	LEAQ(Mem{Base: dyp, Index: ds, Scale: 2}, dyp2)
-	dyAt := []Mem{{Base: dyp}, {Base: dyp, Index: ds, Scale: 1}, {Base: dyp2}, {Base: dyp2, Index: ds, Scale: 1}, {Base: dyp2, Index: ds, Scale: 2}}
-	xp := gp(Param("x").Base())
 	ts := gp(Param("tapStride"))
 	SHLQ(U8(2), ts)
-	xp3 := GP64()
-	LEAQ(Mem{Base: xp, Index: ts, Scale: 2}, xp3)
-	ADDQ(ts, xp3)
-	xAt := []Mem{{Base: xp}, {Base: xp, Index: ts, Scale: 1}, {Base: xp, Index: ts, Scale: 2}, {Base: xp3}, {Base: xp3, Index: ts, Scale: 1}}
 	// Bytes from the end of an image's run in x to the next image's.
 	imgSkip := gp(Param("imageX"))
 	SUBQ(paramAddr("hw"), imgSkip)
 	SHLQ(U8(2), imgSkip)
+	xrow := gp(Param("x").Base())
+	dwrow := gp(Param("dw").Base())
+	rows := gp(Param("rows"))
+
+	Label(name + "_kernelRow")
+	Comment("Zero the accumulators and the registers the reduction trees sum with them.")
+	for _, z := range all[:max(n, 16)] {
+		VPXORD(z, z, z)
+	}
+	dyp := gp(Param("dy").Base())
+	dyp2 := GP64()
+	LEAQ(Mem{Base: dyp, Index: ds, Scale: 2}, dyp2)
+	dyAt := []Mem{{Base: dyp}, {Base: dyp, Index: ds, Scale: 1}, {Base: dyp2}, {Base: dyp2, Index: ds, Scale: 1}, {Base: dyp2, Index: ds, Scale: 2}}
+	xp, xp3 := GP64(), GP64()
+	MOVQ(xrow, xp)
+	LEAQ(Mem{Base: xp, Index: ts, Scale: 2}, xp3)
+	ADDQ(ts, xp3)
+	xAt := []Mem{{Base: xp}, {Base: xp, Index: ts, Scale: 1}, {Base: xp, Index: ts, Scale: 2}, {Base: xp3}, {Base: xp3, Index: ts, Scale: 1}}
 	images := gp(Param("images"))
 	v := GP64()
 	step := func(loaded func(reg.VecPhysical) reg.VecPhysical) {
@@ -96,10 +129,6 @@ func convGradKernel(ocs, taps int) {
 		}
 	}
 
-	Comment("Zero the accumulators and the registers the reduction trees sum with them.")
-	for _, z := range all[:max(n, 16)] {
-		VPXORD(z, z, z)
-	}
 	Label(name + "_image")
 	Load(Param("hw"), v)
 	SHRQ(U8(4), v)
@@ -118,17 +147,44 @@ func convGradKernel(ocs, taps int) {
 	DECQ(images)
 	JNZ(LabelRef(name + "_image"))
 
-	sp := gp(Param("sums").Base())
 	sumTree16(all[:16], all[30], all[31])
-	VMOVUPS(all[0], Mem{Base: sp})
 	if n > 16 {
 		Comment("The second tree: accumulators 16.. and zeros.")
 		for _, z := range all[n:] {
 			VPXORD(z, z, z)
 		}
 		sumTree16(all[16:], all[1], all[2])
-		VMOVUPS(all[16], Mem{Base: sp, Disp: 64})
 	}
+	Comment("Each channel's sums gathered into its first taps floats and added to its row of dw.")
+	t := GP64()
+	LEAQ(idx, t)
+	mask := GP32()
+	MOVL(U32(1<<taps-1), mask)
+	KMOVW(mask, reg.K1)
+	ldw := gp(Param("ldw"))
+	SHLQ(U8(2), ldw)
+	dwp := GP64()
+	MOVQ(dwrow, dwp)
+	for oc := 0; oc < ocs; oc++ {
+		g, d := all[3+oc], all[8+oc]
+		VMOVUPS(Mem{Base: t, Disp: 64 * oc}, g)
+		VPERMI2PS(all[16], all[0], g)
+		VMOVUPS_Z(Mem{Base: dwp}, reg.K1, d)
+		VADDPS(g, d, d)
+		VMOVUPS(d, reg.K1, Mem{Base: dwp})
+		if oc+1 < ocs {
+			ADDQ(ldw, dwp)
+		}
+	}
+	Comment("Next kernel row.")
+	rx := gp(Param("rowX"))
+	SHLQ(U8(2), rx)
+	ADDQ(rx, xrow)
+	rd := gp(Param("rowDW"))
+	SHLQ(U8(2), rd)
+	ADDQ(rd, dwrow)
+	DECQ(rows)
+	JNZ(LabelRef(name + "_kernelRow"))
 	VZEROUPPER()
 	RET()
 }
