@@ -354,10 +354,12 @@ func TestReLUPoolTies(t *testing.T) {
 // TestConvGradDirectMatchesGEMM runs convBackward with the weight gradient taken from the
 // images (convGradDirect, on a kernel set that has it) and, on a scratch whose tmp is cut to
 // one group so that it cannot, from the im2col matrix: the models' 5x5 layers with their
-// activation, on a training chunk of 16 images and an odd 5, and a 3x3 layer whose images
-// have 40 pixels (the kernels' last half vector). The input and bias gradients are the same
+// activation (the inception blocks' padded), on a training chunk of 16 images and an odd 5, a
+// layer whose images have 24 pixels (the kernels' last half vector) and one padded by more
+// than the image. The input and bias gradients are the same
 // bits; the weight gradient, summed in another order, agrees to rounding: measured up to
-// 2.3e-7 of the largest element (the 3x3 layer, 16 images), held to 6e-7.
+// 2.3e-7 of the largest element (the layer padded by more than the image, 16 images), held
+// to 6e-7.
 func TestConvGradDirectMatchesGEMM(t *testing.T) {
 	const tol = 6e-7
 	cases := []struct {
@@ -365,12 +367,16 @@ func TestConvGradDirectMatchesGEMM(t *testing.T) {
 		act convAct
 	}{
 		{incConv2, actReLUPool}, {resConv2, actReLUPool}, {cnnConv2, actReLUPool},
-		{convShape{C: 3, OC: 7, H: 7, W: 10, K: 3}, actNone},
+		{incBlock1.b5x5_2(), actNone}, {incBlock2.b5x5_2(), actNone},
+		{convShape{C: 3, OC: 7, H: 7, W: 12, K: 5}, actAddReLU}, {convShape{C: 2, OC: 6, H: 3, W: 6, K: 5, Pad: 3}, actReLU},
+	}
+	if !convGradWhole(incConv2) {
+		t.Skipf("the kernel set (%s) has no ConvGrad kernels", kernels.Implementation())
 	}
 	for _, tc := range cases {
 		s := tc.s
 		if !convGradWhole(s) {
-			t.Skipf("%+v: the kernel set has no ConvGrad kernels for it (%s)", s, kernels.Implementation())
+			t.Fatalf("%+v: the direct path does not take it", s)
 		}
 		for _, B := range []int{16, 5} {
 			direct := newConvCase[float32](rand.New(rand.NewPCG(11, 12)), s, tc.act, B)

@@ -110,7 +110,7 @@ func scratchSizes(images, budget, minPixels int, shapes []convShape) (col, tmp, 
 		tmp = max(tmp, s.OC*n)
 		if convGradWhole(s) { // convBackward's output gradient for the whole chunk, and ConvGrad's buffer
 			tmp = max(tmp, s.OC*chunkStride(s, images))
-			col = max(col, kernels.ConvGradBuf(images, s.H, s.W, s.K))
+			col = max(col, kernels.ConvGradBuf(images, s.H, s.W, s.K, s.Pad))
 		}
 		if s.Pad > 0 {
 			pad = max(pad, g*s.C*(s.H+2*s.Pad)*(s.W+2*s.Pad))

@@ -2,20 +2,21 @@ package kernels
 
 import "fmt"
 
-// ConvGrad adds to dw [OC,C,K,K] the weight gradient of a stride-1 unpadded convolution of
-// images images x [images,C,H,W], from the output gradient dy laid out as the convolution's
-// GEMM writes it: output channel oc's row dyStride floats from the last one's, holding image
-// after image of [H-K+1, W-K+1] planes:
+// ConvGrad adds to dw [OC,C,K,K] the weight gradient of a stride-1 convolution with pad zeros
+// on every side of images images x [images,C,H,W], from the output gradient dy laid out as the
+// convolution's GEMM writes it: output channel oc's row dyStride floats from the last one's,
+// holding image after image of [oh, ow] = [H+2*pad-K+1, W+2*pad-K+1] planes:
 //
-//	dw[oc,c,kh,kw] += sum over i, oy, ox of dy[oc*dyStride + (i*oh + oy)*ow + ox] * x[i,c,oy+kh,ox+kw]
+//	dw[oc,c,kh,kw] += sum over i, oy, ox of dy[oc*dyStride + (i*oh + oy)*ow + ox] * x[i,c,oy+kh-pad,ox+kw-pad]
 //
+// (x being 0 outside the image).
 // It replaces the product of dy by the transposed im2col matrix of x. Where ConvGradFast holds
 // it runs on generated kernels, which need buf (ConvGradBuf floats, overwritten) for one
 // channel's planes shifted by each kernel column; they sum in 16 lanes, one per pixel modulo
 // 16 of an image, added up at the end, so the bits differ from Sgemm's by rounding. Otherwise
 // it runs in Go, pixel by pixel, and buf is unused.
-func ConvGrad(dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K int, buf []float32) {
-	convGrad(active.elem, dw, dy, dyStride, x, images, C, H, W, OC, K, buf)
+func ConvGrad(dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K, pad int, buf []float32) {
+	convGrad(active.elem, dw, dy, dyStride, x, images, C, H, W, OC, K, pad, buf)
 }
 
 // ConvGradFast reports whether ConvGrad runs on generated kernels for an output of oh x ow
@@ -26,9 +27,17 @@ func convGradFast(e elemOps, oh, ow int) bool {
 	return e.convGradRows != nil && oh*ow%8 == 0
 }
 
-// ConvGradBuf is how many floats ConvGrad's buf needs: a channel's images shifted by each of
-// the K kernel columns and cut to the output's width.
-func ConvGradBuf(images, H, W, K int) int { return K * images * H * (W - K + 1) }
+// ConvGradBuf is how many floats ConvGrad's buf needs: a channel's (padded) images shifted by
+// each of the K kernel columns and cut to the output's width, and with padding the padded
+// images they are cut from.
+func ConvGradBuf(images, H, W, K, pad int) int {
+	hp, wp := H+2*pad, W+2*pad
+	n := K * images * hp * (wp - K + 1)
+	if pad > 0 {
+		n += images * hp * wp
+	}
+	return n
+}
 
 const (
 	// Most output channels and kernel positions of a convGradRows call: the zconvdw kernels'.
@@ -44,10 +53,11 @@ const (
 	gradCallPixels = 512
 )
 
-func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K int, buf []float32) {
-	oh, ow := H-K+1, W-K+1
-	if K < 1 || oh < 1 || ow < 1 || OC < 1 || C < 1 || images < 1 {
-		panic(fmt.Sprintf("kernels: ConvGrad: bad geometry: %d kernels %dx%dx%d over %d images %dx%d", OC, C, K, K, images, H, W))
+func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K, pad int, buf []float32) {
+	hp, wp := H+2*pad, W+2*pad
+	oh, ow := hp-K+1, wp-K+1
+	if K < 1 || oh < 1 || ow < 1 || OC < 1 || C < 1 || images < 1 || pad < 0 {
+		panic(fmt.Sprintf("kernels: ConvGrad: bad geometry: %d kernels %dx%dx%d over %d images %dx%d padded by %d", OC, C, K, K, images, H, W, pad))
 	}
 	hw, kk := oh*ow, K*K
 	if len(x) < images*C*H*W || len(dw) < OC*C*kk {
@@ -57,21 +67,28 @@ func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C,
 		panic(fmt.Sprintf("kernels: ConvGrad: dy has %d elements with stride %d, want %d rows of %d", len(dy), dyStride, OC, images*hw))
 	}
 	if !convGradFast(e, oh, ow) {
-		goConvGrad(dw, dy, dyStride, x, images, C, H, W, OC, K)
+		goConvGrad(dw, dy, dyStride, x, images, C, H, W, OC, K, pad)
 		return
 	}
-	if need := ConvGradBuf(images, H, W, K); len(buf) < need {
+	if need := ConvGradBuf(images, H, W, K, pad); len(buf) < need {
 		panic(fmt.Sprintf("kernels: ConvGrad: buf has %d elements, want %d", len(buf), need))
 	}
-	// buf holds K planes, one per kernel column kw: image i's rows of x[i,c] from column kw on,
-	// ow floats each, back to back. The inputs kernel position (kh, kw) multiplies by image i's
-	// output pixels are then one run of hw floats, from (kw*images + i)*H*ow + kh*ow.
-	plane := H * ow
+	// buf holds K planes, one per kernel column kw: image i's rows of x[i,c] (padded) from
+	// column kw on, ow floats each, back to back. The inputs kernel position (kh, kw)
+	// multiplies by image i's output pixels are then one run of hw floats, from
+	// (kw*images + i)*hp*ow + kh*ow. With padding, the padded images follow them.
+	plane := hp * ow
 	tapStride := images * plane
+	padded := buf[K*tapStride:]
 	groups := (OC + gradOCs - 1) / gradOCs
 	block := max(1, gradCallPixels/hw)
 	for c := range C {
-		im2colRows(e, buf, x[c*H*W:], K, tapStride, images, C*H*W, W, H, ow)
+		if pad > 0 {
+			padCopy(e, padded, x[c*H*W:], images, C*H*W, W, pad*wp, H, pad, W, pad, pad*wp)
+			im2colRows(e, buf, padded, K, tapStride, images, hp*wp, wp, hp, ow)
+		} else {
+			im2colRows(e, buf, x[c*H*W:], K, tapStride, images, C*H*W, W, H, ow)
+		}
 		for i0 := 0; i0 < images; i0 += block {
 			nb := min(block, images-i0)
 			for oc0, g := 0, 0; g < groups; g++ {
@@ -92,8 +109,8 @@ func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C,
 }
 
 // goConvGrad is ConvGrad in Go.
-func goConvGrad(dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K int) {
-	oh, ow := H-K+1, W-K+1
+func goConvGrad(dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC, K, pad int) {
+	oh, ow := H+2*pad-K+1, W+2*pad-K+1
 	for oc := range OC {
 		for c := range C {
 			for kh := range K {
@@ -102,9 +119,14 @@ func goConvGrad(dw, dy []float32, dyStride int, x []float32, images, C, H, W, OC
 					for i := range images {
 						g := dy[oc*dyStride+i*oh*ow:][:oh*ow]
 						for oy := range oh {
-							xr := x[(i*C+c)*H*W+(oy+kh)*W+kw:][:ow]
-							for ox, v := range xr {
-								sum += g[oy*ow+ox] * v
+							y := oy + kh - pad
+							if y < 0 || y >= H {
+								continue
+							}
+							for ox := range ow {
+								if xc := ox + kw - pad; xc >= 0 && xc < W {
+									sum += g[oy*ow+ox] * x[(i*C+c)*H*W+y*W+xc]
+								}
 							}
 						}
 					}
