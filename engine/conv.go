@@ -158,16 +158,15 @@ func conv1GradDirect[F float](dw, tmp, x []F, G int, s convShape) bool {
 }
 
 // convGradWhole reports whether convBackward takes the weight gradient of s from the images
-// (kernels.ConvGrad) rather than from the im2col matrix: for multi-channel 5x5 convolutions,
-// padded or not, on a kernel set that runs ConvGrad's kernels for their output size. Single-
-// channel ones have conv1GradDirect. It runs over the whole chunk at once, so the chunk's
-// output gradient goes into tmp at once (scratchSizes sizes tmp for it). On 16-image chunks
-// (CPU time, one process alternating both paths 40 times) the backward passes of the models'
-// 5x5 layers ran 1.14-1.32x faster; their 3x3 ones, whose im2col matrix is only 9 times the
-// input and whose ConvGrad calls fill 15 accumulators, not 25, ran 0.98-1.04x: they keep the
-// GEMM.
+// (kernels.ConvGrad) rather than from the im2col matrix: for multi-channel 5x5 and 3x3
+// convolutions, padded or not, on a kernel set that runs ConvGrad's kernels for their output
+// size. Single-channel ones have conv1GradDirect. It runs over the whole chunk at once, so the
+// chunk's output gradient goes into tmp at once (scratchSizes sizes tmp for it). On 16-image
+// chunks (CPU time, one process alternating both paths 40 times) the backward passes of the
+// models' 5x5 layers ran 1.10-1.35x faster, their 3x3 ones on 12x12 images 1.03-1.10x and on
+// 4x4 images 1.02-1.03x.
 func convGradWhole(s convShape) bool {
-	return s.C > 1 && s.K == 5 && kernels.ConvGradFast(s.OH(), s.OW())
+	return s.C > 1 && (s.K == 5 || s.K == 3) && kernels.ConvGradFast(s.OH(), s.OW())
 }
 
 // convGradChunk reports whether convBackward takes the weight gradient of s for a chunk of B

@@ -353,8 +353,8 @@ func TestReLUPoolTies(t *testing.T) {
 
 // TestConvGradDirectMatchesGEMM runs convBackward with the weight gradient taken from the
 // images (convGradDirect, on a kernel set that has it) and, on a scratch whose tmp is cut to
-// one group so that it cannot, from the im2col matrix: the models' 5x5 layers with their
-// activation (the inception blocks' padded), on a training chunk of 16 images and an odd 5, a
+// one group so that it cannot, from the im2col matrix: the models' 5x5 and 3x3 layers with
+// their activation (the blocks' padded), on a training chunk of 16 images and an odd 5, a
 // layer whose images have 24 pixels (the kernels' last half vector) and one padded by more
 // than the image. The input and bias gradients are the same
 // bits; the weight gradient, summed in another order, agrees to rounding: measured up to
@@ -368,6 +368,7 @@ func TestConvGradDirectMatchesGEMM(t *testing.T) {
 	}{
 		{incConv2, actReLUPool}, {resConv2, actReLUPool}, {cnnConv2, actReLUPool},
 		{incBlock1.b5x5_2(), actNone}, {incBlock2.b5x5_2(), actNone},
+		{resBlock1.conv(), actAddReLU}, {resBlock2.conv(), actReLU}, {incBlock1.b3x3_3(), actNone},
 		{convShape{C: 3, OC: 7, H: 7, W: 12, K: 5}, actAddReLU}, {convShape{C: 2, OC: 6, H: 3, W: 6, K: 5, Pad: 3}, actReLU},
 	}
 	if !convGradWhole(incConv2) {

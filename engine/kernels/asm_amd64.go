@@ -1197,6 +1197,27 @@ func zconvdw4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, 
 //go:noescape
 func zconvdw5x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
 
+// zconvdw6x1 adds the weight gradient of 6 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw6x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw7x1 adds the weight gradient of 7 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw7x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw8x1 adds the weight gradient of 8 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw8x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
 // zconvdw1x2 adds the weight gradient of 1 output channels at 2 kernel positions of a
 // multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
 // in the generator).
@@ -1232,6 +1253,27 @@ func zconvdw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, 
 //go:noescape
 func zconvdw5x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
 
+// zconvdw6x2 adds the weight gradient of 6 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw6x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw7x2 adds the weight gradient of 7 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw7x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw8x2 adds the weight gradient of 8 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw8x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
 // zconvdw1x3 adds the weight gradient of 1 output channels at 3 kernel positions of a
 // multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
 // in the generator).
@@ -1266,6 +1308,27 @@ func zconvdw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, 
 //
 //go:noescape
 func zconvdw5x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw6x3 adds the weight gradient of 6 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw6x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw7x3 adds the weight gradient of 7 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw7x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw8x3 adds the weight gradient of 8 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw8x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
 
 // zconvdw1x4 adds the weight gradient of 1 output channels at 4 kernel positions of a
 // multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel

@@ -31432,21 +31432,69 @@ DATA convdwIdx1<>+304(SB)/4, $0x00000000
 DATA convdwIdx1<>+308(SB)/4, $0x00000000
 DATA convdwIdx1<>+312(SB)/4, $0x00000000
 DATA convdwIdx1<>+316(SB)/4, $0x00000000
-GLOBL convdwIdx1<>(SB), RODATA|NOPTR, $320
+DATA convdwIdx1<>+320(SB)/4, $0x00000005
+DATA convdwIdx1<>+324(SB)/4, $0x00000000
+DATA convdwIdx1<>+328(SB)/4, $0x00000000
+DATA convdwIdx1<>+332(SB)/4, $0x00000000
+DATA convdwIdx1<>+336(SB)/4, $0x00000000
+DATA convdwIdx1<>+340(SB)/4, $0x00000000
+DATA convdwIdx1<>+344(SB)/4, $0x00000000
+DATA convdwIdx1<>+348(SB)/4, $0x00000000
+DATA convdwIdx1<>+352(SB)/4, $0x00000000
+DATA convdwIdx1<>+356(SB)/4, $0x00000000
+DATA convdwIdx1<>+360(SB)/4, $0x00000000
+DATA convdwIdx1<>+364(SB)/4, $0x00000000
+DATA convdwIdx1<>+368(SB)/4, $0x00000000
+DATA convdwIdx1<>+372(SB)/4, $0x00000000
+DATA convdwIdx1<>+376(SB)/4, $0x00000000
+DATA convdwIdx1<>+380(SB)/4, $0x00000000
+DATA convdwIdx1<>+384(SB)/4, $0x00000009
+DATA convdwIdx1<>+388(SB)/4, $0x00000000
+DATA convdwIdx1<>+392(SB)/4, $0x00000000
+DATA convdwIdx1<>+396(SB)/4, $0x00000000
+DATA convdwIdx1<>+400(SB)/4, $0x00000000
+DATA convdwIdx1<>+404(SB)/4, $0x00000000
+DATA convdwIdx1<>+408(SB)/4, $0x00000000
+DATA convdwIdx1<>+412(SB)/4, $0x00000000
+DATA convdwIdx1<>+416(SB)/4, $0x00000000
+DATA convdwIdx1<>+420(SB)/4, $0x00000000
+DATA convdwIdx1<>+424(SB)/4, $0x00000000
+DATA convdwIdx1<>+428(SB)/4, $0x00000000
+DATA convdwIdx1<>+432(SB)/4, $0x00000000
+DATA convdwIdx1<>+436(SB)/4, $0x00000000
+DATA convdwIdx1<>+440(SB)/4, $0x00000000
+DATA convdwIdx1<>+444(SB)/4, $0x00000000
+DATA convdwIdx1<>+448(SB)/4, $0x0000000d
+DATA convdwIdx1<>+452(SB)/4, $0x00000000
+DATA convdwIdx1<>+456(SB)/4, $0x00000000
+DATA convdwIdx1<>+460(SB)/4, $0x00000000
+DATA convdwIdx1<>+464(SB)/4, $0x00000000
+DATA convdwIdx1<>+468(SB)/4, $0x00000000
+DATA convdwIdx1<>+472(SB)/4, $0x00000000
+DATA convdwIdx1<>+476(SB)/4, $0x00000000
+DATA convdwIdx1<>+480(SB)/4, $0x00000000
+DATA convdwIdx1<>+484(SB)/4, $0x00000000
+DATA convdwIdx1<>+488(SB)/4, $0x00000000
+DATA convdwIdx1<>+492(SB)/4, $0x00000000
+DATA convdwIdx1<>+496(SB)/4, $0x00000000
+DATA convdwIdx1<>+500(SB)/4, $0x00000000
+DATA convdwIdx1<>+504(SB)/4, $0x00000000
+DATA convdwIdx1<>+508(SB)/4, $0x00000000
+GLOBL convdwIdx1<>(SB), RODATA|NOPTR, $512
 
 // func zconvdw1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
 // Requires: AVX, AVX512F
 TEXT ·zconvdw1x1(SB), NOSPLIT, $0-144
 	MOVQ dyStride+56(FP), AX
 	SHLQ $0x02, AX
-	MOVQ tapStride+88(FP), CX
-	SHLQ $0x02, CX
-	MOVQ imageX+96(FP), DX
-	SUBQ hw+104(FP), DX
-	SHLQ $0x02, DX
-	MOVQ x_base+64(FP), BX
-	MOVQ dw_base+0(FP), SI
-	MOVQ rows+120(FP), DI
+	MOVQ tapStride+88(FP), AX
+	SHLQ $0x02, AX
+	MOVQ imageX+96(FP), AX
+	SUBQ hw+104(FP), AX
+	SHLQ $0x02, AX
+	MOVQ x_base+64(FP), CX
+	MOVQ dw_base+0(FP), DX
+	MOVQ rows+120(FP), BX
 
 zconvdw1x1_kernelRow:
 	// Zero the accumulators and the registers the reduction trees sum with them.
@@ -31466,44 +31514,36 @@ zconvdw1x1_kernelRow:
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   dy_base+32(FP), SI
+	MOVQ   CX, DI
+	MOVQ   images+112(FP), R8
 
 zconvdw1x1_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R9
+	SHRQ $0x04, R9
 	JE   zconvdw1x1_half
 
 zconvdw1x1_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R8), Z30
+	VMOVUPS     (DI), Z25
+	VMOVUPS     (SI), Z30
 	VFMADD231PS Z25, Z30, Z0
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
-	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, SI
+	DECQ        R9
 	JNZ         zconvdw1x1_vec
 
 zconvdw1x1_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw1x1_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R8), Y30
+	VMOVUPS     (DI), Y25
+	VMOVUPS     (SI), Y30
 	VFMADD231PS Z25, Z30, Z0
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
-	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, SI
 
 zconvdw1x1_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ AX, DI
+	DECQ R8
 	JNZ  zconvdw1x1_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -31554,26 +31594,26 @@ zconvdw1x1_imageEnd:
 	VADDPS     Z31, Z30, Z0
 
 	// Each channel's sums gathered into its first taps floats and added to its row of dw.
-	LEAQ      convdwIdx1<>+0(SB), R8
-	MOVL      $0x00000001, R9
-	KMOVW     R9, K1
-	MOVQ      ldw+24(FP), R9
-	SHLQ      $0x02, R9
-	MOVQ      SI, R9
-	VMOVUPS   (R8), Z3
+	LEAQ      convdwIdx1<>+0(SB), SI
+	MOVL      $0x00000001, DI
+	KMOVW     DI, K1
+	MOVQ      ldw+24(FP), DI
+	SHLQ      $0x02, DI
+	MOVQ      DX, DI
+	VMOVUPS   (SI), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R9), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R9)
+	VMOVUPS.Z (DI), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (DI)
 
 	// Next kernel row.
-	MOVQ rowX+128(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, BX
-	MOVQ rowDW+136(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, SI
-	DECQ DI
+	MOVQ rowX+128(FP), SI
+	SHLQ $0x02, SI
+	ADDQ SI, CX
+	MOVQ rowDW+136(FP), SI
+	SHLQ $0x02, SI
+	ADDQ SI, DX
+	DECQ BX
 	JNZ  zconvdw1x1_kernelRow
 	VZEROUPPER
 	RET
@@ -31585,12 +31625,12 @@ TEXT ·zconvdw2x1(SB), NOSPLIT, $0-144
 	SHLQ $0x02, AX
 	MOVQ tapStride+88(FP), CX
 	SHLQ $0x02, CX
-	MOVQ imageX+96(FP), DX
-	SUBQ hw+104(FP), DX
-	SHLQ $0x02, DX
-	MOVQ x_base+64(FP), BX
-	MOVQ dw_base+0(FP), SI
-	MOVQ rows+120(FP), DI
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
 
 zconvdw2x1_kernelRow:
 	// Zero the accumulators and the registers the reduction trees sum with them.
@@ -31610,48 +31650,40 @@ zconvdw2x1_kernelRow:
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
+	MOVQ   images+112(FP), R9
 
 zconvdw2x1_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R10
+	SHRQ $0x04, R10
 	JE   zconvdw2x1_half
 
 zconvdw2x1_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R8), Z30
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (DI), Z30
 	VFMADD231PS Z25, Z30, Z0
-	VMOVUPS     (R8)(AX*1), Z30
+	VMOVUPS     (DI)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z1
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
 	ADDQ        $0x40, R8
-	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, DI
+	DECQ        R10
 	JNZ         zconvdw2x1_vec
 
 zconvdw2x1_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw2x1_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R8), Y30
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (DI), Y30
 	VFMADD231PS Z25, Z30, Z0
-	VMOVUPS     (R8)(AX*1), Y30
+	VMOVUPS     (DI)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z1
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
 	ADDQ        $0x20, R8
-	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
 
 zconvdw2x1_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ CX, R8
+	DECQ R9
 	JNZ  zconvdw2x1_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -31702,32 +31734,32 @@ zconvdw2x1_imageEnd:
 	VADDPS     Z31, Z30, Z0
 
 	// Each channel's sums gathered into its first taps floats and added to its row of dw.
-	LEAQ      convdwIdx1<>+0(SB), R8
-	MOVL      $0x00000001, R9
-	KMOVW     R9, K1
-	MOVQ      ldw+24(FP), R9
-	SHLQ      $0x02, R9
-	MOVQ      SI, R10
-	VMOVUPS   (R8), Z3
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
-	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
 
 	// Next kernel row.
-	MOVQ rowX+128(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, BX
-	MOVQ rowDW+136(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, SI
-	DECQ DI
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
 	JNZ  zconvdw2x1_kernelRow
 	VZEROUPPER
 	RET
@@ -31739,12 +31771,12 @@ TEXT ·zconvdw3x1(SB), NOSPLIT, $0-144
 	SHLQ $0x02, AX
 	MOVQ tapStride+88(FP), CX
 	SHLQ $0x02, CX
-	MOVQ imageX+96(FP), DX
-	SUBQ hw+104(FP), DX
-	SHLQ $0x02, DX
-	MOVQ x_base+64(FP), BX
-	MOVQ dw_base+0(FP), SI
-	MOVQ rows+120(FP), DI
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
 
 zconvdw3x1_kernelRow:
 	// Zero the accumulators and the registers the reduction trees sum with them.
@@ -31764,52 +31796,44 @@ zconvdw3x1_kernelRow:
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
+	MOVQ   images+112(FP), R9
 
 zconvdw3x1_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R10
+	SHRQ $0x04, R10
 	JE   zconvdw3x1_half
 
 zconvdw3x1_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R8), Z30
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (DI), Z30
 	VFMADD231PS Z25, Z30, Z0
-	VMOVUPS     (R8)(AX*1), Z30
+	VMOVUPS     (DI)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z1
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (DI)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z2
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
 	ADDQ        $0x40, R8
-	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, DI
+	DECQ        R10
 	JNZ         zconvdw3x1_vec
 
 zconvdw3x1_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw3x1_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R8), Y30
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (DI), Y30
 	VFMADD231PS Z25, Z30, Z0
-	VMOVUPS     (R8)(AX*1), Y30
+	VMOVUPS     (DI)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z1
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (DI)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z2
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
 	ADDQ        $0x20, R8
-	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
 
 zconvdw3x1_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ CX, R8
+	DECQ R9
 	JNZ  zconvdw3x1_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -31860,38 +31884,38 @@ zconvdw3x1_imageEnd:
 	VADDPS     Z31, Z30, Z0
 
 	// Each channel's sums gathered into its first taps floats and added to its row of dw.
-	LEAQ      convdwIdx1<>+0(SB), R8
-	MOVL      $0x00000001, R9
-	KMOVW     R9, K1
-	MOVQ      ldw+24(FP), R9
-	SHLQ      $0x02, R9
-	MOVQ      SI, R10
-	VMOVUPS   (R8), Z3
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
-	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
-	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
 
 	// Next kernel row.
-	MOVQ rowX+128(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, BX
-	MOVQ rowDW+136(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, SI
-	DECQ DI
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
 	JNZ  zconvdw3x1_kernelRow
 	VZEROUPPER
 	RET
@@ -31903,12 +31927,12 @@ TEXT ·zconvdw4x1(SB), NOSPLIT, $0-144
 	SHLQ $0x02, AX
 	MOVQ tapStride+88(FP), CX
 	SHLQ $0x02, CX
-	MOVQ imageX+96(FP), DX
-	SUBQ hw+104(FP), DX
-	SHLQ $0x02, DX
-	MOVQ x_base+64(FP), BX
-	MOVQ dw_base+0(FP), SI
-	MOVQ rows+120(FP), DI
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
 
 zconvdw4x1_kernelRow:
 	// Zero the accumulators and the registers the reduction trees sum with them.
@@ -31928,56 +31952,52 @@ zconvdw4x1_kernelRow:
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   dy_base+32(FP), DI
+	LEAQ   (DI)(AX*2), R8
+	ADDQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   images+112(FP), R10
 
 zconvdw4x1_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
 	JE   zconvdw4x1_half
 
 zconvdw4x1_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R8), Z30
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (DI), Z30
 	VFMADD231PS Z25, Z30, Z0
-	VMOVUPS     (R8)(AX*1), Z30
+	VMOVUPS     (DI)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z1
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (DI)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z2
-	VMOVUPS     (R9)(AX*1), Z30
+	VMOVUPS     (R8), Z30
 	VFMADD231PS Z25, Z30, Z3
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	DECQ        R11
 	JNZ         zconvdw4x1_vec
 
 zconvdw4x1_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw4x1_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R8), Y30
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (DI), Y30
 	VFMADD231PS Z25, Z30, Z0
-	VMOVUPS     (R8)(AX*1), Y30
+	VMOVUPS     (DI)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z1
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (DI)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z2
-	VMOVUPS     (R9)(AX*1), Y30
+	VMOVUPS     (R8), Y30
 	VFMADD231PS Z25, Z30, Z3
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, R8
 
 zconvdw4x1_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ CX, R9
+	DECQ R10
 	JNZ  zconvdw4x1_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -32028,44 +32048,44 @@ zconvdw4x1_imageEnd:
 	VADDPS     Z31, Z30, Z0
 
 	// Each channel's sums gathered into its first taps floats and added to its row of dw.
-	LEAQ      convdwIdx1<>+0(SB), R8
-	MOVL      $0x00000001, R9
-	KMOVW     R9, K1
-	MOVQ      ldw+24(FP), R9
-	SHLQ      $0x02, R9
-	MOVQ      SI, R10
-	VMOVUPS   (R8), Z3
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
-	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
-	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
-	ADDQ      R9, R10
-	VMOVUPS   192(R8), Z6
-	VPERMI2PS Z16, Z0, Z6
-	VMOVUPS.Z (R10), K1, Z11
-	VADDPS    Z6, Z11, Z11
-	VMOVUPS   Z11, K1, (R10)
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   192(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
 
 	// Next kernel row.
-	MOVQ rowX+128(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, BX
-	MOVQ rowDW+136(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, SI
-	DECQ DI
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
 	JNZ  zconvdw4x1_kernelRow
 	VZEROUPPER
 	RET
@@ -32077,12 +32097,12 @@ TEXT ·zconvdw5x1(SB), NOSPLIT, $0-144
 	SHLQ $0x02, AX
 	MOVQ tapStride+88(FP), CX
 	SHLQ $0x02, CX
-	MOVQ imageX+96(FP), DX
-	SUBQ hw+104(FP), DX
-	SHLQ $0x02, DX
-	MOVQ x_base+64(FP), BX
-	MOVQ dw_base+0(FP), SI
-	MOVQ rows+120(FP), DI
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
 
 zconvdw5x1_kernelRow:
 	// Zero the accumulators and the registers the reduction trees sum with them.
@@ -32102,60 +32122,56 @@ zconvdw5x1_kernelRow:
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   dy_base+32(FP), DI
+	LEAQ   (DI)(AX*2), R8
+	ADDQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   images+112(FP), R10
 
 zconvdw5x1_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
 	JE   zconvdw5x1_half
 
 zconvdw5x1_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R8), Z30
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (DI), Z30
 	VFMADD231PS Z25, Z30, Z0
-	VMOVUPS     (R8)(AX*1), Z30
+	VMOVUPS     (DI)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z1
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (DI)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z2
-	VMOVUPS     (R9)(AX*1), Z30
+	VMOVUPS     (R8), Z30
 	VFMADD231PS Z25, Z30, Z3
-	VMOVUPS     (R9)(AX*2), Z30
+	VMOVUPS     (R8)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z4
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	DECQ        R11
 	JNZ         zconvdw5x1_vec
 
 zconvdw5x1_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw5x1_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R8), Y30
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (DI), Y30
 	VFMADD231PS Z25, Z30, Z0
-	VMOVUPS     (R8)(AX*1), Y30
+	VMOVUPS     (DI)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z1
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (DI)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z2
-	VMOVUPS     (R9)(AX*1), Y30
+	VMOVUPS     (R8), Y30
 	VFMADD231PS Z25, Z30, Z3
-	VMOVUPS     (R9)(AX*2), Y30
+	VMOVUPS     (R8)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z4
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, R8
 
 zconvdw5x1_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ CX, R9
+	DECQ R10
 	JNZ  zconvdw5x1_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -32206,51 +32222,659 @@ zconvdw5x1_imageEnd:
 	VADDPS     Z31, Z30, Z0
 
 	// Each channel's sums gathered into its first taps floats and added to its row of dw.
-	LEAQ      convdwIdx1<>+0(SB), R8
-	MOVL      $0x00000001, R9
-	KMOVW     R9, K1
-	MOVQ      ldw+24(FP), R9
-	SHLQ      $0x02, R9
-	MOVQ      SI, R10
-	VMOVUPS   (R8), Z3
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
-	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
-	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
-	ADDQ      R9, R10
-	VMOVUPS   192(R8), Z6
-	VPERMI2PS Z16, Z0, Z6
-	VMOVUPS.Z (R10), K1, Z11
-	VADDPS    Z6, Z11, Z11
-	VMOVUPS   Z11, K1, (R10)
-	ADDQ      R9, R10
-	VMOVUPS   256(R8), Z7
-	VPERMI2PS Z16, Z0, Z7
-	VMOVUPS.Z (R10), K1, Z12
-	VADDPS    Z7, Z12, Z12
-	VMOVUPS   Z12, K1, (R10)
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   192(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   256(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
 
 	// Next kernel row.
-	MOVQ rowX+128(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, BX
-	MOVQ rowDW+136(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, SI
-	DECQ DI
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
 	JNZ  zconvdw5x1_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw6x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw6x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw6x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	LEAQ   (DI)(AX*2), R8
+	ADDQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   images+112(FP), R10
+
+zconvdw6x1_image:
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
+	JE   zconvdw6x1_half
+
+zconvdw6x1_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z5
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	DECQ        R11
+	JNZ         zconvdw6x1_vec
+
+zconvdw6x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw6x1_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z5
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, R8
+
+zconvdw6x1_imageEnd:
+	ADDQ CX, R9
+	DECQ R10
+	JNZ  zconvdw6x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   192(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   256(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   320(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw6x1_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw7x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw7x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw7x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	LEAQ   (DI)(AX*2), R8
+	ADDQ   AX, R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   DX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw7x1_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw7x1_half
+
+zconvdw7x1_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw7x1_vec
+
+zconvdw7x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw7x1_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw7x1_imageEnd:
+	ADDQ CX, R10
+	DECQ R11
+	JNZ  zconvdw7x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   192(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   256(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   320(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   384(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw7x1_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw8x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw8x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw8x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	LEAQ   (DI)(AX*2), R8
+	ADDQ   AX, R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   DX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw8x1_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw8x1_half
+
+zconvdw8x1_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z7
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw8x1_vec
+
+zconvdw8x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw8x1_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z7
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw8x1_imageEnd:
+	ADDQ CX, R10
+	DECQ R11
+	JNZ  zconvdw8x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   192(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   256(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   320(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   384(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   448(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw8x1_kernelRow
 	VZEROUPPER
 	RET
 
@@ -32334,21 +32958,69 @@ DATA convdwIdx2<>+304(SB)/4, $0x00000000
 DATA convdwIdx2<>+308(SB)/4, $0x00000000
 DATA convdwIdx2<>+312(SB)/4, $0x00000000
 DATA convdwIdx2<>+316(SB)/4, $0x00000000
-GLOBL convdwIdx2<>(SB), RODATA|NOPTR, $320
+DATA convdwIdx2<>+320(SB)/4, $0x0000000a
+DATA convdwIdx2<>+324(SB)/4, $0x0000000e
+DATA convdwIdx2<>+328(SB)/4, $0x00000000
+DATA convdwIdx2<>+332(SB)/4, $0x00000000
+DATA convdwIdx2<>+336(SB)/4, $0x00000000
+DATA convdwIdx2<>+340(SB)/4, $0x00000000
+DATA convdwIdx2<>+344(SB)/4, $0x00000000
+DATA convdwIdx2<>+348(SB)/4, $0x00000000
+DATA convdwIdx2<>+352(SB)/4, $0x00000000
+DATA convdwIdx2<>+356(SB)/4, $0x00000000
+DATA convdwIdx2<>+360(SB)/4, $0x00000000
+DATA convdwIdx2<>+364(SB)/4, $0x00000000
+DATA convdwIdx2<>+368(SB)/4, $0x00000000
+DATA convdwIdx2<>+372(SB)/4, $0x00000000
+DATA convdwIdx2<>+376(SB)/4, $0x00000000
+DATA convdwIdx2<>+380(SB)/4, $0x00000000
+DATA convdwIdx2<>+384(SB)/4, $0x00000003
+DATA convdwIdx2<>+388(SB)/4, $0x00000007
+DATA convdwIdx2<>+392(SB)/4, $0x00000000
+DATA convdwIdx2<>+396(SB)/4, $0x00000000
+DATA convdwIdx2<>+400(SB)/4, $0x00000000
+DATA convdwIdx2<>+404(SB)/4, $0x00000000
+DATA convdwIdx2<>+408(SB)/4, $0x00000000
+DATA convdwIdx2<>+412(SB)/4, $0x00000000
+DATA convdwIdx2<>+416(SB)/4, $0x00000000
+DATA convdwIdx2<>+420(SB)/4, $0x00000000
+DATA convdwIdx2<>+424(SB)/4, $0x00000000
+DATA convdwIdx2<>+428(SB)/4, $0x00000000
+DATA convdwIdx2<>+432(SB)/4, $0x00000000
+DATA convdwIdx2<>+436(SB)/4, $0x00000000
+DATA convdwIdx2<>+440(SB)/4, $0x00000000
+DATA convdwIdx2<>+444(SB)/4, $0x00000000
+DATA convdwIdx2<>+448(SB)/4, $0x0000000b
+DATA convdwIdx2<>+452(SB)/4, $0x0000000f
+DATA convdwIdx2<>+456(SB)/4, $0x00000000
+DATA convdwIdx2<>+460(SB)/4, $0x00000000
+DATA convdwIdx2<>+464(SB)/4, $0x00000000
+DATA convdwIdx2<>+468(SB)/4, $0x00000000
+DATA convdwIdx2<>+472(SB)/4, $0x00000000
+DATA convdwIdx2<>+476(SB)/4, $0x00000000
+DATA convdwIdx2<>+480(SB)/4, $0x00000000
+DATA convdwIdx2<>+484(SB)/4, $0x00000000
+DATA convdwIdx2<>+488(SB)/4, $0x00000000
+DATA convdwIdx2<>+492(SB)/4, $0x00000000
+DATA convdwIdx2<>+496(SB)/4, $0x00000000
+DATA convdwIdx2<>+500(SB)/4, $0x00000000
+DATA convdwIdx2<>+504(SB)/4, $0x00000000
+DATA convdwIdx2<>+508(SB)/4, $0x00000000
+GLOBL convdwIdx2<>(SB), RODATA|NOPTR, $512
 
 // func zconvdw1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
 // Requires: AVX, AVX512F
 TEXT ·zconvdw1x2(SB), NOSPLIT, $0-144
 	MOVQ dyStride+56(FP), AX
 	SHLQ $0x02, AX
-	MOVQ tapStride+88(FP), CX
+	MOVQ tapStride+88(FP), AX
+	SHLQ $0x02, AX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
 	SHLQ $0x02, CX
-	MOVQ imageX+96(FP), DX
-	SUBQ hw+104(FP), DX
-	SHLQ $0x02, DX
-	MOVQ x_base+64(FP), BX
-	MOVQ dw_base+0(FP), SI
-	MOVQ rows+120(FP), DI
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
 
 zconvdw1x2_kernelRow:
 	// Zero the accumulators and the registers the reduction trees sum with them.
@@ -32368,48 +33040,40 @@ zconvdw1x2_kernelRow:
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
+	MOVQ   images+112(FP), R9
 
 zconvdw1x2_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R10
+	SHRQ $0x04, R10
 	JE   zconvdw1x2_half
 
 zconvdw1x2_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
-	VMOVUPS     (R8), Z30
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (R8)(AX*1), Z26
+	VMOVUPS     (DI), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
 	ADDQ        $0x40, R8
-	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, DI
+	DECQ        R10
 	JNZ         zconvdw1x2_vec
 
 zconvdw1x2_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw1x2_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
-	VMOVUPS     (R8), Y30
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (R8)(AX*1), Y26
+	VMOVUPS     (DI), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
 	ADDQ        $0x20, R8
-	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
 
 zconvdw1x2_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ CX, R8
+	DECQ R9
 	JNZ  zconvdw1x2_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -32460,26 +33124,26 @@ zconvdw1x2_imageEnd:
 	VADDPS     Z31, Z30, Z0
 
 	// Each channel's sums gathered into its first taps floats and added to its row of dw.
-	LEAQ      convdwIdx2<>+0(SB), R8
-	MOVL      $0x00000003, R9
-	KMOVW     R9, K1
-	MOVQ      ldw+24(FP), R9
-	SHLQ      $0x02, R9
-	MOVQ      SI, R9
-	VMOVUPS   (R8), Z3
+	LEAQ      convdwIdx2<>+0(SB), DI
+	MOVL      $0x00000003, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R8
+	VMOVUPS   (DI), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R9), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R9)
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R8)
 
 	// Next kernel row.
-	MOVQ rowX+128(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, BX
-	MOVQ rowDW+136(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, SI
-	DECQ DI
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
 	JNZ  zconvdw1x2_kernelRow
 	VZEROUPPER
 	RET
@@ -32517,53 +33181,45 @@ zconvdw2x2_kernelRow:
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   BX, R9
+	MOVQ   images+112(FP), R10
 
 zconvdw2x2_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
 	JE   zconvdw2x2_half
 
 zconvdw2x2_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
 	VMOVUPS     (R8), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
 	VMOVUPS     (R8)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z2
 	VFMADD231PS Z26, Z30, Z3
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, R8
+	DECQ        R11
 	JNZ         zconvdw2x2_vec
 
 zconvdw2x2_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw2x2_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
 	VMOVUPS     (R8), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
 	VMOVUPS     (R8)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z2
 	VFMADD231PS Z26, Z30, Z3
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, R8
 
 zconvdw2x2_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ DX, R9
+	DECQ R10
 	JNZ  zconvdw2x2_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -32622,15 +33278,15 @@ zconvdw2x2_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -32677,59 +33333,51 @@ zconvdw3x2_kernelRow:
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   BX, R9
+	MOVQ   images+112(FP), R10
 
 zconvdw3x2_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
 	JE   zconvdw3x2_half
 
 zconvdw3x2_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
 	VMOVUPS     (R8), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
 	VMOVUPS     (R8)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z2
 	VFMADD231PS Z26, Z30, Z3
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z4
 	VFMADD231PS Z26, Z30, Z5
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, R8
+	DECQ        R11
 	JNZ         zconvdw3x2_vec
 
 zconvdw3x2_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw3x2_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
 	VMOVUPS     (R8), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
 	VMOVUPS     (R8)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z2
 	VFMADD231PS Z26, Z30, Z3
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z4
 	VFMADD231PS Z26, Z30, Z5
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, R8
 
 zconvdw3x2_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ DX, R9
+	DECQ R10
 	JNZ  zconvdw3x2_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -32788,21 +33436,21 @@ zconvdw3x2_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -32850,14 +33498,13 @@ zconvdw4x2_kernelRow:
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
 	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
 	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   images+112(FP), R11
 
 zconvdw4x2_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
 	JE   zconvdw4x2_half
 
 zconvdw4x2_vec:
@@ -32869,17 +33516,16 @@ zconvdw4x2_vec:
 	VMOVUPS     (R8)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z2
 	VFMADD231PS Z26, Z30, Z3
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z4
 	VFMADD231PS Z26, Z30, Z5
-	VMOVUPS     (R9)(AX*1), Z30
+	VMOVUPS     (R9), Z30
 	VFMADD231PS Z25, Z30, Z6
 	VFMADD231PS Z26, Z30, Z7
 	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
 	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	DECQ        R12
 	JNZ         zconvdw4x2_vec
 
 zconvdw4x2_half:
@@ -32893,21 +33539,19 @@ zconvdw4x2_half:
 	VMOVUPS     (R8)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z2
 	VFMADD231PS Z26, Z30, Z3
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z4
 	VFMADD231PS Z26, Z30, Z5
-	VMOVUPS     (R9)(AX*1), Y30
+	VMOVUPS     (R9), Y30
 	VFMADD231PS Z25, Z30, Z6
 	VFMADD231PS Z26, Z30, Z7
 	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
 	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
 
 zconvdw4x2_imageEnd:
 	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	DECQ R11
 	JNZ  zconvdw4x2_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -32966,27 +33610,27 @@ zconvdw4x2_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   192(R8), Z6
-	VPERMI2PS Z16, Z0, Z6
-	VMOVUPS.Z (R10), K1, Z11
-	VADDPS    Z6, Z11, Z11
-	VMOVUPS   Z11, K1, (R10)
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -33034,14 +33678,13 @@ zconvdw5x2_kernelRow:
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
 	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
 	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   images+112(FP), R11
 
 zconvdw5x2_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
 	JE   zconvdw5x2_half
 
 zconvdw5x2_vec:
@@ -33053,20 +33696,19 @@ zconvdw5x2_vec:
 	VMOVUPS     (R8)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z2
 	VFMADD231PS Z26, Z30, Z3
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z4
 	VFMADD231PS Z26, Z30, Z5
-	VMOVUPS     (R9)(AX*1), Z30
+	VMOVUPS     (R9), Z30
 	VFMADD231PS Z25, Z30, Z6
 	VFMADD231PS Z26, Z30, Z7
-	VMOVUPS     (R9)(AX*2), Z30
+	VMOVUPS     (R9)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z8
 	VFMADD231PS Z26, Z30, Z9
 	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
 	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	DECQ        R12
 	JNZ         zconvdw5x2_vec
 
 zconvdw5x2_half:
@@ -33080,24 +33722,22 @@ zconvdw5x2_half:
 	VMOVUPS     (R8)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z2
 	VFMADD231PS Z26, Z30, Z3
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z4
 	VFMADD231PS Z26, Z30, Z5
-	VMOVUPS     (R9)(AX*1), Y30
+	VMOVUPS     (R9), Y30
 	VFMADD231PS Z25, Z30, Z6
 	VFMADD231PS Z26, Z30, Z7
-	VMOVUPS     (R9)(AX*2), Y30
+	VMOVUPS     (R9)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z8
 	VFMADD231PS Z26, Z30, Z9
 	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
 	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
 
 zconvdw5x2_imageEnd:
 	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	DECQ R11
 	JNZ  zconvdw5x2_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -33156,33 +33796,33 @@ zconvdw5x2_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   192(R8), Z6
-	VPERMI2PS Z16, Z0, Z6
-	VMOVUPS.Z (R10), K1, Z11
-	VADDPS    Z6, Z11, Z11
-	VMOVUPS   Z11, K1, (R10)
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   256(R8), Z7
-	VPERMI2PS Z16, Z0, Z7
-	VMOVUPS.Z (R10), K1, Z12
-	VADDPS    Z7, Z12, Z12
-	VMOVUPS   Z12, K1, (R10)
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -33193,6 +33833,662 @@ zconvdw5x2_imageEnd:
 	ADDQ R8, SI
 	DECQ DI
 	JNZ  zconvdw5x2_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw6x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw6x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw6x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw6x2_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw6x2_half
+
+zconvdw6x2_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw6x2_vec
+
+zconvdw6x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw6x2_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw6x2_imageEnd:
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw6x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), R8
+	MOVL      $0x00000003, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw6x2_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw7x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw7x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw7x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	LEAQ   (R9)(AX*2), R10
+	ADDQ   AX, R10
+	MOVQ   BX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw7x2_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw7x2_half
+
+zconvdw7x2_vec:
+	VMOVUPS     (R11), Z25
+	VMOVUPS     (R11)(CX*1), Z26
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VMOVUPS     (R10), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	DECQ        R13
+	JNZ         zconvdw7x2_vec
+
+zconvdw7x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw7x2_imageEnd
+	VMOVUPS     (R11), Y25
+	VMOVUPS     (R11)(CX*1), Y26
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VMOVUPS     (R10), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+
+zconvdw7x2_imageEnd:
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw7x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), R8
+	MOVL      $0x00000003, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   384(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw7x2_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw8x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw8x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw8x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	LEAQ   (R9)(AX*2), R10
+	ADDQ   AX, R10
+	MOVQ   BX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw8x2_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw8x2_half
+
+zconvdw8x2_vec:
+	VMOVUPS     (R11), Z25
+	VMOVUPS     (R11)(CX*1), Z26
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VMOVUPS     (R10), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VMOVUPS     (R10)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z14
+	VFMADD231PS Z26, Z30, Z15
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	DECQ        R13
+	JNZ         zconvdw8x2_vec
+
+zconvdw8x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw8x2_imageEnd
+	VMOVUPS     (R11), Y25
+	VMOVUPS     (R11)(CX*1), Y26
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VMOVUPS     (R10), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VMOVUPS     (R10)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z14
+	VFMADD231PS Z26, Z30, Z15
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+
+zconvdw8x2_imageEnd:
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw8x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), R8
+	MOVL      $0x00000003, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   384(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   448(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw8x2_kernelRow
 	VZEROUPPER
 	RET
 
@@ -33276,21 +34572,69 @@ DATA convdwIdx3<>+304(SB)/4, $0x00000000
 DATA convdwIdx3<>+308(SB)/4, $0x00000000
 DATA convdwIdx3<>+312(SB)/4, $0x00000000
 DATA convdwIdx3<>+316(SB)/4, $0x00000000
-GLOBL convdwIdx3<>(SB), RODATA|NOPTR, $320
+DATA convdwIdx3<>+320(SB)/4, $0x0000000f
+DATA convdwIdx3<>+324(SB)/4, $0x00000010
+DATA convdwIdx3<>+328(SB)/4, $0x00000014
+DATA convdwIdx3<>+332(SB)/4, $0x00000000
+DATA convdwIdx3<>+336(SB)/4, $0x00000000
+DATA convdwIdx3<>+340(SB)/4, $0x00000000
+DATA convdwIdx3<>+344(SB)/4, $0x00000000
+DATA convdwIdx3<>+348(SB)/4, $0x00000000
+DATA convdwIdx3<>+352(SB)/4, $0x00000000
+DATA convdwIdx3<>+356(SB)/4, $0x00000000
+DATA convdwIdx3<>+360(SB)/4, $0x00000000
+DATA convdwIdx3<>+364(SB)/4, $0x00000000
+DATA convdwIdx3<>+368(SB)/4, $0x00000000
+DATA convdwIdx3<>+372(SB)/4, $0x00000000
+DATA convdwIdx3<>+376(SB)/4, $0x00000000
+DATA convdwIdx3<>+380(SB)/4, $0x00000000
+DATA convdwIdx3<>+384(SB)/4, $0x00000018
+DATA convdwIdx3<>+388(SB)/4, $0x0000001c
+DATA convdwIdx3<>+392(SB)/4, $0x00000011
+DATA convdwIdx3<>+396(SB)/4, $0x00000000
+DATA convdwIdx3<>+400(SB)/4, $0x00000000
+DATA convdwIdx3<>+404(SB)/4, $0x00000000
+DATA convdwIdx3<>+408(SB)/4, $0x00000000
+DATA convdwIdx3<>+412(SB)/4, $0x00000000
+DATA convdwIdx3<>+416(SB)/4, $0x00000000
+DATA convdwIdx3<>+420(SB)/4, $0x00000000
+DATA convdwIdx3<>+424(SB)/4, $0x00000000
+DATA convdwIdx3<>+428(SB)/4, $0x00000000
+DATA convdwIdx3<>+432(SB)/4, $0x00000000
+DATA convdwIdx3<>+436(SB)/4, $0x00000000
+DATA convdwIdx3<>+440(SB)/4, $0x00000000
+DATA convdwIdx3<>+444(SB)/4, $0x00000000
+DATA convdwIdx3<>+448(SB)/4, $0x00000015
+DATA convdwIdx3<>+452(SB)/4, $0x00000019
+DATA convdwIdx3<>+456(SB)/4, $0x0000001d
+DATA convdwIdx3<>+460(SB)/4, $0x00000000
+DATA convdwIdx3<>+464(SB)/4, $0x00000000
+DATA convdwIdx3<>+468(SB)/4, $0x00000000
+DATA convdwIdx3<>+472(SB)/4, $0x00000000
+DATA convdwIdx3<>+476(SB)/4, $0x00000000
+DATA convdwIdx3<>+480(SB)/4, $0x00000000
+DATA convdwIdx3<>+484(SB)/4, $0x00000000
+DATA convdwIdx3<>+488(SB)/4, $0x00000000
+DATA convdwIdx3<>+492(SB)/4, $0x00000000
+DATA convdwIdx3<>+496(SB)/4, $0x00000000
+DATA convdwIdx3<>+500(SB)/4, $0x00000000
+DATA convdwIdx3<>+504(SB)/4, $0x00000000
+DATA convdwIdx3<>+508(SB)/4, $0x00000000
+GLOBL convdwIdx3<>(SB), RODATA|NOPTR, $512
 
 // func zconvdw1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
 // Requires: AVX, AVX512F
 TEXT ·zconvdw1x3(SB), NOSPLIT, $0-144
 	MOVQ dyStride+56(FP), AX
 	SHLQ $0x02, AX
-	MOVQ tapStride+88(FP), CX
+	MOVQ tapStride+88(FP), AX
+	SHLQ $0x02, AX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
 	SHLQ $0x02, CX
-	MOVQ imageX+96(FP), DX
-	SUBQ hw+104(FP), DX
-	SHLQ $0x02, DX
-	MOVQ x_base+64(FP), BX
-	MOVQ dw_base+0(FP), SI
-	MOVQ rows+120(FP), DI
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
 
 zconvdw1x3_kernelRow:
 	// Zero the accumulators and the registers the reduction trees sum with them.
@@ -33310,52 +34654,44 @@ zconvdw1x3_kernelRow:
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
+	MOVQ   images+112(FP), R9
 
 zconvdw1x3_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R10
+	SHRQ $0x04, R10
 	JE   zconvdw1x3_half
 
 zconvdw1x3_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
-	VMOVUPS     (R10)(CX*2), Z27
-	VMOVUPS     (R8), Z30
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (R8)(AX*1), Z26
+	VMOVUPS     (R8)(AX*2), Z27
+	VMOVUPS     (DI), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
 	VFMADD231PS Z27, Z30, Z2
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
 	ADDQ        $0x40, R8
-	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, DI
+	DECQ        R10
 	JNZ         zconvdw1x3_vec
 
 zconvdw1x3_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw1x3_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
-	VMOVUPS     (R10)(CX*2), Y27
-	VMOVUPS     (R8), Y30
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (R8)(AX*1), Y26
+	VMOVUPS     (R8)(AX*2), Y27
+	VMOVUPS     (DI), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
 	VFMADD231PS Z27, Z30, Z2
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
 	ADDQ        $0x20, R8
-	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
 
 zconvdw1x3_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ CX, R8
+	DECQ R9
 	JNZ  zconvdw1x3_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -33406,26 +34742,26 @@ zconvdw1x3_imageEnd:
 	VADDPS     Z31, Z30, Z0
 
 	// Each channel's sums gathered into its first taps floats and added to its row of dw.
-	LEAQ      convdwIdx3<>+0(SB), R8
-	MOVL      $0x00000007, R9
-	KMOVW     R9, K1
-	MOVQ      ldw+24(FP), R9
-	SHLQ      $0x02, R9
-	MOVQ      SI, R9
-	VMOVUPS   (R8), Z3
+	LEAQ      convdwIdx3<>+0(SB), DI
+	MOVL      $0x00000007, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R8
+	VMOVUPS   (DI), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R9), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R9)
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R8)
 
 	// Next kernel row.
-	MOVQ rowX+128(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, BX
-	MOVQ rowDW+136(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, SI
-	DECQ DI
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
 	JNZ  zconvdw1x3_kernelRow
 	VZEROUPPER
 	RET
@@ -33463,21 +34799,18 @@ zconvdw2x3_kernelRow:
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   BX, R9
+	MOVQ   images+112(FP), R10
 
 zconvdw2x3_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
 	JE   zconvdw2x3_half
 
 zconvdw2x3_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
-	VMOVUPS     (R10)(CX*2), Z27
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
 	VMOVUPS     (R8), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -33486,19 +34819,17 @@ zconvdw2x3_vec:
 	VFMADD231PS Z25, Z30, Z3
 	VFMADD231PS Z26, Z30, Z4
 	VFMADD231PS Z27, Z30, Z5
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, R8
+	DECQ        R11
 	JNZ         zconvdw2x3_vec
 
 zconvdw2x3_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw2x3_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
-	VMOVUPS     (R10)(CX*2), Y27
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
 	VMOVUPS     (R8), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -33507,15 +34838,12 @@ zconvdw2x3_half:
 	VFMADD231PS Z25, Z30, Z3
 	VFMADD231PS Z26, Z30, Z4
 	VFMADD231PS Z27, Z30, Z5
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, R8
 
 zconvdw2x3_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ DX, R9
+	DECQ R10
 	JNZ  zconvdw2x3_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -33574,15 +34902,15 @@ zconvdw2x3_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -33629,21 +34957,18 @@ zconvdw3x3_kernelRow:
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   BX, R9
+	MOVQ   images+112(FP), R10
 
 zconvdw3x3_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
 	JE   zconvdw3x3_half
 
 zconvdw3x3_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
-	VMOVUPS     (R10)(CX*2), Z27
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
 	VMOVUPS     (R8), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -33652,23 +34977,21 @@ zconvdw3x3_vec:
 	VFMADD231PS Z25, Z30, Z3
 	VFMADD231PS Z26, Z30, Z4
 	VFMADD231PS Z27, Z30, Z5
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z6
 	VFMADD231PS Z26, Z30, Z7
 	VFMADD231PS Z27, Z30, Z8
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, R8
+	DECQ        R11
 	JNZ         zconvdw3x3_vec
 
 zconvdw3x3_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw3x3_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
-	VMOVUPS     (R10)(CX*2), Y27
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
 	VMOVUPS     (R8), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -33677,19 +35000,16 @@ zconvdw3x3_half:
 	VFMADD231PS Z25, Z30, Z3
 	VFMADD231PS Z26, Z30, Z4
 	VFMADD231PS Z27, Z30, Z5
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z6
 	VFMADD231PS Z26, Z30, Z7
 	VFMADD231PS Z27, Z30, Z8
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, R8
 
 zconvdw3x3_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ DX, R9
+	DECQ R10
 	JNZ  zconvdw3x3_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -33748,21 +35068,21 @@ zconvdw3x3_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -33810,14 +35130,13 @@ zconvdw4x3_kernelRow:
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
 	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
 	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   images+112(FP), R11
 
 zconvdw4x3_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
 	JE   zconvdw4x3_half
 
 zconvdw4x3_vec:
@@ -33832,19 +35151,18 @@ zconvdw4x3_vec:
 	VFMADD231PS Z25, Z30, Z3
 	VFMADD231PS Z26, Z30, Z4
 	VFMADD231PS Z27, Z30, Z5
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z6
 	VFMADD231PS Z26, Z30, Z7
 	VFMADD231PS Z27, Z30, Z8
-	VMOVUPS     (R9)(AX*1), Z30
+	VMOVUPS     (R9), Z30
 	VFMADD231PS Z25, Z30, Z9
 	VFMADD231PS Z26, Z30, Z10
 	VFMADD231PS Z27, Z30, Z11
 	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
 	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	DECQ        R12
 	JNZ         zconvdw4x3_vec
 
 zconvdw4x3_half:
@@ -33861,23 +35179,21 @@ zconvdw4x3_half:
 	VFMADD231PS Z25, Z30, Z3
 	VFMADD231PS Z26, Z30, Z4
 	VFMADD231PS Z27, Z30, Z5
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z6
 	VFMADD231PS Z26, Z30, Z7
 	VFMADD231PS Z27, Z30, Z8
-	VMOVUPS     (R9)(AX*1), Y30
+	VMOVUPS     (R9), Y30
 	VFMADD231PS Z25, Z30, Z9
 	VFMADD231PS Z26, Z30, Z10
 	VFMADD231PS Z27, Z30, Z11
 	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
 	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
 
 zconvdw4x3_imageEnd:
 	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	DECQ R11
 	JNZ  zconvdw4x3_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -33936,27 +35252,27 @@ zconvdw4x3_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   192(R8), Z6
-	VPERMI2PS Z16, Z0, Z6
-	VMOVUPS.Z (R10), K1, Z11
-	VADDPS    Z6, Z11, Z11
-	VMOVUPS   Z11, K1, (R10)
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -34004,14 +35320,13 @@ zconvdw5x3_kernelRow:
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
 	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
 	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   images+112(FP), R11
 
 zconvdw5x3_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
 	JE   zconvdw5x3_half
 
 zconvdw5x3_vec:
@@ -34026,23 +35341,22 @@ zconvdw5x3_vec:
 	VFMADD231PS Z25, Z30, Z3
 	VFMADD231PS Z26, Z30, Z4
 	VFMADD231PS Z27, Z30, Z5
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z6
 	VFMADD231PS Z26, Z30, Z7
 	VFMADD231PS Z27, Z30, Z8
-	VMOVUPS     (R9)(AX*1), Z30
+	VMOVUPS     (R9), Z30
 	VFMADD231PS Z25, Z30, Z9
 	VFMADD231PS Z26, Z30, Z10
 	VFMADD231PS Z27, Z30, Z11
-	VMOVUPS     (R9)(AX*2), Z30
+	VMOVUPS     (R9)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z12
 	VFMADD231PS Z26, Z30, Z13
 	VFMADD231PS Z27, Z30, Z14
 	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
 	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	DECQ        R12
 	JNZ         zconvdw5x3_vec
 
 zconvdw5x3_half:
@@ -34059,27 +35373,25 @@ zconvdw5x3_half:
 	VFMADD231PS Z25, Z30, Z3
 	VFMADD231PS Z26, Z30, Z4
 	VFMADD231PS Z27, Z30, Z5
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z6
 	VFMADD231PS Z26, Z30, Z7
 	VFMADD231PS Z27, Z30, Z8
-	VMOVUPS     (R9)(AX*1), Y30
+	VMOVUPS     (R9), Y30
 	VFMADD231PS Z25, Z30, Z9
 	VFMADD231PS Z26, Z30, Z10
 	VFMADD231PS Z27, Z30, Z11
-	VMOVUPS     (R9)(AX*2), Y30
+	VMOVUPS     (R9)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z12
 	VFMADD231PS Z26, Z30, Z13
 	VFMADD231PS Z27, Z30, Z14
 	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
 	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
 
 zconvdw5x3_imageEnd:
 	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	DECQ R11
 	JNZ  zconvdw5x3_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -34138,33 +35450,33 @@ zconvdw5x3_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   192(R8), Z6
-	VPERMI2PS Z16, Z0, Z6
-	VMOVUPS.Z (R10), K1, Z11
-	VADDPS    Z6, Z11, Z11
-	VMOVUPS   Z11, K1, (R10)
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   256(R8), Z7
-	VPERMI2PS Z16, Z0, Z7
-	VMOVUPS.Z (R10), K1, Z12
-	VADDPS    Z7, Z12, Z12
-	VMOVUPS   Z12, K1, (R10)
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -34175,6 +35487,905 @@ zconvdw5x3_imageEnd:
 	ADDQ R8, SI
 	DECQ DI
 	JNZ  zconvdw5x3_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw6x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw6x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw6x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw6x3_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw6x3_half
+
+zconvdw6x3_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R10)(CX*2), Z27
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw6x3_vec
+
+zconvdw6x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw6x3_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R10)(CX*2), Y27
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw6x3_imageEnd:
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw6x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), R8
+	MOVL      $0x00000007, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw6x3_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw7x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw7x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw7x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	LEAQ   (R9)(AX*2), R10
+	ADDQ   AX, R10
+	MOVQ   BX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw7x3_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw7x3_half
+
+zconvdw7x3_vec:
+	VMOVUPS     (R11), Z25
+	VMOVUPS     (R11)(CX*1), Z26
+	VMOVUPS     (R11)(CX*2), Z27
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VMOVUPS     (R10), Z30
+	VFMADD231PS Z25, Z30, Z18
+	VFMADD231PS Z26, Z30, Z19
+	VFMADD231PS Z27, Z30, Z20
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	DECQ        R13
+	JNZ         zconvdw7x3_vec
+
+zconvdw7x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw7x3_imageEnd
+	VMOVUPS     (R11), Y25
+	VMOVUPS     (R11)(CX*1), Y26
+	VMOVUPS     (R11)(CX*2), Y27
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VMOVUPS     (R10), Y30
+	VFMADD231PS Z25, Z30, Z18
+	VFMADD231PS Z26, Z30, Z19
+	VFMADD231PS Z27, Z30, Z20
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+
+zconvdw7x3_imageEnd:
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw7x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), R8
+	MOVL      $0x00000007, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   384(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw7x3_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw8x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw8x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw8x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	LEAQ   (R9)(AX*2), R10
+	ADDQ   AX, R10
+	MOVQ   BX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw8x3_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw8x3_half
+
+zconvdw8x3_vec:
+	VMOVUPS     (R11), Z25
+	VMOVUPS     (R11)(CX*1), Z26
+	VMOVUPS     (R11)(CX*2), Z27
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VMOVUPS     (R10), Z30
+	VFMADD231PS Z25, Z30, Z18
+	VFMADD231PS Z26, Z30, Z19
+	VFMADD231PS Z27, Z30, Z20
+	VMOVUPS     (R10)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z21
+	VFMADD231PS Z26, Z30, Z22
+	VFMADD231PS Z27, Z30, Z23
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	DECQ        R13
+	JNZ         zconvdw8x3_vec
+
+zconvdw8x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw8x3_imageEnd
+	VMOVUPS     (R11), Y25
+	VMOVUPS     (R11)(CX*1), Y26
+	VMOVUPS     (R11)(CX*2), Y27
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VMOVUPS     (R10), Y30
+	VFMADD231PS Z25, Z30, Z18
+	VFMADD231PS Z26, Z30, Z19
+	VFMADD231PS Z27, Z30, Z20
+	VMOVUPS     (R10)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z21
+	VFMADD231PS Z26, Z30, Z22
+	VFMADD231PS Z27, Z30, Z23
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+
+zconvdw8x3_imageEnd:
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw8x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), R8
+	MOVL      $0x00000007, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   384(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   448(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw8x3_kernelRow
 	VZEROUPPER
 	RET
 
@@ -34265,14 +36476,14 @@ GLOBL convdwIdx4<>(SB), RODATA|NOPTR, $320
 TEXT ·zconvdw1x4(SB), NOSPLIT, $0-144
 	MOVQ dyStride+56(FP), AX
 	SHLQ $0x02, AX
-	MOVQ tapStride+88(FP), CX
+	MOVQ tapStride+88(FP), AX
+	SHLQ $0x02, AX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
 	SHLQ $0x02, CX
-	MOVQ imageX+96(FP), DX
-	SUBQ hw+104(FP), DX
-	SHLQ $0x02, DX
-	MOVQ x_base+64(FP), BX
-	MOVQ dw_base+0(FP), SI
-	MOVQ rows+120(FP), DI
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
 
 zconvdw1x4_kernelRow:
 	// Zero the accumulators and the registers the reduction trees sum with them.
@@ -34292,56 +36503,53 @@ zconvdw1x4_kernelRow:
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	MOVQ   dy_base+32(FP), R8
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
 	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	ADDQ   AX, R9
+	MOVQ   images+112(FP), R10
 
 zconvdw1x4_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
 	JE   zconvdw1x4_half
 
 zconvdw1x4_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
-	VMOVUPS     (R10)(CX*2), Z27
-	VMOVUPS     (R11), Z28
-	VMOVUPS     (R8), Z30
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (R8)(AX*1), Z26
+	VMOVUPS     (R8)(AX*2), Z27
+	VMOVUPS     (R9), Z28
+	VMOVUPS     (DI), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
 	VFMADD231PS Z27, Z30, Z2
 	VFMADD231PS Z28, Z30, Z3
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
 	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, DI
+	DECQ        R11
 	JNZ         zconvdw1x4_vec
 
 zconvdw1x4_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw1x4_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
-	VMOVUPS     (R10)(CX*2), Y27
-	VMOVUPS     (R11), Y28
-	VMOVUPS     (R8), Y30
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (R8)(AX*1), Y26
+	VMOVUPS     (R8)(AX*2), Y27
+	VMOVUPS     (R9), Y28
+	VMOVUPS     (DI), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
 	VFMADD231PS Z27, Z30, Z2
 	VFMADD231PS Z28, Z30, Z3
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
 	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
 
 zconvdw1x4_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ CX, R8
+	ADDQ CX, R9
+	DECQ R10
 	JNZ  zconvdw1x4_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -34392,26 +36600,26 @@ zconvdw1x4_imageEnd:
 	VADDPS     Z31, Z30, Z0
 
 	// Each channel's sums gathered into its first taps floats and added to its row of dw.
-	LEAQ      convdwIdx4<>+0(SB), R8
-	MOVL      $0x0000000f, R9
-	KMOVW     R9, K1
-	MOVQ      ldw+24(FP), R9
-	SHLQ      $0x02, R9
-	MOVQ      SI, R9
-	VMOVUPS   (R8), Z3
+	LEAQ      convdwIdx4<>+0(SB), DI
+	MOVL      $0x0000000f, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R8
+	VMOVUPS   (DI), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R9), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R9)
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R8)
 
 	// Next kernel row.
-	MOVQ rowX+128(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, BX
-	MOVQ rowDW+136(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, SI
-	DECQ DI
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
 	JNZ  zconvdw1x4_kernelRow
 	VZEROUPPER
 	RET
@@ -34449,22 +36657,21 @@ zconvdw2x4_kernelRow:
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   BX, R9
+	LEAQ   (R9)(CX*2), R10
+	ADDQ   CX, R10
+	MOVQ   images+112(FP), R11
 
 zconvdw2x4_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
 	JE   zconvdw2x4_half
 
 zconvdw2x4_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
-	VMOVUPS     (R10)(CX*2), Z27
-	VMOVUPS     (R11), Z28
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
+	VMOVUPS     (R10), Z28
 	VMOVUPS     (R8), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -34475,20 +36682,19 @@ zconvdw2x4_vec:
 	VFMADD231PS Z26, Z30, Z5
 	VFMADD231PS Z27, Z30, Z6
 	VFMADD231PS Z28, Z30, Z7
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	DECQ        R12
 	JNZ         zconvdw2x4_vec
 
 zconvdw2x4_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw2x4_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
-	VMOVUPS     (R10)(CX*2), Y27
-	VMOVUPS     (R11), Y28
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
+	VMOVUPS     (R10), Y28
 	VMOVUPS     (R8), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -34499,15 +36705,14 @@ zconvdw2x4_half:
 	VFMADD231PS Z26, Z30, Z5
 	VFMADD231PS Z27, Z30, Z6
 	VFMADD231PS Z28, Z30, Z7
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
 
 zconvdw2x4_imageEnd:
+	ADDQ DX, R9
 	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	DECQ R11
 	JNZ  zconvdw2x4_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -34566,15 +36771,15 @@ zconvdw2x4_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -34621,22 +36826,21 @@ zconvdw3x4_kernelRow:
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   BX, R9
+	LEAQ   (R9)(CX*2), R10
+	ADDQ   CX, R10
+	MOVQ   images+112(FP), R11
 
 zconvdw3x4_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
 	JE   zconvdw3x4_half
 
 zconvdw3x4_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
-	VMOVUPS     (R10)(CX*2), Z27
-	VMOVUPS     (R11), Z28
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
+	VMOVUPS     (R10), Z28
 	VMOVUPS     (R8), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -34647,25 +36851,24 @@ zconvdw3x4_vec:
 	VFMADD231PS Z26, Z30, Z5
 	VFMADD231PS Z27, Z30, Z6
 	VFMADD231PS Z28, Z30, Z7
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z8
 	VFMADD231PS Z26, Z30, Z9
 	VFMADD231PS Z27, Z30, Z10
 	VFMADD231PS Z28, Z30, Z11
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	DECQ        R12
 	JNZ         zconvdw3x4_vec
 
 zconvdw3x4_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw3x4_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
-	VMOVUPS     (R10)(CX*2), Y27
-	VMOVUPS     (R11), Y28
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
+	VMOVUPS     (R10), Y28
 	VMOVUPS     (R8), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -34676,20 +36879,19 @@ zconvdw3x4_half:
 	VFMADD231PS Z26, Z30, Z5
 	VFMADD231PS Z27, Z30, Z6
 	VFMADD231PS Z28, Z30, Z7
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z8
 	VFMADD231PS Z26, Z30, Z9
 	VFMADD231PS Z27, Z30, Z10
 	VFMADD231PS Z28, Z30, Z11
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
 
 zconvdw3x4_imageEnd:
+	ADDQ DX, R9
 	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	DECQ R11
 	JNZ  zconvdw3x4_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -34748,21 +36950,21 @@ zconvdw3x4_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -34810,6 +37012,7 @@ zconvdw4x4_kernelRow:
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
 	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
 	MOVQ   BX, R10
 	LEAQ   (R10)(CX*2), R11
 	ADDQ   CX, R11
@@ -34835,12 +37038,12 @@ zconvdw4x4_vec:
 	VFMADD231PS Z26, Z30, Z5
 	VFMADD231PS Z27, Z30, Z6
 	VFMADD231PS Z28, Z30, Z7
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z8
 	VFMADD231PS Z26, Z30, Z9
 	VFMADD231PS Z27, Z30, Z10
 	VFMADD231PS Z28, Z30, Z11
-	VMOVUPS     (R9)(AX*1), Z30
+	VMOVUPS     (R9), Z30
 	VFMADD231PS Z25, Z30, Z12
 	VFMADD231PS Z26, Z30, Z13
 	VFMADD231PS Z27, Z30, Z14
@@ -34869,12 +37072,12 @@ zconvdw4x4_half:
 	VFMADD231PS Z26, Z30, Z5
 	VFMADD231PS Z27, Z30, Z6
 	VFMADD231PS Z28, Z30, Z7
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z8
 	VFMADD231PS Z26, Z30, Z9
 	VFMADD231PS Z27, Z30, Z10
 	VFMADD231PS Z28, Z30, Z11
-	VMOVUPS     (R9)(AX*1), Y30
+	VMOVUPS     (R9), Y30
 	VFMADD231PS Z25, Z30, Z12
 	VFMADD231PS Z26, Z30, Z13
 	VFMADD231PS Z27, Z30, Z14
@@ -34946,27 +37149,27 @@ zconvdw4x4_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   192(R8), Z6
-	VPERMI2PS Z16, Z0, Z6
-	VMOVUPS.Z (R10), K1, Z11
-	VADDPS    Z6, Z11, Z11
-	VMOVUPS   Z11, K1, (R10)
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -35018,6 +37221,7 @@ zconvdw5x4_kernelRow:
 	VPXORD Z19, Z19, Z19
 	MOVQ   dy_base+32(FP), R8
 	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
 	MOVQ   BX, R10
 	LEAQ   (R10)(CX*2), R11
 	ADDQ   CX, R11
@@ -35043,17 +37247,17 @@ zconvdw5x4_vec:
 	VFMADD231PS Z26, Z30, Z5
 	VFMADD231PS Z27, Z30, Z6
 	VFMADD231PS Z28, Z30, Z7
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z8
 	VFMADD231PS Z26, Z30, Z9
 	VFMADD231PS Z27, Z30, Z10
 	VFMADD231PS Z28, Z30, Z11
-	VMOVUPS     (R9)(AX*1), Z30
+	VMOVUPS     (R9), Z30
 	VFMADD231PS Z25, Z30, Z12
 	VFMADD231PS Z26, Z30, Z13
 	VFMADD231PS Z27, Z30, Z14
 	VFMADD231PS Z28, Z30, Z15
-	VMOVUPS     (R9)(AX*2), Z30
+	VMOVUPS     (R9)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z16
 	VFMADD231PS Z26, Z30, Z17
 	VFMADD231PS Z27, Z30, Z18
@@ -35082,17 +37286,17 @@ zconvdw5x4_half:
 	VFMADD231PS Z26, Z30, Z5
 	VFMADD231PS Z27, Z30, Z6
 	VFMADD231PS Z28, Z30, Z7
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z8
 	VFMADD231PS Z26, Z30, Z9
 	VFMADD231PS Z27, Z30, Z10
 	VFMADD231PS Z28, Z30, Z11
-	VMOVUPS     (R9)(AX*1), Y30
+	VMOVUPS     (R9), Y30
 	VFMADD231PS Z25, Z30, Z12
 	VFMADD231PS Z26, Z30, Z13
 	VFMADD231PS Z27, Z30, Z14
 	VFMADD231PS Z28, Z30, Z15
-	VMOVUPS     (R9)(AX*2), Y30
+	VMOVUPS     (R9)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z16
 	VFMADD231PS Z26, Z30, Z17
 	VFMADD231PS Z27, Z30, Z18
@@ -35225,33 +37429,33 @@ zconvdw5x4_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   192(R8), Z6
-	VPERMI2PS Z16, Z0, Z6
-	VMOVUPS.Z (R10), K1, Z11
-	VADDPS    Z6, Z11, Z11
-	VMOVUPS   Z11, K1, (R10)
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   256(R8), Z7
-	VPERMI2PS Z16, Z0, Z7
-	VMOVUPS.Z (R10), K1, Z12
-	VADDPS    Z7, Z12, Z12
-	VMOVUPS   Z12, K1, (R10)
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -35352,14 +37556,14 @@ GLOBL convdwIdx5<>(SB), RODATA|NOPTR, $320
 TEXT ·zconvdw1x5(SB), NOSPLIT, $0-144
 	MOVQ dyStride+56(FP), AX
 	SHLQ $0x02, AX
-	MOVQ tapStride+88(FP), CX
+	MOVQ tapStride+88(FP), AX
+	SHLQ $0x02, AX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
 	SHLQ $0x02, CX
-	MOVQ imageX+96(FP), DX
-	SUBQ hw+104(FP), DX
-	SHLQ $0x02, DX
-	MOVQ x_base+64(FP), BX
-	MOVQ dw_base+0(FP), SI
-	MOVQ rows+120(FP), DI
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
 
 zconvdw1x5_kernelRow:
 	// Zero the accumulators and the registers the reduction trees sum with them.
@@ -35379,60 +37583,57 @@ zconvdw1x5_kernelRow:
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	MOVQ   dy_base+32(FP), R8
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
 	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	ADDQ   AX, R9
+	MOVQ   images+112(FP), R10
 
 zconvdw1x5_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
 	JE   zconvdw1x5_half
 
 zconvdw1x5_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
-	VMOVUPS     (R10)(CX*2), Z27
-	VMOVUPS     (R11), Z28
-	VMOVUPS     (R11)(CX*1), Z29
-	VMOVUPS     (R8), Z30
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (R8)(AX*1), Z26
+	VMOVUPS     (R8)(AX*2), Z27
+	VMOVUPS     (R9), Z28
+	VMOVUPS     (R9)(AX*1), Z29
+	VMOVUPS     (DI), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
 	VFMADD231PS Z27, Z30, Z2
 	VFMADD231PS Z28, Z30, Z3
 	VFMADD231PS Z29, Z30, Z4
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
 	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, DI
+	DECQ        R11
 	JNZ         zconvdw1x5_vec
 
 zconvdw1x5_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw1x5_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
-	VMOVUPS     (R10)(CX*2), Y27
-	VMOVUPS     (R11), Y28
-	VMOVUPS     (R11)(CX*1), Y29
-	VMOVUPS     (R8), Y30
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (R8)(AX*1), Y26
+	VMOVUPS     (R8)(AX*2), Y27
+	VMOVUPS     (R9), Y28
+	VMOVUPS     (R9)(AX*1), Y29
+	VMOVUPS     (DI), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
 	VFMADD231PS Z27, Z30, Z2
 	VFMADD231PS Z28, Z30, Z3
 	VFMADD231PS Z29, Z30, Z4
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
 	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
 
 zconvdw1x5_imageEnd:
-	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	ADDQ CX, R8
+	ADDQ CX, R9
+	DECQ R10
 	JNZ  zconvdw1x5_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -35483,26 +37684,26 @@ zconvdw1x5_imageEnd:
 	VADDPS     Z31, Z30, Z0
 
 	// Each channel's sums gathered into its first taps floats and added to its row of dw.
-	LEAQ      convdwIdx5<>+0(SB), R8
-	MOVL      $0x0000001f, R9
-	KMOVW     R9, K1
-	MOVQ      ldw+24(FP), R9
-	SHLQ      $0x02, R9
-	MOVQ      SI, R9
-	VMOVUPS   (R8), Z3
+	LEAQ      convdwIdx5<>+0(SB), DI
+	MOVL      $0x0000001f, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R8
+	VMOVUPS   (DI), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R9), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R9)
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R8)
 
 	// Next kernel row.
-	MOVQ rowX+128(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, BX
-	MOVQ rowDW+136(FP), R8
-	SHLQ $0x02, R8
-	ADDQ R8, SI
-	DECQ DI
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
 	JNZ  zconvdw1x5_kernelRow
 	VZEROUPPER
 	RET
@@ -35540,23 +37741,22 @@ zconvdw2x5_kernelRow:
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   BX, R9
+	LEAQ   (R9)(CX*2), R10
+	ADDQ   CX, R10
+	MOVQ   images+112(FP), R11
 
 zconvdw2x5_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
 	JE   zconvdw2x5_half
 
 zconvdw2x5_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
-	VMOVUPS     (R10)(CX*2), Z27
-	VMOVUPS     (R11), Z28
-	VMOVUPS     (R11)(CX*1), Z29
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
+	VMOVUPS     (R10), Z28
+	VMOVUPS     (R10)(CX*1), Z29
 	VMOVUPS     (R8), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -35569,21 +37769,20 @@ zconvdw2x5_vec:
 	VFMADD231PS Z27, Z30, Z7
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	DECQ        R12
 	JNZ         zconvdw2x5_vec
 
 zconvdw2x5_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw2x5_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
-	VMOVUPS     (R10)(CX*2), Y27
-	VMOVUPS     (R11), Y28
-	VMOVUPS     (R11)(CX*1), Y29
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
+	VMOVUPS     (R10), Y28
+	VMOVUPS     (R10)(CX*1), Y29
 	VMOVUPS     (R8), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -35596,15 +37795,14 @@ zconvdw2x5_half:
 	VFMADD231PS Z27, Z30, Z7
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
 
 zconvdw2x5_imageEnd:
+	ADDQ DX, R9
 	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	DECQ R11
 	JNZ  zconvdw2x5_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -35663,15 +37861,15 @@ zconvdw2x5_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -35718,23 +37916,22 @@ zconvdw3x5_kernelRow:
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
 	MOVQ   dy_base+32(FP), R8
-	LEAQ   (R8)(AX*2), R9
-	MOVQ   BX, R10
-	LEAQ   (R10)(CX*2), R11
-	ADDQ   CX, R11
-	MOVQ   images+112(FP), R12
+	MOVQ   BX, R9
+	LEAQ   (R9)(CX*2), R10
+	ADDQ   CX, R10
+	MOVQ   images+112(FP), R11
 
 zconvdw3x5_image:
-	MOVQ hw+104(FP), R13
-	SHRQ $0x04, R13
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
 	JE   zconvdw3x5_half
 
 zconvdw3x5_vec:
-	VMOVUPS     (R10), Z25
-	VMOVUPS     (R10)(CX*1), Z26
-	VMOVUPS     (R10)(CX*2), Z27
-	VMOVUPS     (R11), Z28
-	VMOVUPS     (R11)(CX*1), Z29
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
+	VMOVUPS     (R10), Z28
+	VMOVUPS     (R10)(CX*1), Z29
 	VMOVUPS     (R8), Z30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -35747,27 +37944,26 @@ zconvdw3x5_vec:
 	VFMADD231PS Z27, Z30, Z7
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z10
 	VFMADD231PS Z26, Z30, Z11
 	VFMADD231PS Z27, Z30, Z12
 	VFMADD231PS Z28, Z30, Z13
 	VFMADD231PS Z29, Z30, Z14
-	ADDQ        $0x40, R10
-	ADDQ        $0x40, R11
-	ADDQ        $0x40, R8
 	ADDQ        $0x40, R9
-	DECQ        R13
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	DECQ        R12
 	JNZ         zconvdw3x5_vec
 
 zconvdw3x5_half:
 	TESTQ       $0x00000008, hw+104(FP)
 	JE          zconvdw3x5_imageEnd
-	VMOVUPS     (R10), Y25
-	VMOVUPS     (R10)(CX*1), Y26
-	VMOVUPS     (R10)(CX*2), Y27
-	VMOVUPS     (R11), Y28
-	VMOVUPS     (R11)(CX*1), Y29
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
+	VMOVUPS     (R10), Y28
+	VMOVUPS     (R10)(CX*1), Y29
 	VMOVUPS     (R8), Y30
 	VFMADD231PS Z25, Z30, Z0
 	VFMADD231PS Z26, Z30, Z1
@@ -35780,21 +37976,20 @@ zconvdw3x5_half:
 	VFMADD231PS Z27, Z30, Z7
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z10
 	VFMADD231PS Z26, Z30, Z11
 	VFMADD231PS Z27, Z30, Z12
 	VFMADD231PS Z28, Z30, Z13
 	VFMADD231PS Z29, Z30, Z14
-	ADDQ        $0x20, R10
-	ADDQ        $0x20, R11
-	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
 
 zconvdw3x5_imageEnd:
+	ADDQ DX, R9
 	ADDQ DX, R10
-	ADDQ DX, R11
-	DECQ R12
+	DECQ R11
 	JNZ  zconvdw3x5_image
 
 	// Sum 16 accumulators across their lanes at once (see zdotKernel).
@@ -35853,21 +38048,21 @@ zconvdw3x5_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -35919,6 +38114,7 @@ zconvdw4x5_kernelRow:
 	VPXORD Z19, Z19, Z19
 	MOVQ   dy_base+32(FP), R8
 	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
 	MOVQ   BX, R10
 	LEAQ   (R10)(CX*2), R11
 	ADDQ   CX, R11
@@ -35947,13 +38143,13 @@ zconvdw4x5_vec:
 	VFMADD231PS Z27, Z30, Z7
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z10
 	VFMADD231PS Z26, Z30, Z11
 	VFMADD231PS Z27, Z30, Z12
 	VFMADD231PS Z28, Z30, Z13
 	VFMADD231PS Z29, Z30, Z14
-	VMOVUPS     (R9)(AX*1), Z30
+	VMOVUPS     (R9), Z30
 	VFMADD231PS Z25, Z30, Z15
 	VFMADD231PS Z26, Z30, Z16
 	VFMADD231PS Z27, Z30, Z17
@@ -35986,13 +38182,13 @@ zconvdw4x5_half:
 	VFMADD231PS Z27, Z30, Z7
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z10
 	VFMADD231PS Z26, Z30, Z11
 	VFMADD231PS Z27, Z30, Z12
 	VFMADD231PS Z28, Z30, Z13
 	VFMADD231PS Z29, Z30, Z14
-	VMOVUPS     (R9)(AX*1), Y30
+	VMOVUPS     (R9), Y30
 	VFMADD231PS Z25, Z30, Z15
 	VFMADD231PS Z26, Z30, Z16
 	VFMADD231PS Z27, Z30, Z17
@@ -36126,27 +38322,27 @@ zconvdw4x5_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   192(R8), Z6
-	VPERMI2PS Z16, Z0, Z6
-	VMOVUPS.Z (R10), K1, Z11
-	VADDPS    Z6, Z11, Z11
-	VMOVUPS   Z11, K1, (R10)
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8
@@ -36203,6 +38399,7 @@ zconvdw5x5_kernelRow:
 	VPXORD Z24, Z24, Z24
 	MOVQ   dy_base+32(FP), R8
 	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
 	MOVQ   BX, R10
 	LEAQ   (R10)(CX*2), R11
 	ADDQ   CX, R11
@@ -36231,19 +38428,19 @@ zconvdw5x5_vec:
 	VFMADD231PS Z27, Z30, Z7
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
-	VMOVUPS     (R9), Z30
+	VMOVUPS     (R8)(AX*2), Z30
 	VFMADD231PS Z25, Z30, Z10
 	VFMADD231PS Z26, Z30, Z11
 	VFMADD231PS Z27, Z30, Z12
 	VFMADD231PS Z28, Z30, Z13
 	VFMADD231PS Z29, Z30, Z14
-	VMOVUPS     (R9)(AX*1), Z30
+	VMOVUPS     (R9), Z30
 	VFMADD231PS Z25, Z30, Z15
 	VFMADD231PS Z26, Z30, Z16
 	VFMADD231PS Z27, Z30, Z17
 	VFMADD231PS Z28, Z30, Z18
 	VFMADD231PS Z29, Z30, Z19
-	VMOVUPS     (R9)(AX*2), Z30
+	VMOVUPS     (R9)(AX*1), Z30
 	VFMADD231PS Z25, Z30, Z20
 	VFMADD231PS Z26, Z30, Z21
 	VFMADD231PS Z27, Z30, Z22
@@ -36276,19 +38473,19 @@ zconvdw5x5_half:
 	VFMADD231PS Z27, Z30, Z7
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
-	VMOVUPS     (R9), Y30
+	VMOVUPS     (R8)(AX*2), Y30
 	VFMADD231PS Z25, Z30, Z10
 	VFMADD231PS Z26, Z30, Z11
 	VFMADD231PS Z27, Z30, Z12
 	VFMADD231PS Z28, Z30, Z13
 	VFMADD231PS Z29, Z30, Z14
-	VMOVUPS     (R9)(AX*1), Y30
+	VMOVUPS     (R9), Y30
 	VFMADD231PS Z25, Z30, Z15
 	VFMADD231PS Z26, Z30, Z16
 	VFMADD231PS Z27, Z30, Z17
 	VFMADD231PS Z28, Z30, Z18
 	VFMADD231PS Z29, Z30, Z19
-	VMOVUPS     (R9)(AX*2), Y30
+	VMOVUPS     (R9)(AX*1), Y30
 	VFMADD231PS Z25, Z30, Z20
 	VFMADD231PS Z26, Z30, Z21
 	VFMADD231PS Z27, Z30, Z22
@@ -36417,33 +38614,33 @@ zconvdw5x5_imageEnd:
 	MOVQ      SI, R10
 	VMOVUPS   (R8), Z3
 	VPERMI2PS Z16, Z0, Z3
-	VMOVUPS.Z (R10), K1, Z8
-	VADDPS    Z3, Z8, Z8
-	VMOVUPS   Z8, K1, (R10)
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   64(R8), Z4
-	VPERMI2PS Z16, Z0, Z4
-	VMOVUPS.Z (R10), K1, Z9
-	VADDPS    Z4, Z9, Z9
-	VMOVUPS   Z9, K1, (R10)
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   128(R8), Z5
-	VPERMI2PS Z16, Z0, Z5
-	VMOVUPS.Z (R10), K1, Z10
-	VADDPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R10)
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   192(R8), Z6
-	VPERMI2PS Z16, Z0, Z6
-	VMOVUPS.Z (R10), K1, Z11
-	VADDPS    Z6, Z11, Z11
-	VMOVUPS   Z11, K1, (R10)
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 	ADDQ      R9, R10
-	VMOVUPS   256(R8), Z7
-	VPERMI2PS Z16, Z0, Z7
-	VMOVUPS.Z (R10), K1, Z12
-	VADDPS    Z7, Z12, Z12
-	VMOVUPS   Z12, K1, (R10)
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
 
 	// Next kernel row.
 	MOVQ rowX+128(FP), R8

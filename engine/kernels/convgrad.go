@@ -40,9 +40,12 @@ func ConvGradBuf(images, H, W, K, pad int) int {
 }
 
 const (
-	// Most output channels and kernel positions of a convGradRows call: the zconvdw kernels'.
-	gradOCs  = 5
-	gradTaps = 5
+	// Most output channels and kernel positions of a convGradRows call: the zconvdw kernels',
+	// which take up to gradNarrowOCs channels for up to gradNarrowTaps positions.
+	gradOCs        = 5
+	gradTaps       = 5
+	gradNarrowOCs  = 8
+	gradNarrowTaps = 3
 	// gradCallPixels is about how many pixels of each image a convGradRows call runs over:
 	// images in blocks of that many pixels, so that a call's 5 output channels of dy and its
 	// block of the shifted copies (10 KB and 15 KB for 5x5 kernels on 8x8 outputs) stay in the
@@ -80,7 +83,11 @@ func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C,
 	plane := hp * ow
 	tapStride := images * plane
 	padded := buf[K*tapStride:]
-	groups := (OC + gradOCs - 1) / gradOCs
+	most := gradOCs
+	if K <= gradNarrowTaps {
+		most = gradNarrowOCs
+	}
+	groups := (OC + most - 1) / most
 	block := max(1, gradCallPixels/hw)
 	for c := range C {
 		if pad > 0 {

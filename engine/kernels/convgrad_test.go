@@ -32,7 +32,7 @@ func TestConvGradMatchesDefinition(t *testing.T) {
 			if e.convGradRows != nil && (oh*ow%8 == 0) != convGradFast(e, oh, ow) {
 				t.Errorf("%s: ConvGradFast(%d, %d) is wrong", e.name, oh, ow)
 			}
-			for _, OC := range []int{1, 3, 5, 6, 9, 11, 20} {
+			for _, OC := range []int{1, 3, 5, 6, 8, 9, 11, 16, 20} {
 				for _, images := range []int{1, 3} {
 					x, _ := filled(rng, images*s.C*s.H, s.W, s.W, 0)
 					stride := images*oh*ow + 5

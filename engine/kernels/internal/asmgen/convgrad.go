@@ -20,17 +20,30 @@ import (
 )
 
 // maxGradOCs and maxGradTaps bound a zconvdw kernel: 5 x 5 accumulators, 5 input vectors and
-// one output-gradient vector take 31 of the 32 ZMM registers.
+// one output-gradient vector take 31 of the 32 ZMM registers. Kernels of up to narrowTaps
+// positions (3x3 convolutions) take up to maxNarrowOCs channels instead, 8 x 3 accumulators:
+// with 5 channels their 15 accumulators loaded an input or output-gradient vector every two
+// multiply-adds.
 const (
-	maxGradOCs  = 5
-	maxGradTaps = 5
+	maxGradOCs   = 5
+	maxGradTaps  = 5
+	narrowTaps   = 3
+	maxNarrowOCs = 8
 )
+
+// gradOCs is the most channels of a zconvdw kernel of taps positions.
+func gradOCs(taps int) int {
+	if taps <= narrowTaps {
+		return maxNarrowOCs
+	}
+	return maxGradOCs
+}
 
 // convGradKernels emits the AVX-512 set's multi-channel weight-gradient kernels.
 func convGradKernels() {
 	for taps := 1; taps <= maxGradTaps; taps++ {
 		idx := gradLaneIndex(taps)
-		for ocs := 1; ocs <= maxGradOCs; ocs++ {
+		for ocs := 1; ocs <= gradOCs(taps); ocs++ {
 			convGradKernel(ocs, taps, idx)
 		}
 	}
@@ -47,7 +60,7 @@ func gradLane(a int) int {
 // kernel of taps positions, its taps sums (accumulators oc*taps + j) into floats 0..taps-1.
 func gradLaneIndex(taps int) Mem {
 	m := GLOBL(fmt.Sprintf("convdwIdx%d", taps), RODATA|NOPTR)
-	for oc := 0; oc < maxGradOCs; oc++ {
+	for oc := 0; oc < gradOCs(taps); oc++ {
 		for j := 0; j < 16; j++ {
 			v := 0
 			if j < taps {
@@ -102,14 +115,35 @@ func convGradKernel(ocs, taps int, idx Mem) {
 	for _, z := range all[:max(n, 16)] {
 		VPXORD(z, z, z)
 	}
+	// The channels' rows of dy from up to three pointers, three rows apart.
 	dyp := gp(Param("dy").Base())
-	dyp2 := GP64()
-	LEAQ(Mem{Base: dyp, Index: ds, Scale: 2}, dyp2)
-	dyAt := []Mem{{Base: dyp}, {Base: dyp, Index: ds, Scale: 1}, {Base: dyp2}, {Base: dyp2, Index: ds, Scale: 1}, {Base: dyp2, Index: ds, Scale: 2}}
+	dyPtrs := []reg.GPVirtual{dyp}
+	var dyAt []Mem
+	for oc := 0; oc < ocs; oc++ {
+		if oc%3 == 0 && oc > 0 {
+			q, last := GP64(), dyPtrs[len(dyPtrs)-1]
+			LEAQ(Mem{Base: last, Index: ds, Scale: 2}, q)
+			ADDQ(ds, q)
+			dyPtrs = append(dyPtrs, q)
+		}
+		p := dyPtrs[oc/3]
+		switch oc % 3 {
+		case 0:
+			dyAt = append(dyAt, Mem{Base: p})
+		case 1:
+			dyAt = append(dyAt, Mem{Base: p, Index: ds, Scale: 1})
+		case 2:
+			dyAt = append(dyAt, Mem{Base: p, Index: ds, Scale: 2})
+		}
+	}
 	xp, xp3 := GP64(), GP64()
 	MOVQ(xrow, xp)
-	LEAQ(Mem{Base: xp, Index: ts, Scale: 2}, xp3)
-	ADDQ(ts, xp3)
+	xPtrs := []reg.GPVirtual{xp}
+	if taps > 3 {
+		LEAQ(Mem{Base: xp, Index: ts, Scale: 2}, xp3)
+		ADDQ(ts, xp3)
+		xPtrs = append(xPtrs, xp3)
+	}
 	xAt := []Mem{{Base: xp}, {Base: xp, Index: ts, Scale: 1}, {Base: xp, Index: ts, Scale: 2}, {Base: xp3}, {Base: xp3, Index: ts, Scale: 1}}
 	images := gp(Param("images"))
 	v := GP64()
@@ -124,7 +158,7 @@ func convGradKernel(ocs, taps int, idx Mem) {
 			}
 		}
 		b := U8(int(loaded(dv).Size()))
-		for _, p := range []reg.GPVirtual{xp, xp3, dyp, dyp2} {
+		for _, p := range append(append([]reg.GPVirtual(nil), xPtrs...), dyPtrs...) {
 			ADDQ(b, p)
 		}
 	}
@@ -142,8 +176,9 @@ func convGradKernel(ocs, taps int, idx Mem) {
 	JE(LabelRef(name + "_imageEnd"))
 	step(func(r reg.VecPhysical) reg.VecPhysical { return r.AsY().(reg.VecPhysical) })
 	Label(name + "_imageEnd")
-	ADDQ(imgSkip, xp)
-	ADDQ(imgSkip, xp3)
+	for _, p := range xPtrs {
+		ADDQ(imgSkip, p)
+	}
 	DECQ(images)
 	JNZ(LabelRef(name + "_image"))
 
@@ -165,8 +200,8 @@ func convGradKernel(ocs, taps int, idx Mem) {
 	SHLQ(U8(2), ldw)
 	dwp := GP64()
 	MOVQ(dwrow, dwp)
+	g, d := all[3], all[4]
 	for oc := 0; oc < ocs; oc++ {
-		g, d := all[3+oc], all[8+oc]
 		VMOVUPS(Mem{Base: t, Disp: 64 * oc}, g)
 		VPERMI2PS(all[16], all[0], g)
 		VMOVUPS_Z(Mem{Base: dwp}, reg.K1, d)
