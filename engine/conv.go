@@ -174,15 +174,8 @@ func convGradWhole(s convShape) bool {
 // room for the chunk's output gradient and ConvGrad's buffer.
 func convGradChunk[F float](s convShape, B int, sc *scratch[F]) bool {
 	_, ok := any(sc.tmp).([]float32)
-	return ok && convGradWhole(s) && len(sc.tmp) >= s.OC*chunkStride(s, B) && len(sc.col) >= kernels.ConvGradBuf(B, s.H, s.W, s.K, s.Pad)
+	return ok && convGradWhole(s) && len(sc.tmp) >= s.OC*B*s.OH()*s.OW() && len(sc.col) >= kernels.ConvGradBuf(B, s.H, s.W, s.K, s.Pad)
 }
-
-// chunkStride is how many floats apart convBackward puts the rows of a chunk's output
-// gradient in tmp for convGradDirect: a cache line more than the B images' pixels, which are
-// a power of two for the models (32 KB for 16 images of 8x8), so that the rows do not all fall
-// in the same sets of the L1 cache, where the input gradient's GEMM, reading down them, evicted
-// its own lines (it ran 30 % slower on unpadded rows).
-func chunkStride(s convShape, B int) int { return B*s.OH()*s.OW() + 16 }
 
 // convGradDirect adds dw += tmp · im2col(x)ᵀ, tmp being [OC, B*OH*OW] with rows ld floats
 // apart, for the B images of x with kernels.ConvGrad, buf its buffer, when convGradChunk holds.
@@ -207,7 +200,7 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 		n := g * hw
 		col, tmp, ld := sc.col[:k*n], sc.tmp[:s.OC*n], n
 		if whole {
-			ld = chunkStride(s, B)
+			ld = B * hw
 			tmp = sc.tmp[i0*hw : s.OC*ld]
 		}
 		gradOut(o, dy, dskip, tmp, ld, i0, g, db, s)
@@ -233,7 +226,7 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 	if !whole {
 		return
 	}
-	ld := chunkStride(s, B)
+	ld := B * hw
 	convGradDirect(dw, sc.tmp[:s.OC*ld], ld, x[:B*inSize], B, s, sc.col)
 	if dx == nil {
 		return

@@ -109,7 +109,7 @@ func scratchSizes(images, budget, minPixels int, shapes []convShape) (col, tmp, 
 		col = max(col, s.rows()*n)
 		tmp = max(tmp, s.OC*n)
 		if convGradWhole(s) { // convBackward's output gradient for the whole chunk, and ConvGrad's buffer
-			tmp = max(tmp, s.OC*chunkStride(s, images))
+			tmp = max(tmp, s.OC*images*s.OH()*s.OW())
 			col = max(col, kernels.ConvGradBuf(images, s.H, s.W, s.K, s.Pad))
 		}
 		if s.Pad > 0 {
