@@ -174,7 +174,7 @@ func convGradWhole(s convShape) bool {
 // room for the chunk's output gradient and ConvGrad's buffer.
 func convGradChunk[F float](s convShape, B int, sc *scratch[F]) bool {
 	_, ok := any(sc.tmp).([]float32)
-	return ok && convGradWhole(s) && len(sc.tmp) >= s.OC*B*s.OH()*s.OW() && len(sc.col) >= kernels.ConvGradBuf(B, s.H, s.W, s.K, s.Pad)
+	return ok && B > 0 && convGradWhole(s) && len(sc.tmp) >= s.OC*B*s.OH()*s.OW() && len(sc.col) >= kernels.ConvGradBuf(B, s.H, s.W, s.K, s.Pad)
 }
 
 // convGradDirect adds dw += tmp · im2col(x)ᵀ, tmp being [OC, B*OH*OW] with rows ld floats

@@ -415,3 +415,19 @@ func TestConvGradDirectMatchesGEMM(t *testing.T) {
 		}
 	}
 }
+
+// TestConvBackwardNoImages runs a backward pass over an empty chunk, which changes nothing,
+// through a layer whose weight gradient would come from the images.
+func TestConvBackwardNoImages(t *testing.T) {
+	c := newConvCase[float32](rand.New(rand.NewPCG(13, 14)), incConv2, actReLUPool, 1)
+	sc := newScratch[float32](1, incConv2)
+	c.B = 0
+	c.backward(sc, true)
+	for _, g := range [][]float32{c.dw, c.db, c.dx} {
+		for i, v := range g {
+			if v != 0 {
+				t.Fatalf("gradient [%d] = %g after no images", i, v)
+			}
+		}
+	}
+}
