@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"mnist-tui/engine/cputime"
 	"mnist-tui/engine/kernels"
@@ -15,9 +16,9 @@ import (
 // Benchmarks: go test -run '^$' -bench 'TrainStep|Infer' -benchmem ./engine/
 // BenchmarkTrainStep and BenchmarkInfer report images/s for a batch of 64, the tutorial's, by the
 // wall clock and per second of CPU time (steadier when other processes share the cores);
-// BenchmarkConv and BenchmarkLinear time each layer forward and backward, BenchmarkSGDStep the
-// optimiser. All report allocations, which must be 0 per step. They run on the best kernel set
-// the CPU has; MNIST_TUI_KERNELS=avx2 (or avx512, go) forces one, and BenchmarkTrainStep logs
+// BenchmarkConv and BenchmarkLinear time each layer forward and backward (BenchmarkConv by the
+// CPU time too), BenchmarkSGDStep the optimiser. All report allocations, which must be 0 per
+// step. They run on the best kernel set the CPU has; MNIST_TUI_KERNELS=avx2 (or avx512, go) forces one, and BenchmarkTrainStep logs
 // which ran (with -v).
 
 const benchBatch = 64
@@ -103,10 +104,12 @@ func BenchmarkConv(b *testing.B) {
 		macs := float64(chunk * s.OC * s.OH() * s.OW() * s.rows()) // of one GEMM
 		b.Run(l.name+"/forward", func(b *testing.B) {
 			b.ReportAllocs()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				c.forward(sc)
 			}
 			b.ReportMetric(2*macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			reportCPUTime(b, cpu0)
 		})
 		b.Run(l.name+"/backward", func(b *testing.B) {
 			gemms := 2.0
@@ -114,11 +117,21 @@ func BenchmarkConv(b *testing.B) {
 				gemms = 1
 			}
 			b.ReportAllocs()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				convBackward(c.o, c.dy, c.dskip, c.x, c.w, gradOrNil(c.dx, !l.first), c.dw, c.db, c.B, s, sc)
 			}
 			b.ReportMetric(2*gemms*macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			reportCPUTime(b, cpu0)
 		})
+	}
+}
+
+// reportCPUTime reports the process's CPU time per operation since cpu0: on a machine other
+// processes share, steadier than the wall clock for a benchmark that runs on one thread.
+func reportCPUTime(b *testing.B, cpu0 time.Duration) {
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"mnist-tui/engine/kernels"
 )
 
 // convShapesUnderTest cover the models' cases (5x5 valid, 3x3 and 5x5 same-padded, 1x1) on small
@@ -345,6 +347,87 @@ func TestReLUPoolTies(t *testing.T) {
 		want[c.want] = c.grad
 		if !slices.Equal(dx, want) {
 			t.Errorf("max pool of %v sends the gradient as %v, want %v", c.window, dx, want)
+		}
+	}
+}
+
+// TestConvGradDirectMatchesGEMM runs convBackward with the weight gradient taken from the
+// images (convGradDirect, on a kernel set that has it) and, on a scratch whose tmp is cut to
+// one group so that it cannot, from the im2col matrix: the models' 5x5 and 3x3 layers with
+// their activation (the blocks' padded), on a training chunk of 16 images and an odd 5, a
+// layer whose images have 24 pixels (the kernels' last half vector) and one padded by more
+// than the image. The input and bias gradients are the same
+// bits; the weight gradient, summed in another order, agrees to rounding: measured up to
+// 2.3e-7 of the largest element (the layer padded by more than the image, 16 images), held
+// to 6e-7.
+func TestConvGradDirectMatchesGEMM(t *testing.T) {
+	const tol = 6e-7
+	cases := []struct {
+		s   convShape
+		act convAct
+	}{
+		{incConv2, actReLUPool}, {resConv2, actReLUPool}, {cnnConv2, actReLUPool},
+		{incBlock1.b5x5_2(), actNone}, {incBlock2.b5x5_2(), actNone},
+		{resBlock1.conv(), actAddReLU}, {resBlock2.conv(), actReLU}, {incBlock1.b3x3_3(), actNone},
+		{convShape{C: 3, OC: 7, H: 7, W: 12, K: 5}, actAddReLU}, {convShape{C: 2, OC: 6, H: 3, W: 6, K: 5, Pad: 3}, actReLU},
+	}
+	if !convGradWhole(incConv2) {
+		t.Skipf("the kernel set (%s) has no ConvGrad kernels", kernels.Implementation())
+	}
+	for _, tc := range cases {
+		s := tc.s
+		if !convGradWhole(s) {
+			t.Fatalf("%+v: the direct path does not take it", s)
+		}
+		for _, B := range []int{16, 5} {
+			direct := newConvCase[float32](rand.New(rand.NewPCG(11, 12)), s, tc.act, B)
+			viaGEMM := newConvCase[float32](rand.New(rand.NewPCG(11, 12)), s, tc.act, B)
+			// The models' grouping, or groups of two where that holds the whole chunk (a tmp
+			// cut to one group would hold it too).
+			budget, minPixels := colBudget, minGroupPixels
+			if groupSize(s, B, budget, minPixels) >= B {
+				budget, minPixels = 0, 2*s.OH()*s.OW()
+			}
+			sc, cut := newScratchGrouped[float32](B, budget, minPixels, s), newScratchGrouped[float32](B, budget, minPixels, s)
+			cut.tmp = cut.tmp[:s.OC*sc.group(s, B)*s.OH()*s.OW()]
+			if !convGradChunk(s, B, sc) || convGradChunk(s, B, cut) {
+				t.Fatalf("%+v, %d images: the scratches do not take the paths under test", s, B)
+			}
+			for _, c := range []*convCase[float32]{direct, viaGEMM} {
+				sc := sc
+				if c == viaGEMM {
+					sc = cut
+				}
+				c.forward(sc)
+				c.backward(sc, true)
+			}
+			what := fmt.Sprintf("%+v/%v, %d images", s, tc.act, B)
+			expectSame(t, what+": dx", direct.dx, viaGEMM.dx)
+			expectSame(t, what+": db", direct.db, viaGEMM.db)
+			if tc.act == actAddReLU {
+				expectSame(t, what+": dskip", direct.dskip, viaGEMM.dskip)
+			}
+			e := maxRelErr(direct.dw, viaGEMM.dw)
+			t.Logf("%s: dw differs by %.3g of its largest element", what, e)
+			if !(e <= tol) {
+				t.Errorf("%s: dw differs by %.3g of its largest element, want at most %.3g", what, e, tol)
+			}
+		}
+	}
+}
+
+// TestConvBackwardNoImages runs a backward pass over an empty chunk, which changes nothing,
+// through a layer whose weight gradient would come from the images.
+func TestConvBackwardNoImages(t *testing.T) {
+	c := newConvCase[float32](rand.New(rand.NewPCG(13, 14)), incConv2, actReLUPool, 1)
+	sc := newScratch[float32](1, incConv2)
+	c.B = 0
+	c.backward(sc, true)
+	for _, g := range [][]float32{c.dw, c.db, c.dx} {
+		for i, v := range g {
+			if v != 0 {
+				t.Fatalf("gradient [%d] = %g after no images", i, v)
+			}
 		}
 	}
 }

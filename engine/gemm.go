@@ -108,6 +108,10 @@ func scratchSizes(images, budget, minPixels int, shapes []convShape) (col, tmp, 
 		n := g * s.OH() * s.OW()
 		col = max(col, s.rows()*n)
 		tmp = max(tmp, s.OC*n)
+		if convGradWhole(s) { // convBackward's output gradient for the whole chunk, and ConvGrad's buffer
+			tmp = max(tmp, s.OC*images*s.OH()*s.OW())
+			col = max(col, kernels.ConvGradBuf(images, s.H, s.W, s.K, s.Pad))
+		}
 		if s.Pad > 0 {
 			pad = max(pad, g*s.C*(s.H+2*s.Pad)*(s.W+2*s.Pad))
 		}

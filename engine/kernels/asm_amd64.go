@@ -1165,6 +1165,244 @@ func zconv1dwRow5x4(dw []float32, ldw int, dy []float32, dyStride int, x []float
 //go:noescape
 func zconv1dwRow5x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX int, W int, images int, oh int, vecs int, off int)
 
+// zconvdw1x1 adds the weight gradient of 1 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw2x1 adds the weight gradient of 2 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw3x1 adds the weight gradient of 3 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw4x1 adds the weight gradient of 4 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw5x1 adds the weight gradient of 5 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw5x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw6x1 adds the weight gradient of 6 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw6x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw7x1 adds the weight gradient of 7 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw7x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw8x1 adds the weight gradient of 8 output channels at 1 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw8x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw1x2 adds the weight gradient of 1 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw2x2 adds the weight gradient of 2 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw3x2 adds the weight gradient of 3 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw4x2 adds the weight gradient of 4 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw5x2 adds the weight gradient of 5 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw5x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw6x2 adds the weight gradient of 6 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw6x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw7x2 adds the weight gradient of 7 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw7x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw8x2 adds the weight gradient of 8 output channels at 2 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw8x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw1x3 adds the weight gradient of 1 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw2x3 adds the weight gradient of 2 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw3x3 adds the weight gradient of 3 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw4x3 adds the weight gradient of 4 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw5x3 adds the weight gradient of 5 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw5x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw6x3 adds the weight gradient of 6 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw6x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw7x3 adds the weight gradient of 7 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw7x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw8x3 adds the weight gradient of 8 output channels at 3 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw8x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw1x4 adds the weight gradient of 1 output channels at 4 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw1x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw2x4 adds the weight gradient of 2 output channels at 4 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw2x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw3x4 adds the weight gradient of 3 output channels at 4 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw3x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw4x4 adds the weight gradient of 4 output channels at 4 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw4x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw5x4 adds the weight gradient of 5 output channels at 4 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw5x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw1x5 adds the weight gradient of 1 output channels at 5 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw1x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw2x5 adds the weight gradient of 2 output channels at 5 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw2x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw3x5 adds the weight gradient of 3 output channels at 5 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw3x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw4x5 adds the weight gradient of 4 output channels at 5 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw4x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
+// zconvdw5x5 adds the weight gradient of 5 output channels at 5 kernel positions of a
+// multi-channel convolution, for rows kernel rows, from packed input planes (see convGradKernel
+// in the generator).
+//
+//go:noescape
+func zconvdw5x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+
 // bnMomentsAVX512 returns the float32 mean pm of x (len(x) > 0) and the float64 sums of the
 // deviations x−pm and of their squares.
 //

@@ -31688,6 +31688,7308 @@ zconv1dwRow5x5_rowEnd:
 	VZEROUPPER
 	RET
 
+DATA convdwIdx1<>+0(SB)/4, $0x00000000
+DATA convdwIdx1<>+4(SB)/4, $0x00000000
+DATA convdwIdx1<>+8(SB)/4, $0x00000000
+DATA convdwIdx1<>+12(SB)/4, $0x00000000
+DATA convdwIdx1<>+16(SB)/4, $0x00000000
+DATA convdwIdx1<>+20(SB)/4, $0x00000000
+DATA convdwIdx1<>+24(SB)/4, $0x00000000
+DATA convdwIdx1<>+28(SB)/4, $0x00000000
+DATA convdwIdx1<>+32(SB)/4, $0x00000000
+DATA convdwIdx1<>+36(SB)/4, $0x00000000
+DATA convdwIdx1<>+40(SB)/4, $0x00000000
+DATA convdwIdx1<>+44(SB)/4, $0x00000000
+DATA convdwIdx1<>+48(SB)/4, $0x00000000
+DATA convdwIdx1<>+52(SB)/4, $0x00000000
+DATA convdwIdx1<>+56(SB)/4, $0x00000000
+DATA convdwIdx1<>+60(SB)/4, $0x00000000
+DATA convdwIdx1<>+64(SB)/4, $0x00000004
+DATA convdwIdx1<>+68(SB)/4, $0x00000000
+DATA convdwIdx1<>+72(SB)/4, $0x00000000
+DATA convdwIdx1<>+76(SB)/4, $0x00000000
+DATA convdwIdx1<>+80(SB)/4, $0x00000000
+DATA convdwIdx1<>+84(SB)/4, $0x00000000
+DATA convdwIdx1<>+88(SB)/4, $0x00000000
+DATA convdwIdx1<>+92(SB)/4, $0x00000000
+DATA convdwIdx1<>+96(SB)/4, $0x00000000
+DATA convdwIdx1<>+100(SB)/4, $0x00000000
+DATA convdwIdx1<>+104(SB)/4, $0x00000000
+DATA convdwIdx1<>+108(SB)/4, $0x00000000
+DATA convdwIdx1<>+112(SB)/4, $0x00000000
+DATA convdwIdx1<>+116(SB)/4, $0x00000000
+DATA convdwIdx1<>+120(SB)/4, $0x00000000
+DATA convdwIdx1<>+124(SB)/4, $0x00000000
+DATA convdwIdx1<>+128(SB)/4, $0x00000008
+DATA convdwIdx1<>+132(SB)/4, $0x00000000
+DATA convdwIdx1<>+136(SB)/4, $0x00000000
+DATA convdwIdx1<>+140(SB)/4, $0x00000000
+DATA convdwIdx1<>+144(SB)/4, $0x00000000
+DATA convdwIdx1<>+148(SB)/4, $0x00000000
+DATA convdwIdx1<>+152(SB)/4, $0x00000000
+DATA convdwIdx1<>+156(SB)/4, $0x00000000
+DATA convdwIdx1<>+160(SB)/4, $0x00000000
+DATA convdwIdx1<>+164(SB)/4, $0x00000000
+DATA convdwIdx1<>+168(SB)/4, $0x00000000
+DATA convdwIdx1<>+172(SB)/4, $0x00000000
+DATA convdwIdx1<>+176(SB)/4, $0x00000000
+DATA convdwIdx1<>+180(SB)/4, $0x00000000
+DATA convdwIdx1<>+184(SB)/4, $0x00000000
+DATA convdwIdx1<>+188(SB)/4, $0x00000000
+DATA convdwIdx1<>+192(SB)/4, $0x0000000c
+DATA convdwIdx1<>+196(SB)/4, $0x00000000
+DATA convdwIdx1<>+200(SB)/4, $0x00000000
+DATA convdwIdx1<>+204(SB)/4, $0x00000000
+DATA convdwIdx1<>+208(SB)/4, $0x00000000
+DATA convdwIdx1<>+212(SB)/4, $0x00000000
+DATA convdwIdx1<>+216(SB)/4, $0x00000000
+DATA convdwIdx1<>+220(SB)/4, $0x00000000
+DATA convdwIdx1<>+224(SB)/4, $0x00000000
+DATA convdwIdx1<>+228(SB)/4, $0x00000000
+DATA convdwIdx1<>+232(SB)/4, $0x00000000
+DATA convdwIdx1<>+236(SB)/4, $0x00000000
+DATA convdwIdx1<>+240(SB)/4, $0x00000000
+DATA convdwIdx1<>+244(SB)/4, $0x00000000
+DATA convdwIdx1<>+248(SB)/4, $0x00000000
+DATA convdwIdx1<>+252(SB)/4, $0x00000000
+DATA convdwIdx1<>+256(SB)/4, $0x00000001
+DATA convdwIdx1<>+260(SB)/4, $0x00000000
+DATA convdwIdx1<>+264(SB)/4, $0x00000000
+DATA convdwIdx1<>+268(SB)/4, $0x00000000
+DATA convdwIdx1<>+272(SB)/4, $0x00000000
+DATA convdwIdx1<>+276(SB)/4, $0x00000000
+DATA convdwIdx1<>+280(SB)/4, $0x00000000
+DATA convdwIdx1<>+284(SB)/4, $0x00000000
+DATA convdwIdx1<>+288(SB)/4, $0x00000000
+DATA convdwIdx1<>+292(SB)/4, $0x00000000
+DATA convdwIdx1<>+296(SB)/4, $0x00000000
+DATA convdwIdx1<>+300(SB)/4, $0x00000000
+DATA convdwIdx1<>+304(SB)/4, $0x00000000
+DATA convdwIdx1<>+308(SB)/4, $0x00000000
+DATA convdwIdx1<>+312(SB)/4, $0x00000000
+DATA convdwIdx1<>+316(SB)/4, $0x00000000
+DATA convdwIdx1<>+320(SB)/4, $0x00000005
+DATA convdwIdx1<>+324(SB)/4, $0x00000000
+DATA convdwIdx1<>+328(SB)/4, $0x00000000
+DATA convdwIdx1<>+332(SB)/4, $0x00000000
+DATA convdwIdx1<>+336(SB)/4, $0x00000000
+DATA convdwIdx1<>+340(SB)/4, $0x00000000
+DATA convdwIdx1<>+344(SB)/4, $0x00000000
+DATA convdwIdx1<>+348(SB)/4, $0x00000000
+DATA convdwIdx1<>+352(SB)/4, $0x00000000
+DATA convdwIdx1<>+356(SB)/4, $0x00000000
+DATA convdwIdx1<>+360(SB)/4, $0x00000000
+DATA convdwIdx1<>+364(SB)/4, $0x00000000
+DATA convdwIdx1<>+368(SB)/4, $0x00000000
+DATA convdwIdx1<>+372(SB)/4, $0x00000000
+DATA convdwIdx1<>+376(SB)/4, $0x00000000
+DATA convdwIdx1<>+380(SB)/4, $0x00000000
+DATA convdwIdx1<>+384(SB)/4, $0x00000009
+DATA convdwIdx1<>+388(SB)/4, $0x00000000
+DATA convdwIdx1<>+392(SB)/4, $0x00000000
+DATA convdwIdx1<>+396(SB)/4, $0x00000000
+DATA convdwIdx1<>+400(SB)/4, $0x00000000
+DATA convdwIdx1<>+404(SB)/4, $0x00000000
+DATA convdwIdx1<>+408(SB)/4, $0x00000000
+DATA convdwIdx1<>+412(SB)/4, $0x00000000
+DATA convdwIdx1<>+416(SB)/4, $0x00000000
+DATA convdwIdx1<>+420(SB)/4, $0x00000000
+DATA convdwIdx1<>+424(SB)/4, $0x00000000
+DATA convdwIdx1<>+428(SB)/4, $0x00000000
+DATA convdwIdx1<>+432(SB)/4, $0x00000000
+DATA convdwIdx1<>+436(SB)/4, $0x00000000
+DATA convdwIdx1<>+440(SB)/4, $0x00000000
+DATA convdwIdx1<>+444(SB)/4, $0x00000000
+DATA convdwIdx1<>+448(SB)/4, $0x0000000d
+DATA convdwIdx1<>+452(SB)/4, $0x00000000
+DATA convdwIdx1<>+456(SB)/4, $0x00000000
+DATA convdwIdx1<>+460(SB)/4, $0x00000000
+DATA convdwIdx1<>+464(SB)/4, $0x00000000
+DATA convdwIdx1<>+468(SB)/4, $0x00000000
+DATA convdwIdx1<>+472(SB)/4, $0x00000000
+DATA convdwIdx1<>+476(SB)/4, $0x00000000
+DATA convdwIdx1<>+480(SB)/4, $0x00000000
+DATA convdwIdx1<>+484(SB)/4, $0x00000000
+DATA convdwIdx1<>+488(SB)/4, $0x00000000
+DATA convdwIdx1<>+492(SB)/4, $0x00000000
+DATA convdwIdx1<>+496(SB)/4, $0x00000000
+DATA convdwIdx1<>+500(SB)/4, $0x00000000
+DATA convdwIdx1<>+504(SB)/4, $0x00000000
+DATA convdwIdx1<>+508(SB)/4, $0x00000000
+GLOBL convdwIdx1<>(SB), RODATA|NOPTR, $512
+
+// func zconvdw1x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw1x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), AX
+	SHLQ $0x02, AX
+	MOVQ imageX+96(FP), AX
+	SUBQ hw+104(FP), AX
+	SHLQ $0x02, AX
+	MOVQ x_base+64(FP), CX
+	MOVQ dw_base+0(FP), DX
+	MOVQ rows+120(FP), BX
+
+zconvdw1x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), SI
+	MOVQ   CX, DI
+	MOVQ   images+112(FP), R8
+
+zconvdw1x1_image:
+	MOVQ hw+104(FP), R9
+	SHRQ $0x04, R9
+	JE   zconvdw1x1_half
+
+zconvdw1x1_vec:
+	VMOVUPS     (DI), Z25
+	VMOVUPS     (SI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, SI
+	DECQ        R9
+	JNZ         zconvdw1x1_vec
+
+zconvdw1x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw1x1_imageEnd
+	VMOVUPS     (DI), Y25
+	VMOVUPS     (SI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, SI
+
+zconvdw1x1_imageEnd:
+	ADDQ AX, DI
+	DECQ R8
+	JNZ  zconvdw1x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), SI
+	MOVL      $0x00000001, DI
+	KMOVW     DI, K1
+	MOVQ      ldw+24(FP), DI
+	SHLQ      $0x02, DI
+	MOVQ      DX, DI
+	VMOVUPS   (SI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (DI), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (DI)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), SI
+	SHLQ $0x02, SI
+	ADDQ SI, CX
+	MOVQ rowDW+136(FP), SI
+	SHLQ $0x02, SI
+	ADDQ SI, DX
+	DECQ BX
+	JNZ  zconvdw1x1_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw2x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw2x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw2x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
+	MOVQ   images+112(FP), R9
+
+zconvdw2x1_image:
+	MOVQ hw+104(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw2x1_half
+
+zconvdw2x1_vec:
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, DI
+	DECQ        R10
+	JNZ         zconvdw2x1_vec
+
+zconvdw2x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw2x1_imageEnd
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, DI
+
+zconvdw2x1_imageEnd:
+	ADDQ CX, R8
+	DECQ R9
+	JNZ  zconvdw2x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw2x1_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw3x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw3x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw3x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
+	MOVQ   images+112(FP), R9
+
+zconvdw3x1_image:
+	MOVQ hw+104(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw3x1_half
+
+zconvdw3x1_vec:
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z2
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, DI
+	DECQ        R10
+	JNZ         zconvdw3x1_vec
+
+zconvdw3x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw3x1_imageEnd
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z2
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, DI
+
+zconvdw3x1_imageEnd:
+	ADDQ CX, R8
+	DECQ R9
+	JNZ  zconvdw3x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw3x1_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw4x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw4x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw4x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	LEAQ   (DI)(AX*2), R8
+	ADDQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   images+112(FP), R10
+
+zconvdw4x1_image:
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
+	JE   zconvdw4x1_half
+
+zconvdw4x1_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z3
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	DECQ        R11
+	JNZ         zconvdw4x1_vec
+
+zconvdw4x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw4x1_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z3
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, R8
+
+zconvdw4x1_imageEnd:
+	ADDQ CX, R9
+	DECQ R10
+	JNZ  zconvdw4x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   192(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw4x1_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw5x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw5x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw5x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	LEAQ   (DI)(AX*2), R8
+	ADDQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   images+112(FP), R10
+
+zconvdw5x1_image:
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
+	JE   zconvdw5x1_half
+
+zconvdw5x1_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	DECQ        R11
+	JNZ         zconvdw5x1_vec
+
+zconvdw5x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw5x1_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, R8
+
+zconvdw5x1_imageEnd:
+	ADDQ CX, R9
+	DECQ R10
+	JNZ  zconvdw5x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   192(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   256(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw5x1_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw6x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw6x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw6x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	LEAQ   (DI)(AX*2), R8
+	ADDQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   images+112(FP), R10
+
+zconvdw6x1_image:
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
+	JE   zconvdw6x1_half
+
+zconvdw6x1_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z5
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	DECQ        R11
+	JNZ         zconvdw6x1_vec
+
+zconvdw6x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw6x1_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z5
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, R8
+
+zconvdw6x1_imageEnd:
+	ADDQ CX, R9
+	DECQ R10
+	JNZ  zconvdw6x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   192(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   256(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   320(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw6x1_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw7x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw7x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw7x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	LEAQ   (DI)(AX*2), R8
+	ADDQ   AX, R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   DX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw7x1_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw7x1_half
+
+zconvdw7x1_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw7x1_vec
+
+zconvdw7x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw7x1_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw7x1_imageEnd:
+	ADDQ CX, R10
+	DECQ R11
+	JNZ  zconvdw7x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   192(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   256(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   320(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   384(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw7x1_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw8x1(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw8x1(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw8x1_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	LEAQ   (DI)(AX*2), R8
+	ADDQ   AX, R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   DX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw8x1_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw8x1_half
+
+zconvdw8x1_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z7
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw8x1_vec
+
+zconvdw8x1_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw8x1_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VMOVUPS     (DI)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z1
+	VMOVUPS     (DI)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z7
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw8x1_imageEnd:
+	ADDQ CX, R10
+	DECQ R11
+	JNZ  zconvdw8x1_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx1<>+0(SB), DI
+	MOVL      $0x00000001, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R9
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   64(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   128(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   192(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   256(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   320(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   384(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+	ADDQ      R8, R9
+	VMOVUPS   448(DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R9)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw8x1_kernelRow
+	VZEROUPPER
+	RET
+
+DATA convdwIdx2<>+0(SB)/4, $0x00000000
+DATA convdwIdx2<>+4(SB)/4, $0x00000004
+DATA convdwIdx2<>+8(SB)/4, $0x00000000
+DATA convdwIdx2<>+12(SB)/4, $0x00000000
+DATA convdwIdx2<>+16(SB)/4, $0x00000000
+DATA convdwIdx2<>+20(SB)/4, $0x00000000
+DATA convdwIdx2<>+24(SB)/4, $0x00000000
+DATA convdwIdx2<>+28(SB)/4, $0x00000000
+DATA convdwIdx2<>+32(SB)/4, $0x00000000
+DATA convdwIdx2<>+36(SB)/4, $0x00000000
+DATA convdwIdx2<>+40(SB)/4, $0x00000000
+DATA convdwIdx2<>+44(SB)/4, $0x00000000
+DATA convdwIdx2<>+48(SB)/4, $0x00000000
+DATA convdwIdx2<>+52(SB)/4, $0x00000000
+DATA convdwIdx2<>+56(SB)/4, $0x00000000
+DATA convdwIdx2<>+60(SB)/4, $0x00000000
+DATA convdwIdx2<>+64(SB)/4, $0x00000008
+DATA convdwIdx2<>+68(SB)/4, $0x0000000c
+DATA convdwIdx2<>+72(SB)/4, $0x00000000
+DATA convdwIdx2<>+76(SB)/4, $0x00000000
+DATA convdwIdx2<>+80(SB)/4, $0x00000000
+DATA convdwIdx2<>+84(SB)/4, $0x00000000
+DATA convdwIdx2<>+88(SB)/4, $0x00000000
+DATA convdwIdx2<>+92(SB)/4, $0x00000000
+DATA convdwIdx2<>+96(SB)/4, $0x00000000
+DATA convdwIdx2<>+100(SB)/4, $0x00000000
+DATA convdwIdx2<>+104(SB)/4, $0x00000000
+DATA convdwIdx2<>+108(SB)/4, $0x00000000
+DATA convdwIdx2<>+112(SB)/4, $0x00000000
+DATA convdwIdx2<>+116(SB)/4, $0x00000000
+DATA convdwIdx2<>+120(SB)/4, $0x00000000
+DATA convdwIdx2<>+124(SB)/4, $0x00000000
+DATA convdwIdx2<>+128(SB)/4, $0x00000001
+DATA convdwIdx2<>+132(SB)/4, $0x00000005
+DATA convdwIdx2<>+136(SB)/4, $0x00000000
+DATA convdwIdx2<>+140(SB)/4, $0x00000000
+DATA convdwIdx2<>+144(SB)/4, $0x00000000
+DATA convdwIdx2<>+148(SB)/4, $0x00000000
+DATA convdwIdx2<>+152(SB)/4, $0x00000000
+DATA convdwIdx2<>+156(SB)/4, $0x00000000
+DATA convdwIdx2<>+160(SB)/4, $0x00000000
+DATA convdwIdx2<>+164(SB)/4, $0x00000000
+DATA convdwIdx2<>+168(SB)/4, $0x00000000
+DATA convdwIdx2<>+172(SB)/4, $0x00000000
+DATA convdwIdx2<>+176(SB)/4, $0x00000000
+DATA convdwIdx2<>+180(SB)/4, $0x00000000
+DATA convdwIdx2<>+184(SB)/4, $0x00000000
+DATA convdwIdx2<>+188(SB)/4, $0x00000000
+DATA convdwIdx2<>+192(SB)/4, $0x00000009
+DATA convdwIdx2<>+196(SB)/4, $0x0000000d
+DATA convdwIdx2<>+200(SB)/4, $0x00000000
+DATA convdwIdx2<>+204(SB)/4, $0x00000000
+DATA convdwIdx2<>+208(SB)/4, $0x00000000
+DATA convdwIdx2<>+212(SB)/4, $0x00000000
+DATA convdwIdx2<>+216(SB)/4, $0x00000000
+DATA convdwIdx2<>+220(SB)/4, $0x00000000
+DATA convdwIdx2<>+224(SB)/4, $0x00000000
+DATA convdwIdx2<>+228(SB)/4, $0x00000000
+DATA convdwIdx2<>+232(SB)/4, $0x00000000
+DATA convdwIdx2<>+236(SB)/4, $0x00000000
+DATA convdwIdx2<>+240(SB)/4, $0x00000000
+DATA convdwIdx2<>+244(SB)/4, $0x00000000
+DATA convdwIdx2<>+248(SB)/4, $0x00000000
+DATA convdwIdx2<>+252(SB)/4, $0x00000000
+DATA convdwIdx2<>+256(SB)/4, $0x00000002
+DATA convdwIdx2<>+260(SB)/4, $0x00000006
+DATA convdwIdx2<>+264(SB)/4, $0x00000000
+DATA convdwIdx2<>+268(SB)/4, $0x00000000
+DATA convdwIdx2<>+272(SB)/4, $0x00000000
+DATA convdwIdx2<>+276(SB)/4, $0x00000000
+DATA convdwIdx2<>+280(SB)/4, $0x00000000
+DATA convdwIdx2<>+284(SB)/4, $0x00000000
+DATA convdwIdx2<>+288(SB)/4, $0x00000000
+DATA convdwIdx2<>+292(SB)/4, $0x00000000
+DATA convdwIdx2<>+296(SB)/4, $0x00000000
+DATA convdwIdx2<>+300(SB)/4, $0x00000000
+DATA convdwIdx2<>+304(SB)/4, $0x00000000
+DATA convdwIdx2<>+308(SB)/4, $0x00000000
+DATA convdwIdx2<>+312(SB)/4, $0x00000000
+DATA convdwIdx2<>+316(SB)/4, $0x00000000
+DATA convdwIdx2<>+320(SB)/4, $0x0000000a
+DATA convdwIdx2<>+324(SB)/4, $0x0000000e
+DATA convdwIdx2<>+328(SB)/4, $0x00000000
+DATA convdwIdx2<>+332(SB)/4, $0x00000000
+DATA convdwIdx2<>+336(SB)/4, $0x00000000
+DATA convdwIdx2<>+340(SB)/4, $0x00000000
+DATA convdwIdx2<>+344(SB)/4, $0x00000000
+DATA convdwIdx2<>+348(SB)/4, $0x00000000
+DATA convdwIdx2<>+352(SB)/4, $0x00000000
+DATA convdwIdx2<>+356(SB)/4, $0x00000000
+DATA convdwIdx2<>+360(SB)/4, $0x00000000
+DATA convdwIdx2<>+364(SB)/4, $0x00000000
+DATA convdwIdx2<>+368(SB)/4, $0x00000000
+DATA convdwIdx2<>+372(SB)/4, $0x00000000
+DATA convdwIdx2<>+376(SB)/4, $0x00000000
+DATA convdwIdx2<>+380(SB)/4, $0x00000000
+DATA convdwIdx2<>+384(SB)/4, $0x00000003
+DATA convdwIdx2<>+388(SB)/4, $0x00000007
+DATA convdwIdx2<>+392(SB)/4, $0x00000000
+DATA convdwIdx2<>+396(SB)/4, $0x00000000
+DATA convdwIdx2<>+400(SB)/4, $0x00000000
+DATA convdwIdx2<>+404(SB)/4, $0x00000000
+DATA convdwIdx2<>+408(SB)/4, $0x00000000
+DATA convdwIdx2<>+412(SB)/4, $0x00000000
+DATA convdwIdx2<>+416(SB)/4, $0x00000000
+DATA convdwIdx2<>+420(SB)/4, $0x00000000
+DATA convdwIdx2<>+424(SB)/4, $0x00000000
+DATA convdwIdx2<>+428(SB)/4, $0x00000000
+DATA convdwIdx2<>+432(SB)/4, $0x00000000
+DATA convdwIdx2<>+436(SB)/4, $0x00000000
+DATA convdwIdx2<>+440(SB)/4, $0x00000000
+DATA convdwIdx2<>+444(SB)/4, $0x00000000
+DATA convdwIdx2<>+448(SB)/4, $0x0000000b
+DATA convdwIdx2<>+452(SB)/4, $0x0000000f
+DATA convdwIdx2<>+456(SB)/4, $0x00000000
+DATA convdwIdx2<>+460(SB)/4, $0x00000000
+DATA convdwIdx2<>+464(SB)/4, $0x00000000
+DATA convdwIdx2<>+468(SB)/4, $0x00000000
+DATA convdwIdx2<>+472(SB)/4, $0x00000000
+DATA convdwIdx2<>+476(SB)/4, $0x00000000
+DATA convdwIdx2<>+480(SB)/4, $0x00000000
+DATA convdwIdx2<>+484(SB)/4, $0x00000000
+DATA convdwIdx2<>+488(SB)/4, $0x00000000
+DATA convdwIdx2<>+492(SB)/4, $0x00000000
+DATA convdwIdx2<>+496(SB)/4, $0x00000000
+DATA convdwIdx2<>+500(SB)/4, $0x00000000
+DATA convdwIdx2<>+504(SB)/4, $0x00000000
+DATA convdwIdx2<>+508(SB)/4, $0x00000000
+GLOBL convdwIdx2<>(SB), RODATA|NOPTR, $512
+
+// func zconvdw1x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw1x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), AX
+	SHLQ $0x02, AX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw1x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
+	MOVQ   images+112(FP), R9
+
+zconvdw1x2_image:
+	MOVQ hw+104(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw1x2_half
+
+zconvdw1x2_vec:
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (R8)(AX*1), Z26
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, DI
+	DECQ        R10
+	JNZ         zconvdw1x2_vec
+
+zconvdw1x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw1x2_imageEnd
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (R8)(AX*1), Y26
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, DI
+
+zconvdw1x2_imageEnd:
+	ADDQ CX, R8
+	DECQ R9
+	JNZ  zconvdw1x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), DI
+	MOVL      $0x00000003, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R8
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R8)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw1x2_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw2x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw2x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw2x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	MOVQ   BX, R9
+	MOVQ   images+112(FP), R10
+
+zconvdw2x2_image:
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
+	JE   zconvdw2x2_half
+
+zconvdw2x2_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R8
+	DECQ        R11
+	JNZ         zconvdw2x2_vec
+
+zconvdw2x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw2x2_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R8
+
+zconvdw2x2_imageEnd:
+	ADDQ DX, R9
+	DECQ R10
+	JNZ  zconvdw2x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), R8
+	MOVL      $0x00000003, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw2x2_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw3x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw3x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw3x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	MOVQ   BX, R9
+	MOVQ   images+112(FP), R10
+
+zconvdw3x2_image:
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
+	JE   zconvdw3x2_half
+
+zconvdw3x2_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R8
+	DECQ        R11
+	JNZ         zconvdw3x2_vec
+
+zconvdw3x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw3x2_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R8
+
+zconvdw3x2_imageEnd:
+	ADDQ DX, R9
+	DECQ R10
+	JNZ  zconvdw3x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), R8
+	MOVL      $0x00000003, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw3x2_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw4x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw4x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw4x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw4x2_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw4x2_half
+
+zconvdw4x2_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw4x2_vec
+
+zconvdw4x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw4x2_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw4x2_imageEnd:
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw4x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), R8
+	MOVL      $0x00000003, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw4x2_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw5x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw5x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw5x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw5x2_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw5x2_half
+
+zconvdw5x2_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw5x2_vec
+
+zconvdw5x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw5x2_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw5x2_imageEnd:
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw5x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), R8
+	MOVL      $0x00000003, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw5x2_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw6x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw6x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw6x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw6x2_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw6x2_half
+
+zconvdw6x2_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw6x2_vec
+
+zconvdw6x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw6x2_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw6x2_imageEnd:
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw6x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), R8
+	MOVL      $0x00000003, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw6x2_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw7x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw7x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw7x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	LEAQ   (R9)(AX*2), R10
+	ADDQ   AX, R10
+	MOVQ   BX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw7x2_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw7x2_half
+
+zconvdw7x2_vec:
+	VMOVUPS     (R11), Z25
+	VMOVUPS     (R11)(CX*1), Z26
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VMOVUPS     (R10), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	DECQ        R13
+	JNZ         zconvdw7x2_vec
+
+zconvdw7x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw7x2_imageEnd
+	VMOVUPS     (R11), Y25
+	VMOVUPS     (R11)(CX*1), Y26
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VMOVUPS     (R10), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+
+zconvdw7x2_imageEnd:
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw7x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), R8
+	MOVL      $0x00000003, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   384(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw7x2_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw8x2(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw8x2(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw8x2_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	LEAQ   (R9)(AX*2), R10
+	ADDQ   AX, R10
+	MOVQ   BX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw8x2_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw8x2_half
+
+zconvdw8x2_vec:
+	VMOVUPS     (R11), Z25
+	VMOVUPS     (R11)(CX*1), Z26
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VMOVUPS     (R10), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VMOVUPS     (R10)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z14
+	VFMADD231PS Z26, Z30, Z15
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	DECQ        R13
+	JNZ         zconvdw8x2_vec
+
+zconvdw8x2_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw8x2_imageEnd
+	VMOVUPS     (R11), Y25
+	VMOVUPS     (R11)(CX*1), Y26
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z2
+	VFMADD231PS Z26, Z30, Z3
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VMOVUPS     (R10), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VMOVUPS     (R10)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z14
+	VFMADD231PS Z26, Z30, Z15
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+
+zconvdw8x2_imageEnd:
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw8x2_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx2<>+0(SB), R8
+	MOVL      $0x00000003, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   384(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   448(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw8x2_kernelRow
+	VZEROUPPER
+	RET
+
+DATA convdwIdx3<>+0(SB)/4, $0x00000000
+DATA convdwIdx3<>+4(SB)/4, $0x00000004
+DATA convdwIdx3<>+8(SB)/4, $0x00000008
+DATA convdwIdx3<>+12(SB)/4, $0x00000000
+DATA convdwIdx3<>+16(SB)/4, $0x00000000
+DATA convdwIdx3<>+20(SB)/4, $0x00000000
+DATA convdwIdx3<>+24(SB)/4, $0x00000000
+DATA convdwIdx3<>+28(SB)/4, $0x00000000
+DATA convdwIdx3<>+32(SB)/4, $0x00000000
+DATA convdwIdx3<>+36(SB)/4, $0x00000000
+DATA convdwIdx3<>+40(SB)/4, $0x00000000
+DATA convdwIdx3<>+44(SB)/4, $0x00000000
+DATA convdwIdx3<>+48(SB)/4, $0x00000000
+DATA convdwIdx3<>+52(SB)/4, $0x00000000
+DATA convdwIdx3<>+56(SB)/4, $0x00000000
+DATA convdwIdx3<>+60(SB)/4, $0x00000000
+DATA convdwIdx3<>+64(SB)/4, $0x0000000c
+DATA convdwIdx3<>+68(SB)/4, $0x00000001
+DATA convdwIdx3<>+72(SB)/4, $0x00000005
+DATA convdwIdx3<>+76(SB)/4, $0x00000000
+DATA convdwIdx3<>+80(SB)/4, $0x00000000
+DATA convdwIdx3<>+84(SB)/4, $0x00000000
+DATA convdwIdx3<>+88(SB)/4, $0x00000000
+DATA convdwIdx3<>+92(SB)/4, $0x00000000
+DATA convdwIdx3<>+96(SB)/4, $0x00000000
+DATA convdwIdx3<>+100(SB)/4, $0x00000000
+DATA convdwIdx3<>+104(SB)/4, $0x00000000
+DATA convdwIdx3<>+108(SB)/4, $0x00000000
+DATA convdwIdx3<>+112(SB)/4, $0x00000000
+DATA convdwIdx3<>+116(SB)/4, $0x00000000
+DATA convdwIdx3<>+120(SB)/4, $0x00000000
+DATA convdwIdx3<>+124(SB)/4, $0x00000000
+DATA convdwIdx3<>+128(SB)/4, $0x00000009
+DATA convdwIdx3<>+132(SB)/4, $0x0000000d
+DATA convdwIdx3<>+136(SB)/4, $0x00000002
+DATA convdwIdx3<>+140(SB)/4, $0x00000000
+DATA convdwIdx3<>+144(SB)/4, $0x00000000
+DATA convdwIdx3<>+148(SB)/4, $0x00000000
+DATA convdwIdx3<>+152(SB)/4, $0x00000000
+DATA convdwIdx3<>+156(SB)/4, $0x00000000
+DATA convdwIdx3<>+160(SB)/4, $0x00000000
+DATA convdwIdx3<>+164(SB)/4, $0x00000000
+DATA convdwIdx3<>+168(SB)/4, $0x00000000
+DATA convdwIdx3<>+172(SB)/4, $0x00000000
+DATA convdwIdx3<>+176(SB)/4, $0x00000000
+DATA convdwIdx3<>+180(SB)/4, $0x00000000
+DATA convdwIdx3<>+184(SB)/4, $0x00000000
+DATA convdwIdx3<>+188(SB)/4, $0x00000000
+DATA convdwIdx3<>+192(SB)/4, $0x00000006
+DATA convdwIdx3<>+196(SB)/4, $0x0000000a
+DATA convdwIdx3<>+200(SB)/4, $0x0000000e
+DATA convdwIdx3<>+204(SB)/4, $0x00000000
+DATA convdwIdx3<>+208(SB)/4, $0x00000000
+DATA convdwIdx3<>+212(SB)/4, $0x00000000
+DATA convdwIdx3<>+216(SB)/4, $0x00000000
+DATA convdwIdx3<>+220(SB)/4, $0x00000000
+DATA convdwIdx3<>+224(SB)/4, $0x00000000
+DATA convdwIdx3<>+228(SB)/4, $0x00000000
+DATA convdwIdx3<>+232(SB)/4, $0x00000000
+DATA convdwIdx3<>+236(SB)/4, $0x00000000
+DATA convdwIdx3<>+240(SB)/4, $0x00000000
+DATA convdwIdx3<>+244(SB)/4, $0x00000000
+DATA convdwIdx3<>+248(SB)/4, $0x00000000
+DATA convdwIdx3<>+252(SB)/4, $0x00000000
+DATA convdwIdx3<>+256(SB)/4, $0x00000003
+DATA convdwIdx3<>+260(SB)/4, $0x00000007
+DATA convdwIdx3<>+264(SB)/4, $0x0000000b
+DATA convdwIdx3<>+268(SB)/4, $0x00000000
+DATA convdwIdx3<>+272(SB)/4, $0x00000000
+DATA convdwIdx3<>+276(SB)/4, $0x00000000
+DATA convdwIdx3<>+280(SB)/4, $0x00000000
+DATA convdwIdx3<>+284(SB)/4, $0x00000000
+DATA convdwIdx3<>+288(SB)/4, $0x00000000
+DATA convdwIdx3<>+292(SB)/4, $0x00000000
+DATA convdwIdx3<>+296(SB)/4, $0x00000000
+DATA convdwIdx3<>+300(SB)/4, $0x00000000
+DATA convdwIdx3<>+304(SB)/4, $0x00000000
+DATA convdwIdx3<>+308(SB)/4, $0x00000000
+DATA convdwIdx3<>+312(SB)/4, $0x00000000
+DATA convdwIdx3<>+316(SB)/4, $0x00000000
+DATA convdwIdx3<>+320(SB)/4, $0x0000000f
+DATA convdwIdx3<>+324(SB)/4, $0x00000010
+DATA convdwIdx3<>+328(SB)/4, $0x00000014
+DATA convdwIdx3<>+332(SB)/4, $0x00000000
+DATA convdwIdx3<>+336(SB)/4, $0x00000000
+DATA convdwIdx3<>+340(SB)/4, $0x00000000
+DATA convdwIdx3<>+344(SB)/4, $0x00000000
+DATA convdwIdx3<>+348(SB)/4, $0x00000000
+DATA convdwIdx3<>+352(SB)/4, $0x00000000
+DATA convdwIdx3<>+356(SB)/4, $0x00000000
+DATA convdwIdx3<>+360(SB)/4, $0x00000000
+DATA convdwIdx3<>+364(SB)/4, $0x00000000
+DATA convdwIdx3<>+368(SB)/4, $0x00000000
+DATA convdwIdx3<>+372(SB)/4, $0x00000000
+DATA convdwIdx3<>+376(SB)/4, $0x00000000
+DATA convdwIdx3<>+380(SB)/4, $0x00000000
+DATA convdwIdx3<>+384(SB)/4, $0x00000018
+DATA convdwIdx3<>+388(SB)/4, $0x0000001c
+DATA convdwIdx3<>+392(SB)/4, $0x00000011
+DATA convdwIdx3<>+396(SB)/4, $0x00000000
+DATA convdwIdx3<>+400(SB)/4, $0x00000000
+DATA convdwIdx3<>+404(SB)/4, $0x00000000
+DATA convdwIdx3<>+408(SB)/4, $0x00000000
+DATA convdwIdx3<>+412(SB)/4, $0x00000000
+DATA convdwIdx3<>+416(SB)/4, $0x00000000
+DATA convdwIdx3<>+420(SB)/4, $0x00000000
+DATA convdwIdx3<>+424(SB)/4, $0x00000000
+DATA convdwIdx3<>+428(SB)/4, $0x00000000
+DATA convdwIdx3<>+432(SB)/4, $0x00000000
+DATA convdwIdx3<>+436(SB)/4, $0x00000000
+DATA convdwIdx3<>+440(SB)/4, $0x00000000
+DATA convdwIdx3<>+444(SB)/4, $0x00000000
+DATA convdwIdx3<>+448(SB)/4, $0x00000015
+DATA convdwIdx3<>+452(SB)/4, $0x00000019
+DATA convdwIdx3<>+456(SB)/4, $0x0000001d
+DATA convdwIdx3<>+460(SB)/4, $0x00000000
+DATA convdwIdx3<>+464(SB)/4, $0x00000000
+DATA convdwIdx3<>+468(SB)/4, $0x00000000
+DATA convdwIdx3<>+472(SB)/4, $0x00000000
+DATA convdwIdx3<>+476(SB)/4, $0x00000000
+DATA convdwIdx3<>+480(SB)/4, $0x00000000
+DATA convdwIdx3<>+484(SB)/4, $0x00000000
+DATA convdwIdx3<>+488(SB)/4, $0x00000000
+DATA convdwIdx3<>+492(SB)/4, $0x00000000
+DATA convdwIdx3<>+496(SB)/4, $0x00000000
+DATA convdwIdx3<>+500(SB)/4, $0x00000000
+DATA convdwIdx3<>+504(SB)/4, $0x00000000
+DATA convdwIdx3<>+508(SB)/4, $0x00000000
+GLOBL convdwIdx3<>(SB), RODATA|NOPTR, $512
+
+// func zconvdw1x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw1x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), AX
+	SHLQ $0x02, AX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw1x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
+	MOVQ   images+112(FP), R9
+
+zconvdw1x3_image:
+	MOVQ hw+104(FP), R10
+	SHRQ $0x04, R10
+	JE   zconvdw1x3_half
+
+zconvdw1x3_vec:
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (R8)(AX*1), Z26
+	VMOVUPS     (R8)(AX*2), Z27
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, DI
+	DECQ        R10
+	JNZ         zconvdw1x3_vec
+
+zconvdw1x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw1x3_imageEnd
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (R8)(AX*1), Y26
+	VMOVUPS     (R8)(AX*2), Y27
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, DI
+
+zconvdw1x3_imageEnd:
+	ADDQ CX, R8
+	DECQ R9
+	JNZ  zconvdw1x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), DI
+	MOVL      $0x00000007, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R8
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R8)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw1x3_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw2x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw2x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw2x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	MOVQ   BX, R9
+	MOVQ   images+112(FP), R10
+
+zconvdw2x3_image:
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
+	JE   zconvdw2x3_half
+
+zconvdw2x3_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R8
+	DECQ        R11
+	JNZ         zconvdw2x3_vec
+
+zconvdw2x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw2x3_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R8
+
+zconvdw2x3_imageEnd:
+	ADDQ DX, R9
+	DECQ R10
+	JNZ  zconvdw2x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), R8
+	MOVL      $0x00000007, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw2x3_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw3x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw3x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw3x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	MOVQ   BX, R9
+	MOVQ   images+112(FP), R10
+
+zconvdw3x3_image:
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
+	JE   zconvdw3x3_half
+
+zconvdw3x3_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R8
+	DECQ        R11
+	JNZ         zconvdw3x3_vec
+
+zconvdw3x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw3x3_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R8
+
+zconvdw3x3_imageEnd:
+	ADDQ DX, R9
+	DECQ R10
+	JNZ  zconvdw3x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), R8
+	MOVL      $0x00000007, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw3x3_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw4x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw4x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw4x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw4x3_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw4x3_half
+
+zconvdw4x3_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R10)(CX*2), Z27
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw4x3_vec
+
+zconvdw4x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw4x3_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R10)(CX*2), Y27
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw4x3_imageEnd:
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw4x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), R8
+	MOVL      $0x00000007, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw4x3_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw5x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw5x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw5x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw5x3_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw5x3_half
+
+zconvdw5x3_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R10)(CX*2), Z27
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw5x3_vec
+
+zconvdw5x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw5x3_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R10)(CX*2), Y27
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw5x3_imageEnd:
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw5x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), R8
+	MOVL      $0x00000007, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw5x3_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw6x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw6x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw6x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw6x3_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw6x3_half
+
+zconvdw6x3_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R10)(CX*2), Z27
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R12
+	JNZ         zconvdw6x3_vec
+
+zconvdw6x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw6x3_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R10)(CX*2), Y27
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw6x3_imageEnd:
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw6x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), R8
+	MOVL      $0x00000007, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw6x3_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw7x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw7x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw7x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	LEAQ   (R9)(AX*2), R10
+	ADDQ   AX, R10
+	MOVQ   BX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw7x3_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw7x3_half
+
+zconvdw7x3_vec:
+	VMOVUPS     (R11), Z25
+	VMOVUPS     (R11)(CX*1), Z26
+	VMOVUPS     (R11)(CX*2), Z27
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VMOVUPS     (R10), Z30
+	VFMADD231PS Z25, Z30, Z18
+	VFMADD231PS Z26, Z30, Z19
+	VFMADD231PS Z27, Z30, Z20
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	DECQ        R13
+	JNZ         zconvdw7x3_vec
+
+zconvdw7x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw7x3_imageEnd
+	VMOVUPS     (R11), Y25
+	VMOVUPS     (R11)(CX*1), Y26
+	VMOVUPS     (R11)(CX*2), Y27
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VMOVUPS     (R10), Y30
+	VFMADD231PS Z25, Z30, Z18
+	VFMADD231PS Z26, Z30, Z19
+	VFMADD231PS Z27, Z30, Z20
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+
+zconvdw7x3_imageEnd:
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw7x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), R8
+	MOVL      $0x00000007, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   384(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw7x3_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw8x3(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw8x3(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw8x3_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	LEAQ   (R9)(AX*2), R10
+	ADDQ   AX, R10
+	MOVQ   BX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw8x3_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw8x3_half
+
+zconvdw8x3_vec:
+	VMOVUPS     (R11), Z25
+	VMOVUPS     (R11)(CX*1), Z26
+	VMOVUPS     (R11)(CX*2), Z27
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VMOVUPS     (R10), Z30
+	VFMADD231PS Z25, Z30, Z18
+	VFMADD231PS Z26, Z30, Z19
+	VFMADD231PS Z27, Z30, Z20
+	VMOVUPS     (R10)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z21
+	VFMADD231PS Z26, Z30, Z22
+	VFMADD231PS Z27, Z30, Z23
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	DECQ        R13
+	JNZ         zconvdw8x3_vec
+
+zconvdw8x3_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw8x3_imageEnd
+	VMOVUPS     (R11), Y25
+	VMOVUPS     (R11)(CX*1), Y26
+	VMOVUPS     (R11)(CX*2), Y27
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z3
+	VFMADD231PS Z26, Z30, Z4
+	VFMADD231PS Z27, Z30, Z5
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z6
+	VFMADD231PS Z26, Z30, Z7
+	VFMADD231PS Z27, Z30, Z8
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z9
+	VFMADD231PS Z26, Z30, Z10
+	VFMADD231PS Z27, Z30, Z11
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VMOVUPS     (R9)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VMOVUPS     (R10), Y30
+	VFMADD231PS Z25, Z30, Z18
+	VFMADD231PS Z26, Z30, Z19
+	VFMADD231PS Z27, Z30, Z20
+	VMOVUPS     (R10)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z21
+	VFMADD231PS Z26, Z30, Z22
+	VFMADD231PS Z27, Z30, Z23
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+
+zconvdw8x3_imageEnd:
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw8x3_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx3<>+0(SB), R8
+	MOVL      $0x00000007, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   320(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   384(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   448(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw8x3_kernelRow
+	VZEROUPPER
+	RET
+
+DATA convdwIdx4<>+0(SB)/4, $0x00000000
+DATA convdwIdx4<>+4(SB)/4, $0x00000004
+DATA convdwIdx4<>+8(SB)/4, $0x00000008
+DATA convdwIdx4<>+12(SB)/4, $0x0000000c
+DATA convdwIdx4<>+16(SB)/4, $0x00000000
+DATA convdwIdx4<>+20(SB)/4, $0x00000000
+DATA convdwIdx4<>+24(SB)/4, $0x00000000
+DATA convdwIdx4<>+28(SB)/4, $0x00000000
+DATA convdwIdx4<>+32(SB)/4, $0x00000000
+DATA convdwIdx4<>+36(SB)/4, $0x00000000
+DATA convdwIdx4<>+40(SB)/4, $0x00000000
+DATA convdwIdx4<>+44(SB)/4, $0x00000000
+DATA convdwIdx4<>+48(SB)/4, $0x00000000
+DATA convdwIdx4<>+52(SB)/4, $0x00000000
+DATA convdwIdx4<>+56(SB)/4, $0x00000000
+DATA convdwIdx4<>+60(SB)/4, $0x00000000
+DATA convdwIdx4<>+64(SB)/4, $0x00000001
+DATA convdwIdx4<>+68(SB)/4, $0x00000005
+DATA convdwIdx4<>+72(SB)/4, $0x00000009
+DATA convdwIdx4<>+76(SB)/4, $0x0000000d
+DATA convdwIdx4<>+80(SB)/4, $0x00000000
+DATA convdwIdx4<>+84(SB)/4, $0x00000000
+DATA convdwIdx4<>+88(SB)/4, $0x00000000
+DATA convdwIdx4<>+92(SB)/4, $0x00000000
+DATA convdwIdx4<>+96(SB)/4, $0x00000000
+DATA convdwIdx4<>+100(SB)/4, $0x00000000
+DATA convdwIdx4<>+104(SB)/4, $0x00000000
+DATA convdwIdx4<>+108(SB)/4, $0x00000000
+DATA convdwIdx4<>+112(SB)/4, $0x00000000
+DATA convdwIdx4<>+116(SB)/4, $0x00000000
+DATA convdwIdx4<>+120(SB)/4, $0x00000000
+DATA convdwIdx4<>+124(SB)/4, $0x00000000
+DATA convdwIdx4<>+128(SB)/4, $0x00000002
+DATA convdwIdx4<>+132(SB)/4, $0x00000006
+DATA convdwIdx4<>+136(SB)/4, $0x0000000a
+DATA convdwIdx4<>+140(SB)/4, $0x0000000e
+DATA convdwIdx4<>+144(SB)/4, $0x00000000
+DATA convdwIdx4<>+148(SB)/4, $0x00000000
+DATA convdwIdx4<>+152(SB)/4, $0x00000000
+DATA convdwIdx4<>+156(SB)/4, $0x00000000
+DATA convdwIdx4<>+160(SB)/4, $0x00000000
+DATA convdwIdx4<>+164(SB)/4, $0x00000000
+DATA convdwIdx4<>+168(SB)/4, $0x00000000
+DATA convdwIdx4<>+172(SB)/4, $0x00000000
+DATA convdwIdx4<>+176(SB)/4, $0x00000000
+DATA convdwIdx4<>+180(SB)/4, $0x00000000
+DATA convdwIdx4<>+184(SB)/4, $0x00000000
+DATA convdwIdx4<>+188(SB)/4, $0x00000000
+DATA convdwIdx4<>+192(SB)/4, $0x00000003
+DATA convdwIdx4<>+196(SB)/4, $0x00000007
+DATA convdwIdx4<>+200(SB)/4, $0x0000000b
+DATA convdwIdx4<>+204(SB)/4, $0x0000000f
+DATA convdwIdx4<>+208(SB)/4, $0x00000000
+DATA convdwIdx4<>+212(SB)/4, $0x00000000
+DATA convdwIdx4<>+216(SB)/4, $0x00000000
+DATA convdwIdx4<>+220(SB)/4, $0x00000000
+DATA convdwIdx4<>+224(SB)/4, $0x00000000
+DATA convdwIdx4<>+228(SB)/4, $0x00000000
+DATA convdwIdx4<>+232(SB)/4, $0x00000000
+DATA convdwIdx4<>+236(SB)/4, $0x00000000
+DATA convdwIdx4<>+240(SB)/4, $0x00000000
+DATA convdwIdx4<>+244(SB)/4, $0x00000000
+DATA convdwIdx4<>+248(SB)/4, $0x00000000
+DATA convdwIdx4<>+252(SB)/4, $0x00000000
+DATA convdwIdx4<>+256(SB)/4, $0x00000010
+DATA convdwIdx4<>+260(SB)/4, $0x00000014
+DATA convdwIdx4<>+264(SB)/4, $0x00000018
+DATA convdwIdx4<>+268(SB)/4, $0x0000001c
+DATA convdwIdx4<>+272(SB)/4, $0x00000000
+DATA convdwIdx4<>+276(SB)/4, $0x00000000
+DATA convdwIdx4<>+280(SB)/4, $0x00000000
+DATA convdwIdx4<>+284(SB)/4, $0x00000000
+DATA convdwIdx4<>+288(SB)/4, $0x00000000
+DATA convdwIdx4<>+292(SB)/4, $0x00000000
+DATA convdwIdx4<>+296(SB)/4, $0x00000000
+DATA convdwIdx4<>+300(SB)/4, $0x00000000
+DATA convdwIdx4<>+304(SB)/4, $0x00000000
+DATA convdwIdx4<>+308(SB)/4, $0x00000000
+DATA convdwIdx4<>+312(SB)/4, $0x00000000
+DATA convdwIdx4<>+316(SB)/4, $0x00000000
+GLOBL convdwIdx4<>(SB), RODATA|NOPTR, $320
+
+// func zconvdw1x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw1x4(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), AX
+	SHLQ $0x02, AX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw1x4_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   images+112(FP), R10
+
+zconvdw1x4_image:
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
+	JE   zconvdw1x4_half
+
+zconvdw1x4_vec:
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (R8)(AX*1), Z26
+	VMOVUPS     (R8)(AX*2), Z27
+	VMOVUPS     (R9), Z28
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, DI
+	DECQ        R11
+	JNZ         zconvdw1x4_vec
+
+zconvdw1x4_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw1x4_imageEnd
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (R8)(AX*1), Y26
+	VMOVUPS     (R8)(AX*2), Y27
+	VMOVUPS     (R9), Y28
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
+
+zconvdw1x4_imageEnd:
+	ADDQ CX, R8
+	ADDQ CX, R9
+	DECQ R10
+	JNZ  zconvdw1x4_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx4<>+0(SB), DI
+	MOVL      $0x0000000f, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R8
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R8)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw1x4_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw2x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw2x4(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw2x4_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	MOVQ   BX, R9
+	LEAQ   (R9)(CX*2), R10
+	ADDQ   CX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw2x4_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw2x4_half
+
+zconvdw2x4_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
+	VMOVUPS     (R10), Z28
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	DECQ        R12
+	JNZ         zconvdw2x4_vec
+
+zconvdw2x4_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw2x4_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
+	VMOVUPS     (R10), Y28
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+
+zconvdw2x4_imageEnd:
+	ADDQ DX, R9
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw2x4_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx4<>+0(SB), R8
+	MOVL      $0x0000000f, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw2x4_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw3x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw3x4(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw3x4_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	MOVQ   BX, R9
+	LEAQ   (R9)(CX*2), R10
+	ADDQ   CX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw3x4_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw3x4_half
+
+zconvdw3x4_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
+	VMOVUPS     (R10), Z28
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	DECQ        R12
+	JNZ         zconvdw3x4_vec
+
+zconvdw3x4_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw3x4_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
+	VMOVUPS     (R10), Y28
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+
+zconvdw3x4_imageEnd:
+	ADDQ DX, R9
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw3x4_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx4<>+0(SB), R8
+	MOVL      $0x0000000f, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw3x4_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw4x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw4x4(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw4x4_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	LEAQ   (R10)(CX*2), R11
+	ADDQ   CX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw4x4_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw4x4_half
+
+zconvdw4x4_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R10)(CX*2), Z27
+	VMOVUPS     (R11), Z28
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R13
+	JNZ         zconvdw4x4_vec
+
+zconvdw4x4_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw4x4_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R10)(CX*2), Y27
+	VMOVUPS     (R11), Y28
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw4x4_imageEnd:
+	ADDQ DX, R10
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw4x4_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx4<>+0(SB), R8
+	MOVL      $0x0000000f, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw4x4_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw5x4(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw5x4(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw5x4_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	LEAQ   (R10)(CX*2), R11
+	ADDQ   CX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw5x4_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw5x4_half
+
+zconvdw5x4_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R10)(CX*2), Z27
+	VMOVUPS     (R11), Z28
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z16
+	VFMADD231PS Z26, Z30, Z17
+	VFMADD231PS Z27, Z30, Z18
+	VFMADD231PS Z28, Z30, Z19
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R13
+	JNZ         zconvdw5x4_vec
+
+zconvdw5x4_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw5x4_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R10)(CX*2), Y27
+	VMOVUPS     (R11), Y28
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z4
+	VFMADD231PS Z26, Z30, Z5
+	VFMADD231PS Z27, Z30, Z6
+	VFMADD231PS Z28, Z30, Z7
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z8
+	VFMADD231PS Z26, Z30, Z9
+	VFMADD231PS Z27, Z30, Z10
+	VFMADD231PS Z28, Z30, Z11
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z12
+	VFMADD231PS Z26, Z30, Z13
+	VFMADD231PS Z27, Z30, Z14
+	VFMADD231PS Z28, Z30, Z15
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z16
+	VFMADD231PS Z26, Z30, Z17
+	VFMADD231PS Z27, Z30, Z18
+	VFMADD231PS Z28, Z30, Z19
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw5x4_imageEnd:
+	ADDQ DX, R10
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw5x4_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx4<>+0(SB), R8
+	MOVL      $0x0000000f, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw5x4_kernelRow
+	VZEROUPPER
+	RET
+
+DATA convdwIdx5<>+0(SB)/4, $0x00000000
+DATA convdwIdx5<>+4(SB)/4, $0x00000004
+DATA convdwIdx5<>+8(SB)/4, $0x00000008
+DATA convdwIdx5<>+12(SB)/4, $0x0000000c
+DATA convdwIdx5<>+16(SB)/4, $0x00000001
+DATA convdwIdx5<>+20(SB)/4, $0x00000000
+DATA convdwIdx5<>+24(SB)/4, $0x00000000
+DATA convdwIdx5<>+28(SB)/4, $0x00000000
+DATA convdwIdx5<>+32(SB)/4, $0x00000000
+DATA convdwIdx5<>+36(SB)/4, $0x00000000
+DATA convdwIdx5<>+40(SB)/4, $0x00000000
+DATA convdwIdx5<>+44(SB)/4, $0x00000000
+DATA convdwIdx5<>+48(SB)/4, $0x00000000
+DATA convdwIdx5<>+52(SB)/4, $0x00000000
+DATA convdwIdx5<>+56(SB)/4, $0x00000000
+DATA convdwIdx5<>+60(SB)/4, $0x00000000
+DATA convdwIdx5<>+64(SB)/4, $0x00000005
+DATA convdwIdx5<>+68(SB)/4, $0x00000009
+DATA convdwIdx5<>+72(SB)/4, $0x0000000d
+DATA convdwIdx5<>+76(SB)/4, $0x00000002
+DATA convdwIdx5<>+80(SB)/4, $0x00000006
+DATA convdwIdx5<>+84(SB)/4, $0x00000000
+DATA convdwIdx5<>+88(SB)/4, $0x00000000
+DATA convdwIdx5<>+92(SB)/4, $0x00000000
+DATA convdwIdx5<>+96(SB)/4, $0x00000000
+DATA convdwIdx5<>+100(SB)/4, $0x00000000
+DATA convdwIdx5<>+104(SB)/4, $0x00000000
+DATA convdwIdx5<>+108(SB)/4, $0x00000000
+DATA convdwIdx5<>+112(SB)/4, $0x00000000
+DATA convdwIdx5<>+116(SB)/4, $0x00000000
+DATA convdwIdx5<>+120(SB)/4, $0x00000000
+DATA convdwIdx5<>+124(SB)/4, $0x00000000
+DATA convdwIdx5<>+128(SB)/4, $0x0000000a
+DATA convdwIdx5<>+132(SB)/4, $0x0000000e
+DATA convdwIdx5<>+136(SB)/4, $0x00000003
+DATA convdwIdx5<>+140(SB)/4, $0x00000007
+DATA convdwIdx5<>+144(SB)/4, $0x0000000b
+DATA convdwIdx5<>+148(SB)/4, $0x00000000
+DATA convdwIdx5<>+152(SB)/4, $0x00000000
+DATA convdwIdx5<>+156(SB)/4, $0x00000000
+DATA convdwIdx5<>+160(SB)/4, $0x00000000
+DATA convdwIdx5<>+164(SB)/4, $0x00000000
+DATA convdwIdx5<>+168(SB)/4, $0x00000000
+DATA convdwIdx5<>+172(SB)/4, $0x00000000
+DATA convdwIdx5<>+176(SB)/4, $0x00000000
+DATA convdwIdx5<>+180(SB)/4, $0x00000000
+DATA convdwIdx5<>+184(SB)/4, $0x00000000
+DATA convdwIdx5<>+188(SB)/4, $0x00000000
+DATA convdwIdx5<>+192(SB)/4, $0x0000000f
+DATA convdwIdx5<>+196(SB)/4, $0x00000010
+DATA convdwIdx5<>+200(SB)/4, $0x00000014
+DATA convdwIdx5<>+204(SB)/4, $0x00000018
+DATA convdwIdx5<>+208(SB)/4, $0x0000001c
+DATA convdwIdx5<>+212(SB)/4, $0x00000000
+DATA convdwIdx5<>+216(SB)/4, $0x00000000
+DATA convdwIdx5<>+220(SB)/4, $0x00000000
+DATA convdwIdx5<>+224(SB)/4, $0x00000000
+DATA convdwIdx5<>+228(SB)/4, $0x00000000
+DATA convdwIdx5<>+232(SB)/4, $0x00000000
+DATA convdwIdx5<>+236(SB)/4, $0x00000000
+DATA convdwIdx5<>+240(SB)/4, $0x00000000
+DATA convdwIdx5<>+244(SB)/4, $0x00000000
+DATA convdwIdx5<>+248(SB)/4, $0x00000000
+DATA convdwIdx5<>+252(SB)/4, $0x00000000
+DATA convdwIdx5<>+256(SB)/4, $0x00000011
+DATA convdwIdx5<>+260(SB)/4, $0x00000015
+DATA convdwIdx5<>+264(SB)/4, $0x00000019
+DATA convdwIdx5<>+268(SB)/4, $0x0000001d
+DATA convdwIdx5<>+272(SB)/4, $0x00000012
+DATA convdwIdx5<>+276(SB)/4, $0x00000000
+DATA convdwIdx5<>+280(SB)/4, $0x00000000
+DATA convdwIdx5<>+284(SB)/4, $0x00000000
+DATA convdwIdx5<>+288(SB)/4, $0x00000000
+DATA convdwIdx5<>+292(SB)/4, $0x00000000
+DATA convdwIdx5<>+296(SB)/4, $0x00000000
+DATA convdwIdx5<>+300(SB)/4, $0x00000000
+DATA convdwIdx5<>+304(SB)/4, $0x00000000
+DATA convdwIdx5<>+308(SB)/4, $0x00000000
+DATA convdwIdx5<>+312(SB)/4, $0x00000000
+DATA convdwIdx5<>+316(SB)/4, $0x00000000
+GLOBL convdwIdx5<>(SB), RODATA|NOPTR, $320
+
+// func zconvdw1x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw1x5(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), AX
+	SHLQ $0x02, AX
+	MOVQ imageX+96(FP), CX
+	SUBQ hw+104(FP), CX
+	SHLQ $0x02, CX
+	MOVQ x_base+64(FP), DX
+	MOVQ dw_base+0(FP), BX
+	MOVQ rows+120(FP), SI
+
+zconvdw1x5_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), DI
+	MOVQ   DX, R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   images+112(FP), R10
+
+zconvdw1x5_image:
+	MOVQ hw+104(FP), R11
+	SHRQ $0x04, R11
+	JE   zconvdw1x5_half
+
+zconvdw1x5_vec:
+	VMOVUPS     (R8), Z25
+	VMOVUPS     (R8)(AX*1), Z26
+	VMOVUPS     (R8)(AX*2), Z27
+	VMOVUPS     (R9), Z28
+	VMOVUPS     (R9)(AX*1), Z29
+	VMOVUPS     (DI), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, DI
+	DECQ        R11
+	JNZ         zconvdw1x5_vec
+
+zconvdw1x5_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw1x5_imageEnd
+	VMOVUPS     (R8), Y25
+	VMOVUPS     (R8)(AX*1), Y26
+	VMOVUPS     (R8)(AX*2), Y27
+	VMOVUPS     (R9), Y28
+	VMOVUPS     (R9)(AX*1), Y29
+	VMOVUPS     (DI), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, DI
+
+zconvdw1x5_imageEnd:
+	ADDQ CX, R8
+	ADDQ CX, R9
+	DECQ R10
+	JNZ  zconvdw1x5_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx5<>+0(SB), DI
+	MOVL      $0x0000001f, R8
+	KMOVW     R8, K1
+	MOVQ      ldw+24(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      BX, R8
+	VMOVUPS   (DI), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R8)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, DX
+	MOVQ rowDW+136(FP), DI
+	SHLQ $0x02, DI
+	ADDQ DI, BX
+	DECQ SI
+	JNZ  zconvdw1x5_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw2x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw2x5(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw2x5_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	MOVQ   BX, R9
+	LEAQ   (R9)(CX*2), R10
+	ADDQ   CX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw2x5_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw2x5_half
+
+zconvdw2x5_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
+	VMOVUPS     (R10), Z28
+	VMOVUPS     (R10)(CX*1), Z29
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	DECQ        R12
+	JNZ         zconvdw2x5_vec
+
+zconvdw2x5_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw2x5_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
+	VMOVUPS     (R10), Y28
+	VMOVUPS     (R10)(CX*1), Y29
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+
+zconvdw2x5_imageEnd:
+	ADDQ DX, R9
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw2x5_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx5<>+0(SB), R8
+	MOVL      $0x0000001f, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw2x5_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw3x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw3x5(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw3x5_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ   dy_base+32(FP), R8
+	MOVQ   BX, R9
+	LEAQ   (R9)(CX*2), R10
+	ADDQ   CX, R10
+	MOVQ   images+112(FP), R11
+
+zconvdw3x5_image:
+	MOVQ hw+104(FP), R12
+	SHRQ $0x04, R12
+	JE   zconvdw3x5_half
+
+zconvdw3x5_vec:
+	VMOVUPS     (R9), Z25
+	VMOVUPS     (R9)(CX*1), Z26
+	VMOVUPS     (R9)(CX*2), Z27
+	VMOVUPS     (R10), Z28
+	VMOVUPS     (R10)(CX*1), Z29
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	ADDQ        $0x40, R9
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R8
+	DECQ        R12
+	JNZ         zconvdw3x5_vec
+
+zconvdw3x5_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw3x5_imageEnd
+	VMOVUPS     (R9), Y25
+	VMOVUPS     (R9)(CX*1), Y26
+	VMOVUPS     (R9)(CX*2), Y27
+	VMOVUPS     (R10), Y28
+	VMOVUPS     (R10)(CX*1), Y29
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	ADDQ        $0x20, R9
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R8
+
+zconvdw3x5_imageEnd:
+	ADDQ DX, R9
+	ADDQ DX, R10
+	DECQ R11
+	JNZ  zconvdw3x5_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx5<>+0(SB), R8
+	MOVL      $0x0000001f, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw3x5_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw4x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw4x5(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw4x5_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	LEAQ   (R10)(CX*2), R11
+	ADDQ   CX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw4x5_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw4x5_half
+
+zconvdw4x5_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R10)(CX*2), Z27
+	VMOVUPS     (R11), Z28
+	VMOVUPS     (R11)(CX*1), Z29
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R13
+	JNZ         zconvdw4x5_vec
+
+zconvdw4x5_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw4x5_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R10)(CX*2), Y27
+	VMOVUPS     (R11), Y28
+	VMOVUPS     (R11)(CX*1), Y29
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw4x5_imageEnd:
+	ADDQ DX, R10
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw4x5_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx5<>+0(SB), R8
+	MOVL      $0x0000001f, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw4x5_kernelRow
+	VZEROUPPER
+	RET
+
+// func zconvdw5x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride int, imageX int, hw int, images int, rows int, rowX int, rowDW int)
+// Requires: AVX, AVX512F
+TEXT ·zconvdw5x5(SB), NOSPLIT, $0-144
+	MOVQ dyStride+56(FP), AX
+	SHLQ $0x02, AX
+	MOVQ tapStride+88(FP), CX
+	SHLQ $0x02, CX
+	MOVQ imageX+96(FP), DX
+	SUBQ hw+104(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x_base+64(FP), BX
+	MOVQ dw_base+0(FP), SI
+	MOVQ rows+120(FP), DI
+
+zconvdw5x5_kernelRow:
+	// Zero the accumulators and the registers the reduction trees sum with them.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	MOVQ   dy_base+32(FP), R8
+	LEAQ   (R8)(AX*2), R9
+	ADDQ   AX, R9
+	MOVQ   BX, R10
+	LEAQ   (R10)(CX*2), R11
+	ADDQ   CX, R11
+	MOVQ   images+112(FP), R12
+
+zconvdw5x5_image:
+	MOVQ hw+104(FP), R13
+	SHRQ $0x04, R13
+	JE   zconvdw5x5_half
+
+zconvdw5x5_vec:
+	VMOVUPS     (R10), Z25
+	VMOVUPS     (R10)(CX*1), Z26
+	VMOVUPS     (R10)(CX*2), Z27
+	VMOVUPS     (R11), Z28
+	VMOVUPS     (R11)(CX*1), Z29
+	VMOVUPS     (R8), Z30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (R8)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (R8)(AX*2), Z30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (R9), Z30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	VMOVUPS     (R9)(AX*1), Z30
+	VFMADD231PS Z25, Z30, Z20
+	VFMADD231PS Z26, Z30, Z21
+	VFMADD231PS Z27, Z30, Z22
+	VFMADD231PS Z28, Z30, Z23
+	VFMADD231PS Z29, Z30, Z24
+	ADDQ        $0x40, R10
+	ADDQ        $0x40, R11
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	DECQ        R13
+	JNZ         zconvdw5x5_vec
+
+zconvdw5x5_half:
+	TESTQ       $0x00000008, hw+104(FP)
+	JE          zconvdw5x5_imageEnd
+	VMOVUPS     (R10), Y25
+	VMOVUPS     (R10)(CX*1), Y26
+	VMOVUPS     (R10)(CX*2), Y27
+	VMOVUPS     (R11), Y28
+	VMOVUPS     (R11)(CX*1), Y29
+	VMOVUPS     (R8), Y30
+	VFMADD231PS Z25, Z30, Z0
+	VFMADD231PS Z26, Z30, Z1
+	VFMADD231PS Z27, Z30, Z2
+	VFMADD231PS Z28, Z30, Z3
+	VFMADD231PS Z29, Z30, Z4
+	VMOVUPS     (R8)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z5
+	VFMADD231PS Z26, Z30, Z6
+	VFMADD231PS Z27, Z30, Z7
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS     (R8)(AX*2), Y30
+	VFMADD231PS Z25, Z30, Z10
+	VFMADD231PS Z26, Z30, Z11
+	VFMADD231PS Z27, Z30, Z12
+	VFMADD231PS Z28, Z30, Z13
+	VFMADD231PS Z29, Z30, Z14
+	VMOVUPS     (R9), Y30
+	VFMADD231PS Z25, Z30, Z15
+	VFMADD231PS Z26, Z30, Z16
+	VFMADD231PS Z27, Z30, Z17
+	VFMADD231PS Z28, Z30, Z18
+	VFMADD231PS Z29, Z30, Z19
+	VMOVUPS     (R9)(AX*1), Y30
+	VFMADD231PS Z25, Z30, Z20
+	VFMADD231PS Z26, Z30, Z21
+	VFMADD231PS Z27, Z30, Z22
+	VFMADD231PS Z28, Z30, Z23
+	VFMADD231PS Z29, Z30, Z24
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R11
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+
+zconvdw5x5_imageEnd:
+	ADDQ DX, R10
+	ADDQ DX, R11
+	DECQ R12
+	JNZ  zconvdw5x5_image
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z1, Z0, Z30
+	VSHUFF32X4 $0xee, Z1, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z30
+	VSHUFF32X4 $0xee, Z3, Z2, Z31
+	VADDPS     Z31, Z30, Z2
+	VSHUFF32X4 $0x44, Z5, Z4, Z30
+	VSHUFF32X4 $0xee, Z5, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z30
+	VSHUFF32X4 $0xee, Z7, Z6, Z31
+	VADDPS     Z31, Z30, Z6
+	VSHUFF32X4 $0x44, Z9, Z8, Z30
+	VSHUFF32X4 $0xee, Z9, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z30
+	VSHUFF32X4 $0xee, Z11, Z10, Z31
+	VADDPS     Z31, Z30, Z10
+	VSHUFF32X4 $0x44, Z13, Z12, Z30
+	VSHUFF32X4 $0xee, Z13, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFF32X4 $0x44, Z15, Z14, Z30
+	VSHUFF32X4 $0xee, Z15, Z14, Z31
+	VADDPS     Z31, Z30, Z14
+	VSHUFF32X4 $0x88, Z2, Z0, Z30
+	VSHUFF32X4 $0xdd, Z2, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFF32X4 $0x88, Z6, Z4, Z30
+	VSHUFF32X4 $0xdd, Z6, Z4, Z31
+	VADDPS     Z31, Z30, Z4
+	VSHUFF32X4 $0x88, Z10, Z8, Z30
+	VSHUFF32X4 $0xdd, Z10, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFF32X4 $0x88, Z14, Z12, Z30
+	VSHUFF32X4 $0xdd, Z14, Z12, Z31
+	VADDPS     Z31, Z30, Z12
+	VSHUFPS    $0x44, Z4, Z0, Z30
+	VSHUFPS    $0xee, Z4, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+	VSHUFPS    $0x44, Z12, Z8, Z30
+	VSHUFPS    $0xee, Z12, Z8, Z31
+	VADDPS     Z31, Z30, Z8
+	VSHUFPS    $0x88, Z8, Z0, Z30
+	VSHUFPS    $0xdd, Z8, Z0, Z31
+	VADDPS     Z31, Z30, Z0
+
+	// The second tree: accumulators 16.. and zeros.
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+	// Sum 16 accumulators across their lanes at once (see zdotKernel).
+	VSHUFF32X4 $0x44, Z17, Z16, Z1
+	VSHUFF32X4 $0xee, Z17, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x44, Z19, Z18, Z1
+	VSHUFF32X4 $0xee, Z19, Z18, Z2
+	VADDPS     Z2, Z1, Z18
+	VSHUFF32X4 $0x44, Z21, Z20, Z1
+	VSHUFF32X4 $0xee, Z21, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x44, Z23, Z22, Z1
+	VSHUFF32X4 $0xee, Z23, Z22, Z2
+	VADDPS     Z2, Z1, Z22
+	VSHUFF32X4 $0x44, Z25, Z24, Z1
+	VSHUFF32X4 $0xee, Z25, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x44, Z27, Z26, Z1
+	VSHUFF32X4 $0xee, Z27, Z26, Z2
+	VADDPS     Z2, Z1, Z26
+	VSHUFF32X4 $0x44, Z29, Z28, Z1
+	VSHUFF32X4 $0xee, Z29, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFF32X4 $0x44, Z31, Z30, Z1
+	VSHUFF32X4 $0xee, Z31, Z30, Z2
+	VADDPS     Z2, Z1, Z30
+	VSHUFF32X4 $0x88, Z18, Z16, Z1
+	VSHUFF32X4 $0xdd, Z18, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xdd, Z22, Z20, Z2
+	VADDPS     Z2, Z1, Z20
+	VSHUFF32X4 $0x88, Z26, Z24, Z1
+	VSHUFF32X4 $0xdd, Z26, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFF32X4 $0x88, Z30, Z28, Z1
+	VSHUFF32X4 $0xdd, Z30, Z28, Z2
+	VADDPS     Z2, Z1, Z28
+	VSHUFPS    $0x44, Z20, Z16, Z1
+	VSHUFPS    $0xee, Z20, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+	VSHUFPS    $0x44, Z28, Z24, Z1
+	VSHUFPS    $0xee, Z28, Z24, Z2
+	VADDPS     Z2, Z1, Z24
+	VSHUFPS    $0x88, Z24, Z16, Z1
+	VSHUFPS    $0xdd, Z24, Z16, Z2
+	VADDPS     Z2, Z1, Z16
+
+	// Each channel's sums gathered into its first taps floats and added to its row of dw.
+	LEAQ      convdwIdx5<>+0(SB), R8
+	MOVL      $0x0000001f, R9
+	KMOVW     R9, K1
+	MOVQ      ldw+24(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      SI, R10
+	VMOVUPS   (R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   64(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   128(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   192(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+	ADDQ      R9, R10
+	VMOVUPS   256(R8), Z3
+	VPERMI2PS Z16, Z0, Z3
+	VMOVUPS.Z (R10), K1, Z4
+	VADDPS    Z3, Z4, Z4
+	VMOVUPS   Z4, K1, (R10)
+
+	// Next kernel row.
+	MOVQ rowX+128(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, BX
+	MOVQ rowDW+136(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ DI
+	JNZ  zconvdw5x5_kernelRow
+	VZEROUPPER
+	RET
+
 DATA bnEvenIdx<>+0(SB)/4, $0x00000000
 DATA bnEvenIdx<>+4(SB)/4, $0x00000002
 DATA bnEvenIdx<>+8(SB)/4, $0x00000004

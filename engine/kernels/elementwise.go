@@ -54,6 +54,10 @@ type elemOps struct {
 	// kernel row of taps <= maxRowTaps positions starting at offset off into an image; it
 	// replaces conv1GradRows for kernels up to that wide.
 	conv1GradRow func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, imageX, W, images, oh, vecs, ocs, taps, off int)
+	// convGradRows, if set, runs ConvGrad for ocs <= gradOCs output channels (gradNarrowOCs for
+	// taps <= gradNarrowTaps), taps <= gradTaps kernel positions and rows kernel rows
+	// (convgrad.go); nil: ConvGrad runs in Go.
+	convGradRows func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images, ocs, taps, rows, rowX, rowDW int)
 }
 
 // PadCopy copies images (or image planes) into zero-padded ones. Each image's part of dst is

@@ -72,6 +72,7 @@ func main() {
 	conv1Kernels()
 	conv1GradKernels()
 	conv1GradRowKernels()
+	convGradKernels()
 	bnKernels()
 	Generate()
 }
