@@ -190,23 +190,17 @@ func convGradDirect[F float](dw, tmp []F, ld int, x []F, B int, s convShape, buf
 // layer, whose input is the data) and, for actAddReLU, the residual input's gradient dskip.
 // o, x and w are the forward pass's.
 func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int, s convShape, sc *scratch[F]) {
+	if convGradChunk(s, B, sc) {
+		convBackwardWhole(o, dy, dskip, x, w, dx, dw, db, B, s, sc)
+		return
+	}
 	hw, k, inSize := s.OH()*s.OW(), s.rows(), s.C*s.H*s.W
 	G := sc.group(s, B)
-	// The whole chunk's output gradient goes into tmp first when the weight gradient comes
-	// from the images; the input gradient's GEMMs then read their groups' columns of it.
-	whole := convGradChunk(s, B, sc)
 	for i0 := 0; i0 < B; i0 += G {
 		g := min(G, B-i0)
 		n := g * hw
-		col, tmp, ld := sc.col[:k*n], sc.tmp[:s.OC*n], n
-		if whole {
-			ld = B * hw
-			tmp = sc.tmp[i0*hw : s.OC*ld]
-		}
-		gradOut(o, dy, dskip, tmp, ld, i0, g, db, s)
-		if whole {
-			continue
-		}
+		col, tmp := sc.col[:k*n], sc.tmp[:s.OC*n]
+		gradOut(o, dy, dskip, tmp, n, i0, g, db, s)
 
 		// col is rebuilt rather than kept from the forward pass: from an input in cache that is
 		// a copy, cheaper than reading back a matrix K*K times the input's size from memory.
@@ -223,11 +217,22 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 		gemmSameA(sc.gemm, i0 > 0, true, false, k, n, s.OC, w, k, tmp, n, 0, col, n)
 		col2im(dx[i0*inSize:(i0+g)*inSize], col, g, s, sc.pad)
 	}
-	if !whole {
-		return
-	}
+}
+
+// convBackwardWhole is convBackward when the weight gradient comes from the images
+// (convGradChunk): the whole chunk's output gradient goes into tmp first, [OC, B*OH*OW], the
+// weight gradient is taken from it and the images at once, and the input gradient's GEMMs
+// then read their groups' columns of it.
+func convBackwardWhole[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int, s convShape, sc *scratch[F]) {
+	hw, k, inSize := s.OH()*s.OW(), s.rows(), s.C*s.H*s.W
+	G := sc.group(s, B)
 	ld := B * hw
-	convGradDirect(dw, sc.tmp[:s.OC*ld], ld, x[:B*inSize], B, s, sc.col)
+	tmp := sc.tmp[:s.OC*ld]
+	for i0 := 0; i0 < B; i0 += G {
+		// Group by group, so that the bias gradient sums as convBackward's do.
+		gradOut(o, dy, dskip, tmp[i0*hw:], ld, i0, min(G, B-i0), db, s)
+	}
+	convGradDirect(dw, tmp, ld, x[:B*inSize], B, s, sc.col)
 	if dx == nil {
 		return
 	}
@@ -235,7 +240,7 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 		g := min(G, B-i0)
 		n := g * hw
 		col := sc.col[:k*n]
-		gemmSameA(sc.gemm, i0 > 0, true, false, k, n, s.OC, w, k, sc.tmp[i0*hw:s.OC*ld], ld, 0, col, n)
+		gemmSameA(sc.gemm, i0 > 0, true, false, k, n, s.OC, w, k, tmp[i0*hw:], ld, 0, col, n)
 		col2im(dx[i0*inSize:(i0+g)*inSize], col, g, s, sc.pad)
 	}
 }
