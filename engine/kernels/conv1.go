@@ -137,24 +137,8 @@ func conv1Grad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, H
 // maxRowTaps is the widest kernel whose rows a set's conv1GradRow takes in one call.
 const maxRowTaps = 5
 
-// goConv1Grad is Conv1Grad in Go.
+// goConv1Grad is Conv1Grad in Go: ConvGrad's loops for one channel without padding, which sum
+// in the same order.
 func goConv1Grad(dw, dy []float32, dyStride int, x []float32, images, H, W, OC, K int) {
-	oh, ow := H-K+1, W-K+1
-	for oc := range OC {
-		for kh := range K {
-			for kw := range K {
-				var sum float32
-				for i := range images {
-					g := dy[oc*dyStride+i*oh*ow:][:oh*ow]
-					for oy := range oh {
-						xr := x[i*H*W+(oy+kh)*W+kw:][:ow]
-						for ox, v := range xr {
-							sum += g[oy*ow+ox] * v
-						}
-					}
-				}
-				dw[oc*K*K+kh*K+kw] += sum
-			}
-		}
-	}
+	goConvGrad(dw, dy, dyStride, x, images, 1, H, W, OC, K, 0)
 }
