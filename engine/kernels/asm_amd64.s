@@ -38990,6 +38990,1878 @@ zconvdw5x5_imageEnd:
 	VZEROUPPER
 	RET
 
+// func zconvd1x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd1x16(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), DX
+	SHLQ $0x02, DX
+	MOVQ rowStride+96(FP), BX
+	SHLQ $0x02, BX
+	MOVQ groups+0(FP), SI
+	XORQ DI, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+
+zconvd1x16_group:
+	MOVQ DI, R8
+	MOVQ taps+8(FP), R9
+
+zconvd1x16_tap:
+	VMOVUPS      (CX)(R8*1), Z24
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	ADDQ         $0x00000004, AX
+	ADDQ         BX, R8
+	DECQ         R9
+	JNZ          zconvd1x16_tap
+	ADDQ         DX, DI
+	DECQ         SI
+	JNZ          zconvd1x16_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         AX, AX
+	VMOVUPS      Z0, (CX)(AX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd1x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd1x32(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), BX
+	SHLQ $0x02, BX
+	MOVQ rowStride+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ groups+0(FP), DI
+	XORQ R8, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zconvd1x32_group:
+	MOVQ R8, R9
+	MOVQ taps+8(FP), R10
+
+zconvd1x32_tap:
+	VMOVUPS      (CX)(R9*1), Z24
+	VMOVUPS      (DX)(R9*1), Z25
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	ADDQ         $0x00000004, AX
+	ADDQ         SI, R9
+	DECQ         R10
+	JNZ          zconvd1x32_tap
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          zconvd1x32_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         AX, AX
+	VMOVUPS      Z0, (CX)(AX*1)
+	VMOVUPS      Z1, (DX)(AX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd1x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd1x48(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ x2+80(FP), BX
+	LEAQ (AX)(BX*4), BX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rowStride+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ groups+0(FP), R8
+	XORQ R9, R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zconvd1x48_group:
+	MOVQ R9, R10
+	MOVQ taps+8(FP), R11
+
+zconvd1x48_tap:
+	VMOVUPS      (CX)(R10*1), Z24
+	VMOVUPS      (DX)(R10*1), Z25
+	VMOVUPS      (BX)(R10*1), Z26
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VFMADD231PS  Z26, Z27, Z2
+	ADDQ         $0x00000004, AX
+	ADDQ         DI, R10
+	DECQ         R11
+	JNZ          zconvd1x48_tap
+	ADDQ         SI, R9
+	DECQ         R8
+	JNZ          zconvd1x48_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         c2+144(FP), BX
+	LEAQ         (AX)(BX*4), BX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         AX, AX
+	VMOVUPS      Z0, (CX)(AX*1)
+	VMOVUPS      Z1, (DX)(AX*1)
+	VMOVUPS      Z2, (BX)(AX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd2x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd2x16(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), DX
+	SHLQ $0x02, DX
+	MOVQ rowStride+96(FP), BX
+	SHLQ $0x02, BX
+	MOVQ groups+0(FP), SI
+	XORQ DI, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zconvd2x16_group:
+	MOVQ DI, R8
+	MOVQ taps+8(FP), R9
+
+zconvd2x16_tap:
+	VMOVUPS      (CX)(R8*1), Z24
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z1
+	ADDQ         $0x00000008, AX
+	ADDQ         BX, R8
+	DECQ         R9
+	JNZ          zconvd2x16_tap
+	ADDQ         DX, DI
+	DECQ         SI
+	JNZ          zconvd2x16_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         DX, DX
+	VMOVUPS      Z0, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z1, (CX)(DX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd2x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd2x32(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), BX
+	SHLQ $0x02, BX
+	MOVQ rowStride+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ groups+0(FP), DI
+	XORQ R8, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zconvd2x32_group:
+	MOVQ R8, R9
+	MOVQ taps+8(FP), R10
+
+zconvd2x32_tap:
+	VMOVUPS      (CX)(R9*1), Z24
+	VMOVUPS      (DX)(R9*1), Z25
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VFMADD231PS  Z25, Z27, Z3
+	ADDQ         $0x00000008, AX
+	ADDQ         SI, R9
+	DECQ         R10
+	JNZ          zconvd2x32_tap
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          zconvd2x32_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         BX, BX
+	VMOVUPS      Z0, (CX)(BX*1)
+	VMOVUPS      Z1, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z2, (CX)(BX*1)
+	VMOVUPS      Z3, (DX)(BX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd2x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd2x48(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ x2+80(FP), BX
+	LEAQ (AX)(BX*4), BX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rowStride+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ groups+0(FP), R8
+	XORQ R9, R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zconvd2x48_group:
+	MOVQ R9, R10
+	MOVQ taps+8(FP), R11
+
+zconvd2x48_tap:
+	VMOVUPS      (CX)(R10*1), Z24
+	VMOVUPS      (DX)(R10*1), Z25
+	VMOVUPS      (BX)(R10*1), Z26
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VFMADD231PS  Z26, Z27, Z2
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VFMADD231PS  Z25, Z27, Z4
+	VFMADD231PS  Z26, Z27, Z5
+	ADDQ         $0x00000008, AX
+	ADDQ         DI, R10
+	DECQ         R11
+	JNZ          zconvd2x48_tap
+	ADDQ         SI, R9
+	DECQ         R8
+	JNZ          zconvd2x48_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         c2+144(FP), BX
+	LEAQ         (AX)(BX*4), BX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         SI, SI
+	VMOVUPS      Z0, (CX)(SI*1)
+	VMOVUPS      Z1, (DX)(SI*1)
+	VMOVUPS      Z2, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z3, (CX)(SI*1)
+	VMOVUPS      Z4, (DX)(SI*1)
+	VMOVUPS      Z5, (BX)(SI*1)
+	VZEROUPPER
+	RET
+
+// func zconvd3x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd3x16(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), DX
+	SHLQ $0x02, DX
+	MOVQ rowStride+96(FP), BX
+	SHLQ $0x02, BX
+	MOVQ groups+0(FP), SI
+	XORQ DI, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+zconvd3x16_group:
+	MOVQ DI, R8
+	MOVQ taps+8(FP), R9
+
+zconvd3x16_tap:
+	VMOVUPS      (CX)(R8*1), Z24
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z1
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	ADDQ         $0x0000000c, AX
+	ADDQ         BX, R8
+	DECQ         R9
+	JNZ          zconvd3x16_tap
+	ADDQ         DX, DI
+	DECQ         SI
+	JNZ          zconvd3x16_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         DX, DX
+	VMOVUPS      Z0, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z1, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z2, (CX)(DX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd3x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd3x32(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), BX
+	SHLQ $0x02, BX
+	MOVQ rowStride+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ groups+0(FP), DI
+	XORQ R8, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zconvd3x32_group:
+	MOVQ R8, R9
+	MOVQ taps+8(FP), R10
+
+zconvd3x32_tap:
+	VMOVUPS      (CX)(R9*1), Z24
+	VMOVUPS      (DX)(R9*1), Z25
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VFMADD231PS  Z25, Z27, Z3
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z4
+	VFMADD231PS  Z25, Z27, Z5
+	ADDQ         $0x0000000c, AX
+	ADDQ         SI, R9
+	DECQ         R10
+	JNZ          zconvd3x32_tap
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          zconvd3x32_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         BX, BX
+	VMOVUPS      Z0, (CX)(BX*1)
+	VMOVUPS      Z1, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z2, (CX)(BX*1)
+	VMOVUPS      Z3, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z4, (CX)(BX*1)
+	VMOVUPS      Z5, (DX)(BX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd3x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd3x48(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ x2+80(FP), BX
+	LEAQ (AX)(BX*4), BX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rowStride+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ groups+0(FP), R8
+	XORQ R9, R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+
+zconvd3x48_group:
+	MOVQ R9, R10
+	MOVQ taps+8(FP), R11
+
+zconvd3x48_tap:
+	VMOVUPS      (CX)(R10*1), Z24
+	VMOVUPS      (DX)(R10*1), Z25
+	VMOVUPS      (BX)(R10*1), Z26
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VFMADD231PS  Z26, Z27, Z2
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VFMADD231PS  Z25, Z27, Z4
+	VFMADD231PS  Z26, Z27, Z5
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VFMADD231PS  Z26, Z27, Z8
+	ADDQ         $0x0000000c, AX
+	ADDQ         DI, R10
+	DECQ         R11
+	JNZ          zconvd3x48_tap
+	ADDQ         SI, R9
+	DECQ         R8
+	JNZ          zconvd3x48_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         c2+144(FP), BX
+	LEAQ         (AX)(BX*4), BX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         SI, SI
+	VMOVUPS      Z0, (CX)(SI*1)
+	VMOVUPS      Z1, (DX)(SI*1)
+	VMOVUPS      Z2, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z3, (CX)(SI*1)
+	VMOVUPS      Z4, (DX)(SI*1)
+	VMOVUPS      Z5, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z6, (CX)(SI*1)
+	VMOVUPS      Z7, (DX)(SI*1)
+	VMOVUPS      Z8, (BX)(SI*1)
+	VZEROUPPER
+	RET
+
+// func zconvd4x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd4x16(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), DX
+	SHLQ $0x02, DX
+	MOVQ rowStride+96(FP), BX
+	SHLQ $0x02, BX
+	MOVQ groups+0(FP), SI
+	XORQ DI, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+zconvd4x16_group:
+	MOVQ DI, R8
+	MOVQ taps+8(FP), R9
+
+zconvd4x16_tap:
+	VMOVUPS      (CX)(R8*1), Z24
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z1
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	ADDQ         $0x00000010, AX
+	ADDQ         BX, R8
+	DECQ         R9
+	JNZ          zconvd4x16_tap
+	ADDQ         DX, DI
+	DECQ         SI
+	JNZ          zconvd4x16_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         DX, DX
+	VMOVUPS      Z0, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z1, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z2, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z3, (CX)(DX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd4x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd4x32(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), BX
+	SHLQ $0x02, BX
+	MOVQ rowStride+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ groups+0(FP), DI
+	XORQ R8, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zconvd4x32_group:
+	MOVQ R8, R9
+	MOVQ taps+8(FP), R10
+
+zconvd4x32_tap:
+	VMOVUPS      (CX)(R9*1), Z24
+	VMOVUPS      (DX)(R9*1), Z25
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VFMADD231PS  Z25, Z27, Z3
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z4
+	VFMADD231PS  Z25, Z27, Z5
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	ADDQ         $0x00000010, AX
+	ADDQ         SI, R9
+	DECQ         R10
+	JNZ          zconvd4x32_tap
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          zconvd4x32_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         BX, BX
+	VMOVUPS      Z0, (CX)(BX*1)
+	VMOVUPS      Z1, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z2, (CX)(BX*1)
+	VMOVUPS      Z3, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z4, (CX)(BX*1)
+	VMOVUPS      Z5, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z6, (CX)(BX*1)
+	VMOVUPS      Z7, (DX)(BX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd4x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd4x48(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ x2+80(FP), BX
+	LEAQ (AX)(BX*4), BX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rowStride+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ groups+0(FP), R8
+	XORQ R9, R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zconvd4x48_group:
+	MOVQ R9, R10
+	MOVQ taps+8(FP), R11
+
+zconvd4x48_tap:
+	VMOVUPS      (CX)(R10*1), Z24
+	VMOVUPS      (DX)(R10*1), Z25
+	VMOVUPS      (BX)(R10*1), Z26
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VFMADD231PS  Z26, Z27, Z2
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VFMADD231PS  Z25, Z27, Z4
+	VFMADD231PS  Z26, Z27, Z5
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VFMADD231PS  Z26, Z27, Z8
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z9
+	VFMADD231PS  Z25, Z27, Z10
+	VFMADD231PS  Z26, Z27, Z11
+	ADDQ         $0x00000010, AX
+	ADDQ         DI, R10
+	DECQ         R11
+	JNZ          zconvd4x48_tap
+	ADDQ         SI, R9
+	DECQ         R8
+	JNZ          zconvd4x48_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         c2+144(FP), BX
+	LEAQ         (AX)(BX*4), BX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         SI, SI
+	VMOVUPS      Z0, (CX)(SI*1)
+	VMOVUPS      Z1, (DX)(SI*1)
+	VMOVUPS      Z2, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z3, (CX)(SI*1)
+	VMOVUPS      Z4, (DX)(SI*1)
+	VMOVUPS      Z5, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z6, (CX)(SI*1)
+	VMOVUPS      Z7, (DX)(SI*1)
+	VMOVUPS      Z8, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z9, (CX)(SI*1)
+	VMOVUPS      Z10, (DX)(SI*1)
+	VMOVUPS      Z11, (BX)(SI*1)
+	VZEROUPPER
+	RET
+
+// func zconvd5x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd5x16(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), DX
+	SHLQ $0x02, DX
+	MOVQ rowStride+96(FP), BX
+	SHLQ $0x02, BX
+	MOVQ groups+0(FP), SI
+	XORQ DI, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+
+zconvd5x16_group:
+	MOVQ DI, R8
+	MOVQ taps+8(FP), R9
+
+zconvd5x16_tap:
+	VMOVUPS      (CX)(R8*1), Z24
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z1
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z4
+	ADDQ         $0x00000014, AX
+	ADDQ         BX, R8
+	DECQ         R9
+	JNZ          zconvd5x16_tap
+	ADDQ         DX, DI
+	DECQ         SI
+	JNZ          zconvd5x16_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         DX, DX
+	VMOVUPS      Z0, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z1, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z2, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z3, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z4, (CX)(DX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd5x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd5x32(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), BX
+	SHLQ $0x02, BX
+	MOVQ rowStride+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ groups+0(FP), DI
+	XORQ R8, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+
+zconvd5x32_group:
+	MOVQ R8, R9
+	MOVQ taps+8(FP), R10
+
+zconvd5x32_tap:
+	VMOVUPS      (CX)(R9*1), Z24
+	VMOVUPS      (DX)(R9*1), Z25
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VFMADD231PS  Z25, Z27, Z3
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z4
+	VFMADD231PS  Z25, Z27, Z5
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z8
+	VFMADD231PS  Z25, Z27, Z9
+	ADDQ         $0x00000014, AX
+	ADDQ         SI, R9
+	DECQ         R10
+	JNZ          zconvd5x32_tap
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          zconvd5x32_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         BX, BX
+	VMOVUPS      Z0, (CX)(BX*1)
+	VMOVUPS      Z1, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z2, (CX)(BX*1)
+	VMOVUPS      Z3, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z4, (CX)(BX*1)
+	VMOVUPS      Z5, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z6, (CX)(BX*1)
+	VMOVUPS      Z7, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z8, (CX)(BX*1)
+	VMOVUPS      Z9, (DX)(BX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd5x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd5x48(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ x2+80(FP), BX
+	LEAQ (AX)(BX*4), BX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rowStride+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ groups+0(FP), R8
+	XORQ R9, R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+
+zconvd5x48_group:
+	MOVQ R9, R10
+	MOVQ taps+8(FP), R11
+
+zconvd5x48_tap:
+	VMOVUPS      (CX)(R10*1), Z24
+	VMOVUPS      (DX)(R10*1), Z25
+	VMOVUPS      (BX)(R10*1), Z26
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VFMADD231PS  Z26, Z27, Z2
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VFMADD231PS  Z25, Z27, Z4
+	VFMADD231PS  Z26, Z27, Z5
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VFMADD231PS  Z26, Z27, Z8
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z9
+	VFMADD231PS  Z25, Z27, Z10
+	VFMADD231PS  Z26, Z27, Z11
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z12
+	VFMADD231PS  Z25, Z27, Z13
+	VFMADD231PS  Z26, Z27, Z14
+	ADDQ         $0x00000014, AX
+	ADDQ         DI, R10
+	DECQ         R11
+	JNZ          zconvd5x48_tap
+	ADDQ         SI, R9
+	DECQ         R8
+	JNZ          zconvd5x48_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         c2+144(FP), BX
+	LEAQ         (AX)(BX*4), BX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         SI, SI
+	VMOVUPS      Z0, (CX)(SI*1)
+	VMOVUPS      Z1, (DX)(SI*1)
+	VMOVUPS      Z2, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z3, (CX)(SI*1)
+	VMOVUPS      Z4, (DX)(SI*1)
+	VMOVUPS      Z5, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z6, (CX)(SI*1)
+	VMOVUPS      Z7, (DX)(SI*1)
+	VMOVUPS      Z8, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z9, (CX)(SI*1)
+	VMOVUPS      Z10, (DX)(SI*1)
+	VMOVUPS      Z11, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z12, (CX)(SI*1)
+	VMOVUPS      Z13, (DX)(SI*1)
+	VMOVUPS      Z14, (BX)(SI*1)
+	VZEROUPPER
+	RET
+
+// func zconvd6x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd6x16(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), DX
+	SHLQ $0x02, DX
+	MOVQ rowStride+96(FP), BX
+	SHLQ $0x02, BX
+	MOVQ groups+0(FP), SI
+	XORQ DI, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zconvd6x16_group:
+	MOVQ DI, R8
+	MOVQ taps+8(FP), R9
+
+zconvd6x16_tap:
+	VMOVUPS      (CX)(R8*1), Z24
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z1
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z4
+	VBROADCASTSS 20(AX), Z27
+	VFMADD231PS  Z24, Z27, Z5
+	ADDQ         $0x00000018, AX
+	ADDQ         BX, R8
+	DECQ         R9
+	JNZ          zconvd6x16_tap
+	ADDQ         DX, DI
+	DECQ         SI
+	JNZ          zconvd6x16_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         DX, DX
+	VMOVUPS      Z0, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z1, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z2, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z3, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z4, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z5, (CX)(DX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd6x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd6x32(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), BX
+	SHLQ $0x02, BX
+	MOVQ rowStride+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ groups+0(FP), DI
+	XORQ R8, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+zconvd6x32_group:
+	MOVQ R8, R9
+	MOVQ taps+8(FP), R10
+
+zconvd6x32_tap:
+	VMOVUPS      (CX)(R9*1), Z24
+	VMOVUPS      (DX)(R9*1), Z25
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VFMADD231PS  Z25, Z27, Z3
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z4
+	VFMADD231PS  Z25, Z27, Z5
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z8
+	VFMADD231PS  Z25, Z27, Z9
+	VBROADCASTSS 20(AX), Z27
+	VFMADD231PS  Z24, Z27, Z10
+	VFMADD231PS  Z25, Z27, Z11
+	ADDQ         $0x00000018, AX
+	ADDQ         SI, R9
+	DECQ         R10
+	JNZ          zconvd6x32_tap
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          zconvd6x32_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         BX, BX
+	VMOVUPS      Z0, (CX)(BX*1)
+	VMOVUPS      Z1, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z2, (CX)(BX*1)
+	VMOVUPS      Z3, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z4, (CX)(BX*1)
+	VMOVUPS      Z5, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z6, (CX)(BX*1)
+	VMOVUPS      Z7, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z8, (CX)(BX*1)
+	VMOVUPS      Z9, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z10, (CX)(BX*1)
+	VMOVUPS      Z11, (DX)(BX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd6x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd6x48(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ x2+80(FP), BX
+	LEAQ (AX)(BX*4), BX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rowStride+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ groups+0(FP), R8
+	XORQ R9, R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+
+zconvd6x48_group:
+	MOVQ R9, R10
+	MOVQ taps+8(FP), R11
+
+zconvd6x48_tap:
+	VMOVUPS      (CX)(R10*1), Z24
+	VMOVUPS      (DX)(R10*1), Z25
+	VMOVUPS      (BX)(R10*1), Z26
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VFMADD231PS  Z26, Z27, Z2
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VFMADD231PS  Z25, Z27, Z4
+	VFMADD231PS  Z26, Z27, Z5
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VFMADD231PS  Z26, Z27, Z8
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z9
+	VFMADD231PS  Z25, Z27, Z10
+	VFMADD231PS  Z26, Z27, Z11
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z12
+	VFMADD231PS  Z25, Z27, Z13
+	VFMADD231PS  Z26, Z27, Z14
+	VBROADCASTSS 20(AX), Z27
+	VFMADD231PS  Z24, Z27, Z15
+	VFMADD231PS  Z25, Z27, Z16
+	VFMADD231PS  Z26, Z27, Z17
+	ADDQ         $0x00000018, AX
+	ADDQ         DI, R10
+	DECQ         R11
+	JNZ          zconvd6x48_tap
+	ADDQ         SI, R9
+	DECQ         R8
+	JNZ          zconvd6x48_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         c2+144(FP), BX
+	LEAQ         (AX)(BX*4), BX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         SI, SI
+	VMOVUPS      Z0, (CX)(SI*1)
+	VMOVUPS      Z1, (DX)(SI*1)
+	VMOVUPS      Z2, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z3, (CX)(SI*1)
+	VMOVUPS      Z4, (DX)(SI*1)
+	VMOVUPS      Z5, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z6, (CX)(SI*1)
+	VMOVUPS      Z7, (DX)(SI*1)
+	VMOVUPS      Z8, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z9, (CX)(SI*1)
+	VMOVUPS      Z10, (DX)(SI*1)
+	VMOVUPS      Z11, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z12, (CX)(SI*1)
+	VMOVUPS      Z13, (DX)(SI*1)
+	VMOVUPS      Z14, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z15, (CX)(SI*1)
+	VMOVUPS      Z16, (DX)(SI*1)
+	VMOVUPS      Z17, (BX)(SI*1)
+	VZEROUPPER
+	RET
+
+// func zconvd7x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd7x16(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), DX
+	SHLQ $0x02, DX
+	MOVQ rowStride+96(FP), BX
+	SHLQ $0x02, BX
+	MOVQ groups+0(FP), SI
+	XORQ DI, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+
+zconvd7x16_group:
+	MOVQ DI, R8
+	MOVQ taps+8(FP), R9
+
+zconvd7x16_tap:
+	VMOVUPS      (CX)(R8*1), Z24
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z1
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z4
+	VBROADCASTSS 20(AX), Z27
+	VFMADD231PS  Z24, Z27, Z5
+	VBROADCASTSS 24(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	ADDQ         $0x0000001c, AX
+	ADDQ         BX, R8
+	DECQ         R9
+	JNZ          zconvd7x16_tap
+	ADDQ         DX, DI
+	DECQ         SI
+	JNZ          zconvd7x16_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         DX, DX
+	VMOVUPS      Z0, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z1, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z2, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z3, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z4, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z5, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z6, (CX)(DX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd7x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd7x32(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), BX
+	SHLQ $0x02, BX
+	MOVQ rowStride+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ groups+0(FP), DI
+	XORQ R8, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+
+zconvd7x32_group:
+	MOVQ R8, R9
+	MOVQ taps+8(FP), R10
+
+zconvd7x32_tap:
+	VMOVUPS      (CX)(R9*1), Z24
+	VMOVUPS      (DX)(R9*1), Z25
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VFMADD231PS  Z25, Z27, Z3
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z4
+	VFMADD231PS  Z25, Z27, Z5
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z8
+	VFMADD231PS  Z25, Z27, Z9
+	VBROADCASTSS 20(AX), Z27
+	VFMADD231PS  Z24, Z27, Z10
+	VFMADD231PS  Z25, Z27, Z11
+	VBROADCASTSS 24(AX), Z27
+	VFMADD231PS  Z24, Z27, Z12
+	VFMADD231PS  Z25, Z27, Z13
+	ADDQ         $0x0000001c, AX
+	ADDQ         SI, R9
+	DECQ         R10
+	JNZ          zconvd7x32_tap
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          zconvd7x32_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         BX, BX
+	VMOVUPS      Z0, (CX)(BX*1)
+	VMOVUPS      Z1, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z2, (CX)(BX*1)
+	VMOVUPS      Z3, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z4, (CX)(BX*1)
+	VMOVUPS      Z5, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z6, (CX)(BX*1)
+	VMOVUPS      Z7, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z8, (CX)(BX*1)
+	VMOVUPS      Z9, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z10, (CX)(BX*1)
+	VMOVUPS      Z11, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z12, (CX)(BX*1)
+	VMOVUPS      Z13, (DX)(BX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd7x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd7x48(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ x2+80(FP), BX
+	LEAQ (AX)(BX*4), BX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rowStride+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ groups+0(FP), R8
+	XORQ R9, R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+
+zconvd7x48_group:
+	MOVQ R9, R10
+	MOVQ taps+8(FP), R11
+
+zconvd7x48_tap:
+	VMOVUPS      (CX)(R10*1), Z24
+	VMOVUPS      (DX)(R10*1), Z25
+	VMOVUPS      (BX)(R10*1), Z26
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VFMADD231PS  Z26, Z27, Z2
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VFMADD231PS  Z25, Z27, Z4
+	VFMADD231PS  Z26, Z27, Z5
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VFMADD231PS  Z26, Z27, Z8
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z9
+	VFMADD231PS  Z25, Z27, Z10
+	VFMADD231PS  Z26, Z27, Z11
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z12
+	VFMADD231PS  Z25, Z27, Z13
+	VFMADD231PS  Z26, Z27, Z14
+	VBROADCASTSS 20(AX), Z27
+	VFMADD231PS  Z24, Z27, Z15
+	VFMADD231PS  Z25, Z27, Z16
+	VFMADD231PS  Z26, Z27, Z17
+	VBROADCASTSS 24(AX), Z27
+	VFMADD231PS  Z24, Z27, Z18
+	VFMADD231PS  Z25, Z27, Z19
+	VFMADD231PS  Z26, Z27, Z20
+	ADDQ         $0x0000001c, AX
+	ADDQ         DI, R10
+	DECQ         R11
+	JNZ          zconvd7x48_tap
+	ADDQ         SI, R9
+	DECQ         R8
+	JNZ          zconvd7x48_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         c2+144(FP), BX
+	LEAQ         (AX)(BX*4), BX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         SI, SI
+	VMOVUPS      Z0, (CX)(SI*1)
+	VMOVUPS      Z1, (DX)(SI*1)
+	VMOVUPS      Z2, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z3, (CX)(SI*1)
+	VMOVUPS      Z4, (DX)(SI*1)
+	VMOVUPS      Z5, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z6, (CX)(SI*1)
+	VMOVUPS      Z7, (DX)(SI*1)
+	VMOVUPS      Z8, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z9, (CX)(SI*1)
+	VMOVUPS      Z10, (DX)(SI*1)
+	VMOVUPS      Z11, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z12, (CX)(SI*1)
+	VMOVUPS      Z13, (DX)(SI*1)
+	VMOVUPS      Z14, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z15, (CX)(SI*1)
+	VMOVUPS      Z16, (DX)(SI*1)
+	VMOVUPS      Z17, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z18, (CX)(SI*1)
+	VMOVUPS      Z19, (DX)(SI*1)
+	VMOVUPS      Z20, (BX)(SI*1)
+	VZEROUPPER
+	RET
+
+// func zconvd8x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd8x16(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), DX
+	SHLQ $0x02, DX
+	MOVQ rowStride+96(FP), BX
+	SHLQ $0x02, BX
+	MOVQ groups+0(FP), SI
+	XORQ DI, DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+zconvd8x16_group:
+	MOVQ DI, R8
+	MOVQ taps+8(FP), R9
+
+zconvd8x16_tap:
+	VMOVUPS      (CX)(R8*1), Z24
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z1
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z4
+	VBROADCASTSS 20(AX), Z27
+	VFMADD231PS  Z24, Z27, Z5
+	VBROADCASTSS 24(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VBROADCASTSS 28(AX), Z27
+	VFMADD231PS  Z24, Z27, Z7
+	ADDQ         $0x00000020, AX
+	ADDQ         BX, R8
+	DECQ         R9
+	JNZ          zconvd8x16_tap
+	ADDQ         DX, DI
+	DECQ         SI
+	JNZ          zconvd8x16_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         DX, DX
+	VMOVUPS      Z0, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z1, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z2, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z3, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z4, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z5, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z6, (CX)(DX*1)
+	ADDQ         AX, DX
+	VMOVUPS      Z7, (CX)(DX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd8x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd8x32(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), BX
+	SHLQ $0x02, BX
+	MOVQ rowStride+96(FP), SI
+	SHLQ $0x02, SI
+	MOVQ groups+0(FP), DI
+	XORQ R8, R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+zconvd8x32_group:
+	MOVQ R8, R9
+	MOVQ taps+8(FP), R10
+
+zconvd8x32_tap:
+	VMOVUPS      (CX)(R9*1), Z24
+	VMOVUPS      (DX)(R9*1), Z25
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z2
+	VFMADD231PS  Z25, Z27, Z3
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z4
+	VFMADD231PS  Z25, Z27, Z5
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z8
+	VFMADD231PS  Z25, Z27, Z9
+	VBROADCASTSS 20(AX), Z27
+	VFMADD231PS  Z24, Z27, Z10
+	VFMADD231PS  Z25, Z27, Z11
+	VBROADCASTSS 24(AX), Z27
+	VFMADD231PS  Z24, Z27, Z12
+	VFMADD231PS  Z25, Z27, Z13
+	VBROADCASTSS 28(AX), Z27
+	VFMADD231PS  Z24, Z27, Z14
+	VFMADD231PS  Z25, Z27, Z15
+	ADDQ         $0x00000020, AX
+	ADDQ         SI, R9
+	DECQ         R10
+	JNZ          zconvd8x32_tap
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          zconvd8x32_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         BX, BX
+	VMOVUPS      Z0, (CX)(BX*1)
+	VMOVUPS      Z1, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z2, (CX)(BX*1)
+	VMOVUPS      Z3, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z4, (CX)(BX*1)
+	VMOVUPS      Z5, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z6, (CX)(BX*1)
+	VMOVUPS      Z7, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z8, (CX)(BX*1)
+	VMOVUPS      Z9, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z10, (CX)(BX*1)
+	VMOVUPS      Z11, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z12, (CX)(BX*1)
+	VMOVUPS      Z13, (DX)(BX*1)
+	ADDQ         AX, BX
+	VMOVUPS      Z14, (CX)(BX*1)
+	VMOVUPS      Z15, (DX)(BX*1)
+	VZEROUPPER
+	RET
+
+// func zconvd8x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·zconvd8x48(SB), NOSPLIT, $0-160
+	MOVQ x_base+40(FP), AX
+	MOVQ x0+64(FP), CX
+	LEAQ (AX)(CX*4), CX
+	MOVQ x1+72(FP), DX
+	LEAQ (AX)(DX*4), DX
+	MOVQ x2+80(FP), BX
+	LEAQ (AX)(BX*4), BX
+	MOVQ a_base+16(FP), AX
+	MOVQ tapStride+88(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rowStride+96(FP), DI
+	SHLQ $0x02, DI
+	MOVQ groups+0(FP), R8
+	XORQ R9, R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
+zconvd8x48_group:
+	MOVQ R9, R10
+	MOVQ taps+8(FP), R11
+
+zconvd8x48_tap:
+	VMOVUPS      (CX)(R10*1), Z24
+	VMOVUPS      (DX)(R10*1), Z25
+	VMOVUPS      (BX)(R10*1), Z26
+	VBROADCASTSS (AX), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VFMADD231PS  Z26, Z27, Z2
+	VBROADCASTSS 4(AX), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VFMADD231PS  Z25, Z27, Z4
+	VFMADD231PS  Z26, Z27, Z5
+	VBROADCASTSS 8(AX), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VFMADD231PS  Z26, Z27, Z8
+	VBROADCASTSS 12(AX), Z27
+	VFMADD231PS  Z24, Z27, Z9
+	VFMADD231PS  Z25, Z27, Z10
+	VFMADD231PS  Z26, Z27, Z11
+	VBROADCASTSS 16(AX), Z27
+	VFMADD231PS  Z24, Z27, Z12
+	VFMADD231PS  Z25, Z27, Z13
+	VFMADD231PS  Z26, Z27, Z14
+	VBROADCASTSS 20(AX), Z27
+	VFMADD231PS  Z24, Z27, Z15
+	VFMADD231PS  Z25, Z27, Z16
+	VFMADD231PS  Z26, Z27, Z17
+	VBROADCASTSS 24(AX), Z27
+	VFMADD231PS  Z24, Z27, Z18
+	VFMADD231PS  Z25, Z27, Z19
+	VFMADD231PS  Z26, Z27, Z20
+	VBROADCASTSS 28(AX), Z27
+	VFMADD231PS  Z24, Z27, Z21
+	VFMADD231PS  Z25, Z27, Z22
+	VFMADD231PS  Z26, Z27, Z23
+	ADDQ         $0x00000020, AX
+	ADDQ         DI, R10
+	DECQ         R11
+	JNZ          zconvd8x48_tap
+	ADDQ         SI, R9
+	DECQ         R8
+	JNZ          zconvd8x48_group
+	MOVQ         c_base+104(FP), AX
+	MOVQ         c0+128(FP), CX
+	LEAQ         (AX)(CX*4), CX
+	MOVQ         c1+136(FP), DX
+	LEAQ         (AX)(DX*4), DX
+	MOVQ         c2+144(FP), BX
+	LEAQ         (AX)(BX*4), BX
+	MOVQ         ldc+152(FP), AX
+	SHLQ         $0x02, AX
+	XORQ         SI, SI
+	VMOVUPS      Z0, (CX)(SI*1)
+	VMOVUPS      Z1, (DX)(SI*1)
+	VMOVUPS      Z2, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z3, (CX)(SI*1)
+	VMOVUPS      Z4, (DX)(SI*1)
+	VMOVUPS      Z5, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z6, (CX)(SI*1)
+	VMOVUPS      Z7, (DX)(SI*1)
+	VMOVUPS      Z8, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z9, (CX)(SI*1)
+	VMOVUPS      Z10, (DX)(SI*1)
+	VMOVUPS      Z11, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z12, (CX)(SI*1)
+	VMOVUPS      Z13, (DX)(SI*1)
+	VMOVUPS      Z14, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z15, (CX)(SI*1)
+	VMOVUPS      Z16, (DX)(SI*1)
+	VMOVUPS      Z17, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z18, (CX)(SI*1)
+	VMOVUPS      Z19, (DX)(SI*1)
+	VMOVUPS      Z20, (BX)(SI*1)
+	ADDQ         AX, SI
+	VMOVUPS      Z21, (CX)(SI*1)
+	VMOVUPS      Z22, (DX)(SI*1)
+	VMOVUPS      Z23, (BX)(SI*1)
+	VZEROUPPER
+	RET
+
 DATA bnEvenIdx<>+0(SB)/4, $0x00000000
 DATA bnEvenIdx<>+4(SB)/4, $0x00000002
 DATA bnEvenIdx<>+8(SB)/4, $0x00000004

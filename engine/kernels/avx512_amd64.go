@@ -40,6 +40,7 @@ var avx512Elem = func() elemOps {
 	e.conv1GradRows = conv1AVX512.gradRows
 	e.conv1GradRow = conv1GradRowAVX512
 	e.convGradRows = convGradAVX512
+	e.convDirectTile = convDirectAVX512
 	e.reluPool2 = reluPool2Wide
 	e.reluPool2Back = reluPool2BackwardWide
 	e.padCopy = padCopyAVX512

@@ -260,3 +260,38 @@ func BenchmarkElementwise(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConvDirect runs ConvDirect on one group of images of the engine's multi-channel
+// convolutions, reporting GFLOP/s.
+func BenchmarkConvDirect(b *testing.B) {
+	shapes := []struct {
+		name                        string
+		images, C, H, W, OC, K, pad int
+	}{
+		{"incep-5x5-fwd", 2, 16, 12, 12, 24, 5, 2},
+		{"incep-3x3-fwd", 4, 16, 12, 12, 24, 3, 1},
+		{"incep-conv2-fwd", 4, 88, 12, 12, 20, 5, 0},
+		{"resid-rblock1-fwd", 4, 16, 12, 12, 16, 3, 1},
+		{"resid-rblock2-fwd", 21, 32, 4, 4, 32, 3, 1},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, s := range shapes {
+		b.Run(s.name, func(b *testing.B) {
+			if !ConvDirectFast((s.H + 2*s.pad - s.K + 1) * (s.W + 2*s.pad - s.K + 1)) {
+				b.Skip("ConvDirect runs in Go on this kernel set")
+			}
+			oh, ow := s.H+2*s.pad-s.K+1, s.W+2*s.pad-s.K+1
+			x, _ := filled(rng, 1, s.images*s.C*s.H*s.W, 1, 0)
+			w, _ := filled(rng, 1, s.OC*s.C*s.K*s.K, 1, 0)
+			packed := make([]float32, ConvPackedSize(s.OC, s.C, s.K))
+			ConvPackWeights(packed, w, s.OC, s.C, s.K)
+			out := make([]float32, s.OC*s.images*oh*ow)
+			buf := make([]float32, ConvDirectBuf(s.images, s.C, s.H, s.W, s.K, s.pad))
+			for b.Loop() {
+				ConvDirect(out, oh*ow, s.images*oh*ow, x, s.C*s.H*s.W, s.H*s.W, packed, s.images, s.C, s.H, s.W, s.OC, s.K, s.pad, buf)
+			}
+			flops := 2 * float64(s.OC*s.C*s.K*s.K*s.images*oh*ow)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

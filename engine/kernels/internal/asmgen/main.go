@@ -73,6 +73,7 @@ func main() {
 	conv1GradKernels()
 	conv1GradRowKernels()
 	convGradKernels()
+	convDirectKernels()
 	bnKernels()
 	Generate()
 }

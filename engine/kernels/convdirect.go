@@ -1,0 +1,163 @@
+package kernels
+
+import "fmt"
+
+// ConvDirect computes a stride-1 convolution with pad zeros on every side of images images
+// straight from the images, without an im2col matrix: for output channel oc < OC and pixel
+// p = oy*ow + ox of image i (oh x ow = H+2*pad-K+1 x W+2*pad-K+1 pixels),
+//
+//	out[oc*outChannel + i*outImage + p] = sum over c, kh, kw of
+//	                                      w[oc, c, kh, kw] * x[i*xImage + c*xChannel + (oy+kh-pad)*W + ox+kw-pad]
+//
+// (x being 0 outside the image), the weights packed by ConvPackWeights; out is written without
+// being read. With outChannel = images*oh*ow and outImage = oh*ow out is laid out as the GEMM
+// of the weights by the im2col matrix writes it; with outImage = OC*oh*ow and outChannel =
+// oh*ow it is NCHW. x's planes may be apart as NCHW or as that layout.
+//
+// Where ConvDirectFast holds it runs on generated kernels, which need buf (ConvDirectBuf
+// floats, overwritten) for the input's planes shifted by each kernel column, as ConvGrad's;
+// each output is then one chain of fused multiply-adds in the order (c, kw, kh), so its bits
+// differ from the GEMM's by rounding. Otherwise it runs in Go and buf is unused.
+func ConvDirect(out []float32, outImage, outChannel int, x []float32, xImage, xChannel int, packed []float32, images, C, H, W, OC, K, pad int, buf []float32) {
+	convDirect(active.elem, out, outImage, outChannel, x, xImage, xChannel, packed, images, C, H, W, OC, K, pad, buf)
+}
+
+// ConvDirectFast reports whether ConvDirect runs on generated kernels for an output of hw
+// pixels per image: on the AVX-512 set, for whole multiples of 16 pixels, so that no vector of
+// 16 pixels straddles two images.
+func ConvDirectFast(hw int) bool { return convDirectFast(active.elem, hw) }
+
+func convDirectFast(e elemOps, hw int) bool {
+	return e.convDirectTile != nil && hw > 0 && hw%16 == 0
+}
+
+// ConvDirectBuf is how many floats ConvDirect's buf needs: the input's (padded) planes shifted
+// by each of the K kernel columns and cut to the output's width, and with padding one
+// channel's padded images, which they are cut from.
+func ConvDirectBuf(images, C, H, W, K, pad int) int {
+	hp, wp := H+2*pad, W+2*pad
+	n := C * K * images * hp * (wp - K + 1)
+	if pad > 0 {
+		n += images * hp * wp
+	}
+	return n
+}
+
+// convDirectRows is the most output channels a generated kernel computes at once (the GEMM's
+// wide tile height), and so the height of ConvPackWeights' slivers.
+const convDirectRows = 8
+
+// ConvPackedSize is how many floats ConvPackWeights writes for OC x C x K x K weights.
+func ConvPackedSize(OC, C, K int) int { return OC * C * K * K }
+
+// ConvPackWeights packs the weights w [OC, C, K, K] of a convolution for ConvDirect: slivers of
+// up to 8 output channels, each [C, K (kw), K (kh), rows], back to back, in the order the
+// kernels' k steps read them.
+func ConvPackWeights(dst, w []float32, OC, C, K int) {
+	kk := C * K * K
+	if len(dst) < OC*kk || len(w) < OC*kk {
+		panic(fmt.Sprintf("kernels: ConvPackWeights: dst has %d elements and w %d, want %d", len(dst), len(w), OC*kk))
+	}
+	for oc0 := 0; oc0 < OC; oc0 += convDirectRows {
+		rows := min(convDirectRows, OC-oc0)
+		sliver := dst[oc0*kk : (oc0+rows)*kk]
+		for c := range C {
+			for kw := range K {
+				for kh := range K {
+					at := ((c*K+kw)*K + kh) * rows
+					for r := range rows {
+						sliver[at+r] = w[((oc0+r)*C+c)*K*K+kh*K+kw]
+					}
+				}
+			}
+		}
+	}
+}
+
+func convDirect(e elemOps, out []float32, outImage, outChannel int, x []float32, xImage, xChannel int, packed []float32, images, C, H, W, OC, K, pad int, buf []float32) {
+	hp, wp := H+2*pad, W+2*pad
+	oh, ow := hp-K+1, wp-K+1
+	if K < 1 || oh < 1 || ow < 1 || OC < 1 || C < 1 || images < 1 || pad < 0 || min(outImage, outChannel, xImage, xChannel) < 0 {
+		panic(fmt.Sprintf("kernels: ConvDirect: bad geometry: %d kernels %dx%dx%d over %d images %dx%d padded by %d, strides %d/%d (x) and %d/%d (out)",
+			OC, C, K, K, images, H, W, pad, xImage, xChannel, outImage, outChannel))
+	}
+	hw, kk := oh*ow, C*K*K
+	if len(packed) < OC*kk {
+		panic(fmt.Sprintf("kernels: ConvDirect: packed has %d elements, want %d", len(packed), OC*kk))
+	}
+	if need := (images-1)*xImage + (C-1)*xChannel + H*W; len(x) < need {
+		panic(fmt.Sprintf("kernels: ConvDirect: x has %d elements, want %d", len(x), need))
+	}
+	if need := (images-1)*outImage + (OC-1)*outChannel + hw; len(out) < need {
+		panic(fmt.Sprintf("kernels: ConvDirect: out has %d elements, want %d", len(out), need))
+	}
+	if !convDirectFast(e, hw) {
+		goConvDirect(out, outImage, outChannel, x, xImage, xChannel, packed, images, C, H, W, OC, K, pad)
+		return
+	}
+	if need := ConvDirectBuf(images, C, H, W, K, pad); len(buf) < need {
+		panic(fmt.Sprintf("kernels: ConvDirect: buf has %d elements, want %d", len(buf), need))
+	}
+	// buf holds, for each channel c and kernel column kw, image i's rows of x[i,c] (padded)
+	// from column kw on, ow floats each, back to back: the inputs kernel position (kh, kw)
+	// multiplies by image i's output pixels are one run of hw floats, from
+	// (c*K + kw)*tapStride + i*plane + kh*ow. With padding, one channel's padded images follow.
+	plane := hp * ow
+	tapStride := images * plane
+	padded := buf[C*K*tapStride:]
+	for c := range C {
+		src, srcImage, srcStride := x[c*xChannel:], xImage, W
+		if pad > 0 {
+			padCopy(e, padded, src, images, xImage, W, pad*wp, H, pad, W, pad, pad*wp)
+			src, srcImage, srcStride = padded, hp*wp, wp
+		}
+		im2colRows(e, buf[c*K*tapStride:], src, 1, 0, 0, K, tapStride, images, srcImage, srcStride, hp, ow)
+	}
+	// Tiles of 48 pixels (the last of 16 or 32), each of their vectors of 16 from its own
+	// image's runs, times slivers of up to 8 output channels.
+	n := images * hw
+	for j0 := 0; j0 < n; j0 += 48 {
+		vecs := min(3, (n-j0)/16)
+		var xAt, outAt [3]int
+		for v := range vecs {
+			i, p := (j0+16*v)/hw, (j0+16*v)%hw
+			xAt[v], outAt[v] = i*plane+p, i*outImage+p
+		}
+		for oc0 := 0; oc0 < OC; oc0 += convDirectRows {
+			rows := min(convDirectRows, OC-oc0)
+			e.convDirectTile(C*K, K, packed[oc0*kk:(oc0+rows)*kk], buf, xAt, tapStride, ow, out[oc0*outChannel:], outAt, outChannel, rows, vecs)
+		}
+	}
+}
+
+// goConvDirect is ConvDirect in Go, pixel by pixel, summing in the kernels' order.
+func goConvDirect(out []float32, outImage, outChannel int, x []float32, xImage, xChannel int, packed []float32, images, C, H, W, OC, K, pad int) {
+	oh, ow := H+2*pad-K+1, W+2*pad-K+1
+	kk := C * K * K
+	for oc := range OC {
+		oc0 := oc / convDirectRows * convDirectRows
+		rows := min(convDirectRows, OC-oc0)
+		sliver := packed[oc0*kk:]
+		for i := range images {
+			dst := out[oc*outChannel+i*outImage:][:oh*ow]
+			for oy := range oh {
+				for ox := range ow {
+					var sum float32
+					for c := range C {
+						for kw := range K {
+							xc := ox + kw - pad
+							for kh := range K {
+								y := oy + kh - pad
+								if y < 0 || y >= H || xc < 0 || xc >= W {
+									continue
+								}
+								sum += sliver[((c*K+kw)*K+kh)*rows+oc-oc0] * x[i*xImage+c*xChannel+y*W+xc]
+							}
+						}
+					}
+					dst[oy*ow+ox] = sum
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestConvDirectMatchesDefinition holds ConvDirect, on every implementation this build has, to
+// the convolution computed in float64 from its definition, to float32 rounding of its sums:
+// outputs whose pixel counts are multiples of 16 (the kernels) and not (Go), padding (as the
+// models' same-padded layers, and wider than the image, as an input gradient's), 5x5 and 3x3
+// kernels and others, channel counts that leave partial slivers of eight, tiles whose vectors
+// come from different images, inputs and outputs in both layouts (NCHW, and channel-major with
+// gaps between the planes), and NaNs in the output beforehand, which must not be read.
+func TestConvDirectMatchesDefinition(t *testing.T) {
+	impls := []elemOps{goElem}
+	for _, e := range platformElems() {
+		if e.convDirectTile != nil {
+			impls = append(impls, e)
+		}
+	}
+	shapes := []struct{ C, H, W, K, pad int }{
+		{88, 12, 12, 5, 0}, {16, 12, 12, 5, 2}, {16, 12, 12, 3, 1}, {24, 12, 12, 3, 1}, {32, 4, 4, 3, 1},
+		{20, 8, 8, 5, 4}, {16, 4, 4, 5, 2}, {3, 6, 6, 3, 2}, {5, 7, 10, 3, 1}, {2, 11, 5, 4, 0}, {3, 9, 9, 2, 1},
+	}
+	rng := rand.New(rand.NewPCG(37, 38))
+	worst := 0.0
+	for _, e := range impls {
+		for _, s := range shapes {
+			oh, ow, kk := s.H+2*s.pad-s.K+1, s.W+2*s.pad-s.K+1, s.C*s.K*s.K
+			hw := oh * ow
+			if e.convDirectTile != nil && (hw%16 == 0) != convDirectFast(e, hw) {
+				t.Errorf("%s: ConvDirectFast(%d) is wrong", e.name, hw)
+			}
+			for _, OC := range []int{1, 5, 8, 11, 20} {
+				for _, images := range []int{1, 3} {
+					for _, channelMajor := range []bool{false, true} {
+						// Input: NCHW, or channel-major with 7 floats between channels.
+						xImage, xChannel := s.C*s.H*s.W, s.H*s.W
+						if channelMajor {
+							xImage, xChannel = s.H*s.W, images*s.H*s.W+7
+						}
+						x, _ := filled(rng, 1, (images-1)*xImage+(s.C-1)*xChannel+s.H*s.W, 1, 0)
+						w, _ := filled(rng, OC, kk, kk, 0)
+						packed := make([]float32, ConvPackedSize(OC, s.C, s.K))
+						ConvPackWeights(packed, w, OC, s.C, s.K)
+						// Output: the other of the two layouts, with gaps.
+						outImage, outChannel := OC*hw+3, hw
+						if !channelMajor {
+							outImage, outChannel = hw, images*hw+5
+						}
+						n := (images-1)*outImage + (OC-1)*outChannel + hw
+						out := make([]float32, n)
+						for i := range out {
+							out[i] = float32(math.NaN())
+						}
+						before := append([]float32(nil), out...)
+						want, mag := make([]float64, n), make([]float64, n)
+						for oc := range OC {
+							for i := range images {
+								for p := range hw {
+									oy, ox := p/ow, p%ow
+									at := oc*outChannel + i*outImage + p
+									for c := range s.C {
+										for kh := range s.K {
+											for kw := range s.K {
+												y, xc := oy+kh-s.pad, ox+kw-s.pad
+												if y < 0 || y >= s.H || xc < 0 || xc >= s.W {
+													continue
+												}
+												v := float64(w[oc*kk+(c*s.K+kh)*s.K+kw]) * float64(x[i*xImage+c*xChannel+y*s.W+xc])
+												want[at] += v
+												mag[at] += math.Abs(v)
+											}
+										}
+									}
+								}
+							}
+						}
+						buf := make([]float32, ConvDirectBuf(images, s.C, s.H, s.W, s.K, s.pad))
+						convDirect(e, out, outImage, outChannel, x, xImage, xChannel, packed, images, s.C, s.H, s.W, OC, s.K, s.pad, buf)
+						for oc := range OC {
+							for i := range images {
+								for p := range hw {
+									at := oc*outChannel + i*outImage + p
+									d := math.Abs(float64(out[at]) - want[at])
+									// Half the rounding bound of kk+1 additions: the largest error
+									// measured was a quarter of it.
+									tol := float64(kk+1) / (1 << 25) * mag[at]
+									worst = max(worst, d/tol)
+									if !(d <= tol) {
+										t.Fatalf("%s C=%d %dx%d K=%d pad=%d OC=%d images=%d channel-major=%v: out[oc %d, image %d, pixel %d] = %g, want %g (|diff| %g > %g)",
+											e.name, s.C, s.H, s.W, s.K, s.pad, OC, images, channelMajor, oc, i, p, out[at], want[at], d, tol)
+									}
+								}
+							}
+						}
+						for i := range out {
+							if !inside(i, OC, images, outImage, outChannel, hw) && math.Float32bits(out[i]) != math.Float32bits(before[i]) {
+								t.Fatalf("%s: out[%d], in a gap, was written", e.name, i)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("largest error: %.3f of the tolerance", worst)
+}
+
+// inside reports whether element at of an output with the given strides is one of its pixels.
+func inside(at, OC, images, outImage, outChannel, hw int) bool {
+	for oc := range OC {
+		for i := range images {
+			if base := oc*outChannel + i*outImage; at >= base && at < base+hw {
+				return true
+			}
+		}
+	}
+	return false
+}
