@@ -100,9 +100,17 @@ func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scr
 		g := min(G, B-i0)
 		n := g * hw
 		col, tmp := sc.col[:k*n], sc.tmp[:s.OC*n]
-		if !conv1Direct(tmp, x[i0*inSize:(i0+g)*inSize], w, g, s) {
-			im2col(col, x[i0*inSize:(i0+g)*inSize], g, s, sc.pad)
+		xg := x[i0*inSize : (i0+g)*inSize]
+		switch {
+		case conv1Direct(tmp, xg, w, g, s):
+		case directForward(s) && isFloat32(x):
 			// Every group multiplies by the same weights: they are packed for the first only.
+			if i0 == 0 {
+				packWeights(sc.packed, w, s.OC, s.C, s.K)
+			}
+			kernels.ConvDirect(f32(tmp), hw, n, f32(xg), inSize, s.H*s.W, f32(sc.packed), g, s.C, s.H, s.W, s.OC, s.K, s.Pad, f32(sc.col))
+		default:
+			im2col(col, xg, g, s, sc.pad)
 			gemmSameA(sc.gemm, i0 > 0, false, false, s.OC, n, k, w, k, col, n, 0, tmp, n)
 		}
 		for oc := range s.OC {
@@ -157,6 +165,41 @@ func conv1GradDirect[F float](dw, tmp, x []F, G int, s convShape) bool {
 	return true
 }
 
+// directForward reports whether convForward computes s straight from the images
+// (kernels.ConvDirect) rather than by im2col and a GEMM: multi-channel convolutions wider than
+// 1x1, when the kernel set runs ConvDirect's kernels for their output size. ConvDirect reads a
+// K times smaller copy of the input than the im2col matrix, and its tiles read it in place
+// instead of packing it. (For float32 only: see isFloat32.)
+func directForward(s convShape) bool {
+	return s.C > 1 && s.K > 1 && kernels.ConvDirectFast(s.OH()*s.OW())
+}
+
+// packWeights packs w for kernels.ConvDirect (float32 only).
+func packWeights[F float](dst, w []F, OC, C, K int) {
+	kernels.ConvPackWeights(f32(dst), f32(w), OC, C, K)
+}
+
+// isFloat32 reports whether the engine runs x in float32, the type of the generated kernels;
+// the float64 of the gradient checks takes the GEMM paths.
+func isFloat32[F float](x []F) bool {
+	_, ok := any(x).([]float32)
+	return ok
+}
+
+// f32 is x as the []float32 it is (see isFloat32).
+func f32[F float](x []F) []float32 { return any(x).([]float32) }
+
+// inputGrad adds to dx the input gradient of images i0..i0+g of a chunk from their output
+// gradient dyg (channel-major: channel oc of the group's image i at dyg[oc*ld + i*OH*OW]):
+// dcol = wᵀ · dyg, with wᵀ packed for the first group only (the dW product between the groups'
+// is a dot product, which packs nothing), added up into dx by col2im.
+func inputGrad[F float](dx, dyg []F, ld, i0, g int, w []F, s convShape, sc *scratch[F]) {
+	n, k, inSize := g*s.OH()*s.OW(), s.rows(), s.C*s.H*s.W
+	col := sc.col[:k*n]
+	gemmSameA(sc.gemm, i0 > 0, true, false, k, n, s.OC, w, k, dyg, ld, 0, col, n)
+	col2im(dx[i0*inSize:(i0+g)*inSize], col, g, s, sc.pad)
+}
+
 // convGradWhole reports whether convBackward takes the weight gradient of s from the images
 // (kernels.ConvGrad) rather than from the im2col matrix: for multi-channel 5x5 and 3x3
 // convolutions, padded or not, on a kernel set that runs ConvGrad's kernels for their output
@@ -209,13 +252,9 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 			im2col(col, xg, g, s, sc.pad)
 			gemm(sc.gemm, false, true, s.OC, k, n, tmp, n, col, n, 1, dw, k) // dw += tmp · colᵀ
 		}
-		if dx == nil {
-			continue
+		if dx != nil {
+			inputGrad(dx, tmp, n, i0, g, w, s, sc)
 		}
-		// dcol = wᵀ · tmp, with wᵀ packed for the first group only (the dW product between
-		// the groups' is a dot product, which packs nothing).
-		gemmSameA(sc.gemm, i0 > 0, true, false, k, n, s.OC, w, k, tmp, n, 0, col, n)
-		col2im(dx[i0*inSize:(i0+g)*inSize], col, g, s, sc.pad)
 	}
 }
 
@@ -224,7 +263,7 @@ func convBackward[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int,
 // weight gradient is taken from it and the images at once, and the input gradient's GEMMs
 // then read their groups' columns of it.
 func convBackwardWhole[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B int, s convShape, sc *scratch[F]) {
-	hw, k, inSize := s.OH()*s.OW(), s.rows(), s.C*s.H*s.W
+	hw, inSize := s.OH()*s.OW(), s.C*s.H*s.W
 	G := sc.group(s, B)
 	ld := B * hw
 	tmp := sc.tmp[:s.OC*ld]
@@ -237,11 +276,7 @@ func convBackwardWhole[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B
 		return
 	}
 	for i0 := 0; i0 < B; i0 += G {
-		g := min(G, B-i0)
-		n := g * hw
-		col := sc.col[:k*n]
-		gemmSameA(sc.gemm, i0 > 0, true, false, k, n, s.OC, w, k, tmp[i0*hw:], ld, 0, col, n)
-		col2im(dx[i0*inSize:(i0+g)*inSize], col, g, s, sc.pad)
+		inputGrad(dx, tmp[i0*hw:], ld, i0, min(G, B-i0), w, s, sc)
 	}
 }
 

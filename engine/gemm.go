@@ -78,10 +78,12 @@ func gemm64(transA, transB bool, m, n, k int, a []float64, lda int, b []float64,
 // convolutions' im2col and GEMM-output matrices and the GEMM's packing buffers. Owning the
 // packing buffers keeps a worker off kernels.Sgemm's shared pool, which can allocate.
 type scratch[F float] struct {
-	col  []F // [C*K*K, G*OH*OW] for the largest group of any convolution
-	tmp  []F // [OC, G*OH*OW]
-	pad  []F // [G,C,H+2*Pad,W+2*Pad], a group's input or input gradient with padding
-	gemm *kernels.Workspace
+	col []F // [C*K*K, G*OH*OW] for the largest group of any convolution
+	tmp []F // [OC, G*OH*OW]
+	pad []F // [G,C,H+2*Pad,W+2*Pad], a group's input or input gradient with padding
+	// packed is a convolution's weights packed for kernels.ConvDirect.
+	packed []F
+	gemm   *kernels.Workspace
 
 	// How convolutions group images (see groupSize): colBudget and minGroupPixels, except in
 	// tests that need groups of a few images.
@@ -96,27 +98,37 @@ func newScratch[F float](images int, shapes ...convShape) *scratch[F] {
 // newScratchGrouped is newScratch with another grouping of images.
 func newScratchGrouped[F float](images, budget, minPixels int, shapes ...convShape) *scratch[F] {
 	sc := &scratch[F]{gemm: kernels.NewWorkspace(), budget: budget, minPixels: minPixels}
-	col, tmp, pad := scratchSizes(images, budget, minPixels, shapes)
-	sc.col, sc.tmp, sc.pad = make([]F, col), make([]F, tmp), make([]F, pad)
+	z := scratchSizes(images, budget, minPixels, shapes)
+	sc.col, sc.tmp, sc.pad, sc.packed = make([]F, z.col), make([]F, z.tmp), make([]F, z.pad), make([]F, z.packed)
 	return sc
 }
 
-// scratchSizes is how many floats newScratchGrouped gives each of col, tmp and pad.
-func scratchSizes(images, budget, minPixels int, shapes []convShape) (col, tmp, pad int) {
+// scratchLengths is how many floats of each buffer a scratch has.
+type scratchLengths struct{ col, tmp, pad, packed int }
+
+func (z scratchLengths) total() int { return z.col + z.tmp + z.pad + z.packed }
+
+// scratchSizes is how many floats newScratchGrouped gives each buffer.
+func scratchSizes(images, budget, minPixels int, shapes []convShape) scratchLengths {
+	var z scratchLengths
 	for _, s := range shapes {
 		g := groupSize(s, images, budget, minPixels)
 		n := g * s.OH() * s.OW()
-		col = max(col, s.rows()*n)
-		tmp = max(tmp, s.OC*n)
+		z.col = max(z.col, s.rows()*n)
+		z.tmp = max(z.tmp, s.OC*n)
 		if convGradWhole(s) { // convBackward's output gradient for the whole chunk, and ConvGrad's buffer
-			tmp = max(tmp, s.OC*images*s.OH()*s.OW())
-			col = max(col, kernels.ConvGradBuf(images, s.H, s.W, s.K, s.Pad))
+			z.tmp = max(z.tmp, s.OC*images*s.OH()*s.OW())
+			z.col = max(z.col, kernels.ConvGradBuf(images, s.H, s.W, s.K, s.Pad))
+		}
+		if directForward(s) { // ConvDirect's weights and buffer
+			z.packed = max(z.packed, kernels.ConvPackedSize(s.OC, s.C, s.K))
+			z.col = max(z.col, kernels.ConvDirectBuf(g, s.C, s.H, s.W, s.K, s.Pad))
 		}
 		if s.Pad > 0 {
-			pad = max(pad, g*s.C*(s.H+2*s.Pad)*(s.W+2*s.Pad))
+			z.pad = max(z.pad, g*s.C*(s.H+2*s.Pad)*(s.W+2*s.Pad))
 		}
 	}
-	return col, tmp, pad
+	return z
 }
 
 // group returns how many images of a chunk of B the convolution s works on at once.

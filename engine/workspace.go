@@ -35,8 +35,7 @@ func reserveBytes[T any](images int, layout func(*arena[float32], int) T, convs 
 	var count arena[float32]
 	layout(&count, images)
 	acts := int64(count.nf)*int64(unsafe.Sizeof(float32(0))) + int64(count.nb)
-	col, tmp, pad := scratchSizes(images, colBudget, minGroupPixels, convs)
-	scratch := int64(col+tmp+pad)*int64(unsafe.Sizeof(float32(0))) + int64(unsafe.Sizeof(kernels.Workspace{}))
+	scratch := int64(scratchSizes(images, colBudget, minGroupPixels, convs).total())*int64(unsafe.Sizeof(float32(0))) + int64(unsafe.Sizeof(kernels.Workspace{}))
 	return 2*acts + scratch
 }
 
