@@ -294,4 +294,14 @@ func BenchmarkConvDirect(b *testing.B) {
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+	// The engine packs each layer's weights once per chunk: inception's conv2 has the most.
+	b.Run("pack-incep-conv2", func(b *testing.B) {
+		const OC, C, K = 20, 88, 5
+		w, _ := filled(rng, 1, OC*C*K*K, 1, 0)
+		packed := make([]float32, ConvPackedSize(OC, C, K))
+		for b.Loop() {
+			ConvPackWeights(packed, w, OC, C, K)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(w)), "ns/weight")
+	})
 }

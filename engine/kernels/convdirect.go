@@ -60,13 +60,23 @@ func ConvPackWeights(dst, w []float32, OC, C, K int) {
 	}
 	for oc0 := 0; oc0 < OC; oc0 += convDirectRows {
 		rows := min(convDirectRows, OC-oc0)
-		sliver := dst[oc0*kk : (oc0+rows)*kk]
+		sliver, src := dst[oc0*kk:(oc0+rows)*kk], w[oc0*kk:(oc0+rows)*kk]
+		at := 0
 		for c := range C {
 			for kw := range K {
 				for kh := range K {
-					at := ((c*K+kw)*K + kh) * rows
-					for r := range rows {
-						sliver[at+r] = w[((oc0+r)*C+c)*K*K+kh*K+kw]
+					from := c*K*K + kh*K + kw
+					if rows == convDirectRows { // unrolled: the loop's overhead was most of the time
+						d, s := sliver[at:at+8], src[from:]
+						_ = s[7*kk]
+						d[0], d[1], d[2], d[3] = s[0], s[kk], s[2*kk], s[3*kk]
+						d[4], d[5], d[6], d[7] = s[4*kk], s[5*kk], s[6*kk], s[7*kk]
+						at += 8
+						continue
+					}
+					for ; from < len(src); from += kk {
+						sliver[at] = src[from]
+						at++
 					}
 				}
 			}
