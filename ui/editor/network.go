@@ -59,8 +59,10 @@ func networkLines(c config.Config, width, maxLines int) []string {
 		rows = rows[:max(0, room-1)]
 	}
 	for _, r := range rows {
-		// One cell short of its column, so that a cut module keeps a space before its shape.
-		label := fit(strings.Repeat(" ", r.Depth+1)+r.Describe(), labelW-1)
+		// One cell short of its column, so that a cut module keeps a space before its shape;
+		// PyTorch's name for it where it fits, else a terser one.
+		indent := strings.Repeat(" ", r.Depth+1)
+		label := firstFit(labelW-1, indent+r.Describe(), indent+r.Short())
 		line := label + strings.Repeat(" ", labelW-ansi.StringWidth(label))
 		if shapeW > 0 {
 			line += fmt.Sprintf("%-*s", shapeW, fit(r.Layer.OutShape.String(), shapeW))

@@ -139,6 +139,29 @@ func TestPanelFitsANarrowColumn(t *testing.T) {
 	}
 }
 
+// Where PyTorch's name for a layer does not fit the panel, a terser one does: on an 80-column
+// terminal "Conv2d(1, 16, k=3, p=1)" was cut to "Conv2d(1, 16, k…".
+func TestPanelNamesLayersTerselyWhenNarrow(t *testing.T) {
+	cfg, err := config.Parse("c.yaml", []byte("model: custom\nnetwork:\n  - conv: {out: 16, kernel: 3, padding: 1}\n  - maxpool: 2\n  - conv: {out: 32, kernel: 5, stride: 2, bias: false}\n  - flatten\n  - linear: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		width int
+		want  []string
+	}{
+		{26, []string{" Conv 1→16 k3 p1 ", " MaxPool2d(2) ", " Conv 16→32 k5 s2…", " Linear(800, 10) "}},
+		{60, []string{" Conv2d(1, 16, k=3, p=1) ", " Conv2d(16, 32, k=5, s=2, no bias) ", " Linear(800, 10) "}},
+	} {
+		out := strings.Join(networkLines(cfg, c.width, 20), "\n")
+		for _, want := range c.want {
+			if !strings.Contains(out, want) {
+				t.Errorf("width %d: the panel lacks %q:\n%s", c.width, want, out)
+			}
+		}
+	}
+}
+
 // A network typed while model is not custom is valid but not trained: the panel says so.
 func TestPanelNotesAnUnusedNetwork(t *testing.T) {
 	p, _ := newPage(t, sample)
