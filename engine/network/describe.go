@@ -12,17 +12,7 @@ func (r Row) Short() string {
 	l := r.Layer
 	switch l.Kind {
 	case Conv:
-		s := fmt.Sprintf("Conv %d→%d k%d", l.In[0], l.Out, l.Kernel)
-		if l.Stride != 1 {
-			s += fmt.Sprintf(" s%d", l.Stride)
-		}
-		if l.Padding != 0 {
-			s += fmt.Sprintf(" p%d", l.Padding)
-		}
-		if !l.Bias {
-			s += " no bias"
-		}
-		return s
+		return fmt.Sprintf("Conv %d→%d", l.In[0], l.Out) + convSettings(l, true)
 	case Linear:
 		s := fmt.Sprintf("Linear %d→%d", l.In[0], l.Out)
 		if !l.Bias {

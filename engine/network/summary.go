@@ -102,17 +102,7 @@ func (s Summary) String() string {
 func describeLayer(l *Layer) string {
 	switch l.Kind {
 	case Conv:
-		s := fmt.Sprintf("Conv2d(%d, %d, k=%d", l.In[0], l.Out, l.Kernel)
-		if l.Stride != 1 {
-			s += fmt.Sprintf(", s=%d", l.Stride)
-		}
-		if l.Padding != 0 {
-			s += fmt.Sprintf(", p=%d", l.Padding)
-		}
-		if !l.Bias {
-			s += ", no bias"
-		}
-		return s + ")"
+		return fmt.Sprintf("Conv2d(%d, %d", l.In[0], l.Out) + convSettings(l, false) + ")"
 	case MaxPool, AvgPool:
 		name := "MaxPool2d"
 		if l.Kind == AvgPool {
@@ -148,6 +138,26 @@ func describeLayer(l *Layer) string {
 	}
 	return map[Kind]string{GlobalAvgPool: "AdaptiveAvgPool2d(1)", ReLU: "ReLU", Tanh: "Tanh",
 		Sigmoid: "Sigmoid", GELU: "GELU", Flatten: "Flatten"}[l.Kind]
+}
+
+// convSettings are a convolution's kernel and, where not the default, its stride, padding and
+// bias: ", k=3, p=1" as describeLayer words them, " k3 p1" tersely.
+func convSettings(l *Layer, terse bool) string {
+	sep, format := ", ", "%s=%d"
+	if terse {
+		sep, format = " ", "%s%d"
+	}
+	s := sep + fmt.Sprintf(format, "k", l.Kernel)
+	if l.Stride != 1 {
+		s += sep + fmt.Sprintf(format, "s", l.Stride)
+	}
+	if l.Padding != 0 {
+		s += sep + fmt.Sprintf(format, "p", l.Padding)
+	}
+	if !l.Bias {
+		s += sep + "no bias"
+	}
+	return s
 }
 
 // count writes n with thousands separators: 1,234,567.
