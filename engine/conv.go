@@ -103,7 +103,7 @@ func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scr
 		xg := x[i0*inSize : (i0+g)*inSize]
 		switch {
 		case conv1Direct(tmp, xg, w, g, s):
-		case directForward(s) && isFloat32(x):
+		case directGroup(s, g, sc):
 			// Every group multiplies by the same weights: they are packed for the first only.
 			if i0 == 0 {
 				packWeights(sc.packed, w, s.OC, s.C, s.K)
@@ -172,6 +172,14 @@ func conv1GradDirect[F float](dw, tmp, x []F, G int, s convShape) bool {
 // instead of packing it. (For float32 only: see isFloat32.)
 func directForward(s convShape) bool {
 	return s.C > 1 && s.K > 1 && kernels.ConvDirectFast(s.OH()*s.OW())
+}
+
+// directGroup reports whether convForward runs a group of g images of s on kernels.ConvDirect:
+// directForward holds, the engine runs in float32 and the scratch was sized for it (under the
+// kernel set it was made with).
+func directGroup[F float](s convShape, g int, sc *scratch[F]) bool {
+	return directForward(s) && isFloat32(sc.col) && len(sc.packed) >= kernels.ConvPackedSize(s.OC, s.C, s.K) &&
+		len(sc.col) >= kernels.ConvDirectBuf(g, s.C, s.H, s.W, s.K, s.Pad)
 }
 
 // packWeights packs w for kernels.ConvDirect (float32 only).
