@@ -23,15 +23,17 @@ import (
 // assembly kernels and with -tags purego (2026-12-03), times about 2.5. A first convolution
 // that is off by a factor 1.00005 gives logits off by 4.5e-5 and gradients by 6e-5.
 const (
-	// Logits, gradients and momentum buffers: measured 1.9e-6 (inception's logits and the
-	// gradient of a bias that sums many terms).
+	// Logits, gradients and momentum buffers: measured 2.1e-6 (the avx512 set: the weight
+	// gradient of inception's incep2.branch3x3_1; 1.8-2.0e-6 on the others).
 	parityTol = 5e-6
 	// The mean loss, and the weights after three SGD steps: measured 1.0e-7 and 1.7e-7.
 	lossTol    = 5e-7
 	weightsTol = 5e-7
 	// The update of three SGD steps, after - start, is about 1e-3 of the weights: as the
-	// difference of two float32 weights it keeps about three fewer digits. Measured 5.3e-5.
-	updateTol = 1e-4
+	// difference of two float32 weights it keeps about three fewer digits, and a last-bit
+	// difference in a weight is forgiven (updateOf). Measured 8.8e-6 on every kernel set (the
+	// linear model's l2.weight; 5.3e-5 before updateOf, from such last bits).
+	updateTol = 2e-5
 )
 
 // The optimiser settings of the fixtures' three SGD steps (checked against their metadata).
