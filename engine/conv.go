@@ -283,6 +283,10 @@ func convBackwardWhole[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B
 	if dx == nil {
 		return
 	}
+	// The input gradient goes by groups within the im2col budget alone: minGroupPixels is for
+	// the weight gradient's dot products, which this path does not run, and it made inception's
+	// conv2 write 2.25 MB matrices (four images), past L2, for col2im to read back.
+	G = groupSize(s, B, sc.budget, 0)
 	for i0 := 0; i0 < B; i0 += G {
 		inputGrad(dx, tmp[i0*hw:], ld, i0, min(G, B-i0), w, s, sc)
 	}
