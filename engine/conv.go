@@ -105,10 +105,7 @@ func convForward[F float](o convOut[F], x, w, b []F, B int, s convShape, sc *scr
 		case conv1Direct(tmp, xg, w, g, s):
 		case directGroup(s, g, sc):
 			// Every group multiplies by the same weights: they are packed for the first only.
-			if i0 == 0 {
-				packWeights(sc.packed, w, s.OC, s.C, s.K)
-			}
-			kernels.ConvDirect(f32(tmp), hw, n, f32(xg), inSize, s.H*s.W, f32(sc.packed), g, s.C, s.H, s.W, s.OC, s.K, s.Pad, f32(sc.col))
+			directConv(tmp, n, xg, w, i0 == 0, g, s, sc)
 		default:
 			im2col(col, xg, g, s, sc.pad)
 			gemmSameA(sc.gemm, i0 > 0, false, false, s.OC, n, k, w, k, col, n, 0, tmp, n)
@@ -169,7 +166,7 @@ func conv1GradDirect[F float](dw, tmp, x []F, G int, s convShape) bool {
 // (kernels.ConvDirect) rather than by im2col and a GEMM: multi-channel convolutions wider than
 // 1x1, when the kernel set runs ConvDirect's kernels for their output size. ConvDirect reads a
 // K times smaller copy of the input than the im2col matrix, and its tiles read it in place
-// instead of packing it. (For float32 only: see isFloat32.)
+// instead of packing it. (For float32 only: the float64 of the gradient checks takes the GEMM.)
 func directForward(s convShape) bool {
 	return s.C > 1 && s.K > 1 && kernels.ConvDirectFast(s.OH()*s.OW())
 }
@@ -178,24 +175,20 @@ func directForward(s convShape) bool {
 // directForward holds, the engine runs in float32 and the scratch was sized for it (under the
 // kernel set it was made with).
 func directGroup[F float](s convShape, g int, sc *scratch[F]) bool {
-	return directForward(s) && isFloat32(sc.col) && len(sc.packed) >= kernels.ConvPackedSize(s.OC, s.C, s.K) &&
+	_, ok := any(sc.col).([]float32)
+	return ok && directForward(s) && len(sc.packed) >= kernels.ConvPackedSize(s.OC, s.C, s.K) &&
 		len(sc.col) >= kernels.ConvDirectBuf(g, s.C, s.H, s.W, s.K, s.Pad)
 }
 
-// packWeights packs w for kernels.ConvDirect (float32 only).
-func packWeights[F float](dst, w []F, OC, C, K int) {
-	kernels.ConvPackWeights(f32(dst), f32(w), OC, C, K)
+// directConv writes tmp [OC, n] = w · im2col(xg) for the g images of xg with kernels.ConvDirect
+// (directGroup holds), packing w into the scratch first if pack.
+func directConv[F float](tmp []F, n int, xg, w []F, pack bool, g int, s convShape, sc *scratch[F]) {
+	packed := any(sc.packed).([]float32)
+	if pack {
+		kernels.ConvPackWeights(packed, any(w).([]float32), s.OC, s.C, s.K)
+	}
+	kernels.ConvDirect(any(tmp).([]float32), n, any(xg).([]float32), s.C*s.H*s.W, s.H*s.W, packed, g, s.C, s.H, s.W, s.OC, s.K, s.Pad, any(sc.col).([]float32))
 }
-
-// isFloat32 reports whether the engine runs x in float32, the type of the generated kernels;
-// the float64 of the gradient checks takes the GEMM paths.
-func isFloat32[F float](x []F) bool {
-	_, ok := any(x).([]float32)
-	return ok
-}
-
-// f32 is x as the []float32 it is (see isFloat32).
-func f32[F float](x []F) []float32 { return any(x).([]float32) }
 
 // inputGrad adds to dx the input gradient of images i0..i0+g of a chunk from their output
 // gradient dyg (channel-major: channel oc of the group's image i at dyg[oc*ld + i*OH*OW]):
@@ -286,9 +279,9 @@ func convBackwardWhole[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B
 	// The input gradient goes by groups within the im2col budget alone: minGroupPixels is for
 	// the weight gradient's dot products, which this path does not run, and it made inception's
 	// conv2 write 2.25 MB matrices (four images), past L2, for col2im to read back.
-	G = groupSize(s, B, sc.budget, 0)
-	for i0 := 0; i0 < B; i0 += G {
-		inputGrad(dx, tmp[i0*hw:], ld, i0, min(G, B-i0), w, s, sc)
+	gdx := groupSize(s, B, sc.budget, 0)
+	for i0 := 0; i0 < B; i0 += gdx {
+		inputGrad(dx, tmp[i0*hw:], ld, i0, min(gdx, B-i0), w, s, sc)
 	}
 }
 

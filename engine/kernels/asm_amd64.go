@@ -1407,145 +1407,145 @@ func zconvdw5x5(dw []float32, ldw int, dy []float32, dyStride int, x []float32, 
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd1x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd1x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd1x32 computes 1 output channels x 32 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd1x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd1x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd1x48 computes 1 output channels x 48 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd1x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd1x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd2x16 computes 2 output channels x 16 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd2x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd2x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd2x32 computes 2 output channels x 32 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd2x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd2x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd2x48 computes 2 output channels x 48 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd2x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd2x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd3x16 computes 3 output channels x 16 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd3x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd3x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd3x32 computes 3 output channels x 32 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd3x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd3x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd3x48 computes 3 output channels x 48 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd3x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd3x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd4x16 computes 4 output channels x 16 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd4x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd4x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd4x32 computes 4 output channels x 32 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd4x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd4x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd4x48 computes 4 output channels x 48 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd4x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd4x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd5x16 computes 5 output channels x 16 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd5x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd5x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd5x32 computes 5 output channels x 32 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd5x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd5x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd5x48 computes 5 output channels x 48 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd5x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd5x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd6x16 computes 6 output channels x 16 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd6x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd6x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd6x32 computes 6 output channels x 32 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd6x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd6x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd6x48 computes 6 output channels x 48 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd6x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd6x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd7x16 computes 7 output channels x 16 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd7x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd7x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd7x32 computes 7 output channels x 32 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd7x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd7x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd7x48 computes 7 output channels x 48 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd7x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd7x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd8x16 computes 8 output channels x 16 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd8x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd8x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd8x32 computes 8 output channels x 32 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd8x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd8x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // zconvd8x48 computes 8 output channels x 48 pixels of a convolution from a packed
 // weight sliver and the shifted copies of its input (see convDirectKernel in the generator).
 //
 //go:noescape
-func zconvd8x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+func zconvd8x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
 // bnMomentsAVX512 returns the float32 mean pm of x (len(x) > 0) and the float64 sums of the
 // deviations x−pm and of their squares.

@@ -38990,9 +38990,9 @@ zconvdw5x5_imageEnd:
 	VZEROUPPER
 	RET
 
-// func zconvd1x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd1x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd1x16(SB), NOSPLIT, $0-160
+TEXT ·zconvd1x16(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39023,18 +39023,15 @@ zconvd1x16_tap:
 	DECQ         SI
 	JNZ          zconvd1x16_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         AX, AX
-	VMOVUPS      Z0, (CX)(AX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
 	VZEROUPPER
 	RET
 
-// func zconvd1x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd1x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd1x32(SB), NOSPLIT, $0-160
+TEXT ·zconvd1x32(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39070,21 +39067,16 @@ zconvd1x32_tap:
 	DECQ         DI
 	JNZ          zconvd1x32_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         AX, AX
-	VMOVUPS      Z0, (CX)(AX*1)
-	VMOVUPS      Z1, (DX)(AX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd1x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd1x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd1x48(SB), NOSPLIT, $0-160
+TEXT ·zconvd1x48(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39125,24 +39117,17 @@ zconvd1x48_tap:
 	DECQ         R8
 	JNZ          zconvd1x48_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         c2+144(FP), BX
-	LEAQ         (AX)(BX*4), BX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         AX, AX
-	VMOVUPS      Z0, (CX)(AX*1)
-	VMOVUPS      Z1, (DX)(AX*1)
-	VMOVUPS      Z2, (BX)(AX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd2x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd2x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd2x16(SB), NOSPLIT, $0-160
+TEXT ·zconvd2x16(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39176,20 +39161,17 @@ zconvd2x16_tap:
 	DECQ         SI
 	JNZ          zconvd2x16_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         DX, DX
-	VMOVUPS      Z0, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z1, (CX)(DX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z1, (AX)
 	VZEROUPPER
 	RET
 
-// func zconvd2x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd2x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd2x32(SB), NOSPLIT, $0-160
+TEXT ·zconvd2x32(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39230,24 +39212,19 @@ zconvd2x32_tap:
 	DECQ         DI
 	JNZ          zconvd2x32_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         BX, BX
-	VMOVUPS      Z0, (CX)(BX*1)
-	VMOVUPS      Z1, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z2, (CX)(BX*1)
-	VMOVUPS      Z3, (DX)(BX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z3, 64(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd2x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd2x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd2x48(SB), NOSPLIT, $0-160
+TEXT ·zconvd2x48(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39295,28 +39272,21 @@ zconvd2x48_tap:
 	DECQ         R8
 	JNZ          zconvd2x48_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         c2+144(FP), BX
-	LEAQ         (AX)(BX*4), BX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         SI, SI
-	VMOVUPS      Z0, (CX)(SI*1)
-	VMOVUPS      Z1, (DX)(SI*1)
-	VMOVUPS      Z2, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z3, (CX)(SI*1)
-	VMOVUPS      Z4, (DX)(SI*1)
-	VMOVUPS      Z5, (BX)(SI*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z4, 64(AX)
+	VMOVUPS      Z5, 128(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd3x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd3x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd3x16(SB), NOSPLIT, $0-160
+TEXT ·zconvd3x16(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39353,22 +39323,19 @@ zconvd3x16_tap:
 	DECQ         SI
 	JNZ          zconvd3x16_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         DX, DX
-	VMOVUPS      Z0, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z1, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z2, (CX)(DX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
 	VZEROUPPER
 	RET
 
-// func zconvd3x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd3x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd3x32(SB), NOSPLIT, $0-160
+TEXT ·zconvd3x32(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39414,27 +39381,22 @@ zconvd3x32_tap:
 	DECQ         DI
 	JNZ          zconvd3x32_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         BX, BX
-	VMOVUPS      Z0, (CX)(BX*1)
-	VMOVUPS      Z1, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z2, (CX)(BX*1)
-	VMOVUPS      Z3, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z4, (CX)(BX*1)
-	VMOVUPS      Z5, (DX)(BX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z4, (AX)
+	VMOVUPS      Z5, 64(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd3x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd3x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd3x48(SB), NOSPLIT, $0-160
+TEXT ·zconvd3x48(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39489,32 +39451,25 @@ zconvd3x48_tap:
 	DECQ         R8
 	JNZ          zconvd3x48_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         c2+144(FP), BX
-	LEAQ         (AX)(BX*4), BX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         SI, SI
-	VMOVUPS      Z0, (CX)(SI*1)
-	VMOVUPS      Z1, (DX)(SI*1)
-	VMOVUPS      Z2, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z3, (CX)(SI*1)
-	VMOVUPS      Z4, (DX)(SI*1)
-	VMOVUPS      Z5, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z6, (CX)(SI*1)
-	VMOVUPS      Z7, (DX)(SI*1)
-	VMOVUPS      Z8, (BX)(SI*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z4, 64(AX)
+	VMOVUPS      Z5, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
+	VMOVUPS      Z8, 128(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd4x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd4x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd4x16(SB), NOSPLIT, $0-160
+TEXT ·zconvd4x16(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39554,24 +39509,21 @@ zconvd4x16_tap:
 	DECQ         SI
 	JNZ          zconvd4x16_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         DX, DX
-	VMOVUPS      Z0, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z1, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z2, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z3, (CX)(DX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
 	VZEROUPPER
 	RET
 
-// func zconvd4x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd4x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd4x32(SB), NOSPLIT, $0-160
+TEXT ·zconvd4x32(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39622,30 +39574,25 @@ zconvd4x32_tap:
 	DECQ         DI
 	JNZ          zconvd4x32_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         BX, BX
-	VMOVUPS      Z0, (CX)(BX*1)
-	VMOVUPS      Z1, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z2, (CX)(BX*1)
-	VMOVUPS      Z3, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z4, (CX)(BX*1)
-	VMOVUPS      Z5, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z6, (CX)(BX*1)
-	VMOVUPS      Z7, (DX)(BX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z4, (AX)
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd4x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd4x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd4x48(SB), NOSPLIT, $0-160
+TEXT ·zconvd4x48(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39707,36 +39654,29 @@ zconvd4x48_tap:
 	DECQ         R8
 	JNZ          zconvd4x48_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         c2+144(FP), BX
-	LEAQ         (AX)(BX*4), BX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         SI, SI
-	VMOVUPS      Z0, (CX)(SI*1)
-	VMOVUPS      Z1, (DX)(SI*1)
-	VMOVUPS      Z2, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z3, (CX)(SI*1)
-	VMOVUPS      Z4, (DX)(SI*1)
-	VMOVUPS      Z5, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z6, (CX)(SI*1)
-	VMOVUPS      Z7, (DX)(SI*1)
-	VMOVUPS      Z8, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z9, (CX)(SI*1)
-	VMOVUPS      Z10, (DX)(SI*1)
-	VMOVUPS      Z11, (BX)(SI*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z4, 64(AX)
+	VMOVUPS      Z5, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
+	VMOVUPS      Z8, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z10, 64(AX)
+	VMOVUPS      Z11, 128(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd5x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd5x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd5x16(SB), NOSPLIT, $0-160
+TEXT ·zconvd5x16(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39779,26 +39719,23 @@ zconvd5x16_tap:
 	DECQ         SI
 	JNZ          zconvd5x16_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         DX, DX
-	VMOVUPS      Z0, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z1, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z2, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z3, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z4, (CX)(DX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z4, (AX)
 	VZEROUPPER
 	RET
 
-// func zconvd5x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd5x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd5x32(SB), NOSPLIT, $0-160
+TEXT ·zconvd5x32(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39854,33 +39791,28 @@ zconvd5x32_tap:
 	DECQ         DI
 	JNZ          zconvd5x32_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         BX, BX
-	VMOVUPS      Z0, (CX)(BX*1)
-	VMOVUPS      Z1, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z2, (CX)(BX*1)
-	VMOVUPS      Z3, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z4, (CX)(BX*1)
-	VMOVUPS      Z5, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z6, (CX)(BX*1)
-	VMOVUPS      Z7, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z8, (CX)(BX*1)
-	VMOVUPS      Z9, (DX)(BX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z4, (AX)
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z8, (AX)
+	VMOVUPS      Z9, 64(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd5x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd5x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd5x48(SB), NOSPLIT, $0-160
+TEXT ·zconvd5x48(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -39949,40 +39881,33 @@ zconvd5x48_tap:
 	DECQ         R8
 	JNZ          zconvd5x48_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         c2+144(FP), BX
-	LEAQ         (AX)(BX*4), BX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         SI, SI
-	VMOVUPS      Z0, (CX)(SI*1)
-	VMOVUPS      Z1, (DX)(SI*1)
-	VMOVUPS      Z2, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z3, (CX)(SI*1)
-	VMOVUPS      Z4, (DX)(SI*1)
-	VMOVUPS      Z5, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z6, (CX)(SI*1)
-	VMOVUPS      Z7, (DX)(SI*1)
-	VMOVUPS      Z8, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z9, (CX)(SI*1)
-	VMOVUPS      Z10, (DX)(SI*1)
-	VMOVUPS      Z11, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z12, (CX)(SI*1)
-	VMOVUPS      Z13, (DX)(SI*1)
-	VMOVUPS      Z14, (BX)(SI*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z4, 64(AX)
+	VMOVUPS      Z5, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
+	VMOVUPS      Z8, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z10, 64(AX)
+	VMOVUPS      Z11, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z12, (AX)
+	VMOVUPS      Z13, 64(AX)
+	VMOVUPS      Z14, 128(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd6x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd6x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd6x16(SB), NOSPLIT, $0-160
+TEXT ·zconvd6x16(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -40028,28 +39953,25 @@ zconvd6x16_tap:
 	DECQ         SI
 	JNZ          zconvd6x16_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         DX, DX
-	VMOVUPS      Z0, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z1, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z2, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z3, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z4, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z5, (CX)(DX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z4, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z5, (AX)
 	VZEROUPPER
 	RET
 
-// func zconvd6x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd6x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd6x32(SB), NOSPLIT, $0-160
+TEXT ·zconvd6x32(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -40110,36 +40032,31 @@ zconvd6x32_tap:
 	DECQ         DI
 	JNZ          zconvd6x32_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         BX, BX
-	VMOVUPS      Z0, (CX)(BX*1)
-	VMOVUPS      Z1, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z2, (CX)(BX*1)
-	VMOVUPS      Z3, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z4, (CX)(BX*1)
-	VMOVUPS      Z5, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z6, (CX)(BX*1)
-	VMOVUPS      Z7, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z8, (CX)(BX*1)
-	VMOVUPS      Z9, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z10, (CX)(BX*1)
-	VMOVUPS      Z11, (DX)(BX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z4, (AX)
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z8, (AX)
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z11, 64(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd6x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd6x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd6x48(SB), NOSPLIT, $0-160
+TEXT ·zconvd6x48(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -40215,44 +40132,37 @@ zconvd6x48_tap:
 	DECQ         R8
 	JNZ          zconvd6x48_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         c2+144(FP), BX
-	LEAQ         (AX)(BX*4), BX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         SI, SI
-	VMOVUPS      Z0, (CX)(SI*1)
-	VMOVUPS      Z1, (DX)(SI*1)
-	VMOVUPS      Z2, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z3, (CX)(SI*1)
-	VMOVUPS      Z4, (DX)(SI*1)
-	VMOVUPS      Z5, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z6, (CX)(SI*1)
-	VMOVUPS      Z7, (DX)(SI*1)
-	VMOVUPS      Z8, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z9, (CX)(SI*1)
-	VMOVUPS      Z10, (DX)(SI*1)
-	VMOVUPS      Z11, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z12, (CX)(SI*1)
-	VMOVUPS      Z13, (DX)(SI*1)
-	VMOVUPS      Z14, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z15, (CX)(SI*1)
-	VMOVUPS      Z16, (DX)(SI*1)
-	VMOVUPS      Z17, (BX)(SI*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z4, 64(AX)
+	VMOVUPS      Z5, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
+	VMOVUPS      Z8, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z10, 64(AX)
+	VMOVUPS      Z11, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z12, (AX)
+	VMOVUPS      Z13, 64(AX)
+	VMOVUPS      Z14, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z15, (AX)
+	VMOVUPS      Z16, 64(AX)
+	VMOVUPS      Z17, 128(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd7x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd7x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd7x16(SB), NOSPLIT, $0-160
+TEXT ·zconvd7x16(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -40301,30 +40211,27 @@ zconvd7x16_tap:
 	DECQ         SI
 	JNZ          zconvd7x16_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         DX, DX
-	VMOVUPS      Z0, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z1, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z2, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z3, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z4, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z5, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z6, (CX)(DX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z4, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z5, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
 	VZEROUPPER
 	RET
 
-// func zconvd7x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd7x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd7x32(SB), NOSPLIT, $0-160
+TEXT ·zconvd7x32(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -40390,39 +40297,34 @@ zconvd7x32_tap:
 	DECQ         DI
 	JNZ          zconvd7x32_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         BX, BX
-	VMOVUPS      Z0, (CX)(BX*1)
-	VMOVUPS      Z1, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z2, (CX)(BX*1)
-	VMOVUPS      Z3, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z4, (CX)(BX*1)
-	VMOVUPS      Z5, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z6, (CX)(BX*1)
-	VMOVUPS      Z7, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z8, (CX)(BX*1)
-	VMOVUPS      Z9, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z10, (CX)(BX*1)
-	VMOVUPS      Z11, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z12, (CX)(BX*1)
-	VMOVUPS      Z13, (DX)(BX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z4, (AX)
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z8, (AX)
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z12, (AX)
+	VMOVUPS      Z13, 64(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd7x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd7x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd7x48(SB), NOSPLIT, $0-160
+TEXT ·zconvd7x48(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -40505,48 +40407,41 @@ zconvd7x48_tap:
 	DECQ         R8
 	JNZ          zconvd7x48_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         c2+144(FP), BX
-	LEAQ         (AX)(BX*4), BX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         SI, SI
-	VMOVUPS      Z0, (CX)(SI*1)
-	VMOVUPS      Z1, (DX)(SI*1)
-	VMOVUPS      Z2, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z3, (CX)(SI*1)
-	VMOVUPS      Z4, (DX)(SI*1)
-	VMOVUPS      Z5, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z6, (CX)(SI*1)
-	VMOVUPS      Z7, (DX)(SI*1)
-	VMOVUPS      Z8, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z9, (CX)(SI*1)
-	VMOVUPS      Z10, (DX)(SI*1)
-	VMOVUPS      Z11, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z12, (CX)(SI*1)
-	VMOVUPS      Z13, (DX)(SI*1)
-	VMOVUPS      Z14, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z15, (CX)(SI*1)
-	VMOVUPS      Z16, (DX)(SI*1)
-	VMOVUPS      Z17, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z18, (CX)(SI*1)
-	VMOVUPS      Z19, (DX)(SI*1)
-	VMOVUPS      Z20, (BX)(SI*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z4, 64(AX)
+	VMOVUPS      Z5, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
+	VMOVUPS      Z8, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z10, 64(AX)
+	VMOVUPS      Z11, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z12, (AX)
+	VMOVUPS      Z13, 64(AX)
+	VMOVUPS      Z14, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z15, (AX)
+	VMOVUPS      Z16, 64(AX)
+	VMOVUPS      Z17, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z18, (AX)
+	VMOVUPS      Z19, 64(AX)
+	VMOVUPS      Z20, 128(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd8x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd8x16(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd8x16(SB), NOSPLIT, $0-160
+TEXT ·zconvd8x16(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -40598,32 +40493,29 @@ zconvd8x16_tap:
 	DECQ         SI
 	JNZ          zconvd8x16_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         DX, DX
-	VMOVUPS      Z0, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z1, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z2, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z3, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z4, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z5, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z6, (CX)(DX*1)
-	ADDQ         AX, DX
-	VMOVUPS      Z7, (CX)(DX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z1, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z4, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z5, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z7, (AX)
 	VZEROUPPER
 	RET
 
-// func zconvd8x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd8x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd8x32(SB), NOSPLIT, $0-160
+TEXT ·zconvd8x32(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -40694,42 +40586,37 @@ zconvd8x32_tap:
 	DECQ         DI
 	JNZ          zconvd8x32_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         BX, BX
-	VMOVUPS      Z0, (CX)(BX*1)
-	VMOVUPS      Z1, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z2, (CX)(BX*1)
-	VMOVUPS      Z3, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z4, (CX)(BX*1)
-	VMOVUPS      Z5, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z6, (CX)(BX*1)
-	VMOVUPS      Z7, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z8, (CX)(BX*1)
-	VMOVUPS      Z9, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z10, (CX)(BX*1)
-	VMOVUPS      Z11, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z12, (CX)(BX*1)
-	VMOVUPS      Z13, (DX)(BX*1)
-	ADDQ         AX, BX
-	VMOVUPS      Z14, (CX)(BX*1)
-	VMOVUPS      Z15, (DX)(BX*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z4, (AX)
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z8, (AX)
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z12, (AX)
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z14, (AX)
+	VMOVUPS      Z15, 64(AX)
 	VZEROUPPER
 	RET
 
-// func zconvd8x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, c0 int, c1 int, c2 int, ldc int)
+// func zconvd8x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·zconvd8x48(SB), NOSPLIT, $0-160
+TEXT ·zconvd8x48(SB), NOSPLIT, $0-136
 	MOVQ x_base+40(FP), AX
 	MOVQ x0+64(FP), CX
 	LEAQ (AX)(CX*4), CX
@@ -40819,46 +40706,39 @@ zconvd8x48_tap:
 	DECQ         R8
 	JNZ          zconvd8x48_group
 	MOVQ         c_base+104(FP), AX
-	MOVQ         c0+128(FP), CX
-	LEAQ         (AX)(CX*4), CX
-	MOVQ         c1+136(FP), DX
-	LEAQ         (AX)(DX*4), DX
-	MOVQ         c2+144(FP), BX
-	LEAQ         (AX)(BX*4), BX
-	MOVQ         ldc+152(FP), AX
-	SHLQ         $0x02, AX
-	XORQ         SI, SI
-	VMOVUPS      Z0, (CX)(SI*1)
-	VMOVUPS      Z1, (DX)(SI*1)
-	VMOVUPS      Z2, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z3, (CX)(SI*1)
-	VMOVUPS      Z4, (DX)(SI*1)
-	VMOVUPS      Z5, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z6, (CX)(SI*1)
-	VMOVUPS      Z7, (DX)(SI*1)
-	VMOVUPS      Z8, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z9, (CX)(SI*1)
-	VMOVUPS      Z10, (DX)(SI*1)
-	VMOVUPS      Z11, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z12, (CX)(SI*1)
-	VMOVUPS      Z13, (DX)(SI*1)
-	VMOVUPS      Z14, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z15, (CX)(SI*1)
-	VMOVUPS      Z16, (DX)(SI*1)
-	VMOVUPS      Z17, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z18, (CX)(SI*1)
-	VMOVUPS      Z19, (DX)(SI*1)
-	VMOVUPS      Z20, (BX)(SI*1)
-	ADDQ         AX, SI
-	VMOVUPS      Z21, (CX)(SI*1)
-	VMOVUPS      Z22, (DX)(SI*1)
-	VMOVUPS      Z23, (BX)(SI*1)
+	MOVQ         ldc+128(FP), CX
+	SHLQ         $0x02, CX
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z4, 64(AX)
+	VMOVUPS      Z5, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z6, (AX)
+	VMOVUPS      Z7, 64(AX)
+	VMOVUPS      Z8, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z10, 64(AX)
+	VMOVUPS      Z11, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z12, (AX)
+	VMOVUPS      Z13, 64(AX)
+	VMOVUPS      Z14, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z15, (AX)
+	VMOVUPS      Z16, 64(AX)
+	VMOVUPS      Z17, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z18, (AX)
+	VMOVUPS      Z19, 64(AX)
+	VMOVUPS      Z20, 128(AX)
+	ADDQ         CX, AX
+	VMOVUPS      Z21, (AX)
+	VMOVUPS      Z22, 64(AX)
+	VMOVUPS      Z23, 128(AX)
 	VZEROUPPER
 	RET
 

@@ -288,7 +288,7 @@ func BenchmarkConvDirect(b *testing.B) {
 			out := make([]float32, s.OC*s.images*oh*ow)
 			buf := make([]float32, ConvDirectBuf(s.images, s.C, s.H, s.W, s.K, s.pad))
 			for b.Loop() {
-				ConvDirect(out, oh*ow, s.images*oh*ow, x, s.C*s.H*s.W, s.H*s.W, packed, s.images, s.C, s.H, s.W, s.OC, s.K, s.pad, buf)
+				ConvDirect(out, s.images*oh*ow, x, s.C*s.H*s.W, s.H*s.W, packed, s.images, s.C, s.H, s.W, s.OC, s.K, s.pad, buf)
 			}
 			flops := 2 * float64(s.OC*s.C*s.K*s.K*s.images*oh*ow)
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")

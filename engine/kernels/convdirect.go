@@ -6,20 +6,18 @@ import "fmt"
 // straight from the images, without an im2col matrix: for output channel oc < OC and pixel
 // p = oy*ow + ox of image i (oh x ow = H+2*pad-K+1 x W+2*pad-K+1 pixels),
 //
-//	out[oc*outChannel + i*outImage + p] = sum over c, kh, kw of
-//	                                      w[oc, c, kh, kw] * x[i*xImage + c*xChannel + (oy+kh-pad)*W + ox+kw-pad]
+//	out[oc*ldOut + i*oh*ow + p] = sum over c, kh, kw of
+//	                              w[oc, c, kh, kw] * x[i*xImage + c*xChannel + (oy+kh-pad)*W + ox+kw-pad]
 //
-// (x being 0 outside the image), the weights packed by ConvPackWeights; out is written without
-// being read. With outChannel = images*oh*ow and outImage = oh*ow out is laid out as the GEMM
-// of the weights by the im2col matrix writes it; with outImage = OC*oh*ow and outChannel =
-// oh*ow it is NCHW. x's planes may be apart as NCHW or as that layout.
+// (x being 0 outside the image), the weights packed by ConvPackWeights: out is laid out as the
+// GEMM of the weights by the im2col matrix writes it, and written without being read.
 //
 // Where ConvDirectFast holds it runs on generated kernels, which need buf (ConvDirectBuf
 // floats, overwritten) for the input's planes shifted by each kernel column, as ConvGrad's;
 // each output is then one chain of fused multiply-adds in the order (c, kw, kh), so its bits
 // differ from the GEMM's by rounding. Otherwise it runs in Go and buf is unused.
-func ConvDirect(out []float32, outImage, outChannel int, x []float32, xImage, xChannel int, packed []float32, images, C, H, W, OC, K, pad int, buf []float32) {
-	convDirect(active.elem, out, outImage, outChannel, x, xImage, xChannel, packed, images, C, H, W, OC, K, pad, buf)
+func ConvDirect(out []float32, ldOut int, x []float32, xImage, xChannel int, packed []float32, images, C, H, W, OC, K, pad int, buf []float32) {
+	convDirect(active.elem, out, ldOut, x, xImage, xChannel, packed, images, C, H, W, OC, K, pad, buf)
 }
 
 // ConvDirectFast reports whether ConvDirect runs on generated kernels for an output of hw
@@ -84,12 +82,12 @@ func ConvPackWeights(dst, w []float32, OC, C, K int) {
 	}
 }
 
-func convDirect(e elemOps, out []float32, outImage, outChannel int, x []float32, xImage, xChannel int, packed []float32, images, C, H, W, OC, K, pad int, buf []float32) {
+func convDirect(e elemOps, out []float32, ldOut int, x []float32, xImage, xChannel int, packed []float32, images, C, H, W, OC, K, pad int, buf []float32) {
 	hp, wp := H+2*pad, W+2*pad
 	oh, ow := hp-K+1, wp-K+1
-	if K < 1 || oh < 1 || ow < 1 || OC < 1 || C < 1 || images < 1 || pad < 0 || min(outImage, outChannel, xImage, xChannel) < 0 {
-		panic(fmt.Sprintf("kernels: ConvDirect: bad geometry: %d kernels %dx%dx%d over %d images %dx%d padded by %d, strides %d/%d (x) and %d/%d (out)",
-			OC, C, K, K, images, H, W, pad, xImage, xChannel, outImage, outChannel))
+	if K < 1 || oh < 1 || ow < 1 || OC < 1 || C < 1 || images < 1 || pad < 0 || min(xImage, xChannel) < 0 || ldOut < images*oh*ow {
+		panic(fmt.Sprintf("kernels: ConvDirect: bad geometry: %d kernels %dx%dx%d over %d images %dx%d padded by %d, strides %d/%d (x) and %d (out)",
+			OC, C, K, K, images, H, W, pad, xImage, xChannel, ldOut))
 	}
 	hw, kk := oh*ow, C*K*K
 	if len(packed) < OC*kk {
@@ -98,11 +96,11 @@ func convDirect(e elemOps, out []float32, outImage, outChannel int, x []float32,
 	if need := (images-1)*xImage + (C-1)*xChannel + H*W; len(x) < need {
 		panic(fmt.Sprintf("kernels: ConvDirect: x has %d elements, want %d", len(x), need))
 	}
-	if need := (images-1)*outImage + (OC-1)*outChannel + hw; len(out) < need {
+	if need := (OC-1)*ldOut + images*hw; len(out) < need {
 		panic(fmt.Sprintf("kernels: ConvDirect: out has %d elements, want %d", len(out), need))
 	}
 	if !convDirectFast(e, hw) {
-		goConvDirect(out, outImage, outChannel, x, xImage, xChannel, packed, images, C, H, W, OC, K, pad)
+		goConvDirect(out, ldOut, x, xImage, xChannel, packed, images, C, H, W, OC, K, pad)
 		return
 	}
 	if need := ConvDirectBuf(images, C, H, W, K, pad); len(buf) < need {
@@ -128,20 +126,20 @@ func convDirect(e elemOps, out []float32, outImage, outChannel int, x []float32,
 	n := images * hw
 	for j0 := 0; j0 < n; j0 += 48 {
 		vecs := min(3, (n-j0)/16)
-		var xAt, outAt [3]int
+		var xAt [3]int
 		for v := range vecs {
 			i, p := (j0+16*v)/hw, (j0+16*v)%hw
-			xAt[v], outAt[v] = i*plane+p, i*outImage+p
+			xAt[v] = i*plane + p
 		}
 		for oc0 := 0; oc0 < OC; oc0 += convDirectRows {
 			rows := min(convDirectRows, OC-oc0)
-			e.convDirectTile(C*K, K, packed[oc0*kk:(oc0+rows)*kk], buf, xAt, tapStride, ow, out[oc0*outChannel:], outAt, outChannel, rows, vecs)
+			e.convDirectTile(C*K, K, packed[oc0*kk:(oc0+rows)*kk], buf, xAt, tapStride, ow, out[oc0*ldOut+j0:], ldOut, rows, vecs)
 		}
 	}
 }
 
 // goConvDirect is ConvDirect in Go, pixel by pixel, summing in the kernels' order.
-func goConvDirect(out []float32, outImage, outChannel int, x []float32, xImage, xChannel int, packed []float32, images, C, H, W, OC, K, pad int) {
+func goConvDirect(out []float32, ldOut int, x []float32, xImage, xChannel int, packed []float32, images, C, H, W, OC, K, pad int) {
 	oh, ow := H+2*pad-K+1, W+2*pad-K+1
 	kk := C * K * K
 	for oc := range OC {
@@ -149,7 +147,7 @@ func goConvDirect(out []float32, outImage, outChannel int, x []float32, xImage, 
 		rows := min(convDirectRows, OC-oc0)
 		sliver := packed[oc0*kk:]
 		for i := range images {
-			dst := out[oc*outChannel+i*outImage:][:oh*ow]
+			dst := out[oc*ldOut+i*oh*ow:][:oh*ow]
 			for oy := range oh {
 				for ox := range ow {
 					var sum float32

@@ -3,7 +3,7 @@
 package kernels
 
 // convDirectFunc is the signature of the generated zconvd kernels.
-type convDirectFunc func(groups, taps int, a, x []float32, x0, x1, x2, tapStride, rowStride int, c []float32, c0, c1, c2, ldc int)
+type convDirectFunc func(groups, taps int, a, x []float32, x0, x1, x2, tapStride, rowStride int, c []float32, ldc int)
 
 // convDirectKernelsAVX512 is zconvd{rows}x{16*vecs} at [rows-1][vecs-1].
 var convDirectKernelsAVX512 = [convDirectRows][3]convDirectFunc{
@@ -20,11 +20,11 @@ var convDirectKernelsAVX512 = [convDirectRows][3]convDirectFunc{
 // convDirectAVX512 runs the zconvd kernel for rows output channels and vecs vectors of pixels
 // (the elemOps convDirectTile), after checking the last element each vector reads and writes:
 // the assembly trusts its arguments.
-func convDirectAVX512(groups, taps int, a, x []float32, xAt [3]int, tapStride, rowStride int, c []float32, cAt [3]int, ldc int, rows, vecs int) {
+func convDirectAVX512(groups, taps int, a, x []float32, xAt [3]int, tapStride, rowStride int, c []float32, ldc int, rows, vecs int) {
 	_ = a[groups*taps*rows-1]
 	for v := range vecs {
 		_ = x[xAt[v]+(groups-1)*tapStride+(taps-1)*rowStride+15]
-		_ = c[cAt[v]+(rows-1)*ldc+15]
 	}
-	convDirectKernelsAVX512[rows-1][vecs-1](groups, taps, a, x, xAt[0], xAt[1], xAt[2], tapStride, rowStride, c, cAt[0], cAt[1], cAt[2], ldc)
+	_ = c[(rows-1)*ldc+16*vecs-1]
+	convDirectKernelsAVX512[rows-1][vecs-1](groups, taps, a, x, xAt[0], xAt[1], xAt[2], tapStride, rowStride, c, ldc)
 }

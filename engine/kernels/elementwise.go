@@ -60,7 +60,7 @@ type elemOps struct {
 	convGradRows func(dw []float32, ldw int, dy []float32, dyStride int, x []float32, tapStride, imageX, hw, images, ocs, taps, rows, rowX, rowDW int)
 	// convDirectTile, if set, runs ConvDirect's tile of rows <= 8 output channels and vecs <= 3
 	// vectors of 16 pixels (convdirect.go); nil: ConvDirect runs in Go.
-	convDirectTile func(groups, taps int, a, x []float32, xAt [3]int, tapStride, rowStride int, c []float32, cAt [3]int, ldc int, rows, vecs int)
+	convDirectTile func(groups, taps int, a, x []float32, xAt [3]int, tapStride, rowStride int, c []float32, ldc int, rows, vecs int)
 }
 
 // PadCopy copies images (or image planes) into zero-padded ones. Each image's part of dst is

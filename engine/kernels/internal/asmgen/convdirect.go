@@ -8,8 +8,8 @@ package main
 // position (kh, kw) of channel c multiplies by an image's output pixels are one contiguous run,
 // one output row (rowStride floats) further for each kh and one shifted copy (tapStride
 // floats) further for each (c, kw). A tile is then the GEMM's wide tile with B loaded in place:
-// rows output channels x vecs vectors of 16 pixels, each vector from its own image's run.
-// Each vector also has its own place in C, so that C may be NCHW as well as the GEMM's layout.
+// rows output channels x vecs vectors of 16 pixels, each vector from its own image's run. C is
+// laid out as the GEMM writes it, the vectors side by side in each row.
 
 import (
 	"fmt"
@@ -31,14 +31,14 @@ func convDirectKernels() {
 
 // convDirectKernel emits zconvd{rows}x{16*vecs}: for r < rows and the 16 pixels j of vector v,
 //
-//	C[cv + r*ldc + j] = sum over g < groups, t < taps of
-//	                    a[(g*taps + t)*rows + r] * x[xv + g*tapStride + t*rowStride + j]
+//	C[r*ldc + 16*v + j] = sum over g < groups, t < taps of
+//	                      a[(g*taps + t)*rows + r] * x[xv + g*tapStride + t*rowStride + j]
 //
-// with cv and xv the vector's own offsets (c0..c2, x0..x2), in that order of g and t, one FMA
-// per step into each accumulator. C is written without being read.
+// with xv the vector's own offset (x0..x2), in that order of g and t, one FMA per step into
+// each accumulator. C is written without being read.
 func convDirectKernel(rows, vecs int) {
 	name := fmt.Sprintf("zconvd%dx%d", rows, zmm.floats*vecs)
-	TEXT(name, NOSPLIT, "func(groups, taps int, a, x []float32, x0, x1, x2, tapStride, rowStride int, c []float32, c0, c1, c2, ldc int)")
+	TEXT(name, NOSPLIT, "func(groups, taps int, a, x []float32, x0, x1, x2, tapStride, rowStride int, c []float32, ldc int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes %d output channels x %d pixels of a convolution from a packed", name, rows, zmm.floats*vecs),
 		"weight sliver and the shifted copies of its input (see convDirectKernel in the generator).")
@@ -81,22 +81,15 @@ func convDirectKernel(rows, vecs int) {
 	DECQ(groups)
 	JNZ(LabelRef(name + "_group"))
 
-	cBase := Load(Param("c").Base(), GP64())
-	cp := make([]reg.GPVirtual, vecs)
-	for v := range cp {
-		cp[v] = gp(Param(fmt.Sprintf("c%d", v)))
-		LEAQ(Mem{Base: cBase, Index: cp[v], Scale: 4}, cp[v])
-	}
+	cp := Load(Param("c").Base(), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	rowAt := GP64()
-	XORQ(rowAt, rowAt)
 	for r := range rows {
 		for v := range vecs {
-			VMOVUPS(tile.acc[r][v], Mem{Base: cp[v], Index: rowAt, Scale: 1})
+			VMOVUPS(tile.acc[r][v], Mem{Base: cp, Disp: zmm.bytes() * v})
 		}
 		if r+1 < rows {
-			ADDQ(ldc, rowAt)
+			ADDQ(ldc, cp)
 		}
 	}
 	VZEROUPPER()
