@@ -13,6 +13,14 @@
 # Needs PyTorch 1.13 and OpenBLAS (apt-get install python3-torch python3-torchvision
 # libopenblas0-openmp); appends to OUT.
 set -eu
+if [ $# -lt 1 ] || [ $# -gt 3 ]; then
+	echo "usage: engine/pytorch/sidebyside.sh OUT [ROUNDS] [REPEAT]   (from the repository root; appends to OUT)" >&2
+	exit 2
+fi
+if [ ! -f engine/pytorch/bench.py ]; then
+	echo "sidebyside.sh: run it from the repository root (no engine/pytorch/bench.py here)" >&2
+	exit 2
+fi
 out=$1
 rounds=${2:-6}
 repeat=${3:-4}

@@ -79,7 +79,11 @@ def line(name, c, target):
 
 
 def main():
+    if len(sys.argv) < 2:
+        sys.exit("usage: summarize_sidebyside.py FILE [FILE...]   (files that sidebyside.sh wrote)")
     best, stolen, probes = read(sys.argv[1:])
+    if not stolen:
+        sys.exit(f"{', '.join(sys.argv[1:])}: no '== round' lines; is this a file sidebyside.sh wrote?")
     print(f"stolen ticks per block: median {statistics.median(stolen)}, max {max(stolen)}")
     if probes:
         print("probe GFLOP/s by round: " + ", ".join(f"{p:.0f}" for p in probes))
