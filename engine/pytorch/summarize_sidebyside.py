@@ -6,7 +6,8 @@ A pair is one model measured on both sides back to back in one round; each side 
 over 1 and 2 threads. Per model it prints the median of the pairs' ratios with their range and how
 many pairs reach the target, the ratio of the two sides' bests over all rounds, and the same for
 AVX-512 against AVX2 and for inference (the example network's benchmark times training only);
-then the same as the rows of the README's speed table.
+the training ratios at 1 and at 2 threads alone, with what 2 threads gain over 1 on each side; then
+the same as the rows of the README's speed table.
 """
 
 import json
@@ -22,12 +23,13 @@ AVX512_TARGET = 1.4  # over avx2, cnn, residual and inception
 
 HEADER = re.compile(r"== round (\d+) \S+ load (\S+) stolen (-?\d+) (\S+) (\S+)(?: (\S+))?")
 PROBE = re.compile(r"BenchmarkConvDirect/\S+\s+\d+\s+\d+ ns/op\s+(\S+) GFLOP/s")
-GO_BENCH = re.compile(r"BenchmarkCustomTrainStep/\S+\s+\d+\s+\d+ ns/op\s+\S+ images/cpu-s\s+(\S+) images/s")
+GO_BENCH = re.compile(r"BenchmarkCustomTrainStep/\S+/threads=(\d+)\S*\s+\d+\s+\d+ ns/op\s+\S+ images/cpu-s\s+(\S+) images/s")
 
 
 def read(paths):
-    """best[(side, model, metric)][(file, round)] = images/s, the best of that round's lines; the
-    ticks stolen in each block; the probe's GFLOP/s in each round."""
+    """best[(side, model, metric)][(file, round)] = images/s, the best of that round's lines
+    (metric "train", "infer", or "train@T" for T threads alone); the ticks stolen in each block;
+    the probe's GFLOP/s in each round."""
     best = defaultdict(dict)
     stolen, probes = [], []
     for i, path in enumerate(paths):
@@ -53,9 +55,9 @@ def read_file(path, i, best, stolen, probes):
             values = {}
             if line.startswith("{"):
                 j = json.loads(line)
-                values = {"train": j["train_img_s"], "infer": j["infer_img_s"]}
+                values = {"train": j["train_img_s"], "infer": j["infer_img_s"], f"train@{j['threads']}": j["train_img_s"]}
             elif g := GO_BENCH.search(line):
-                values = {"train": float(g.group(1))}
+                values = {"train": float(g.group(2)), f"train@{g.group(1)}": float(g.group(2))}
             elif g := PROBE.search(line):
                 probes.append(float(g.group(1)))
             for metric, v in values.items():
@@ -98,9 +100,27 @@ def main():
         c = compare(best[("ours-avx512", model, "infer")], best[("pytorch", model, "infer")])
         if c:
             print("  " + line("infer", c, INFER_TARGET))
+        print("  " + by_threads(best, model))
     print()
     for model in MODELS:
         print(row(best, model))
+
+
+def by_threads(best, model):
+    """The median training ratio at 1 and at 2 threads, and each side's median gain from 1 to 2."""
+    def on(side, threads):
+        return best[(side, model, f"train@{threads}")]
+
+    parts = []
+    for threads in (1, 2):
+        c = compare(on("ours-avx512", threads), on("pytorch", threads))
+        if c:
+            parts.append(f"{threads} thread(s) median {c[0]:.2f}x")
+    for side, name in (("ours-avx512", "ours"), ("pytorch", "PyTorch")):
+        c = compare(on(side, 2), on(side, 1))
+        if c:
+            parts.append(f"{name} 2/1 threads {c[0]:.2f}x")
+    return "train by threads: " + ", ".join(parts)
 
 
 def row(best, model):
@@ -118,7 +138,7 @@ def row(best, model):
     return " | ".join([
         "| Xeon (AVX-512), 2 vCPUs", model, "1.13, OpenBLAS, oneDNN (AVX-512)",
         cells("pytorch", "train"), cells("ours-avx512", "train"),
-        ratio("ours-avx512", "pytorch", "train"), f"{TRAIN_TARGET[model]}x: {met}",
+        ratio("ours-avx512", "pytorch", "train"), f"{TRAIN_TARGET[model]:g}x: {met}",
         cells("ours-avx2", "train"), ratio("ours-avx512", "ours-avx2", "train"),
         cells("pytorch", "infer"), cells("ours-avx512", "infer"),
         ratio("ours-avx512", "pytorch", "infer") + " |",
