@@ -195,10 +195,57 @@ func directConv[F float](tmp []F, n int, xg, w []F, pack bool, g int, s convShap
 // dcol = wᵀ · dyg, with wᵀ packed for the first group only (the dW product between the groups'
 // is a dot product, which packs nothing), added up into dx by col2im.
 func inputGrad[F float](dx, dyg []F, ld, i0, g int, w []F, s convShape, sc *scratch[F]) {
+	if directInputGroup(s, g, sc) {
+		directInputGrad(dx, dyg, ld, i0, g, w, s, sc)
+		return
+	}
 	n, k, inSize := g*s.OH()*s.OW(), s.rows(), s.C*s.H*s.W
 	col := sc.col[:k*n]
 	gemmSameA(sc.gemm, i0 > 0, true, false, k, n, s.OC, w, k, dyg, ld, 0, col, n)
 	col2im(dx[i0*inSize:(i0+g)*inSize], col, g, s, sc.pad)
+}
+
+// directBackward reports whether convBackward takes the input gradient of s straight from the
+// output gradient (kernels.ConvDirect) rather than by a GEMM into an im2col-shaped matrix and
+// col2im: for same-size convolutions (padded by (K-1)/2), whose input gradient is itself a
+// same-size convolution of the output gradient (see kernels.ConvPackWeightsAdjoint), when the
+// kernel set runs ConvDirect's kernels for their size. That reads the output gradient K times
+// over instead of writing and reading back a matrix K*K times the input's size.
+func directBackward(s convShape) bool {
+	return s.K > 1 && s.OH() == s.H && s.OW() == s.W && kernels.ConvDirectFast(s.H*s.W)
+}
+
+// directInputBuf is how much of the scratch's col directInputGrad uses for g images:
+// ConvDirect's buffer, then the input gradient [C, g*H*W].
+func directInputBuf(g int, s convShape) (buf, total int) {
+	buf = kernels.ConvDirectBuf(g, s.OC, s.H, s.W, s.K, s.Pad)
+	return buf, buf + s.C*g*s.H*s.W
+}
+
+// directInputGroup reports whether inputGrad takes a group of g images of s with
+// directInputGrad: directBackward holds, the engine runs in float32 and the scratch was sized
+// for it. It holds for every group of a chunk if it holds for the first, the largest.
+func directInputGroup[F float](s convShape, g int, sc *scratch[F]) bool {
+	_, ok := any(sc.col).([]float32)
+	_, total := directInputBuf(g, s)
+	return ok && directBackward(s) && len(sc.packed) >= kernels.ConvPackedSize(s.C, s.OC, s.K) && len(sc.col) >= total
+}
+
+// directInputGrad is inputGrad by kernels.ConvDirect (directInputGroup holds): the output
+// gradient convolved with the adjoint's weights, packed for the first group only, into the
+// channel-major [C, g*H*W] ConvDirect writes, which is then added into dx's NCHW planes.
+func directInputGrad[F float](dx, dyg []F, ld, i0, g int, w []F, s convShape, sc *scratch[F]) {
+	hw, inSize := s.H*s.W, s.C*s.H*s.W
+	n := g * hw
+	packed, col := any(sc.packed).([]float32), any(sc.col).([]float32)
+	if i0 == 0 {
+		kernels.ConvPackWeightsAdjoint(packed, any(w).([]float32), s.OC, s.C, s.K)
+	}
+	bufLen, total := directInputBuf(g, s)
+	grad := col[bufLen:total]
+	kernels.ConvDirect(grad, n, any(dyg).([]float32), hw, ld, packed, g, s.OC, s.H, s.W, s.C, s.K, s.Pad, col[:bufLen])
+	// Channel c of image i: grad[c*n + i*hw:] onto dx[(i0+i)*inSize + c*hw:], hw floats.
+	kernels.Col2imRows(any(dx[i0*inSize:]).([]float32), grad, s.C, hw, n, 1, 0, g, inSize, hw, hw, hw, 1, hw)
 }
 
 // convGradWhole reports whether convBackward takes the weight gradient of s from the images

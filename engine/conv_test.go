@@ -431,3 +431,98 @@ func TestConvBackwardNoImages(t *testing.T) {
 		}
 	}
 }
+
+// TestConvInputGradDirect holds the input gradient of same-size convolutions taken by
+// kernels.ConvDirect (directInputGrad) to the same gradient computed in float64, and reports
+// how close the one by a GEMM and col2im comes, which a scratch without room for the adjoint's
+// packed weights falls back to: on the models' same-size layers and odd ones (channel counts
+// that leave partial slivers of eight, a single channel, rectangular images), on chunks that
+// fill the groups and not. Both add into a dx that already holds a gradient (a residual
+// block's skip, another branch's share); the other gradients come out bit for bit the same.
+func TestConvInputGradDirect(t *testing.T) {
+	// Each input gradient is one chain of OC*K*K fused multiply-adds, whose rounding errors
+	// add up like a random walk: the error, relative to the largest gradient, measured up to
+	// 3.8e-8 * sqrt(OC*K*K) (2026-12-03, avx512; 9.4e-7 for inception's 5x5 branch, 600 terms),
+	// where the GEMM's sums of OC products, added K*K at a time by col2im, stay within 2.3e-7.
+	const tolPerRootTerm = 8e-8
+	cases := []struct {
+		s   convShape
+		act convAct
+	}{
+		{resBlock1.conv(), actAddReLU}, {resBlock1.conv(), actReLU}, {resBlock2.conv(), actAddReLU},
+		{incBlock1.b5x5_2(), actNone}, {incBlock1.b3x3_2(), actNone}, {incBlock2.b3x3_3(), actNone},
+		{convShape{C: 3, OC: 11, H: 4, W: 8, K: 3, Pad: 1}, actReLU}, {convShape{C: 9, OC: 5, H: 8, W: 6, K: 5, Pad: 2}, actNone},
+		{convShape{C: 1, OC: 7, H: 4, W: 4, K: 3, Pad: 1}, actReLU},
+	}
+	if !directBackward(resBlock1.conv()) {
+		t.Skipf("the kernel set (%s) runs no ConvDirect kernels", kernels.Implementation())
+	}
+	worst, worstGEMM := 0.0, 0.0
+	for _, tc := range cases {
+		s := tc.s
+		if !directBackward(s) {
+			t.Fatalf("%+v: the direct path does not take it", s)
+		}
+		for _, B := range []int{16, 5} {
+			sc := newScratch[float32](B, s)
+			// The same scratch, but with no room for the adjoint's weights: the GEMM's path.
+			cut := *sc
+			cut.packed = nil
+			if !directInputGroup(s, sc.group(s, B), sc) || directInputGroup(s, 1, &cut) {
+				t.Fatalf("%+v, %d images: the scratches do not take the paths under test", s, B)
+			}
+			direct := newConvCase[float32](rand.New(rand.NewPCG(15, 16)), s, tc.act, B)
+			viaGEMM := newConvCase[float32](rand.New(rand.NewPCG(15, 16)), s, tc.act, B)
+			before := randnOf[float32](rand.New(rand.NewPCG(17, 18)), len(direct.dx))
+			for _, c := range []*convCase[float32]{direct, viaGEMM} {
+				c.forward(sc)
+				copy(c.dx, before)
+				sc := sc
+				if c == viaGEMM {
+					sc = &cut
+				}
+				convBackward(c.o, c.dy, c.dskip, c.x, c.w, c.dx, c.dw, c.db, c.B, s, sc)
+			}
+			what := fmt.Sprintf("%+v/%v, %d images", s, tc.act, B)
+			expectSame(t, what+": dw", direct.dw, viaGEMM.dw)
+			expectSame(t, what+": db", direct.db, viaGEMM.db)
+			if tc.act == actAddReLU {
+				expectSame(t, what+": dskip", direct.dskip, viaGEMM.dskip)
+			}
+			want := inputGrad64(direct, before)
+			e, eGEMM := relErr64(direct.dx, before, want), relErr64(viaGEMM.dx, before, want)
+			worst, worstGEMM = max(worst, e/math.Sqrt(float64(s.OC*s.K*s.K))), max(worstGEMM, eGEMM)
+			if tol := tolPerRootTerm * math.Sqrt(float64(s.OC*s.K*s.K)); !(e <= tol) {
+				t.Errorf("%s: the input gradient is off by %.3g of its largest element (by the GEMM: %.3g), want at most %.3g", what, e, eGEMM, tol)
+			}
+		}
+	}
+	t.Logf("largest error: %.3g * sqrt(OC*K*K) of the largest input gradient (by the GEMM: %.3g)", worst, worstGEMM)
+}
+
+// inputGrad64 is the input gradient c.dx - before of the float32 case c after its backward
+// pass, computed again in float64 from the same inputs, weights, outputs (which say where the
+// activation let the gradient through) and output gradient.
+func inputGrad64(c *convCase[float32], before []float32) []float64 {
+	c64 := newConvCase[float64](rand.New(rand.NewPCG(1, 1)), c.s, c.act, c.B)
+	for _, p := range []struct {
+		dst []float64
+		src []float32
+	}{{c64.x, c.x}, {c64.w, c.w}, {c64.b, c.b}, {c64.o.y, c.o.y}, {c64.o.skip, c.o.skip}, {c64.dy, c.dy}} {
+		for i, v := range p.src {
+			p.dst[i] = float64(v)
+		}
+	}
+	c64.backward(newScratch[float64](c.B, c.s), true)
+	return c64.dx
+}
+
+// relErr64 is max |(got - before) - want| / max |want|.
+func relErr64(got, before []float32, want []float64) float64 {
+	var maxErr, maxRef float64
+	for i, w := range want {
+		maxErr = max(maxErr, math.Abs(float64(got[i])-float64(before[i])-w))
+		maxRef = max(maxRef, math.Abs(w))
+	}
+	return maxErr / maxRef
+}

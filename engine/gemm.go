@@ -120,6 +120,11 @@ func scratchSizes(images, budget, minPixels int, shapes []convShape) scratchLeng
 			z.tmp = max(z.tmp, s.OC*images*s.OH()*s.OW())
 			z.col = max(z.col, kernels.ConvGradBuf(images, s.H, s.W, s.K, s.Pad))
 		}
+		if directBackward(s) { // the input gradient's ConvDirect: the adjoint's weights, its buffer and output
+			_, total := directInputBuf(g, s)
+			z.packed = max(z.packed, kernels.ConvPackedSize(s.C, s.OC, s.K))
+			z.col = max(z.col, total)
+		}
 		if directForward(s) { // ConvDirect's weights and buffer
 			z.packed = max(z.packed, kernels.ConvPackedSize(s.OC, s.C, s.K))
 			z.col = max(z.col, kernels.ConvDirectBuf(g, s.C, s.H, s.W, s.K, s.Pad))

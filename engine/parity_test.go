@@ -23,17 +23,17 @@ import (
 // assembly kernels and with -tags purego (2026-12-03), times about 2.5. A first convolution
 // that is off by a factor 1.00005 gives logits off by 4.5e-5 and gradients by 6e-5.
 const (
-	// Logits, gradients and momentum buffers: measured 2.1e-6 (the avx512 set: the weight
-	// gradient of inception's incep2.branch3x3_1; 1.8-2.0e-6 on the others).
+	// Logits, gradients and momentum buffers: measured 1.9e-6 (the avx512 set: the momentum of
+	// inception's incep2.branch3x3_1.weight; 1.7-1.9e-6 on the others).
 	parityTol = 5e-6
 	// The mean loss, and the weights after three SGD steps: measured 1.0e-7 and 1.7e-7.
 	lossTol    = 5e-7
 	weightsTol = 5e-7
 	// The update of three SGD steps, after - start, is about 1e-3 of the weights: as the
-	// difference of two float32 weights it keeps about three fewer digits, and a last-bit
-	// difference in a weight is forgiven (updateOf). Measured 8.8e-6 on every kernel set (the
-	// linear model's l2.weight; 5.3e-5 before updateOf, from such last bits).
-	updateTol = 2e-5
+	// difference of two float32 weights it keeps about three fewer digits, and a difference
+	// of a last bit or two in a weight is forgiven (updateOf). Measured 2.1e-6 on every kernel
+	// set (incep1.branch5x5_2.weight; 2.2e-5 forgiving one last bit, 5.3e-5 forgiving none).
+	updateTol = 5e-6
 )
 
 // The optimiser settings of the fixtures' three SGD steps (checked against their metadata).
@@ -331,14 +331,17 @@ func countCorrect(logits []float32, y []int32) int {
 }
 
 // updateOf is the update got - start of weights that should have become after by update, except
-// where a weight is within one float32 step of after: there it is update itself. The update is
+// where a weight is within two float32 steps of after: there it is update itself. The update is
 // the difference of two float32 weights, so a last-bit difference in a weight (well inside the
 // weights' own tolerance) shows in it whole: in incep2.branch3x3_1, whose updates are below
-// 7e-5, one step of a weight near 0.1 (7.5e-9) is 1.2e-4 of them, over updateTol.
+// 7e-5, one step of a weight near 0.1 (7.5e-9) is 1.2e-4 of them, over updateTol. Two steps,
+// because that is what incep1.branch5x5_2.weight measured once its input gradient came from
+// ConvDirect (bits bd58e074 against bd58e076): 2.2e-5 of its update, with its gradients as
+// close to PyTorch's as before.
 func updateOf(got, start, after, update []float32) []float32 {
 	d := diff(got, start)
 	for i, w := range after {
-		if step := math.Nextafter32(w, float32(math.Inf(1))) - w; math.Abs(float64(got[i]-w)) <= float64(step) {
+		if step := math.Nextafter32(w, float32(math.Inf(1))) - w; math.Abs(float64(got[i]-w)) <= 2*float64(step) {
 			d[i] = update[i]
 		}
 	}

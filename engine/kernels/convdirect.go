@@ -82,6 +82,35 @@ func ConvPackWeights(dst, w []float32, OC, C, K int) {
 	}
 }
 
+// ConvPackWeightsAdjoint packs, for ConvDirect, the weights of the convolution that takes a
+// same-size convolution's output gradient to its input gradient: for w [OC, C, K, K] (padded
+// by (K-1)/2, so the output is as large as the input), that is a convolution with the same
+// padding from OC channels to C whose kernel c, oc is w[oc, c] turned by 180 degrees, since
+// dx[c, y, x] = sum over oc, kh, kw of w[oc, c, kh, kw] * dy[oc, y-kh+pad, x-kw+pad]. It writes
+// ConvPackedSize(C, OC, K) floats, laid out as ConvPackWeights lays out C x OC x K x K weights.
+func ConvPackWeightsAdjoint(dst, w []float32, OC, C, K int) {
+	kk := K * K
+	if len(dst) < OC*C*kk || len(w) < OC*C*kk {
+		panic(fmt.Sprintf("kernels: ConvPackWeightsAdjoint: dst has %d elements and w %d, want %d", len(dst), len(w), OC*C*kk))
+	}
+	at := 0
+	for c0 := 0; c0 < C; c0 += convDirectRows {
+		rows := min(convDirectRows, C-c0)
+		for oc := range OC {
+			for kw := range K {
+				for kh := range K {
+					// Tap (kh, kw) of the adjoint's kernel is tap (K-1-kh, K-1-kw) of w's.
+					from := (oc*C+c0)*kk + (K-1-kh)*K + K - 1 - kw
+					for r := range rows {
+						dst[at] = w[from+r*kk]
+						at++
+					}
+				}
+			}
+		}
+	}
+}
+
 func convDirect(e elemOps, out []float32, ldOut int, x []float32, xImage, xChannel int, packed []float32, images, C, H, W, OC, K, pad int, buf []float32) {
 	hp, wp := H+2*pad, W+2*pad
 	oh, ow := hp-K+1, wp-K+1

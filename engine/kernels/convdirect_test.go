@@ -106,3 +106,33 @@ func TestConvDirectMatchesDefinition(t *testing.T) {
 	}
 	t.Logf("largest error: %.3f of the tolerance", worst)
 }
+
+// TestConvPackWeightsAdjoint holds ConvPackWeightsAdjoint to its definition: the packing of
+// the weights with input and output channels swapped and each kernel turned by 180 degrees,
+// built here element by element, for channel counts that fill slivers of eight and not.
+func TestConvPackWeightsAdjoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, s := range []struct{ OC, C, K int }{{16, 16, 3}, {24, 16, 5}, {1, 11, 3}, {7, 3, 3}, {5, 9, 1}, {32, 32, 3}} {
+		kk := s.K * s.K
+		w, _ := filled(rng, s.OC, s.C*kk, s.C*kk, 0)
+		turned := make([]float32, len(w)) // [C, OC, K, K]
+		for oc := range s.OC {
+			for c := range s.C {
+				for kh := range s.K {
+					for kw := range s.K {
+						turned[(c*s.OC+oc)*kk+kh*s.K+kw] = w[(oc*s.C+c)*kk+(s.K-1-kh)*s.K+s.K-1-kw]
+					}
+				}
+			}
+		}
+		want := make([]float32, ConvPackedSize(s.C, s.OC, s.K))
+		ConvPackWeights(want, turned, s.C, s.OC, s.K)
+		got := make([]float32, len(want))
+		ConvPackWeightsAdjoint(got, w, s.OC, s.C, s.K)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("OC=%d C=%d K=%d: packed[%d] = %g, want %g", s.OC, s.C, s.K, i, got[i], want[i])
+			}
+		}
+	}
+}
