@@ -193,7 +193,8 @@ func directConv[F float](tmp []F, n int, xg, w []F, pack bool, g int, s convShap
 // inputGrad adds to dx the input gradient of images i0..i0+g of a chunk from their output
 // gradient dyg (channel-major: channel oc of the group's image i at dyg[oc*ld + i*OH*OW]):
 // dcol = wᵀ · dyg, with wᵀ packed for the first group only (the dW product between the groups'
-// is a dot product, which packs nothing), added up into dx by col2im.
+// is a dot product, which packs nothing), added up into dx by col2im. Same-size convolutions
+// on a kernel set with ConvDirect's kernels take directInputGrad instead.
 func inputGrad[F float](dx, dyg []F, ld, i0, g int, w []F, s convShape, sc *scratch[F]) {
 	if directInputGroup(s, g, sc) {
 		directInputGrad(dx, dyg, ld, i0, g, w, s, sc)
