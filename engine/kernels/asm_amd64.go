@@ -688,6 +688,14 @@ func reluPool2BackwardAVX512(dst []float32, dy []float32, y []float32, arg []uin
 //go:noescape
 func padCopyAVX512(dst []float32, src []float32, images int, srcImage int, srcStride int, top int, rows int, padL int, cols int, padR int, bottom int)
 
+// shiftPadAVX512 writes, for each of images images (image i's H rows of W floats from
+// srcImage*i on), pad rows of ow zeros, then H rows of ow floats, lane j of row y holding
+// src[y*W + j + shift] where lanes has bit j set and 0 elsewhere, then pad rows of zeros,
+// all back to back into dst. ow is at most 16; lanes may name only floats inside the row.
+//
+//go:noescape
+func shiftPadAVX512(dst []float32, src []float32, images int, srcImage int, H int, W int, pad int, ow int, shift int, lanes uint16)
+
 // im2colAVX512 copies, for each of kernelRows kernel rows (dst dstKernelRow and src srcKernelRow
 // floats further each), for each of positions kernel positions (src one float further, dst dstPos
 // floats further each time) and each of images images, rows rows of cols floats of src

@@ -20149,6 +20149,72 @@ padCopyAVX512_done:
 	VZEROUPPER
 	RET
 
+// func shiftPadAVX512(dst []float32, src []float32, images int, srcImage int, H int, W int, pad int, ow int, shift int, lanes uint16)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·shiftPadAVX512(SB), NOSPLIT, $0-106
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   images+48(FP), DX
+	MOVQ   srcImage+56(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   W+72(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   pad+80(FP), DI
+	MOVQ   ow+88(FP), R8
+	MOVQ   R8, R9
+	SHLQ   $0x02, R9
+	MOVQ   shift+96(FP), R10
+	SHLQ   $0x02, R10
+	MOVW   lanes+104(FP), R11
+	KMOVW  R11, K1
+	MOVL   $0x0000ffff, R11
+	BZHIL  R8, R11, R11
+	KMOVW  R11, K2
+	VPXORD Z0, Z0, Z0
+
+shiftPadAVX512_image:
+	TESTQ DX, DX
+	JE    shiftPadAVX512_done
+	MOVQ  DI, R11
+
+shiftPadAVX512_top:
+	TESTQ   R11, R11
+	JE      shiftPadAVX512_top_end
+	VMOVUPS Z0, K2, (AX)
+	ADDQ    R9, AX
+	DECQ    R11
+	JMP     shiftPadAVX512_top
+
+shiftPadAVX512_top_end:
+	LEAQ (CX)(R10*1), R8
+	MOVQ H+64(FP), R11
+
+shiftPadAVX512_row:
+	VMOVUPS.Z (R8), K1, Z1
+	VMOVUPS   Z1, K2, (AX)
+	ADDQ      R9, AX
+	ADDQ      SI, R8
+	DECQ      R11
+	JNZ       shiftPadAVX512_row
+	MOVQ      DI, R11
+
+shiftPadAVX512_bottom:
+	TESTQ   R11, R11
+	JE      shiftPadAVX512_bottom_end
+	VMOVUPS Z0, K2, (AX)
+	ADDQ    R9, AX
+	DECQ    R11
+	JMP     shiftPadAVX512_bottom
+
+shiftPadAVX512_bottom_end:
+	ADDQ BX, CX
+	DECQ DX
+	JMP  shiftPadAVX512_image
+
+shiftPadAVX512_done:
+	VZEROUPPER
+	RET
+
 // func im2colAVX512(dst []float32, src []float32, kernelRows int, dstKernelRow int, srcKernelRow int, positions int, dstPos int, images int, srcImage int, srcStride int, rows int, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·im2colAVX512(SB), NOSPLIT, $24-128

@@ -45,6 +45,7 @@ var avx512Elem = func() elemOps {
 	e.reluPool2Back = reluPool2BackwardWide
 	e.padCopy = padCopyAVX512
 	e.im2colRows = im2colAVX512
+	e.shiftPad = shiftPadAVX512
 	e.col2imRows = col2imRowsAVX512
 	e.reluPool2BackEven = true
 	e.planeMoments = bnMomentsAVX512

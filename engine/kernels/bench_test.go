@@ -305,3 +305,50 @@ func BenchmarkConvDirect(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(w)), "ns/weight")
 	})
 }
+
+// BenchmarkShiftedPlanes builds ConvDirect's and ConvGrad's shifted copies of the models'
+// padded layers' inputs, every channel of a group, both ways a kernel set with shiftPad can:
+// straight from the images and by a padded copy and im2col.
+func BenchmarkShiftedPlanes(b *testing.B) {
+	shapes := []struct {
+		name                    string
+		images, C, H, W, K, pad int
+	}{
+		{"incep-5x5", 2, 16, 12, 12, 5, 2},
+		{"resid-rblock1", 4, 16, 12, 12, 3, 1},
+		{"resid-rblock2", 21, 32, 4, 4, 3, 1},
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, e := range platformElems() {
+		if e.shiftPad == nil {
+			continue
+		}
+		for _, s := range shapes {
+			hp, wp := s.H+2*s.pad, s.W+2*s.pad
+			tapStride := s.images * hp * (wp - s.K + 1)
+			x := tricky(rng, s.images*s.C*s.H*s.W)
+			buf := make([]float32, ConvDirectBuf(s.images, s.C, s.H, s.W, s.K, s.pad))
+			padded := buf[s.C*s.K*tapStride:]
+			ways := []struct {
+				name  string
+				build func(c int)
+			}{
+				{"direct", func(c int) {
+					shiftedPlanesDirect(e, buf[c*s.K*tapStride:], x[c*s.H*s.W:], s.images, s.C*s.H*s.W, s.H, s.W, s.K, s.pad, tapStride)
+				}},
+				{"padcopy-im2col", func(c int) {
+					shiftedPlanesViaCopy(e, buf[c*s.K*tapStride:], x[c*s.H*s.W:], padded, s.images, s.C*s.H*s.W, s.H, s.W, s.K, s.pad, tapStride)
+				}},
+			}
+			for _, way := range ways {
+				b.Run(s.name+"/"+way.name+"/"+e.name, func(b *testing.B) {
+					for b.Loop() {
+						for c := range s.C {
+							way.build(c)
+						}
+					}
+				})
+			}
+		}
+	}
+}

@@ -136,3 +136,75 @@ func TestConvPackWeightsAdjoint(t *testing.T) {
 		}
 	}
 }
+
+// TestShiftedPlanes holds shiftedPlanes, the shifted copies ConvDirect and ConvGrad read, to
+// its definition bit for bit, both ways a kernel set can build them: on every implementation,
+// and straight from the images on one with shiftPad (AVX-512's masked loads, which start
+// before the row for the left padding and stop short of it for the right), for every kernel
+// width whose rows fit a ZMM. The cases: padded and not, rows that fit a ZMM and wider ones,
+// kernels wider than the padding reaches and narrower, images with gaps between them, NaNs
+// and signed zeros, and gaps between the kernel columns' copies, which must stay untouched.
+func TestShiftedPlanes(t *testing.T) {
+	const sentinel = 777
+	rng := rand.New(rand.NewPCG(41, 42))
+	direct := 0
+	for _, e := range elemsUnderTest() {
+		for range 400 {
+			images, H, W, K, pad := 1+rng.IntN(4), 1+rng.IntN(14), 1+rng.IntN(20), 1+rng.IntN(5), rng.IntN(4)
+			hp, wp := H+2*pad, W+2*pad
+			ow := wp - K + 1
+			if ow < 1 || hp-K+1 < 1 {
+				continue
+			}
+			srcImage := H*W + rng.IntN(6)
+			src := tricky(rng, (images-1)*srcImage+H*W)
+			tapStride := images*hp*ow + rng.IntN(6)
+			ways := map[string]func(dst []float32){
+				"shiftedPlanes": func(dst []float32) {
+					shiftedPlanes(e, dst, src, make([]float32, images*hp*wp), images, srcImage, H, W, K, pad, tapStride)
+				},
+			}
+			if e.shiftPad != nil && pad > 0 && ow <= 16 {
+				direct++
+				ways["shiftedPlanesDirect"] = func(dst []float32) {
+					shiftedPlanesDirect(e, dst, src, images, srcImage, H, W, K, pad, tapStride)
+				}
+			}
+			for way, build := range ways {
+				dst := make([]float32, (K-1)*tapStride+images*hp*ow+5)
+				for i := range dst {
+					dst[i] = sentinel
+				}
+				build(dst)
+				for i, got := range dst {
+					want := float32(sentinel)
+					kw, at := i/tapStride, i%tapStride
+					if kw < K && at < images*hp*ow {
+						img, y, j := at/(hp*ow), at/ow%hp, at%ow
+						want = 0
+						if r, c := y-pad, j+kw-pad; r >= 0 && r < H && c >= 0 && c < W {
+							want = src[img*srcImage+r*W+c]
+						}
+					}
+					if math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("%s %s: %d images %dx%d padded by %d, K=%d: dst[%d] (kernel column %d, offset %d) = %g, want %g",
+							e.name, way, images, H, W, pad, K, i, kw, at, got, want)
+					}
+				}
+			}
+		}
+	}
+	if platformHasShiftPad() && direct < 100 {
+		t.Errorf("only %d cases ran on a shiftPad kernel", direct)
+	}
+}
+
+// platformHasShiftPad reports whether a kernel set this machine runs has shiftPad.
+func platformHasShiftPad() bool {
+	for _, e := range platformElems() {
+		if e.shiftPad != nil {
+			return true
+		}
+	}
+	return false
+}

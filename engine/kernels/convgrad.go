@@ -90,12 +90,7 @@ func convGrad(e elemOps, dw, dy []float32, dyStride int, x []float32, images, C,
 	groups := (OC + most - 1) / most
 	block := max(1, gradCallPixels/hw)
 	for c := range C {
-		if pad > 0 {
-			padCopy(e, padded, x[c*H*W:], images, C*H*W, W, pad*wp, H, pad, W, pad, pad*wp)
-			im2colRows(e, buf, padded, 1, 0, 0, K, tapStride, images, hp*wp, wp, hp, ow)
-		} else {
-			im2colRows(e, buf, x[c*H*W:], 1, 0, 0, K, tapStride, images, C*H*W, W, H, ow)
-		}
+		shiftedPlanes(e, buf, x[c*H*W:], padded, images, C*H*W, H, W, K, pad, tapStride)
 		for i0 := 0; i0 < images; i0 += block {
 			nb := min(block, images-i0)
 			for oc0, g := 0, 0; g < groups; g++ {

@@ -37,6 +37,9 @@ type elemOps struct {
 	// reluPool2BackEven: reluPool2Back takes every even w, not only multiples of 8.
 	reluPool2BackEven bool
 	sgd               func(value, grad, buf []float32, lr, momentum, wd float32, first bool)
+	// shiftPad, if set, writes one kernel column's shifted copy of padded planes for
+	// shiftedPlanes, rows of up to 16 floats; nil: a padded copy and im2colRows.
+	shiftPad func(dst, src []float32, images, srcImage, H, W, pad, ow, shift int, lanes uint16)
 	// The BatchNorm passes (batchnorm.go); nil: the Go reference.
 	planeMoments func(x []float32) (pm float32, d, q float64)
 	affinePool2  func(dst []float32, arg []uint8, src []float32, scale, bias float32, rows, w int)

@@ -47,6 +47,7 @@ const maxFusedPositions = 6
 
 func im2col512Kernels() {
 	padCopy512Kernel()
+	shiftPad512Kernel()
 	im2col512Kernel()
 	col2imFused512Kernel()
 }
@@ -241,6 +242,73 @@ func padCopy512Kernel() {
 	zeros512(name+"_bottomzeros", d, r, k, reg.K2, zero)
 	Load(Param("srcImage"), t)
 	LEAQ(Mem{Base: img, Index: t, Scale: 4}, img)
+	DECQ(images)
+	JMP(LabelRef(name + "_image"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// shiftPad512Kernel emits shiftPadAVX512: one kernel column's shifted copy of padded planes
+// (kernels.ShiftedPlanes), straight from the unpadded images. Each row is one masked load
+// whose masked-off lanes are the padding's zeros and one store of the output's width, which
+// with padCopy and im2col took a padded copy, written and then read back row by row with
+// loads that straddle its stores.
+func shiftPad512Kernel() {
+	name := "shiftPadAVX512"
+	TEXT(name, NOSPLIT, "func(dst, src []float32, images, srcImage, H, W, pad, ow, shift int, lanes uint16)")
+	Pragma("noescape")
+	Doc(name+" writes, for each of images images (image i's H rows of W floats from",
+		"srcImage*i on), pad rows of ow zeros, then H rows of ow floats, lane j of row y holding",
+		"src[y*W + j + shift] where lanes has bit j set and 0 elsewhere, then pad rows of zeros,",
+		"all back to back into dst. ow is at most 16; lanes may name only floats inside the row.")
+	d := gp(Param("dst").Base())
+	img := gp(Param("src").Base())
+	images := gp(Param("images"))
+	srcImage := gp(Param("srcImage"))
+	SHLQ(U8(2), srcImage)
+	rowBytes := gp(Param("W"))
+	SHLQ(U8(2), rowBytes)
+	pad, ow := gp(Param("pad")), gp(Param("ow"))
+	outBytes := GP64()
+	MOVQ(ow, outBytes)
+	SHLQ(U8(2), outBytes)
+	shift := gp(Param("shift"))
+	SHLQ(U8(2), shift)
+	t, q, r := GP64(), GP64(), GP64()
+	// K1: the lanes loaded, K2: the output's width.
+	Load(Param("lanes"), t.As16())
+	KMOVW(t.As32(), reg.K1)
+	lowMask(ow, reg.K2)
+	zero := reg.Z0
+	VPXORD(zero, zero, zero)
+
+	zeroRows := func(label string) {
+		MOVQ(pad, r)
+		Label(label)
+		TESTQ(r, r)
+		JE(LabelRef(label + "_end"))
+		VMOVUPS(zero, reg.K2, Mem{Base: d})
+		ADDQ(outBytes, d)
+		DECQ(r)
+		JMP(LabelRef(label))
+		Label(label + "_end")
+	}
+	Label(name + "_image")
+	TESTQ(images, images)
+	JE(LabelRef(name + "_done"))
+	zeroRows(name + "_top")
+	LEAQ(Mem{Base: img, Index: shift, Scale: 1}, q)
+	Load(Param("H"), r)
+	Label(name + "_row")
+	VMOVUPS_Z(Mem{Base: q}, reg.K1, reg.Z1)
+	VMOVUPS(reg.Z1, reg.K2, Mem{Base: d})
+	ADDQ(outBytes, d)
+	ADDQ(rowBytes, q)
+	DECQ(r)
+	JNZ(LabelRef(name + "_row"))
+	zeroRows(name + "_bottom")
+	ADDQ(srcImage, img)
 	DECQ(images)
 	JMP(LabelRef(name + "_image"))
 	Label(name + "_done")
