@@ -324,12 +324,57 @@ func convBackwardWhole[F float](o convOut[F], dy, dskip, x, w, dx, dw, db []F, B
 	if dx == nil {
 		return
 	}
+	if o.act == actReLUPool {
+		if sp := sc.sparseFor(s); sp != nil {
+			sparseInputGrad(any(dx).([]float32), any(dy).([]float32), any(o.y).([]float32), o.arg, any(w).([]float32), B, s, sp)
+			return
+		}
+	}
 	// The input gradient goes by groups within the im2col budget alone: minGroupPixels is for
 	// the weight gradient's dot products, which this path does not run, and it made inception's
 	// conv2 write 2.25 MB matrices (four images), past L2, for col2im to read back.
 	gdx := groupSize(s, B, sc.budget, 0)
 	for i0 := 0; i0 < B; i0 += gdx {
 		inputGrad(dx, tmp[i0*hw:], ld, i0, min(gdx, B-i0), w, s, sc)
+	}
+}
+
+// sparseBackward reports whether convBackward takes the input gradient of s, when ReLU and
+// 2x2 max pooling follow it, from the nonzeros of its output gradient alone
+// (kernels.SparseInputGrad): a pooling window passes its gradient to one pixel, or to none
+// where the ReLU was off, so three quarters or more of the output gradient are zeros, which
+// the dense GEMM and col2im multiply all the same. For unpadded convolutions wider than 1x1
+// with at least 16 input channels, a whole vector of SparseInputGrad's (inception's and the
+// residual net's second layers, not the cnn's 10), on a kernel set that runs its kernels.
+// Backward passes of 32 images, the layer's time by the GEMM over that by SparseInputGrad
+// (medians of 200 alternations in one process, with random data, whose ReLUs pass 94 % of the
+// windows where a trained net's pass fewer): inception's conv2 1.30, the residual net's 1.10,
+// the cnn's 0.955.
+func sparseBackward(s convShape) bool {
+	return s.C >= 16 && s.Pad == 0 && s.K > 1 && kernels.SparseInputGradFast(s.C, s.H, s.W)
+}
+
+// sparseInputGrad adds to dx [B,C,H,W] the input gradient of a convolution followed by ReLU
+// and 2x2 max pooling from its pooled gradient dy, the pooled output y and the windows'
+// winners arg (laid out as y): each window's gradient goes to its winner where the ReLU was on
+// (as in reluPoolBackPlane), given to sp as the image's nonzeros, channel by channel.
+func sparseInputGrad(dx, dy, y []float32, arg []uint8, w []float32, B int, s convShape, sp *kernels.SparseInputGrad) {
+	sp.PackWeights(w)
+	ph, pw := s.OH()/2, s.OW()/2
+	for i := range B {
+		sp.Begin()
+		for oc := range s.OC {
+			at := (i*s.OC + oc) * ph * pw
+			g, yy, win := dy[at:][:ph*pw], y[at:][:ph*pw], arg[at:][:ph*pw]
+			for q, v := range g {
+				if yy[q] > 0 && v != 0 {
+					// The window's top-left pixel, then the winner's row and column in it.
+					a := int(win[q])
+					sp.Nonzero(2*(q/pw)+a>>1, 2*(q%pw)+a&1, oc, v)
+				}
+			}
+		}
+		sp.AddInto(dx[i*s.C*s.H*s.W:], s.H*s.W)
 	}
 }
 

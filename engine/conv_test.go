@@ -390,6 +390,8 @@ func TestConvGradDirectMatchesGEMM(t *testing.T) {
 			}
 			sc, cut := newScratchGrouped[float32](B, budget, minPixels, s), newScratchGrouped[float32](B, budget, minPixels, s)
 			cut.tmp = cut.tmp[:s.OC*sc.group(s, B)*s.OH()*s.OW()]
+			// Both take the input gradient by the GEMM (TestConvInputGradSparse has the other way).
+			sc.sparse, cut.sparse = nil, nil
 			if !convGradChunk(s, B, sc) || convGradChunk(s, B, cut) {
 				t.Fatalf("%+v, %d images: the scratches do not take the paths under test", s, B)
 			}
@@ -500,11 +502,67 @@ func TestConvInputGradDirect(t *testing.T) {
 	t.Logf("largest error: %.3g * sqrt(OC*K*K) of the largest input gradient (by the GEMM: %.3g)", worst, worstGEMM)
 }
 
+// TestConvInputGradSparse holds the input gradient of convolutions followed by ReLU and max
+// pooling taken from the output gradient's nonzeros (kernels.SparseInputGrad) to the same
+// gradient computed in float64, and reports how close the GEMM and col2im come: on the models'
+// layers and odd ones (channel counts that leave partial vectors of 16, a 3x3 kernel, outputs
+// of odd size, whose last row and column no window pools), on chunks of 16 and 5 images, added
+// into a dx that already holds a gradient. The weight and bias gradients come out bit for bit
+// the same either way.
+func TestConvInputGradSparse(t *testing.T) {
+	// Each input gradient sums up to OC*K*K products in another order than the GEMM's; the
+	// error, relative to the largest gradient, measured up to 2.4e-8 * sqrt(OC*K*K), as the
+	// GEMM's (2026-12-04, avx512).
+	const tolPerRootTerm = 5e-8
+	cases := []convShape{
+		incConv2, resConv2,
+		{C: 16, OC: 5, H: 8, W: 8, K: 3}, {C: 33, OC: 7, H: 8, W: 6, K: 5}, {C: 20, OC: 4, H: 8, W: 12, K: 2},
+	}
+	if !sparseBackward(incConv2) {
+		t.Skipf("the kernel set (%s) runs no SparseInputGrad kernels", kernels.Implementation())
+	}
+	worst, worstGEMM := 0.0, 0.0
+	for _, s := range cases {
+		if !sparseBackward(s) {
+			t.Fatalf("%+v: the sparse path does not take it", s)
+		}
+		for _, B := range []int{16, 5} {
+			sc := newScratch[float32](B, s)
+			cut := *sc
+			cut.sparse = nil
+			sparse := newConvCase[float32](rand.New(rand.NewPCG(19, 20)), s, actReLUPool, B)
+			viaGEMM := newConvCase[float32](rand.New(rand.NewPCG(19, 20)), s, actReLUPool, B)
+			before := randnOf[float32](rand.New(rand.NewPCG(21, 22)), len(sparse.dx))
+			for _, c := range []*convCase[float32]{sparse, viaGEMM} {
+				c.forward(sc)
+				copy(c.dx, before)
+				sc := sc
+				if c == viaGEMM {
+					sc = &cut
+				}
+				convBackward(c.o, c.dy, c.dskip, c.x, c.w, c.dx, c.dw, c.db, c.B, s, sc)
+			}
+			what := fmt.Sprintf("%+v, %d images", s, B)
+			expectSame(t, what+": dw", sparse.dw, viaGEMM.dw)
+			expectSame(t, what+": db", sparse.db, viaGEMM.db)
+			want := inputGrad64(sparse, before)
+			e, eGEMM := relErr64(sparse.dx, before, want), relErr64(viaGEMM.dx, before, want)
+			root := math.Sqrt(float64(s.OC * s.K * s.K))
+			worst, worstGEMM = max(worst, e/root), max(worstGEMM, eGEMM/root)
+			if tol := tolPerRootTerm * root; !(e <= tol) {
+				t.Errorf("%s: the input gradient is off by %.3g of its largest element (by the GEMM: %.3g), want at most %.3g", what, e, eGEMM, tol)
+			}
+		}
+	}
+	t.Logf("largest error: %.3g * sqrt(OC*K*K) of the largest input gradient (by the GEMM: %.3g)", worst, worstGEMM)
+}
+
 // inputGrad64 is the input gradient c.dx - before of the float32 case c after its backward
 // pass, computed again in float64 from the same inputs, weights, outputs (which say where the
-// activation let the gradient through) and output gradient.
+// activation let the gradient through, with the pooling's winners) and output gradient.
 func inputGrad64(c *convCase[float32], before []float32) []float64 {
 	c64 := newConvCase[float64](rand.New(rand.NewPCG(1, 1)), c.s, c.act, c.B)
+	copy(c64.o.arg, c.o.arg)
 	for _, p := range []struct {
 		dst []float64
 		src []float32

@@ -84,6 +84,9 @@ type scratch[F float] struct {
 	// packed is a convolution's weights packed for kernels.ConvDirect.
 	packed []F
 	gemm   *kernels.Workspace
+	// sparse takes the input gradients of the convolutions whose output gradient is mostly
+	// zeros (see sparseBackward), one per geometry; float32 only.
+	sparse []*kernels.SparseInputGrad
 
 	// How convolutions group images (see groupSize): colBudget and minGroupPixels, except in
 	// tests that need groups of a few images.
@@ -100,13 +103,30 @@ func newScratchGrouped[F float](images, budget, minPixels int, shapes ...convSha
 	sc := &scratch[F]{gemm: kernels.NewWorkspace(), budget: budget, minPixels: minPixels}
 	z := scratchSizes(images, budget, minPixels, shapes)
 	sc.col, sc.tmp, sc.pad, sc.packed = make([]F, z.col), make([]F, z.tmp), make([]F, z.pad), make([]F, z.packed)
+	if _, ok := any(sc.col).([]float32); ok {
+		for _, s := range shapes {
+			if sparseBackward(s) && sc.sparseFor(s) == nil {
+				sc.sparse = append(sc.sparse, kernels.NewSparseInputGrad(s.C, s.OC, s.H, s.W, s.K))
+			}
+		}
+	}
 	return sc
 }
 
-// scratchLengths is how many floats of each buffer a scratch has.
-type scratchLengths struct{ col, tmp, pad, packed int }
+// sparseFor returns the scratch's SparseInputGrad for s, or nil.
+func (sc *scratch[F]) sparseFor(s convShape) *kernels.SparseInputGrad {
+	for _, sp := range sc.sparse {
+		if sp.C == s.C && sp.OC == s.OC && sp.H == s.H && sp.W == s.W && sp.K == s.K {
+			return sp
+		}
+	}
+	return nil
+}
 
-func (z scratchLengths) total() int { return z.col + z.tmp + z.pad + z.packed }
+// scratchLengths is how many floats of each buffer a scratch has.
+type scratchLengths struct{ col, tmp, pad, packed, sparse int }
+
+func (z scratchLengths) total() int { return z.col + z.tmp + z.pad + z.packed + z.sparse }
 
 // scratchSizes is how many floats newScratchGrouped gives each buffer.
 func scratchSizes(images, budget, minPixels int, shapes []convShape) scratchLengths {
@@ -131,6 +151,14 @@ func scratchSizes(images, budget, minPixels int, shapes []convShape) scratchLeng
 		}
 		if s.Pad > 0 {
 			z.pad = max(z.pad, g*s.C*(s.H+2*s.Pad)*(s.W+2*s.Pad))
+		}
+	}
+	// One SparseInputGrad per geometry (counted in floats: it holds 4-byte values only).
+	seen := map[convShape]bool{}
+	for _, s := range shapes {
+		if sparseBackward(s) && !seen[convShape{C: s.C, OC: s.OC, H: s.H, W: s.W, K: s.K}] {
+			seen[convShape{C: s.C, OC: s.OC, H: s.H, W: s.W, K: s.K}] = true
+			z.sparse += int(kernels.SparseInputGradBytes(s.C, s.OC, s.H, s.W, s.K) / 4)
 		}
 	}
 	return z

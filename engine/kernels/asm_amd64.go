@@ -1555,6 +1555,102 @@ func zconvd8x32(groups int, taps int, a []float32, x []float32, x0 int, x1 int, 
 //go:noescape
 func zconvd8x48(groups int, taps int, a []float32, x []float32, x0 int, x1 int, x2 int, tapStride int, rowStride int, c []float32, ldc int)
 
+// zscatter1 adds a sparse input gradient for 16 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter1(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter1k3 adds a sparse input gradient for 16 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter1k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter1k5 adds a sparse input gradient for 16 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter1k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter2 adds a sparse input gradient for 32 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter2(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter2k3 adds a sparse input gradient for 32 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter2k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter2k5 adds a sparse input gradient for 32 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter2k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter3 adds a sparse input gradient for 48 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter3k3 adds a sparse input gradient for 48 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter3k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter3k5 adds a sparse input gradient for 48 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter3k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter4 adds a sparse input gradient for 64 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter4(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter4k3 adds a sparse input gradient for 64 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter4k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter4k5 adds a sparse input gradient for 64 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter4k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter5 adds a sparse input gradient for 80 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter5k3 adds a sparse input gradient for 80 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter5k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter5k5 adds a sparse input gradient for 80 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter5k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter6 adds a sparse input gradient for 96 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter6(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter6k3 adds a sparse input gradient for 96 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter6k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// zscatter6k5 adds a sparse input gradient for 96 input channels into dxT (see sparseScatterKernel in the generator).
+//
+//go:noescape
+func zscatter6k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+
+// transposeAdd16 adds src transposed into dx: dx[c*ldx + p] += src[p*lds + c] for p < pixels (a multiple
+// of 16) and c < channels. It reads src's rows in whole vectors of 16 floats.
+//
+//go:noescape
+func transposeAdd16(dx []float32, ldx int, src []float32, lds int, pixels int, channels int)
+
 // bnMomentsAVX512 returns the float32 mean pm of x (len(x) > 0) and the float64 sums of the
 // deviations x−pm and of their squares.
 //

@@ -40808,6 +40808,1474 @@ zconvd8x48_tap:
 	VZEROUPPER
 	RET
 
+// func zscatter1(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter1(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	MOVQ   K+32(FP), R9
+	SUBQ   R9, R8
+	IMUL3Q $0x00000040, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter1_done
+
+zscatter1_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z1
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter1_row:
+	MOVQ K+32(FP), R13
+
+zscatter1_tap:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z1, Z0
+	VMOVUPS     Z0, (R10)
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	DECQ        R13
+	JNZ         zscatter1_tap
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter1_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter1_nonzero
+
+zscatter1_done:
+	VZEROUPPER
+	RET
+
+// func zscatter1k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter1k3(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x00000040, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter1k3_done
+
+zscatter1k3_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z1
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter1k3_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z1, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z0
+	VFMADD231PS 64(R11), Z1, Z0
+	VMOVUPS     Z0, 64(R10)
+	VMOVUPS     128(R10), Z0
+	VFMADD231PS 128(R11), Z1, Z0
+	VMOVUPS     Z0, 128(R10)
+	ADDQ        $0x000000c0, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter1k3_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter1k3_nonzero
+
+zscatter1k3_done:
+	VZEROUPPER
+	RET
+
+// func zscatter1k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter1k5(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x00000040, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter1k5_done
+
+zscatter1k5_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z1
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter1k5_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z1, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z0
+	VFMADD231PS 64(R11), Z1, Z0
+	VMOVUPS     Z0, 64(R10)
+	VMOVUPS     128(R10), Z0
+	VFMADD231PS 128(R11), Z1, Z0
+	VMOVUPS     Z0, 128(R10)
+	VMOVUPS     192(R10), Z0
+	VFMADD231PS 192(R11), Z1, Z0
+	VMOVUPS     Z0, 192(R10)
+	VMOVUPS     256(R10), Z0
+	VFMADD231PS 256(R11), Z1, Z0
+	VMOVUPS     Z0, 256(R10)
+	ADDQ        $0x00000140, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter1k5_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter1k5_nonzero
+
+zscatter1k5_done:
+	VZEROUPPER
+	RET
+
+// func zscatter2(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter2(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	MOVQ   K+32(FP), R9
+	SUBQ   R9, R8
+	IMUL3Q $0x00000080, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter2_done
+
+zscatter2_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z2
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter2_row:
+	MOVQ K+32(FP), R13
+
+zscatter2_tap:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z2, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z2, Z1
+	VMOVUPS     Z1, 64(R10)
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	DECQ        R13
+	JNZ         zscatter2_tap
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter2_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter2_nonzero
+
+zscatter2_done:
+	VZEROUPPER
+	RET
+
+// func zscatter2k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter2k3(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x00000080, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter2k3_done
+
+zscatter2k3_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z2
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter2k3_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z2, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z2, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z0
+	VFMADD231PS 128(R11), Z2, Z0
+	VMOVUPS     Z0, 128(R10)
+	VMOVUPS     192(R10), Z1
+	VFMADD231PS 192(R11), Z2, Z1
+	VMOVUPS     Z1, 192(R10)
+	VMOVUPS     256(R10), Z0
+	VFMADD231PS 256(R11), Z2, Z0
+	VMOVUPS     Z0, 256(R10)
+	VMOVUPS     320(R10), Z1
+	VFMADD231PS 320(R11), Z2, Z1
+	VMOVUPS     Z1, 320(R10)
+	ADDQ        $0x00000180, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter2k3_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter2k3_nonzero
+
+zscatter2k3_done:
+	VZEROUPPER
+	RET
+
+// func zscatter2k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter2k5(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x00000080, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter2k5_done
+
+zscatter2k5_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z2
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter2k5_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z2, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z2, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z0
+	VFMADD231PS 128(R11), Z2, Z0
+	VMOVUPS     Z0, 128(R10)
+	VMOVUPS     192(R10), Z1
+	VFMADD231PS 192(R11), Z2, Z1
+	VMOVUPS     Z1, 192(R10)
+	VMOVUPS     256(R10), Z0
+	VFMADD231PS 256(R11), Z2, Z0
+	VMOVUPS     Z0, 256(R10)
+	VMOVUPS     320(R10), Z1
+	VFMADD231PS 320(R11), Z2, Z1
+	VMOVUPS     Z1, 320(R10)
+	VMOVUPS     384(R10), Z0
+	VFMADD231PS 384(R11), Z2, Z0
+	VMOVUPS     Z0, 384(R10)
+	VMOVUPS     448(R10), Z1
+	VFMADD231PS 448(R11), Z2, Z1
+	VMOVUPS     Z1, 448(R10)
+	VMOVUPS     512(R10), Z0
+	VFMADD231PS 512(R11), Z2, Z0
+	VMOVUPS     Z0, 512(R10)
+	VMOVUPS     576(R10), Z1
+	VFMADD231PS 576(R11), Z2, Z1
+	VMOVUPS     Z1, 576(R10)
+	ADDQ        $0x00000280, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter2k5_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter2k5_nonzero
+
+zscatter2k5_done:
+	VZEROUPPER
+	RET
+
+// func zscatter3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter3(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	MOVQ   K+32(FP), R9
+	SUBQ   R9, R8
+	IMUL3Q $0x000000c0, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter3_done
+
+zscatter3_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z3
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter3_row:
+	MOVQ K+32(FP), R13
+
+zscatter3_tap:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z3, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z3, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z3, Z2
+	VMOVUPS     Z2, 128(R10)
+	ADDQ        $0x000000c0, R10
+	ADDQ        $0x000000c0, R11
+	DECQ        R13
+	JNZ         zscatter3_tap
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter3_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter3_nonzero
+
+zscatter3_done:
+	VZEROUPPER
+	RET
+
+// func zscatter3k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter3k3(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x000000c0, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter3k3_done
+
+zscatter3k3_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z3
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter3k3_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z3, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z3, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z3, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z0
+	VFMADD231PS 192(R11), Z3, Z0
+	VMOVUPS     Z0, 192(R10)
+	VMOVUPS     256(R10), Z1
+	VFMADD231PS 256(R11), Z3, Z1
+	VMOVUPS     Z1, 256(R10)
+	VMOVUPS     320(R10), Z2
+	VFMADD231PS 320(R11), Z3, Z2
+	VMOVUPS     Z2, 320(R10)
+	VMOVUPS     384(R10), Z0
+	VFMADD231PS 384(R11), Z3, Z0
+	VMOVUPS     Z0, 384(R10)
+	VMOVUPS     448(R10), Z1
+	VFMADD231PS 448(R11), Z3, Z1
+	VMOVUPS     Z1, 448(R10)
+	VMOVUPS     512(R10), Z2
+	VFMADD231PS 512(R11), Z3, Z2
+	VMOVUPS     Z2, 512(R10)
+	ADDQ        $0x00000240, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter3k3_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter3k3_nonzero
+
+zscatter3k3_done:
+	VZEROUPPER
+	RET
+
+// func zscatter3k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter3k5(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x000000c0, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter3k5_done
+
+zscatter3k5_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z3
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter3k5_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z3, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z3, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z3, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z0
+	VFMADD231PS 192(R11), Z3, Z0
+	VMOVUPS     Z0, 192(R10)
+	VMOVUPS     256(R10), Z1
+	VFMADD231PS 256(R11), Z3, Z1
+	VMOVUPS     Z1, 256(R10)
+	VMOVUPS     320(R10), Z2
+	VFMADD231PS 320(R11), Z3, Z2
+	VMOVUPS     Z2, 320(R10)
+	VMOVUPS     384(R10), Z0
+	VFMADD231PS 384(R11), Z3, Z0
+	VMOVUPS     Z0, 384(R10)
+	VMOVUPS     448(R10), Z1
+	VFMADD231PS 448(R11), Z3, Z1
+	VMOVUPS     Z1, 448(R10)
+	VMOVUPS     512(R10), Z2
+	VFMADD231PS 512(R11), Z3, Z2
+	VMOVUPS     Z2, 512(R10)
+	VMOVUPS     576(R10), Z0
+	VFMADD231PS 576(R11), Z3, Z0
+	VMOVUPS     Z0, 576(R10)
+	VMOVUPS     640(R10), Z1
+	VFMADD231PS 640(R11), Z3, Z1
+	VMOVUPS     Z1, 640(R10)
+	VMOVUPS     704(R10), Z2
+	VFMADD231PS 704(R11), Z3, Z2
+	VMOVUPS     Z2, 704(R10)
+	VMOVUPS     768(R10), Z0
+	VFMADD231PS 768(R11), Z3, Z0
+	VMOVUPS     Z0, 768(R10)
+	VMOVUPS     832(R10), Z1
+	VFMADD231PS 832(R11), Z3, Z1
+	VMOVUPS     Z1, 832(R10)
+	VMOVUPS     896(R10), Z2
+	VFMADD231PS 896(R11), Z3, Z2
+	VMOVUPS     Z2, 896(R10)
+	ADDQ        $0x000003c0, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter3k5_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter3k5_nonzero
+
+zscatter3k5_done:
+	VZEROUPPER
+	RET
+
+// func zscatter4(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter4(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	MOVQ   K+32(FP), R9
+	SUBQ   R9, R8
+	IMUL3Q $0x00000100, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter4_done
+
+zscatter4_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z4
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter4_row:
+	MOVQ K+32(FP), R13
+
+zscatter4_tap:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z4, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z4, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z4, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z3
+	VFMADD231PS 192(R11), Z4, Z3
+	VMOVUPS     Z3, 192(R10)
+	ADDQ        $0x00000100, R10
+	ADDQ        $0x00000100, R11
+	DECQ        R13
+	JNZ         zscatter4_tap
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter4_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter4_nonzero
+
+zscatter4_done:
+	VZEROUPPER
+	RET
+
+// func zscatter4k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter4k3(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x00000100, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter4k3_done
+
+zscatter4k3_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z4
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter4k3_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z4, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z4, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z4, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z3
+	VFMADD231PS 192(R11), Z4, Z3
+	VMOVUPS     Z3, 192(R10)
+	VMOVUPS     256(R10), Z0
+	VFMADD231PS 256(R11), Z4, Z0
+	VMOVUPS     Z0, 256(R10)
+	VMOVUPS     320(R10), Z1
+	VFMADD231PS 320(R11), Z4, Z1
+	VMOVUPS     Z1, 320(R10)
+	VMOVUPS     384(R10), Z2
+	VFMADD231PS 384(R11), Z4, Z2
+	VMOVUPS     Z2, 384(R10)
+	VMOVUPS     448(R10), Z3
+	VFMADD231PS 448(R11), Z4, Z3
+	VMOVUPS     Z3, 448(R10)
+	VMOVUPS     512(R10), Z0
+	VFMADD231PS 512(R11), Z4, Z0
+	VMOVUPS     Z0, 512(R10)
+	VMOVUPS     576(R10), Z1
+	VFMADD231PS 576(R11), Z4, Z1
+	VMOVUPS     Z1, 576(R10)
+	VMOVUPS     640(R10), Z2
+	VFMADD231PS 640(R11), Z4, Z2
+	VMOVUPS     Z2, 640(R10)
+	VMOVUPS     704(R10), Z3
+	VFMADD231PS 704(R11), Z4, Z3
+	VMOVUPS     Z3, 704(R10)
+	ADDQ        $0x00000300, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter4k3_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter4k3_nonzero
+
+zscatter4k3_done:
+	VZEROUPPER
+	RET
+
+// func zscatter4k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter4k5(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x00000100, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter4k5_done
+
+zscatter4k5_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z4
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter4k5_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z4, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z4, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z4, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z3
+	VFMADD231PS 192(R11), Z4, Z3
+	VMOVUPS     Z3, 192(R10)
+	VMOVUPS     256(R10), Z0
+	VFMADD231PS 256(R11), Z4, Z0
+	VMOVUPS     Z0, 256(R10)
+	VMOVUPS     320(R10), Z1
+	VFMADD231PS 320(R11), Z4, Z1
+	VMOVUPS     Z1, 320(R10)
+	VMOVUPS     384(R10), Z2
+	VFMADD231PS 384(R11), Z4, Z2
+	VMOVUPS     Z2, 384(R10)
+	VMOVUPS     448(R10), Z3
+	VFMADD231PS 448(R11), Z4, Z3
+	VMOVUPS     Z3, 448(R10)
+	VMOVUPS     512(R10), Z0
+	VFMADD231PS 512(R11), Z4, Z0
+	VMOVUPS     Z0, 512(R10)
+	VMOVUPS     576(R10), Z1
+	VFMADD231PS 576(R11), Z4, Z1
+	VMOVUPS     Z1, 576(R10)
+	VMOVUPS     640(R10), Z2
+	VFMADD231PS 640(R11), Z4, Z2
+	VMOVUPS     Z2, 640(R10)
+	VMOVUPS     704(R10), Z3
+	VFMADD231PS 704(R11), Z4, Z3
+	VMOVUPS     Z3, 704(R10)
+	VMOVUPS     768(R10), Z0
+	VFMADD231PS 768(R11), Z4, Z0
+	VMOVUPS     Z0, 768(R10)
+	VMOVUPS     832(R10), Z1
+	VFMADD231PS 832(R11), Z4, Z1
+	VMOVUPS     Z1, 832(R10)
+	VMOVUPS     896(R10), Z2
+	VFMADD231PS 896(R11), Z4, Z2
+	VMOVUPS     Z2, 896(R10)
+	VMOVUPS     960(R10), Z3
+	VFMADD231PS 960(R11), Z4, Z3
+	VMOVUPS     Z3, 960(R10)
+	VMOVUPS     1024(R10), Z0
+	VFMADD231PS 1024(R11), Z4, Z0
+	VMOVUPS     Z0, 1024(R10)
+	VMOVUPS     1088(R10), Z1
+	VFMADD231PS 1088(R11), Z4, Z1
+	VMOVUPS     Z1, 1088(R10)
+	VMOVUPS     1152(R10), Z2
+	VFMADD231PS 1152(R11), Z4, Z2
+	VMOVUPS     Z2, 1152(R10)
+	VMOVUPS     1216(R10), Z3
+	VFMADD231PS 1216(R11), Z4, Z3
+	VMOVUPS     Z3, 1216(R10)
+	ADDQ        $0x00000500, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter4k5_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter4k5_nonzero
+
+zscatter4k5_done:
+	VZEROUPPER
+	RET
+
+// func zscatter5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter5(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	MOVQ   K+32(FP), R9
+	SUBQ   R9, R8
+	IMUL3Q $0x00000140, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter5_done
+
+zscatter5_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z5
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter5_row:
+	MOVQ K+32(FP), R13
+
+zscatter5_tap:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z5, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z5, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z5, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z3
+	VFMADD231PS 192(R11), Z5, Z3
+	VMOVUPS     Z3, 192(R10)
+	VMOVUPS     256(R10), Z4
+	VFMADD231PS 256(R11), Z5, Z4
+	VMOVUPS     Z4, 256(R10)
+	ADDQ        $0x00000140, R10
+	ADDQ        $0x00000140, R11
+	DECQ        R13
+	JNZ         zscatter5_tap
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter5_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter5_nonzero
+
+zscatter5_done:
+	VZEROUPPER
+	RET
+
+// func zscatter5k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter5k3(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x00000140, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter5k3_done
+
+zscatter5k3_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z5
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter5k3_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z5, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z5, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z5, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z3
+	VFMADD231PS 192(R11), Z5, Z3
+	VMOVUPS     Z3, 192(R10)
+	VMOVUPS     256(R10), Z4
+	VFMADD231PS 256(R11), Z5, Z4
+	VMOVUPS     Z4, 256(R10)
+	VMOVUPS     320(R10), Z0
+	VFMADD231PS 320(R11), Z5, Z0
+	VMOVUPS     Z0, 320(R10)
+	VMOVUPS     384(R10), Z1
+	VFMADD231PS 384(R11), Z5, Z1
+	VMOVUPS     Z1, 384(R10)
+	VMOVUPS     448(R10), Z2
+	VFMADD231PS 448(R11), Z5, Z2
+	VMOVUPS     Z2, 448(R10)
+	VMOVUPS     512(R10), Z3
+	VFMADD231PS 512(R11), Z5, Z3
+	VMOVUPS     Z3, 512(R10)
+	VMOVUPS     576(R10), Z4
+	VFMADD231PS 576(R11), Z5, Z4
+	VMOVUPS     Z4, 576(R10)
+	VMOVUPS     640(R10), Z0
+	VFMADD231PS 640(R11), Z5, Z0
+	VMOVUPS     Z0, 640(R10)
+	VMOVUPS     704(R10), Z1
+	VFMADD231PS 704(R11), Z5, Z1
+	VMOVUPS     Z1, 704(R10)
+	VMOVUPS     768(R10), Z2
+	VFMADD231PS 768(R11), Z5, Z2
+	VMOVUPS     Z2, 768(R10)
+	VMOVUPS     832(R10), Z3
+	VFMADD231PS 832(R11), Z5, Z3
+	VMOVUPS     Z3, 832(R10)
+	VMOVUPS     896(R10), Z4
+	VFMADD231PS 896(R11), Z5, Z4
+	VMOVUPS     Z4, 896(R10)
+	ADDQ        $0x000003c0, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter5k3_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter5k3_nonzero
+
+zscatter5k3_done:
+	VZEROUPPER
+	RET
+
+// func zscatter5k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter5k5(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x00000140, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter5k5_done
+
+zscatter5k5_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z5
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter5k5_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z5, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z5, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z5, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z3
+	VFMADD231PS 192(R11), Z5, Z3
+	VMOVUPS     Z3, 192(R10)
+	VMOVUPS     256(R10), Z4
+	VFMADD231PS 256(R11), Z5, Z4
+	VMOVUPS     Z4, 256(R10)
+	VMOVUPS     320(R10), Z0
+	VFMADD231PS 320(R11), Z5, Z0
+	VMOVUPS     Z0, 320(R10)
+	VMOVUPS     384(R10), Z1
+	VFMADD231PS 384(R11), Z5, Z1
+	VMOVUPS     Z1, 384(R10)
+	VMOVUPS     448(R10), Z2
+	VFMADD231PS 448(R11), Z5, Z2
+	VMOVUPS     Z2, 448(R10)
+	VMOVUPS     512(R10), Z3
+	VFMADD231PS 512(R11), Z5, Z3
+	VMOVUPS     Z3, 512(R10)
+	VMOVUPS     576(R10), Z4
+	VFMADD231PS 576(R11), Z5, Z4
+	VMOVUPS     Z4, 576(R10)
+	VMOVUPS     640(R10), Z0
+	VFMADD231PS 640(R11), Z5, Z0
+	VMOVUPS     Z0, 640(R10)
+	VMOVUPS     704(R10), Z1
+	VFMADD231PS 704(R11), Z5, Z1
+	VMOVUPS     Z1, 704(R10)
+	VMOVUPS     768(R10), Z2
+	VFMADD231PS 768(R11), Z5, Z2
+	VMOVUPS     Z2, 768(R10)
+	VMOVUPS     832(R10), Z3
+	VFMADD231PS 832(R11), Z5, Z3
+	VMOVUPS     Z3, 832(R10)
+	VMOVUPS     896(R10), Z4
+	VFMADD231PS 896(R11), Z5, Z4
+	VMOVUPS     Z4, 896(R10)
+	VMOVUPS     960(R10), Z0
+	VFMADD231PS 960(R11), Z5, Z0
+	VMOVUPS     Z0, 960(R10)
+	VMOVUPS     1024(R10), Z1
+	VFMADD231PS 1024(R11), Z5, Z1
+	VMOVUPS     Z1, 1024(R10)
+	VMOVUPS     1088(R10), Z2
+	VFMADD231PS 1088(R11), Z5, Z2
+	VMOVUPS     Z2, 1088(R10)
+	VMOVUPS     1152(R10), Z3
+	VFMADD231PS 1152(R11), Z5, Z3
+	VMOVUPS     Z3, 1152(R10)
+	VMOVUPS     1216(R10), Z4
+	VFMADD231PS 1216(R11), Z5, Z4
+	VMOVUPS     Z4, 1216(R10)
+	VMOVUPS     1280(R10), Z0
+	VFMADD231PS 1280(R11), Z5, Z0
+	VMOVUPS     Z0, 1280(R10)
+	VMOVUPS     1344(R10), Z1
+	VFMADD231PS 1344(R11), Z5, Z1
+	VMOVUPS     Z1, 1344(R10)
+	VMOVUPS     1408(R10), Z2
+	VFMADD231PS 1408(R11), Z5, Z2
+	VMOVUPS     Z2, 1408(R10)
+	VMOVUPS     1472(R10), Z3
+	VFMADD231PS 1472(R11), Z5, Z3
+	VMOVUPS     Z3, 1472(R10)
+	VMOVUPS     1536(R10), Z4
+	VFMADD231PS 1536(R11), Z5, Z4
+	VMOVUPS     Z4, 1536(R10)
+	ADDQ        $0x00000640, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter5k5_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter5k5_nonzero
+
+zscatter5k5_done:
+	VZEROUPPER
+	RET
+
+// func zscatter6(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter6(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	MOVQ   K+32(FP), R9
+	SUBQ   R9, R8
+	IMUL3Q $0x00000180, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter6_done
+
+zscatter6_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z6
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter6_row:
+	MOVQ K+32(FP), R13
+
+zscatter6_tap:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z6, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z6, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z6, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z3
+	VFMADD231PS 192(R11), Z6, Z3
+	VMOVUPS     Z3, 192(R10)
+	VMOVUPS     256(R10), Z4
+	VFMADD231PS 256(R11), Z6, Z4
+	VMOVUPS     Z4, 256(R10)
+	VMOVUPS     320(R10), Z5
+	VFMADD231PS 320(R11), Z6, Z5
+	VMOVUPS     Z5, 320(R10)
+	ADDQ        $0x00000180, R10
+	ADDQ        $0x00000180, R11
+	DECQ        R13
+	JNZ         zscatter6_tap
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter6_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter6_nonzero
+
+zscatter6_done:
+	VZEROUPPER
+	RET
+
+// func zscatter6k3(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter6k3(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x00000180, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter6k3_done
+
+zscatter6k3_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z6
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter6k3_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z6, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z6, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z6, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z3
+	VFMADD231PS 192(R11), Z6, Z3
+	VMOVUPS     Z3, 192(R10)
+	VMOVUPS     256(R10), Z4
+	VFMADD231PS 256(R11), Z6, Z4
+	VMOVUPS     Z4, 256(R10)
+	VMOVUPS     320(R10), Z5
+	VFMADD231PS 320(R11), Z6, Z5
+	VMOVUPS     Z5, 320(R10)
+	VMOVUPS     384(R10), Z0
+	VFMADD231PS 384(R11), Z6, Z0
+	VMOVUPS     Z0, 384(R10)
+	VMOVUPS     448(R10), Z1
+	VFMADD231PS 448(R11), Z6, Z1
+	VMOVUPS     Z1, 448(R10)
+	VMOVUPS     512(R10), Z2
+	VFMADD231PS 512(R11), Z6, Z2
+	VMOVUPS     Z2, 512(R10)
+	VMOVUPS     576(R10), Z3
+	VFMADD231PS 576(R11), Z6, Z3
+	VMOVUPS     Z3, 576(R10)
+	VMOVUPS     640(R10), Z4
+	VFMADD231PS 640(R11), Z6, Z4
+	VMOVUPS     Z4, 640(R10)
+	VMOVUPS     704(R10), Z5
+	VFMADD231PS 704(R11), Z6, Z5
+	VMOVUPS     Z5, 704(R10)
+	VMOVUPS     768(R10), Z0
+	VFMADD231PS 768(R11), Z6, Z0
+	VMOVUPS     Z0, 768(R10)
+	VMOVUPS     832(R10), Z1
+	VFMADD231PS 832(R11), Z6, Z1
+	VMOVUPS     Z1, 832(R10)
+	VMOVUPS     896(R10), Z2
+	VFMADD231PS 896(R11), Z6, Z2
+	VMOVUPS     Z2, 896(R10)
+	VMOVUPS     960(R10), Z3
+	VFMADD231PS 960(R11), Z6, Z3
+	VMOVUPS     Z3, 960(R10)
+	VMOVUPS     1024(R10), Z4
+	VFMADD231PS 1024(R11), Z6, Z4
+	VMOVUPS     Z4, 1024(R10)
+	VMOVUPS     1088(R10), Z5
+	VFMADD231PS 1088(R11), Z6, Z5
+	VMOVUPS     Z5, 1088(R10)
+	ADDQ        $0x00000480, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter6k3_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter6k3_nonzero
+
+zscatter6k3_done:
+	VZEROUPPER
+	RET
+
+// func zscatter6k5(dxT []float32, W int, K int, n int, dxoff []int32, woff []int32, val []float32, w []float32)
+// Requires: AVX, AVX512F
+TEXT ·zscatter6k5(SB), NOSPLIT, $0-144
+	MOVQ   dxT_base+0(FP), AX
+	MOVQ   n+40(FP), CX
+	MOVQ   dxoff_base+48(FP), DX
+	MOVQ   woff_base+72(FP), BX
+	MOVQ   val_base+96(FP), SI
+	MOVQ   w_base+120(FP), DI
+	MOVQ   W+24(FP), R8
+	IMUL3Q $0x00000180, R8, R8
+	XORQ   R9, R9
+	TESTQ  CX, CX
+	JE     zscatter6k5_done
+
+zscatter6k5_nonzero:
+	VBROADCASTSS (SI)(R9*4), Z6
+	MOVLQSX      (DX)(R9*4), R10
+	ADDQ         AX, R10
+	MOVLQSX      (BX)(R9*4), R11
+	ADDQ         DI, R11
+	MOVQ         K+32(FP), R12
+
+zscatter6k5_row:
+	VMOVUPS     (R10), Z0
+	VFMADD231PS (R11), Z6, Z0
+	VMOVUPS     Z0, (R10)
+	VMOVUPS     64(R10), Z1
+	VFMADD231PS 64(R11), Z6, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMOVUPS     128(R10), Z2
+	VFMADD231PS 128(R11), Z6, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMOVUPS     192(R10), Z3
+	VFMADD231PS 192(R11), Z6, Z3
+	VMOVUPS     Z3, 192(R10)
+	VMOVUPS     256(R10), Z4
+	VFMADD231PS 256(R11), Z6, Z4
+	VMOVUPS     Z4, 256(R10)
+	VMOVUPS     320(R10), Z5
+	VFMADD231PS 320(R11), Z6, Z5
+	VMOVUPS     Z5, 320(R10)
+	VMOVUPS     384(R10), Z0
+	VFMADD231PS 384(R11), Z6, Z0
+	VMOVUPS     Z0, 384(R10)
+	VMOVUPS     448(R10), Z1
+	VFMADD231PS 448(R11), Z6, Z1
+	VMOVUPS     Z1, 448(R10)
+	VMOVUPS     512(R10), Z2
+	VFMADD231PS 512(R11), Z6, Z2
+	VMOVUPS     Z2, 512(R10)
+	VMOVUPS     576(R10), Z3
+	VFMADD231PS 576(R11), Z6, Z3
+	VMOVUPS     Z3, 576(R10)
+	VMOVUPS     640(R10), Z4
+	VFMADD231PS 640(R11), Z6, Z4
+	VMOVUPS     Z4, 640(R10)
+	VMOVUPS     704(R10), Z5
+	VFMADD231PS 704(R11), Z6, Z5
+	VMOVUPS     Z5, 704(R10)
+	VMOVUPS     768(R10), Z0
+	VFMADD231PS 768(R11), Z6, Z0
+	VMOVUPS     Z0, 768(R10)
+	VMOVUPS     832(R10), Z1
+	VFMADD231PS 832(R11), Z6, Z1
+	VMOVUPS     Z1, 832(R10)
+	VMOVUPS     896(R10), Z2
+	VFMADD231PS 896(R11), Z6, Z2
+	VMOVUPS     Z2, 896(R10)
+	VMOVUPS     960(R10), Z3
+	VFMADD231PS 960(R11), Z6, Z3
+	VMOVUPS     Z3, 960(R10)
+	VMOVUPS     1024(R10), Z4
+	VFMADD231PS 1024(R11), Z6, Z4
+	VMOVUPS     Z4, 1024(R10)
+	VMOVUPS     1088(R10), Z5
+	VFMADD231PS 1088(R11), Z6, Z5
+	VMOVUPS     Z5, 1088(R10)
+	VMOVUPS     1152(R10), Z0
+	VFMADD231PS 1152(R11), Z6, Z0
+	VMOVUPS     Z0, 1152(R10)
+	VMOVUPS     1216(R10), Z1
+	VFMADD231PS 1216(R11), Z6, Z1
+	VMOVUPS     Z1, 1216(R10)
+	VMOVUPS     1280(R10), Z2
+	VFMADD231PS 1280(R11), Z6, Z2
+	VMOVUPS     Z2, 1280(R10)
+	VMOVUPS     1344(R10), Z3
+	VFMADD231PS 1344(R11), Z6, Z3
+	VMOVUPS     Z3, 1344(R10)
+	VMOVUPS     1408(R10), Z4
+	VFMADD231PS 1408(R11), Z6, Z4
+	VMOVUPS     Z4, 1408(R10)
+	VMOVUPS     1472(R10), Z5
+	VFMADD231PS 1472(R11), Z6, Z5
+	VMOVUPS     Z5, 1472(R10)
+	VMOVUPS     1536(R10), Z0
+	VFMADD231PS 1536(R11), Z6, Z0
+	VMOVUPS     Z0, 1536(R10)
+	VMOVUPS     1600(R10), Z1
+	VFMADD231PS 1600(R11), Z6, Z1
+	VMOVUPS     Z1, 1600(R10)
+	VMOVUPS     1664(R10), Z2
+	VFMADD231PS 1664(R11), Z6, Z2
+	VMOVUPS     Z2, 1664(R10)
+	VMOVUPS     1728(R10), Z3
+	VFMADD231PS 1728(R11), Z6, Z3
+	VMOVUPS     Z3, 1728(R10)
+	VMOVUPS     1792(R10), Z4
+	VFMADD231PS 1792(R11), Z6, Z4
+	VMOVUPS     Z4, 1792(R10)
+	VMOVUPS     1856(R10), Z5
+	VFMADD231PS 1856(R11), Z6, Z5
+	VMOVUPS     Z5, 1856(R10)
+	ADDQ        $0x00000780, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         zscatter6k5_row
+	INCQ        R9
+	CMPQ        R9, CX
+	JL          zscatter6k5_nonzero
+
+zscatter6k5_done:
+	VZEROUPPER
+	RET
+
+// func transposeAdd16(dx []float32, ldx int, src []float32, lds int, pixels int, channels int)
+// Requires: AVX, AVX512F
+TEXT ·transposeAdd16(SB), NOSPLIT, $0-80
+	MOVQ dx_base+0(FP), AX
+	MOVQ ldx+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ src_base+32(FP), DX
+	MOVQ lds+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ pixels+64(FP), SI
+	MOVQ channels+72(FP), DI
+	LEAQ (BX)(BX*2), R10
+
+transposeAdd16_pixels:
+	CMPQ SI, $0x10
+	JL   transposeAdd16_done
+	XORQ R8, R8
+
+transposeAdd16_block:
+	CMPQ       R8, DI
+	JGE        transposeAdd16_nextpixels
+	LEAQ       (DX)(R8*4), R9
+	VMOVUPS    (R9), Z0
+	VMOVUPS    (R9)(BX*1), Z1
+	VMOVUPS    (R9)(BX*2), Z2
+	VMOVUPS    (R9)(R10*1), Z3
+	LEAQ       (R9)(BX*4), R9
+	VMOVUPS    (R9), Z4
+	VMOVUPS    (R9)(BX*1), Z5
+	VMOVUPS    (R9)(BX*2), Z6
+	VMOVUPS    (R9)(R10*1), Z7
+	LEAQ       (R9)(BX*4), R9
+	VMOVUPS    (R9), Z8
+	VMOVUPS    (R9)(BX*1), Z9
+	VMOVUPS    (R9)(BX*2), Z10
+	VMOVUPS    (R9)(R10*1), Z11
+	LEAQ       (R9)(BX*4), R9
+	VMOVUPS    (R9), Z12
+	VMOVUPS    (R9)(BX*1), Z13
+	VMOVUPS    (R9)(BX*2), Z14
+	VMOVUPS    (R9)(R10*1), Z15
+	LEAQ       (R9)(BX*4), R9
+	VUNPCKLPS  Z1, Z0, Z16
+	VUNPCKHPS  Z1, Z0, Z17
+	VUNPCKLPS  Z3, Z2, Z18
+	VUNPCKHPS  Z3, Z2, Z19
+	VUNPCKLPS  Z5, Z4, Z20
+	VUNPCKHPS  Z5, Z4, Z21
+	VUNPCKLPS  Z7, Z6, Z22
+	VUNPCKHPS  Z7, Z6, Z23
+	VUNPCKLPS  Z9, Z8, Z24
+	VUNPCKHPS  Z9, Z8, Z25
+	VUNPCKLPS  Z11, Z10, Z26
+	VUNPCKHPS  Z11, Z10, Z27
+	VUNPCKLPS  Z13, Z12, Z28
+	VUNPCKHPS  Z13, Z12, Z29
+	VUNPCKLPS  Z15, Z14, Z30
+	VUNPCKHPS  Z15, Z14, Z31
+	VUNPCKLPD  Z18, Z16, Z0
+	VUNPCKHPD  Z18, Z16, Z1
+	VUNPCKLPD  Z19, Z17, Z2
+	VUNPCKHPD  Z19, Z17, Z3
+	VUNPCKLPD  Z22, Z20, Z4
+	VUNPCKHPD  Z22, Z20, Z5
+	VUNPCKLPD  Z23, Z21, Z6
+	VUNPCKHPD  Z23, Z21, Z7
+	VUNPCKLPD  Z26, Z24, Z8
+	VUNPCKHPD  Z26, Z24, Z9
+	VUNPCKLPD  Z27, Z25, Z10
+	VUNPCKHPD  Z27, Z25, Z11
+	VUNPCKLPD  Z30, Z28, Z12
+	VUNPCKHPD  Z30, Z28, Z13
+	VUNPCKLPD  Z31, Z29, Z14
+	VUNPCKHPD  Z31, Z29, Z15
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xdd, Z4, Z0, Z20
+	VSHUFF32X4 $0x88, Z5, Z1, Z17
+	VSHUFF32X4 $0xdd, Z5, Z1, Z21
+	VSHUFF32X4 $0x88, Z6, Z2, Z18
+	VSHUFF32X4 $0xdd, Z6, Z2, Z22
+	VSHUFF32X4 $0x88, Z7, Z3, Z19
+	VSHUFF32X4 $0xdd, Z7, Z3, Z23
+	VSHUFF32X4 $0x88, Z12, Z8, Z24
+	VSHUFF32X4 $0xdd, Z12, Z8, Z28
+	VSHUFF32X4 $0x88, Z13, Z9, Z25
+	VSHUFF32X4 $0xdd, Z13, Z9, Z29
+	VSHUFF32X4 $0x88, Z14, Z10, Z26
+	VSHUFF32X4 $0xdd, Z14, Z10, Z30
+	VSHUFF32X4 $0x88, Z15, Z11, Z27
+	VSHUFF32X4 $0xdd, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z24, Z16, Z0
+	VSHUFF32X4 $0xdd, Z24, Z16, Z8
+	VSHUFF32X4 $0x88, Z25, Z17, Z1
+	VSHUFF32X4 $0xdd, Z25, Z17, Z9
+	VSHUFF32X4 $0x88, Z26, Z18, Z2
+	VSHUFF32X4 $0xdd, Z26, Z18, Z10
+	VSHUFF32X4 $0x88, Z27, Z19, Z3
+	VSHUFF32X4 $0xdd, Z27, Z19, Z11
+	VSHUFF32X4 $0x88, Z28, Z20, Z4
+	VSHUFF32X4 $0xdd, Z28, Z20, Z12
+	VSHUFF32X4 $0x88, Z29, Z21, Z5
+	VSHUFF32X4 $0xdd, Z29, Z21, Z13
+	VSHUFF32X4 $0x88, Z30, Z22, Z6
+	VSHUFF32X4 $0xdd, Z30, Z22, Z14
+	VSHUFF32X4 $0x88, Z31, Z23, Z7
+	VSHUFF32X4 $0xdd, Z31, Z23, Z15
+	MOVQ       DI, R11
+	SUBQ       R8, R11
+	MOVQ       R8, R9
+	IMULQ      CX, R9
+	ADDQ       AX, R9
+	VADDPS     (R9), Z0, Z0
+	VMOVUPS    Z0, (R9)
+	CMPQ       R11, $0x01
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z1, Z1
+	VMOVUPS    Z1, (R9)
+	CMPQ       R11, $0x02
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z2, Z2
+	VMOVUPS    Z2, (R9)
+	CMPQ       R11, $0x03
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z3, Z3
+	VMOVUPS    Z3, (R9)
+	CMPQ       R11, $0x04
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z4, Z4
+	VMOVUPS    Z4, (R9)
+	CMPQ       R11, $0x05
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z5, Z5
+	VMOVUPS    Z5, (R9)
+	CMPQ       R11, $0x06
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z6, Z6
+	VMOVUPS    Z6, (R9)
+	CMPQ       R11, $0x07
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z7, Z7
+	VMOVUPS    Z7, (R9)
+	CMPQ       R11, $0x08
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z8, Z8
+	VMOVUPS    Z8, (R9)
+	CMPQ       R11, $0x09
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z9, Z9
+	VMOVUPS    Z9, (R9)
+	CMPQ       R11, $0x0a
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z10, Z10
+	VMOVUPS    Z10, (R9)
+	CMPQ       R11, $0x0b
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z11, Z11
+	VMOVUPS    Z11, (R9)
+	CMPQ       R11, $0x0c
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z12, Z12
+	VMOVUPS    Z12, (R9)
+	CMPQ       R11, $0x0d
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z13, Z13
+	VMOVUPS    Z13, (R9)
+	CMPQ       R11, $0x0e
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z14, Z14
+	VMOVUPS    Z14, (R9)
+	CMPQ       R11, $0x0f
+	JLE        transposeAdd16_nextblock
+	ADDQ       CX, R9
+	VADDPS     (R9), Z15, Z15
+	VMOVUPS    Z15, (R9)
+
+transposeAdd16_nextblock:
+	ADDQ $0x10, R8
+	JMP  transposeAdd16_block
+
+transposeAdd16_nextpixels:
+	SHLQ $0x04, BX
+	ADDQ BX, DX
+	SHRQ $0x04, BX
+	ADDQ $0x40, AX
+	SUBQ $0x10, SI
+	JMP  transposeAdd16_pixels
+
+transposeAdd16_done:
+	VZEROUPPER
+	RET
+
 DATA bnEvenIdx<>+0(SB)/4, $0x00000000
 DATA bnEvenIdx<>+4(SB)/4, $0x00000002
 DATA bnEvenIdx<>+8(SB)/4, $0x00000004

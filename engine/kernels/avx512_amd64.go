@@ -2,7 +2,11 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
+import (
+	"fmt"
+
+	"golang.org/x/sys/cpu"
+)
 
 // hasAVX512 reports whether the CPU runs the AVX-512 set. Its kernels use AVX512F and (the dot
 // kernels' masked row stores) AVX512VL; the set is only offered with DQ and BW too, the level
@@ -46,6 +50,8 @@ var avx512Elem = func() elemOps {
 	e.padCopy = padCopyAVX512
 	e.im2colRows = im2colAVX512
 	e.shiftPad = shiftPadAVX512
+	e.sparseScatter = sparseScatterAVX512
+	e.transposeAdd = transposeAdd16
 	e.col2imRows = col2imRowsAVX512
 	e.reluPool2BackEven = true
 	e.planeMoments = bnMomentsAVX512
@@ -54,6 +60,27 @@ var avx512Elem = func() elemOps {
 	e.bnPoolGrad = bnPoolGradAVX512
 	return e
 }()
+
+// sparseScatterAVX512 runs the zscatter kernel for vecs vectors of channels: the one for K
+// with each kernel row unrolled if there is one (3x3 and 5x5), the general one otherwise.
+func sparseScatterAVX512(vecs int, dxT []float32, W, K, n int, dxoff, woff []int32, val, w []float32) {
+	type kernel = func(dxT []float32, W, K, n int, dxoff, woff []int32, val, w []float32)
+	kernels := [sparseMaxChannels / 16][3]kernel{
+		{zscatter1, zscatter1k3, zscatter1k5}, {zscatter2, zscatter2k3, zscatter2k5}, {zscatter3, zscatter3k3, zscatter3k5},
+		{zscatter4, zscatter4k3, zscatter4k5}, {zscatter5, zscatter5k3, zscatter5k5}, {zscatter6, zscatter6k3, zscatter6k5},
+	}
+	if vecs < 1 || vecs > len(kernels) {
+		panic(fmt.Sprintf("kernels: sparseScatterAVX512: %d vectors of channels, want 1-%d", vecs, len(kernels)))
+	}
+	k := kernels[vecs-1][0]
+	switch K {
+	case 3:
+		k = kernels[vecs-1][1]
+	case 5:
+		k = kernels[vecs-1][2]
+	}
+	k(dxT, W, K, n, dxoff, woff, val, w)
+}
 
 // col2imRowsAVX512 adds all the kernel positions of a row at once (col2imFusedAVX512) when
 // they touch at most 16 floats of dst, and runs the AVX2 kernel, a position at a time,

@@ -40,6 +40,10 @@ type elemOps struct {
 	// shiftPad, if set, writes one kernel column's shifted copy of padded planes for
 	// shiftedPlanes, rows of up to 16 floats; nil: a padded copy and im2colRows.
 	shiftPad func(dst, src []float32, images, srcImage, H, W, pad, ow, shift int, lanes uint16)
+	// sparseScatter and transposeAdd, if set, run SparseInputGrad's sum for vecs vectors of
+	// 16 channels and add its result, transposed, into the planes; nil: Go.
+	sparseScatter func(vecs int, dxT []float32, W, K, n int, dxoff, woff []int32, val, w []float32)
+	transposeAdd  func(dx []float32, ldx int, src []float32, lds, pixels, channels int)
 	// The BatchNorm passes (batchnorm.go); nil: the Go reference.
 	planeMoments func(x []float32) (pm float32, d, q float64)
 	affinePool2  func(dst []float32, arg []uint8, src []float32, scale, bias float32, rows, w int)

@@ -74,6 +74,7 @@ func main() {
 	conv1GradRowKernels()
 	convGradKernels()
 	convDirectKernels()
+	sparseKernels()
 	bnKernels()
 	Generate()
 }
