@@ -473,18 +473,7 @@ func TestConvInputGradDirect(t *testing.T) {
 			if !directInputGroup(s, sc.group(s, B), sc) || directInputGroup(s, 1, &cut) {
 				t.Fatalf("%+v, %d images: the scratches do not take the paths under test", s, B)
 			}
-			direct := newConvCase[float32](rand.New(rand.NewPCG(15, 16)), s, tc.act, B)
-			viaGEMM := newConvCase[float32](rand.New(rand.NewPCG(15, 16)), s, tc.act, B)
-			before := randnOf[float32](rand.New(rand.NewPCG(17, 18)), len(direct.dx))
-			for _, c := range []*convCase[float32]{direct, viaGEMM} {
-				c.forward(sc)
-				copy(c.dx, before)
-				sc := sc
-				if c == viaGEMM {
-					sc = &cut
-				}
-				convBackward(c.o, c.dy, c.dskip, c.x, c.w, c.dx, c.dw, c.db, c.B, s, sc)
-			}
+			direct, viaGEMM, before := backwardBothWays(s, tc.act, B, sc, &cut, 15)
 			what := fmt.Sprintf("%+v/%v, %d images", s, tc.act, B)
 			expectSame(t, what+": dw", direct.dw, viaGEMM.dw)
 			expectSame(t, what+": db", direct.db, viaGEMM.db)
@@ -530,18 +519,7 @@ func TestConvInputGradSparse(t *testing.T) {
 			sc := newScratch[float32](B, s)
 			cut := *sc
 			cut.sparse = nil
-			sparse := newConvCase[float32](rand.New(rand.NewPCG(19, 20)), s, actReLUPool, B)
-			viaGEMM := newConvCase[float32](rand.New(rand.NewPCG(19, 20)), s, actReLUPool, B)
-			before := randnOf[float32](rand.New(rand.NewPCG(21, 22)), len(sparse.dx))
-			for _, c := range []*convCase[float32]{sparse, viaGEMM} {
-				c.forward(sc)
-				copy(c.dx, before)
-				sc := sc
-				if c == viaGEMM {
-					sc = &cut
-				}
-				convBackward(c.o, c.dy, c.dskip, c.x, c.w, c.dx, c.dw, c.db, c.B, s, sc)
-			}
+			sparse, viaGEMM, before := backwardBothWays(s, actReLUPool, B, sc, &cut, 19)
 			what := fmt.Sprintf("%+v, %d images", s, B)
 			expectSame(t, what+": dw", sparse.dw, viaGEMM.dw)
 			expectSame(t, what+": db", sparse.db, viaGEMM.db)
@@ -555,6 +533,24 @@ func TestConvInputGradSparse(t *testing.T) {
 		}
 	}
 	t.Logf("largest error: %.3g * sqrt(OC*K*K) of the largest input gradient (by the GEMM: %.3g)", worst, worstGEMM)
+}
+
+// backwardBothWays builds one case twice from seed, runs the forward pass of both with scratch
+// a, and their backward passes from the same random dx (returned as before), the first with a
+// and the second with b.
+func backwardBothWays(s convShape, act convAct, B int, a, b *scratch[float32], seed uint64) (byA, byB *convCase[float32], before []float32) {
+	byA = newConvCase[float32](rand.New(rand.NewPCG(seed, seed+1)), s, act, B)
+	byB = newConvCase[float32](rand.New(rand.NewPCG(seed, seed+1)), s, act, B)
+	before = randnOf[float32](rand.New(rand.NewPCG(seed+2, seed+3)), len(byA.dx))
+	for _, run := range []struct {
+		c  *convCase[float32]
+		sc *scratch[float32]
+	}{{byA, a}, {byB, b}} {
+		run.c.forward(a)
+		copy(run.c.dx, before)
+		convBackward(run.c.o, run.c.dy, run.c.dskip, run.c.x, run.c.w, run.c.dx, run.c.dw, run.c.db, B, s, run.sc)
+	}
+	return byA, byB, before
 }
 
 // inputGrad64 is the input gradient c.dx - before of the float32 case c after its backward

@@ -250,10 +250,10 @@ func padCopy512Kernel() {
 }
 
 // shiftPad512Kernel emits shiftPadAVX512: one kernel column's shifted copy of padded planes
-// (kernels.ShiftedPlanes), straight from the unpadded images. Each row is one masked load
-// whose masked-off lanes are the padding's zeros and one store of the output's width, which
-// with padCopy and im2col took a padded copy, written and then read back row by row with
-// loads that straddle its stores.
+// (shiftedPlanesDirect in package kernels), straight from the unpadded images. Each row is one
+// masked load whose masked-off lanes are the padding's zeros and one store of the output's
+// width, which with padCopy and im2col took a padded copy, written and then read back row by
+// row with loads that straddle its stores.
 func shiftPad512Kernel() {
 	name := "shiftPadAVX512"
 	TEXT(name, NOSPLIT, "func(dst, src []float32, images, srcImage, H, W, pad, ow, shift int, lanes uint16)")
