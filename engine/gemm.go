@@ -156,8 +156,8 @@ func scratchSizes(images, budget, minPixels int, shapes []convShape) scratchLeng
 	// One SparseInputGrad per geometry (counted in floats: it holds 4-byte values only).
 	seen := map[convShape]bool{}
 	for _, s := range shapes {
-		if sparseBackward(s) && !seen[convShape{C: s.C, OC: s.OC, H: s.H, W: s.W, K: s.K}] {
-			seen[convShape{C: s.C, OC: s.OC, H: s.H, W: s.W, K: s.K}] = true
+		if sparseBackward(s) && !seen[s] {
+			seen[s] = true
 			z.sparse += int(kernels.SparseInputGradBytes(s.C, s.OC, s.H, s.W, s.K) / 4)
 		}
 	}
