@@ -83,11 +83,9 @@ func conv1Kernel(ocs, vecs int, wide bool) {
 	}
 
 	dp := gp(Param("dst").Base())
-	dstStride := gp(Param("dstStride"))
-	SHLQ(U8(2), dstStride)
+	dstStride := gpBytes(Param("dstStride"))
 	xrow := gp(Param("x").Base())
-	W4 := gp(Param("W"))
-	SHLQ(U8(2), W4)
+	W4 := gpBytes(Param("W"))
 	K := gp(Param("K"))
 	oy := gp(Param("oh"))
 	kk := gp(Param("K"))
@@ -208,8 +206,7 @@ func conv1GradKernel(ocs, taps int, wide bool) {
 		SHLQ(U8(2), off[j])
 	}
 	dyp := gp(Param("dy").Base())
-	ds := gp(Param("dyStride"))
-	SHLQ(U8(2), ds)
+	ds := gpBytes(Param("dyStride"))
 	dyp2 := GP64()
 	LEAQ(Mem{Base: dyp, Index: ds, Scale: 2}, dyp2)
 	dyAt := []Mem{{Base: dyp}, {Base: dyp, Index: ds, Scale: 1}, {Base: dyp2}, {Base: dyp2, Index: ds, Scale: 1}}
@@ -300,8 +297,7 @@ func conv1GradKernel(ocs, taps int, wide bool) {
 		sums[j] = a(0)
 	}
 	dwp := gp(Param("dw").Base())
-	ldw := gp(Param("ldw"))
-	SHLQ(U8(2), ldw)
+	ldw := gpBytes(Param("ldw"))
 	for oc := 0; oc < ocs; oc++ {
 		for j, y := range sums {
 			m := Mem{Base: dwp, Disp: 4 * j}
@@ -352,11 +348,9 @@ func conv1GradRowKernel(ocs, taps int) {
 	xvec := all[25:30]
 	dv := all[30]
 
-	off := gp(Param("off"))
-	SHLQ(U8(2), off)
+	off := gpBytes(Param("off"))
 	dyp := gp(Param("dy").Base())
-	ds := gp(Param("dyStride"))
-	SHLQ(U8(2), ds)
+	ds := gpBytes(Param("dyStride"))
 	dyp2 := GP64()
 	LEAQ(Mem{Base: dyp, Index: ds, Scale: 2}, dyp2)
 	dyAt := []Mem{{Base: dyp}, {Base: dyp, Index: ds, Scale: 1}, {Base: dyp2}, {Base: dyp2, Index: ds, Scale: 1}, {Base: dyp2, Index: ds, Scale: 2}}
@@ -421,8 +415,7 @@ func conv1GradRowKernel(ocs, taps int) {
 
 	Comment("Sum each accumulator across its lanes (halves, quarters, pairs, then the two left) and add it to dw.")
 	dwp := gp(Param("dw").Base())
-	ldw := gp(Param("ldw"))
-	SHLQ(U8(2), ldw)
+	ldw := gpBytes(Param("ldw"))
 	tmp := all[31]
 	for oc := 0; oc < ocs; oc++ {
 		for j, z := range acc[oc] {

@@ -98,10 +98,8 @@ func convGradKernel(ocs, taps int, idx Mem) {
 	xvec := all[25:30]
 	dv := all[30]
 
-	ds := gp(Param("dyStride"))
-	SHLQ(U8(2), ds)
-	ts := gp(Param("tapStride"))
-	SHLQ(U8(2), ts)
+	ds := gpBytes(Param("dyStride"))
+	ts := gpBytes(Param("tapStride"))
 	// Bytes from the end of an image's run in x to the next image's.
 	imgSkip := gp(Param("imageX"))
 	SUBQ(paramAddr("hw"), imgSkip)
@@ -196,8 +194,7 @@ func convGradKernel(ocs, taps int, idx Mem) {
 	mask := GP32()
 	MOVL(U32(1<<taps-1), mask)
 	KMOVW(mask, reg.K1)
-	ldw := gp(Param("ldw"))
-	SHLQ(U8(2), ldw)
+	ldw := gpBytes(Param("ldw"))
 	dwp := GP64()
 	MOVQ(dwrow, dwp)
 	g, d := all[3], all[4]
@@ -212,11 +209,9 @@ func convGradKernel(ocs, taps int, idx Mem) {
 		}
 	}
 	Comment("Next kernel row.")
-	rx := gp(Param("rowX"))
-	SHLQ(U8(2), rx)
+	rx := gpBytes(Param("rowX"))
 	ADDQ(rx, xrow)
-	rd := gp(Param("rowDW"))
-	SHLQ(U8(2), rd)
+	rd := gpBytes(Param("rowDW"))
 	ADDQ(rd, dwrow)
 	DECQ(rows)
 	JNZ(LabelRef(name + "_kernelRow"))

@@ -50,10 +50,8 @@ func padCopyKernel() {
 	d := gp(Param("dst").Base())
 	img := gp(Param("src").Base())
 	images := gp(Param("images"))
-	srcImage := gp(Param("srcImage"))
-	SHLQ(U8(2), srcImage)
-	srcStride := gp(Param("srcStride"))
-	SHLQ(U8(2), srcStride)
+	srcImage := gpBytes(Param("srcImage"))
+	srcStride := gpBytes(Param("srcStride"))
 	padL, cols, padR := gp(Param("padL")), gp(Param("cols")), gp(Param("padR"))
 	q, r, k := GP64(), GP64(), GP64()
 
@@ -112,12 +110,9 @@ func im2colKernel() {
 	dPos := gp(Param("dst").Base())
 	sPos := gp(Param("src").Base())
 	positions := gp(Param("positions"))
-	dstPos := gp(Param("dstPos"))
-	SHLQ(U8(2), dstPos)
-	srcImage := gp(Param("srcImage"))
-	SHLQ(U8(2), srcImage)
-	srcStride := gp(Param("srcStride"))
-	SHLQ(U8(2), srcStride)
+	dstPos := gpBytes(Param("dstPos"))
+	srcImage := gpBytes(Param("srcImage"))
+	srcStride := gpBytes(Param("srcStride"))
 	cols := gp(Param("cols"))
 	d, img, images, q, r, k := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
 	for _, w := range rowWidths {
@@ -295,6 +290,13 @@ func col2imKernel() {
 func gp(c gotypes.Component) reg.GPVirtual {
 	r := GP64()
 	Load(c, r)
+	return r
+}
+
+// gpBytes loads a count of floats from c into a new register as a count of bytes.
+func gpBytes(c gotypes.Component) reg.GPVirtual {
+	r := gp(c)
+	SHLQ(U8(2), r)
 	return r
 }
 

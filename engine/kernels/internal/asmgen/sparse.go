@@ -178,11 +178,9 @@ func transposeAddKernel() {
 	Doc(name+" adds src transposed into dx: dx[c*ldx + p] += src[p*lds + c] for p < pixels (a multiple",
 		"of 16) and c < channels. It reads src's rows in whole vectors of 16 floats.")
 	dx := gp(Param("dx").Base())
-	ldx := gp(Param("ldx"))
-	SHLQ(U8(2), ldx)
+	ldx := gpBytes(Param("ldx"))
 	src := gp(Param("src").Base())
-	lds := gp(Param("lds"))
-	SHLQ(U8(2), lds)
+	lds := gpBytes(Param("lds"))
 	pixels := gp(Param("pixels"))
 	channels := gp(Param("channels"))
 	c0, row, q, left, lds3 := GP64(), GP64(), GP64(), GP64(), GP64()
