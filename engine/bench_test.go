@@ -124,6 +124,22 @@ func BenchmarkConv(b *testing.B) {
 			b.ReportMetric(2*gemms*macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			reportCPUTime(b, cpu0)
 		})
+		if l.act != actReLUPool || l.first || sc.sparseFor(s) == nil {
+			continue
+		}
+		// The same backward pass with the input gradient by the GEMM and col2im, for the
+		// layers that take it from the output gradient's nonzeros (sparseBackward).
+		dense := *sc
+		dense.sparse = nil
+		b.Run(l.name+"/backward-dense", func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cputime.Process()
+			for b.Loop() {
+				convBackward(c.o, c.dy, c.dskip, c.x, c.w, c.dx, c.dw, c.db, c.B, s, &dense)
+			}
+			b.ReportMetric(4*macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			reportCPUTime(b, cpu0)
+		})
 	}
 }
 
